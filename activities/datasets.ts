@@ -1,0 +1,31 @@
+// Splitting datasets into shard artifacts, so each shard activity reads only its own items.
+import type { ArtifactRef, Shard } from '../core/types';
+import type { ActivityDeps } from './context';
+
+export interface ShardDatasetInput {
+  dataset: ArtifactRef;
+  shardSize: number;
+  /** Artifact name prefix, deterministic from (run, stage). */
+  name: string;
+}
+
+export function datasetActivities({ store }: ActivityDeps) {
+  return {
+    async shardDataset({ dataset, shardSize, name }: ShardDatasetInput): Promise<Shard[]> {
+      const of = Math.max(1, Math.ceil(dataset.count / shardSize));
+      const shards: Shard[] = [];
+      let batch: unknown[] = [];
+      const flush = async () => {
+        const index = shards.length;
+        shards.push({ index, of, items: await store.writeJsonl(batch, `${name}/shard-${String(index).padStart(5, '0')}`) });
+        batch = [];
+      };
+      for await (const record of store.readJsonl(dataset)) {
+        batch.push(record);
+        if (batch.length === shardSize) await flush();
+      }
+      if (batch.length || shards.length === 0) await flush();
+      return shards;
+    },
+  };
+}

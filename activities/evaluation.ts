@@ -1,0 +1,58 @@
+// Scoring a model's answers against the gold answers of the test split.
+import { extractNumber } from '../core/answers';
+import { numbersMatch } from '../core/metrics';
+import type { ArtifactRef, McqItem } from '../core/types';
+import type { ActivityDeps } from './context';
+import type { AnsweredQuestion } from './inference';
+
+export type Metric = 'option-letter' | 'number';
+
+export interface ScoreAnswersInput {
+  runId: string;
+  stage: string;
+  answers: ArtifactRef[];
+  gold: ArtifactRef;
+  metric: Metric;
+}
+
+export interface Score {
+  correct: number;
+  total: number;
+  /** Questions whose response held no extractable answer (counted as wrong). */
+  unanswered: number;
+  accuracy: number;
+  /** Per-question verdicts: {id, prediction, gold, correct}. */
+  details: ArtifactRef;
+}
+
+export function evaluationActivities({ store }: ActivityDeps) {
+  return {
+    async scoreAnswers(input: ScoreAnswersInput): Promise<Score> {
+      const gold = new Map<string, string | null>();
+      for await (const item of store.readJsonl<McqItem>(input.gold)) gold.set(item.id, item.answer);
+      const verdicts: { id: string; prediction: string | null; gold: string | null; correct: boolean }[] = [];
+      for (const ref of input.answers) {
+        for await (const answer of store.readJsonl<AnsweredQuestion>(ref)) {
+          const expected = gold.get(answer.id) ?? null;
+          verdicts.push({ id: answer.id, prediction: answer.prediction, gold: expected, correct: isCorrect(input.metric, answer, expected) });
+        }
+      }
+      const correct = verdicts.filter((v) => v.correct).length;
+      const details = await store.writeJsonl(verdicts, `runs/${input.runId}/${input.stage}/verdicts`);
+      return {
+        correct,
+        total: verdicts.length,
+        unanswered: verdicts.filter((v) => v.prediction === null).length,
+        accuracy: verdicts.length ? correct / verdicts.length : 0,
+        details,
+      };
+    },
+  };
+}
+
+function isCorrect(metric: Metric, answer: AnsweredQuestion, gold: string | null): boolean {
+  if (gold === null) return false;
+  if (metric === 'option-letter') return answer.prediction === gold;
+  const predicted = extractNumber(answer.responses[0]?.text ?? '');
+  return predicted !== null && numbersMatch(predicted, Number(gold));
+}

@@ -1,0 +1,69 @@
+// Fine-tune jobs as activities: upload, find-or-create (never twice), wait (heartbeating), cancel.
+import { Context, sleep } from '@temporalio/activity';
+import type { FineTuneBackendConfig, ProvidersConfig } from '../core/config';
+import { terminalFineTuneStatuses, type ArtifactRef, type FineTuneHyperparameters, type FineTuneJobState } from '../core/types';
+import type { ActivityDeps } from './context';
+import { createFineTuneBackend, type JobTag } from './providers/finetune/backend';
+import { toActivityFailure } from './providers/errors';
+
+export type RemoteFineTuneBackendConfig = Exclude<FineTuneBackendConfig, { kind: 'in-context' }>;
+
+interface JobContext {
+  tag: JobTag;
+  backend: RemoteFineTuneBackendConfig;
+  providers: ProvidersConfig;
+}
+
+export interface StartFineTuneInput extends JobContext {
+  training: ArtifactRef;
+  baseModel: string;
+  hyperparameters: FineTuneHyperparameters;
+}
+
+export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
+  const backendFor = (ctx: JobContext) => createFineTuneBackend(ctx.backend, ctx.providers, { workDir: jobsDir, env });
+  const describe = (ctx: JobContext) => `fine-tune ${ctx.tag.stage} (${ctx.backend.kind})`;
+
+  return {
+    /** Uploads the training file and returns the existing job for this run and stage, or creates exactly one. */
+    async startFineTuneJob(input: StartFineTuneInput): Promise<FineTuneJobState> {
+      const backend = backendFor(input);
+      try {
+        const existing = await backend.findJob(input.tag);
+        if (existing) return existing;
+        const trainingFileId = await backend.uploadTrainingFile({ tag: input.tag, localPath: await store.localPath(input.training), sha256: input.training.sha256 });
+        // findJob again right before creating narrows the window in which a crashed attempt's job is missed.
+        return (await backend.findJob(input.tag)) ?? (await backend.createJob({ tag: input.tag, trainingFileId, baseModel: input.baseModel, hyperparameters: input.hyperparameters }));
+      } catch (err) {
+        throw toActivityFailure(err, describe(input));
+      }
+    },
+
+    /** Polls until the job ends, heartbeating its status so the UI shows it and cancellation reaches us. */
+    async waitForFineTuneJob(input: JobContext & { jobId: string }): Promise<FineTuneJobState> {
+      const backend = backendFor(input);
+      const ctx = Context.current();
+      for (;;) {
+        let state: FineTuneJobState;
+        try {
+          state = await backend.getJob(input.jobId);
+        } catch (err) {
+          const failure = toActivityFailure(err, describe(input));
+          if (failure.nonRetryable) throw failure;
+          state = { jobId: input.jobId, status: 'running', resultModel: null, error: null, events: [`poll failed, will poll again: ${failure.message}`] };
+        }
+        ctx.heartbeat({ status: state.status, lastEvent: state.events.at(-1) ?? null });
+        if (terminalFineTuneStatuses.includes(state.status)) return state;
+        await sleep(input.backend.pollIntervalSeconds * 1000); // throws CancelledFailure when the workflow cancels us
+      }
+    },
+
+    async cancelFineTuneJob(input: JobContext & { jobId: string }): Promise<void> {
+      try {
+        await backendFor(input).cancelJob(input.jobId);
+      } catch (err) {
+        throw toActivityFailure(err, describe(input));
+      }
+    },
+  };
+}

@@ -1,0 +1,17 @@
+// All activities the worker registers. Workflows import only the type.
+import type { ActivityDeps } from './context';
+import { datasetActivities } from './datasets';
+import { evaluationActivities } from './evaluation';
+import { fineTuneActivities } from './fine-tuning';
+import { inferenceActivities } from './inference';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...datasetActivities(deps),
+    ...inferenceActivities(deps),
+    ...evaluationActivities(deps),
+    ...fineTuneActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

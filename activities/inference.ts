@@ -1,0 +1,88 @@
+// Answering multiple-choice questions shard by shard: prompts from core/, calls through the gateway.
+import { Context } from '@temporalio/activity';
+import type { ProvidersConfig } from '../core/config';
+import { extractOptionLetter } from '../core/answers';
+import { zeroShotMessages } from '../core/prompts';
+import { addUsage, emptyUsage, type ArtifactRef, type ChatMessage, type McqItem, type ModelRef, type Shard, type StageUsage } from '../core/types';
+import type { ActivityDeps } from './context';
+import { withDemonstrations } from './demonstrations';
+import { toActivityFailure } from './providers/errors';
+
+export interface SamplingParams {
+  temperature: number;
+  maxTokens: number;
+  seed: number;
+  /** Samples per question. */
+  n?: number;
+  logprobs?: boolean;
+}
+
+export interface AnswerQuestionsInput {
+  runId: string;
+  stage: string;
+  shard: Shard;
+  model: ModelRef;
+  providers: ProvidersConfig;
+  sampling: SamplingParams;
+}
+
+export interface AnsweredQuestion {
+  id: string;
+  responses: { text: string; logprobs: number[] | null; finishReason: string }[];
+  /** Option letter extracted from the first response, or null. */
+  prediction: string | null;
+}
+
+export interface ShardResult {
+  output: ArtifactRef;
+  usage: StageUsage;
+}
+
+export function inferenceActivities(deps: ActivityDeps) {
+  const { store, gateway } = deps;
+  return {
+    async answerQuestions(input: AnswerQuestionsInput): Promise<ShardResult> {
+      const name = `runs/${input.runId}/${input.stage}/answers-${String(input.shard.index).padStart(5, '0')}`;
+      const finished = await store.lookup(name);
+      if (finished) return { output: finished, usage: emptyUsage() };
+
+      const ctx = Context.current();
+      const items = await store.readAll<McqItem>(input.shard.items);
+      let usage = emptyUsage();
+      let done = 0;
+      const answerOne = async (item: McqItem): Promise<AnsweredQuestion> => {
+        const messages: ChatMessage[] = await withDemonstrations(store, input.model, zeroShotMessages(item));
+        const call = await gateway
+          .chat(
+            input.providers,
+            input.model.provider,
+            {
+              model: input.model.model,
+              messages,
+              temperature: input.sampling.temperature,
+              max_tokens: input.sampling.maxTokens,
+              n: input.sampling.n,
+              seed: input.sampling.seed,
+              logprobs: input.sampling.logprobs,
+            },
+            ctx.cancellationSignal,
+          )
+          .catch((err) => {
+            throw toActivityFailure(err, `${input.stage}: question ${item.id} on ${input.model.provider}/${input.model.model}`);
+          });
+        usage = addUsage(usage, call.usage);
+        ctx.heartbeat({ done: ++done, of: items.length });
+        const responses = call.response.choices.map((c) => ({
+          text: c.text,
+          logprobs: c.logprobs ? c.logprobs.map((t) => t.logprob) : null,
+          finishReason: c.finish_reason,
+        }));
+        return { id: item.id, responses, prediction: extractOptionLetter(responses[0]?.text ?? '', item.options.length) };
+      };
+      // The gateway enforces the provider's concurrency and rate limits; finished calls are cached, so a
+      // retried attempt replays them from the cache and pays only for the calls that were in flight.
+      const answers = await Promise.all(items.map(answerOne));
+      return { output: await store.writeJsonl(answers, name), usage };
+    },
+  };
+}

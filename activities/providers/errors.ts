@@ -1,0 +1,100 @@
+// The one place where provider failures become Temporal failures: retryable or not, and when to try again.
+import { ApplicationFailure } from '@temporalio/common';
+import { APIConnectionError } from 'openai';
+
+/** An HTTP-level failure from a provider, in the shape every backend throws. */
+export class ProviderHttpError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ProviderHttpError';
+  }
+}
+
+const retryableStatuses = new Set([408, 409, 429]);
+const connectionCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+export interface Classification {
+  retryable: boolean;
+  /** Wait the provider asked for (Retry-After), in milliseconds. */
+  retryAfterMs?: number;
+  type: string;
+  message: string;
+}
+
+function headerValue(headers: unknown, key: string): string | undefined {
+  if (!headers) return undefined;
+  if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(key) ?? undefined;
+  const record = headers as Record<string, string | undefined>;
+  return record[key] ?? record[key.toLowerCase()];
+}
+
+/** Parses `retry-after-ms`, or `retry-after` as seconds or an HTTP date. */
+export function retryAfterMs(headers: unknown, now = Date.now()): number | undefined {
+  const ms = Number(headerValue(headers, 'retry-after-ms'));
+  if (Number.isFinite(ms) && ms >= 0 && headerValue(headers, 'retry-after-ms') !== undefined) return ms;
+  const raw = headerValue(headers, 'retry-after');
+  if (raw === undefined) return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function causeCode(err: unknown): string | undefined {
+  for (let e: any = err, depth = 0; e && depth < 5; e = e.cause, depth++) {
+    if (typeof e.code === 'string') return e.code;
+  }
+  return undefined;
+}
+
+export function classify(err: unknown): Classification {
+  const e = err as any;
+  const message = e?.message ? String(e.message) : String(err);
+  const status: number | undefined = typeof e?.status === 'number' ? e.status : undefined;
+  if (status !== undefined) {
+    const after = retryAfterMs(e.headers);
+    if (retryableStatuses.has(status) || status >= 500) {
+      return { retryable: true, retryAfterMs: after, type: `ProviderHttp${status}`, message };
+    }
+    const hint =
+      status === 401 || status === 403
+        ? ' Check the API key in the worker environment variable named by the provider\'s apiKeyEnv.'
+        : status === 404
+          ? ' Check the model id and the provider baseURL.'
+          : '';
+    return { retryable: false, type: `ProviderHttp${status}`, message: `${message}${hint}` };
+  }
+  const name: string = e?.name ?? '';
+  const code = causeCode(err);
+  if (
+    err instanceof APIConnectionError || // includes the SDK's timeout error
+    name === 'AbortError' ||
+    name === 'TimeoutError' ||
+    (code !== undefined && connectionCodes.has(code)) ||
+    /fetch failed|socket hang up|terminated/i.test(message)
+  ) {
+    return { retryable: true, type: 'ProviderConnection', message };
+  }
+  if (name === 'SyntaxError' || /Unexpected token|JSON/.test(message)) {
+    return { retryable: true, type: 'ProviderMalformedResponse', message };
+  }
+  return { retryable: false, type: name || 'Error', message };
+}
+
+/** Converts any provider failure into an ApplicationFailure that Temporal's retry policy understands. */
+export function toActivityFailure(err: unknown, context: string): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  const c = classify(err);
+  return ApplicationFailure.create({
+    message: `${context}: ${c.message}`,
+    type: c.type,
+    nonRetryable: !c.retryable,
+    // Honoured even when longer than the retry policy's maximum interval.
+    nextRetryDelay: c.retryAfterMs !== undefined ? Math.max(1, Math.ceil(c.retryAfterMs)) : undefined,
+    cause: err instanceof Error ? err : undefined,
+  });
+}

@@ -1,0 +1,122 @@
+// OpenAI fine-tuning jobs through the openai SDK (also any provider that speaks the same files + fine_tuning API).
+//
+// OpenAI is closing self-serve fine-tuning to new jobs in stages up to 2027-01-06; that is why the Together and
+// local command backends exist next to this one.
+import OpenAI from 'openai';
+import type { FineTuningJob } from 'openai/resources/fine-tuning/jobs/jobs';
+import type { OpenAiCompatibleProviderConfig } from '../../../core/config';
+import { terminalFineTuneStatuses, type FineTuneHyperparameters, type FineTuneJobState, type FineTuneStatus } from '../../../core/types';
+import {
+  eventTail,
+  pickJob,
+  readApiKey,
+  recentEvents,
+  tagName,
+  trainingFile,
+  trainingFileName,
+  type FineTuneBackend,
+  type JobTag,
+} from './backend';
+
+const tagMetadataKey = 'flt_tag';
+/** How far back the unfiltered scan looks for a job whose metadata filter the provider ignored. */
+const recentJobsScanned = 100;
+
+const knownStatuses: FineTuneStatus[] = ['validating_files', 'queued', 'running', 'succeeded', 'failed', 'cancelled'];
+
+// Statuses outside the documented set (a provider's extra "paused", say) keep the poller waiting, not finishing.
+const statusOf = (job: FineTuningJob): FineTuneStatus =>
+  knownStatuses.includes(job.status) ? job.status : 'running';
+
+const tagOf = (job: FineTuningJob): string | undefined => job.metadata?.[tagMetadataKey];
+
+export class OpenAiFineTuneBackend implements FineTuneBackend {
+  private readonly client: OpenAI;
+
+  constructor(provider: OpenAiCompatibleProviderConfig, env: NodeJS.ProcessEnv) {
+    this.client = new OpenAI({
+      apiKey: readApiKey(provider.apiKeyEnv, env),
+      baseURL: provider.baseURL ?? 'https://api.openai.com/v1',
+      timeout: provider.requestTimeoutSeconds * 1000,
+      // Temporal owns retries; an SDK retry of a create could start a second paid job.
+      maxRetries: 0,
+    });
+  }
+
+  async uploadTrainingFile(args: { tag: JobTag; localPath: string; sha256: string }): Promise<string> {
+    const name = trainingFileName(args.tag, args.sha256);
+    for await (const file of this.client.files.list({ purpose: 'fine-tune' })) {
+      if (file.filename === name) return file.id;
+    }
+    const created = await this.client.files.create({
+      file: await trainingFile(args.localPath, name),
+      purpose: 'fine-tune',
+    });
+    return created.id;
+  }
+
+  async findJob(tag: JobTag): Promise<FineTuneJobState | null> {
+    const name = tagName(tag);
+    const filtered = await this.client.fineTuning.jobs.list({ metadata: { [tagMetadataKey]: name }, limit: 100 });
+    let matches = filtered.data.filter((job) => tagOf(job) === name);
+    if (matches.length === 0) {
+      const recent = await this.client.fineTuning.jobs.list({ limit: recentJobsScanned });
+      matches = recent.data.filter((job) => tagOf(job) === name);
+    }
+    const job = pickJob(matches, statusOf, (j) => j.created_at);
+    return job ? this.toState(job) : null;
+  }
+
+  async createJob(args: {
+    tag: JobTag;
+    trainingFileId: string;
+    baseModel: string;
+    hyperparameters: FineTuneHyperparameters;
+  }): Promise<FineTuneJobState> {
+    const name = tagName(args.tag);
+    const h = args.hyperparameters;
+    const job = await this.client.fineTuning.jobs.create({
+      model: args.baseModel,
+      training_file: args.trainingFileId,
+      // The suffix only makes the model name readable; the metadata tag is what findJob matches on. The SDK
+      // documents up to 64 characters (older API revisions said 18); tag names are at most 40.
+      suffix: name,
+      metadata: { [tagMetadataKey]: name },
+      method: {
+        type: 'supervised',
+        supervised: {
+          hyperparameters: {
+            n_epochs: h.epochs,
+            // OpenAI takes a multiplier of its own base learning rate, not an absolute rate: learningRate is passed
+            // through as that multiplier.
+            learning_rate_multiplier: h.learningRate,
+            batch_size: h.batchSize,
+          },
+        },
+      },
+    });
+    return this.toState(job);
+  }
+
+  async getJob(jobId: string): Promise<FineTuneJobState> {
+    return this.toState(await this.client.fineTuning.jobs.retrieve(jobId));
+  }
+
+  async cancelJob(jobId: string): Promise<void> {
+    // Cancelling a job that already ended is a provider error; for us it is nothing left to do.
+    const job = await this.client.fineTuning.jobs.retrieve(jobId);
+    if (terminalFineTuneStatuses.includes(statusOf(job))) return;
+    await this.client.fineTuning.jobs.cancel(jobId);
+  }
+
+  private async toState(job: FineTuningJob): Promise<FineTuneJobState> {
+    const events = await this.client.fineTuning.jobs.listEvents(job.id, { limit: eventTail });
+    return {
+      jobId: job.id,
+      status: statusOf(job),
+      resultModel: job.fine_tuned_model ?? null,
+      error: job.error?.message || null,
+      events: recentEvents(events.data, (e) => e.created_at, (e) => e.message),
+    };
+  }
+}

@@ -1,0 +1,177 @@
+// Together AI fine-tuning over its REST API (https://docs.together.ai/reference), with plain fetch.
+import type { FineTuneBackendConfig, OpenAiCompatibleProviderConfig } from '../../../core/config';
+import { terminalFineTuneStatuses, type FineTuneHyperparameters, type FineTuneJobState, type FineTuneStatus } from '../../../core/types';
+import { ProviderHttpError } from '../errors';
+import {
+  pickJob,
+  readApiKey,
+  recentEvents,
+  tagName,
+  trainingFile,
+  trainingFileName,
+  type FineTuneBackend,
+  type JobTag,
+} from './backend';
+
+type TogetherConfig = Extract<FineTuneBackendConfig, { kind: 'together' }>;
+
+interface TogetherFile {
+  id: string;
+  filename: string;
+}
+
+interface TogetherJob {
+  id: string;
+  status: string;
+  created_at?: string;
+  suffix?: string;
+  /** The model to call once completed; current API revisions name it model_output_name. */
+  output_name?: string | null;
+  model_output_name?: string | null;
+}
+
+interface TogetherEvent {
+  created_at: string;
+  message: string;
+  level?: string | null;
+  type?: string;
+}
+
+const statuses: Record<string, FineTuneStatus> = {
+  pending: 'queued',
+  queued: 'queued',
+  running: 'running',
+  compressing: 'running',
+  uploading: 'running',
+  completed: 'succeeded',
+  error: 'failed',
+  cancel_requested: 'cancelled',
+  cancelled: 'cancelled',
+};
+
+// A status Together adds later keeps the poller waiting rather than ending the stage.
+const statusOf = (job: TogetherJob): FineTuneStatus => statuses[job.status] ?? 'running';
+const timeOf = (iso: string | undefined): number => (iso ? Date.parse(iso) || 0 : 0);
+
+/** The provider's own words from an error body: `{error: {message}}`, `{error: "..."}`, `{message}`, or the text. */
+function errorMessage(body: string): string {
+  try {
+    const json = JSON.parse(body);
+    const message = json?.error?.message ?? json?.error ?? json?.message;
+    if (typeof message === 'string') return message;
+  } catch {
+    // not JSON: the text itself is the message
+  }
+  return body.slice(0, 500);
+}
+
+export class TogetherFineTuneBackend implements FineTuneBackend {
+  private readonly baseURL: string;
+  private readonly apiKey: string;
+  private readonly timeoutMs: number;
+
+  constructor(config: TogetherConfig, provider: OpenAiCompatibleProviderConfig, env: NodeJS.ProcessEnv) {
+    this.baseURL = config.baseURL.replace(/\/+$/, '');
+    this.apiKey = readApiKey(config.apiKeyEnv, env);
+    // The chat provider on the same account sets the patience for every request.
+    this.timeoutMs = provider.requestTimeoutSeconds * 1000;
+  }
+
+  private async request<T>(method: 'GET' | 'POST', path: string, body?: FormData | object): Promise<T> {
+    const headers: Record<string, string> = { Authorization: `Bearer ${this.apiKey}`, Accept: 'application/json' };
+    let payload: FormData | string | undefined;
+    if (body instanceof FormData) payload = body;
+    else if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    const response = await fetch(`${this.baseURL}${path}`, {
+      method,
+      headers,
+      body: payload,
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    const text = await response.text();
+    if (!response.ok) {
+      throw new ProviderHttpError(
+        `Together ${method} ${path} failed with ${response.status}: ${errorMessage(text)}`,
+        response.status,
+        Object.fromEntries(response.headers.entries()),
+      );
+    }
+    return JSON.parse(text) as T;
+  }
+
+  async uploadTrainingFile(args: { tag: JobTag; localPath: string; sha256: string }): Promise<string> {
+    const name = trainingFileName(args.tag, args.sha256);
+    const existing = await this.request<{ data: TogetherFile[] }>('GET', '/files');
+    const found = existing.data.find((file) => file.filename === name);
+    if (found) return found.id;
+    const form = new FormData();
+    form.append('file', await trainingFile(args.localPath, name), name);
+    form.append('file_name', name);
+    form.append('purpose', 'fine-tune');
+    return (await this.request<TogetherFile>('POST', '/files/upload', form)).id;
+  }
+
+  async findJob(tag: JobTag): Promise<FineTuneJobState | null> {
+    const name = tagName(tag);
+    const jobs = await this.request<{ data: TogetherJob[] }>('GET', '/fine-tunes');
+    const job = pickJob(
+      jobs.data.filter((j) => j.suffix === name),
+      statusOf,
+      (j) => timeOf(j.created_at),
+    );
+    // The list holds truncated jobs; the full one carries the output name.
+    return job ? this.getJob(job.id) : null;
+  }
+
+  async createJob(args: {
+    tag: JobTag;
+    trainingFileId: string;
+    baseModel: string;
+    hyperparameters: FineTuneHyperparameters;
+  }): Promise<FineTuneJobState> {
+    const h = args.hyperparameters;
+    const lora = h.lora ?? true;
+    const job = await this.request<TogetherJob>('POST', '/fine-tunes', {
+      training_file: args.trainingFileId,
+      model: args.baseModel,
+      n_epochs: h.epochs,
+      learning_rate: h.learningRate,
+      batch_size: h.batchSize,
+      // findJob recognises the job by this suffix.
+      suffix: tagName(args.tag),
+      lora,
+      // Current API revisions choose LoRA vs full through training_type and default to LoRA when it is absent.
+      ...(lora ? {} : { training_type: { type: 'Full' } }),
+    });
+    return this.toState(job);
+  }
+
+  async getJob(jobId: string): Promise<FineTuneJobState> {
+    return this.toState(await this.request<TogetherJob>('GET', `/fine-tunes/${encodeURIComponent(jobId)}`));
+  }
+
+  async cancelJob(jobId: string): Promise<void> {
+    // Cancelling a job that already ended is a provider error; for us it is nothing left to do.
+    if (terminalFineTuneStatuses.includes((await this.getJob(jobId)).status)) return;
+    await this.request('POST', `/fine-tunes/${encodeURIComponent(jobId)}/cancel`);
+  }
+
+  private async toState(job: TogetherJob): Promise<FineTuneJobState> {
+    const { data } = await this.request<{ data: TogetherEvent[] }>('GET', `/fine-tunes/${encodeURIComponent(job.id)}/events`);
+    const status = statusOf(job);
+    // Together's job object has no error field; the reason is in its latest error event.
+    const errorEvent = data
+      .filter((e) => e.level === 'error' || e.type === 'job_error')
+      .sort((a, b) => timeOf(b.created_at) - timeOf(a.created_at))[0];
+    return {
+      jobId: job.id,
+      status,
+      resultModel: status === 'succeeded' ? (job.output_name ?? job.model_output_name ?? null) : null,
+      error: status === 'failed' ? (errorEvent?.message ?? `Together job ended with status ${job.status}`) : null,
+      events: recentEvents(data, (e) => timeOf(e.created_at), (e) => e.message),
+    };
+  }
+}

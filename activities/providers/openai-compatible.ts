@@ -1,0 +1,84 @@
+// Chat and embeddings over any OpenAI-compatible endpoint (OpenAI, Azure OpenAI, vLLM, Ollama, llama.cpp server, Together).
+import OpenAI from 'openai';
+import type { OpenAiCompatibleProviderConfig } from '../../core/config';
+import type { ChatRequest, ChatResponse, Usage } from '../../core/types';
+import type { ChatBackend } from './chat';
+
+/** The SDK never retries on its own: Temporal's retry policy is the single place retries happen. */
+export function openAiClient(config: OpenAiCompatibleProviderConfig, env: NodeJS.ProcessEnv): OpenAI {
+  const apiKey = env[config.apiKeyEnv];
+  if (!apiKey && !config.baseURL) {
+    throw new Error(`No API key: set ${config.apiKeyEnv} in the worker's environment (the key never goes in a config).`);
+  }
+  return new OpenAI({
+    apiKey: apiKey || 'not-needed', // local servers (vLLM, Ollama, llama.cpp) accept any key
+    baseURL: config.baseURL,
+    maxRetries: 0,
+    timeout: config.requestTimeoutSeconds * 1000,
+  });
+}
+
+export class OpenAiCompatibleChat implements ChatBackend {
+  private readonly client: OpenAI;
+  constructor(config: OpenAiCompatibleProviderConfig, env: NodeJS.ProcessEnv) {
+    this.client = openAiClient(config, env);
+  }
+
+  async complete(request: ChatRequest, signal?: AbortSignal): Promise<ChatResponse> {
+    const completion = await this.client.chat.completions.create(
+      {
+        model: request.model,
+        messages: request.messages,
+        temperature: request.temperature,
+        max_tokens: request.max_tokens,
+        n: request.n,
+        seed: request.seed,
+        logprobs: request.logprobs,
+        top_logprobs: request.logprobs ? request.top_logprobs : undefined,
+        stop: request.stop,
+      },
+      { signal },
+    );
+    if (!Array.isArray(completion?.choices)) throw new SyntaxError('Malformed chat completion: no choices array');
+    return {
+      model: completion.model,
+      choices: completion.choices.map((choice) => ({
+        text: choice.message?.content ?? '',
+        finish_reason: choice.finish_reason ?? 'stop',
+        logprobs:
+          choice.logprobs?.content?.map((t) => ({
+            token: t.token,
+            logprob: t.logprob,
+            top: t.top_logprobs?.map((alt) => ({ token: alt.token, logprob: alt.logprob })),
+          })) ?? null,
+      })),
+      usage: usageOf(completion.usage),
+    };
+  }
+}
+
+export interface EmbeddingBackend {
+  embed(texts: string[], signal?: AbortSignal): Promise<{ vectors: number[][]; usage: Usage }>;
+}
+
+export class OpenAiCompatibleEmbeddings implements EmbeddingBackend {
+  private readonly client: OpenAI;
+  constructor(
+    config: OpenAiCompatibleProviderConfig,
+    env: NodeJS.ProcessEnv,
+    private readonly model: string,
+  ) {
+    this.client = openAiClient(config, env);
+  }
+
+  async embed(texts: string[], signal?: AbortSignal): Promise<{ vectors: number[][]; usage: Usage }> {
+    const result = await this.client.embeddings.create({ model: this.model, input: texts }, { signal });
+    if (!Array.isArray(result?.data) || result.data.length !== texts.length) throw new SyntaxError('Malformed embeddings response');
+    const vectors = [...result.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
+    return { vectors, usage: { prompt_tokens: result.usage?.prompt_tokens ?? 0, completion_tokens: 0 } };
+  }
+}
+
+function usageOf(usage: OpenAI.CompletionUsage | undefined): Usage {
+  return { prompt_tokens: usage?.prompt_tokens ?? 0, completion_tokens: usage?.completion_tokens ?? 0 };
+}

@@ -1,0 +1,179 @@
+// Zod schemas for everything a user writes in a run config. Pure: workflows import the inferred types.
+import { z } from 'zod';
+
+const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." or "-"');
+
+export const pricesSchema = z
+  .object({
+    inputPerMillionTokens: z.number().nonnegative().default(0),
+    outputPerMillionTokens: z.number().nonnegative().default(0),
+    trainingPerMillionTokens: z.number().nonnegative().default(0),
+  })
+  .strict();
+
+const limits = {
+  /** Requests per minute across the whole worker, for this provider. */
+  requestsPerMinute: z.number().positive().optional(),
+  /** Prompt + completion tokens per minute across the whole worker, for this provider. */
+  tokensPerMinute: z.number().positive().optional(),
+  /** Calls in flight at once across the worker. */
+  maxConcurrency: z.number().int().positive().default(8),
+};
+
+export const openAiCompatibleProviderSchema = z
+  .object({
+    kind: z.literal('openai-compatible'),
+    /** Omit for api.openai.com. */
+    baseURL: z.string().url().optional(),
+    /** Name of the worker environment variable holding the API key. The key itself never appears in a config. */
+    apiKeyEnv: z.string().default('OPENAI_API_KEY'),
+    /** Marks the project's provider test double so every report says the numbers are simulated. */
+    testDouble: z.boolean().default(false),
+    requestTimeoutSeconds: z.number().positive().default(120),
+    prices: pricesSchema.default({ inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 }),
+    ...limits,
+  })
+  .strict();
+
+export const llamaCppProviderSchema = z
+  .object({
+    kind: z.literal('llama-cpp'),
+    /** Path to a GGUF file on the worker. */
+    modelPath: z.string().min(1),
+    contextSize: z.number().int().positive().default(2048),
+    gpu: z.boolean().default(false),
+    threads: z.number().int().positive().optional(),
+    ...limits,
+    maxConcurrency: z.number().int().positive().default(1),
+  })
+  .strict();
+
+export const providerSchema = z.discriminatedUnion('kind', [openAiCompatibleProviderSchema, llamaCppProviderSchema]);
+export type ProviderConfig = z.infer<typeof providerSchema>;
+export type OpenAiCompatibleProviderConfig = z.infer<typeof openAiCompatibleProviderSchema>;
+export type LlamaCppProviderConfig = z.infer<typeof llamaCppProviderSchema>;
+
+export const providersSchema = z.record(name, providerSchema);
+export type ProvidersConfig = z.infer<typeof providersSchema>;
+
+/** Where a model is called: a provider name from `providers` and the provider's model id. */
+export const modelRefSchema = z
+  .object({
+    provider: name,
+    model: z.string().min(1),
+  })
+  .strict();
+export type ModelSpec = z.infer<typeof modelRefSchema>;
+
+export const retrieverSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('bm25') }).strict(),
+  z.object({ kind: z.literal('embeddings'), provider: name, model: z.string().min(1) }).strict(),
+]);
+export type RetrieverConfig = z.infer<typeof retrieverSchema>;
+
+const pollIntervalSeconds = z.number().positive().default(30);
+
+export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('openai'),
+      /** An openai-compatible provider whose endpoint and key are used for files and jobs; the result is called through it. */
+      provider: name,
+      pollIntervalSeconds,
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('together'),
+      baseURL: z.string().url().default('https://api.together.xyz/v1'),
+      apiKeyEnv: z.string().default('TOGETHER_API_KEY'),
+      /** The openai-compatible provider (Together's chat endpoint) the fine-tuned model is called through. */
+      provider: name,
+      pollIntervalSeconds,
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('command'),
+      /**
+       * Shell command run in its own process group. It sees FLT_TRAIN_FILE, FLT_OUTPUT_DIR, FLT_BASE_MODEL,
+       * FLT_EPOCHS, FLT_LEARNING_RATE, FLT_LORA and FLT_JOB_NAME, and leaves its adapter in FLT_OUTPUT_DIR.
+       */
+      command: z.string().min(1),
+      /** The openai-compatible provider that serves the adapter (vLLM, llama.cpp server). */
+      provider: name,
+      /** Model id to call on that provider; `{job}` is replaced by the job name, `{adapter}` by the adapter path. */
+      servedModel: z.string().default('{job}'),
+      pollIntervalSeconds: z.number().positive().default(5),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('in-context'),
+      /** Demonstrations retrieved from the training set for each call. */
+      k: z.number().int().positive().default(3),
+    })
+    .strict(),
+]);
+export type FineTuneBackendConfig = z.infer<typeof fineTuneBackendSchema>;
+
+export const datasetSchema = z
+  .object({
+    format: z.enum(['semievol-csv', 'io-jsonl']),
+    /** Relative paths are resolved against the config file's folder. */
+    path: z.string().min(1),
+  })
+  .strict();
+export type DatasetConfig = z.infer<typeof datasetSchema>;
+
+export const samplingSchema = z
+  .object({
+    temperature: z.number().min(0).max(2).default(0),
+    maxTokens: z.number().int().positive().default(256),
+    seed: z.number().int().nonnegative().default(0),
+  })
+  .strict();
+
+export const executionSchema = z
+  .object({
+    /** Items per shard activity. */
+    shardSize: z.number().int().positive().default(100),
+    /** Shard activities of one stage in flight at once. */
+    parallelShards: z.number().int().positive().default(4),
+  })
+  .strict();
+
+const runCommon = {
+  /** A label for humans: used in the run id and the Temporal UI. */
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,60}$/, 'at most 60 letters, digits, "_", "." or "-"').optional(),
+  task: z.string().min(1),
+  providers: providersSchema,
+  execution: executionSchema.default({ shardSize: 100, parallelShards: 4 }),
+};
+
+export const evaluateRunSchema = z
+  .object({
+    method: z.literal('evaluate'),
+    ...runCommon,
+    models: z.array(modelRefSchema).min(1),
+    data: z.object({ test: datasetSchema }).strict(),
+    sampling: samplingSchema.default({ temperature: 0, maxTokens: 256, seed: 0 }),
+    metric: z.enum(['option-letter', 'number']).default('option-letter'),
+  })
+  .strict();
+export type EvaluateRunConfig = z.infer<typeof evaluateRunSchema>;
+
+export const runConfigSchema = z.discriminatedUnion('method', [evaluateRunSchema]);
+export type RunConfig = z.infer<typeof runConfigSchema>;
+
+/** Cross-field checks zod's shape can't express: every model names a configured provider. */
+export function checkReferences(config: RunConfig): { path: (string | number)[]; message: string }[] {
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  const names = Object.keys(config.providers);
+  config.models.forEach((m, i) => {
+    if (!config.providers[m.provider]) {
+      problems.push({ path: ['models', i, 'provider'], message: `must name a provider under "providers" (${names.join(', ') || 'none configured'}), got "${m.provider}"` });
+    }
+  });
+  return problems;
+}

@@ -1,0 +1,64 @@
+// Multiple-choice prompts in the SemiEvol authors' layout: "Question:", lettered "Options:", and a final
+// "Answer: <letter>" line, which is also the exact assistant turn the fine-tuning examples teach.
+import type { ChatMessage, McqItem } from './types';
+
+type McqQuestion = Pick<McqItem, 'question' | 'options'>;
+
+/** 0 → "A", 1 → "B", ... Letters stop at "Z", so more than 26 options cannot be lettered. */
+export function optionLetter(i: number): string {
+  if (!Number.isInteger(i) || i < 0 || i >= 26) throw new RangeError(`option index must be an integer in 0..25, got ${i}`);
+  return String.fromCharCode(65 + i);
+}
+
+/** One "A. text" line per option. */
+export function formatOptions(options: readonly string[]): string {
+  return options.map((option, i) => `${optionLetter(i)}. ${option}`).join('\n');
+}
+
+export function formatMcqQuestion(item: McqQuestion): string {
+  return `Question: ${item.question}\nOptions:\n${formatOptions(item.options)}`;
+}
+
+export const mcqInstruction =
+  'Answer the multiple-choice question: reason briefly, then end your response with a line of the form "Answer: <letter>", where <letter> is the letter of the correct option.';
+
+/** The assistant turn of a training example, and the form every prompt asks the model to end with. */
+export function answerTurn(letter: string): string {
+  return `Answer: ${letter}`;
+}
+
+export function zeroShotMessages(item: McqQuestion): ChatMessage[] {
+  return [
+    { role: 'system', content: mcqInstruction },
+    { role: 'user', content: formatMcqQuestion(item) },
+  ];
+}
+
+function workedExample(demonstration: McqItem): string {
+  if (demonstration.answer === null) throw new Error(`demonstration ${demonstration.id} has no answer`);
+  return `${formatMcqQuestion(demonstration)}\n${answerTurn(demonstration.answer)}`;
+}
+
+/**
+ * SemiEvol's in-context propagation: labeled neighbours are shown as worked examples inside the system
+ * prompt, and the question itself stays the only user turn, exactly as in the zero-shot prompt.
+ */
+export function fewShotMessages(item: McqQuestion, demonstrations: readonly McqItem[]): ChatMessage[] {
+  if (demonstrations.length === 0) return zeroShotMessages(item);
+  const examples = demonstrations.map(workedExample).join('\n\n');
+  const system = `${mcqInstruction}\n\nHere are some example questions with their correct answers:\n\n${examples}`;
+  return [
+    { role: 'system', content: system },
+    { role: 'user', content: formatMcqQuestion(item) },
+  ];
+}
+
+export interface TrainingExample {
+  messages: ChatMessage[];
+}
+
+/** The zero-shot prompt followed by "Answer: <letter>", so the tuned model sees at inference what it was taught on. */
+export function trainingExample(item: McqItem): TrainingExample {
+  if (item.answer === null) throw new Error(`item ${item.id} has no answer to train on`);
+  return { messages: [...zeroShotMessages(item), { role: 'assistant', content: answerTurn(item.answer) }] };
+}

@@ -1,0 +1,129 @@
+// Shared shapes that cross the workflow/activity boundary. No I/O here: workflows import this file.
+
+/** A reference to an immutable JSONL artifact in the artifact store. Only references travel through workflows. */
+export interface ArtifactRef {
+  /** `artifact:sha256/<hex>`: content address inside the configured store. */
+  uri: string;
+  sha256: string;
+  /** Number of JSONL records. */
+  count: number;
+  bytes: number;
+}
+
+export type ChatRole = 'system' | 'user' | 'assistant';
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+}
+
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  temperature?: number;
+  max_tokens?: number;
+  /** Number of samples. */
+  n?: number;
+  seed?: number;
+  logprobs?: boolean;
+  top_logprobs?: number;
+  stop?: string[];
+  /** Constrain the answer to one of these strings (embedded llama.cpp only; remote backends ignore it). */
+  choices?: string[];
+}
+
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  top?: { token: string; logprob: number }[];
+}
+
+export interface ChatChoice {
+  text: string;
+  /** Per-token log-probabilities of `text`, or null when the backend gave none. */
+  logprobs: TokenLogprob[] | null;
+  finish_reason: string;
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
+export interface ChatResponse {
+  model: string;
+  choices: ChatChoice[];
+  usage: Usage;
+}
+
+/** Tokens, calls and money spent by one stage (or shard), summed as stages finish. */
+export interface StageUsage {
+  calls: number;
+  cachedCalls: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+}
+
+export const emptyUsage = (): StageUsage => ({ calls: 0, cachedCalls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 });
+
+export function addUsage(a: StageUsage, b: StageUsage): StageUsage {
+  return {
+    calls: a.calls + b.calls,
+    cachedCalls: a.cachedCalls + b.cachedCalls,
+    promptTokens: a.promptTokens + b.promptTokens,
+    completionTokens: a.completionTokens + b.completionTokens,
+    costUsd: a.costUsd + b.costUsd,
+  };
+}
+
+/** One multiple-choice item, as every loader produces it. `answer` is the gold letter, or null where unknown. */
+export interface McqItem {
+  id: string;
+  question: string;
+  options: string[];
+  answer: string | null;
+}
+
+/** One input/output pair (plain JSONL datasets, SELF-GUIDE tasks, training examples). */
+export interface IoExample {
+  input: string;
+  output: string;
+}
+
+export type FineTuneStatus = 'validating_files' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const terminalFineTuneStatuses: FineTuneStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export interface FineTuneHyperparameters {
+  epochs?: number;
+  learningRate?: number;
+  batchSize?: number;
+  lora?: boolean;
+}
+
+/** What a fine-tune backend reports about a job. */
+export interface FineTuneJobState {
+  jobId: string;
+  status: FineTuneStatus;
+  /** Model id to call once succeeded (remote model name, served adapter name, or `in-context:` model). */
+  resultModel: string | null;
+  /** Local adapter directory, for the command backend. */
+  adapterPath?: string | null;
+  error: string | null;
+  /** The most recent events, newest last. */
+  events: string[];
+}
+
+/** A callable model as stages hand it on: a provider's model id, optionally adapted in context with a demonstration pool. */
+export interface ModelRef {
+  provider: string;
+  model: string;
+  /** Set by the in-context fine-tune backend: the k training examples nearest to each prompt are prepended as turns. */
+  demonstrations?: { pool: ArtifactRef; k: number };
+}
+
+/** A contiguous slice of a dataset, stored as its own artifact so a shard activity reads only its items. */
+export interface Shard {
+  index: number;
+  of: number;
+  items: ArtifactRef;
+}

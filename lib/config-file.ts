@@ -1,0 +1,68 @@
+// Reads a run config (YAML or JSON) and reports the first problem as one sentence with file, line and field.
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { isNode, LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { checkReferences, RunConfig, runConfigSchema } from '../core/config';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function fieldName(fieldPath: (string | number | symbol)[]): string {
+  return fieldPath.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') || '(top level)';
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `has unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'invalid_union' && 'discriminator' in issue) return `${issue.message.replace(/^Invalid input/, 'is not valid')}`;
+  return issue.message.replace(/^Invalid input: expected/, 'expected');
+}
+
+/** Loads and validates a run config; relative dataset paths are resolved against the config's folder. */
+export function loadRunConfig(file: string): RunConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err: any) {
+    throw new ConfigError(`${file}: cannot read the config file (${err.code ?? err.message}).`);
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    const line = lineCounter.linePos(e.pos[0]).line;
+    throw new ConfigError(`${file} line ${line}: not valid YAML or JSON (${e.message.split('\n')[0]}).`);
+  }
+  const lineOf = (fieldPath: (string | number | symbol)[]): number | null => {
+    for (let n = fieldPath.length; n >= 0; n--) {
+      const node = doc.getIn(fieldPath.slice(0, n) as (string | number)[], true);
+      if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return null;
+  };
+  const where = (fieldPath: (string | number | symbol)[]) => {
+    const line = lineOf(fieldPath);
+    return `${file}${line ? ` line ${line}` : ''}: field "${fieldName(fieldPath)}"`;
+  };
+
+  const parsed = runConfigSchema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const line = lineOf(issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path);
+    throw new ConfigError(`${file}${line ? ` line ${line}` : ''}: field "${fieldName(issue.path)}" ${issueMessage(issue)}.`);
+  }
+  const problem = checkReferences(parsed.data)[0];
+  if (problem) throw new ConfigError(`${where(problem.path)} ${problem.message}.`);
+
+  const config = parsed.data;
+  const base = path.dirname(path.resolve(file));
+  config.data.test.path = path.resolve(base, config.data.test.path);
+  for (const p of Object.values(config.providers)) {
+    if (p.kind === 'llama-cpp') p.modelPath = path.resolve(base, p.modelPath);
+  }
+  return config;
+}

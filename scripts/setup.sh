@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh machine: npm packages and the Temporal CLI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if [ -z "${TEMPORAL_CLI:-}" ] && [ ! -x .tools/bin/temporal ] && ! command -v temporal >/dev/null 2>&1; then
+  if ! command -v go >/dev/null 2>&1; then
+    echo "setup: the Temporal CLI is missing and Go is not installed; install Go, or download the CLI (see README) and put it on PATH." >&2
+    exit 1
+  fi
+  # v1.6.0 and later carry a replace directive and cannot be go-installed.
+  echo "setup: building the Temporal CLI v1.5.1 into .tools/bin (the first build takes minutes)"
+  GOBIN="$PWD/.tools/bin" GOFLAGS=-mod=mod go install github.com/temporalio/cli/cmd/temporal@v1.5.1
+fi

@@ -1,0 +1,177 @@
+// The OpenAI and Together fine-tune backends against the provider test double.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createFineTuneBackend, type FineTuneBackend, type JobTag } from '../../activities/providers/finetune/backend';
+import type { FineTuneBackendConfig, ProvidersConfig } from '../../core/config';
+import { terminalFineTuneStatuses, type FineTuneJobState } from '../../core/types';
+import { startProviderDouble } from '../support/provider-double';
+
+type Double = Awaited<ReturnType<typeof startProviderDouble>>;
+
+const apiKey = 'test-key';
+const hyperparameters = { epochs: 1, learningRate: 1, batchSize: 1 };
+
+let dbl: Double;
+let workDir: string;
+let trainingPath: string;
+let trainingSha: string;
+
+interface Flavour {
+  name: 'openai' | 'together';
+  config: () => Exclude<FineTuneBackendConfig, { kind: 'in-context' | 'command' }>;
+  uploadPath: string;
+  createPath: string;
+}
+
+const flavours: Flavour[] = [
+  {
+    name: 'openai',
+    config: () => ({ kind: 'openai', provider: 'double', pollIntervalSeconds: 1 }),
+    uploadPath: '/v1/files',
+    createPath: '/v1/fine_tuning/jobs',
+  },
+  {
+    name: 'together',
+    config: () => ({ kind: 'together', baseURL: dbl.togetherBaseURL, apiKeyEnv: 'FLT_TEST_KEY', provider: 'double', pollIntervalSeconds: 1 }),
+    uploadPath: '/together/v1/files/upload',
+    createPath: '/together/v1/fine-tunes',
+  },
+];
+
+function providers(): ProvidersConfig {
+  return {
+    double: {
+      kind: 'openai-compatible',
+      baseURL: dbl.baseURL,
+      apiKeyEnv: 'FLT_TEST_KEY',
+      testDouble: true,
+      requestTimeoutSeconds: 10,
+      prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 },
+      maxConcurrency: 4,
+    },
+  };
+}
+
+function backendFor(flavour: Flavour, key: string = apiKey): FineTuneBackend {
+  return createFineTuneBackend(flavour.config(), providers(), { workDir, env: { FLT_TEST_KEY: key } });
+}
+
+/** What the fine-tune activity does: find the tag's job, and create one only when there is none. */
+async function findOrCreate(backend: FineTuneBackend, tag: JobTag): Promise<FineTuneJobState> {
+  const existing = await backend.findJob(tag);
+  if (existing) return existing;
+  const trainingFileId = await backend.uploadTrainingFile({ tag, localPath: trainingPath, sha256: trainingSha });
+  return backend.createJob({ tag, trainingFileId, baseModel: 'sim-model', hyperparameters });
+}
+
+async function waitDone(backend: FineTuneBackend, jobId: string): Promise<FineTuneJobState> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const state = await backend.getJob(jobId);
+    if (terminalFineTuneStatuses.includes(state.status)) return state;
+    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${state.status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Counts requests made by `action`, by method and path. */
+async function requestsDuring(action: () => Promise<unknown>, method: string, requestPath: string): Promise<number> {
+  const before = (await dbl.requests()).length;
+  await action();
+  return (await dbl.requests()).slice(before).filter((r) => r.method === method && r.path === requestPath).length;
+}
+
+beforeAll(async () => {
+  dbl = await startProviderDouble({ apiKey });
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-ft-remote-'));
+  trainingPath = path.join(workDir, 'train.jsonl');
+  const example = { messages: [{ role: 'user', content: 'What is 2+2?' }, { role: 'assistant', content: 'Answer: 4' }] };
+  fs.writeFileSync(trainingPath, `${JSON.stringify(example)}\n${JSON.stringify(example)}\n`);
+  trainingSha = createHash('sha256').update(fs.readFileSync(trainingPath)).digest('hex');
+});
+
+afterAll(async () => {
+  await dbl?.stop();
+  fs.rmSync(workDir, { recursive: true, force: true });
+});
+
+describe.each(flavours)('$name fine-tune backend', (flavour) => {
+  const tag = (stage: string): JobTag => ({ runId: `remote-${flavour.name}`, stage });
+
+  test('upload is idempotent: one upload request, the same file id twice', async () => {
+    const backend = backendFor(flavour);
+    const args = { tag: tag('upload'), localPath: trainingPath, sha256: trainingSha };
+    let first = '';
+    let second = '';
+    const uploads = await requestsDuring(
+      async () => {
+        first = await backend.uploadTrainingFile(args);
+        second = await backend.uploadTrainingFile(args);
+      },
+      'POST',
+      flavour.uploadPath,
+    );
+    expect(first).toMatch(/^file-/);
+    expect(second).toBe(first);
+    expect(uploads).toBe(1);
+  });
+
+  test('find-or-create twice creates one job, which runs to success with a result model', async () => {
+    const backend = backendFor(flavour);
+    let first!: FineTuneJobState;
+    let second!: FineTuneJobState;
+    const creates = await requestsDuring(
+      async () => {
+        first = await findOrCreate(backend, tag('train'));
+        second = await findOrCreate(backend, tag('train'));
+      },
+      'POST',
+      flavour.createPath,
+    );
+    expect(creates).toBe(1);
+    expect(second.jobId).toBe(first.jobId);
+    expect((await backend.findJob(tag('train')))?.jobId).toBe(first.jobId);
+
+    const done = await waitDone(backend, first.jobId);
+    expect(done.status).toBe('succeeded');
+    expect(done.resultModel).toEqual(expect.any(String));
+    expect(done.error).toBeNull();
+    expect(done.events.length).toBeGreaterThan(0);
+    expect(done.events.length).toBeLessThanOrEqual(10);
+  });
+
+  test('cancel leaves the job cancelled', async () => {
+    const backend = backendFor(flavour);
+    const job = await findOrCreate(backend, tag('cancel'));
+    await backend.cancelJob(job.jobId);
+    const done = await waitDone(backend, job.jobId);
+    expect(done.status).toBe('cancelled');
+    expect(done.resultModel).toBeNull();
+  });
+
+  test('a job the provider fails reports failed with its message', async () => {
+    const backend = backendFor(flavour);
+    await dbl.configure({ failNextJobs: 1 });
+    const job = await findOrCreate(backend, tag('fail'));
+    const done = await waitDone(backend, job.jobId);
+    expect(done.status).toBe('failed');
+    expect(done.error).toContain('simulated training failure');
+    expect(done.resultModel).toBeNull();
+  });
+
+  test('a wrong API key fails with status 401 and does not leak the key', async () => {
+    const backend = backendFor(flavour, 'wrong-key-0123456789');
+    const err = await backend.findJob(tag('auth')).then(
+      () => null,
+      (e: unknown) => e as { status?: number; message: string },
+    );
+    expect(err?.status).toBe(401);
+    expect(err?.message).not.toContain('wrong-key-0123456789');
+  });
+
+  test('a missing API key is an error naming the environment variable', () => {
+    expect(() => createFineTuneBackend(flavour.config(), providers(), { workDir, env: {} })).toThrow(/FLT_TEST_KEY/);
+  });
+});

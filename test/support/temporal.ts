@@ -1,0 +1,56 @@
+// Helpers for tests against the real dev server started by global-setup.ts.
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { mkdtempSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createActivities } from '../../activities';
+import type { ActivityDeps } from '../../activities/context';
+import { LocalArtifactStore } from '../../lib/artifacts';
+import { ResponseCache } from '../../lib/response-cache';
+import { ModelGateway } from '../../activities/providers/gateway';
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+export const temporalAddress = () => {
+  const address = process.env.FLT_TEST_TEMPORAL_ADDRESS;
+  if (!address) throw new Error('FLT_TEST_TEMPORAL_ADDRESS is not set: run the tests through jest (global-setup starts the server)');
+  return address;
+};
+
+export async function testClient(): Promise<{ client: Client; close: () => Promise<void> }> {
+  const connection = await Connection.connect({ address: temporalAddress() });
+  return { client: new Client({ connection }), close: () => connection.close() };
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** Bundling the workflows takes seconds: once per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
+  return bundle;
+}
+
+/** Activity dependencies rooted in a fresh temporary data directory. */
+export function tempDeps(env: NodeJS.ProcessEnv = {}): ActivityDeps & { home: string } {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'flt-test-'));
+  const store = new LocalArtifactStore(path.join(home, 'artifacts'));
+  return { home, store, gateway: new ModelGateway(new ResponseCache(path.join(home, 'artifacts', 'response-cache')), env), jobsDir: path.join(home, 'jobs'), env };
+}
+
+/** An in-process worker on a unique task queue; `run(fn)` runs fn while the worker polls. */
+export async function testWorker(deps: ActivityDeps) {
+  const connection = await NativeConnection.connect({ address: temporalAddress() });
+  const taskQueue = `test-${Math.random().toString(36).slice(2, 10)}`;
+  const worker = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities(deps) });
+  return {
+    taskQueue,
+    worker,
+    async run<T>(fn: () => Promise<T>): Promise<T> {
+      try {
+        return await worker.runUntil(fn);
+      } finally {
+        await connection.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { APIConnectionTimeoutError, APIError } from 'openai';
+import { classify, ProviderHttpError, retryAfterMs, toActivityFailure } from '../../activities/providers/errors';
+
+describe('provider error classification', () => {
+  it.each([408, 409, 429, 500, 502, 503])('HTTP %i is retryable', (status) => {
+    expect(classify(new ProviderHttpError('x', status)).retryable).toBe(true);
+  });
+
+  it.each([400, 401, 403, 404, 422])('HTTP %i is not retryable', (status) => {
+    expect(classify(new ProviderHttpError('x', status)).retryable).toBe(false);
+  });
+
+  it('says what to check on an auth error', () => {
+    expect(classify(new ProviderHttpError('bad key', 401)).message).toMatch(/apiKeyEnv/);
+  });
+
+  it('honours Retry-After longer than a minute as the next retry delay', () => {
+    const failure = toActivityFailure(new ProviderHttpError('slow down', 429, { 'retry-after': '120' }), 'chat');
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.nextRetryDelay).toBe(120000);
+    expect(failure.message).toBe('chat: slow down');
+  });
+
+  it('reads retry-after-ms, seconds and HTTP dates', () => {
+    expect(retryAfterMs({ 'retry-after-ms': '1500' })).toBe(1500);
+    expect(retryAfterMs({ 'retry-after': '2' })).toBe(2000);
+    expect(retryAfterMs({ 'retry-after': new Date(10_000 + 30_000).toUTCString() }, 10_000)).toBe(30000);
+    expect(retryAfterMs({})).toBeUndefined();
+  });
+
+  it('classifies openai SDK errors by status and connection failures as retryable', () => {
+    const rateLimited = APIError.generate(429, { error: { message: 'rate' } }, 'rate', new Headers({ 'retry-after': '3' }));
+    expect(classify(rateLimited)).toMatchObject({ retryable: true, retryAfterMs: 3000 });
+    expect(classify(APIError.generate(401, { error: { message: 'no' } }, 'no', new Headers())).retryable).toBe(false);
+    expect(classify(new APIConnectionTimeoutError()).retryable).toBe(true);
+    const reset = Object.assign(new Error('fetch failed'), { cause: Object.assign(new Error('socket'), { code: 'ECONNRESET' }) });
+    expect(classify(reset).retryable).toBe(true);
+  });
+
+  it('treats a malformed response body as retryable', () => {
+    expect(classify(new SyntaxError('Unexpected end of JSON input')).retryable).toBe(true);
+  });
+
+  it('treats an unknown programming error as not retryable', () => {
+    expect(classify(new TypeError('x is not a function')).retryable).toBe(false);
+  });
+});

@@ -1,0 +1,102 @@
+// What a test can tune about the provider test double, its defaults, and how patches merge in.
+export type FaultKind = '429' | '500' | 'timeout' | 'reset' | 'malformed';
+export const faultKinds: readonly FaultKind[] = ['429', '500', 'timeout', 'reset', 'malformed'];
+
+export interface FaultConfig {
+  /** Probability (0..1) that a request whose path matches `paths` gets a fault. */
+  rate: number;
+  /** Faults to choose from, uniformly. */
+  kinds: FaultKind[];
+  /** Value of the Retry-After header on injected 429s. */
+  retryAfterSeconds: number;
+  /** How long a 'timeout' fault holds the socket open before destroying it. */
+  timeoutMs: number;
+  /** Seed of the fault sequence; the sequence restarts whenever `faults` is configured. */
+  seed: number;
+  /** Regular expression tested against the request path. */
+  paths: string;
+}
+
+export interface SimulatedModelConfig {
+  /** Share of gold questions this model "knows" (answers correctly when greedy). */
+  accuracy: number;
+}
+
+export interface FineTuneConfig {
+  /** Duration of each job step: validation, queueing, every epoch, every finishing status. */
+  stepMs: number;
+  /** How far training on all-correct (or all-wrong) labels moves accuracy up (or down). */
+  gain: number;
+}
+
+export interface RateLimitConfig {
+  /** Chat and embeddings requests allowed in any 60 s window; 0 disables the limit. */
+  requestsPerMinute: number;
+}
+
+export interface DoubleConfig {
+  models: Record<string, SimulatedModelConfig>;
+  fineTune: FineTuneConfig;
+  /** Fixed latency added to every chat and embeddings call. */
+  latencyMs: number;
+  /** How the answer appears in responses and is read back from training files; `{choice}` marks the answer. */
+  answerFormat: string;
+  faults: FaultConfig;
+  /** The next N fine-tune jobs (OpenAI or Together) fail with "simulated training failure". */
+  failNextJobs: number;
+  rateLimit: RateLimitConfig;
+}
+
+export type DeepPartial<T> = T extends unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+export type DoubleConfigPatch = DeepPartial<DoubleConfig>;
+
+/** Paths that latency, the rate limit and (by default) faults apply to: the model-calling endpoints. */
+export const modelCallPaths = '^/v1/(chat|embeddings)|^/together/v1/chat';
+
+export function defaultConfig(): DoubleConfig {
+  return {
+    models: { 'sim-model': { accuracy: 0.6 }, 'sim-model-2': { accuracy: 0.5 } },
+    fineTune: { stepMs: 300, gain: 0.25 },
+    latencyMs: 0,
+    answerFormat: 'Answer: {choice}',
+    faults: { rate: 0, kinds: [...faultKinds], retryAfterSeconds: 1, timeoutMs: 10_000, seed: 1, paths: modelCallPaths },
+    failNextJobs: 0,
+    rateLimit: { requestsPerMinute: 0 },
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Objects merge key by key; arrays and scalars replace. */
+export function deepMerge<T>(base: T, patch: unknown): T {
+  if (!isPlainObject(base) || !isPlainObject(patch)) return (patch === undefined ? base : patch) as T;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value !== undefined) merged[key] = deepMerge(merged[key], value);
+  }
+  return merged as T;
+}
+
+/** Returns a description of what is wrong with the merged config, or null when it is usable. */
+export function configProblem(config: DoubleConfig): string | null {
+  const { faults, models, fineTune } = config;
+  if (!(faults.rate >= 0 && faults.rate <= 1)) return 'faults.rate must be between 0 and 1';
+  if (!Array.isArray(faults.kinds) || faults.kinds.some((kind) => !faultKinds.includes(kind))) {
+    return `faults.kinds must be a list of ${faultKinds.join(', ')}`;
+  }
+  try {
+    new RegExp(faults.paths);
+  } catch {
+    return `faults.paths is not a valid regular expression: ${faults.paths}`;
+  }
+  for (const [name, model] of Object.entries(models)) {
+    if (!(model?.accuracy >= 0 && model.accuracy <= 1)) return `models.${name}.accuracy must be between 0 and 1`;
+  }
+  if (!(fineTune.stepMs >= 0)) return 'fineTune.stepMs must be a non-negative number';
+  if (typeof config.answerFormat !== 'string' || !config.answerFormat.includes('{choice}')) {
+    return 'answerFormat must contain {choice}';
+  }
+  return null;
+}

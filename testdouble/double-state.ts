@@ -1,0 +1,77 @@
+// Everything the provider test double remembers between requests, and how configuration changes apply.
+import { configProblem, deepMerge, type DoubleConfig, type DoubleConfigPatch } from './config';
+import { FaultInjector } from './faults';
+import { FileStore } from './file-store';
+import { FineTuningEngine } from './fine-tuning';
+import { GoldIndex } from './gold-index';
+import { ModelRegistry } from './model-registry';
+import type { OpenAIJobParams } from './openai-fine-tuning-routes';
+import { RateLimiter } from './rate-limit';
+import { RequestLog } from './request-log';
+import type { TogetherJobParams } from './together-routes';
+
+export class DoubleState {
+  readonly gold = new GoldIndex();
+  readonly models = new ModelRegistry(() => this.config);
+  readonly openaiFiles = new FileStore('openai');
+  readonly togetherFiles = new FileStore('together');
+  readonly log = new RequestLog();
+  readonly rateLimiter = new RateLimiter();
+  readonly faults = new FaultInjector(() => this.config.faults);
+  readonly openaiJobs: FineTuningEngine<OpenAIJobParams>;
+  readonly togetherJobs: FineTuningEngine<TogetherJobParams>;
+
+  constructor(
+    public config: DoubleConfig,
+    /** When set, every provider request must carry `Authorization: Bearer <apiKey>`. */
+    readonly apiKey: string | undefined,
+  ) {
+    const deps = {
+      config: () => this.config,
+      takePlannedFailure: () => this.takePlannedFailure(),
+      gold: this.gold,
+      models: this.models,
+    };
+    this.openaiJobs = new FineTuningEngine<OpenAIJobParams>(deps, {
+      validating: 'validating_files',
+      queued: 'queued',
+      running: 'running',
+      finishing: [],
+      succeeded: 'succeeded',
+      failed: 'failed',
+      cancelled: 'cancelled',
+    });
+    this.togetherJobs = new FineTuningEngine<TogetherJobParams>(deps, {
+      validating: 'pending',
+      queued: 'queued',
+      running: 'running',
+      finishing: ['compressing', 'uploading'],
+      succeeded: 'completed',
+      failed: 'error',
+      cancelled: 'cancelled',
+      cancelRequested: 'cancel_requested',
+    });
+  }
+
+  /** Deep-merges the patch; throws (leaving the config unchanged) when the result is unusable. */
+  configure(patch: DoubleConfigPatch): DoubleConfig {
+    const merged = deepMerge(this.config, patch);
+    const problem = configProblem(merged);
+    if (problem) throw new Error(problem);
+    this.config = merged;
+    if (patch.faults) this.faults.reset();
+    return this.config;
+  }
+
+  stop(): void {
+    this.openaiJobs.stopAll();
+    this.togetherJobs.stopAll();
+    this.faults.stop();
+  }
+
+  private takePlannedFailure(): boolean {
+    if (this.config.failNextJobs <= 0) return false;
+    this.config = { ...this.config, failNextJobs: this.config.failNextJobs - 1 };
+    return true;
+  }
+}

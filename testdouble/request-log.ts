@@ -1,0 +1,41 @@
+// Every provider request the double answered (or deliberately didn't), for tests to inspect.
+export interface RequestLogEntry {
+  seq: number;
+  /** Arrival, in milliseconds since the epoch. */
+  time: number;
+  method: string;
+  path: string;
+  /** The JSON body's `model`, when it has one. */
+  model: string | null;
+  /** sha256 hex of method + path + body. */
+  requestHash: string;
+  /** HTTP status sent; 0 when the connection was dropped without a response (reset, timeout). */
+  status: number;
+  /** The injected fault ('429' | '500' | 'timeout' | 'reset' | 'malformed'), 'rate_limit' for a rate-limit rejection, else null. */
+  fault: string | null;
+  durationMs: number;
+}
+
+export class RequestLog {
+  private lastSeq = 0;
+  private entries: RequestLogEntry[] = [];
+
+  nextSeq(): number {
+    return ++this.lastSeq;
+  }
+
+  add(entry: RequestLogEntry): void {
+    this.entries.push(entry);
+  }
+
+  /** In arrival order (entries are added as requests finish, which can be out of order). */
+  list(): RequestLogEntry[] {
+    return [...this.entries].sort((a, b) => a.seq - b.seq);
+  }
+
+  clear(): number {
+    const cleared = this.entries.length;
+    this.entries = [];
+    return cleared;
+  }
+}
