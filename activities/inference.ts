@@ -1,5 +1,6 @@
 // Answering multiple-choice questions shard by shard: prompts from core/, calls through the gateway.
 import { Context } from '@temporalio/activity';
+import { setMaxListeners } from 'node:events';
 import type { ProvidersConfig } from '../core/config';
 import { extractOptionLetter } from '../core/answers';
 import { zeroShotMessages } from '../core/prompts';
@@ -48,6 +49,7 @@ export function inferenceActivities(deps: ActivityDeps) {
 
       const ctx = Context.current();
       const items = await store.readAll<McqItem>(input.shard.items);
+      setMaxListeners(items.length + 10, ctx.cancellationSignal); // every in-flight call listens for cancellation
       let usage = emptyUsage();
       let done = 0;
       const answerOne = async (item: McqItem): Promise<AnsweredQuestion> => {

@@ -35,7 +35,10 @@ export interface RateLimitConfig {
 }
 
 export interface DoubleConfig {
+  /** Chat models (any of them can also embed). */
   models: Record<string, SimulatedModelConfig>;
+  /** Extra model names accepted by /v1/embeddings only. */
+  embeddingModels: string[];
   fineTune: FineTuneConfig;
   /** Fixed latency added to every chat and embeddings call. */
   latencyMs: number;
@@ -56,6 +59,7 @@ export const modelCallPaths = '^/v1/(chat|embeddings)|^/together/v1/chat';
 export function defaultConfig(): DoubleConfig {
   return {
     models: { 'sim-model': { accuracy: 0.6 }, 'sim-model-2': { accuracy: 0.5 } },
+    embeddingModels: ['sim-embedding'],
     fineTune: { stepMs: 300, gain: 0.25 },
     latencyMs: 0,
     answerFormat: 'Answer: {choice}',

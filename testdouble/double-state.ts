@@ -17,7 +17,7 @@ export class DoubleState {
   readonly togetherFiles = new FileStore('together');
   readonly log = new RequestLog();
   readonly rateLimiter = new RateLimiter();
-  readonly faults = new FaultInjector(() => this.config.faults);
+  readonly faults: FaultInjector;
   readonly openaiJobs: FineTuningEngine<OpenAIJobParams>;
   readonly togetherJobs: FineTuningEngine<TogetherJobParams>;
 
@@ -26,6 +26,7 @@ export class DoubleState {
     /** When set, every provider request must carry `Authorization: Bearer <apiKey>`. */
     readonly apiKey: string | undefined,
   ) {
+    this.faults = new FaultInjector(() => this.config.faults);
     const deps = {
       config: () => this.config,
       takePlannedFailure: () => this.takePlannedFailure(),

@@ -25,7 +25,7 @@ export interface JobEvent {
   id: string;
   createdAt: number;
   level: 'info' | 'warn' | 'error';
-  /** Together's event type names, e.g. EPOCH_COMPLETE. */
+  /** Together's event type names, e.g. epoch_complete. */
   type: string;
   message: string;
   data: Record<string, unknown>;
@@ -143,8 +143,8 @@ export class FineTuningEngine<P> {
       examples: 0,
       correctShare: null,
     });
-    this.event(job, 'JOB_PENDING', `Created fine-tuning job: ${job.id}`);
-    this.event(job, 'TRAINING_DATA_DOWNLOADING', `Validating training file: ${job.trainingFile.id}`);
+    this.event(job, 'job_pending', `Created fine-tuning job: ${job.id}`);
+    this.event(job, 'training_data_downloading', `Validating training file: ${job.trainingFile.id}`);
     this.schedule(job, () => this.validate(job));
     return job;
   }
@@ -166,12 +166,12 @@ export class FineTuningEngine<P> {
   /** Returns false when the job has already finished. */
   cancel(job: FineTuneJob<P>): boolean {
     if (this.isTerminal(job)) return false;
-    const { cancelRequested, cancelled } = this.lifecycle;
+    const { cancelRequested } = this.lifecycle;
     if (cancelRequested && job.status === cancelRequested) return true;
     clearTimeout(this.runtime.get(job.id)?.timer);
     if (cancelRequested) {
       this.setStatus(job, cancelRequested);
-      this.event(job, 'CANCEL_REQUESTED', 'Cancellation requested');
+      this.event(job, 'cancel_requested', 'Cancellation requested');
       this.schedule(job, () => this.finishCancel(job));
     } else {
       this.finishCancel(job);
@@ -187,7 +187,7 @@ export class FineTuningEngine<P> {
   private finishCancel(job: FineTuneJob<P>): void {
     this.setStatus(job, this.lifecycle.cancelled);
     job.finishedAt = Date.now();
-    this.event(job, 'JOB_STOPPED', 'Fine-tuning job cancelled');
+    this.event(job, 'job_stopped', 'Fine-tuning job cancelled');
   }
 
   private validate(job: FineTuneJob<P>): void {
@@ -199,15 +199,15 @@ export class FineTuningEngine<P> {
     runtime.correctShare = graded > 0 ? matched / graded : null;
     job.tokenCount = check.tokens;
     job.totalSteps = job.epochs * this.stepsPerEpoch(job);
-    this.event(job, 'TRAINING_DATA_DOWNLOAD_COMPLETE', `Files validated (${check.examples.length} examples), moving job to queued state`);
+    this.event(job, 'training_data_download_complete', `Files validated (${check.examples.length} examples), moving job to queued state`);
     this.setStatus(job, this.lifecycle.queued);
     this.schedule(job, () => this.start(job));
   }
 
   private start(job: FineTuneJob<P>): void {
     this.setStatus(job, this.lifecycle.running);
-    this.event(job, 'JOB_START', 'Fine-tuning job started');
-    this.event(job, 'TRAINING_START', `Training started for model ${job.baseModel}`);
+    this.event(job, 'job_start', 'Fine-tuning job started');
+    this.event(job, 'training_start', `Training started for model ${job.baseModel}`);
     this.schedule(job, () => this.finishEpoch(job, 1));
   }
 
@@ -229,14 +229,14 @@ export class FineTuningEngine<P> {
     const loss = this.trainingLoss(job, epoch);
     job.epochsCompleted = epoch;
     job.stepsCompleted = step;
-    this.event(job, 'EPOCH_COMPLETE', `Epoch ${epoch}/${job.epochs} completed: step ${step}/${job.totalSteps}, training loss=${loss}`, {
+    this.event(job, 'epoch_complete', `Epoch ${epoch}/${job.epochs} completed: step ${step}/${job.totalSteps}, training loss=${loss}`, {
       epoch,
       step,
       train_loss: loss,
       total_steps: job.totalSteps,
     });
     if (epoch < job.epochs) return this.schedule(job, () => this.finishEpoch(job, epoch + 1));
-    this.event(job, 'TRAINING_COMPLETE', `Training completed for ${job.baseModel}`);
+    this.event(job, 'training_complete', `Training completed for ${job.baseModel}`);
     this.finishUp(job, 0);
   }
 
@@ -244,7 +244,7 @@ export class FineTuningEngine<P> {
     const status = this.lifecycle.finishing[index];
     if (status === undefined) return this.succeed(job);
     this.setStatus(job, status);
-    this.event(job, status === 'compressing' ? 'COMPRESSING_MODEL' : 'MODEL_UPLOADING', `Job is ${status}`);
+    this.event(job, status === 'compressing' ? 'model_compressing' : 'model_uploading', `Job is ${status}`);
     this.schedule(job, () => this.finishUp(job, index + 1));
   }
 
@@ -268,16 +268,16 @@ export class FineTuningEngine<P> {
     job.trainedTokens = (job.tokenCount ?? 0) * job.epochs;
     job.finishedAt = now;
     const graded = share === null ? 'no training label matched a gold question' : `${(share * 100).toFixed(1)}% of graded training labels match gold`;
-    this.event(job, 'MODEL_UPLOAD_COMPLETE', `New fine-tuned model created: ${job.resultModel} (simulated: ${graded}; accuracy ${base.accuracy.toFixed(3)} -> ${accuracy.toFixed(3)})`);
+    this.event(job, 'model_upload_complete', `New fine-tuned model created: ${job.resultModel} (simulated: ${graded}; accuracy ${base.accuracy.toFixed(3)} -> ${accuracy.toFixed(3)})`);
     this.setStatus(job, this.lifecycle.succeeded);
-    this.event(job, 'JOB_COMPLETE', 'The job has successfully completed');
+    this.event(job, 'job_complete', 'The job has successfully completed');
   }
 
   private fail(job: FineTuneJob<P>, error: JobError): void {
     job.error = error;
     job.finishedAt = Date.now();
     this.setStatus(job, this.lifecycle.failed);
-    this.event(job, 'JOB_ERROR', error.message, {}, 'error');
+    this.event(job, 'job_error', error.message, {}, 'error');
   }
 
   private setStatus(job: FineTuneJob<P>, status: string): void {

@@ -31,7 +31,8 @@ export class ModelRegistry {
   }
 
   listed(): { name: string; createdAt: number; fineTuned: boolean }[] {
-    const base = Object.keys(this.config().models).map((name) => ({ name, createdAt: 0, fineTuned: false }));
+    const { models, embeddingModels } = this.config();
+    const base = [...Object.keys(models), ...embeddingModels].map((name) => ({ name, createdAt: 0, fineTuned: false }));
     const tuned = [...this.fineTuned.values()].filter((m) => m.listed).map((m) => ({ name: m.name, createdAt: m.createdAt, fineTuned: true }));
     return [...base, ...tuned];
   }

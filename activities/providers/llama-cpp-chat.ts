@@ -127,16 +127,24 @@ async function releaseModel(entry: ModelEntry): Promise<void> {
   await (await llama?.catch(() => undefined))?.dispose();
 }
 
+function sharedLlama(getLlama: NodeLlamaCpp['getLlama'], gpu: boolean): Promise<Llama> {
+  let llama = llamas.get(gpu);
+  if (!llama) {
+    llama = getLlama({ gpu: gpu ? 'auto' : false, build: 'never' }).catch((err: unknown) => {
+      llamas.delete(gpu);
+      throw new Error(`llama-cpp provider: could not start llama.cpp (gpu: ${gpu}): ${describeError(err)}`);
+    });
+    llamas.set(gpu, llama);
+  }
+  return llama;
+}
+
 async function loadModel(config: LlamaCppProviderConfig): Promise<LoadedModel> {
   const { getLlama, resolveChatWrapper } = await loadNodeLlamaCpp();
-  let llama = llamas.get(config.gpu);
-  if (!llama) {
-    llama = getLlama({ gpu: config.gpu ? 'auto' : false, build: 'never' });
-    llamas.set(config.gpu, llama);
-  }
+  const llama = await sharedLlama(getLlama, config.gpu);
   let model: LlamaModel;
   try {
-    model = await (await llama).loadModel({ modelPath: config.modelPath });
+    model = await llama.loadModel({ modelPath: config.modelPath });
   } catch (err) {
     throw new Error(`llama-cpp provider: failed to load model at ${config.modelPath}: ${describeError(err)}`);
   }
@@ -145,11 +153,19 @@ async function loadModel(config: LlamaCppProviderConfig): Promise<LoadedModel> {
 }
 
 function contextFor(entry: ModelEntry, config: LlamaCppProviderConfig, model: LlamaModel): Promise<LlamaContext> {
-  entry.context ??= model.createContext({
-    contextSize: config.contextSize,
-    sequences: entry.sequences,
-    ...(config.threads === undefined ? {} : { threads: config.threads }),
-  });
+  entry.context ??= model
+    .createContext({
+      contextSize: config.contextSize,
+      sequences: entry.sequences,
+      // node-llama-cpp's default (twice the math cores) oversubscribes small machines: generation ran ~50x slower
+      // on 2 cores than with one thread per math core.
+      threads: config.threads ?? model.llama.cpuMathCores,
+    })
+    .catch((err: unknown) => {
+      throw new Error(
+        `llama-cpp provider: failed to create a ${config.contextSize}-token context for ${config.modelPath}: ${describeError(err)}`,
+      );
+    });
   return entry.context;
 }
 
@@ -422,9 +438,9 @@ export class LlamaCppChat implements ChatBackend {
     const entry: TokenLogprob = { token: piece, logprob: Math.log(output.confidence ?? Number.NaN) };
     if (output.probabilities) {
       entry.top = [];
-      // The map is sorted by probability, highest first, and spans the whole vocabulary.
+      // The map is sorted by probability, highest first; tokens a grammar rules out have probability 0 and are left out.
       for (const [token, probability] of output.probabilities) {
-        if (entry.top.length >= topLogprobs) break;
+        if (entry.top.length >= topLogprobs || probability === 0) break;
         entry.top.push({ token: model.detokenize([token], false, previousTokens), logprob: Math.log(probability) });
       }
     }

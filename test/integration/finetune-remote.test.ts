@@ -140,6 +140,8 @@ describe.each(flavours)('$name fine-tune backend', (flavour) => {
     expect(done.error).toBeNull();
     expect(done.events.length).toBeGreaterThan(0);
     expect(done.events.length).toBeLessThanOrEqual(10);
+    // Oldest first: the double's last event for a finished job is its completion.
+    expect(done.events.at(-1)).toMatch(/successfully completed/);
   });
 
   test('cancel leaves the job cancelled', async () => {

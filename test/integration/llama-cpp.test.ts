@@ -7,7 +7,8 @@ import type { ChatRequest, ChatResponse } from '../../core/types';
 const modelPath = path.resolve(__dirname, '../../../shared/models/llama-2-tiny-random.gguf');
 
 function configFor(overrides: Partial<LlamaCppProviderConfig> = {}): LlamaCppProviderConfig {
-  return { kind: 'llama-cpp', modelPath, contextSize: 512, gpu: false, maxConcurrency: 2, ...overrides };
+  // One thread: node-llama-cpp defaults to twice the math cores, and oversubscribed threads slow this tiny model ~50x.
+  return { kind: 'llama-cpp', modelPath, contextSize: 512, gpu: false, threads: 1, maxConcurrency: 2, ...overrides };
 }
 
 function request(overrides: Partial<ChatRequest> = {}): ChatRequest {

@@ -81,16 +81,16 @@ export function openAiCompatibleProvider(providers: ProvidersConfig, name: strin
  * Of several jobs carrying the same tag (a create that was retried after the provider had already accepted it),
  * the one to follow: a live or succeeded job before a failed or cancelled one, newest first within each group.
  */
-export function pickJob<T>(jobs: T[], status: (job: T) => FineTuneStatus, createdAtMs: (job: T) => number): T | null {
+export function pickJob<T>(jobs: T[], status: (job: T) => FineTuneStatus, createdAt: (job: T) => number): T | null {
   const dead = (job: T) => status(job) === 'failed' || status(job) === 'cancelled';
-  const sorted = [...jobs].sort((a, b) => Number(dead(a)) - Number(dead(b)) || createdAtMs(b) - createdAtMs(a));
+  const sorted = [...jobs].sort((a, b) => Number(dead(a)) - Number(dead(b)) || createdAt(b) - createdAt(a));
   return sorted[0] ?? null;
 }
 
-/** The newest `eventTail` messages, oldest first, whatever order the provider listed them in. */
-export function recentEvents<T>(events: T[], createdAtMs: (event: T) => number, message: (event: T) => string): string[] {
+/** The newest `eventTail` messages, oldest first, whatever order the provider listed them in (any time unit). */
+export function recentEvents<T>(events: T[], createdAt: (event: T) => number, message: (event: T) => string): string[] {
   return [...events]
-    .sort((a, b) => createdAtMs(a) - createdAtMs(b))
+    .sort((a, b) => createdAt(a) - createdAt(b))
     .slice(-eventTail)
     .map(message);
 }

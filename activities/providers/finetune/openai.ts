@@ -116,7 +116,9 @@ export class OpenAiFineTuneBackend implements FineTuneBackend {
       status: statusOf(job),
       resultModel: job.fine_tuned_model ?? null,
       error: job.error?.message || null,
-      events: recentEvents(events.data, (e) => e.created_at, (e) => e.message),
+      // OpenAI lists events newest first with timestamps in whole seconds; reversing before recentEvents' stable
+      // sort keeps events of the same second in order.
+      events: recentEvents([...events.data].reverse(), (e) => e.created_at, (e) => e.message),
     };
   }
 }

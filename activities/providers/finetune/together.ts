@@ -155,8 +155,9 @@ export class TogetherFineTuneBackend implements FineTuneBackend {
 
   async cancelJob(jobId: string): Promise<void> {
     // Cancelling a job that already ended is a provider error; for us it is nothing left to do.
-    if (terminalFineTuneStatuses.includes((await this.getJob(jobId)).status)) return;
-    await this.request('POST', `/fine-tunes/${encodeURIComponent(jobId)}/cancel`);
+    const path = `/fine-tunes/${encodeURIComponent(jobId)}`;
+    if (terminalFineTuneStatuses.includes(statusOf(await this.request<TogetherJob>('GET', path)))) return;
+    await this.request('POST', `${path}/cancel`);
   }
 
   private async toState(job: TogetherJob): Promise<FineTuneJobState> {

@@ -1,0 +1,431 @@
+// Dataset loaders. Every problem in a file becomes a DatasetError whose one-sentence message names the
+// file, the physical line where the record starts, the field, and what was expected.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { z } from 'zod';
+import { optionLetter } from '../core/prompts';
+import type { IoExample, McqItem } from '../core/types';
+
+export interface DatasetLocation {
+  file: string;
+  line?: number;
+  field?: string;
+}
+
+export class DatasetError extends Error {
+  readonly file: string;
+  readonly line: number | null;
+  readonly field: string | null;
+
+  /** `problem` is the rest of the sentence, e.g. `must be a JSON list of at least 2 strings, got "[A, B]"`. */
+  constructor({ file, line, field }: DatasetLocation, problem: string) {
+    const where = line === undefined ? file : `${file} line ${line}`;
+    super(`${where}: ${field === undefined ? '' : `field "${field}" `}${problem}.`);
+    this.name = 'DatasetError';
+    this.file = file;
+    this.line = line ?? null;
+    this.field = field ?? null;
+  }
+}
+
+/** A value as it appears in an error message: quoted, and cut short so the message stays one readable line. */
+function describe(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  const short = text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  return typeof value === 'string' ? JSON.stringify(short) : short;
+}
+
+function readBytes(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    throw new DatasetError({ file }, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
+
+const readText = (file: string) => readBytes(file).toString('utf8').replace(/^\uFEFF/, '');
+
+// ---------------------------------------------------------------------------------------------------------
+// JSON, JSONL and zod validation
+
+function formatPath(keys: readonly PropertyKey[]): string {
+  return keys.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`)).join('');
+}
+
+function valueAt(value: unknown, keys: readonly PropertyKey[]): unknown {
+  return keys.reduce<unknown>((v, key) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined), value);
+}
+
+/** Validates with a zod schema whose messages read as sentence ends ("must be a string"); the first issue is reported. */
+function validate<T>(schema: z.ZodType<T>, value: unknown, file: string, line?: number): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue.path.length ? formatPath(issue.path) : undefined;
+  const actual = valueAt(value, issue.path);
+  const problem = actual === undefined ? `is missing (it ${issue.message})` : `${issue.message}, got ${describe(actual)}`;
+  throw new DatasetError({ file, line, field }, problem);
+}
+
+export interface JsonlLine {
+  /** 1-based physical line number. */
+  line: number;
+  value: unknown;
+}
+
+/** One JSON value per non-blank line. */
+export function readJsonlLines(file: string): JsonlLine[] {
+  const lines: JsonlLine[] = [];
+  readText(file)
+    .split('\n')
+    .forEach((text, i) => {
+      if (text.trim() === '') return;
+      try {
+        lines.push({ line: i + 1, value: JSON.parse(text) });
+      } catch (error) {
+        throw new DatasetError({ file, line: i + 1 }, `the line is not valid JSON (${(error as Error).message})`);
+      }
+    });
+  return lines;
+}
+
+function readJsonFile(file: string): unknown {
+  try {
+    return JSON.parse(readText(file));
+  } catch (error) {
+    if (error instanceof DatasetError) throw error;
+    throw new DatasetError({ file }, `is not valid JSON (${(error as Error).message})`);
+  }
+}
+
+const string = z.string({ error: 'must be a string' });
+const nonEmptyString = string.min(1, { error: 'must not be empty' });
+const stringList = z.array(string, { error: 'must be a list of strings' });
+
+const ioExampleSchema = z.object({ input: string, output: string }, { error: 'must be an object with string fields "input" and "output"' });
+
+export function loadIoJsonl(file: string): IoExample[] {
+  return readJsonlLines(file).map(({ line, value }) => validate(ioExampleSchema, value, file, line));
+}
+
+/** task.json of a SELF-GUIDE task; absent or null `labels`/`noise_terms` mean none (generation tasks have null labels). */
+export const selfGuideTaskSchema = z
+  .object(
+    {
+      name: nonEmptyString,
+      kind: z.enum(['classification', 'generation'], { error: 'must be "classification" or "generation"' }),
+      metric: z.enum(['exact_match', 'rouge'], { error: 'must be "exact_match" or "rouge"' }),
+      instruction: nonEmptyString,
+      examples: z.array(ioExampleSchema, { error: 'must be a list of {input, output} objects' }).min(1, { error: 'must hold at least one example' }),
+      labels: stringList.nullish().transform((labels) => labels ?? []),
+      noise_terms: stringList.nullish().transform((terms) => terms ?? []),
+    },
+    { error: 'must be a JSON object' },
+  )
+  .refine((task) => task.kind !== 'classification' || task.labels.length > 0, {
+    path: ['labels'],
+    error: 'must list at least one label for a classification task',
+  });
+
+export type SelfGuideTaskSpec = z.infer<typeof selfGuideTaskSchema>;
+
+export interface SelfGuideTask extends SelfGuideTaskSpec {
+  validation: IoExample[];
+  test: IoExample[];
+}
+
+/** A task directory: task.json, validation.jsonl and test.jsonl. */
+export function loadSelfGuideTask(dir: string): SelfGuideTask {
+  const taskFile = path.join(dir, 'task.json');
+  const spec = validate(selfGuideTaskSchema, readJsonFile(taskFile), taskFile);
+  return {
+    ...spec,
+    validation: loadIoJsonl(path.join(dir, 'validation.jsonl')),
+    test: loadIoJsonl(path.join(dir, 'test.jsonl')),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Mojibake. Policy: a run of characters that is really UTF-8 bytes decoded as Windows-1252/Latin-1
+// ("Ã©", "â€™") or as GBK ("掳" for "°", seen in arc/test.csv) is repaired when re-encoding the run and
+// decoding it as strict UTF-8 succeeds; anything else that still looks like mojibake (a lead character
+// followed by a continuation character, a U+FFFD, or Financial PhraseBank's lossy "+ñ" for "ä", whose
+// first byte was flattened to "+"/"-" upstream) is kept as is and reported.
+
+/** Windows-1252's characters for bytes 0x80–0x9F; 0xA0–0xFF are the same code points as the bytes. */
+const windows1252High = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008DŽ\u008F\u0090‘’“”•–—˜™š›œ\u009DžŸ';
+
+const singleByteOf = new Map<string, number>();
+for (let byte = 0x80; byte <= 0xff; byte++) singleByteOf.set(String.fromCharCode(byte), byte);
+[...windows1252High].forEach((char, i) => singleByteOf.set(char, 0x80 + i));
+
+const singleByteRun = new RegExp(`[\\u0080-\\u00ff${windows1252High}]+`, 'g');
+const hanRun = /\p{Script=Han}+/gu;
+const leadThenContinuation = new RegExp(`[\\u00c2-\\u00f4][\\u0080-\\u00bf${windows1252High}]`);
+/**
+ * Financial PhraseBank's lead byte flattened to "+" or "-" ("+ñ" for "ä", "-¦" for "’", "-á" for a no-break
+ * space). Spared: a price ("-£93") and a hyphen inside a word ("Saint-Étienne").
+ */
+const flattenedLeadByte = /\+[\u00a0-\u00ff](?!\d)|-[\u00a0-\u00bf](?!\d)|(?<!\p{L})-[\u00c0-\u00ff]/u;
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeUtf8(bytes: number[]): string | null {
+  try {
+    return strictUtf8.decode(Uint8Array.from(bytes));
+  } catch {
+    return null;
+  }
+}
+
+let gbkBytesOf: Map<string, number[]> | null | undefined;
+
+/** Built on first use from the platform's GBK decoder; null where the runtime has no GBK (no full ICU). */
+function gbkTable(): Map<string, number[]> | null {
+  if (gbkBytesOf !== undefined) return gbkBytesOf;
+  try {
+    const decoder = new TextDecoder('gbk');
+    const table = new Map<string, number[]>();
+    for (let lead = 0x81; lead <= 0xfe; lead++) {
+      for (let trail = 0x40; trail <= 0xfe; trail++) {
+        if (trail === 0x7f) continue;
+        const char = decoder.decode(Uint8Array.of(lead, trail));
+        if (char.length >= 1 && char !== '\ufffd' && !table.has(char)) table.set(char, [lead, trail]);
+      }
+    }
+    gbkBytesOf = table;
+  } catch {
+    gbkBytesOf = null;
+  }
+  return gbkBytesOf;
+}
+
+interface RepairResult {
+  text: string;
+  /** "before" → "after" of the first repaired run, per kind. */
+  latin1: string | null;
+  gbk: string | null;
+  /** A snippet that still looks like mojibake after repair. */
+  unrepaired: string | null;
+}
+
+function repairRuns(text: string, runs: RegExp, bytesOf: (char: string) => number[] | undefined, accept: (fixed: string) => boolean) {
+  let example: string | null = null;
+  const repaired = text.replace(runs, (run) => {
+    const bytes = [...run].map(bytesOf);
+    if (bytes.some((b) => b === undefined)) return run;
+    const fixed = decodeUtf8(bytes.flat() as number[]);
+    if (fixed === null || !accept(fixed)) return run;
+    example ??= `"${run}" → "${fixed}"`;
+    return fixed;
+  });
+  return { repaired, example };
+}
+
+const countMatches = (text: string, globalPattern: RegExp) => text.match(globalPattern)?.length ?? 0;
+
+/** Chinese text is left alone: GBK repair only applies where Han characters are a small minority of the letters. */
+function looksLikeGbkMojibake(text: string): boolean {
+  const han = countMatches(text, /\p{Script=Han}/gu);
+  return han > 0 && han * 5 < countMatches(text, /\p{L}/gu);
+}
+
+function repairMojibake(text: string): RepairResult {
+  const latin1 = repairRuns(text, singleByteRun, (char) => {
+    const byte = singleByteOf.get(char);
+    return byte === undefined ? undefined : [byte];
+  }, () => true);
+  let result = latin1.repaired;
+  let gbkExample: string | null = null;
+  const table = looksLikeGbkMojibake(result) ? gbkTable() : null;
+  if (table) {
+    const gbk = repairRuns(result, hanRun, (char) => table.get(char), (fixed) => !/\p{Script=Han}/u.test(fixed));
+    result = gbk.repaired;
+    gbkExample = gbk.example;
+  }
+  const suspicious =
+    leadThenContinuation.exec(result) ?? flattenedLeadByte.exec(result) ?? /\ufffd/.exec(result) ?? (looksLikeGbkMojibake(result) ? /\p{Script=Han}/u.exec(result) : null);
+  const unrepaired = suspicious ? JSON.stringify(result.slice(Math.max(0, suspicious.index - 8), suspicious.index + 10)) : null;
+  return { text: result, latin1: latin1.example, gbk: gbkExample, unrepaired };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// SemiEvol CSV
+
+/** Rows that share one quirk, reported as one warning line. */
+class Tally {
+  readonly lines: number[] = [];
+  example = '';
+
+  constructor(private readonly description: string) {}
+
+  add(line: number, example: string): void {
+    if (this.lines.length === 0) this.example = example;
+    this.lines.push(line);
+  }
+
+  warning(file: string): string | null {
+    const n = this.lines.length;
+    if (n === 0) return null;
+    const shown = this.lines.slice(0, 10).join(', ') + (n > 10 ? `, and ${n - 10} more` : '');
+    return `${file}: ${n} row${n === 1 ? '' : 's'} ${this.description} (first: ${this.example}; line${n === 1 ? '' : 's'} ${shown}).`;
+  }
+}
+
+interface CsvRecord {
+  /** Physical line where the record starts (records may span lines). */
+  line: number;
+  fields: string[];
+}
+
+/**
+ * RFC 4180 with one relaxation: a quote inside an unquoted field is kept literally, as pandas (which wrote
+ * these files) reads it — arc/test.csv has `A new battery claims that it "lasts twice as long..."`.
+ */
+function readCsvRecords(file: string): CsvRecord[] {
+  const bytes = readBytes(file);
+  // csv-parse reports where each record ends (in bytes); the next record starts after any blank lines.
+  let recordStart = 0;
+  let newlinesCounted = 0;
+  let line = 1;
+  const startLine = () => {
+    while (recordStart < bytes.length && (bytes[recordStart] === 0x0a || bytes[recordStart] === 0x0d)) recordStart++;
+    for (; newlinesCounted < recordStart; newlinesCounted++) if (bytes[newlinesCounted] === 0x0a) line++;
+    return line;
+  };
+  const records: CsvRecord[] = [];
+  try {
+    parseCsv(bytes, {
+      bom: true,
+      relax_quotes: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      on_record: (fields: string[], { bytes: recordEnd }: { bytes: number }) => {
+        records.push({ line: startLine(), fields });
+        recordStart = recordEnd;
+        return null;
+      },
+    });
+  } catch (error) {
+    throw new DatasetError({ file, line: startLine() }, `the record is not valid CSV (${(error as Error).message})`);
+  }
+  return records.filter((record) => record.fields.some((field) => field.trim() !== ''));
+}
+
+export interface LoadedMcqDataset {
+  items: McqItem[];
+  /** One line per kind of quirk found and handled, with counts and line numbers. */
+  warnings: string[];
+}
+
+export interface LoadSemiEvolCsvOptions {
+  /** Every row must have a valid answer letter (default). When false, a missing, blank or unusable answer becomes null. */
+  requireAnswer?: boolean;
+}
+
+const letterRange = (optionCount: number) => `${optionLetter(0)}-${optionLetter(optionCount - 1)}`;
+
+function parseOptions(raw: string, file: string, line: number): string[] {
+  const expected = 'must be a JSON list of at least 2 (and at most 26) strings';
+  let options: unknown;
+  try {
+    options = JSON.parse(raw);
+  } catch {
+    throw new DatasetError({ file, line, field: 'options' }, `${expected}, got ${describe(raw)}`);
+  }
+  const valid = Array.isArray(options) && options.length >= 2 && options.length <= 26 && options.every((o) => typeof o === 'string');
+  if (!valid) throw new DatasetError({ file, line, field: 'options' }, `${expected}, got ${describe(raw)}`);
+  return options as string[];
+}
+
+type ParsedAnswer = { letter: string; fromDigit: boolean } | null;
+
+/**
+ * Policy: a letter (either case) within the options is the answer. A digit d in 1..N (ARC's original
+ * numbered choices, 1-based) means option d, i.e. letter A+(d−1), and is reported. Anything else is unusable.
+ */
+function parseAnswer(raw: string, optionCount: number): ParsedAnswer {
+  const answer = raw.trim();
+  if (/^[A-Za-z]$/.test(answer)) {
+    const index = answer.toUpperCase().charCodeAt(0) - 65;
+    return index < optionCount ? { letter: optionLetter(index), fromDigit: false } : null;
+  }
+  if (/^\d+$/.test(answer)) {
+    const digit = Number(answer);
+    return digit >= 1 && digit <= optionCount ? { letter: optionLetter(digit - 1), fromDigit: true } : null;
+  }
+  return null;
+}
+
+/**
+ * SemiEvol's split files: fpb (question, gt, options, answer), arc (id, question, answer, options),
+ * pubmedqa (id, question, options, answer). Columns are found by name; others (fpb's `gt`) are ignored.
+ * An item's id is its `id` column, else `row-<n>` with n counting data rows from 1.
+ */
+export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {}): LoadedMcqDataset {
+  const requireAnswer = opts.requireAnswer ?? true;
+  const [header, ...rows] = readCsvRecords(file);
+  if (!header) throw new DatasetError({ file, line: 1 }, 'the file is empty; expected a header row with "question", "options" and "answer" columns');
+  const columns = header.fields.map((name) => name.trim().toLowerCase());
+  const column = (name: string, required: boolean): number | null => {
+    const index = columns.indexOf(name);
+    if (index < 0 && required) {
+      throw new DatasetError({ file, line: header.line, field: name }, `is missing from the header, which has ${describe(columns.join(', '))}`);
+    }
+    return index < 0 ? null : index;
+  };
+  const questionColumn = column('question', true)!;
+  const optionsColumn = column('options', true)!;
+  const answerColumn = column('answer', requireAnswer);
+  const idColumn = column('id', false);
+
+  const digitAnswers = new Tally('give the answer as an option number instead of a letter; read digit d as option d (1 → A)');
+  const latin1Repairs = new Tally('had mojibake (UTF-8 read as Windows-1252/Latin-1), repaired');
+  const gbkRepairs = new Tally('had mojibake (UTF-8 read as GBK), repaired');
+  const unrepaired = new Tally('contain what looks like mojibake that cannot be repaired without loss, kept as is');
+  const droppedAnswers = new Tally('have an answer that is not an option letter; answer set to null');
+  const firstLineOfId = new Map<string, number>();
+
+  const items = rows.map(({ line, fields }, i): McqItem => {
+    if (fields.length !== columns.length) {
+      throw new DatasetError({ file, line }, `the record has ${fields.length} fields but the header has ${columns.length} columns`);
+    }
+    const id = idColumn === null ? `row-${i + 1}` : fields[idColumn].trim();
+    if (id === '') throw new DatasetError({ file, line, field: 'id' }, 'must not be empty');
+    const seenOn = firstLineOfId.get(id);
+    if (seenOn !== undefined) throw new DatasetError({ file, line, field: 'id' }, `must be unique, got ${describe(id)}, already used on line ${seenOn}`);
+    firstLineOfId.set(id, line);
+
+    const rawQuestion = fields[questionColumn];
+    if (rawQuestion.trim() === '') throw new DatasetError({ file, line, field: 'question' }, 'must not be empty');
+    const rawOptions = parseOptions(fields[optionsColumn], file, line);
+
+    const repairs = [rawQuestion, ...rawOptions].map(repairMojibake);
+    const firstOf = (pick: (r: RepairResult) => string | null) => repairs.map(pick).find((x) => x !== null);
+    const latin1 = firstOf((r) => r.latin1);
+    const gbk = firstOf((r) => r.gbk);
+    const kept = firstOf((r) => r.unrepaired);
+    if (latin1) latin1Repairs.add(line, latin1);
+    if (gbk) gbkRepairs.add(line, gbk);
+    if (kept) unrepaired.add(line, kept);
+    const [question, ...options] = repairs.map((r) => r.text);
+
+    const rawAnswer = answerColumn === null ? '' : fields[answerColumn];
+    const answer = parseAnswer(rawAnswer, options.length);
+    if (answer?.fromDigit) digitAnswers.add(line, `${describe(rawAnswer.trim())} → ${answer.letter}`);
+    if (answer === null && requireAnswer) {
+      throw new DatasetError(
+        { file, line, field: 'answer' },
+        `must be an option letter ${letterRange(options.length)} (or an option number 1-${options.length}), got ${describe(rawAnswer)}`,
+      );
+    }
+    if (answer === null && rawAnswer.trim() !== '') droppedAnswers.add(line, describe(rawAnswer));
+    return { id, question, options, answer: answer?.letter ?? null };
+  });
+
+  const warnings = [digitAnswers, latin1Repairs, gbkRepairs, unrepaired, droppedAnswers]
+    .map((tally) => tally.warning(file))
+    .filter((w): w is string => w !== null);
+  return { items, warnings };
+}

@@ -1,0 +1,74 @@
+// The README's first command: an end-to-end run on this machine. Starts what is missing (a Temporal dev server,
+// a worker, and the provider test double when no API key or model file is configured), runs the job, prints the result.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { stringify } from 'yaml';
+import { dataHome } from '../lib/artifacts';
+import { loadSemiEvolCsv } from '../lib/datasets';
+import { freePort, portOpen, startDevServer, type DevServer } from '../lib/dev-server';
+import { startProviderDouble, type ProviderDouble } from '../testdouble/launch';
+
+const root = path.resolve(__dirname, '..');
+const testSplit = path.join(root, 'demo', 'fpb', 'test.csv');
+const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+
+async function chooseProvider(started: { double?: ProviderDouble }) {
+  if (process.env.FLT_MODEL_PATH) {
+    console.log(`demo: using the embedded llama.cpp model at ${process.env.FLT_MODEL_PATH}`);
+    return { provider: { kind: 'llama-cpp', modelPath: path.resolve(process.env.FLT_MODEL_PATH) }, model: path.basename(process.env.FLT_MODEL_PATH) };
+  }
+  if (process.env.OPENAI_API_KEY) {
+    const model = process.env.FLT_OPENAI_MODEL ?? 'gpt-4o-mini';
+    console.log(`demo: using OpenAI (${model}) with the key in OPENAI_API_KEY`);
+    return { provider: { kind: 'openai-compatible', apiKeyEnv: 'OPENAI_API_KEY', requestsPerMinute: 500 }, model };
+  }
+  console.log('demo: no OPENAI_API_KEY or FLT_MODEL_PATH set, so this run uses the provider test double (a simulated model): its accuracy figures are simulated.');
+  started.double = await startProviderDouble();
+  const { items } = loadSemiEvolCsv(testSplit);
+  await started.double.setGold(items.map((item) => ({ question: item.question, answer: item.answer!, choices: item.options.map((_, i) => String.fromCharCode(65 + i)) })));
+  return { provider: { kind: 'openai-compatible', baseURL: started.double.baseURL, apiKeyEnv: 'FLT_DEMO_KEY', testDouble: true }, model: 'sim-model' };
+}
+
+async function ensureTemporal(started: { server?: DevServer }): Promise<string> {
+  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  const [host, port] = address.split(':');
+  if (await portOpen(Number(port), host)) {
+    console.log(`demo: using the Temporal server at ${address}`);
+    return address;
+  }
+  const freeDefault = !(await portOpen(8233));
+  started.server = await startDevServer({ port: Number(port) || (await freePort()), uiPort: freeDefault ? 8233 : await freePort(), dbFile: path.join(dataHome(), 'temporal.sqlite') });
+  console.log(`demo: started a Temporal dev server at ${started.server.address} (Web UI ${started.server.uiUrl}); it stops when the demo ends, \`npm run server\` keeps one running`);
+  return started.server.address;
+}
+
+async function main(): Promise<void> {
+  const started: { server?: DevServer; double?: ProviderDouble; worker?: ChildProcess } = {};
+  try {
+    const { provider, model } = await chooseProvider(started);
+    const address = await ensureTemporal(started);
+    const env = { ...process.env, TEMPORAL_ADDRESS: address, FLT_TASK_QUEUE: `flt-demo-${process.pid}`, FLT_DEMO_KEY: 'demo' };
+
+    const configFile = path.join(dataHome(), 'demo', 'evaluate-fpb.yaml');
+    mkdirSync(path.dirname(configFile), { recursive: true });
+    writeFileSync(
+      configFile,
+      stringify({ method: 'evaluate', name: 'demo', task: 'fpb', providers: { main: provider }, models: [{ provider: 'main', model }], data: { test: { format: 'semievol-csv', path: testSplit } }, execution: { shardSize: 20, parallelShards: 3 } }),
+    );
+
+    started.worker = spawn(tsx, [path.join(root, 'worker.ts')], { env, stdio: 'inherit' });
+    const run = spawnSync(tsx, [path.join(root, 'client.ts'), 'run', configFile, '--wait'], { env, stdio: 'inherit' });
+    if (run.status !== 0) throw new Error(`the run did not complete (flt exited with ${run.status})`);
+    console.log('demo: done. `npm run flt -- list` lists runs; the Web UI shows each stage and activity.');
+  } finally {
+    started.worker?.kill('SIGTERM');
+    await started.double?.stop();
+    await started.server?.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(`demo: ${err?.message ?? err}`);
+  process.exit(1);
+});

@@ -1,0 +1,104 @@
+// End to end: a worker process, the provider test double and the CLI, against the real dev server.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { searchAttributes } from '../../core/search-attributes';
+import { findTemporalCli } from '../../lib/dev-server';
+import { loadSemiEvolCsv } from '../../lib/datasets';
+import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
+import { temporalAddress, testClient } from '../support/temporal';
+
+const run = promisify(execFile);
+const root = path.resolve(__dirname, '../..');
+const tsx = path.join(root, 'node_modules/.bin/tsx');
+const testSplit = path.join(root, 'demo/fpb/test.csv');
+
+describe('flt end to end', () => {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'flt-e2e-'));
+  const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), FLT_HOME: home, FLT_TASK_QUEUE: `e2e-${process.pid}`, FLT_E2E_KEY: 'k' };
+  const flt = (...args: string[]) => run(tsx, [path.join(root, 'client.ts'), ...args], { env, cwd: root });
+  let double: ProviderDouble;
+  let worker: ChildProcess;
+  let config: string;
+
+  beforeAll(async () => {
+    double = await startProviderDouble();
+    const { items } = loadSemiEvolCsv(testSplit);
+    await double.setGold(items.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] })));
+    worker = spawn(tsx, [path.join(root, 'worker.ts')], { env, cwd: root, stdio: 'ignore' });
+    config = path.join(home, 'eval.yaml');
+    writeFileSync(
+      config,
+      stringify({
+        method: 'evaluate',
+        task: 'fpb-e2e',
+        providers: { double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_E2E_KEY', testDouble: true } },
+        models: [{ provider: 'double', model: 'sim-model' }],
+        data: { test: { format: 'semievol-csv', path: testSplit } },
+        execution: { shardSize: 20, parallelShards: 2 },
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    worker?.kill('SIGTERM');
+    await new Promise((resolve) => (worker?.exitCode !== null ? resolve(null) : worker.once('exit', resolve)));
+    await double?.stop();
+  });
+
+  it('validates the config and says the test double is in use', async () => {
+    const { stdout } = await flt('validate', config);
+    expect(stdout).toMatch(/valid evaluate config/);
+    expect(stdout).toMatch(/test: 60 items/);
+    expect(stdout).toMatch(/provider test double in use/);
+  });
+
+  it('rejects a bad config in one sentence before starting anything', async () => {
+    const bad = path.join(home, 'bad.yaml');
+    writeFileSync(bad, `method: evaluate\ntask: x\nproviders: {}\nmodels:\n  - { provider: nowhere, model: m }\ndata:\n  test: { format: semievol-csv, path: ${testSplit} }\n`);
+    const err: any = await flt('run', bad).catch((e) => e);
+    expect(err.code).toBe(2);
+    expect(err.stderr.trim()).toMatch(/^.*bad\.yaml line 5: field "models\[0\]\.provider" must name a provider under "providers" \(none configured\), got "nowhere"\.$/);
+  });
+
+  it('runs an evaluation through the CLI; the run is listed, searchable and its history shows the stages', async () => {
+    const runId = `e2e-${Date.now()}`;
+    const { stdout } = await flt('run', config, '--id', runId, '--wait');
+    expect(stdout).toContain(`run id: ${runId}`);
+    expect(stdout).toMatch(/web UI: http:\/\/localhost:8233\/namespaces\/default\/workflows\//);
+    const result = JSON.parse(stdout.slice(stdout.indexOf('{')));
+    expect(result.evaluations[0].score.total).toBe(60);
+    expect(result.evaluations[0].score.accuracy).toBeGreaterThan(0.3);
+    expect(result.usage.calls).toBe(60);
+
+    expect((await flt('status', runId)).stdout).toMatch(new RegExp(`run ${runId}: COMPLETED`));
+
+    const { client, close } = await testClient();
+    try {
+      const description = await client.workflow.getHandle(runId).describe();
+      expect(description.typedSearchAttributes.get(searchAttributes.method)).toBe('evaluate');
+      expect(description.typedSearchAttributes.get(searchAttributes.task)).toBe('fpb-e2e');
+      expect(description.typedSearchAttributes.get(searchAttributes.stage)).toBe('done');
+      expect(description.typedSearchAttributes.get(searchAttributes.accuracy)).toBeCloseTo(result.evaluations[0].score.accuracy);
+
+      const child = await client.workflow.getHandle(`${runId}--evaluate-1`).fetchHistory();
+      const activityTypes = child.events!.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
+      expect(activityTypes).toEqual(['shardDataset', 'answerQuestions', 'answerQuestions', 'answerQuestions', 'scoreAnswers']);
+    } finally {
+      await close();
+    }
+
+    // Visibility is eventually consistent: wait until the run is listed by its search attributes.
+    const cli = findTemporalCli()!;
+    let listed = '';
+    for (let attempt = 0; attempt < 50 && !listed.includes(runId); attempt++) {
+      listed = (await run(cli, ['workflow', 'list', '--address', temporalAddress(), '--query', `FltTask = 'fpb-e2e' AND FltMethod = 'evaluate' AND FltStage = 'done'`])).stdout;
+      if (!listed.includes(runId)) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(listed).toContain(runId);
+    expect((await flt('list', '--task', 'fpb-e2e', '--status', 'Completed')).stdout).toContain(runId);
+  });
+});

@@ -1,0 +1,294 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DatasetError, loadIoJsonl, loadSelfGuideTask, loadSemiEvolCsv, readJsonlLines } from '../../lib/datasets';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-datasets-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+let fileCount = 0;
+function write(name: string, content: string): string {
+  const file = path.join(dir, `${fileCount++}-${name}`);
+  fs.writeFileSync(file, content);
+  return file;
+}
+
+/** CSV quoting of a JSON options list, as pandas writes it. */
+const options = (...texts: string[]) => `"${JSON.stringify(texts).replace(/"/g, '""')}"`;
+const abc = options('negative', 'neutral', 'positive');
+
+function errorOf(load: () => unknown): DatasetError {
+  try {
+    load();
+  } catch (error) {
+    if (error instanceof DatasetError) return error;
+    throw error;
+  }
+  throw new Error('expected a DatasetError');
+}
+
+describe('loadSemiEvolCsv', () => {
+  it('reads quoted fields with newlines and quotes, and numbers rows without an id column', () => {
+    const file = write(
+      'fpb.csv',
+      ['question,gt,options,answer', `"Judge the sentiment:\nProfit rose, said ""the CEO"".",positive,${abc},C`, `plain question,neutral,${abc},B`].join('\n'),
+    );
+    expect(loadSemiEvolCsv(file)).toEqual({
+      items: [
+        { id: 'row-1', question: 'Judge the sentiment:\nProfit rose, said "the CEO".', options: ['negative', 'neutral', 'positive'], answer: 'C' },
+        { id: 'row-2', question: 'plain question', options: ['negative', 'neutral', 'positive'], answer: 'B' },
+      ],
+      warnings: [],
+    });
+  });
+
+  it('uses the id column and any column order', () => {
+    const file = write('arc.csv', `id,question,answer,options\nMCAS_1,Which is a gas?,b,${options('ice', 'steam')}\n`);
+    expect(loadSemiEvolCsv(file).items).toEqual([{ id: 'MCAS_1', question: 'Which is a gas?', options: ['ice', 'steam'], answer: 'B' }]);
+  });
+
+  it('keeps a quote inside an unquoted field literally', () => {
+    const file = write('quote.csv', `id,question,answer,options\nq1,A battery claims it "lasts twice as long." Which test?,A,${options('x', 'y')}\n`);
+    expect(loadSemiEvolCsv(file).items[0].question).toBe('A battery claims it "lasts twice as long." Which test?');
+  });
+
+  it('names the line where the record starts for bad JSON options', () => {
+    const file = write('bad-options.csv', ['question,gt,options,answer', `"two\nlines",neutral,${abc},B`, 'q,neutral,"[A, B]",A'].join('\n'));
+    const error = errorOf(() => loadSemiEvolCsv(file));
+    expect(error.message).toBe(`${file} line 4: field "options" must be a JSON list of at least 2 (and at most 26) strings, got "[A, B]".`);
+    expect([error.file, error.line, error.field]).toEqual([file, 4, 'options']);
+  });
+
+  it('rejects options that are not a list of at least two strings', () => {
+    for (const bad of [options('only one'), '"[1, 2]"', '"{}"']) {
+      const file = write('few-options.csv', `question,options,answer\nq,${bad},A\n`);
+      expect(errorOf(() => loadSemiEvolCsv(file)).message).toMatch(/line 2: field "options" must be a JSON list of at least 2/);
+    }
+  });
+
+  it('names a missing column', () => {
+    const file = write('missing.csv', `question,answer\nq,A\n`);
+    expect(errorOf(() => loadSemiEvolCsv(file)).message).toBe(`${file} line 1: field "options" is missing from the header, which has "question, answer".`);
+  });
+
+  it('rejects an answer outside the options', () => {
+    const file = write('bad-answer.csv', `question,options,answer\nq,${abc},E\n`);
+    expect(errorOf(() => loadSemiEvolCsv(file)).message).toBe(
+      `${file} line 2: field "answer" must be an option letter A-C (or an option number 1-3), got "E".`,
+    );
+  });
+
+  it('rejects a blank answer and a blank question', () => {
+    expect(errorOf(() => loadSemiEvolCsv(write('blank-answer.csv', `question,options,answer\nq,${abc},\n`))).field).toBe('answer');
+    expect(errorOf(() => loadSemiEvolCsv(write('blank-question.csv', `question,options,answer\n  ,${abc},A\n`))).message).toMatch(
+      /line 2: field "question" must not be empty\.$/,
+    );
+  });
+
+  it('maps digit answers 1..N to letters and reports them in one warning', () => {
+    const file = write('digits.csv', `id,question,answer,options\na,q,2,${abc}\nb,q,C,${abc}\nc,q,1,${abc}\n`);
+    const { items, warnings } = loadSemiEvolCsv(file);
+    expect(items.map((i) => i.answer)).toEqual(['B', 'C', 'A']);
+    expect(warnings).toEqual([
+      `${file}: 2 rows give the answer as an option number instead of a letter; read digit d as option d (1 → A) (first: "2" → B; lines 2, 4).`,
+    ]);
+  });
+
+  it('rejects a digit answer beyond the options', () => {
+    const file = write('digit-out.csv', `id,question,answer,options\na,q,4,${abc}\n`);
+    expect(errorOf(() => loadSemiEvolCsv(file)).field).toBe('answer');
+  });
+
+  it('reads answers as optional when asked to', () => {
+    const noColumn = write('unlabeled.csv', `question,options\nq,${abc}\n`);
+    expect(loadSemiEvolCsv(noColumn, { requireAnswer: false }).items[0].answer).toBeNull();
+    const mixed = write('mixed.csv', `question,options,answer\nq1,${abc},\nq2,${abc},Z\nq3,${abc},A\n`);
+    const { items, warnings } = loadSemiEvolCsv(mixed, { requireAnswer: false });
+    expect(items.map((i) => i.answer)).toEqual([null, null, 'A']);
+    expect(warnings).toEqual([`${mixed}: 1 row have an answer that is not an option letter; answer set to null (first: "Z"; line 3).`]);
+  });
+
+  it('repairs UTF-8 read as Windows-1252 or Latin-1', () => {
+    const file = write('latin1.csv', `question,options,answer\nThe cafÃ© itâ€™s in,${options('naÃ¯ve', 'plain')},A\nclean,${abc},B\n`);
+    const { items, warnings } = loadSemiEvolCsv(file);
+    expect(items[0]).toMatchObject({ question: 'The café it’s in', options: ['naïve', 'plain'] });
+    expect(warnings).toEqual([`${file}: 1 row had mojibake (UTF-8 read as Windows-1252/Latin-1), repaired (first: "Ã©" → "é"; line 2).`]);
+  });
+
+  it('repairs UTF-8 read as GBK', () => {
+    const file = write('gbk.csv', `question,options,answer\nThe incubator was set to 10掳C during El Ni帽o.,${abc},A\n`);
+    const { items, warnings } = loadSemiEvolCsv(file);
+    expect(items[0].question).toBe('The incubator was set to 10°C during El Niño.');
+    expect(warnings).toEqual([`${file}: 1 row had mojibake (UTF-8 read as GBK), repaired (first: "掳" → "°"; line 2).`]);
+  });
+
+  it('keeps and reports mojibake that cannot be repaired, and leaves clean accents alone', () => {
+    const file = write(
+      'lossy.csv',
+      [
+        'question,options,answer',
+        `Lemmink+ñinen won the contract .,${abc},B`,
+        `Saint-Étienne paid -£93 in the Galápagos at 5 °C; 東京 is Tokyo.,${abc},A`,
+      ].join('\n'),
+    );
+    const { items, warnings } = loadSemiEvolCsv(file);
+    expect(items.map((i) => i.question)).toEqual([
+      'Lemmink+ñinen won the contract .',
+      'Saint-Étienne paid -£93 in the Galápagos at 5 °C; 東京 is Tokyo.',
+    ]);
+    expect(warnings).toEqual([
+      `${file}: 1 row contain what looks like mojibake that cannot be repaired without loss, kept as is (first: "Lemmink+ñinen won"; line 2).`,
+    ]);
+  });
+
+  it('leaves Chinese text alone', () => {
+    const file = write('chinese.csv', `question,options,answer\n掳帽的东京问题是什么,${options('东京', '北京')},A\n`);
+    expect(loadSemiEvolCsv(file)).toMatchObject({ items: [{ question: '掳帽的东京问题是什么' }], warnings: [] });
+  });
+
+  it('counts lines correctly with CRLF, a BOM and blank lines', () => {
+    const file = write('crlf.csv', `\uFEFFquestion,options,answer\r\n"multi\r\nline",${abc},A\r\n\r\nq,${abc},Q\r\n`);
+    expect(errorOf(() => loadSemiEvolCsv(file)).message).toMatch(/ line 5: field "answer"/);
+  });
+
+  it('reports a record with the wrong number of fields', () => {
+    const file = write('fields.csv', `question,options,answer\nq,${abc}\n`);
+    expect(errorOf(() => loadSemiEvolCsv(file)).message).toBe(`${file} line 2: the record has 2 fields but the header has 3 columns.`);
+  });
+
+  it('reports an unclosed quote at the line where its record starts', () => {
+    const file = write('unclosed.csv', `question,options,answer\nq,${abc},A\n"never closed,${abc},A\nmore\n`);
+    expect(errorOf(() => loadSemiEvolCsv(file)).message).toMatch(/ line 3: the record is not valid CSV \(/);
+  });
+
+  it('rejects duplicate ids', () => {
+    const file = write('dupes.csv', `id,question,answer,options\n7,q,A,${abc}\n7,q,B,${abc}\n`);
+    expect(errorOf(() => loadSemiEvolCsv(file)).message).toBe(`${file} line 3: field "id" must be unique, got "7", already used on line 2.`);
+  });
+
+  it('reports a missing or empty file', () => {
+    expect(errorOf(() => loadSemiEvolCsv(path.join(dir, 'nope.csv'))).message).toMatch(/nope\.csv: cannot be read \(ENOENT\)\.$/);
+    expect(errorOf(() => loadSemiEvolCsv(write('empty.csv', ''))).line).toBe(1);
+  });
+});
+
+describe('JSONL', () => {
+  it('reads one value per line, skipping blank lines and keeping line numbers', () => {
+    const file = write('io.jsonl', '{"input":"a","output":"b"}\n\n  \n{"input":"c","output":"d","extra":1}\r\n');
+    expect(readJsonlLines(file).map((l) => l.line)).toEqual([1, 4]);
+    expect(loadIoJsonl(file)).toEqual([
+      { input: 'a', output: 'b' },
+      { input: 'c', output: 'd' },
+    ]);
+  });
+
+  it('names the line of invalid JSON', () => {
+    const file = write('broken.jsonl', '{"input":"a","output":"b"}\n{"input": oops}\n');
+    expect(errorOf(() => loadIoJsonl(file)).message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} line 2: the line is not valid JSON \\(.*\\)\\.$`));
+  });
+
+  it('names the line and the field of a bad example', () => {
+    const file = write('fields.jsonl', '{"input":"a","output":"b"}\n{"input":"a"}\n{"input":"a","output":3}\n');
+    expect(errorOf(() => loadIoJsonl(file)).message).toBe(`${file} line 2: field "output" is missing (it must be a string).`);
+    const wrongType = write('type.jsonl', '{"input":"a","output":3}\n');
+    expect(errorOf(() => loadIoJsonl(wrongType)).message).toBe(`${wrongType} line 1: field "output" must be a string, got 3.`);
+    const notObject = write('array.jsonl', '[1]\n');
+    expect(errorOf(() => loadIoJsonl(notObject)).message).toBe(`${notObject} line 1: must be an object with string fields "input" and "output", got [1].`);
+  });
+});
+
+describe('loadSelfGuideTask', () => {
+  const task = {
+    name: 'task999',
+    kind: 'classification',
+    metric: 'exact_match',
+    instruction: 'Say yes or no.',
+    examples: [{ input: 'Is it?', output: 'yes' }],
+    labels: ['yes', 'no'],
+    noise_terms: ['input'],
+  };
+
+  function taskDir(json: unknown): string {
+    const taskPath = fs.mkdtempSync(path.join(dir, 'task-'));
+    fs.writeFileSync(path.join(taskPath, 'task.json'), JSON.stringify(json));
+    fs.writeFileSync(path.join(taskPath, 'validation.jsonl'), '{"input":"v","output":"no"}\n');
+    fs.writeFileSync(path.join(taskPath, 'test.jsonl'), '{"input":"t1","output":"yes"}\n{"input":"t2","output":"no"}\n');
+    return taskPath;
+  }
+
+  it('loads task.json with its validation and test splits', () => {
+    expect(loadSelfGuideTask(taskDir(task))).toEqual({
+      ...task,
+      validation: [{ input: 'v', output: 'no' }],
+      test: [
+        { input: 't1', output: 'yes' },
+        { input: 't2', output: 'no' },
+      ],
+    });
+  });
+
+  it('reads null or absent labels and noise terms of a generation task as none', () => {
+    const { labels, noise_terms, ...rest } = task;
+    void noise_terms;
+    const loaded = loadSelfGuideTask(taskDir({ ...rest, kind: 'generation', metric: 'rouge', labels: null }));
+    expect([loaded.labels, loaded.noise_terms, labels.length]).toEqual([[], [], 2]);
+  });
+
+  it('names the file and the JSON path of a bad field', () => {
+    const badOutput = taskDir({ ...task, examples: [{ input: 'x', output: 3 }] });
+    expect(errorOf(() => loadSelfGuideTask(badOutput)).message).toBe(
+      `${path.join(badOutput, 'task.json')}: field "examples[0].output" must be a string, got 3.`,
+    );
+    const badKind = taskDir({ ...task, kind: 'ranking' });
+    expect(errorOf(() => loadSelfGuideTask(badKind)).message).toBe(
+      `${path.join(badKind, 'task.json')}: field "kind" must be "classification" or "generation", got "ranking".`,
+    );
+  });
+
+  it('requires examples, and labels for a classification task', () => {
+    expect(errorOf(() => loadSelfGuideTask(taskDir({ ...task, examples: [] }))).field).toBe('examples');
+    const noLabels = errorOf(() => loadSelfGuideTask(taskDir({ ...task, labels: [] })));
+    expect(noLabels.message).toMatch(/: field "labels" must list at least one label for a classification task, got \[\]\.$/);
+  });
+
+  it('reports invalid JSON and a missing split file', () => {
+    const broken = taskDir(task);
+    fs.writeFileSync(path.join(broken, 'task.json'), '{"name": ');
+    expect(errorOf(() => loadSelfGuideTask(broken)).message).toMatch(/task\.json: is not valid JSON \(/);
+    const noTest = taskDir(task);
+    fs.rmSync(path.join(noTest, 'test.jsonl'));
+    expect(errorOf(() => loadSelfGuideTask(noTest)).message).toMatch(/test\.jsonl: cannot be read \(ENOENT\)\.$/);
+  });
+});
+
+describe('the shared data files', () => {
+  const root = path.resolve(__dirname, '../../../shared/data');
+  const present = fs.existsSync(root);
+  if (!present) {
+    it.skip(`are not checked: ${root} is missing`, () => undefined);
+    return;
+  }
+
+  // Row counts from shared/data/README.md.
+  const expectedRows: Record<string, [number, number, number]> = { fpb: [452, 1359, 453], arc: [518, 1554, 518], pubmedqa: [200, 600, 200] };
+
+  it.each(Object.keys(expectedRows))('all SemiEvol splits of %s load with the documented row counts', (task) => {
+    const counts = ['labeled', 'unlabeled', 'test'].map((split) => {
+      const { items, warnings } = loadSemiEvolCsv(path.join(root, 'semievol', task, `${split}.csv`));
+      console.log(`semievol/${task}/${split}.csv: ${items.length} items${warnings.map((w) => `\n  ${w}`).join('')}`);
+      expect(items.every((item) => item.answer !== null && item.options.length >= 2)).toBe(true);
+      return items.length;
+    });
+    expect(counts).toEqual(expectedRows[task]);
+  });
+
+  it('all SELF-GUIDE tasks load', () => {
+    const tasks = fs.readdirSync(path.join(root, 'selfguide')).filter((name) => /^task\d+$/.test(name));
+    expect(tasks.length).toBeGreaterThan(0);
+    const summary = tasks.map((name) => {
+      const task = loadSelfGuideTask(path.join(root, 'selfguide', name));
+      return `${name}: ${task.kind}/${task.metric}, ${task.examples.length} examples, ${task.validation.length} validation, ${task.test.length} test`;
+    });
+    console.log(summary.join('\n'));
+  });
+});

@@ -1,0 +1,90 @@
+import { extractOptionLetter } from '../../core/answers';
+import {
+  answerTurn,
+  fewShotMessages,
+  formatMcqQuestion,
+  formatOptions,
+  mcqInstruction,
+  optionLetter,
+  trainingExample,
+  zeroShotMessages,
+} from '../../core/prompts';
+import type { McqItem } from '../../core/types';
+
+const capital: McqItem = { id: 'q1', question: 'What is the capital of France?', options: ['Berlin', 'Paris', 'Rome'], answer: 'B' };
+const planet: McqItem = { id: 'q2', question: 'Which planet is red?', options: ['Mars', 'Venus'], answer: 'A' };
+
+describe('option letters', () => {
+  it('maps 0 to A and 25 to Z', () => {
+    expect(optionLetter(0)).toBe('A');
+    expect(optionLetter(3)).toBe('D');
+    expect(optionLetter(25)).toBe('Z');
+  });
+
+  it('refuses indexes that have no letter', () => {
+    expect(() => optionLetter(26)).toThrow(RangeError);
+    expect(() => optionLetter(-1)).toThrow(RangeError);
+    expect(() => optionLetter(1.5)).toThrow(RangeError);
+  });
+});
+
+describe('question layout', () => {
+  it('letters the options one per line', () => {
+    expect(formatOptions(['Berlin', 'Paris', 'Rome'])).toBe('A. Berlin\nB. Paris\nC. Rome');
+  });
+
+  it('puts the question before its options', () => {
+    expect(formatMcqQuestion(capital)).toBe('Question: What is the capital of France?\nOptions:\nA. Berlin\nB. Paris\nC. Rome');
+  });
+});
+
+describe('zero-shot prompt', () => {
+  it('is the instruction as system turn and the question as user turn', () => {
+    expect(zeroShotMessages(capital)).toEqual([
+      { role: 'system', content: mcqInstruction },
+      { role: 'user', content: formatMcqQuestion(capital) },
+    ]);
+  });
+
+  it('asks for the answer in the form the extractor reads', () => {
+    expect(mcqInstruction).toContain('Answer: <letter>');
+    expect(extractOptionLetter(answerTurn('C'), 3)).toBe('C');
+  });
+});
+
+describe('few-shot prompt', () => {
+  it('renders demonstrations as worked examples inside the system prompt', () => {
+    const [system, user, ...rest] = fewShotMessages(capital, [planet]);
+    expect(rest).toEqual([]);
+    expect(system.role).toBe('system');
+    expect(system.content.startsWith(mcqInstruction)).toBe(true);
+    expect(system.content).toContain('Question: Which planet is red?\nOptions:\nA. Mars\nB. Venus\nAnswer: A');
+    expect(user).toEqual({ role: 'user', content: formatMcqQuestion(capital) });
+  });
+
+  it('keeps the demonstrations in the given order', () => {
+    const system = fewShotMessages(capital, [planet, { ...capital, id: 'q3', answer: 'C' }])[0].content;
+    expect(system.indexOf('Which planet is red?')).toBeLessThan(system.indexOf('capital of France'));
+    expect(system).toContain('C. Rome\nAnswer: C');
+  });
+
+  it('is the zero-shot prompt without demonstrations', () => {
+    expect(fewShotMessages(capital, [])).toEqual(zeroShotMessages(capital));
+  });
+
+  it('refuses an unlabeled demonstration', () => {
+    expect(() => fewShotMessages(capital, [{ ...planet, answer: null }])).toThrow(/q2/);
+  });
+});
+
+describe('training example', () => {
+  it('is the zero-shot prompt followed by the answer turn', () => {
+    expect(trainingExample(capital)).toEqual({
+      messages: [...zeroShotMessages(capital), { role: 'assistant', content: 'Answer: B' }],
+    });
+  });
+
+  it('needs an answer', () => {
+    expect(() => trainingExample({ ...capital, answer: null })).toThrow(/q1/);
+  });
+});

@@ -1,0 +1,58 @@
+// The evaluation workflow on the real dev server, against the provider test double's simulated model.
+import { loadSemiEvolCsv } from '../../lib/datasets';
+import type { EvaluationRunInput } from '../../workflows/evaluation-run';
+import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
+import { tempDeps, testClient, testWorker } from '../support/temporal';
+import * as path from 'node:path';
+
+const fpbTest = path.resolve(__dirname, '../../../shared/data/semievol/fpb/test.csv');
+
+describe('evaluationRun', () => {
+  let double: ProviderDouble;
+  const { items } = loadSemiEvolCsv(fpbTest);
+  const sample = items.slice(0, 120);
+
+  beforeAll(async () => {
+    double = await startProviderDouble({ config: { models: { 'sim-model': { accuracy: 0.7 }, 'sim-model-2': { accuracy: 0.3 } } } });
+    await double.setGold(sample.map((i) => ({ question: i.question, answer: i.answer!, choices: i.options.map((_, k) => String.fromCharCode(65 + k)) })));
+  });
+  afterAll(async () => double?.stop());
+
+  it('scores each model near its simulated accuracy, counts cost, and never pays twice on a re-run', async () => {
+    const deps = tempDeps({ FLT_TEST_KEY: 'k' });
+    const test = await deps.store.writeJsonl(sample);
+    const { client, close } = await testClient();
+    const worker = await testWorker(deps);
+    const input = (runId: string): EvaluationRunInput => ({
+      runId,
+      task: 'fpb',
+      providers: { double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_TEST_KEY', testDouble: true, requestTimeoutSeconds: 30, prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 2, trainingPerMillionTokens: 0 }, maxConcurrency: 8 } },
+      models: [{ provider: 'double', model: 'sim-model' }, { provider: 'double', model: 'sim-model-2' }],
+      test,
+      sampling: { temperature: 0, maxTokens: 64, seed: 1 },
+      metric: 'option-letter',
+      execution: { shardSize: 25, parallelShards: 3 },
+    });
+    try {
+      await worker.run(async () => {
+        const first = await client.workflow.execute('evaluationRun', { taskQueue: worker.taskQueue, workflowId: `eval-${Date.now()}`, args: [input(`eval-a-${Date.now()}`)] });
+        const [strong, weak] = first.evaluations;
+        expect(strong.score.total).toBe(120);
+        expect(strong.score.accuracy).toBeGreaterThan(0.55);
+        expect(strong.score.accuracy).toBeLessThan(0.85);
+        expect(weak.score.accuracy).toBeLessThan(strong.score.accuracy);
+        expect(first.usage.calls).toBe(240);
+        expect(first.usage.costUsd).toBeGreaterThan(0);
+
+        // The same requests again under a new run id: every call comes from the response cache.
+        const before = (await double.requests()).length;
+        const again = await client.workflow.execute('evaluationRun', { taskQueue: worker.taskQueue, workflowId: `eval-b-${Date.now()}`, args: [input(`eval-b-${Date.now()}`)] });
+        expect(again.usage).toMatchObject({ calls: 0, cachedCalls: 240 });
+        expect(again.evaluations.map((e: any) => e.score.accuracy)).toEqual(first.evaluations.map((e: any) => e.score.accuracy));
+        expect((await double.requests()).length).toBe(before);
+      });
+    } finally {
+      await close();
+    }
+  });
+});

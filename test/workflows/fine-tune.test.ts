@@ -1,0 +1,106 @@
+// The fine-tune child workflow on the real dev server: every backend, cancellation, and no duplicate jobs.
+import { WorkflowFailedError } from '@temporalio/client';
+import type { ProvidersConfig } from '../../core/config';
+import type { FineTuneInput } from '../../workflows/fine-tune';
+import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
+import { tempDeps, testClient, testWorker } from '../support/temporal';
+
+const training = [
+  { messages: [{ role: 'user', content: 'Question: Profit rose.\nOptions:\nA. negative\nB. neutral\nC. positive' }, { role: 'assistant', content: 'Answer: C' }] },
+  { messages: [{ role: 'user', content: 'Question: Sales fell.\nOptions:\nA. negative\nB. neutral\nC. positive' }, { role: 'assistant', content: 'Answer: A' }] },
+];
+
+describe('fineTune workflow', () => {
+  let double: ProviderDouble;
+  let providers: ProvidersConfig;
+  const deps = tempDeps({ FLT_TEST_KEY: 'k' });
+  let client: Awaited<ReturnType<typeof testClient>>;
+
+  beforeAll(async () => {
+    double = await startProviderDouble({ config: { fineTune: { stepMs: 200 } } });
+    providers = { double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_TEST_KEY', testDouble: true, requestTimeoutSeconds: 30, prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 }, maxConcurrency: 4 } };
+    client = await testClient();
+  });
+  afterAll(async () => {
+    await client?.close();
+    await double?.stop();
+  });
+
+  const input = async (stage: string, backend: FineTuneInput['backend']): Promise<FineTuneInput> => ({
+    runId: `ft-${Date.now()}`,
+    stage,
+    backend,
+    providers,
+    baseModel: { provider: 'double', model: 'sim-model' },
+    training: await deps.store.writeJsonl(training),
+    hyperparameters: { epochs: 2, learningRate: 1e-4, lora: true },
+  });
+  const start = (taskQueue: string, args: FineTuneInput) => client.client.workflow.start('fineTune', { taskQueue, workflowId: `${args.runId}-${args.stage}`, args: [args] });
+  const jobCreates = async () => (await double.requests()).filter((r) => r.method === 'POST' && r.path === '/v1/fine_tuning/jobs').length;
+
+  it('runs an OpenAI fine-tuning job once and returns the fine-tuned model', async () => {
+    const worker = await testWorker(deps);
+    await worker.run(async () => {
+      const before = await jobCreates();
+      const model = await (await start(worker.taskQueue, await input('warmup', { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }))).result();
+      expect(model.provider).toBe('double');
+      expect(model.model).toMatch(/^ft:sim-model/);
+      expect((await jobCreates()) - before).toBe(1);
+    });
+  });
+
+  it('runs a Together job through its REST API', async () => {
+    const worker = await testWorker({ ...deps, env: { ...deps.env, TOGETHER_API_KEY: 'k' } });
+    await worker.run(async () => {
+      const model = await (await start(worker.taskQueue, await input('together', { kind: 'together', baseURL: double.togetherBaseURL, apiKeyEnv: 'TOGETHER_API_KEY', provider: 'double', pollIntervalSeconds: 0.2 }))).result();
+      expect(model.model).toBeTruthy();
+    });
+  });
+
+  it('runs a local trainer command and returns the served adapter', async () => {
+    const worker = await testWorker(deps);
+    await worker.run(async () => {
+      const command = 'echo "epochs=$FLT_EPOCHS"; mkdir -p "$FLT_OUTPUT_DIR" && cp "$FLT_TRAIN_FILE" "$FLT_OUTPUT_DIR/seen.jsonl"';
+      const model = await (await start(worker.taskQueue, await input('local', { kind: 'command', command, provider: 'double', servedModel: 'adapter-{job}', pollIntervalSeconds: 0.1 }))).result();
+      expect(model.model).toMatch(/^adapter-flt-/);
+    });
+  });
+
+  it('adapts in context without a job: the training set becomes the demonstration pool', async () => {
+    const worker = await testWorker(deps);
+    await worker.run(async () => {
+      const args = await input('icl', { kind: 'in-context', k: 2 });
+      const model = await (await start(worker.taskQueue, args)).result();
+      expect(model).toEqual({ provider: 'double', model: 'sim-model', demonstrations: { pool: args.training, k: 2 } });
+    });
+  });
+
+  it('fails the run with the provider message when the job fails', async () => {
+    await double.configure({ failNextJobs: 1 });
+    const worker = await testWorker(deps);
+    await worker.run(async () => {
+      const handle = await start(worker.taskQueue, await input('doomed', { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }));
+      const err = await handle.result().catch((e) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(String(err.cause?.message)).toMatch(/ended failed: simulated training failure/);
+    });
+  });
+
+  it('cancels the remote job when the run is cancelled', async () => {
+    await double.configure({ fineTune: { stepMs: 60_000 } });
+    const worker = await testWorker(deps);
+    try {
+      await worker.run(async () => {
+        const before = await jobCreates();
+        const handle = await start(worker.taskQueue, await input('cancelled', { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }));
+        while ((await jobCreates()) === before) await new Promise((r) => setTimeout(r, 100));
+        await handle.cancel();
+        await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+        const jobs = (await (await fetch(`${double.baseURL}/fine_tuning/jobs`, { headers: { authorization: "Bearer k" } })).json()) as { data: { status: string }[] };
+        expect(jobs.data[0].status).toBe('cancelled');
+      });
+    } finally {
+      await double.configure({ fineTune: { stepMs: 200 } });
+    }
+  });
+});

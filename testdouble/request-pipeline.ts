@@ -1,0 +1,100 @@
+// What happens to each request before and after its route: auth, fault injection, rate limiting,
+// latency, error replies and the request log.
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { modelCallPaths } from './config';
+import type { DoubleState } from './double-state';
+import { DoubleRequest, HttpError, sendReply, type Reply, type Router } from './http';
+
+const modelCallPattern = new RegExp(modelCallPaths);
+
+const errorReply = (error: HttpError): Reply => ({ status: error.status, body: error.body(), headers: error.headers });
+
+function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+function authError(state: DoubleState, request: IncomingMessage): HttpError | null {
+  if (state.apiKey === undefined) return null;
+  const header = request.headers.authorization;
+  if (header === `Bearer ${state.apiKey}`) return null;
+  const message = header ? 'Incorrect API key provided.' : "You didn't provide an API key. Provide it in an Authorization header (Bearer auth).";
+  return new HttpError(401, message, 'invalid_request_error', 'invalid_api_key');
+}
+
+async function route(router: Router, request: DoubleRequest): Promise<Reply> {
+  try {
+    const reply = await router.dispatch(request);
+    return reply ?? errorReply(new HttpError(404, `Unknown request URL: ${request.method} ${request.path}.`, 'invalid_request_error', 'unknown_url'));
+  } catch (error) {
+    if (error instanceof HttpError) return errorReply(error);
+    console.error('provider test double: unexpected error', error);
+    return errorReply(new HttpError(500, `Provider test double internal error: ${(error as Error).message}`, 'server_error'));
+  }
+}
+
+async function handle(state: DoubleState, router: Router, incoming: IncomingMessage, response: ServerResponse): Promise<void> {
+  const started = Date.now();
+  const rawBody = await readBody(incoming);
+  const url = new URL(incoming.url ?? '/', 'http://provider-double.local');
+  const request = new DoubleRequest(incoming.method ?? 'GET', url.pathname, url.searchParams, incoming.headers, rawBody);
+  if (request.path.startsWith('/_admin/')) return sendReply(response, await route(router, request));
+
+  const seq = state.log.nextSeq();
+  let fault: string | null = null;
+  let logged = false;
+  const finish = (status: number) => {
+    if (logged) return;
+    logged = true;
+    state.log.add({
+      seq,
+      time: started,
+      method: request.method,
+      path: request.path,
+      model: request.model(),
+      requestHash: createHash('sha256').update(request.method).update(request.path).update(rawBody).digest('hex'),
+      status,
+      fault,
+      durationMs: Date.now() - started,
+    });
+  };
+  const reply = (answer: Reply) => {
+    sendReply(response, answer);
+    finish(answer.status);
+  };
+
+  const unauthorized = authError(state, incoming);
+  if (unauthorized) return reply(errorReply(unauthorized));
+  const injected = state.faults.decide(request.path);
+  if (injected) {
+    fault = injected;
+    return state.faults.apply(injected, incoming, response, finish);
+  }
+  if (modelCallPattern.test(request.path)) {
+    const retryAfter = state.rateLimiter.admit(state.config.rateLimit.requestsPerMinute);
+    if (retryAfter > 0) {
+      fault = 'rate_limit';
+      const limited = new HttpError(429, `Rate limit reached: ${state.config.rateLimit.requestsPerMinute} requests per minute.`, 'requests', 'rate_limit_exceeded', null, {
+        'retry-after': String(retryAfter),
+      });
+      return reply(errorReply(limited));
+    }
+    if (state.config.latencyMs > 0) await sleep(state.config.latencyMs);
+  }
+  reply(await route(router, request));
+}
+
+export function requestListener(state: DoubleState, router: Router): RequestListener {
+  return (incoming, response) => {
+    handle(state, router, incoming, response).catch((error) => {
+      console.error('provider test double: request failed', error);
+      if (!response.headersSent) sendReply(response, errorReply(new HttpError(500, 'Provider test double internal error.', 'server_error')));
+    });
+  };
+}

@@ -1,0 +1,179 @@
+// Together AI's Files and Fine-tuning REST APIs (and its chat endpoint) under /together/v1,
+// mirroring the shapes of Together's own API: ISO timestamps, `ft-<uuid>` ids, `model_output_name`.
+import { randomUUID } from 'node:crypto';
+import type { DoubleState } from './double-state';
+import type { StoredFile } from './file-store';
+import type { FineTuneJob, JobEvent } from './fine-tuning';
+import { badRequest, HttpError, modelNotFound, numberField, ok, requiredString, type DoubleRequest, type Router } from './http';
+import { chatCompletion } from './inference-routes';
+
+export interface TogetherJobParams {
+  suffix: string | null;
+  learningRate: number;
+  trainingType: { type: 'Full' } | { type: 'Lora'; lora_r: number; lora_alpha: number; lora_dropout: number; lora_trainable_modules: string };
+  nCheckpoints: number;
+  warmupRatio: number;
+  trainOnInputs: boolean | 'auto';
+}
+
+type Job = FineTuneJob<TogetherJobParams>;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function fileView(file: StoredFile) {
+  return {
+    id: file.id,
+    object: 'file',
+    created_at: Math.floor(file.createdAt / 1000),
+    filename: file.filename,
+    bytes: file.bytes,
+    purpose: file.purpose,
+    FileType: 'jsonl',
+    LineCount: file.content.split(/\r?\n/).filter((line) => line.trim() !== '').length,
+    Processed: true,
+  };
+}
+
+function eventView(event: JobEvent) {
+  const levels = { info: 'info', warn: 'warning', error: 'error' } as const;
+  return {
+    object: 'fine-tune-event',
+    created_at: iso(event.createdAt),
+    level: levels[event.level],
+    message: event.message,
+    type: event.type,
+    step: typeof event.data.step === 'number' ? event.data.step : null,
+    total_steps: typeof event.data.total_steps === 'number' ? event.data.total_steps : null,
+  };
+}
+
+/** The job as list, create and cancel return it; retrieve adds `events`. */
+function jobView(job: Job) {
+  return {
+    id: job.id,
+    job_id: job.id,
+    status: job.status,
+    created_at: iso(job.createdAt),
+    updated_at: iso(job.updatedAt),
+    model: job.baseModel,
+    model_output_name: job.resultModel,
+    output_name: job.resultModel,
+    suffix: job.params.suffix,
+    training_file: job.trainingFile.id,
+    validation_file: null,
+    n_epochs: job.epochs,
+    n_checkpoints: job.params.nCheckpoints,
+    n_evals: 0,
+    batch_size: job.batchSize,
+    learning_rate: job.params.learningRate,
+    warmup_ratio: job.params.warmupRatio,
+    max_grad_norm: 1,
+    weight_decay: 0,
+    lr_scheduler: { lr_scheduler_type: 'linear', lr_scheduler_args: { min_lr_ratio: 0 } },
+    training_type: job.params.trainingType,
+    training_method: { method: 'sft', train_on_inputs: job.params.trainOnInputs },
+    token_count: job.tokenCount,
+    total_price: 0,
+    epochs_completed: job.epochsCompleted,
+    steps_completed: job.stepsCompleted,
+    total_steps: job.totalSteps,
+    evals_completed: 0,
+    queue_depth: 0,
+    user_id: 'provider-double',
+    owner_address: '0x0000000000000000000000000000000000000000',
+  };
+}
+
+/** `lora: false` or `training_type: {type: "Full"}` selects full fine-tuning; LoRA is the default. */
+function trainingType(body: Record<string, unknown>): TogetherJobParams['trainingType'] {
+  const requested = body.training_type as { type?: string; lora_r?: unknown; lora_alpha?: unknown } | undefined;
+  const full = requested?.type === 'Full' || body.lora === false;
+  if (full) return { type: 'Full' };
+  const source = { ...body, ...(requested ?? {}) } as Record<string, unknown>;
+  return {
+    type: 'Lora',
+    lora_r: numberField(source, 'lora_r', { min: 1, max: 512, integer: true }) ?? 8,
+    lora_alpha: numberField(source, 'lora_alpha', { min: 1, max: 1024 }) ?? 16,
+    lora_dropout: numberField(source, 'lora_dropout', { min: 0, max: 1 }) ?? 0,
+    lora_trainable_modules: typeof source.lora_trainable_modules === 'string' ? source.lora_trainable_modules : 'all-linear',
+  };
+}
+
+export function togetherRoutes(router: Router, state: DoubleState): void {
+  const files = state.togetherFiles;
+  const jobs = state.togetherJobs;
+
+  const findFile = (request: DoubleRequest) => {
+    const file = files.get(request.params.id);
+    if (!file) throw new HttpError(404, `File ${request.params.id} not found`, 'invalid_request_error', 'file_not_found', 'id');
+    return file;
+  };
+  const findJob = (request: DoubleRequest) => {
+    const job = jobs.get(request.params.id);
+    if (!job) throw new HttpError(404, `Fine-tune job ${request.params.id} not found`, 'invalid_request_error', 'fine_tune_not_found', 'id');
+    return job;
+  };
+
+  router
+    .on('POST', '/together/v1/chat/completions', chatCompletion(state))
+    .on('POST', '/together/v1/files/upload', async (request) => {
+      const form = await request.formData();
+      const file = form.get('file');
+      if (file === null || typeof file === 'string') throw badRequest("Missing required parameter: 'file'.", 'file');
+      const fileName = form.get('file_name');
+      const purpose = form.get('purpose');
+      const filename = typeof fileName === 'string' && fileName !== '' ? fileName : file.name || 'upload.jsonl';
+      return ok(fileView(files.create(filename, typeof purpose === 'string' && purpose !== '' ? purpose : 'fine-tune', await file.text())));
+    })
+    .on('GET', '/together/v1/files', () => ok({ object: 'list', data: files.list().map(fileView) }))
+    .on('GET', '/together/v1/files/:id', (request) => ok(fileView(findFile(request))))
+    .on('GET', '/together/v1/files/:id/content', (request) => ({ status: 200, body: findFile(request).content, rawContentType: 'application/octet-stream' }))
+    .on('DELETE', '/together/v1/files/:id', (request) => {
+      files.delete(findFile(request).id);
+      return ok({ id: request.params.id, deleted: true });
+    })
+    .on('POST', '/together/v1/fine-tunes', (request) => {
+      const body = request.json();
+      const trainingFileId = requiredString(body, 'training_file');
+      const modelName = requiredString(body, 'model');
+      const base = state.models.resolve(modelName);
+      if (!base) throw modelNotFound(modelName);
+      const trainingFile = files.get(trainingFileId);
+      if (!trainingFile) throw new HttpError(400, `Training file ${trainingFileId} not found`, 'invalid_request_error', 'invalid_training_file', 'training_file');
+      const suffix = body.suffix ?? null;
+      if (suffix !== null && (typeof suffix !== 'string' || suffix.length > 40)) throw badRequest("'suffix' must be a string of at most 40 characters.", 'suffix');
+      const trainOnInputs = body.train_on_inputs ?? 'auto';
+      if (trainOnInputs !== 'auto' && typeof trainOnInputs !== 'boolean') throw badRequest("'train_on_inputs' must be a boolean or 'auto'.", 'train_on_inputs');
+      const id = `ft-${randomUUID()}`;
+      const resultModel = `provider-double/${base.root.split('/').pop()}${suffix ? `-${suffix}` : ''}-${id.slice(3, 11)}`;
+      const job = jobs.create({
+        id,
+        baseModel: modelName,
+        trainingFile,
+        resultModel,
+        checkpointModel: (step) => `${id}:${step}`,
+        epochs: numberField(body, 'n_epochs', { min: 1, max: 100, integer: true }) ?? 1,
+        batchSize: typeof body.batch_size === 'number' ? numberField(body, 'batch_size', { min: 1, max: 1024, integer: true })! : 8,
+        params: {
+          suffix,
+          learningRate: numberField(body, 'learning_rate', { min: 0, max: 1 }) ?? 0.00001,
+          trainingType: trainingType(body),
+          nCheckpoints: numberField(body, 'n_checkpoints', { min: 1, max: 100, integer: true }) ?? 1,
+          warmupRatio: numberField(body, 'warmup_ratio', { min: 0, max: 1 }) ?? 0,
+          trainOnInputs,
+        },
+      });
+      return ok(jobView(job));
+    })
+    .on('GET', '/together/v1/fine-tunes', () => ok({ data: jobs.list().map(jobView) }))
+    .on('GET', '/together/v1/fine-tunes/:id', (request) => {
+      const job = findJob(request);
+      return ok({ ...jobView(job), events: job.events.map(eventView) });
+    })
+    .on('POST', '/together/v1/fine-tunes/:id/cancel', (request) => {
+      const job = findJob(request);
+      if (!jobs.cancel(job)) throw badRequest(`Fine-tune job ${job.id} has already finished with status ${job.status}.`);
+      return ok(jobView(job));
+    })
+    .on('GET', '/together/v1/fine-tunes/:id/events', (request) => ok({ data: findJob(request).events.map(eventView) }));
+}
