@@ -7,7 +7,7 @@ import { zeroShotMessages } from '../core/prompts';
 import { addUsage, emptyUsage, type ArtifactRef, type ChatMessage, type McqItem, type ModelRef, type Shard, type StageUsage } from '../core/types';
 import type { ActivityDeps } from './context';
 import { withDemonstrations } from './demonstrations';
-import { toActivityFailure } from './providers/errors';
+import { retryTransient } from './providers/errors';
 
 export interface SamplingParams {
   temperature: number;
@@ -49,29 +49,28 @@ export function inferenceActivities(deps: ActivityDeps) {
 
       const ctx = Context.current();
       const items = await store.readAll<McqItem>(input.shard.items);
-      setMaxListeners(items.length + 10, ctx.cancellationSignal); // every in-flight call listens for cancellation
+      // One failed call ends the attempt: the calls still queued are dropped rather than paid for a failing attempt.
+      const abort = new AbortController();
+      ctx.cancellationSignal.addEventListener('abort', () => abort.abort(ctx.cancellationSignal.reason), { once: true });
+      setMaxListeners(0, abort.signal); // every call of the shard listens for cancellation: bounded by the shard size
       let usage = emptyUsage();
       let done = 0;
       const answerOne = async (item: McqItem): Promise<AnsweredQuestion> => {
         const messages: ChatMessage[] = await withDemonstrations(store, input.model, zeroShotMessages(item));
-        const call = await gateway
-          .chat(
-            input.providers,
-            input.model.provider,
-            {
-              model: input.model.model,
-              messages,
-              temperature: input.sampling.temperature,
-              max_tokens: input.sampling.maxTokens,
-              n: input.sampling.n,
-              seed: input.sampling.seed,
-              logprobs: input.sampling.logprobs,
-            },
-            ctx.cancellationSignal,
-          )
-          .catch((err) => {
-            throw toActivityFailure(err, `${input.stage}: question ${item.id} on ${input.model.provider}/${input.model.model}`);
-          });
+        const request = {
+          model: input.model.model,
+          messages,
+          temperature: input.sampling.temperature,
+          max_tokens: input.sampling.maxTokens,
+          n: input.sampling.n,
+          seed: input.sampling.seed,
+          logprobs: input.sampling.logprobs,
+        };
+        const call = await retryTransient(
+          () => gateway.chat(input.providers, input.model.provider, request, abort.signal),
+          `${input.stage}: question ${item.id} on ${input.model.provider}/${input.model.model}`,
+          { signal: abort.signal },
+        );
         usage = addUsage(usage, call.usage);
         ctx.heartbeat({ done: ++done, of: items.length });
         const responses = call.response.choices.map((c) => ({
@@ -83,7 +82,10 @@ export function inferenceActivities(deps: ActivityDeps) {
       };
       // The gateway enforces the provider's concurrency and rate limits; finished calls are cached, so a
       // retried attempt replays them from the cache and pays only for the calls that were in flight.
-      const answers = await Promise.all(items.map(answerOne));
+      const answers = await Promise.all(items.map(answerOne)).catch((err) => {
+        abort.abort(err);
+        throw err;
+      });
       return { output: await store.writeJsonl(answers, name), usage };
     },
   };

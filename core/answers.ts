@@ -2,8 +2,11 @@
 // marker always wins, the last one first, since models often revise themselves; without one, only a bare
 // letter in an unmistakable position counts, so the article in "A company reported..." is never a vote.
 
-/** "answer:", "Answer is", "**Final answer**:", "the correct choice is", "best option would be". */
-const answerMarker = /\b(?:answer|choice|option)s?\b[\s*_]*(?:\b(?:is|would be|will be|should be)\b[\s*_]*:?|:)/gi;
+/**
+ * "answer:", "Answer is", "**Final answer**:", "the correct choice is", "best option would be". Not the plural
+ * "Options:", which opens an echoed option list rather than a verdict.
+ */
+const answerMarker = /\b(?:answers?|choice|option)\b[\s*_]*(?:\b(?:is|would be|will be|should be)\b[\s*_]*:?|:)/gi;
 
 /** What may follow a marker: decoration, an optional "option"/"letter" word, then a letter standing alone. */
 const letterAfterMarker = /^[\s*_"'`]*(?:(?:option|choice|letter)\s+)?([(\[])?([A-Za-z])([)\]])?(?=$|[^\p{L}\p{N}])/iu;
@@ -11,7 +14,7 @@ const letterAfterMarker = /^[\s*_"'`]*(?:(?:option|choice|letter)\s+)?([(\[])?([
 /** After a lowercase letter the sentence must stop, so "the answer is a bit unclear" is no answer. */
 const endsAfterLowercase = /^(?:\s*$|[.,;:!?*_"'`)\]\r\n])/;
 
-/** The whole response (or its last line) is one letter, maybe decorated: "C", "c", "(C)", "**C**", "C.". */
+/** A whole line that is one letter, maybe decorated: "C", "c", "(C)", "**C**", "C.". */
 const bareLetter = /^[*_"'`]*[(\[]?([A-Za-z])[)\]]?[.:)]?[*_"'`]*$/;
 
 /** The response opens with an uppercase letter in option form: "C. Paris", "C) Paris", "(C) Paris", "**C** Paris". */
@@ -38,8 +41,8 @@ function markerEnds(text: string): number[] {
 
 /**
  * The option letter a response chose, among the first `optionCount` letters, or null when it does not say
- * unambiguously. Markers are tried from the last back; then the whole response, its opening token, and
- * its last line as a bare letter.
+ * unambiguously. Markers are tried from the last back; then a first line that is a bare letter, an opening
+ * token in option form, and a last line that is a bare letter.
  */
 export function extractOptionLetter(text: string, optionCount: number): string | null {
   for (const end of markerEnds(text).reverse()) {
@@ -47,13 +50,10 @@ export function extractOptionLetter(text: string, optionCount: number): string |
     if (letter) return letter;
   }
   const trimmed = text.trim();
-  const whole = bareLetter.exec(trimmed);
-  if (whole) return validLetter(whole[1], optionCount);
-  const leading = leadingLetter.exec(trimmed);
-  if (leading) return validLetter(leading[1] ?? leading[2], optionCount);
-  const lastLine = trimmed.split('\n').pop()!.trim();
-  const last = bareLetter.exec(lastLine);
-  return last ? validLetter(last[1], optionCount) : null;
+  const lines = trimmed.split('\n');
+  const found =
+    bareLetter.exec(lines[0].trim())?.[1] ?? leadingLetter.exec(trimmed)?.slice(1).find(Boolean) ?? bareLetter.exec(lines[lines.length - 1].trim())?.[1];
+  return found === undefined ? null : validLetter(found, optionCount);
 }
 
 /**

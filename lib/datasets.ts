@@ -30,7 +30,7 @@ export class DatasetError extends Error {
 }
 
 /** A value as it appears in an error message: quoted, and cut short so the message stays one readable line. */
-function describe(value: unknown): string {
+function excerpt(value: unknown): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   const short = text.length > 80 ? `${text.slice(0, 77)}...` : text;
   return typeof value === 'string' ? JSON.stringify(short) : short;
@@ -64,7 +64,7 @@ function validate<T>(schema: z.ZodType<T>, value: unknown, file: string, line?: 
   const issue = result.error.issues[0];
   const field = issue.path.length ? formatPath(issue.path) : undefined;
   const actual = valueAt(value, issue.path);
-  const problem = actual === undefined ? `is missing (it ${issue.message})` : `${issue.message}, got ${describe(actual)}`;
+  const problem = actual === undefined ? `is missing (it ${issue.message})` : `${issue.message}, got ${excerpt(actual)}`;
   throw new DatasetError({ file, line, field }, problem);
 }
 
@@ -191,7 +191,7 @@ function gbkTable(): Map<string, number[]> | null {
       for (let trail = 0x40; trail <= 0xfe; trail++) {
         if (trail === 0x7f) continue;
         const char = decoder.decode(Uint8Array.of(lead, trail));
-        if (char.length >= 1 && char !== '\ufffd' && !table.has(char)) table.set(char, [lead, trail]);
+        if (char.length === 1 && char !== '\ufffd' && !table.has(char)) table.set(char, [lead, trail]);
       }
     }
     gbkBytesOf = table;
@@ -225,27 +225,26 @@ function repairRuns(text: string, runs: RegExp, bytesOf: (char: string) => numbe
 
 const countMatches = (text: string, globalPattern: RegExp) => text.match(globalPattern)?.length ?? 0;
 
-/** Chinese text is left alone: GBK repair only applies where Han characters are a small minority of the letters. */
-function looksLikeGbkMojibake(text: string): boolean {
+/** Chinese text is left alone: GBK repair only applies to rows whose letters are overwhelmingly not Han. */
+function hanIsMinority(text: string): boolean {
   const han = countMatches(text, /\p{Script=Han}/gu);
   return han > 0 && han * 5 < countMatches(text, /\p{L}/gu);
 }
 
-function repairMojibake(text: string): RepairResult {
+function repairMojibake(text: string, repairGbk: boolean): RepairResult {
   const latin1 = repairRuns(text, singleByteRun, (char) => {
     const byte = singleByteOf.get(char);
     return byte === undefined ? undefined : [byte];
   }, () => true);
   let result = latin1.repaired;
   let gbkExample: string | null = null;
-  const table = looksLikeGbkMojibake(result) ? gbkTable() : null;
+  const table = repairGbk ? gbkTable() : null;
   if (table) {
     const gbk = repairRuns(result, hanRun, (char) => table.get(char), (fixed) => !/\p{Script=Han}/u.test(fixed));
     result = gbk.repaired;
     gbkExample = gbk.example;
   }
-  const suspicious =
-    leadThenContinuation.exec(result) ?? flattenedLeadByte.exec(result) ?? /\ufffd/.exec(result) ?? (looksLikeGbkMojibake(result) ? /\p{Script=Han}/u.exec(result) : null);
+  const suspicious = leadThenContinuation.exec(result) ?? flattenedLeadByte.exec(result) ?? /\ufffd/.exec(result);
   const unrepaired = suspicious ? JSON.stringify(result.slice(Math.max(0, suspicious.index - 8), suspicious.index + 10)) : null;
   return { text: result, latin1: latin1.example, gbk: gbkExample, unrepaired };
 }
@@ -268,8 +267,8 @@ class Tally {
   warning(file: string): string | null {
     const n = this.lines.length;
     if (n === 0) return null;
-    const shown = this.lines.slice(0, 10).join(', ') + (n > 10 ? `, and ${n - 10} more` : '');
-    return `${file}: ${n} row${n === 1 ? '' : 's'} ${this.description} (first: ${this.example}; line${n === 1 ? '' : 's'} ${shown}).`;
+    const listed = this.lines.slice(0, 10).join(', ') + (n > 10 ? `, and ${n - 10} more` : '');
+    return `${file}: ${n} row${n === 1 ? '' : 's'} with ${this.description} (first: ${this.example}; line${n === 1 ? '' : 's'} ${listed}).`;
   }
 }
 
@@ -280,8 +279,8 @@ interface CsvRecord {
 }
 
 /**
- * RFC 4180 with one relaxation: a quote inside an unquoted field is kept literally, as pandas (which wrote
- * these files) reads it — arc/test.csv has `A new battery claims that it "lasts twice as long..."`.
+ * RFC 4180 with one relaxation: a quote inside an unquoted field is kept literally, as pandas.read_csv (what
+ * SemiEvol loads these files with) reads it — arc/test.csv has `A new battery claims that it "lasts twice..."`.
  */
 function readCsvRecords(file: string): CsvRecord[] {
   const bytes = readBytes(file);
@@ -327,15 +326,14 @@ export interface LoadSemiEvolCsvOptions {
 const letterRange = (optionCount: number) => `${optionLetter(0)}-${optionLetter(optionCount - 1)}`;
 
 function parseOptions(raw: string, file: string, line: number): string[] {
-  const expected = 'must be a JSON list of at least 2 (and at most 26) strings';
-  let options: unknown;
+  let options: unknown = null;
   try {
     options = JSON.parse(raw);
   } catch {
-    throw new DatasetError({ file, line, field: 'options' }, `${expected}, got ${describe(raw)}`);
+    // Reported below, with every other shape that is not a list of strings.
   }
   const valid = Array.isArray(options) && options.length >= 2 && options.length <= 26 && options.every((o) => typeof o === 'string');
-  if (!valid) throw new DatasetError({ file, line, field: 'options' }, `${expected}, got ${describe(raw)}`);
+  if (!valid) throw new DatasetError({ file, line, field: 'options' }, `must be a JSON list of at least 2 (and at most 26) strings, got ${excerpt(raw)}`);
   return options as string[];
 }
 
@@ -371,7 +369,7 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
   const column = (name: string, required: boolean): number | null => {
     const index = columns.indexOf(name);
     if (index < 0 && required) {
-      throw new DatasetError({ file, line: header.line, field: name }, `is missing from the header, which has ${describe(columns.join(', '))}`);
+      throw new DatasetError({ file, line: header.line, field: name }, `is missing from the header, which has ${excerpt(columns.join(', '))}`);
     }
     return index < 0 ? null : index;
   };
@@ -380,11 +378,11 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
   const answerColumn = column('answer', requireAnswer);
   const idColumn = column('id', false);
 
-  const digitAnswers = new Tally('give the answer as an option number instead of a letter; read digit d as option d (1 → A)');
-  const latin1Repairs = new Tally('had mojibake (UTF-8 read as Windows-1252/Latin-1), repaired');
-  const gbkRepairs = new Tally('had mojibake (UTF-8 read as GBK), repaired');
-  const unrepaired = new Tally('contain what looks like mojibake that cannot be repaired without loss, kept as is');
-  const droppedAnswers = new Tally('have an answer that is not an option letter; answer set to null');
+  const digitAnswers = new Tally('the answer given as an option number, read as that option (1 → A)');
+  const latin1Repairs = new Tally('mojibake (UTF-8 read as Windows-1252/Latin-1), repaired');
+  const gbkRepairs = new Tally('mojibake (UTF-8 read as GBK), repaired');
+  const unrepaired = new Tally('possible mojibake that cannot be repaired without loss, kept as is');
+  const droppedAnswers = new Tally('an answer that is not an option letter, set to null');
   const firstLineOfId = new Map<string, number>();
 
   const items = rows.map(({ line, fields }, i): McqItem => {
@@ -394,14 +392,16 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
     const id = idColumn === null ? `row-${i + 1}` : fields[idColumn].trim();
     if (id === '') throw new DatasetError({ file, line, field: 'id' }, 'must not be empty');
     const seenOn = firstLineOfId.get(id);
-    if (seenOn !== undefined) throw new DatasetError({ file, line, field: 'id' }, `must be unique, got ${describe(id)}, already used on line ${seenOn}`);
+    if (seenOn !== undefined) throw new DatasetError({ file, line, field: 'id' }, `must be unique, got ${excerpt(id)}, already used on line ${seenOn}`);
     firstLineOfId.set(id, line);
 
     const rawQuestion = fields[questionColumn];
     if (rawQuestion.trim() === '') throw new DatasetError({ file, line, field: 'question' }, 'must not be empty');
     const rawOptions = parseOptions(fields[optionsColumn], file, line);
 
-    const repairs = [rawQuestion, ...rawOptions].map(repairMojibake);
+    const texts = [rawQuestion, ...rawOptions];
+    const repairGbk = hanIsMinority(texts.join('\n'));
+    const repairs = texts.map((text) => repairMojibake(text, repairGbk));
     const firstOf = (pick: (r: RepairResult) => string | null) => repairs.map(pick).find((x) => x !== null);
     const latin1 = firstOf((r) => r.latin1);
     const gbk = firstOf((r) => r.gbk);
@@ -413,14 +413,14 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
 
     const rawAnswer = answerColumn === null ? '' : fields[answerColumn];
     const answer = parseAnswer(rawAnswer, options.length);
-    if (answer?.fromDigit) digitAnswers.add(line, `${describe(rawAnswer.trim())} → ${answer.letter}`);
+    if (answer?.fromDigit) digitAnswers.add(line, `${excerpt(rawAnswer.trim())} → ${answer.letter}`);
     if (answer === null && requireAnswer) {
       throw new DatasetError(
         { file, line, field: 'answer' },
-        `must be an option letter ${letterRange(options.length)} (or an option number 1-${options.length}), got ${describe(rawAnswer)}`,
+        `must be an option letter ${letterRange(options.length)} (or an option number 1-${options.length}), got ${excerpt(rawAnswer)}`,
       );
     }
-    if (answer === null && rawAnswer.trim() !== '') droppedAnswers.add(line, describe(rawAnswer));
+    if (answer === null && rawAnswer.trim() !== '') droppedAnswers.add(line, excerpt(rawAnswer));
     return { id, question, options, answer: answer?.letter ?? null };
   });
 

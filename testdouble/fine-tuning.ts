@@ -34,7 +34,6 @@ export interface JobEvent {
 export interface JobCheckpoint {
   id: string;
   createdAt: number;
-  epoch: number;
   step: number;
   model: string;
   trainLoss: number;
@@ -109,7 +108,7 @@ export class FineTuningEngine<P> {
 
   constructor(
     private readonly deps: EngineDeps,
-    readonly lifecycle: Lifecycle,
+    private readonly lifecycle: Lifecycle,
   ) {}
 
   create(spec: JobSpec<P>): FineTuneJob<P> {
@@ -158,7 +157,7 @@ export class FineTuningEngine<P> {
     return [...this.jobs.values()].reverse();
   }
 
-  isTerminal(job: FineTuneJob<P>): boolean {
+  private isTerminal(job: FineTuneJob<P>): boolean {
     const { succeeded, failed, cancelled } = this.lifecycle;
     return [succeeded, failed, cancelled].includes(job.status);
   }
@@ -261,7 +260,7 @@ export class FineTuningEngine<P> {
       const model = runtime.checkpointModel(step);
       const checkpointAccuracy = base.accuracy + ((accuracy - base.accuracy) * epoch) / job.epochs;
       models.registerFineTuned({ name: model, accuracy: checkpointAccuracy, root: base.root, createdAt: now, listed: false });
-      return { id: `ftckpt-${randomId()}`, createdAt: now, epoch, step, model, trainLoss: this.trainingLoss(job, epoch) };
+      return { id: `ftckpt-${randomId()}`, createdAt: now, step, model, trainLoss: this.trainingLoss(job, epoch) };
     });
     models.registerFineTuned({ name: job.resultModel, accuracy, root: base.root, createdAt: now, listed: true });
     job.accuracy = accuracy;

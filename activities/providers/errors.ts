@@ -98,3 +98,33 @@ export function toActivityFailure(err: unknown, context: string): ApplicationFai
     cause: err instanceof Error ? err : undefined,
   });
 }
+
+export interface InlineRetryOptions {
+  /** Tries per call inside one activity attempt before the failure goes to Temporal's retry policy. */
+  attempts?: number;
+  /** Longer waits (a long Retry-After) are left to Temporal: a durable timer instead of a sleeping activity. */
+  maxInlineWaitMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Retries one transient call failure a few times inside the activity, so a shard of many calls is not failed and
+ * replayed for every 429 or reset; anything else, or too many tries, goes to Temporal as an ApplicationFailure.
+ */
+export async function retryTransient<T>(call: () => Promise<T>, context: string, options: InlineRetryOptions = {}): Promise<T> {
+  const attempts = options.attempts ?? 4;
+  const maxInlineWaitMs = options.maxInlineWaitMs ?? 30_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      const c = classify(err);
+      const waitMs = c.retryAfterMs ?? Math.min(8000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
+      if (!c.retryable || attempt >= attempts || waitMs > maxInlineWaitMs || options.signal?.aborted) throw toActivityFailure(err, context);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs);
+        options.signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
+    }
+  }
+}

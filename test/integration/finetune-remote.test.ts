@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { createFineTuneBackend, type FineTuneBackend, type JobTag } from '../../activities/providers/finetune/backend';
 import type { FineTuneBackendConfig, ProvidersConfig } from '../../core/config';
 import { terminalFineTuneStatuses, type FineTuneJobState } from '../../core/types';
+import { retryAfterMs } from '../../activities/providers/errors';
+import { modelCallPaths } from '../../testdouble/config';
 import { startProviderDouble } from '../support/provider-double';
 
 type Double = Awaited<ReturnType<typeof startProviderDouble>>;
@@ -161,6 +163,25 @@ describe.each(flavours)('$name fine-tune backend', (flavour) => {
     expect(done.status).toBe('failed');
     expect(done.error).toContain('simulated training failure');
     expect(done.resultModel).toBeNull();
+  });
+
+  test('a throttled create is not retried by the client and keeps status and Retry-After for Temporal', async () => {
+    const backend = backendFor(flavour);
+    const trainingFileId = await backend.uploadTrainingFile({ tag: tag('throttled'), localPath: trainingPath, sha256: trainingSha });
+    await dbl.configure({ faults: { rate: 1, kinds: ['429'], retryAfterSeconds: 7, paths: `^${flavour.createPath}$` } });
+    let err: { status?: number; headers?: unknown } | null = null;
+    try {
+      const creates = await requestsDuring(
+        () => backend.createJob({ tag: tag('throttled'), trainingFileId, baseModel: 'sim-model', hyperparameters }).catch((e) => (err = e)),
+        'POST',
+        flavour.createPath,
+      );
+      expect(creates).toBe(1);
+    } finally {
+      await dbl.configure({ faults: { rate: 0, paths: modelCallPaths } });
+    }
+    expect(err!.status).toBe(429);
+    expect(retryAfterMs(err!.headers)).toBe(7000);
   });
 
   test('a wrong API key fails with status 401 and does not leak the key', async () => {

@@ -22,6 +22,8 @@ describe('extractOptionLetter', () => {
     ['C. Paris', 'C'],
     ['(B) Berlin is wrong, but that is what I pick', 'B'],
     ['**D** is my choice', 'D'],
+    ['The best option is B.', 'B'],
+    ['Correct choice: (A)', 'A'],
   ])('reads %j as %s', (text, letter) => {
     expect(extractOptionLetter(text, 4)).toBe(letter);
   });
@@ -53,7 +55,8 @@ describe('extractOptionLetter', () => {
     expect(extractOptionLetter('D', 3)).toBeNull();
   });
 
-  it('reads a bare letter on the last line', () => {
+  it('reads a bare letter on the first or the last line', () => {
+    expect(extractOptionLetter('B\n\nExplanation: the answer is not A, since Berlin is in Germany.', 3)).toBe('B');
     expect(extractOptionLetter('Paris is the capital of France.\n\n(B)', 3)).toBe('B');
   });
 
@@ -63,6 +66,7 @@ describe('extractOptionLetter', () => {
     expect(extractOptionLetter('I think it is B', 4)).toBeNull();
     expect(extractOptionLetter('C is correct', 4)).toBeNull();
     expect(extractOptionLetter('A.I. is hard to predict.', 4)).toBeNull();
+    expect(extractOptionLetter('Question: Capital of France?\nOptions:\nA. Berlin\nB. Paris', 4)).toBeNull();
   });
 });
 

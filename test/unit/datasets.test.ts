@@ -90,7 +90,7 @@ describe('loadSemiEvolCsv', () => {
     const { items, warnings } = loadSemiEvolCsv(file);
     expect(items.map((i) => i.answer)).toEqual(['B', 'C', 'A']);
     expect(warnings).toEqual([
-      `${file}: 2 rows give the answer as an option number instead of a letter; read digit d as option d (1 → A) (first: "2" → B; lines 2, 4).`,
+      `${file}: 2 rows with the answer given as an option number, read as that option (1 → A) (first: "2" → B; lines 2, 4).`,
     ]);
   });
 
@@ -105,21 +105,21 @@ describe('loadSemiEvolCsv', () => {
     const mixed = write('mixed.csv', `question,options,answer\nq1,${abc},\nq2,${abc},Z\nq3,${abc},A\n`);
     const { items, warnings } = loadSemiEvolCsv(mixed, { requireAnswer: false });
     expect(items.map((i) => i.answer)).toEqual([null, null, 'A']);
-    expect(warnings).toEqual([`${mixed}: 1 row have an answer that is not an option letter; answer set to null (first: "Z"; line 3).`]);
+    expect(warnings).toEqual([`${mixed}: 1 row with an answer that is not an option letter, set to null (first: "Z"; line 3).`]);
   });
 
   it('repairs UTF-8 read as Windows-1252 or Latin-1', () => {
     const file = write('latin1.csv', `question,options,answer\nThe cafÃ© itâ€™s in,${options('naÃ¯ve', 'plain')},A\nclean,${abc},B\n`);
     const { items, warnings } = loadSemiEvolCsv(file);
     expect(items[0]).toMatchObject({ question: 'The café it’s in', options: ['naïve', 'plain'] });
-    expect(warnings).toEqual([`${file}: 1 row had mojibake (UTF-8 read as Windows-1252/Latin-1), repaired (first: "Ã©" → "é"; line 2).`]);
+    expect(warnings).toEqual([`${file}: 1 row with mojibake (UTF-8 read as Windows-1252/Latin-1), repaired (first: "Ã©" → "é"; line 2).`]);
   });
 
   it('repairs UTF-8 read as GBK', () => {
-    const file = write('gbk.csv', `question,options,answer\nThe incubator was set to 10掳C during El Ni帽o.,${abc},A\n`);
+    const file = write('gbk.csv', `question,options,answer\nThe incubator was set to 10掳C during El Ni帽o.,${options('10掳C', '30掳C')},A\n`);
     const { items, warnings } = loadSemiEvolCsv(file);
-    expect(items[0].question).toBe('The incubator was set to 10°C during El Niño.');
-    expect(warnings).toEqual([`${file}: 1 row had mojibake (UTF-8 read as GBK), repaired (first: "掳" → "°"; line 2).`]);
+    expect(items[0]).toMatchObject({ question: 'The incubator was set to 10°C during El Niño.', options: ['10°C', '30°C'] });
+    expect(warnings).toEqual([`${file}: 1 row with mojibake (UTF-8 read as GBK), repaired (first: "掳" → "°"; line 2).`]);
   });
 
   it('keeps and reports mojibake that cannot be repaired, and leaves clean accents alone', () => {
@@ -137,7 +137,7 @@ describe('loadSemiEvolCsv', () => {
       'Saint-Étienne paid -£93 in the Galápagos at 5 °C; 東京 is Tokyo.',
     ]);
     expect(warnings).toEqual([
-      `${file}: 1 row contain what looks like mojibake that cannot be repaired without loss, kept as is (first: "Lemmink+ñinen won"; line 2).`,
+      `${file}: 1 row with possible mojibake that cannot be repaired without loss, kept as is (first: "Lemmink+ñinen won"; line 2).`,
     ]);
   });
 
@@ -157,7 +157,7 @@ describe('loadSemiEvolCsv', () => {
   });
 
   it('reports an unclosed quote at the line where its record starts', () => {
-    const file = write('unclosed.csv', `question,options,answer\nq,${abc},A\n"never closed,${abc},A\nmore\n`);
+    const file = write('unclosed.csv', `question,options,answer\nq,${abc},A\n"never closed,x,A\nmore\n`);
     expect(errorOf(() => loadSemiEvolCsv(file)).message).toMatch(/ line 3: the record is not valid CSV \(/);
   });
 

@@ -56,3 +56,44 @@ describe('evaluationRun', () => {
     }
   });
 });
+
+describe('evaluationRun on the embedded llama.cpp path', () => {
+  it('answers through the real tiny GGUF model with log-probabilities end to end', async () => {
+    const modelPath = path.resolve(__dirname, '../../../shared/models/llama-2-tiny-random.gguf');
+    const deps = tempDeps();
+    const { items } = loadSemiEvolCsv(fpbTest);
+    const test = await deps.store.writeJsonl(items.slice(0, 4));
+    const { client, close } = await testClient();
+    const worker = await testWorker(deps);
+    const runId = `llama-${Date.now()}`;
+    try {
+      const result = await worker.run(() =>
+        client.workflow.execute('evaluationRun', {
+          taskQueue: worker.taskQueue,
+          workflowId: runId,
+          args: [
+            {
+              runId,
+              task: 'fpb',
+              providers: { local: { kind: 'llama-cpp', modelPath, contextSize: 1024, gpu: false, threads: 1, maxConcurrency: 1 } },
+              models: [{ provider: 'local', model: 'tiny-random' }],
+              test,
+              sampling: { temperature: 0, maxTokens: 8, seed: 1, logprobs: true },
+              metric: 'option-letter',
+              execution: { shardSize: 2, parallelShards: 2 },
+            } satisfies EvaluationRunInput,
+          ],
+        }),
+      );
+      expect(result.evaluations[0].score.total).toBe(4);
+      expect(result.usage.calls).toBe(4);
+      expect(result.usage.completionTokens).toBeGreaterThan(0);
+      const answers = await deps.store.readAll<{ responses: { logprobs: number[] }[] }>((await deps.store.lookup(`runs/${runId}/evaluate-1/answers-00000`))!);
+      expect(answers).toHaveLength(2);
+      for (const answer of answers) expect(answer.responses[0].logprobs.every((lp) => Number.isFinite(lp) && lp <= 0)).toBe(true);
+    } finally {
+      await close();
+      await deps.gateway.close();
+    }
+  });
+});

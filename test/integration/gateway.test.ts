@@ -1,0 +1,70 @@
+// The gateway against the provider test double: worker-wide limits, response cache, embeddings, cost.
+import { mkdtempSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ProvidersConfig } from '../../core/config';
+import { ModelGateway } from '../../activities/providers/gateway';
+import { ResponseCache } from '../../lib/response-cache';
+import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
+
+const newGateway = () => new ModelGateway(new ResponseCache(mkdtempSync(path.join(os.tmpdir(), 'flt-cache-'))), { FLT_TEST_KEY: 'k' });
+const ask = (i: number) => ({ model: 'sim-model', messages: [{ role: 'user' as const, content: `Say something about item ${i}.` }], max_tokens: 16 });
+
+describe('ModelGateway', () => {
+  let double: ProviderDouble;
+  const providers = (limits: object = {}): ProvidersConfig => ({
+    double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_TEST_KEY', testDouble: true, requestTimeoutSeconds: 10, prices: { inputPerMillionTokens: 2, outputPerMillionTokens: 4, trainingPerMillionTokens: 0 }, maxConcurrency: 8, ...limits },
+  });
+
+  beforeAll(async () => {
+    double = await startProviderDouble({ config: { latencyMs: 50 } });
+  });
+  afterAll(async () => double?.stop());
+  beforeEach(async () => double.clearRequests());
+
+  it('never has more calls in flight than maxConcurrency', async () => {
+    const gateway = newGateway();
+    await Promise.all(Array.from({ length: 12 }, (_, i) => gateway.chat(providers({ maxConcurrency: 2 }), 'double', ask(i))));
+    const log = await double.requests();
+    const peak = Math.max(...log.map((a) => log.filter((b) => b.time < a.time + a.durationMs && a.time < b.time + b.durationMs).length));
+    expect(log).toHaveLength(12);
+    expect(peak).toBeLessThanOrEqual(2);
+    await gateway.close();
+  });
+
+  it('spaces requests to stay within requestsPerMinute', async () => {
+    const gateway = newGateway();
+    await Promise.all(Array.from({ length: 6 }, (_, i) => gateway.chat(providers({ requestsPerMinute: 300 }), 'double', ask(100 + i))));
+    const starts = (await double.requests()).map((r) => r.time).sort((a, b) => a - b);
+    for (let i = 1; i < starts.length; i++) expect(starts[i] - starts[i - 1]).toBeGreaterThanOrEqual(190); // 60000/300 = 200 ms, less clock jitter
+    await gateway.close();
+  });
+
+  it('pays once for a request and serves repeats from the cache, with usage and cost counted', async () => {
+    const gateway = newGateway();
+    const first = await gateway.chat(providers(), 'double', ask(7));
+    const second = await gateway.chat(providers(), 'double', ask(7));
+    expect(first.usage.calls).toBe(1);
+    expect(first.usage.promptTokens).toBeGreaterThan(0);
+    expect(first.usage.costUsd).toBeCloseTo((first.usage.promptTokens * 2 + first.usage.completionTokens * 4) / 1e6, 12);
+    expect(second.usage).toEqual({ calls: 0, cachedCalls: 1, promptTokens: 0, completionTokens: 0, costUsd: 0 });
+    expect(second.response).toEqual(first.response);
+    expect(await double.requests()).toHaveLength(1);
+    await gateway.close();
+  });
+
+  it('embeds through an OpenAI-compatible endpoint, nearer for texts that share words, cached', async () => {
+    const gateway = newGateway();
+    const embeddings = gateway.embeddings(providers(), 'double', 'sim-embedding');
+    const { vectors } = await embeddings.embed(['profits rose sharply', 'profits rose', 'the cat sat on the mat']);
+    const cosine = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i], 0);
+    expect(cosine(vectors[0], vectors[1])).toBeGreaterThan(cosine(vectors[0], vectors[2]));
+    await embeddings.embed(['profits rose sharply', 'profits rose', 'the cat sat on the mat']);
+    expect((await double.requests()).filter((r) => r.path === '/v1/embeddings')).toHaveLength(1);
+    await gateway.close();
+  });
+
+  it('names the missing provider', async () => {
+    await expect(newGateway().chat(providers(), 'nowhere', ask(1))).rejects.toThrow('Unknown provider "nowhere": expected one of double.');
+  });
+});
