@@ -27,7 +27,17 @@ export function answerTurn(letter: string): string {
   return `Answer: ${letter}`;
 }
 
+export const openQuestionInstruction =
+  'Answer the question: reason briefly, then end your response with a line of the form "Answer: <answer>".';
+
+/** The zero-shot prompt; an item without options (an open question, e.g. numeric) is asked as such. */
 export function zeroShotMessages(item: McqQuestion): ChatMessage[] {
+  if (item.options.length === 0) {
+    return [
+      { role: 'system', content: openQuestionInstruction },
+      { role: 'user', content: `Question: ${item.question}` },
+    ];
+  }
   return [
     { role: 'system', content: mcqInstruction },
     { role: 'user', content: formatMcqQuestion(item) },

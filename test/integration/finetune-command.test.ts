@@ -87,7 +87,10 @@ afterAll(() => {
 });
 
 test('tagName is deterministic, provider-safe and at most 40 characters', () => {
-  expect(tagName({ runId: 'Run_42', stage: 'SFT round 1' })).toBe('flt-run-42-sft-round-1');
+  expect(tagName({ runId: 'run-42', stage: 'sft' })).toBe('flt-run-42-sft');
+  // Sanitizing would make these equal, so each gets a hash of its raw run id and stage.
+  expect(tagName({ runId: 'Run_42', stage: 'SFT round 1' })).toMatch(/^flt-run-42-sft-round-1-[0-9a-f]{8}$/);
+  expect(tagName({ runId: 'Run_42', stage: 'SFT round 1' })).not.toBe(tagName({ runId: 'run-42', stage: 'sft-round-1' }));
   const long = { runId: 'semievol-' + 'x'.repeat(60), stage: 'round-1' };
   const name = tagName(long);
   expect(name).toMatch(/^flt-[a-z0-9-]+-[0-9a-f]{8}$/);

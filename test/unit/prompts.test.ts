@@ -88,3 +88,13 @@ describe('training example', () => {
     expect(() => trainingExample({ ...capital, answer: null })).toThrow(/q1/);
   });
 });
+
+describe('open questions', () => {
+  it('asks a question without options as an open question ending in "Answer:"', () => {
+    const messages = zeroShotMessages({ question: 'What is 6 x 7?', options: [] });
+    expect(messages).toEqual([
+      { role: 'system', content: expect.stringContaining('"Answer: <answer>"') },
+      { role: 'user', content: 'Question: What is 6 x 7?' },
+    ]);
+  });
+});

@@ -97,3 +97,38 @@ describe('evaluationRun on the embedded llama.cpp path', () => {
     }
   });
 });
+
+describe('evaluationRun with the number metric', () => {
+  it('scores open numeric questions with a relative tolerance', async () => {
+    const items = Array.from({ length: 40 }, (_, i) => ({ id: `n${i}`, question: `What is ${i} times 1000 plus 7?`, options: [], answer: String(i * 1000 + 7) }));
+    const double = await startProviderDouble({ config: { models: { 'sim-model': { accuracy: 1 } } }, gold: items.map((i) => ({ question: i.question, answer: i.answer, choices: [i.answer, String(Number(i.answer) * 2 + 1)] })) });
+    const deps = tempDeps({ FLT_TEST_KEY: 'k' });
+    const { client, close } = await testClient();
+    const worker = await testWorker(deps);
+    try {
+      const result = await worker.run(async () =>
+        client.workflow.execute('evaluationRun', {
+          taskQueue: worker.taskQueue,
+          workflowId: `numbers-${Date.now()}`,
+          args: [
+            {
+              runId: `numbers-${Date.now()}`,
+              task: 'arithmetic',
+              providers: { double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_TEST_KEY', testDouble: true, requestTimeoutSeconds: 30, prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 }, maxConcurrency: 8 } },
+              models: [{ provider: 'double', model: 'sim-model' }],
+              test: await deps.store.writeJsonl(items),
+              sampling: { temperature: 0, maxTokens: 64, seed: 1 },
+              metric: 'number',
+              execution: { shardSize: 20, parallelShards: 2 },
+            } satisfies EvaluationRunInput,
+          ],
+        }),
+      );
+      // The simulated model knows every answer here (accuracy 1), so every number matches within 1e-2.
+      expect(result.evaluations[0].score).toMatchObject({ total: 40, correct: 40 });
+    } finally {
+      await close();
+      await double.stop();
+    }
+  });
+});

@@ -26,8 +26,8 @@ function sanitize(part: string): string {
 /** Deterministic, provider-safe tag: 'flt-' + sanitized run and stage, lowercase [a-z0-9-], at most 40 chars (truncate + 8 hex of sha256 when longer). */
 export function tagName(tag: JobTag): string {
   const full = `flt-${sanitize(tag.runId)}-${sanitize(tag.stage)}`;
-  if (full.length <= maxTagLength) return full;
-  // The hash covers the raw run id and stage, so two long tags that share a prefix still get different names.
+  if (full.length <= maxTagLength && full === `flt-${tag.runId}-${tag.stage}`) return full;
+  // The hash covers the raw run id and stage, so tags that were shortened or sanitized (Run_1 vs run-1) stay distinct.
   const hash = createHash('sha256').update(`${tag.runId}\u0000${tag.stage}`).digest('hex').slice(0, 8);
   return `${full.slice(0, maxTagLength - hash.length - 1).replace(/-+$/, '')}-${hash}`;
 }

@@ -1,0 +1,125 @@
+// Starts the provider test double (testdouble/server.ts) as a child process, for tests and the demo, and
+// wraps its /_admin API.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { DoubleConfig, DoubleConfigPatch } from './config';
+import type { GoldItem } from './gold-index';
+import type { RequestLogEntry } from './request-log';
+
+export type { DoubleConfig, DoubleConfigPatch, FaultConfig, FaultKind } from './config';
+export type { GoldItem } from './gold-index';
+export type { RequestLogEntry } from './request-log';
+
+export interface StartProviderDoubleOptions {
+  /** When set, every provider request must send `Authorization: Bearer <apiKey>`, else 401. */
+  apiKey?: string;
+  /** Deep-merged over the defaults before the server starts. */
+  config?: DoubleConfigPatch;
+  gold?: GoldItem[];
+}
+
+export interface ProviderDouble {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  /** url + '/v1': the OpenAI-compatible API. */
+  baseURL: string;
+  /** url + '/together/v1': the Together AI API. */
+  togetherBaseURL: string;
+  /** Deep-merges the patch into the running config; resolves to the whole config. */
+  configure(patch: DoubleConfigPatch): Promise<DoubleConfig>;
+  /** Replaces all gold items. */
+  setGold(items: GoldItem[]): Promise<void>;
+  requests(): Promise<RequestLogEntry[]>;
+  clearRequests(): Promise<void>;
+  /** Stops the server and waits for the process to exit. */
+  stop(): Promise<void>;
+}
+
+const repoRoot = path.resolve(__dirname, '..');
+const startTimeoutMs = 30_000;
+const stopTimeoutMs = 5_000;
+
+async function admin<T>(url: string, method: string, route: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${url}/_admin/${route}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`provider test double: ${method} /_admin/${route} failed with ${response.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+export async function startProviderDouble(options: StartProviderDoubleOptions = {}): Promise<ProviderDouble> {
+  const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'provider-double-'));
+  const args = [path.join(repoRoot, 'testdouble', 'server.ts'), '--port', '0'];
+  if (options.apiKey !== undefined) args.push('--api-key', options.apiKey);
+  if (options.config) {
+    const configPath = path.join(tempDir, 'config.json');
+    fs.writeFileSync(configPath, JSON.stringify(options.config));
+    args.push('--config', configPath);
+  }
+  if (options.gold) {
+    const goldPath = path.join(tempDir, 'gold.jsonl');
+    fs.writeFileSync(goldPath, options.gold.map((item) => JSON.stringify(item)).join('\n'));
+    args.push('--gold', goldPath);
+  }
+
+  const child = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-10_000);
+  });
+
+  const cleanUp = () => fs.rmSync(tempDir, { recursive: true, force: true });
+  let url: string;
+  try {
+    url = await new Promise<string>((resolve, reject) => {
+      let stdout = '';
+      const timer = setTimeout(() => reject(new Error(`provider test double did not start within ${startTimeoutMs} ms\n${stderr}`)), startTimeoutMs);
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk;
+        const line = stdout.split('\n').find((l) => l.startsWith('{"listening"'));
+        if (!line) return;
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { listening: string }).listening);
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`provider test double exited with code ${code} before listening\n${stderr}`));
+      });
+    });
+  } catch (error) {
+    child.kill('SIGKILL');
+    await exited;
+    cleanUp();
+    throw error;
+  }
+
+  return {
+    url,
+    baseURL: `${url}/v1`,
+    togetherBaseURL: `${url}/together/v1`,
+    configure: (patch) => admin<DoubleConfig>(url, 'POST', 'config', patch),
+    setGold: async (items) => {
+      await admin(url, 'DELETE', 'gold');
+      await admin(url, 'POST', 'gold', { items });
+    },
+    requests: () => admin<RequestLogEntry[]>(url, 'GET', 'requests'),
+    clearRequests: async () => {
+      await admin(url, 'DELETE', 'requests');
+    },
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
+        await exited;
+        clearTimeout(timer);
+      }
+      cleanUp();
+    },
+  };
+}
