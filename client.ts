@@ -8,6 +8,7 @@ import { ConfigError, loadRunConfig } from './lib/config-file';
 import { DatasetError } from './lib/datasets';
 import { prepareRun } from './lib/run-inputs';
 import { taskQueue, temporalConnectConfig, uiLink } from './lib/temporal';
+import type { EvaluationRunResult } from './workflows/evaluation-run';
 import { progressQuery } from './workflows/shared';
 
 async function connect(): Promise<Client> {
@@ -25,6 +26,19 @@ class UserError extends Error {}
 function newRunId(method: string, task: string, name?: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
   return [method, task, name, stamp, randomBytes(2).toString('hex')].filter(Boolean).join('-');
+}
+
+function printResult(result: EvaluationRunResult, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(result, null, 2));
+    return;
+  }
+  console.log(`run ${result.runId} on ${result.task}:`);
+  for (const e of result.evaluations) {
+    console.log(`  ${e.model.provider}/${e.model.model}: accuracy ${e.score.accuracy.toFixed(3)} (${e.score.correct}/${e.score.total}, ${e.score.unanswered} without an answer)`);
+  }
+  const u = result.usage;
+  console.log(`  calls: ${u.calls} paid, ${u.cachedCalls} from cache; tokens: ${u.promptTokens} in, ${u.completionTokens} out; cost: $${u.costUsd.toFixed(4)}`);
 }
 
 const program = new Command('flt').description('SemiEvol and SELF-GUIDE as durable Temporal pipelines').showHelpAfterError();
@@ -65,7 +79,7 @@ program
     });
     console.log(`run id: ${runId}`);
     console.log(`web UI: ${uiLink(runId)}`);
-    if (opts.wait) console.log(JSON.stringify(await handle.result(), null, 2));
+    if (opts.wait) printResult(await handle.result(), false);
   });
 
 program
@@ -86,9 +100,10 @@ program
 
 program
   .command('result <runId>')
-  .description("wait for a run's result and print it as JSON")
-  .action(async (runId: string) => {
-    console.log(JSON.stringify(await (await connect()).workflow.getHandle(runId).result(), null, 2));
+  .description("wait for a run's result and print a summary")
+  .option('--json', 'print the whole result as JSON')
+  .action(async (runId: string, opts: { json?: boolean }) => {
+    printResult(await (await connect()).workflow.getHandle(runId).result(), !!opts.json);
   });
 
 program

@@ -1,7 +1,7 @@
 // The README's first command: an end-to-end run on this machine. Starts what is missing (a Temporal dev server,
 // a worker, and the provider test double when no API key or model file is configured), runs the job, prints the result.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { dataHome } from '../lib/artifacts';
@@ -57,7 +57,9 @@ async function main(): Promise<void> {
       stringify({ method: 'evaluate', name: 'demo', task: 'fpb', providers: { main: provider }, models: [{ provider: 'main', model }], data: { test: { format: 'semievol-csv', path: testSplit } }, execution: { shardSize: 20, parallelShards: 3 } }),
     );
 
-    started.worker = spawn(tsx, [path.join(root, 'worker.ts')], { env, stdio: 'inherit' });
+    const workerLog = path.join(dataHome(), 'demo', 'worker.log');
+    started.worker = spawn(tsx, [path.join(root, 'worker.ts')], { env, stdio: ['ignore', openSync(workerLog, 'w'), openSync(workerLog, 'a')] });
+    console.log(`demo: started a worker (log: ${workerLog})`);
     const run = spawnSync(tsx, [path.join(root, 'client.ts'), 'run', configFile, '--wait'], { env, stdio: 'inherit' });
     if (run.status !== 0) throw new Error(`the run did not complete (flt exited with ${run.status})`);
     console.log('demo: done. `npm run flt -- list` lists runs; the Web UI shows each stage and activity.');

@@ -69,7 +69,8 @@ describe('flt end to end', () => {
     const { stdout } = await flt('run', config, '--id', runId, '--wait');
     expect(stdout).toContain(`run id: ${runId}`);
     expect(stdout).toMatch(/web UI: http:\/\/localhost:8233\/namespaces\/default\/workflows\//);
-    const result = JSON.parse(stdout.slice(stdout.indexOf('{')));
+    expect(stdout).toMatch(/double\/sim-model: accuracy 0\.\d{3} \(\d+\/60, \d+ without an answer\)/);
+    const result = JSON.parse((await flt('result', runId, '--json')).stdout);
     expect(result.evaluations[0].score.total).toBe(60);
     expect(result.evaluations[0].score.accuracy).toBeGreaterThan(0.3);
     expect(result.usage.calls).toBe(60);
