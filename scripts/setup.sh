@@ -4,8 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  # Not `npm ci`: the registry reachable from these machines serves only some platforms' optional binaries
+  # (for example no darwin @swc/core), and npm ci refuses a lock file without them. `npm install --no-save`
+  # installs exactly the locked versions and leaves package-lock.json alone.
+  echo "setup: installing npm packages"
+  npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 
 if [ -z "${TEMPORAL_CLI:-}" ] && [ ! -x .tools/bin/temporal ] && ! command -v temporal >/dev/null 2>&1; then

@@ -101,5 +101,30 @@ describe('flt end to end', () => {
     }
     expect(listed).toContain(runId);
     expect((await flt('list', '--task', 'fpb-e2e', '--status', 'Completed')).stdout).toContain(runId);
+
+    // The Web UI's own API (what its pages render) has the run with its search attributes.
+    const ui = process.env.FLT_TEST_TEMPORAL_UI!;
+    const page = await (await fetch(`${ui}/api/v1/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowId = '${runId}'`)}`)).text();
+    expect(page).toContain(runId);
+    expect(page).toContain('FltTask');
+    expect(page).toContain('FltAccuracy');
+  });
+
+  it('shows progress of a running run and cancels it', async () => {
+    await double.configure({ latencyMs: 400 });
+    try {
+      const runId = `e2e-cancel-${Date.now()}`;
+      await flt('run', config, '--id', runId);
+      let status = '';
+      for (let attempt = 0; attempt < 50 && !/evaluate-1: \d+\/1/.test(status); attempt++) status = (await flt('status', runId)).stdout;
+      expect(status).toMatch(new RegExp(`run ${runId}: RUNNING`));
+      expect(status).toMatch(/calls: \d+ paid/);
+      expect((await flt('cancel', runId)).stdout).toContain(`cancellation requested for ${runId}`);
+      const err: any = await flt('result', runId).catch((e) => e);
+      expect(err.code).toBe(2);
+      expect((await flt('status', runId)).stdout).toMatch(new RegExp(`run ${runId}: CANCELLED`));
+    } finally {
+      await double.configure({ latencyMs: 0 });
+    }
   });
 });
