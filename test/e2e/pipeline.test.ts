@@ -1,6 +1,6 @@
 // End to end: a worker process, the provider test double and the CLI, against the real dev server.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -114,7 +114,10 @@ describe('flt end to end', () => {
     await double.configure({ latencyMs: 400 });
     try {
       const runId = `e2e-cancel-${Date.now()}`;
-      await flt('run', config, '--id', runId);
+      // A seed no other test used: every call is new, none answered from the response cache.
+      const slow = path.join(home, 'slow.yaml');
+      writeFileSync(slow, readFileSync(config, 'utf8') + 'sampling: { seed: 99 }\n');
+      await flt('run', slow, '--id', runId);
       let status = '';
       for (let attempt = 0; attempt < 50 && !/evaluate-1: \d+\/1/.test(status); attempt++) status = (await flt('status', runId)).stdout;
       expect(status).toMatch(new RegExp(`run ${runId}: RUNNING`));

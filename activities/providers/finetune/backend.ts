@@ -32,17 +32,19 @@ export function tagName(tag: JobTag): string {
   return `${full.slice(0, maxTagLength - hash.length - 1).replace(/-+$/, '')}-${hash}`;
 }
 
+export interface CreateJobArgs {
+  tag: JobTag;
+  trainingFileId: string;
+  baseModel: string;
+  hyperparameters: FineTuneHyperparameters;
+}
+
 export interface FineTuneBackend {
   /** Idempotent: returns the id of an already uploaded file with the same tag name and content hash if one exists. */
   uploadTrainingFile(args: { tag: JobTag; localPath: string; sha256: string }): Promise<string>;
   /** The job already created for this tag, or null. */
   findJob(tag: JobTag): Promise<FineTuneJobState | null>;
-  createJob(args: {
-    tag: JobTag;
-    trainingFileId: string;
-    baseModel: string;
-    hyperparameters: FineTuneHyperparameters;
-  }): Promise<FineTuneJobState>;
+  createJob(args: CreateJobArgs): Promise<FineTuneJobState>;
   getJob(jobId: string): Promise<FineTuneJobState>;
   cancelJob(jobId: string): Promise<void>;
 }

@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FineTuneBackendConfig } from '../../../core/config';
-import type { FineTuneHyperparameters, FineTuneJobState } from '../../../core/types';
-import { eventTail, tagName, type FineTuneBackend, type JobTag } from './backend';
+import type { FineTuneJobState } from '../../../core/types';
+import { eventTail, tagName, type CreateJobArgs, type FineTuneBackend, type JobTag } from './backend';
 
 type CommandConfig = Extract<FineTuneBackendConfig, { kind: 'command' }>;
 
@@ -148,12 +148,7 @@ export class CommandFineTuneBackend implements FineTuneBackend {
     return fs.existsSync(path.join(this.jobDir(jobId), 'pid')) ? this.getJob(jobId) : null;
   }
 
-  async createJob(args: {
-    tag: JobTag;
-    trainingFileId: string;
-    baseModel: string;
-    hyperparameters: FineTuneHyperparameters;
-  }): Promise<FineTuneJobState> {
+  async createJob(args: CreateJobArgs): Promise<FineTuneJobState> {
     // A second trainer on the same job directory would corrupt the first one's output.
     const existing = await this.findJob(args.tag);
     if (existing) return existing;

@@ -5,7 +5,7 @@
 import OpenAI from 'openai';
 import type { FineTuningJob } from 'openai/resources/fine-tuning/jobs/jobs';
 import type { OpenAiCompatibleProviderConfig } from '../../../core/config';
-import { terminalFineTuneStatuses, type FineTuneHyperparameters, type FineTuneJobState, type FineTuneStatus } from '../../../core/types';
+import { terminalFineTuneStatuses, type FineTuneJobState, type FineTuneStatus } from '../../../core/types';
 import {
   eventTail,
   pickJob,
@@ -14,6 +14,7 @@ import {
   tagName,
   trainingFile,
   trainingFileName,
+  type CreateJobArgs,
   type FineTuneBackend,
   type JobTag,
 } from './backend';
@@ -67,12 +68,7 @@ export class OpenAiFineTuneBackend implements FineTuneBackend {
     return job ? this.toState(job) : null;
   }
 
-  async createJob(args: {
-    tag: JobTag;
-    trainingFileId: string;
-    baseModel: string;
-    hyperparameters: FineTuneHyperparameters;
-  }): Promise<FineTuneJobState> {
+  async createJob(args: CreateJobArgs): Promise<FineTuneJobState> {
     const name = tagName(args.tag);
     const h = args.hyperparameters;
     const job = await this.client.fineTuning.jobs.create({

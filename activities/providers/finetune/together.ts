@@ -1,6 +1,6 @@
 // Together AI fine-tuning over its REST API (https://docs.together.ai/reference), with plain fetch.
 import type { FineTuneBackendConfig, OpenAiCompatibleProviderConfig } from '../../../core/config';
-import { terminalFineTuneStatuses, type FineTuneHyperparameters, type FineTuneJobState, type FineTuneStatus } from '../../../core/types';
+import { terminalFineTuneStatuses, type FineTuneJobState, type FineTuneStatus } from '../../../core/types';
 import { ProviderHttpError } from '../errors';
 import {
   pickJob,
@@ -9,6 +9,7 @@ import {
   tagName,
   trainingFile,
   trainingFileName,
+  type CreateJobArgs,
   type FineTuneBackend,
   type JobTag,
 } from './backend';
@@ -126,12 +127,7 @@ export class TogetherFineTuneBackend implements FineTuneBackend {
     return job ? this.getJob(job.id) : null;
   }
 
-  async createJob(args: {
-    tag: JobTag;
-    trainingFileId: string;
-    baseModel: string;
-    hyperparameters: FineTuneHyperparameters;
-  }): Promise<FineTuneJobState> {
+  async createJob(args: CreateJobArgs): Promise<FineTuneJobState> {
     const h = args.hyperparameters;
     const lora = h.lora ?? true;
     const job = await this.request<TogetherJob>('POST', '/fine-tunes', {
