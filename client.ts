@@ -6,9 +6,8 @@ import { searchAttributes } from './core/search-attributes';
 import { defaultArtifactStore } from './lib/artifacts';
 import { ConfigError, loadRunConfig } from './lib/config-file';
 import { DatasetError } from './lib/datasets';
-import { prepareRun } from './lib/run-inputs';
+import { methodOf, summarizeResult } from './lib/methods';
 import { taskQueue, temporalConnectConfig, uiLink } from './lib/temporal';
-import type { EvaluationRunResult } from './workflows/evaluation-run';
 import { progressQuery } from './workflows/shared';
 
 async function connect(): Promise<Client> {
@@ -28,17 +27,15 @@ function newRunId(method: string, task: string, name?: string): string {
   return [method, task, name, stamp, randomBytes(2).toString('hex')].filter(Boolean).join('-');
 }
 
-function printResult(result: EvaluationRunResult, json: boolean): void {
+function printResult(runId: string, workflowType: string, result: any, json: boolean): void {
   if (json) {
     console.log(JSON.stringify(result, null, 2));
     return;
   }
-  console.log(`run ${result.runId} on ${result.task}:`);
-  for (const e of result.evaluations) {
-    console.log(`  ${e.model.provider}/${e.model.model}: accuracy ${e.score.accuracy.toFixed(3)} (${e.score.correct}/${e.score.total}, ${e.score.unanswered} without an answer)`);
-  }
-  const u = result.usage;
-  console.log(`  calls: ${u.calls} paid, ${u.cachedCalls} from cache; tokens: ${u.promptTokens} in, ${u.completionTokens} out; cost: $${u.costUsd.toFixed(4)}`);
+  console.log(`run ${runId}:`);
+  for (const line of summarizeResult(workflowType, result)) console.log(`  ${line}`);
+  const u = result?.usage;
+  if (u) console.log(`  calls: ${u.calls} paid, ${u.cachedCalls} from cache; tokens: ${u.promptTokens} in, ${u.completionTokens} out; cost: $${u.costUsd.toFixed(4)}`);
 }
 
 const program = new Command('flt').description('SemiEvol and SELF-GUIDE as durable Temporal pipelines').showHelpAfterError();
@@ -48,7 +45,7 @@ program
   .description('check a run config and its datasets without starting anything')
   .action(async (file: string) => {
     const config = loadRunConfig(file);
-    const prepared = await prepareRun(config, defaultArtifactStore());
+    const prepared = await methodOf(config).prepare(config, defaultArtifactStore());
     console.log(`${file}: valid ${config.method} config for task "${config.task}"`);
     for (const note of prepared.notes) console.log(`  ${note}`);
   });
@@ -60,26 +57,27 @@ program
   .option('--wait', 'follow the run until it ends and print its result')
   .action(async (file: string, opts: { id?: string; wait?: boolean }) => {
     const config = loadRunConfig(file);
-    const prepared = await prepareRun(config, defaultArtifactStore());
+    const method = methodOf(config);
+    const prepared = await method.prepare(config, defaultArtifactStore());
     for (const note of prepared.notes) console.log(note);
     const client = await connect();
     const runId = opts.id ?? newRunId(config.method, config.task, config.name);
-    const handle = await client.workflow.start(prepared.workflowType, {
+    const handle = await client.workflow.start(method.workflowType, {
       taskQueue: taskQueue(),
       workflowId: runId,
       args: [{ runId, ...prepared.input }],
       typedSearchAttributes: [
         { key: searchAttributes.method, value: config.method },
         { key: searchAttributes.task, value: config.task },
-        { key: searchAttributes.baseModel, value: config.models[0].model },
+        { key: searchAttributes.baseModel, value: prepared.baseModel },
         { key: searchAttributes.stage, value: 'queued' },
       ],
       staticSummary: `${config.method} on ${config.task}`,
-      staticDetails: [`method: ${config.method}`, `task: ${config.task}`, `models: ${config.models.map((m) => `${m.provider}/${m.model}`).join(', ')}`, `test items: ${prepared.input.test.count}`].join('\n'),
+      staticDetails: [`method: ${config.method}`, `task: ${config.task}`, ...prepared.details].join('\n'),
     });
     console.log(`run id: ${runId}`);
     console.log(`web UI: ${uiLink(runId)}`);
-    if (opts.wait) printResult(await handle.result(), false);
+    if (opts.wait) printResult(runId, method.workflowType, await handle.result(), false);
   });
 
 program
@@ -103,7 +101,9 @@ program
   .description("wait for a run's result and print a summary")
   .option('--json', 'print the whole result as JSON')
   .action(async (runId: string, opts: { json?: boolean }) => {
-    printResult(await (await connect()).workflow.getHandle(runId).result(), !!opts.json);
+    const handle = (await connect()).workflow.getHandle(runId);
+    const { type } = await handle.describe();
+    printResult(runId, type, await handle.result(), !!opts.json);
   });
 
 program

@@ -143,7 +143,7 @@ export const executionSchema = z
   })
   .strict();
 
-const runCommon = {
+export const runCommon = {
   /** A label for humans: used in the run id and the Temporal UI. */
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,60}$/, 'at most 60 letters, digits, "_", "." or "-"').optional(),
   task: z.string().min(1),
@@ -163,17 +163,20 @@ export const evaluateRunSchema = z
   .strict();
 export type EvaluateRunConfig = z.infer<typeof evaluateRunSchema>;
 
-export const runConfigSchema = z.discriminatedUnion('method', [evaluateRunSchema]);
-export type RunConfig = z.infer<typeof runConfigSchema>;
-
-/** Cross-field checks zod's shape can't express: every model names a configured provider. */
-export function checkReferences(config: RunConfig): { path: (string | number)[]; message: string }[] {
+/** Cross-field check zod's shapes can't express: every `provider` field anywhere names a configured provider. */
+export function checkReferences(config: { providers: ProvidersConfig } & Record<string, unknown>): { path: (string | number)[]; message: string }[] {
   const problems: { path: (string | number)[]; message: string }[] = [];
   const names = Object.keys(config.providers);
-  config.models.forEach((m, i) => {
-    if (!config.providers[m.provider]) {
-      problems.push({ path: ['models', i, 'provider'], message: `must name a provider under "providers" (${names.join(', ') || 'none configured'}), got "${m.provider}"` });
+  const visit = (value: unknown, at: (string | number)[]) => {
+    if (Array.isArray(value)) return value.forEach((v, i) => visit(v, [...at, i]));
+    if (!value || typeof value !== 'object') return;
+    for (const [key, v] of Object.entries(value)) {
+      if (key === 'provider' && typeof v === 'string' && !config.providers[v]) {
+        problems.push({ path: [...at, key], message: `must name a provider under "providers" (${names.join(', ') || 'none configured'}), got "${v}"` });
+      }
+      visit(v, [...at, key]);
     }
-  });
+  };
+  for (const [key, value] of Object.entries(config)) if (key !== 'providers') visit(value, [key]);
   return problems;
 }

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { checkReferences, RunConfig, runConfigSchema } from '../core/config';
+import { checkReferences } from '../core/config';
+import { runConfigSchema, type RunConfig } from '../core/run-config';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -60,9 +61,20 @@ export function loadRunConfig(file: string): RunConfig {
 
   const config = parsed.data;
   const base = path.dirname(path.resolve(file));
-  config.data.test.path = path.resolve(base, config.data.test.path);
+  resolvePaths(config.data, base);
   for (const p of Object.values(config.providers)) {
     if (p.kind === 'llama-cpp') p.modelPath = path.resolve(base, p.modelPath);
   }
   return config;
+}
+
+/** Every `path` under `data` (datasets, task folders, lists of them) is relative to the config's folder. */
+function resolvePaths(value: unknown, base: string): void {
+  if (Array.isArray(value)) return value.forEach((v) => resolvePaths(v, base));
+  if (!value || typeof value !== 'object') return;
+  const record = value as Record<string, unknown>;
+  for (const [key, v] of Object.entries(record)) {
+    if (key === 'path' && typeof v === 'string') record.path = path.resolve(base, v);
+    else resolvePaths(v, base);
+  }
 }

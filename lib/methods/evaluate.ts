@@ -1,0 +1,35 @@
+// The `evaluate` method: models on a test split.
+import type { EvaluateRunConfig } from '../../core/config';
+import type { EvaluationRunInput, EvaluationRunResult } from '../../workflows/evaluation-run';
+import { storeDataset, testDoubleNotes } from './datasets';
+import type { Method } from './types';
+
+export const evaluateMethod: Method<EvaluateRunConfig> = {
+  workflowType: 'evaluationRun',
+
+  async prepare(config, store) {
+    const notes: string[] = [];
+    const test = await storeDataset(store, config.data.test, 'test', notes);
+    const input: Omit<EvaluationRunInput, 'runId'> = {
+      task: config.task,
+      providers: config.providers,
+      models: config.models,
+      test,
+      sampling: config.sampling,
+      metric: config.metric,
+      execution: config.execution,
+    };
+    return {
+      input,
+      notes: [...notes, ...testDoubleNotes(config.providers)],
+      baseModel: config.models[0].model,
+      details: [`models: ${config.models.map((m) => `${m.provider}/${m.model}`).join(', ')}`, `test items: ${test.count}`],
+    };
+  },
+
+  summarize(result: EvaluationRunResult) {
+    return result.evaluations.map(
+      (e) => `${e.model.provider}/${e.model.model}: accuracy ${e.score.accuracy.toFixed(3)} (${e.score.correct}/${e.score.total}, ${e.score.unanswered} without an answer)`,
+    );
+  },
+};

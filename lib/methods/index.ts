@@ -1,0 +1,18 @@
+// The methods the CLI can run, by the `method` field of a config. A new method registers here.
+import type { RunConfig } from '../../core/run-config';
+import { evaluateMethod } from './evaluate';
+import type { Method } from './types';
+
+const methods: { [M in RunConfig['method']]: Method<Extract<RunConfig, { method: M }>> } = {
+  evaluate: evaluateMethod,
+};
+
+export function methodOf(config: RunConfig): Method<RunConfig> {
+  return methods[config.method] as Method<RunConfig>;
+}
+
+/** Summary lines for a finished run, by its workflow type. */
+export function summarizeResult(workflowType: string, result: unknown): string[] {
+  const method = Object.values(methods).find((m) => m.workflowType === workflowType);
+  return method ? method.summarize(result) : [JSON.stringify(result)];
+}

@@ -1,0 +1,21 @@
+// What each method contributes to the CLI: how a config becomes a workflow start, and how its result reads.
+import type { ArtifactStore } from '../artifacts';
+
+export interface PreparedRun {
+  /** The workflow's single argument, without `runId` (the CLI adds it). */
+  input: Record<string, unknown>;
+  /** Human-readable lines: dataset sizes, loader warnings, test-double notice. */
+  notes: string[];
+  /** The base model, for the FltBaseModel search attribute. */
+  baseModel: string;
+  /** Lines for the run's static details in the Temporal UI. */
+  details: string[];
+}
+
+export interface Method<Config> {
+  /** The workflow a run of this method starts. */
+  workflowType: string;
+  prepare(config: Config, store: ArtifactStore): Promise<PreparedRun>;
+  /** A few lines summarizing a finished run's result. */
+  summarize(result: any): string[];
+}
