@@ -1,0 +1,74 @@
+// `npm run record-histories`: runs representative workflows on a throwaway dev server against the provider test
+// double and saves their histories under test/histories/, which CI replays against the current workflow code.
+// Re-record only when a change is meant to be incompatible (and patched for runs in flight; see README).
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createActivities } from '../activities';
+import { ModelGateway } from '../activities/providers/gateway';
+import type { ProvidersConfig } from '../core/config';
+import { LocalArtifactStore } from '../lib/artifacts';
+import { loadSemiEvolCsv } from '../lib/datasets';
+import { freePort, requireTemporalCli, startDevServer } from '../lib/dev-server';
+import { ResponseCache } from '../lib/response-cache';
+import { startProviderDouble } from '../testdouble/launch';
+
+const root = path.resolve(__dirname, '..');
+const outDir = path.join(root, 'test', 'histories');
+
+async function main(): Promise<void> {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'flt-record-'));
+  const server = await startDevServer({ port: await freePort(), uiPort: await freePort(), dbFile: path.join(home, 'temporal.sqlite') });
+  const { items } = loadSemiEvolCsv(path.join(root, 'demo', 'fpb', 'test.csv'));
+  const double = await startProviderDouble({ gold: items.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] })), config: { fineTune: { stepMs: 100 } } });
+  const store = new LocalArtifactStore(path.join(home, 'artifacts'));
+  const env = { FLT_RECORD_KEY: 'k' };
+  const deps = { store, gateway: new ModelGateway(new ResponseCache(path.join(home, 'cache')), env), jobsDir: path.join(home, 'jobs'), env };
+  const connection = await NativeConnection.connect({ address: server.address });
+  const worker = await Worker.create({ connection, taskQueue: 'record', workflowsPath: require.resolve('../workflows'), activities: createActivities(deps) });
+  const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  const providers: ProvidersConfig = {
+    double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_RECORD_KEY', testDouble: true, requestTimeoutSeconds: 30, prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 2, trainingPerMillionTokens: 0 }, maxConcurrency: 4 },
+  };
+  // The CLI writes the same JSON form the Web UI downloads, which historyFromJSON reads back.
+  const save = async (workflowId: string, file: string) => {
+    const json = execFileSync(requireTemporalCli(), ['workflow', 'show', '--workflow-id', workflowId, '--address', server.address, '--output', 'json'], { encoding: 'utf8' });
+    writeFileSync(path.join(outDir, file), json);
+    console.log(`recorded ${file} (${JSON.parse(json).events.length} events)`);
+  };
+
+  mkdirSync(outDir, { recursive: true });
+  try {
+    await worker.runUntil(async () => {
+      const test = await store.writeJsonl(items.slice(0, 30));
+      await client.workflow.execute('evaluationRun', {
+        taskQueue: 'record',
+        workflowId: 'record-eval',
+        args: [{ runId: 'record-eval', task: 'fpb', providers, models: [{ provider: 'double', model: 'sim-model' }], test, sampling: { temperature: 0, maxTokens: 64, seed: 1 }, metric: 'option-letter', execution: { shardSize: 10, parallelShards: 2 } }],
+      });
+      await save('record-eval', 'evaluation-run.json');
+      await save('record-eval--evaluate-1', 'evaluate-model.json');
+
+      const training = await store.writeJsonl(items.slice(0, 10).map((i) => ({ messages: [{ role: 'user', content: i.question }, { role: 'assistant', content: `Answer: ${i.answer}` }] })));
+      await client.workflow.execute('fineTune', {
+        taskQueue: 'record',
+        workflowId: 'record-fine-tune',
+        args: [{ runId: 'record', stage: 'warmup', backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }, providers, baseModel: { provider: 'double', model: 'sim-model' }, training, hyperparameters: { epochs: 2 } }],
+      });
+      await save('record-fine-tune', 'fine-tune.json');
+    });
+  } finally {
+    await connection.close();
+    await deps.gateway.close();
+    await double.stop();
+    await server.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
