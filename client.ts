@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { searchAttributes } from './core/search-attributes';
 import { defaultArtifactStore } from './lib/artifacts';
+import { dataConverter } from './lib/payload-codec';
 import { ConfigError, loadRunConfig } from './lib/config-file';
 import { DatasetError } from './lib/datasets';
 import { methodOf, summarizeResult } from './lib/methods';
@@ -14,7 +15,7 @@ async function connect(): Promise<Client> {
   const { connectionOptions, namespace } = temporalConnectConfig();
   try {
     const connection = await Connection.connect({ ...connectionOptions, connectTimeout: '5 seconds' });
-    return new Client({ connection, namespace });
+    return new Client({ connection, namespace, dataConverter: dataConverter() });
   } catch (err: any) {
     throw new UserError(`Cannot reach Temporal at ${connectionOptions.address} (${err?.message ?? err}); start a local server with \`npm run server\` or set TEMPORAL_ADDRESS.`);
   }

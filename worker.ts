@@ -2,6 +2,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { defaultActivityDeps } from './activities/context';
+import { dataConverter } from './lib/payload-codec';
 import { taskQueue, temporalConnectConfig } from './lib/temporal';
 
 async function main(): Promise<void> {
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
     taskQueue: taskQueue(),
     workflowsPath: require.resolve('./workflows'),
     activities: createActivities(deps),
+    dataConverter: dataConverter(),
     // Model calls are throttled per provider by the gateway; this caps activity slots (shards, polls) per worker.
     maxConcurrentActivityTaskExecutions: Number(process.env.FLT_MAX_CONCURRENT_ACTIVITIES ?? 32),
     shutdownGraceTime: '10 seconds',

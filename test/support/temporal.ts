@@ -1,5 +1,6 @@
 // Helpers for tests against the real dev server started by global-setup.ts.
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
@@ -18,9 +19,9 @@ export const temporalAddress = () => {
   return address;
 };
 
-export async function testClient(): Promise<{ client: Client; close: () => Promise<void> }> {
+export async function testClient(options: { dataConverter?: DataConverter } = {}): Promise<{ client: Client; close: () => Promise<void> }> {
   const connection = await Connection.connect({ address: temporalAddress() });
-  return { client: new Client({ connection }), close: () => connection.close() };
+  return { client: new Client({ connection, dataConverter: options.dataConverter }), close: () => connection.close() };
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -38,10 +39,10 @@ export function tempDeps(env: NodeJS.ProcessEnv = {}): ActivityDeps & { home: st
 }
 
 /** An in-process worker on a unique task queue; `run(fn)` runs fn while the worker polls. */
-export async function testWorker(deps: ActivityDeps) {
+export async function testWorker(deps: ActivityDeps, options: { dataConverter?: DataConverter } = {}) {
   const connection = await NativeConnection.connect({ address: temporalAddress() });
   const taskQueue = `test-${Math.random().toString(36).slice(2, 10)}`;
-  const worker = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities(deps) });
+  const worker = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities(deps), dataConverter: options.dataConverter });
   return {
     taskQueue,
     worker,
