@@ -2,6 +2,8 @@
 import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
+import { registerSelfguideCommands } from './cli/selfguide';
+import { registerSemievolCommands } from './cli/semievol';
 import { searchAttributes } from './core/search-attributes';
 import { defaultArtifactStore } from './lib/artifacts';
 import { dataConverter } from './lib/payload-codec';
@@ -139,6 +141,9 @@ program
     }
     if (!shown) console.log('no runs match');
   });
+
+registerSelfguideCommands(program);
+registerSemievolCommands(program);
 
 program.parseAsync(process.argv).then(
   () => process.exit(0),

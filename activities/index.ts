@@ -4,6 +4,8 @@ import { datasetActivities } from './datasets';
 import { evaluationActivities } from './evaluation';
 import { fineTuneActivities } from './fine-tuning';
 import { inferenceActivities } from './inference';
+import { selfGuideActivities } from './selfguide';
+import { semievolActivities } from './semievol';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -11,6 +13,8 @@ export function createActivities(deps: ActivityDeps) {
     ...inferenceActivities(deps),
     ...evaluationActivities(deps),
     ...fineTuneActivities(deps),
+    ...selfGuideActivities(deps),
+    ...semievolActivities(deps),
   };
 }
 

@@ -3,11 +3,12 @@ import { Context } from '@temporalio/activity';
 import { setMaxListeners } from 'node:events';
 import type { ProvidersConfig } from '../core/config';
 import { extractOptionLetter } from '../core/answers';
-import { zeroShotMessages } from '../core/prompts';
+import { fewShotMessages, zeroShotMessages } from '../core/prompts';
 import { addUsage, emptyUsage, type ArtifactRef, type ChatMessage, type McqItem, type ModelRef, type Shard, type StageUsage } from '../core/types';
 import type { ActivityDeps } from './context';
 import { withDemonstrations } from './demonstrations';
 import { retryTransient } from './providers/errors';
+import { nearest, poolItems, type Retrieval } from './retrieval';
 
 export interface SamplingParams {
   temperature: number;
@@ -25,6 +26,8 @@ export interface AnswerQuestionsInput {
   model: ModelRef;
   providers: ProvidersConfig;
   sampling: SamplingParams;
+  /** Few-shot prompts with each question's nearest pool examples (the RAG baseline); zero-shot prompts without. */
+  retrieval?: Retrieval;
 }
 
 export interface AnsweredQuestion {
@@ -37,6 +40,14 @@ export interface AnsweredQuestion {
 export interface ShardResult {
   output: ArtifactRef;
   usage: StageUsage;
+}
+
+/** Each item's prompt before any in-context fine-tune demonstrations, and what retrieving examples cost. */
+export async function promptsFor(deps: ActivityDeps, input: AnswerQuestionsInput, items: McqItem[], signal: AbortSignal): Promise<{ prompts: ChatMessage[][]; usage: StageUsage }> {
+  if (!input.retrieval) return { prompts: items.map(zeroShotMessages), usage: emptyUsage() };
+  const pool = await poolItems(deps.store, input.retrieval.pool);
+  const { positions, usage } = await nearest(deps, input.providers, input.retrieval, items.map((item) => item.question), signal);
+  return { prompts: items.map((item, i) => fewShotMessages(item, positions[i].map((p) => pool[p]))), usage };
 }
 
 export function inferenceActivities(deps: ActivityDeps) {
@@ -53,10 +64,11 @@ export function inferenceActivities(deps: ActivityDeps) {
       const abort = new AbortController();
       ctx.cancellationSignal.addEventListener('abort', () => abort.abort(ctx.cancellationSignal.reason), { once: true });
       setMaxListeners(0, abort.signal); // every call of the shard listens for cancellation: bounded by the shard size
-      let usage = emptyUsage();
+      const { prompts, usage: retrievalUsage } = await promptsFor(deps, input, items, abort.signal);
+      let usage = retrievalUsage;
       let done = 0;
-      const answerOne = async (item: McqItem): Promise<AnsweredQuestion> => {
-        const messages: ChatMessage[] = await withDemonstrations(store, input.model, zeroShotMessages(item));
+      const answerOne = async (item: McqItem, index: number): Promise<AnsweredQuestion> => {
+        const messages: ChatMessage[] = await withDemonstrations(store, input.model, prompts[index]);
         const request = {
           model: input.model.model,
           messages,

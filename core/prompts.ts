@@ -72,3 +72,22 @@ export function trainingExample(item: McqItem): TrainingExample {
   if (item.answer === null) throw new Error(`item ${item.id} has no answer to train on`);
   return { messages: [...zeroShotMessages(item), { role: 'assistant', content: answerTurn(item.answer) }] };
 }
+
+/** One collaborator's verdict as the self-justification prompt shows it: the extracted letter and the whole response. */
+export interface CollaboratorAnswer {
+  answer: string | null;
+  response: string;
+}
+
+/**
+ * SemiEvol's self-justification: the question and its lettered options come first, exactly as in the zero-shot
+ * prompt, then every collaborator's answer with its reasoning; the model gives the final answer.
+ */
+export function justificationMessages(item: McqQuestion, answers: readonly CollaboratorAnswer[]): ChatMessage[] {
+  const listed = answers.map((a, i) => `Answer ${i + 1}: ${a.answer ?? '(no option letter)'}\nReasoning: ${a.response.trim()}`).join('\n\n');
+  const user = `${formatMcqQuestion(item)}\n\nSeveral attempts at this question disagree. Their answers and reasoning:\n\n${listed}\n\nConsider them carefully and give the correct answer.`;
+  return [
+    { role: 'system', content: mcqInstruction },
+    { role: 'user', content: user },
+  ];
+}

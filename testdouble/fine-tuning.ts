@@ -5,6 +5,7 @@ import type { StoredFile } from './file-store';
 import type { GoldIndex } from './gold-index';
 import { randomId } from './hashing';
 import type { ModelRegistry } from './model-registry';
+import { selfGuideTrainingShare } from './selfguide-simulation';
 import { checkTrainingFile, labelAgreement } from './training-data';
 
 /** The status names a provider uses for each stage of a job. */
@@ -195,7 +196,7 @@ export class FineTuningEngine<P> {
     const runtime = this.runtime.get(job.id)!;
     const { matched, graded } = labelAgreement(check.examples, this.deps.gold, this.deps.config().answerFormat);
     runtime.examples = check.examples.length;
-    runtime.correctShare = graded > 0 ? matched / graded : null;
+    runtime.correctShare = graded > 0 ? matched / graded : selfGuideTrainingShare(check.examples, this.deps.gold);
     job.tokenCount = check.tokens;
     job.totalSteps = job.epochs * this.stepsPerEpoch(job);
     this.event(job, 'training_data_download_complete', `Files validated (${check.examples.length} examples), moving job to queued state`);

@@ -4,6 +4,7 @@ import { choiceOffset, formatAnswer, sameAnswer } from './answer-format';
 import { GoldIndex, lastUserMessage, normalizeText, optionLetters, type PromptMessage } from './gold-index';
 import { seededRandom, sha256Hex, unitHash, unseededRandom } from './hashing';
 import type { ResolvedModel } from './model-registry';
+import { simulatedChatAnswer, simulatedInput } from './selfguide-simulation';
 import { tokenize } from './tokenizer';
 
 /** Probability a sample is correct when the model knows the question. */
@@ -136,15 +137,24 @@ function alternatives(plan: AnswerPlan, prefix: string, limit: number): TopLogpr
   return [...best].map(([token, logprob]) => ({ token, logprob })).sort((a, b) => b.logprob - a.logprob).slice(0, limit);
 }
 
-function genericChoice(request: CompletionRequest): { text: string; tokens: TokenLogprob[] } {
-  const text = `Simulated response ${sha256Hex(request.model.name + JSON.stringify(request.messages)).slice(0, 8)}.`;
+/** Text without an answer to grade: filler log-probabilities throughout. */
+function plainChoice(text: string, topLogprobs: number): { text: string; tokens: TokenLogprob[] } {
   let position = 0;
   const tokens = tokenize(text).map((token) => {
     const logprob = fillerLogprob(0.5, text, position);
     position += token.length;
-    return { token, logprob, top: [{ token, logprob }].slice(0, request.topLogprobs) };
+    return { token, logprob, top: [{ token, logprob }].slice(0, topLogprobs) };
   });
   return { text, tokens };
+}
+
+function genericChoice(request: CompletionRequest): { text: string; tokens: TokenLogprob[] } {
+  return plainChoice(`Simulated response ${sha256Hex(request.model.name + JSON.stringify(request.messages)).slice(0, 8)}.`, request.topLogprobs);
+}
+
+/** SELF-GUIDE prompts (selfguide-simulation.ts): a new task input, or an answer to a task chat; null for others. */
+function selfGuideText(request: CompletionRequest, gold: GoldIndex, random: () => number): string | null {
+  return simulatedInput(request.messages, request.temperature, random) ?? simulatedChatAnswer(request.messages, request.model, gold, request.temperature, random);
 }
 
 function pick(probs: number[], random: number): number {
@@ -178,18 +188,19 @@ function truncate(tokens: TokenLogprob[], stop: string[], maxTokens: number | un
 export function simulateCompletion(request: CompletionRequest, gold: GoldIndex, answerFormat: string): SimulatedChoice[] {
   const plan = goldPlan(gold, request) ?? guessPlan(request);
   return Array.from({ length: request.n }, (_, sample) => {
+    const sampleRandom = () =>
+      request.seed === undefined ? unseededRandom() : seededRandom(`${request.seed}|${request.model.name}|${JSON.stringify(request.messages)}|${sample}`);
+    const selfGuide = selfGuideText(request, gold, sampleRandom());
+    if (selfGuide !== null) {
+      const { tokens } = plainChoice(selfGuide, request.topLogprobs);
+      return truncate(tokens, request.stop, request.maxTokens);
+    }
     let generated: { text: string; tokens: TokenLogprob[] };
     if (!plan) {
       generated = genericChoice(request);
     } else {
       let index = plan.greedy;
-      if (request.temperature > 0) {
-        const random =
-          request.seed === undefined
-            ? unseededRandom()
-            : seededRandom(`${request.seed}|${request.model.name}|${JSON.stringify(request.messages)}|${sample}`);
-        index = pick(plan.probs, random());
-      }
+      if (request.temperature > 0) index = pick(plan.probs, sampleRandom()());
       generated = answeredChoice(plan, index, answerFormat, request.topLogprobs);
     }
     return truncate(generated.tokens, request.stop, request.maxTokens);

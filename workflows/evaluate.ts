@@ -3,6 +3,7 @@ import { proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { SamplingParams } from '../activities/inference';
 import type { Metric, Score } from '../activities/evaluation';
+import type { Retrieval } from '../activities/retrieval';
 import type { ProvidersConfig } from '../core/config';
 import { addUsage, emptyUsage, type ArtifactRef, type ModelRef, type StageUsage } from '../core/types';
 import { mapBounded, progressQuery } from './shared';
@@ -16,6 +17,8 @@ export interface EvaluateModelInput {
   sampling: SamplingParams;
   metric: Metric;
   execution: { shardSize: number; parallelShards: number };
+  /** Few-shot prompts with each question's nearest examples from a pool (the RAG baseline); zero-shot without. */
+  retrieval?: Retrieval;
 }
 
 export interface ModelEvaluation {
@@ -53,6 +56,7 @@ export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEva
       model: input.model,
       providers: input.providers,
       sampling: input.sampling,
+      retrieval: input.retrieval,
     });
     done++;
     usage = addUsage(usage, result.usage);

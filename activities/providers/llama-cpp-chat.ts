@@ -1,8 +1,6 @@
 // ChatBackend over an in-process llama.cpp model (node-llama-cpp), with real token log-probabilities and grammar-constrained choices.
 import { access } from 'node:fs/promises';
 import { randomInt } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
-import vm from 'node:vm';
 import type {
   ChatHistoryItem,
   ChatWrapper,
@@ -15,6 +13,7 @@ import type {
 } from 'node-llama-cpp';
 import type { LlamaCppProviderConfig } from '../../core/config';
 import type { ChatChoice, ChatMessage, ChatRequest, ChatResponse, TokenLogprob } from '../../core/types';
+import { importEsmPackage } from '../esm-import';
 import type { ChatBackend } from './chat';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
@@ -24,23 +23,10 @@ const uint32Range = 2 ** 32;
 
 let nodeLlamaCppModule: Promise<NodeLlamaCpp> | undefined;
 
-/** node-llama-cpp is ESM-only and this project compiles to CommonJS, so it is loaded with a real `import()` TypeScript cannot rewrite. */
+/** node-llama-cpp is ESM-only and this project compiles to CommonJS. */
 function loadNodeLlamaCpp(): Promise<NodeLlamaCpp> {
-  nodeLlamaCppModule ??= importEsm(pathToFileURL(require.resolve('node-llama-cpp')).href);
+  nodeLlamaCppModule ??= importEsmPackage<NodeLlamaCpp>('node-llama-cpp');
   return nodeLlamaCppModule;
-}
-
-async function importEsm(url: string): Promise<NodeLlamaCpp> {
-  try {
-    return await (new Function('url', 'return import(url)') as (url: string) => Promise<NodeLlamaCpp>)(url);
-  } catch (err) {
-    // Jest runs modules inside a vm context where import() needs --experimental-vm-modules; the main context's loader works there.
-    if (!String((err as { code?: unknown }).code).startsWith('ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING')) throw err;
-    const importInMainContext = vm.runInThisContext('(url) => import(url)', {
-      importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-    }) as (url: string) => Promise<NodeLlamaCpp>;
-    return importInMainContext(url);
-  }
 }
 
 function describeError(err: unknown): string {

@@ -1,10 +1,16 @@
 // The methods the CLI can run, by the `method` field of a config. A new method registers here.
 import type { RunConfig } from '../../core/run-config';
 import { evaluateMethod } from './evaluate';
+import { selfGuideMethod } from './selfguide';
+import { selfGuideCampaignMethod } from './selfguide-campaign';
+import { semievolMethod } from './semievol';
 import type { Method } from './types';
 
 const methods: { [M in RunConfig['method']]: Method<Extract<RunConfig, { method: M }>> } = {
   evaluate: evaluateMethod,
+  selfguide: selfGuideMethod,
+  'selfguide-campaign': selfGuideCampaignMethod,
+  semievol: semievolMethod,
 };
 
 export function methodOf(config: RunConfig): Method<RunConfig> {

@@ -26,7 +26,9 @@ describe('ModelGateway', () => {
     const gateway = newGateway();
     await Promise.all(Array.from({ length: 12 }, (_, i) => gateway.chat(providers({ maxConcurrency: 2 }), 'double', ask(i))));
     const log = await double.requests();
-    const peak = Math.max(...log.map((a) => log.filter((b) => b.time < a.time + a.durationMs && a.time < b.time + b.durationMs).length));
+    // The server logs its end time a moment after the client has the response and frees the slot: allow 10 ms.
+    const overlaps = (a: (typeof log)[0], b: (typeof log)[0]) => b.time < a.time + a.durationMs - 10 && a.time < b.time + b.durationMs - 10;
+    const peak = Math.max(...log.map((a) => log.filter((b) => b === a || overlaps(a, b)).length));
     expect(log).toHaveLength(12);
     expect(peak).toBeLessThanOrEqual(2);
     await gateway.close();

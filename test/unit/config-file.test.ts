@@ -39,6 +39,7 @@ function errorOf(file: string): string {
 describe('loadRunConfig', () => {
   it('applies defaults and resolves data paths against the config folder', () => {
     const config = loadRunConfig(write('ok.yaml', valid));
+    if (config.method !== 'evaluate') throw new Error(`expected an evaluate config, got ${config.method}`);
     expect(config.data.test.path).toBe(path.join(dir, 'data/test.csv'));
     expect(config.sampling).toEqual({ temperature: 0, maxTokens: 256, seed: 0 });
     expect(config.providers.double).toMatchObject({ maxConcurrency: 8, apiKeyEnv: 'OPENAI_API_KEY' });

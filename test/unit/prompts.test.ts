@@ -4,6 +4,7 @@ import {
   fewShotMessages,
   formatMcqQuestion,
   formatOptions,
+  justificationMessages,
   mcqInstruction,
   optionLetter,
   trainingExample,
@@ -96,5 +97,24 @@ describe('open questions', () => {
       { role: 'system', content: expect.stringContaining('"Answer: <answer>"') },
       { role: 'user', content: 'Question: What is 6 x 7?' },
     ]);
+  });
+});
+
+describe('justificationMessages', () => {
+  const messages = justificationMessages(capital, [
+    { answer: 'B', response: 'Paris is the capital. Answer: B' },
+    { answer: null, response: 'Not sure.' },
+  ]);
+
+  it('opens the user turn with the question and its lettered options, as the zero-shot prompt does', () => {
+    expect(messages[0]).toEqual({ role: 'system', content: mcqInstruction });
+    expect(messages[1].role).toBe('user');
+    expect(messages[1].content.startsWith(`${formatMcqQuestion(capital)}\n\n`)).toBe(true);
+  });
+
+  it("lists every collaborator's answer with its reasoning after the options", () => {
+    expect(messages[1].content).toContain('Answer 1: B\nReasoning: Paris is the capital. Answer: B');
+    expect(messages[1].content).toContain('Answer 2: (no option letter)\nReasoning: Not sure.');
+    expect(messages[1].content.indexOf('Answer 1')).toBeGreaterThan(messages[1].content.indexOf('C. Rome'));
   });
 });

@@ -1,0 +1,36 @@
+// The per-epoch checkpoints of a finished OpenAI fine-tuning job, so one job of N epochs serves every epoch count
+// up to N. Other backends keep no callable checkpoints: their callers train one job per epoch count instead.
+import OpenAI from 'openai';
+import type { ProvidersConfig } from '../core/config';
+import type { ModelRef } from '../core/types';
+import type { ActivityDeps } from './context';
+import { createFineTuneBackend, openAiCompatibleProvider, readApiKey, type JobTag } from './providers/finetune/backend';
+import { toActivityFailure } from './providers/errors';
+import type { RemoteFineTuneBackendConfig } from './fine-tuning';
+
+export interface FineTuneCheckpointsInput {
+  tag: JobTag;
+  backend: RemoteFineTuneBackendConfig & { kind: 'openai' };
+  providers: ProvidersConfig;
+}
+
+export function fineTuneCheckpointActivities({ jobsDir, env }: ActivityDeps) {
+  return {
+    /** One callable model per epoch, oldest first, of the succeeded job tagged (run, stage). */
+    async fineTuneCheckpoints(input: FineTuneCheckpointsInput): Promise<ModelRef[]> {
+      try {
+        const job = await createFineTuneBackend(input.backend, input.providers, { workDir: jobsDir, env }).findJob(input.tag);
+        if (!job || job.status !== 'succeeded') throw new Error(`no succeeded fine-tuning job for ${input.tag.runId}/${input.tag.stage}`);
+        const provider = openAiCompatibleProvider(input.providers, input.backend.provider);
+        const client = new OpenAI({ apiKey: readApiKey(provider.apiKeyEnv, env), baseURL: provider.baseURL, timeout: provider.requestTimeoutSeconds * 1000, maxRetries: 0 });
+        const checkpoints = [];
+        for await (const checkpoint of client.fineTuning.jobs.checkpoints.list(job.jobId)) checkpoints.push(checkpoint);
+        return checkpoints
+          .sort((a, b) => a.step_number - b.step_number)
+          .map((c) => ({ provider: input.backend.provider, model: c.fine_tuned_model_checkpoint }));
+      } catch (err) {
+        throw toActivityFailure(err, `checkpoints of fine-tune ${input.tag.stage}`);
+      }
+    },
+  };
+}

@@ -1,0 +1,176 @@
+// SELF-GUIDE stages 1-3 as activities: a round of input generation, the input filters, sampling annotations, and
+// voting them into synthetic pairs and training files. Every result has a deterministic artifact name, looked up first.
+import type { ProvidersConfig } from '../core/config';
+import { synthesizePairs, type AnnotatedInput, type AnnotationDropReason } from '../core/selfguide-annotation';
+import { countReasons, filterInputs, type FilterCounts } from '../core/selfguide-filters';
+import { mixSeed, roundPrompts, taskChat, trainingExample, type SelfGuideTaskDefinition } from '../core/selfguide-prompts';
+import { emptyUsage, type ArtifactRef, type IoExample, type ModelRef, type StageUsage } from '../core/types';
+import type { ArtifactStore } from '../lib/artifacts';
+import type { ActivityDeps } from './context';
+import { modelCalls } from './model-calls';
+
+export interface GeneratedInput {
+  input: string;
+  round: number;
+  pseudoLabel: string | null;
+}
+
+interface StageInput {
+  runId: string;
+  stage: string;
+}
+
+export interface GenerateInputRoundInput extends StageInput {
+  /** 1-based. */
+  round: number;
+  task: SelfGuideTaskDefinition;
+  /** Everything generated in earlier rounds, in order; null before round 1. */
+  generated: ArtifactRef | null;
+  model: ModelRef;
+  providers: ProvidersConfig;
+  temperature: number;
+  maxTokens: number;
+  promptsPerRound: number;
+  seed: number;
+}
+
+export interface GenerateInputRoundResult {
+  /** Everything generated up to this round, in order. */
+  generated: ArtifactRef;
+  /** Inputs in the library after this round. */
+  library: number;
+  usage: StageUsage;
+}
+
+export interface FilterStageInput extends StageInput {
+  generated: ArtifactRef;
+  task: SelfGuideTaskDefinition;
+  lengthFilter: boolean;
+}
+
+export interface FilterStageResult {
+  /** The kept inputs, trimmed: one `{input}` each. */
+  kept: ArtifactRef;
+  /** One `{input, kept, reason}` per generated input. */
+  report: ArtifactRef;
+  counts: FilterCounts;
+}
+
+export interface SampleAnnotationsInput extends StageInput {
+  inputs: ArtifactRef;
+  task: SelfGuideTaskDefinition;
+  model: ModelRef;
+  providers: ProvidersConfig;
+  samples: number;
+  temperature: number;
+  maxTokens: number;
+  seed: number;
+}
+
+export interface BuildSyntheticDataInput extends StageInput {
+  /** Samples of a superset of the kept inputs (the campaign samples its library once per temperature). */
+  annotated: ArtifactRef;
+  kept: ArtifactRef;
+  task: SelfGuideTaskDefinition;
+  outputLengthFilter: boolean;
+  minShare: number;
+  seed: number;
+}
+
+export interface SyntheticDataResult {
+  /** `{input, output}` pairs. */
+  pairs: ArtifactRef;
+  /** Chat-format training examples of the pairs. */
+  training: ArtifactRef;
+  dropped: Record<AnnotationDropReason, number>;
+}
+
+const padded = (n: number) => String(n).padStart(5, '0');
+
+/** The library a round shows: what the always-on filters (empty, noise, duplicate) accept, in generation order. */
+function libraryOf(task: SelfGuideTaskDefinition, generated: readonly GeneratedInput[]): string[] {
+  const exampleInputs = task.examples.map((e) => e.input);
+  return filterInputs(generated.map((g) => g.input), { exampleInputs, noiseTerms: task.noise_terms, lengthFilter: false })
+    .filter((f) => f.kept)
+    .map((f) => f.input.trim());
+}
+
+async function readInputs(store: ArtifactStore, ref: ArtifactRef): Promise<string[]> {
+  return (await store.readAll<{ input: string }>(ref)).map((r) => r.input);
+}
+
+export function selfGuideDataActivities(deps: ActivityDeps) {
+  const { store } = deps;
+  return {
+    /** Stage 1, one round: prompts built from the library so far, one new input asked of each. */
+    async generateInputRound(input: GenerateInputRoundInput): Promise<GenerateInputRoundResult> {
+      const name = `runs/${input.runId}/${input.stage}/generated-${padded(input.round)}`;
+      const finished = await store.lookup(name);
+      if (finished) return { generated: finished, library: libraryOf(input.task, await store.readAll(finished)).length, usage: emptyUsage() };
+      const before = input.generated ? await store.readAll<GeneratedInput>(input.generated) : [];
+
+      const prompts = roundPrompts({ task: input.task, library: libraryOf(input.task, before), round: input.round, prompts: input.promptsPerRound, seed: input.seed });
+      const calls = modelCalls(deps, input.model, input.providers, input.stage);
+      const texts = await calls.forEach(prompts, async (prompt, i) => {
+        const params = { temperature: input.temperature, max_tokens: input.maxTokens, seed: mixSeed(input.seed, input.round, i) };
+        return (await calls.complete(prompt.messages, params, `round ${input.round} prompt ${i + 1}`))[0] ?? '';
+      });
+      const all = [...before, ...texts.map((text, i) => ({ input: text, round: input.round, pseudoLabel: prompts[i].pseudoLabel }))];
+      return { generated: await store.writeJsonl(all, name), library: libraryOf(input.task, all).length, usage: calls.usage() };
+    },
+
+    /** Stage 2 over every generated input, in generation order. */
+    async filterGeneratedInputs(input: FilterStageInput): Promise<FilterStageResult> {
+      const base = `runs/${input.runId}/${input.stage}`;
+      const generated = await store.readAll<GeneratedInput>(input.generated);
+      const filtered = filterInputs(
+        generated.map((g) => g.input),
+        { exampleInputs: input.task.examples.map((e) => e.input), noiseTerms: input.task.noise_terms, lengthFilter: input.lengthFilter },
+      );
+      const counts = countReasons(filtered);
+      const report = (await store.lookup(`${base}/report`)) ?? (await store.writeJsonl(filtered, `${base}/report`));
+      const kept = (await store.lookup(`${base}/kept`)) ?? (await store.writeJsonl(filtered.filter((f) => f.kept).map((f) => ({ input: f.input.trim() })), `${base}/kept`));
+      return { kept, report, counts };
+    },
+
+    /** Stage 3's model calls: every input in the task chat, `samples` answers each in one call. */
+    async sampleAnnotations(input: SampleAnnotationsInput): Promise<{ annotated: ArtifactRef; usage: StageUsage }> {
+      const name = `runs/${input.runId}/${input.stage}/samples`;
+      const finished = await store.lookup(name);
+      if (finished) return { annotated: finished, usage: emptyUsage() };
+      const inputs = await readInputs(store, input.inputs);
+      const calls = modelCalls(deps, input.model, input.providers, input.stage);
+      const annotated = await calls.forEach(inputs, async (text, i): Promise<AnnotatedInput> => {
+        const params = { temperature: input.temperature, max_tokens: input.maxTokens, n: input.samples, seed: mixSeed(input.seed, i) };
+        return { input: text, samples: await calls.complete(taskChat(input.task, text), params, `annotating input ${i + 1}`) };
+      });
+      return { annotated: await store.writeJsonl(annotated, name), usage: calls.usage() };
+    },
+
+    /** Stage 3's rules: per-sample filters, the majority vote, labels, class balance; then the training file. */
+    async buildSyntheticData(input: BuildSyntheticDataInput): Promise<SyntheticDataResult> {
+      const base = `runs/${input.runId}/${input.stage}`;
+      const kept = new Set(await readInputs(store, input.kept));
+      const annotated = (await store.readAll<AnnotatedInput>(input.annotated)).filter((a) => kept.has(a.input));
+      const { task } = input;
+      const { pairs, dropped } = synthesizePairs(annotated, {
+        kind: task.kind,
+        labels: task.labels,
+        exampleOutputs: task.examples.map((e) => e.output),
+        noiseTerms: task.noise_terms,
+        lengthFilter: input.outputLengthFilter && task.kind === 'generation',
+        minShare: input.minShare,
+        seed: input.seed,
+      });
+      const pairsRef = (await store.lookup(`${base}/pairs`)) ?? (await store.writeJsonl(pairs, `${base}/pairs`));
+      const training = (await store.lookup(`${base}/training`)) ?? (await store.writeJsonl(pairs.map((p) => trainingExample(task, p)), `${base}/training`));
+      return { pairs: pairsRef, training, dropped };
+    },
+
+    /** Few-shot fine-tuning's training file: the gold examples alone, each asked in the task chat. */
+    async goldTrainingSet(input: StageInput & { task: SelfGuideTaskDefinition }): Promise<ArtifactRef> {
+      const name = `runs/${input.runId}/${input.stage}/training`;
+      return (await store.lookup(name)) ?? store.writeJsonl(input.task.examples.map((e: IoExample) => trainingExample(input.task, e)), name);
+    },
+  };
+}

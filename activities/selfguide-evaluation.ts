@@ -1,0 +1,84 @@
+// SELF-GUIDE stage 5 as activities: a model answers a shard of the test split greedily in the task chat (few-shot,
+// or Self-ICL with synthetic demonstrations), and the answers are scored by exact match or ROUGE-L.
+import type { ProvidersConfig } from '../core/config';
+import { selfIclChat, taskChat, type SelfGuideTaskDefinition } from '../core/selfguide-prompts';
+import { labelExactMatch, rougeLChars, rougeLWords } from '../core/text-metrics';
+import { emptyUsage, type ArtifactRef, type IoExample, type ModelRef, type Shard, type StageUsage } from '../core/types';
+import type { ActivityDeps } from './context';
+import { modelCalls } from './model-calls';
+import { porterStemmer } from './stemmer';
+
+export type Prompting = { kind: 'few-shot' } | { kind: 'self-icl'; synthetic: ArtifactRef; contextTokens: number };
+
+export interface AnswerTestShardInput {
+  runId: string;
+  stage: string;
+  shard: Shard;
+  task: SelfGuideTaskDefinition;
+  model: ModelRef;
+  providers: ProvidersConfig;
+  prompting: Prompting;
+  maxTokens: number;
+  seed: number;
+}
+
+export interface TestAnswer extends IoExample {
+  response: string;
+}
+
+export interface ScoreTestAnswersInput {
+  runId: string;
+  stage: string;
+  answers: ArtifactRef[];
+  task: SelfGuideTaskDefinition;
+  rouge: 'words' | 'chars';
+}
+
+export interface TestScore {
+  /** Mean exact match (classification) or ROUGE-L F-measure (generation), in [0, 1]. */
+  score: number;
+  metric: 'exact-match' | 'rouge-l' | 'rouge-l-chars';
+  total: number;
+  /** One `{input, output, response, score}` per test item. */
+  details: ArtifactRef;
+}
+
+export function selfGuideEvaluationActivities(deps: ActivityDeps) {
+  const { store } = deps;
+  return {
+    async answerTestShard(input: AnswerTestShardInput): Promise<{ output: ArtifactRef; usage: StageUsage }> {
+      const name = `runs/${input.runId}/${input.stage}/answers-${String(input.shard.index).padStart(5, '0')}`;
+      const finished = await store.lookup(name);
+      if (finished) return { output: finished, usage: emptyUsage() };
+      const items = await store.readAll<IoExample>(input.shard.items);
+      const { prompting, task } = input;
+      const synthetic = prompting.kind === 'self-icl' ? await store.readAll<IoExample>(prompting.synthetic) : [];
+      const calls = modelCalls(deps, input.model, input.providers, input.stage);
+      const answers = await calls.forEach(items, async (item, i): Promise<TestAnswer> => {
+        const messages =
+          prompting.kind === 'self-icl' ? selfIclChat(task, item.input, synthetic, prompting.contextTokens, input.maxTokens) : taskChat(task, item.input);
+        const [response = ''] = await calls.complete(messages, { temperature: 0, max_tokens: input.maxTokens, seed: input.seed }, `test item ${i + 1}`);
+        return { ...item, response };
+      });
+      return { output: await store.writeJsonl(answers, name), usage: calls.usage() };
+    },
+
+    async scoreTestAnswers(input: ScoreTestAnswersInput): Promise<TestScore> {
+      const { task } = input;
+      const stem = await porterStemmer();
+      const scoreOf = (answer: TestAnswer): number => {
+        if (task.metric === 'exact_match') return Number(labelExactMatch(answer.response, answer.output, task.labels));
+        return input.rouge === 'words' ? rougeLWords(answer.response, answer.output, stem) : rougeLChars(answer.response.trim(), answer.output);
+      };
+      const details: (TestAnswer & { score: number })[] = [];
+      for (const ref of input.answers) for (const answer of await store.readAll<TestAnswer>(ref)) details.push({ ...answer, score: scoreOf(answer) });
+      const metric = task.metric === 'exact_match' ? 'exact-match' : input.rouge === 'words' ? 'rouge-l' : 'rouge-l-chars';
+      return {
+        score: details.length ? details.reduce((sum, d) => sum + d.score, 0) / details.length : 0,
+        metric,
+        total: details.length,
+        details: await store.writeJsonl(details, `runs/${input.runId}/${input.stage}/scores`),
+      };
+    },
+  };
+}

@@ -1,0 +1,272 @@
+// SemiEvol's activities: one shard of a stage each (retrieval, collaborators, self-justification), plus the small
+// steps between stages (selection, training sets, the pseudo-label diagnostic). Decisions come from core/semievol.ts.
+import { Context } from '@temporalio/activity';
+import { setMaxListeners } from 'node:events';
+import type { ProvidersConfig } from '../core/config';
+import { summarizeAccuracy, type Accuracy } from '../core/metrics';
+import { fewShotMessages, justificationMessages, trainingExample } from '../core/prompts';
+import type { SelectionOptions } from '../core/semievol-config';
+import {
+  adaptiveSelection,
+  collaboratorAnswers,
+  countPseudoLabels,
+  isInconsistent,
+  pseudoLabel,
+  selectedLine,
+  type CollaborationRecord,
+  type CollaboratorSetup,
+  type PseudoLabel,
+  type PseudoLabelCounts,
+  type RecordedResponse,
+  type SelectedLine,
+} from '../core/semievol';
+import { addUsage, emptyUsage, type ArtifactRef, type ChatMessage, type McqItem, type ModelRef, type Shard, type StageUsage } from '../core/types';
+import type { ActivityDeps } from './context';
+import { withDemonstrations } from './demonstrations';
+import { retryTransient } from './providers/errors';
+import { nearest, poolItems, type Retrieval } from './retrieval';
+
+/** Sampling of collaborators and self-justification; log-probabilities are always asked for. */
+export interface ResponseSampling {
+  temperature: number;
+  maxTokens: number;
+  seed: number;
+}
+
+interface ShardInput {
+  runId: string;
+  shard: Shard;
+  providers: ProvidersConfig;
+}
+
+export interface RetrieveNeighboursInput extends ShardInput {
+  retrieval: Retrieval;
+}
+
+export interface CollaborateInput extends ShardInput {
+  collaborators: CollaboratorSetup[];
+  models: { base: ModelRef; warm: ModelRef | null };
+  /** D_L, and each question's nearest labeled positions in it; null without in-context propagation. */
+  labeled: ArtifactRef;
+  neighbours: ArtifactRef | null;
+  sampling: ResponseSampling;
+}
+
+export interface JustifyInput extends ShardInput {
+  /** The collaborators' responses for this shard. */
+  answers: ArtifactRef;
+  justifier: ModelRef;
+  sampling: ResponseSampling;
+}
+
+export interface ShardOutput {
+  output: ArtifactRef;
+  usage: StageUsage;
+}
+
+export interface JustifiedShard {
+  /** Stage 3 and 4 of each question, in `flt semievol select`'s input format. */
+  records: ArtifactRef;
+  /** Each question's pseudo-label and entropy, or why it has none. */
+  labels: ArtifactRef;
+  /** Questions the justifier was asked about. */
+  justified: number;
+  usage: StageUsage;
+}
+
+export interface SelectionResult {
+  /** `flt semievol select`'s output lines for the run. */
+  selected: ArtifactRef;
+  threshold: number | null;
+  counts: PseudoLabelCounts;
+}
+
+export interface PseudoLabelAccuracy {
+  /** Every pseudo-labeled question with a gold answer. */
+  all: Accuracy;
+  selected: Accuracy;
+}
+
+interface NeighboursLine {
+  id: string;
+  neighbours: number[];
+}
+
+interface AnswersLine {
+  id: string;
+  collaborators: RecordedResponse[];
+}
+
+const shardName = (runId: string, stage: string, kind: string, index: number) => `runs/${runId}/${stage}/${kind}-${String(index).padStart(5, '0')}`;
+
+/** A shard activity's model calls: through the gateway's cache and limits, transient faults retried, all dropped when one fails. */
+class ShardCalls {
+  private readonly abort = new AbortController();
+  private done = 0;
+  usage = emptyUsage();
+
+  constructor(
+    private readonly deps: ActivityDeps,
+    private readonly providers: ProvidersConfig,
+    private readonly stage: string,
+    private readonly total: number,
+  ) {
+    const { cancellationSignal } = Context.current();
+    cancellationSignal.addEventListener('abort', () => this.abort.abort(cancellationSignal.reason), { once: true });
+    setMaxListeners(0, this.abort.signal); // every call of the shard listens for cancellation: bounded by the shard size
+  }
+
+  async respond(model: ModelRef, prompt: ChatMessage[], sampling: ResponseSampling, what: string): Promise<RecordedResponse> {
+    const request = {
+      model: model.model,
+      messages: await withDemonstrations(this.deps.store, model, prompt),
+      temperature: sampling.temperature,
+      max_tokens: sampling.maxTokens,
+      seed: sampling.seed,
+      logprobs: true,
+    };
+    const call = await retryTransient(
+      () => this.deps.gateway.chat(this.providers, model.provider, request, this.abort.signal),
+      `${this.stage}: ${what} on ${model.provider}/${model.model}`,
+      { signal: this.abort.signal },
+    );
+    this.usage = addUsage(this.usage, call.usage);
+    Context.current().heartbeat({ done: ++this.done, of: this.total });
+    const choice = call.response.choices[0];
+    return { response: choice?.text ?? '', logprobs: choice?.logprobs ? choice.logprobs.map((t) => t.logprob) : null };
+  }
+
+  /** Finished calls are cached, so a retried attempt replays them and pays only for the calls that were in flight. */
+  all<T>(work: Promise<T>[]): Promise<T[]> {
+    return Promise.all(work).catch((err) => {
+      this.abort.abort(err);
+      throw err;
+    });
+  }
+}
+
+async function* concatenated<T>(store: ActivityDeps['store'], parts: ArtifactRef[]): AsyncIterable<T> {
+  for (const part of parts) yield* store.readJsonl<T>(part);
+}
+
+export function semievolActivities(deps: ActivityDeps) {
+  const { store } = deps;
+
+  return {
+    /** In-context propagation for one shard: each unlabeled question's k nearest labeled questions. */
+    async retrieveNeighbours(input: RetrieveNeighboursInput): Promise<ShardOutput> {
+      const name = shardName(input.runId, 'propagate', 'neighbours', input.shard.index);
+      const finished = await store.lookup(name);
+      if (finished) return { output: finished, usage: emptyUsage() };
+      const items = await store.readAll<McqItem>(input.shard.items);
+      const { positions, usage } = await nearest(deps, input.providers, input.retrieval, items.map((item) => item.question), Context.current().cancellationSignal);
+      const lines: NeighboursLine[] = items.map((item, i) => ({ id: item.id, neighbours: positions[i] }));
+      return { output: await store.writeJsonl(lines, name), usage };
+    },
+
+    /** Collaborative inference for one shard: every collaborator answers every question with log-probabilities. */
+    async collaborateOnShard(input: CollaborateInput): Promise<ShardOutput> {
+      const name = shardName(input.runId, 'collaborate', 'answers', input.shard.index);
+      const finished = await store.lookup(name);
+      if (finished) return { output: finished, usage: emptyUsage() };
+      const items = await store.readAll<McqItem>(input.shard.items);
+      const labeled = await poolItems(store, input.labeled);
+      const neighbours = input.neighbours ? await store.readAll<NeighboursLine>(input.neighbours) : null;
+      const calls = new ShardCalls(deps, input.providers, 'collaborate', items.length * input.collaborators.length);
+
+      const answer = (item: McqItem, index: number) =>
+        calls.all(
+          input.collaborators.map((setup, j) => {
+            const examples = (neighbours?.[index].neighbours ?? []).slice(0, setup.examples).map((p) => labeled[p]);
+            const model = setup.model === 'warm' && input.models.warm ? input.models.warm : input.models.base;
+            // Each collaborator samples with its own seed, so two with the same setup are still independent.
+            const sampling = { ...input.sampling, seed: input.sampling.seed + j };
+            return calls.respond(model, fewShotMessages(item, examples), sampling, `collaborator ${j + 1}, question ${item.id}`);
+          }),
+        );
+      const lines: AnswersLine[] = await calls.all(items.map(async (item, i) => ({ id: item.id, collaborators: await answer(item, i) })));
+      return { output: await store.writeJsonl(lines, name), usage: calls.usage };
+    },
+
+    /** Self-justification for one shard: the justifier settles each inconsistent question; every question gets its pseudo-label. */
+    async justifyShard(input: JustifyInput): Promise<JustifiedShard> {
+      const recordsName = shardName(input.runId, 'justify', 'records', input.shard.index);
+      const labelsName = shardName(input.runId, 'justify', 'labels', input.shard.index);
+      const [finishedRecords, finishedLabels] = await Promise.all([store.lookup(recordsName), store.lookup(labelsName)]);
+      if (finishedRecords && finishedLabels) {
+        const records = await store.readAll<CollaborationRecord>(finishedRecords);
+        return { records: finishedRecords, labels: finishedLabels, justified: records.filter((r) => r.reflection).length, usage: emptyUsage() };
+      }
+      const items = await store.readAll<McqItem>(input.shard.items);
+      const answers = await store.readAll<AnswersLine>(input.answers);
+      const unjustified: CollaborationRecord[] = items.map((item, i) => ({ id: item.id, question: item.question, options: item.options, collaborators: answers[i].collaborators, reflection: null }));
+      const calls = new ShardCalls(deps, input.providers, 'justify', unjustified.filter(isInconsistent).length);
+
+      const justify = async (record: CollaborationRecord): Promise<CollaborationRecord> => {
+        if (!isInconsistent(record)) return record;
+        const letters = collaboratorAnswers(record);
+        const prompt = justificationMessages(record, record.collaborators.map((c, j) => ({ answer: letters[j], response: c.response })));
+        return { ...record, reflection: await calls.respond(input.justifier, prompt, input.sampling, `question ${record.id}`) };
+      };
+      const records = await calls.all(unjustified.map(justify));
+      const labels: PseudoLabel[] = records.map(pseudoLabel);
+      return {
+        records: await store.writeJsonl(records, recordsName),
+        labels: await store.writeJsonl(labels, labelsName),
+        justified: records.filter((r) => r.reflection).length,
+        usage: calls.usage,
+      };
+    },
+
+    /** The run's stage 3 and 4 outputs as one artifact, the input `flt semievol select --run` reads. */
+    async collectRecords(input: { runId: string; parts: ArtifactRef[] }): Promise<ArtifactRef> {
+      return store.writeJsonl(concatenated(store, input.parts), `runs/${input.runId}/justify/records`);
+    },
+
+    /** Adaptive selection over every shard's pseudo-labels: one threshold for the whole of D_U. */
+    async selectPseudoLabels(input: { runId: string; labels: ArtifactRef[]; selection: SelectionOptions }): Promise<SelectionResult> {
+      const labels: PseudoLabel[] = [];
+      for await (const label of concatenated<PseudoLabel>(store, input.labels)) labels.push(label);
+      const selection = adaptiveSelection(labels, input.selection);
+      const lines: SelectedLine[] = selection.selected.map(selectedLine);
+      return { selected: await store.writeJsonl(lines, `runs/${input.runId}/select/selected`), threshold: selection.threshold, counts: countPseudoLabels(labels, selection) };
+    },
+
+    /** Chat-format training examples: D_L's gold answers and/or the selected pseudo-labels, the question as in the zero-shot prompt. */
+    async buildTrainingSet(input: { runId: string; stage: string; labeled: ArtifactRef | null; pseudoLabeled: { selected: ArtifactRef; questions: ArtifactRef } | null }): Promise<ArtifactRef> {
+      const { labeled, pseudoLabeled } = input;
+      async function* examples() {
+        if (labeled) for await (const item of store.readJsonl<McqItem>(labeled)) yield trainingExample(item);
+        if (!pseudoLabeled) return;
+        const labels = new Map<string, string>();
+        for await (const line of store.readJsonl<SelectedLine>(pseudoLabeled.selected)) labels.set(line.id, line.pseudo_label);
+        for await (const item of store.readJsonl<McqItem>(pseudoLabeled.questions)) {
+          const label = labels.get(item.id);
+          if (label) yield trainingExample({ ...item, answer: label });
+        }
+      }
+      return store.writeJsonl(examples(), `runs/${input.runId}/${input.stage}/training`);
+    },
+
+    /**
+     * Diagnostic only, and the only reader of D_U's gold answers: how many pseudo-labels, all and selected, match
+     * gold. Nothing downstream depends on it.
+     */
+    async scorePseudoLabels(input: { gold: ArtifactRef; labels: ArtifactRef[]; selected: ArtifactRef }): Promise<PseudoLabelAccuracy> {
+      const gold = new Map<string, string | null>();
+      for await (const item of store.readJsonl<{ id: string; answer: string | null }>(input.gold)) gold.set(item.id, item.answer);
+      const verdicts = async (lines: AsyncIterable<{ id: string; label: string | null }>) => {
+        const correct: boolean[] = [];
+        for await (const { id, label } of lines) {
+          const answer = gold.get(id);
+          if (label !== null && answer) correct.push(label === answer);
+        }
+        return summarizeAccuracy(correct);
+      };
+      async function* selected() {
+        for await (const line of store.readJsonl<SelectedLine>(input.selected)) yield { id: line.id, label: line.pseudo_label };
+      }
+      return { all: await verdicts(concatenated<PseudoLabel>(store, input.labels)), selected: await verdicts(selected()) };
+    },
+  };
+}

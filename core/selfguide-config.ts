@@ -1,0 +1,138 @@
+// Run configs of SELF-GUIDE (one task) and of its "one parameter fits all" campaign. Defaults follow the paper and
+// the authors' scripts (vLLM sampling: 10 prompts a round, 500 tokens; annotation: 10 samples at 0.2, 30% majority).
+import { z } from 'zod';
+import { fineTuneBackendSchema, modelRefSchema, runCommon } from './config';
+
+export const selfGuideTaskDataSchema = z
+  .object({
+    format: z.literal('selfguide-task'),
+    /** A task folder: task.json, validation.jsonl, test.jsonl. Relative to the config file. */
+    path: z.string().min(1),
+  })
+  .strict();
+export type SelfGuideTaskData = z.infer<typeof selfGuideTaskDataSchema>;
+
+/** The four knobs the campaign searches over. */
+export const selfGuideSettingsSchema = z
+  .object({
+    inputTemperature: z.number().min(0).max(2).default(0.7),
+    inputLengthFilter: z.boolean().default(false),
+    /** Always off for classification tasks, whose outputs are labels. */
+    outputLengthFilter: z.boolean().default(true),
+    epochs: z.number().int().positive().default(3),
+  })
+  .strict();
+export type SelfGuideSettings = z.infer<typeof selfGuideSettingsSchema>;
+
+export const selfGuideGenerationSchema = z
+  .object({
+    /** Rounds of input generation; default 40 for classification tasks, 20 for generation tasks. */
+    rounds: z.number().int().positive().optional(),
+    promptsPerRound: z.number().int().positive().default(10),
+    maxTokens: z.number().int().positive().default(500),
+  })
+  .strict();
+
+export const selfGuideAnnotationSchema = z
+  .object({
+    samples: z.number().int().positive().default(10),
+    temperature: z.number().min(0).max(2).default(0.2),
+    /** Share of all samples the most frequent answer needs to be kept. */
+    minShare: z.number().min(0).max(1).default(0.3),
+    maxTokens: z.number().int().positive().default(500),
+  })
+  .strict();
+
+export const selfGuideEvaluationSchema = z
+  .object({
+    maxTokens: z.number().int().positive().default(256),
+    /** Context window in tokens that Self-ICL fills with synthetic demonstrations (tokens estimated high). */
+    contextTokens: z.number().int().positive().default(4096),
+    /** Score only the first N lines of each test split. */
+    testLimit: z.number().int().positive().optional(),
+    /** Generation tasks: Super-NaturalInstructions' word-level ROUGE-L, or the authors' character-level one. */
+    rouge: z.enum(['words', 'chars']).default('words'),
+  })
+  .strict();
+
+export const selfGuideFineTuneSchema = z
+  .object({
+    backend: fineTuneBackendSchema,
+    learningRate: z.number().positive().optional(),
+    batchSize: z.number().int().positive().optional(),
+    lora: z.boolean().default(false),
+  })
+  .strict();
+
+const methodCommon = {
+  ...runCommon,
+  /** The model that generates, annotates, is evaluated and is fine-tuned. */
+  model: modelRefSchema,
+  fineTune: selfGuideFineTuneSchema,
+  generation: selfGuideGenerationSchema.default({ promptsPerRound: 10, maxTokens: 500 }),
+  annotation: selfGuideAnnotationSchema.default({ samples: 10, temperature: 0.2, minShare: 0.3, maxTokens: 500 }),
+  evaluation: selfGuideEvaluationSchema.default({ maxTokens: 256, contextTokens: 4096, rouge: 'words' }),
+  seed: z.number().int().nonnegative().default(0),
+};
+
+export const selfguideRunSchema = z
+  .object({
+    method: z.literal('selfguide'),
+    ...methodCommon,
+    data: z.object({ task: selfGuideTaskDataSchema }).strict(),
+    settings: selfGuideSettingsSchema.default({ inputTemperature: 0.7, inputLengthFilter: false, outputLengthFilter: true, epochs: 3 }),
+  })
+  .strict();
+export type SelfGuideRunConfig = z.infer<typeof selfguideRunSchema>;
+
+const nonEmptyUnique = <T extends z.ZodType>(item: T) =>
+  z
+    .array(item)
+    .min(1)
+    .refine((values) => new Set(values.map((v) => JSON.stringify(v))).size === values.length, { error: 'must not repeat a value' });
+
+export const selfGuideGridSchema = z
+  .object({
+    inputTemperature: nonEmptyUnique(z.number().min(0).max(2)).default([0.6, 0.7, 0.8, 0.9, 1.0]),
+    inputLengthFilter: nonEmptyUnique(z.boolean()).default([true, false]),
+    outputLengthFilter: nonEmptyUnique(z.boolean()).default([true, false]),
+    epochs: nonEmptyUnique(z.number().int().positive()).default([1, 2, 3]),
+  })
+  .strict();
+export type SelfGuideGrid = z.infer<typeof selfGuideGridSchema>;
+
+export const selfguideCampaignSchema = z
+  .object({
+    method: z.literal('selfguide-campaign'),
+    ...methodCommon,
+    data: z
+      .object({
+        /** Tasks the setting is chosen on. */
+        validation: z.array(selfGuideTaskDataSchema).min(1),
+        /** Tasks the chosen setting is then applied to. */
+        test: z.array(selfGuideTaskDataSchema).min(1),
+      })
+      .strict(),
+    grid: selfGuideGridSchema.default({
+      inputTemperature: [0.6, 0.7, 0.8, 0.9, 1.0],
+      inputLengthFilter: [true, false],
+      outputLengthFilter: [true, false],
+      epochs: [1, 2, 3],
+    }),
+    concurrency: z
+      .object({
+        /** (task, temperature) branches in flight at once. */
+        branches: z.number().int().positive().default(2),
+        /** Cells (filter settings and their fine-tunes and evaluations) in flight at once within a branch. */
+        cells: z.number().int().positive().default(2),
+      })
+      .strict()
+      .default({ branches: 2, cells: 2 }),
+  })
+  .strict();
+export type SelfGuideCampaignConfig = z.infer<typeof selfguideCampaignSchema>;
+
+/** The paper's rounds of input generation when the config names none: 40 for classification, 20 for generation. */
+export function roundsFor(rounds: number | undefined, kind: 'classification' | 'generation'): number {
+  return rounds ?? (kind === 'classification' ? 40 : 20);
+}

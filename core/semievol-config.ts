@@ -1,0 +1,100 @@
+// The `semievol` run config: SemiEvol's options with the paper's defaults, and the authors' code variants as switches.
+import { z } from 'zod';
+import { datasetSchema, fineTuneBackendSchema, modelRefSchema, retrieverSchema, runCommon, samplingSchema, type FineTuneBackendConfig } from './config';
+import type { FineTuneHyperparameters } from './types';
+
+/** Pseudo-labeling reads option letters, so every split is a multiple-choice file. */
+const mcqDatasetSchema = datasetSchema.extend({ format: z.literal('semievol-csv') });
+
+export const hyperparametersSchema = z
+  .object({
+    epochs: z.number().int().positive().optional(),
+    /** An absolute rate, except on OpenAI, which takes a multiplier of its own base rate. */
+    learningRate: z.number().positive().optional(),
+    batchSize: z.number().int().positive().optional(),
+    lora: z.boolean().optional(),
+  })
+  .strict();
+
+/** The paper's fine-tuning setup: LoRA, 2 epochs, lr 1e-4 for open models; 2 epochs for API models. */
+export function paperHyperparameters(backend: FineTuneBackendConfig['kind']): FineTuneHyperparameters {
+  if (backend === 'openai') return { epochs: 2 };
+  if (backend === 'in-context') return {};
+  return { epochs: 2, learningRate: 1e-4, lora: true };
+}
+
+/** The paper's Table 2 ablations, by the component each one removes. */
+export const ablations = ['in-weight-propagation', 'in-context-propagation', 'collaborative-learning', 'adaptive-selection'] as const;
+export type Ablation = (typeof ablations)[number];
+
+const temperature = z.number().min(0).max(2).default(1);
+const maxTokens = z.number().int().positive().default(1024);
+
+export const semievolOptionsSchema = z
+  .object({
+    /** In-context propagation: the k labeled questions nearest to each unlabeled one; a collaborator is shown 0..k of them. */
+    propagation: z.object({ k: z.number().int().min(0).max(20).default(3), retriever: retrieverSchema.default({ kind: 'bm25' }) }).strict().prefault({}),
+    /** Collaborative inference: n collaborators, each with a model drawn from `models` and 0..k examples, sampled with logprobs. */
+    collaboration: z
+      .object({
+        n: z.number().int().positive().max(32).default(4),
+        models: z.array(z.enum(['warm', 'base'])).min(1).default(['warm', 'base']),
+        temperature,
+        maxTokens,
+      })
+      .strict()
+      .prefault({}),
+    /** Self-justification of inconsistent questions by M_warm. */
+    justification: z.object({ temperature, maxTokens }).strict().prefault({}),
+    /**
+     * Adaptive selection: keep pseudo-labels whose entropy is at most the theta-th percentile. The authors' code
+     * instead keeps every consistent question and thresholds only the self-justified ones, strictly below.
+     */
+    selection: z
+      .object({
+        theta: z.number().min(0).max(100).default(50),
+        among: z.enum(['all', 'self-justified']).default('all'),
+        strict: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    /** The final fine-tune: from M_base on D_L + selected (paper); the authors' code continues from M_warm on the selected only. */
+    evolution: z
+      .object({
+        from: z.enum(['base', 'warm']).default('base'),
+        data: z.enum(['labeled-and-selected', 'selected']).default('labeled-and-selected'),
+      })
+      .strict()
+      .prefault({}),
+    /** The RAG baseline: M_base with its k nearest labeled examples in a few-shot prompt. */
+    rag: z.object({ k: z.number().int().positive().max(20).default(1) }).strict().prefault({}),
+    /** Components to remove, as in the paper's Table 2. */
+    without: z.array(z.enum(ablations)).default([]),
+  })
+  .strict();
+export type SemievolOptions = z.infer<typeof semievolOptionsSchema>;
+export type SelectionOptions = SemievolOptions['selection'];
+
+export const semievolRunSchema = z
+  .object({
+    method: z.literal('semievol'),
+    ...runCommon,
+    /** M_base: the model every stage starts from. */
+    model: modelRefSchema,
+    /** D_L, D_U (its answers, if any, are read only for the pseudo-label accuracy diagnostic) and the test split. */
+    data: z.object({ labeled: mcqDatasetSchema, unlabeled: mcqDatasetSchema, test: mcqDatasetSchema }).strict(),
+    fineTune: z
+      .object({
+        backend: fineTuneBackendSchema,
+        /** Both fine-tunes; the paper's setup for the backend when omitted. */
+        hyperparameters: hyperparametersSchema.optional(),
+        /** The final fine-tune only (the authors use lr 1e-6 when continuing from M_warm); `hyperparameters` when omitted. */
+        finalHyperparameters: hyperparametersSchema.optional(),
+      })
+      .strict(),
+    semievol: semievolOptionsSchema.prefault({}),
+    /** Evaluation sampling; `seed` is the run's seed: collaborator draws and every request's seed derive from it. */
+    sampling: samplingSchema.default({ temperature: 0, maxTokens: 256, seed: 0 }),
+  })
+  .strict();
+export type SemievolRunConfig = z.infer<typeof semievolRunSchema>;

@@ -1,0 +1,168 @@
+// SemiEvol's decisions, pure so the workflow, its activities and `flt semievol select` share them exactly:
+// collaborator setups, consistency, pseudo-labels, entropy and adaptive selection.
+import { extractOptionLetter } from './answers';
+import type { Ablation, SelectionOptions, SemievolOptions } from './semievol-config';
+import { meanNegativeLogprob, percentile, seededRandom } from './stats';
+
+export type CollaboratorModel = 'warm' | 'base';
+
+/** One collaborator: which model answers, shown how many of the question's nearest labeled examples. */
+export interface CollaboratorSetup {
+  model: CollaboratorModel;
+  examples: number;
+}
+
+/** Each collaborator's model and example count, drawn uniformly from models × {0..maxExamples} by the seed. */
+export function drawCollaborators(n: number, models: readonly CollaboratorModel[], maxExamples: number, seed: number): CollaboratorSetup[] {
+  const random = seededRandom(seed);
+  return Array.from({ length: n }, () => ({
+    model: models[Math.floor(random() * models.length)],
+    examples: Math.floor(random() * (maxExamples + 1)),
+  }));
+}
+
+/** Every switch of a run after its ablations are applied. */
+export interface SemievolPlan {
+  /** In-weight propagation: M_warm is trained and used where the paper uses it; otherwise M_base stands in. */
+  warmUp: boolean;
+  /** Labeled neighbours retrieved per unlabeled question; 0 means no in-context propagation. */
+  k: number;
+  collaborators: CollaboratorSetup[];
+  selection: SelectionOptions;
+  evolveFrom: CollaboratorModel;
+  evolveOn: SemievolOptions['evolution']['data'];
+  without: Ablation[];
+}
+
+export function semievolPlan(options: SemievolOptions, seed: number): SemievolPlan {
+  const without = new Set(options.without);
+  const warmUp = !without.has('in-weight-propagation');
+  const k = without.has('in-context-propagation') ? 0 : options.propagation.k;
+  const n = without.has('collaborative-learning') ? 1 : options.collaboration.n;
+  return {
+    warmUp,
+    k,
+    collaborators: drawCollaborators(n, warmUp ? options.collaboration.models : ['base'], k, seed),
+    selection: without.has('adaptive-selection') ? { theta: 100, among: 'all', strict: false } : options.selection,
+    evolveFrom: warmUp ? options.evolution.from : 'base',
+    evolveOn: options.evolution.data,
+    without: [...options.without],
+  };
+}
+
+/** A response as recorded: its text and its tokens' log-probabilities (null when the backend gave none). */
+export interface RecordedResponse {
+  response: string;
+  /** null entries are values JSON cannot carry (NaN), which make the response's entropy unusable. */
+  logprobs: (number | null)[] | null;
+}
+
+/** Stages 3 and 4 of one unlabeled question, as a run records them and `flt semievol select` reads them. */
+export interface CollaborationRecord {
+  id: string;
+  question: string;
+  options: string[];
+  collaborators: RecordedResponse[];
+  /** The self-justification, for inconsistent questions only. */
+  reflection: RecordedResponse | null;
+}
+
+/** The answer all collaborators agree on, or null when any differs or gives none. */
+export function consensus(answers: readonly (string | null)[]): string | null {
+  const [first] = answers;
+  return first != null && answers.every((a) => a === first) ? first : null;
+}
+
+export function collaboratorAnswers(record: Pick<CollaborationRecord, 'options' | 'collaborators'>): (string | null)[] {
+  return record.collaborators.map((c) => extractOptionLetter(c.response, record.options.length));
+}
+
+/** H: the mean negative log-probability of a response's tokens; null without usable log-probabilities. */
+export function responseEntropy(logprobs: readonly (number | null)[] | null): number | null {
+  if (!logprobs || logprobs.some((lp) => lp === null || !Number.isFinite(lp))) return null;
+  return meanNegativeLogprob(logprobs as number[]);
+}
+
+export type PseudoLabel =
+  | { id: string; consistent: boolean; label: string; entropy: number }
+  | { id: string; consistent: boolean; label: null; dropped: 'no-answer' | 'no-logprobs' };
+export type LabeledQuestion = Extract<PseudoLabel, { label: string }>;
+
+/**
+ * A consistent question's pseudo-label is the collaborators' common answer, its entropy that of collaborator 1's
+ * response; an inconsistent one's is the self-justification's answer and entropy. No answer or no usable
+ * log-probabilities drops the question.
+ */
+export function pseudoLabel(record: CollaborationRecord): PseudoLabel {
+  const agreed = consensus(collaboratorAnswers(record));
+  const consistent = agreed !== null;
+  const source = consistent ? record.collaborators[0] : record.reflection;
+  const label = consistent ? agreed : record.reflection && extractOptionLetter(record.reflection.response, record.options.length);
+  if (!label || !source) return { id: record.id, consistent, label: null, dropped: 'no-answer' };
+  const entropy = responseEntropy(source.logprobs);
+  if (entropy === null) return { id: record.id, consistent, label: null, dropped: 'no-logprobs' };
+  return { id: record.id, consistent, label, entropy };
+}
+
+/** Whether the question needs self-justification: its collaborators did not all give the same answer. */
+export function isInconsistent(record: Pick<CollaborationRecord, 'options' | 'collaborators'>): boolean {
+  return consensus(collaboratorAnswers(record)) === null;
+}
+
+export interface Selection {
+  /** tau, the entropy threshold; null when no question was thresholded. */
+  threshold: number | null;
+  selected: LabeledQuestion[];
+}
+
+/** Whether a question's entropy is compared with tau at all, or kept as it is (consistent ones, in the authors' variant). */
+const thresholded = (question: LabeledQuestion, options: SelectionOptions) => options.among === 'all' || !question.consistent;
+
+/**
+ * Adaptive selection: tau is the theta-th percentile (numpy's linear method) of the entropies of the thresholded
+ * questions; those at or below tau are kept (strictly below with `strict`), in input order.
+ */
+export function adaptiveSelection(labels: readonly PseudoLabel[], options: SelectionOptions): Selection {
+  const labeled = labels.filter((l): l is LabeledQuestion => l.label !== null);
+  const entropies = labeled.filter((l) => thresholded(l, options)).map((l) => l.entropy);
+  const threshold = entropies.length ? percentile(entropies, options.theta) : null;
+  const passes = (entropy: number) => threshold !== null && (options.strict ? entropy < threshold : entropy <= threshold);
+  return { threshold, selected: labeled.filter((l) => !thresholded(l, options) || passes(l.entropy)) };
+}
+
+/** One line of `flt semievol select`'s output. */
+export interface SelectedLine {
+  id: string;
+  pseudo_label: string;
+  entropy: number;
+  consistent: boolean;
+}
+
+export const selectedLine = (question: LabeledQuestion): SelectedLine => ({
+  id: question.id,
+  pseudo_label: question.label,
+  entropy: question.entropy,
+  consistent: question.consistent,
+});
+
+/** What happened to the unlabeled questions, for reports. */
+export interface PseudoLabelCounts {
+  questions: number;
+  consistent: number;
+  pseudoLabeled: number;
+  droppedNoAnswer: number;
+  droppedNoLogprobs: number;
+  selected: number;
+}
+
+export function countPseudoLabels(labels: readonly PseudoLabel[], selection: Selection): PseudoLabelCounts {
+  const dropped = (reason: string) => labels.filter((l) => l.label === null && l.dropped === reason).length;
+  return {
+    questions: labels.length,
+    consistent: labels.filter((l) => l.consistent).length,
+    pseudoLabeled: labels.filter((l) => l.label !== null).length,
+    droppedNoAnswer: dropped('no-answer'),
+    droppedNoLogprobs: dropped('no-logprobs'),
+    selected: selection.selected.length,
+  };
+}

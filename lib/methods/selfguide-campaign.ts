@@ -1,0 +1,53 @@
+// The `selfguide-campaign` method: the "one parameter fits all" grid on validation tasks, the chosen setting on test tasks.
+import { settingKey } from '../../core/selfguide-campaign';
+import type { SelfGuideCampaignConfig } from '../../core/selfguide-config';
+import type { SelfGuideCampaignInput, SelfGuideCampaignResult } from '../../workflows/selfguide-campaign';
+import { testDoubleNotes } from './datasets';
+import { storeSelfGuideTask } from './selfguide-tasks';
+import type { Method } from './types';
+
+const points = (score: number) => `${score >= 0 ? '+' : ''}${(100 * score).toFixed(1)}`;
+
+export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig> = {
+  workflowType: 'selfGuideCampaign',
+
+  async prepare(config, store) {
+    const notes: string[] = [];
+    const tasks = (list: typeof config.data.validation) => Promise.all(list.map((data) => storeSelfGuideTask(store, data, config.evaluation.testLimit, notes)));
+    const [validation, test] = [await tasks(config.data.validation), await tasks(config.data.test)];
+    const input: Omit<SelfGuideCampaignInput, 'runId'> = {
+      validation,
+      test,
+      grid: config.grid,
+      concurrency: config.concurrency,
+      providers: config.providers,
+      model: config.model,
+      fineTune: config.fineTune,
+      generation: config.generation,
+      annotation: config.annotation,
+      evaluation: config.evaluation,
+      execution: config.execution,
+      seed: config.seed,
+    };
+    const g = config.grid;
+    return {
+      input,
+      notes: [...notes, ...testDoubleNotes(config.providers)],
+      baseModel: config.model.model,
+      details: [
+        `model: ${config.model.provider}/${config.model.model}`,
+        `validation tasks: ${validation.map((v) => v.task.name).join(', ')}; test tasks: ${test.map((t) => t.task.name).join(', ')}`,
+        `grid: temperature ${g.inputTemperature.join('/')} x input length filter ${g.inputLengthFilter.join('/')} x output length filter ${g.outputLengthFilter.join('/')} x epochs ${g.epochs.join('/')}`,
+      ],
+    };
+  },
+
+  summarize(result: SelfGuideCampaignResult) {
+    const { shared, unshared } = result.sharing;
+    return [
+      `chosen setting: ${settingKey(result.choice.setting)} (worst validation gain over few-shot ${points(result.choice.worstGain)} points: ${result.choice.gains.map((g) => `${g.task} ${points(g.gain)}`).join(', ')})`,
+      ...result.test.map((t) => `test ${t.task}: SELF-GUIDE ${(100 * t.selfGuide).toFixed(1)} vs few-shot ${(100 * t.fewShot).toFixed(1)} (${points(t.gain)})`),
+      `${result.cells.length} validation cells; sharing ran ${shared.inputGenerations} input generations instead of ${unshared.inputGenerations}, ${shared.annotations} annotations instead of ${unshared.annotations}, ${shared.fineTuneJobs} fine-tunes instead of ${unshared.fineTuneJobs}, ${shared.evaluations} evaluations instead of ${unshared.evaluations}`,
+    ];
+  },
+};

@@ -1,0 +1,16 @@
+// SELF-GUIDE task folders as runs carry them: the task definition inline, its test split (first N lines) as an artifact.
+import type { SelfGuideTaskData } from '../../core/selfguide-config';
+import type { SelfGuideTaskRun } from '../../workflows/selfguide-stages';
+import type { ArtifactStore } from '../artifacts';
+import { loadSelfGuideTask } from '../datasets';
+
+export async function storeSelfGuideTask(store: ArtifactStore, data: SelfGuideTaskData, testLimit: number | undefined, notes: string[]): Promise<SelfGuideTaskRun> {
+  const { validation, test, ...task } = loadSelfGuideTask(data.path);
+  const scored = test.slice(0, testLimit);
+  notes.push(
+    `${task.name} (${task.kind}, ${task.metric}): ${task.examples.length} gold examples, ${scored.length} of ${test.length} test items scored` +
+      (task.kind === 'classification' ? `, labels ${task.labels.join(', ')}` : '') +
+      ` (${validation.length} validation items unused)`,
+  );
+  return { task, test: await store.writeJsonl(scored) };
+}

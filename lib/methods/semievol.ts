@@ -1,0 +1,69 @@
+// The `semievol` method: D_L, D_U and the test split in, M_base vs M_warm vs M_evol vs RAG out.
+import { paperHyperparameters, type SemievolRunConfig } from '../../core/semievol-config';
+import type { SemievolRunInput, SemievolRunResult } from '../../workflows/semievol';
+import { loadDataset, storeDataset, testDoubleNotes } from './datasets';
+import type { Method } from './types';
+
+const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
+
+export const semievolMethod: Method<SemievolRunConfig> = {
+  workflowType: 'semievolRun',
+
+  async prepare(config, store) {
+    const notes: string[] = [];
+    const labeled = await storeDataset(store, config.data.labeled, 'labeled', notes);
+    // D_U's answers are split off before anything runs: decisions only ever see the questions.
+    const { items, warnings } = loadDataset(config.data.unlabeled, { requireAnswer: false });
+    notes.push(`unlabeled: ${items.length} items from ${config.data.unlabeled.path}`, ...warnings.map((w) => `unlabeled: ${w}`));
+    const unlabeled = await store.writeJsonl(items.map((item) => ({ ...item, answer: null })));
+    const unlabeledGold = await store.writeJsonl(items.filter((item) => item.answer !== null).map(({ id, answer }) => ({ id, answer })));
+    if (unlabeledGold.count) notes.push(`unlabeled: ${unlabeledGold.count} gold answers kept aside for the pseudo-label accuracy diagnostic only`);
+    const test = await storeDataset(store, config.data.test, 'test', notes);
+
+    const hyperparameters = { ...paperHyperparameters(config.fineTune.backend.kind), ...config.fineTune.hyperparameters };
+    const input: Omit<SemievolRunInput, 'runId'> = {
+      task: config.task,
+      providers: config.providers,
+      model: config.model,
+      data: { labeled, unlabeled, unlabeledGold, test },
+      fineTune: { backend: config.fineTune.backend, hyperparameters, finalHyperparameters: { ...hyperparameters, ...config.fineTune.finalHyperparameters } },
+      options: config.semievol,
+      sampling: config.sampling,
+      execution: config.execution,
+    };
+    const { collaboration, propagation, selection, without } = config.semievol;
+    return {
+      input,
+      notes: [...notes, ...testDoubleNotes(config.providers)],
+      baseModel: config.model.model,
+      details: [
+        `base model: ${config.model.provider}/${config.model.model}`,
+        `fine-tune backend: ${config.fineTune.backend.kind}`,
+        `labeled ${labeled.count}, unlabeled ${unlabeled.count}, test ${test.count}`,
+        `n ${collaboration.n}, k ${propagation.k} (${propagation.retriever.kind}), theta ${selection.theta}`,
+        ...(without.length ? [`without: ${without.join(', ')}`] : []),
+      ],
+    };
+  },
+
+  summarize(result: SemievolRunResult) {
+    const { evaluations: e, pseudoLabels: p } = result;
+    const accuracy = (label: string, evaluation: SemievolRunResult['evaluations']['vanilla'] | null) =>
+      evaluation
+        ? `${label} (${evaluation.model.provider}/${evaluation.model.model}): accuracy ${evaluation.score.accuracy.toFixed(3)} (${evaluation.score.correct}/${evaluation.score.total})`
+        : `${label}: not trained (without in-weight propagation)`;
+    const { counts } = p;
+    return [
+      accuracy('vanilla', e.vanilla),
+      accuracy('SFT', e.sft),
+      accuracy('SemiEvol', e.semievol),
+      accuracy('RAG', e.rag),
+      `unlabeled: ${counts.questions} questions, ${percent(p.consistencyRate)} consistent, ${p.justified} self-justified, ${counts.pseudoLabeled} pseudo-labeled (dropped: ${counts.droppedNoAnswer} without an answer, ${counts.droppedNoLogprobs} without log-probabilities)`,
+      `selected: ${counts.selected} with entropy ${result.plan.selection.strict ? '<' : '<='} ${p.threshold === null ? 'n/a' : p.threshold.toFixed(4)} (theta ${result.plan.selection.theta})`,
+      p.accuracy.all.total
+        ? `pseudo-label accuracy against withheld gold (diagnostic): all ${p.accuracy.all.accuracy.toFixed(3)} (${p.accuracy.all.correct}/${p.accuracy.all.total}), selected ${p.accuracy.selected.accuracy.toFixed(3)} (${p.accuracy.selected.correct}/${p.accuracy.selected.total})`
+        : 'pseudo-label accuracy: no gold answers in the unlabeled split',
+      `records for \`flt semievol select --run ${result.runId}\`: ${p.records.uri}`,
+    ];
+  },
+};

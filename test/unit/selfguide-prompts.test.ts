@@ -1,0 +1,60 @@
+// SELF-GUIDE's prompts: generation rounds (library examples, pseudo-labels), the task chat, Self-ICL's budget.
+import { estimateTokens, inputGenerationOpening, roundPrompts, selfIclChat, taskChat, trainingExample } from '../../core/selfguide-prompts';
+
+const task = {
+  instruction: 'Say yes or no.',
+  kind: 'classification' as const,
+  labels: ['yes', 'no'],
+  examples: [{ input: 'gold one', output: 'yes' }, { input: 'gold two', output: 'no' }, { input: 'gold three', output: 'yes' }],
+};
+
+describe('roundPrompts', () => {
+  it('shows every gold input, "N/A" for an empty library, and a pseudo-label for classification', () => {
+    const [prompt] = roundPrompts({ task, library: [], round: 1, prompts: 1, seed: 0 });
+    const text = prompt.messages[0].content;
+    expect(text.startsWith(inputGenerationOpening)).toBe(true);
+    for (const e of task.examples) expect(text).toContain(`[input]="${e.input}"`);
+    expect(text).toContain('use them only for ideas:\n\nN/A');
+    expect(task.labels).toContain(prompt.pseudoLabel);
+    expect(text).toContain(`The expected output for the new [input] is: ${prompt.pseudoLabel}`);
+  });
+
+  it('shows 1..min(library, 10) library inputs, draws labels uniformly, and is the same for the same seed', () => {
+    const library = Array.from({ length: 30 }, (_, i) => `lib ${i}`);
+    const prompts = roundPrompts({ task, library, round: 3, prompts: 200, seed: 5 });
+    const shown = prompts.map((p) => library.filter((l) => p.messages[0].content.includes(`"${l}"`)).length);
+    expect(Math.min(...shown)).toBe(1);
+    expect(Math.max(...shown)).toBe(10);
+    const yes = prompts.filter((p) => p.pseudoLabel === 'yes').length;
+    expect(yes).toBeGreaterThan(70);
+    expect(yes).toBeLessThan(130);
+    expect(roundPrompts({ task, library, round: 3, prompts: 200, seed: 5 })).toEqual(prompts);
+    expect(roundPrompts({ task, library, round: 4, prompts: 200, seed: 5 })).not.toEqual(prompts);
+    expect(roundPrompts({ task: { ...task, kind: 'generation', labels: [] }, library, round: 1, prompts: 3, seed: 0 }).every((p) => p.pseudoLabel === null)).toBe(true);
+  });
+});
+
+describe('the task chat', () => {
+  it('is the instruction, the gold examples as turns, then the input; training adds the answer', () => {
+    const chat = taskChat(task, 'new');
+    expect(chat.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user', 'assistant', 'user', 'assistant', 'user']);
+    expect(chat[0].content).toBe(task.instruction);
+    expect(chat.at(-1)).toEqual({ role: 'user', content: 'new' });
+    expect(trainingExample(task, { input: 'new', output: 'no' }).messages.at(-1)).toEqual({ role: 'assistant', content: 'no' });
+  });
+
+  it('Self-ICL adds synthetic pairs after the gold ones while the prompt and the answer fit the context', () => {
+    const synthetic = Array.from({ length: 50 }, (_, i) => ({ input: `synthetic input number ${i}`, output: 'yes' }));
+    const base = estimateTokens(taskChat(task, 'new'));
+    const pairCost = estimateTokens([{ role: 'user', content: synthetic[0].input }, { role: 'assistant', content: 'yes' }]);
+    const chat = selfIclChat(task, 'new', synthetic, base + 16 + 3 * pairCost, 16);
+    expect(chat).toHaveLength(taskChat(task, 'new').length + 6);
+    expect(chat[7]).toEqual({ role: 'user', content: synthetic[0].input });
+    expect(selfIclChat(task, 'new', synthetic, base, 16)).toEqual(taskChat(task, 'new'));
+  });
+
+  it('estimates tokens high: a byte-level bound of one token per 3 UTF-8 bytes plus 4 per message', () => {
+    expect(estimateTokens([{ role: 'user', content: 'abcdef' }])).toBe(6);
+    expect(estimateTokens([{ role: 'user', content: '😀' }])).toBe(6);
+  });
+});

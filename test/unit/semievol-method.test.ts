@@ -1,0 +1,63 @@
+// The `semievol` config and how a run is prepared from it: defaults, paths, and D_U's gold kept out of decisions.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { McqItem } from '../../core/types';
+import { LocalArtifactStore } from '../../lib/artifacts';
+import { ConfigError, loadRunConfig } from '../../lib/config-file';
+import { semievolMethod } from '../../lib/methods/semievol';
+
+const root = path.resolve(__dirname, '../..');
+const example = path.join(root, 'examples/semievol-fpb.yaml');
+
+describe('the semievol method', () => {
+  it('loads the example config with data paths resolved against its folder', () => {
+    const config = loadRunConfig(example);
+    if (config.method !== 'semievol') throw new Error('expected a semievol config');
+    expect(config.data.unlabeled.path).toBe(path.join(root, 'demo/fpb/unlabeled.csv'));
+    expect(config.semievol).toMatchObject({ propagation: { k: 3 }, collaboration: { n: 4 }, selection: { theta: 50 }, rag: { k: 1 } });
+  });
+
+  it("stores D_U's questions without answers for the run, and its answers apart for the diagnostic only", async () => {
+    const config = loadRunConfig(example);
+    if (config.method !== 'semievol') throw new Error('expected a semievol config');
+    const store = new LocalArtifactStore(mkdtempSync(path.join(os.tmpdir(), 'flt-semievol-')));
+    const { input, notes } = await semievolMethod.prepare(config, store);
+    const data = input.data as Record<string, Parameters<typeof store.readAll>[0]>;
+    const unlabeled = await store.readAll<McqItem>(data.unlabeled);
+    expect(unlabeled).toHaveLength(120);
+    expect(unlabeled.every((item) => item.answer === null)).toBe(true);
+    const gold = await store.readAll<{ id: string; answer: string }>(data.unlabeledGold);
+    expect(gold).toHaveLength(120);
+    expect(Object.keys(gold[0]).sort()).toEqual(['answer', 'id']);
+    expect(notes).toContain('unlabeled: 120 gold answers kept aside for the pseudo-label accuracy diagnostic only');
+    // The paper's setup for an API model: 2 epochs, nothing else imposed.
+    expect(input.fineTune).toMatchObject({ hyperparameters: { epochs: 2 }, finalHyperparameters: { epochs: 2 } });
+  });
+
+  it("fills in the paper's hyperparameters for open models, and lets the final fine-tune override them", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'flt-semievol-config-'));
+    const file = path.join(dir, 'local.yaml');
+    const csv = path.join(root, 'demo/fpb/test.csv');
+    writeFileSync(
+      file,
+      `method: semievol\ntask: fpb\nproviders:\n  vllm: { kind: openai-compatible, baseURL: http://127.0.0.1:8000/v1 }\nmodel: { provider: vllm, model: llama }\n` +
+        `data:\n  labeled: { format: semievol-csv, path: ${csv} }\n  unlabeled: { format: semievol-csv, path: ${csv} }\n  test: { format: semievol-csv, path: ${csv} }\n` +
+        `fineTune:\n  backend: { kind: command, command: train.sh, provider: vllm }\n  finalHyperparameters: { learningRate: 1.0e-6 }\n`,
+    );
+    const config = loadRunConfig(file);
+    if (config.method !== 'semievol') throw new Error('expected a semievol config');
+    const { input } = await semievolMethod.prepare(config, new LocalArtifactStore(path.join(dir, 'artifacts')));
+    expect(input.fineTune).toMatchObject({ hyperparameters: { epochs: 2, learningRate: 1e-4, lora: true }, finalHyperparameters: { epochs: 2, learningRate: 1e-6, lora: true } });
+  });
+
+  it('rejects a split that is not multiple choice and an unknown ablation, naming the line', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'flt-semievol-bad-'));
+    const base = `method: semievol\ntask: fpb\nproviders:\n  p: { kind: llama-cpp, modelPath: m.gguf }\nmodel: { provider: p, model: m }\nfineTune:\n  backend: { kind: in-context }\n`;
+    const write = (name: string, text: string) => (writeFileSync(path.join(dir, name), text), path.join(dir, name));
+    const data = (format: string) => `data:\n  labeled: { format: ${format}, path: a }\n  unlabeled: { format: semievol-csv, path: a }\n  test: { format: semievol-csv, path: a }\n`;
+    expect(() => loadRunConfig(write('jsonl.yaml', base + data('io-jsonl')))).toThrow(ConfigError);
+    expect(() => loadRunConfig(write('jsonl.yaml', base + data('io-jsonl')))).toThrow(/line 9: field "data\.labeled\.format"/);
+    expect(() => loadRunConfig(write('ablation.yaml', base + data('semievol-csv') + 'semievol:\n  without: [selection]\n'))).toThrow(/field "semievol\.without\[0\]"/);
+  });
+});

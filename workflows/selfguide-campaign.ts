@@ -1,0 +1,173 @@
+// SELF-GUIDE's "one parameter fits all": every grid setting on the validation tasks, the setting whose worst task
+// gains most over few-shot prompting, then that setting on the test tasks. Each (task, temperature) branch is a child
+// workflow that generates and annotates once and shares the result with every filter and epoch setting.
+import { executeChild, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { branchDataSets, chooseSetting, dataKey, effectiveSetting, gridSettings, settingKey, sharingReport, type SettingChoice, type SharingReport } from '../core/selfguide-campaign';
+import type { SelfGuideGrid, SelfGuideSettings } from '../core/selfguide-config';
+import { searchAttributes } from '../core/search-attributes';
+import type { StageUsage } from '../core/types';
+import { selfGuideRun, type SelfGuideRunResult } from './selfguide';
+import type { SelfGuideEvaluation } from './selfguide-evaluate';
+import {
+  evaluate,
+  filterInputs,
+  fineTuneEpochs,
+  generateInputs,
+  sampleAnnotations,
+  sumUsage,
+  synthesize,
+  type SelfGuidePipeline,
+  type SelfGuideTaskRun,
+} from './selfguide-stages';
+import { childId, mapBounded, progressQuery, type StageProgress } from './shared';
+
+export interface SelfGuideCampaignInput extends SelfGuidePipeline {
+  runId: string;
+  validation: SelfGuideTaskRun[];
+  test: SelfGuideTaskRun[];
+  grid: SelfGuideGrid;
+  concurrency: { branches: number; cells: number };
+}
+
+export interface CellResult {
+  task: string;
+  setting: SelfGuideSettings;
+  pairs: number;
+  score: number;
+}
+
+export interface SelfGuideCampaignResult {
+  runId: string;
+  baselines: { task: string; score: number }[];
+  cells: CellResult[];
+  choice: SettingChoice;
+  /** The chosen setting on each test task: the full SELF-GUIDE run, with its few-shot baseline. */
+  test: { task: string; selfGuide: number; fewShot: number; gain: number; runId: string }[];
+  sharing: SharingReport;
+  usage: StageUsage;
+}
+
+export interface CampaignBranchInput extends SelfGuidePipeline, SelfGuideTaskRun {
+  runId: string;
+  inputTemperature: number;
+  grid: SelfGuideGrid;
+  cells: number;
+}
+
+/** One task at one input temperature: inputs generated and annotated once, then every filter and epoch setting. */
+export async function selfGuideCampaignBranch(input: CampaignBranchInput): Promise<{ cells: CellResult[]; usage: StageUsage }> {
+  const { runId, task } = input;
+  const dataSets = branchDataSets(input.grid, task.kind, input.inputTemperature);
+  const stages: StageProgress[] = [
+    { stage: 'generate-inputs', done: 0, total: 1 },
+    { stage: 'annotate-outputs', done: 0, total: 1 },
+    { stage: 'cells', done: 0, total: dataSets.length },
+  ];
+  const usages: StageUsage[] = [];
+  setHandler(progressQuery, () => ({ stage: stages.find((s) => s.done < s.total)?.stage ?? 'done', stages, usage: sumUsage(usages) }));
+
+  const inputs = await generateInputs(runId, task, input.inputTemperature, input, (done, of) => Object.assign(stages[0], { done, total: of }));
+  usages.push(inputs.usage);
+  // The library (inputs passing every filter but the switchable length rule) is annotated once for all settings.
+  const library = await filterInputs(runId, 'filter-in-off', task, inputs.generated, false);
+  const samples = await sampleAnnotations(runId, 'annotate-outputs', task, library.kept, input);
+  usages.push(samples.usage);
+  stages[1].done = 1;
+
+  const keptWithLengthFilter = dataSets.some((d) => d.data.inputLengthFilter) ? filterInputs(runId, 'filter-in-on', task, inputs.generated, true) : null;
+  const perDataSet = await mapBounded(dataSets, input.cells, async ({ data, epochs }) => {
+    const kept = data.inputLengthFilter ? (await keptWithLengthFilter!).kept : library.kept;
+    const key = dataKey(data);
+    const synthetic = await synthesize(runId, `data-${key}`, task, samples.annotated, kept, data.outputLengthFilter, input);
+    const models = await fineTuneEpochs(runId, `fine-tune-${key}`, synthetic.training, epochs, input);
+    const results = await Promise.all(
+      epochs.map(async (e, i): Promise<CellResult> => {
+        const setting = { ...data, epochs: e };
+        const evaluation = await evaluate(runId, `evaluate-${settingKey(setting)}`, input, models[i], { kind: 'few-shot' }, input);
+        usages.push(evaluation.usage);
+        return { task: task.name, setting, pairs: synthetic.pairs.count, score: evaluation.score.score };
+      }),
+    );
+    stages[2].done++;
+    return results;
+  });
+  return { cells: perDataSet.flat(), usage: sumUsage(usages) };
+}
+
+export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<SelfGuideCampaignResult> {
+  const { runId, grid } = input;
+  const branches = input.validation.flatMap((run) => grid.inputTemperature.map((t) => ({ run, t })));
+  const stages: StageProgress[] = [
+    { stage: 'baselines', done: 0, total: input.validation.length },
+    { stage: 'validation-branches', done: 0, total: branches.length },
+    { stage: 'test-runs', done: 0, total: input.test.length },
+  ];
+  let stage = 'validation';
+  const usages: StageUsage[] = [];
+  setHandler(progressQuery, () => ({ stage, stages, usage: sumUsage(usages) }));
+  const enter = (name: string) => {
+    stage = name;
+    upsertSearchAttributes([
+      { key: searchAttributes.stage, value: name },
+      { key: searchAttributes.costUsd, value: sumUsage(usages).costUsd },
+    ]);
+  };
+
+  enter('validation');
+  const [baselines, branchResults] = await Promise.all([
+    mapBounded(input.validation, input.concurrency.branches, async (run): Promise<SelfGuideEvaluation> => {
+      const baseline = await evaluate(runId, `baseline-${run.task.name}`, run, input.model, { kind: 'few-shot' }, input);
+      stages[0].done++;
+      usages.push(baseline.usage);
+      return baseline;
+    }),
+    mapBounded(branches, input.concurrency.branches, async ({ run, t }) => {
+      const branch = await executeChild(selfGuideCampaignBranch, {
+        workflowId: childId(runId, `${run.task.name}-t${t}`),
+        args: [{ ...input, ...run, runId: childId(runId, `${run.task.name}-t${t}`), inputTemperature: t, cells: input.concurrency.cells }],
+        staticSummary: `SELF-GUIDE grid on ${run.task.name} at input temperature ${t}`,
+      });
+      stages[1].done++;
+      usages.push(branch.usage);
+      return branch;
+    }),
+  ]);
+  const cells = branchResults.flatMap((b) => b.cells);
+
+  const scoreOf = (task: string, setting: SelfGuideSettings) => cells.find((c) => c.task === task && settingKey(c.setting) === settingKey(setting))!.score;
+  const choice = chooseSetting(
+    gridSettings(grid).map((setting) => ({
+      setting,
+      gains: input.validation.map(({ task }, i) => ({ task: task.name, gain: scoreOf(task.name, effectiveSetting(setting, task.kind)) - baselines[i].score.score })),
+    })),
+  );
+
+  enter('test');
+  const testRuns = await mapBounded(input.test, input.concurrency.branches, async (run): Promise<SelfGuideRunResult> => {
+    const testRunId = childId(runId, `test-${run.task.name}`);
+    const result = await executeChild(selfGuideRun, {
+      workflowId: testRunId,
+      args: [{ ...input, ...run, runId: testRunId, settings: choice.setting }],
+      staticSummary: `SELF-GUIDE with the chosen setting ${settingKey(choice.setting)} on ${run.task.name}`,
+    });
+    stages[2].done++;
+    usages.push(result.usage);
+    return result;
+  });
+
+  const test = testRuns.map((r) => {
+    const [fewShot, , , selfGuide] = r.evaluations.map((e) => e.score.score);
+    return { task: r.task, selfGuide, fewShot, gain: selfGuide - fewShot, runId: r.runId };
+  });
+  enter('done');
+  upsertSearchAttributes([{ key: searchAttributes.accuracy, value: choice.worstGain }]);
+  return {
+    runId,
+    baselines: baselines.map((b, i) => ({ task: input.validation[i].task.name, score: b.score.score })),
+    cells,
+    choice,
+    test,
+    sharing: sharingReport(grid, input.validation.map((r) => r.task.kind), input.fineTune.backend.kind === 'openai'),
+    usage: sumUsage(usages),
+  };
+}

@@ -1,0 +1,157 @@
+// SELF-GUIDE's stages as workflow steps, shared by a single run and the campaign: each is an activity or a child
+// workflow with a deterministic id, so a resumed run finds its finished steps again.
+import { executeChild, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { FilterStageResult, GenerateInputRoundResult, SyntheticDataResult } from '../activities/selfguide-data';
+import type { Prompting } from '../activities/selfguide-evaluation';
+import type { ModelSpec, ProvidersConfig } from '../core/config';
+import { roundsFor, type SelfGuideCampaignConfig } from '../core/selfguide-config';
+import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';
+import { addUsage, emptyUsage, type ArtifactRef, type ModelRef, type StageUsage } from '../core/types';
+import { fineTune } from './fine-tune';
+import { selfGuideEvaluate, type SelfGuideEvaluation } from './selfguide-evaluate';
+import { childId } from './shared';
+
+/** What every SELF-GUIDE step needs from the run's config. */
+export interface SelfGuidePipeline {
+  providers: ProvidersConfig;
+  model: ModelSpec;
+  fineTune: SelfGuideCampaignConfig['fineTune'];
+  generation: SelfGuideCampaignConfig['generation'];
+  annotation: SelfGuideCampaignConfig['annotation'];
+  evaluation: SelfGuideCampaignConfig['evaluation'];
+  execution: { shardSize: number; parallelShards: number };
+  seed: number;
+}
+
+/** A task as workflows carry it: its definition and its (possibly truncated) test split. */
+export interface SelfGuideTaskRun {
+  task: SelfGuideTaskDefinition;
+  test: ArtifactRef;
+}
+
+const { filterGeneratedInputs, buildSyntheticData, goldTrainingSet, fineTuneCheckpoints } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
+
+const modelCalls = (summary: string) =>
+  proxyActivities<Activities>({
+    startToCloseTimeout: '4 hours',
+    heartbeatTimeout: '5 minutes',
+    retry: { initialInterval: '1 second', maximumInterval: '2 minutes' },
+    summary,
+  });
+
+/** Stage 1: one activity per round, the inputs so far travelling as an artifact, so history grows by round only. */
+export async function generateInputs(runId: string, task: SelfGuideTaskDefinition, temperature: number, pipeline: SelfGuidePipeline, onRound: (done: number, of: number) => void) {
+  const rounds = roundsFor(pipeline.generation.rounds, task.kind);
+  let generated: ArtifactRef | null = null;
+  let library = 0;
+  let usage = emptyUsage();
+  for (let round = 1; round <= rounds; round++) {
+    const result: GenerateInputRoundResult = await modelCalls(`generate inputs: round ${round} of ${rounds}`).generateInputRound({
+      runId,
+      stage: 'generate-inputs',
+      round,
+      task,
+      generated,
+      model: pipeline.model,
+      providers: pipeline.providers,
+      temperature,
+      maxTokens: pipeline.generation.maxTokens,
+      promptsPerRound: pipeline.generation.promptsPerRound,
+      seed: pipeline.seed,
+    });
+    generated = result.generated;
+    library = result.library;
+    usage = addUsage(usage, result.usage);
+    onRound(round, rounds);
+  }
+  return { generated: generated!, library, usage };
+}
+
+/** Stage 2. */
+export function filterInputs(runId: string, stage: string, task: SelfGuideTaskDefinition, generated: ArtifactRef, lengthFilter: boolean): Promise<FilterStageResult> {
+  return filterGeneratedInputs({ runId, stage, generated, task, lengthFilter });
+}
+
+/** Stage 3's model calls: `annotation.samples` answers for each input. */
+export function sampleAnnotations(runId: string, stage: string, task: SelfGuideTaskDefinition, inputs: ArtifactRef, pipeline: SelfGuidePipeline) {
+  const { samples, temperature, maxTokens } = pipeline.annotation;
+  return modelCalls(`annotate ${inputs.count} inputs, ${samples} samples each`).sampleAnnotations({
+    runId,
+    stage,
+    inputs,
+    task,
+    model: pipeline.model,
+    providers: pipeline.providers,
+    samples,
+    temperature,
+    maxTokens,
+    seed: pipeline.seed,
+  });
+}
+
+/** Stage 3's rules over samples drawn earlier (a superset of `kept` is fine). */
+export function synthesize(runId: string, stage: string, task: SelfGuideTaskDefinition, annotated: ArtifactRef, kept: ArtifactRef, outputLengthFilter: boolean, pipeline: SelfGuidePipeline): Promise<SyntheticDataResult> {
+  return buildSyntheticData({ runId, stage, annotated, kept, task, outputLengthFilter, minShare: pipeline.annotation.minShare, seed: pipeline.seed });
+}
+
+/** Stage 4 through the fineTune child workflow; with nothing to train on, the base model stands as it is. */
+export async function fineTuneOn(runId: string, stage: string, training: ArtifactRef, epochs: number, pipeline: SelfGuidePipeline): Promise<ModelRef> {
+  if (training.count === 0) return pipeline.model;
+  const { backend, learningRate, batchSize, lora } = pipeline.fineTune;
+  return executeChild(fineTune, {
+    workflowId: childId(runId, stage),
+    args: [{ runId, stage, backend, providers: pipeline.providers, baseModel: pipeline.model, training, hyperparameters: { epochs, learningRate, batchSize, lora } }],
+    staticSummary: `fine-tune ${pipeline.model.model} on ${training.count} examples for ${epochs} epoch(s)`,
+  });
+}
+
+/**
+ * Stage 4 for several epoch counts: one OpenAI job of the most epochs serves the others from its per-epoch
+ * checkpoints; other backends train one job per epoch count. Returns one model per entry of `epochs`.
+ */
+export async function fineTuneEpochs(runId: string, stage: string, training: ArtifactRef, epochs: number[], pipeline: SelfGuidePipeline): Promise<ModelRef[]> {
+  const { backend } = pipeline.fineTune;
+  if (backend.kind !== 'openai' || training.count === 0 || epochs.length === 1) {
+    return Promise.all(epochs.map((e) => fineTuneOn(runId, epochs.length === 1 ? stage : `${stage}-e${e}`, training, e, pipeline)));
+  }
+  const most = Math.max(...epochs);
+  const final = await fineTuneOn(runId, stage, training, most, pipeline);
+  const checkpoints = await fineTuneCheckpoints({ tag: { runId, stage }, backend, providers: pipeline.providers });
+  // The newest checkpoint is the last epoch's; providers may keep only the last few.
+  const byEpoch = (e: number) => (e === most ? final : checkpoints[checkpoints.length - 1 - (most - e)]);
+  return Promise.all(epochs.map((e) => byEpoch(e) ?? fineTuneOn(runId, `${stage}-e${e}`, training, e, pipeline)));
+}
+
+/** Few-shot fine-tuning's training file: the gold examples alone. */
+export function goldTraining(runId: string, task: SelfGuideTaskDefinition): Promise<ArtifactRef> {
+  return goldTrainingSet({ runId, stage: 'fine-tune-few-shot', task });
+}
+
+/** Stage 5 for one model, as a child workflow. */
+export function evaluate(runId: string, stage: string, run: SelfGuideTaskRun, model: ModelRef, prompting: Prompting, pipeline: SelfGuidePipeline): Promise<SelfGuideEvaluation> {
+  return executeChild(selfGuideEvaluate, {
+    workflowId: childId(runId, stage),
+    args: [
+      {
+        runId,
+        stage,
+        task: run.task,
+        test: run.test,
+        model,
+        providers: pipeline.providers,
+        prompting,
+        maxTokens: pipeline.evaluation.maxTokens,
+        rouge: pipeline.evaluation.rouge,
+        seed: pipeline.seed,
+        execution: pipeline.execution,
+      },
+    ],
+    staticSummary: `${stage}: ${model.provider}/${model.model} on ${run.test.count} test items of ${run.task.name}`,
+  });
+}
+
+export const sumUsage = (usages: StageUsage[]) => usages.reduce(addUsage, emptyUsage());

@@ -1,0 +1,103 @@
+// SemiEvol's sharded stages, each a child workflow of the run: one activity per shard of D_U, results kept to
+// artifact references and counts, so a 100,000-question D_U costs each history a few small events per shard.
+import { proxyActivities, setHandler } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { Retrieval } from '../activities/retrieval';
+import type { ResponseSampling } from '../activities/semievol';
+import type { ProvidersConfig } from '../core/config';
+import type { CollaboratorSetup } from '../core/semievol';
+import { addUsage, emptyUsage, type ArtifactRef, type ModelRef, type Shard, type StageUsage } from '../core/types';
+import { mapBounded, progressQuery } from './shared';
+
+export interface ShardedStageInput {
+  runId: string;
+  /** D_U, already split; shard i of every stage covers the same questions. */
+  shards: Shard[];
+  providers: ProvidersConfig;
+  execution: { shardSize: number; parallelShards: number };
+}
+
+/** Shard activities call models: heartbeats detect a dead worker long before the start-to-close timeout. */
+const shardActivities = (summary: string) =>
+  proxyActivities<Activities>({
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: '5 minutes',
+    retry: { initialInterval: '1 second', maximumInterval: '2 minutes' },
+    summary,
+  });
+
+const { collectRecords } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
+
+/** Runs `work` on every shard, a few at a time, reporting shards done and usage through the progress query. */
+async function overShards<R extends { usage: StageUsage }>(stage: string, input: ShardedStageInput, work: (activities: Activities, shard: Shard) => Promise<R>) {
+  let done = 0;
+  let usage = emptyUsage();
+  setHandler(progressQuery, () => ({ stage, stages: [{ stage, done, total: input.shards.length }], usage }));
+  const results = await mapBounded(input.shards, input.execution.parallelShards, async (shard) => {
+    const result = await work(shardActivities(`${stage}: shard ${shard.index + 1} of ${shard.of}`), shard);
+    done++;
+    usage = addUsage(usage, result.usage);
+    return result;
+  });
+  return { results, usage };
+}
+
+/** In-context propagation: the k labeled questions nearest to each unlabeled question. */
+export async function propagateInContext(input: ShardedStageInput & { retrieval: Retrieval }): Promise<{ neighbours: ArtifactRef[]; usage: StageUsage }> {
+  const { results, usage } = await overShards('propagate', input, (a, shard) => a.retrieveNeighbours({ runId: input.runId, shard, providers: input.providers, retrieval: input.retrieval }));
+  return { neighbours: results.map((r) => r.output), usage };
+}
+
+export interface CollaborateStageInput extends ShardedStageInput {
+  collaborators: CollaboratorSetup[];
+  models: { base: ModelRef; warm: ModelRef | null };
+  labeled: ArtifactRef;
+  /** Per shard, from propagateInContext; null without in-context propagation. */
+  neighbours: ArtifactRef[] | null;
+  sampling: ResponseSampling;
+}
+
+/** Collaborative inference: every collaborator answers every unlabeled question. */
+export async function collaborate(input: CollaborateStageInput): Promise<{ answers: ArtifactRef[]; usage: StageUsage }> {
+  const { results, usage } = await overShards('collaborate', input, (a, shard) =>
+    a.collaborateOnShard({
+      runId: input.runId,
+      shard,
+      providers: input.providers,
+      collaborators: input.collaborators,
+      models: input.models,
+      labeled: input.labeled,
+      neighbours: input.neighbours?.[shard.index] ?? null,
+      sampling: input.sampling,
+    }),
+  );
+  return { answers: results.map((r) => r.output), usage };
+}
+
+export interface JustifyStageInput extends ShardedStageInput {
+  /** Per shard, from collaborate. */
+  answers: ArtifactRef[];
+  justifier: ModelRef;
+  sampling: ResponseSampling;
+}
+
+export interface Justification {
+  /** Every question's stage 3 and 4 outputs in one artifact: `flt semievol select --run` reads it. */
+  records: ArtifactRef;
+  /** Per shard, each question's pseudo-label and entropy (or why it has none). */
+  labels: ArtifactRef[];
+  justified: number;
+  usage: StageUsage;
+}
+
+/** Self-justification: the justifier settles every inconsistent question; every question gets its pseudo-label. */
+export async function justify(input: JustifyStageInput): Promise<Justification> {
+  const { results, usage } = await overShards('justify', input, (a, shard) =>
+    a.justifyShard({ runId: input.runId, shard, providers: input.providers, answers: input.answers[shard.index], justifier: input.justifier, sampling: input.sampling }),
+  );
+  const records = await collectRecords({ runId: input.runId, parts: results.map((r) => r.records) });
+  return { records, labels: results.map((r) => r.labels), justified: results.reduce((sum, r) => sum + r.justified, 0), usage };
+}
