@@ -1,4 +1,4 @@
-// The README's first command: an end-to-end run on this machine. Starts what is missing (a Temporal dev server,
+// The README's first command: SemiEvol end to end on this machine. Starts what is missing (a Temporal dev server,
 // a worker, and the provider test double when no API key or model file is configured), runs the job, prints the result.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, writeFileSync } from 'node:fs';
@@ -10,24 +10,37 @@ import { freePort, portOpen, startDevServer, type DevServer } from '../lib/dev-s
 import { startProviderDouble, type ProviderDouble } from '../testdouble/launch';
 
 const root = path.resolve(__dirname, '..');
-const testSplit = path.join(root, 'demo', 'fpb', 'test.csv');
+const demoData = path.join(root, 'demo', 'fpb');
+const splits = ['labeled', 'unlabeled', 'test'] as const;
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 
-async function chooseProvider(started: { double?: ProviderDouble }) {
+/** The provider, model and fine-tune backend the demo runs SemiEvol with, by what this machine has. */
+async function chooseSetup(started: { double?: ProviderDouble }) {
   if (process.env.FLT_MODEL_PATH) {
-    console.log(`demo: using the embedded llama.cpp model at ${process.env.FLT_MODEL_PATH}`);
-    return { provider: { kind: 'llama-cpp', modelPath: path.resolve(process.env.FLT_MODEL_PATH) }, model: path.basename(process.env.FLT_MODEL_PATH) };
+    console.log(`demo: using the embedded llama.cpp model at ${process.env.FLT_MODEL_PATH}; fine-tuning is in-context (no trainer needed)`);
+    return {
+      provider: { kind: 'llama-cpp', modelPath: path.resolve(process.env.FLT_MODEL_PATH) },
+      model: path.basename(process.env.FLT_MODEL_PATH),
+      backend: { kind: 'in-context' },
+      maxTokens: 128, // keeps a CPU-only run of 4 collaborators x 120 questions to minutes
+    };
   }
   if (process.env.OPENAI_API_KEY) {
     const model = process.env.FLT_OPENAI_MODEL ?? 'gpt-4o-mini';
-    console.log(`demo: using OpenAI (${model}) with the key in OPENAI_API_KEY`);
-    return { provider: { kind: 'openai-compatible', apiKeyEnv: 'OPENAI_API_KEY', requestsPerMinute: 500 }, model };
+    console.log(`demo: using OpenAI (${model}) with the key in OPENAI_API_KEY; fine-tuning is in-context, so no paid training job is started`);
+    return { provider: { kind: 'openai-compatible', apiKeyEnv: 'OPENAI_API_KEY', requestsPerMinute: 500 }, model, backend: { kind: 'in-context' }, maxTokens: 512 };
   }
-  console.log('demo: no OPENAI_API_KEY or FLT_MODEL_PATH set, so this run uses the provider test double (a simulated model): its accuracy figures are simulated.');
-  started.double = await startProviderDouble();
-  const { items } = loadSemiEvolCsv(testSplit);
-  await started.double.setGold(items.map((item) => ({ question: item.question, answer: item.answer!, choices: item.options.map((_, i) => String.fromCharCode(65 + i)) })));
-  return { provider: { kind: 'openai-compatible', baseURL: started.double.baseURL, apiKeyEnv: 'FLT_DEMO_KEY', testDouble: true }, model: 'sim-model' };
+  console.log('demo: no OPENAI_API_KEY or FLT_MODEL_PATH set, so this run uses the provider test double (a simulated model and fine-tuning service): its figures are simulated.');
+  // The simulated model needs the gold answers to simulate a model that knows some of them.
+  const gold = splits.flatMap((split) => loadSemiEvolCsv(path.join(demoData, `${split}.csv`)).items);
+  started.double = await startProviderDouble({ config: { fineTune: { stepMs: 200 } } });
+  await started.double.setGold(gold.map((item) => ({ question: item.question, answer: item.answer!, choices: item.options.map((_, i) => String.fromCharCode(65 + i)) })));
+  return {
+    provider: { kind: 'openai-compatible', baseURL: started.double.baseURL, apiKeyEnv: 'FLT_DEMO_KEY', testDouble: true },
+    model: 'sim-model',
+    backend: { kind: 'openai', provider: 'main', pollIntervalSeconds: 1 },
+    maxTokens: 256,
+  };
 }
 
 async function ensureTemporal(started: { server?: DevServer }): Promise<string> {
@@ -46,15 +59,27 @@ async function ensureTemporal(started: { server?: DevServer }): Promise<string> 
 async function main(): Promise<void> {
   const started: { server?: DevServer; double?: ProviderDouble; worker?: ChildProcess } = {};
   try {
-    const { provider, model } = await chooseProvider(started);
+    const { provider, model, backend, maxTokens } = await chooseSetup(started);
     const address = await ensureTemporal(started);
     const env = { ...process.env, TEMPORAL_ADDRESS: address, FLT_TASK_QUEUE: `flt-demo-${process.pid}`, FLT_DEMO_KEY: 'demo' };
 
-    const configFile = path.join(dataHome(), 'demo', 'evaluate-fpb.yaml');
+    // SemiEvol with the paper's defaults on the bundled sample (40 labeled, 120 unlabeled, 60 test questions).
+    const configFile = path.join(dataHome(), 'demo', 'semievol-fpb.yaml');
     mkdirSync(path.dirname(configFile), { recursive: true });
     writeFileSync(
       configFile,
-      stringify({ method: 'evaluate', name: 'demo', task: 'fpb', providers: { main: provider }, models: [{ provider: 'main', model }], data: { test: { format: 'semievol-csv', path: testSplit } }, execution: { shardSize: 20, parallelShards: 3 } }),
+      stringify({
+        method: 'semievol',
+        name: 'demo',
+        task: 'fpb',
+        providers: { main: provider },
+        model: { provider: 'main', model },
+        data: Object.fromEntries(splits.map((split) => [split, { format: 'semievol-csv', path: path.join(demoData, `${split}.csv`) }])),
+        fineTune: { backend },
+        semievol: { collaboration: { maxTokens }, justification: { maxTokens } },
+        sampling: { maxTokens },
+        execution: { shardSize: 20, parallelShards: 3 },
+      }),
     );
 
     const workerLog = path.join(dataHome(), 'demo', 'worker.log');
