@@ -72,6 +72,8 @@ export const retrieverSchema = z.discriminatedUnion('kind', [
 export type RetrieverConfig = z.infer<typeof retrieverSchema>;
 
 const pollIntervalSeconds = z.number().positive().default(30);
+/** When a job ends failed or cancelled at the provider: how many new jobs to start before failing the run with its message (default 0). */
+const retryFailedJobs = z.number().int().nonnegative().optional();
 
 export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
   z
@@ -80,6 +82,7 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
       /** An openai-compatible provider whose endpoint and key are used for files and jobs; the result is called through it. */
       provider: name,
       pollIntervalSeconds,
+      retryFailedJobs,
     })
     .strict(),
   z
@@ -90,6 +93,7 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
       /** The openai-compatible provider (Together's chat endpoint) the fine-tuned model is called through. */
       provider: name,
       pollIntervalSeconds,
+      retryFailedJobs,
     })
     .strict(),
   z
@@ -105,6 +109,7 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
       /** Model id to call on that provider; `{job}` is replaced by the job name, `{adapter}` by the adapter path. */
       servedModel: z.string().default('{job}'),
       pollIntervalSeconds: z.number().positive().default(5),
+      retryFailedJobs,
     })
     .strict(),
   z

@@ -1,8 +1,9 @@
 // Fine-tuning as a child workflow: one remote job per (run, stage), waited on durably, cancelled with the run.
-import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { RemoteFineTuneBackendConfig } from '../activities/fine-tuning';
 import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from '../core/config';
-import type { ArtifactRef, FineTuneHyperparameters, ModelRef } from '../core/types';
+import type { ArtifactRef, FineTuneHyperparameters, FineTuneJobState, ModelRef } from '../core/types';
 
 export interface FineTuneInput {
   runId: string;
@@ -26,7 +27,21 @@ export async function fineTune(input: FineTuneInput): Promise<ModelRef> {
     // No weights change: the training set becomes the model's pool of retrieved demonstrations.
     return { ...input.baseModel, demonstrations: { pool: input.training, k: backend.k } };
   }
-  const job = { tag: { runId: input.runId, stage: input.stage }, backend, providers: input.providers };
+  // A job that ends failed or cancelled at the provider gets the configured policy: new jobs (under their own
+  // stage tags, so each is created exactly once), then failing the run with the provider's message.
+  for (let attempt = 0; ; attempt++) {
+    const stage = attempt === 0 ? input.stage : `${input.stage}-retry${attempt}`;
+    const final = await runJob(input, backend, stage);
+    if (final.status === 'succeeded' && final.resultModel) return { provider: backend.provider, model: final.resultModel };
+    if (attempt >= (backend.retryFailedJobs ?? 0)) {
+      throw ApplicationFailure.nonRetryable(`Fine-tune job ${final.jobId} ended ${final.status}: ${final.error ?? 'no error message from the provider'}`, 'FineTuneJobFailed');
+    }
+    log.warn('fine-tune job ended without a model; starting a new one', { jobId: final.jobId, status: final.status, error: final.error, attempt: attempt + 1 });
+  }
+}
+
+async function runJob(input: FineTuneInput, backend: RemoteFineTuneBackendConfig, stage: string): Promise<FineTuneJobState> {
+  const job = { tag: { runId: input.runId, stage }, backend, providers: input.providers };
   const started = await startFineTuneJob({ ...job, training: input.training, baseModel: input.baseModel.model, hyperparameters: input.hyperparameters });
 
   // One long heartbeating activity polls the job: the history grows by a few events per job, not per poll.
@@ -36,17 +51,12 @@ export async function fineTune(input: FineTuneInput): Promise<ModelRef> {
     retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes' },
     summary: `waiting for fine-tune job ${started.jobId}`,
   });
-  let final;
   try {
-    final = await waitForFineTuneJob({ ...job, jobId: started.jobId });
+    return await waitForFineTuneJob({ ...job, jobId: started.jobId });
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(() => cancelFineTuneJob({ ...job, jobId: started.jobId }));
     }
     throw err;
   }
-  if (final.status !== 'succeeded' || !final.resultModel) {
-    throw ApplicationFailure.nonRetryable(`Fine-tune job ${final.jobId} ended ${final.status}: ${final.error ?? 'no error message from the provider'}`, 'FineTuneJobFailed');
-  }
-  return { provider: backend.provider, model: final.resultModel };
 }

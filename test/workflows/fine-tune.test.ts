@@ -1,5 +1,8 @@
 // The fine-tune child workflow on the real dev server: every backend, cancellation, and no duplicate jobs.
 import { WorkflowFailedError } from '@temporalio/client';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { tagName } from '../../activities/providers/finetune/backend';
 import type { ProvidersConfig } from '../../core/config';
 import type { FineTuneInput } from '../../workflows/fine-tune';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
@@ -83,6 +86,41 @@ describe('fineTune workflow', () => {
       const err = await handle.result().catch((e) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       expect(String(err.cause?.message)).toMatch(/ended failed: simulated training failure/);
+    });
+  });
+
+  it('starts a new job when one fails, as configured, without creating any job twice', async () => {
+    await double.configure({ failNextJobs: 2 });
+    const worker = await testWorker(deps);
+    await worker.run(async () => {
+      const before = await jobCreates();
+      const model = await (await start(worker.taskQueue, await input('flaky', { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2, retryFailedJobs: 2 }))).result();
+      expect(model.model).toMatch(/^ft:sim-model/);
+      expect((await jobCreates()) - before).toBe(3);
+    });
+  });
+
+  it('kills the local trainer process group when the run is cancelled', async () => {
+    const worker = await testWorker(deps);
+    await worker.run(async () => {
+      const args = await input('trainer-cancelled', { kind: 'command', command: 'sleep 300 & sleep 300; wait', provider: 'double', servedModel: '{job}', pollIntervalSeconds: 0.1 });
+      const handle = await start(worker.taskQueue, args);
+      const jobDir = path.join(deps.jobsDir, tagName({ runId: args.runId, stage: args.stage }));
+      while (!existsSync(path.join(jobDir, 'pid'))) await new Promise((r) => setTimeout(r, 50));
+      const pgid = Number(readFileSync(path.join(jobDir, 'pid'), 'utf8'));
+      await handle.cancel();
+      await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      // No process of the trainer's group is left (zombies awaiting a reaper don't count: they hold nothing).
+      const alive = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+        try {
+          const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          return Number(fields[2]) === pgid && fields[0] !== 'Z';
+        } catch {
+          return false;
+        }
+      });
+      expect(alive).toEqual([]);
     });
   });
 
