@@ -47,6 +47,8 @@ export interface DoubleConfig {
   faults: FaultConfig;
   /** The next N fine-tune jobs (OpenAI or Together) fail with "simulated training failure". */
   failNextJobs: number;
+  /** Files and jobs get ids derived from their creation request instead of random ones (default false). */
+  deterministicIds: boolean;
   rateLimit: RateLimitConfig;
 }
 
@@ -65,6 +67,7 @@ export function defaultConfig(): DoubleConfig {
     answerFormat: 'Answer: {choice}',
     faults: { rate: 0, kinds: [...faultKinds], retryAfterSeconds: 1, timeoutMs: 10_000, seed: 1, paths: modelCallPaths },
     failNextJobs: 0,
+    deterministicIds: false,
     rateLimit: { requestsPerMinute: 0 },
   };
 }

@@ -1,6 +1,5 @@
 // Uploaded files, one store per provider API.
-import { randomUUID } from 'node:crypto';
-import { randomId } from './hashing';
+import type { IdMinter } from './hashing';
 
 export interface StoredFile {
   id: string;
@@ -16,10 +15,14 @@ export class FileStore {
   private readonly files = new Map<string, StoredFile>();
 
   /** `idStyle` mirrors each provider: OpenAI `file-<alnum>`, Together `file-<uuid>`. */
-  constructor(private readonly idStyle: 'openai' | 'together') {}
+  constructor(
+    private readonly idStyle: 'openai' | 'together',
+    private readonly ids: IdMinter,
+  ) {}
 
   create(filename: string, purpose: string, content: string): StoredFile {
-    const id = `file-${this.idStyle === 'openai' ? randomId() : randomUUID()}`;
+    const body = this.ids.next(`file:${this.idStyle}:${filename}:${purpose}:${content}`);
+    const id = `file-${this.idStyle === 'openai' ? body : uuidShaped(body)}`;
     const file = { id, filename, purpose, bytes: Buffer.byteLength(content), createdAt: Date.now(), content };
     this.files.set(id, file);
     return file;
@@ -37,4 +40,10 @@ export class FileStore {
   delete(id: string): boolean {
     return this.files.delete(id);
   }
+}
+
+/** Together's ids look like UUIDs: the same 24-character body, laid out 8-4-4-4-4 in lowercase hex-like groups. */
+export function uuidShaped(body: string): string {
+  const hex = Buffer.from(body).toString('hex').slice(0, 32);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }

@@ -46,3 +46,23 @@ export function randomId(): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
   return Array.from(randomBytes(24), (byte) => alphabet[byte % alphabet.length]).join('');
 }
+
+/**
+ * Ids for files and jobs. Random by default; with `deterministicIds` each id is derived from what was created and
+ * how many identical creations came before, so two doubles that receive the same requests hand out the same ids
+ * (the crash harness compares a killed run with an uninterrupted one, and fine-tuned model names embed job ids).
+ */
+export class IdMinter {
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly deterministic: () => boolean) {}
+
+  /** 24 alphanumerics, like `randomId`. */
+  next(what: string): string {
+    if (!this.deterministic()) return randomId();
+    const count = (this.seen.get(what) ?? 0) + 1;
+    this.seen.set(what, count);
+    const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+    return Array.from(createHash('sha256').update(`${what}#${count}`).digest().subarray(0, 24), (byte) => alphabet[byte % alphabet.length]).join('');
+  }
+}

@@ -2,7 +2,6 @@
 import type { DoubleState } from './double-state';
 import type { StoredFile } from './file-store';
 import type { FineTuneJob } from './fine-tuning';
-import { randomId } from './hashing';
 import { badRequest, HttpError, modelNotFound, numberField, ok, paginate, requiredString, type DoubleRequest, type Router } from './http';
 
 export interface OpenAIJobParams {
@@ -160,7 +159,7 @@ export function openaiFineTuningRoutes(router: Router, state: DoubleState): void
       const batchSize = hyperparameter(hyper, 'batch_size', 1, { min: 1, max: 256, integer: true });
       const learningRateMultiplier = hyperparameter(hyper, 'learning_rate_multiplier', 1.8, { min: 0, max: 10 });
       const resolvedHyper = { n_epochs: epochs, batch_size: batchSize, learning_rate_multiplier: learningRateMultiplier };
-      const id = `ftjob-${randomId()}`;
+      const id = `ftjob-${state.ids.next(`openai-job:${JSON.stringify(body)}`)}`;
       const resultModel = `ft:${base.root}:${suffix ?? 'provider-double'}:${id.slice('ftjob-'.length)}`;
       const job = jobs.create({
         id,

@@ -1,8 +1,7 @@
 // Together AI's Files and Fine-tuning REST APIs (and its chat endpoint) under /together/v1,
 // mirroring the shapes of Together's own API: ISO timestamps, `ft-<uuid>` ids, `model_output_name`.
-import { randomUUID } from 'node:crypto';
 import type { DoubleState } from './double-state';
-import type { StoredFile } from './file-store';
+import { uuidShaped, type StoredFile } from './file-store';
 import type { FineTuneJob, JobEvent } from './fine-tuning';
 import { badRequest, HttpError, modelNotFound, numberField, ok, requiredString, type DoubleRequest, type Router } from './http';
 import { chatCompletion } from './inference-routes';
@@ -144,7 +143,7 @@ export function togetherRoutes(router: Router, state: DoubleState): void {
       if (suffix !== null && (typeof suffix !== 'string' || suffix.length > 40)) throw badRequest("'suffix' must be a string of at most 40 characters.", 'suffix');
       const trainOnInputs = body.train_on_inputs ?? 'auto';
       if (trainOnInputs !== 'auto' && typeof trainOnInputs !== 'boolean') throw badRequest("'train_on_inputs' must be a boolean or 'auto'.", 'train_on_inputs');
-      const id = `ft-${randomUUID()}`;
+      const id = `ft-${uuidShaped(state.ids.next(`together-job:${JSON.stringify(body)}`))}`;
       const resultModel = `provider-double/${base.root.split('/').pop()}${suffix ? `-${suffix}` : ''}-${id.slice(3, 11)}`;
       const job = jobs.create({
         id,

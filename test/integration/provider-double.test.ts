@@ -534,3 +534,24 @@ describe('fault injection and rate limiting', () => {
     await double.configure({ latencyMs: 0 });
   });
 });
+
+describe('provider test double with deterministic ids', () => {
+  it('hands out the same file and job ids to the same requests, in two separate doubles', async () => {
+    const ids = async () => {
+      const double = await startProviderDouble({ config: { deterministicIds: true, fineTune: { stepMs: 50 } } });
+      try {
+        const client = new OpenAI({ baseURL: double.baseURL, apiKey: 'k', maxRetries: 0 });
+        const line = JSON.stringify({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] });
+        const file = await client.files.create({ file: await toFile(Buffer.from(line), 'train.jsonl'), purpose: 'fine-tune' });
+        const first = await client.fineTuning.jobs.create({ model: 'sim-model', training_file: file.id, suffix: 'x' });
+        const second = await client.fineTuning.jobs.create({ model: 'sim-model', training_file: file.id, suffix: 'x' });
+        return [file.id, first.id, second.id];
+      } finally {
+        await double.stop();
+      }
+    };
+    const [a, b] = [await ids(), await ids()];
+    expect(a).toEqual(b);
+    expect(new Set(a).size).toBe(3); // a repeated creation is still a new job
+  });
+});
