@@ -1,0 +1,199 @@
+// The crash harness: runs a method's config twice against the provider test double (deterministic ids) — once
+// uninterrupted, once with its worker process SIGKILLed in every stage it passes through (after a seeded random
+// number of provider requests into the stage), right after a fine-tune job is created and while one is polled —
+// and reports what the kills cost. The caller asserts on the report.
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { searchAttributes } from '../../core/search-attributes';
+import { runConfigSchema } from '../../core/run-config';
+import { seededRandom } from '../../core/stats';
+import { LocalArtifactStore } from '../../lib/artifacts';
+import { methodOf } from '../../lib/methods';
+import { startProviderDouble, type DoubleConfigPatch, type GoldItem, type ProviderDouble, type RequestLogEntry } from '../support/provider-double';
+import { temporalAddress } from '../support/temporal';
+
+const root = path.resolve(__dirname, '../..');
+const tsx = path.join(root, 'node_modules/.bin/tsx');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface CrashRunOptions {
+  runId: string;
+  /** The run config; `provider` is the provider test double's block, to be put under `providers`. */
+  config: (provider: Record<string, unknown>) => Record<string, unknown>;
+  gold: GoldItem[];
+  double?: DoubleConfigPatch;
+  seed: number;
+  /** Kills per stage (CI: 1; FLT_CRASH_KILLS_PER_STAGE for more). */
+  killsPerStage: number;
+  /** Calls in flight at most: the provider's maxConcurrency. */
+  maxConcurrency: number;
+}
+
+export interface Kill {
+  stage: string;
+  reason: string;
+  /** Provider requests seen when it happened. */
+  atRequest: number;
+}
+
+export interface CrashReport {
+  kills: Kill[];
+  reference: unknown;
+  result: unknown;
+  /** Successful model calls whose identical request had already succeeded before. */
+  repeatedCalls: number;
+  /** Estimated: repeated calls times the reference run's mean tokens per call. */
+  extraTokens: number;
+  jobCreates: { reference: number; killed: number };
+  uploads: { reference: number; killed: number };
+  stagesSeen: string[];
+}
+
+let bundlePath: Promise<string> | undefined;
+/** Workers restarted a dozen times should not bundle the workflows a dozen times. */
+function prebuiltBundle(): Promise<string> {
+  bundlePath ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') }).then(({ code }) => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'flt-bundle-')), 'workflows.js');
+    writeFileSync(file, code);
+    return file;
+  });
+  return bundlePath;
+}
+
+const isChat = (r: RequestLogEntry) => /\/chat\/completions$/.test(r.path);
+const answered = (log: RequestLogEntry[]) => log.filter((r) => isChat(r) && r.status === 200 && r.fault === null);
+const count = (log: RequestLogEntry[], method: string, pattern: RegExp) => log.filter((r) => r.method === method && pattern.test(r.path)).length;
+
+class Lane {
+  worker!: ChildProcess;
+  constructor(
+    readonly home: string,
+    readonly taskQueue: string,
+    readonly double: ProviderDouble,
+  ) {}
+
+  async start(): Promise<void> {
+    this.worker = spawn(tsx, [path.join(root, 'worker.ts')], {
+      cwd: root,
+      stdio: 'ignore',
+      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), FLT_HOME: this.home, FLT_TASK_QUEUE: this.taskQueue, FLT_CRASH_KEY: 'k', FLT_WORKFLOW_BUNDLE: await prebuiltBundle() },
+    });
+  }
+
+  async stop(signal: NodeJS.Signals): Promise<void> {
+    const worker = this.worker;
+    if (worker.exitCode !== null || worker.signalCode !== null) return;
+    worker.kill(signal);
+    await new Promise((resolve) => worker.once('exit', resolve));
+  }
+
+  async startRun(client: Client, options: CrashRunOptions): Promise<WorkflowHandle> {
+    const provider = { kind: 'openai-compatible', baseURL: this.double.baseURL, apiKeyEnv: 'FLT_CRASH_KEY', testDouble: true, maxConcurrency: options.maxConcurrency };
+    const config = runConfigSchema.parse(options.config(provider));
+    const method = methodOf(config);
+    const prepared = await method.prepare(config, new LocalArtifactStore(path.join(this.home, 'artifacts')));
+    return client.workflow.start(method.workflowType, { taskQueue: this.taskQueue, workflowId: options.runId, args: [{ runId: options.runId, ...prepared.input }] });
+  }
+}
+
+async function newLane(name: string, options: CrashRunOptions): Promise<Lane> {
+  const double = await startProviderDouble({ gold: options.gold, config: { ...options.double, deterministicIds: true } });
+  return new Lane(mkdtempSync(path.join(os.tmpdir(), `flt-crash-${name}-`)), `crash-${name}-${process.pid}-${Date.now()}`, double);
+}
+
+export async function crashRun(options: CrashRunOptions): Promise<CrashReport> {
+  const client = new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
+  const reference = await newLane('reference', options);
+  const killed = await newLane('killed', options);
+  try {
+    await reference.start();
+    const referenceResult = await (await reference.startRun(client, options)).result();
+    await reference.stop('SIGTERM');
+    const referenceLog = await reference.double.requests();
+
+    await killed.start();
+    const handle = await killed.startRun(client, options);
+    const random = seededRandom(options.seed);
+    const kills: Kill[] = [];
+    const stagesSeen: string[] = [];
+    let stage: string | null = null;
+    let stageStart = 0;
+    let killsInStage = 0;
+    let nextKillAfter = 0;
+    const triggers = [
+      { reason: 'right after a fine-tune job was created', seen: (log: RequestLogEntry[]) => count(log, 'POST', /\/fine_tuning\/jobs$|\/fine-tunes$/) > 0 },
+      { reason: 'while a fine-tune job was polled', seen: (log: RequestLogEntry[]) => count(log, 'GET', /\/fine_tuning\/jobs\/[^/]+$|\/fine-tunes\/[^/]+$/) > 0 },
+    ];
+    const kill = async (reason: string, atRequest: number) => {
+      await killed.stop('SIGKILL');
+      kills.push({ stage: stage ?? '', reason, atRequest });
+      await killed.start();
+    };
+
+    for (;;) {
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING') break;
+      const log = await killed.double.requests();
+      const now = description.typedSearchAttributes.get(searchAttributes.stage) ?? '';
+      if (now !== stage) {
+        stage = now;
+        stagesSeen.push(stage);
+        stageStart = log.length;
+        killsInStage = 0;
+        nextKillAfter = Math.floor(random() * 6); // 0: as soon as the stage is seen
+      }
+      const trigger = triggers.findIndex((t) => t.seen(log));
+      if (trigger >= 0) {
+        await kill(triggers[trigger].reason, log.length);
+        triggers.splice(trigger, 1);
+      } else if (killsInStage < options.killsPerStage && log.length - stageStart >= nextKillAfter) {
+        await kill(`${nextKillAfter} requests into the stage`, log.length);
+        killsInStage++;
+        stageStart = log.length;
+        nextKillAfter = Math.floor(random() * 6);
+      }
+      await sleep(25);
+    }
+    const result = await handle.result();
+    await killed.stop('SIGTERM');
+    const killedLog = await killed.double.requests();
+
+    const calls = answered(killedLog);
+    const hashes = new Set<string>();
+    let repeatedCalls = 0;
+    for (const call of calls) {
+      if (hashes.has(call.requestHash)) repeatedCalls++;
+      hashes.add(call.requestHash);
+    }
+    // The double's log has no token counts: a repeated call costs what an average call of the reference run did.
+    const usage = (referenceResult as { usage?: { calls: number; promptTokens: number; completionTokens: number } }).usage;
+    const tokensPerCall = usage && usage.calls ? (usage.promptTokens + usage.completionTokens) / usage.calls : 0;
+    return {
+      kills,
+      reference: referenceResult,
+      result,
+      repeatedCalls,
+      extraTokens: Math.round(repeatedCalls * tokensPerCall),
+      jobCreates: { reference: count(referenceLog, 'POST', /\/fine_tuning\/jobs$|\/fine-tunes$/), killed: count(killedLog, 'POST', /\/fine_tuning\/jobs$|\/fine-tunes$/) },
+      uploads: { reference: count(referenceLog, 'POST', /\/files(\/upload)?$/), killed: count(killedLog, 'POST', /\/files(\/upload)?$/) },
+      stagesSeen,
+    };
+  } finally {
+    for (const lane of [reference, killed]) {
+      if (lane.worker) await lane.stop('SIGKILL');
+      await lane.double.stop();
+    }
+    await client.connection.close();
+  }
+}
+
+/** A run's result without what legitimately differs between a killed and an uninterrupted run: what was paid. */
+export function withoutUsage(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUsage);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).filter(([key]) => key !== 'usage' && key !== 'costUsd').map(([key, v]) => [key, withoutUsage(v)]));
+}
