@@ -1,14 +1,11 @@
 // Answering multiple-choice questions shard by shard: prompts from core/, calls through the gateway.
-import { Context } from '@temporalio/activity';
-import { setMaxListeners } from 'node:events';
 import type { ProvidersConfig } from '../core/config';
 import { extractOptionLetter } from '../core/answers';
 import { fewShotMessages, zeroShotMessages } from '../core/prompts';
 import { addUsage, emptyUsage, type ArtifactRef, type ChatMessage, type McqItem, type ModelRef, type Shard, type StageUsage } from '../core/types';
 import type { ActivityDeps } from './context';
-import { withDemonstrations } from './demonstrations';
-import { retryTransient } from './providers/errors';
 import { nearest, poolItems, type Retrieval } from './retrieval';
+import { ShardCalls } from './shard-calls';
 
 export interface SamplingParams {
   temperature: number;
@@ -51,53 +48,35 @@ export async function promptsFor(deps: ActivityDeps, input: AnswerQuestionsInput
 }
 
 export function inferenceActivities(deps: ActivityDeps) {
-  const { store, gateway } = deps;
+  const { store } = deps;
   return {
     async answerQuestions(input: AnswerQuestionsInput): Promise<ShardResult> {
       const name = `runs/${input.runId}/${input.stage}/answers-${String(input.shard.index).padStart(5, '0')}`;
       const finished = await store.lookup(name);
       if (finished) return { output: finished, usage: emptyUsage() };
 
-      const ctx = Context.current();
       const items = await store.readAll<McqItem>(input.shard.items);
-      // One failed call ends the attempt: the calls still queued are dropped rather than paid for a failing attempt.
-      const abort = new AbortController();
-      ctx.cancellationSignal.addEventListener('abort', () => abort.abort(ctx.cancellationSignal.reason), { once: true });
-      setMaxListeners(0, abort.signal); // every call of the shard listens for cancellation: bounded by the shard size
-      const { prompts, usage: retrievalUsage } = await promptsFor(deps, input, items, abort.signal);
-      let usage = retrievalUsage;
-      let done = 0;
+      const calls = new ShardCalls(deps, input.providers, input.stage, items.length);
+      const { prompts, usage: retrievalUsage } = await promptsFor(deps, input, items, calls.signal);
       const answerOne = async (item: McqItem, index: number): Promise<AnsweredQuestion> => {
-        const messages: ChatMessage[] = await withDemonstrations(store, input.model, prompts[index]);
         const request = {
-          model: input.model.model,
-          messages,
+          messages: prompts[index],
           temperature: input.sampling.temperature,
           max_tokens: input.sampling.maxTokens,
           n: input.sampling.n,
           seed: input.sampling.seed,
           logprobs: input.sampling.logprobs,
         };
-        const call = await retryTransient(
-          () => gateway.chat(input.providers, input.model.provider, request, abort.signal),
-          `${input.stage}: question ${item.id} on ${input.model.provider}/${input.model.model}`,
-          { signal: abort.signal },
-        );
-        usage = addUsage(usage, call.usage);
-        ctx.heartbeat({ done: ++done, of: items.length });
-        const responses = call.response.choices.map((c) => ({
+        const response = await calls.chat(input.model, request, `question ${item.id}`);
+        const responses = response.choices.map((c) => ({
           text: c.text,
           logprobs: c.logprobs ? c.logprobs.map((t) => t.logprob) : null,
           finishReason: c.finish_reason,
         }));
         return { id: item.id, responses, prediction: extractOptionLetter(responses[0]?.text ?? '', item.options.length) };
       };
-      // The gateway enforces the provider's concurrency and rate limits; finished calls are cached, so a
-      // retried attempt replays them from the cache and pays only for the calls that were in flight.
-      const answers = await Promise.all(items.map(answerOne)).catch((err) => {
-        abort.abort(err);
-        throw err;
-      });
+      const answers = await calls.forEach(items, answerOne);
+      const usage = addUsage(retrievalUsage, calls.usage);
       return { output: await store.writeJsonl(answers, name), usage };
     },
   };

@@ -7,7 +7,7 @@ import { mixSeed, roundPrompts, taskChat, trainingExample, type SelfGuideTaskDef
 import { emptyUsage, type ArtifactRef, type IoExample, type ModelRef, type StageUsage } from '../core/types';
 import type { ArtifactStore } from '../lib/artifacts';
 import type { ActivityDeps } from './context';
-import { modelCalls } from './model-calls';
+import { ShardCalls } from './shard-calls';
 
 export interface GeneratedInput {
   input: string;
@@ -110,13 +110,13 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
       const before = input.generated ? await store.readAll<GeneratedInput>(input.generated) : [];
 
       const prompts = roundPrompts({ task: input.task, library: libraryOf(input.task, before), round: input.round, prompts: input.promptsPerRound, seed: input.seed });
-      const calls = modelCalls(deps, input.model, input.providers, input.stage);
+      const calls = new ShardCalls(deps, input.providers, input.stage, prompts.length);
       const texts = await calls.forEach(prompts, async (prompt, i) => {
-        const params = { temperature: input.temperature, max_tokens: input.maxTokens, seed: mixSeed(input.seed, input.round, i) };
-        return (await calls.complete(prompt.messages, params, `round ${input.round} prompt ${i + 1}`))[0] ?? '';
+        const request = { messages: prompt.messages, temperature: input.temperature, max_tokens: input.maxTokens, seed: mixSeed(input.seed, input.round, i) };
+        return (await calls.chat(input.model, request, `round ${input.round} prompt ${i + 1}`)).choices[0]?.text ?? '';
       });
       const all = [...before, ...texts.map((text, i) => ({ input: text, round: input.round, pseudoLabel: prompts[i].pseudoLabel }))];
-      return { generated: await store.writeJsonl(all, name), library: libraryOf(input.task, all).length, usage: calls.usage() };
+      return { generated: await store.writeJsonl(all, name), library: libraryOf(input.task, all).length, usage: calls.usage };
     },
 
     /** Stage 2 over every generated input, in generation order. */
@@ -139,12 +139,13 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
       const finished = await store.lookup(name);
       if (finished) return { annotated: finished, usage: emptyUsage() };
       const inputs = await readInputs(store, input.inputs);
-      const calls = modelCalls(deps, input.model, input.providers, input.stage);
+      const calls = new ShardCalls(deps, input.providers, input.stage, inputs.length);
       const annotated = await calls.forEach(inputs, async (text, i): Promise<AnnotatedInput> => {
-        const params = { temperature: input.temperature, max_tokens: input.maxTokens, n: input.samples, seed: mixSeed(input.seed, i) };
-        return { input: text, samples: await calls.complete(taskChat(input.task, text), params, `annotating input ${i + 1}`) };
+        const request = { messages: taskChat(input.task, text), temperature: input.temperature, max_tokens: input.maxTokens, n: input.samples, seed: mixSeed(input.seed, i) };
+        const response = await calls.chat(input.model, request, `annotating input ${i + 1}`);
+        return { input: text, samples: response.choices.map((c) => c.text) };
       });
-      return { annotated: await store.writeJsonl(annotated, name), usage: calls.usage() };
+      return { annotated: await store.writeJsonl(annotated, name), usage: calls.usage };
     },
 
     /** Stage 3's rules: per-sample filters, the majority vote, labels, class balance; then the training file. */

@@ -5,7 +5,7 @@ import { selfIclChat, taskChat, type SelfGuideTaskDefinition } from '../core/sel
 import { labelExactMatch, rougeLChars, rougeLWords } from '../core/text-metrics';
 import { emptyUsage, type ArtifactRef, type IoExample, type ModelRef, type Shard, type StageUsage } from '../core/types';
 import type { ActivityDeps } from './context';
-import { modelCalls } from './model-calls';
+import { ShardCalls } from './shard-calls';
 import { porterStemmer } from './stemmer';
 
 export type Prompting = { kind: 'few-shot' } | { kind: 'self-icl'; synthetic: ArtifactRef; contextTokens: number };
@@ -53,14 +53,14 @@ export function selfGuideEvaluationActivities(deps: ActivityDeps) {
       const items = await store.readAll<IoExample>(input.shard.items);
       const { prompting, task } = input;
       const synthetic = prompting.kind === 'self-icl' ? await store.readAll<IoExample>(prompting.synthetic) : [];
-      const calls = modelCalls(deps, input.model, input.providers, input.stage);
+      const calls = new ShardCalls(deps, input.providers, input.stage, items.length);
       const answers = await calls.forEach(items, async (item, i): Promise<TestAnswer> => {
         const messages =
           prompting.kind === 'self-icl' ? selfIclChat(task, item.input, synthetic, prompting.contextTokens, input.maxTokens) : taskChat(task, item.input);
-        const [response = ''] = await calls.complete(messages, { temperature: 0, max_tokens: input.maxTokens, seed: input.seed }, `test item ${i + 1}`);
-        return { ...item, response };
+        const reply = await calls.chat(input.model, { messages, temperature: 0, max_tokens: input.maxTokens, seed: input.seed }, `test item ${i + 1}`);
+        return { ...item, response: reply.choices[0]?.text ?? '' };
       });
-      return { output: await store.writeJsonl(answers, name), usage: calls.usage() };
+      return { output: await store.writeJsonl(answers, name), usage: calls.usage };
     },
 
     async scoreTestAnswers(input: ScoreTestAnswersInput): Promise<TestScore> {

@@ -1,7 +1,6 @@
 // SemiEvol's activities: one shard of a stage each (retrieval, collaborators, self-justification), plus the small
 // steps between stages (selection, training sets, the pseudo-label diagnostic). Decisions come from core/semievol.ts.
 import { Context } from '@temporalio/activity';
-import { setMaxListeners } from 'node:events';
 import type { ProvidersConfig } from '../core/config';
 import { summarizeAccuracy, type Accuracy } from '../core/metrics';
 import { fewShotMessages, justificationMessages, trainingExample } from '../core/prompts';
@@ -20,11 +19,10 @@ import {
   type RecordedResponse,
   type SelectedLine,
 } from '../core/semievol';
-import { addUsage, emptyUsage, type ArtifactRef, type ChatMessage, type McqItem, type ModelRef, type Shard, type StageUsage } from '../core/types';
+import { emptyUsage, type ArtifactRef, type ChatMessage, type McqItem, type ModelRef, type Shard, type StageUsage } from '../core/types';
 import type { ActivityDeps } from './context';
-import { withDemonstrations } from './demonstrations';
-import { retryTransient } from './providers/errors';
 import { nearest, poolItems, type Retrieval } from './retrieval';
+import { ShardCalls } from './shard-calls';
 
 /** Sampling of collaborators and self-justification; log-probabilities are always asked for. */
 export interface ResponseSampling {
@@ -99,50 +97,11 @@ interface AnswersLine {
 
 const shardName = (runId: string, stage: string, kind: string, index: number) => `runs/${runId}/${stage}/${kind}-${String(index).padStart(5, '0')}`;
 
-/** A shard activity's model calls: through the gateway's cache and limits, transient faults retried, all dropped when one fails. */
-class ShardCalls {
-  private readonly abort = new AbortController();
-  private done = 0;
-  usage = emptyUsage();
-
-  constructor(
-    private readonly deps: ActivityDeps,
-    private readonly providers: ProvidersConfig,
-    private readonly stage: string,
-    private readonly total: number,
-  ) {
-    const { cancellationSignal } = Context.current();
-    cancellationSignal.addEventListener('abort', () => this.abort.abort(cancellationSignal.reason), { once: true });
-    setMaxListeners(0, this.abort.signal); // every call of the shard listens for cancellation: bounded by the shard size
-  }
-
-  async respond(model: ModelRef, prompt: ChatMessage[], sampling: ResponseSampling, what: string): Promise<RecordedResponse> {
-    const request = {
-      model: model.model,
-      messages: await withDemonstrations(this.deps.store, model, prompt),
-      temperature: sampling.temperature,
-      max_tokens: sampling.maxTokens,
-      seed: sampling.seed,
-      logprobs: true,
-    };
-    const call = await retryTransient(
-      () => this.deps.gateway.chat(this.providers, model.provider, request, this.abort.signal),
-      `${this.stage}: ${what} on ${model.provider}/${model.model}`,
-      { signal: this.abort.signal },
-    );
-    this.usage = addUsage(this.usage, call.usage);
-    Context.current().heartbeat({ done: ++this.done, of: this.total });
-    const choice = call.response.choices[0];
-    return { response: choice?.text ?? '', logprobs: choice?.logprobs ? choice.logprobs.map((t) => t.logprob) : null };
-  }
-
-  /** Finished calls are cached, so a retried attempt replays them and pays only for the calls that were in flight. */
-  all<T>(work: Promise<T>[]): Promise<T[]> {
-    return Promise.all(work).catch((err) => {
-      this.abort.abort(err);
-      throw err;
-    });
-  }
+/** One sampled response with its token log-probabilities, as the stages record it. */
+async function respond(calls: ShardCalls, model: ModelRef, prompt: ChatMessage[], sampling: ResponseSampling, what: string): Promise<RecordedResponse> {
+  const response = await calls.chat(model, { messages: prompt, temperature: sampling.temperature, max_tokens: sampling.maxTokens, seed: sampling.seed, logprobs: true }, what);
+  const choice = response.choices[0];
+  return { response: choice?.text ?? '', logprobs: choice?.logprobs ? choice.logprobs.map((t) => t.logprob) : null };
 }
 
 async function* concatenated<T>(store: ActivityDeps['store'], parts: ArtifactRef[]): AsyncIterable<T> {
@@ -181,7 +140,7 @@ export function semievolActivities(deps: ActivityDeps) {
             const model = setup.model === 'warm' && input.models.warm ? input.models.warm : input.models.base;
             // Each collaborator samples with its own seed, so two with the same setup are still independent.
             const sampling = { ...input.sampling, seed: input.sampling.seed + j };
-            return calls.respond(model, fewShotMessages(item, examples), sampling, `collaborator ${j + 1}, question ${item.id}`);
+            return respond(calls, model, fewShotMessages(item, examples), sampling, `collaborator ${j + 1}, question ${item.id}`);
           }),
         );
       const lines: AnswersLine[] = await calls.all(items.map(async (item, i) => ({ id: item.id, collaborators: await answer(item, i) })));
@@ -206,7 +165,7 @@ export function semievolActivities(deps: ActivityDeps) {
         if (!isInconsistent(record)) return record;
         const letters = collaboratorAnswers(record);
         const prompt = justificationMessages(record, record.collaborators.map((c, j) => ({ answer: letters[j], response: c.response })));
-        return { ...record, reflection: await calls.respond(input.justifier, prompt, input.sampling, `question ${record.id}`) };
+        return { ...record, reflection: await respond(calls, input.justifier, prompt, input.sampling, `question ${record.id}`) };
       };
       const records = await calls.all(unjustified.map(justify));
       const labels: PseudoLabel[] = records.map(pseudoLabel);
