@@ -1,6 +1,7 @@
 // The README's first command: SemiEvol end to end on this machine. Starts what is missing (a Temporal dev server,
 // a worker, and the provider test double when no API key or model file is configured), runs the job, prints the result.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnTs, spawnTsSync } from '../lib/ts-process';
 import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
@@ -12,7 +13,6 @@ import { startProviderDouble, type ProviderDouble } from '../testdouble/launch';
 const root = path.resolve(__dirname, '..');
 const demoData = path.join(root, 'demo', 'fpb');
 const splits = ['labeled', 'unlabeled', 'test'] as const;
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 
 /** The provider, model and fine-tune backend the demo runs SemiEvol with, by what this machine has. */
 async function chooseSetup(started: { double?: ProviderDouble }) {
@@ -83,9 +83,9 @@ async function main(): Promise<void> {
     );
 
     const workerLog = path.join(dataHome(), 'demo', 'worker.log');
-    started.worker = spawn(tsx, [path.join(root, 'worker.ts')], { env, stdio: ['ignore', openSync(workerLog, 'w'), openSync(workerLog, 'a')] });
+    started.worker = spawnTs(path.join(root, 'worker.ts'), [], { env, stdio: ['ignore', openSync(workerLog, 'w'), openSync(workerLog, 'a')] });
     console.log(`demo: started a worker (log: ${workerLog})`);
-    const run = spawnSync(tsx, [path.join(root, 'client.ts'), 'run', configFile, '--wait'], { env, stdio: 'inherit' });
+    const run = spawnTsSync(path.join(root, 'client.ts'), ['run', configFile, '--wait'], { env, stdio: 'inherit' });
     if (run.status !== 0) throw new Error(`the run did not complete (flt exited with ${run.status})`);
     console.log('demo: done. `npm run flt -- list` lists runs; the Web UI shows each stage and activity.');
   } finally {

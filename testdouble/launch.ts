@@ -1,9 +1,9 @@
 // Starts the provider test double (testdouble/server.ts) as a child process, for tests and the demo, and
 // wraps its /_admin API.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnTs } from '../lib/ts-process';
 import type { DoubleConfig, DoubleConfigPatch } from './config';
 import type { GoldItem } from './gold-index';
 import type { RequestLogEntry } from './request-log';
@@ -67,10 +67,11 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     args.push('--gold', goldPath);
   }
 
-  const child = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [script, ...rest] = args;
+  const child = spawnTs(script, rest, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-10_000);
   });
 
@@ -80,7 +81,7 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     url = await new Promise<string>((resolve, reject) => {
       let stdout = '';
       const timer = setTimeout(() => reject(new Error(`provider test double did not start within ${startTimeoutMs} ms\n${stderr}`)), startTimeoutMs);
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
         stdout += chunk;
         const line = stdout.split('\n').find((l) => l.startsWith('{"listening"'));
         if (!line) return;

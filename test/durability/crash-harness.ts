@@ -4,7 +4,8 @@
 // and reports what the kills cost. The caller asserts on the report.
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnTs } from '../../lib/ts-process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,7 +18,6 @@ import { startProviderDouble, type DoubleConfigPatch, type GoldItem, type Provid
 import { temporalAddress } from '../support/temporal';
 
 const root = path.resolve(__dirname, '../..');
-const tsx = path.join(root, 'node_modules/.bin/tsx');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface CrashRunOptions {
@@ -77,7 +77,7 @@ class Lane {
   ) {}
 
   async start(): Promise<void> {
-    this.worker = spawn(tsx, [path.join(root, 'worker.ts')], {
+    this.worker = spawnTs(path.join(root, 'worker.ts'), [], {
       cwd: root,
       stdio: 'ignore',
       env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), FLT_HOME: this.home, FLT_TASK_QUEUE: this.taskQueue, FLT_CRASH_KEY: 'k', FLT_WORKFLOW_BUNDLE: await prebuiltBundle() },

@@ -2,7 +2,8 @@
 // stopped and restarted on its SQLite file. Each run must finish with the same answers as an uninterrupted run,
 // and no finished model call may be paid for again.
 import { Client, Connection } from '@temporalio/client';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnTs } from '../../lib/ts-process';
 import { mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,8 +15,9 @@ import type { EvaluationRunInput, EvaluationRunResult } from '../../workflows/ev
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 
 const root = path.resolve(__dirname, '../..');
-const tsx = path.join(root, 'node_modules/.bin/tsx');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// A restarted server and a worker reconnecting with backoff take a while on a busy 2-core machine.
+jest.setTimeout(300_000);
 
 describe('durability of an evaluation run', () => {
   const home = mkdtempSync(path.join(os.tmpdir(), 'flt-durability-'));
@@ -31,7 +33,7 @@ describe('durability of an evaluation run', () => {
   const referenceHome = mkdtempSync(path.join(os.tmpdir(), 'flt-durability-ref-'));
   const referenceStore = new LocalArtifactStore(path.join(referenceHome, 'artifacts'));
   const startWorker = (dataHome = home, taskQueue = 'durability'): ChildProcess =>
-    spawn(tsx, [path.join(root, 'worker.ts')], { cwd: root, stdio: 'ignore', env: { ...process.env, TEMPORAL_ADDRESS: server.address, FLT_HOME: dataHome, FLT_TASK_QUEUE: taskQueue, FLT_DURABILITY_KEY: 'k' } });
+    spawnTs(path.join(root, 'worker.ts'), [], { cwd: root, stdio: 'ignore', env: { ...process.env, TEMPORAL_ADDRESS: server.address, FLT_HOME: dataHome, FLT_TASK_QUEUE: taskQueue, FLT_DURABILITY_KEY: 'k' } });
   const stopWorker = async (worker: ChildProcess, signal: NodeJS.Signals) => {
     if (worker.exitCode === null && worker.signalCode === null) {
       worker.kill(signal);

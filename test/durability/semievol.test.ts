@@ -2,7 +2,8 @@
 // finish, no finished model call may be paid for again (only the calls in flight at a kill are repeated), and no
 // finished stage may run again (its fine-tune job is found, not created twice).
 import { Client, Connection } from '@temporalio/client';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnTs } from '../../lib/ts-process';
 import { mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,7 +16,6 @@ import { startProviderDouble, type ProviderDouble } from '../support/provider-do
 import { temporalAddress } from '../support/temporal';
 
 const root = path.resolve(__dirname, '../..');
-const tsx = path.join(root, 'node_modules/.bin/tsx');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fpb = (split: string) => loadSemiEvolCsv(path.resolve(root, `../shared/data/semievol/fpb/${split}.csv`)).items;
 
@@ -30,7 +30,7 @@ describe('durability of a SemiEvol run', () => {
   let providers: ProvidersConfig;
 
   const startWorker = (): ChildProcess =>
-    spawn(tsx, [path.join(root, 'worker.ts')], { cwd: root, stdio: 'ignore', env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), FLT_HOME: home, FLT_TASK_QUEUE: taskQueue, FLT_DURABILITY_KEY: 'k' } });
+    spawnTs(path.join(root, 'worker.ts'), [], { cwd: root, stdio: 'ignore', env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), FLT_HOME: home, FLT_TASK_QUEUE: taskQueue, FLT_DURABILITY_KEY: 'k' } });
   const stopWorker = async (worker: ChildProcess, signal: NodeJS.Signals) => {
     if (worker.exitCode === null && worker.signalCode === null) {
       worker.kill(signal);

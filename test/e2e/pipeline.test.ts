@@ -1,5 +1,6 @@
 // End to end: a worker process, the provider test double and the CLI, against the real dev server.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { spawnTs, tsArgs } from '../../lib/ts-process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,13 +14,12 @@ import { temporalAddress, testClient } from '../support/temporal';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '../..');
-const tsx = path.join(root, 'node_modules/.bin/tsx');
 const testSplit = path.join(root, 'demo/fpb/test.csv');
 
 describe('flt end to end', () => {
   const home = mkdtempSync(path.join(os.tmpdir(), 'flt-e2e-'));
   const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), FLT_HOME: home, FLT_TASK_QUEUE: `e2e-${process.pid}`, FLT_E2E_KEY: 'k' };
-  const flt = (...args: string[]) => run(tsx, [path.join(root, 'client.ts'), ...args], { env, cwd: root });
+  const flt = (...args: string[]) => run(process.execPath, tsArgs(path.join(root, 'client.ts'), args), { env, cwd: root });
   let double: ProviderDouble;
   let worker: ChildProcess;
   let config: string;
@@ -28,7 +28,7 @@ describe('flt end to end', () => {
     double = await startProviderDouble();
     const { items } = loadSemiEvolCsv(testSplit);
     await double.setGold(items.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] })));
-    worker = spawn(tsx, [path.join(root, 'worker.ts')], { env, cwd: root, stdio: 'ignore' });
+    worker = spawnTs(path.join(root, 'worker.ts'), [], { env, cwd: root, stdio: 'ignore' });
     config = path.join(home, 'eval.yaml');
     writeFileSync(
       config,

@@ -1,6 +1,7 @@
 // A recognizable fake API key reaches the provider, and nowhere else: not the histories (arguments, results,
 // memo, search attributes), not the worker's or the CLI's output, not the artifact store or the response cache.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { spawnTs, tsArgs } from '../../lib/ts-process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,7 +13,6 @@ import { temporalAddress, testClient } from '../support/temporal';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '../..');
-const tsx = path.join(root, 'node_modules/.bin/tsx');
 const canary = 'sk-flt-canary-7f3a9c1e5b2d';
 
 function filesUnder(dir: string): string[] {
@@ -39,10 +39,10 @@ it('keeps the API key out of histories, logs and artifacts', async () => {
   const double = await startProviderDouble({ apiKey: canary, gold: items.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] })) });
   const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), FLT_HOME: home, FLT_TASK_QUEUE: `secrets-${process.pid}`, FLT_CANARY_KEY: canary };
   const workerLog = path.join(home, 'worker.log');
-  const worker = spawn(tsx, [path.join(root, 'worker.ts')], { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const worker = spawnTs(path.join(root, 'worker.ts'), [], { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let logged = '';
-  worker.stdout.on('data', (d) => (logged += d));
-  worker.stderr.on('data', (d) => (logged += d));
+  worker.stdout!.on('data', (d) => (logged += d));
+  worker.stderr!.on('data', (d) => (logged += d));
   const config = path.join(home, 'run.yaml');
   writeFileSync(
     config,
@@ -58,7 +58,7 @@ it('keeps the API key out of histories, logs and artifacts', async () => {
   const runId = `secrets-${Date.now()}`;
   const { client, close } = await testClient();
   try {
-    const cli = await run(tsx, [path.join(root, 'client.ts'), 'run', config, '--id', runId, '--wait'], { env, cwd: root });
+    const cli = await run(process.execPath, tsArgs(path.join(root, 'client.ts'), ['run', config, '--id', runId, '--wait']), { env, cwd: root });
     expect(cli.stdout).toMatch(/accuracy/);
 
     const histories = [];
