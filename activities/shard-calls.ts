@@ -1,0 +1,76 @@
+// Many model calls inside one shard activity: prompts adapted by the model's in-context demonstrations, calls
+// through the gateway (response cache, provider limits), transient faults retried, usage summed, progress
+// heartbeated, and the calls still queued dropped once one fails or the activity is cancelled.
+import { Context } from '@temporalio/activity';
+import { setMaxListeners } from 'node:events';
+import type { ProvidersConfig } from '../core/config';
+import { addUsage, emptyUsage, type ChatRequest, type ChatResponse, type ModelRef, type StageUsage } from '../core/types';
+import type { ActivityDeps } from './context';
+import { withDemonstrations } from './demonstrations';
+import { retryTransient } from './providers/errors';
+
+/** Heartbeats at least this often while calls wait behind a busy provider, so a slow shard never looks like a dead worker. */
+const keepAliveMs = 10_000;
+
+export class ShardCalls {
+  private readonly ctx = Context.current();
+  private readonly abort = new AbortController();
+  private done = 0;
+  usage: StageUsage = emptyUsage();
+
+  constructor(
+    private readonly deps: ActivityDeps,
+    private readonly providers: ProvidersConfig,
+    private readonly stage: string,
+    /** Calls this shard will make, for the progress it heartbeats. */
+    private readonly total: number,
+  ) {
+    const { cancellationSignal } = this.ctx;
+    cancellationSignal.addEventListener('abort', () => this.abort.abort(cancellationSignal.reason), { once: true });
+    setMaxListeners(0, this.abort.signal); // every call of the shard listens for cancellation: bounded by the shard size
+  }
+
+  /** Aborted when the activity is cancelled or one of its calls failed: for other work of the shard (embeddings). */
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  async chat(model: ModelRef, request: Omit<ChatRequest, 'model'>, what: string): Promise<ChatResponse> {
+    const full: ChatRequest = { ...request, model: model.model, messages: await withDemonstrations(this.deps.store, model, request.messages) };
+    const call = await retryTransient(() => this.deps.gateway.chat(this.providers, model.provider, full, this.abort.signal), `${this.stage}: ${what} on ${model.provider}/${model.model}`, {
+      signal: this.abort.signal,
+    }).catch((err) => {
+      // A call cut off by cancellation or the worker shutting down is not the provider's failure: report the
+      // interruption, which Temporal retries (or honours, when the workflow asked to cancel).
+      throw this.ctx.cancellationSignal.aborted ? this.ctx.cancellationSignal.reason : err;
+    });
+    this.usage = addUsage(this.usage, call.usage);
+    this.done++;
+    this.ctx.heartbeat(this.progress());
+    return call.response;
+  }
+
+  /**
+   * Waits for all the shard's work. Finished calls are cached, so when one fails the attempt ends at once (the queued
+   * calls are dropped) and the retried attempt replays the finished ones for free.
+   */
+  async all<T>(work: Promise<T>[]): Promise<T[]> {
+    const keepAlive = setInterval(() => this.ctx.heartbeat(this.progress()), keepAliveMs);
+    try {
+      return await Promise.all(work);
+    } catch (err) {
+      this.abort.abort(err);
+      throw err;
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  forEach<T, R>(items: readonly T[], task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+    return this.all(items.map(task));
+  }
+
+  private progress() {
+    return { done: this.done, of: this.total };
+  }
+}
