@@ -1,44 +1,28 @@
 // The `flt` command line: start, inspect and control runs on Temporal.
-import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
+import { connect, UserError } from './cli/connection';
+import { budgetDetails, budgetPlan, estimateLine, registerEstimateCommand } from './cli/estimate';
+import { registerOperatorCommands } from './cli/operate';
+import { registerReportCommand } from './cli/report';
+import { registerResumeCommand } from './cli/resume';
+import { printResult } from './cli/result';
 import { registerSelfguideCommands } from './cli/selfguide';
 import { registerSemievolCommands } from './cli/semievol';
+import { printOutcome, registerWatchCommand, watchRun } from './cli/watch';
 import { searchAttributes } from './core/search-attributes';
 import { defaultArtifactStore } from './lib/artifacts';
-import { dataConverter } from './lib/payload-codec';
 import { ConfigError, loadRunConfig } from './lib/config-file';
 import { DatasetError } from './lib/datasets';
-import { methodOf, summarizeResult } from './lib/methods';
-import { taskQueue, temporalConnectConfig, uiLink } from './lib/temporal';
+import { methodOf } from './lib/methods';
+import { taskQueue, uiLink } from './lib/temporal';
+import { approvalHint, controlQuery } from './workflows/control';
 import { progressQuery } from './workflows/shared';
-
-async function connect(): Promise<Client> {
-  const { connectionOptions, namespace } = temporalConnectConfig();
-  try {
-    const connection = await Connection.connect({ ...connectionOptions, connectTimeout: '5 seconds' });
-    return new Client({ connection, namespace, dataConverter: dataConverter() });
-  } catch (err: any) {
-    throw new UserError(`Cannot reach Temporal at ${connectionOptions.address} (${err?.message ?? err}); start a local server with \`npm run server\` or set TEMPORAL_ADDRESS.`);
-  }
-}
-
-class UserError extends Error {}
 
 function newRunId(method: string, task: string, name?: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
   return [method, task, name, stamp, randomBytes(2).toString('hex')].filter(Boolean).join('-');
-}
-
-function printResult(runId: string, workflowType: string, result: any, json: boolean): void {
-  if (json) {
-    console.log(JSON.stringify(result, null, 2));
-    return;
-  }
-  console.log(`run ${runId}:`);
-  for (const line of summarizeResult(workflowType, result)) console.log(`  ${line}`);
-  const u = result?.usage;
-  if (u) console.log(`  calls: ${u.calls} paid, ${u.cachedCalls} from cache; tokens: ${u.promptTokens} in, ${u.completionTokens} out; cost: $${u.costUsd.toFixed(4)}`);
 }
 
 const program = new Command('flt').description('SemiEvol and SELF-GUIDE as durable Temporal pipelines').showHelpAfterError();
@@ -57,18 +41,19 @@ program
   .command('run <config>')
   .description('validate a config and its data, then start a run')
   .option('--id <runId>', 'run id to use (default: generated)')
-  .option('--wait', 'follow the run until it ends and print its result')
+  .option('--wait', 'follow the run until it ends (the live view of `flt watch` in a terminal) and print its result')
   .action(async (file: string, opts: { id?: string; wait?: boolean }) => {
     const config = loadRunConfig(file);
     const method = methodOf(config);
     const prepared = await method.prepare(config, defaultArtifactStore());
     for (const note of prepared.notes) console.log(note);
+    const estimate = method.estimate(config);
     const client = await connect();
     const runId = opts.id ?? newRunId(config.method, config.task, config.name);
     const handle = await client.workflow.start(method.workflowType, {
       taskQueue: taskQueue(),
       workflowId: runId,
-      args: [{ runId, ...prepared.input }],
+      args: [{ runId, ...prepared.input, budget: budgetPlan(config.budget, estimate) }],
       typedSearchAttributes: [
         { key: searchAttributes.method, value: config.method },
         { key: searchAttributes.task, value: config.task },
@@ -76,11 +61,14 @@ program
         { key: searchAttributes.stage, value: 'queued' },
       ],
       staticSummary: `${config.method} on ${config.task}`,
-      staticDetails: [`method: ${config.method}`, `task: ${config.task}`, ...prepared.details].join('\n'),
+      staticDetails: [`method: ${config.method}`, `task: ${config.task}`, ...prepared.details, budgetDetails(config.budget, estimate)].join('\n'),
     });
     console.log(`run id: ${runId}`);
     console.log(`web UI: ${uiLink(runId)}`);
-    if (opts.wait) printResult(runId, method.workflowType, await handle.result(), false);
+    console.log(estimateLine(estimate, file));
+    if (!opts.wait) return;
+    if (process.stdout.isTTY) await printOutcome(client, runId, await watchRun(client, runId, { intervalMs: 2000 }));
+    else printResult(runId, method.workflowType, await handle.result(), false);
   });
 
 program
@@ -91,7 +79,9 @@ program
     const description = await handle.describe();
     console.log(`run ${runId}: ${description.status.name}`);
     if (description.status.name === 'RUNNING') {
-      const progress = await handle.query(progressQuery);
+      const [progress, control] = await Promise.all([handle.query(progressQuery), handle.query(controlQuery).catch(() => null)]);
+      if (control?.paused) console.log(`paused: \`flt unpause ${runId}\` resumes`);
+      if (control?.awaiting) console.log(`awaiting approval: ${control.awaiting.reason}. ${approvalHint(runId, control.awaiting)}`);
       console.log(`stage: ${progress.stage}`);
       for (const s of progress.stages) console.log(`  ${s.stage}: ${s.done}/${s.total}`);
       console.log(`calls: ${progress.usage.calls} paid, ${progress.usage.cachedCalls} cached; tokens: ${progress.usage.promptTokens + progress.usage.completionTokens}; cost: $${progress.usage.costUsd.toFixed(4)}`);
@@ -142,6 +132,11 @@ program
     if (!shown) console.log('no runs match');
   });
 
+registerEstimateCommand(program);
+registerWatchCommand(program);
+registerOperatorCommands(program);
+registerReportCommand(program);
+registerResumeCommand(program);
 registerSelfguideCommands(program);
 registerSemievolCommands(program);
 
@@ -153,7 +148,10 @@ program.parseAsync(process.argv).then(
     } else if (err instanceof WorkflowNotFoundError) {
       console.error(`No run with id ${err.workflowId ?? ''} in this namespace; \`flt list\` shows the runs.`);
     } else if (err instanceof WorkflowFailedError) {
-      console.error(`The run failed: ${err.cause?.message ?? err.message}`);
+      // The root cause says what went wrong; the layers above it only say where (child workflow, activity).
+      let cause: Error = err;
+      while (cause.cause instanceof Error) cause = cause.cause;
+      console.error(`The run failed: ${cause.message}. \`flt resume <runId>\` starts it again, reusing what finished.`);
     } else {
       console.error(`flt: ${err?.message ?? err}`);
     }

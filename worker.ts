@@ -24,6 +24,10 @@ async function main(): Promise<void> {
     // Model calls are throttled per provider by the gateway; this caps activity slots (shards, polls) per worker.
     maxConcurrentActivityTaskExecutions: Number(process.env.FLT_MAX_CONCURRENT_ACTIVITIES ?? 32),
     shutdownGraceTime: '10 seconds',
+    // Heartbeats carry shard and fine-tune progress to `flt watch`; they are not history events, so sending them
+    // every few seconds (not the default 30-60 s) costs the server little.
+    maxHeartbeatThrottleInterval: '3 seconds',
+    defaultHeartbeatThrottleInterval: '3 seconds',
   });
   await orphans;
   console.log(`worker: polling task queue "${taskQueue()}" in namespace "${namespace}" at ${connectionOptions.address}`);
@@ -41,7 +45,9 @@ async function retryOrphanedActivities(connectionOptions: ReturnType<typeof temp
   try {
     const connection = await Connection.connect(connectionOptions);
     try {
-      const freed = await failOrphanedActivities(new Client({ connection, namespace, dataConverter: dataConverter() }), taskQueue());
+      const client = new Client({ connection, namespace, dataConverter: dataConverter() });
+      // Bounded, so a slow visibility store delays startup by seconds at most (the rest then waits for its timeout).
+      const freed = await client.withDeadline(Date.now() + 10_000, () => failOrphanedActivities(client, taskQueue()));
       if (freed) console.log(`worker: retrying ${freed} activities left running by a worker of this host that is gone`);
     } finally {
       await connection.close();

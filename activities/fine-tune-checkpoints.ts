@@ -4,23 +4,23 @@ import OpenAI from 'openai';
 import type { ProvidersConfig } from '../core/config';
 import type { ModelRef } from '../core/types';
 import type { ActivityDeps } from './context';
-import { createFineTuneBackend, openAiCompatibleProvider, readApiKey, type JobTag } from './providers/finetune/backend';
+import { createFineTuneBackend, openAiCompatibleProvider, readApiKey } from './providers/finetune/backend';
 import { toActivityFailure } from './providers/errors';
-import type { RemoteFineTuneBackendConfig } from './fine-tuning';
+import { contentTag, type JobInputs, type RemoteFineTuneBackendConfig } from './fine-tuning';
 
-export interface FineTuneCheckpointsInput {
-  tag: JobTag;
+export interface FineTuneCheckpointsInput extends JobInputs {
   backend: RemoteFineTuneBackendConfig & { kind: 'openai' };
   providers: ProvidersConfig;
 }
 
 export function fineTuneCheckpointActivities({ jobsDir, env }: ActivityDeps) {
   return {
-    /** One callable model per epoch, oldest first, of the succeeded job tagged (run, stage). */
+    /** One callable model per epoch, oldest first, of the succeeded job trained on these inputs. */
     async fineTuneCheckpoints(input: FineTuneCheckpointsInput): Promise<ModelRef[]> {
       try {
-        const job = await createFineTuneBackend(input.backend, input.providers, { workDir: jobsDir, env }).findJob(input.tag);
-        if (!job || job.status !== 'succeeded') throw new Error(`no succeeded fine-tuning job for ${input.tag.runId}/${input.tag.stage}`);
+        const tag = contentTag(input);
+        const job = await createFineTuneBackend(input.backend, input.providers, { workDir: jobsDir, env }).findJob(tag);
+        if (!job || job.status !== 'succeeded') throw new Error(`no succeeded fine-tuning job for ${tag.runId}/${tag.stage}`);
         const provider = openAiCompatibleProvider(input.providers, input.backend.provider);
         const client = new OpenAI({ apiKey: readApiKey(provider.apiKeyEnv, env), baseURL: provider.baseURL, timeout: provider.requestTimeoutSeconds * 1000, maxRetries: 0 });
         const checkpoints = [];
@@ -29,7 +29,7 @@ export function fineTuneCheckpointActivities({ jobsDir, env }: ActivityDeps) {
           .sort((a, b) => a.step_number - b.step_number)
           .map((c) => ({ provider: input.backend.provider, model: c.fine_tuned_model_checkpoint }));
       } catch (err) {
-        throw toActivityFailure(err, `checkpoints of fine-tune ${input.tag.stage}`);
+        throw toActivityFailure(err, `checkpoints of fine-tune ${input.stage}`);
       }
     },
   };

@@ -1,9 +1,10 @@
 // Fine-tune jobs as activities: upload, find-or-create (never twice), wait (heartbeating), cancel.
 import { Context, sleep } from '@temporalio/activity';
+import { createHash } from 'node:crypto';
 import type { FineTuneBackendConfig, ProvidersConfig } from '../core/config';
 import { terminalFineTuneStatuses, type ArtifactRef, type FineTuneHyperparameters, type FineTuneJobState } from '../core/types';
 import type { ActivityDeps } from './context';
-import { createFineTuneBackend, type JobTag } from './providers/finetune/backend';
+import { createFineTuneBackend, endedWithoutModel, type JobTag } from './providers/finetune/backend';
 import { toActivityFailure } from './providers/errors';
 
 export type RemoteFineTuneBackendConfig = Exclude<FineTuneBackendConfig, { kind: 'in-context' }>;
@@ -25,15 +26,21 @@ export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
   const describe = (ctx: JobContext) => `fine-tune ${ctx.tag.stage} (${ctx.backend.kind})`;
 
   return {
-    /** Uploads the training file and returns the existing job for this run and stage, or creates exactly one. */
+    /**
+     * Returns the job already trained or training on exactly these inputs, or creates exactly one. Jobs are tagged by
+     * content (training data, base model, hyperparameters, stage), so a retried attempt, a re-run or a resumed run
+     * finds the finished job instead of paying for it again; one that failed or was cancelled is never reused.
+     */
     async startFineTuneJob(input: StartFineTuneInput): Promise<FineTuneJobState> {
       const backend = backendFor(input);
+      const tag = contentTag({ ...input, stage: input.tag.stage });
+      const reusable = (job: FineTuneJobState | null) => (job && !endedWithoutModel(job) ? job : null);
       try {
-        const existing = await backend.findJob(input.tag);
+        const existing = reusable(await backend.findJob(tag));
         if (existing) return existing;
-        const trainingFileId = await backend.uploadTrainingFile({ tag: input.tag, localPath: await store.localPath(input.training), sha256: input.training.sha256 });
+        const trainingFileId = await backend.uploadTrainingFile({ tag, localPath: await store.localPath(input.training), sha256: input.training.sha256 });
         // findJob again right before creating narrows the window in which a crashed attempt's job is missed.
-        return (await backend.findJob(input.tag)) ?? (await backend.createJob({ tag: input.tag, trainingFileId, baseModel: input.baseModel, hyperparameters: input.hyperparameters }));
+        return reusable(await backend.findJob(tag)) ?? (await backend.createJob({ tag, trainingFileId, baseModel: input.baseModel, hyperparameters: input.hyperparameters }));
       } catch (err) {
         throw toActivityFailure(err, describe(input));
       }
@@ -66,4 +73,22 @@ export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
       }
     },
   };
+}
+
+/** What a job trains on and how: its identity, whichever run asks for it. */
+export interface JobInputs {
+  stage: string;
+  training: ArtifactRef;
+  baseModel: string;
+  hyperparameters: FineTuneHyperparameters;
+  backend: RemoteFineTuneBackendConfig;
+}
+
+/** The job's tag: a hash of its inputs, never the run id (the stage keeps roles apart, e.g. warm-up and evolve). */
+export function contentTag(input: JobInputs): JobTag {
+  const key = createHash('sha256')
+    .update(JSON.stringify({ training: input.training.sha256, baseModel: input.baseModel, hyperparameters: input.hyperparameters, backend: input.backend.kind }))
+    .digest('hex')
+    .slice(0, 12);
+  return { runId: `c${key}`, stage: input.stage };
 }

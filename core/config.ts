@@ -148,12 +148,28 @@ export const executionSchema = z
   })
   .strict();
 
+/**
+ * Spending limits: before a paid stage whose estimate would cross one, the run waits for `flt approve` or a raised
+ * budget instead of failing.
+ */
+export const budgetSchema = z
+  .object({
+    usd: z.number().positive().optional(),
+    /** Prompt, completion and training tokens. */
+    tokens: z.number().int().positive().optional(),
+    /** Every fine-tune stage waits for approval, whatever it costs. */
+    approveFineTunes: z.boolean().default(false),
+  })
+  .strict();
+export type BudgetConfig = z.infer<typeof budgetSchema>;
+
 export const runCommon = {
   /** A label for humans: used in the run id and the Temporal UI. */
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,60}$/, 'at most 60 letters, digits, "_", "." or "-"').optional(),
   task: z.string().min(1),
   providers: providersSchema,
   execution: executionSchema.default({ shardSize: 100, parallelShards: 4 }),
+  budget: budgetSchema.optional(),
 };
 
 export const evaluateRunSchema = z

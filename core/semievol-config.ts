@@ -1,6 +1,6 @@
 // The `semievol` run config: SemiEvol's options with the paper's defaults, and the authors' code variants as switches.
 import { z } from 'zod';
-import { datasetSchema, fineTuneBackendSchema, modelRefSchema, retrieverSchema, runCommon, samplingSchema, type FineTuneBackendConfig } from './config';
+import { datasetSchema, executionSchema, fineTuneBackendSchema, modelRefSchema, retrieverSchema, runCommon, samplingSchema, type FineTuneBackendConfig } from './config';
 import type { FineTuneHyperparameters } from './types';
 
 /** Pseudo-labeling reads option letters, so every split is a multiple-choice file. */
@@ -75,10 +75,18 @@ export const semievolOptionsSchema = z
 export type SemievolOptions = z.infer<typeof semievolOptionsSchema>;
 export type SelectionOptions = SemievolOptions['selection'];
 
+/** SemiEvol's default shard size (other methods: 100). */
+export const semievolShardSize = 250;
+
 export const semievolRunSchema = z
   .object({
     method: z.literal('semievol'),
     ...runCommon,
+    /**
+     * D_U can be large: shards of 250 keep a stage's history near 25 events per 1,000 questions and every workflow
+     * payload under 256 KB at 100,000 questions (shards of 100: 60 events, and 370 KB inputs; see BENCHMARKS.md).
+     */
+    execution: executionSchema.extend({ shardSize: z.number().int().positive().default(semievolShardSize) }).default({ shardSize: semievolShardSize, parallelShards: 4 }),
     /** M_base: the model every stage starts from. */
     model: modelRefSchema,
     /** D_L, D_U (its answers, if any, are read only for the pseudo-label accuracy diagnostic) and the test split. */

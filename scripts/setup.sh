@@ -20,3 +20,12 @@ if [ -z "${TEMPORAL_CLI:-}" ] && [ ! -x .tools/bin/temporal ] && ! command -v te
   echo "setup: building the Temporal CLI v1.5.1 into .tools/bin (the first build takes minutes)"
   GOBIN="$PWD/.tools/bin" GOFLAGS=-mod=mod go install github.com/temporalio/cli/cmd/temporal@v1.5.1
 fi
+
+# Headless Chromium draws the run reports in the tests (test/integration/report.test.ts, test/e2e/operator.test.ts).
+# Installed only where this script may: Debian, as root; elsewhere those checks are skipped and say so.
+if ! command -v chromium >/dev/null 2>&1 && [ -f /etc/debian_version ] && [ "$(id -u)" = 0 ]; then
+  echo "setup: installing chromium (headless, for the report tests)"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1; then
+    echo "setup: could not install chromium; the report tests that need a browser will be skipped" >&2
+  fi
+fi

@@ -6,6 +6,7 @@ import type { Metric, Score } from '../activities/evaluation';
 import type { Retrieval } from '../activities/retrieval';
 import type { ProvidersConfig } from '../core/config';
 import { addUsage, emptyUsage, type ArtifactRef, type ModelRef, type StageUsage } from '../core/types';
+import { pausable } from './control';
 import { mapBounded, progressQuery } from './shared';
 
 export interface EvaluateModelInput {
@@ -45,10 +46,13 @@ const modelCalls = (summary: string) =>
 export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEvaluation> {
   const shards = await shardDataset({ dataset: input.test, shardSize: input.execution.shardSize, name: `runs/${input.runId}/${input.stage}/items` });
   let done = 0;
+  const items = { done: 0, total: input.test.count };
   let usage = emptyUsage();
-  setHandler(progressQuery, () => ({ stage: input.stage, stages: [{ stage: input.stage, done, total: shards.length }], usage }));
+  setHandler(progressQuery, () => ({ stage: input.stage, stages: [{ stage: input.stage, done, total: shards.length, items }], usage }));
+  const { pausePoint } = pausable();
 
   const answered = await mapBounded(shards, input.execution.parallelShards, async (shard) => {
+    await pausePoint();
     const result = await modelCalls(`${input.model.model}: shard ${shard.index + 1} of ${shard.of}`).answerQuestions({
       runId: input.runId,
       stage: input.stage,
@@ -59,6 +63,7 @@ export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEva
       retrieval: input.retrieval,
     });
     done++;
+    items.done += shard.items.count;
     usage = addUsage(usage, result.usage);
     return result.output;
   });

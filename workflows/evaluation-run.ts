@@ -4,7 +4,8 @@ import type { SamplingParams } from '../activities/inference';
 import type { Metric } from '../activities/evaluation';
 import type { ModelSpec, ProvidersConfig } from '../core/config';
 import { searchAttributes } from '../core/search-attributes';
-import { addUsage, emptyUsage, type ArtifactRef } from '../core/types';
+import type { ArtifactRef, StageUsage } from '../core/types';
+import { runControl, type BudgetPlan, type StageCost } from './control';
 import { evaluateModel, type ModelEvaluation } from './evaluate';
 import { childId, progressQuery, type StageProgress } from './shared';
 
@@ -17,20 +18,23 @@ export interface EvaluationRunInput {
   sampling: SamplingParams;
   metric: Metric;
   execution: { shardSize: number; parallelShards: number };
+  /** Set by `flt run`: the budget and the estimate it is checked against. */
+  budget?: BudgetPlan;
 }
 
 export interface EvaluationRunResult {
   runId: string;
   task: string;
   evaluations: ModelEvaluation[];
-  usage: ReturnType<typeof emptyUsage>;
+  usage: StageUsage;
+  costs: StageCost[];
 }
 
 export async function evaluationRun(input: EvaluationRunInput): Promise<EvaluationRunResult> {
   const stages: StageProgress[] = input.models.map((_, i) => ({ stage: `evaluate-${i + 1}`, done: 0, total: 1 }));
   let stage = 'evaluate';
-  let usage = emptyUsage();
-  setHandler(progressQuery, () => ({ stage, stages, usage }));
+  const control = runControl(input.budget);
+  setHandler(progressQuery, () => ({ stage, stages, usage: control.usage() }));
   upsertSearchAttributes([
     { key: searchAttributes.method, value: 'evaluate' },
     { key: searchAttributes.task, value: input.task },
@@ -38,6 +42,8 @@ export async function evaluationRun(input: EvaluationRunInput): Promise<Evaluati
     { key: searchAttributes.stage, value: stage },
   ]);
 
+  control.enter(stage, `${input.models.length} model(s) answer ${input.test.count} test questions`);
+  await control.beforePaidStep(stage);
   const evaluations = await Promise.all(
     input.models.map(async (model, i) => {
       const evaluation = await executeChild(evaluateModel, {
@@ -46,16 +52,17 @@ export async function evaluationRun(input: EvaluationRunInput): Promise<Evaluati
         staticSummary: `evaluate ${model.provider}/${model.model} on ${input.task}`,
       });
       stages[i].done = 1;
-      usage = addUsage(usage, evaluation.usage);
-      upsertSearchAttributes([{ key: searchAttributes.costUsd, value: usage.costUsd }]);
+      control.spend(stage, evaluation.usage);
+      upsertSearchAttributes([{ key: searchAttributes.costUsd, value: control.usage().costUsd }]);
       return evaluation;
     }),
   );
 
   stage = 'done';
+  control.enter(stage, `accuracy ${evaluations.map((e) => e.score.accuracy.toFixed(3)).join(', ')}`);
   upsertSearchAttributes([
     { key: searchAttributes.stage, value: stage },
     { key: searchAttributes.accuracy, value: evaluations[0].score.accuracy },
   ]);
-  return { runId: input.runId, task: input.task, evaluations, usage };
+  return { runId: input.runId, task: input.task, evaluations, usage: control.usage(), costs: control.costs() };
 }

@@ -6,6 +6,7 @@ import { branchDataSets, chooseSetting, dataKey, effectiveSetting, gridSettings,
 import type { SelfGuideGrid, SelfGuideSettings } from '../core/selfguide-config';
 import { searchAttributes } from '../core/search-attributes';
 import type { StageUsage } from '../core/types';
+import { pausable, runControl, type BudgetPlan, type StageCost } from './control';
 import { selfGuideRun, type SelfGuideRunResult } from './selfguide';
 import type { SelfGuideEvaluation } from './selfguide-evaluate';
 import {
@@ -27,6 +28,8 @@ export interface SelfGuideCampaignInput extends SelfGuidePipeline {
   test: SelfGuideTaskRun[];
   grid: SelfGuideGrid;
   concurrency: { branches: number; cells: number };
+  /** Set by `flt run`: the budget and the estimate it is checked against (stages `validation` and `test`). */
+  budget?: BudgetPlan;
 }
 
 export interface CellResult {
@@ -45,6 +48,7 @@ export interface SelfGuideCampaignResult {
   test: { task: string; selfGuide: number; fewShot: number; gain: number; runId: string }[];
   sharing: SharingReport;
   usage: StageUsage;
+  costs: StageCost[];
 }
 
 export interface CampaignBranchInput extends SelfGuidePipeline, SelfGuideTaskRun {
@@ -65,17 +69,20 @@ export async function selfGuideCampaignBranch(input: CampaignBranchInput): Promi
   ];
   const usages: StageUsage[] = [];
   setHandler(progressQuery, () => ({ stage: stages.find((s) => s.done < s.total)?.stage ?? 'done', stages, usage: sumUsage(usages) }));
+  const { pausePoint } = pausable();
 
-  const inputs = await generateInputs(runId, task, input.inputTemperature, input, (done, of) => Object.assign(stages[0], { done, total: of }));
+  const inputs = await generateInputs(runId, task, input.inputTemperature, input, (done, of) => Object.assign(stages[0], { done, total: of }), pausePoint);
   usages.push(inputs.usage);
   // The library (inputs passing every filter but the switchable length rule) is annotated once for all settings.
   const library = await filterInputs(runId, 'filter-in-off', task, inputs.generated, false);
+  await pausePoint();
   const samples = await sampleAnnotations(runId, 'annotate-outputs', task, library.kept, input);
   usages.push(samples.usage);
   stages[1].done = 1;
 
   const keptWithLengthFilter = dataSets.some((d) => d.data.inputLengthFilter) ? filterInputs(runId, 'filter-in-on', task, inputs.generated, true) : null;
   const perDataSet = await mapBounded(dataSets, input.cells, async ({ data, epochs }) => {
+    await pausePoint();
     const kept = data.inputLengthFilter ? (await keptWithLengthFilter!).kept : library.kept;
     const key = dataKey(data);
     const synthetic = await synthesize(runId, `data-${key}`, task, samples.annotated, kept, data.outputLengthFilter, input);
@@ -103,32 +110,39 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
     { stage: 'test-runs', done: 0, total: input.test.length },
   ];
   let stage = 'validation';
-  const usages: StageUsage[] = [];
-  setHandler(progressQuery, () => ({ stage, stages, usage: sumUsage(usages) }));
-  const enter = (name: string) => {
+  const control = runControl(input.budget);
+  setHandler(progressQuery, () => ({ stage, stages, usage: control.usage() }));
+  /** Enters a stage; a paid one waits while the run is paused or needs approval. */
+  const enter = async (name: string, details: string, paid: boolean) => {
     stage = name;
     upsertSearchAttributes([
       { key: searchAttributes.stage, value: name },
-      { key: searchAttributes.costUsd, value: sumUsage(usages).costUsd },
+      { key: searchAttributes.costUsd, value: control.usage().costUsd },
     ]);
+    control.enter(name, details);
+    if (paid) await control.beforePaidStep(name);
   };
+  // Children get the pipeline without the budget: the campaign guards its stages as a whole.
+  const { budget: _budget, ...pipeline } = input;
 
-  enter('validation');
+  await enter('validation', `${gridSettings(grid).length} settings on ${input.validation.length} validation task(s), in ${branches.length} branches, and the few-shot baselines`, true);
   const [baselines, branchResults] = await Promise.all([
     mapBounded(input.validation, input.concurrency.branches, async (run): Promise<SelfGuideEvaluation> => {
+      await control.pausePoint();
       const baseline = await evaluate(runId, `baseline-${run.task.name}`, run, input.model, { kind: 'few-shot' }, input);
       stages[0].done++;
-      usages.push(baseline.usage);
+      control.spend(stage, baseline.usage);
       return baseline;
     }),
     mapBounded(branches, input.concurrency.branches, async ({ run, t }) => {
+      await control.pausePoint();
       const branch = await executeChild(selfGuideCampaignBranch, {
         workflowId: childId(runId, `${run.task.name}-t${t}`),
-        args: [{ ...input, ...run, runId: childId(runId, `${run.task.name}-t${t}`), inputTemperature: t, cells: input.concurrency.cells }],
+        args: [{ ...pipeline, ...run, runId: childId(runId, `${run.task.name}-t${t}`), inputTemperature: t, cells: input.concurrency.cells }],
         staticSummary: `SELF-GUIDE grid on ${run.task.name} at input temperature ${t}`,
       });
       stages[1].done++;
-      usages.push(branch.usage);
+      control.spend(stage, branch.usage);
       return branch;
     }),
   ]);
@@ -142,16 +156,17 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
     })),
   );
 
-  enter('test');
+  await enter('test', `the chosen setting ${settingKey(choice.setting)} on ${input.test.map((r) => r.task.name).join(', ')}`, true);
   const testRuns = await mapBounded(input.test, input.concurrency.branches, async (run): Promise<SelfGuideRunResult> => {
+    await control.pausePoint();
     const testRunId = childId(runId, `test-${run.task.name}`);
     const result = await executeChild(selfGuideRun, {
       workflowId: testRunId,
-      args: [{ ...input, ...run, runId: testRunId, settings: choice.setting }],
+      args: [{ ...pipeline, ...run, runId: testRunId, settings: choice.setting }],
       staticSummary: `SELF-GUIDE with the chosen setting ${settingKey(choice.setting)} on ${run.task.name}`,
     });
     stages[2].done++;
-    usages.push(result.usage);
+    control.spend(stage, result.usage);
     return result;
   });
 
@@ -159,7 +174,7 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
     const [fewShot, , , selfGuide] = r.evaluations.map((e) => e.score.score);
     return { task: r.task, selfGuide, fewShot, gain: selfGuide - fewShot, runId: r.runId };
   });
-  enter('done');
+  await enter('done', `chosen setting ${settingKey(choice.setting)}`, false);
   upsertSearchAttributes([{ key: searchAttributes.accuracy, value: choice.worstGain }]);
   return {
     runId,
@@ -168,6 +183,7 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
     choice,
     test,
     sharing: sharingReport(grid, input.validation.map((r) => r.task.kind), input.fineTune.backend.kind === 'openai'),
-    usage: sumUsage(usages),
+    usage: control.usage(),
+    costs: control.costs(),
   };
 }

@@ -1,11 +1,12 @@
 // SELF-GUIDE stage 5 for one model: the test split in shards, answered greedily in the task chat, then scored.
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Prompting, TestScore } from '../activities/selfguide-evaluation';
 import type { ProvidersConfig } from '../core/config';
 import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import { addUsage, emptyUsage, type ArtifactRef, type ModelRef, type StageUsage } from '../core/types';
-import { mapBounded } from './shared';
+import { pausable } from './control';
+import { mapBounded, progressQuery } from './shared';
 
 export interface SelfGuideEvaluateInput {
   runId: string;
@@ -43,8 +44,13 @@ const modelCalls = (summary: string) =>
 
 export async function selfGuideEvaluate(input: SelfGuideEvaluateInput): Promise<SelfGuideEvaluation> {
   const shards = await shardDataset({ dataset: input.test, shardSize: input.execution.shardSize, name: `runs/${input.runId}/${input.stage}/items` });
+  let done = 0;
+  const items = { done: 0, total: input.test.count };
   let usage = emptyUsage();
+  setHandler(progressQuery, () => ({ stage: input.stage, stages: [{ stage: input.stage, done, total: shards.length, items }], usage }));
+  const { pausePoint } = pausable();
   const answers = await mapBounded(shards, input.execution.parallelShards, async (shard) => {
+    await pausePoint();
     const result = await modelCalls(`${input.stage}: shard ${shard.index + 1} of ${shard.of}`).answerTestShard({
       runId: input.runId,
       stage: input.stage,
@@ -56,6 +62,8 @@ export async function selfGuideEvaluate(input: SelfGuideEvaluateInput): Promise<
       maxTokens: input.maxTokens,
       seed: input.seed,
     });
+    done++;
+    items.done += shard.items.count;
     usage = addUsage(usage, result.usage);
     return result.output;
   });

@@ -43,13 +43,24 @@ const modelCalls = (summary: string) =>
     summary,
   });
 
-/** Stage 1: one activity per round, the inputs so far travelling as an artifact, so history grows by round only. */
-export async function generateInputs(runId: string, task: SelfGuideTaskDefinition, temperature: number, pipeline: SelfGuidePipeline, onRound: (done: number, of: number) => void) {
+/**
+ * Stage 1: one activity per round, the inputs so far travelling as an artifact, so history grows by round only.
+ * `pausePoint` runs before each round: a paused run starts no new round.
+ */
+export async function generateInputs(
+  runId: string,
+  task: SelfGuideTaskDefinition,
+  temperature: number,
+  pipeline: SelfGuidePipeline,
+  onRound: (done: number, of: number) => void,
+  pausePoint: () => Promise<void>,
+) {
   const rounds = roundsFor(pipeline.generation.rounds, task.kind);
   let generated: ArtifactRef | null = null;
   let library = 0;
   let usage = emptyUsage();
   for (let round = 1; round <= rounds; round++) {
+    await pausePoint();
     const result: GenerateInputRoundResult = await modelCalls(`generate inputs: round ${round} of ${rounds}`).generateInputRound({
       runId,
       stage: 'generate-inputs',
@@ -98,13 +109,14 @@ export function synthesize(runId: string, stage: string, task: SelfGuideTaskDefi
   return buildSyntheticData({ runId, stage, annotated, kept, task, outputLengthFilter, minShare: pipeline.annotation.minShare, seed: pipeline.seed });
 }
 
+const hyperparameters = ({ fineTune: { learningRate, batchSize, lora } }: SelfGuidePipeline, epochs: number) => ({ epochs, learningRate, batchSize, lora });
+
 /** Stage 4 through the fineTune child workflow; with nothing to train on, the base model stands as it is. */
 export async function fineTuneOn(runId: string, stage: string, training: ArtifactRef, epochs: number, pipeline: SelfGuidePipeline): Promise<ModelRef> {
   if (training.count === 0) return pipeline.model;
-  const { backend, learningRate, batchSize, lora } = pipeline.fineTune;
   return executeChild(fineTune, {
     workflowId: childId(runId, stage),
-    args: [{ runId, stage, backend, providers: pipeline.providers, baseModel: pipeline.model, training, hyperparameters: { epochs, learningRate, batchSize, lora } }],
+    args: [{ runId, stage, backend: pipeline.fineTune.backend, providers: pipeline.providers, baseModel: pipeline.model, training, hyperparameters: hyperparameters(pipeline, epochs) }],
     staticSummary: `fine-tune ${pipeline.model.model} on ${training.count} examples for ${epochs} epoch(s)`,
   });
 }
@@ -120,7 +132,8 @@ export async function fineTuneEpochs(runId: string, stage: string, training: Art
   }
   const most = Math.max(...epochs);
   const final = await fineTuneOn(runId, stage, training, most, pipeline);
-  const checkpoints = await fineTuneCheckpoints({ tag: { runId, stage }, backend, providers: pipeline.providers });
+  // The job is found the way startFineTuneJob found it: by what it trained on.
+  const checkpoints = await fineTuneCheckpoints({ stage, training, baseModel: pipeline.model.model, hyperparameters: hyperparameters(pipeline, most), backend, providers: pipeline.providers });
   // The newest checkpoint is the last epoch's; providers may keep only the last few.
   const byEpoch = (e: number) => (e === most ? final : checkpoints[checkpoints.length - 1 - (most - e)]);
   return Promise.all(epochs.map((e) => byEpoch(e) ?? fineTuneOn(runId, `${stage}-e${e}`, training, e, pipeline)));

@@ -1,11 +1,12 @@
 // SELF-GUIDE (Zhao et al., 2024) on one task: the model writes inputs, filters clean them, it labels them itself,
 // is fine-tuned on its own data, and is compared with few-shot prompting, Self-ICL and few-shot fine-tuning.
-import { setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { SyntheticDataResult } from '../activities/selfguide-data';
 import type { FilterCounts } from '../core/selfguide-filters';
 import type { SelfGuideSettings } from '../core/selfguide-config';
 import { searchAttributes } from '../core/search-attributes';
-import type { ModelRef, StageUsage } from '../core/types';
+import type { ArtifactRef, ModelRef, StageUsage } from '../core/types';
+import { runControl, type BudgetPlan, type StageCost } from './control';
 import {
   evaluate,
   filterInputs,
@@ -13,7 +14,6 @@ import {
   generateInputs,
   goldTraining,
   sampleAnnotations,
-  sumUsage,
   synthesize,
   type SelfGuidePipeline,
   type SelfGuideTaskRun,
@@ -24,6 +24,8 @@ import { progressQuery, type StageProgress } from './shared';
 export interface SelfGuideRunInput extends SelfGuidePipeline, SelfGuideTaskRun {
   runId: string;
   settings: SelfGuideSettings;
+  /** Set by `flt run`: the budget and the estimate it is checked against. */
+  budget?: BudgetPlan;
 }
 
 export interface SelfGuideRunResult {
@@ -31,61 +33,79 @@ export interface SelfGuideRunResult {
   task: string;
   settings: SelfGuideSettings;
   inputs: { generated: number; filters: FilterCounts };
-  synthetic: { pairs: number; dropped: SyntheticDataResult['dropped'] };
+  /** `data`: the synthetic `{input, output}` pairs. */
+  synthetic: { pairs: number; dropped: SyntheticDataResult['dropped']; data: ArtifactRef };
   models: { selfGuide: ModelRef; fewShotFineTune: ModelRef };
   /** Few-shot prompting, Self-ICL, few-shot fine-tuning and SELF-GUIDE, in that order. */
   evaluations: SelfGuideEvaluation[];
   usage: StageUsage;
+  costs: StageCost[];
 }
 
 export async function selfGuideRun(input: SelfGuideRunInput): Promise<SelfGuideRunResult> {
   const { runId, task, settings } = input;
   const stages: StageProgress[] = ['generate-inputs', 'filter-inputs', 'annotate-outputs', 'fine-tune', 'evaluate'].map((stage) => ({ stage, done: 0, total: 1 }));
   let stage = stages[0].stage;
-  const usages: StageUsage[] = [];
-  setHandler(progressQuery, () => ({ stage, stages, usage: sumUsage(usages) }));
-  const enter = (index: number) => {
+  const control = runControl(input.budget);
+  setHandler(progressQuery, () => ({ stage, stages, usage: control.usage() }));
+  // A campaign's test runs are runs of their own: they carry the attributes `flt run` gives a run it starts.
+  // Patched: a run started before this upsert existed replays without it.
+  if (patched('selfguide-run-search-attributes')) {
+    upsertSearchAttributes([
+      { key: searchAttributes.method, value: 'selfguide' },
+      { key: searchAttributes.task, value: task.name },
+      { key: searchAttributes.baseModel, value: input.model.model },
+    ]);
+  }
+  /** Enters stage `index`; a paid stage waits while the run is paused or needs approval (`units` rescales its estimate). */
+  const enter = async (index: number, details: string, guard: { paid: boolean; units?: number }) => {
     if (index > 0) stages[index - 1].done = stages[index - 1].total;
     stage = stages[index].stage;
     upsertSearchAttributes([
       { key: searchAttributes.stage, value: stage },
-      { key: searchAttributes.costUsd, value: sumUsage(usages).costUsd },
+      { key: searchAttributes.costUsd, value: control.usage().costUsd },
     ]);
+    control.enter(stage, `stage ${index + 1} of ${stages.length}: ${details}`);
+    if (guard.paid) await control.beforePaidStep(stage, guard.units);
   };
   // The paper's output length rule compares with gold outputs; classification outputs are labels.
   const outputLengthFilter = settings.outputLengthFilter && task.kind === 'generation';
 
-  enter(0);
-  const inputs = await generateInputs(runId, task, settings.inputTemperature, input, (done, of) => Object.assign(stages[0], { done, total: of }));
-  usages.push(inputs.usage);
+  await enter(0, `the model writes inputs at temperature ${settings.inputTemperature}`, { paid: true });
+  const inputs = await generateInputs(runId, task, settings.inputTemperature, input, (done, of) => Object.assign(stages[0], { done, total: of }), control.pausePoint);
+  control.spend(stage, inputs.usage);
 
-  enter(1);
+  await enter(1, `${inputs.generated.count} generated inputs through the empty, noise, ${settings.inputLengthFilter ? 'length, ' : ''}duplicate filters`, { paid: false });
   const filtered = await filterInputs(runId, 'filter-inputs', task, inputs.generated, settings.inputLengthFilter);
 
-  enter(2);
+  await enter(2, `${input.annotation.samples} answers for each of ${filtered.kept.count} kept inputs, then the majority vote`, { paid: true, units: filtered.kept.count });
   const samples = await sampleAnnotations(runId, 'annotate-outputs', task, filtered.kept, input);
-  usages.push(samples.usage);
+  control.spend(stage, samples.usage);
   const synthetic = await synthesize(runId, 'annotate-outputs', task, samples.annotated, filtered.kept, outputLengthFilter, input);
 
-  enter(3);
+  await enter(3, `SELF-GUIDE on ${synthetic.training.count} synthetic pairs, few-shot fine-tuning on ${task.examples.length} gold examples`, {
+    paid: true,
+    units: synthetic.training.count + task.examples.length,
+  });
   const [selfGuide, fewShotFineTune] = await Promise.all([
     fineTuneOn(runId, 'fine-tune', synthetic.training, settings.epochs, input),
     goldTraining(runId, task).then((gold) => fineTuneOn(runId, 'fine-tune-few-shot', gold, settings.epochs, input)),
   ]);
 
-  enter(4);
+  await enter(4, `few-shot prompting, Self-ICL, few-shot fine-tuning and SELF-GUIDE on ${input.test.count} test items`, { paid: true });
   const evaluations = await Promise.all([
     evaluate(runId, 'evaluate-few-shot', input, input.model, { kind: 'few-shot' }, input),
     evaluate(runId, 'evaluate-self-icl', input, input.model, { kind: 'self-icl', synthetic: synthetic.pairs, contextTokens: input.evaluation.contextTokens }, input),
     evaluate(runId, 'evaluate-few-shot-fine-tune', input, fewShotFineTune, { kind: 'few-shot' }, input),
     evaluate(runId, 'evaluate-self-guide', input, selfGuide, { kind: 'few-shot' }, input),
   ]);
-  usages.push(...evaluations.map((e) => e.usage));
+  for (const e of evaluations) control.spend(stage, e.usage);
   stages[4].done = 1;
   stage = 'done';
+  control.enter(stage, `SELF-GUIDE ${evaluations[3].score.metric} ${evaluations[3].score.score.toFixed(3)}`);
   upsertSearchAttributes([
     { key: searchAttributes.stage, value: stage },
-    { key: searchAttributes.costUsd, value: sumUsage(usages).costUsd },
+    { key: searchAttributes.costUsd, value: control.usage().costUsd },
     { key: searchAttributes.accuracy, value: evaluations[3].score.score },
   ]);
 
@@ -94,9 +114,10 @@ export async function selfGuideRun(input: SelfGuideRunInput): Promise<SelfGuideR
     task: task.name,
     settings: { ...settings, outputLengthFilter },
     inputs: { generated: inputs.generated.count, filters: filtered.counts },
-    synthetic: { pairs: synthetic.pairs.count, dropped: synthetic.dropped },
+    synthetic: { pairs: synthetic.pairs.count, dropped: synthetic.dropped, data: synthetic.pairs },
     models: { selfGuide, fewShotFineTune },
     evaluations,
-    usage: sumUsage(usages),
+    usage: control.usage(),
+    costs: control.costs(),
   };
 }

@@ -7,6 +7,7 @@ import type { ResponseSampling } from '../activities/semievol';
 import type { ProvidersConfig } from '../core/config';
 import type { CollaboratorSetup } from '../core/semievol';
 import { addUsage, emptyUsage, type ArtifactRef, type ModelRef, type Shard, type StageUsage } from '../core/types';
+import { pausable } from './control';
 import { mapBounded, progressQuery } from './shared';
 
 export interface ShardedStageInput {
@@ -34,11 +35,15 @@ const { collectRecords } = proxyActivities<Activities>({
 /** Runs `work` on every shard, a few at a time, reporting shards done and usage through the progress query. */
 async function overShards<R extends { usage: StageUsage }>(stage: string, input: ShardedStageInput, work: (activities: Activities, shard: Shard) => Promise<R>) {
   let done = 0;
+  const items = { done: 0, total: input.shards.reduce((sum, shard) => sum + shard.items.count, 0) };
   let usage = emptyUsage();
-  setHandler(progressQuery, () => ({ stage, stages: [{ stage, done, total: input.shards.length }], usage }));
+  setHandler(progressQuery, () => ({ stage, stages: [{ stage, done, total: input.shards.length, items }], usage }));
+  const { pausePoint } = pausable();
   const results = await mapBounded(input.shards, input.execution.parallelShards, async (shard) => {
+    await pausePoint();
     const result = await work(shardActivities(`${stage}: shard ${shard.index + 1} of ${shard.of}`), shard);
     done++;
+    items.done += shard.items.count;
     usage = addUsage(usage, result.usage);
     return result;
   });

@@ -10,6 +10,7 @@ import { searchAttributes } from '../core/search-attributes';
 import { semievolPlan, type SemievolPlan } from '../core/semievol';
 import type { SemievolOptions } from '../core/semievol-config';
 import { addUsage, emptyUsage, type ArtifactRef, type FineTuneHyperparameters, type ModelRef, type Shard, type StageUsage } from '../core/types';
+import { runControl, type BudgetPlan, type StageCost } from './control';
 import { evaluateModel, type ModelEvaluation } from './evaluate';
 import { fineTune } from './fine-tune';
 import { collaborate, justify, propagateInContext, type Justification } from './semievol-stages';
@@ -28,6 +29,8 @@ export interface SemievolRunInput {
   /** Evaluation sampling; its seed is the run's seed. */
   sampling: SamplingParams;
   execution: { shardSize: number; parallelShards: number };
+  /** Set by `flt run`: the budget and the estimate it is checked against. */
+  budget?: BudgetPlan;
 }
 
 export interface Evaluations {
@@ -57,27 +60,39 @@ export interface SemievolRunResult {
   };
   evaluations: Evaluations;
   usage: StageUsage;
+  costs: StageCost[];
 }
 
-const { shardDataset, buildTrainingSet, selectPseudoLabels, scorePseudoLabels } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
+/** The steps between model-calling stages, each with a summary the Temporal UI shows in the run's timeline. */
+const step = (summary: string) =>
+  proxyActivities<Activities>({
+    startToCloseTimeout: '30 minutes',
+    retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+    summary,
+  });
 
 export async function semievolRun(input: SemievolRunInput): Promise<SemievolRunResult> {
   const plan = semievolPlan(input.options, input.sampling.seed);
   const run = trackRun(input, plan);
   const base: ModelRef = { ...input.model };
-  const unlabeled = await shardDataset({ dataset: input.data.unlabeled, shardSize: input.execution.shardSize, name: `runs/${input.runId}/unlabeled/items` });
+  const unlabeled = await step(`split D_U (${input.data.unlabeled.count} questions) into shards of ${input.execution.shardSize}`).shardDataset({ dataset: input.data.unlabeled, shardSize: input.execution.shardSize, name: `runs/${input.runId}/unlabeled/items` });
 
-  const warm = plan.warmUp ? await run.stage('warm-up', () => warmUp(input)) : null;
-  const neighbours = plan.k > 0 ? await run.stage('propagate', () => propagate(input, plan, unlabeled)) : null;
-  const answers = await run.stage('collaborate', () => collaborateOn(input, plan, unlabeled, { base, warm }, neighbours?.neighbours ?? null));
-  const justification = await run.stage('justify', () => justifyDisagreements(input, unlabeled, answers.answers, warm ?? base));
-  const selection = await run.stage('select', () => select(input, plan, justification));
-  const evolved = await run.stage('evolve', () => evolve(input, plan, selection, { base, warm }));
-  const { usage: _evaluationUsage, ...evaluations } = await run.stage('evaluate', () => evaluate(input, { base, warm, evolved }));
-  const accuracy = await run.stage('diagnose', () => diagnosePseudoLabels(input, justification, selection));
+  const { labeled, test } = input.data;
+  const counts = `${labeled.count} labeled, ${input.data.unlabeled.count} unlabeled questions`;
+  const warm = plan.warmUp ? await run.stage('warm-up', `M_warm = fine-tune(M_base, D_L): ${labeled.count} examples`, () => warmUp(input)) : null;
+  const neighbours = plan.k > 0 ? await run.stage('propagate', `the ${plan.k} nearest labeled questions of each unlabeled one (${counts})`, () => propagate(input, plan, unlabeled)) : null;
+  const answers = await run.stage('collaborate', `${plan.collaborators.length} collaborators answer ${input.data.unlabeled.count} questions in ${unlabeled.length} shards`, () =>
+    collaborateOn(input, plan, unlabeled, { base, warm }, neighbours?.neighbours ?? null),
+  );
+  const justification = await run.stage('justify', `M_${warm ? 'warm' : 'base'} settles every question the collaborators disagree on`, () => justifyDisagreements(input, unlabeled, answers.answers, warm ?? base));
+  const selection = await run.stage('select', `pseudo-labels with entropy up to the ${plan.selection.theta}th percentile`, () => select(input, plan, justification), { paid: false });
+  // M_evol's training set is D_L (unless left out) and exactly the selected pseudo-labels.
+  const examples = (plan.evolveOn === 'labeled-and-selected' ? labeled.count : 0) + selection.counts.selected;
+  const evolved = await run.stage('evolve', `M_evol = fine-tune(M_${plan.evolveFrom}): ${examples} examples`, () => evolve(input, plan, selection, { base, warm }), { units: examples });
+  const { usage: _evaluationUsage, ...evaluations } = await run.stage('evaluate', `${warm ? 'vanilla, SFT, SemiEvol and RAG' : 'vanilla, SemiEvol and RAG'} on ${test.count} test questions`, () =>
+    evaluate(input, { base, warm, evolved }),
+  );
+  const accuracy = await run.stage('diagnose', "pseudo-label accuracy against D_U's withheld answers", () => diagnosePseudoLabels(input, justification, selection), { paid: false });
 
   run.finish(evaluations.semievol.score.accuracy);
   return {
@@ -93,43 +108,51 @@ export async function semievolRun(input: SemievolRunInput): Promise<SemievolRunR
       accuracy,
     },
     evaluations,
-    usage: run.usage(),
+    usage: run.control.usage(),
+    costs: run.control.costs(),
   };
 }
 
-/** Stage by stage: the FltStage search attribute, the progress query, and cost as it accrues (FltCostUsd). */
+/**
+ * Stage by stage: the FltStage search attribute, the progress query, the UI's current details, cost as it accrues
+ * (FltCostUsd), and the operator's control: a paid stage waits while the run is paused or needs approval.
+ */
 function trackRun(input: SemievolRunInput, plan: SemievolPlan) {
   const names = [plan.warmUp && 'warm-up', plan.k > 0 && 'propagate', 'collaborate', 'justify', 'select', 'evolve', 'evaluate', 'diagnose'];
   const stages: StageProgress[] = names.filter((s): s is string => !!s).map((stage) => ({ stage, done: 0, total: 1 }));
   let current = 'queued';
-  let usage = emptyUsage();
-  setHandler(progressQuery, () => ({ stage: current, stages, usage }));
+  const control = runControl(input.budget);
+  setHandler(progressQuery, () => ({ stage: current, stages, usage: control.usage() }));
   upsertSearchAttributes([
     { key: searchAttributes.method, value: 'semievol' },
     { key: searchAttributes.task, value: input.task },
     { key: searchAttributes.baseModel, value: input.model.model },
   ]);
   return {
-    async stage<T>(name: string, work: () => Promise<T>): Promise<T> {
+    control,
+    /** `units` rescales the stage's estimate to what the run now knows; unpaid stages skip the guard. */
+    async stage<T>(name: string, details: string, work: () => Promise<T>, opts: { paid?: boolean; units?: number } = {}): Promise<T> {
       current = name;
       upsertSearchAttributes([{ key: searchAttributes.stage, value: name }]);
+      control.enter(name, `stage ${stages.findIndex((s) => s.stage === name) + 1} of ${stages.length}: ${details}`);
+      if (opts.paid !== false) await control.beforePaidStep(name, opts.units);
       const result = await work();
       const spent = (result as { usage?: StageUsage }).usage;
       if (spent) {
-        usage = addUsage(usage, spent);
-        upsertSearchAttributes([{ key: searchAttributes.costUsd, value: usage.costUsd }]);
+        control.spend(name, spent);
+        upsertSearchAttributes([{ key: searchAttributes.costUsd, value: control.usage().costUsd }]);
       }
       stages.find((s) => s.stage === name)!.done = 1;
       return result;
     },
     finish(accuracy: number) {
       current = 'done';
+      control.enter(current, `M_evol's test accuracy ${accuracy.toFixed(3)}`);
       upsertSearchAttributes([
         { key: searchAttributes.stage, value: current },
         { key: searchAttributes.accuracy, value: accuracy },
       ]);
     },
-    usage: () => usage,
   };
 }
 
@@ -137,7 +160,7 @@ const collaboratorSampling = (input: SemievolRunInput) => ({ temperature: input.
 
 /** In-weight propagation: M_warm = fine-tune(M_base, D_L). */
 async function warmUp(input: SemievolRunInput): Promise<ModelRef> {
-  const training = await buildTrainingSet({ runId: input.runId, stage: 'warm-up', labeled: input.data.labeled, pseudoLabeled: null });
+  const training = await step(`training set for M_warm: D_L (${input.data.labeled.count} examples)`).buildTrainingSet({ runId: input.runId, stage: 'warm-up', labeled: input.data.labeled, pseudoLabeled: null });
   return executeChild(fineTune, {
     workflowId: childId(input.runId, 'warm-up'),
     args: [{ runId: input.runId, stage: 'warm-up', backend: input.fineTune.backend, providers: input.providers, baseModel: input.model, training, hyperparameters: input.fineTune.hyperparameters }],
@@ -175,13 +198,13 @@ function justifyDisagreements(input: SemievolRunInput, shards: Shard[], answers:
 
 /** Adaptive selection: pseudo-labels whose entropy is within the theta-th percentile. */
 function select(input: SemievolRunInput, plan: SemievolPlan, justification: Justification): Promise<SelectionResult> {
-  return selectPseudoLabels({ runId: input.runId, labels: justification.labels, selection: plan.selection });
+  return step(`adaptive selection: entropy ${plan.selection.strict ? 'below' : 'up to'} the ${plan.selection.theta}th percentile`).selectPseudoLabels({ runId: input.runId, labels: justification.labels, selection: plan.selection });
 }
 
 /** M_evol = fine-tune(M_base or M_warm, D_L + selected, or the selected only). */
 async function evolve(input: SemievolRunInput, plan: SemievolPlan, selection: SelectionResult, models: { base: ModelRef; warm: ModelRef | null }): Promise<ModelRef> {
   const labeled = plan.evolveOn === 'labeled-and-selected' ? input.data.labeled : null;
-  const training = await buildTrainingSet({ runId: input.runId, stage: 'evolve', labeled, pseudoLabeled: { selected: selection.selected, questions: input.data.unlabeled } });
+  const training = await step(`training set for M_evol: ${labeled ? 'D_L and ' : ''}${selection.counts.selected} selected pseudo-labels`).buildTrainingSet({ runId: input.runId, stage: 'evolve', labeled, pseudoLabeled: { selected: selection.selected, questions: input.data.unlabeled } });
   if (training.count === 0) {
     throw ApplicationFailure.nonRetryable('No pseudo-label was selected and D_L is left out (evolution.data: selected), so there is nothing to fine-tune M_evol on.', 'NothingToTrainOn');
   }
@@ -213,5 +236,5 @@ async function evaluate(input: SemievolRunInput, models: { base: ModelRef; warm:
 
 /** The pseudo-label accuracy diagnostic: the only step that reads D_U's gold answers, after every decision is made. */
 function diagnosePseudoLabels(input: SemievolRunInput, justification: Justification, selection: SelectionResult): Promise<PseudoLabelAccuracy> {
-  return scorePseudoLabels({ gold: input.data.unlabeledGold, labels: justification.labels, selected: selection.selected });
+  return step("diagnostic: pseudo-labels against D_U's withheld answers").scorePseudoLabels({ gold: input.data.unlabeledGold, labels: justification.labels, selected: selection.selected });
 }

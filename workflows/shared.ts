@@ -4,8 +4,11 @@ import type { StageUsage } from '../core/types';
 
 export interface StageProgress {
   stage: string;
+  /** Steps (shards, rounds, child stages) finished, of `total`. */
   done: number;
   total: number;
+  /** For sharded stages: the items (questions, test items) in finished shards, of all the stage's items. */
+  items?: { done: number; total: number };
 }
 
 export interface RunProgress {

@@ -1,7 +1,8 @@
 // The `evaluate` method: models on a test split.
 import type { EvaluateRunConfig } from '../../core/config';
+import { estimateEvaluation } from '../../core/evaluate-estimate';
 import type { EvaluationRunInput, EvaluationRunResult } from '../../workflows/evaluation-run';
-import { storeDataset, testDoubleNotes } from './datasets';
+import { loadDataset, storeDataset, testDoubleNotes } from './datasets';
 import type { Method } from './types';
 
 export const evaluateMethod: Method<EvaluateRunConfig> = {
@@ -25,6 +26,10 @@ export const evaluateMethod: Method<EvaluateRunConfig> = {
       baseModel: config.models[0].model,
       details: [`models: ${config.models.map((m) => `${m.provider}/${m.model}`).join(', ')}`, `test items: ${test.count}`],
     };
+  },
+
+  estimate(config) {
+    return estimateEvaluation(config, loadDataset(config.data.test).items);
   },
 
   summarize(result: EvaluationRunResult) {

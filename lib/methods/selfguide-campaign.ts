@@ -1,9 +1,10 @@
 // The `selfguide-campaign` method: the "one parameter fits all" grid on validation tasks, the chosen setting on test tasks.
 import { settingKey } from '../../core/selfguide-campaign';
 import type { SelfGuideCampaignConfig } from '../../core/selfguide-config';
+import { estimateCampaign } from '../../core/selfguide-estimate';
 import type { SelfGuideCampaignInput, SelfGuideCampaignResult } from '../../workflows/selfguide-campaign';
 import { testDoubleNotes } from './datasets';
-import { storeSelfGuideTask } from './selfguide-tasks';
+import { loadScoredTask, storeSelfGuideTask } from './selfguide-tasks';
 import type { Method } from './types';
 
 const points = (score: number) => `${score >= 0 ? '+' : ''}${(100 * score).toFixed(1)}`;
@@ -40,6 +41,11 @@ export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig> = {
         `grid: temperature ${g.inputTemperature.join('/')} x input length filter ${g.inputLengthFilter.join('/')} x output length filter ${g.outputLengthFilter.join('/')} x epochs ${g.epochs.join('/')}`,
       ],
     };
+  },
+
+  estimate(config) {
+    const tasks = (list: typeof config.data.validation) => list.map((data) => loadScoredTask(data, config.evaluation.testLimit));
+    return estimateCampaign(config, tasks(config.data.validation), tasks(config.data.test), config.grid);
   },
 
   summarize(result: SelfGuideCampaignResult) {

@@ -1,8 +1,16 @@
-// SELF-GUIDE task folders as runs carry them: the task definition inline, its test split (first N lines) as an artifact.
+// SELF-GUIDE task folders as runs carry them: the task definition inline, its test split (first N lines) as an artifact;
+// and as estimates read them.
 import type { SelfGuideTaskData } from '../../core/selfguide-config';
+import type { SelfGuideEstimateTask } from '../../core/selfguide-estimate';
 import type { SelfGuideTaskRun } from '../../workflows/selfguide-stages';
 import type { ArtifactStore } from '../artifacts';
 import { loadSelfGuideTask } from '../datasets';
+
+/** A task and the test lines that will be scored, for estimates. */
+export function loadScoredTask(data: SelfGuideTaskData, testLimit: number | undefined): SelfGuideEstimateTask {
+  const { validation: _validation, test, ...task } = loadSelfGuideTask(data.path);
+  return { task, test: test.slice(0, testLimit) };
+}
 
 export async function storeSelfGuideTask(store: ArtifactStore, data: SelfGuideTaskData, testLimit: number | undefined, notes: string[]): Promise<SelfGuideTaskRun> {
   const { validation, test, ...task } = loadSelfGuideTask(data.path);

@@ -1,8 +1,9 @@
 // The `selfguide` method: SELF-GUIDE on one task folder.
 import { roundsFor, type SelfGuideRunConfig } from '../../core/selfguide-config';
+import { estimateSelfGuide } from '../../core/selfguide-estimate';
 import type { SelfGuideRunInput, SelfGuideRunResult } from '../../workflows/selfguide';
 import { testDoubleNotes } from './datasets';
-import { storeSelfGuideTask } from './selfguide-tasks';
+import { loadScoredTask, storeSelfGuideTask } from './selfguide-tasks';
 import type { Method } from './types';
 
 const percent = (score: number) => `${(100 * score).toFixed(1)}`;
@@ -37,6 +38,10 @@ export const selfGuideMethod: Method<SelfGuideRunConfig> = {
         `test items: ${run.test.count}`,
       ],
     };
+  },
+
+  estimate(config) {
+    return estimateSelfGuide(config, loadScoredTask(config.data.task, config.evaluation.testLimit), config.settings.epochs);
   },
 
   summarize(result: SelfGuideRunResult) {

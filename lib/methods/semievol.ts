@@ -1,10 +1,17 @@
 // The `semievol` method: D_L, D_U and the test split in, M_base vs M_warm vs M_evol vs RAG out.
 import { paperHyperparameters, type SemievolRunConfig } from '../../core/semievol-config';
+import { estimateSemievol } from '../../core/semievol-estimate';
 import type { SemievolRunInput, SemievolRunResult } from '../../workflows/semievol';
 import { loadDataset, storeDataset, testDoubleNotes } from './datasets';
 import type { Method } from './types';
 
 const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
+
+/** Both fine-tunes' hyperparameters: the paper's for the backend, overridden by the config's. */
+function fineTuneSettings(config: SemievolRunConfig) {
+  const hyperparameters = { ...paperHyperparameters(config.fineTune.backend.kind), ...config.fineTune.hyperparameters };
+  return { backend: config.fineTune.backend, hyperparameters, finalHyperparameters: { ...hyperparameters, ...config.fineTune.finalHyperparameters } };
+}
 
 export const semievolMethod: Method<SemievolRunConfig> = {
   workflowType: 'semievolRun',
@@ -20,13 +27,12 @@ export const semievolMethod: Method<SemievolRunConfig> = {
     if (unlabeledGold.count) notes.push(`unlabeled: ${unlabeledGold.count} gold answers kept aside for the pseudo-label accuracy diagnostic only`);
     const test = await storeDataset(store, config.data.test, 'test', notes);
 
-    const hyperparameters = { ...paperHyperparameters(config.fineTune.backend.kind), ...config.fineTune.hyperparameters };
     const input: Omit<SemievolRunInput, 'runId'> = {
       task: config.task,
       providers: config.providers,
       model: config.model,
       data: { labeled, unlabeled, unlabeledGold, test },
-      fineTune: { backend: config.fineTune.backend, hyperparameters, finalHyperparameters: { ...hyperparameters, ...config.fineTune.finalHyperparameters } },
+      fineTune: fineTuneSettings(config),
       options: config.semievol,
       sampling: config.sampling,
       execution: config.execution,
@@ -44,6 +50,19 @@ export const semievolMethod: Method<SemievolRunConfig> = {
         ...(without.length ? [`without: ${without.join(', ')}`] : []),
       ],
     };
+  },
+
+  estimate(config) {
+    return estimateSemievol({
+      providers: config.providers,
+      model: config.model,
+      fineTune: fineTuneSettings(config),
+      options: config.semievol,
+      sampling: config.sampling,
+      labeled: loadDataset(config.data.labeled).items,
+      unlabeled: loadDataset(config.data.unlabeled, { requireAnswer: false }).items,
+      test: loadDataset(config.data.test).items,
+    });
   },
 
   summarize(result: SemievolRunResult) {

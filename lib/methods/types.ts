@@ -1,4 +1,6 @@
-// What each method contributes to the CLI: how a config becomes a workflow start, and how its result reads.
+// What each method contributes to the CLI: how a config becomes a workflow start, what it will cost, and how its
+// result reads.
+import type { StageEstimate } from '../../core/estimate';
 import type { ArtifactStore } from '../artifacts';
 
 export interface PreparedRun {
@@ -16,6 +18,8 @@ export interface Method<Config> {
   /** The workflow a run of this method starts. */
   workflowType: string;
   prepare(config: Config, store: ArtifactStore): Promise<PreparedRun>;
+  /** Expected calls, tokens and cost per paid stage, from the config's data, before anything is paid for. */
+  estimate(config: Config): StageEstimate[];
   /** A few lines summarizing a finished run's result. */
   summarize(result: any): string[];
 }

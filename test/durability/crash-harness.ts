@@ -38,6 +38,7 @@ export interface Kill {
   reason: string;
   /** Provider requests seen when it happened. */
   atRequest: number;
+  at: number;
 }
 
 export interface CrashReport {
@@ -46,6 +47,8 @@ export interface CrashReport {
   result: unknown;
   /** Successful model calls whose identical request had already succeeded before. */
   repeatedCalls: number;
+  /** Of those, the ones whose first answer was not in flight at any kill: finished calls paid twice (must be 0). */
+  repeatedFinishedCalls: number;
   /** Estimated: repeated calls times the reference run's mean tokens per call. */
   extraTokens: number;
   jobCreates: { reference: number; killed: number };
@@ -129,8 +132,9 @@ export async function crashRun(options: CrashRunOptions): Promise<CrashReport> {
       { reason: 'while a fine-tune job was polled', seen: (log: RequestLogEntry[]) => count(log, 'GET', /\/fine_tuning\/jobs\/[^/]+$|\/fine-tunes\/[^/]+$/) > 0 },
     ];
     const kill = async (reason: string, atRequest: number) => {
+      const at = Date.now();
       await killed.stop('SIGKILL');
-      kills.push({ stage: stage ?? '', reason, atRequest });
+      kills.push({ stage: stage ?? '', reason, atRequest, at });
       await killed.start();
     };
 
@@ -163,11 +167,18 @@ export async function crashRun(options: CrashRunOptions): Promise<CrashReport> {
     const killedLog = await killed.double.requests();
 
     const calls = answered(killedLog);
-    const hashes = new Set<string>();
+    const firstAnswer = new Map<string, RequestLogEntry>();
     let repeatedCalls = 0;
+    let repeatedFinishedCalls = 0;
+    // In flight at a kill: sent before it, answered at most a moment before it (the worker had yet to store it).
+    const inFlightAtAKill = (call: RequestLogEntry) => kills.some((k) => call.time <= k.at && call.time + call.durationMs >= k.at - 1000);
     for (const call of calls) {
-      if (hashes.has(call.requestHash)) repeatedCalls++;
-      hashes.add(call.requestHash);
+      const first = firstAnswer.get(call.requestHash);
+      if (!first) firstAnswer.set(call.requestHash, call);
+      else {
+        repeatedCalls++;
+        if (!inFlightAtAKill(first)) repeatedFinishedCalls++;
+      }
     }
     // The double's log has no token counts: a repeated call costs what an average call of the reference run did.
     const usage = (referenceResult as { usage?: { calls: number; promptTokens: number; completionTokens: number } }).usage;
@@ -177,6 +188,7 @@ export async function crashRun(options: CrashRunOptions): Promise<CrashReport> {
       reference: referenceResult,
       result,
       repeatedCalls,
+      repeatedFinishedCalls,
       extraTokens: Math.round(repeatedCalls * tokensPerCall),
       jobCreates: { reference: count(referenceLog, 'POST', /\/fine_tuning\/jobs$|\/fine-tunes$/), killed: count(killedLog, 'POST', /\/fine_tuning\/jobs$|\/fine-tunes$/) },
       uploads: { reference: count(referenceLog, 'POST', /\/files(\/upload)?$/), killed: count(killedLog, 'POST', /\/files(\/upload)?$/) },

@@ -2,7 +2,6 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { tagName } from '../../activities/providers/finetune/backend';
 import type { ProvidersConfig } from '../../core/config';
 import type { FineTuneInput } from '../../workflows/fine-tune';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
@@ -78,6 +77,25 @@ describe('fineTune workflow', () => {
     });
   });
 
+  it('reuses the job trained on the same inputs in a later run, but never a failed one', async () => {
+    const worker = await testWorker(deps);
+    await worker.run(async () => {
+      const backend = { kind: 'openai' as const, provider: 'double', pollIntervalSeconds: 0.2 };
+      const first = await (await start(worker.taskQueue, await input('reused', backend))).result();
+      const before = await jobCreates();
+      const again = await (await start(worker.taskQueue, { ...(await input('reused', backend)), runId: `ft-again-${Date.now()}` })).result();
+      expect(again).toEqual(first);
+      expect(await jobCreates()).toBe(before);
+
+      await double.configure({ failNextJobs: 1 });
+      const failing = await input('failed-once', backend);
+      await expect((await start(worker.taskQueue, failing)).result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      const retried = await (await start(worker.taskQueue, { ...failing, runId: `ft-resumed-${Date.now()}` })).result();
+      expect(retried.model).toMatch(/^ft:sim-model/);
+      expect((await jobCreates()) - before).toBe(2);
+    });
+  });
+
   it('fails the run with the provider message when the job fails', async () => {
     await double.configure({ failNextJobs: 1 });
     const worker = await testWorker(deps);
@@ -105,9 +123,11 @@ describe('fineTune workflow', () => {
     await worker.run(async () => {
       const args = await input('trainer-cancelled', { kind: 'command', command: 'sleep 300 & sleep 300; wait', provider: 'double', servedModel: '{job}', pollIntervalSeconds: 0.1 });
       const handle = await start(worker.taskQueue, args);
-      const jobDir = path.join(deps.jobsDir, tagName({ runId: args.runId, stage: args.stage }));
-      while (!existsSync(path.join(jobDir, 'pid'))) await new Promise((r) => setTimeout(r, 50));
-      const pgid = Number(readFileSync(path.join(jobDir, 'pid'), 'utf8'));
+      // Job directories are named by the job's content tag, which ends in the stage.
+      const jobDir = () => (existsSync(deps.jobsDir) ? readdirSync(deps.jobsDir).find((d) => d.endsWith('-trainer-cancelled')) : undefined);
+      while (!jobDir() || !existsSync(path.join(deps.jobsDir, jobDir()!, 'pid'))) await new Promise((r) => setTimeout(r, 50));
+      const pidFile = path.join(deps.jobsDir, jobDir()!, 'pid');
+      const pgid = Number(readFileSync(pidFile, 'utf8'));
       await handle.cancel();
       await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
       // No process of the trainer's group is left (zombies awaiting a reaper don't count: they hold nothing).

@@ -32,6 +32,9 @@ export function tagName(tag: JobTag): string {
   return `${full.slice(0, maxTagLength - hash.length - 1).replace(/-+$/, '')}-${hash}`;
 }
 
+/** A job that ended failed or cancelled is never reused: a re-run or a resumed run starts a new one. */
+export const endedWithoutModel = (job: FineTuneJobState) => job.status === 'failed' || job.status === 'cancelled';
+
 export interface CreateJobArgs {
   tag: JobTag;
   trainingFileId: string;

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FineTuneBackendConfig } from '../../../core/config';
 import type { FineTuneJobState } from '../../../core/types';
-import { eventTail, tagName, type CreateJobArgs, type FineTuneBackend, type JobTag } from './backend';
+import { endedWithoutModel, eventTail, tagName, type CreateJobArgs, type FineTuneBackend, type JobTag } from './backend';
 
 type CommandConfig = Extract<FineTuneBackendConfig, { kind: 'command' }>;
 
@@ -151,9 +151,15 @@ export class CommandFineTuneBackend implements FineTuneBackend {
   async createJob(args: CreateJobArgs): Promise<FineTuneJobState> {
     // A second trainer on the same job directory would corrupt the first one's output.
     const existing = await this.findJob(args.tag);
-    if (existing) return existing;
     const jobId = tagName(args.tag);
     const dir = this.jobDir(jobId);
+    if (existing && !endedWithoutModel(existing)) return existing;
+    if (existing) {
+      // A new attempt after a failed or cancelled one: its markers go, its log and training file stay.
+      for (const marker of ['pid', 'exitcode', 'cancelled', 'boot-id']) fs.rmSync(path.join(dir, marker), { force: true });
+      fs.rmSync(path.join(dir, 'adapter'), { recursive: true, force: true });
+      fs.appendFileSync(path.join(dir, 'train.log'), `--- new attempt after the previous one ended ${existing.status} ---\n`);
+    }
     fs.mkdirSync(dir, { recursive: true });
     const h = args.hyperparameters;
     const vars: Record<string, string | undefined> = {

@@ -1,0 +1,74 @@
+// `flt estimate <config>`: the expected calls, tokens and cost of each paid stage before anything is paid for, and
+// the one-line version `flt run` prints. The numbers come from the methods' estimates (core/*-estimate.ts).
+import { Command } from 'commander';
+import type { BudgetConfig } from '../core/config';
+import { estimateTokens, type StageEstimate } from '../core/estimate';
+import { loadRunConfig } from '../lib/config-file';
+import { methodOf } from '../lib/methods';
+import type { BudgetPlan } from '../workflows/control';
+import { formatUsd } from './watch-view';
+
+const n = (value: number) => Math.round(value).toLocaleString('en-US');
+
+const totals = (stages: readonly StageEstimate[]) => ({
+  calls: stages.reduce((s, e) => s + e.calls, 0),
+  tokens: stages.reduce((s, e) => s + estimateTokens(e), 0),
+  usd: stages.reduce((s, e) => s + e.costUsd, 0),
+});
+
+export function estimateTable(stages: readonly StageEstimate[]): string[] {
+  const header = ['stage', 'calls', 'prompt tokens', 'completion tokens (max)', 'training tokens', 'cost (up to)'];
+  const total = stages.reduce(
+    (sum, e) => ({ calls: sum.calls + e.calls, prompt: sum.prompt + e.promptTokens, completion: sum.completion + e.completionTokens, training: sum.training + e.trainingTokens, usd: sum.usd + e.costUsd }),
+    { calls: 0, prompt: 0, completion: 0, training: 0, usd: 0 },
+  );
+  const rows = [
+    header,
+    ...stages.map((e) => [e.stage, n(e.calls), n(e.promptTokens), n(e.completionTokens), n(e.trainingTokens), formatUsd(e.costUsd)]),
+    ['total', n(total.calls), n(total.prompt), n(total.completion), n(total.training), formatUsd(total.usd)],
+  ];
+  const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '));
+}
+
+/** The line `flt run` prints. */
+export function estimateLine(stages: readonly StageEstimate[], file: string): string {
+  const t = totals(stages);
+  return `estimate: up to ${formatUsd(t.usd)} (${n(t.calls)} calls, ${n(t.tokens)} tokens, completions at their max tokens); \`flt estimate ${file}\` shows each stage`;
+}
+
+/** The run's static details line on money: the estimate, and the budget the run stops at. */
+export function budgetDetails(budget: BudgetConfig | undefined, stages: readonly StageEstimate[]): string {
+  const t = totals(stages);
+  const limits = [budget?.usd !== undefined && formatUsd(budget.usd), budget?.tokens !== undefined && `${n(budget.tokens)} tokens`].filter(Boolean);
+  return [
+    `estimate: up to ${formatUsd(t.usd)}, ${n(t.tokens)} tokens`,
+    limits.length ? `budget: ${limits.join(' and ')}` : 'budget: none',
+    ...(budget?.approveFineTunes ? ['every fine-tune waits for approval'] : []),
+  ].join('; ');
+}
+
+/** What the run's workflow checks before each paid stage: the config's limits and this estimate. */
+export function budgetPlan(budget: BudgetConfig | undefined, stages: StageEstimate[]): BudgetPlan {
+  return { limits: { usd: budget?.usd, tokens: budget?.tokens }, approveFineTunes: budget?.approveFineTunes ?? false, stages };
+}
+
+export function registerEstimateCommand(program: Command): void {
+  program
+    .command('estimate <config>')
+    .description("expected calls, tokens and cost per stage, from the config's data and prices; starts nothing")
+    .action((file: string) => {
+      const config = loadRunConfig(file);
+      const stages = methodOf(config).estimate(config);
+      console.log(`${file}: ${config.method} on "${config.task}"`);
+      for (const line of estimateTable(stages)) console.log(`  ${line}`);
+      console.log('Tokens are estimated at 4 characters each from the prompts this run would send. Upper bounds: every completion at its max tokens,');
+      console.log('and counts known only mid-run at their most (every question self-justified, every input kept and labelled). Prices come from');
+      console.log("each provider's `prices` (per million tokens); training from the fine-tune backend's provider, at the configured epochs.");
+      if (config.budget?.usd !== undefined || config.budget?.tokens !== undefined) {
+        const t = totals(stages);
+        const over = (config.budget.usd !== undefined && t.usd > config.budget.usd) || (config.budget.tokens !== undefined && t.tokens > config.budget.tokens);
+        console.log(over ? 'This estimate is over the budget: the run will wait for `flt approve` (or `flt budget`) before the stage that would cross it.' : 'This estimate is within the budget.');
+      }
+    });
+}

@@ -1,0 +1,70 @@
+// `flt resume <runId>`: a new run with the old run's input (and any --set changes). Nothing finished is paid for
+// again: model calls are answered from the response cache (keyed by the full request), fine-tune jobs are found by
+// what they train on, and artifacts are content-addressed.
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
+import type { Command } from 'commander';
+import { randomBytes } from 'node:crypto';
+import { searchAttributes } from '../core/search-attributes';
+import { uiLink } from '../lib/temporal';
+import { connect, UserError } from './connection';
+
+/** Applies `a.b.c=value` to a copy of `input`; the value is JSON when it parses as JSON, else a string. */
+export function applySettings(input: Record<string, unknown>, settings: string[]): Record<string, unknown> {
+  const copy = structuredClone(input);
+  for (const setting of settings) {
+    const eq = setting.indexOf('=');
+    if (eq <= 0) throw new UserError(`--set ${setting}: expected key=value, e.g. --set options.selection.theta=60.`);
+    const keys = setting.slice(0, eq).split('.');
+    const raw = setting.slice(eq + 1);
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = raw;
+    }
+    let target: any = copy;
+    for (const [i, key] of keys.entries()) {
+      if (target === null || typeof target !== 'object' || !(key in target)) {
+        const at = keys.slice(0, i).join('.') || 'the input';
+        const known = target && typeof target === 'object' ? Object.keys(target).join(', ') : 'none';
+        throw new UserError(`--set ${setting}: ${at} has no field "${key}" (fields: ${known}).`);
+      }
+      if (i === keys.length - 1) target[key] = value;
+      else target = target[key];
+    }
+  }
+  return copy;
+}
+
+export function registerResumeCommand(program: Command): void {
+  program
+    .command('resume <runId>')
+    .description('start a new run from an earlier one, reusing everything it finished; --set changes a setting of its input')
+    .option('--set <key=value>', 'change a field of the run input (repeatable), e.g. options.selection.theta=60', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--id <runId>', 'id of the new run (default: the old id with a -resumed suffix)')
+    .action(async (oldRunId: string, opts: { set: string[]; id?: string }) => {
+      const client = await connect();
+      const old = client.workflow.getHandle(oldRunId);
+      const description = await old.describe();
+      const history = await old.fetchHistory();
+      const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+      if (!started) throw new UserError(`Run ${oldRunId} has no start event in its history; it cannot be resumed.`);
+      const [input] = (await decodeArrayFromPayloads(client.options.loadedDataConverter, started.input?.payloads)) as Record<string, unknown>[];
+      const runId = opts.id ?? `${oldRunId.replace(/-resumed-[0-9a-f]{4}$/, '')}-resumed-${randomBytes(2).toString('hex')}`;
+      const changed = applySettings(input, opts.set);
+      await client.workflow.start(description.type, {
+        taskQueue: description.taskQueue,
+        workflowId: runId,
+        args: [{ ...changed, runId }],
+        // What identifies the run carries over; stage, cost and accuracy are the new run's own.
+        typedSearchAttributes: [searchAttributes.method, searchAttributes.task, searchAttributes.baseModel].flatMap((key) => {
+          const value = description.typedSearchAttributes.get(key);
+          return value === undefined ? [] : [{ key, value }];
+        }),
+        memo: { resumedFrom: oldRunId, settingsChanged: opts.set },
+        staticSummary: `resume of ${oldRunId}${opts.set.length ? ` with ${opts.set.join(', ')}` : ''}`,
+      });
+      console.log(`run id: ${runId} (resumes ${oldRunId}; finished calls, fine-tune jobs and artifacts are reused)`);
+      console.log(`web UI: ${uiLink(runId)}`);
+    });
+}

@@ -1,0 +1,198 @@
+// What `flt watch` draws, as plain lines: a run's stages with progress bars (items done of total, rate, time left),
+// its running stage workflows nested under their stage, fine-tune jobs with their last events, and what it has
+// spent against its budget. Pure: the frame depends only on the run tree, the clock and the rates seen so far.
+import { approvalHint, type ControlState } from '../workflows/control';
+import type { StageProgress } from '../workflows/shared';
+import type { RunNode } from '../lib/run-tree';
+import { flatten } from '../lib/run-tree';
+
+/** Progress per row over a sliding window, for rates and time left. */
+export class ProgressRates {
+  private readonly samples = new Map<string, { t: number; value: number }[]>();
+
+  constructor(private readonly windowMs = 120_000) {}
+
+  /** Records `value` at time `t` (ms) and returns units per second over the window, or null without two samples apart. */
+  observe(key: string, t: number, value: number): number | null {
+    const seen = (this.samples.get(key) ?? []).filter((s) => t - s.t <= this.windowMs && s.value <= value);
+    seen.push({ t, value });
+    this.samples.set(key, seen);
+    const first = seen[0];
+    return t > first.t ? (value - first.value) / ((t - first.t) / 1000) : null;
+  }
+}
+
+type RowState = 'done' | 'running' | 'pending';
+
+interface Row {
+  key: string;
+  depth: number;
+  label: string;
+  state: RowState;
+  /** Progress in `unit`s; total 0 for rows without a measure (a fine-tune wait, a header). */
+  value: number;
+  total: number;
+  unit: string;
+  note: string;
+}
+
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export const formatUsd = (usd: number) => `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
+const thousands = (n: number) => Math.round(n).toLocaleString('en-US');
+
+export function bar(fraction: number, width = 24): string {
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  return '█'.repeat(filled) + '░'.repeat(width - filled);
+}
+
+/** A child's name under its parent: the stage part of `<parent id>--<stage>`. */
+const nameOf = (node: RunNode, parent: RunNode) => (node.workflowId.startsWith(`${parent.workflowId}--`) ? node.workflowId.slice(parent.workflowId.length + 2) : node.workflowId);
+
+/** Shares of in-flight activities done, from their `{done, of}` heartbeats: fractions of a step each. */
+function inFlight(node: RunNode): number {
+  return node.activities.reduce((sum, a) => {
+    const h = a.heartbeat as { done?: unknown; of?: unknown } | null;
+    return typeof h?.done === 'number' && typeof h.of === 'number' && h.of > 0 ? sum + Math.min(1, h.done / h.of) : sum;
+  }, 0);
+}
+
+function fineTuneNote(node: RunNode): string {
+  const job = node.fineTuneJob;
+  if (!job) return 'starting a fine-tune job';
+  const last = job.events.at(-1);
+  return `job ${job.jobId} ${job.status}${last ? `: ${last}` : ''}`;
+}
+
+/** What holds a run's stage back, if anything: a pause, or an approval it waits for. */
+function holdOf(node: RunNode, stage: string): string {
+  if (node.control?.awaiting?.stage === stage) return 'awaiting approval';
+  return node.control?.paused ? 'paused' : '';
+}
+
+function progressRow(node: RunNode, stage: StageProgress, depth: number, label: string, current: boolean): Row {
+  const flight = current ? inFlight(node) : 0;
+  const steps = Math.min(stage.total, stage.done + flight);
+  const state: RowState = stage.done >= stage.total ? 'done' : current || steps > 0 ? 'running' : 'pending';
+  const key = `${node.workflowId}/${stage.stage}`;
+  const hold = state === 'running' ? holdOf(node, stage.stage) : '';
+  if (stage.items && stage.total > 0) {
+    // In-flight shards count by their heartbeats' share, at the stage's mean shard size.
+    const value = Math.min(stage.items.total, stage.items.done + flight * (stage.items.total / stage.total));
+    return { key, depth, label, state, value, total: stage.items.total, unit: 'items', note: [`${stage.done}/${stage.total} shards`, hold].filter(Boolean).join(', ') };
+  }
+  return { key, depth, label, state, value: steps, total: stage.total, unit: '', note: hold };
+}
+
+/** A node's rows: a one-stage workflow is one row; a multi-stage one lists its stages, running children under the current one. */
+function rowsFor(node: RunNode, depth: number, label: string): Row[] {
+  if (node.type === 'fineTune') return [{ key: node.workflowId, depth, label, state: 'running', value: 0, total: 0, unit: '', note: fineTuneNote(node) }];
+  const stages = node.progress?.stages ?? [];
+  if (depth > 0 && stages.length === 1 && !node.children.length) return [progressRow(node, stages[0], depth, label, true)];
+
+  const rows: Row[] = [];
+  const inner = depth === 0 ? 0 : depth + 1;
+  if (depth > 0) rows.push({ key: node.workflowId, depth, label, state: 'running', value: 0, total: 0, unit: '', note: node.progress ? `stage ${node.progress.stage}` : 'no worker answered' });
+  const matched = new Set<RunNode>();
+  for (const stage of stages) {
+    const child = node.children.find((c) => nameOf(c, node) === stage.stage);
+    if (child && child.type !== 'fineTune' && child.progress?.stages.length === 1) {
+      matched.add(child);
+      rows.push({ ...progressRow(child, child.progress.stages[0], inner, stage.stage, true), key: `${node.workflowId}/${stage.stage}` });
+    } else if (child) {
+      matched.add(child);
+      rows.push(...rowsFor(child, inner, stage.stage));
+    } else {
+      rows.push(progressRow(node, stage, inner, stage.stage, stage.stage === node.progress?.stage));
+    }
+  }
+  // Children that are not a stage of their own (SemiEvol's four evaluations, the campaign's branches) go under the current stage.
+  const others = node.children.filter((c) => !matched.has(c)).flatMap((c) => rowsFor(c, inner + 1, nameOf(c, node)));
+  const current = rows.findIndex((r) => r.label === node.progress?.stage && r.depth === inner);
+  const lastRunning = rows.map((r) => r.state).lastIndexOf('running');
+  const at = current >= 0 ? current + 1 : lastRunning >= 0 ? lastRunning + 1 : rows.length;
+  rows.splice(at, 0, ...others);
+  return rows;
+}
+
+function rowLine(row: Row, labelWidth: number, rates: ProgressRates, now: number): string {
+  const label = `${'  '.repeat(row.depth + 1)}${row.label}`.padEnd(labelWidth);
+  if (row.total === 0 || (row.total === 1 && !row.unit)) {
+    const mark = row.state === 'done' ? '✓ done' : row.state === 'running' ? '▸ running' : '· pending';
+    return `${label} ${mark}${row.note ? `  ${row.note}` : ''}`;
+  }
+  const rate = row.state === 'running' ? rates.observe(row.key, now, row.value) : null;
+  const shown = row.unit === 'items' ? thousands(Math.floor(row.value)) : Number.isInteger(row.value) ? String(row.value) : row.value.toFixed(1);
+  const parts = [`${bar(row.value / row.total)} ${shown}/${thousands(row.total)}${row.unit ? ` ${row.unit}` : ''}`];
+  if (row.note) parts.push(row.note);
+  if (row.state === 'done') parts.push('done');
+  else if (rate !== null && rate > 0) parts.push(`${rate >= 1 ? rate.toFixed(1) : rate.toPrecision(2)}/s`, `~${formatDuration((row.total - row.value) / rate)} left`);
+  return `${label} ${parts.join('  ')}`;
+}
+
+function controlLines(runId: string, control: ControlState | null): string[] {
+  if (!control) return [];
+  const lines: string[] = [];
+  if (control.paused) lines.push(`PAUSED: no new paid step starts; steps in flight finish. \`flt unpause ${runId}\` resumes.`);
+  if (control.awaiting) lines.push(`AWAITING APPROVAL: ${control.awaiting.reason}. ${approvalHint(runId, control.awaiting)}`);
+  return lines;
+}
+
+function spendLine(root: RunNode): string {
+  const nodes = flatten(root);
+  const usage = nodes.reduce(
+    (sum, n) => {
+      const u = n.progress?.usage;
+      return u ? { calls: sum.calls + u.calls, cached: sum.cached + u.cachedCalls, tokens: sum.tokens + u.promptTokens + u.completionTokens, usd: sum.usd + u.costUsd } : sum;
+    },
+    { calls: 0, cached: 0, tokens: 0, usd: 0 },
+  );
+  const control = root.control;
+  const parts = [`spent: ${thousands(usage.calls)} calls (${thousands(usage.cached)} from cache)`, `${thousands(usage.tokens)} tokens`, `${formatUsd(usage.usd)} in calls`];
+  if (control?.training.usd) parts[2] += ` + ${formatUsd(control.training.usd)} training (estimated)`;
+  if (control?.limits.usd !== undefined) parts.push(`budget ${formatUsd(control.limits.usd)}`);
+  if (control?.limits.tokens !== undefined) parts.push(`token budget ${thousands(control.limits.tokens)}`);
+  if (control?.estimate) parts.push(`estimate up to ${formatUsd(control.estimate.usd)}`);
+  return parts.join(' · ');
+}
+
+function jobLines(root: RunNode): string[] {
+  const jobs = flatten(root).filter((n) => n.type === 'fineTune');
+  if (!jobs.length) return [];
+  return [
+    'fine-tune jobs',
+    ...jobs.flatMap((n) => {
+      const job = n.fineTuneJob;
+      if (!job) return [`  ${n.workflowId}: starting`];
+      return [`  ${nameOf(n, root)}: ${job.jobId} ${job.status}`, ...job.events.slice(-3).map((e) => `      ${e}`)];
+    }),
+  ];
+}
+
+export interface FrameInput {
+  root: RunNode;
+  startedAt: Date;
+  /** The run's Web UI page. */
+  link: string;
+  now: number;
+  rates: ProgressRates;
+}
+
+export function renderFrame({ root, startedAt, link, now, rates }: FrameInput): string[] {
+  const elapsed = formatDuration((now - startedAt.getTime()) / 1000);
+  const lines = [`run ${root.workflowId} · ${root.type} · ${root.status} · ${elapsed}`, `stage: ${root.progress?.stage ?? '?'} · web UI: ${link}`];
+  lines.push(...controlLines(root.workflowId, root.control));
+  if (root.status === 'RUNNING' && !root.progress) lines.push('No worker answered the progress query: start one with `npm run worker`; showing what Temporal knows.');
+  const rows = rowsFor(root, 0, root.workflowId);
+  const labelWidth = Math.min(56, Math.max(24, ...rows.map((r) => 2 * (r.depth + 1) + r.label.length + 1)));
+  lines.push('', ...rows.map((row) => rowLine(row, labelWidth, rates, now)));
+  const jobs = jobLines(root);
+  if (jobs.length) lines.push('', ...jobs);
+  lines.push('', spendLine(root));
+  return lines;
+}

@@ -1,0 +1,91 @@
+// `flt watch <runId>`: a live view of a run in the terminal, redrawn every few seconds until the run ends. It reads
+// the run through Temporal only (describe, queries, the fine-tune children's short histories), so it works on a run
+// started anywhere.
+import type { Client } from '@temporalio/client';
+import { Command, InvalidArgumentError } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readRunTree, flatten, type RunNode } from '../lib/run-tree';
+import { uiLink } from '../lib/temporal';
+import { connect, UserError } from './connection';
+import { printResult } from './result';
+import { formatDuration, ProgressRates, renderFrame } from './watch-view';
+
+export interface WatchOptions {
+  intervalMs: number;
+  /** One frame, then return. */
+  once?: boolean;
+  out?: NodeJS.WriteStream;
+}
+
+/** Keeps each fine-tune job's events across frames: a heartbeat carries only the latest. */
+function rememberJobEvents(root: RunNode, seen: Map<string, string[]>): void {
+  for (const node of flatten(root)) {
+    const job = node.fineTuneJob;
+    if (!job) continue;
+    const events = seen.get(job.jobId) ?? [];
+    for (const e of job.events) if (!events.includes(e)) events.push(e);
+    seen.set(job.jobId, events);
+    job.events = events;
+  }
+}
+
+/** Draws the run until it ends (or once); returns its final Temporal status. */
+export async function watchRun(client: Client, runId: string, opts: WatchOptions): Promise<string> {
+  const out = opts.out ?? process.stdout;
+  const { startTime } = await client.workflow.getHandle(runId).describe();
+  const rates = new ProgressRates();
+  const jobEvents = new Map<string, string[]>();
+  let previous = '';
+  for (;;) {
+    const root = await readRunTree(client, runId);
+    rememberJobEvents(root, jobEvents);
+    if (root.status !== 'RUNNING') {
+      // A closed run answers no progress query: the last frame stays, and a line says how it ended.
+      const { closeTime } = await client.workflow.getHandle(runId).describe();
+      out.write(`run ${runId} · ${root.type} · ${root.status} after ${formatDuration(((closeTime ?? new Date()).getTime() - startTime.getTime()) / 1000)}\n`);
+      return root.status;
+    }
+    const lines = renderFrame({ root, startedAt: startTime, link: uiLink(runId), now: Date.now(), rates });
+    if (out.isTTY) {
+      // Home and clear, then the frame cut to the terminal's width so nothing wraps.
+      const width = out.columns ?? 160;
+      out.write(`\x1b[H\x1b[2J${lines.map((l) => (l.length > width ? l.slice(0, width - 1) : l)).join('\n')}\n`);
+    } else {
+      const frame = lines.join('\n');
+      if (frame !== previous) out.write(`${frame}\n\n`);
+      previous = frame;
+    }
+    if (opts.once) return root.status;
+    await sleep(opts.intervalMs);
+  }
+}
+
+/** After the view: the result's summary, or one sentence on how the run ended. */
+export async function printOutcome(client: Client, runId: string, status: string): Promise<void> {
+  const handle = client.workflow.getHandle(runId);
+  if (status === 'COMPLETED') {
+    const { type } = await handle.describe();
+    printResult(runId, type, await handle.result(), false);
+  } else if (status !== 'RUNNING') {
+    throw new UserError(`Run ${runId} ended ${status}; \`flt status ${runId}\` and its Web UI page (${uiLink(runId)}) say why.`);
+  }
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0.2)) throw new InvalidArgumentError('expected a number of seconds, at least 0.2.');
+  return n;
+}
+
+export function registerWatchCommand(program: Command): void {
+  program
+    .command('watch <runId>')
+    .description('a live view of a run: stages with progress bars, rate and time left, fine-tune jobs, spend and budget')
+    .option('--interval <seconds>', 'seconds between redraws', seconds, 2)
+    .option('--once', 'draw one frame and exit')
+    .action(async (runId: string, opts: { interval: number; once?: boolean }) => {
+      const client = await connect();
+      const status = await watchRun(client, runId, { intervalMs: opts.interval * 1000, once: opts.once });
+      if (!opts.once) await printOutcome(client, runId, status);
+    });
+}

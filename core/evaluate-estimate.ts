@@ -1,0 +1,13 @@
+// The `evaluate` method's expected spend: every configured model answers every test question once, zero-shot.
+import type { EvaluateRunConfig } from './config';
+import { chatEstimate, combine, messageTokens, pricesOf, type StageEstimate } from './estimate';
+import { zeroShotMessages } from './prompts';
+import type { McqItem } from './types';
+
+export function estimateEvaluation(config: Pick<EvaluateRunConfig, 'providers' | 'models' | 'sampling'>, test: readonly Pick<McqItem, 'question' | 'options'>[]): StageEstimate[] {
+  const promptTokens = test.reduce((sum, item) => sum + messageTokens(zeroShotMessages(item)), 0);
+  const perModel = config.models.map((model) =>
+    chatEstimate('evaluate', test.length, { calls: test.length, promptTokens, maxTokens: config.sampling.maxTokens, prices: pricesOf(config.providers, model.provider) }),
+  );
+  return [combine('evaluate', perModel)];
+}

@@ -1,0 +1,180 @@
+// A run report as one self-contained HTML page (inline CSS and SVG, no script, nothing fetched) and as a Markdown
+// summary with the same numbers in tables.
+import { escapeXml, funnelChart, groupedBarChart, heatMap, histogramBins, histogramChart } from './charts';
+import type { CostLine, ReportData, SelfGuideReport } from './data';
+
+const percent = (v: number) => `${(100 * v).toFixed(1)}%`;
+const points = (v: number) => `${v >= 0 ? '+' : ''}${(100 * v).toFixed(1)}`;
+const usd = (v: number) => `$${v.toFixed(v < 1 ? 4 : 2)}`;
+
+interface Section {
+  title: string;
+  /** One or two sentences on what the chart shows. */
+  lead: string;
+  chart: string;
+  /** The chart's numbers, for the Markdown summary (and readers without SVG). */
+  table: string[][];
+}
+
+function scoresSection(data: ReportData): Section {
+  const { metric, groups } = data.scores;
+  return {
+    title: 'Scores',
+    lead: `Test ${metric} of every model and baseline, per task.`,
+    chart: groupedBarChart({ title: `${metric} per task`, groups, max: 1, format: percent }),
+    table: [['task', 'model or baseline', metric], ...groups.flatMap((g) => g.bars.map((b) => [g.label, b.label, percent(b.value)]))],
+  };
+}
+
+function costSection(lines: CostLine[]): Section {
+  const costs = lines.filter((c) => c.callsUsd || c.trainingUsd || c.estimateUsd);
+  const groups = costs.map((c) => ({
+    label: c.stage,
+    bars: [{ label: 'spent', value: c.callsUsd + c.trainingUsd }, ...(c.estimateUsd === null ? [] : [{ label: 'estimate (upper bound)', value: c.estimateUsd }])],
+  }));
+  return {
+    title: 'Cost per stage',
+    lead: "Spent: model and embedding calls as measured, plus fine-tune jobs priced from their estimate (providers do not report a job's cost). Estimate: what the stage was expected to cost at most when it started.",
+    chart: groupedBarChart({ title: 'cost per stage', groups, format: usd }),
+    table: [['stage', 'calls (measured)', 'training (estimated)', 'estimate (upper bound)'], ...costs.map((c) => [c.stage, usd(c.callsUsd), usd(c.trainingUsd), c.estimateUsd === null ? '' : usd(c.estimateUsd)])],
+  };
+}
+
+function semievolSections(data: ReportData): Section[] {
+  const s = data.semievol!;
+  const c = s.counts;
+  const comparison = `${s.selection.strict ? '<' : '≤'} τ`;
+  const selectedShare = c.pseudoLabeled ? c.selected / c.pseudoLabeled : 0;
+  const funnel = [
+    { label: 'unlabeled questions', count: c.questions, kind: 'stage' as const },
+    { label: 'consistent', count: c.consistent, kind: 'stage' as const },
+    { label: 'self-justified', count: s.justified, kind: 'stage' as const },
+    { label: 'dropped: no answer', count: c.droppedNoAnswer, kind: 'removed' as const },
+    { label: 'dropped: no log-probs', count: c.droppedNoLogprobs, kind: 'removed' as const },
+    { label: 'pseudo-labeled', count: c.pseudoLabeled, kind: 'stage' as const },
+    { label: 'selected', count: c.selected, kind: 'stage' as const },
+  ];
+  return [
+    {
+      title: 'Entropy of the pseudo-labels',
+      lead: `H of each pseudo-labeled question; ${percent(selectedShare)} (${c.selected} of ${c.pseudoLabeled}) have H ${comparison} = ${s.threshold === null ? 'n/a' : s.threshold.toFixed(4)}, the ${s.selection.theta}th percentile${s.selection.among === 'self-justified' ? ' of the self-justified questions (consistent ones are kept)' : ''}, and were selected.`,
+      chart: histogramChart({ title: 'entropy histogram', bins: histogramBins(s.entropies, 20), threshold: s.threshold, labels: ['selected', 'not selected'], axis: 'H (mean negative log-probability per token)' }),
+      table: [['entropy from', 'to', 'selected', 'not selected'], ...histogramBins(s.entropies, 20).map((b) => [b.from.toFixed(3), b.to.toFixed(3), String(b.selected), String(b.rest)])],
+    },
+    {
+      title: 'Consistency and pseudo-labels',
+      lead: `${percent(s.consistencyRate)} of D_U was consistent (every collaborator gave the same letter); the rest was self-justified. Pseudo-label accuracy against the withheld gold: all ${s.accuracy.all.total ? percent(s.accuracy.all.accuracy) : 'n/a'}, selected ${s.accuracy.selected.total ? percent(s.accuracy.selected.accuracy) : 'n/a'}.`,
+      chart: funnelChart({ title: 'pseudo-labels', steps: funnel }),
+      table: [['step', 'questions'], ...funnel.map((f) => [f.label, String(f.count)])],
+    },
+  ];
+}
+
+function selfGuideSections(report: SelfGuideReport): Section[] {
+  const sections: Section[] = [
+    {
+      title: `SELF-GUIDE's filters on ${report.task}`,
+      lead: `Inputs the model generated, what each filter removed, what was annotated, and the synthetic pairs kept (run ${report.runId}).`,
+      chart: funnelChart({ title: `filter funnel of ${report.task}`, steps: report.funnel }),
+      table: [['step', 'count'], ...report.funnel.map((f) => [f.label, String(f.count)])],
+    },
+  ];
+  if (report.classes) {
+    const classes = report.classes;
+    sections.push({
+      title: `Synthetic pairs per class on ${report.task}`,
+      lead: 'Kept pairs per label, after downsampling every label to the rarest.',
+      chart: groupedBarChart({ title: `pairs per class of ${report.task}`, groups: classes.map((c) => ({ label: c.label, bars: [{ label: 'pairs', value: c.count }] })), format: (v) => String(Math.round(v)) }),
+      table: [['label', 'pairs'], ...classes.map((c) => [c.label, String(c.count)])],
+    });
+  }
+  return sections;
+}
+
+function campaignSection(data: ReportData): Section {
+  const c = data.campaign!;
+  return {
+    title: 'The campaign grid',
+    lead: `Each setting's gain over few-shot prompting (points) on each validation task and on its worst one; the setting with the best worst-task gain, ${c.chosen} (${points(c.worstGain)}), is outlined.`,
+    chart: heatMap({ title: 'gain over few-shot prompting per setting and task', rows: c.settings, columns: c.tasks, values: c.gains, highlight: c.chosen, format: points }),
+    table: [['setting', ...c.tasks], ...c.settings.map((s, i) => [s === c.chosen ? `**${s}**` : s, ...c.gains[i].map((g) => (g === null ? '' : points(g)))])],
+  };
+}
+
+function sectionsOf(data: ReportData): Section[] {
+  return [
+    scoresSection(data),
+    ...(data.semievol ? semievolSections(data) : []),
+    ...(data.campaign ? [campaignSection(data)] : []),
+    ...(data.selfGuide ?? []).flatMap(selfGuideSections),
+    ...(data.costs?.some((c) => c.callsUsd || c.trainingUsd || c.estimateUsd) ? [costSection(data.costs)] : []),
+  ];
+}
+
+const when = (d: Date | null) => (d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : 'n/a');
+
+function facts(data: ReportData): [string, string][] {
+  const u = data.usage;
+  return [
+    ['method', data.method],
+    ['task', data.task],
+    ['started', when(data.startedAt)],
+    ['finished', when(data.closedAt)],
+    ['calls', `${u.calls} paid, ${u.cachedCalls} from the response cache`],
+    ['tokens', `${u.promptTokens} prompt, ${u.completionTokens} completion`],
+    ['cost of calls', usd(u.costUsd)],
+  ];
+}
+
+const simulatedNote = 'This run used the provider test double: every figure in it is simulated, not a real model\u2019s.';
+
+const style = `
+body { font: 14px/1.45 system-ui, sans-serif; color: #222; margin: 2rem auto; max-width: 980px; padding: 0 1rem; }
+h1 { font-size: 1.4rem; margin-bottom: .2rem; } h2 { font-size: 1.1rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
+table.facts td { padding: 0 1rem .1rem 0; } .summary { background: #f6f6f6; padding: .6rem 1rem; white-space: pre-wrap; font: 12px ui-monospace, monospace; }
+.simulated { background: #fff3cd; border: 1px solid #e0c36c; padding: .5rem 1rem; } svg.chart { display: block; margin: .5rem 0; font-family: system-ui, sans-serif; }
+details table { border-collapse: collapse; font-size: 12px; } details td, details th { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
+details td:first-child, details th:first-child { text-align: left; }`;
+
+export function renderHtml(data: ReportData): string {
+  const table = (rows: string[][]) =>
+    `<table><thead><tr>${rows[0].map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>${rows
+      .slice(1)
+      .map((r) => `<tr>${r.map((cell) => `<td>${escapeXml(cell.replace(/\*\*/g, ''))}</td>`).join('')}</tr>`)
+      .join('')}</tbody></table>`;
+  const sections = sectionsOf(data).map(
+    (s) => `<section><h2>${escapeXml(s.title)}</h2><p>${escapeXml(s.lead)}</p>\n${s.chart}\n<details><summary>numbers</summary>${table(s.table)}</details></section>`,
+  );
+  return [
+    '<!doctype html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    `<title>flt report: ${escapeXml(data.runId)}</title>`,
+    `<style>${style}</style></head><body>`,
+    `<h1>${escapeXml(data.runId)}</h1>`,
+    data.simulated ? `<p class="simulated">${escapeXml(simulatedNote)}</p>` : '',
+    `<table class="facts">${facts(data).map(([k, v]) => `<tr><td>${escapeXml(k)}</td><td>${escapeXml(v)}</td></tr>`).join('')}</table>`,
+    `<pre class="summary">${escapeXml(data.summary.join('\n'))}</pre>`,
+    ...sections,
+    '</body></html>',
+    '',
+  ].join('\n');
+}
+
+export function renderMarkdown(data: ReportData, htmlFile: string): string {
+  const cell = (text: string) => text.replace(/\|/g, '\\|');
+  const table = (rows: string[][]) => [`| ${rows[0].map(cell).join(' | ')} |`, `|${rows[0].map(() => ' --- ').join('|')}|`, ...rows.slice(1).map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+  return [
+    `# ${data.runId}`,
+    '',
+    ...(data.simulated ? [`> ${simulatedNote}`, ''] : []),
+    ...facts(data).map(([k, v]) => `- ${k}: ${v}`),
+    '',
+    '```',
+    ...data.summary,
+    '```',
+    '',
+    `Charts: ${htmlFile}`,
+    ...sectionsOf(data).flatMap((s) => ['', `## ${s.title}`, '', s.lead, '', table(s.table)]),
+    '',
+  ].join('\n');
+}

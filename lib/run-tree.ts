@@ -1,0 +1,108 @@
+// The live state of a run: its workflow and every running child workflow under it, from Temporal's describe (which
+// lists pending children, and pending activities with their last heartbeat), each with its progress and control
+// queries, and the fine-tune job a fineTune child waits on (from its short history). Read-only: works on any run
+// the client can reach, wherever it was started.
+import type { Client } from '@temporalio/client';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import type { temporal } from '@temporalio/proto';
+import type { FineTuneJobState } from '../core/types';
+import { controlQuery, type ControlState } from '../workflows/control';
+import { progressQuery, type RunProgress } from '../workflows/shared';
+
+export interface PendingActivity {
+  type: string;
+  attempt: number;
+  /** The activity's last heartbeat details: `{done, of}` for model calls, `{status, lastEvent}` for a fine-tune wait. */
+  heartbeat: unknown;
+  lastFailure: string | null;
+}
+
+export interface FineTuneJobView {
+  jobId: string;
+  status: string;
+  /** The job's events the client has seen, oldest first. */
+  events: string[];
+}
+
+export interface RunNode {
+  workflowId: string;
+  type: string;
+  status: string;
+  /** Null when the workflow has none or no worker answered the query in time. */
+  progress: RunProgress | null;
+  control: ControlState | null;
+  activities: PendingActivity[];
+  fineTuneJob: FineTuneJobView | null;
+  children: RunNode[];
+}
+
+/** How long a query may wait for a worker: a run whose workers are down still shows what describe knows. */
+const queryDeadlineMs = 5_000;
+
+async function queryOrNull<T>(client: Client, run: () => Promise<T>): Promise<T | null> {
+  try {
+    return await client.withDeadline(Date.now() + queryDeadlineMs, run);
+  } catch {
+    return null;
+  }
+}
+
+const decode = <T>(client: Client, payloads: temporal.api.common.v1.IPayloads | null | undefined): Promise<T> =>
+  decodeFromPayloadsAtIndex<T>(client.options.loadedDataConverter, 0, payloads?.payloads);
+
+/** The job a fineTune workflow started last (a failed job may be followed by a new one) and its status. */
+async function fineTuneJob(client: Client, workflowId: string, activities: PendingActivity[]): Promise<FineTuneJobView | null> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const scheduled = new Map<string, string>();
+  let started: FineTuneJobState | null = null;
+  for (const event of history.events ?? []) {
+    const schedule = event.activityTaskScheduledEventAttributes;
+    if (schedule) scheduled.set(String(event.eventId), schedule.activityType?.name ?? '');
+    const completed = event.activityTaskCompletedEventAttributes;
+    if (completed && scheduled.get(String(completed.scheduledEventId)) === 'startFineTuneJob') started = await decode<FineTuneJobState>(client, completed.result);
+  }
+  if (!started) return null;
+  const waiting = activities.find((a) => a.type === 'waitForFineTuneJob')?.heartbeat as { status?: string; lastEvent?: string | null } | undefined;
+  const events = [...started.events];
+  if (waiting?.lastEvent && events.at(-1) !== waiting.lastEvent) events.push(waiting.lastEvent);
+  return { jobId: started.jobId, status: waiting?.status ?? started.status, events };
+}
+
+/** The workflow and, while it runs, its running descendants; `queries: false` skips progress and control (no worker needed). */
+export async function readRunTree(client: Client, workflowId: string, opts: { queries: boolean } = { queries: true }): Promise<RunNode> {
+  const handle = client.workflow.getHandle(workflowId);
+  const description = await handle.describe();
+  const running = description.status.name === 'RUNNING';
+  const activities = await Promise.all(
+    (description.raw.pendingActivities ?? []).map(
+      async (a): Promise<PendingActivity> => ({
+        type: a.activityType?.name ?? '',
+        attempt: a.attempt ?? 1,
+        heartbeat: a.heartbeatDetails?.payloads?.length ? await decode(client, a.heartbeatDetails).catch(() => null) : null,
+        lastFailure: a.lastFailure?.message ?? null,
+      }),
+    ),
+  );
+  const queries = running && opts.queries;
+  const [progress, control, fineTune, children] = await Promise.all([
+    queries && description.type !== 'fineTune' ? queryOrNull(client, () => handle.query(progressQuery)) : null,
+    queries && description.type !== 'fineTune' ? queryOrNull(client, () => handle.query(controlQuery)) : null,
+    running && description.type === 'fineTune' ? fineTuneJob(client, workflowId, activities) : null,
+    Promise.all((description.raw.pendingChildren ?? []).map((child) => readRunTree(client, child.workflowId!, opts).catch(() => null))),
+  ]);
+  return {
+    workflowId,
+    type: description.type,
+    status: description.status.name,
+    progress,
+    control,
+    activities,
+    fineTuneJob: fineTune,
+    children: children.filter((c): c is RunNode => c !== null),
+  };
+}
+
+/** Every node of the tree, the root first. */
+export function flatten(node: RunNode): RunNode[] {
+  return [node, ...node.children.flatMap(flatten)];
+}

@@ -1,0 +1,218 @@
+// Operator control inside workflows: pause and unpause, the budget guard before each paid stage, approval and a raised
+// budget, the stage ledger, and what the Temporal UI shows as current details. Operators send a few signals per run,
+// so histories grow by a handful of events; nothing here adds a command while a run is neither paused nor stopped.
+import { condition, defineQuery, defineSignal, defineUpdate, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { crossedLimit, estimateTokens, rescale, spentOf, type BudgetLimits, type Spent, type StageEstimate } from '../core/estimate';
+import { searchAttributes } from '../core/search-attributes';
+import { addUsage, emptyUsage, type StageUsage } from '../core/types';
+
+/** A run's budget as the CLI starts it: the config's limits and the estimate per stage made from its data. */
+export interface BudgetPlan {
+  limits: BudgetLimits;
+  /** Every fine-tune stage waits for `flt approve`, whatever it costs. */
+  approveFineTunes: boolean;
+  stages: StageEstimate[];
+}
+
+export interface AwaitingApproval {
+  stage: string;
+  /** `fine-tune`: the run asks before every fine-tune; `budget`: the stage would cross the budget. */
+  kind: 'fine-tune' | 'budget';
+  reason: string;
+  estimate: StageEstimate;
+}
+
+export interface ControlState {
+  paused: boolean;
+  /** The stage waiting for `flt approve` or a raised budget; null when none is. */
+  awaiting: AwaitingApproval | null;
+  limits: BudgetLimits;
+  /** Measured calls plus `training`. */
+  spent: Spent;
+  /** The estimated training of the fine-tunes started so far: providers do not report what a job cost. */
+  training: Spent;
+  /** The whole run's estimate when it started; null when it was started without one. */
+  estimate: { usd: number; tokens: number } | null;
+  approved: string[];
+}
+
+/** Measured usage per stage, with the estimate it was let through on (training cost is only ever estimated). */
+export interface StageCost {
+  stage: string;
+  usage: StageUsage;
+  estimate: StageEstimate | null;
+}
+
+export const pauseSignal = defineSignal('pause');
+export const unpauseSignal = defineSignal('unpause');
+/** Approves the named stage, or the one waiting when no name is given. */
+export const approveSignal = defineSignal<[stage?: string]>('approve');
+export const raiseBudgetUpdate = defineUpdate<ControlState, [BudgetLimits]>('raiseBudget');
+export const controlQuery = defineQuery<ControlState>('control');
+
+/** Workflow types that take no operator signals: a fine-tune child only waits on its job, which pausing would not stop. */
+export const uncontrolledWorkflowTypes: readonly string[] = ['fineTune'];
+
+/** What the operator can do about a waiting stage. */
+export function approvalHint(runId: string, awaiting: Pick<AwaitingApproval, 'kind'>): string {
+  return awaiting.kind === 'budget' ? `Run \`flt approve ${runId}\` for this stage, or raise the budget with \`flt budget ${runId} --usd <dollars>\`.` : `Run \`flt approve ${runId}\`.`;
+}
+
+const usd = (value: number) => `$${value.toFixed(value < 1 ? 4 : 2)}`;
+
+/** Pause and unpause for a stage's child workflow: its shard loop calls `pausePoint()` before each paid step. */
+export function pausable() {
+  let paused = false;
+  setHandler(pauseSignal, () => {
+    paused = true;
+    setCurrentDetails('**Paused**: no new shard starts until `flt unpause`; shards already running finish.');
+  });
+  setHandler(unpauseSignal, () => {
+    paused = false;
+    setCurrentDetails('');
+  });
+  const nothing = { usd: 0, tokens: 0 };
+  setHandler(controlQuery, () => ({ paused, awaiting: null, limits: {}, spent: nothing, training: nothing, estimate: null, approved: [] }));
+  return {
+    async pausePoint(): Promise<void> {
+      if (paused) await condition(() => !paused);
+    },
+  };
+}
+
+/**
+ * Operator control of a method's run workflow. Call `enter` as each stage begins (current details in the UI),
+ * `beforePaidStep` before each paid stage (waits while paused, or while the stage needs approval), and `spend` with
+ * each stage's measured usage (the ledger and the budget's running total).
+ */
+export function runControl(budget: BudgetPlan | undefined) {
+  let paused = false;
+  let awaiting: AwaitingApproval | null = null;
+  let limits: BudgetLimits = { ...budget?.limits };
+  let stage = 'queued';
+  let details = '';
+  const approved = new Set<string>();
+  const ledger: StageCost[] = [];
+  let training = { usd: 0, tokens: 0 };
+
+  const total = () => ledger.reduce((sum, c) => addUsage(sum, c.usage), emptyUsage());
+  const spent = () => spentOf(total(), training);
+  const state = (): ControlState => ({
+    paused,
+    awaiting,
+    limits,
+    spent: spent(),
+    training,
+    estimate: budget ? { usd: budget.stages.reduce((s, e) => s + e.costUsd, 0), tokens: budget.stages.reduce((s, e) => s + estimateTokens(e), 0) } : null,
+    approved: [...approved],
+  });
+  const runId = workflowInfo().workflowId;
+
+  const showDetails = () => {
+    const lines = [`**Stage**: ${stage}${details ? `: ${details}` : ''}`];
+    if (paused) lines.unshift(`**Paused**: no new paid step starts until \`flt unpause ${runId}\`.`);
+    if (awaiting) lines.unshift(`**Awaiting approval**: ${awaiting.reason}. ${approvalHint(runId, awaiting)}`);
+    const s = spent();
+    lines.push(`**Spent**: ${usd(s.usd)}, ${s.tokens} tokens${limits.usd !== undefined ? ` of a ${usd(limits.usd)} budget` : ''}${limits.tokens !== undefined ? ` (token budget ${limits.tokens})` : ''}`);
+    setCurrentDetails(lines.join('\n\n'));
+  };
+  // Only these transitions upsert: a run that is never paused or stopped for approval adds no command.
+  const showStage = () => {
+    upsertSearchAttributes([{ key: searchAttributes.stage, value: paused ? 'paused' : awaiting ? 'awaiting-approval' : stage }]);
+    showDetails();
+  };
+
+  setHandler(pauseSignal, () => {
+    paused = true;
+    showStage();
+  });
+  setHandler(unpauseSignal, () => {
+    paused = false;
+    showStage();
+  });
+  setHandler(approveSignal, (name?: string) => {
+    const which = name ?? awaiting?.stage;
+    if (which) approved.add(which);
+  });
+  setHandler(
+    raiseBudgetUpdate,
+    (raised: BudgetLimits) => {
+      limits = { ...limits, ...raised };
+      showDetails();
+      // The waiting stage goes on once this handler returns, if it now fits: say so already.
+      const still = awaiting && !approved.has(awaiting.stage) ? approvalNeeded(awaiting.estimate) : null;
+      return { ...state(), awaiting: awaiting && still ? { ...awaiting, ...still } : null };
+    },
+    {
+      validator: (raised: BudgetLimits) => {
+        for (const [key, value] of Object.entries(raised)) {
+          if (!(typeof value === 'number' && value > 0)) throw new Error(`budget.${key} must be a positive number, got ${JSON.stringify(value)}`);
+        }
+      },
+    },
+  );
+  setHandler(controlQuery, state);
+
+  /** Why `estimate` may not start without an operator, or null. */
+  const approvalNeeded = (estimate: StageEstimate): Pick<AwaitingApproval, 'kind' | 'reason'> | null => {
+    if (estimate.fineTune && budget?.approveFineTunes) {
+      return { kind: 'fine-tune', reason: `stage "${estimate.stage}" fine-tunes (about ${estimate.trainingTokens} training tokens, ${usd(estimate.trainingUsd)}), and this run asks before every fine-tune` };
+    }
+    const crossed = crossedLimit(limits, spent(), estimate);
+    if (crossed === 'usd') {
+      return { kind: 'budget', reason: `stage "${estimate.stage}" is estimated at up to ${usd(estimate.costUsd)}, which would bring the run to ${usd(spent().usd + estimate.costUsd)}, over its ${usd(limits.usd!)} budget` };
+    }
+    if (crossed === 'tokens') {
+      return { kind: 'budget', reason: `stage "${estimate.stage}" is estimated at up to ${estimateTokens(estimate)} tokens, which would bring the run to ${spent().tokens + estimateTokens(estimate)}, over its budget of ${limits.tokens} tokens` };
+    }
+    return null;
+  };
+
+  /** A step in the current stage that pays (a shard, a round): waits while the run is paused. */
+  const pausePoint = async (): Promise<void> => {
+    if (!paused) return;
+    showStage(); // the method may have moved FltStage on to a stage entered while paused
+    await condition(() => !paused);
+    showStage();
+  };
+
+  return {
+    enter(name: string, stageDetails: string): void {
+      stage = name;
+      details = stageDetails;
+      showDetails();
+    },
+
+    pausePoint,
+
+    /** Before a paid stage: waits while paused, and while the stage needs approval; `units` rescales the plan's estimate. */
+    async beforePaidStep(name: string, units?: number): Promise<void> {
+      const planned = budget?.stages.find((e) => e.stage === name);
+      const estimate = planned && units !== undefined ? rescale(planned, units) : planned;
+      for (;;) {
+        await pausePoint();
+        const needed = estimate && !approved.has(name) ? approvalNeeded(estimate) : null;
+        if (!needed) break;
+        awaiting = { stage: name, ...needed, estimate: estimate! };
+        showStage();
+        await condition(() => paused || approved.has(name) || !approvalNeeded(estimate!));
+        awaiting = null;
+        showStage();
+      }
+      if (estimate?.fineTune) training = { usd: training.usd + estimate.trainingUsd, tokens: training.tokens + estimate.trainingTokens };
+      if (estimate) ledger.push({ stage: name, usage: emptyUsage(), estimate });
+    },
+
+    /** A stage's measured usage, added to its ledger line. */
+    spend(name: string, usage: StageUsage): void {
+      const line = ledger.find((c) => c.stage === name);
+      if (line) line.usage = addUsage(line.usage, usage);
+      else ledger.push({ stage: name, usage, estimate: null });
+      showDetails();
+    },
+
+    /** Measured usage of every stage so far. */
+    usage: total,
+    costs: (): StageCost[] => ledger.map((c) => ({ ...c })),
+  };
+}
