@@ -43,10 +43,15 @@ export interface BenchEnv {
 export async function startEnv(log: (line: string) => void): Promise<BenchEnv> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flt-bench-'));
   const server = await startDevServer({ port: await freePort(), uiPort: await freePort(), dbFile: path.join(dir, 'temporal.sqlite') });
-  const connection = await Connection.connect({ address: server.address });
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
+  let connection: Connection;
   const bundlePath = path.join(dir, 'workflow-bundle.js');
-  writeFileSync(bundlePath, code);
+  try {
+    connection = await Connection.connect({ address: server.address });
+    writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger })).code);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
   return {
     dir,
     server,

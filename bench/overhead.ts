@@ -27,8 +27,6 @@ export interface OverheadResult {
   identical: boolean;
   /** The floor: calls x latency / concurrency. */
   idealMs: number;
-  /** The collaborate workflow ids, for the history benchmark. */
-  workflowIds: string[];
 }
 
 /** The plain script: the collaborate stage's requests, built by the same prompt code, sent with a p-limit-style cap. */
@@ -61,11 +59,15 @@ export async function overhead(env: BenchEnv, options: OverheadOptions, repetiti
   const { home, store } = dataHome(env, 'overhead');
   const taskQueue = 'bench-overhead';
   const worker = spawnWorker(env, { home, taskQueue });
-  const result: OverheadResult = { options, calls: 0, plainMs: [], pipelineMs: [], ratios: [], identical: true, idealMs: 0, workflowIds: [] };
+  const result: OverheadResult = { options, calls: 0, plainMs: [], pipelineMs: [], ratios: [], identical: true, idealMs: 0 };
   try {
     await worker.ready;
     const unlabeled = syntheticMcq(questions, 'overhead-u', 11);
     const labeled = syntheticMcq(100, 'overhead-l', 12);
+    // Untimed, on a tenth of the questions: both sides' code paths warmed up (JIT, connections) before the first timing.
+    const warmUp = await collaborateInput(env, { store, taskQueue, runId: 'bench-overhead-warm-up', unlabeled: unlabeled.slice(0, questions / 10), labeled, providers, shardSize: options.shardSize, parallelShards: options.parallelShards, seed: 1 });
+    await plainScript(store, warmUp, providers.double as OpenAiCompatibleProviderConfig, concurrency);
+    await execute(env, 'collaborate', { taskQueue, workflowId: 'bench-overhead-warm-up--collaborate', args: [warmUp] }, 10 * 60_000);
     for (let rep = 0; rep < repetitions; rep++) {
       // A new seed per repetition: different requests, so the pipeline never finds the previous one's calls cached.
       const runId = `bench-overhead-${rep}`;
@@ -84,7 +86,6 @@ export async function overhead(env: BenchEnv, options: OverheadOptions, repetiti
       result.plainMs.push(plainMs);
       result.pipelineMs.push(pipelineMs);
       result.ratios.push(pipelineMs / plainMs);
-      result.workflowIds.push(`${runId}--collaborate`);
       env.log(`overhead ${rep + 1}/${repetitions}: ${result.calls} calls, plain ${seconds(plainMs)} s, pipeline ${seconds(pipelineMs)} s, ratio ${(pipelineMs / plainMs).toFixed(3)}`);
     }
     result.idealMs = (result.calls * latencyMs) / concurrency;

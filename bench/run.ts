@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   }
   // The summary is rewritten only by a run of every benchmark, so its figures always come from one run.
   if (verdicts.length === names.length) {
-    sections.summary = ['| benchmark | target | measured | |', '|---|---|---|---|', ...verdicts.map((v) => `| ${v.benchmark} | ${v.target} | ${v.measured} | ${v.met ? 'met' : '**NOT met**'} |`)];
+    sections.summary = ['| benchmark | target | measured | |', '|---|---|---|---|', ...verdicts.sort((a, b) => a.benchmark.localeCompare(b.benchmark)).map((v) => `| ${v.benchmark} | ${v.target} | ${v.measured} | ${v.met ? 'met' : '**NOT met**'} |`)];
   }
   if (opts.write) writeSections(opts.output, sections, stamp);
 }
