@@ -57,7 +57,8 @@ export function inferenceActivities(deps: ActivityDeps) {
 
       const items = await store.readAll<McqItem>(input.shard.items);
       const calls = new ShardCalls(deps, input.providers, input.stage, items.length);
-      const { prompts, usage: retrievalUsage } = await promptsFor(deps, input, items, calls.signal);
+      // Under the shard's keep-alive too: embeddings for retrieval can wait behind a busy provider like any call.
+      const [{ prompts, usage: retrievalUsage }] = await calls.all([promptsFor(deps, input, items, calls.signal)]);
       const answerOne = async (item: McqItem, index: number): Promise<AnsweredQuestion> => {
         const request = {
           messages: prompts[index],

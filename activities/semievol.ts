@@ -1,6 +1,5 @@
 // SemiEvol's activities: one shard of a stage each (retrieval, collaborators, self-justification), plus the small
 // steps between stages (selection, training sets, the pseudo-label diagnostic). Decisions come from core/semievol.ts.
-import { Context } from '@temporalio/activity';
 import type { ProvidersConfig } from '../core/config';
 import { summarizeAccuracy, type Accuracy } from '../core/metrics';
 import { fewShotMessages, justificationMessages, trainingExample } from '../core/prompts';
@@ -118,7 +117,9 @@ export function semievolActivities(deps: ActivityDeps) {
       const finished = await store.lookup(name);
       if (finished) return { output: finished, usage: emptyUsage() };
       const items = await store.readAll<McqItem>(input.shard.items);
-      const { positions, usage } = await nearest(deps, input.providers, input.retrieval, items.map((item) => item.question), Context.current().cancellationSignal);
+      // Heartbeats while embedding requests wait behind a busy provider, like the other stages' calls.
+      const calls = new ShardCalls(deps, input.providers, 'propagate', items.length);
+      const [{ positions, usage }] = await calls.all([nearest(deps, input.providers, input.retrieval, items.map((item) => item.question), calls.signal)]);
       const lines: NeighboursLine[] = items.map((item, i) => ({ id: item.id, neighbours: positions[i] }));
       return { output: await store.writeJsonl(lines, name), usage };
     },

@@ -16,6 +16,7 @@ import { LocalArtifactStore } from '../../lib/artifacts';
 import { methodOf } from '../../lib/methods';
 import { startProviderDouble, type DoubleConfigPatch, type GoldItem, type ProviderDouble, type RequestLogEntry } from '../support/provider-double';
 import { temporalAddress } from '../support/temporal';
+import { repeatsOf } from './repeats';
 
 const root = path.resolve(__dirname, '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -38,6 +39,7 @@ export interface Kill {
   reason: string;
   /** Provider requests seen when it happened. */
   atRequest: number;
+  /** When the killed worker had exited. */
   at: number;
 }
 
@@ -132,9 +134,8 @@ export async function crashRun(options: CrashRunOptions): Promise<CrashReport> {
       { reason: 'while a fine-tune job was polled', seen: (log: RequestLogEntry[]) => count(log, 'GET', /\/fine_tuning\/jobs\/[^/]+$|\/fine-tunes\/[^/]+$/) > 0 },
     ];
     const kill = async (reason: string, atRequest: number) => {
-      const at = Date.now();
       await killed.stop('SIGKILL');
-      kills.push({ stage: stage ?? '', reason, atRequest, at });
+      kills.push({ stage: stage ?? '', reason, atRequest, at: Date.now() });
       await killed.start();
     };
 
@@ -166,20 +167,7 @@ export async function crashRun(options: CrashRunOptions): Promise<CrashReport> {
     await killed.stop('SIGTERM');
     const killedLog = await killed.double.requests();
 
-    const calls = answered(killedLog);
-    const firstAnswer = new Map<string, RequestLogEntry>();
-    let repeatedCalls = 0;
-    let repeatedFinishedCalls = 0;
-    // In flight at a kill: sent before it, answered at most a moment before it (the worker had yet to store it).
-    const inFlightAtAKill = (call: RequestLogEntry) => kills.some((k) => call.time <= k.at && call.time + call.durationMs >= k.at - 1000);
-    for (const call of calls) {
-      const first = firstAnswer.get(call.requestHash);
-      if (!first) firstAnswer.set(call.requestHash, call);
-      else {
-        repeatedCalls++;
-        if (!inFlightAtAKill(first)) repeatedFinishedCalls++;
-      }
-    }
+    const { repeated, finishedRepeated } = repeatsOf(answered(killedLog), kills.map((k) => k.at));
     // The double's log has no token counts: a repeated call costs what an average call of the reference run did.
     const usage = (referenceResult as { usage?: { calls: number; promptTokens: number; completionTokens: number } }).usage;
     const tokensPerCall = usage && usage.calls ? (usage.promptTokens + usage.completionTokens) / usage.calls : 0;
@@ -187,9 +175,9 @@ export async function crashRun(options: CrashRunOptions): Promise<CrashReport> {
       kills,
       reference: referenceResult,
       result,
-      repeatedCalls,
-      repeatedFinishedCalls,
-      extraTokens: Math.round(repeatedCalls * tokensPerCall),
+      repeatedCalls: repeated.length,
+      repeatedFinishedCalls: finishedRepeated.length,
+      extraTokens: Math.round(repeated.length * tokensPerCall),
       jobCreates: { reference: count(referenceLog, 'POST', /\/fine_tuning\/jobs$|\/fine-tunes$/), killed: count(killedLog, 'POST', /\/fine_tuning\/jobs$|\/fine-tunes$/) },
       uploads: { reference: count(referenceLog, 'POST', /\/files(\/upload)?$/), killed: count(killedLog, 'POST', /\/files(\/upload)?$/) },
       stagesSeen,

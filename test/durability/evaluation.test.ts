@@ -13,6 +13,7 @@ import { loadSemiEvolCsv } from '../../lib/datasets';
 import { freePort, startDevServer, type DevServer } from '../../lib/dev-server';
 import type { EvaluationRunInput, EvaluationRunResult } from '../../workflows/evaluation-run';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
+import { repeatsOf } from './repeats';
 
 const root = path.resolve(__dirname, '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -78,8 +79,8 @@ describe('durability of an evaluation run', () => {
     worker = startWorker();
     for (const threshold of [10, 25, 40]) {
       while ((await answered()).length < threshold) await sleep(50);
-      killTimes.push(Date.now());
       await stopWorker(worker, 'SIGKILL');
+      killTimes.push(Date.now());
       worker = startWorker();
     }
     const result = await handle.result();
@@ -90,13 +91,7 @@ describe('durability of an evaluation run', () => {
     // worker (sent before the kill, answered at most a moment before it, while the worker was yet to store it).
     const calls = await answered();
     expect(new Set(calls.map((r) => r.requestHash)).size).toBe(60);
-    const firstAnswer = new Map<string, (typeof calls)[0]>();
-    const repeatedFirsts = calls.filter((call) => {
-      if (!firstAnswer.has(call.requestHash)) return firstAnswer.set(call.requestHash, call) && false;
-      return true;
-    }).map((call) => firstAnswer.get(call.requestHash)!);
-    const inFlightAtAKill = (call: (typeof calls)[0]) => killTimes.some((kill) => call.time <= kill && call.time + call.durationMs >= kill - 1000);
-    expect(repeatedFirsts.filter((call) => !inFlightAtAKill(call))).toEqual([]);
+    expect(repeatsOf(calls, killTimes).finishedRepeated).toEqual([]);
 
     // Byte-identical per-question verdicts (same content address) as the uninterrupted run.
     expect(result.evaluations[0].score.details.sha256).toBe(reference.evaluations[0].score.details.sha256);
