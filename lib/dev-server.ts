@@ -57,6 +57,8 @@ export interface DevServerOptions {
   /** SQLite file: state survives a restart of the server. */
   dbFile: string;
   namespace?: string;
+  /** Server dynamic config, e.g. `limit.historyCount.suggestContinueAsNew` (tests lower it to force rollovers). */
+  dynamicConfig?: Record<string, string | number | boolean>;
 }
 
 export function devServerArgs(opts: DevServerOptions): string[] {
@@ -76,6 +78,7 @@ export function devServerArgs(opts: DevServerOptions): string[] {
     '--log-level',
     'warn',
     ...searchAttributeFlags.flatMap((flag) => ['--search-attribute', flag]),
+    ...Object.entries(opts.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
   ];
 }
 

@@ -1,13 +1,12 @@
 // Evaluation: a model answers the test split shard by shard; the answers are scored against the gold letters.
-import { proxyActivities, setHandler } from '@temporalio/workflow';
+import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { SamplingParams } from '../activities/inference';
 import type { Metric, Score } from '../activities/evaluation';
 import type { Retrieval } from '../activities/retrieval';
 import type { ProvidersConfig } from '../core/config';
-import { addUsage, emptyUsage, type ArtifactRef, type ModelRef, type StageUsage } from '../core/types';
-import { pausable } from './control';
-import { mapBounded, progressQuery } from './shared';
+import type { ArtifactRef, ModelRef, Shard, StageUsage } from '../core/types';
+import { overShards, type ShardsDone } from './shards';
 
 export interface EvaluateModelInput {
   runId: string;
@@ -18,6 +17,9 @@ export interface EvaluateModelInput {
   sampling: SamplingParams;
   metric: Metric;
   execution: { shardSize: number; parallelShards: number };
+  /** Set when the stage continued as new: its shards and the ones it had finished. */
+  shards?: Shard[];
+  done?: ShardsDone<{ output: ArtifactRef; usage: StageUsage }>;
   /** Few-shot prompts with each question's nearest examples from a pool (the RAG baseline); zero-shot without. */
   retrieval?: Retrieval;
 }
@@ -44,29 +46,21 @@ const modelCalls = (summary: string) =>
   });
 
 export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEvaluation> {
-  const shards = await shardDataset({ dataset: input.test, shardSize: input.execution.shardSize, name: `runs/${input.runId}/${input.stage}/items` });
-  let done = 0;
-  const items = { done: 0, total: input.test.count };
-  let usage = emptyUsage();
-  setHandler(progressQuery, () => ({ stage: input.stage, stages: [{ stage: input.stage, done, total: shards.length, items }], usage }));
-  const { pausePoint } = pausable();
-
-  const answered = await mapBounded(shards, input.execution.parallelShards, async (shard) => {
-    await pausePoint();
-    const result = await modelCalls(`${input.model.model}: shard ${shard.index + 1} of ${shard.of}`).answerQuestions({
-      runId: input.runId,
-      stage: input.stage,
-      shard,
-      model: input.model,
-      providers: input.providers,
-      sampling: input.sampling,
-      retrieval: input.retrieval,
-    });
-    done++;
-    items.done += shard.items.count;
-    usage = addUsage(usage, result.usage);
-    return result.output;
-  });
+  const shards = input.shards ?? (await shardDataset({ dataset: input.test, shardSize: input.execution.shardSize, name: `runs/${input.runId}/${input.stage}/items` }));
+  const { results, usage } = await overShards(
+    { stage: input.stage, shards, parallelShards: input.execution.parallelShards, done: input.done, continueAsNew: (done) => continueAsNew<typeof evaluateModel>({ ...input, shards, done }) },
+    (shard) =>
+      modelCalls(`${input.model.model}: shard ${shard.index + 1} of ${shard.of}`).answerQuestions({
+        runId: input.runId,
+        stage: input.stage,
+        shard,
+        model: input.model,
+        providers: input.providers,
+        sampling: input.sampling,
+        retrieval: input.retrieval,
+      }),
+  );
+  const answered = results.map((r) => r.output);
   const score = await scoreAnswers({ runId: input.runId, stage: input.stage, answers: answered, gold: input.test, metric: input.metric });
   return { stage: input.stage, model: input.model, score, usage };
 }

@@ -1,12 +1,11 @@
 // SELF-GUIDE stage 5 for one model: the test split in shards, answered greedily in the task chat, then scored.
-import { proxyActivities, setHandler } from '@temporalio/workflow';
+import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Prompting, TestScore } from '../activities/selfguide-evaluation';
 import type { ProvidersConfig } from '../core/config';
 import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';
-import { addUsage, emptyUsage, type ArtifactRef, type ModelRef, type StageUsage } from '../core/types';
-import { pausable } from './control';
-import { mapBounded, progressQuery } from './shared';
+import type { ArtifactRef, ModelRef, Shard, StageUsage } from '../core/types';
+import { overShards, type ShardsDone } from './shards';
 
 export interface SelfGuideEvaluateInput {
   runId: string;
@@ -20,6 +19,9 @@ export interface SelfGuideEvaluateInput {
   rouge: 'words' | 'chars';
   seed: number;
   execution: { shardSize: number; parallelShards: number };
+  /** Set when the stage continued as new: its shards and the ones it had finished. */
+  shards?: Shard[];
+  done?: ShardsDone<{ output: ArtifactRef; usage: StageUsage }>;
 }
 
 export interface SelfGuideEvaluation {
@@ -43,30 +45,23 @@ const modelCalls = (summary: string) =>
   });
 
 export async function selfGuideEvaluate(input: SelfGuideEvaluateInput): Promise<SelfGuideEvaluation> {
-  const shards = await shardDataset({ dataset: input.test, shardSize: input.execution.shardSize, name: `runs/${input.runId}/${input.stage}/items` });
-  let done = 0;
-  const items = { done: 0, total: input.test.count };
-  let usage = emptyUsage();
-  setHandler(progressQuery, () => ({ stage: input.stage, stages: [{ stage: input.stage, done, total: shards.length, items }], usage }));
-  const { pausePoint } = pausable();
-  const answers = await mapBounded(shards, input.execution.parallelShards, async (shard) => {
-    await pausePoint();
-    const result = await modelCalls(`${input.stage}: shard ${shard.index + 1} of ${shard.of}`).answerTestShard({
-      runId: input.runId,
-      stage: input.stage,
-      shard,
-      task: input.task,
-      model: input.model,
-      providers: input.providers,
-      prompting: input.prompting,
-      maxTokens: input.maxTokens,
-      seed: input.seed,
-    });
-    done++;
-    items.done += shard.items.count;
-    usage = addUsage(usage, result.usage);
-    return result.output;
-  });
+  const shards = input.shards ?? (await shardDataset({ dataset: input.test, shardSize: input.execution.shardSize, name: `runs/${input.runId}/${input.stage}/items` }));
+  const { results, usage } = await overShards(
+    { stage: input.stage, shards, parallelShards: input.execution.parallelShards, done: input.done, continueAsNew: (done) => continueAsNew<typeof selfGuideEvaluate>({ ...input, shards, done }) },
+    (shard) =>
+      modelCalls(`${input.stage}: shard ${shard.index + 1} of ${shard.of}`).answerTestShard({
+        runId: input.runId,
+        stage: input.stage,
+        shard,
+        task: input.task,
+        model: input.model,
+        providers: input.providers,
+        prompting: input.prompting,
+        maxTokens: input.maxTokens,
+        seed: input.seed,
+      }),
+  );
+  const answers = results.map((r) => r.output);
   const score = await scoreTestAnswers({ runId: input.runId, stage: input.stage, answers, task: input.task, rouge: input.rouge });
   return { stage: input.stage, model: input.model, score, usage };
 }

@@ -1,14 +1,13 @@
 // SemiEvol's sharded stages, each a child workflow of the run: one activity per shard of D_U, results kept to
 // artifact references and counts, so a 100,000-question D_U costs each history a few small events per shard.
-import { proxyActivities, setHandler } from '@temporalio/workflow';
+import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Retrieval } from '../activities/retrieval';
 import type { ResponseSampling } from '../activities/semievol';
 import type { ProvidersConfig } from '../core/config';
 import type { CollaboratorSetup } from '../core/semievol';
-import { addUsage, emptyUsage, type ArtifactRef, type ModelRef, type Shard, type StageUsage } from '../core/types';
-import { pausable } from './control';
-import { mapBounded, progressQuery } from './shared';
+import type { ArtifactRef, ModelRef, Shard, StageUsage } from '../core/types';
+import { overShards, type ShardsDone } from './shards';
 
 export interface ShardedStageInput {
   runId: string;
@@ -16,6 +15,8 @@ export interface ShardedStageInput {
   shards: Shard[];
   providers: ProvidersConfig;
   execution: { shardSize: number; parallelShards: number };
+  /** Set when the stage continued as new: the shards it had finished. */
+  done?: ShardsDone<unknown>;
 }
 
 /** Shard activities call models: heartbeats detect a dead worker long before the start-to-close timeout. */
@@ -32,27 +33,17 @@ const { collectRecords } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
-/** Runs `work` on every shard, a few at a time, reporting shards done and usage through the progress query. */
-async function overShards<R extends { usage: StageUsage }>(stage: string, input: ShardedStageInput, work: (activities: Activities, shard: Shard) => Promise<R>) {
-  let done = 0;
-  const items = { done: 0, total: input.shards.reduce((sum, shard) => sum + shard.items.count, 0) };
-  let usage = emptyUsage();
-  setHandler(progressQuery, () => ({ stage, stages: [{ stage, done, total: input.shards.length, items }], usage }));
-  const { pausePoint } = pausable();
-  const results = await mapBounded(input.shards, input.execution.parallelShards, async (shard) => {
-    await pausePoint();
-    const result = await work(shardActivities(`${stage}: shard ${shard.index + 1} of ${shard.of}`), shard);
-    done++;
-    items.done += shard.items.count;
-    usage = addUsage(usage, result.usage);
-    return result;
-  });
-  return { results, usage };
+/** Runs `work` on every shard of the stage, continuing as new when the server suggests it. */
+function eachShard<R extends { usage: StageUsage }>(stage: string, input: ShardedStageInput, work: (activities: Activities, shard: Shard) => Promise<R>) {
+  return overShards<R>(
+    { stage, shards: input.shards, parallelShards: input.execution.parallelShards, done: input.done as ShardsDone<R> | undefined, continueAsNew: (done) => continueAsNew({ ...input, done }) },
+    (shard) => work(shardActivities(`${stage}: shard ${shard.index + 1} of ${shard.of}`), shard),
+  );
 }
 
 /** In-context propagation: the k labeled questions nearest to each unlabeled question. */
 export async function propagateInContext(input: ShardedStageInput & { retrieval: Retrieval }): Promise<{ neighbours: ArtifactRef[]; usage: StageUsage }> {
-  const { results, usage } = await overShards('propagate', input, (a, shard) => a.retrieveNeighbours({ runId: input.runId, shard, providers: input.providers, retrieval: input.retrieval }));
+  const { results, usage } = await eachShard('propagate', input, (a, shard) => a.retrieveNeighbours({ runId: input.runId, shard, providers: input.providers, retrieval: input.retrieval }));
   return { neighbours: results.map((r) => r.output), usage };
 }
 
@@ -67,7 +58,7 @@ export interface CollaborateStageInput extends ShardedStageInput {
 
 /** Collaborative inference: every collaborator answers every unlabeled question. */
 export async function collaborate(input: CollaborateStageInput): Promise<{ answers: ArtifactRef[]; usage: StageUsage }> {
-  const { results, usage } = await overShards('collaborate', input, (a, shard) =>
+  const { results, usage } = await eachShard('collaborate', input, (a, shard) =>
     a.collaborateOnShard({
       runId: input.runId,
       shard,
@@ -100,7 +91,7 @@ export interface Justification {
 
 /** Self-justification: the justifier settles every inconsistent question; every question gets its pseudo-label. */
 export async function justify(input: JustifyStageInput): Promise<Justification> {
-  const { results, usage } = await overShards('justify', input, (a, shard) =>
+  const { results, usage } = await eachShard('justify', input, (a, shard) =>
     a.justifyShard({ runId: input.runId, shard, providers: input.providers, answers: input.answers[shard.index], justifier: input.justifier, sampling: input.sampling }),
   );
   const records = await collectRecords({ runId: input.runId, parts: results.map((r) => r.records) });

@@ -16,7 +16,7 @@ import { LocalArtifactStore } from '../../lib/artifacts';
 import { methodOf } from '../../lib/methods';
 import { startProviderDouble, type DoubleConfigPatch, type GoldItem, type ProviderDouble, type RequestLogEntry } from '../support/provider-double';
 import { temporalAddress } from '../support/temporal';
-import { repeatsOf } from './repeats';
+import { repeatsOf } from '../support/repeats';
 
 const root = path.resolve(__dirname, '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

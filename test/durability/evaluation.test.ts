@@ -13,7 +13,7 @@ import { loadSemiEvolCsv } from '../../lib/datasets';
 import { freePort, startDevServer, type DevServer } from '../../lib/dev-server';
 import type { EvaluationRunInput, EvaluationRunResult } from '../../workflows/evaluation-run';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
-import { repeatsOf } from './repeats';
+import { repeatsOf } from '../support/repeats';
 
 const root = path.resolve(__dirname, '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

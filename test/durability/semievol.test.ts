@@ -8,13 +8,13 @@ import { mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ProvidersConfig } from '../../core/config';
-import { semievolOptionsSchema } from '../../core/semievol-config';
 import { LocalArtifactStore } from '../../lib/artifacts';
 import { loadSemiEvolCsv } from '../../lib/datasets';
-import type { SemievolRunInput, SemievolRunResult } from '../../workflows/semievol';
+import type { SemievolRunResult } from '../../workflows/semievol';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
+import { semievolTestInput } from '../support/semievol-input';
 import { temporalAddress } from '../support/temporal';
-import { repeatsOf } from './repeats';
+import { repeatsOf } from '../support/repeats';
 
 const root = path.resolve(__dirname, '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,22 +49,7 @@ describe('durability of a SemiEvol run', () => {
   afterAll(async () => double?.stop());
 
   it('survives SIGKILLs of the worker mid-stage without paying for a finished call or stage twice', async () => {
-    const input: SemievolRunInput = {
-      runId: `semievol-killed-${Date.now()}`,
-      task: 'fpb',
-      providers,
-      model: { provider: 'double', model: 'sim-model' },
-      data: {
-        labeled: await store.writeJsonl(labeled),
-        unlabeled: await store.writeJsonl(unlabeled.map((i) => ({ ...i, answer: null }))),
-        unlabeledGold: await store.writeJsonl(unlabeled.map(({ id, answer }) => ({ id, answer }))),
-        test: await store.writeJsonl(test),
-      },
-      fineTune: { backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }, hyperparameters: { epochs: 1 }, finalHyperparameters: { epochs: 1 } },
-      options: semievolOptionsSchema.parse({ collaboration: { maxTokens: 64 }, justification: { maxTokens: 64 } }),
-      sampling: { temperature: 0, maxTokens: 64, seed: 5 },
-      execution: { shardSize: 10, parallelShards: 2 },
-    };
+    const input = await semievolTestInput(store, `semievol-killed-${Date.now()}`, providers, { labeled, unlabeled, test }, { sampling: { temperature: 0, maxTokens: 64, seed: 5 } });
     const connection = await Connection.connect({ address: temporalAddress() });
     let worker = startWorker();
     try {

@@ -1,0 +1,53 @@
+// The loop every sharded stage runs: one activity per shard, a few at a time, with the stage's progress query and
+// pause point. When the server suggests continue-as-new (its history thresholds), the stage starts no new shard,
+// lets those in flight finish and continues as a new execution with what it has done, so no execution's history
+// grows with the number of shards.
+import { setHandler, workflowInfo } from '@temporalio/workflow';
+import { addUsage, emptyUsage, type Shard, type StageUsage } from '../core/types';
+import { pausable } from './control';
+import { progressQuery } from './shared';
+
+/** What a stage has done when it continues as new: the results of its first `results.length` shards. */
+export interface ShardsDone<R> {
+  results: R[];
+  usage: StageUsage;
+}
+
+export interface ShardLoop<R> {
+  stage: string;
+  shards: Shard[];
+  parallelShards: number;
+  /** Carried over from the previous execution of the stage, if it continued as new. */
+  done?: ShardsDone<R>;
+  /** Continues the stage as new with `done` in its input (never returns). */
+  continueAsNew: (done: ShardsDone<R>) => Promise<never>;
+}
+
+export async function overShards<R extends { usage: StageUsage }>(loop: ShardLoop<R>, work: (shard: Shard) => Promise<R>): Promise<ShardsDone<R>> {
+  const { stage, shards } = loop;
+  const results: R[] = [...(loop.done?.results ?? [])];
+  let usage = loop.done?.usage ?? emptyUsage();
+  let next = results.length;
+  let finished = results.length;
+  const countItems = (list: Shard[]) => list.reduce((sum, shard) => sum + shard.items.count, 0);
+  const items = { done: countItems(shards.slice(0, next)), total: countItems(shards) };
+  setHandler(progressQuery, () => ({ stage, stages: [{ stage, done: finished, total: shards.length, items }], usage }));
+  const { pausePoint } = pausable();
+
+  const lane = async () => {
+    while (next < shards.length && !workflowInfo().continueAsNewSuggested) {
+      const index = next++;
+      const shard = shards[index];
+      await pausePoint();
+      const result = await work(shard);
+      results[index] = result;
+      finished++;
+      items.done += shard.items.count;
+      usage = addUsage(usage, result.usage);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(loop.parallelShards, shards.length - next) }, lane));
+  // Lanes stop claiming shards in order, so what is done is exactly the first `next` shards.
+  if (next < shards.length) return loop.continueAsNew({ results, usage });
+  return { results, usage };
+}
