@@ -82,12 +82,13 @@ export interface JobInputs {
   baseModel: string;
   hyperparameters: FineTuneHyperparameters;
   backend: RemoteFineTuneBackendConfig;
+  providers: ProvidersConfig;
 }
 
 /** The job's tag: a hash of its inputs, never the run id (the stage keeps roles apart, e.g. warm-up and evolve). */
 export function contentTag(input: JobInputs): JobTag {
   const key = createHash('sha256')
-    .update(JSON.stringify({ training: input.training.sha256, baseModel: input.baseModel, hyperparameters: input.hyperparameters, backend: input.backend.kind }))
+    .update(JSON.stringify({ training: input.training.sha256, baseModel: input.baseModel, hyperparameters: input.hyperparameters, backend: input.backend.kind, salt: input.providers[input.backend.provider]?.cacheSalt }))
     .digest('hex')
     .slice(0, 12);
   return { runId: `c${key}`, stage: input.stage };

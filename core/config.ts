@@ -18,6 +18,11 @@ const limits = {
   tokensPerMinute: z.number().positive().optional(),
   /** Calls in flight at once across the worker. */
   maxConcurrency: z.number().int().positive().default(8),
+  /**
+   * Set by `flt resume --from` on the stages it runs again: answers cached and fine-tune jobs created without this
+   * salt (or with another) are not reused, so those stages pay for new calls and jobs. Leave unset otherwise.
+   */
+  cacheSalt: z.string().min(1).optional(),
 };
 
 export const openAiCompatibleProviderSchema = z

@@ -6,6 +6,7 @@ import type { Activities } from '../activities';
 import type { SamplingParams } from '../activities/inference';
 import type { PseudoLabelAccuracy, SelectionResult } from '../activities/semievol';
 import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from '../core/config';
+import { providersForStage, type Rerun } from '../core/rerun';
 import { searchAttributes } from '../core/search-attributes';
 import { semievolPlan, type SemievolPlan } from '../core/semievol';
 import type { SemievolOptions } from '../core/semievol-config';
@@ -31,6 +32,8 @@ export interface SemievolRunInput {
   execution: { shardSize: number; parallelShards: number };
   /** Set by `flt run`: the budget and the estimate it is checked against. */
   budget?: BudgetPlan;
+  /** Set by `flt resume --from`: the stages to run again, paying anew. */
+  rerun?: Rerun;
 }
 
 export interface Evaluations {
@@ -156,6 +159,9 @@ function trackRun(input: SemievolRunInput, plan: SemievolPlan) {
   };
 }
 
+/** The providers a stage calls: salted from the stage `flt resume --from` named on, so those stages pay anew. */
+const providersAt = (input: SemievolRunInput, stage: string) => providersForStage(input.providers, 'semievolRun', stage, input.rerun);
+
 const collaboratorSampling = (input: SemievolRunInput) => ({ temperature: input.options.collaboration.temperature, maxTokens: input.options.collaboration.maxTokens, seed: input.sampling.seed });
 
 /** In-weight propagation: M_warm = fine-tune(M_base, D_L). */
@@ -163,7 +169,7 @@ async function warmUp(input: SemievolRunInput): Promise<ModelRef> {
   const training = await step(`training set for M_warm: D_L (${input.data.labeled.count} examples)`).buildTrainingSet({ runId: input.runId, stage: 'warm-up', labeled: input.data.labeled, pseudoLabeled: null });
   return executeChild(fineTune, {
     workflowId: childId(input.runId, 'warm-up'),
-    args: [{ runId: input.runId, stage: 'warm-up', backend: input.fineTune.backend, providers: input.providers, baseModel: input.model, training, hyperparameters: input.fineTune.hyperparameters }],
+    args: [{ runId: input.runId, stage: 'warm-up', backend: input.fineTune.backend, providers: providersAt(input, 'warm-up'), baseModel: input.model, training, hyperparameters: input.fineTune.hyperparameters }],
     staticSummary: 'warm-up: M_warm = fine-tune(M_base, D_L)',
   });
 }
@@ -172,7 +178,7 @@ async function warmUp(input: SemievolRunInput): Promise<ModelRef> {
 function propagate(input: SemievolRunInput, plan: SemievolPlan, shards: Shard[]) {
   return executeChild(propagateInContext, {
     workflowId: childId(input.runId, 'propagate'),
-    args: [{ runId: input.runId, shards, providers: input.providers, execution: input.execution, retrieval: { pool: input.data.labeled, k: plan.k, retriever: input.options.propagation.retriever } }],
+    args: [{ runId: input.runId, shards, providers: providersAt(input, 'propagate'), execution: input.execution, retrieval: { pool: input.data.labeled, k: plan.k, retriever: input.options.propagation.retriever } }],
     staticSummary: `propagate: the ${plan.k} nearest labeled examples of each unlabeled question`,
   });
 }
@@ -181,7 +187,7 @@ function propagate(input: SemievolRunInput, plan: SemievolPlan, shards: Shard[])
 function collaborateOn(input: SemievolRunInput, plan: SemievolPlan, shards: Shard[], models: { base: ModelRef; warm: ModelRef | null }, neighbours: ArtifactRef[] | null) {
   return executeChild(collaborate, {
     workflowId: childId(input.runId, 'collaborate'),
-    args: [{ runId: input.runId, shards, providers: input.providers, execution: input.execution, collaborators: plan.collaborators, models, labeled: input.data.labeled, neighbours, sampling: collaboratorSampling(input) }],
+    args: [{ runId: input.runId, shards, providers: providersAt(input, 'collaborate'), execution: input.execution, collaborators: plan.collaborators, models, labeled: input.data.labeled, neighbours, sampling: collaboratorSampling(input) }],
     staticSummary: `collaborate: ${plan.collaborators.map((c) => `M_${c.model} with ${c.examples} examples`).join('; ')}`,
   });
 }
@@ -191,7 +197,7 @@ function justifyDisagreements(input: SemievolRunInput, shards: Shard[], answers:
   const { temperature, maxTokens } = input.options.justification;
   return executeChild(justify, {
     workflowId: childId(input.runId, 'justify'),
-    args: [{ runId: input.runId, shards, providers: input.providers, execution: input.execution, answers, justifier, sampling: { temperature, maxTokens, seed: input.sampling.seed } }],
+    args: [{ runId: input.runId, shards, providers: providersAt(input, 'justify'), execution: input.execution, answers, justifier, sampling: { temperature, maxTokens, seed: input.sampling.seed } }],
     staticSummary: 'justify: the final answer to every inconsistent question',
   });
 }
@@ -211,7 +217,7 @@ async function evolve(input: SemievolRunInput, plan: SemievolPlan, selection: Se
   const start = plan.evolveFrom === 'warm' && models.warm ? models.warm : models.base;
   return executeChild(fineTune, {
     workflowId: childId(input.runId, 'evolve'),
-    args: [{ runId: input.runId, stage: 'evolve', backend: input.fineTune.backend, providers: input.providers, baseModel: { provider: start.provider, model: start.model }, training, hyperparameters: input.fineTune.finalHyperparameters }],
+    args: [{ runId: input.runId, stage: 'evolve', backend: input.fineTune.backend, providers: providersAt(input, 'evolve'), baseModel: { provider: start.provider, model: start.model }, training, hyperparameters: input.fineTune.finalHyperparameters }],
     staticSummary: `evolve: M_evol = fine-tune(M_${plan.evolveFrom}, ${labeled ? 'D_L + ' : ''}${selection.counts.selected} pseudo-labels)`,
   });
 }
@@ -221,7 +227,7 @@ async function evaluate(input: SemievolRunInput, models: { base: ModelRef; warm:
   const on = (stage: string, model: ModelRef, retrieval?: { pool: ArtifactRef; k: number; retriever: SemievolOptions['propagation']['retriever'] }) =>
     executeChild(evaluateModel, {
       workflowId: childId(input.runId, stage),
-      args: [{ runId: input.runId, stage, model, test: input.data.test, providers: input.providers, sampling: input.sampling, metric: 'option-letter' as const, execution: input.execution, retrieval }],
+      args: [{ runId: input.runId, stage, model, test: input.data.test, providers: providersAt(input, 'evaluate'), sampling: input.sampling, metric: 'option-letter' as const, execution: input.execution, retrieval }],
       staticSummary: `${stage}: ${model.provider}/${model.model} on ${input.task}`,
     });
   const [vanilla, sft, semievol, rag] = await Promise.all([

@@ -94,9 +94,10 @@ function provider(providers: ProvidersConfig, name: string): ProviderConfig {
   return config;
 }
 
-/** Identifies the endpoint a response came from, without the key: part of every cache key. */
+/** Identifies the endpoint a response came from, without the key, and the provider's cache salt: part of every cache key. */
 function endpointIdentity(config: ProviderConfig): string {
-  return config.kind === 'llama-cpp' ? `llama-cpp:${config.modelPath}` : `openai-compatible:${config.baseURL ?? 'https://api.openai.com/v1'}`;
+  const endpoint = config.kind === 'llama-cpp' ? `llama-cpp:${config.modelPath}` : `openai-compatible:${config.baseURL ?? 'https://api.openai.com/v1'}`;
+  return config.cacheSalt ? `${endpoint}#${config.cacheSalt}` : endpoint;
 }
 
 export function costOf(config: ProviderConfig, usage: Usage): number {

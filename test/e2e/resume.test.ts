@@ -95,6 +95,26 @@ describe('flt resume', () => {
     expect((await requests('POST', /\/fine_tuning\/jobs$/)) - jobs).toBe(1);
     const paid = (await requests('POST', /\/chat\/completions$/)) - chats;
     expect(paid).toBeLessThanOrEqual(10); // the evolved model's evaluation on the 10 test questions, nothing else
+
+    // Resumed --from justify: collaboration comes from the cache and the warm-up job is found again; justification,
+    // the evolve job and all four evaluations pay anew.
+    const chatsBeforeRerun = await requests('POST', /\/chat\/completions$/);
+    const jobsBeforeRerun = await requests('POST', /\/fine_tuning\/jobs$/);
+    const rerun = await flt('resume', againId, '--from', 'justify');
+    expect(rerun.stdout).toContain('stages before justify are reused; justify and later stages pay anew');
+    const rerunId = /run id: (\S+)/.exec(rerun.stdout)![1];
+    const rerunResult = JSON.parse((await flt('result', rerunId, '--json')).stdout);
+    expect(rerunResult.evaluations.semievol.score.total).toBe(10);
+    expect((await requests('POST', /\/fine_tuning\/jobs$/)) - jobsBeforeRerun).toBe(1);
+    expect((await requests('POST', /\/chat\/completions$/)) - chatsBeforeRerun).toBe(changed.pseudoLabels.justified + 4 * 10);
+    const { client: c, close: closeClient } = await testClient();
+    try {
+      expect((await c.workflow.getHandle(rerunId).describe()).memo).toMatchObject({ resumedFrom: againId, rerunFrom: 'justify' });
+    } finally {
+      await closeClient();
+    }
+    const wrongStage: any = await flt('resume', againId, '--from', 'select').catch((e) => e);
+    expect(wrongStage.stderr).toContain('--from select: expected one of the run\'s paid stages: warm-up, propagate, collaborate, justify, evolve, evaluate.');
   });
 
   it('says which field does not exist', async () => {
