@@ -13,8 +13,12 @@ import type { ProvidersConfig } from '../core/config';
 import { LocalArtifactStore } from '../lib/artifacts';
 import { loadSemiEvolCsv } from '../lib/datasets';
 import { freePort, requireTemporalCli, startDevServer } from '../lib/dev-server';
+import { storeSelfGuideTask } from '../lib/methods/selfguide-tasks';
 import { ResponseCache } from '../lib/response-cache';
 import { startProviderDouble } from '../testdouble/launch';
+import { semievolTestInput } from '../test/support/semievol-input';
+import type { SelfGuideRunInput } from '../workflows/selfguide';
+import { childId } from '../workflows/shared';
 
 const root = path.resolve(__dirname, '..');
 const outDir = path.join(root, 'test', 'histories');
@@ -22,8 +26,13 @@ const outDir = path.join(root, 'test', 'histories');
 async function main(): Promise<void> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'flt-record-'));
   const server = await startDevServer({ port: await freePort(), uiPort: await freePort(), dbFile: path.join(home, 'temporal.sqlite') });
-  const { items } = loadSemiEvolCsv(path.join(root, 'demo', 'fpb', 'test.csv'));
-  const double = await startProviderDouble({ gold: items.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] })), config: { fineTune: { stepMs: 100 } } });
+  const fpb = (split: string) => loadSemiEvolCsv(path.join(root, 'demo', 'fpb', `${split}.csv`), { requireAnswer: split !== 'unlabeled' }).items;
+  const items = fpb('test');
+  // SemiEvol's splits: tiny, so its histories stay small.
+  const labeled = fpb('labeled').slice(0, 8);
+  const unlabeled = fpb('unlabeled').slice(0, 12);
+  const gold = [...items, ...labeled, ...unlabeled].map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] }));
+  const double = await startProviderDouble({ gold, config: { models: { 'sim-model': { accuracy: 0.5 } }, fineTune: { stepMs: 100 } } });
   const store = new LocalArtifactStore(path.join(home, 'artifacts'));
   const env = { FLT_RECORD_KEY: 'k' };
   const deps = { store, gateway: new ModelGateway(new ResponseCache(path.join(home, 'cache')), env), jobsDir: path.join(home, 'jobs'), env };
@@ -59,6 +68,33 @@ async function main(): Promise<void> {
         args: [{ runId: 'record', stage: 'warmup', backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }, providers, baseModel: { provider: 'double', model: 'sim-model' }, training, hyperparameters: { epochs: 2 } }],
       });
       await save('record-fine-tune', 'fine-tune.json');
+
+      // SemiEvol: every stage on 8 labeled, 12 unlabeled and 6 test questions.
+      const semievol = await semievolTestInput(store, 'record-semievol', providers, { labeled, unlabeled, test: items.slice(0, 6) }, { execution: { shardSize: 6, parallelShards: 2 } });
+      await client.workflow.execute('semievolRun', { taskQueue: 'record', workflowId: semievol.runId, args: [semievol] });
+      await save(semievol.runId, 'semievol-run.json');
+      await save(childId(semievol.runId, 'collaborate'), 'semievol-collaborate.json');
+
+      // SELF-GUIDE: a classification task from demo/, 2 rounds of 4 prompts, 3 test items.
+      const selfGuideTask = await storeSelfGuideTask(store, { format: 'selfguide-task', path: path.join(root, 'demo', 'selfguide', 'task1386') }, 3, []);
+      const testItems = await store.readAll<{ input: string; output: string }>(selfGuideTask.test);
+      await double.setGold([...gold, ...testItems.map((i) => ({ question: i.input, answer: i.output, choices: selfGuideTask.task.labels }))]);
+      const selfGuide: SelfGuideRunInput = {
+        runId: 'record-selfguide',
+        ...selfGuideTask,
+        providers,
+        model: { provider: 'double', model: 'sim-model' },
+        fineTune: { backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }, lora: false },
+        generation: { rounds: 2, promptsPerRound: 4, maxTokens: 200 },
+        annotation: { samples: 3, temperature: 0.2, minShare: 0.3, maxTokens: 32 },
+        evaluation: { maxTokens: 32, contextTokens: 4096, rouge: 'words' },
+        execution: { shardSize: 4, parallelShards: 2 },
+        seed: 1,
+        settings: { inputTemperature: 0.8, inputLengthFilter: true, outputLengthFilter: true, epochs: 1 },
+      };
+      await client.workflow.execute('selfGuideRun', { taskQueue: 'record', workflowId: selfGuide.runId, args: [selfGuide] });
+      await save(selfGuide.runId, 'selfguide-run.json');
+      await save(childId(selfGuide.runId, 'evaluate-self-guide'), 'selfguide-evaluate.json');
     });
   } finally {
     await connection.close();

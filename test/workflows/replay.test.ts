@@ -8,10 +8,13 @@ import { workflowBundle } from '../support/temporal';
 
 const dir = path.resolve(__dirname, '../histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+const workflowType = (file: string): string | null | undefined =>
+  historyFromJSON(JSON.parse(readFileSync(path.join(dir, file), 'utf8'))).events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
 
 describe('replay of recorded histories', () => {
-  it('has histories to replay', () => {
-    expect(files.length).toBeGreaterThanOrEqual(3);
+  it('has histories of both methods\' top-level workflows and a stage child of each', () => {
+    expect(files.length).toBeGreaterThanOrEqual(7);
+    expect(files.map(workflowType)).toEqual(expect.arrayContaining(['evaluationRun', 'evaluateModel', 'fineTune', 'semievolRun', 'collaborate', 'selfGuideRun', 'selfGuideEvaluate']));
   });
 
   it.each(files)('%s replays without a determinism violation', async (file) => {
