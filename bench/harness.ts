@@ -16,7 +16,7 @@ import { semievolPlan } from '../core/semievol';
 import type { ArtifactRef, McqItem, ModelRef, Shard } from '../core/types';
 import { LocalArtifactStore } from '../lib/artifacts';
 import { freePort, startDevServer, type DevServer } from '../lib/dev-server';
-import { tsArgs } from '../lib/ts-process';
+import { tsArgs, workerNodeArgs } from '../lib/ts-process';
 import { startProviderDouble, type DoubleConfigPatch, type GoldItem, type ProviderDouble, type RequestLogEntry } from '../testdouble/launch';
 import type { SemievolRunInput, SemievolRunResult } from '../workflows/semievol';
 import type { CollaborateStageInput } from '../workflows/semievol-stages';
@@ -108,9 +108,12 @@ export interface WorkerProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** worker.ts in a process of its own (node with tsx's loader, so a SIGKILL reaches it), with the prebuilt workflow bundle. */
+/**
+ * worker.ts in a process of its own (node with tsx's loader, so a SIGKILL reaches it), with the prebuilt workflow
+ * bundle and, unless `nodeArgs` says otherwise, node started as `npm run worker` starts it.
+ */
 export function spawnWorker(env: BenchEnv, options: { home: string; taskQueue: string; extraEnv?: NodeJS.ProcessEnv; nodeArgs?: string[] }): WorkerProcess {
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), ...tsArgs(path.join(root, 'worker.ts'))], {
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? workerNodeArgs({})), ...tsArgs(path.join(root, 'worker.ts'))], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {

@@ -11,6 +11,7 @@ import { historyOf, historyReport, historyVerdict } from './history';
 import { overhead, overheadReport, overheadVerdict } from './overhead';
 import { resume, resumeReport, resumeVerdict } from './resume';
 import { saturation, saturationReport, saturationVerdict } from './saturation';
+import { workerHeapMb } from '../lib/ts-process';
 import { scale, scaleReport, scaleVerdict } from './scale';
 import { semievolShardSize as shardSize } from '../core/semievol-config';
 
@@ -78,8 +79,8 @@ async function main(): Promise<void> {
     if (want('scale')) {
       const questions = opts.full ? 100_000 : 10_000;
       const results = [];
-      // As `npm run worker` starts the worker today, and with the V8 heap limit BENCHMARKS.md recommends.
-      for (const workerHeapMb of [null, 256]) results.push(await scale(env, { questions, workerHeapMb, test: 500, concurrency: 32, shardSize, parallelShards: 4 }));
+      // With node's default heap, and with the heap limit `npm run worker` starts workers with.
+      for (const heapMb of [null, workerHeapMb({})]) results.push(await scale(env, { questions, workerHeapMb: heapMb, test: 500, concurrency: 32, shardSize, parallelShards: 4 }));
       record(opts.full ? 'scale-full' : 'scale', results, scaleReport, scaleVerdict);
     }
   } finally {

@@ -1,7 +1,7 @@
 // The README's first command: SemiEvol end to end on this machine. Starts what is missing (a Temporal dev server,
 // a worker, and the provider test double when no API key or model file is configured), runs the job, prints the result.
 import type { ChildProcess } from 'node:child_process';
-import { spawnTs, spawnTsSync } from '../lib/ts-process';
+import { spawnTs, spawnTsSync, workerNodeArgs } from '../lib/ts-process';
 import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     );
 
     const workerLog = path.join(dataHome(), 'demo', 'worker.log');
-    started.worker = spawnTs(path.join(root, 'worker.ts'), [], { env, stdio: ['ignore', openSync(workerLog, 'w'), openSync(workerLog, 'a')] });
+    started.worker = spawnTs(path.join(root, 'worker.ts'), [], { env, stdio: ['ignore', openSync(workerLog, 'w'), openSync(workerLog, 'a')] }, workerNodeArgs(env));
     console.log(`demo: started a worker (log: ${workerLog})`);
     const run = spawnTsSync(path.join(root, 'client.ts'), ['run', configFile, '--wait'], { env, stdio: 'inherit' });
     if (run.status !== 0) throw new Error(`the run did not complete (flt exited with ${run.status})`);
