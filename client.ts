@@ -25,7 +25,9 @@ function newRunId(method: string, task: string, name?: string): string {
   return [method, task, name, stamp, randomBytes(2).toString('hex')].filter(Boolean).join('-');
 }
 
-const program = new Command('flt').description('SemiEvol and SELF-GUIDE as durable Temporal pipelines').showHelpAfterError();
+const program = new Command('flt')
+  .description('SemiEvol and SELF-GUIDE as durable Temporal pipelines')
+  .showHelpAfterError();
 
 program
   .command('validate <config>')
@@ -61,7 +63,12 @@ program
         { key: searchAttributes.stage, value: 'queued' },
       ],
       staticSummary: `${config.method} on ${config.task}`,
-      staticDetails: [`method: ${config.method}`, `task: ${config.task}`, ...prepared.details, budgetDetails(config.budget, estimate)].join('\n'),
+      staticDetails: [
+        `method: ${config.method}`,
+        `task: ${config.task}`,
+        ...prepared.details,
+        budgetDetails(config.budget, estimate),
+      ].join('\n'),
     });
     console.log(`run id: ${runId}`);
     console.log(`web UI: ${uiLink(runId)}`);
@@ -79,12 +86,18 @@ program
     const description = await handle.describe();
     console.log(`run ${runId}: ${description.status.name}`);
     if (description.status.name === 'RUNNING') {
-      const [progress, control] = await Promise.all([handle.query(progressQuery), handle.query(controlQuery).catch(() => null)]);
+      const [progress, control] = await Promise.all([
+        handle.query(progressQuery),
+        handle.query(controlQuery).catch(() => null),
+      ]);
       if (control?.paused) console.log(`paused: \`flt unpause ${runId}\` resumes`);
-      if (control?.awaiting) console.log(`awaiting approval: ${control.awaiting.reason}. ${approvalHint(runId, control.awaiting)}`);
+      if (control?.awaiting)
+        console.log(`awaiting approval: ${control.awaiting.reason}. ${approvalHint(runId, control.awaiting)}`);
       console.log(`stage: ${progress.stage}`);
       for (const s of progress.stages) console.log(`  ${s.stage}: ${s.done}/${s.total}`);
-      console.log(`calls: ${progress.usage.calls} paid, ${progress.usage.cachedCalls} cached; tokens: ${progress.usage.promptTokens + progress.usage.completionTokens}; cost: $${progress.usage.costUsd.toFixed(4)}`);
+      console.log(
+        `calls: ${progress.usage.calls} paid, ${progress.usage.cachedCalls} cached; tokens: ${progress.usage.promptTokens + progress.usage.completionTokens}; cost: $${progress.usage.costUsd.toFixed(4)}`,
+      );
     }
     console.log(`web UI: ${uiLink(runId)}`);
   });
@@ -126,7 +139,17 @@ program
     for await (const run of (await connect()).workflow.list({ query: clauses.join(' AND ') })) {
       const attrs = run.typedSearchAttributes;
       const accuracy = attrs.get(searchAttributes.accuracy);
-      console.log([run.workflowId, run.status.name, attrs.get(searchAttributes.method), attrs.get(searchAttributes.task), attrs.get(searchAttributes.stage), accuracy === undefined ? '' : `accuracy ${accuracy.toFixed(3)}`, run.startTime.toISOString()].join('\t'));
+      console.log(
+        [
+          run.workflowId,
+          run.status.name,
+          attrs.get(searchAttributes.method),
+          attrs.get(searchAttributes.task),
+          attrs.get(searchAttributes.stage),
+          accuracy === undefined ? '' : `accuracy ${accuracy.toFixed(3)}`,
+          run.startTime.toISOString(),
+        ].join('\t'),
+      );
       if (++shown >= opts.limit) break;
     }
     if (!shown) console.log('no runs match');

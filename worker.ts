@@ -18,7 +18,9 @@ async function main(): Promise<void> {
     namespace,
     taskQueue: taskQueue(),
     // A prebuilt bundle (bundleWorkflowCode's code in a file) spares a restarted worker seconds of bundling.
-    ...(process.env.FLT_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: process.env.FLT_WORKFLOW_BUNDLE } } : { workflowsPath: require.resolve('./workflows') }),
+    ...(process.env.FLT_WORKFLOW_BUNDLE
+      ? { workflowBundle: { codePath: process.env.FLT_WORKFLOW_BUNDLE } }
+      : { workflowsPath: require.resolve('./workflows') }),
     activities: createActivities(deps),
     dataConverter: dataConverter(),
     // Model calls are throttled per provider by the gateway; this caps activity slots (shards, polls) per worker.
@@ -30,7 +32,9 @@ async function main(): Promise<void> {
     defaultHeartbeatThrottleInterval: '3 seconds',
   });
   await orphans;
-  console.log(`worker: polling task queue "${taskQueue()}" in namespace "${namespace}" at ${connectionOptions.address}`);
+  console.log(
+    `worker: polling task queue "${taskQueue()}" in namespace "${namespace}" at ${connectionOptions.address}`,
+  );
   // worker.run() returns after SIGINT/SIGTERM once in-flight tasks have drained (or the grace time has passed).
   try {
     await worker.run();
@@ -41,7 +45,10 @@ async function main(): Promise<void> {
 }
 
 /** Activities that a crashed worker of this host left running are retried now, not after their heartbeat timeout. */
-async function retryOrphanedActivities(connectionOptions: ReturnType<typeof temporalConnectConfig>['connectionOptions'], namespace: string): Promise<void> {
+async function retryOrphanedActivities(
+  connectionOptions: ReturnType<typeof temporalConnectConfig>['connectionOptions'],
+  namespace: string,
+): Promise<void> {
   try {
     const connection = await Connection.connect(connectionOptions);
     try {
@@ -53,7 +60,9 @@ async function retryOrphanedActivities(connectionOptions: ReturnType<typeof temp
       await connection.close();
     }
   } catch (err: any) {
-    console.warn(`worker: could not look for activities of a dead worker (${err?.message ?? err}); they resume after their heartbeat timeout`);
+    console.warn(
+      `worker: could not look for activities of a dead worker (${err?.message ?? err}); they resume after their heartbeat timeout`,
+    );
   }
 }
 

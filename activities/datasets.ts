@@ -17,7 +17,11 @@ export function datasetActivities({ store }: ActivityDeps) {
       let batch: unknown[] = [];
       const flush = async () => {
         const index = shards.length;
-        shards.push({ index, of, items: await store.writeJsonl(batch, `${name}/shard-${String(index).padStart(5, '0')}`) });
+        shards.push({
+          index,
+          of,
+          items: await store.writeJsonl(batch, `${name}/shard-${String(index).padStart(5, '0')}`),
+        });
         batch = [];
       };
       for await (const record of store.readJsonl(dataset)) {

@@ -29,7 +29,11 @@ function loadPool(store: ArtifactStore, model: ModelRef): Promise<Pool> {
 }
 
 /** Inserts the k nearest pool examples (as user/assistant turns) before the prompt's final user turn. */
-export async function withDemonstrations(store: ArtifactStore, model: ModelRef, messages: ChatMessage[]): Promise<ChatMessage[]> {
+export async function withDemonstrations(
+  store: ArtifactStore,
+  model: ModelRef,
+  messages: ChatMessage[],
+): Promise<ChatMessage[]> {
   if (!model.demonstrations) return messages;
   const { examples, index } = await loadPool(store, model);
   const nearest = index.search(lastUserText(messages), model.demonstrations.k).map((hit) => examples[hit.index]);

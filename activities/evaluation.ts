@@ -34,7 +34,12 @@ export function evaluationActivities({ store }: ActivityDeps) {
       for (const ref of input.answers) {
         for await (const answer of store.readJsonl<AnsweredQuestion>(ref)) {
           const expected = gold.get(answer.id) ?? null;
-          verdicts.push({ id: answer.id, prediction: answer.prediction, gold: expected, correct: isCorrect(input.metric, answer, expected) });
+          verdicts.push({
+            id: answer.id,
+            prediction: answer.prediction,
+            gold: expected,
+            correct: isCorrect(input.metric, answer, expected),
+          });
         }
       }
       const correct = verdicts.filter((v) => v.correct).length;

@@ -20,9 +20,15 @@ export function fineTuneCheckpointActivities({ jobsDir, env }: ActivityDeps) {
       try {
         const tag = contentTag(input);
         const job = await createFineTuneBackend(input.backend, input.providers, { workDir: jobsDir, env }).findJob(tag);
-        if (!job || job.status !== 'succeeded') throw new Error(`no succeeded fine-tuning job for ${tag.runId}/${tag.stage}`);
+        if (!job || job.status !== 'succeeded')
+          throw new Error(`no succeeded fine-tuning job for ${tag.runId}/${tag.stage}`);
         const provider = openAiCompatibleProvider(input.providers, input.backend.provider);
-        const client = new OpenAI({ apiKey: readApiKey(provider.apiKeyEnv, env), baseURL: provider.baseURL, timeout: provider.requestTimeoutSeconds * 1000, maxRetries: 0 });
+        const client = new OpenAI({
+          apiKey: readApiKey(provider.apiKeyEnv, env),
+          baseURL: provider.baseURL,
+          timeout: provider.requestTimeoutSeconds * 1000,
+          maxRetries: 0,
+        });
         const checkpoints = [];
         for await (const checkpoint of client.fineTuning.jobs.checkpoints.list(job.jobId)) checkpoints.push(checkpoint);
         return checkpoints

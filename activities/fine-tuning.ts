@@ -2,7 +2,12 @@
 import { Context, sleep } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import type { FineTuneBackendConfig, ProvidersConfig } from '../core/config';
-import { terminalFineTuneStatuses, type ArtifactRef, type FineTuneHyperparameters, type FineTuneJobState } from '../core/types';
+import {
+  terminalFineTuneStatuses,
+  type ArtifactRef,
+  type FineTuneHyperparameters,
+  type FineTuneJobState,
+} from '../core/types';
 import type { ActivityDeps } from './context';
 import { createFineTuneBackend, endedWithoutModel, type JobTag } from './providers/finetune/backend';
 import { toActivityFailure } from './providers/errors';
@@ -38,9 +43,21 @@ export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
       try {
         const existing = reusable(await backend.findJob(tag));
         if (existing) return existing;
-        const trainingFileId = await backend.uploadTrainingFile({ tag, localPath: await store.localPath(input.training), sha256: input.training.sha256 });
+        const trainingFileId = await backend.uploadTrainingFile({
+          tag,
+          localPath: await store.localPath(input.training),
+          sha256: input.training.sha256,
+        });
         // findJob again right before creating narrows the window in which a crashed attempt's job is missed.
-        return reusable(await backend.findJob(tag)) ?? (await backend.createJob({ tag, trainingFileId, baseModel: input.baseModel, hyperparameters: input.hyperparameters }));
+        return (
+          reusable(await backend.findJob(tag)) ??
+          (await backend.createJob({
+            tag,
+            trainingFileId,
+            baseModel: input.baseModel,
+            hyperparameters: input.hyperparameters,
+          }))
+        );
       } catch (err) {
         throw toActivityFailure(err, describe(input));
       }
@@ -57,7 +74,13 @@ export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
         } catch (err) {
           const failure = toActivityFailure(err, describe(input));
           if (failure.nonRetryable) throw failure;
-          state = { jobId: input.jobId, status: 'running', resultModel: null, error: null, events: [`poll failed, will poll again: ${failure.message}`] };
+          state = {
+            jobId: input.jobId,
+            status: 'running',
+            resultModel: null,
+            error: null,
+            events: [`poll failed, will poll again: ${failure.message}`],
+          };
         }
         ctx.heartbeat({ status: state.status, lastEvent: state.events.at(-1) ?? null });
         if (terminalFineTuneStatuses.includes(state.status)) return state;
@@ -88,7 +111,15 @@ export interface JobInputs {
 /** The job's tag: a hash of its inputs, never the run id (the stage keeps roles apart, e.g. warm-up and evolve). */
 export function contentTag(input: JobInputs): JobTag {
   const key = createHash('sha256')
-    .update(JSON.stringify({ training: input.training.sha256, baseModel: input.baseModel, hyperparameters: input.hyperparameters, backend: input.backend.kind, salt: input.providers[input.backend.provider]?.cacheSalt }))
+    .update(
+      JSON.stringify({
+        training: input.training.sha256,
+        baseModel: input.baseModel,
+        hyperparameters: input.hyperparameters,
+        backend: input.backend.kind,
+        salt: input.providers[input.backend.provider]?.cacheSalt,
+      }),
+    )
     .digest('hex')
     .slice(0, 12);
   return { runId: `c${key}`, stage: input.stage };

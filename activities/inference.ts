@@ -2,7 +2,16 @@
 import type { ProvidersConfig } from '../core/config';
 import { extractOptionLetter } from '../core/answers';
 import { fewShotMessages, zeroShotMessages } from '../core/prompts';
-import { addUsage, emptyUsage, type ArtifactRef, type ChatMessage, type McqItem, type ModelRef, type Shard, type StageUsage } from '../core/types';
+import {
+  addUsage,
+  emptyUsage,
+  type ArtifactRef,
+  type ChatMessage,
+  type McqItem,
+  type ModelRef,
+  type Shard,
+  type StageUsage,
+} from '../core/types';
 import type { ActivityDeps } from './context';
 import { nearest, poolItems, type Retrieval } from './retrieval';
 import { ShardCalls } from './shard-calls';
@@ -40,11 +49,30 @@ export interface ShardResult {
 }
 
 /** Each item's prompt before any in-context fine-tune demonstrations, and what retrieving examples cost. */
-export async function promptsFor(deps: ActivityDeps, input: AnswerQuestionsInput, items: McqItem[], signal: AbortSignal): Promise<{ prompts: ChatMessage[][]; usage: StageUsage }> {
+export async function promptsFor(
+  deps: ActivityDeps,
+  input: AnswerQuestionsInput,
+  items: McqItem[],
+  signal: AbortSignal,
+): Promise<{ prompts: ChatMessage[][]; usage: StageUsage }> {
   if (!input.retrieval) return { prompts: items.map(zeroShotMessages), usage: emptyUsage() };
   const pool = await poolItems(deps.store, input.retrieval.pool);
-  const { positions, usage } = await nearest(deps, input.providers, input.retrieval, items.map((item) => item.question), signal);
-  return { prompts: items.map((item, i) => fewShotMessages(item, positions[i].map((p) => pool[p]))), usage };
+  const { positions, usage } = await nearest(
+    deps,
+    input.providers,
+    input.retrieval,
+    items.map((item) => item.question),
+    signal,
+  );
+  return {
+    prompts: items.map((item, i) =>
+      fewShotMessages(
+        item,
+        positions[i].map((p) => pool[p]),
+      ),
+    ),
+    usage,
+  };
 }
 
 export function inferenceActivities(deps: ActivityDeps) {
@@ -74,7 +102,11 @@ export function inferenceActivities(deps: ActivityDeps) {
           logprobs: c.logprobs ? c.logprobs.map((t) => t.logprob) : null,
           finishReason: c.finish_reason,
         }));
-        return { id: item.id, responses, prediction: extractOptionLetter(responses[0]?.text ?? '', item.options.length) };
+        return {
+          id: item.id,
+          responses,
+          prediction: extractOptionLetter(responses[0]?.text ?? '', item.options.length),
+        };
       };
       const answers = await calls.forEach(items, answerOne);
       const usage = addUsage(retrievalUsage, calls.usage);

@@ -49,21 +49,41 @@ export function poolItems(store: ArtifactStore, pool: ArtifactRef): Promise<McqI
   return cached(itemsCache, pool.sha256, () => store.readAll<McqItem>(pool));
 }
 
-async function embed({ gateway }: ActivityDeps, providers: ProvidersConfig, retriever: EmbeddingsRetriever, texts: string[], signal?: AbortSignal) {
+async function embed(
+  { gateway }: ActivityDeps,
+  providers: ProvidersConfig,
+  retriever: EmbeddingsRetriever,
+  texts: string[],
+  signal?: AbortSignal,
+) {
   const embedder = gateway.embeddings(providers, retriever.provider, retriever.model);
   const vectors: number[][] = [];
   let usage = emptyUsage();
   for (let start = 0; start < texts.length; start += embeddingBatch) {
     const batch = texts.slice(start, start + embeddingBatch);
-    const result = await retryTransient(() => embedder.embed(batch, signal), `embedding ${batch.length} questions with ${retriever.provider}/${retriever.model}`, { signal });
+    const result = await retryTransient(
+      () => embedder.embed(batch, signal),
+      `embedding ${batch.length} questions with ${retriever.provider}/${retriever.model}`,
+      { signal },
+    );
     vectors.push(...result.vectors.map(normalize));
-    usage = addUsage(usage, { ...emptyUsage(), promptTokens: result.usage.prompt_tokens, costUsd: costOf(providers[retriever.provider], result.usage) });
+    usage = addUsage(usage, {
+      ...emptyUsage(),
+      promptTokens: result.usage.prompt_tokens,
+      costUsd: costOf(providers[retriever.provider], result.usage),
+    });
   }
   return { vectors, usage };
 }
 
 /** The k pool items nearest to each query (question texts only), as pool positions. */
-export async function nearest(deps: ActivityDeps, providers: ProvidersConfig, { pool, k, retriever }: Retrieval, queries: string[], signal?: AbortSignal): Promise<Neighbours> {
+export async function nearest(
+  deps: ActivityDeps,
+  providers: ProvidersConfig,
+  { pool, k, retriever }: Retrieval,
+  queries: string[],
+  signal?: AbortSignal,
+): Promise<Neighbours> {
   const questions = async () => (await poolItems(deps.store, pool)).map((item) => item.question);
   if (retriever.kind === 'bm25') {
     const index = await cached(indexCache, pool.sha256, async () => new Bm25Index(await questions()));

@@ -3,7 +3,13 @@
 import type { ProvidersConfig } from '../core/config';
 import { synthesizePairs, type AnnotatedInput, type AnnotationDropReason } from '../core/selfguide-annotation';
 import { countReasons, filterInputs, type FilterCounts } from '../core/selfguide-filters';
-import { mixSeed, roundPrompts, taskChat, trainingExample, type SelfGuideTaskDefinition } from '../core/selfguide-prompts';
+import {
+  mixSeed,
+  roundPrompts,
+  taskChat,
+  trainingExample,
+  type SelfGuideTaskDefinition,
+} from '../core/selfguide-prompts';
 import { emptyUsage, type ArtifactRef, type IoExample, type ModelRef, type StageUsage } from '../core/types';
 import type { ArtifactStore } from '../lib/artifacts';
 import type { ActivityDeps } from './context';
@@ -90,7 +96,10 @@ const padded = (n: number) => String(n).padStart(5, '0');
 /** The library a round shows: what the always-on filters (empty, noise, duplicate) accept, in generation order. */
 function libraryOf(task: SelfGuideTaskDefinition, generated: readonly GeneratedInput[]): string[] {
   const exampleInputs = task.examples.map((e) => e.input);
-  return filterInputs(generated.map((g) => g.input), { exampleInputs, noiseTerms: task.noise_terms, lengthFilter: false })
+  return filterInputs(
+    generated.map((g) => g.input),
+    { exampleInputs, noiseTerms: task.noise_terms, lengthFilter: false },
+  )
     .filter((f) => f.kept)
     .map((f) => f.input.trim());
 }
@@ -106,17 +115,40 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
     async generateInputRound(input: GenerateInputRoundInput): Promise<GenerateInputRoundResult> {
       const name = `runs/${input.runId}/${input.stage}/generated-${padded(input.round)}`;
       const finished = await store.lookup(name);
-      if (finished) return { generated: finished, library: libraryOf(input.task, await store.readAll(finished)).length, usage: emptyUsage() };
+      if (finished)
+        return {
+          generated: finished,
+          library: libraryOf(input.task, await store.readAll(finished)).length,
+          usage: emptyUsage(),
+        };
       const before = input.generated ? await store.readAll<GeneratedInput>(input.generated) : [];
 
-      const prompts = roundPrompts({ task: input.task, library: libraryOf(input.task, before), round: input.round, prompts: input.promptsPerRound, seed: input.seed });
+      const prompts = roundPrompts({
+        task: input.task,
+        library: libraryOf(input.task, before),
+        round: input.round,
+        prompts: input.promptsPerRound,
+        seed: input.seed,
+      });
       const calls = new ShardCalls(deps, input.providers, input.stage, prompts.length);
       const texts = await calls.forEach(prompts, async (prompt, i) => {
-        const request = { messages: prompt.messages, temperature: input.temperature, max_tokens: input.maxTokens, seed: mixSeed(input.seed, input.round, i) };
+        const request = {
+          messages: prompt.messages,
+          temperature: input.temperature,
+          max_tokens: input.maxTokens,
+          seed: mixSeed(input.seed, input.round, i),
+        };
         return (await calls.chat(input.model, request, `round ${input.round} prompt ${i + 1}`)).choices[0]?.text ?? '';
       });
-      const all = [...before, ...texts.map((text, i) => ({ input: text, round: input.round, pseudoLabel: prompts[i].pseudoLabel }))];
-      return { generated: await store.writeJsonl(all, name), library: libraryOf(input.task, all).length, usage: calls.usage };
+      const all = [
+        ...before,
+        ...texts.map((text, i) => ({ input: text, round: input.round, pseudoLabel: prompts[i].pseudoLabel })),
+      ];
+      return {
+        generated: await store.writeJsonl(all, name),
+        library: libraryOf(input.task, all).length,
+        usage: calls.usage,
+      };
     },
 
     /** Stage 2 over every generated input, in generation order. */
@@ -125,11 +157,20 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
       const generated = await store.readAll<GeneratedInput>(input.generated);
       const filtered = filterInputs(
         generated.map((g) => g.input),
-        { exampleInputs: input.task.examples.map((e) => e.input), noiseTerms: input.task.noise_terms, lengthFilter: input.lengthFilter },
+        {
+          exampleInputs: input.task.examples.map((e) => e.input),
+          noiseTerms: input.task.noise_terms,
+          lengthFilter: input.lengthFilter,
+        },
       );
       const counts = countReasons(filtered);
       const report = (await store.lookup(`${base}/report`)) ?? (await store.writeJsonl(filtered, `${base}/report`));
-      const kept = (await store.lookup(`${base}/kept`)) ?? (await store.writeJsonl(filtered.filter((f) => f.kept).map((f) => ({ input: f.input.trim() })), `${base}/kept`));
+      const kept =
+        (await store.lookup(`${base}/kept`)) ??
+        (await store.writeJsonl(
+          filtered.filter((f) => f.kept).map((f) => ({ input: f.input.trim() })),
+          `${base}/kept`,
+        ));
       return { kept, report, counts };
     },
 
@@ -141,7 +182,13 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
       const inputs = await readInputs(store, input.inputs);
       const calls = new ShardCalls(deps, input.providers, input.stage, inputs.length);
       const annotated = await calls.forEach(inputs, async (text, i): Promise<AnnotatedInput> => {
-        const request = { messages: taskChat(input.task, text), temperature: input.temperature, max_tokens: input.maxTokens, n: input.samples, seed: mixSeed(input.seed, i) };
+        const request = {
+          messages: taskChat(input.task, text),
+          temperature: input.temperature,
+          max_tokens: input.maxTokens,
+          n: input.samples,
+          seed: mixSeed(input.seed, i),
+        };
         const response = await calls.chat(input.model, request, `annotating input ${i + 1}`);
         return { input: text, samples: response.choices.map((c) => c.text) };
       });
@@ -164,14 +211,25 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
         seed: input.seed,
       });
       const pairsRef = (await store.lookup(`${base}/pairs`)) ?? (await store.writeJsonl(pairs, `${base}/pairs`));
-      const training = (await store.lookup(`${base}/training`)) ?? (await store.writeJsonl(pairs.map((p) => trainingExample(task, p)), `${base}/training`));
+      const training =
+        (await store.lookup(`${base}/training`)) ??
+        (await store.writeJsonl(
+          pairs.map((p) => trainingExample(task, p)),
+          `${base}/training`,
+        ));
       return { pairs: pairsRef, training, dropped };
     },
 
     /** Few-shot fine-tuning's training file: the gold examples alone, each asked in the task chat. */
     async goldTrainingSet(input: StageInput & { task: SelfGuideTaskDefinition }): Promise<ArtifactRef> {
       const name = `runs/${input.runId}/${input.stage}/training`;
-      return (await store.lookup(name)) ?? store.writeJsonl(input.task.examples.map((e: IoExample) => trainingExample(input.task, e)), name);
+      return (
+        (await store.lookup(name)) ??
+        store.writeJsonl(
+          input.task.examples.map((e: IoExample) => trainingExample(input.task, e)),
+          name,
+        )
+      );
     },
   };
 }

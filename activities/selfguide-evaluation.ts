@@ -3,7 +3,14 @@
 import type { ProvidersConfig } from '../core/config';
 import { selfIclChat, taskChat, type SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import { labelExactMatch, rougeLChars, rougeLWords } from '../core/text-metrics';
-import { emptyUsage, type ArtifactRef, type IoExample, type ModelRef, type Shard, type StageUsage } from '../core/types';
+import {
+  emptyUsage,
+  type ArtifactRef,
+  type IoExample,
+  type ModelRef,
+  type Shard,
+  type StageUsage,
+} from '../core/types';
 import type { ActivityDeps } from './context';
 import { ShardCalls } from './shard-calls';
 import { porterStemmer } from './stemmer';
@@ -56,8 +63,14 @@ export function selfGuideEvaluationActivities(deps: ActivityDeps) {
       const calls = new ShardCalls(deps, input.providers, input.stage, items.length);
       const answers = await calls.forEach(items, async (item, i): Promise<TestAnswer> => {
         const messages =
-          prompting.kind === 'self-icl' ? selfIclChat(task, item.input, synthetic, prompting.contextTokens, input.maxTokens) : taskChat(task, item.input);
-        const reply = await calls.chat(input.model, { messages, temperature: 0, max_tokens: input.maxTokens, seed: input.seed }, `test item ${i + 1}`);
+          prompting.kind === 'self-icl'
+            ? selfIclChat(task, item.input, synthetic, prompting.contextTokens, input.maxTokens)
+            : taskChat(task, item.input);
+        const reply = await calls.chat(
+          input.model,
+          { messages, temperature: 0, max_tokens: input.maxTokens, seed: input.seed },
+          `test item ${i + 1}`,
+        );
         return { ...item, response: reply.choices[0]?.text ?? '' };
       });
       return { output: await store.writeJsonl(answers, name), usage: calls.usage };
@@ -68,11 +81,15 @@ export function selfGuideEvaluationActivities(deps: ActivityDeps) {
       const stem = await porterStemmer();
       const scoreOf = (answer: TestAnswer): number => {
         if (task.metric === 'exact_match') return Number(labelExactMatch(answer.response, answer.output, task.labels));
-        return input.rouge === 'words' ? rougeLWords(answer.response, answer.output, stem) : rougeLChars(answer.response.trim(), answer.output);
+        return input.rouge === 'words'
+          ? rougeLWords(answer.response, answer.output, stem)
+          : rougeLChars(answer.response.trim(), answer.output);
       };
       const details: (TestAnswer & { score: number })[] = [];
-      for (const ref of input.answers) for (const answer of await store.readAll<TestAnswer>(ref)) details.push({ ...answer, score: scoreOf(answer) });
-      const metric = task.metric === 'exact_match' ? 'exact-match' : input.rouge === 'words' ? 'rouge-l' : 'rouge-l-chars';
+      for (const ref of input.answers)
+        for (const answer of await store.readAll<TestAnswer>(ref)) details.push({ ...answer, score: scoreOf(answer) });
+      const metric =
+        task.metric === 'exact_match' ? 'exact-match' : input.rouge === 'words' ? 'rouge-l' : 'rouge-l-chars';
       return {
         score: details.length ? details.reduce((sum, d) => sum + d.score, 0) / details.length : 0,
         metric,

@@ -18,7 +18,15 @@ import {
   type RecordedResponse,
   type SelectedLine,
 } from '../core/semievol';
-import { emptyUsage, type ArtifactRef, type ChatMessage, type McqItem, type ModelRef, type Shard, type StageUsage } from '../core/types';
+import {
+  emptyUsage,
+  type ArtifactRef,
+  type ChatMessage,
+  type McqItem,
+  type ModelRef,
+  type Shard,
+  type StageUsage,
+} from '../core/types';
 import type { ActivityDeps } from './context';
 import { nearest, poolItems, type Retrieval } from './retrieval';
 import { ShardCalls } from './shard-calls';
@@ -94,11 +102,28 @@ interface AnswersLine {
   collaborators: RecordedResponse[];
 }
 
-const shardName = (runId: string, stage: string, kind: string, index: number) => `runs/${runId}/${stage}/${kind}-${String(index).padStart(5, '0')}`;
+const shardName = (runId: string, stage: string, kind: string, index: number) =>
+  `runs/${runId}/${stage}/${kind}-${String(index).padStart(5, '0')}`;
 
 /** One sampled response with its token log-probabilities, as the stages record it. */
-async function respond(calls: ShardCalls, model: ModelRef, prompt: ChatMessage[], sampling: ResponseSampling, what: string): Promise<RecordedResponse> {
-  const response = await calls.chat(model, { messages: prompt, temperature: sampling.temperature, max_tokens: sampling.maxTokens, seed: sampling.seed, logprobs: true }, what);
+async function respond(
+  calls: ShardCalls,
+  model: ModelRef,
+  prompt: ChatMessage[],
+  sampling: ResponseSampling,
+  what: string,
+): Promise<RecordedResponse> {
+  const response = await calls.chat(
+    model,
+    {
+      messages: prompt,
+      temperature: sampling.temperature,
+      max_tokens: sampling.maxTokens,
+      seed: sampling.seed,
+      logprobs: true,
+    },
+    what,
+  );
   const choice = response.choices[0];
   return { response: choice?.text ?? '', logprobs: choice?.logprobs ? choice.logprobs.map((t) => t.logprob) : null };
 }
@@ -119,7 +144,15 @@ export function semievolActivities(deps: ActivityDeps) {
       const items = await store.readAll<McqItem>(input.shard.items);
       // Heartbeats while embedding requests wait behind a busy provider, like the other stages' calls.
       const calls = new ShardCalls(deps, input.providers, 'propagate', items.length);
-      const [{ positions, usage }] = await calls.all([nearest(deps, input.providers, input.retrieval, items.map((item) => item.question), calls.signal)]);
+      const [{ positions, usage }] = await calls.all([
+        nearest(
+          deps,
+          input.providers,
+          input.retrieval,
+          items.map((item) => item.question),
+          calls.signal,
+        ),
+      ]);
       const lines: NeighboursLine[] = items.map((item, i) => ({ id: item.id, neighbours: positions[i] }));
       return { output: await store.writeJsonl(lines, name), usage };
     },
@@ -141,10 +174,18 @@ export function semievolActivities(deps: ActivityDeps) {
             const model = setup.model === 'warm' && input.models.warm ? input.models.warm : input.models.base;
             // Each collaborator samples with its own seed, so two with the same setup are still independent.
             const sampling = { ...input.sampling, seed: input.sampling.seed + j };
-            return respond(calls, model, fewShotMessages(item, examples), sampling, `collaborator ${j + 1}, question ${item.id}`);
+            return respond(
+              calls,
+              model,
+              fewShotMessages(item, examples),
+              sampling,
+              `collaborator ${j + 1}, question ${item.id}`,
+            );
           }),
         );
-      const lines: AnswersLine[] = await calls.all(items.map(async (item, i) => ({ id: item.id, collaborators: await answer(item, i) })));
+      const lines: AnswersLine[] = await calls.all(
+        items.map(async (item, i) => ({ id: item.id, collaborators: await answer(item, i) })),
+      );
       return { output: await store.writeJsonl(lines, name), usage: calls.usage };
     },
 
@@ -152,21 +193,41 @@ export function semievolActivities(deps: ActivityDeps) {
     async justifyShard(input: JustifyInput): Promise<JustifiedShard> {
       const recordsName = shardName(input.runId, 'justify', 'records', input.shard.index);
       const labelsName = shardName(input.runId, 'justify', 'labels', input.shard.index);
-      const [finishedRecords, finishedLabels] = await Promise.all([store.lookup(recordsName), store.lookup(labelsName)]);
+      const [finishedRecords, finishedLabels] = await Promise.all([
+        store.lookup(recordsName),
+        store.lookup(labelsName),
+      ]);
       if (finishedRecords && finishedLabels) {
         const records = await store.readAll<CollaborationRecord>(finishedRecords);
-        return { records: finishedRecords, labels: finishedLabels, justified: records.filter((r) => r.reflection).length, usage: emptyUsage() };
+        return {
+          records: finishedRecords,
+          labels: finishedLabels,
+          justified: records.filter((r) => r.reflection).length,
+          usage: emptyUsage(),
+        };
       }
       const items = await store.readAll<McqItem>(input.shard.items);
       const answers = await store.readAll<AnswersLine>(input.answers);
-      const unjustified: CollaborationRecord[] = items.map((item, i) => ({ id: item.id, question: item.question, options: item.options, collaborators: answers[i].collaborators, reflection: null }));
+      const unjustified: CollaborationRecord[] = items.map((item, i) => ({
+        id: item.id,
+        question: item.question,
+        options: item.options,
+        collaborators: answers[i].collaborators,
+        reflection: null,
+      }));
       const calls = new ShardCalls(deps, input.providers, 'justify', unjustified.filter(isInconsistent).length);
 
       const justify = async (record: CollaborationRecord): Promise<CollaborationRecord> => {
         if (!isInconsistent(record)) return record;
         const letters = collaboratorAnswers(record);
-        const prompt = justificationMessages(record, record.collaborators.map((c, j) => ({ answer: letters[j], response: c.response })));
-        return { ...record, reflection: await respond(calls, input.justifier, prompt, input.sampling, `question ${record.id}`) };
+        const prompt = justificationMessages(
+          record,
+          record.collaborators.map((c, j) => ({ answer: letters[j], response: c.response })),
+        );
+        return {
+          ...record,
+          reflection: await respond(calls, input.justifier, prompt, input.sampling, `question ${record.id}`),
+        };
       };
       const records = await calls.all(unjustified.map(justify));
       const labels: PseudoLabel[] = records.map(pseudoLabel);
@@ -184,22 +245,36 @@ export function semievolActivities(deps: ActivityDeps) {
     },
 
     /** Adaptive selection over every shard's pseudo-labels: one threshold for the whole of D_U. */
-    async selectPseudoLabels(input: { runId: string; labels: ArtifactRef[]; selection: SelectionOptions }): Promise<SelectionResult> {
+    async selectPseudoLabels(input: {
+      runId: string;
+      labels: ArtifactRef[];
+      selection: SelectionOptions;
+    }): Promise<SelectionResult> {
       const labels: PseudoLabel[] = [];
       for await (const label of concatenated<PseudoLabel>(store, input.labels)) labels.push(label);
       const selection = adaptiveSelection(labels, input.selection);
       const lines: SelectedLine[] = selection.selected.map(selectedLine);
-      return { selected: await store.writeJsonl(lines, `runs/${input.runId}/select/selected`), threshold: selection.threshold, counts: countPseudoLabels(labels, selection) };
+      return {
+        selected: await store.writeJsonl(lines, `runs/${input.runId}/select/selected`),
+        threshold: selection.threshold,
+        counts: countPseudoLabels(labels, selection),
+      };
     },
 
     /** Chat-format training examples: D_L's gold answers and/or the selected pseudo-labels, the question as in the zero-shot prompt. */
-    async buildTrainingSet(input: { runId: string; stage: string; labeled: ArtifactRef | null; pseudoLabeled: { selected: ArtifactRef; questions: ArtifactRef } | null }): Promise<ArtifactRef> {
+    async buildTrainingSet(input: {
+      runId: string;
+      stage: string;
+      labeled: ArtifactRef | null;
+      pseudoLabeled: { selected: ArtifactRef; questions: ArtifactRef } | null;
+    }): Promise<ArtifactRef> {
       const { labeled, pseudoLabeled } = input;
       async function* examples() {
         if (labeled) for await (const item of store.readJsonl<McqItem>(labeled)) yield trainingExample(item);
         if (!pseudoLabeled) return;
         const labels = new Map<string, string>();
-        for await (const line of store.readJsonl<SelectedLine>(pseudoLabeled.selected)) labels.set(line.id, line.pseudo_label);
+        for await (const line of store.readJsonl<SelectedLine>(pseudoLabeled.selected))
+          labels.set(line.id, line.pseudo_label);
         for await (const item of store.readJsonl<McqItem>(pseudoLabeled.questions)) {
           const label = labels.get(item.id);
           if (label) yield trainingExample({ ...item, answer: label });
@@ -212,9 +287,14 @@ export function semievolActivities(deps: ActivityDeps) {
      * Diagnostic only, and the only reader of D_U's gold answers: how many pseudo-labels, all and selected, match
      * gold. Nothing downstream depends on it.
      */
-    async scorePseudoLabels(input: { gold: ArtifactRef; labels: ArtifactRef[]; selected: ArtifactRef }): Promise<PseudoLabelAccuracy> {
+    async scorePseudoLabels(input: {
+      gold: ArtifactRef;
+      labels: ArtifactRef[];
+      selected: ArtifactRef;
+    }): Promise<PseudoLabelAccuracy> {
       const gold = new Map<string, string | null>();
-      for await (const item of store.readJsonl<{ id: string; answer: string | null }>(input.gold)) gold.set(item.id, item.answer);
+      for await (const item of store.readJsonl<{ id: string; answer: string | null }>(input.gold))
+        gold.set(item.id, item.answer);
       const verdicts = async (lines: AsyncIterable<{ id: string; label: string | null }>) => {
         const correct: boolean[] = [];
         for await (const { id, label } of lines) {
@@ -224,9 +304,13 @@ export function semievolActivities(deps: ActivityDeps) {
         return summarizeAccuracy(correct);
       };
       async function* selected() {
-        for await (const line of store.readJsonl<SelectedLine>(input.selected)) yield { id: line.id, label: line.pseudo_label };
+        for await (const line of store.readJsonl<SelectedLine>(input.selected))
+          yield { id: line.id, label: line.pseudo_label };
       }
-      return { all: await verdicts(concatenated<PseudoLabel>(store, input.labels)), selected: await verdicts(selected()) };
+      return {
+        all: await verdicts(concatenated<PseudoLabel>(store, input.labels)),
+        selected: await verdicts(selected()),
+      };
     },
   };
 }

@@ -4,7 +4,14 @@
 import { Context } from '@temporalio/activity';
 import { setMaxListeners } from 'node:events';
 import type { ProvidersConfig } from '../core/config';
-import { addUsage, emptyUsage, type ChatRequest, type ChatResponse, type ModelRef, type StageUsage } from '../core/types';
+import {
+  addUsage,
+  emptyUsage,
+  type ChatRequest,
+  type ChatResponse,
+  type ModelRef,
+  type StageUsage,
+} from '../core/types';
 import type { ActivityDeps } from './context';
 import { withDemonstrations } from './demonstrations';
 import { retryTransient } from './providers/errors';
@@ -36,10 +43,18 @@ export class ShardCalls {
   }
 
   async chat(model: ModelRef, request: Omit<ChatRequest, 'model'>, what: string): Promise<ChatResponse> {
-    const full: ChatRequest = { ...request, model: model.model, messages: await withDemonstrations(this.deps.store, model, request.messages) };
-    const call = await retryTransient(() => this.deps.gateway.chat(this.providers, model.provider, full, this.abort.signal), `${this.stage}: ${what} on ${model.provider}/${model.model}`, {
-      signal: this.abort.signal,
-    }).catch((err) => {
+    const full: ChatRequest = {
+      ...request,
+      model: model.model,
+      messages: await withDemonstrations(this.deps.store, model, request.messages),
+    };
+    const call = await retryTransient(
+      () => this.deps.gateway.chat(this.providers, model.provider, full, this.abort.signal),
+      `${this.stage}: ${what} on ${model.provider}/${model.model}`,
+      {
+        signal: this.abort.signal,
+      },
+    ).catch((err) => {
       // A call cut off by cancellation or the worker shutting down is not the provider's failure: report the
       // interruption, which Temporal retries (or honours, when the workflow asked to cancel).
       throw this.ctx.cancellationSignal.aborted ? this.ctx.cancellationSignal.reason : err;

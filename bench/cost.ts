@@ -23,8 +23,14 @@ async function stageTiming(env: BenchEnv, workflowId: string): Promise<number> {
   return (d.closeTime?.getTime() ?? Date.now()) - d.startTime.getTime();
 }
 
-export async function cost(env: BenchEnv, run: SemievolRun, double: ProviderDouble, taskQueue: string): Promise<CostResult> {
-  const usageOf = async (stage: string) => ((await env.client.workflow.getHandle(childId(run.runId, stage)).result()) as { usage: StageUsage }).usage;
+export async function cost(
+  env: BenchEnv,
+  run: SemievolRun,
+  double: ProviderDouble,
+  taskQueue: string,
+): Promise<CostResult> {
+  const usageOf = async (stage: string) =>
+    ((await env.client.workflow.getHandle(childId(run.runId, stage)).result()) as { usage: StageUsage }).usage;
   const collaborate = await usageOf('collaborate');
   const justify = await usageOf('justify');
   const firstCollaborateMs = await stageTiming(env, childId(run.runId, 'collaborate'));
@@ -37,30 +43,54 @@ export async function cost(env: BenchEnv, run: SemievolRun, double: ProviderDoub
 
   // The collaborate stage under a new run id: no shard is found by name, so every call goes to the gateway's cache.
   const history = await env.client.workflow.getHandle(childId(run.runId, 'collaborate')).fetchHistory();
-  const original = defaultPayloadConverter.fromPayload(history.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0]) as CollaborateStageInput;
+  const original = defaultPayloadConverter.fromPayload(
+    history.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0],
+  ) as CollaborateStageInput;
   const again = `${run.runId}-cache`;
   await double.clearRequests();
   const started = Date.now();
-  const cached = await execute<{ usage: StageUsage }>(env, 'collaborate', { taskQueue, workflowId: childId(again, 'collaborate'), args: [{ ...original, runId: again }] }, 5 * 60_000);
+  const cached = await execute<{ usage: StageUsage }>(
+    env,
+    'collaborate',
+    { taskQueue, workflowId: childId(again, 'collaborate'), args: [{ ...original, runId: again }] },
+    5 * 60_000,
+  );
   const cachedMs = Date.now() - started;
 
   const n = run.result.pseudoLabels.counts.questions;
-  env.log(`cost: re-run made ${chatCalls} chat calls; collaborate under a new id made ${cached.usage.calls} calls, ${cached.usage.cachedCalls} from the cache`);
+  env.log(
+    `cost: re-run made ${chatCalls} chat calls; collaborate under a new id made ${cached.usage.calls} calls, ${cached.usage.cachedCalls} from the cache`,
+  );
   return {
     unlabeled: n,
     inconsistentShare: run.result.pseudoLabels.justified / n,
     collaborate,
     justify,
     wholeRun: run.result.usage,
-    rerun: { ms: rerun.ms, firstMs: run.ms, chatCalls, otherProviderRequests: requests.length - chatCalls, usage: rerun.result.usage },
-    cachedStage: { ms: cachedMs, firstMs: firstCollaborateMs, calls: cached.usage.calls, cachedCalls: cached.usage.cachedCalls, chatCalls: (await double.requests()).length },
+    rerun: {
+      ms: rerun.ms,
+      firstMs: run.ms,
+      chatCalls,
+      otherProviderRequests: requests.length - chatCalls,
+      usage: rerun.result.usage,
+    },
+    cachedStage: {
+      ms: cachedMs,
+      firstMs: firstCollaborateMs,
+      calls: cached.usage.calls,
+      cachedCalls: cached.usage.cachedCalls,
+      chatCalls: (await double.requests()).length,
+    },
   };
 }
 
 export function costReport(r: CostResult): string[] {
   const per = (x: number) => fmt(x / r.unlabeled, 1);
   const tokens = (u: StageUsage) => u.promptTokens + u.completionTokens;
-  const both = { prompt: r.collaborate.promptTokens + r.justify.promptTokens, completion: r.collaborate.completionTokens + r.justify.completionTokens };
+  const both = {
+    prompt: r.collaborate.promptTokens + r.justify.promptTokens,
+    completion: r.collaborate.completionTokens + r.justify.completionTokens,
+  };
   // The authors' budget: 4 samples of up to 1,024 completion tokens, and up to 4,096 for each self-justification; ours 1,024.
   const budget = (justifyMax: number) => 4 * 1024 + r.inconsistentShare * justifyMax;
   return [

@@ -17,7 +17,13 @@ import type { ArtifactRef, McqItem, ModelRef, Shard } from '../core/types';
 import { LocalArtifactStore } from '../lib/artifacts';
 import { freePort, startDevServer, type DevServer } from '../lib/dev-server';
 import { tsArgs, workerNodeArgs } from '../lib/ts-process';
-import { startProviderDouble, type DoubleConfigPatch, type GoldItem, type ProviderDouble, type RequestLogEntry } from '../testdouble/launch';
+import {
+  startProviderDouble,
+  type DoubleConfigPatch,
+  type GoldItem,
+  type ProviderDouble,
+  type RequestLogEntry,
+} from '../testdouble/launch';
 import type { SemievolRunInput, SemievolRunResult } from '../workflows/semievol';
 import type { CollaborateStageInput } from '../workflows/semievol-stages';
 import { childId } from '../workflows/shared';
@@ -42,12 +48,19 @@ export interface BenchEnv {
 /** A dev server on free ports with its SQLite file in a temporary folder, a client, and the workflow bundle. */
 export async function startEnv(log: (line: string) => void): Promise<BenchEnv> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flt-bench-'));
-  const server = await startDevServer({ port: await freePort(), uiPort: await freePort(), dbFile: path.join(dir, 'temporal.sqlite') });
+  const server = await startDevServer({
+    port: await freePort(),
+    uiPort: await freePort(),
+    dbFile: path.join(dir, 'temporal.sqlite'),
+  });
   let connection: Connection;
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   try {
     connection = await Connection.connect({ address: server.address });
-    writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger })).code);
+    writeFileSync(
+      bundlePath,
+      (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger })).code,
+    );
   } catch (err) {
     await server.stop();
     throw err;
@@ -79,7 +92,10 @@ export function startDouble(config: DoubleConfigPatch, gold?: GoldItem[]): Promi
   return startProviderDouble({ config, gold });
 }
 
-export function providersFor(double: ProviderDouble, limits: { maxConcurrency: number; requestsPerMinute?: number }): ProvidersConfig {
+export function providersFor(
+  double: ProviderDouble,
+  limits: { maxConcurrency: number; requestsPerMinute?: number },
+): ProvidersConfig {
   return {
     double: {
       kind: 'openai-compatible',
@@ -96,7 +112,9 @@ export function providersFor(double: ProviderDouble, limits: { maxConcurrency: n
 
 /** The double's answered chat calls (HTTP 200, no fault). */
 export async function answeredChats(double: ProviderDouble): Promise<RequestLogEntry[]> {
-  return (await double.requests()).filter((r) => r.path === '/v1/chat/completions' && r.status === 200 && r.fault === null);
+  return (await double.requests()).filter(
+    (r) => r.path === '/v1/chat/completions' && r.status === 200 && r.fault === null,
+  );
 }
 
 export interface WorkerProcess {
@@ -112,20 +130,27 @@ export interface WorkerProcess {
  * worker.ts in a process of its own (node with tsx's loader, so a SIGKILL reaches it), with the prebuilt workflow
  * bundle and, unless `nodeArgs` says otherwise, node started as `npm run worker` starts it.
  */
-export function spawnWorker(env: BenchEnv, options: { home: string; taskQueue: string; extraEnv?: NodeJS.ProcessEnv; nodeArgs?: string[] }): WorkerProcess {
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? workerNodeArgs({})), ...tsArgs(path.join(root, 'worker.ts'))], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: env.server.address,
-      FLT_HOME: options.home,
-      FLT_TASK_QUEUE: options.taskQueue,
-      FLT_WORKFLOW_BUNDLE: env.bundlePath,
-      [keyEnv]: 'bench',
-      ...options.extraEnv,
+export function spawnWorker(
+  env: BenchEnv,
+  options: { home: string; taskQueue: string; extraEnv?: NodeJS.ProcessEnv; nodeArgs?: string[] },
+): WorkerProcess {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? workerNodeArgs({})), ...tsArgs(path.join(root, 'worker.ts'))],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: env.server.address,
+        FLT_HOME: options.home,
+        FLT_TASK_QUEUE: options.taskQueue,
+        FLT_WORKFLOW_BUNDLE: env.bundlePath,
+        [keyEnv]: 'bench',
+        ...options.extraEnv,
+      },
     },
-  });
+  );
   const started = Date.now();
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let output = '';
@@ -138,7 +163,9 @@ export function spawnWorker(env: BenchEnv, options: { home: string; taskQueue: s
       keep(chunk);
       if (output.includes('worker: polling')) resolve(Date.now() - started);
     });
-    child.once('exit', (code, signal) => reject(new Error(`worker exited (${code ?? signal}) before polling:\n${output}`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`worker exited (${code ?? signal}) before polling:\n${output}`)),
+    );
   });
   ready.catch(() => undefined);
   return {
@@ -187,42 +214,122 @@ export function sampleMemory(worker: WorkerProcess, everyMs = 1000) {
  * kept for the double's gold index; the benchmarks hand D_U to the stages without it.
  */
 export function syntheticMcq(count: number, prefix: string, seed = 1): McqItem[] {
-  const words = ['revenue', 'margin', 'guidance', 'outlook', 'dividend', 'merger', 'quarter', 'forecast', 'contract', 'earnings', 'capacity', 'demand', 'pricing', 'supplier', 'export', 'layoffs', 'expansion', 'profit', 'loss', 'order'];
-  const subjects = ['The company', 'The group', 'Our bank', 'The retailer', 'The operator', 'The mill', 'The shipyard', 'The insurer'];
+  const words = [
+    'revenue',
+    'margin',
+    'guidance',
+    'outlook',
+    'dividend',
+    'merger',
+    'quarter',
+    'forecast',
+    'contract',
+    'earnings',
+    'capacity',
+    'demand',
+    'pricing',
+    'supplier',
+    'export',
+    'layoffs',
+    'expansion',
+    'profit',
+    'loss',
+    'order',
+  ];
+  const subjects = [
+    'The company',
+    'The group',
+    'Our bank',
+    'The retailer',
+    'The operator',
+    'The mill',
+    'The shipyard',
+    'The insurer',
+  ];
   const verbs = ['reported', 'expects', 'announced', 'confirmed', 'lowered', 'raised', 'signed', 'postponed'];
   let state = seed >>> 0 || 1;
-  const random = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const random = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const pick = <T>(list: T[]) => list[Math.floor(random() * list.length)];
   return Array.from({ length: count }, (_, i) => {
-    const clause = () => `${pick(verbs)} a ${pick(words)} ${pick(words)} of ${(random() * 100).toFixed(1)} million euros`;
+    const clause = () =>
+      `${pick(verbs)} a ${pick(words)} ${pick(words)} of ${(random() * 100).toFixed(1)} million euros`;
     const question = `${pick(subjects)} ${clause()}, and ${pick(subjects).toLowerCase()} ${clause()} in case ${prefix}-${i}. What is the sentiment of this news?`;
     const options = random() < 0.5 ? ['positive', 'negative', 'neutral'] : ['positive', 'negative', 'neutral', 'mixed'];
-    return { id: `${prefix}-${i}`, question, options, answer: String.fromCharCode(65 + Math.floor(random() * options.length)) };
+    return {
+      id: `${prefix}-${i}`,
+      question,
+      options,
+      answer: String.fromCharCode(65 + Math.floor(random() * options.length)),
+    };
   });
 }
 
-export const goldOf = (items: McqItem[]): GoldItem[] => items.map((i) => ({ question: i.question, answer: i.answer!, choices: i.options.map((_, k) => String.fromCharCode(65 + k)) }));
+export const goldOf = (items: McqItem[]): GoldItem[] =>
+  items.map((i) => ({
+    question: i.question,
+    answer: i.answer!,
+    choices: i.options.map((_, k) => String.fromCharCode(65 + k)),
+  }));
 export const withoutAnswers = (items: McqItem[]) => items.map((i) => ({ ...i, answer: null }));
 
 /** SemiEvol's collaborate stage for `unlabeled`: D_U sharded, neighbours from the real propagate stage (BM25). */
 export async function collaborateInput(
   env: BenchEnv,
-  opts: { store: LocalArtifactStore; taskQueue: string; runId: string; unlabeled: McqItem[]; labeled: McqItem[]; providers: ProvidersConfig; shardSize: number; parallelShards: number; seed: number },
+  opts: {
+    store: LocalArtifactStore;
+    taskQueue: string;
+    runId: string;
+    unlabeled: McqItem[];
+    labeled: McqItem[];
+    providers: ProvidersConfig;
+    shardSize: number;
+    parallelShards: number;
+    seed: number;
+  },
 ): Promise<CollaborateStageInput> {
   const { store } = opts;
   const dataset = await store.writeJsonl(withoutAnswers(opts.unlabeled));
   const labeled = await store.writeJsonl(opts.labeled);
-  const shards: Shard[] = await datasetActivities({ store } as unknown as ActivityDeps).shardDataset({ dataset, shardSize: opts.shardSize, name: `runs/${opts.runId}/unlabeled/items` });
+  const shards: Shard[] = await datasetActivities({ store } as unknown as ActivityDeps).shardDataset({
+    dataset,
+    shardSize: opts.shardSize,
+    name: `runs/${opts.runId}/unlabeled/items`,
+  });
   const execution = { shardSize: opts.shardSize, parallelShards: opts.parallelShards };
   const { neighbours } = await execute<{ neighbours: ArtifactRef[] }>(
     env,
     'propagateInContext',
-    { taskQueue: opts.taskQueue, workflowId: `${opts.runId}--propagate`, args: [{ runId: opts.runId, shards, providers: opts.providers, execution, retrieval: { pool: labeled, k: 3, retriever: { kind: 'bm25' as const } } }] },
+    {
+      taskQueue: opts.taskQueue,
+      workflowId: `${opts.runId}--propagate`,
+      args: [
+        {
+          runId: opts.runId,
+          shards,
+          providers: opts.providers,
+          execution,
+          retrieval: { pool: labeled, k: 3, retriever: { kind: 'bm25' as const } },
+        },
+      ],
+    },
     5 * 60_000,
   );
   const plan = semievolPlan(semievolOptionsSchema.parse({}), opts.seed);
-  const models: { base: ModelRef; warm: ModelRef } = { base: { provider: 'double', model: 'sim-model' }, warm: { provider: 'double', model: 'sim-model-2' } };
-  return { runId: opts.runId, shards, providers: opts.providers, execution, collaborators: plan.collaborators, models, labeled, neighbours, sampling: { temperature: 1, maxTokens: 1024, seed: opts.seed } };
+  const models: { base: ModelRef; warm: ModelRef } = {
+    base: { provider: 'double', model: 'sim-model' },
+    warm: { provider: 'double', model: 'sim-model-2' },
+  };
+  return {
+    runId: opts.runId,
+    shards,
+    providers: opts.providers,
+    execution,
+    collaborators: plan.collaborators,
+    models,
+    labeled,
+    neighbours,
+    sampling: { temperature: 1, maxTokens: 1024, seed: opts.seed },
+  };
 }
 
 export interface HistoryCost {
@@ -241,13 +348,21 @@ export async function historyCost(client: Client, workflowId: string): Promise<H
     if (value instanceof Uint8Array) return;
     const v = value as Record<string, unknown>;
     if (v.data instanceof Uint8Array && v.metadata && typeof v.metadata === 'object') {
-      largest = Math.max(largest, temporal.api.common.v1.Payload.encode(v as temporal.api.common.v1.IPayload).finish().length);
+      largest = Math.max(
+        largest,
+        temporal.api.common.v1.Payload.encode(v as temporal.api.common.v1.IPayload).finish().length,
+      );
       return;
     }
     for (const child of Object.values(v)) visit(child);
   };
   visit(history.events);
-  return { workflowId, events: history.events?.length ?? 0, bytes: temporal.api.history.v1.History.encode(history).finish().length, largestPayloadBytes: largest };
+  return {
+    workflowId,
+    events: history.events?.length ?? 0,
+    bytes: temporal.api.history.v1.History.encode(history).finish().length,
+    largestPayloadBytes: largest,
+  };
 }
 
 /** Largest number of entries whose `time` falls in any window [t, t + windowMs). */
@@ -262,7 +377,11 @@ export function maxInWindow(times: number[], windowMs: number): number {
 }
 
 /** Runs `task` over `items` with at most `limit` in flight: the plain script's concurrency cap. */
-export async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const lane = async () => {
@@ -275,7 +394,8 @@ export async function mapLimited<T, R>(items: readonly T[], limit: number, task:
   return results;
 }
 
-export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+export const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 export interface SemievolRun {
   runId: string;
@@ -285,7 +405,17 @@ export interface SemievolRun {
 }
 
 /** A whole SemiEvol run with the paper's and authors' defaults (n = 4, 1,024 tokens, self-justification), fine-tunes on the double. */
-export async function semievolInput(opts: { store: LocalArtifactStore; runId: string; unlabeled: McqItem[]; labeled: McqItem[]; test: McqItem[]; providers: ProvidersConfig; shardSize: number; parallelShards: number; seed: number }): Promise<SemievolRunInput> {
+export async function semievolInput(opts: {
+  store: LocalArtifactStore;
+  runId: string;
+  unlabeled: McqItem[];
+  labeled: McqItem[];
+  test: McqItem[];
+  providers: ProvidersConfig;
+  shardSize: number;
+  parallelShards: number;
+  seed: number;
+}): Promise<SemievolRunInput> {
   const { store } = opts;
   return {
     runId: opts.runId,
@@ -298,16 +428,30 @@ export async function semievolInput(opts: { store: LocalArtifactStore; runId: st
       unlabeledGold: await store.writeJsonl(opts.unlabeled.map(({ id, answer }) => ({ id, answer }))),
       test: await store.writeJsonl(opts.test),
     },
-    fineTune: { backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.5 }, hyperparameters: { epochs: 2 }, finalHyperparameters: { epochs: 2 } },
+    fineTune: {
+      backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.5 },
+      hyperparameters: { epochs: 2 },
+      finalHyperparameters: { epochs: 2 },
+    },
     options: semievolOptionsSchema.parse({}),
     sampling: { temperature: 0, maxTokens: 256, seed: opts.seed },
     execution: { shardSize: opts.shardSize, parallelShards: opts.parallelShards },
   };
 }
 
-export async function runSemievol(env: BenchEnv, taskQueue: string, input: SemievolRunInput, deadlineMs = 20 * 60_000): Promise<SemievolRun> {
+export async function runSemievol(
+  env: BenchEnv,
+  taskQueue: string,
+  input: SemievolRunInput,
+  deadlineMs = 20 * 60_000,
+): Promise<SemievolRun> {
   const started = Date.now();
-  const result: SemievolRunResult = await execute(env, 'semievolRun', { taskQueue, workflowId: input.runId, args: [input] }, deadlineMs);
+  const result: SemievolRunResult = await execute(
+    env,
+    'semievolRun',
+    { taskQueue, workflowId: input.runId, args: [input] },
+    deadlineMs,
+  );
   return { runId: input.runId, input, result, ms: Date.now() - started };
 }
 
@@ -315,7 +459,12 @@ export async function runSemievol(env: BenchEnv, taskQueue: string, input: Semie
  * Runs a workflow to its result, or terminates it after `deadlineMs` and throws with the last failure of each of its
  * pending activities (a bench must end even when an activity keeps failing and Temporal keeps retrying it).
  */
-export async function execute<T>(env: BenchEnv, workflowType: string, options: { taskQueue: string; workflowId: string; args: unknown[] }, deadlineMs: number): Promise<T> {
+export async function execute<T>(
+  env: BenchEnv,
+  workflowType: string,
+  options: { taskQueue: string; workflowId: string; args: unknown[] },
+  deadlineMs: number,
+): Promise<T> {
   const handle = await env.client.workflow.start(workflowType, options);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), deadlineMs)));
@@ -326,17 +475,37 @@ export async function execute<T>(env: BenchEnv, workflowType: string, options: {
     clearTimeout(timer);
   }
   const stuck: string[] = [];
-  for await (const run of env.client.workflow.list({ query: `ExecutionStatus = "Running" AND TaskQueue = "${options.taskQueue}"` })) {
+  for await (const run of env.client.workflow.list({
+    query: `ExecutionStatus = "Running" AND TaskQueue = "${options.taskQueue}"`,
+  })) {
     const { raw } = await env.client.workflow.getHandle(run.workflowId).describe();
-    for (const a of raw.pendingActivities ?? []) stuck.push(`${run.workflowId} ${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure?.message ?? 'no failure'}`);
+    for (const a of raw.pendingActivities ?? [])
+      stuck.push(
+        `${run.workflowId} ${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure?.message ?? 'no failure'}`,
+      );
   }
   await handle.terminate(`bench deadline of ${deadlineMs / 1000} s passed`);
-  throw new Error(`${workflowType} ${options.workflowId} did not finish within ${deadlineMs / 1000} s.\n${stuck.join('\n')}`);
+  throw new Error(
+    `${workflowType} ${options.workflowId} did not finish within ${deadlineMs / 1000} s.\n${stuck.join('\n')}`,
+  );
 }
 
 /** The run's own history and each of its child workflows', by stage name. */
-export async function semievolHistories(env: BenchEnv, run: SemievolRun): Promise<{ stage: string; cost: HistoryCost }[]> {
-  const stages = ['warm-up', 'propagate', 'collaborate', 'justify', 'evolve', 'evaluate-vanilla', 'evaluate-sft', 'evaluate-semievol', 'evaluate-rag'];
+export async function semievolHistories(
+  env: BenchEnv,
+  run: SemievolRun,
+): Promise<{ stage: string; cost: HistoryCost }[]> {
+  const stages = [
+    'warm-up',
+    'propagate',
+    'collaborate',
+    'justify',
+    'evolve',
+    'evaluate-vanilla',
+    'evaluate-sft',
+    'evaluate-semievol',
+    'evaluate-rag',
+  ];
   const out = [{ stage: 'semievolRun (parent)', cost: await historyCost(env.client, run.runId) }];
   for (const stage of stages) out.push({ stage, cost: await historyCost(env.client, childId(run.runId, stage)) });
   return out;

@@ -10,18 +10,28 @@ export interface HistoryResult {
 }
 
 /** Which questions a stage's history grows with: D_U's for the sharded stages, the test split's for evaluations. */
-const growsWith = (stage: string): 'unlabeled' | 'test' | null => (['propagate', 'collaborate', 'justify'].includes(stage) ? 'unlabeled' : stage.startsWith('evaluate') ? 'test' : null);
+const growsWith = (stage: string): 'unlabeled' | 'test' | null =>
+  ['propagate', 'collaborate', 'justify'].includes(stage) ? 'unlabeled' : stage.startsWith('evaluate') ? 'test' : null;
 
 export async function historyOf(env: BenchEnv, run: SemievolRun): Promise<HistoryResult> {
   const stages = (await semievolHistories(env, run)).map((s) => ({ ...s, per: growsWith(s.stage) }));
-  return { unlabeled: run.input.data.unlabeled.count, test: run.input.data.test.count, shardSize: run.input.execution.shardSize, stages };
+  return {
+    unlabeled: run.input.data.unlabeled.count,
+    test: run.input.data.test.count,
+    shardSize: run.input.execution.shardSize,
+    stages,
+  };
 }
 
 export const perThousand = (events: number, questions: number) => (events * 1000) / questions;
 
 export function historyReport(r: HistoryResult): string[] {
   const largest = Math.max(...r.stages.map((s) => s.cost.largestPayloadBytes));
-  const worst = Math.max(...r.stages.filter((s) => s.per).map((s) => perThousand(s.cost.events, s.per === 'unlabeled' ? r.unlabeled : r.test)));
+  const worst = Math.max(
+    ...r.stages
+      .filter((s) => s.per)
+      .map((s) => perThousand(s.cost.events, s.per === 'unlabeled' ? r.unlabeled : r.test)),
+  );
   return [
     `One whole SemiEvol run: ${fmt(r.unlabeled)} unlabeled and ${fmt(r.test)} test questions, shards of ${r.shardSize}. A stage's events per 1,000 questions count the questions it works through (D_U for propagate, collaborate and justify; the test split for each evaluation); the others are a fixed size.`,
     '',
@@ -38,7 +48,11 @@ export function historyReport(r: HistoryResult): string[] {
 
 export function historyVerdict(r: HistoryResult): Verdict {
   const largest = Math.max(...r.stages.map((s) => s.cost.largestPayloadBytes));
-  const worst = Math.max(...r.stages.filter((s) => s.per).map((s) => perThousand(s.cost.events, s.per === 'unlabeled' ? r.unlabeled : r.test)));
+  const worst = Math.max(
+    ...r.stages
+      .filter((s) => s.per)
+      .map((s) => perThousand(s.cost.events, s.per === 'unlabeled' ? r.unlabeled : r.test)),
+  );
   return {
     benchmark: '3. history cost',
     target: '<= 50 events per 1,000 questions per stage; no payload above 256 KB',

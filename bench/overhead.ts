@@ -6,7 +6,21 @@ import { fewShotMessages } from '../core/prompts';
 import type { ChatRequest, McqItem } from '../core/types';
 import type { LocalArtifactStore } from '../lib/artifacts';
 import type { CollaborateStageInput } from '../workflows/semievol-stages';
-import { answeredChats, collaborateInput, execute, dataHome, fmt, mapLimited, providersFor, seconds, spawnWorker, startDouble, syntheticMcq, type BenchEnv, type Verdict } from './harness';
+import {
+  answeredChats,
+  collaborateInput,
+  execute,
+  dataHome,
+  fmt,
+  mapLimited,
+  providersFor,
+  seconds,
+  spawnWorker,
+  startDouble,
+  syntheticMcq,
+  type BenchEnv,
+  type Verdict,
+} from './harness';
 
 export interface OverheadOptions {
   questions: number;
@@ -30,7 +44,12 @@ export interface OverheadResult {
 }
 
 /** The plain script: the collaborate stage's requests, built by the same prompt code, sent with a p-limit-style cap. */
-async function plainScript(store: LocalArtifactStore, input: CollaborateStageInput, config: OpenAiCompatibleProviderConfig, limit: number): Promise<number> {
+async function plainScript(
+  store: LocalArtifactStore,
+  input: CollaborateStageInput,
+  config: OpenAiCompatibleProviderConfig,
+  limit: number,
+): Promise<number> {
   const started = Date.now();
   const labeled = await store.readAll<McqItem>(input.labeled);
   const requests: ChatRequest[] = [];
@@ -42,7 +61,14 @@ async function plainScript(store: LocalArtifactStore, input: CollaborateStageInp
         const model = setup.model === 'warm' ? input.models.warm! : input.models.base;
         const examples = neighbours[i].neighbours.slice(0, setup.examples).map((p) => labeled[p]);
         const { temperature, maxTokens, seed } = input.sampling;
-        requests.push({ model: model.model, messages: fewShotMessages(item, examples), temperature, max_tokens: maxTokens, seed: seed + j, logprobs: true });
+        requests.push({
+          model: model.model,
+          messages: fewShotMessages(item, examples),
+          temperature,
+          max_tokens: maxTokens,
+          seed: seed + j,
+          logprobs: true,
+        });
       }),
     );
   }
@@ -54,24 +80,60 @@ async function plainScript(store: LocalArtifactStore, input: CollaborateStageInp
 
 export async function overhead(env: BenchEnv, options: OverheadOptions, repetitions: number): Promise<OverheadResult> {
   const { questions, concurrency, latencyMs } = options;
-  const double = await startDouble({ latencyMs, models: { 'sim-model': { accuracy: 0.6 }, 'sim-model-2': { accuracy: 0.6 } } });
+  const double = await startDouble({
+    latencyMs,
+    models: { 'sim-model': { accuracy: 0.6 }, 'sim-model-2': { accuracy: 0.6 } },
+  });
   const providers = providersFor(double, { maxConcurrency: concurrency });
   const { home, store } = dataHome(env, 'overhead');
   const taskQueue = 'bench-overhead';
   const worker = spawnWorker(env, { home, taskQueue });
-  const result: OverheadResult = { options, calls: 0, plainMs: [], pipelineMs: [], ratios: [], identical: true, idealMs: 0 };
+  const result: OverheadResult = {
+    options,
+    calls: 0,
+    plainMs: [],
+    pipelineMs: [],
+    ratios: [],
+    identical: true,
+    idealMs: 0,
+  };
   try {
     await worker.ready;
     const unlabeled = syntheticMcq(questions, 'overhead-u', 11);
     const labeled = syntheticMcq(100, 'overhead-l', 12);
     // Untimed, on a tenth of the questions: both sides' code paths warmed up (JIT, connections) before the first timing.
-    const warmUp = await collaborateInput(env, { store, taskQueue, runId: 'bench-overhead-warm-up', unlabeled: unlabeled.slice(0, questions / 10), labeled, providers, shardSize: options.shardSize, parallelShards: options.parallelShards, seed: 1 });
+    const warmUp = await collaborateInput(env, {
+      store,
+      taskQueue,
+      runId: 'bench-overhead-warm-up',
+      unlabeled: unlabeled.slice(0, questions / 10),
+      labeled,
+      providers,
+      shardSize: options.shardSize,
+      parallelShards: options.parallelShards,
+      seed: 1,
+    });
     await plainScript(store, warmUp, providers.double as OpenAiCompatibleProviderConfig, concurrency);
-    await execute(env, 'collaborate', { taskQueue, workflowId: 'bench-overhead-warm-up--collaborate', args: [warmUp] }, 10 * 60_000);
+    await execute(
+      env,
+      'collaborate',
+      { taskQueue, workflowId: 'bench-overhead-warm-up--collaborate', args: [warmUp] },
+      10 * 60_000,
+    );
     for (let rep = 0; rep < repetitions; rep++) {
       // A new seed per repetition: different requests, so the pipeline never finds the previous one's calls cached.
       const runId = `bench-overhead-${rep}`;
-      const input = await collaborateInput(env, { store, taskQueue, runId, unlabeled, labeled, providers, shardSize: options.shardSize, parallelShards: options.parallelShards, seed: 1000 * (rep + 1) });
+      const input = await collaborateInput(env, {
+        store,
+        taskQueue,
+        runId,
+        unlabeled,
+        labeled,
+        providers,
+        shardSize: options.shardSize,
+        parallelShards: options.parallelShards,
+        seed: 1000 * (rep + 1),
+      });
       await double.clearRequests();
       const plainMs = await plainScript(store, input, providers.double as OpenAiCompatibleProviderConfig, concurrency);
       const plainHashes = new Set((await answeredChats(double)).map((r) => r.requestHash));
@@ -81,12 +143,17 @@ export async function overhead(env: BenchEnv, options: OverheadOptions, repetiti
       const pipelineMs = Date.now() - started;
       const pipelineCalls = await answeredChats(double);
       const pipelineHashes = new Set(pipelineCalls.map((r) => r.requestHash));
-      result.identical &&= plainHashes.size === pipelineHashes.size && [...plainHashes].every((h) => pipelineHashes.has(h)) && pipelineCalls.length === pipelineHashes.size;
+      result.identical &&=
+        plainHashes.size === pipelineHashes.size &&
+        [...plainHashes].every((h) => pipelineHashes.has(h)) &&
+        pipelineCalls.length === pipelineHashes.size;
       result.calls = pipelineCalls.length;
       result.plainMs.push(plainMs);
       result.pipelineMs.push(pipelineMs);
       result.ratios.push(pipelineMs / plainMs);
-      env.log(`overhead ${rep + 1}/${repetitions}: ${result.calls} calls, plain ${seconds(plainMs)} s, pipeline ${seconds(pipelineMs)} s, ratio ${(pipelineMs / plainMs).toFixed(3)}`);
+      env.log(
+        `overhead ${rep + 1}/${repetitions}: ${result.calls} calls, plain ${seconds(plainMs)} s, pipeline ${seconds(pipelineMs)} s, ratio ${(pipelineMs / plainMs).toFixed(3)}`,
+      );
     }
     result.idealMs = (result.calls * latencyMs) / concurrency;
     return result;
@@ -97,7 +164,8 @@ export async function overhead(env: BenchEnv, options: OverheadOptions, repetiti
 }
 
 /** The figure: total pipeline time over total plain time, repetitions interleaved so load drifts hit both alike. */
-export const overheadRatio = (r: OverheadResult) => r.pipelineMs.reduce((a, b) => a + b, 0) / r.plainMs.reduce((a, b) => a + b, 0);
+export const overheadRatio = (r: OverheadResult) =>
+  r.pipelineMs.reduce((a, b) => a + b, 0) / r.plainMs.reduce((a, b) => a + b, 0);
 
 export function overheadReport(r: OverheadResult): string[] {
   const o = r.options;
@@ -109,7 +177,10 @@ export function overheadReport(r: OverheadResult): string[] {
     '',
     '| repetition | plain script | collaborate stage through Temporal | ratio |',
     '|---|---|---|---|',
-    ...r.plainMs.map((p, i) => `| ${i + 1} | ${seconds(p).toFixed(2)} s | ${seconds(r.pipelineMs[i]).toFixed(2)} s | ${r.ratios[i].toFixed(3)}x |`),
+    ...r.plainMs.map(
+      (p, i) =>
+        `| ${i + 1} | ${seconds(p).toFixed(2)} s | ${seconds(r.pipelineMs[i]).toFixed(2)} s | ${r.ratios[i].toFixed(3)}x |`,
+    ),
     `| mean | ${seconds(mean(r.plainMs)).toFixed(2)} s | ${seconds(mean(r.pipelineMs)).toFixed(2)} s | **${ratio.toFixed(3)}x** (target <= 1.10x: ${ratio <= 1.1 ? 'met' : 'NOT met'}) |`,
   ];
 }

@@ -4,7 +4,20 @@
 import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { semievolShardSize } from '../core/semievol-config';
-import { answeredChats, collaborateInput, dataHome, fmt, providersFor, seconds, sleep, spawnWorker, startDouble, syntheticMcq, type BenchEnv, type Verdict } from './harness';
+import {
+  answeredChats,
+  collaborateInput,
+  dataHome,
+  fmt,
+  providersFor,
+  seconds,
+  sleep,
+  spawnWorker,
+  startDouble,
+  syntheticMcq,
+  type BenchEnv,
+  type Verdict,
+} from './harness';
 
 export interface ResumeOptions {
   questions: number;
@@ -54,7 +67,11 @@ export async function resume(env: BenchEnv, options: ResumeOptions): Promise<Res
     const calls = options.questions * input.collaborators.length;
     await double.clearRequests();
     const started = Date.now();
-    const handle = await env.client.workflow.start('collaborate', { taskQueue, workflowId: 'bench-resume--collaborate', args: [input] });
+    const handle = await env.client.workflow.start('collaborate', {
+      taskQueue,
+      workflowId: 'bench-resume--collaborate',
+      args: [input],
+    });
     while ((await answeredChats(double)).length < calls * options.killAt) await sleep(20);
     const killedAt = Date.now();
     await worker.stop('SIGKILL');
@@ -64,7 +81,10 @@ export async function resume(env: BenchEnv, options: ResumeOptions): Promise<Res
     worker = spawnWorker(env, { home, taskQueue });
     const workerReadyMs = await worker.ready;
     let timer: NodeJS.Timeout | undefined;
-    const finished = await Promise.race([handle.result().then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), options.timeoutMs)))]);
+    const finished = await Promise.race([
+      handle.result().then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), options.timeoutMs))),
+    ]);
     clearTimeout(timer);
     const stageMs = Date.now() - started;
     if (!finished) await handle.terminate('resume benchmark timed out');
@@ -86,7 +106,9 @@ export async function resume(env: BenchEnv, options: ResumeOptions): Promise<Res
       finished,
       stageMs,
     };
-    env.log(`resume: first new call ${result.firstCallMs} ms after the new worker's start; ${result.repeated} calls repeated`);
+    env.log(
+      `resume: first new call ${result.firstCallMs} ms after the new worker's start; ${result.repeated} calls repeated`,
+    );
     return result;
   } finally {
     await worker.stop();

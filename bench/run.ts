@@ -6,7 +6,20 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cost, costReport, costVerdict } from './cost';
-import { dataHome, goldOf, providersFor, root, runSemievol, semievolInput, spawnWorker, startDouble, startEnv, syntheticMcq, type BenchEnv, type Verdict } from './harness';
+import {
+  dataHome,
+  goldOf,
+  providersFor,
+  root,
+  runSemievol,
+  semievolInput,
+  spawnWorker,
+  startDouble,
+  startEnv,
+  syntheticMcq,
+  type BenchEnv,
+  type Verdict,
+} from './harness';
 import { historyOf, historyReport, historyVerdict } from './history';
 import { overhead, overheadReport, overheadVerdict } from './overhead';
 import { resume, resumeReport, resumeVerdict } from './resume';
@@ -27,17 +40,37 @@ const program = new Command()
   .option('--no-write', 'print the figures only');
 
 /** History and cost read one whole SemiEvol run (D_U of 2,000 as in the overhead benchmark, 1,000 test questions). */
-async function semievolFixture<T>(env: BenchEnv, use: (run: Awaited<ReturnType<typeof runSemievol>>, double: Awaited<ReturnType<typeof startDouble>>, taskQueue: string) => Promise<T>): Promise<T> {
+async function semievolFixture<T>(
+  env: BenchEnv,
+  use: (
+    run: Awaited<ReturnType<typeof runSemievol>>,
+    double: Awaited<ReturnType<typeof startDouble>>,
+    taskQueue: string,
+  ) => Promise<T>,
+): Promise<T> {
   const unlabeled = syntheticMcq(2000, 'run-u', 51);
   const labeled = syntheticMcq(100, 'run-l', 52);
   const test = syntheticMcq(1000, 'run-t', 53);
-  const double = await startDouble({ latencyMs: 20, fineTune: { stepMs: 100 } }, goldOf([...unlabeled, ...labeled, ...test]));
+  const double = await startDouble(
+    { latencyMs: 20, fineTune: { stepMs: 100 } },
+    goldOf([...unlabeled, ...labeled, ...test]),
+  );
   const { home, store } = dataHome(env, 'semievol');
   const taskQueue = 'bench-semievol';
   const worker = spawnWorker(env, { home, taskQueue });
   try {
     await worker.ready;
-    const input = await semievolInput({ store, runId: 'bench-semievol', unlabeled, labeled, test, providers: providersFor(double, { maxConcurrency: 8 }), shardSize, parallelShards: 4, seed: 5 });
+    const input = await semievolInput({
+      store,
+      runId: 'bench-semievol',
+      unlabeled,
+      labeled,
+      test,
+      providers: providersFor(double, { maxConcurrency: 8 }),
+      shardSize,
+      parallelShards: 4,
+      seed: 5,
+    });
     const run = await runSemievol(env, taskQueue, input);
     env.log(`semievol: whole run on ${unlabeled.length} questions in ${(run.ms / 1000).toFixed(1)} s`);
     return await use(run, double, taskQueue);
@@ -67,20 +100,48 @@ async function main(): Promise<void> {
   };
   const env = await startEnv(log);
   try {
-    if (want('overhead')) record('overhead', await overhead(env, { questions: 2000, concurrency: 8, latencyMs: 20, shardSize, parallelShards: 4 }, 3), overheadReport, overheadVerdict);
-    if (want('saturation')) record('saturation', await saturation(env, { requestsPerMinute: 600, windowMs: 120_000, concurrency: 8 }), saturationReport, saturationVerdict);
+    if (want('overhead'))
+      record(
+        'overhead',
+        await overhead(env, { questions: 2000, concurrency: 8, latencyMs: 20, shardSize, parallelShards: 4 }, 3),
+        overheadReport,
+        overheadVerdict,
+      );
+    if (want('saturation'))
+      record(
+        'saturation',
+        await saturation(env, { requestsPerMinute: 600, windowMs: 120_000, concurrency: 8 }),
+        saturationReport,
+        saturationVerdict,
+      );
     if (want('history') || want('cost')) {
       await semievolFixture(env, async (run, double, taskQueue) => {
         if (want('history')) record('history', await historyOf(env, run), historyReport, historyVerdict);
         if (want('cost')) record('cost', await cost(env, run, double, taskQueue), costReport, costVerdict);
       });
     }
-    if (want('resume')) record('resume', await resume(env, { questions: 1000, concurrency: 8, latencyMs: 20, killAt: 0.4, timeoutMs: 120_000 }), resumeReport, resumeVerdict);
+    if (want('resume'))
+      record(
+        'resume',
+        await resume(env, { questions: 1000, concurrency: 8, latencyMs: 20, killAt: 0.4, timeoutMs: 120_000 }),
+        resumeReport,
+        resumeVerdict,
+      );
     if (want('scale')) {
       const questions = opts.full ? 100_000 : 10_000;
       const results = [];
       // With node's default heap, and with the heap limit `npm run worker` starts workers with.
-      for (const heapMb of [null, workerHeapMb({})]) results.push(await scale(env, { questions, workerHeapMb: heapMb, test: 500, concurrency: 32, shardSize, parallelShards: 4 }));
+      for (const heapMb of [null, workerHeapMb({})])
+        results.push(
+          await scale(env, {
+            questions,
+            workerHeapMb: heapMb,
+            test: 500,
+            concurrency: 32,
+            shardSize,
+            parallelShards: 4,
+          }),
+        );
       record(opts.full ? 'scale-full' : 'scale', results, scaleReport, scaleVerdict);
     }
   } finally {
@@ -94,7 +155,13 @@ async function main(): Promise<void> {
   }
   // The summary is rewritten only by a run of every benchmark, so its figures always come from one run.
   if (verdicts.length === names.length) {
-    sections.summary = ['| benchmark | target | measured | |', '|---|---|---|---|', ...verdicts.sort((a, b) => a.benchmark.localeCompare(b.benchmark)).map((v) => `| ${v.benchmark} | ${v.target} | ${v.measured} | ${v.met ? 'met' : '**NOT met**'} |`)];
+    sections.summary = [
+      '| benchmark | target | measured | |',
+      '|---|---|---|---|',
+      ...verdicts
+        .sort((a, b) => a.benchmark.localeCompare(b.benchmark))
+        .map((v) => `| ${v.benchmark} | ${v.target} | ${v.measured} | ${v.met ? 'met' : '**NOT met**'} |`),
+    ];
   }
   if (opts.write) writeSections(opts.output, sections, stamp);
 }

@@ -2,7 +2,20 @@
 // gateway is told it), the collaborate stage against a fast endpoint must reach >= 95% of R over a 2-minute window
 // and the provider must never see more than R requests in any sliding 60-second window.
 import { semievolShardSize } from '../core/semievol-config';
-import { collaborateInput, dataHome, fmt, maxInWindow, providersFor, seconds, sleep, spawnWorker, startDouble, syntheticMcq, type BenchEnv, type Verdict } from './harness';
+import {
+  collaborateInput,
+  dataHome,
+  fmt,
+  maxInWindow,
+  providersFor,
+  seconds,
+  sleep,
+  spawnWorker,
+  startDouble,
+  syntheticMcq,
+  type BenchEnv,
+  type Verdict,
+} from './harness';
 
 export interface SaturationOptions {
   requestsPerMinute: number;
@@ -44,7 +57,11 @@ export async function saturation(env: BenchEnv, options: SaturationOptions): Pro
       seed: 7,
     });
     await double.clearRequests();
-    const handle = await env.client.workflow.start('collaborate', { taskQueue, workflowId: 'bench-saturation--collaborate', args: [input] });
+    const handle = await env.client.workflow.start('collaborate', {
+      taskQueue,
+      workflowId: 'bench-saturation--collaborate',
+      args: [input],
+    });
     const chats = async () => (await double.requests()).filter((r) => r.path === '/v1/chat/completions');
     let first: number | undefined;
     while (first === undefined) {
@@ -62,7 +79,10 @@ export async function saturation(env: BenchEnv, options: SaturationOptions): Pro
       inWindow: inWindow.length,
       answeredInWindow: inWindow.filter((r) => r.status === 200).length,
       achievedPerMinute: (inWindow.filter((r) => r.status === 200).length * 60_000) / windowMs,
-      maxInAnyMinute: maxInWindow(log.map((r) => r.time), 60_000),
+      maxInAnyMinute: maxInWindow(
+        log.map((r) => r.time),
+        60_000,
+      ),
       rejected: log.filter((r) => r.status === 429).length,
     };
   } finally {

@@ -12,6 +12,8 @@ export async function connect(): Promise<Client> {
     const connection = await Connection.connect({ ...connectionOptions, connectTimeout: '5 seconds' });
     return new Client({ connection, namespace, dataConverter: dataConverter() });
   } catch (err: any) {
-    throw new UserError(`Cannot reach Temporal at ${connectionOptions.address} (${err?.message ?? err}); start a local server with \`npm run server\` or set TEMPORAL_ADDRESS.`);
+    throw new UserError(
+      `Cannot reach Temporal at ${connectionOptions.address} (${err?.message ?? err}); start a local server with \`npm run server\` or set TEMPORAL_ADDRESS.`,
+    );
   }
 }

@@ -19,12 +19,25 @@ const totals = (stages: readonly StageEstimate[]) => ({
 export function estimateTable(stages: readonly StageEstimate[]): string[] {
   const header = ['stage', 'calls', 'prompt tokens', 'completion tokens (max)', 'training tokens', 'cost (up to)'];
   const total = stages.reduce(
-    (sum, e) => ({ calls: sum.calls + e.calls, prompt: sum.prompt + e.promptTokens, completion: sum.completion + e.completionTokens, training: sum.training + e.trainingTokens, usd: sum.usd + e.costUsd }),
+    (sum, e) => ({
+      calls: sum.calls + e.calls,
+      prompt: sum.prompt + e.promptTokens,
+      completion: sum.completion + e.completionTokens,
+      training: sum.training + e.trainingTokens,
+      usd: sum.usd + e.costUsd,
+    }),
     { calls: 0, prompt: 0, completion: 0, training: 0, usd: 0 },
   );
   const rows = [
     header,
-    ...stages.map((e) => [e.stage, n(e.calls), n(e.promptTokens), n(e.completionTokens), n(e.trainingTokens), formatUsd(e.costUsd)]),
+    ...stages.map((e) => [
+      e.stage,
+      n(e.calls),
+      n(e.promptTokens),
+      n(e.completionTokens),
+      n(e.trainingTokens),
+      formatUsd(e.costUsd),
+    ]),
     ['total', n(total.calls), n(total.prompt), n(total.completion), n(total.training), formatUsd(total.usd)],
   ];
   const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -40,7 +53,10 @@ export function estimateLine(stages: readonly StageEstimate[], file: string): st
 /** The run's static details line on money: the estimate, and the budget the run stops at. */
 export function budgetDetails(budget: BudgetConfig | undefined, stages: readonly StageEstimate[]): string {
   const t = totals(stages);
-  const limits = [budget?.usd !== undefined && formatUsd(budget.usd), budget?.tokens !== undefined && `${n(budget.tokens)} tokens`].filter(Boolean);
+  const limits = [
+    budget?.usd !== undefined && formatUsd(budget.usd),
+    budget?.tokens !== undefined && `${n(budget.tokens)} tokens`,
+  ].filter(Boolean);
   return [
     `estimate: up to ${formatUsd(t.usd)}, ${n(t.tokens)} tokens`,
     limits.length ? `budget: ${limits.join(' and ')}` : 'budget: none',
@@ -50,7 +66,11 @@ export function budgetDetails(budget: BudgetConfig | undefined, stages: readonly
 
 /** What the run's workflow checks before each paid stage: the config's limits and this estimate. */
 export function budgetPlan(budget: BudgetConfig | undefined, stages: StageEstimate[]): BudgetPlan {
-  return { limits: { usd: budget?.usd, tokens: budget?.tokens }, approveFineTunes: budget?.approveFineTunes ?? false, stages };
+  return {
+    limits: { usd: budget?.usd, tokens: budget?.tokens },
+    approveFineTunes: budget?.approveFineTunes ?? false,
+    stages,
+  };
 }
 
 export function registerEstimateCommand(program: Command): void {
@@ -62,13 +82,25 @@ export function registerEstimateCommand(program: Command): void {
       const stages = methodOf(config).estimate(config);
       console.log(`${file}: ${config.method} on "${config.task}"`);
       for (const line of estimateTable(stages)) console.log(`  ${line}`);
-      console.log('Tokens are estimated at 4 characters each from the prompts this run would send. Upper bounds: every completion at its max tokens,');
-      console.log('and counts known only mid-run at their most (every question self-justified, every input kept and labelled). Prices come from');
-      console.log("each provider's `prices` (per million tokens); training from the fine-tune backend's provider, at the configured epochs.");
+      console.log(
+        'Tokens are estimated at 4 characters each from the prompts this run would send. Upper bounds: every completion at its max tokens,',
+      );
+      console.log(
+        'and counts known only mid-run at their most (every question self-justified, every input kept and labelled). Prices come from',
+      );
+      console.log(
+        "each provider's `prices` (per million tokens); training from the fine-tune backend's provider, at the configured epochs.",
+      );
       if (config.budget?.usd !== undefined || config.budget?.tokens !== undefined) {
         const t = totals(stages);
-        const over = (config.budget.usd !== undefined && t.usd > config.budget.usd) || (config.budget.tokens !== undefined && t.tokens > config.budget.tokens);
-        console.log(over ? 'This estimate is over the budget: the run will wait for `flt approve` (or `flt budget`) before the stage that would cross it.' : 'This estimate is within the budget.');
+        const over =
+          (config.budget.usd !== undefined && t.usd > config.budget.usd) ||
+          (config.budget.tokens !== undefined && t.tokens > config.budget.tokens);
+        console.log(
+          over
+            ? 'This estimate is over the budget: the run will wait for `flt approve` (or `flt budget`) before the stage that would cross it.'
+            : 'This estimate is within the budget.',
+        );
       }
     });
 }

@@ -4,7 +4,15 @@
 import type { Client } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import { readRunTree } from '../lib/run-tree';
-import { approveSignal, controlQuery, pauseSignal, raiseBudgetUpdate, uncontrolledWorkflowTypes, unpauseSignal, type ControlState } from '../workflows/control';
+import {
+  approveSignal,
+  controlQuery,
+  pauseSignal,
+  raiseBudgetUpdate,
+  uncontrolledWorkflowTypes,
+  unpauseSignal,
+  type ControlState,
+} from '../workflows/control';
 import { connect, UserError } from './connection';
 import { formatUsd } from './watch-view';
 
@@ -13,7 +21,8 @@ const workerWaitMs = 10_000;
 
 async function requireRunning(client: Client, runId: string): Promise<void> {
   const { status } = await client.workflow.getHandle(runId).describe();
-  if (status.name !== 'RUNNING') throw new UserError(`Run ${runId} is ${status.name}; only a running run can be steered.`);
+  if (status.name !== 'RUNNING')
+    throw new UserError(`Run ${runId} is ${status.name}; only a running run can be steered.`);
 }
 
 /** Polls the control query until `done` holds; false when no worker answers in time (signals wait for one). */
@@ -34,7 +43,12 @@ async function confirm(client: Client, workflowId: string, done: (state: Control
  * are listed, so a child it started in the meantime is listed too; a parent starts no new one while paused. Without a
  * worker nothing is confirmed (or started), and the signals wait in the histories.
  */
-async function setPaused(client: Client, workflowId: string, paused: boolean, withWorker = true): Promise<{ workflows: number; confirmed: boolean }> {
+async function setPaused(
+  client: Client,
+  workflowId: string,
+  paused: boolean,
+  withWorker = true,
+): Promise<{ workflows: number; confirmed: boolean }> {
   await client.workflow.getHandle(workflowId).signal(paused ? pauseSignal : unpauseSignal);
   const confirmed = withWorker && (await confirm(client, workflowId, (s) => s.paused === paused));
   const { children } = await readRunTree(client, workflowId, { queries: false });
@@ -52,7 +66,8 @@ function positive(value: string): number {
   return n;
 }
 
-const noWorker = (runId: string) => `no worker has taken it yet; it takes effect when one runs (\`npm run worker\`), and \`flt watch ${runId}\` shows when.`;
+const noWorker = (runId: string) =>
+  `no worker has taken it yet; it takes effect when one runs (\`npm run worker\`), and \`flt watch ${runId}\` shows when.`;
 
 export function registerOperatorCommands(program: Command): void {
   program
@@ -62,7 +77,9 @@ export function registerOperatorCommands(program: Command): void {
       const client = await connect();
       await requireRunning(client, runId);
       const { workflows, confirmed } = await setPaused(client, runId, true);
-      console.log(`paused ${runId} and ${workflows - 1} running stage workflow(s): no new paid step starts until \`flt unpause ${runId}\`; steps in flight finish.`);
+      console.log(
+        `paused ${runId} and ${workflows - 1} running stage workflow(s): no new paid step starts until \`flt unpause ${runId}\`; steps in flight finish.`,
+      );
       if (!confirmed) console.log(`The pause is recorded, but ${noWorker(runId)}`);
     });
 
@@ -85,7 +102,9 @@ export function registerOperatorCommands(program: Command): void {
       const client = await connect();
       await requireRunning(client, runId);
       const handle = client.workflow.getHandle(runId);
-      const state = await client.withDeadline(Date.now() + workerWaitMs, () => handle.query(controlQuery)).catch(() => null);
+      const state = await client
+        .withDeadline(Date.now() + workerWaitMs, () => handle.query(controlQuery))
+        .catch(() => null);
       const stage = opts.stage ?? state?.awaiting?.stage;
       if (!stage) {
         throw new UserError(
@@ -96,7 +115,11 @@ export function registerOperatorCommands(program: Command): void {
       }
       await handle.signal(approveSignal, stage);
       const started = await confirm(client, runId, (s) => s.awaiting?.stage !== stage);
-      console.log(started || opts.stage ? `approved stage "${stage}" of ${runId}.` : `approved stage "${stage}" of ${runId}; ${noWorker(runId)}`);
+      console.log(
+        started || opts.stage
+          ? `approved stage "${stage}" of ${runId}.`
+          : `approved stage "${stage}" of ${runId}; ${noWorker(runId)}`,
+      );
     });
 
   program
@@ -105,17 +128,32 @@ export function registerOperatorCommands(program: Command): void {
     .option('--usd <dollars>', 'the new budget in dollars', positive)
     .option('--tokens <tokens>', 'the new budget in tokens (prompt, completion and training)', positive)
     .action(async (runId: string, opts: { usd?: number; tokens?: number }) => {
-      if (opts.usd === undefined && opts.tokens === undefined) throw new UserError('Give --usd and/or --tokens: the new budget.');
+      if (opts.usd === undefined && opts.tokens === undefined)
+        throw new UserError('Give --usd and/or --tokens: the new budget.');
       const client = await connect();
       await requireRunning(client, runId);
-      const limits = { ...(opts.usd !== undefined && { usd: opts.usd }), ...(opts.tokens !== undefined && { tokens: Math.round(opts.tokens) }) };
+      const limits = {
+        ...(opts.usd !== undefined && { usd: opts.usd }),
+        ...(opts.tokens !== undefined && { tokens: Math.round(opts.tokens) }),
+      };
       const state = await client
-        .withDeadline(Date.now() + workerWaitMs, () => client.workflow.getHandle(runId).executeUpdate(raiseBudgetUpdate, { args: [limits] }))
+        .withDeadline(Date.now() + workerWaitMs, () =>
+          client.workflow.getHandle(runId).executeUpdate(raiseBudgetUpdate, { args: [limits] }),
+        )
         .catch((err) => {
-          throw new UserError(`Run ${runId} did not take the new budget (${err?.message ?? err}); is a worker running (\`npm run worker\`)?`);
+          throw new UserError(
+            `Run ${runId} did not take the new budget (${err?.message ?? err}); is a worker running (\`npm run worker\`)?`,
+          );
         });
-      const budget = [state.limits.usd !== undefined && formatUsd(state.limits.usd), state.limits.tokens !== undefined && `${state.limits.tokens} tokens`].filter(Boolean).join(' and ');
-      console.log(`budget of ${runId}: ${budget}; spent ${formatUsd(state.spent.usd)} and ${state.spent.tokens} tokens so far.`);
+      const budget = [
+        state.limits.usd !== undefined && formatUsd(state.limits.usd),
+        state.limits.tokens !== undefined && `${state.limits.tokens} tokens`,
+      ]
+        .filter(Boolean)
+        .join(' and ');
+      console.log(
+        `budget of ${runId}: ${budget}; spent ${formatUsd(state.spent.usd)} and ${state.spent.tokens} tokens so far.`,
+      );
       if (state.awaiting) console.log(`stage "${state.awaiting.stage}" still waits: ${state.awaiting.reason}.`);
     });
 }

@@ -15,11 +15,16 @@ export function registerReportCommand(program: Command): void {
     .action(async (runId: string, opts: { out?: string }) => {
       const client = await connect();
       process.stderr.write(`reading run ${runId} and its artifacts...\n`);
-      const data = await loadReportData(client, defaultArtifactStore(), runId).catch((err: Error & { code?: string }) => {
-        // A missing artifact means this machine's store is not the workers'.
-        if (err.code === 'ENOENT') throw new UserError(`Run ${runId}'s artifacts are not in ${defaultArtifactStore().root}; point FLT_ARTIFACT_ROOT at the workers' artifact store.`);
-        throw err instanceof ReportError ? new UserError(err.message) : err;
-      });
+      const data = await loadReportData(client, defaultArtifactStore(), runId).catch(
+        (err: Error & { code?: string }) => {
+          // A missing artifact means this machine's store is not the workers'.
+          if (err.code === 'ENOENT')
+            throw new UserError(
+              `Run ${runId}'s artifacts are not in ${defaultArtifactStore().root}; point FLT_ARTIFACT_ROOT at the workers' artifact store.`,
+            );
+          throw err instanceof ReportError ? new UserError(err.message) : err;
+        },
+      );
       const dir = path.resolve(opts.out ?? path.join(dataHome(), 'reports'));
       mkdirSync(dir, { recursive: true });
       const html = path.join(dir, `${runId}.html`);

@@ -9,5 +9,8 @@ export function printResult(runId: string, workflowType: string, result: any, js
   console.log(`run ${runId}:`);
   for (const line of summarizeResult(workflowType, result)) console.log(`  ${line}`);
   const u = result?.usage;
-  if (u) console.log(`  calls: ${u.calls} paid, ${u.cachedCalls} from cache; tokens: ${u.promptTokens} in, ${u.completionTokens} out; cost: $${u.costUsd.toFixed(4)}`);
+  if (u)
+    console.log(
+      `  calls: ${u.calls} paid, ${u.cachedCalls} from cache; tokens: ${u.promptTokens} in, ${u.completionTokens} out; cost: $${u.costUsd.toFixed(4)}`,
+    );
 }

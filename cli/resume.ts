@@ -40,16 +40,27 @@ export function applySettings(input: Record<string, unknown>, settings: string[]
 /** `--from <stage>` for a run of `workflowType`: the rerun its input gets, or a one-sentence error. */
 export function rerunFrom(workflowType: string, stage: string, salt: string): Rerun {
   const stages: readonly string[] | undefined = rerunnableStages[workflowType as keyof typeof rerunnableStages];
-  if (!stages) throw new UserError(`--from ${stage}: ${workflowType} runs have no stages to run again: --from works for SemiEvol and SELF-GUIDE runs (resume without it reuses everything finished).`);
-  if (!stages.includes(stage)) throw new UserError(`--from ${stage}: expected one of the run's paid stages: ${stages.join(', ')}.`);
+  if (!stages)
+    throw new UserError(
+      `--from ${stage}: ${workflowType} runs have no stages to run again: --from works for SemiEvol and SELF-GUIDE runs (resume without it reuses everything finished).`,
+    );
+  if (!stages.includes(stage))
+    throw new UserError(`--from ${stage}: expected one of the run's paid stages: ${stages.join(', ')}.`);
   return { from: stage, salt };
 }
 
 export function registerResumeCommand(program: Command): void {
   program
     .command('resume <runId>')
-    .description('start a new run from an earlier one, reusing everything it finished; --set changes a setting of its input')
-    .option('--set <key=value>', 'change a field of the run input (repeatable), e.g. options.selection.theta=60', (v: string, all: string[]) => [...all, v], [] as string[])
+    .description(
+      'start a new run from an earlier one, reusing everything it finished; --set changes a setting of its input',
+    )
+    .option(
+      '--set <key=value>',
+      'change a field of the run input (repeatable), e.g. options.selection.theta=60',
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option('--from <stage>', 'run this stage and every later one again, paying anew (stages before it are reused)')
     .option('--id <runId>', 'id of the new run (default: the old id with a -resumed suffix)')
     .action(async (oldRunId: string, opts: { set: string[]; from?: string; id?: string }) => {
@@ -59,8 +70,12 @@ export function registerResumeCommand(program: Command): void {
       const history = await old.fetchHistory();
       const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
       if (!started) throw new UserError(`Run ${oldRunId} has no start event in its history; it cannot be resumed.`);
-      const [input] = (await decodeArrayFromPayloads(client.options.loadedDataConverter, started.input?.payloads)) as Record<string, unknown>[];
-      const runId = opts.id ?? `${oldRunId.replace(/-resumed-[0-9a-f]{4}$/, '')}-resumed-${randomBytes(2).toString('hex')}`;
+      const [input] = (await decodeArrayFromPayloads(
+        client.options.loadedDataConverter,
+        started.input?.payloads,
+      )) as Record<string, unknown>[];
+      const runId =
+        opts.id ?? `${oldRunId.replace(/-resumed-[0-9a-f]{4}$/, '')}-resumed-${randomBytes(2).toString('hex')}`;
       const changed = applySettings(input, opts.set);
       // Without --from, a run resumed from a rerun stays one: its rerun stages still pay under their own salt.
       const rerun = opts.from ? rerunFrom(description.type, opts.from, runId) : changed.rerun;
@@ -69,14 +84,18 @@ export function registerResumeCommand(program: Command): void {
         workflowId: runId,
         args: [{ ...changed, runId, rerun }],
         // What identifies the run carries over; stage, cost and accuracy are the new run's own.
-        typedSearchAttributes: [searchAttributes.method, searchAttributes.task, searchAttributes.baseModel].flatMap((key) => {
-          const value = description.typedSearchAttributes.get(key);
-          return value === undefined ? [] : [{ key, value }];
-        }),
+        typedSearchAttributes: [searchAttributes.method, searchAttributes.task, searchAttributes.baseModel].flatMap(
+          (key) => {
+            const value = description.typedSearchAttributes.get(key);
+            return value === undefined ? [] : [{ key, value }];
+          },
+        ),
         memo: { resumedFrom: oldRunId, settingsChanged: opts.set, ...(opts.from ? { rerunFrom: opts.from } : {}) },
         staticSummary: `resume of ${oldRunId}${opts.from ? ` from ${opts.from}` : ''}${opts.set.length ? ` with ${opts.set.join(', ')}` : ''}`,
       });
-      const reused = opts.from ? `stages before ${opts.from} are reused; ${opts.from} and later stages pay anew` : 'finished calls, fine-tune jobs and artifacts are reused';
+      const reused = opts.from
+        ? `stages before ${opts.from} are reused; ${opts.from} and later stages pay anew`
+        : 'finished calls, fine-tune jobs and artifacts are reused';
       console.log(`run id: ${runId} (resumes ${oldRunId}; ${reused})`);
       console.log(`web UI: ${uiLink(runId)}`);
     });

@@ -35,6 +35,8 @@ export function registerSelfguideCommands(program: Command): void {
       });
       writeFileSync(opts.output, filtered.map((f) => `${JSON.stringify(f)}\n`).join(''));
       const c = countReasons(filtered);
-      console.log(`${opts.output}: kept ${c.kept} of ${filtered.length} (removed: ${c.empty} empty, ${c.noise} noise, ${c.length} length, ${c.duplicate} duplicate)`);
+      console.log(
+        `${opts.output}: kept ${c.kept} of ${filtered.length} (removed: ${c.empty} empty, ${c.noise} noise, ${c.length} length, ${c.duplicate} duplicate)`,
+      );
     });
 }

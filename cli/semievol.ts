@@ -5,7 +5,14 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createReadStream, writeFileSync } from 'node:fs';
 import * as readline from 'node:readline';
 import { z } from 'zod';
-import { adaptiveSelection, countPseudoLabels, pseudoLabel, selectedLine, type CollaborationRecord, type PseudoLabel } from '../core/semievol';
+import {
+  adaptiveSelection,
+  countPseudoLabels,
+  pseudoLabel,
+  selectedLine,
+  type CollaborationRecord,
+  type PseudoLabel,
+} from '../core/semievol';
 import type { SelectionOptions } from '../core/semievol-config';
 import type { ArtifactRef } from '../core/types';
 import { defaultArtifactStore } from '../lib/artifacts';
@@ -13,7 +20,10 @@ import { dataConverter } from '../lib/payload-codec';
 import { temporalConnectConfig } from '../lib/temporal';
 import type { SemievolRunResult } from '../workflows/semievol';
 
-const responseSchema = z.object({ response: z.string(), logprobs: z.array(z.number().nullable()).nullable().default(null) });
+const responseSchema = z.object({
+  response: z.string(),
+  logprobs: z.array(z.number().nullable()).nullable().default(null),
+});
 
 /** One input line: `{id, question, options, collaborators: [{response, logprobs}], reflection: {response, logprobs} | null}`. */
 const recordSchema = z.object({
@@ -34,8 +44,13 @@ function parseRecord(line: string, where: string): CollaborationRecord {
   const parsed = recordSchema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  const field = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-  throw new Error(`${where}: field "${field || '(line)'}" ${issue.message.replace(/^Invalid input: expected/, 'expected')}.`);
+  const field = issue.path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
+  throw new Error(
+    `${where}: field "${field || '(line)'}" ${issue.message.replace(/^Invalid input: expected/, 'expected')}.`,
+  );
 }
 
 async function* fileLines(file: string): AsyncIterable<{ text: string; where: string }> {
@@ -55,7 +70,8 @@ async function runRecords(runId: string): Promise<ArtifactRef> {
     const handle = new Client({ connection, namespace, dataConverter: dataConverter() }).workflow.getHandle(runId);
     const { type, status } = await handle.describe();
     if (type !== 'semievolRun') throw new Error(`Run ${runId} is a ${type}, not a SemiEvol run.`);
-    if (status.name !== 'COMPLETED') throw new Error(`Run ${runId} is ${status.name}; its records are read from its result, once it has completed.`);
+    if (status.name !== 'COMPLETED')
+      throw new Error(`Run ${runId} is ${status.name}; its records are read from its result, once it has completed.`);
     return ((await handle.result()) as SemievolRunResult).pseudoLabels.records;
   } finally {
     await connection.close();
@@ -64,17 +80,20 @@ async function runRecords(runId: string): Promise<ArtifactRef> {
 
 async function* artifactLines(ref: ArtifactRef, runId: string): AsyncIterable<{ text: string; where: string }> {
   let number = 0;
-  for await (const record of defaultArtifactStore().readJsonl<unknown>(ref)) yield { text: JSON.stringify(record), where: `run ${runId} record ${++number}` };
+  for await (const record of defaultArtifactStore().readJsonl<unknown>(ref))
+    yield { text: JSON.stringify(record), where: `run ${runId} record ${++number}` };
 }
 
 function parseTheta(value: string): number {
   const theta = Number(value);
-  if (value.trim() === '' || !(theta >= 0 && theta <= 100)) throw new InvalidArgumentError('expected a number from 0 to 100.');
+  if (value.trim() === '' || !(theta >= 0 && theta <= 100))
+    throw new InvalidArgumentError('expected a number from 0 to 100.');
   return theta;
 }
 
 function parseAmong(value: string): SelectionOptions['among'] {
-  if (value !== 'all' && value !== 'self-justified') throw new InvalidArgumentError('expected "all" or "self-justified".');
+  if (value !== 'all' && value !== 'self-justified')
+    throw new InvalidArgumentError('expected "all" or "self-justified".');
   return value;
 }
 
@@ -103,8 +122,12 @@ async function selectCommand(opts: SelectOptions): Promise<void> {
   writeFileSync(opts.output, selection.selected.map((q) => `${JSON.stringify(selectedLine(q))}\n`).join(''));
 
   const counts = countPseudoLabels(labels, selection);
-  console.log(`${counts.questions} questions: ${counts.consistent} consistent, ${counts.pseudoLabeled} pseudo-labeled (dropped: ${counts.droppedNoAnswer} without an answer, ${counts.droppedNoLogprobs} without log-probabilities)`);
-  console.log(`threshold: ${selection.threshold === null ? 'none (no entropy to threshold)' : `entropy ${opts.strict ? '<' : '<='} ${selection.threshold}`} (theta ${opts.theta}, among ${opts.among})`);
+  console.log(
+    `${counts.questions} questions: ${counts.consistent} consistent, ${counts.pseudoLabeled} pseudo-labeled (dropped: ${counts.droppedNoAnswer} without an answer, ${counts.droppedNoLogprobs} without log-probabilities)`,
+  );
+  console.log(
+    `threshold: ${selection.threshold === null ? 'none (no entropy to threshold)' : `entropy ${opts.strict ? '<' : '<='} ${selection.threshold}`} (theta ${opts.theta}, among ${opts.among})`,
+  );
   console.log(`selected: ${counts.selected}, written to ${opts.output}`);
 }
 
@@ -112,12 +135,22 @@ export function registerSemievolCommands(program: Command): void {
   const semievol = program.command('semievol').description("SemiEvol's own commands");
   semievol
     .command('select')
-    .description('recompute consistency, pseudo-labels, entropies and the selection from recorded outputs, calling no model')
+    .description(
+      'recompute consistency, pseudo-labels, entropies and the selection from recorded outputs, calling no model',
+    )
     .option('--input <file>', 'recorded outputs: one {id, question, options, collaborators, reflection} per line')
-    .option('--run <runId>', "a finished SemiEvol run: its recorded outputs, from the artifact store")
+    .option('--run <runId>', 'a finished SemiEvol run: its recorded outputs, from the artifact store')
     .requiredOption('--theta <theta>', 'keep entropies up to this percentile (0-100)', parseTheta)
-    .requiredOption('--output <file>', 'where to write the selected questions, one {id, pseudo_label, entropy, consistent} per line')
-    .option('--among <which>', '"all" pseudo-labels are thresholded (paper), or only the "self-justified" ones (authors\' code)', parseAmong, 'all')
+    .requiredOption(
+      '--output <file>',
+      'where to write the selected questions, one {id, pseudo_label, entropy, consistent} per line',
+    )
+    .option(
+      '--among <which>',
+      '"all" pseudo-labels are thresholded (paper), or only the "self-justified" ones (authors\' code)',
+      parseAmong,
+      'all',
+    )
     .option('--strict', "keep entropies strictly below the threshold (authors' code)")
     .action(selectCommand);
 }

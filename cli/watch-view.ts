@@ -52,7 +52,10 @@ export function bar(fraction: number, width = 24): string {
 }
 
 /** A child's name under its parent: the stage part of `<parent id>--<stage>`. */
-const nameOf = (node: RunNode, parent: RunNode) => (node.workflowId.startsWith(`${parent.workflowId}--`) ? node.workflowId.slice(parent.workflowId.length + 2) : node.workflowId);
+const nameOf = (node: RunNode, parent: RunNode) =>
+  node.workflowId.startsWith(`${parent.workflowId}--`)
+    ? node.workflowId.slice(parent.workflowId.length + 2)
+    : node.workflowId;
 
 /** Shares of in-flight activities done, from their `{done, of}` heartbeats: fractions of a step each. */
 function inFlight(node: RunNode): number {
@@ -84,26 +87,52 @@ function progressRow(node: RunNode, stage: StageProgress, depth: number, label: 
   if (stage.items && stage.total > 0) {
     // In-flight shards count by their heartbeats' share, at the stage's mean shard size.
     const value = Math.min(stage.items.total, stage.items.done + flight * (stage.items.total / stage.total));
-    return { key, depth, label, state, value, total: stage.items.total, unit: 'items', note: [`${stage.done}/${stage.total} shards`, hold].filter(Boolean).join(', ') };
+    return {
+      key,
+      depth,
+      label,
+      state,
+      value,
+      total: stage.items.total,
+      unit: 'items',
+      note: [`${stage.done}/${stage.total} shards`, hold].filter(Boolean).join(', '),
+    };
   }
   return { key, depth, label, state, value: steps, total: stage.total, unit: '', note: hold };
 }
 
 /** A node's rows: a one-stage workflow is one row; a multi-stage one lists its stages, running children under the current one. */
 function rowsFor(node: RunNode, depth: number, label: string): Row[] {
-  if (node.type === 'fineTune') return [{ key: node.workflowId, depth, label, state: 'running', value: 0, total: 0, unit: '', note: fineTuneNote(node) }];
+  if (node.type === 'fineTune')
+    return [
+      { key: node.workflowId, depth, label, state: 'running', value: 0, total: 0, unit: '', note: fineTuneNote(node) },
+    ];
   const stages = node.progress?.stages ?? [];
-  if (depth > 0 && stages.length === 1 && !node.children.length) return [progressRow(node, stages[0], depth, label, true)];
+  if (depth > 0 && stages.length === 1 && !node.children.length)
+    return [progressRow(node, stages[0], depth, label, true)];
 
   const rows: Row[] = [];
   const inner = depth === 0 ? 0 : depth + 1;
-  if (depth > 0) rows.push({ key: node.workflowId, depth, label, state: 'running', value: 0, total: 0, unit: '', note: node.progress ? `stage ${node.progress.stage}` : 'no worker answered' });
+  if (depth > 0)
+    rows.push({
+      key: node.workflowId,
+      depth,
+      label,
+      state: 'running',
+      value: 0,
+      total: 0,
+      unit: '',
+      note: node.progress ? `stage ${node.progress.stage}` : 'no worker answered',
+    });
   const matched = new Set<RunNode>();
   for (const stage of stages) {
     const child = node.children.find((c) => nameOf(c, node) === stage.stage);
     if (child && child.type !== 'fineTune' && child.progress?.stages.length === 1) {
       matched.add(child);
-      rows.push({ ...progressRow(child, child.progress.stages[0], inner, stage.stage, true), key: `${node.workflowId}/${stage.stage}` });
+      rows.push({
+        ...progressRow(child, child.progress.stages[0], inner, stage.stage, true),
+        key: `${node.workflowId}/${stage.stage}`,
+      });
     } else if (child) {
       matched.add(child);
       rows.push(...rowsFor(child, inner, stage.stage));
@@ -127,19 +156,30 @@ function rowLine(row: Row, labelWidth: number, rates: ProgressRates, now: number
     return `${label} ${mark}${row.note ? `  ${row.note}` : ''}`;
   }
   const rate = row.state === 'running' ? rates.observe(row.key, now, row.value) : null;
-  const shown = row.unit === 'items' ? thousands(Math.floor(row.value)) : Number.isInteger(row.value) ? String(row.value) : row.value.toFixed(1);
+  const shown =
+    row.unit === 'items'
+      ? thousands(Math.floor(row.value))
+      : Number.isInteger(row.value)
+        ? String(row.value)
+        : row.value.toFixed(1);
   const parts = [`${bar(row.value / row.total)} ${shown}/${thousands(row.total)}${row.unit ? ` ${row.unit}` : ''}`];
   if (row.note) parts.push(row.note);
   if (row.state === 'done') parts.push('done');
-  else if (rate !== null && rate > 0) parts.push(`${rate >= 1 ? rate.toFixed(1) : rate.toPrecision(2)}/s`, `~${formatDuration((row.total - row.value) / rate)} left`);
+  else if (rate !== null && rate > 0)
+    parts.push(
+      `${rate >= 1 ? rate.toFixed(1) : rate.toPrecision(2)}/s`,
+      `~${formatDuration((row.total - row.value) / rate)} left`,
+    );
   return `${label} ${parts.join('  ')}`;
 }
 
 function controlLines(runId: string, control: ControlState | null): string[] {
   if (!control) return [];
   const lines: string[] = [];
-  if (control.paused) lines.push(`PAUSED: no new paid step starts; steps in flight finish. \`flt unpause ${runId}\` resumes.`);
-  if (control.awaiting) lines.push(`AWAITING APPROVAL: ${control.awaiting.reason}. ${approvalHint(runId, control.awaiting)}`);
+  if (control.paused)
+    lines.push(`PAUSED: no new paid step starts; steps in flight finish. \`flt unpause ${runId}\` resumes.`);
+  if (control.awaiting)
+    lines.push(`AWAITING APPROVAL: ${control.awaiting.reason}. ${approvalHint(runId, control.awaiting)}`);
   return lines;
 }
 
@@ -148,12 +188,23 @@ function spendLine(root: RunNode): string {
   const usage = nodes.reduce(
     (sum, n) => {
       const u = n.progress?.usage;
-      return u ? { calls: sum.calls + u.calls, cached: sum.cached + u.cachedCalls, tokens: sum.tokens + u.promptTokens + u.completionTokens, usd: sum.usd + u.costUsd } : sum;
+      return u
+        ? {
+            calls: sum.calls + u.calls,
+            cached: sum.cached + u.cachedCalls,
+            tokens: sum.tokens + u.promptTokens + u.completionTokens,
+            usd: sum.usd + u.costUsd,
+          }
+        : sum;
     },
     { calls: 0, cached: 0, tokens: 0, usd: 0 },
   );
   const control = root.control;
-  const parts = [`spent: ${thousands(usage.calls)} calls (${thousands(usage.cached)} from cache)`, `${thousands(usage.tokens)} tokens`, `${formatUsd(usage.usd)} in calls`];
+  const parts = [
+    `spent: ${thousands(usage.calls)} calls (${thousands(usage.cached)} from cache)`,
+    `${thousands(usage.tokens)} tokens`,
+    `${formatUsd(usage.usd)} in calls`,
+  ];
   if (control?.training.usd) parts[2] += ` + ${formatUsd(control.training.usd)} training (estimated)`;
   if (control?.limits.usd !== undefined) parts.push(`budget ${formatUsd(control.limits.usd)}`);
   if (control?.limits.tokens !== undefined) parts.push(`token budget ${thousands(control.limits.tokens)}`);
@@ -185,9 +236,13 @@ export interface FrameInput {
 
 export function renderFrame({ root, startedAt, link, now, rates }: FrameInput): string[] {
   const elapsed = formatDuration((now - startedAt.getTime()) / 1000);
-  const lines = [`run ${root.workflowId} · ${root.type} · ${root.status} · ${elapsed}`, `stage: ${root.progress?.stage ?? '?'} · web UI: ${link}`];
+  const lines = [
+    `run ${root.workflowId} · ${root.type} · ${root.status} · ${elapsed}`,
+    `stage: ${root.progress?.stage ?? '?'} · web UI: ${link}`,
+  ];
   lines.push(...controlLines(root.workflowId, root.control));
-  if (root.status === 'RUNNING' && !root.progress) lines.push('No worker answered the progress query: start one with `npm run worker`; showing what Temporal knows.');
+  if (root.status === 'RUNNING' && !root.progress)
+    lines.push('No worker answered the progress query: start one with `npm run worker`; showing what Temporal knows.');
   const rows = rowsFor(root, 0, root.workflowId);
   const labelWidth = Math.min(56, Math.max(24, ...rows.map((r) => 2 * (r.depth + 1) + r.label.length + 1)));
   lines.push('', ...rows.map((row) => rowLine(row, labelWidth, rates, now)));

@@ -42,7 +42,9 @@ export async function watchRun(client: Client, runId: string, opts: WatchOptions
     if (root.status !== 'RUNNING') {
       // A closed run answers no progress query: the last frame stays, and a line says how it ended.
       const { closeTime } = await client.workflow.getHandle(runId).describe();
-      out.write(`run ${runId} · ${root.type} · ${root.status} after ${formatDuration(((closeTime ?? new Date()).getTime() - startTime.getTime()) / 1000)}\n`);
+      out.write(
+        `run ${runId} · ${root.type} · ${root.status} after ${formatDuration(((closeTime ?? new Date()).getTime() - startTime.getTime()) / 1000)}\n`,
+      );
       return root.status;
     }
     const lines = renderFrame({ root, startedAt: startTime, link: uiLink(runId), now: Date.now(), rates });
@@ -67,7 +69,9 @@ export async function printOutcome(client: Client, runId: string, status: string
     const { type } = await handle.describe();
     printResult(runId, type, await handle.result(), false);
   } else if (status !== 'RUNNING') {
-    throw new UserError(`Run ${runId} ended ${status}; \`flt status ${runId}\` and its Web UI page (${uiLink(runId)}) say why.`);
+    throw new UserError(
+      `Run ${runId} ended ${status}; \`flt status ${runId}\` and its Web UI page (${uiLink(runId)}) say why.`,
+    );
   }
 }
 
@@ -80,7 +84,9 @@ function seconds(value: string): number {
 export function registerWatchCommand(program: Command): void {
   program
     .command('watch <runId>')
-    .description('a live view of a run: stages with progress bars, rate and time left, fine-tune jobs, spend and budget')
+    .description(
+      'a live view of a run: stages with progress bars, rate and time left, fine-tune jobs, spend and budget',
+    )
     .option('--interval <seconds>', 'seconds between redraws', seconds, 2)
     .option('--once', 'draw one frame and exit')
     .action(async (runId: string, opts: { interval: number; once?: boolean }) => {

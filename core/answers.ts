@@ -52,7 +52,9 @@ export function extractOptionLetter(text: string, optionCount: number): string |
   const trimmed = text.trim();
   const lines = trimmed.split('\n');
   const found =
-    bareLetter.exec(lines[0].trim())?.[1] ?? leadingLetter.exec(trimmed)?.slice(1).find(Boolean) ?? bareLetter.exec(lines[lines.length - 1].trim())?.[1];
+    bareLetter.exec(lines[0].trim())?.[1] ??
+    leadingLetter.exec(trimmed)?.slice(1).find(Boolean) ??
+    bareLetter.exec(lines[lines.length - 1].trim())?.[1];
   return found === undefined ? null : validLetter(found, optionCount);
 }
 
@@ -60,7 +62,8 @@ export function extractOptionLetter(text: string, optionCount: number): string |
  * Numbers as models write them: "-3", "+4", "1,234.5", ".5", "2.5e3", "45%". A sign only counts when it does
  * not follow a digit ("10-20" is 10 and 20), and digits glued to letters ("Q3", "x201a") are not numbers.
  */
-const numberPattern = /(?<![\p{L}\p{N}_.])[-+\u2212]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?%?/gu;
+const numberPattern =
+  /(?<![\p{L}\p{N}_.])[-+\u2212]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?%?/gu;
 
 /** A percent is a fraction, as in SemiEvol's own normalization: "45%" is 0.45. */
 function parseNumber(written: string): number {

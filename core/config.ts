@@ -170,7 +170,10 @@ export type BudgetConfig = z.infer<typeof budgetSchema>;
 
 export const runCommon = {
   /** A label for humans: used in the run id and the Temporal UI. */
-  name: z.string().regex(/^[A-Za-z0-9_.-]{1,60}$/, 'at most 60 letters, digits, "_", "." or "-"').optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,60}$/, 'at most 60 letters, digits, "_", "." or "-"')
+    .optional(),
   task: z.string().min(1),
   providers: providersSchema,
   execution: executionSchema.default({ shardSize: 100, parallelShards: 4 }),
@@ -190,7 +193,9 @@ export const evaluateRunSchema = z
 export type EvaluateRunConfig = z.infer<typeof evaluateRunSchema>;
 
 /** Cross-field check zod's shapes can't express: every `provider` field anywhere names a configured provider. */
-export function checkReferences(config: { providers: ProvidersConfig } & Record<string, unknown>): { path: (string | number)[]; message: string }[] {
+export function checkReferences(
+  config: { providers: ProvidersConfig } & Record<string, unknown>,
+): { path: (string | number)[]; message: string }[] {
   const problems: { path: (string | number)[]; message: string }[] = [];
   const names = Object.keys(config.providers);
   const visit = (value: unknown, at: (string | number)[]) => {
@@ -198,7 +203,10 @@ export function checkReferences(config: { providers: ProvidersConfig } & Record<
     if (!value || typeof value !== 'object') return;
     for (const [key, v] of Object.entries(value)) {
       if (key === 'provider' && typeof v === 'string' && !config.providers[v]) {
-        problems.push({ path: [...at, key], message: `must name a provider under "providers" (${names.join(', ') || 'none configured'}), got "${v}"` });
+        problems.push({
+          path: [...at, key],
+          message: `must name a provider under "providers" (${names.join(', ') || 'none configured'}), got "${v}"`,
+        });
       }
       visit(v, [...at, key]);
     }

@@ -20,7 +20,8 @@ export function pricesOf(providers: ProvidersConfig, name: string): TokenPrices 
 /** About four characters per token for English BPE tokenizers: an estimate, not a count. */
 export const textTokens = (text: string) => Math.ceil(text.length / 4);
 
-export const messageTokens = (messages: readonly ChatMessage[]) => messages.reduce((sum, m) => sum + textTokens(m.content), 0);
+export const messageTokens = (messages: readonly ChatMessage[]) =>
+  messages.reduce((sum, m) => sum + textTokens(m.content), 0);
 
 export interface StageEstimate {
   stage: string;
@@ -39,7 +40,17 @@ export interface StageEstimate {
   fineTune: boolean;
 }
 
-const emptyStage = (stage: string, units = 0): StageEstimate => ({ stage, units, calls: 0, promptTokens: 0, completionTokens: 0, trainingTokens: 0, costUsd: 0, trainingUsd: 0, fineTune: false });
+const emptyStage = (stage: string, units = 0): StageEstimate => ({
+  stage,
+  units,
+  calls: 0,
+  promptTokens: 0,
+  completionTokens: 0,
+  trainingTokens: 0,
+  costUsd: 0,
+  trainingUsd: 0,
+  fineTune: false,
+});
 
 export interface ChatWork {
   calls: number;
@@ -53,7 +64,9 @@ export interface ChatWork {
 
 export function chatEstimate(stage: string, units: number, work: ChatWork): StageEstimate {
   const completionTokens = work.calls * work.maxTokens * (work.choices ?? 1);
-  const costUsd = (work.promptTokens * work.prices.inputPerMillionTokens + completionTokens * work.prices.outputPerMillionTokens) / 1e6;
+  const costUsd =
+    (work.promptTokens * work.prices.inputPerMillionTokens + completionTokens * work.prices.outputPerMillionTokens) /
+    1e6;
   return { ...emptyStage(stage, units), calls: work.calls, promptTokens: work.promptTokens, completionTokens, costUsd };
 }
 
@@ -68,7 +81,12 @@ const defaultEpochs = 3;
  * One fine-tune job: its examples' tokens times the epochs, at the training price of the provider the backend bills
  * through. The in-context backend trains nothing (its cost shows up as longer prompts, see `demonstrationTokens`).
  */
-export function fineTuneEstimate(stage: string, backend: FineTuneBackendConfig, providers: ProvidersConfig, job: { examples: number; exampleTokens: number; epochs?: number }): StageEstimate {
+export function fineTuneEstimate(
+  stage: string,
+  backend: FineTuneBackendConfig,
+  providers: ProvidersConfig,
+  job: { examples: number; exampleTokens: number; epochs?: number },
+): StageEstimate {
   if (backend.kind === 'in-context') return emptyStage(stage, job.examples);
   const trainingTokens = job.exampleTokens * (job.epochs ?? defaultEpochs);
   // A local trainer is not billed per token; OpenAI and Together are, through the provider the backend names.
@@ -116,7 +134,8 @@ export function rescale(estimate: StageEstimate, units: number): StageEstimate {
   };
 }
 
-export const estimateTokens = (e: Pick<StageEstimate, 'promptTokens' | 'completionTokens' | 'trainingTokens'>) => e.promptTokens + e.completionTokens + e.trainingTokens;
+export const estimateTokens = (e: Pick<StageEstimate, 'promptTokens' | 'completionTokens' | 'trainingTokens'>) =>
+  e.promptTokens + e.completionTokens + e.trainingTokens;
 
 /** Limits a run may not cross without an operator's approval. */
 export interface BudgetLimits {
@@ -138,6 +157,7 @@ export const spentOf = (usage: StageUsage, training: { usd: number; tokens: numb
 /** Which limit a stage would cross if it ran, or null when it fits; a stage that costs nothing never crosses. */
 export function crossedLimit(limits: BudgetLimits, spent: Spent, next: StageEstimate): 'usd' | 'tokens' | null {
   if (limits.usd !== undefined && next.costUsd > 0 && spent.usd + next.costUsd > limits.usd) return 'usd';
-  if (limits.tokens !== undefined && estimateTokens(next) > 0 && spent.tokens + estimateTokens(next) > limits.tokens) return 'tokens';
+  if (limits.tokens !== undefined && estimateTokens(next) > 0 && spent.tokens + estimateTokens(next) > limits.tokens)
+    return 'tokens';
   return null;
 }

@@ -4,10 +4,18 @@ import { chatEstimate, combine, messageTokens, pricesOf, type StageEstimate } fr
 import { zeroShotMessages } from './prompts';
 import type { McqItem } from './types';
 
-export function estimateEvaluation(config: Pick<EvaluateRunConfig, 'providers' | 'models' | 'sampling'>, test: readonly Pick<McqItem, 'question' | 'options'>[]): StageEstimate[] {
+export function estimateEvaluation(
+  config: Pick<EvaluateRunConfig, 'providers' | 'models' | 'sampling'>,
+  test: readonly Pick<McqItem, 'question' | 'options'>[],
+): StageEstimate[] {
   const promptTokens = test.reduce((sum, item) => sum + messageTokens(zeroShotMessages(item)), 0);
   const perModel = config.models.map((model) =>
-    chatEstimate('evaluate', test.length, { calls: test.length, promptTokens, maxTokens: config.sampling.maxTokens, prices: pricesOf(config.providers, model.provider) }),
+    chatEstimate('evaluate', test.length, {
+      calls: test.length,
+      promptTokens,
+      maxTokens: config.sampling.maxTokens,
+      prices: pricesOf(config.providers, model.provider),
+    }),
   );
   return [combine('evaluate', perModel)];
 }

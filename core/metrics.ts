@@ -14,7 +14,8 @@ export interface Accuracy {
  */
 export function optionLetterCorrect(prediction: string, gold: string, optionCount: number): boolean {
   const goldLetter = extractOptionLetter(gold, optionCount);
-  if (goldLetter === null) throw new RangeError(`gold answer ${JSON.stringify(gold)} is not one of the first ${optionCount} option letters`);
+  if (goldLetter === null)
+    throw new RangeError(`gold answer ${JSON.stringify(gold)} is not one of the first ${optionCount} option letters`);
   return extractOptionLetter(prediction, optionCount) === goldLetter;
 }
 

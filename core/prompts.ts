@@ -6,7 +6,8 @@ type McqQuestion = Pick<McqItem, 'question' | 'options'>;
 
 /** 0 → "A", 1 → "B", ... Letters stop at "Z", so more than 26 options cannot be lettered. */
 export function optionLetter(i: number): string {
-  if (!Number.isInteger(i) || i < 0 || i >= 26) throw new RangeError(`option index must be an integer in 0..25, got ${i}`);
+  if (!Number.isInteger(i) || i < 0 || i >= 26)
+    throw new RangeError(`option index must be an integer in 0..25, got ${i}`);
   return String.fromCharCode(65 + i);
 }
 
@@ -84,7 +85,9 @@ export interface CollaboratorAnswer {
  * prompt, then every collaborator's answer with its reasoning; the model gives the final answer.
  */
 export function justificationMessages(item: McqQuestion, answers: readonly CollaboratorAnswer[]): ChatMessage[] {
-  const listed = answers.map((a, i) => `Answer ${i + 1}: ${a.answer ?? '(no option letter)'}\nReasoning: ${a.response.trim()}`).join('\n\n');
+  const listed = answers
+    .map((a, i) => `Answer ${i + 1}: ${a.answer ?? '(no option letter)'}\nReasoning: ${a.response.trim()}`)
+    .join('\n\n');
   const user = `${formatMcqQuestion(item)}\n\nSeveral attempts at this question disagree. Their answers and reasoning:\n\n${listed}\n\nConsider them carefully and give the correct answer.`;
   return [
     { role: 'system', content: mcqInstruction },

@@ -18,8 +18,15 @@ export const rerunnableStages = {
 export type RerunnableWorkflow = keyof typeof rerunnableStages;
 
 /** The providers a stage calls: unchanged before `rerun.from`, salted from it on. */
-export function providersForStage(providers: ProvidersConfig, workflow: RerunnableWorkflow, stage: string, rerun: Rerun | undefined): ProvidersConfig {
+export function providersForStage(
+  providers: ProvidersConfig,
+  workflow: RerunnableWorkflow,
+  stage: string,
+  rerun: Rerun | undefined,
+): ProvidersConfig {
   const order: readonly string[] = rerunnableStages[workflow];
   if (!rerun || order.indexOf(stage) < order.indexOf(rerun.from)) return providers;
-  return Object.fromEntries(Object.entries(providers).map(([name, config]) => [name, { ...config, cacheSalt: rerun.salt }]));
+  return Object.fromEntries(
+    Object.entries(providers).map(([name, config]) => [name, { ...config, cacheSalt: rerun.salt }]),
+  );
 }

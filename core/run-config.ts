@@ -4,5 +4,10 @@ import { evaluateRunSchema } from './config';
 import { selfguideCampaignSchema, selfguideRunSchema } from './selfguide-config';
 import { semievolRunSchema } from './semievol-config';
 
-export const runConfigSchema = z.discriminatedUnion('method', [evaluateRunSchema, selfguideRunSchema, selfguideCampaignSchema, semievolRunSchema]);
+export const runConfigSchema = z.discriminatedUnion('method', [
+  evaluateRunSchema,
+  selfguideRunSchema,
+  selfguideCampaignSchema,
+  semievolRunSchema,
+]);
 export type RunConfig = z.infer<typeof runConfigSchema>;

@@ -29,7 +29,9 @@ export function balanceLabels(pairs: readonly IoExample[], seed: number): IoExam
   if (byLabel.size === 0) return [];
   const rarest = Math.min(...[...byLabel.values()].map((indices) => indices.length));
   const chosen = new Set<number>();
-  [...byLabel.keys()].sort().forEach((label, i) => seededSample(byLabel.get(label)!, rarest, seed + i).forEach((index) => chosen.add(index)));
+  [...byLabel.keys()]
+    .sort()
+    .forEach((label, i) => seededSample(byLabel.get(label)!, rarest, seed + i).forEach((index) => chosen.add(index)));
   return pairs.filter((_, i) => chosen.has(i));
 }
 
@@ -60,7 +62,11 @@ export function synthesizePairs(annotated: readonly AnnotatedInput[], spec: Anno
   const dropped: Record<AnnotationDropReason, number> = { 'no-majority': 0, 'not-a-label': 0, balancing: 0 };
   const voted: IoExample[] = [];
   for (const { input, samples } of annotated) {
-    const answer = majorityAnswer(samples.filter((s) => keepOutputSample(s, spec, bounds)), samples.length, spec.minShare);
+    const answer = majorityAnswer(
+      samples.filter((s) => keepOutputSample(s, spec, bounds)),
+      samples.length,
+      spec.minShare,
+    );
     if (answer === null) dropped['no-majority']++;
     else if (spec.kind === 'classification' && !spec.labels.includes(answer)) dropped['not-a-label']++;
     else voted.push({ input: input.trim(), output: answer });

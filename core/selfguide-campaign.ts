@@ -8,7 +8,9 @@ export type TaskKind = 'classification' | 'generation';
 export function gridSettings(grid: SelfGuideGrid): SelfGuideSettings[] {
   return grid.inputTemperature.flatMap((inputTemperature) =>
     grid.inputLengthFilter.flatMap((inputLengthFilter) =>
-      grid.outputLengthFilter.flatMap((outputLengthFilter) => grid.epochs.map((epochs) => ({ inputTemperature, inputLengthFilter, outputLengthFilter, epochs }))),
+      grid.outputLengthFilter.flatMap((outputLengthFilter) =>
+        grid.epochs.map((epochs) => ({ inputTemperature, inputLengthFilter, outputLengthFilter, epochs })),
+      ),
     ),
   );
 }
@@ -33,12 +35,21 @@ export function dataKey(s: Omit<SelfGuideSettings, 'epochs'>): string {
 const unique = <T>(values: T[]) => [...new Set(values)];
 
 /** A (task, temperature) branch's distinct synthetic data sets and the epochs each is trained for. */
-export function branchDataSets(grid: SelfGuideGrid, kind: TaskKind, inputTemperature: number): { data: Omit<SelfGuideSettings, 'epochs'>; epochs: number[] }[] {
-  const settings = gridSettings({ ...grid, inputTemperature: [inputTemperature] }).map((s) => effectiveSetting(s, kind));
+export function branchDataSets(
+  grid: SelfGuideGrid,
+  kind: TaskKind,
+  inputTemperature: number,
+): { data: Omit<SelfGuideSettings, 'epochs'>; epochs: number[] }[] {
+  const settings = gridSettings({ ...grid, inputTemperature: [inputTemperature] }).map((s) =>
+    effectiveSetting(s, kind),
+  );
   return unique(settings.map(dataKey)).map((key) => {
     const matching = settings.filter((s) => dataKey(s) === key);
     const { inputLengthFilter, outputLengthFilter } = matching[0];
-    return { data: { inputTemperature, inputLengthFilter, outputLengthFilter }, epochs: unique(matching.map((s) => s.epochs)).sort((a, b) => a - b) };
+    return {
+      data: { inputTemperature, inputLengthFilter, outputLengthFilter },
+      epochs: unique(matching.map((s) => s.epochs)).sort((a, b) => a - b),
+    };
   });
 }
 
@@ -56,7 +67,9 @@ export interface SettingChoice {
 }
 
 /** Maximin: the setting whose worst task gains most; the first in grid order wins a tie. */
-export function chooseSetting(candidates: readonly { setting: SelfGuideSettings; gains: TaskScore[] }[]): SettingChoice {
+export function chooseSetting(
+  candidates: readonly { setting: SelfGuideSettings; gains: TaskScore[] }[],
+): SettingChoice {
   if (candidates.length === 0) throw new RangeError('no setting to choose from');
   const scored = candidates.map((c) => ({ ...c, worstGain: Math.min(...c.gains.map((g) => g.gain)) }));
   return scored.reduce((best, c) => (c.worstGain > best.worstGain ? c : best));
@@ -81,9 +94,19 @@ export interface SharingReport {
  * Stage runs with and without sharing, for the validation grid. Without sharing, every (task, setting) cell generates,
  * annotates, builds its data, trains one job and evaluates both SELF-GUIDE and the few-shot baseline.
  */
-export function sharingReport(grid: SelfGuideGrid, kinds: readonly TaskKind[], checkpointEpochs: boolean): SharingReport {
+export function sharingReport(
+  grid: SelfGuideGrid,
+  kinds: readonly TaskKind[],
+  checkpointEpochs: boolean,
+): SharingReport {
   const cells = gridSettings(grid).length * kinds.length;
-  const shared: StageCounts = { inputGenerations: 0, annotations: 0, syntheticDataSets: 0, fineTuneJobs: 0, evaluations: kinds.length };
+  const shared: StageCounts = {
+    inputGenerations: 0,
+    annotations: 0,
+    syntheticDataSets: 0,
+    fineTuneJobs: 0,
+    evaluations: kinds.length,
+  };
   for (const kind of kinds) {
     for (const temperature of grid.inputTemperature) {
       const dataSets = branchDataSets(grid, kind, temperature);
@@ -95,7 +118,13 @@ export function sharingReport(grid: SelfGuideGrid, kinds: readonly TaskKind[], c
     }
   }
   return {
-    unshared: { inputGenerations: cells, annotations: cells, syntheticDataSets: cells, fineTuneJobs: cells, evaluations: 2 * cells },
+    unshared: {
+      inputGenerations: cells,
+      annotations: cells,
+      syntheticDataSets: cells,
+      fineTuneJobs: cells,
+      evaluations: 2 * cells,
+    },
     shared,
   };
 }

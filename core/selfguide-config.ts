@@ -80,7 +80,12 @@ export const selfguideRunSchema = z
     method: z.literal('selfguide'),
     ...methodCommon,
     data: z.object({ task: selfGuideTaskDataSchema }).strict(),
-    settings: selfGuideSettingsSchema.default({ inputTemperature: 0.7, inputLengthFilter: false, outputLengthFilter: true, epochs: 3 }),
+    settings: selfGuideSettingsSchema.default({
+      inputTemperature: 0.7,
+      inputLengthFilter: false,
+      outputLengthFilter: true,
+      epochs: 3,
+    }),
   })
   .strict();
 export type SelfGuideRunConfig = z.infer<typeof selfguideRunSchema>;
@@ -89,7 +94,9 @@ const nonEmptyUnique = <T extends z.ZodType>(item: T) =>
   z
     .array(item)
     .min(1)
-    .refine((values) => new Set(values.map((v) => JSON.stringify(v))).size === values.length, { error: 'must not repeat a value' });
+    .refine((values) => new Set(values.map((v) => JSON.stringify(v))).size === values.length, {
+      error: 'must not repeat a value',
+    });
 
 export const selfGuideGridSchema = z
   .object({

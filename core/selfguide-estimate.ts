@@ -3,7 +3,15 @@
 // kept, annotated and turned into a training pair (the workflow rescales annotation and fine-tuning to the real
 // counts); Self-ICL prompts fill the context window.
 import type { ModelSpec, ProvidersConfig } from './config';
-import { chatEstimate, combine, demonstrationTokens, fineTuneEstimate, messageTokens, pricesOf, type StageEstimate } from './estimate';
+import {
+  chatEstimate,
+  combine,
+  demonstrationTokens,
+  fineTuneEstimate,
+  messageTokens,
+  pricesOf,
+  type StageEstimate,
+} from './estimate';
 import { branchDataSets } from './selfguide-campaign';
 import { roundsFor, type SelfGuideCampaignConfig, type SelfGuideGrid } from './selfguide-config';
 import { roundPrompts, taskChat, trainingExample, type SelfGuideTaskDefinition } from './selfguide-prompts';
@@ -35,8 +43,12 @@ function taskProfile(pipeline: SelfGuideEstimatePipeline, { task, test }: SelfGu
   const goldInputs = task.examples.map((e) => e.input);
   // Generated inputs imitate the gold ones: gold inputs stand in for them, and fill the library after round 1.
   const library = Array.from({ length: 10 }, (_, i) => goldInputs[i % goldInputs.length]);
-  const roundTokens = (round: number, shown: string[]) => sum(roundPrompts({ task, library: shown, round, prompts, seed: pipeline.seed }).map((p) => messageTokens(p.messages)));
-  const trainingTokens = (pairs: readonly IoExample[]) => pairs.map((pair) => messageTokens(trainingExample(task, pair).messages));
+  const roundTokens = (round: number, shown: string[]) =>
+    sum(
+      roundPrompts({ task, library: shown, round, prompts, seed: pipeline.seed }).map((p) => messageTokens(p.messages)),
+    );
+  const trainingTokens = (pairs: readonly IoExample[]) =>
+    pairs.map((pair) => messageTokens(trainingExample(task, pair).messages));
   const meanTrainingTokens = meanOf(trainingTokens(task.examples));
   const { backend } = pipeline.fineTune;
   const basePrices = pricesOf(pipeline.providers, pipeline.model.provider);
@@ -56,38 +68,87 @@ function taskProfile(pipeline: SelfGuideEstimatePipeline, { task, test }: SelfGu
 type Profile = ReturnType<typeof taskProfile>;
 
 function generation(stage: string, pipeline: SelfGuideEstimatePipeline, p: Profile): StageEstimate {
-  return chatEstimate(stage, p.generated, { calls: p.generated, promptTokens: p.generationPromptTokens, maxTokens: pipeline.generation.maxTokens, prices: p.basePrices });
+  return chatEstimate(stage, p.generated, {
+    calls: p.generated,
+    promptTokens: p.generationPromptTokens,
+    maxTokens: pipeline.generation.maxTokens,
+    prices: p.basePrices,
+  });
 }
 
 function annotation(stage: string, pipeline: SelfGuideEstimatePipeline, p: Profile): StageEstimate {
   const { samples, maxTokens } = pipeline.annotation;
-  return chatEstimate(stage, p.generated, { calls: p.generated, promptTokens: p.generated * p.annotationPromptTokens, maxTokens, choices: samples, prices: p.basePrices });
+  return chatEstimate(stage, p.generated, {
+    calls: p.generated,
+    promptTokens: p.generated * p.annotationPromptTokens,
+    maxTokens,
+    choices: samples,
+    prices: p.basePrices,
+  });
 }
 
 /** One fine-tune on the synthetic pairs (at most one per generated input). */
-function syntheticFineTune(stage: string, pipeline: SelfGuideEstimatePipeline, p: Profile, epochs: number): StageEstimate {
-  return fineTuneEstimate(stage, pipeline.fineTune.backend, pipeline.providers, { examples: p.generated, exampleTokens: p.generated * p.meanTrainingTokens, epochs });
+function syntheticFineTune(
+  stage: string,
+  pipeline: SelfGuideEstimatePipeline,
+  p: Profile,
+  epochs: number,
+): StageEstimate {
+  return fineTuneEstimate(stage, pipeline.fineTune.backend, pipeline.providers, {
+    examples: p.generated,
+    exampleTokens: p.generated * p.meanTrainingTokens,
+    epochs,
+  });
 }
 
 /** The test split in the task chat, by a base or a fine-tuned model. */
-function testChats(stage: string, pipeline: SelfGuideEstimatePipeline, run: SelfGuideEstimateTask, p: Profile, tuned: boolean): StageEstimate {
+function testChats(
+  stage: string,
+  pipeline: SelfGuideEstimatePipeline,
+  run: SelfGuideEstimateTask,
+  p: Profile,
+  tuned: boolean,
+): StageEstimate {
   const n = run.test.length;
   const promptTokens = p.fewShotTestTokens + (tuned ? n * p.demonstrations : 0);
-  return chatEstimate(stage, n, { calls: n, promptTokens, maxTokens: pipeline.evaluation.maxTokens, prices: tuned ? p.tunedPrices : p.basePrices });
+  return chatEstimate(stage, n, {
+    calls: n,
+    promptTokens,
+    maxTokens: pipeline.evaluation.maxTokens,
+    prices: tuned ? p.tunedPrices : p.basePrices,
+  });
 }
 
 /** A single SELF-GUIDE run's stages, as `selfGuideRun` guards them. */
-export function estimateSelfGuide(pipeline: SelfGuideEstimatePipeline, run: SelfGuideEstimateTask, epochs: number): StageEstimate[] {
+export function estimateSelfGuide(
+  pipeline: SelfGuideEstimatePipeline,
+  run: SelfGuideEstimateTask,
+  epochs: number,
+): StageEstimate[] {
   const p = taskProfile(pipeline, run);
   const { contextTokens, maxTokens } = pipeline.evaluation;
   const n = run.test.length;
-  const selfIcl = chatEstimate('evaluate', n, { calls: n, promptTokens: n * Math.max(0, contextTokens - maxTokens), maxTokens, prices: p.basePrices });
-  const fewShotJob = fineTuneEstimate('fine-tune', pipeline.fineTune.backend, pipeline.providers, { examples: run.task.examples.length, exampleTokens: p.goldTrainingTokens, epochs });
+  const selfIcl = chatEstimate('evaluate', n, {
+    calls: n,
+    promptTokens: n * Math.max(0, contextTokens - maxTokens),
+    maxTokens,
+    prices: p.basePrices,
+  });
+  const fewShotJob = fineTuneEstimate('fine-tune', pipeline.fineTune.backend, pipeline.providers, {
+    examples: run.task.examples.length,
+    exampleTokens: p.goldTrainingTokens,
+    epochs,
+  });
   return [
     generation('generate-inputs', pipeline, p),
     annotation('annotate-outputs', pipeline, p),
     combine('fine-tune', [syntheticFineTune('fine-tune', pipeline, p, epochs), fewShotJob]),
-    combine('evaluate', [testChats('evaluate', pipeline, run, p, false), selfIcl, testChats('evaluate', pipeline, run, p, true), testChats('evaluate', pipeline, run, p, true)]),
+    combine('evaluate', [
+      testChats('evaluate', pipeline, run, p, false),
+      selfIcl,
+      testChats('evaluate', pipeline, run, p, true),
+      testChats('evaluate', pipeline, run, p, true),
+    ]),
   ];
 }
 
@@ -97,19 +158,31 @@ export function estimateSelfGuide(pipeline: SelfGuideEstimatePipeline, run: Self
  * checkpoints serve the epochs, one evaluation per setting) and `test` (a full run per test task at the grid's most
  * epochs, since the chosen setting is not known yet).
  */
-export function estimateCampaign(pipeline: SelfGuideEstimatePipeline, validation: readonly SelfGuideEstimateTask[], test: readonly SelfGuideEstimateTask[], grid: SelfGuideGrid): StageEstimate[] {
+export function estimateCampaign(
+  pipeline: SelfGuideEstimatePipeline,
+  validation: readonly SelfGuideEstimateTask[],
+  test: readonly SelfGuideEstimateTask[],
+  grid: SelfGuideGrid,
+): StageEstimate[] {
   const checkpoints = pipeline.fineTune.backend.kind === 'openai';
   const validationParts = validation.flatMap((run) => {
     const p = taskProfile(pipeline, run);
     const branches = grid.inputTemperature.flatMap((t) => {
       const dataSets = branchDataSets(grid, run.task.kind, t);
-      const jobs = dataSets.flatMap((d) => (checkpoints ? [Math.max(...d.epochs)] : d.epochs)).map((e) => syntheticFineTune('validation', pipeline, p, e));
+      const jobs = dataSets
+        .flatMap((d) => (checkpoints ? [Math.max(...d.epochs)] : d.epochs))
+        .map((e) => syntheticFineTune('validation', pipeline, p, e));
       const evaluations = dataSets.flatMap((d) => d.epochs).map(() => testChats('validation', pipeline, run, p, true));
       return [generation('validation', pipeline, p), annotation('validation', pipeline, p), ...jobs, ...evaluations];
     });
     return [testChats('validation', pipeline, run, p, false), ...branches];
   });
   const mostEpochs = Math.max(...grid.epochs);
-  return [combine('validation', validationParts), combine('test', test.flatMap((run) => estimateSelfGuide(pipeline, run, mostEpochs)))];
+  return [
+    combine('validation', validationParts),
+    combine(
+      'test',
+      test.flatMap((run) => estimateSelfGuide(pipeline, run, mostEpochs)),
+    ),
+  ];
 }
-

@@ -91,7 +91,11 @@ export interface OutputFilterSpec {
 }
 
 /** Stage 3's per-sample filter: not empty, not noise, and the gold outputs' length rule when the output length filter is on. */
-export function keepOutputSample(sample: string, spec: OutputFilterSpec, bounds = lengthBounds(spec.exampleOutputs)): boolean {
+export function keepOutputSample(
+  sample: string,
+  spec: OutputFilterSpec,
+  bounds = lengthBounds(spec.exampleOutputs),
+): boolean {
   const text = sample.trim();
   return text !== '' && !isNoise(text, spec.noiseTerms) && (!spec.lengthFilter || withinBounds(text, bounds));
 }

@@ -19,7 +19,8 @@ export interface InputGenerationPromptParts {
   pseudoLabel: string | null;
 }
 
-const quoted = (inputs: readonly string[]) => (inputs.length ? inputs.map((input) => `[input]="${input}"`).join('\n\n') : 'N/A');
+const quoted = (inputs: readonly string[]) =>
+  inputs.length ? inputs.map((input) => `[input]="${input}"`).join('\n\n') : 'N/A';
 
 export function inputGenerationPrompt(parts: InputGenerationPromptParts): ChatMessage[] {
   const sections = [
@@ -29,7 +30,9 @@ export function inputGenerationPrompt(parts: InputGenerationPromptParts): ChatMe
     `Additional example inputs. Their format and content may be inaccurate; use them only for ideas:\n\n${quoted(parts.libraryInputs)}`,
   ];
   if (parts.pseudoLabel !== null) sections.push(`The expected output for the new [input] is: ${parts.pseudoLabel}`);
-  sections.push('Write a new [input] that differs from every example and follows the instruction. Reply with the new input only, without any other text.\n\n[input]=');
+  sections.push(
+    'Write a new [input] that differs from every example and follows the instruction. Reply with the new input only, without any other text.\n\n[input]=',
+  );
   return [{ role: 'user', content: sections.join('\n\n') }];
 }
 
@@ -63,7 +66,8 @@ export function roundPrompts(spec: RoundPromptsSpec): GenerationPrompt[] {
     const seed = mixSeed(spec.seed, spec.round, i);
     const random = seededRandom(seed);
     const k = spec.library.length ? 1 + Math.floor(random() * Math.min(spec.library.length, 10)) : 0;
-    const pseudoLabel = spec.task.kind === 'classification' ? spec.task.labels[Math.floor(random() * spec.task.labels.length)] : null;
+    const pseudoLabel =
+      spec.task.kind === 'classification' ? spec.task.labels[Math.floor(random() * spec.task.labels.length)] : null;
     const messages = inputGenerationPrompt({
       instruction: spec.task.instruction,
       exampleInputs: seededShuffle(exampleInputs, mixSeed(seed, 1)),
@@ -75,7 +79,11 @@ export function roundPrompts(spec: RoundPromptsSpec): GenerationPrompt[] {
 }
 
 /** The task as a chat: the instruction, each gold example as a user input and an assistant output, then the new input. */
-export function taskChat(task: Pick<SelfGuideTaskDefinition, 'instruction' | 'examples'>, input: string, demonstrations: readonly IoExample[] = []): ChatMessage[] {
+export function taskChat(
+  task: Pick<SelfGuideTaskDefinition, 'instruction' | 'examples'>,
+  input: string,
+  demonstrations: readonly IoExample[] = [],
+): ChatMessage[] {
   const turns = [...task.examples, ...demonstrations].flatMap((e): ChatMessage[] => [
     { role: 'user', content: e.input },
     { role: 'assistant', content: e.output },
@@ -84,7 +92,10 @@ export function taskChat(task: Pick<SelfGuideTaskDefinition, 'instruction' | 'ex
 }
 
 /** A fine-tuning example: the annotation prompt, then the answer. */
-export function trainingExample(task: Pick<SelfGuideTaskDefinition, 'instruction' | 'examples'>, pair: IoExample): { messages: ChatMessage[] } {
+export function trainingExample(
+  task: Pick<SelfGuideTaskDefinition, 'instruction' | 'examples'>,
+  pair: IoExample,
+): { messages: ChatMessage[] } {
   return { messages: [...taskChat(task, pair.input), { role: 'assistant', content: pair.output }] };
 }
 
@@ -111,7 +122,10 @@ export function selfIclChat(
   let budget = contextTokens - answerTokens - estimateTokens(taskChat(task, input));
   const demonstrations: IoExample[] = [];
   for (const pair of synthetic) {
-    const cost = estimateTokens([{ role: 'user', content: pair.input }, { role: 'assistant', content: pair.output }]);
+    const cost = estimateTokens([
+      { role: 'user', content: pair.input },
+      { role: 'assistant', content: pair.output },
+    ]);
     if (cost > budget) break;
     budget -= cost;
     demonstrations.push(pair);

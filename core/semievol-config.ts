@@ -1,6 +1,15 @@
 // The `semievol` run config: SemiEvol's options with the paper's defaults, and the authors' code variants as switches.
 import { z } from 'zod';
-import { datasetSchema, executionSchema, fineTuneBackendSchema, modelRefSchema, retrieverSchema, runCommon, samplingSchema, type FineTuneBackendConfig } from './config';
+import {
+  datasetSchema,
+  executionSchema,
+  fineTuneBackendSchema,
+  modelRefSchema,
+  retrieverSchema,
+  runCommon,
+  samplingSchema,
+  type FineTuneBackendConfig,
+} from './config';
 import type { FineTuneHyperparameters } from './types';
 
 /** Pseudo-labeling reads option letters, so every split is a multiple-choice file. */
@@ -24,7 +33,12 @@ export function paperHyperparameters(backend: FineTuneBackendConfig['kind']): Fi
 }
 
 /** The paper's Table 2 ablations, by the component each one removes. */
-export const ablations = ['in-weight-propagation', 'in-context-propagation', 'collaborative-learning', 'adaptive-selection'] as const;
+export const ablations = [
+  'in-weight-propagation',
+  'in-context-propagation',
+  'collaborative-learning',
+  'adaptive-selection',
+] as const;
 export type Ablation = (typeof ablations)[number];
 
 const temperature = z.number().min(0).max(2).default(1);
@@ -33,12 +47,18 @@ const maxTokens = z.number().int().positive().default(1024);
 export const semievolOptionsSchema = z
   .object({
     /** In-context propagation: the k labeled questions nearest to each unlabeled one; a collaborator is shown 0..k of them. */
-    propagation: z.object({ k: z.number().int().min(0).max(20).default(3), retriever: retrieverSchema.default({ kind: 'bm25' }) }).strict().prefault({}),
+    propagation: z
+      .object({ k: z.number().int().min(0).max(20).default(3), retriever: retrieverSchema.default({ kind: 'bm25' }) })
+      .strict()
+      .prefault({}),
     /** Collaborative inference: n collaborators, each with a model drawn from `models` and 0..k examples, sampled with logprobs. */
     collaboration: z
       .object({
         n: z.number().int().positive().max(32).default(4),
-        models: z.array(z.enum(['warm', 'base'])).min(1).default(['warm', 'base']),
+        models: z
+          .array(z.enum(['warm', 'base']))
+          .min(1)
+          .default(['warm', 'base']),
         temperature,
         maxTokens,
       })
@@ -67,7 +87,10 @@ export const semievolOptionsSchema = z
       .strict()
       .prefault({}),
     /** The RAG baseline: M_base with its k nearest labeled examples in a few-shot prompt. */
-    rag: z.object({ k: z.number().int().positive().max(20).default(1) }).strict().prefault({}),
+    rag: z
+      .object({ k: z.number().int().positive().max(20).default(1) })
+      .strict()
+      .prefault({}),
     /** Components to remove, as in the paper's Table 2. */
     without: z.array(z.enum(ablations)).default([]),
   })
@@ -86,7 +109,9 @@ export const semievolRunSchema = z
      * D_U can be large: shards of 250 keep a stage's history near 25 events per 1,000 questions and every workflow
      * payload under 256 KB at 100,000 questions (shards of 100: 60 events, and 370 KB inputs; see BENCHMARKS.md).
      */
-    execution: executionSchema.extend({ shardSize: z.number().int().positive().default(semievolShardSize) }).default({ shardSize: semievolShardSize, parallelShards: 4 }),
+    execution: executionSchema
+      .extend({ shardSize: z.number().int().positive().default(semievolShardSize) })
+      .default({ shardSize: semievolShardSize, parallelShards: 4 }),
     /** M_base: the model every stage starts from. */
     model: modelRefSchema,
     /** D_L, D_U (its answers, if any, are read only for the pseudo-label accuracy diagnostic) and the test split. */

@@ -22,7 +22,11 @@ import type { FineTuneHyperparameters, McqItem } from './types';
 export interface SemievolEstimateInput {
   providers: ProvidersConfig;
   model: ModelSpec;
-  fineTune: { backend: FineTuneBackendConfig; hyperparameters: FineTuneHyperparameters; finalHyperparameters: FineTuneHyperparameters };
+  fineTune: {
+    backend: FineTuneBackendConfig;
+    hyperparameters: FineTuneHyperparameters;
+    finalHyperparameters: FineTuneHyperparameters;
+  };
   options: SemievolOptions;
   sampling: { maxTokens: number; seed: number };
   labeled: readonly McqItem[];
@@ -50,16 +54,27 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
   const model = (which: 'warm' | 'base'): { prices: TokenPrices; extra: number } =>
     which === 'warm' && plan.warmUp ? { prices: tunedPrices, extra: demonstrations } : { prices: basePrices, extra: 0 };
   // The first labeled questions stand in for each question's retrieved neighbours.
-  const withExamples = (item: Pick<McqItem, 'question' | 'options'>, k: number) => messageTokens(fewShotMessages(item, labeled.slice(0, k)));
+  const withExamples = (item: Pick<McqItem, 'question' | 'options'>, k: number) =>
+    messageTokens(fewShotMessages(item, labeled.slice(0, k)));
 
   const stages: StageEstimate[] = [];
   if (plan.warmUp) {
-    stages.push(fineTuneEstimate('warm-up', backend, providers, { examples: labeled.length, exampleTokens: sum(labeledTraining), epochs: fineTune.hyperparameters.epochs }));
+    stages.push(
+      fineTuneEstimate('warm-up', backend, providers, {
+        examples: labeled.length,
+        exampleTokens: sum(labeledTraining),
+        epochs: fineTune.hyperparameters.epochs,
+      }),
+    );
   }
   if (plan.k > 0) {
     const retriever = options.propagation.retriever;
     const questions = sum([...labeled, ...unlabeled].map((item) => textTokens(item.question)));
-    stages.push(retriever.kind === 'embeddings' ? embeddingEstimate('propagate', unlabeled.length, questions, pricesOf(providers, retriever.provider)) : combine('propagate', []));
+    stages.push(
+      retriever.kind === 'embeddings'
+        ? embeddingEstimate('propagate', unlabeled.length, questions, pricesOf(providers, retriever.provider))
+        : combine('propagate', []),
+    );
   }
   stages.push(
     combine(
@@ -67,7 +82,12 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
       plan.collaborators.map((setup) => {
         const { prices, extra } = model(setup.model);
         const promptTokens = sum(unlabeled.map((item) => withExamples(item, setup.examples) + extra));
-        return chatEstimate('collaborate', unlabeled.length, { calls: unlabeled.length, promptTokens, maxTokens: options.collaboration.maxTokens, prices });
+        return chatEstimate('collaborate', unlabeled.length, {
+          calls: unlabeled.length,
+          promptTokens,
+          maxTokens: options.collaboration.maxTokens,
+          prices,
+        });
       }),
     ),
   );
@@ -76,9 +96,19 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
   const justifier = model('warm');
   const justified = n > 1 ? unlabeled : [];
   const listed = Array.from({ length: n }, () => ({ answer: 'A', response: '' }));
-  const justifyPrompts = sum(justified.map((item) => messageTokens(justificationMessages(item, listed)) + n * options.collaboration.maxTokens + justifier.extra));
+  const justifyPrompts = sum(
+    justified.map(
+      (item) =>
+        messageTokens(justificationMessages(item, listed)) + n * options.collaboration.maxTokens + justifier.extra,
+    ),
+  );
   stages.push(
-    chatEstimate('justify', unlabeled.length, { calls: justified.length, promptTokens: justifyPrompts, maxTokens: options.justification.maxTokens, prices: justifier.prices }),
+    chatEstimate('justify', unlabeled.length, {
+      calls: justified.length,
+      promptTokens: justifyPrompts,
+      maxTokens: options.justification.maxTokens,
+      prices: justifier.prices,
+    }),
   );
 
   const evolveOnLabeled = plan.evolveOn === 'labeled-and-selected';
@@ -91,7 +121,13 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
   );
 
   const zeroShot = sum(test.map((item) => messageTokens(zeroShotMessages(item))));
-  const evaluation = (prompts: number, prices: TokenPrices) => chatEstimate('evaluate', test.length, { calls: test.length, promptTokens: prompts, maxTokens: input.sampling.maxTokens, prices });
+  const evaluation = (prompts: number, prices: TokenPrices) =>
+    chatEstimate('evaluate', test.length, {
+      calls: test.length,
+      promptTokens: prompts,
+      maxTokens: input.sampling.maxTokens,
+      prices,
+    });
   const tuned = evaluation(zeroShot + test.length * demonstrations, tunedPrices);
   stages.push(
     combine('evaluate', [

@@ -13,7 +13,12 @@ export interface CollaboratorSetup {
 }
 
 /** Each collaborator's model and example count, drawn uniformly from models × {0..maxExamples} by the seed. */
-export function drawCollaborators(n: number, models: readonly CollaboratorModel[], maxExamples: number, seed: number): CollaboratorSetup[] {
+export function drawCollaborators(
+  n: number,
+  models: readonly CollaboratorModel[],
+  maxExamples: number,
+  seed: number,
+): CollaboratorSetup[] {
   const random = seededRandom(seed);
   return Array.from({ length: n }, () => ({
     model: models[Math.floor(random() * models.length)],
@@ -97,7 +102,9 @@ export function pseudoLabel(record: CollaborationRecord): PseudoLabel {
   const agreed = consensus(collaboratorAnswers(record));
   const consistent = agreed !== null;
   const source = consistent ? record.collaborators[0] : record.reflection;
-  const label = consistent ? agreed : record.reflection && extractOptionLetter(record.reflection.response, record.options.length);
+  const label = consistent
+    ? agreed
+    : record.reflection && extractOptionLetter(record.reflection.response, record.options.length);
   if (!label || !source) return { id: record.id, consistent, label: null, dropped: 'no-answer' };
   const entropy = responseEntropy(source.logprobs);
   if (entropy === null) return { id: record.id, consistent, label: null, dropped: 'no-logprobs' };
@@ -116,7 +123,8 @@ export interface Selection {
 }
 
 /** Whether a question's entropy is compared with tau at all, or kept as it is (consistent ones, in the authors' variant). */
-const thresholded = (question: LabeledQuestion, options: SelectionOptions) => options.among === 'all' || !question.consistent;
+const thresholded = (question: LabeledQuestion, options: SelectionOptions) =>
+  options.among === 'all' || !question.consistent;
 
 /**
  * Adaptive selection: tau is the theta-th percentile (numpy's linear method) of the entropies of the thresholded
@@ -126,7 +134,8 @@ export function adaptiveSelection(labels: readonly PseudoLabel[], options: Selec
   const labeled = labels.filter((l): l is LabeledQuestion => l.label !== null);
   const entropies = labeled.filter((l) => thresholded(l, options)).map((l) => l.entropy);
   const threshold = entropies.length ? percentile(entropies, options.theta) : null;
-  const passes = (entropy: number) => threshold !== null && (options.strict ? entropy < threshold : entropy <= threshold);
+  const passes = (entropy: number) =>
+    threshold !== null && (options.strict ? entropy < threshold : entropy <= threshold);
   return { threshold, selected: labeled.filter((l) => !thresholded(l, options) || passes(l.entropy)) };
 }
 

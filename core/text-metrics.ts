@@ -21,7 +21,10 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
  * so "supporting" is not read as "support" when both are labels.
  */
 export function lastLabelOccurrence(output: string, labels: readonly string[]): string | null {
-  const alternatives = [...new Set(labels)].filter(Boolean).sort((a, b) => b.length - a.length).map(escapeRegExp);
+  const alternatives = [...new Set(labels)]
+    .filter(Boolean)
+    .sort((a, b) => b.length - a.length)
+    .map(escapeRegExp);
   if (alternatives.length === 0) return null;
   let last: string | null = null;
   for (const match of output.matchAll(new RegExp(alternatives.join('|'), 'g'))) last = match[0];
@@ -39,8 +42,13 @@ export function labelExactMatch(output: string, gold: string, labels: readonly s
  * only tokens longer than 3 characters are stemmed.
  */
 export function rougeTokens(text: string, stem?: Stemmer): string[] {
-  const tokens = text.toLowerCase().replace(/[^a-z0-9]+/g, ' ').split(/\s+/);
-  return tokens.map((token) => (stem && token.length > 3 ? stem(token) : token)).filter((token) => /^[a-z0-9]+$/.test(token));
+  const tokens = text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, ' ')
+    .split(/\s+/);
+  return tokens
+    .map((token) => (stem && token.length > 3 ? stem(token) : token))
+    .filter((token) => /^[a-z0-9]+$/.test(token));
 }
 
 /** Length of the longest common subsequence, in O(|b|) memory. */
@@ -48,7 +56,8 @@ export function lcsLength<T>(a: readonly T[], b: readonly T[]): number {
   let previous = new Array<number>(b.length + 1).fill(0);
   for (const x of a) {
     const current = new Array<number>(b.length + 1).fill(0);
-    for (let j = 1; j <= b.length; j++) current[j] = x === b[j - 1] ? previous[j - 1] + 1 : Math.max(previous[j], current[j - 1]);
+    for (let j = 1; j <= b.length; j++)
+      current[j] = x === b[j - 1] ? previous[j - 1] + 1 : Math.max(previous[j], current[j - 1]);
     previous = current;
   }
   return previous[b.length];

@@ -64,7 +64,13 @@ export interface StageUsage {
   costUsd: number;
 }
 
-export const emptyUsage = (): StageUsage => ({ calls: 0, cachedCalls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 });
+export const emptyUsage = (): StageUsage => ({
+  calls: 0,
+  cachedCalls: 0,
+  promptTokens: 0,
+  completionTokens: 0,
+  costUsd: 0,
+});
 
 export function addUsage(a: StageUsage, b: StageUsage): StageUsage {
   return {

@@ -29,13 +29,18 @@ export function refUri(sha256: string): string {
 /** Validates a reference before any path is built from it, so no reference can point outside the store. */
 export function parseRef(ref: ArtifactRef): string {
   const match = uriPattern.exec(ref?.uri ?? '');
-  if (!match || match[1] !== ref.sha256) throw new Error(`Invalid artifact reference ${JSON.stringify(ref?.uri)}: expected artifact:sha256/<64 hex digits> matching its sha256.`);
+  if (!match || match[1] !== ref.sha256)
+    throw new Error(
+      `Invalid artifact reference ${JSON.stringify(ref?.uri)}: expected artifact:sha256/<64 hex digits> matching its sha256.`,
+    );
   return match[1];
 }
 
 function checkName(name: string): void {
   if (!namePattern.test(name) || name.split('/').some((part) => part === '..' || part === '.')) {
-    throw new Error(`Invalid artifact name ${JSON.stringify(name)}: expected slash-separated parts of letters, digits, "_", ".", "=" or "-".`);
+    throw new Error(
+      `Invalid artifact name ${JSON.stringify(name)}: expected slash-separated parts of letters, digits, "_", ".", "=" or "-".`,
+    );
   }
 }
 

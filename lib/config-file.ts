@@ -14,12 +14,16 @@ export class ConfigError extends Error {
 }
 
 function fieldName(fieldPath: (string | number | symbol)[]): string {
-  return fieldPath.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') || '(top level)';
+  return (
+    fieldPath.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') ||
+    '(top level)'
+  );
 }
 
 function issueMessage(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `has unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  if (issue.code === 'invalid_union' && 'discriminator' in issue) return `${issue.message.replace(/^Invalid input/, 'is not valid')}`;
+  if (issue.code === 'invalid_union' && 'discriminator' in issue)
+    return `${issue.message.replace(/^Invalid input/, 'is not valid')}`;
   return issue.message.replace(/^Invalid input: expected/, 'expected');
 }
 
@@ -54,7 +58,9 @@ export function loadRunConfig(file: string): RunConfig {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const line = lineOf(issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path);
-    throw new ConfigError(`${file}${line ? ` line ${line}` : ''}: field "${fieldName(issue.path)}" ${issueMessage(issue)}.`);
+    throw new ConfigError(
+      `${file}${line ? ` line ${line}` : ''}: field "${fieldName(issue.path)}" ${issueMessage(issue)}.`,
+    );
   }
   const problem = checkReferences(parsed.data)[0];
   if (problem) throw new ConfigError(`${where(problem.path)} ${problem.message}.`);

@@ -40,11 +40,17 @@ function readBytes(file: string): Buffer {
   try {
     return fs.readFileSync(file);
   } catch (error) {
-    throw new DatasetError({ file }, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new DatasetError(
+      { file },
+      `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
   }
 }
 
-const readText = (file: string) => readBytes(file).toString('utf8').replace(/^\uFEFF/, '');
+const readText = (file: string) =>
+  readBytes(file)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '');
 
 // ---------------------------------------------------------------------------------------------------------
 // JSON, JSONL and zod validation
@@ -54,7 +60,10 @@ function formatPath(keys: readonly PropertyKey[]): string {
 }
 
 function valueAt(value: unknown, keys: readonly PropertyKey[]): unknown {
-  return keys.reduce<unknown>((v, key) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined), value);
+  return keys.reduce<unknown>(
+    (v, key) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined),
+    value,
+  );
 }
 
 /** Validates with a zod schema whose messages read as sentence ends ("must be a string"); the first issue is reported. */
@@ -64,7 +73,8 @@ function validate<T>(schema: z.ZodType<T>, value: unknown, file: string, line?: 
   const issue = result.error.issues[0];
   const field = issue.path.length ? formatPath(issue.path) : undefined;
   const actual = valueAt(value, issue.path);
-  const problem = actual === undefined ? `is missing (it ${issue.message})` : `${issue.message}, got ${excerpt(actual)}`;
+  const problem =
+    actual === undefined ? `is missing (it ${issue.message})` : `${issue.message}, got ${excerpt(actual)}`;
   throw new DatasetError({ file, line, field }, problem);
 }
 
@@ -103,7 +113,10 @@ const string = z.string({ error: 'must be a string' });
 const nonEmptyString = string.min(1, { error: 'must not be empty' });
 const stringList = z.array(string, { error: 'must be a list of strings' });
 
-const ioExampleSchema = z.object({ input: string, output: string }, { error: 'must be an object with string fields "input" and "output"' });
+const ioExampleSchema = z.object(
+  { input: string, output: string },
+  { error: 'must be an object with string fields "input" and "output"' },
+);
 
 export function loadIoJsonl(file: string): IoExample[] {
   return readJsonlLines(file).map(({ line, value }) => validate(ioExampleSchema, value, file, line));
@@ -117,7 +130,9 @@ export const selfGuideTaskSchema = z
       kind: z.enum(['classification', 'generation'], { error: 'must be "classification" or "generation"' }),
       metric: z.enum(['exact_match', 'rouge'], { error: 'must be "exact_match" or "rouge"' }),
       instruction: nonEmptyString,
-      examples: z.array(ioExampleSchema, { error: 'must be a list of {input, output} objects' }).min(1, { error: 'must hold at least one example' }),
+      examples: z
+        .array(ioExampleSchema, { error: 'must be a list of {input, output} objects' })
+        .min(1, { error: 'must hold at least one example' }),
       labels: stringList.nullish().transform((labels) => labels ?? []),
       noise_terms: stringList.nullish().transform((terms) => terms ?? []),
     },
@@ -210,7 +225,12 @@ interface RepairResult {
   unrepaired: string | null;
 }
 
-function repairRuns(text: string, runs: RegExp, bytesOf: (char: string) => number[] | undefined, accept: (fixed: string) => boolean) {
+function repairRuns(
+  text: string,
+  runs: RegExp,
+  bytesOf: (char: string) => number[] | undefined,
+  accept: (fixed: string) => boolean,
+) {
   let example: string | null = null;
   const repaired = text.replace(runs, (run) => {
     const bytes = [...run].map(bytesOf);
@@ -232,20 +252,32 @@ function hanIsMinority(text: string): boolean {
 }
 
 function repairMojibake(text: string, repairGbk: boolean): RepairResult {
-  const latin1 = repairRuns(text, singleByteRun, (char) => {
-    const byte = singleByteOf.get(char);
-    return byte === undefined ? undefined : [byte];
-  }, () => true);
+  const latin1 = repairRuns(
+    text,
+    singleByteRun,
+    (char) => {
+      const byte = singleByteOf.get(char);
+      return byte === undefined ? undefined : [byte];
+    },
+    () => true,
+  );
   let result = latin1.repaired;
   let gbkExample: string | null = null;
   const table = repairGbk ? gbkTable() : null;
   if (table) {
-    const gbk = repairRuns(result, hanRun, (char) => table.get(char), (fixed) => !/\p{Script=Han}/u.test(fixed));
+    const gbk = repairRuns(
+      result,
+      hanRun,
+      (char) => table.get(char),
+      (fixed) => !/\p{Script=Han}/u.test(fixed),
+    );
     result = gbk.repaired;
     gbkExample = gbk.example;
   }
   const suspicious = leadThenContinuation.exec(result) ?? flattenedLeadByte.exec(result) ?? /\ufffd/.exec(result);
-  const unrepaired = suspicious ? JSON.stringify(result.slice(Math.max(0, suspicious.index - 8), suspicious.index + 10)) : null;
+  const unrepaired = suspicious
+    ? JSON.stringify(result.slice(Math.max(0, suspicious.index - 8), suspicious.index + 10))
+    : null;
   return { text: result, latin1: latin1.example, gbk: gbkExample, unrepaired };
 }
 
@@ -332,8 +364,16 @@ function parseOptions(raw: string, file: string, line: number): string[] {
   } catch {
     // Reported below, with every other shape that is not a list of strings.
   }
-  const valid = Array.isArray(options) && options.length >= 2 && options.length <= 26 && options.every((o) => typeof o === 'string');
-  if (!valid) throw new DatasetError({ file, line, field: 'options' }, `must be a JSON list of at least 2 (and at most 26) strings, got ${excerpt(raw)}`);
+  const valid =
+    Array.isArray(options) &&
+    options.length >= 2 &&
+    options.length <= 26 &&
+    options.every((o) => typeof o === 'string');
+  if (!valid)
+    throw new DatasetError(
+      { file, line, field: 'options' },
+      `must be a JSON list of at least 2 (and at most 26) strings, got ${excerpt(raw)}`,
+    );
   return options as string[];
 }
 
@@ -364,12 +404,19 @@ function parseAnswer(raw: string, optionCount: number): ParsedAnswer {
 export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {}): LoadedMcqDataset {
   const requireAnswer = opts.requireAnswer ?? true;
   const [header, ...rows] = readCsvRecords(file);
-  if (!header) throw new DatasetError({ file, line: 1 }, 'the file is empty; expected a header row with "question", "options" and "answer" columns');
+  if (!header)
+    throw new DatasetError(
+      { file, line: 1 },
+      'the file is empty; expected a header row with "question", "options" and "answer" columns',
+    );
   const columns = header.fields.map((name) => name.trim().toLowerCase());
   const column = (name: string, required: boolean): number | null => {
     const index = columns.indexOf(name);
     if (index < 0 && required) {
-      throw new DatasetError({ file, line: header.line, field: name }, `is missing from the header, which has ${excerpt(columns.join(', '))}`);
+      throw new DatasetError(
+        { file, line: header.line, field: name },
+        `is missing from the header, which has ${excerpt(columns.join(', '))}`,
+      );
     }
     return index < 0 ? null : index;
   };
@@ -387,12 +434,19 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
 
   const items = rows.map(({ line, fields }, i): McqItem => {
     if (fields.length !== columns.length) {
-      throw new DatasetError({ file, line }, `the record has ${fields.length} fields but the header has ${columns.length} columns`);
+      throw new DatasetError(
+        { file, line },
+        `the record has ${fields.length} fields but the header has ${columns.length} columns`,
+      );
     }
     const id = idColumn === null ? `row-${i + 1}` : fields[idColumn].trim();
     if (id === '') throw new DatasetError({ file, line, field: 'id' }, 'must not be empty');
     const seenOn = firstLineOfId.get(id);
-    if (seenOn !== undefined) throw new DatasetError({ file, line, field: 'id' }, `must be unique, got ${excerpt(id)}, already used on line ${seenOn}`);
+    if (seenOn !== undefined)
+      throw new DatasetError(
+        { file, line, field: 'id' },
+        `must be unique, got ${excerpt(id)}, already used on line ${seenOn}`,
+      );
     firstLineOfId.set(id, line);
 
     const rawQuestion = fields[questionColumn];

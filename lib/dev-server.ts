@@ -22,7 +22,10 @@ export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string | 
 
 export function requireTemporalCli(): string {
   const cli = findTemporalCli();
-  if (!cli) throw new Error('The Temporal CLI is not installed: run `npm run setup` (needs Go) or put `temporal` on PATH (see README).');
+  if (!cli)
+    throw new Error(
+      'The Temporal CLI is not installed: run `npm run setup` (needs Go) or put `temporal` on PATH (see README).',
+    );
   return cli;
 }
 
@@ -78,7 +81,10 @@ export function devServerArgs(opts: DevServerOptions): string[] {
     '--log-level',
     'warn',
     ...searchAttributeFlags.flatMap((flag) => ['--search-attribute', flag]),
-    ...Object.entries(opts.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
+    ...Object.entries(opts.dynamicConfig ?? {}).flatMap(([key, value]) => [
+      '--dynamic-config-value',
+      `${key}=${JSON.stringify(value)}`,
+    ]),
   ];
 }
 

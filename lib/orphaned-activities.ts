@@ -28,16 +28,33 @@ export function deadLocalWorker(identity: string, host = os.hostname(), self = p
 }
 
 /** Fails every started activity of the task queue's running workflows whose worker died on this host; returns their number. Call before polling. */
-export async function failOrphanedActivities(client: Client, taskQueue: string, isDead: (identity: string) => boolean = deadLocalWorker): Promise<number> {
+export async function failOrphanedActivities(
+  client: Client,
+  taskQueue: string,
+  isDead: (identity: string) => boolean = deadLocalWorker,
+): Promise<number> {
   let failed = 0;
-  for await (const execution of client.workflow.list({ query: `ExecutionStatus = "Running" AND TaskQueue = ${JSON.stringify(taskQueue)}` })) {
+  for await (const execution of client.workflow.list({
+    query: `ExecutionStatus = "Running" AND TaskQueue = ${JSON.stringify(taskQueue)}`,
+  })) {
     const { raw } = await client.workflow.getHandle(execution.workflowId, execution.runId).describe();
     for (const activity of raw.pendingActivities ?? []) {
       const identity = activity.lastWorkerIdentity ?? '';
-      if (activity.state !== temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED || !isDead(identity)) continue;
-      const failure = ApplicationFailure.create({ message: `worker ${identity} exited with this attempt running`, type: 'WorkerGone', nextRetryDelay: '100 milliseconds' });
+      if (
+        activity.state !== temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED ||
+        !isDead(identity)
+      )
+        continue;
+      const failure = ApplicationFailure.create({
+        message: `worker ${identity} exited with this attempt running`,
+        type: 'WorkerGone',
+        nextRetryDelay: '100 milliseconds',
+      });
       try {
-        await client.activity.fail({ workflowId: execution.workflowId, runId: execution.runId, activityId: activity.activityId! }, failure);
+        await client.activity.fail(
+          { workflowId: execution.workflowId, runId: execution.runId, activityId: activity.activityId! },
+          failure,
+        );
         failed++;
       } catch {
         // finished, timed out or retried meanwhile: nothing left to free

@@ -12,7 +12,8 @@ export class EncryptionCodec implements PayloadCodec {
   private readonly keyId: string;
 
   constructor(private readonly key: Buffer) {
-    if (key.length !== 32) throw new Error('FLT_PAYLOAD_KEY must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`).');
+    if (key.length !== 32)
+      throw new Error('FLT_PAYLOAD_KEY must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`).');
     // Names the key without revealing it, so a payload encrypted under another key is reported as such.
     this.keyId = createHash('sha256').update(key).digest('hex').slice(0, 16);
   }
@@ -23,7 +24,10 @@ export class EncryptionCodec implements PayloadCodec {
       const cipher = createCipheriv('aes-256-gcm', this.key, iv);
       const plain = temporal.api.common.v1.Payload.encode(payload).finish();
       const data = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-      return { metadata: { [METADATA_ENCODING_KEY]: Buffer.from(encoding), [keyIdKey]: Buffer.from(this.keyId) }, data };
+      return {
+        metadata: { [METADATA_ENCODING_KEY]: Buffer.from(encoding), [keyIdKey]: Buffer.from(this.keyId) },
+        data,
+      };
     });
   }
 
@@ -31,7 +35,8 @@ export class EncryptionCodec implements PayloadCodec {
     return payloads.map((payload) => {
       if (Buffer.from(payload.metadata?.[METADATA_ENCODING_KEY] ?? []).toString() !== encoding) return payload;
       const keyId = Buffer.from(payload.metadata?.[keyIdKey] ?? []).toString();
-      if (keyId !== this.keyId) throw new Error(`Payload was encrypted with key ${keyId}, but FLT_PAYLOAD_KEY is key ${this.keyId}.`);
+      if (keyId !== this.keyId)
+        throw new Error(`Payload was encrypted with key ${keyId}, but FLT_PAYLOAD_KEY is key ${this.keyId}.`);
       const data = Buffer.from(payload.data ?? []);
       const decipher = createDecipheriv('aes-256-gcm', this.key, data.subarray(0, 12));
       decipher.setAuthTag(data.subarray(data.length - 16));

@@ -51,7 +51,11 @@ const decode = <T>(client: Client, payloads: temporal.api.common.v1.IPayloads | 
   decodeFromPayloadsAtIndex<T>(client.options.loadedDataConverter, 0, payloads?.payloads);
 
 /** The job a fineTune workflow started last (a failed job may be followed by a new one) and its status. */
-async function fineTuneJob(client: Client, workflowId: string, activities: PendingActivity[]): Promise<FineTuneJobView | null> {
+async function fineTuneJob(
+  client: Client,
+  workflowId: string,
+  activities: PendingActivity[],
+): Promise<FineTuneJobView | null> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const scheduled = new Map<string, string>();
   let started: FineTuneJobState | null = null;
@@ -59,36 +63,46 @@ async function fineTuneJob(client: Client, workflowId: string, activities: Pendi
     const schedule = event.activityTaskScheduledEventAttributes;
     if (schedule) scheduled.set(String(event.eventId), schedule.activityType?.name ?? '');
     const completed = event.activityTaskCompletedEventAttributes;
-    if (completed && scheduled.get(String(completed.scheduledEventId)) === 'startFineTuneJob') started = await decode<FineTuneJobState>(client, completed.result);
+    if (completed && scheduled.get(String(completed.scheduledEventId)) === 'startFineTuneJob')
+      started = await decode<FineTuneJobState>(client, completed.result);
   }
   if (!started) return null;
-  const waiting = activities.find((a) => a.type === 'waitForFineTuneJob')?.heartbeat as { status?: string; lastEvent?: string | null } | undefined;
+  const waiting = activities.find((a) => a.type === 'waitForFineTuneJob')?.heartbeat as
+    { status?: string; lastEvent?: string | null } | undefined;
   const events = [...started.events];
   if (waiting?.lastEvent && events.at(-1) !== waiting.lastEvent) events.push(waiting.lastEvent);
   return { jobId: started.jobId, status: waiting?.status ?? started.status, events };
 }
 
 /** The workflow and, while it runs, its running descendants; `queries: false` skips progress and control (no worker needed). */
-export async function readRunTree(client: Client, workflowId: string, opts: { queries: boolean } = { queries: true }): Promise<RunNode> {
+export async function readRunTree(
+  client: Client,
+  workflowId: string,
+  opts: { queries: boolean } = { queries: true },
+): Promise<RunNode> {
   const handle = client.workflow.getHandle(workflowId);
   const description = await handle.describe();
   const running = description.status.name === 'RUNNING';
   const activities = await Promise.all(
-    (description.raw.pendingActivities ?? []).map(
-      async (a): Promise<PendingActivity> => ({
-        type: a.activityType?.name ?? '',
-        attempt: a.attempt ?? 1,
-        heartbeat: a.heartbeatDetails?.payloads?.length ? await decode(client, a.heartbeatDetails).catch(() => null) : null,
-        lastFailure: a.lastFailure?.message ?? null,
-      }),
-    ),
+    (description.raw.pendingActivities ?? []).map(async (a): Promise<PendingActivity> => ({
+      type: a.activityType?.name ?? '',
+      attempt: a.attempt ?? 1,
+      heartbeat: a.heartbeatDetails?.payloads?.length
+        ? await decode(client, a.heartbeatDetails).catch(() => null)
+        : null,
+      lastFailure: a.lastFailure?.message ?? null,
+    })),
   );
   const queries = running && opts.queries;
   const [progress, control, fineTune, children] = await Promise.all([
     queries && description.type !== 'fineTune' ? queryOrNull(client, () => handle.query(progressQuery)) : null,
     queries && description.type !== 'fineTune' ? queryOrNull(client, () => handle.query(controlQuery)) : null,
     running && description.type === 'fineTune' ? fineTuneJob(client, workflowId, activities) : null,
-    Promise.all((description.raw.pendingChildren ?? []).map((child) => readRunTree(client, child.workflowId!, opts).catch(() => null))),
+    Promise.all(
+      (description.raw.pendingChildren ?? []).map((child) =>
+        readRunTree(client, child.workflowId!, opts).catch(() => null),
+      ),
+    ),
   ]);
   return {
     workflowId,

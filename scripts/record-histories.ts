@@ -25,26 +25,60 @@ const outDir = path.join(root, 'test', 'histories');
 
 async function main(): Promise<void> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'flt-record-'));
-  const server = await startDevServer({ port: await freePort(), uiPort: await freePort(), dbFile: path.join(home, 'temporal.sqlite') });
-  const fpb = (split: string) => loadSemiEvolCsv(path.join(root, 'demo', 'fpb', `${split}.csv`), { requireAnswer: split !== 'unlabeled' }).items;
+  const server = await startDevServer({
+    port: await freePort(),
+    uiPort: await freePort(),
+    dbFile: path.join(home, 'temporal.sqlite'),
+  });
+  const fpb = (split: string) =>
+    loadSemiEvolCsv(path.join(root, 'demo', 'fpb', `${split}.csv`), { requireAnswer: split !== 'unlabeled' }).items;
   const items = fpb('test');
   // SemiEvol's splits: tiny, so its histories stay small.
   const labeled = fpb('labeled').slice(0, 8);
   const unlabeled = fpb('unlabeled').slice(0, 12);
-  const gold = [...items, ...labeled, ...unlabeled].map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] }));
-  const double = await startProviderDouble({ gold, config: { models: { 'sim-model': { accuracy: 0.5 } }, fineTune: { stepMs: 100 } } });
+  const gold = [...items, ...labeled, ...unlabeled].map((i) => ({
+    question: i.question,
+    answer: i.answer!,
+    choices: ['A', 'B', 'C'],
+  }));
+  const double = await startProviderDouble({
+    gold,
+    config: { models: { 'sim-model': { accuracy: 0.5 } }, fineTune: { stepMs: 100 } },
+  });
   const store = new LocalArtifactStore(path.join(home, 'artifacts'));
   const env = { FLT_RECORD_KEY: 'k' };
-  const deps = { store, gateway: new ModelGateway(new ResponseCache(path.join(home, 'cache')), env), jobsDir: path.join(home, 'jobs'), env };
+  const deps = {
+    store,
+    gateway: new ModelGateway(new ResponseCache(path.join(home, 'cache')), env),
+    jobsDir: path.join(home, 'jobs'),
+    env,
+  };
   const connection = await NativeConnection.connect({ address: server.address });
-  const worker = await Worker.create({ connection, taskQueue: 'record', workflowsPath: require.resolve('../workflows'), activities: createActivities(deps) });
+  const worker = await Worker.create({
+    connection,
+    taskQueue: 'record',
+    workflowsPath: require.resolve('../workflows'),
+    activities: createActivities(deps),
+  });
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   const providers: ProvidersConfig = {
-    double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_RECORD_KEY', testDouble: true, requestTimeoutSeconds: 30, prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 2, trainingPerMillionTokens: 0 }, maxConcurrency: 4 },
+    double: {
+      kind: 'openai-compatible',
+      baseURL: double.baseURL,
+      apiKeyEnv: 'FLT_RECORD_KEY',
+      testDouble: true,
+      requestTimeoutSeconds: 30,
+      prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 2, trainingPerMillionTokens: 0 },
+      maxConcurrency: 4,
+    },
   };
   // The CLI writes the same JSON form the Web UI downloads, which historyFromJSON reads back.
   const save = async (workflowId: string, file: string) => {
-    const json = execFileSync(requireTemporalCli(), ['workflow', 'show', '--workflow-id', workflowId, '--address', server.address, '--output', 'json'], { encoding: 'utf8' });
+    const json = execFileSync(
+      requireTemporalCli(),
+      ['workflow', 'show', '--workflow-id', workflowId, '--address', server.address, '--output', 'json'],
+      { encoding: 'utf8' },
+    );
     writeFileSync(path.join(outDir, file), json);
     console.log(`recorded ${file} (${JSON.parse(json).events.length} events)`);
   };
@@ -56,29 +90,75 @@ async function main(): Promise<void> {
       await client.workflow.execute('evaluationRun', {
         taskQueue: 'record',
         workflowId: 'record-eval',
-        args: [{ runId: 'record-eval', task: 'fpb', providers, models: [{ provider: 'double', model: 'sim-model' }], test, sampling: { temperature: 0, maxTokens: 64, seed: 1 }, metric: 'option-letter', execution: { shardSize: 10, parallelShards: 2 } }],
+        args: [
+          {
+            runId: 'record-eval',
+            task: 'fpb',
+            providers,
+            models: [{ provider: 'double', model: 'sim-model' }],
+            test,
+            sampling: { temperature: 0, maxTokens: 64, seed: 1 },
+            metric: 'option-letter',
+            execution: { shardSize: 10, parallelShards: 2 },
+          },
+        ],
       });
       await save('record-eval', 'evaluation-run.json');
       await save('record-eval--evaluate-1', 'evaluate-model.json');
 
-      const training = await store.writeJsonl(items.slice(0, 10).map((i) => ({ messages: [{ role: 'user', content: i.question }, { role: 'assistant', content: `Answer: ${i.answer}` }] })));
+      const training = await store.writeJsonl(
+        items.slice(0, 10).map((i) => ({
+          messages: [
+            { role: 'user', content: i.question },
+            { role: 'assistant', content: `Answer: ${i.answer}` },
+          ],
+        })),
+      );
       await client.workflow.execute('fineTune', {
         taskQueue: 'record',
         workflowId: 'record-fine-tune',
-        args: [{ runId: 'record', stage: 'warmup', backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }, providers, baseModel: { provider: 'double', model: 'sim-model' }, training, hyperparameters: { epochs: 2 } }],
+        args: [
+          {
+            runId: 'record',
+            stage: 'warmup',
+            backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 },
+            providers,
+            baseModel: { provider: 'double', model: 'sim-model' },
+            training,
+            hyperparameters: { epochs: 2 },
+          },
+        ],
       });
       await save('record-fine-tune', 'fine-tune.json');
 
       // SemiEvol: every stage on 8 labeled, 12 unlabeled and 6 test questions.
-      const semievol = await semievolTestInput(store, 'record-semievol', providers, { labeled, unlabeled, test: items.slice(0, 6) }, { execution: { shardSize: 6, parallelShards: 2 } });
-      await client.workflow.execute('semievolRun', { taskQueue: 'record', workflowId: semievol.runId, args: [semievol] });
+      const semievol = await semievolTestInput(
+        store,
+        'record-semievol',
+        providers,
+        { labeled, unlabeled, test: items.slice(0, 6) },
+        { execution: { shardSize: 6, parallelShards: 2 } },
+      );
+      await client.workflow.execute('semievolRun', {
+        taskQueue: 'record',
+        workflowId: semievol.runId,
+        args: [semievol],
+      });
       await save(semievol.runId, 'semievol-run.json');
       await save(childId(semievol.runId, 'collaborate'), 'semievol-collaborate.json');
 
       // SELF-GUIDE: a classification task from demo/, 2 rounds of 4 prompts, 3 test items.
-      const selfGuideTask = await storeSelfGuideTask(store, { format: 'selfguide-task', path: path.join(root, 'demo', 'selfguide', 'task1386') }, 3, []);
+      const selfGuideTask = await storeSelfGuideTask(
+        store,
+        { format: 'selfguide-task', path: path.join(root, 'demo', 'selfguide', 'task1386') },
+        3,
+        [],
+      );
       const testItems = await store.readAll<{ input: string; output: string }>(selfGuideTask.test);
-      await double.setGold([...gold, ...testItems.map((i) => ({ question: i.input, answer: i.output, choices: selfGuideTask.task.labels }))]);
+      await double.setGold([
+        ...gold,
+        ...testItems.map((i) => ({ question: i.input, answer: i.output, choices: selfGuideTask.task.labels })),
+      ]);
       const selfGuide: SelfGuideRunInput = {
         runId: 'record-selfguide',
         ...selfGuideTask,
@@ -92,7 +172,11 @@ async function main(): Promise<void> {
         seed: 1,
         settings: { inputTemperature: 0.8, inputLengthFilter: true, outputLengthFilter: true, epochs: 1 },
       };
-      await client.workflow.execute('selfGuideRun', { taskQueue: 'record', workflowId: selfGuide.runId, args: [selfGuide] });
+      await client.workflow.execute('selfGuideRun', {
+        taskQueue: 'record',
+        workflowId: selfGuide.runId,
+        args: [selfGuide],
+      });
       await save(selfGuide.runId, 'selfguide-run.json');
       await save(childId(selfGuide.runId, 'evaluate-self-guide'), 'selfguide-evaluate.json');
     });

@@ -7,7 +7,9 @@ import { badRequest, ok, type Router } from './http';
 export function adminRoutes(router: Router, state: DoubleState): void {
   const startedAt = Date.now();
   router
-    .on('GET', '/_admin/health', () => ok({ status: 'ok', goldItems: state.gold.size, uptimeMs: Date.now() - startedAt }))
+    .on('GET', '/_admin/health', () =>
+      ok({ status: 'ok', goldItems: state.gold.size, uptimeMs: Date.now() - startedAt }),
+    )
     .on('GET', '/_admin/requests', () => ok(state.log.list()))
     .on('DELETE', '/_admin/requests', () => ok({ cleared: state.log.clear() }))
     .on('GET', '/_admin/config', () => ok(state.config))
@@ -20,7 +22,7 @@ export function adminRoutes(router: Router, state: DoubleState): void {
     })
     .on('POST', '/_admin/gold', (request) => {
       const items = request.json().items;
-      if (!Array.isArray(items)) throw badRequest("Expected {items: GoldItem[]}.", 'items');
+      if (!Array.isArray(items)) throw badRequest('Expected {items: GoldItem[]}.', 'items');
       try {
         state.gold.add(parseGoldItems(items));
       } catch (error) {

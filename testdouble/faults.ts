@@ -33,20 +33,35 @@ export class FaultInjector {
     const { retryAfterSeconds, timeoutMs } = this.config();
     switch (kind) {
       case '429': {
-        const error = new HttpError(429, 'Rate limit reached (injected by the provider test double).', 'requests', 'rate_limit_exceeded', null, {
-          'retry-after': String(retryAfterSeconds),
-        });
+        const error = new HttpError(
+          429,
+          'Rate limit reached (injected by the provider test double).',
+          'requests',
+          'rate_limit_exceeded',
+          null,
+          {
+            'retry-after': String(retryAfterSeconds),
+          },
+        );
         sendReply(response, { status: 429, body: error.body(), headers: error.headers });
         return done(429);
       }
       case '500': {
-        const error = new HttpError(500, 'The server had an error while processing your request (injected by the provider test double).', 'server_error');
+        const error = new HttpError(
+          500,
+          'The server had an error while processing your request (injected by the provider test double).',
+          'server_error',
+        );
         sendReply(response, { status: 500, body: error.body() });
         return done(500);
       }
       case 'malformed':
         // A 200 whose JSON body stops mid-way, as when a proxy cuts a response short.
-        sendReply(response, { status: 200, body: '{"id":"chatcmpl-truncated","object":"chat.completion","choices":[{"index":0,"message":{"role":"assi', rawContentType: 'application/json' });
+        sendReply(response, {
+          status: 200,
+          body: '{"id":"chatcmpl-truncated","object":"chat.completion","choices":[{"index":0,"message":{"role":"assi',
+          rawContentType: 'application/json',
+        });
         return done(200);
       case 'reset':
         request.socket.destroy();

@@ -192,14 +192,19 @@ export class FineTuningEngine<P> {
 
   private validate(job: FineTuneJob<P>): void {
     const check = checkTrainingFile(job.trainingFile.content);
-    if (!check.ok) return this.fail(job, { code: 'invalid_training_file', message: check.message, param: 'training_file' });
+    if (!check.ok)
+      return this.fail(job, { code: 'invalid_training_file', message: check.message, param: 'training_file' });
     const runtime = this.runtime.get(job.id)!;
     const { matched, graded } = labelAgreement(check.examples, this.deps.gold, this.deps.config().answerFormat);
     runtime.examples = check.examples.length;
     runtime.correctShare = graded > 0 ? matched / graded : selfGuideTrainingShare(check.examples, this.deps.gold);
     job.tokenCount = check.tokens;
     job.totalSteps = job.epochs * this.stepsPerEpoch(job);
-    this.event(job, 'training_data_download_complete', `Files validated (${check.examples.length} examples), moving job to queued state`);
+    this.event(
+      job,
+      'training_data_download_complete',
+      `Files validated (${check.examples.length} examples), moving job to queued state`,
+    );
     this.setStatus(job, this.lifecycle.queued);
     this.schedule(job, () => this.start(job));
   }
@@ -229,12 +234,17 @@ export class FineTuningEngine<P> {
     const loss = this.trainingLoss(job, epoch);
     job.epochsCompleted = epoch;
     job.stepsCompleted = step;
-    this.event(job, 'epoch_complete', `Epoch ${epoch}/${job.epochs} completed: step ${step}/${job.totalSteps}, training loss=${loss}`, {
-      epoch,
-      step,
-      train_loss: loss,
-      total_steps: job.totalSteps,
-    });
+    this.event(
+      job,
+      'epoch_complete',
+      `Epoch ${epoch}/${job.epochs} completed: step ${step}/${job.totalSteps}, training loss=${loss}`,
+      {
+        epoch,
+        step,
+        train_loss: loss,
+        total_steps: job.totalSteps,
+      },
+    );
     if (epoch < job.epochs) return this.schedule(job, () => this.finishEpoch(job, epoch + 1));
     this.event(job, 'training_complete', `Training completed for ${job.baseModel}`);
     this.finishUp(job, 0);
@@ -253,22 +263,36 @@ export class FineTuningEngine<P> {
     const runtime = this.runtime.get(job.id)!;
     const base = models.resolve(job.baseModel) ?? { accuracy: 0.5, root: job.baseModel };
     const share = runtime.correctShare;
-    const accuracy = share === null ? base.accuracy : clamp(base.accuracy + config().fineTune.gain * (2 * share - 1), 0.05, 0.98);
+    const accuracy =
+      share === null ? base.accuracy : clamp(base.accuracy + config().fineTune.gain * (2 * share - 1), 0.05, 0.98);
     const now = Date.now();
     job.checkpoints = Array.from({ length: job.epochs }, (_, i) => {
       const epoch = i + 1;
       const step = epoch * this.stepsPerEpoch(job);
       const model = runtime.checkpointModel(step);
       const checkpointAccuracy = base.accuracy + ((accuracy - base.accuracy) * epoch) / job.epochs;
-      models.registerFineTuned({ name: model, accuracy: checkpointAccuracy, root: base.root, createdAt: now, listed: false });
+      models.registerFineTuned({
+        name: model,
+        accuracy: checkpointAccuracy,
+        root: base.root,
+        createdAt: now,
+        listed: false,
+      });
       return { id: `ftckpt-${randomId()}`, createdAt: now, step, model, trainLoss: this.trainingLoss(job, epoch) };
     });
     models.registerFineTuned({ name: job.resultModel, accuracy, root: base.root, createdAt: now, listed: true });
     job.accuracy = accuracy;
     job.trainedTokens = (job.tokenCount ?? 0) * job.epochs;
     job.finishedAt = now;
-    const graded = share === null ? 'no training label matched a gold question' : `${(share * 100).toFixed(1)}% of graded training labels match gold`;
-    this.event(job, 'model_upload_complete', `New fine-tuned model created: ${job.resultModel} (simulated: ${graded}; accuracy ${base.accuracy.toFixed(3)} -> ${accuracy.toFixed(3)})`);
+    const graded =
+      share === null
+        ? 'no training label matched a gold question'
+        : `${(share * 100).toFixed(1)}% of graded training labels match gold`;
+    this.event(
+      job,
+      'model_upload_complete',
+      `New fine-tuned model created: ${job.resultModel} (simulated: ${graded}; accuracy ${base.accuracy.toFixed(3)} -> ${accuracy.toFixed(3)})`,
+    );
     this.setStatus(job, this.lifecycle.succeeded);
     this.event(job, 'job_complete', 'The job has successfully completed');
   }
@@ -285,7 +309,13 @@ export class FineTuningEngine<P> {
     job.updatedAt = Date.now();
   }
 
-  private event(job: FineTuneJob<P>, type: string, message: string, data: Record<string, unknown> = {}, level: JobEvent['level'] = 'info'): void {
+  private event(
+    job: FineTuneJob<P>,
+    type: string,
+    message: string,
+    data: Record<string, unknown> = {},
+    level: JobEvent['level'] = 'info',
+  ): void {
     job.events.push({ id: `ftevent-${randomId()}`, createdAt: Date.now(), level, type, message, data });
   }
 

@@ -105,7 +105,9 @@ export function parseGoldItems(values: unknown[], source = 'items'): GoldItem[] 
       typeof item.answer === 'string' &&
       (item.choices === undefined || (Array.isArray(item.choices) && item.choices.every((c) => typeof c === 'string')));
     if (!valid) throw new Error(`${source}[${index}] must be {question: string, answer: string, choices?: string[]}`);
-    return item.choices ? { question: item.question!, answer: item.answer!, choices: item.choices } : { question: item.question!, answer: item.answer! };
+    return item.choices
+      ? { question: item.question!, answer: item.answer!, choices: item.choices }
+      : { question: item.question!, answer: item.answer! };
   });
 }
 

@@ -24,7 +24,10 @@ export function fnv1a(text: string): number {
 /** A seeded PRNG (sfc32) whose state comes from the hash of `seed`. */
 export function seededRandom(seed: string): () => number {
   const digest = createHash('sha256').update(seed).digest();
-  let a = digest.readUInt32LE(0), b = digest.readUInt32LE(4), c = digest.readUInt32LE(8), d = digest.readUInt32LE(12);
+  let a = digest.readUInt32LE(0),
+    b = digest.readUInt32LE(4),
+    c = digest.readUInt32LE(8),
+    d = digest.readUInt32LE(12);
   return () => {
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
@@ -63,6 +66,9 @@ export class IdMinter {
     const count = (this.seen.get(what) ?? 0) + 1;
     this.seen.set(what, count);
     const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-    return Array.from(createHash('sha256').update(`${what}#${count}`).digest().subarray(0, 24), (byte) => alphabet[byte % alphabet.length]).join('');
+    return Array.from(
+      createHash('sha256').update(`${what}#${count}`).digest().subarray(0, 24),
+      (byte) => alphabet[byte % alphabet.length],
+    ).join('');
   }
 }

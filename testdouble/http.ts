@@ -19,10 +19,17 @@ export class HttpError extends Error {
   }
 }
 
-export const badRequest = (message: string, param: string | null = null) => new HttpError(400, message, 'invalid_request_error', null, param);
+export const badRequest = (message: string, param: string | null = null) =>
+  new HttpError(400, message, 'invalid_request_error', null, param);
 
 export const modelNotFound = (model: string) =>
-  new HttpError(404, `The model \`${model}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found', 'model');
+  new HttpError(
+    404,
+    `The model \`${model}\` does not exist or you do not have access to it.`,
+    'invalid_request_error',
+    'model_not_found',
+    'model',
+  );
 
 export interface Reply {
   status: number;
@@ -77,7 +84,11 @@ export class DoubleRequest {
     const contentType = this.headers['content-type'] ?? '';
     if (!contentType.startsWith('multipart/form-data')) throw badRequest('Expected a multipart/form-data body.');
     try {
-      return await new Request('http://provider-double.local/', { method: 'POST', headers: { 'content-type': contentType }, body: this.rawBody }).formData();
+      return await new Request('http://provider-double.local/', {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body: this.rawBody,
+      }).formData();
     } catch {
       throw badRequest('Could not parse the multipart/form-data body.');
     }
@@ -120,11 +131,21 @@ export class Router {
 }
 
 /** Reads an optional number field; 400 when it is present but not a number in range. */
-export function numberField(body: Record<string, unknown>, name: string, options: { min?: number; max?: number; integer?: boolean } = {}): number | undefined {
+export function numberField(
+  body: Record<string, unknown>,
+  name: string,
+  options: { min?: number; max?: number; integer?: boolean } = {},
+): number | undefined {
   const value = body[name];
   if (value === undefined || value === null) return undefined;
   const { min = -Infinity, max = Infinity, integer = false } = options;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < min ||
+    value > max ||
+    (integer && !Number.isInteger(value))
+  ) {
     throw badRequest(`'${name}' must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}.`, name);
   }
   return value;
@@ -138,7 +159,11 @@ export function requiredString(body: Record<string, unknown>, name: string): str
 }
 
 /** Newest-first cursor pagination like OpenAI's: items after the one with id `after`, up to `limit`. */
-export function paginate<T extends { id: string }>(items: T[], query: URLSearchParams, defaultLimit: number): { object: 'list'; data: T[]; has_more: boolean } {
+export function paginate<T extends { id: string }>(
+  items: T[],
+  query: URLSearchParams,
+  defaultLimit: number,
+): { object: 'list'; data: T[]; has_more: boolean } {
   const limit = Number(query.get('limit') ?? defaultLimit);
   if (!Number.isInteger(limit) || limit < 1) throw badRequest("'limit' must be a positive integer.", 'limit');
   const after = query.get('after');

@@ -3,7 +3,16 @@ import type { DoubleState } from './double-state';
 import { embed, toBase64 } from './embeddings';
 import type { PromptMessage } from './gold-index';
 import { randomId } from './hashing';
-import { badRequest, HttpError, modelNotFound, numberField, ok, requiredString, type Handler, type Router } from './http';
+import {
+  badRequest,
+  HttpError,
+  modelNotFound,
+  numberField,
+  ok,
+  requiredString,
+  type Handler,
+  type Router,
+} from './http';
 import { simulateCompletion } from './simulated-model';
 import { countTokens } from './tokenizer';
 
@@ -11,7 +20,8 @@ const seconds = (ms: number) => Math.floor(ms / 1000);
 
 /** Message content may be a string or a list of parts; only text parts count. */
 function parseMessages(value: unknown): PromptMessage[] {
-  if (!Array.isArray(value) || value.length === 0) throw badRequest("'messages' must be a non-empty array.", 'messages');
+  if (!Array.isArray(value) || value.length === 0)
+    throw badRequest("'messages' must be a non-empty array.", 'messages');
   return value.map((message, i) => {
     const { role, content } = (message ?? {}) as { role?: unknown; content?: unknown };
     if (typeof role !== 'string') throw badRequest(`'messages[${i}].role' must be a string.`, `messages[${i}].role`);
@@ -47,7 +57,9 @@ export function chatCompletion(state: DoubleState): Handler {
         temperature: numberField(body, 'temperature', { min: 0, max: 2 }) ?? 1,
         n: numberField(body, 'n', { min: 1, max: 128, integer: true }) ?? 1,
         seed: numberField(body, 'seed', { integer: true }),
-        maxTokens: numberField(body, 'max_completion_tokens', { min: 1, integer: true }) ?? numberField(body, 'max_tokens', { min: 1, integer: true }),
+        maxTokens:
+          numberField(body, 'max_completion_tokens', { min: 1, integer: true }) ??
+          numberField(body, 'max_tokens', { min: 1, integer: true }),
         stop: parseStop(body.stop),
         topLogprobs: numberField(body, 'top_logprobs', { min: 0, max: 20, integer: true }) ?? 0,
       },
@@ -78,7 +90,11 @@ export function chatCompletion(state: DoubleState): Handler {
           : null,
         finish_reason: choice.finishReason,
       })),
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+      },
     });
   };
 }
@@ -100,9 +116,11 @@ function embeddings(state: DoubleState): Handler {
     const modelName = requiredString(body, 'model');
     if (body.input === undefined) throw badRequest("Missing required parameter: 'input'.", 'input');
     const texts = parseEmbeddingInput(body.input);
-    if (!state.config.embeddingModels.includes(modelName) && !state.models.resolve(modelName)) throw modelNotFound(modelName);
+    if (!state.config.embeddingModels.includes(modelName) && !state.models.resolve(modelName))
+      throw modelNotFound(modelName);
     const format = body.encoding_format ?? 'float';
-    if (format !== 'float' && format !== 'base64') throw badRequest("'encoding_format' must be 'float' or 'base64'.", 'encoding_format');
+    if (format !== 'float' && format !== 'base64')
+      throw badRequest("'encoding_format' must be 'float' or 'base64'.", 'encoding_format');
     const tokens = texts.reduce((sum, text) => sum + countTokens(text), 0);
     return ok({
       object: 'list',
@@ -129,7 +147,14 @@ export function inferenceRoutes(router: Router, state: DoubleState): void {
     .on('GET', '/v1/models', () => ok({ object: 'list', data: state.models.listed().map(modelView) }))
     .on('GET', '/v1/models/:model', (request) => {
       const model = state.models.listed().find((m) => m.name === request.params.model);
-      if (!model) throw new HttpError(404, `The model '${request.params.model}' does not exist`, 'invalid_request_error', 'model_not_found', 'model');
+      if (!model)
+        throw new HttpError(
+          404,
+          `The model '${request.params.model}' does not exist`,
+          'invalid_request_error',
+          'model_not_found',
+          'model',
+        );
       return ok(modelView(model));
     });
 }

@@ -48,7 +48,8 @@ async function admin<T>(url: string, method: string, route: string, body?: unkno
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  if (!response.ok) throw new Error(`provider test double: ${method} /_admin/${route} failed with ${response.status}: ${text}`);
+  if (!response.ok)
+    throw new Error(`provider test double: ${method} /_admin/${route} failed with ${response.status}: ${text}`);
   return JSON.parse(text) as T;
 }
 
@@ -80,7 +81,10 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
   try {
     url = await new Promise<string>((resolve, reject) => {
       let stdout = '';
-      const timer = setTimeout(() => reject(new Error(`provider test double did not start within ${startTimeoutMs} ms\n${stderr}`)), startTimeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`provider test double did not start within ${startTimeoutMs} ms\n${stderr}`)),
+        startTimeoutMs,
+      );
       child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
         stdout += chunk;
         const line = stdout.split('\n').find((l) => l.startsWith('{"listening"'));

@@ -33,7 +33,9 @@ export class ModelRegistry {
   listed(): { name: string; createdAt: number; fineTuned: boolean }[] {
     const { models, embeddingModels } = this.config();
     const base = [...Object.keys(models), ...embeddingModels].map((name) => ({ name, createdAt: 0, fineTuned: false }));
-    const tuned = [...this.fineTuned.values()].filter((m) => m.listed).map((m) => ({ name: m.name, createdAt: m.createdAt, fineTuned: true }));
+    const tuned = [...this.fineTuned.values()]
+      .filter((m) => m.listed)
+      .map((m) => ({ name: m.name, createdAt: m.createdAt, fineTuned: true }));
     return [...base, ...tuned];
   }
 }

@@ -2,7 +2,17 @@
 import type { DoubleState } from './double-state';
 import type { StoredFile } from './file-store';
 import type { FineTuneJob } from './fine-tuning';
-import { badRequest, HttpError, modelNotFound, numberField, ok, paginate, requiredString, type DoubleRequest, type Router } from './http';
+import {
+  badRequest,
+  HttpError,
+  modelNotFound,
+  numberField,
+  ok,
+  paginate,
+  requiredString,
+  type DoubleRequest,
+  type Router,
+} from './http';
 
 export interface OpenAIJobParams {
   suffix: string | null;
@@ -44,7 +54,11 @@ function jobView(job: Job) {
     status: job.status,
     validation_file: null,
     training_file: job.trainingFile.id,
-    hyperparameters: { n_epochs: job.epochs, batch_size: job.batchSize, learning_rate_multiplier: job.params.learningRateMultiplier },
+    hyperparameters: {
+      n_epochs: job.epochs,
+      batch_size: job.batchSize,
+      learning_rate_multiplier: job.params.learningRateMultiplier,
+    },
     trained_tokens: job.trainedTokens,
     error: job.error,
     seed: job.params.seed,
@@ -78,12 +92,23 @@ function checkpointViews(job: Job) {
     fine_tuned_model_checkpoint: checkpoint.model,
     fine_tuning_job_id: job.id,
     step_number: checkpoint.step,
-    metrics: { step: checkpoint.step, train_loss: checkpoint.trainLoss, train_mean_token_accuracy: null, valid_loss: null, full_valid_loss: null },
+    metrics: {
+      step: checkpoint.step,
+      train_loss: checkpoint.trainLoss,
+      train_mean_token_accuracy: null,
+      valid_loss: null,
+      full_valid_loss: null,
+    },
   }));
 }
 
 /** A hyperparameter that may be "auto" (or absent), which resolves to `auto`. */
-function hyperparameter(hyper: Record<string, unknown>, name: string, auto: number, options: { min: number; max: number; integer?: boolean }): number {
+function hyperparameter(
+  hyper: Record<string, unknown>,
+  name: string,
+  auto: number,
+  options: { min: number; max: number; integer?: boolean },
+): number {
   if (hyper[name] === 'auto') return auto;
   return numberField(hyper, name, options) ?? auto;
 }
@@ -91,7 +116,10 @@ function hyperparameter(hyper: Record<string, unknown>, name: string, auto: numb
 function parseMetadata(value: unknown): Record<string, string> | null {
   if (value === undefined || value === null) return null;
   const valid =
-    typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length <= 16 && Object.values(value).every((v) => typeof v === 'string');
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    Object.keys(value).length <= 16 &&
+    Object.values(value).every((v) => typeof v === 'string');
   if (!valid) throw badRequest("'metadata' must be an object of at most 16 string values.", 'metadata');
   return value as Record<string, string>;
 }
@@ -112,12 +140,20 @@ export function openaiFineTuningRoutes(router: Router, state: DoubleState): void
 
   const findFile = (request: DoubleRequest) => {
     const file = files.get(request.params.id);
-    if (!file) throw new HttpError(404, `No such File object: ${request.params.id}`, 'invalid_request_error', null, 'id');
+    if (!file)
+      throw new HttpError(404, `No such File object: ${request.params.id}`, 'invalid_request_error', null, 'id');
     return file;
   };
   const findJob = (request: DoubleRequest) => {
     const job = jobs.get(request.params.id);
-    if (!job) throw new HttpError(404, `Could not find fine-tuning job: ${request.params.id}`, 'invalid_request_error', 'fine_tuning_job_not_found', 'fine_tuning_job_id');
+    if (!job)
+      throw new HttpError(
+        404,
+        `Could not find fine-tuning job: ${request.params.id}`,
+        'invalid_request_error',
+        'fine_tuning_job_not_found',
+        'fine_tuning_job_id',
+      );
     return job;
   };
 
@@ -127,7 +163,8 @@ export function openaiFineTuningRoutes(router: Router, state: DoubleState): void
       const file = form.get('file');
       const purpose = form.get('purpose');
       if (file === null || typeof file === 'string') throw badRequest("Missing required parameter: 'file'.", 'file');
-      if (typeof purpose !== 'string' || purpose === '') throw badRequest("Missing required parameter: 'purpose'.", 'purpose');
+      if (typeof purpose !== 'string' || purpose === '')
+        throw badRequest("Missing required parameter: 'purpose'.", 'purpose');
       return ok(fileView(files.create(file.name || 'upload', purpose, await file.text())));
     })
     .on('GET', '/v1/files', (request) => {
@@ -137,7 +174,11 @@ export function openaiFineTuningRoutes(router: Router, state: DoubleState): void
       return ok(paginate(listed.map(fileView), request.query, 10_000));
     })
     .on('GET', '/v1/files/:id', (request) => ok(fileView(findFile(request))))
-    .on('GET', '/v1/files/:id/content', (request) => ({ status: 200, body: findFile(request).content, rawContentType: 'application/octet-stream' }))
+    .on('GET', '/v1/files/:id/content', (request) => ({
+      status: 200,
+      body: findFile(request).content,
+      rawContentType: 'application/octet-stream',
+    }))
     .on('DELETE', '/v1/files/:id', (request) => {
       files.delete(findFile(request).id);
       return ok({ id: request.params.id, object: 'file', deleted: true });
@@ -149,16 +190,30 @@ export function openaiFineTuningRoutes(router: Router, state: DoubleState): void
       const base = state.models.resolve(modelName);
       if (!base) throw modelNotFound(modelName);
       const trainingFile = files.get(trainingFileId);
-      if (!trainingFile) throw new HttpError(400, `invalid training_file: ${trainingFileId}`, 'invalid_request_error', 'invalid_training_file', 'training_file');
+      if (!trainingFile)
+        throw new HttpError(
+          400,
+          `invalid training_file: ${trainingFileId}`,
+          'invalid_request_error',
+          'invalid_training_file',
+          'training_file',
+        );
       const suffix = body.suffix ?? null;
-      if (suffix !== null && (typeof suffix !== 'string' || suffix.length > 64)) throw badRequest("'suffix' must be a string of at most 64 characters.", 'suffix');
+      if (suffix !== null && (typeof suffix !== 'string' || suffix.length > 64))
+        throw badRequest("'suffix' must be a string of at most 64 characters.", 'suffix');
       const method = body.method as { type?: string; [type: string]: unknown } | undefined;
-      const methodHyper = method?.type ? (method[method.type] as { hyperparameters?: unknown } | undefined)?.hyperparameters : undefined;
+      const methodHyper = method?.type
+        ? (method[method.type] as { hyperparameters?: unknown } | undefined)?.hyperparameters
+        : undefined;
       const hyper = (body.hyperparameters ?? methodHyper ?? {}) as Record<string, unknown>;
       const epochs = hyperparameter(hyper, 'n_epochs', 3, { min: 1, max: 50, integer: true });
       const batchSize = hyperparameter(hyper, 'batch_size', 1, { min: 1, max: 256, integer: true });
       const learningRateMultiplier = hyperparameter(hyper, 'learning_rate_multiplier', 1.8, { min: 0, max: 10 });
-      const resolvedHyper = { n_epochs: epochs, batch_size: batchSize, learning_rate_multiplier: learningRateMultiplier };
+      const resolvedHyper = {
+        n_epochs: epochs,
+        batch_size: batchSize,
+        learning_rate_multiplier: learningRateMultiplier,
+      };
       const id = `ftjob-${state.ids.next(`openai-job:${JSON.stringify(body)}`)}`;
       const resultModel = `ft:${base.root}:${suffix ?? 'provider-double'}:${id.slice('ftjob-'.length)}`;
       const job = jobs.create({
@@ -175,19 +230,37 @@ export function openaiFineTuningRoutes(router: Router, state: DoubleState): void
           metadata: parseMetadata(body.metadata),
           learningRateMultiplier,
           method: method?.type
-            ? { ...method, [method.type]: { ...(method[method.type] as object | undefined), hyperparameters: resolvedHyper } }
+            ? {
+                ...method,
+                [method.type]: { ...(method[method.type] as object | undefined), hyperparameters: resolvedHyper },
+              }
             : { type: 'supervised', supervised: { hyperparameters: resolvedHyper } },
         },
       });
       return ok(jobView(job));
     })
-    .on('GET', '/v1/fine_tuning/jobs', (request) => ok(paginate(jobs.list().filter((job) => matchesMetadata(job, request.query)).map(jobView), request.query, 20)))
+    .on('GET', '/v1/fine_tuning/jobs', (request) =>
+      ok(
+        paginate(
+          jobs
+            .list()
+            .filter((job) => matchesMetadata(job, request.query))
+            .map(jobView),
+          request.query,
+          20,
+        ),
+      ),
+    )
     .on('GET', '/v1/fine_tuning/jobs/:id', (request) => ok(jobView(findJob(request))))
     .on('POST', '/v1/fine_tuning/jobs/:id/cancel', (request) => {
       const job = findJob(request);
       if (!jobs.cancel(job)) throw badRequest(`Job has already completed with status ${job.status}.`);
       return ok(jobView(job));
     })
-    .on('GET', '/v1/fine_tuning/jobs/:id/events', (request) => ok(paginate(eventViews(findJob(request)), request.query, 20)))
-    .on('GET', '/v1/fine_tuning/jobs/:id/checkpoints', (request) => ok(paginate(checkpointViews(findJob(request)), request.query, 10)));
+    .on('GET', '/v1/fine_tuning/jobs/:id/events', (request) =>
+      ok(paginate(eventViews(findJob(request)), request.query, 20)),
+    )
+    .on('GET', '/v1/fine_tuning/jobs/:id/checkpoints', (request) =>
+      ok(paginate(checkpointViews(findJob(request)), request.query, 10)),
+    );
 }

@@ -24,26 +24,51 @@ function authError(state: DoubleState, request: IncomingMessage): HttpError | nu
   if (state.apiKey === undefined) return null;
   const header = request.headers.authorization;
   if (header === `Bearer ${state.apiKey}`) return null;
-  const message = header ? 'Incorrect API key provided.' : "You didn't provide an API key. Provide it in an Authorization header (Bearer auth).";
+  const message = header
+    ? 'Incorrect API key provided.'
+    : "You didn't provide an API key. Provide it in an Authorization header (Bearer auth).";
   return new HttpError(401, message, 'invalid_request_error', 'invalid_api_key');
 }
 
 async function route(router: Router, request: DoubleRequest): Promise<Reply> {
   try {
     const reply = await router.dispatch(request);
-    return reply ?? errorReply(new HttpError(404, `Unknown request URL: ${request.method} ${request.path}.`, 'invalid_request_error', 'unknown_url'));
+    return (
+      reply ??
+      errorReply(
+        new HttpError(
+          404,
+          `Unknown request URL: ${request.method} ${request.path}.`,
+          'invalid_request_error',
+          'unknown_url',
+        ),
+      )
+    );
   } catch (error) {
     if (error instanceof HttpError) return errorReply(error);
     console.error('provider test double: unexpected error', error);
-    return errorReply(new HttpError(500, `Provider test double internal error: ${(error as Error).message}`, 'server_error'));
+    return errorReply(
+      new HttpError(500, `Provider test double internal error: ${(error as Error).message}`, 'server_error'),
+    );
   }
 }
 
-async function handle(state: DoubleState, router: Router, incoming: IncomingMessage, response: ServerResponse): Promise<void> {
+async function handle(
+  state: DoubleState,
+  router: Router,
+  incoming: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   const started = Date.now();
   const rawBody = await readBody(incoming);
   const url = new URL(incoming.url ?? '/', 'http://provider-double.local');
-  const request = new DoubleRequest(incoming.method ?? 'GET', url.pathname, url.searchParams, incoming.headers, rawBody);
+  const request = new DoubleRequest(
+    incoming.method ?? 'GET',
+    url.pathname,
+    url.searchParams,
+    incoming.headers,
+    rawBody,
+  );
   if (request.path.startsWith('/_admin/')) return sendReply(response, await route(router, request));
 
   const seq = state.log.nextSeq();
@@ -80,9 +105,16 @@ async function handle(state: DoubleState, router: Router, incoming: IncomingMess
     const retryAfter = state.rateLimiter.admit(state.config.rateLimit.requestsPerMinute);
     if (retryAfter > 0) {
       fault = 'rate_limit';
-      const limited = new HttpError(429, `Rate limit reached: ${state.config.rateLimit.requestsPerMinute} requests per minute.`, 'requests', 'rate_limit_exceeded', null, {
-        'retry-after': String(retryAfter),
-      });
+      const limited = new HttpError(
+        429,
+        `Rate limit reached: ${state.config.rateLimit.requestsPerMinute} requests per minute.`,
+        'requests',
+        'rate_limit_exceeded',
+        null,
+        {
+          'retry-after': String(retryAfter),
+        },
+      );
       return reply(errorReply(limited));
     }
     if (state.config.latencyMs > 0) await sleep(state.config.latencyMs);
@@ -94,7 +126,8 @@ export function requestListener(state: DoubleState, router: Router): RequestList
   return (incoming, response) => {
     handle(state, router, incoming, response).catch((error) => {
       console.error('provider test double: request failed', error);
-      if (!response.headersSent) sendReply(response, errorReply(new HttpError(500, 'Provider test double internal error.', 'server_error')));
+      if (!response.headersSent)
+        sendReply(response, errorReply(new HttpError(500, 'Provider test double internal error.', 'server_error')));
     });
   };
 }

@@ -13,7 +13,8 @@ const knownConfidence = 0.9;
 /** Training examples at which a fine-tune gets half of its data's full effect. */
 const halfEffectExamples = 16;
 
-const quotedInputs = (section: string) => [...section.matchAll(/\[input\]="([\s\S]*?)"(?=\n\n|\n?$)/g)].map((m) => m[1]);
+const quotedInputs = (section: string) =>
+  [...section.matchAll(/\[input\]="([\s\S]*?)"(?=\n\n|\n?$)/g)].map((m) => m[1]);
 
 function generationSections(prompt: string): { gold: string[]; library: string[] } | null {
   if (!prompt.startsWith(generationOpening)) return null;
@@ -35,7 +36,10 @@ export function simulatedInput(messages: PromptMessage[], temperature: number, r
   const [a, b] = [pick(sources).split(' '), pick(sources).split(' ')];
   // Cutting both at the same relative point keeps the length between the two examples'.
   const cut = random();
-  const recombined = [...a.slice(0, Math.max(1, Math.round(cut * a.length))), ...b.slice(Math.round(cut * b.length))].join(' ');
+  const recombined = [
+    ...a.slice(0, Math.max(1, Math.round(cut * a.length))),
+    ...b.slice(Math.round(cut * b.length)),
+  ].join(' ');
   const flaw = random() / Math.max(0.3, temperature / 0.7);
   if (flaw < 0.04) return '';
   if (flaw < 0.1) return `${chatbotPhrase} ${recombined}`;
@@ -51,12 +55,16 @@ interface TaskChat {
 
 /** A SELF-GUIDE task chat: a system instruction, example turns, the new input; SemiEvol's "Question:" prompts are not. */
 function taskChat(messages: PromptMessage[]): TaskChat | null {
-  if (messages.length < 4 || messages[0].role !== 'system' || messages[messages.length - 1].role !== 'user') return null;
+  if (messages.length < 4 || messages[0].role !== 'system' || messages[messages.length - 1].role !== 'user')
+    return null;
   const turns = messages.slice(1, -1);
   if (turns.length % 2 !== 0 || turns.some((m, i) => m.role !== (i % 2 === 0 ? 'user' : 'assistant'))) return null;
   const input = messages[messages.length - 1].content;
   if (/(^|\n)\s*Question:/.test(input)) return null;
-  const examples = Array.from({ length: turns.length / 2 }, (_, i) => ({ input: turns[2 * i].content, output: turns[2 * i + 1].content }));
+  const examples = Array.from({ length: turns.length / 2 }, (_, i) => ({
+    input: turns[2 * i].content,
+    output: turns[2 * i + 1].content,
+  }));
   return { examples, input };
 }
 
@@ -87,7 +95,13 @@ function wrongAnswer(chat: TaskChat, truth: string, salt: string): string {
 }
 
 /** An answer to a task chat, or null when the prompt is not one. Greedy answers are right exactly for known inputs. */
-export function simulatedChatAnswer(messages: PromptMessage[], model: ResolvedModel, gold: GoldIndex, temperature: number, random: () => number): string | null {
+export function simulatedChatAnswer(
+  messages: PromptMessage[],
+  model: ResolvedModel,
+  gold: GoldIndex,
+  temperature: number,
+  random: () => number,
+): string | null {
   const chat = taskChat(messages);
   if (!chat) return null;
   const truth = truthOf(chat, gold);

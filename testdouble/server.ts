@@ -27,7 +27,8 @@ function main(): void {
     },
   });
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number, got ${values.port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be a port number, got ${values.port}`);
   const host = values.host!;
 
   const state = new DoubleState(defaultConfig(), values['api-key']);

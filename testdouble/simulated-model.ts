@@ -56,7 +56,11 @@ function goldPlan(gold: GoldIndex, request: CompletionRequest): AnswerPlan | und
   if (!match) return undefined;
   const { item, key } = match;
   const letters = optionLetters(lastUserMessage(request.messages));
-  const choices = item.choices?.length ? [...item.choices] : letters.length >= 2 ? letters : [item.answer, `not ${item.answer}`];
+  const choices = item.choices?.length
+    ? [...item.choices]
+    : letters.length >= 2
+      ? letters
+      : [item.answer, `not ${item.answer}`];
   let correct = choices.findIndex((choice) => sameAnswer(choice, item.answer));
   if (correct < 0) correct = choices.push(item.answer) - 1;
   const k = choices.length;
@@ -98,7 +102,12 @@ function fillerLogprob(confidence: number, ...noiseParts: (string | number)[]): 
   return -(0.02 + 0.25 * unitHash('token', ...noiseParts)) * (1 + 2 * (1 - confidence));
 }
 
-function answeredChoice(plan: AnswerPlan, index: number, format: string, topLogprobs: number): { text: string; tokens: TokenLogprob[] } {
+function answeredChoice(
+  plan: AnswerPlan,
+  index: number,
+  format: string,
+  topLogprobs: number,
+): { text: string; tokens: TokenLogprob[] } {
   const choice = plan.choices[index];
   const confidence = plan.probs[index];
   const lead = rationale(plan, choice);
@@ -134,7 +143,10 @@ function alternatives(plan: AnswerPlan, prefix: string, limit: number): TopLogpr
     const token = prefix + (tokenize(choice)[0] ?? choice);
     best.set(token, Math.max(best.get(token) ?? -Infinity, Math.log(plan.probs[i])));
   });
-  return [...best].map(([token, logprob]) => ({ token, logprob })).sort((a, b) => b.logprob - a.logprob).slice(0, limit);
+  return [...best]
+    .map(([token, logprob]) => ({ token, logprob }))
+    .sort((a, b) => b.logprob - a.logprob)
+    .slice(0, limit);
 }
 
 /** Text without an answer to grade: filler log-probabilities throughout. */
@@ -149,12 +161,18 @@ function plainChoice(text: string, topLogprobs: number): { text: string; tokens:
 }
 
 function genericChoice(request: CompletionRequest): { text: string; tokens: TokenLogprob[] } {
-  return plainChoice(`Simulated response ${sha256Hex(request.model.name + JSON.stringify(request.messages)).slice(0, 8)}.`, request.topLogprobs);
+  return plainChoice(
+    `Simulated response ${sha256Hex(request.model.name + JSON.stringify(request.messages)).slice(0, 8)}.`,
+    request.topLogprobs,
+  );
 }
 
 /** SELF-GUIDE prompts (selfguide-simulation.ts): a new task input, or an answer to a task chat; null for others. */
 function selfGuideText(request: CompletionRequest, gold: GoldIndex, random: () => number): string | null {
-  return simulatedInput(request.messages, request.temperature, random) ?? simulatedChatAnswer(request.messages, request.model, gold, request.temperature, random);
+  return (
+    simulatedInput(request.messages, request.temperature, random) ??
+    simulatedChatAnswer(request.messages, request.model, gold, request.temperature, random)
+  );
 }
 
 function pick(probs: number[], random: number): number {
@@ -169,7 +187,13 @@ function pick(probs: number[], random: number): number {
 /** Applies `stop` (cut before the earliest stop string) then `max_tokens` (finish_reason "length"). */
 function truncate(tokens: TokenLogprob[], stop: string[], maxTokens: number | undefined): SimulatedChoice {
   const full = tokens.map((t) => t.token).join('');
-  const cut = Math.min(...stop.filter((s) => s !== '').map((s) => full.indexOf(s)).filter((i) => i >= 0), full.length);
+  const cut = Math.min(
+    ...stop
+      .filter((s) => s !== '')
+      .map((s) => full.indexOf(s))
+      .filter((i) => i >= 0),
+    full.length,
+  );
   let kept: TokenLogprob[] = [];
   let position = 0;
   for (const token of tokens) {
@@ -185,11 +209,17 @@ function truncate(tokens: TokenLogprob[], stop: string[], maxTokens: number | un
   return { text: kept.map((t) => t.token).join(''), tokens: kept, finishReason };
 }
 
-export function simulateCompletion(request: CompletionRequest, gold: GoldIndex, answerFormat: string): SimulatedChoice[] {
+export function simulateCompletion(
+  request: CompletionRequest,
+  gold: GoldIndex,
+  answerFormat: string,
+): SimulatedChoice[] {
   const plan = goldPlan(gold, request) ?? guessPlan(request);
   return Array.from({ length: request.n }, (_, sample) => {
     const sampleRandom = () =>
-      request.seed === undefined ? unseededRandom() : seededRandom(`${request.seed}|${request.model.name}|${JSON.stringify(request.messages)}|${sample}`);
+      request.seed === undefined
+        ? unseededRandom()
+        : seededRandom(`${request.seed}|${request.model.name}|${JSON.stringify(request.messages)}|${sample}`);
     const selfGuide = selfGuideText(request, gold, sampleRandom());
     if (selfGuide !== null) {
       const { tokens } = plainChoice(selfGuide, request.topLogprobs);

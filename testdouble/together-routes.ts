@@ -3,13 +3,24 @@
 import type { DoubleState } from './double-state';
 import { uuidShaped, type StoredFile } from './file-store';
 import type { FineTuneJob, JobEvent } from './fine-tuning';
-import { badRequest, HttpError, modelNotFound, numberField, ok, requiredString, type DoubleRequest, type Router } from './http';
+import {
+  badRequest,
+  HttpError,
+  modelNotFound,
+  numberField,
+  ok,
+  requiredString,
+  type DoubleRequest,
+  type Router,
+} from './http';
 import { chatCompletion } from './inference-routes';
 
 export interface TogetherJobParams {
   suffix: string | null;
   learningRate: number;
-  trainingType: { type: 'Full' } | { type: 'Lora'; lora_r: number; lora_alpha: number; lora_dropout: number; lora_trainable_modules: string };
+  trainingType:
+    | { type: 'Full' }
+    | { type: 'Lora'; lora_r: number; lora_alpha: number; lora_dropout: number; lora_trainable_modules: string };
   nCheckpoints: number;
   warmupRatio: number;
   trainOnInputs: boolean | 'auto';
@@ -94,7 +105,8 @@ function trainingType(body: Record<string, unknown>): TogetherJobParams['trainin
     lora_r: numberField(source, 'lora_r', { min: 1, max: 512, integer: true }) ?? 8,
     lora_alpha: numberField(source, 'lora_alpha', { min: 1, max: 1024 }) ?? 16,
     lora_dropout: numberField(source, 'lora_dropout', { min: 0, max: 1 }) ?? 0,
-    lora_trainable_modules: typeof source.lora_trainable_modules === 'string' ? source.lora_trainable_modules : 'all-linear',
+    lora_trainable_modules:
+      typeof source.lora_trainable_modules === 'string' ? source.lora_trainable_modules : 'all-linear',
   };
 }
 
@@ -104,12 +116,20 @@ export function togetherRoutes(router: Router, state: DoubleState): void {
 
   const findFile = (request: DoubleRequest) => {
     const file = files.get(request.params.id);
-    if (!file) throw new HttpError(404, `File ${request.params.id} not found`, 'invalid_request_error', 'file_not_found', 'id');
+    if (!file)
+      throw new HttpError(404, `File ${request.params.id} not found`, 'invalid_request_error', 'file_not_found', 'id');
     return file;
   };
   const findJob = (request: DoubleRequest) => {
     const job = jobs.get(request.params.id);
-    if (!job) throw new HttpError(404, `Fine-tune job ${request.params.id} not found`, 'invalid_request_error', 'fine_tune_not_found', 'id');
+    if (!job)
+      throw new HttpError(
+        404,
+        `Fine-tune job ${request.params.id} not found`,
+        'invalid_request_error',
+        'fine_tune_not_found',
+        'id',
+      );
     return job;
   };
 
@@ -122,11 +142,23 @@ export function togetherRoutes(router: Router, state: DoubleState): void {
       const fileName = form.get('file_name');
       const purpose = form.get('purpose');
       const filename = typeof fileName === 'string' && fileName !== '' ? fileName : file.name || 'upload.jsonl';
-      return ok(fileView(files.create(filename, typeof purpose === 'string' && purpose !== '' ? purpose : 'fine-tune', await file.text())));
+      return ok(
+        fileView(
+          files.create(
+            filename,
+            typeof purpose === 'string' && purpose !== '' ? purpose : 'fine-tune',
+            await file.text(),
+          ),
+        ),
+      );
     })
     .on('GET', '/together/v1/files', () => ok({ object: 'list', data: files.list().map(fileView) }))
     .on('GET', '/together/v1/files/:id', (request) => ok(fileView(findFile(request))))
-    .on('GET', '/together/v1/files/:id/content', (request) => ({ status: 200, body: findFile(request).content, rawContentType: 'application/octet-stream' }))
+    .on('GET', '/together/v1/files/:id/content', (request) => ({
+      status: 200,
+      body: findFile(request).content,
+      rawContentType: 'application/octet-stream',
+    }))
     .on('DELETE', '/together/v1/files/:id', (request) => {
       files.delete(findFile(request).id);
       return ok({ id: request.params.id, deleted: true });
@@ -138,11 +170,20 @@ export function togetherRoutes(router: Router, state: DoubleState): void {
       const base = state.models.resolve(modelName);
       if (!base) throw modelNotFound(modelName);
       const trainingFile = files.get(trainingFileId);
-      if (!trainingFile) throw new HttpError(400, `Training file ${trainingFileId} not found`, 'invalid_request_error', 'invalid_training_file', 'training_file');
+      if (!trainingFile)
+        throw new HttpError(
+          400,
+          `Training file ${trainingFileId} not found`,
+          'invalid_request_error',
+          'invalid_training_file',
+          'training_file',
+        );
       const suffix = body.suffix ?? null;
-      if (suffix !== null && (typeof suffix !== 'string' || suffix.length > 40)) throw badRequest("'suffix' must be a string of at most 40 characters.", 'suffix');
+      if (suffix !== null && (typeof suffix !== 'string' || suffix.length > 40))
+        throw badRequest("'suffix' must be a string of at most 40 characters.", 'suffix');
       const trainOnInputs = body.train_on_inputs ?? 'auto';
-      if (trainOnInputs !== 'auto' && typeof trainOnInputs !== 'boolean') throw badRequest("'train_on_inputs' must be a boolean or 'auto'.", 'train_on_inputs');
+      if (trainOnInputs !== 'auto' && typeof trainOnInputs !== 'boolean')
+        throw badRequest("'train_on_inputs' must be a boolean or 'auto'.", 'train_on_inputs');
       const id = `ft-${uuidShaped(state.ids.next(`together-job:${JSON.stringify(body)}`))}`;
       const resultModel = `provider-double/${base.root.split('/').pop()}${suffix ? `-${suffix}` : ''}-${id.slice(3, 11)}`;
       const job = jobs.create({
@@ -152,7 +193,10 @@ export function togetherRoutes(router: Router, state: DoubleState): void {
         resultModel,
         checkpointModel: (step) => `${id}:${step}`,
         epochs: numberField(body, 'n_epochs', { min: 1, max: 100, integer: true }) ?? 1,
-        batchSize: typeof body.batch_size === 'number' ? numberField(body, 'batch_size', { min: 1, max: 1024, integer: true })! : 8,
+        batchSize:
+          typeof body.batch_size === 'number'
+            ? numberField(body, 'batch_size', { min: 1, max: 1024, integer: true })!
+            : 8,
         params: {
           suffix,
           learningRate: numberField(body, 'learning_rate', { min: 0, max: 1 }) ?? 0.00001,
@@ -171,7 +215,8 @@ export function togetherRoutes(router: Router, state: DoubleState): void {
     })
     .on('POST', '/together/v1/fine-tunes/:id/cancel', (request) => {
       const job = findJob(request);
-      if (!jobs.cancel(job)) throw badRequest(`Fine-tune job ${job.id} has already finished with status ${job.status}.`);
+      if (!jobs.cancel(job))
+        throw badRequest(`Fine-tune job ${job.id} has already finished with status ${job.status}.`);
       return ok(jobView(job));
     })
     .on('GET', '/together/v1/fine-tunes/:id/events', (request) => ok({ data: findJob(request).events.map(eventView) }));

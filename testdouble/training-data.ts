@@ -7,7 +7,8 @@ export interface TrainingExample {
   messages: PromptMessage[];
 }
 
-export type TrainingFileCheck = { ok: true; examples: TrainingExample[]; tokens: number } | { ok: false; message: string };
+export type TrainingFileCheck =
+  { ok: true; examples: TrainingExample[]; tokens: number } | { ok: false; message: string };
 
 const roles = new Set(['system', 'user', 'assistant', 'tool']);
 
@@ -16,7 +17,8 @@ function lineProblem(value: unknown): string | null {
   if (!Array.isArray(messages) || messages.length === 0) return 'expected an object with a non-empty "messages" array';
   for (const [i, message] of messages.entries()) {
     const { role, content } = (message ?? {}) as { role?: unknown; content?: unknown };
-    if (typeof role !== 'string' || !roles.has(role)) return `messages[${i}].role must be one of ${[...roles].join(', ')}`;
+    if (typeof role !== 'string' || !roles.has(role))
+      return `messages[${i}].role must be one of ${[...roles].join(', ')}`;
     if (typeof content !== 'string') return `messages[${i}].content must be a string`;
   }
   if (!messages.some((m: PromptMessage) => m.role === 'assistant')) return 'no assistant message to learn from';
@@ -47,7 +49,11 @@ export function checkTrainingFile(content: string): TrainingFileCheck {
 }
 
 /** How many examples about a gold question teach its gold answer; examples about unknown questions are not graded. */
-export function labelAgreement(examples: TrainingExample[], gold: GoldIndex, answerFormat: string): { matched: number; graded: number } {
+export function labelAgreement(
+  examples: TrainingExample[],
+  gold: GoldIndex,
+  answerFormat: string,
+): { matched: number; graded: number } {
   let matched = 0;
   let graded = 0;
   for (const { messages } of examples) {

@@ -1,8 +1,25 @@
 // Operator control inside workflows: pause and unpause, the budget guard before each paid stage, approval and a raised
 // budget, the stage ledger, and what the Temporal UI shows as current details. Operators send a few signals per run,
 // so histories grow by a handful of events; nothing here adds a command while a run is neither paused nor stopped.
-import { condition, defineQuery, defineSignal, defineUpdate, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { crossedLimit, estimateTokens, rescale, spentOf, type BudgetLimits, type Spent, type StageEstimate } from '../core/estimate';
+import {
+  condition,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  crossedLimit,
+  estimateTokens,
+  rescale,
+  spentOf,
+  type BudgetLimits,
+  type Spent,
+  type StageEstimate,
+} from '../core/estimate';
 import { searchAttributes } from '../core/search-attributes';
 import { addUsage, emptyUsage, type StageUsage } from '../core/types';
 
@@ -55,7 +72,9 @@ export const uncontrolledWorkflowTypes: readonly string[] = ['fineTune'];
 
 /** What the operator can do about a waiting stage. */
 export function approvalHint(runId: string, awaiting: Pick<AwaitingApproval, 'kind'>): string {
-  return awaiting.kind === 'budget' ? `Run \`flt approve ${runId}\` for this stage, or raise the budget with \`flt budget ${runId} --usd <dollars>\`.` : `Run \`flt approve ${runId}\`.`;
+  return awaiting.kind === 'budget'
+    ? `Run \`flt approve ${runId}\` for this stage, or raise the budget with \`flt budget ${runId} --usd <dollars>\`.`
+    : `Run \`flt approve ${runId}\`.`;
 }
 
 const usd = (value: number) => `$${value.toFixed(value < 1 ? 4 : 2)}`;
@@ -72,7 +91,15 @@ export function pausable() {
     setCurrentDetails('');
   });
   const nothing = { usd: 0, tokens: 0 };
-  setHandler(controlQuery, () => ({ paused, awaiting: null, limits: {}, spent: nothing, training: nothing, estimate: null, approved: [] }));
+  setHandler(controlQuery, () => ({
+    paused,
+    awaiting: null,
+    limits: {},
+    spent: nothing,
+    training: nothing,
+    estimate: null,
+    approved: [],
+  }));
   return {
     async pausePoint(): Promise<void> {
       if (paused) await condition(() => !paused);
@@ -103,7 +130,12 @@ export function runControl(budget: BudgetPlan | undefined) {
     limits,
     spent: spent(),
     training,
-    estimate: budget ? { usd: budget.stages.reduce((s, e) => s + e.costUsd, 0), tokens: budget.stages.reduce((s, e) => s + estimateTokens(e), 0) } : null,
+    estimate: budget
+      ? {
+          usd: budget.stages.reduce((s, e) => s + e.costUsd, 0),
+          tokens: budget.stages.reduce((s, e) => s + estimateTokens(e), 0),
+        }
+      : null,
     approved: [...approved],
   });
   const runId = workflowInfo().workflowId;
@@ -113,12 +145,16 @@ export function runControl(budget: BudgetPlan | undefined) {
     if (paused) lines.unshift(`**Paused**: no new paid step starts until \`flt unpause ${runId}\`.`);
     if (awaiting) lines.unshift(`**Awaiting approval**: ${awaiting.reason}. ${approvalHint(runId, awaiting)}`);
     const s = spent();
-    lines.push(`**Spent**: ${usd(s.usd)}, ${s.tokens} tokens${limits.usd !== undefined ? ` of a ${usd(limits.usd)} budget` : ''}${limits.tokens !== undefined ? ` (token budget ${limits.tokens})` : ''}`);
+    lines.push(
+      `**Spent**: ${usd(s.usd)}, ${s.tokens} tokens${limits.usd !== undefined ? ` of a ${usd(limits.usd)} budget` : ''}${limits.tokens !== undefined ? ` (token budget ${limits.tokens})` : ''}`,
+    );
     setCurrentDetails(lines.join('\n\n'));
   };
   // Only these transitions upsert: a run that is never paused or stopped for approval adds no command.
   const showStage = () => {
-    upsertSearchAttributes([{ key: searchAttributes.stage, value: paused ? 'paused' : awaiting ? 'awaiting-approval' : stage }]);
+    upsertSearchAttributes([
+      { key: searchAttributes.stage, value: paused ? 'paused' : awaiting ? 'awaiting-approval' : stage },
+    ]);
     showDetails();
   };
 
@@ -146,7 +182,8 @@ export function runControl(budget: BudgetPlan | undefined) {
     {
       validator: (raised: BudgetLimits) => {
         for (const [key, value] of Object.entries(raised)) {
-          if (!(typeof value === 'number' && value > 0)) throw new Error(`budget.${key} must be a positive number, got ${JSON.stringify(value)}`);
+          if (!(typeof value === 'number' && value > 0))
+            throw new Error(`budget.${key} must be a positive number, got ${JSON.stringify(value)}`);
         }
       },
     },
@@ -156,14 +193,23 @@ export function runControl(budget: BudgetPlan | undefined) {
   /** Why `estimate` may not start without an operator, or null. */
   const approvalNeeded = (estimate: StageEstimate): Pick<AwaitingApproval, 'kind' | 'reason'> | null => {
     if (estimate.fineTune && budget?.approveFineTunes) {
-      return { kind: 'fine-tune', reason: `stage "${estimate.stage}" fine-tunes (about ${estimate.trainingTokens} training tokens, ${usd(estimate.trainingUsd)}), and this run asks before every fine-tune` };
+      return {
+        kind: 'fine-tune',
+        reason: `stage "${estimate.stage}" fine-tunes (about ${estimate.trainingTokens} training tokens, ${usd(estimate.trainingUsd)}), and this run asks before every fine-tune`,
+      };
     }
     const crossed = crossedLimit(limits, spent(), estimate);
     if (crossed === 'usd') {
-      return { kind: 'budget', reason: `stage "${estimate.stage}" is estimated at up to ${usd(estimate.costUsd)}, which would bring the run to ${usd(spent().usd + estimate.costUsd)}, over its ${usd(limits.usd!)} budget` };
+      return {
+        kind: 'budget',
+        reason: `stage "${estimate.stage}" is estimated at up to ${usd(estimate.costUsd)}, which would bring the run to ${usd(spent().usd + estimate.costUsd)}, over its ${usd(limits.usd!)} budget`,
+      };
     }
     if (crossed === 'tokens') {
-      return { kind: 'budget', reason: `stage "${estimate.stage}" is estimated at up to ${estimateTokens(estimate)} tokens, which would bring the run to ${spent().tokens + estimateTokens(estimate)}, over its budget of ${limits.tokens} tokens` };
+      return {
+        kind: 'budget',
+        reason: `stage "${estimate.stage}" is estimated at up to ${estimateTokens(estimate)} tokens, which would bring the run to ${spent().tokens + estimateTokens(estimate)}, over its budget of ${limits.tokens} tokens`,
+      };
     }
     return null;
   };
@@ -199,7 +245,8 @@ export function runControl(budget: BudgetPlan | undefined) {
         awaiting = null;
         showStage();
       }
-      if (estimate?.fineTune) training = { usd: training.usd + estimate.trainingUsd, tokens: training.tokens + estimate.trainingTokens };
+      if (estimate?.fineTune)
+        training = { usd: training.usd + estimate.trainingUsd, tokens: training.tokens + estimate.trainingTokens };
       if (estimate) ledger.push({ stage: name, usage: emptyUsage(), estimate });
     },
 

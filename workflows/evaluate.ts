@@ -46,9 +46,21 @@ const modelCalls = (summary: string) =>
   });
 
 export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEvaluation> {
-  const shards = input.shards ?? (await shardDataset({ dataset: input.test, shardSize: input.execution.shardSize, name: `runs/${input.runId}/${input.stage}/items` }));
+  const shards =
+    input.shards ??
+    (await shardDataset({
+      dataset: input.test,
+      shardSize: input.execution.shardSize,
+      name: `runs/${input.runId}/${input.stage}/items`,
+    }));
   const { results, usage } = await overShards(
-    { stage: input.stage, shards, parallelShards: input.execution.parallelShards, done: input.done, continueAsNew: (done) => continueAsNew<typeof evaluateModel>({ ...input, shards, done }) },
+    {
+      stage: input.stage,
+      shards,
+      parallelShards: input.execution.parallelShards,
+      done: input.done,
+      continueAsNew: (done) => continueAsNew<typeof evaluateModel>({ ...input, shards, done }),
+    },
     (shard) =>
       modelCalls(`${input.model.model}: shard ${shard.index + 1} of ${shard.of}`).answerQuestions({
         runId: input.runId,
@@ -61,6 +73,12 @@ export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEva
       }),
   );
   const answered = results.map((r) => r.output);
-  const score = await scoreAnswers({ runId: input.runId, stage: input.stage, answers: answered, gold: input.test, metric: input.metric });
+  const score = await scoreAnswers({
+    runId: input.runId,
+    stage: input.stage,
+    answers: answered,
+    gold: input.test,
+    metric: input.metric,
+  });
   return { stage: input.stage, model: input.model, score, usage };
 }

@@ -48,7 +48,18 @@ export async function evaluationRun(input: EvaluationRunInput): Promise<Evaluati
     input.models.map(async (model, i) => {
       const evaluation = await executeChild(evaluateModel, {
         workflowId: childId(input.runId, stages[i].stage),
-        args: [{ runId: input.runId, stage: stages[i].stage, model, test: input.test, providers: input.providers, sampling: input.sampling, metric: input.metric, execution: input.execution }],
+        args: [
+          {
+            runId: input.runId,
+            stage: stages[i].stage,
+            model,
+            test: input.test,
+            providers: input.providers,
+            sampling: input.sampling,
+            metric: input.metric,
+            execution: input.execution,
+          },
+        ],
         staticSummary: `evaluate ${model.provider}/${model.model} on ${input.task}`,
       });
       stages[i].done = 1;

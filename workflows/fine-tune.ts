@@ -32,17 +32,35 @@ export async function fineTune(input: FineTuneInput): Promise<ModelRef> {
   for (let attempt = 0; ; attempt++) {
     const stage = attempt === 0 ? input.stage : `${input.stage}-retry${attempt}`;
     const final = await runJob(input, backend, stage);
-    if (final.status === 'succeeded' && final.resultModel) return { provider: backend.provider, model: final.resultModel };
+    if (final.status === 'succeeded' && final.resultModel)
+      return { provider: backend.provider, model: final.resultModel };
     if (attempt >= (backend.retryFailedJobs ?? 0)) {
-      throw ApplicationFailure.nonRetryable(`Fine-tune job ${final.jobId} ended ${final.status}: ${final.error ?? 'no error message from the provider'}`, 'FineTuneJobFailed');
+      throw ApplicationFailure.nonRetryable(
+        `Fine-tune job ${final.jobId} ended ${final.status}: ${final.error ?? 'no error message from the provider'}`,
+        'FineTuneJobFailed',
+      );
     }
-    log.warn('fine-tune job ended without a model; starting a new one', { jobId: final.jobId, status: final.status, error: final.error, attempt: attempt + 1 });
+    log.warn('fine-tune job ended without a model; starting a new one', {
+      jobId: final.jobId,
+      status: final.status,
+      error: final.error,
+      attempt: attempt + 1,
+    });
   }
 }
 
-async function runJob(input: FineTuneInput, backend: RemoteFineTuneBackendConfig, stage: string): Promise<FineTuneJobState> {
+async function runJob(
+  input: FineTuneInput,
+  backend: RemoteFineTuneBackendConfig,
+  stage: string,
+): Promise<FineTuneJobState> {
   const job = { tag: { runId: input.runId, stage }, backend, providers: input.providers };
-  const started = await startFineTuneJob({ ...job, training: input.training, baseModel: input.baseModel.model, hyperparameters: input.hyperparameters });
+  const started = await startFineTuneJob({
+    ...job,
+    training: input.training,
+    baseModel: input.baseModel.model,
+    hyperparameters: input.hyperparameters,
+  });
 
   // One long heartbeating activity polls the job: the history grows by a few events per job, not per poll.
   const { waitForFineTuneJob } = proxyActivities<Activities>({

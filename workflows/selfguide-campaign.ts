@@ -2,7 +2,17 @@
 // gains most over few-shot prompting, then that setting on the test tasks. Each (task, temperature) branch is a child
 // workflow that generates and annotates once and shares the result with every filter and epoch setting.
 import { executeChild, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import { branchDataSets, chooseSetting, dataKey, effectiveSetting, gridSettings, settingKey, sharingReport, type SettingChoice, type SharingReport } from '../core/selfguide-campaign';
+import {
+  branchDataSets,
+  chooseSetting,
+  dataKey,
+  effectiveSetting,
+  gridSettings,
+  settingKey,
+  sharingReport,
+  type SettingChoice,
+  type SharingReport,
+} from '../core/selfguide-campaign';
 import type { SelfGuideGrid, SelfGuideSettings } from '../core/selfguide-config';
 import { searchAttributes } from '../core/search-attributes';
 import type { StageUsage } from '../core/types';
@@ -59,7 +69,9 @@ export interface CampaignBranchInput extends SelfGuidePipeline, SelfGuideTaskRun
 }
 
 /** One task at one input temperature: inputs generated and annotated once, then every filter and epoch setting. */
-export async function selfGuideCampaignBranch(input: CampaignBranchInput): Promise<{ cells: CellResult[]; usage: StageUsage }> {
+export async function selfGuideCampaignBranch(
+  input: CampaignBranchInput,
+): Promise<{ cells: CellResult[]; usage: StageUsage }> {
   const { runId, task } = input;
   const dataSets = branchDataSets(input.grid, task.kind, input.inputTemperature);
   const stages: StageProgress[] = [
@@ -68,10 +80,21 @@ export async function selfGuideCampaignBranch(input: CampaignBranchInput): Promi
     { stage: 'cells', done: 0, total: dataSets.length },
   ];
   const usages: StageUsage[] = [];
-  setHandler(progressQuery, () => ({ stage: stages.find((s) => s.done < s.total)?.stage ?? 'done', stages, usage: sumUsage(usages) }));
+  setHandler(progressQuery, () => ({
+    stage: stages.find((s) => s.done < s.total)?.stage ?? 'done',
+    stages,
+    usage: sumUsage(usages),
+  }));
   const { pausePoint } = pausable();
 
-  const inputs = await generateInputs(runId, task, input.inputTemperature, input, (done, of) => Object.assign(stages[0], { done, total: of }), pausePoint);
+  const inputs = await generateInputs(
+    runId,
+    task,
+    input.inputTemperature,
+    input,
+    (done, of) => Object.assign(stages[0], { done, total: of }),
+    pausePoint,
+  );
   usages.push(inputs.usage);
   // The library (inputs passing every filter but the switchable length rule) is annotated once for all settings.
   const library = await filterInputs(runId, 'filter-in-off', task, inputs.generated, false);
@@ -80,17 +103,34 @@ export async function selfGuideCampaignBranch(input: CampaignBranchInput): Promi
   usages.push(samples.usage);
   stages[1].done = 1;
 
-  const keptWithLengthFilter = dataSets.some((d) => d.data.inputLengthFilter) ? filterInputs(runId, 'filter-in-on', task, inputs.generated, true) : null;
+  const keptWithLengthFilter = dataSets.some((d) => d.data.inputLengthFilter)
+    ? filterInputs(runId, 'filter-in-on', task, inputs.generated, true)
+    : null;
   const perDataSet = await mapBounded(dataSets, input.cells, async ({ data, epochs }) => {
     await pausePoint();
     const kept = data.inputLengthFilter ? (await keptWithLengthFilter!).kept : library.kept;
     const key = dataKey(data);
-    const synthetic = await synthesize(runId, `data-${key}`, task, samples.annotated, kept, data.outputLengthFilter, input);
+    const synthetic = await synthesize(
+      runId,
+      `data-${key}`,
+      task,
+      samples.annotated,
+      kept,
+      data.outputLengthFilter,
+      input,
+    );
     const models = await fineTuneEpochs(runId, `fine-tune-${key}`, synthetic.training, epochs, input);
     const results = await Promise.all(
       epochs.map(async (e, i): Promise<CellResult> => {
         const setting = { ...data, epochs: e };
-        const evaluation = await evaluate(runId, `evaluate-${settingKey(setting)}`, input, models[i], { kind: 'few-shot' }, input);
+        const evaluation = await evaluate(
+          runId,
+          `evaluate-${settingKey(setting)}`,
+          input,
+          models[i],
+          { kind: 'few-shot' },
+          input,
+        );
         usages.push(evaluation.usage);
         return { task: task.name, setting, pairs: synthetic.pairs.count, score: evaluation.score.score };
       }),
@@ -125,11 +165,22 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
   // Children get the pipeline without the budget: the campaign guards its stages as a whole.
   const { budget: _budget, ...pipeline } = input;
 
-  await enter('validation', `${gridSettings(grid).length} settings on ${input.validation.length} validation task(s), in ${branches.length} branches, and the few-shot baselines`, true);
+  await enter(
+    'validation',
+    `${gridSettings(grid).length} settings on ${input.validation.length} validation task(s), in ${branches.length} branches, and the few-shot baselines`,
+    true,
+  );
   const [baselines, branchResults] = await Promise.all([
     mapBounded(input.validation, input.concurrency.branches, async (run): Promise<SelfGuideEvaluation> => {
       await control.pausePoint();
-      const baseline = await evaluate(runId, `baseline-${run.task.name}`, run, input.model, { kind: 'few-shot' }, input);
+      const baseline = await evaluate(
+        runId,
+        `baseline-${run.task.name}`,
+        run,
+        input.model,
+        { kind: 'few-shot' },
+        input,
+      );
       stages[0].done++;
       control.spend(stage, baseline.usage);
       return baseline;
@@ -138,7 +189,15 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
       await control.pausePoint();
       const branch = await executeChild(selfGuideCampaignBranch, {
         workflowId: childId(runId, `${run.task.name}-t${t}`),
-        args: [{ ...pipeline, ...run, runId: childId(runId, `${run.task.name}-t${t}`), inputTemperature: t, cells: input.concurrency.cells }],
+        args: [
+          {
+            ...pipeline,
+            ...run,
+            runId: childId(runId, `${run.task.name}-t${t}`),
+            inputTemperature: t,
+            cells: input.concurrency.cells,
+          },
+        ],
         staticSummary: `SELF-GUIDE grid on ${run.task.name} at input temperature ${t}`,
       });
       stages[1].done++;
@@ -148,27 +207,39 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
   ]);
   const cells = branchResults.flatMap((b) => b.cells);
 
-  const scoreOf = (task: string, setting: SelfGuideSettings) => cells.find((c) => c.task === task && settingKey(c.setting) === settingKey(setting))!.score;
+  const scoreOf = (task: string, setting: SelfGuideSettings) =>
+    cells.find((c) => c.task === task && settingKey(c.setting) === settingKey(setting))!.score;
   const choice = chooseSetting(
     gridSettings(grid).map((setting) => ({
       setting,
-      gains: input.validation.map(({ task }, i) => ({ task: task.name, gain: scoreOf(task.name, effectiveSetting(setting, task.kind)) - baselines[i].score.score })),
+      gains: input.validation.map(({ task }, i) => ({
+        task: task.name,
+        gain: scoreOf(task.name, effectiveSetting(setting, task.kind)) - baselines[i].score.score,
+      })),
     })),
   );
 
-  await enter('test', `the chosen setting ${settingKey(choice.setting)} on ${input.test.map((r) => r.task.name).join(', ')}`, true);
-  const testRuns = await mapBounded(input.test, input.concurrency.branches, async (run): Promise<SelfGuideRunResult> => {
-    await control.pausePoint();
-    const testRunId = childId(runId, `test-${run.task.name}`);
-    const result = await executeChild(selfGuideRun, {
-      workflowId: testRunId,
-      args: [{ ...pipeline, ...run, runId: testRunId, settings: choice.setting }],
-      staticSummary: `SELF-GUIDE with the chosen setting ${settingKey(choice.setting)} on ${run.task.name}`,
-    });
-    stages[2].done++;
-    control.spend(stage, result.usage);
-    return result;
-  });
+  await enter(
+    'test',
+    `the chosen setting ${settingKey(choice.setting)} on ${input.test.map((r) => r.task.name).join(', ')}`,
+    true,
+  );
+  const testRuns = await mapBounded(
+    input.test,
+    input.concurrency.branches,
+    async (run): Promise<SelfGuideRunResult> => {
+      await control.pausePoint();
+      const testRunId = childId(runId, `test-${run.task.name}`);
+      const result = await executeChild(selfGuideRun, {
+        workflowId: testRunId,
+        args: [{ ...pipeline, ...run, runId: testRunId, settings: choice.setting }],
+        staticSummary: `SELF-GUIDE with the chosen setting ${settingKey(choice.setting)} on ${run.task.name}`,
+      });
+      stages[2].done++;
+      control.spend(stage, result.usage);
+      return result;
+    },
+  );
 
   const test = testRuns.map((r) => {
     const [fewShot, , , selfGuide] = r.evaluations.map((e) => e.score.score);
@@ -182,7 +253,11 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
     cells,
     choice,
     test,
-    sharing: sharingReport(grid, input.validation.map((r) => r.task.kind), input.fineTune.backend.kind === 'openai'),
+    sharing: sharingReport(
+      grid,
+      input.validation.map((r) => r.task.kind),
+      input.fineTune.backend.kind === 'openai',
+    ),
     usage: control.usage(),
     costs: control.costs(),
   };

@@ -45,9 +45,21 @@ const modelCalls = (summary: string) =>
   });
 
 export async function selfGuideEvaluate(input: SelfGuideEvaluateInput): Promise<SelfGuideEvaluation> {
-  const shards = input.shards ?? (await shardDataset({ dataset: input.test, shardSize: input.execution.shardSize, name: `runs/${input.runId}/${input.stage}/items` }));
+  const shards =
+    input.shards ??
+    (await shardDataset({
+      dataset: input.test,
+      shardSize: input.execution.shardSize,
+      name: `runs/${input.runId}/${input.stage}/items`,
+    }));
   const { results, usage } = await overShards(
-    { stage: input.stage, shards, parallelShards: input.execution.parallelShards, done: input.done, continueAsNew: (done) => continueAsNew<typeof selfGuideEvaluate>({ ...input, shards, done }) },
+    {
+      stage: input.stage,
+      shards,
+      parallelShards: input.execution.parallelShards,
+      done: input.done,
+      continueAsNew: (done) => continueAsNew<typeof selfGuideEvaluate>({ ...input, shards, done }),
+    },
     (shard) =>
       modelCalls(`${input.stage}: shard ${shard.index + 1} of ${shard.of}`).answerTestShard({
         runId: input.runId,
@@ -62,6 +74,12 @@ export async function selfGuideEvaluate(input: SelfGuideEvaluateInput): Promise<
       }),
   );
   const answers = results.map((r) => r.output);
-  const score = await scoreTestAnswers({ runId: input.runId, stage: input.stage, answers, task: input.task, rouge: input.rouge });
+  const score = await scoreTestAnswers({
+    runId: input.runId,
+    stage: input.stage,
+    answers,
+    task: input.task,
+    rouge: input.rouge,
+  });
   return { stage: input.stage, model: input.model, score, usage };
 }

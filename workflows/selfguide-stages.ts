@@ -30,10 +30,12 @@ export interface SelfGuideTaskRun {
   test: ArtifactRef;
 }
 
-const { filterGeneratedInputs, buildSyntheticData, goldTrainingSet, fineTuneCheckpoints } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
+const { filterGeneratedInputs, buildSyntheticData, goldTrainingSet, fineTuneCheckpoints } = proxyActivities<Activities>(
+  {
+    startToCloseTimeout: '10 minutes',
+    retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+  },
+);
 
 const modelCalls = (summary: string) =>
   proxyActivities<Activities>({
@@ -61,7 +63,9 @@ export async function generateInputs(
   let usage = emptyUsage();
   for (let round = 1; round <= rounds; round++) {
     await pausePoint();
-    const result: GenerateInputRoundResult = await modelCalls(`generate inputs: round ${round} of ${rounds}`).generateInputRound({
+    const result: GenerateInputRoundResult = await modelCalls(
+      `generate inputs: round ${round} of ${rounds}`,
+    ).generateInputRound({
       runId,
       stage: 'generate-inputs',
       round,
@@ -83,12 +87,24 @@ export async function generateInputs(
 }
 
 /** Stage 2. */
-export function filterInputs(runId: string, stage: string, task: SelfGuideTaskDefinition, generated: ArtifactRef, lengthFilter: boolean): Promise<FilterStageResult> {
+export function filterInputs(
+  runId: string,
+  stage: string,
+  task: SelfGuideTaskDefinition,
+  generated: ArtifactRef,
+  lengthFilter: boolean,
+): Promise<FilterStageResult> {
   return filterGeneratedInputs({ runId, stage, generated, task, lengthFilter });
 }
 
 /** Stage 3's model calls: `annotation.samples` answers for each input. */
-export function sampleAnnotations(runId: string, stage: string, task: SelfGuideTaskDefinition, inputs: ArtifactRef, pipeline: SelfGuidePipeline) {
+export function sampleAnnotations(
+  runId: string,
+  stage: string,
+  task: SelfGuideTaskDefinition,
+  inputs: ArtifactRef,
+  pipeline: SelfGuidePipeline,
+) {
   const { samples, temperature, maxTokens } = pipeline.annotation;
   return modelCalls(`annotate ${inputs.count} inputs, ${samples} samples each`).sampleAnnotations({
     runId,
@@ -105,18 +121,56 @@ export function sampleAnnotations(runId: string, stage: string, task: SelfGuideT
 }
 
 /** Stage 3's rules over samples drawn earlier (a superset of `kept` is fine). */
-export function synthesize(runId: string, stage: string, task: SelfGuideTaskDefinition, annotated: ArtifactRef, kept: ArtifactRef, outputLengthFilter: boolean, pipeline: SelfGuidePipeline): Promise<SyntheticDataResult> {
-  return buildSyntheticData({ runId, stage, annotated, kept, task, outputLengthFilter, minShare: pipeline.annotation.minShare, seed: pipeline.seed });
+export function synthesize(
+  runId: string,
+  stage: string,
+  task: SelfGuideTaskDefinition,
+  annotated: ArtifactRef,
+  kept: ArtifactRef,
+  outputLengthFilter: boolean,
+  pipeline: SelfGuidePipeline,
+): Promise<SyntheticDataResult> {
+  return buildSyntheticData({
+    runId,
+    stage,
+    annotated,
+    kept,
+    task,
+    outputLengthFilter,
+    minShare: pipeline.annotation.minShare,
+    seed: pipeline.seed,
+  });
 }
 
-const hyperparameters = ({ fineTune: { learningRate, batchSize, lora } }: SelfGuidePipeline, epochs: number) => ({ epochs, learningRate, batchSize, lora });
+const hyperparameters = ({ fineTune: { learningRate, batchSize, lora } }: SelfGuidePipeline, epochs: number) => ({
+  epochs,
+  learningRate,
+  batchSize,
+  lora,
+});
 
 /** Stage 4 through the fineTune child workflow; with nothing to train on, the base model stands as it is. */
-export async function fineTuneOn(runId: string, stage: string, training: ArtifactRef, epochs: number, pipeline: SelfGuidePipeline): Promise<ModelRef> {
+export async function fineTuneOn(
+  runId: string,
+  stage: string,
+  training: ArtifactRef,
+  epochs: number,
+  pipeline: SelfGuidePipeline,
+): Promise<ModelRef> {
   if (training.count === 0) return pipeline.model;
   return executeChild(fineTune, {
     workflowId: childId(runId, stage),
-    args: [{ runId, stage, backend: pipeline.fineTune.backend, providers: pipeline.providers, baseModel: pipeline.model, training, hyperparameters: hyperparameters(pipeline, epochs) }],
+    args: [
+      {
+        runId,
+        stage,
+        backend: pipeline.fineTune.backend,
+        providers: pipeline.providers,
+        baseModel: pipeline.model,
+        training,
+        hyperparameters: hyperparameters(pipeline, epochs),
+      },
+    ],
     staticSummary: `fine-tune ${pipeline.model.model} on ${training.count} examples for ${epochs} epoch(s)`,
   });
 }
@@ -125,15 +179,30 @@ export async function fineTuneOn(runId: string, stage: string, training: Artifac
  * Stage 4 for several epoch counts: one OpenAI job of the most epochs serves the others from its per-epoch
  * checkpoints; other backends train one job per epoch count. Returns one model per entry of `epochs`.
  */
-export async function fineTuneEpochs(runId: string, stage: string, training: ArtifactRef, epochs: number[], pipeline: SelfGuidePipeline): Promise<ModelRef[]> {
+export async function fineTuneEpochs(
+  runId: string,
+  stage: string,
+  training: ArtifactRef,
+  epochs: number[],
+  pipeline: SelfGuidePipeline,
+): Promise<ModelRef[]> {
   const { backend } = pipeline.fineTune;
   if (backend.kind !== 'openai' || training.count === 0 || epochs.length === 1) {
-    return Promise.all(epochs.map((e) => fineTuneOn(runId, epochs.length === 1 ? stage : `${stage}-e${e}`, training, e, pipeline)));
+    return Promise.all(
+      epochs.map((e) => fineTuneOn(runId, epochs.length === 1 ? stage : `${stage}-e${e}`, training, e, pipeline)),
+    );
   }
   const most = Math.max(...epochs);
   const final = await fineTuneOn(runId, stage, training, most, pipeline);
   // The job is found the way startFineTuneJob found it: by what it trained on.
-  const checkpoints = await fineTuneCheckpoints({ stage, training, baseModel: pipeline.model.model, hyperparameters: hyperparameters(pipeline, most), backend, providers: pipeline.providers });
+  const checkpoints = await fineTuneCheckpoints({
+    stage,
+    training,
+    baseModel: pipeline.model.model,
+    hyperparameters: hyperparameters(pipeline, most),
+    backend,
+    providers: pipeline.providers,
+  });
   // The newest checkpoint is the last epoch's; providers may keep only the last few.
   const byEpoch = (e: number) => (e === most ? final : checkpoints[checkpoints.length - 1 - (most - e)]);
   return Promise.all(epochs.map((e) => byEpoch(e) ?? fineTuneOn(runId, `${stage}-e${e}`, training, e, pipeline)));
@@ -145,7 +214,14 @@ export function goldTraining(runId: string, task: SelfGuideTaskDefinition): Prom
 }
 
 /** Stage 5 for one model, as a child workflow. */
-export function evaluate(runId: string, stage: string, run: SelfGuideTaskRun, model: ModelRef, prompting: Prompting, pipeline: SelfGuidePipeline): Promise<SelfGuideEvaluation> {
+export function evaluate(
+  runId: string,
+  stage: string,
+  run: SelfGuideTaskRun,
+  model: ModelRef,
+  prompting: Prompting,
+  pipeline: SelfGuidePipeline,
+): Promise<SelfGuideEvaluation> {
   return executeChild(selfGuideEvaluate, {
     workflowId: childId(runId, stage),
     args: [

@@ -47,7 +47,9 @@ export interface SelfGuideRunResult {
 
 export async function selfGuideRun(input: SelfGuideRunInput): Promise<SelfGuideRunResult> {
   const { runId, task, settings } = input;
-  const stages: StageProgress[] = ['generate-inputs', 'filter-inputs', 'annotate-outputs', 'fine-tune', 'evaluate'].map((stage) => ({ stage, done: 0, total: 1 }));
+  const stages: StageProgress[] = ['generate-inputs', 'filter-inputs', 'annotate-outputs', 'fine-tune', 'evaluate'].map(
+    (stage) => ({ stage, done: 0, total: 1 }),
+  );
   let stage = stages[0].stage;
   const control = runControl(input.budget);
   setHandler(progressQuery, () => ({ stage, stages, usage: control.usage() }));
@@ -72,35 +74,78 @@ export async function selfGuideRun(input: SelfGuideRunInput): Promise<SelfGuideR
     if (guard.paid) await control.beforePaidStep(stage, guard.units);
   };
   /** The pipeline as a stage sees it: salted providers from the stage `flt resume --from` named on. */
-  const at = (stageName: string): SelfGuidePipeline => ({ ...input, providers: providersForStage(input.providers, 'selfGuideRun', stageName, input.rerun) });
+  const at = (stageName: string): SelfGuidePipeline => ({
+    ...input,
+    providers: providersForStage(input.providers, 'selfGuideRun', stageName, input.rerun),
+  });
   // The paper's output length rule compares with gold outputs; classification outputs are labels.
   const outputLengthFilter = settings.outputLengthFilter && task.kind === 'generation';
 
   await enter(0, `the model writes inputs at temperature ${settings.inputTemperature}`, { paid: true });
-  const inputs = await generateInputs(runId, task, settings.inputTemperature, at('generate-inputs'), (done, of) => Object.assign(stages[0], { done, total: of }), control.pausePoint);
+  const inputs = await generateInputs(
+    runId,
+    task,
+    settings.inputTemperature,
+    at('generate-inputs'),
+    (done, of) => Object.assign(stages[0], { done, total: of }),
+    control.pausePoint,
+  );
   control.spend(stage, inputs.usage);
 
-  await enter(1, `${inputs.generated.count} generated inputs through the empty, noise, ${settings.inputLengthFilter ? 'length, ' : ''}duplicate filters`, { paid: false });
+  await enter(
+    1,
+    `${inputs.generated.count} generated inputs through the empty, noise, ${settings.inputLengthFilter ? 'length, ' : ''}duplicate filters`,
+    { paid: false },
+  );
   const filtered = await filterInputs(runId, 'filter-inputs', task, inputs.generated, settings.inputLengthFilter);
 
-  await enter(2, `${input.annotation.samples} answers for each of ${filtered.kept.count} kept inputs, then the majority vote`, { paid: true, units: filtered.kept.count });
+  await enter(
+    2,
+    `${input.annotation.samples} answers for each of ${filtered.kept.count} kept inputs, then the majority vote`,
+    { paid: true, units: filtered.kept.count },
+  );
   const samples = await sampleAnnotations(runId, 'annotate-outputs', task, filtered.kept, at('annotate-outputs'));
   control.spend(stage, samples.usage);
-  const synthetic = await synthesize(runId, 'annotate-outputs', task, samples.annotated, filtered.kept, outputLengthFilter, at('annotate-outputs'));
+  const synthetic = await synthesize(
+    runId,
+    'annotate-outputs',
+    task,
+    samples.annotated,
+    filtered.kept,
+    outputLengthFilter,
+    at('annotate-outputs'),
+  );
 
-  await enter(3, `SELF-GUIDE on ${synthetic.training.count} synthetic pairs, few-shot fine-tuning on ${task.examples.length} gold examples`, {
-    paid: true,
-    units: synthetic.training.count + task.examples.length,
-  });
+  await enter(
+    3,
+    `SELF-GUIDE on ${synthetic.training.count} synthetic pairs, few-shot fine-tuning on ${task.examples.length} gold examples`,
+    {
+      paid: true,
+      units: synthetic.training.count + task.examples.length,
+    },
+  );
   const [selfGuide, fewShotFineTune] = await Promise.all([
     fineTuneOn(runId, 'fine-tune', synthetic.training, settings.epochs, at('fine-tune')),
-    goldTraining(runId, task).then((gold) => fineTuneOn(runId, 'fine-tune-few-shot', gold, settings.epochs, at('fine-tune'))),
+    goldTraining(runId, task).then((gold) =>
+      fineTuneOn(runId, 'fine-tune-few-shot', gold, settings.epochs, at('fine-tune')),
+    ),
   ]);
 
-  await enter(4, `few-shot prompting, Self-ICL, few-shot fine-tuning and SELF-GUIDE on ${input.test.count} test items`, { paid: true });
+  await enter(
+    4,
+    `few-shot prompting, Self-ICL, few-shot fine-tuning and SELF-GUIDE on ${input.test.count} test items`,
+    { paid: true },
+  );
   const evaluations = await Promise.all([
     evaluate(runId, 'evaluate-few-shot', input, input.model, { kind: 'few-shot' }, at('evaluate')),
-    evaluate(runId, 'evaluate-self-icl', input, input.model, { kind: 'self-icl', synthetic: synthetic.pairs, contextTokens: input.evaluation.contextTokens }, at('evaluate')),
+    evaluate(
+      runId,
+      'evaluate-self-icl',
+      input,
+      input.model,
+      { kind: 'self-icl', synthetic: synthetic.pairs, contextTokens: input.evaluation.contextTokens },
+      at('evaluate'),
+    ),
     evaluate(runId, 'evaluate-few-shot-fine-tune', input, fewShotFineTune, { kind: 'few-shot' }, at('evaluate')),
     evaluate(runId, 'evaluate-self-guide', input, selfGuide, { kind: 'few-shot' }, at('evaluate')),
   ]);

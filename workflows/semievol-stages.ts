@@ -34,16 +34,30 @@ const { collectRecords } = proxyActivities<Activities>({
 });
 
 /** Runs `work` on every shard of the stage, continuing as new when the server suggests it. */
-function eachShard<R extends { usage: StageUsage }>(stage: string, input: ShardedStageInput, work: (activities: Activities, shard: Shard) => Promise<R>) {
+function eachShard<R extends { usage: StageUsage }>(
+  stage: string,
+  input: ShardedStageInput,
+  work: (activities: Activities, shard: Shard) => Promise<R>,
+) {
   return overShards<R>(
-    { stage, shards: input.shards, parallelShards: input.execution.parallelShards, done: input.done as ShardsDone<R> | undefined, continueAsNew: (done) => continueAsNew({ ...input, done }) },
+    {
+      stage,
+      shards: input.shards,
+      parallelShards: input.execution.parallelShards,
+      done: input.done as ShardsDone<R> | undefined,
+      continueAsNew: (done) => continueAsNew({ ...input, done }),
+    },
     (shard) => work(shardActivities(`${stage}: shard ${shard.index + 1} of ${shard.of}`), shard),
   );
 }
 
 /** In-context propagation: the k labeled questions nearest to each unlabeled question. */
-export async function propagateInContext(input: ShardedStageInput & { retrieval: Retrieval }): Promise<{ neighbours: ArtifactRef[]; usage: StageUsage }> {
-  const { results, usage } = await eachShard('propagate', input, (a, shard) => a.retrieveNeighbours({ runId: input.runId, shard, providers: input.providers, retrieval: input.retrieval }));
+export async function propagateInContext(
+  input: ShardedStageInput & { retrieval: Retrieval },
+): Promise<{ neighbours: ArtifactRef[]; usage: StageUsage }> {
+  const { results, usage } = await eachShard('propagate', input, (a, shard) =>
+    a.retrieveNeighbours({ runId: input.runId, shard, providers: input.providers, retrieval: input.retrieval }),
+  );
   return { neighbours: results.map((r) => r.output), usage };
 }
 
@@ -57,7 +71,9 @@ export interface CollaborateStageInput extends ShardedStageInput {
 }
 
 /** Collaborative inference: every collaborator answers every unlabeled question. */
-export async function collaborate(input: CollaborateStageInput): Promise<{ answers: ArtifactRef[]; usage: StageUsage }> {
+export async function collaborate(
+  input: CollaborateStageInput,
+): Promise<{ answers: ArtifactRef[]; usage: StageUsage }> {
   const { results, usage } = await eachShard('collaborate', input, (a, shard) =>
     a.collaborateOnShard({
       runId: input.runId,
@@ -92,8 +108,20 @@ export interface Justification {
 /** Self-justification: the justifier settles every inconsistent question; every question gets its pseudo-label. */
 export async function justify(input: JustifyStageInput): Promise<Justification> {
   const { results, usage } = await eachShard('justify', input, (a, shard) =>
-    a.justifyShard({ runId: input.runId, shard, providers: input.providers, answers: input.answers[shard.index], justifier: input.justifier, sampling: input.sampling }),
+    a.justifyShard({
+      runId: input.runId,
+      shard,
+      providers: input.providers,
+      answers: input.answers[shard.index],
+      justifier: input.justifier,
+      sampling: input.sampling,
+    }),
   );
   const records = await collectRecords({ runId: input.runId, parts: results.map((r) => r.records) });
-  return { records, labels: results.map((r) => r.labels), justified: results.reduce((sum, r) => sum + r.justified, 0), usage };
+  return {
+    records,
+    labels: results.map((r) => r.labels),
+    justified: results.reduce((sum, r) => sum + r.justified, 0),
+    usage,
+  };
 }

@@ -1,7 +1,13 @@
 // The `semievol` method (Luo et al., 2024): warm up on D_L, propagate labels in context, let collaborators answer
 // D_U, justify their disagreements, select confident pseudo-labels, fine-tune on them, evaluate. Each stage is a
 // child workflow or activity of its own, so the Temporal UI shows it and a resumed run skips what has finished.
-import { ApplicationFailure, executeChild, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { SamplingParams } from '../activities/inference';
 import type { PseudoLabelAccuracy, SelectionResult } from '../activities/semievol';
@@ -10,7 +16,15 @@ import { providersForStage, type Rerun } from '../core/rerun';
 import { searchAttributes } from '../core/search-attributes';
 import { semievolPlan, type SemievolPlan } from '../core/semievol';
 import type { SemievolOptions } from '../core/semievol-config';
-import { addUsage, emptyUsage, type ArtifactRef, type FineTuneHyperparameters, type ModelRef, type Shard, type StageUsage } from '../core/types';
+import {
+  addUsage,
+  emptyUsage,
+  type ArtifactRef,
+  type FineTuneHyperparameters,
+  type ModelRef,
+  type Shard,
+  type StageUsage,
+} from '../core/types';
 import { runControl, type BudgetPlan, type StageCost } from './control';
 import { evaluateModel, type ModelEvaluation } from './evaluate';
 import { fineTune } from './fine-tune';
@@ -25,7 +39,11 @@ export interface SemievolRunInput {
   model: ModelSpec;
   /** `unlabeled` carries no answers; `unlabeledGold` ({id, answer}) is read only by the pseudo-label diagnostic. */
   data: { labeled: ArtifactRef; unlabeled: ArtifactRef; unlabeledGold: ArtifactRef; test: ArtifactRef };
-  fineTune: { backend: FineTuneBackendConfig; hyperparameters: FineTuneHyperparameters; finalHyperparameters: FineTuneHyperparameters };
+  fineTune: {
+    backend: FineTuneBackendConfig;
+    hyperparameters: FineTuneHyperparameters;
+    finalHyperparameters: FineTuneHyperparameters;
+  };
   options: SemievolOptions;
   /** Evaluation sampling; its seed is the run's seed. */
   sampling: SamplingParams;
@@ -78,24 +96,60 @@ export async function semievolRun(input: SemievolRunInput): Promise<SemievolRunR
   const plan = semievolPlan(input.options, input.sampling.seed);
   const run = trackRun(input, plan);
   const base: ModelRef = { ...input.model };
-  const unlabeled = await step(`split D_U (${input.data.unlabeled.count} questions) into shards of ${input.execution.shardSize}`).shardDataset({ dataset: input.data.unlabeled, shardSize: input.execution.shardSize, name: `runs/${input.runId}/unlabeled/items` });
+  const unlabeled = await step(
+    `split D_U (${input.data.unlabeled.count} questions) into shards of ${input.execution.shardSize}`,
+  ).shardDataset({
+    dataset: input.data.unlabeled,
+    shardSize: input.execution.shardSize,
+    name: `runs/${input.runId}/unlabeled/items`,
+  });
 
   const { labeled, test } = input.data;
   const counts = `${labeled.count} labeled, ${input.data.unlabeled.count} unlabeled questions`;
-  const warm = plan.warmUp ? await run.stage('warm-up', `M_warm = fine-tune(M_base, D_L): ${labeled.count} examples`, () => warmUp(input)) : null;
-  const neighbours = plan.k > 0 ? await run.stage('propagate', `the ${plan.k} nearest labeled questions of each unlabeled one (${counts})`, () => propagate(input, plan, unlabeled)) : null;
-  const answers = await run.stage('collaborate', `${plan.collaborators.length} collaborators answer ${input.data.unlabeled.count} questions in ${unlabeled.length} shards`, () =>
-    collaborateOn(input, plan, unlabeled, { base, warm }, neighbours?.neighbours ?? null),
+  const warm = plan.warmUp
+    ? await run.stage('warm-up', `M_warm = fine-tune(M_base, D_L): ${labeled.count} examples`, () => warmUp(input))
+    : null;
+  const neighbours =
+    plan.k > 0
+      ? await run.stage('propagate', `the ${plan.k} nearest labeled questions of each unlabeled one (${counts})`, () =>
+          propagate(input, plan, unlabeled),
+        )
+      : null;
+  const answers = await run.stage(
+    'collaborate',
+    `${plan.collaborators.length} collaborators answer ${input.data.unlabeled.count} questions in ${unlabeled.length} shards`,
+    () => collaborateOn(input, plan, unlabeled, { base, warm }, neighbours?.neighbours ?? null),
   );
-  const justification = await run.stage('justify', `M_${warm ? 'warm' : 'base'} settles every question the collaborators disagree on`, () => justifyDisagreements(input, unlabeled, answers.answers, warm ?? base));
-  const selection = await run.stage('select', `pseudo-labels with entropy up to the ${plan.selection.theta}th percentile`, () => select(input, plan, justification), { paid: false });
+  const justification = await run.stage(
+    'justify',
+    `M_${warm ? 'warm' : 'base'} settles every question the collaborators disagree on`,
+    () => justifyDisagreements(input, unlabeled, answers.answers, warm ?? base),
+  );
+  const selection = await run.stage(
+    'select',
+    `pseudo-labels with entropy up to the ${plan.selection.theta}th percentile`,
+    () => select(input, plan, justification),
+    { paid: false },
+  );
   // M_evol's training set is D_L (unless left out) and exactly the selected pseudo-labels.
   const examples = (plan.evolveOn === 'labeled-and-selected' ? labeled.count : 0) + selection.counts.selected;
-  const evolved = await run.stage('evolve', `M_evol = fine-tune(M_${plan.evolveFrom}): ${examples} examples`, () => evolve(input, plan, selection, { base, warm }), { units: examples });
-  const { usage: _evaluationUsage, ...evaluations } = await run.stage('evaluate', `${warm ? 'vanilla, SFT, SemiEvol and RAG' : 'vanilla, SemiEvol and RAG'} on ${test.count} test questions`, () =>
-    evaluate(input, { base, warm, evolved }),
+  const evolved = await run.stage(
+    'evolve',
+    `M_evol = fine-tune(M_${plan.evolveFrom}): ${examples} examples`,
+    () => evolve(input, plan, selection, { base, warm }),
+    { units: examples },
   );
-  const accuracy = await run.stage('diagnose', "pseudo-label accuracy against D_U's withheld answers", () => diagnosePseudoLabels(input, justification, selection), { paid: false });
+  const { usage: _evaluationUsage, ...evaluations } = await run.stage(
+    'evaluate',
+    `${warm ? 'vanilla, SFT, SemiEvol and RAG' : 'vanilla, SemiEvol and RAG'} on ${test.count} test questions`,
+    () => evaluate(input, { base, warm, evolved }),
+  );
+  const accuracy = await run.stage(
+    'diagnose',
+    "pseudo-label accuracy against D_U's withheld answers",
+    () => diagnosePseudoLabels(input, justification, selection),
+    { paid: false },
+  );
 
   run.finish(evaluations.semievol.score.accuracy);
   return {
@@ -121,7 +175,16 @@ export async function semievolRun(input: SemievolRunInput): Promise<SemievolRunR
  * (FltCostUsd), and the operator's control: a paid stage waits while the run is paused or needs approval.
  */
 function trackRun(input: SemievolRunInput, plan: SemievolPlan) {
-  const names = [plan.warmUp && 'warm-up', plan.k > 0 && 'propagate', 'collaborate', 'justify', 'select', 'evolve', 'evaluate', 'diagnose'];
+  const names = [
+    plan.warmUp && 'warm-up',
+    plan.k > 0 && 'propagate',
+    'collaborate',
+    'justify',
+    'select',
+    'evolve',
+    'evaluate',
+    'diagnose',
+  ];
   const stages: StageProgress[] = names.filter((s): s is string => !!s).map((stage) => ({ stage, done: 0, total: 1 }));
   let current = 'queued';
   const control = runControl(input.budget);
@@ -134,7 +197,12 @@ function trackRun(input: SemievolRunInput, plan: SemievolPlan) {
   return {
     control,
     /** `units` rescales the stage's estimate to what the run now knows; unpaid stages skip the guard. */
-    async stage<T>(name: string, details: string, work: () => Promise<T>, opts: { paid?: boolean; units?: number } = {}): Promise<T> {
+    async stage<T>(
+      name: string,
+      details: string,
+      work: () => Promise<T>,
+      opts: { paid?: boolean; units?: number } = {},
+    ): Promise<T> {
       current = name;
       upsertSearchAttributes([{ key: searchAttributes.stage, value: name }]);
       control.enter(name, `stage ${stages.findIndex((s) => s.stage === name) + 1} of ${stages.length}: ${details}`);
@@ -160,16 +228,36 @@ function trackRun(input: SemievolRunInput, plan: SemievolPlan) {
 }
 
 /** The providers a stage calls: salted from the stage `flt resume --from` named on, so those stages pay anew. */
-const providersAt = (input: SemievolRunInput, stage: string) => providersForStage(input.providers, 'semievolRun', stage, input.rerun);
+const providersAt = (input: SemievolRunInput, stage: string) =>
+  providersForStage(input.providers, 'semievolRun', stage, input.rerun);
 
-const collaboratorSampling = (input: SemievolRunInput) => ({ temperature: input.options.collaboration.temperature, maxTokens: input.options.collaboration.maxTokens, seed: input.sampling.seed });
+const collaboratorSampling = (input: SemievolRunInput) => ({
+  temperature: input.options.collaboration.temperature,
+  maxTokens: input.options.collaboration.maxTokens,
+  seed: input.sampling.seed,
+});
 
 /** In-weight propagation: M_warm = fine-tune(M_base, D_L). */
 async function warmUp(input: SemievolRunInput): Promise<ModelRef> {
-  const training = await step(`training set for M_warm: D_L (${input.data.labeled.count} examples)`).buildTrainingSet({ runId: input.runId, stage: 'warm-up', labeled: input.data.labeled, pseudoLabeled: null });
+  const training = await step(`training set for M_warm: D_L (${input.data.labeled.count} examples)`).buildTrainingSet({
+    runId: input.runId,
+    stage: 'warm-up',
+    labeled: input.data.labeled,
+    pseudoLabeled: null,
+  });
   return executeChild(fineTune, {
     workflowId: childId(input.runId, 'warm-up'),
-    args: [{ runId: input.runId, stage: 'warm-up', backend: input.fineTune.backend, providers: providersAt(input, 'warm-up'), baseModel: input.model, training, hyperparameters: input.fineTune.hyperparameters }],
+    args: [
+      {
+        runId: input.runId,
+        stage: 'warm-up',
+        backend: input.fineTune.backend,
+        providers: providersAt(input, 'warm-up'),
+        baseModel: input.model,
+        training,
+        hyperparameters: input.fineTune.hyperparameters,
+      },
+    ],
     staticSummary: 'warm-up: M_warm = fine-tune(M_base, D_L)',
   });
 }
@@ -178,16 +266,42 @@ async function warmUp(input: SemievolRunInput): Promise<ModelRef> {
 function propagate(input: SemievolRunInput, plan: SemievolPlan, shards: Shard[]) {
   return executeChild(propagateInContext, {
     workflowId: childId(input.runId, 'propagate'),
-    args: [{ runId: input.runId, shards, providers: providersAt(input, 'propagate'), execution: input.execution, retrieval: { pool: input.data.labeled, k: plan.k, retriever: input.options.propagation.retriever } }],
+    args: [
+      {
+        runId: input.runId,
+        shards,
+        providers: providersAt(input, 'propagate'),
+        execution: input.execution,
+        retrieval: { pool: input.data.labeled, k: plan.k, retriever: input.options.propagation.retriever },
+      },
+    ],
     staticSummary: `propagate: the ${plan.k} nearest labeled examples of each unlabeled question`,
   });
 }
 
 /** Collaborative inference: n collaborators, each a drawn model and example count, answer every question. */
-function collaborateOn(input: SemievolRunInput, plan: SemievolPlan, shards: Shard[], models: { base: ModelRef; warm: ModelRef | null }, neighbours: ArtifactRef[] | null) {
+function collaborateOn(
+  input: SemievolRunInput,
+  plan: SemievolPlan,
+  shards: Shard[],
+  models: { base: ModelRef; warm: ModelRef | null },
+  neighbours: ArtifactRef[] | null,
+) {
   return executeChild(collaborate, {
     workflowId: childId(input.runId, 'collaborate'),
-    args: [{ runId: input.runId, shards, providers: providersAt(input, 'collaborate'), execution: input.execution, collaborators: plan.collaborators, models, labeled: input.data.labeled, neighbours, sampling: collaboratorSampling(input) }],
+    args: [
+      {
+        runId: input.runId,
+        shards,
+        providers: providersAt(input, 'collaborate'),
+        execution: input.execution,
+        collaborators: plan.collaborators,
+        models,
+        labeled: input.data.labeled,
+        neighbours,
+        sampling: collaboratorSampling(input),
+      },
+    ],
     staticSummary: `collaborate: ${plan.collaborators.map((c) => `M_${c.model} with ${c.examples} examples`).join('; ')}`,
   });
 }
@@ -197,50 +311,118 @@ function justifyDisagreements(input: SemievolRunInput, shards: Shard[], answers:
   const { temperature, maxTokens } = input.options.justification;
   return executeChild(justify, {
     workflowId: childId(input.runId, 'justify'),
-    args: [{ runId: input.runId, shards, providers: providersAt(input, 'justify'), execution: input.execution, answers, justifier, sampling: { temperature, maxTokens, seed: input.sampling.seed } }],
+    args: [
+      {
+        runId: input.runId,
+        shards,
+        providers: providersAt(input, 'justify'),
+        execution: input.execution,
+        answers,
+        justifier,
+        sampling: { temperature, maxTokens, seed: input.sampling.seed },
+      },
+    ],
     staticSummary: 'justify: the final answer to every inconsistent question',
   });
 }
 
 /** Adaptive selection: pseudo-labels whose entropy is within the theta-th percentile. */
 function select(input: SemievolRunInput, plan: SemievolPlan, justification: Justification): Promise<SelectionResult> {
-  return step(`adaptive selection: entropy ${plan.selection.strict ? 'below' : 'up to'} the ${plan.selection.theta}th percentile`).selectPseudoLabels({ runId: input.runId, labels: justification.labels, selection: plan.selection });
+  return step(
+    `adaptive selection: entropy ${plan.selection.strict ? 'below' : 'up to'} the ${plan.selection.theta}th percentile`,
+  ).selectPseudoLabels({ runId: input.runId, labels: justification.labels, selection: plan.selection });
 }
 
 /** M_evol = fine-tune(M_base or M_warm, D_L + selected, or the selected only). */
-async function evolve(input: SemievolRunInput, plan: SemievolPlan, selection: SelectionResult, models: { base: ModelRef; warm: ModelRef | null }): Promise<ModelRef> {
+async function evolve(
+  input: SemievolRunInput,
+  plan: SemievolPlan,
+  selection: SelectionResult,
+  models: { base: ModelRef; warm: ModelRef | null },
+): Promise<ModelRef> {
   const labeled = plan.evolveOn === 'labeled-and-selected' ? input.data.labeled : null;
-  const training = await step(`training set for M_evol: ${labeled ? 'D_L and ' : ''}${selection.counts.selected} selected pseudo-labels`).buildTrainingSet({ runId: input.runId, stage: 'evolve', labeled, pseudoLabeled: { selected: selection.selected, questions: input.data.unlabeled } });
+  const training = await step(
+    `training set for M_evol: ${labeled ? 'D_L and ' : ''}${selection.counts.selected} selected pseudo-labels`,
+  ).buildTrainingSet({
+    runId: input.runId,
+    stage: 'evolve',
+    labeled,
+    pseudoLabeled: { selected: selection.selected, questions: input.data.unlabeled },
+  });
   if (training.count === 0) {
-    throw ApplicationFailure.nonRetryable('No pseudo-label was selected and D_L is left out (evolution.data: selected), so there is nothing to fine-tune M_evol on.', 'NothingToTrainOn');
+    throw ApplicationFailure.nonRetryable(
+      'No pseudo-label was selected and D_L is left out (evolution.data: selected), so there is nothing to fine-tune M_evol on.',
+      'NothingToTrainOn',
+    );
   }
   const start = plan.evolveFrom === 'warm' && models.warm ? models.warm : models.base;
   return executeChild(fineTune, {
     workflowId: childId(input.runId, 'evolve'),
-    args: [{ runId: input.runId, stage: 'evolve', backend: input.fineTune.backend, providers: providersAt(input, 'evolve'), baseModel: { provider: start.provider, model: start.model }, training, hyperparameters: input.fineTune.finalHyperparameters }],
+    args: [
+      {
+        runId: input.runId,
+        stage: 'evolve',
+        backend: input.fineTune.backend,
+        providers: providersAt(input, 'evolve'),
+        baseModel: { provider: start.provider, model: start.model },
+        training,
+        hyperparameters: input.fineTune.finalHyperparameters,
+      },
+    ],
     staticSummary: `evolve: M_evol = fine-tune(M_${plan.evolveFrom}, ${labeled ? 'D_L + ' : ''}${selection.counts.selected} pseudo-labels)`,
   });
 }
 
 /** Vanilla (M_base), SFT (M_warm), SemiEvol (M_evol) and RAG (M_base with retrieved examples) on the test split. */
-async function evaluate(input: SemievolRunInput, models: { base: ModelRef; warm: ModelRef | null; evolved: ModelRef }): Promise<Evaluations & { usage: StageUsage }> {
-  const on = (stage: string, model: ModelRef, retrieval?: { pool: ArtifactRef; k: number; retriever: SemievolOptions['propagation']['retriever'] }) =>
+async function evaluate(
+  input: SemievolRunInput,
+  models: { base: ModelRef; warm: ModelRef | null; evolved: ModelRef },
+): Promise<Evaluations & { usage: StageUsage }> {
+  const on = (
+    stage: string,
+    model: ModelRef,
+    retrieval?: { pool: ArtifactRef; k: number; retriever: SemievolOptions['propagation']['retriever'] },
+  ) =>
     executeChild(evaluateModel, {
       workflowId: childId(input.runId, stage),
-      args: [{ runId: input.runId, stage, model, test: input.data.test, providers: providersAt(input, 'evaluate'), sampling: input.sampling, metric: 'option-letter' as const, execution: input.execution, retrieval }],
+      args: [
+        {
+          runId: input.runId,
+          stage,
+          model,
+          test: input.data.test,
+          providers: providersAt(input, 'evaluate'),
+          sampling: input.sampling,
+          metric: 'option-letter' as const,
+          execution: input.execution,
+          retrieval,
+        },
+      ],
       staticSummary: `${stage}: ${model.provider}/${model.model} on ${input.task}`,
     });
   const [vanilla, sft, semievol, rag] = await Promise.all([
     on('evaluate-vanilla', models.base),
     models.warm ? on('evaluate-sft', models.warm) : null,
     on('evaluate-semievol', models.evolved),
-    on('evaluate-rag', models.base, { pool: input.data.labeled, k: input.options.rag.k, retriever: input.options.propagation.retriever }),
+    on('evaluate-rag', models.base, {
+      pool: input.data.labeled,
+      k: input.options.rag.k,
+      retriever: input.options.propagation.retriever,
+    }),
   ]);
   const usage = [vanilla, sft, semievol, rag].reduce((sum, e) => (e ? addUsage(sum, e.usage) : sum), emptyUsage());
   return { vanilla, sft, semievol, rag, usage };
 }
 
 /** The pseudo-label accuracy diagnostic: the only step that reads D_U's gold answers, after every decision is made. */
-function diagnosePseudoLabels(input: SemievolRunInput, justification: Justification, selection: SelectionResult): Promise<PseudoLabelAccuracy> {
-  return step("diagnostic: pseudo-labels against D_U's withheld answers").scorePseudoLabels({ gold: input.data.unlabeledGold, labels: justification.labels, selected: selection.selected });
+function diagnosePseudoLabels(
+  input: SemievolRunInput,
+  justification: Justification,
+  selection: SelectionResult,
+): Promise<PseudoLabelAccuracy> {
+  return step("diagnostic: pseudo-labels against D_U's withheld answers").scorePseudoLabels({
+    gold: input.data.unlabeledGold,
+    labels: justification.labels,
+    selected: selection.selected,
+  });
 }

@@ -23,7 +23,10 @@ export interface ShardLoop<R> {
   continueAsNew: (done: ShardsDone<R>) => Promise<never>;
 }
 
-export async function overShards<R extends { usage: StageUsage }>(loop: ShardLoop<R>, work: (shard: Shard) => Promise<R>): Promise<ShardsDone<R>> {
+export async function overShards<R extends { usage: StageUsage }>(
+  loop: ShardLoop<R>,
+  work: (shard: Shard) => Promise<R>,
+): Promise<ShardsDone<R>> {
   const { stage, shards } = loop;
   const results: R[] = [...(loop.done?.results ?? [])];
   let usage = loop.done?.usage ?? emptyUsage();

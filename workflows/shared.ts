@@ -20,7 +20,11 @@ export interface RunProgress {
 export const progressQuery = defineQuery<RunProgress>('progress');
 
 /** Runs `task` over `items` with at most `limit` in flight, keeping results in input order. */
-export async function mapBounded<T, R>(items: T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapBounded<T, R>(
+  items: T[],
+  limit: number,
+  task: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const lane = async () => {

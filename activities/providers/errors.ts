@@ -15,7 +15,18 @@ export class ProviderHttpError extends Error {
 }
 
 const retryableStatuses = new Set([408, 409, 429]);
-const connectionCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const connectionCodes = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
 
 export interface Classification {
   retryable: boolean;
@@ -62,7 +73,7 @@ export function classify(err: unknown): Classification {
     }
     const hint =
       status === 401 || status === 403
-        ? ' Check the API key in the worker environment variable named by the provider\'s apiKeyEnv.'
+        ? " Check the API key in the worker environment variable named by the provider's apiKeyEnv."
         : status === 404
           ? ' Check the model id and the provider baseURL.'
           : '';
@@ -111,7 +122,11 @@ export interface InlineRetryOptions {
  * Retries one transient call failure a few times inside the activity, so a shard of many calls is not failed and
  * replayed for every 429 or reset; anything else, or too many tries, goes to Temporal as an ApplicationFailure.
  */
-export async function retryTransient<T>(call: () => Promise<T>, context: string, options: InlineRetryOptions = {}): Promise<T> {
+export async function retryTransient<T>(
+  call: () => Promise<T>,
+  context: string,
+  options: InlineRetryOptions = {},
+): Promise<T> {
   const attempts = options.attempts ?? 4;
   const maxInlineWaitMs = options.maxInlineWaitMs ?? 30_000;
   for (let attempt = 1; ; attempt++) {
@@ -120,7 +135,8 @@ export async function retryTransient<T>(call: () => Promise<T>, context: string,
     } catch (err) {
       const c = classify(err);
       const waitMs = c.retryAfterMs ?? Math.min(8000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
-      if (!c.retryable || attempt >= attempts || waitMs > maxInlineWaitMs || options.signal?.aborted) throw toActivityFailure(err, context);
+      if (!c.retryable || attempt >= attempts || waitMs > maxInlineWaitMs || options.signal?.aborted)
+        throw toActivityFailure(err, context);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, waitMs);
         options.signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });

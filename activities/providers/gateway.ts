@@ -19,7 +19,8 @@ export class ProviderLimiter {
   private tokens: number;
   private refilledAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
-  private readonly queue: { weight: number; signal?: AbortSignal; start: () => void; fail: (err: unknown) => void }[] = [];
+  private readonly queue: { weight: number; signal?: AbortSignal; start: () => void; fail: (err: unknown) => void }[] =
+    [];
 
   constructor(private readonly limits: { maxConcurrent: number; minTimeMs: number; tokensPerMinute?: number }) {
     this.tokens = limits.tokensPerMinute ?? Infinity;
@@ -54,7 +55,10 @@ export class ProviderLimiter {
         this.tokens = tokensPerMinute;
         this.refilledAt = now;
       }
-      const wait = Math.max(this.lastStart + minTimeMs - now, head.weight > this.tokens ? this.refilledAt + 60_000 - now : 0);
+      const wait = Math.max(
+        this.lastStart + minTimeMs - now,
+        head.weight > this.tokens ? this.refilledAt + 60_000 - now : 0,
+      );
       if (wait > 0) {
         this.timer ??= setTimeout(() => {
           this.timer = undefined;
@@ -90,19 +94,29 @@ export interface ChatCall {
 
 function provider(providers: ProvidersConfig, name: string): ProviderConfig {
   const config = providers[name];
-  if (!config) throw new Error(`Unknown provider "${name}": expected one of ${Object.keys(providers).join(', ') || '(none configured)'}.`);
+  if (!config)
+    throw new Error(
+      `Unknown provider "${name}": expected one of ${Object.keys(providers).join(', ') || '(none configured)'}.`,
+    );
   return config;
 }
 
 /** Identifies the endpoint a response came from, without the key, and the provider's cache salt: part of every cache key. */
 function endpointIdentity(config: ProviderConfig): string {
-  const endpoint = config.kind === 'llama-cpp' ? `llama-cpp:${config.modelPath}` : `openai-compatible:${config.baseURL ?? 'https://api.openai.com/v1'}`;
+  const endpoint =
+    config.kind === 'llama-cpp'
+      ? `llama-cpp:${config.modelPath}`
+      : `openai-compatible:${config.baseURL ?? 'https://api.openai.com/v1'}`;
   return config.cacheSalt ? `${endpoint}#${config.cacheSalt}` : endpoint;
 }
 
 export function costOf(config: ProviderConfig, usage: Usage): number {
   if (config.kind !== 'openai-compatible') return 0;
-  return (usage.prompt_tokens * config.prices.inputPerMillionTokens + usage.completion_tokens * config.prices.outputPerMillionTokens) / 1e6;
+  return (
+    (usage.prompt_tokens * config.prices.inputPerMillionTokens +
+      usage.completion_tokens * config.prices.outputPerMillionTokens) /
+    1e6
+  );
 }
 
 function estimateTokens(request: ChatRequest): number {
@@ -119,14 +133,29 @@ export class ModelGateway {
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
-  async chat(providers: ProvidersConfig, providerName: string, request: ChatRequest, signal?: AbortSignal): Promise<ChatCall> {
+  async chat(
+    providers: ProvidersConfig,
+    providerName: string,
+    request: ChatRequest,
+    signal?: AbortSignal,
+  ): Promise<ChatCall> {
     const config = provider(providers, providerName);
     const key = ResponseCache.key({ endpoint: endpointIdentity(config), request });
     const cached = await this.cache.get<ChatResponse>(key);
-    if (cached) return { response: cached, usage: { calls: 0, cachedCalls: 1, promptTokens: 0, completionTokens: 0, costUsd: 0 } };
+    if (cached)
+      return {
+        response: cached,
+        usage: { calls: 0, cachedCalls: 1, promptTokens: 0, completionTokens: 0, costUsd: 0 },
+      };
 
     const backend = await this.chatBackend(providerName, config);
-    const response = await this.limited(providerName, config, estimateTokens(request), () => backend.complete(request, signal), signal);
+    const response = await this.limited(
+      providerName,
+      config,
+      estimateTokens(request),
+      () => backend.complete(request, signal),
+      signal,
+    );
     await this.cache.set(key, response);
     return {
       response,
@@ -142,7 +171,8 @@ export class ModelGateway {
 
   embeddings(providers: ProvidersConfig, providerName: string, model: string): EmbeddingBackend {
     const config = provider(providers, providerName);
-    if (config.kind !== 'openai-compatible') throw new Error(`Provider "${providerName}" cannot embed: embeddings need an openai-compatible provider.`);
+    if (config.kind !== 'openai-compatible')
+      throw new Error(`Provider "${providerName}" cannot embed: embeddings need an openai-compatible provider.`);
     const backend = new OpenAiCompatibleEmbeddings(config, this.env, model);
     return {
       embed: async (texts, signal) => {
@@ -178,7 +208,13 @@ export class ModelGateway {
   }
 
   /** Runs `call` under the provider's worker-wide limits: concurrency, requests per minute, tokens per minute. */
-  private limited<T>(name: string, config: ProviderConfig, estimatedTokens: number, call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private limited<T>(
+    name: string,
+    config: ProviderConfig,
+    estimatedTokens: number,
+    call: () => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     const fingerprint = JSON.stringify([config.maxConcurrency, config.requestsPerMinute, config.tokensPerMinute]);
     let limits = this.limiters.get(name);
     if (limits?.fingerprint !== fingerprint) {

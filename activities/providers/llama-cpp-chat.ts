@@ -237,7 +237,8 @@ export class LlamaCppChat implements ChatBackend {
   async complete(request: ChatRequest, signal?: AbortSignal): Promise<ChatResponse> {
     if (this.closed) throw new Error('llama-cpp provider: complete() called after close()');
     signal?.throwIfAborted();
-    if (request.choices && request.choices.length === 0) throw new Error('llama-cpp provider: `choices` must not be empty');
+    if (request.choices && request.choices.length === 0)
+      throw new Error('llama-cpp provider: `choices` must not be empty');
 
     const entry = await this.acquireEntry();
     const { model, chatWrapper } = await entry.loaded;

@@ -8,7 +8,9 @@ import type { ChatBackend } from './chat';
 export function openAiClient(config: OpenAiCompatibleProviderConfig, env: NodeJS.ProcessEnv): OpenAI {
   const apiKey = env[config.apiKeyEnv];
   if (!apiKey && !config.baseURL) {
-    throw new Error(`No API key: set ${config.apiKeyEnv} in the worker's environment (the key never goes in a config).`);
+    throw new Error(
+      `No API key: set ${config.apiKeyEnv} in the worker's environment (the key never goes in a config).`,
+    );
   }
   return new OpenAI({
     apiKey: apiKey || 'not-needed', // local servers (vLLM, Ollama, llama.cpp) accept any key
@@ -73,7 +75,8 @@ export class OpenAiCompatibleEmbeddings implements EmbeddingBackend {
 
   async embed(texts: string[], signal?: AbortSignal): Promise<{ vectors: number[][]; usage: Usage }> {
     const result = await this.client.embeddings.create({ model: this.model, input: texts }, { signal });
-    if (!Array.isArray(result?.data) || result.data.length !== texts.length) throw new SyntaxError('Malformed embeddings response');
+    if (!Array.isArray(result?.data) || result.data.length !== texts.length)
+      throw new SyntaxError('Malformed embeddings response');
     const vectors = [...result.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
     return { vectors, usage: { prompt_tokens: result.usage?.prompt_tokens ?? 0, completion_tokens: 0 } };
   }

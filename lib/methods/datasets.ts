@@ -4,14 +4,28 @@ import type { ArtifactRef, McqItem } from '../../core/types';
 import type { ArtifactStore } from '../artifacts';
 import { loadIoJsonl, loadSemiEvolCsv } from '../datasets';
 
-export function loadDataset(dataset: DatasetConfig, opts: { requireAnswer?: boolean } = {}): { items: McqItem[]; warnings: string[] } {
+export function loadDataset(
+  dataset: DatasetConfig,
+  opts: { requireAnswer?: boolean } = {},
+): { items: McqItem[]; warnings: string[] } {
   if (dataset.format === 'semievol-csv') return loadSemiEvolCsv(dataset.path, opts);
   // Open questions: no options; the gold answer is the output text (a number for the numeric metric).
-  const items = loadIoJsonl(dataset.path).map((pair, i) => ({ id: `line-${i + 1}`, question: pair.input, options: [], answer: pair.output }));
+  const items = loadIoJsonl(dataset.path).map((pair, i) => ({
+    id: `line-${i + 1}`,
+    question: pair.input,
+    options: [],
+    answer: pair.output,
+  }));
   return { items, warnings: [] };
 }
 
-export async function storeDataset(store: ArtifactStore, dataset: DatasetConfig, label: string, notes: string[], opts: { requireAnswer?: boolean } = {}): Promise<ArtifactRef> {
+export async function storeDataset(
+  store: ArtifactStore,
+  dataset: DatasetConfig,
+  label: string,
+  notes: string[],
+  opts: { requireAnswer?: boolean } = {},
+): Promise<ArtifactRef> {
   const { items, warnings } = loadDataset(dataset, opts);
   notes.push(`${label}: ${items.length} items from ${dataset.path}`, ...warnings.map((w) => `${label}: ${w}`));
   return store.writeJsonl(items);
@@ -20,5 +34,7 @@ export async function storeDataset(store: ArtifactStore, dataset: DatasetConfig,
 /** Says so whenever the provider test double is configured: its figures are simulated. */
 export function testDoubleNotes(providers: ProvidersConfig): string[] {
   const doubles = Object.entries(providers).filter(([, p]) => p.kind === 'openai-compatible' && p.testDouble);
-  return doubles.length ? [`provider test double in use (${doubles.map(([n]) => n).join(', ')}): results are simulated, not a real model's`] : [];
+  return doubles.length
+    ? [`provider test double in use (${doubles.map(([n]) => n).join(', ')}): results are simulated, not a real model's`]
+    : [];
 }

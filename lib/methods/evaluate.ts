@@ -24,7 +24,10 @@ export const evaluateMethod: Method<EvaluateRunConfig> = {
       input,
       notes: [...notes, ...testDoubleNotes(config.providers)],
       baseModel: config.models[0].model,
-      details: [`models: ${config.models.map((m) => `${m.provider}/${m.model}`).join(', ')}`, `test items: ${test.count}`],
+      details: [
+        `models: ${config.models.map((m) => `${m.provider}/${m.model}`).join(', ')}`,
+        `test items: ${test.count}`,
+      ],
     };
   },
 
@@ -34,7 +37,8 @@ export const evaluateMethod: Method<EvaluateRunConfig> = {
 
   summarize(result: EvaluationRunResult) {
     return result.evaluations.map(
-      (e) => `${e.model.provider}/${e.model.model}: accuracy ${e.score.accuracy.toFixed(3)} (${e.score.correct}/${e.score.total}, ${e.score.unanswered} without an answer)`,
+      (e) =>
+        `${e.model.provider}/${e.model.model}: accuracy ${e.score.accuracy.toFixed(3)} (${e.score.correct}/${e.score.total}, ${e.score.unanswered} without an answer)`,
     );
   },
 };

@@ -14,7 +14,8 @@ export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig> = {
 
   async prepare(config, store) {
     const notes: string[] = [];
-    const tasks = (list: typeof config.data.validation) => Promise.all(list.map((data) => storeSelfGuideTask(store, data, config.evaluation.testLimit, notes)));
+    const tasks = (list: typeof config.data.validation) =>
+      Promise.all(list.map((data) => storeSelfGuideTask(store, data, config.evaluation.testLimit, notes)));
     const [validation, test] = [await tasks(config.data.validation), await tasks(config.data.test)];
     const input: Omit<SelfGuideCampaignInput, 'runId'> = {
       validation,
@@ -44,7 +45,8 @@ export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig> = {
   },
 
   estimate(config) {
-    const tasks = (list: typeof config.data.validation) => list.map((data) => loadScoredTask(data, config.evaluation.testLimit));
+    const tasks = (list: typeof config.data.validation) =>
+      list.map((data) => loadScoredTask(data, config.evaluation.testLimit));
     return estimateCampaign(config, tasks(config.data.validation), tasks(config.data.test), config.grid);
   },
 
@@ -52,7 +54,10 @@ export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig> = {
     const { shared, unshared } = result.sharing;
     return [
       `chosen setting: ${settingKey(result.choice.setting)} (worst validation gain over few-shot ${points(result.choice.worstGain)} points: ${result.choice.gains.map((g) => `${g.task} ${points(g.gain)}`).join(', ')})`,
-      ...result.test.map((t) => `test ${t.task}: SELF-GUIDE ${(100 * t.selfGuide).toFixed(1)} vs few-shot ${(100 * t.fewShot).toFixed(1)} (${points(t.gain)})`),
+      ...result.test.map(
+        (t) =>
+          `test ${t.task}: SELF-GUIDE ${(100 * t.selfGuide).toFixed(1)} vs few-shot ${(100 * t.fewShot).toFixed(1)} (${points(t.gain)})`,
+      ),
       `${result.cells.length} validation cells; sharing ran ${shared.inputGenerations} input generations instead of ${unshared.inputGenerations}, ${shared.annotations} annotations instead of ${unshared.annotations}, ${shared.fineTuneJobs} fine-tunes instead of ${unshared.fineTuneJobs}, ${shared.evaluations} evaluations instead of ${unshared.evaluations}`,
     ];
   },

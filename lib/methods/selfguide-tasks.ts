@@ -12,7 +12,12 @@ export function loadScoredTask(data: SelfGuideTaskData, testLimit: number | unde
   return { task, test: test.slice(0, testLimit) };
 }
 
-export async function storeSelfGuideTask(store: ArtifactStore, data: SelfGuideTaskData, testLimit: number | undefined, notes: string[]): Promise<SelfGuideTaskRun> {
+export async function storeSelfGuideTask(
+  store: ArtifactStore,
+  data: SelfGuideTaskData,
+  testLimit: number | undefined,
+  notes: string[],
+): Promise<SelfGuideTaskRun> {
   const { validation, test, ...task } = loadSelfGuideTask(data.path);
   const scored = test.slice(0, testLimit);
   notes.push(

@@ -41,7 +41,11 @@ export const selfGuideMethod: Method<SelfGuideRunConfig> = {
   },
 
   estimate(config) {
-    return estimateSelfGuide(config, loadScoredTask(config.data.task, config.evaluation.testLimit), config.settings.epochs);
+    return estimateSelfGuide(
+      config,
+      loadScoredTask(config.data.task, config.evaluation.testLimit),
+      config.settings.epochs,
+    );
   },
 
   summarize(result: SelfGuideRunResult) {
@@ -50,7 +54,10 @@ export const selfGuideMethod: Method<SelfGuideRunConfig> = {
     return [
       `${result.task}: ${result.inputs.generated} inputs generated; kept ${f.kept} (removed: ${f.empty} empty, ${f.noise} noise, ${f.length} length, ${f.duplicate} duplicate)`,
       `synthetic pairs: ${result.synthetic.pairs} (dropped: ${result.synthetic.dropped['no-majority']} without a 30% majority, ${result.synthetic.dropped['not-a-label']} not a label, ${result.synthetic.dropped.balancing} by class balancing)`,
-      ...result.evaluations.map((e, i) => `${labels[i]}: ${e.score.metric} ${percent(e.score.score)} on ${e.score.total} test items (${e.model.provider}/${e.model.model})`),
+      ...result.evaluations.map(
+        (e, i) =>
+          `${labels[i]}: ${e.score.metric} ${percent(e.score.score)} on ${e.score.total} test items (${e.model.provider}/${e.model.model})`,
+      ),
     ];
   },
 };

@@ -10,7 +10,11 @@ const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
 /** Both fine-tunes' hyperparameters: the paper's for the backend, overridden by the config's. */
 function fineTuneSettings(config: SemievolRunConfig) {
   const hyperparameters = { ...paperHyperparameters(config.fineTune.backend.kind), ...config.fineTune.hyperparameters };
-  return { backend: config.fineTune.backend, hyperparameters, finalHyperparameters: { ...hyperparameters, ...config.fineTune.finalHyperparameters } };
+  return {
+    backend: config.fineTune.backend,
+    hyperparameters,
+    finalHyperparameters: { ...hyperparameters, ...config.fineTune.finalHyperparameters },
+  };
 }
 
 export const semievolMethod: Method<SemievolRunConfig> = {
@@ -21,10 +25,18 @@ export const semievolMethod: Method<SemievolRunConfig> = {
     const labeled = await storeDataset(store, config.data.labeled, 'labeled', notes);
     // D_U's answers are split off before anything runs: decisions only ever see the questions.
     const { items, warnings } = loadDataset(config.data.unlabeled, { requireAnswer: false });
-    notes.push(`unlabeled: ${items.length} items from ${config.data.unlabeled.path}`, ...warnings.map((w) => `unlabeled: ${w}`));
+    notes.push(
+      `unlabeled: ${items.length} items from ${config.data.unlabeled.path}`,
+      ...warnings.map((w) => `unlabeled: ${w}`),
+    );
     const unlabeled = await store.writeJsonl(items.map((item) => ({ ...item, answer: null })));
-    const unlabeledGold = await store.writeJsonl(items.filter((item) => item.answer !== null).map(({ id, answer }) => ({ id, answer })));
-    if (unlabeledGold.count) notes.push(`unlabeled: ${unlabeledGold.count} gold answers kept aside for the pseudo-label accuracy diagnostic only`);
+    const unlabeledGold = await store.writeJsonl(
+      items.filter((item) => item.answer !== null).map(({ id, answer }) => ({ id, answer })),
+    );
+    if (unlabeledGold.count)
+      notes.push(
+        `unlabeled: ${unlabeledGold.count} gold answers kept aside for the pseudo-label accuracy diagnostic only`,
+      );
     const test = await storeDataset(store, config.data.test, 'test', notes);
 
     const input: Omit<SemievolRunInput, 'runId'> = {

@@ -49,7 +49,10 @@ export interface BarChartSpec {
 export function groupedBarChart(spec: BarChartSpec): string {
   const series = [...new Set(spec.groups.flatMap((g) => g.bars.map((b) => b.label)))];
   // Wide enough for each bar's value label, and each group for its name.
-  const barWidth = Math.max(22, 6 * Math.max(...spec.groups.flatMap((g) => g.bars.map((b) => spec.format(b.value).length))) + 2);
+  const barWidth = Math.max(
+    22,
+    6 * Math.max(...spec.groups.flatMap((g) => g.bars.map((b) => spec.format(b.value).length))) + 2,
+  );
   const gap = 18;
   const groupWidths = spec.groups.map((g) => Math.max(g.bars.length * barWidth, 6.5 * g.label.length));
   const plotWidth = groupWidths.reduce((a, b) => a + b + gap, gap);
@@ -63,7 +66,9 @@ export function groupedBarChart(spec: BarChartSpec): string {
   const body: string[] = [
     `<line x1="${left}" y1="${top + plotHeight}" x2="${left + plotWidth}" y2="${top + plotHeight}" stroke="#555"/>`,
     // Axis labels at 0, half and the top, each once (a count axis of 1 would label its middle "1" too).
-    ...[...new Map([0, 0.5, 1].map((f) => [spec.format(f * max), f] as const))].map(([label, f]) => text(left - 6, y(f * max) + 4, label, 'font-size="10" text-anchor="end"')),
+    ...[...new Map([0, 0.5, 1].map((f) => [spec.format(f * max), f] as const))].map(([label, f]) =>
+      text(left - 6, y(f * max) + 4, label, 'font-size="10" text-anchor="end"'),
+    ),
   ];
   let x = left + gap;
   spec.groups.forEach((group, g) => {
@@ -97,7 +102,12 @@ export function histogramBins(values: readonly { value: number; selected: boolea
   const lo = Math.min(...values.map((v) => v.value));
   const hi = Math.max(...values.map((v) => v.value));
   const span = hi - lo || 1;
-  const bins: HistogramBin[] = Array.from({ length: count }, (_, i) => ({ from: lo + (i * span) / count, to: lo + ((i + 1) * span) / count, selected: 0, rest: 0 }));
+  const bins: HistogramBin[] = Array.from({ length: count }, (_, i) => ({
+    from: lo + (i * span) / count,
+    to: lo + ((i + 1) * span) / count,
+    selected: 0,
+    rest: 0,
+  }));
   for (const v of values) {
     const bin = bins[Math.min(count - 1, Math.floor(((v.value - lo) / span) * count))];
     if (v.selected) bin.selected++;
@@ -107,7 +117,13 @@ export function histogramBins(values: readonly { value: number; selected: boolea
 }
 
 /** A histogram of stacked bins with a vertical threshold line (SemiEvol's tau). */
-export function histogramChart(spec: { title: string; bins: HistogramBin[]; threshold: number | null; labels: [string, string]; axis: string }): string {
+export function histogramChart(spec: {
+  title: string;
+  bins: HistogramBin[];
+  threshold: number | null;
+  labels: [string, string];
+  axis: string;
+}): string {
   const left = 40;
   const top = 16;
   const plotWidth = 480;
@@ -131,12 +147,20 @@ export function histogramChart(spec: { title: string; bins: HistogramBin[]; thre
     const bx = x(b.from) + 1;
     const bw = Math.max(1, x(b.to) - x(b.from) - 2);
     const range = `${fixed(b.from)}–${fixed(b.to)}`;
-    if (b.selected) body.push(`<rect class="bar selected" x="${fixed(bx)}" y="${fixed(top + plotHeight - h(b.selected))}" width="${fixed(bw)}" height="${fixed(h(b.selected))}" fill="${palette[0]}"><title>${escapeXml(`${range}: ${b.selected} ${spec.labels[0]}`)}</title></rect>`);
-    if (b.rest) body.push(`<rect class="bar rest" x="${fixed(bx)}" y="${fixed(top + plotHeight - h(b.selected + b.rest))}" width="${fixed(bw)}" height="${fixed(h(b.rest))}" fill="${palette[1]}"><title>${escapeXml(`${range}: ${b.rest} ${spec.labels[1]}`)}</title></rect>`);
+    if (b.selected)
+      body.push(
+        `<rect class="bar selected" x="${fixed(bx)}" y="${fixed(top + plotHeight - h(b.selected))}" width="${fixed(bw)}" height="${fixed(h(b.selected))}" fill="${palette[0]}"><title>${escapeXml(`${range}: ${b.selected} ${spec.labels[0]}`)}</title></rect>`,
+      );
+    if (b.rest)
+      body.push(
+        `<rect class="bar rest" x="${fixed(bx)}" y="${fixed(top + plotHeight - h(b.selected + b.rest))}" width="${fixed(bw)}" height="${fixed(h(b.rest))}" fill="${palette[1]}"><title>${escapeXml(`${range}: ${b.rest} ${spec.labels[1]}`)}</title></rect>`,
+      );
   }
   if (spec.threshold !== null) {
     const tx = x(spec.threshold);
-    body.push(`<line class="threshold" x1="${fixed(tx)}" y1="${top - 4}" x2="${fixed(tx)}" y2="${top + plotHeight}" stroke="#000" stroke-dasharray="4 3"><title>threshold ${fixed(spec.threshold)}</title></line>`);
+    body.push(
+      `<line class="threshold" x1="${fixed(tx)}" y1="${top - 4}" x2="${fixed(tx)}" y2="${top + plotHeight}" stroke="#000" stroke-dasharray="4 3"><title>threshold ${fixed(spec.threshold)}</title></line>`,
+    );
     body.push(text(tx + 3, top + 6, `τ = ${spec.threshold.toFixed(3)}`, 'font-size="11"'));
   }
   body.push(...legend(spec.labels, left + plotWidth + 16, top));
@@ -197,19 +221,36 @@ export function heatMap(spec: HeatMapSpec): string {
     const fade = (c: number) => Math.round(255 - strength(v) * (255 - c));
     return v >= 0 ? `rgb(${fade(33)},${fade(102)},${fade(172)})` : `rgb(${fade(202)},${fade(0)},${fade(32)})`;
   };
-  const body: string[] = spec.columns.map((c, j) => text(left + j * cellWidth + cellWidth / 2, top - 8, c, 'font-size="11" text-anchor="middle"'));
+  const body: string[] = spec.columns.map((c, j) =>
+    text(left + j * cellWidth + cellWidth / 2, top - 8, c, 'font-size="11" text-anchor="middle"'),
+  );
   spec.rows.forEach((row, i) => {
     const y = top + i * cellHeight;
-    body.push(text(left - 8, y + 14, row, `font-size="11" text-anchor="end"${row === spec.highlight ? ' font-weight="bold"' : ''}`));
+    body.push(
+      text(
+        left - 8,
+        y + 14,
+        row,
+        `font-size="11" text-anchor="end"${row === spec.highlight ? ' font-weight="bold"' : ''}`,
+      ),
+    );
     spec.columns.forEach((column, j) => {
       const v = spec.values[i][j];
       const x = left + j * cellWidth;
       body.push(
         `<rect class="cell" x="${x}" y="${y}" width="${cellWidth - 2}" height="${cellHeight - 2}" fill="${v === null ? '#eee' : color(v)}"><title>${escapeXml(`${row} on ${column}: ${v === null ? 'n/a' : spec.format(v)}`)}</title></rect>`,
-        text(x + cellWidth / 2, y + 13, v === null ? '–' : spec.format(v), `font-size="10" text-anchor="middle"${v !== null && strength(v) > 0.5 ? ' fill="#fff"' : ''}`),
+        text(
+          x + cellWidth / 2,
+          y + 13,
+          v === null ? '–' : spec.format(v),
+          `font-size="10" text-anchor="middle"${v !== null && strength(v) > 0.5 ? ' fill="#fff"' : ''}`,
+        ),
       );
     });
-    if (row === spec.highlight) body.push(`<rect class="highlight" x="${left - 2}" y="${y - 1}" width="${spec.columns.length * cellWidth + 2}" height="${cellHeight}" fill="none" stroke="#000" stroke-width="2"/>`);
+    if (row === spec.highlight)
+      body.push(
+        `<rect class="highlight" x="${left - 2}" y="${y - 1}" width="${spec.columns.length * cellWidth + 2}" height="${cellHeight}" fill="none" stroke="#000" stroke-width="2"/>`,
+      );
   });
   return svg('heatmap', width, height, spec.title, body);
 }

@@ -79,7 +79,12 @@ export interface ReportData {
 /** A run that has no report (yet): the message says why and what to do. */
 export class ReportError extends Error {}
 
-const methods: Record<string, string> = { evaluationRun: 'evaluate', semievolRun: 'semievol', selfGuideRun: 'selfguide', selfGuideCampaign: 'selfguide-campaign' };
+const methods: Record<string, string> = {
+  evaluationRun: 'evaluate',
+  semievolRun: 'semievol',
+  selfGuideRun: 'selfguide',
+  selfGuideCampaign: 'selfguide-campaign',
+};
 
 function costLines(costs: StageCost[] | undefined): CostLine[] | null {
   if (!costs?.length) return null;
@@ -100,7 +105,15 @@ async function semievolReport(store: ArtifactStore, result: SemievolRunResult): 
     const label = pseudoLabel(record);
     if (label.label !== null) entropies.push({ value: label.entropy, selected: selected.has(label.id) });
   }
-  return { entropies, threshold: p.threshold, selection: result.plan.selection, counts: p.counts, consistencyRate: p.consistencyRate, justified: p.justified, accuracy: p.accuracy };
+  return {
+    entropies,
+    threshold: p.threshold,
+    selection: result.plan.selection,
+    counts: p.counts,
+    consistencyRate: p.consistencyRate,
+    justified: p.justified,
+    accuracy: p.accuracy,
+  };
 }
 
 async function selfGuideReport(store: ArtifactStore, result: SelfGuideRunResult): Promise<SelfGuideReport> {
@@ -121,7 +134,8 @@ async function selfGuideReport(store: ArtifactStore, result: SelfGuideRunResult)
   let classes: SelfGuideReport['classes'] = null;
   if (result.evaluations[0]?.score.metric === 'exact-match') {
     const counts = new Map<string, number>();
-    for await (const pair of store.readJsonl<IoExample>(result.synthetic.data)) counts.set(pair.output, (counts.get(pair.output) ?? 0) + 1);
+    for await (const pair of store.readJsonl<IoExample>(result.synthetic.data))
+      counts.set(pair.output, (counts.get(pair.output) ?? 0) + 1);
     classes = [...counts].map(([label, count]) => ({ label, count })).sort((a, b) => a.label.localeCompare(b.label));
   }
   return { task: result.task, runId: result.runId, funnel, classes };
@@ -142,7 +156,13 @@ function campaignReport(input: SelfGuideCampaignInput, result: SelfGuideCampaign
     const known = perTask.filter((g): g is number => g !== null);
     return [...perTask, known.length === perTask.length ? Math.min(...known) : null];
   });
-  return { settings: settings.map(settingKey), tasks: [...tasks.map((t) => t.name), 'worst task'], gains, chosen: settingKey(result.choice.setting), worstGain: result.choice.worstGain };
+  return {
+    settings: settings.map(settingKey),
+    tasks: [...tasks.map((t) => t.name), 'worst task'],
+    gains,
+    chosen: settingKey(result.choice.setting),
+    worstGain: result.choice.worstGain,
+  };
 }
 
 /** Everything the report draws, for a completed run. */
@@ -150,13 +170,22 @@ export async function loadReportData(client: Client, store: ArtifactStore, runId
   const handle = client.workflow.getHandle(runId);
   const description = await handle.describe();
   if (description.status.name !== 'COMPLETED') {
-    throw new ReportError(`Run ${runId} is ${description.status.name}; a report is drawn from a completed run's result (\`flt watch ${runId}\` follows a running one).`);
+    throw new ReportError(
+      `Run ${runId} is ${description.status.name}; a report is drawn from a completed run's result (\`flt watch ${runId}\` follows a running one).`,
+    );
   }
   const method = methods[description.type];
-  if (!method) throw new ReportError(`Run ${runId} is a ${description.type}, which has no report; report on the run that started it.`);
+  if (!method)
+    throw new ReportError(
+      `Run ${runId} is a ${description.type}, which has no report; report on the run that started it.`,
+    );
   const history = await handle.fetchHistory();
   const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
-  const input = await decodeFromPayloadsAtIndex<{ providers: ProvidersConfig; task?: unknown }>(client.options.loadedDataConverter, 0, started?.input?.payloads);
+  const input = await decodeFromPayloadsAtIndex<{ providers: ProvidersConfig; task?: unknown }>(
+    client.options.loadedDataConverter,
+    0,
+    started?.input?.payloads,
+  );
   const result = (await handle.result()) as { usage: StageUsage; costs?: StageCost[] };
   const base = {
     runId,
@@ -173,26 +202,72 @@ export async function loadReportData(client: Client, store: ArtifactStore, runId
 
   if (description.type === 'evaluationRun') {
     const r = result as EvaluationRunResult;
-    return { ...base, scores: { metric: 'accuracy', groups: [{ label: r.task, bars: r.evaluations.map((e) => ({ label: `${e.model.provider}/${e.model.model}`, value: e.score.accuracy })) }] } };
+    return {
+      ...base,
+      scores: {
+        metric: 'accuracy',
+        groups: [
+          {
+            label: r.task,
+            bars: r.evaluations.map((e) => ({
+              label: `${e.model.provider}/${e.model.model}`,
+              value: e.score.accuracy,
+            })),
+          },
+        ],
+      },
+    };
   }
   if (description.type === 'semievolRun') {
     const r = result as SemievolRunResult;
     const e = r.evaluations;
-    const bars = [{ label: 'vanilla', value: e.vanilla.score.accuracy }, ...(e.sft ? [{ label: 'SFT', value: e.sft.score.accuracy }] : []), { label: 'SemiEvol', value: e.semievol.score.accuracy }, { label: 'RAG', value: e.rag.score.accuracy }];
-    return { ...base, scores: { metric: 'accuracy', groups: [{ label: r.task, bars }] }, semievol: await semievolReport(store, r) };
+    const bars = [
+      { label: 'vanilla', value: e.vanilla.score.accuracy },
+      ...(e.sft ? [{ label: 'SFT', value: e.sft.score.accuracy }] : []),
+      { label: 'SemiEvol', value: e.semievol.score.accuracy },
+      { label: 'RAG', value: e.rag.score.accuracy },
+    ];
+    return {
+      ...base,
+      scores: { metric: 'accuracy', groups: [{ label: r.task, bars }] },
+      semievol: await semievolReport(store, r),
+    };
   }
   if (description.type === 'selfGuideRun') {
     const r = result as SelfGuideRunResult;
-    const group = { label: r.task, bars: r.evaluations.map((e, i) => ({ label: selfGuideLabels[i], value: e.score.score })) };
-    return { ...base, scores: { metric: r.evaluations[3].score.metric, groups: [group] }, selfGuide: [await selfGuideReport(store, r)] };
+    const group = {
+      label: r.task,
+      bars: r.evaluations.map((e, i) => ({ label: selfGuideLabels[i], value: e.score.score })),
+    };
+    return {
+      ...base,
+      scores: { metric: r.evaluations[3].score.metric, groups: [group] },
+      selfGuide: [await selfGuideReport(store, r)],
+    };
   }
   const r = result as SelfGuideCampaignResult;
-  const testRuns = await Promise.all(r.test.map((t) => client.workflow.getHandle(t.runId).result() as Promise<SelfGuideRunResult>));
+  const testRuns = await Promise.all(
+    r.test.map((t) => client.workflow.getHandle(t.runId).result() as Promise<SelfGuideRunResult>),
+  );
   const validationGroups = r.baselines.map((b) => {
-    const cell = r.cells.find((c) => c.task === b.task && settingKey(c.setting) === settingKey(effectiveSetting(r.choice.setting, kindOf(input as SelfGuideCampaignInput, b.task))));
-    return { label: `${b.task} (validation)`, bars: [{ label: selfGuideLabels[0], value: b.score }, ...(cell ? [{ label: selfGuideLabels[3], value: cell.score }] : [])] };
+    const cell = r.cells.find(
+      (c) =>
+        c.task === b.task &&
+        settingKey(c.setting) ===
+          settingKey(effectiveSetting(r.choice.setting, kindOf(input as SelfGuideCampaignInput, b.task))),
+    );
+    return {
+      label: `${b.task} (validation)`,
+      bars: [
+        { label: selfGuideLabels[0], value: b.score },
+        ...(cell ? [{ label: selfGuideLabels[3], value: cell.score }] : []),
+      ],
+    };
   });
-  const testGroups = testRuns.map((t) => ({ label: `${t.task} (test)`, bars: t.evaluations.map((e, i) => ({ label: selfGuideLabels[i], value: e.score.score })) }));
+  const testGroups = testRuns.map((t) => ({
+    label: `${t.task} (test)`,
+    bars: t.evaluations.map((e, i) => ({ label: selfGuideLabels[i], value: e.score.score })),
+  }));
   return {
     ...base,
     scores: { metric: 'score', groups: [...validationGroups, ...testGroups] },
@@ -201,4 +276,5 @@ export async function loadReportData(client: Client, store: ArtifactStore, runId
   };
 }
 
-const kindOf = (input: SelfGuideCampaignInput, task: string) => input.validation.find((v) => v.task.name === task)!.task.kind;
+const kindOf = (input: SelfGuideCampaignInput, task: string) =>
+  input.validation.find((v) => v.task.name === task)!.task.kind;

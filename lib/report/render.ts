@@ -22,7 +22,10 @@ function scoresSection(data: ReportData): Section {
     title: 'Scores',
     lead: `Test ${metric} of every model and baseline, per task.`,
     chart: groupedBarChart({ title: `${metric} per task`, groups, max: 1, format: percent }),
-    table: [['task', 'model or baseline', metric], ...groups.flatMap((g) => g.bars.map((b) => [g.label, b.label, percent(b.value)]))],
+    table: [
+      ['task', 'model or baseline', metric],
+      ...groups.flatMap((g) => g.bars.map((b) => [g.label, b.label, percent(b.value)])),
+    ],
   };
 }
 
@@ -30,13 +33,24 @@ function costSection(lines: CostLine[]): Section {
   const costs = lines.filter((c) => c.callsUsd || c.trainingUsd || c.estimateUsd);
   const groups = costs.map((c) => ({
     label: c.stage,
-    bars: [{ label: 'spent', value: c.callsUsd + c.trainingUsd }, ...(c.estimateUsd === null ? [] : [{ label: 'estimate (upper bound)', value: c.estimateUsd }])],
+    bars: [
+      { label: 'spent', value: c.callsUsd + c.trainingUsd },
+      ...(c.estimateUsd === null ? [] : [{ label: 'estimate (upper bound)', value: c.estimateUsd }]),
+    ],
   }));
   return {
     title: 'Cost per stage',
     lead: "Spent: model and embedding calls as measured, plus fine-tune jobs priced from their estimate (providers do not report a job's cost). Estimate: what the stage was expected to cost at most when it started.",
     chart: groupedBarChart({ title: 'cost per stage', groups, format: usd }),
-    table: [['stage', 'calls (measured)', 'training (estimated)', 'estimate (upper bound)'], ...costs.map((c) => [c.stage, usd(c.callsUsd), usd(c.trainingUsd), c.estimateUsd === null ? '' : usd(c.estimateUsd)])],
+    table: [
+      ['stage', 'calls (measured)', 'training (estimated)', 'estimate (upper bound)'],
+      ...costs.map((c) => [
+        c.stage,
+        usd(c.callsUsd),
+        usd(c.trainingUsd),
+        c.estimateUsd === null ? '' : usd(c.estimateUsd),
+      ]),
+    ],
   };
 }
 
@@ -58,8 +72,22 @@ function semievolSections(data: ReportData): Section[] {
     {
       title: 'Entropy of the pseudo-labels',
       lead: `H of each pseudo-labeled question; ${percent(selectedShare)} (${c.selected} of ${c.pseudoLabeled}) have H ${comparison} = ${s.threshold === null ? 'n/a' : s.threshold.toFixed(4)}, the ${s.selection.theta}th percentile${s.selection.among === 'self-justified' ? ' of the self-justified questions (consistent ones are kept)' : ''}, and were selected.`,
-      chart: histogramChart({ title: 'entropy histogram', bins: histogramBins(s.entropies, 20), threshold: s.threshold, labels: ['selected', 'not selected'], axis: 'H (mean negative log-probability per token)' }),
-      table: [['entropy from', 'to', 'selected', 'not selected'], ...histogramBins(s.entropies, 20).map((b) => [b.from.toFixed(3), b.to.toFixed(3), String(b.selected), String(b.rest)])],
+      chart: histogramChart({
+        title: 'entropy histogram',
+        bins: histogramBins(s.entropies, 20),
+        threshold: s.threshold,
+        labels: ['selected', 'not selected'],
+        axis: 'H (mean negative log-probability per token)',
+      }),
+      table: [
+        ['entropy from', 'to', 'selected', 'not selected'],
+        ...histogramBins(s.entropies, 20).map((b) => [
+          b.from.toFixed(3),
+          b.to.toFixed(3),
+          String(b.selected),
+          String(b.rest),
+        ]),
+      ],
     },
     {
       title: 'Consistency and pseudo-labels',
@@ -84,7 +112,11 @@ function selfGuideSections(report: SelfGuideReport): Section[] {
     sections.push({
       title: `Synthetic pairs per class on ${report.task}`,
       lead: 'Kept pairs per label, after downsampling every label to the rarest.',
-      chart: groupedBarChart({ title: `pairs per class of ${report.task}`, groups: classes.map((c) => ({ label: c.label, bars: [{ label: 'pairs', value: c.count }] })), format: (v) => String(Math.round(v)) }),
+      chart: groupedBarChart({
+        title: `pairs per class of ${report.task}`,
+        groups: classes.map((c) => ({ label: c.label, bars: [{ label: 'pairs', value: c.count }] })),
+        format: (v) => String(Math.round(v)),
+      }),
       table: [['label', 'pairs'], ...classes.map((c) => [c.label, String(c.count)])],
     });
   }
@@ -96,8 +128,21 @@ function campaignSection(data: ReportData): Section {
   return {
     title: 'The campaign grid',
     lead: `Each setting's gain over few-shot prompting (points) on each validation task and on its worst one; the setting with the best worst-task gain, ${c.chosen} (${points(c.worstGain)}), is outlined.`,
-    chart: heatMap({ title: 'gain over few-shot prompting per setting and task', rows: c.settings, columns: c.tasks, values: c.gains, highlight: c.chosen, format: points }),
-    table: [['setting', ...c.tasks], ...c.settings.map((s, i) => [s === c.chosen ? `**${s}**` : s, ...c.gains[i].map((g) => (g === null ? '' : points(g)))])],
+    chart: heatMap({
+      title: 'gain over few-shot prompting per setting and task',
+      rows: c.settings,
+      columns: c.tasks,
+      values: c.gains,
+      highlight: c.chosen,
+      format: points,
+    }),
+    table: [
+      ['setting', ...c.tasks],
+      ...c.settings.map((s, i) => [
+        s === c.chosen ? `**${s}**` : s,
+        ...c.gains[i].map((g) => (g === null ? '' : points(g))),
+      ]),
+    ],
   };
 }
 
@@ -111,7 +156,13 @@ function sectionsOf(data: ReportData): Section[] {
   ];
 }
 
-const when = (d: Date | null) => (d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : 'n/a');
+const when = (d: Date | null) =>
+  d
+    ? d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' UTC')
+    : 'n/a';
 
 function facts(data: ReportData): [string, string][] {
   const u = data.usage;
@@ -126,7 +177,8 @@ function facts(data: ReportData): [string, string][] {
   ];
 }
 
-const simulatedNote = 'This run used the provider test double: every figure in it is simulated, not a real model\u2019s.';
+const simulatedNote =
+  'This run used the provider test double: every figure in it is simulated, not a real model\u2019s.';
 
 const style = `
 body { font: 14px/1.45 system-ui, sans-serif; color: #222; margin: 2rem auto; max-width: 980px; padding: 0 1rem; }
@@ -143,7 +195,8 @@ export function renderHtml(data: ReportData): string {
       .map((r) => `<tr>${r.map((cell) => `<td>${escapeXml(cell.replace(/\*\*/g, ''))}</td>`).join('')}</tr>`)
       .join('')}</tbody></table>`;
   const sections = sectionsOf(data).map(
-    (s) => `<section><h2>${escapeXml(s.title)}</h2><p>${escapeXml(s.lead)}</p>\n${s.chart}\n<details><summary>numbers</summary>${table(s.table)}</details></section>`,
+    (s) =>
+      `<section><h2>${escapeXml(s.title)}</h2><p>${escapeXml(s.lead)}</p>\n${s.chart}\n<details><summary>numbers</summary>${table(s.table)}</details></section>`,
   );
   return [
     '<!doctype html>',
@@ -152,7 +205,9 @@ export function renderHtml(data: ReportData): string {
     `<style>${style}</style></head><body>`,
     `<h1>${escapeXml(data.runId)}</h1>`,
     data.simulated ? `<p class="simulated">${escapeXml(simulatedNote)}</p>` : '',
-    `<table class="facts">${facts(data).map(([k, v]) => `<tr><td>${escapeXml(k)}</td><td>${escapeXml(v)}</td></tr>`).join('')}</table>`,
+    `<table class="facts">${facts(data)
+      .map(([k, v]) => `<tr><td>${escapeXml(k)}</td><td>${escapeXml(v)}</td></tr>`)
+      .join('')}</table>`,
     `<pre class="summary">${escapeXml(data.summary.join('\n'))}</pre>`,
     ...sections,
     '</body></html>',
@@ -162,7 +217,12 @@ export function renderHtml(data: ReportData): string {
 
 export function renderMarkdown(data: ReportData, htmlFile: string): string {
   const cell = (text: string) => text.replace(/\|/g, '\\|');
-  const table = (rows: string[][]) => [`| ${rows[0].map(cell).join(' | ')} |`, `|${rows[0].map(() => ' --- ').join('|')}|`, ...rows.slice(1).map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+  const table = (rows: string[][]) =>
+    [
+      `| ${rows[0].map(cell).join(' | ')} |`,
+      `|${rows[0].map(() => ' --- ').join('|')}|`,
+      ...rows.slice(1).map((r) => `| ${r.map(cell).join(' | ')} |`),
+    ].join('\n');
   return [
     `# ${data.runId}`,
     '',

@@ -14,7 +14,13 @@ import { runConfigSchema } from '../../core/run-config';
 import { seededRandom } from '../../core/stats';
 import { LocalArtifactStore } from '../../lib/artifacts';
 import { methodOf } from '../../lib/methods';
-import { startProviderDouble, type DoubleConfigPatch, type GoldItem, type ProviderDouble, type RequestLogEntry } from '../support/provider-double';
+import {
+  startProviderDouble,
+  type DoubleConfigPatch,
+  type GoldItem,
+  type ProviderDouble,
+  type RequestLogEntry,
+} from '../support/provider-double';
 import { temporalAddress } from '../support/temporal';
 import { repeatsOf } from '../support/repeats';
 
@@ -61,7 +67,10 @@ export interface CrashReport {
 let bundlePath: Promise<string> | undefined;
 /** Workers restarted a dozen times should not bundle the workflows a dozen times. */
 function prebuiltBundle(): Promise<string> {
-  bundlePath ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') }).then(({ code }) => {
+  bundlePath ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: new DefaultLogger('WARN'),
+  }).then(({ code }) => {
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'flt-bundle-')), 'workflows.js');
     writeFileSync(file, code);
     return file;
@@ -71,7 +80,8 @@ function prebuiltBundle(): Promise<string> {
 
 const isChat = (r: RequestLogEntry) => /\/chat\/completions$/.test(r.path);
 const answered = (log: RequestLogEntry[]) => log.filter((r) => isChat(r) && r.status === 200 && r.fault === null);
-const count = (log: RequestLogEntry[], method: string, pattern: RegExp) => log.filter((r) => r.method === method && pattern.test(r.path)).length;
+const count = (log: RequestLogEntry[], method: string, pattern: RegExp) =>
+  log.filter((r) => r.method === method && pattern.test(r.path)).length;
 
 class Lane {
   worker!: ChildProcess;
@@ -85,7 +95,14 @@ class Lane {
     this.worker = spawnTs(path.join(root, 'worker.ts'), [], {
       cwd: root,
       stdio: 'ignore',
-      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), FLT_HOME: this.home, FLT_TASK_QUEUE: this.taskQueue, FLT_CRASH_KEY: 'k', FLT_WORKFLOW_BUNDLE: await prebuiltBundle() },
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: temporalAddress(),
+        FLT_HOME: this.home,
+        FLT_TASK_QUEUE: this.taskQueue,
+        FLT_CRASH_KEY: 'k',
+        FLT_WORKFLOW_BUNDLE: await prebuiltBundle(),
+      },
     });
   }
 
@@ -97,17 +114,34 @@ class Lane {
   }
 
   async startRun(client: Client, options: CrashRunOptions): Promise<WorkflowHandle> {
-    const provider = { kind: 'openai-compatible', baseURL: this.double.baseURL, apiKeyEnv: 'FLT_CRASH_KEY', testDouble: true, maxConcurrency: options.maxConcurrency };
+    const provider = {
+      kind: 'openai-compatible',
+      baseURL: this.double.baseURL,
+      apiKeyEnv: 'FLT_CRASH_KEY',
+      testDouble: true,
+      maxConcurrency: options.maxConcurrency,
+    };
     const config = runConfigSchema.parse(options.config(provider));
     const method = methodOf(config);
     const prepared = await method.prepare(config, new LocalArtifactStore(path.join(this.home, 'artifacts')));
-    return client.workflow.start(method.workflowType, { taskQueue: this.taskQueue, workflowId: options.runId, args: [{ runId: options.runId, ...prepared.input }] });
+    return client.workflow.start(method.workflowType, {
+      taskQueue: this.taskQueue,
+      workflowId: options.runId,
+      args: [{ runId: options.runId, ...prepared.input }],
+    });
   }
 }
 
 async function newLane(name: string, options: CrashRunOptions): Promise<Lane> {
-  const double = await startProviderDouble({ gold: options.gold, config: { ...options.double, deterministicIds: true } });
-  return new Lane(mkdtempSync(path.join(os.tmpdir(), `flt-crash-${name}-`)), `crash-${name}-${process.pid}-${Date.now()}`, double);
+  const double = await startProviderDouble({
+    gold: options.gold,
+    config: { ...options.double, deterministicIds: true },
+  });
+  return new Lane(
+    mkdtempSync(path.join(os.tmpdir(), `flt-crash-${name}-`)),
+    `crash-${name}-${process.pid}-${Date.now()}`,
+    double,
+  );
 }
 
 export async function crashRun(options: CrashRunOptions): Promise<CrashReport> {
@@ -130,8 +164,14 @@ export async function crashRun(options: CrashRunOptions): Promise<CrashReport> {
     let killsInStage = 0;
     let nextKillAfter = 0;
     const triggers = [
-      { reason: 'right after a fine-tune job was created', seen: (log: RequestLogEntry[]) => count(log, 'POST', /\/fine_tuning\/jobs$|\/fine-tunes$/) > 0 },
-      { reason: 'while a fine-tune job was polled', seen: (log: RequestLogEntry[]) => count(log, 'GET', /\/fine_tuning\/jobs\/[^/]+$|\/fine-tunes\/[^/]+$/) > 0 },
+      {
+        reason: 'right after a fine-tune job was created',
+        seen: (log: RequestLogEntry[]) => count(log, 'POST', /\/fine_tuning\/jobs$|\/fine-tunes$/) > 0,
+      },
+      {
+        reason: 'while a fine-tune job was polled',
+        seen: (log: RequestLogEntry[]) => count(log, 'GET', /\/fine_tuning\/jobs\/[^/]+$|\/fine-tunes\/[^/]+$/) > 0,
+      },
     ];
     const kill = async (reason: string, atRequest: number) => {
       await killed.stop('SIGKILL');
@@ -167,9 +207,13 @@ export async function crashRun(options: CrashRunOptions): Promise<CrashReport> {
     await killed.stop('SIGTERM');
     const killedLog = await killed.double.requests();
 
-    const { repeated, finishedRepeated } = repeatsOf(answered(killedLog), kills.map((k) => k.at));
+    const { repeated, finishedRepeated } = repeatsOf(
+      answered(killedLog),
+      kills.map((k) => k.at),
+    );
     // The double's log has no token counts: a repeated call costs what an average call of the reference run did.
-    const usage = (referenceResult as { usage?: { calls: number; promptTokens: number; completionTokens: number } }).usage;
+    const usage = (referenceResult as { usage?: { calls: number; promptTokens: number; completionTokens: number } })
+      .usage;
     const tokensPerCall = usage && usage.calls ? (usage.promptTokens + usage.completionTokens) / usage.calls : 0;
     return {
       kills,
@@ -178,8 +222,14 @@ export async function crashRun(options: CrashRunOptions): Promise<CrashReport> {
       repeatedCalls: repeated.length,
       repeatedFinishedCalls: finishedRepeated.length,
       extraTokens: Math.round(repeated.length * tokensPerCall),
-      jobCreates: { reference: count(referenceLog, 'POST', /\/fine_tuning\/jobs$|\/fine-tunes$/), killed: count(killedLog, 'POST', /\/fine_tuning\/jobs$|\/fine-tunes$/) },
-      uploads: { reference: count(referenceLog, 'POST', /\/files(\/upload)?$/), killed: count(killedLog, 'POST', /\/files(\/upload)?$/) },
+      jobCreates: {
+        reference: count(referenceLog, 'POST', /\/fine_tuning\/jobs$|\/fine-tunes$/),
+        killed: count(killedLog, 'POST', /\/fine_tuning\/jobs$|\/fine-tunes$/),
+      },
+      uploads: {
+        reference: count(referenceLog, 'POST', /\/files(\/upload)?$/),
+        killed: count(killedLog, 'POST', /\/files(\/upload)?$/),
+      },
       stagesSeen,
     };
   } finally {
@@ -195,5 +245,9 @@ export async function crashRun(options: CrashRunOptions): Promise<CrashReport> {
 export function withoutUsage(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutUsage);
   if (!value || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).filter(([key]) => key !== 'usage' && key !== 'costUsd').map(([key, v]) => [key, withoutUsage(v)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => key !== 'usage' && key !== 'costUsd')
+      .map(([key, v]) => [key, withoutUsage(v)]),
+  );
 }

@@ -43,13 +43,21 @@ function sample(split: string, n: number): { items: McqItem[]; file: string } {
   const items = loadSemiEvolCsv(path.join(shared, `semievol/fpb/${split}.csv`)).items.slice(0, n);
   const quote = (v: string) => `"${v.replace(/"/g, '""')}"`;
   const file = path.join(dir, `${split}.csv`);
-  writeFileSync(file, ['id,question,options,answer', ...items.map((i) => [i.id, i.question, JSON.stringify(i.options), i.answer!].map(quote).join(','))].join('\n') + '\n');
+  writeFileSync(
+    file,
+    [
+      'id,question,options,answer',
+      ...items.map((i) => [i.id, i.question, JSON.stringify(i.options), i.answer!].map(quote).join(',')),
+    ].join('\n') + '\n',
+  );
   return { items, file };
 }
 
 test('SemiEvol survives a worker SIGKILL in every stage', async () => {
   const splits = { labeled: sample('labeled', 16), unlabeled: sample('unlabeled', 24), test: sample('test', 12) };
-  const gold = Object.values(splits).flatMap((s) => s.items).map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] }));
+  const gold = Object.values(splits)
+    .flatMap((s) => s.items)
+    .map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] }));
   const data = (split: keyof typeof splits) => ({ format: 'semievol-csv', path: splits[split].file });
   const report = await crashRun({
     runId: `crash-semievol-${Date.now()}`,
@@ -64,7 +72,10 @@ test('SemiEvol survives a worker SIGKILL in every stage', async () => {
       providers: { double: provider },
       model: { provider: 'double', model: 'sim-model' },
       data: { labeled: data('labeled'), unlabeled: data('unlabeled'), test: data('test') },
-      fineTune: { backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }, hyperparameters: { epochs: 1 } },
+      fineTune: {
+        backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 },
+        hyperparameters: { epochs: 1 },
+      },
       semievol: { collaboration: { maxTokens: 64 }, justification: { maxTokens: 64 } },
       sampling: { maxTokens: 64, seed: 3 },
       execution: { shardSize: 4, parallelShards: 2 },

@@ -34,14 +34,25 @@ describe('durability of an evaluation run', () => {
   const referenceHome = mkdtempSync(path.join(os.tmpdir(), 'flt-durability-ref-'));
   const referenceStore = new LocalArtifactStore(path.join(referenceHome, 'artifacts'));
   const startWorker = (dataHome = home, taskQueue = 'durability'): ChildProcess =>
-    spawnTs(path.join(root, 'worker.ts'), [], { cwd: root, stdio: 'ignore', env: { ...process.env, TEMPORAL_ADDRESS: server.address, FLT_HOME: dataHome, FLT_TASK_QUEUE: taskQueue, FLT_DURABILITY_KEY: 'k' } });
+    spawnTs(path.join(root, 'worker.ts'), [], {
+      cwd: root,
+      stdio: 'ignore',
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: server.address,
+        FLT_HOME: dataHome,
+        FLT_TASK_QUEUE: taskQueue,
+        FLT_DURABILITY_KEY: 'k',
+      },
+    });
   const stopWorker = async (worker: ChildProcess, signal: NodeJS.Signals) => {
     if (worker.exitCode === null && worker.signalCode === null) {
       worker.kill(signal);
       await new Promise((resolve) => worker.once('exit', resolve));
     }
   };
-  const answered = async () => (await double.requests()).filter((r) => r.path === '/v1/chat/completions' && r.status === 200 && r.fault === null);
+  const answered = async () =>
+    (await double.requests()).filter((r) => r.path === '/v1/chat/completions' && r.status === 200 && r.fault === null);
   const input = async (runId: string, seed: number, into = store): Promise<EvaluationRunInput> => ({
     runId,
     task: 'durability',
@@ -58,8 +69,21 @@ describe('durability of an evaluation run', () => {
     ports = { port: await freePort(), uiPort: await freePort() };
     server = await startDevServer({ ...ports, dbFile });
     // 150 ms per call and 2 calls at a time: a 60-question run takes a few seconds, long enough to interrupt.
-    double = await startProviderDouble({ config: { latencyMs: 150 }, gold: items.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] })) });
-    providers = { double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_DURABILITY_KEY', testDouble: true, requestTimeoutSeconds: 30, prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 }, maxConcurrency: 2 } };
+    double = await startProviderDouble({
+      config: { latencyMs: 150 },
+      gold: items.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] })),
+    });
+    providers = {
+      double: {
+        kind: 'openai-compatible',
+        baseURL: double.baseURL,
+        apiKeyEnv: 'FLT_DURABILITY_KEY',
+        testDouble: true,
+        requestTimeoutSeconds: 30,
+        prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 },
+        maxConcurrency: 2,
+      },
+    };
   });
   afterAll(async () => {
     await double?.stop();
@@ -70,11 +94,19 @@ describe('durability of an evaluation run', () => {
     const c = await client();
     // The reference: the same run id and seed, uninterrupted, on a worker with its own store and cache.
     let worker = startWorker(referenceHome, 'durability-reference');
-    const reference = await c.workflow.execute('evaluationRun', { taskQueue: 'durability-reference', workflowId: 'reference', args: [await input('killed', 12, referenceStore)] });
+    const reference = await c.workflow.execute('evaluationRun', {
+      taskQueue: 'durability-reference',
+      workflowId: 'reference',
+      args: [await input('killed', 12, referenceStore)],
+    });
     await stopWorker(worker, 'SIGTERM');
     await double.clearRequests();
 
-    const handle = await c.workflow.start('evaluationRun', { taskQueue: 'durability', workflowId: 'killed', args: [await input('killed', 12)] });
+    const handle = await c.workflow.start('evaluationRun', {
+      taskQueue: 'durability',
+      workflowId: 'killed',
+      args: [await input('killed', 12)],
+    });
     const killTimes: number[] = [];
     worker = startWorker();
     for (const threshold of [10, 25, 40]) {
@@ -101,7 +133,11 @@ describe('durability of an evaluation run', () => {
   it('survives the Temporal server stopping and restarting mid-run, twice', async () => {
     let c = await client();
     const worker = startWorker();
-    const handle = await c.workflow.start('evaluationRun', { taskQueue: 'durability', workflowId: 'restarted', args: [await input('restarted', 13)] });
+    const handle = await c.workflow.start('evaluationRun', {
+      taskQueue: 'durability',
+      workflowId: 'restarted',
+      args: [await input('restarted', 13)],
+    });
     await double.clearRequests();
     for (const threshold of [15, 35]) {
       while ((await answered()).length < threshold) await sleep(50);

@@ -36,7 +36,13 @@ async function until<T>(what: string, check: () => Promise<T | null | undefined 
 
 describe('operating a run from the CLI', () => {
   const home = mkdtempSync(path.join(os.tmpdir(), 'flt-operator-'));
-  const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), FLT_HOME: home, FLT_TASK_QUEUE: `operator-${process.pid}`, FLT_OP_KEY: 'k' };
+  const env = {
+    ...process.env,
+    TEMPORAL_ADDRESS: temporalAddress(),
+    FLT_HOME: home,
+    FLT_TASK_QUEUE: `operator-${process.pid}`,
+    FLT_OP_KEY: 'k',
+  };
   const flt = (...args: string[]) => exec(tsx, [path.join(root, 'client.ts'), ...args], { env, cwd: root });
   const task = `fpb-operator-${process.pid}`;
   const runId = `operator-${Date.now()}`;
@@ -53,11 +59,20 @@ describe('operating a run from the CLI', () => {
     const data: Record<string, { format: string; path: string }> = {};
     for (const [split, rows] of Object.entries(splits)) {
       const file = path.join(home, `${split}.csv`);
-      writeFileSync(file, readFileSync(path.join(root, `demo/fpb/${split}.csv`), 'utf8').split('\n').slice(0, 1 + 2 * rows).join('\n') + '\n');
+      writeFileSync(
+        file,
+        readFileSync(path.join(root, `demo/fpb/${split}.csv`), 'utf8')
+          .split('\n')
+          .slice(0, 1 + 2 * rows)
+          .join('\n') + '\n',
+      );
       data[split] = { format: 'semievol-csv', path: file };
     }
     const gold = Object.values(data).flatMap((d) => loadSemiEvolCsv(d.path).items);
-    double = await startProviderDouble({ config: { fineTune: { stepMs: 300 }, latencyMs: 20 }, gold: gold.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] })) });
+    double = await startProviderDouble({
+      config: { fineTune: { stepMs: 300 }, latencyMs: 20 },
+      gold: gold.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] })),
+    });
     worker = spawn(tsx, [path.join(root, 'worker.ts')], { env, cwd: root, stdio: 'ignore' });
     ({ client, close: closeClient } = await testClient());
     config = path.join(home, 'semievol.yaml');
@@ -67,7 +82,13 @@ describe('operating a run from the CLI', () => {
         method: 'semievol',
         task,
         providers: {
-          double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_OP_KEY', testDouble: true, prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 1, trainingPerMillionTokens: 1 } },
+          double: {
+            kind: 'openai-compatible',
+            baseURL: double.baseURL,
+            apiKeyEnv: 'FLT_OP_KEY',
+            testDouble: true,
+            prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 1, trainingPerMillionTokens: 1 },
+          },
         },
         model: { provider: 'double', model: 'sim-model' },
         data,
@@ -90,7 +111,8 @@ describe('operating a run from the CLI', () => {
   it('estimates calls, tokens and cost per stage before anything is paid for', async () => {
     const { stdout } = await flt('estimate', config);
     expect(stdout).toContain(`semievol on "${task}"`);
-    for (const stage of ['warm-up', 'propagate', 'collaborate', 'justify', 'evolve', 'evaluate', 'total']) expect(stdout).toMatch(new RegExp(`^ {2}${stage} +[\\d,]+ +[\\d,]+ +[\\d,]+ +[\\d,]+ +\\$\\d+\\.\\d{4}$`, 'm'));
+    for (const stage of ['warm-up', 'propagate', 'collaborate', 'justify', 'evolve', 'evaluate', 'total'])
+      expect(stdout).toMatch(new RegExp(`^ {2}${stage} +[\\d,]+ +[\\d,]+ +[\\d,]+ +[\\d,]+ +\\$\\d+\\.\\d{4}$`, 'm'));
     expect(stdout).toMatch(/^ {2}collaborate +120 /m); // 4 collaborators x 30 questions
     expect(stdout).toContain('over the budget');
     expect(await double.requests()).toHaveLength(0);
@@ -98,21 +120,36 @@ describe('operating a run from the CLI', () => {
 
   it('waits for approval before a fine-tune and before crossing the budget; pauses and unpauses; watch follows it all', async () => {
     const started = await flt('run', config, '--id', runId);
-    expect(started.stdout).toMatch(/estimate: up to \$\d+\.\d{4} \(\d[\d,]* calls, [\d,]+ tokens, completions at their max tokens\)/);
+    expect(started.stdout).toMatch(
+      /estimate: up to \$\d+\.\d{4} \(\d[\d,]* calls, [\d,]+ tokens, completions at their max tokens\)/,
+    );
     let watched = '';
     watcher = spawn(tsx, [path.join(root, 'client.ts'), 'watch', runId, '--interval', '0.3'], { env, cwd: root });
     watcher.stdout!.setEncoding('utf8').on('data', (chunk: string) => (watched += chunk));
     const watcherDone = new Promise((resolve) => watcher!.once('exit', resolve));
 
     // 1. The warm-up fine-tune asks first: nothing is paid, and the run says so everywhere.
-    const atWarmUp = await until('the warm-up to wait for approval', async () => (await control()).awaiting?.stage === 'warm-up' && (await control()));
+    const atWarmUp = await until(
+      'the warm-up to wait for approval',
+      async () => (await control()).awaiting?.stage === 'warm-up' && (await control()),
+    );
     expect(atWarmUp.awaiting).toMatchObject({ kind: 'fine-tune' });
-    expect((await flt('status', runId)).stdout).toMatch(/awaiting approval: stage "warm-up" fine-tunes .*Run `flt approve operator-\d+`\./);
-    expect((await client.workflow.getHandle(runId).describe()).typedSearchAttributes.get(searchAttributes.stage)).toBe('awaiting-approval');
+    expect((await flt('status', runId)).stdout).toMatch(
+      /awaiting approval: stage "warm-up" fine-tunes .*Run `flt approve operator-\d+`\./,
+    );
+    expect((await client.workflow.getHandle(runId).describe()).typedSearchAttributes.get(searchAttributes.stage)).toBe(
+      'awaiting-approval',
+    );
     // What the Web UI shows as the run's current details.
-    const metadata = await client.workflow.getHandle(runId).query<{ currentDetails: string }>('__temporal_workflow_metadata');
-    expect(metadata.currentDetails).toMatch(/^\*\*Awaiting approval\*\*: stage "warm-up" fine-tunes .*\n\n\*\*Stage\*\*: warm-up: stage 1 of 8: M_warm = fine-tune\(M_base, D_L\): 12 examples\n\n\*\*Spent\*\*: \$0\.0000, 0 tokens of a \$0\.0100 budget$/);
-    await until('list --stage awaiting-approval', async () => (await flt('list', '--stage', 'awaiting-approval', '--task', task)).stdout.includes(runId));
+    const metadata = await client.workflow
+      .getHandle(runId)
+      .query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    expect(metadata.currentDetails).toMatch(
+      /^\*\*Awaiting approval\*\*: stage "warm-up" fine-tunes .*\n\n\*\*Stage\*\*: warm-up: stage 1 of 8: M_warm = fine-tune\(M_base, D_L\): 12 examples\n\n\*\*Spent\*\*: \$0\.0000, 0 tokens of a \$0\.0100 budget$/,
+    );
+    await until('list --stage awaiting-approval', async () =>
+      (await flt('list', '--stage', 'awaiting-approval', '--task', task)).stdout.includes(runId),
+    );
     if (spawnSync('tmux', ['-V']).status === 0) {
       // The live view in a real terminal.
       const session = `flt-operator-${process.pid}`;
@@ -133,19 +170,28 @@ describe('operating a run from the CLI', () => {
     expect((await flt('approve', runId)).stdout).toContain(`approved stage "warm-up" of ${runId}.`);
 
     // 2. Collaboration is estimated over the $0.01 budget: it waits until the budget is raised.
-    const atCollaborate = await until('collaboration to wait for budget', async () => (await control()).awaiting?.stage === 'collaborate' && (await control()));
+    const atCollaborate = await until(
+      'collaboration to wait for budget',
+      async () => (await control()).awaiting?.stage === 'collaborate' && (await control()),
+    );
     expect(atCollaborate.awaiting).toMatchObject({ kind: 'budget' });
     expect(atCollaborate.awaiting!.reason).toMatch(/over its \$0\.0100 budget/);
     expect((await double.requests()).filter((r) => r.path === '/v1/chat/completions')).toHaveLength(0);
-    await until('watch to show the wait for budget', async () => watched.includes('AWAITING APPROVAL: stage "collaborate" is estimated at up to'));
+    await until('watch to show the wait for budget', async () =>
+      watched.includes('AWAITING APPROVAL: stage "collaborate" is estimated at up to'),
+    );
     // Every model call fails for now (and is retried), which holds collaboration mid-stage for the pause below.
     await double.configure({ faults: { rate: 1, kinds: ['500'], paths: '^/v1/chat' } });
-    expect((await flt('budget', runId, '--usd', '100')).stdout).toMatch(new RegExp(`^budget of ${runId}: \\$100\\.00; spent \\$0\\.\\d{4}`));
+    expect((await flt('budget', runId, '--usd', '100')).stdout).toMatch(
+      new RegExp(`^budget of ${runId}: \\$100\\.00; spent \\$0\\.\\d{4}`),
+    );
     const collaborate = client.workflow.getHandle(`${runId}--collaborate`);
     await until('collaboration to start', async () => (await collaborate.describe()).status.name === 'RUNNING');
 
     // 3. Paused: the run and its running stage workflow start nothing new; the shards in flight finish.
-    expect((await flt('pause', runId)).stdout).toMatch(new RegExp(`^paused ${runId} and 1 running stage workflow\\(s\\)`));
+    expect((await flt('pause', runId)).stdout).toMatch(
+      new RegExp(`^paused ${runId} and 1 running stage workflow\\(s\\)`),
+    );
     await double.configure({ faults: { rate: 0 } });
     const quiet = await until('the paused run to have nothing in flight', async () => {
       const tree = await readRunTree(client, runId);
@@ -154,21 +200,41 @@ describe('operating a run from the CLI', () => {
     const held = quiet.children.find((c) => c.workflowId === `${runId}--collaborate`)!;
     expect(held.status).toBe('RUNNING');
     expect(held.progress!.stages[0].done).toBeLessThan(held.progress!.stages[0].total);
-    expect((await client.workflow.getHandle(runId).describe()).typedSearchAttributes.get(searchAttributes.stage)).toBe('paused');
-    await until('list --stage paused', async () => (await flt('list', '--stage', 'paused', '--task', task)).stdout.includes(runId));
-    await until('watch to show the paused stage', async () => watched.includes('PAUSED: no new paid step starts') && /collaborate +[█░]{24} \d+\/30 items {2}\d\/6 shards, paused/.test(watched));
-    expect((await flt('unpause', runId)).stdout).toMatch(new RegExp(`^unpaused ${runId} and 1 running stage workflow\\(s\\)`));
+    expect((await client.workflow.getHandle(runId).describe()).typedSearchAttributes.get(searchAttributes.stage)).toBe(
+      'paused',
+    );
+    await until('list --stage paused', async () =>
+      (await flt('list', '--stage', 'paused', '--task', task)).stdout.includes(runId),
+    );
+    await until(
+      'watch to show the paused stage',
+      async () =>
+        watched.includes('PAUSED: no new paid step starts') &&
+        /collaborate +[█░]{24} \d+\/30 items {2}\d\/6 shards, paused/.test(watched),
+    );
+    expect((await flt('unpause', runId)).stdout).toMatch(
+      new RegExp(`^unpaused ${runId} and 1 running stage workflow\\(s\\)`),
+    );
 
     // 4. M_evol's fine-tune asks too. Approved, its job is watched (its polls fail for a while, which holds it running).
     await until('evolve to wait for approval', async () => (await control()).awaiting?.stage === 'evolve');
     await double.configure({ faults: { rate: 1, kinds: ['500'], paths: '^/v1/fine_tuning/jobs/[^/]+$' } });
     expect((await flt('approve', runId)).stdout).toContain(`approved stage "evolve" of ${runId}.`);
-    await until('watch to show the fine-tune job', async () => /fine-tune jobs\n {2}evolve: ftjob-\S+ running\n(?: {6}.*\n)*? {6}poll failed, will poll again/.test(watched));
+    await until('watch to show the fine-tune job', async () =>
+      /fine-tune jobs\n {2}evolve: ftjob-\S+ running\n(?: {6}.*\n)*? {6}poll failed, will poll again/.test(watched),
+    );
     await double.configure({ faults: { rate: 0 } });
     expect((await control()).approved).toEqual(['warm-up', 'evolve']);
     const result = await client.workflow.getHandle(runId).result();
     expect(result.evaluations.semievol.score.total).toBe(splits.test);
-    expect(result.costs.map((c: { stage: string }) => c.stage)).toEqual(['warm-up', 'propagate', 'collaborate', 'justify', 'evolve', 'evaluate']);
+    expect(result.costs.map((c: { stage: string }) => c.stage)).toEqual([
+      'warm-up',
+      'propagate',
+      'collaborate',
+      'justify',
+      'evolve',
+      'evaluate',
+    ]);
 
     // The watcher ends with the result.
     await watcherDone;
@@ -184,7 +250,10 @@ describe('operating a run from the CLI', () => {
     expect([...html.matchAll(/data-chart="(\w+)"/g)].map((m) => m[1])).toEqual(['bars', 'histogram', 'funnel', 'bars']);
     expect(readFileSync(path.join(out, `${runId}.md`), 'utf8')).toMatch(/^## Entropy of the pseudo-labels$/m);
     const chromium = findChromium();
-    if (!chromium) return console.warn('report not drawn: no chromium on PATH (`apt-get install chromium`, or `npm run setup` as root on Debian)');
+    if (!chromium)
+      return console.warn(
+        'report not drawn: no chromium on PATH (`apt-get install chromium`, or `npm run setup` as root on Debian)',
+      );
     const probe = path.join(out, 'probe.html');
     writeFileSync(probe, html.replace('</body>', `${drawnProbe}</body>`));
     const charts = readProbe(await headless(chromium, probe, { dumpDom: true }));
@@ -198,13 +267,34 @@ describe('operating a run from the CLI', () => {
   });
 
   it('finds the run with each `flt list` filter and by each search attribute in `temporal workflow list`', async () => {
-    for (const filter of [['--method', 'semievol'], ['--task', task], ['--stage', 'done'], ['--status', 'Completed']]) {
-      await until(`flt list ${filter.join(' ')}`, async () => (await flt('list', ...filter, '--limit', '1000')).stdout.includes(runId));
+    for (const filter of [
+      ['--method', 'semievol'],
+      ['--task', task],
+      ['--stage', 'done'],
+      ['--status', 'Completed'],
+    ]) {
+      await until(`flt list ${filter.join(' ')}`, async () =>
+        (await flt('list', ...filter, '--limit', '1000')).stdout.includes(runId),
+      );
     }
     const cli = findTemporalCli()!;
-    for (const clause of [`FltMethod = 'semievol'`, `FltTask = '${task}'`, `FltStage = 'done'`, `FltBaseModel = 'sim-model'`, 'FltCostUsd > 0', 'FltAccuracy >= 0']) {
+    for (const clause of [
+      `FltMethod = 'semievol'`,
+      `FltTask = '${task}'`,
+      `FltStage = 'done'`,
+      `FltBaseModel = 'sim-model'`,
+      'FltCostUsd > 0',
+      'FltAccuracy >= 0',
+    ]) {
       await until(`temporal workflow list --query "${clause}"`, async () => {
-        const { stdout } = await exec(cli, ['workflow', 'list', '--address', temporalAddress(), '--query', `WorkflowId = '${runId}' AND ${clause}`]);
+        const { stdout } = await exec(cli, [
+          'workflow',
+          'list',
+          '--address',
+          temporalAddress(),
+          '--query',
+          `WorkflowId = '${runId}' AND ${clause}`,
+        ]);
         return stdout.includes(runId);
       });
     }

@@ -18,8 +18,15 @@ const testSplit = path.join(root, 'demo/fpb/test.csv');
 
 describe('flt end to end', () => {
   const home = mkdtempSync(path.join(os.tmpdir(), 'flt-e2e-'));
-  const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), FLT_HOME: home, FLT_TASK_QUEUE: `e2e-${process.pid}`, FLT_E2E_KEY: 'k' };
-  const flt = (...args: string[]) => run(process.execPath, tsArgs(path.join(root, 'client.ts'), args), { env, cwd: root });
+  const env = {
+    ...process.env,
+    TEMPORAL_ADDRESS: temporalAddress(),
+    FLT_HOME: home,
+    FLT_TASK_QUEUE: `e2e-${process.pid}`,
+    FLT_E2E_KEY: 'k',
+  };
+  const flt = (...args: string[]) =>
+    run(process.execPath, tsArgs(path.join(root, 'client.ts'), args), { env, cwd: root });
   let double: ProviderDouble;
   let worker: ChildProcess;
   let config: string;
@@ -35,7 +42,9 @@ describe('flt end to end', () => {
       stringify({
         method: 'evaluate',
         task: 'fpb-e2e',
-        providers: { double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_E2E_KEY', testDouble: true } },
+        providers: {
+          double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_E2E_KEY', testDouble: true },
+        },
         models: [{ provider: 'double', model: 'sim-model' }],
         data: { test: { format: 'semievol-csv', path: testSplit } },
         execution: { shardSize: 20, parallelShards: 2 },
@@ -58,10 +67,15 @@ describe('flt end to end', () => {
 
   it('rejects a bad config in one sentence before starting anything', async () => {
     const bad = path.join(home, 'bad.yaml');
-    writeFileSync(bad, `method: evaluate\ntask: x\nproviders: {}\nmodels:\n  - { provider: nowhere, model: m }\ndata:\n  test: { format: semievol-csv, path: ${testSplit} }\n`);
+    writeFileSync(
+      bad,
+      `method: evaluate\ntask: x\nproviders: {}\nmodels:\n  - { provider: nowhere, model: m }\ndata:\n  test: { format: semievol-csv, path: ${testSplit} }\n`,
+    );
     const err: any = await flt('run', bad).catch((e) => e);
     expect(err.code).toBe(2);
-    expect(err.stderr.trim()).toMatch(/^.*bad\.yaml line 5: field "models\[0\]\.provider" must name a provider under "providers" \(none configured\), got "nowhere"\.$/);
+    expect(err.stderr.trim()).toMatch(
+      /^.*bad\.yaml line 5: field "models\[0\]\.provider" must name a provider under "providers" \(none configured\), got "nowhere"\.$/,
+    );
   });
 
   it('runs an evaluation through the CLI; the run is listed, searchable and its history shows the stages', async () => {
@@ -83,11 +97,21 @@ describe('flt end to end', () => {
       expect(description.typedSearchAttributes.get(searchAttributes.method)).toBe('evaluate');
       expect(description.typedSearchAttributes.get(searchAttributes.task)).toBe('fpb-e2e');
       expect(description.typedSearchAttributes.get(searchAttributes.stage)).toBe('done');
-      expect(description.typedSearchAttributes.get(searchAttributes.accuracy)).toBeCloseTo(result.evaluations[0].score.accuracy);
+      expect(description.typedSearchAttributes.get(searchAttributes.accuracy)).toBeCloseTo(
+        result.evaluations[0].score.accuracy,
+      );
 
       const child = await client.workflow.getHandle(`${runId}--evaluate-1`).fetchHistory();
-      const activityTypes = child.events!.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
-      expect(activityTypes).toEqual(['shardDataset', 'answerQuestions', 'answerQuestions', 'answerQuestions', 'scoreAnswers']);
+      const activityTypes = child
+        .events!.filter((e) => e.activityTaskScheduledEventAttributes)
+        .map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
+      expect(activityTypes).toEqual([
+        'shardDataset',
+        'answerQuestions',
+        'answerQuestions',
+        'answerQuestions',
+        'scoreAnswers',
+      ]);
     } finally {
       await close();
     }
@@ -96,7 +120,16 @@ describe('flt end to end', () => {
     const cli = findTemporalCli()!;
     let listed = '';
     for (let attempt = 0; attempt < 50 && !listed.includes(runId); attempt++) {
-      listed = (await run(cli, ['workflow', 'list', '--address', temporalAddress(), '--query', `FltTask = 'fpb-e2e' AND FltMethod = 'evaluate' AND FltStage = 'done'`])).stdout;
+      listed = (
+        await run(cli, [
+          'workflow',
+          'list',
+          '--address',
+          temporalAddress(),
+          '--query',
+          `FltTask = 'fpb-e2e' AND FltMethod = 'evaluate' AND FltStage = 'done'`,
+        ])
+      ).stdout;
       if (!listed.includes(runId)) await new Promise((r) => setTimeout(r, 200));
     }
     expect(listed).toContain(runId);
@@ -104,7 +137,9 @@ describe('flt end to end', () => {
 
     // The Web UI's own API (what its pages render) has the run with its search attributes.
     const ui = process.env.FLT_TEST_TEMPORAL_UI!;
-    const page = await (await fetch(`${ui}/api/v1/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowId = '${runId}'`)}`)).text();
+    const page = await (
+      await fetch(`${ui}/api/v1/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowId = '${runId}'`)}`)
+    ).text();
     expect(page).toContain(runId);
     expect(page).toContain('FltTask');
     expect(page).toContain('FltAccuracy');
@@ -119,7 +154,8 @@ describe('flt end to end', () => {
       writeFileSync(slow, readFileSync(config, 'utf8') + 'sampling: { seed: 99 }\n');
       await flt('run', slow, '--id', runId);
       let status = '';
-      for (let attempt = 0; attempt < 50 && !/evaluate-1: \d+\/1/.test(status); attempt++) status = (await flt('status', runId)).stdout;
+      for (let attempt = 0; attempt < 50 && !/evaluate-1: \d+\/1/.test(status); attempt++)
+        status = (await flt('status', runId)).stdout;
       expect(status).toMatch(new RegExp(`run ${runId}: RUNNING`));
       expect(status).toMatch(/calls: \d+ paid/);
       expect((await flt('cancel', runId)).stdout).toContain(`cancellation requested for ${runId}`);

@@ -20,8 +20,15 @@ jest.setTimeout(300_000);
 
 describe('flt resume', () => {
   const home = mkdtempSync(path.join(os.tmpdir(), 'flt-resume-'));
-  const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), FLT_HOME: home, FLT_TASK_QUEUE: `resume-${process.pid}`, FLT_RESUME_KEY: 'k' };
-  const flt = (...args: string[]) => run(process.execPath, tsArgs(path.join(root, 'client.ts'), args), { env, cwd: root });
+  const env = {
+    ...process.env,
+    TEMPORAL_ADDRESS: temporalAddress(),
+    FLT_HOME: home,
+    FLT_TASK_QUEUE: `resume-${process.pid}`,
+    FLT_RESUME_KEY: 'k',
+  };
+  const flt = (...args: string[]) =>
+    run(process.execPath, tsArgs(path.join(root, 'client.ts'), args), { env, cwd: root });
   let double: ProviderDouble;
   let worker: ChildProcess;
   let config: string;
@@ -29,14 +36,24 @@ describe('flt resume', () => {
   const sample = (split: string, n: number): McqItem[] => {
     const items = loadSemiEvolCsv(path.join(shared, `${split}.csv`)).items.slice(0, n);
     const quote = (v: string) => `"${v.replace(/"/g, '""')}"`;
-    writeFileSync(path.join(home, `${split}.csv`), ['id,question,options,answer', ...items.map((i) => [i.id, i.question, JSON.stringify(i.options), i.answer!].map(quote).join(','))].join('\n') + '\n');
+    writeFileSync(
+      path.join(home, `${split}.csv`),
+      [
+        'id,question,options,answer',
+        ...items.map((i) => [i.id, i.question, JSON.stringify(i.options), i.answer!].map(quote).join(',')),
+      ].join('\n') + '\n',
+    );
     return items;
   };
-  const requests = async (method: string, pattern: RegExp) => (await double.requests()).filter((r) => r.method === method && pattern.test(r.path) && r.status === 200).length;
+  const requests = async (method: string, pattern: RegExp) =>
+    (await double.requests()).filter((r) => r.method === method && pattern.test(r.path) && r.status === 200).length;
 
   beforeAll(async () => {
     const items = [...sample('labeled', 12), ...sample('unlabeled', 20), ...sample('test', 10)];
-    double = await startProviderDouble({ config: { fineTune: { stepMs: 50 } }, gold: items.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] })) });
+    double = await startProviderDouble({
+      config: { fineTune: { stepMs: 50 } },
+      gold: items.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] })),
+    });
     worker = spawnTs(path.join(root, 'worker.ts'), [], { env, cwd: root, stdio: 'ignore' });
     config = path.join(home, 'semievol.yaml');
     const data = (split: string) => ({ format: 'semievol-csv', path: path.join(home, `${split}.csv`) });
@@ -45,10 +62,15 @@ describe('flt resume', () => {
       stringify({
         method: 'semievol',
         task: 'fpb-resume',
-        providers: { double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_RESUME_KEY', testDouble: true } },
+        providers: {
+          double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_RESUME_KEY', testDouble: true },
+        },
         model: { provider: 'double', model: 'sim-model' },
         data: { labeled: data('labeled'), unlabeled: data('unlabeled'), test: data('test') },
-        fineTune: { backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }, hyperparameters: { epochs: 1 } },
+        fineTune: {
+          backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 },
+          hyperparameters: { epochs: 1 },
+        },
         semievol: { collaboration: { maxTokens: 64 }, justification: { maxTokens: 64 } },
         execution: { shardSize: 10, parallelShards: 2 },
       }),
@@ -106,19 +128,30 @@ describe('flt resume', () => {
     const rerunResult = JSON.parse((await flt('result', rerunId, '--json')).stdout);
     expect(rerunResult.evaluations.semievol.score.total).toBe(10);
     expect((await requests('POST', /\/fine_tuning\/jobs$/)) - jobsBeforeRerun).toBe(1);
-    expect((await requests('POST', /\/chat\/completions$/)) - chatsBeforeRerun).toBe(changed.pseudoLabels.justified + 4 * 10);
+    expect((await requests('POST', /\/chat\/completions$/)) - chatsBeforeRerun).toBe(
+      changed.pseudoLabels.justified + 4 * 10,
+    );
     const { client: c, close: closeClient } = await testClient();
     try {
-      expect((await c.workflow.getHandle(rerunId).describe()).memo).toMatchObject({ resumedFrom: againId, rerunFrom: 'justify' });
+      expect((await c.workflow.getHandle(rerunId).describe()).memo).toMatchObject({
+        resumedFrom: againId,
+        rerunFrom: 'justify',
+      });
     } finally {
       await closeClient();
     }
     const wrongStage: any = await flt('resume', againId, '--from', 'select').catch((e) => e);
-    expect(wrongStage.stderr).toContain('--from select: expected one of the run\'s paid stages: warm-up, propagate, collaborate, justify, evolve, evaluate.');
+    expect(wrongStage.stderr).toContain(
+      "--from select: expected one of the run's paid stages: warm-up, propagate, collaborate, justify, evolve, evaluate.",
+    );
   });
 
   it('says which field does not exist', async () => {
-    expect(() => applySettings({ options: { selection: { theta: 50 } } }, ['options.selection.thetaa=60'])).toThrow('--set options.selection.thetaa=60: options.selection has no field "thetaa" (fields: theta).');
-    expect(applySettings({ options: { selection: { theta: 50 } } }, ['options.selection.theta=60'])).toEqual({ options: { selection: { theta: 60 } } });
+    expect(() => applySettings({ options: { selection: { theta: 50 } } }, ['options.selection.thetaa=60'])).toThrow(
+      '--set options.selection.thetaa=60: options.selection has no field "thetaa" (fields: theta).',
+    );
+    expect(applySettings({ options: { selection: { theta: 50 } } }, ['options.selection.theta=60'])).toEqual({
+      options: { selection: { theta: 60 } },
+    });
   });
 });

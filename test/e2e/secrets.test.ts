@@ -36,8 +36,17 @@ it('keeps the API key out of histories, logs and artifacts', async () => {
   const testSplit = path.join(root, 'demo/fpb/test.csv');
   const { items } = loadSemiEvolCsv(testSplit);
   // The double only answers requests that carry the key: the run completing proves the key was used.
-  const double = await startProviderDouble({ apiKey: canary, gold: items.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] })) });
-  const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), FLT_HOME: home, FLT_TASK_QUEUE: `secrets-${process.pid}`, FLT_CANARY_KEY: canary };
+  const double = await startProviderDouble({
+    apiKey: canary,
+    gold: items.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] })),
+  });
+  const env = {
+    ...process.env,
+    TEMPORAL_ADDRESS: temporalAddress(),
+    FLT_HOME: home,
+    FLT_TASK_QUEUE: `secrets-${process.pid}`,
+    FLT_CANARY_KEY: canary,
+  };
   const workerLog = path.join(home, 'worker.log');
   const worker = spawnTs(path.join(root, 'worker.ts'), [], { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let logged = '';
@@ -49,7 +58,9 @@ it('keeps the API key out of histories, logs and artifacts', async () => {
     stringify({
       method: 'evaluate',
       task: 'secrets',
-      providers: { double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_CANARY_KEY', testDouble: true } },
+      providers: {
+        double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_CANARY_KEY', testDouble: true },
+      },
       models: [{ provider: 'double', model: 'sim-model' }],
       data: { test: { format: 'semievol-csv', path: testSplit } },
       execution: { shardSize: 30, parallelShards: 2 },
@@ -58,11 +69,16 @@ it('keeps the API key out of histories, logs and artifacts', async () => {
   const runId = `secrets-${Date.now()}`;
   const { client, close } = await testClient();
   try {
-    const cli = await run(process.execPath, tsArgs(path.join(root, 'client.ts'), ['run', config, '--id', runId, '--wait']), { env, cwd: root });
+    const cli = await run(
+      process.execPath,
+      tsArgs(path.join(root, 'client.ts'), ['run', config, '--id', runId, '--wait']),
+      { env, cwd: root },
+    );
     expect(cli.stdout).toMatch(/accuracy/);
 
     const histories = [];
-    for (const id of [runId, `${runId}--evaluate-1`]) histories.push(await client.workflow.getHandle(id).fetchHistory());
+    for (const id of [runId, `${runId}--evaluate-1`])
+      histories.push(await client.workflow.getHandle(id).fetchHistory());
     const historyText = texts(histories).join('\n');
     expect(historyText).toContain('FLT_CANARY_KEY'); // the variable's name travels, by design
     expect(historyText).not.toContain(canary);

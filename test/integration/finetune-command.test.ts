@@ -3,12 +3,26 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createFineTuneBackend, tagName, type FineTuneBackend, type JobTag } from '../../activities/providers/finetune/backend';
+import {
+  createFineTuneBackend,
+  tagName,
+  type FineTuneBackend,
+  type JobTag,
+} from '../../activities/providers/finetune/backend';
 import { CommandFineTuneBackend } from '../../activities/providers/finetune/command';
 import type { FineTuneJobState } from '../../core/types';
 import { terminalFineTuneStatuses } from '../../core/types';
 
-const providers = { served: { kind: 'openai-compatible' as const, apiKeyEnv: 'UNUSED', testDouble: true, requestTimeoutSeconds: 5, prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 }, maxConcurrency: 1 } };
+const providers = {
+  served: {
+    kind: 'openai-compatible' as const,
+    apiKeyEnv: 'UNUSED',
+    testDouble: true,
+    requestTimeoutSeconds: 5,
+    prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 },
+    maxConcurrency: 1,
+  },
+};
 const hyperparameters = { epochs: 2, learningRate: 0.0002, lora: true };
 
 let workDir: string;
@@ -17,10 +31,14 @@ let trainingSha: string;
 const startedGroups: number[] = [];
 
 function backendFor(command: string, servedModel = 'lora:{job}@{adapter}'): FineTuneBackend {
-  return createFineTuneBackend({ kind: 'command', command, provider: 'served', servedModel, pollIntervalSeconds: 1 }, providers, {
-    workDir,
-    env: { ...process.env, FLT_EXTRA: 'from-worker', FLT_EPOCHS: 'stale' },
-  });
+  return createFineTuneBackend(
+    { kind: 'command', command, provider: 'served', servedModel, pollIntervalSeconds: 1 },
+    providers,
+    {
+      workDir,
+      env: { ...process.env, FLT_EXTRA: 'from-worker', FLT_EPOCHS: 'stale' },
+    },
+  );
 }
 
 async function start(backend: FineTuneBackend, tag: JobTag): Promise<FineTuneJobState> {
@@ -90,7 +108,9 @@ test('tagName is deterministic, provider-safe and at most 40 characters', () => 
   expect(tagName({ runId: 'run-42', stage: 'sft' })).toBe('flt-run-42-sft');
   // Sanitizing would make these equal, so each gets a hash of its raw run id and stage.
   expect(tagName({ runId: 'Run_42', stage: 'SFT round 1' })).toMatch(/^flt-run-42-sft-round-1-[0-9a-f]{8}$/);
-  expect(tagName({ runId: 'Run_42', stage: 'SFT round 1' })).not.toBe(tagName({ runId: 'run-42', stage: 'sft-round-1' }));
+  expect(tagName({ runId: 'Run_42', stage: 'SFT round 1' })).not.toBe(
+    tagName({ runId: 'run-42', stage: 'sft-round-1' }),
+  );
   const long = { runId: 'semievol-' + 'x'.repeat(60), stage: 'round-1' };
   const name = tagName(long);
   expect(name).toMatch(/^flt-[a-z0-9-]+-[0-9a-f]{8}$/);
@@ -191,7 +211,13 @@ test('cancel kills the whole process group, grandchildren included', async () =>
 
 test('cancel escalates to SIGKILL for a trainer that ignores SIGTERM', async () => {
   const backend = new CommandFineTuneBackend(
-    { kind: 'command', command: "trap '' TERM; echo stubborn; sleep 30", provider: 'served', servedModel: '{job}', pollIntervalSeconds: 1 },
+    {
+      kind: 'command',
+      command: "trap '' TERM; echo stubborn; sleep 30",
+      provider: 'served',
+      servedModel: '{job}',
+      pollIntervalSeconds: 1,
+    },
     { workDir, env: process.env, killGraceMs: 300 },
   );
   const tag = { runId: 'run-stubborn', stage: 'sft' };

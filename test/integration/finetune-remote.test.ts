@@ -36,7 +36,13 @@ const flavours: Flavour[] = [
   },
   {
     name: 'together',
-    config: () => ({ kind: 'together', baseURL: dbl.togetherBaseURL, apiKeyEnv: 'FLT_TEST_KEY', provider: 'double', pollIntervalSeconds: 1 }),
+    config: () => ({
+      kind: 'together',
+      baseURL: dbl.togetherBaseURL,
+      apiKeyEnv: 'FLT_TEST_KEY',
+      provider: 'double',
+      pollIntervalSeconds: 1,
+    }),
     uploadPath: '/together/v1/files/upload',
     createPath: '/together/v1/fine-tunes',
   },
@@ -89,7 +95,12 @@ beforeAll(async () => {
   dbl = await startProviderDouble({ apiKey });
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-ft-remote-'));
   trainingPath = path.join(workDir, 'train.jsonl');
-  const example = { messages: [{ role: 'user', content: 'What is 2+2?' }, { role: 'assistant', content: 'Answer: 4' }] };
+  const example = {
+    messages: [
+      { role: 'user', content: 'What is 2+2?' },
+      { role: 'assistant', content: 'Answer: 4' },
+    ],
+  };
   fs.writeFileSync(trainingPath, `${JSON.stringify(example)}\n${JSON.stringify(example)}\n`);
   trainingSha = createHash('sha256').update(fs.readFileSync(trainingPath)).digest('hex');
 });
@@ -167,12 +178,21 @@ describe.each(flavours)('$name fine-tune backend', (flavour) => {
 
   test('a throttled create is not retried by the client and keeps status and Retry-After for Temporal', async () => {
     const backend = backendFor(flavour);
-    const trainingFileId = await backend.uploadTrainingFile({ tag: tag('throttled'), localPath: trainingPath, sha256: trainingSha });
-    await dbl.configure({ faults: { rate: 1, kinds: ['429'], retryAfterSeconds: 7, paths: `^${flavour.createPath}$` } });
+    const trainingFileId = await backend.uploadTrainingFile({
+      tag: tag('throttled'),
+      localPath: trainingPath,
+      sha256: trainingSha,
+    });
+    await dbl.configure({
+      faults: { rate: 1, kinds: ['429'], retryAfterSeconds: 7, paths: `^${flavour.createPath}$` },
+    });
     let err: { status?: number; headers?: unknown } | null = null;
     try {
       const creates = await requestsDuring(
-        () => backend.createJob({ tag: tag('throttled'), trainingFileId, baseModel: 'sim-model', hyperparameters }).catch((e) => (err = e)),
+        () =>
+          backend
+            .createJob({ tag: tag('throttled'), trainingFileId, baseModel: 'sim-model', hyperparameters })
+            .catch((e) => (err = e)),
         'POST',
         flavour.createPath,
       );

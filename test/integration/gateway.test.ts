@@ -7,13 +7,27 @@ import { ModelGateway } from '../../activities/providers/gateway';
 import { ResponseCache } from '../../lib/response-cache';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 
-const newGateway = () => new ModelGateway(new ResponseCache(mkdtempSync(path.join(os.tmpdir(), 'flt-cache-'))), { FLT_TEST_KEY: 'k' });
-const ask = (i: number) => ({ model: 'sim-model', messages: [{ role: 'user' as const, content: `Say something about item ${i}.` }], max_tokens: 16 });
+const newGateway = () =>
+  new ModelGateway(new ResponseCache(mkdtempSync(path.join(os.tmpdir(), 'flt-cache-'))), { FLT_TEST_KEY: 'k' });
+const ask = (i: number) => ({
+  model: 'sim-model',
+  messages: [{ role: 'user' as const, content: `Say something about item ${i}.` }],
+  max_tokens: 16,
+});
 
 describe('ModelGateway', () => {
   let double: ProviderDouble;
   const providers = (limits: object = {}): ProvidersConfig => ({
-    double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_TEST_KEY', testDouble: true, requestTimeoutSeconds: 10, prices: { inputPerMillionTokens: 2, outputPerMillionTokens: 4, trainingPerMillionTokens: 0 }, maxConcurrency: 8, ...limits },
+    double: {
+      kind: 'openai-compatible',
+      baseURL: double.baseURL,
+      apiKeyEnv: 'FLT_TEST_KEY',
+      testDouble: true,
+      requestTimeoutSeconds: 10,
+      prices: { inputPerMillionTokens: 2, outputPerMillionTokens: 4, trainingPerMillionTokens: 0 },
+      maxConcurrency: 8,
+      ...limits,
+    },
   });
 
   beforeAll(async () => {
@@ -24,10 +38,13 @@ describe('ModelGateway', () => {
 
   it('never has more calls in flight than maxConcurrency', async () => {
     const gateway = newGateway();
-    await Promise.all(Array.from({ length: 12 }, (_, i) => gateway.chat(providers({ maxConcurrency: 2 }), 'double', ask(i))));
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) => gateway.chat(providers({ maxConcurrency: 2 }), 'double', ask(i))),
+    );
     const log = await double.requests();
     // The server logs its end time a moment after the client has the response and frees the slot: allow 10 ms.
-    const overlaps = (a: (typeof log)[0], b: (typeof log)[0]) => b.time < a.time + a.durationMs - 10 && a.time < b.time + b.durationMs - 10;
+    const overlaps = (a: (typeof log)[0], b: (typeof log)[0]) =>
+      b.time < a.time + a.durationMs - 10 && a.time < b.time + b.durationMs - 10;
     const peak = Math.max(...log.map((a) => log.filter((b) => b === a || overlaps(a, b)).length));
     expect(log).toHaveLength(12);
     expect(peak).toBeLessThanOrEqual(2);
@@ -36,7 +53,9 @@ describe('ModelGateway', () => {
 
   it('spaces requests to stay within requestsPerMinute', async () => {
     const gateway = newGateway();
-    await Promise.all(Array.from({ length: 6 }, (_, i) => gateway.chat(providers({ requestsPerMinute: 300 }), 'double', ask(100 + i))));
+    await Promise.all(
+      Array.from({ length: 6 }, (_, i) => gateway.chat(providers({ requestsPerMinute: 300 }), 'double', ask(100 + i))),
+    );
     const starts = (await double.requests()).map((r) => r.time).sort((a, b) => a - b);
     for (let i = 1; i < starts.length; i++) expect(starts[i] - starts[i - 1]).toBeGreaterThanOrEqual(190); // 60000/300 = 200 ms, less clock jitter
     await gateway.close();
@@ -48,7 +67,10 @@ describe('ModelGateway', () => {
     const second = await gateway.chat(providers(), 'double', ask(7));
     expect(first.usage.calls).toBe(1);
     expect(first.usage.promptTokens).toBeGreaterThan(0);
-    expect(first.usage.costUsd).toBeCloseTo((first.usage.promptTokens * 2 + first.usage.completionTokens * 4) / 1e6, 12);
+    expect(first.usage.costUsd).toBeCloseTo(
+      (first.usage.promptTokens * 2 + first.usage.completionTokens * 4) / 1e6,
+      12,
+    );
     expect(second.usage).toEqual({ calls: 0, cachedCalls: 1, promptTokens: 0, completionTokens: 0, costUsd: 0 });
     expect(second.response).toEqual(first.response);
     expect(await double.requests()).toHaveLength(1);
@@ -67,6 +89,8 @@ describe('ModelGateway', () => {
   });
 
   it('names the missing provider', async () => {
-    await expect(newGateway().chat(providers(), 'nowhere', ask(1))).rejects.toThrow('Unknown provider "nowhere": expected one of double.');
+    await expect(newGateway().chat(providers(), 'nowhere', ask(1))).rejects.toThrow(
+      'Unknown provider "nowhere": expected one of double.',
+    );
   });
 });

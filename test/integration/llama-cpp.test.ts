@@ -94,7 +94,10 @@ describe('LlamaCppChat', () => {
   it('truncates at a stop string with finish_reason "stop"', async () => {
     const greedy = await chat.complete(request({ temperature: 0, max_tokens: 12, logprobs: true }));
     const text = greedy.choices[0]!.text;
-    const stop = text.slice(Math.floor(text.length / 2)).trim().slice(0, 2);
+    const stop = text
+      .slice(Math.floor(text.length / 2))
+      .trim()
+      .slice(0, 2);
     expect(stop.length).toBeGreaterThan(0);
 
     const stopped = await chat.complete(request({ temperature: 0, max_tokens: 12, logprobs: true, stop: [stop] }));

@@ -35,9 +35,14 @@ async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, t
 /** Greedy accuracy of `model` over `items`, asked concurrently. */
 async function greedyAccuracy(client: OpenAI, model: string, items: GoldItem[]): Promise<number> {
   const answers = await Promise.all(
-    items.map((item) => client.chat.completions.create({ model, temperature: 0, messages: [{ role: 'user', content: prompt(item) }] })),
+    items.map((item) =>
+      client.chat.completions.create({ model, temperature: 0, messages: [{ role: 'user', content: prompt(item) }] }),
+    ),
   );
-  return answers.filter((response, i) => answerOf(response.choices[0].message.content) === items[i].answer).length / items.length;
+  return (
+    answers.filter((response, i) => answerOf(response.choices[0].message.content) === items[i].answer).length /
+    items.length
+  );
 }
 
 async function thrown(action: () => Promise<unknown>): Promise<unknown> {
@@ -113,14 +118,23 @@ describe('chat, embeddings and errors through the openai package', () => {
     const perAnswer = { correct: [] as number[], wrong: [] as number[] };
     const responses = await Promise.all(
       gold.slice(0, 100).map((item) =>
-        client.chat.completions.create({ model: 'sim-model', temperature: 1, n: 4, seed: 7, logprobs: true, messages: [{ role: 'user', content: prompt(item) }] }),
+        client.chat.completions.create({
+          model: 'sim-model',
+          temperature: 1,
+          n: 4,
+          seed: 7,
+          logprobs: true,
+          messages: [{ role: 'user', content: prompt(item) }],
+        }),
       ),
     );
     responses.forEach((response, i) => {
       for (const choice of response.choices) {
         const tokens = choice.logprobs!.content!;
         const meanNegLogprob = -tokens.reduce((sum, t) => sum + t.logprob, 0) / tokens.length;
-        (answerOf(choice.message.content) === gold[i].answer ? perAnswer.correct : perAnswer.wrong).push(meanNegLogprob);
+        (answerOf(choice.message.content) === gold[i].answer ? perAnswer.correct : perAnswer.wrong).push(
+          meanNegLogprob,
+        );
       }
     });
     const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
@@ -132,17 +146,29 @@ describe('chat, embeddings and errors through the openai package', () => {
   test('max_tokens cuts with finish_reason "length"; stop sequences cut before the stop', async () => {
     const messages = [{ role: 'user' as const, content: prompt(gold[0]) }];
     const full = await client.chat.completions.create({ model: 'sim-model', temperature: 0, messages });
-    const short = await client.chat.completions.create({ model: 'sim-model', temperature: 0, max_tokens: 3, logprobs: true, messages });
+    const short = await client.chat.completions.create({
+      model: 'sim-model',
+      temperature: 0,
+      max_tokens: 3,
+      logprobs: true,
+      messages,
+    });
     expect(short.choices[0].finish_reason).toBe('length');
     expect(short.choices[0].logprobs!.content).toHaveLength(3);
     expect(full.choices[0].message.content!.startsWith(short.choices[0].message.content!)).toBe(true);
-    const stopped = await client.chat.completions.create({ model: 'sim-model', temperature: 0, stop: ['Answer:'], messages });
+    const stopped = await client.chat.completions.create({
+      model: 'sim-model',
+      temperature: 0,
+      stop: ['Answer:'],
+      messages,
+    });
     expect(stopped.choices[0].finish_reason).toBe('stop');
     expect(stopped.choices[0].message.content).toBe(full.choices[0].message.content!.split('Answer:')[0]);
   });
 
   test('questions outside gold get a deterministic generic reply, or a letter when options are listed', async () => {
-    const ask = (content: string) => client.chat.completions.create({ model: 'sim-model', temperature: 0, messages: [{ role: 'user', content }] });
+    const ask = (content: string) =>
+      client.chat.completions.create({ model: 'sim-model', temperature: 0, messages: [{ role: 'user', content }] });
     const generic = await ask('Tell me something.');
     expect(generic.choices[0].message.content).toMatch(/^Simulated response [0-9a-f]{8}\.$/);
     expect((await ask('Tell me something.')).choices[0].message.content).toBe(generic.choices[0].message.content);
@@ -168,10 +194,14 @@ describe('chat, embeddings and errors through the openai package', () => {
     const unauthorized = await thrown(() => wrongKey.models.list());
     expect(unauthorized).toBeInstanceOf(OpenAI.AuthenticationError);
 
-    const missing = await thrown(() => client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }));
+    const missing = await thrown(() =>
+      client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }),
+    );
     expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
     expect((missing as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('model_not_found');
-    expect(await thrown(() => client.embeddings.create({ model: 'no-such-model', input: 'x' }))).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(await thrown(() => client.embeddings.create({ model: 'no-such-model', input: 'x' }))).toBeInstanceOf(
+      OpenAI.NotFoundError,
+    );
 
     const invalid = await thrown(() => client.chat.completions.create({ model: 'sim-model', messages: [] }));
     expect(invalid).toBeInstanceOf(OpenAI.BadRequestError);
@@ -183,7 +213,11 @@ describe('chat, embeddings and errors through the openai package', () => {
     expect(models.data.map((m) => m.id)).toEqual(expect.arrayContaining(['sim-model', 'sim-model-2', 'sim-embedding']));
 
     await double.clearRequests();
-    const body = { model: 'sim-model-2', temperature: 0, messages: [{ role: 'user' as const, content: prompt(gold[1]) }] };
+    const body = {
+      model: 'sim-model-2',
+      temperature: 0,
+      messages: [{ role: 'user' as const, content: prompt(gold[1]) }],
+    };
     await client.chat.completions.create(body);
     await client.chat.completions.create(body);
     await thrown(() => client.chat.completions.create({ ...body, model: 'nope' }));
@@ -214,12 +248,22 @@ describe('OpenAI files and fine-tuning', () => {
 
   const trainingFile = (label: (item: GoldItem) => string, items = gold) =>
     items
-      .map((item) => JSON.stringify({ messages: [{ role: 'user', content: prompt(item) }, { role: 'assistant', content: `Because. Answer: ${label(item)}` }] }))
+      .map((item) =>
+        JSON.stringify({
+          messages: [
+            { role: 'user', content: prompt(item) },
+            { role: 'assistant', content: `Because. Answer: ${label(item)}` },
+          ],
+        }),
+      )
       .join('\n');
   const upload = async (content: string, filename = 'train.jsonl') =>
     client.files.create({ file: await toFile(Buffer.from(content), filename), purpose: 'fine-tune' });
   const finished = (id: string) =>
-    waitFor(() => client.fineTuning.jobs.retrieve(id), (job) => ['succeeded', 'failed', 'cancelled'].includes(job.status));
+    waitFor(
+      () => client.fineTuning.jobs.retrieve(id),
+      (job) => ['succeeded', 'failed', 'cancelled'].includes(job.status),
+    );
 
   beforeAll(async () => {
     double = await startProviderDouble({ gold, config: { fineTune: { stepMs: 30 } } });
@@ -230,7 +274,13 @@ describe('OpenAI files and fine-tuning', () => {
   test('files: upload, list (by purpose), retrieve, content, delete', async () => {
     const content = trainingFile((item) => item.answer, gold.slice(0, 3));
     const file = await upload(content, 'three.jsonl');
-    expect(file).toMatchObject({ object: 'file', filename: 'three.jsonl', purpose: 'fine-tune', bytes: Buffer.byteLength(content), status: 'processed' });
+    expect(file).toMatchObject({
+      object: 'file',
+      filename: 'three.jsonl',
+      purpose: 'fine-tune',
+      bytes: Buffer.byteLength(content),
+      status: 'processed',
+    });
     expect(file.id).toMatch(/^file-/);
     const other = await client.files.create({ file: await toFile(Buffer.from('{}'), 'batch.jsonl'), purpose: 'batch' });
 
@@ -255,7 +305,14 @@ describe('OpenAI files and fine-tuning', () => {
       metadata: { run: 'happy-path' },
       hyperparameters: { n_epochs: 2 },
     });
-    expect(created).toMatchObject({ object: 'fine_tuning.job', status: 'validating_files', fine_tuned_model: null, model: 'sim-model', seed: 3, error: null });
+    expect(created).toMatchObject({
+      object: 'fine_tuning.job',
+      status: 'validating_files',
+      fine_tuned_model: null,
+      model: 'sim-model',
+      seed: 3,
+      error: null,
+    });
     expect(created.id).toMatch(/^ftjob-/);
 
     const seen = new Set<string>();
@@ -285,7 +342,11 @@ describe('OpenAI files and fine-tuning', () => {
     const checkpoints = (await client.fineTuning.jobs.checkpoints.list(job.id)).data;
     expect(checkpoints.map((c) => c.step_number)).toEqual([40, 20]);
     for (const model of [job.fine_tuned_model!, ...checkpoints.map((c) => c.fine_tuned_model_checkpoint)]) {
-      const response = await client.chat.completions.create({ model, temperature: 0, messages: [{ role: 'user', content: prompt(gold[0]) }] });
+      const response = await client.chat.completions.create({
+        model,
+        temperature: 0,
+        messages: [{ role: 'user', content: prompt(gold[0]) }],
+      });
       expect(answerOf(response.choices[0].message.content)).toMatch(/^[ABCD]$/);
     }
     expect((await client.models.list()).data.map((m) => m.id)).toContain(job.fine_tuned_model);
@@ -293,9 +354,21 @@ describe('OpenAI files and fine-tuning', () => {
 
   test('listing filters by metadata, newest first, with cursor pagination', async () => {
     const file = await upload(trainingFile((item) => item.answer, gold.slice(0, 2)));
-    const a = await client.fineTuning.jobs.create({ model: 'sim-model', training_file: file.id, metadata: { run: 'list-a' } });
-    const b = await client.fineTuning.jobs.create({ model: 'sim-model', training_file: file.id, metadata: { run: 'list-b' } });
-    const c = await client.fineTuning.jobs.create({ model: 'sim-model', training_file: file.id, metadata: { run: 'list-a' } });
+    const a = await client.fineTuning.jobs.create({
+      model: 'sim-model',
+      training_file: file.id,
+      metadata: { run: 'list-a' },
+    });
+    const b = await client.fineTuning.jobs.create({
+      model: 'sim-model',
+      training_file: file.id,
+      metadata: { run: 'list-b' },
+    });
+    const c = await client.fineTuning.jobs.create({
+      model: 'sim-model',
+      training_file: file.id,
+      metadata: { run: 'list-a' },
+    });
     const filtered = await client.fineTuning.jobs.list({ metadata: { run: 'list-a' } });
     expect(filtered.data.map((j) => j.id)).toEqual([c.id, a.id]);
     const page = await client.fineTuning.jobs.list({ limit: 1 });
@@ -329,7 +402,9 @@ describe('OpenAI files and fine-tuning', () => {
     expect((await finished(fine.id)).status).toBe('succeeded');
 
     const broken = await upload(`${trainingFile((item) => item.answer, gold.slice(0, 1))}\n{"messages": "nope"}\n`);
-    const invalid = await finished((await client.fineTuning.jobs.create({ model: 'sim-model', training_file: broken.id })).id);
+    const invalid = await finished(
+      (await client.fineTuning.jobs.create({ model: 'sim-model', training_file: broken.id })).id,
+    );
     expect(invalid.status).toBe('failed');
     expect(invalid.error).toMatchObject({ code: 'invalid_training_file', param: 'training_file' });
     expect(invalid.error?.message).toMatch(/line 2/);
@@ -338,16 +413,33 @@ describe('OpenAI files and fine-tuning', () => {
   });
 
   test('an unknown training file is 400 and an unknown base model 404', async () => {
-    expect(await thrown(() => client.fineTuning.jobs.create({ model: 'sim-model', training_file: 'file-missing' }))).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(
+      await thrown(() => client.fineTuning.jobs.create({ model: 'sim-model', training_file: 'file-missing' })),
+    ).toBeInstanceOf(OpenAI.BadRequestError);
     const file = await upload(trainingFile((item) => item.answer, gold.slice(0, 1)));
-    expect(await thrown(() => client.fineTuning.jobs.create({ model: 'gpt-nope', training_file: file.id }))).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(
+      await thrown(() => client.fineTuning.jobs.create({ model: 'gpt-nope', training_file: file.id })),
+    ).toBeInstanceOf(OpenAI.NotFoundError);
   });
 
   test('training on correct labels raises accuracy; training on wrong labels lowers it', async () => {
     const wrongLetter = (item: GoldItem) => letters[(letters.indexOf(item.answer) + 1) % letters.length];
-    const [right, wrong] = await Promise.all([upload(trainingFile((item) => item.answer)), upload(trainingFile(wrongLetter))]);
+    const [right, wrong] = await Promise.all([
+      upload(trainingFile((item) => item.answer)),
+      upload(trainingFile(wrongLetter)),
+    ]);
     const [rightJob, wrongJob] = await Promise.all(
-      [right, wrong].map(async (file) => finished((await client.fineTuning.jobs.create({ model: 'sim-model', training_file: file.id, hyperparameters: { n_epochs: 1 } })).id)),
+      [right, wrong].map(async (file) =>
+        finished(
+          (
+            await client.fineTuning.jobs.create({
+              model: 'sim-model',
+              training_file: file.id,
+              hyperparameters: { n_epochs: 1 },
+            })
+          ).id,
+        ),
+      ),
     );
     expect([rightJob.status, wrongJob.status]).toEqual(['succeeded', 'succeeded']);
     const [base, improved, worsened] = await Promise.all([
@@ -377,7 +469,14 @@ describe('Together AI fine-tuning API via fetch', () => {
     return { status: response.status, body: (await response.json()) as any };
   };
   const uploadTraining = async () => {
-    const lines = gold.map((item) => JSON.stringify({ messages: [{ role: 'user', content: prompt(item) }, { role: 'assistant', content: `Answer: ${item.answer}` }] }));
+    const lines = gold.map((item) =>
+      JSON.stringify({
+        messages: [
+          { role: 'user', content: prompt(item) },
+          { role: 'assistant', content: `Answer: ${item.answer}` },
+        ],
+      }),
+    );
     const form = new FormData();
     form.append('file', new Blob([lines.join('\n')]), 'together-train.jsonl');
     form.append('file_name', 'together-train.jsonl');
@@ -386,20 +485,43 @@ describe('Together AI fine-tuning API via fetch', () => {
   };
 
   beforeAll(async () => {
-    double = await startProviderDouble({ apiKey: 'together-key', gold, config: { fineTune: { stepMs: 30 }, models: { [together]: { accuracy: 0.4 } } } });
+    double = await startProviderDouble({
+      apiKey: 'together-key',
+      gold,
+      config: { fineTune: { stepMs: 30 }, models: { [together]: { accuracy: 0.4 } } },
+    });
   });
   afterAll(() => double?.stop());
 
   test('upload, list, create, poll to completed, events; the output model is callable', async () => {
     const uploaded = await uploadTraining();
     expect(uploaded.status).toBe(200);
-    expect(uploaded.body).toMatchObject({ object: 'file', filename: 'together-train.jsonl', purpose: 'fine-tune', LineCount: 20, Processed: true });
+    expect(uploaded.body).toMatchObject({
+      object: 'file',
+      filename: 'together-train.jsonl',
+      purpose: 'fine-tune',
+      LineCount: 20,
+      Processed: true,
+    });
     expect(uploaded.body.id).toMatch(/^file-[0-9a-f-]{36}$/);
     expect((await call('GET', '/files')).body.data.map((f: { id: string }) => f.id)).toContain(uploaded.body.id);
 
-    const created = await call('POST', '/fine-tunes', { training_file: uploaded.body.id, model: together, n_epochs: 2, learning_rate: 0.0001, suffix: 'tg', lora: true });
+    const created = await call('POST', '/fine-tunes', {
+      training_file: uploaded.body.id,
+      model: together,
+      n_epochs: 2,
+      learning_rate: 0.0001,
+      suffix: 'tg',
+      lora: true,
+    });
     expect(created.status).toBe(200);
-    expect(created.body).toMatchObject({ status: 'pending', model: together, n_epochs: 2, suffix: 'tg', training_type: { type: 'Lora' } });
+    expect(created.body).toMatchObject({
+      status: 'pending',
+      model: together,
+      n_epochs: 2,
+      suffix: 'tg',
+      training_type: { type: 'Lora' },
+    });
     expect(created.body.id).toMatch(/^ft-[0-9a-f-]{36}$/);
     expect((await call('GET', '/fine-tunes')).body.data[0].id).toBe(created.body.id);
 
@@ -421,7 +543,11 @@ describe('Together AI fine-tuning API via fetch', () => {
     expect(events[events.length - 1]).toMatchObject({ type: 'job_complete' });
     expect(events.filter((e: { type: string }) => e.type === 'epoch_complete')).toHaveLength(2);
 
-    const chat = await call('POST', '/chat/completions', { model: job.output_name, temperature: 0, messages: [{ role: 'user', content: prompt(gold[0]) }] });
+    const chat = await call('POST', '/chat/completions', {
+      model: job.output_name,
+      temperature: 0,
+      messages: [{ role: 'user', content: prompt(gold[0]) }],
+    });
     expect(chat.status).toBe(200);
     expect(answerOf(chat.body.choices[0].message.content)).toMatch(/^[ABCD]$/);
   });
@@ -433,14 +559,22 @@ describe('Together AI fine-tuning API via fetch', () => {
       const created = await call('POST', '/fine-tunes', { training_file: uploaded.body.id, model: together });
       const cancelled = await call('POST', `/fine-tunes/${created.body.id}/cancel`);
       expect(cancelled.body.status).toBe('cancel_requested');
-      await waitFor(async () => (await call('GET', `/fine-tunes/${created.body.id}`)).body.status, (status) => status === 'cancelled');
+      await waitFor(
+        async () => (await call('GET', `/fine-tunes/${created.body.id}`)).body.status,
+        (status) => status === 'cancelled',
+      );
     } finally {
       await double.configure({ fineTune: { stepMs: 30 } });
     }
     const missingModel = await call('POST', '/fine-tunes', { training_file: 'file-x', model: 'nope' });
-    expect(missingModel).toEqual({ status: 404, body: { error: expect.objectContaining({ code: 'model_not_found', type: 'invalid_request_error' }) } });
+    expect(missingModel).toEqual({
+      status: 404,
+      body: { error: expect.objectContaining({ code: 'model_not_found', type: 'invalid_request_error' }) },
+    });
     expect((await call('GET', '/fine-tunes/ft-missing')).status).toBe(404);
-    const unauthorized = await fetch(`${double.togetherBaseURL}/fine-tunes`, { headers: { authorization: 'Bearer wrong' } });
+    const unauthorized = await fetch(`${double.togetherBaseURL}/fine-tunes`, {
+      headers: { authorization: 'Bearer wrong' },
+    });
     expect(unauthorized.status).toBe(401);
   });
 });
@@ -479,7 +613,9 @@ describe('fault injection and rate limiting', () => {
     await double.configure({ faults: { kinds: ['timeout'], timeoutMs: 5_000 } });
     const impatient = new OpenAI({ baseURL: double.baseURL, apiKey: 'any', maxRetries: 0, timeout: 300 });
     const started = Date.now();
-    expect(await thrown(() => impatient.chat.completions.create({ model: 'sim-model', messages }))).toBeInstanceOf(OpenAI.APIConnectionError);
+    expect(await thrown(() => impatient.chat.completions.create({ model: 'sim-model', messages }))).toBeInstanceOf(
+      OpenAI.APIConnectionError,
+    );
     expect(Date.now() - started).toBeLessThan(2_000);
 
     // The double gives up first and drops the connection.
@@ -495,7 +631,13 @@ describe('fault injection and rate limiting', () => {
     const outcomes = async () => {
       await double.configure({ faults: { rate: 0.5, kinds: ['500'], seed: 11 } });
       const results: string[] = [];
-      for (let i = 0; i < 12; i++) results.push((await chat().then(() => 'ok', () => 'fault')) as string);
+      for (let i = 0; i < 12; i++)
+        results.push(
+          (await chat().then(
+            () => 'ok',
+            () => 'fault',
+          )) as string,
+        );
       return results;
     };
     const first = await outcomes();
@@ -514,7 +656,7 @@ describe('fault injection and rate limiting', () => {
     ]);
   });
 
-  test('the rate limit answers 429 with Retry-After once a minute\'s budget is spent', async () => {
+  test("the rate limit answers 429 with Retry-After once a minute's budget is spent", async () => {
     await double.configure({ rateLimit: { requestsPerMinute: 3 } });
     await double.clearRequests();
     for (let i = 0; i < 3; i++) await chat();
@@ -541,8 +683,16 @@ describe('provider test double with deterministic ids', () => {
       const double = await startProviderDouble({ config: { deterministicIds: true, fineTune: { stepMs: 50 } } });
       try {
         const client = new OpenAI({ baseURL: double.baseURL, apiKey: 'k', maxRetries: 0 });
-        const line = JSON.stringify({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] });
-        const file = await client.files.create({ file: await toFile(Buffer.from(line), 'train.jsonl'), purpose: 'fine-tune' });
+        const line = JSON.stringify({
+          messages: [
+            { role: 'user', content: 'q' },
+            { role: 'assistant', content: 'a' },
+          ],
+        });
+        const file = await client.files.create({
+          file: await toFile(Buffer.from(line), 'train.jsonl'),
+          purpose: 'fine-tune',
+        });
         const first = await client.fineTuning.jobs.create({ model: 'sim-model', training_file: file.id, suffix: 'x' });
         const second = await client.fineTuning.jobs.create({ model: 'sim-model', training_file: file.id, suffix: 'x' });
         return [file.id, first.id, second.id];

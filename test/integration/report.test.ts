@@ -9,7 +9,14 @@ import { renderHtml, renderMarkdown } from '../../lib/report/render';
 import { drawnProbe, findChromium, headless, readProbe } from '../support/chromium';
 
 const usage = { calls: 840, cachedCalls: 12, promptTokens: 90_000, completionTokens: 8_000, costUsd: 0.042 };
-const base = { task: 'fpb', startedAt: new Date('2026-01-02T03:04:05Z'), closedAt: new Date('2026-01-02T03:14:05Z'), simulated: true, summary: ['a summary line'], usage };
+const base = {
+  task: 'fpb',
+  startedAt: new Date('2026-01-02T03:04:05Z'),
+  closedAt: new Date('2026-01-02T03:14:05Z'),
+  simulated: true,
+  summary: ['a summary line'],
+  usage,
+};
 const costs = [
   { stage: 'warm-up', callsUsd: 0, trainingUsd: 0.02, estimateUsd: 0.025 },
   { stage: 'collaborate', callsUsd: 0.01, trainingUsd: 0, estimateUsd: 0.08 },
@@ -42,7 +49,18 @@ const reports: ReportData[] = [
     runId: 'evaluate-run',
     workflowType: 'evaluationRun',
     method: 'evaluate',
-    scores: { metric: 'accuracy', groups: [{ label: 'fpb', bars: [{ label: 'api/a', value: 0.6 }, { label: 'api/b', value: 0.75 }] }] },
+    scores: {
+      metric: 'accuracy',
+      groups: [
+        {
+          label: 'fpb',
+          bars: [
+            { label: 'api/a', value: 0.6 },
+            { label: 'api/b', value: 0.75 },
+          ],
+        },
+      ],
+    },
     costs: [{ stage: 'evaluate', callsUsd: 0.01, trainingUsd: 0, estimateUsd: 0.03 }],
   },
   {
@@ -50,16 +68,34 @@ const reports: ReportData[] = [
     runId: 'semievol-run',
     workflowType: 'semievolRun',
     method: 'semievol',
-    scores: { metric: 'accuracy', groups: [{ label: 'fpb', bars: ['vanilla', 'SFT', 'SemiEvol', 'RAG'].map((label, i) => ({ label, value: 0.5 + 0.1 * i })) }] },
+    scores: {
+      metric: 'accuracy',
+      groups: [
+        {
+          label: 'fpb',
+          bars: ['vanilla', 'SFT', 'SemiEvol', 'RAG'].map((label, i) => ({ label, value: 0.5 + 0.1 * i })),
+        },
+      ],
+    },
     costs,
     semievol: {
       entropies,
       threshold: 0.64,
       selection: { theta: 50, among: 'all', strict: false },
-      counts: { questions: 64, consistent: 30, pseudoLabeled: 60, droppedNoAnswer: 3, droppedNoLogprobs: 1, selected: 30 },
+      counts: {
+        questions: 64,
+        consistent: 30,
+        pseudoLabeled: 60,
+        droppedNoAnswer: 3,
+        droppedNoLogprobs: 1,
+        selected: 30,
+      },
       consistencyRate: 30 / 64,
       justified: 34,
-      accuracy: { all: { correct: 45, total: 60, accuracy: 0.75 }, selected: { correct: 27, total: 30, accuracy: 0.9 } },
+      accuracy: {
+        all: { correct: 45, total: 60, accuracy: 0.75 },
+        selected: { correct: 27, total: 30, accuracy: 0.9 },
+      },
     },
   },
   {
@@ -68,7 +104,18 @@ const reports: ReportData[] = [
     workflowType: 'selfGuideRun',
     method: 'selfguide',
     task: 'task190',
-    scores: { metric: 'exact-match', groups: [{ label: 'task190', bars: ['few-shot prompting', 'Self-ICL', 'few-shot fine-tuning', 'SELF-GUIDE'].map((label, i) => ({ label, value: 0.3 + 0.1 * i })) }] },
+    scores: {
+      metric: 'exact-match',
+      groups: [
+        {
+          label: 'task190',
+          bars: ['few-shot prompting', 'Self-ICL', 'few-shot fine-tuning', 'SELF-GUIDE'].map((label, i) => ({
+            label,
+            value: 0.3 + 0.1 * i,
+          })),
+        },
+      ],
+    },
     costs,
     selfGuide: [funnel('task190')],
   },
@@ -81,8 +128,20 @@ const reports: ReportData[] = [
     scores: {
       metric: 'score',
       groups: [
-        { label: 'task190 (validation)', bars: [{ label: 'few-shot prompting', value: 0.3 }, { label: 'SELF-GUIDE', value: 0.4 }] },
-        { label: 'task1386 (test)', bars: [{ label: 'few-shot prompting', value: 0.35 }, { label: 'SELF-GUIDE', value: 0.45 }] },
+        {
+          label: 'task190 (validation)',
+          bars: [
+            { label: 'few-shot prompting', value: 0.3 },
+            { label: 'SELF-GUIDE', value: 0.4 },
+          ],
+        },
+        {
+          label: 'task1386 (test)',
+          bars: [
+            { label: 'few-shot prompting', value: 0.35 },
+            { label: 'SELF-GUIDE', value: 0.45 },
+          ],
+        },
       ],
     },
     costs: [{ stage: 'validation', callsUsd: 0.3, trainingUsd: 0.1, estimateUsd: 0.5 }],
@@ -104,15 +163,32 @@ const reports: ReportData[] = [
 
 /** Marks every chart of a report should draw: charts in page order. */
 const expected: Record<string, { chart: string; marks: number }[]> = {
-  'evaluate-run': [{ chart: 'bars', marks: 2 }, { chart: 'bars', marks: 2 }],
+  'evaluate-run': [
+    { chart: 'bars', marks: 2 },
+    { chart: 'bars', marks: 2 },
+  ],
   'semievol-run': [
     { chart: 'bars', marks: 4 },
-    { chart: 'histogram', marks: histogramBins(entropies, 20).reduce((n, b) => n + (b.selected ? 1 : 0) + (b.rest ? 1 : 0), 0) + 1 },
+    {
+      chart: 'histogram',
+      marks: histogramBins(entropies, 20).reduce((n, b) => n + (b.selected ? 1 : 0) + (b.rest ? 1 : 0), 0) + 1,
+    },
     { chart: 'funnel', marks: 7 },
     { chart: 'bars', marks: 5 },
   ],
-  'selfguide-run': [{ chart: 'bars', marks: 4 }, { chart: 'funnel', marks: 6 }, { chart: 'bars', marks: 3 }, { chart: 'bars', marks: 5 }],
-  'campaign-run': [{ chart: 'bars', marks: 4 }, { chart: 'heatmap', marks: 12 }, { chart: 'funnel', marks: 6 }, { chart: 'bars', marks: 3 }, { chart: 'bars', marks: 2 }],
+  'selfguide-run': [
+    { chart: 'bars', marks: 4 },
+    { chart: 'funnel', marks: 6 },
+    { chart: 'bars', marks: 3 },
+    { chart: 'bars', marks: 5 },
+  ],
+  'campaign-run': [
+    { chart: 'bars', marks: 4 },
+    { chart: 'heatmap', marks: 12 },
+    { chart: 'funnel', marks: 6 },
+    { chart: 'bars', marks: 3 },
+    { chart: 'bars', marks: 2 },
+  ],
 };
 
 describe('run reports', () => {
@@ -121,12 +197,16 @@ describe('run reports', () => {
   it.each(reports)('$runId: a self-contained page with its charts, and the same numbers in Markdown', (data) => {
     const html = renderHtml(data);
     expect(html).not.toMatch(/<script|<link|\s(src|href)=/); // nothing fetched, nothing run
-    expect([...html.matchAll(/<svg class="chart" data-chart="(\w+)"/g)].map((m) => m[1])).toEqual(expected[data.runId].map((c) => c.chart));
+    expect([...html.matchAll(/<svg class="chart" data-chart="(\w+)"/g)].map((m) => m[1])).toEqual(
+      expected[data.runId].map((c) => c.chart),
+    );
     expect(html).toContain('every figure in it is simulated');
     const markdown = renderMarkdown(data, `${data.runId}.html`);
     expect(markdown).toContain(`# ${data.runId}`);
     expect(markdown).toContain(`Charts: ${data.runId}.html`);
-    for (const group of data.scores.groups) for (const bar of group.bars) expect(markdown).toContain(`| ${group.label} | ${bar.label} | ${(100 * bar.value).toFixed(1)}% |`);
+    for (const group of data.scores.groups)
+      for (const bar of group.bars)
+        expect(markdown).toContain(`| ${group.label} | ${bar.label} | ${(100 * bar.value).toFixed(1)}% |`);
   });
 
   it('puts the selection threshold, the selected share and the chosen setting in words too', () => {
@@ -141,7 +221,9 @@ describe('run reports', () => {
   const chromium = findChromium();
   const inChromium = chromium ? it.each(reports) : it.skip.each(reports);
   inChromium(
-    chromium ? '$runId: Chromium draws every chart' : '$runId: Chromium draws every chart (skipped: no chromium on PATH; `apt-get install chromium` or `npm run setup` as root on Debian)',
+    chromium
+      ? '$runId: Chromium draws every chart'
+      : '$runId: Chromium draws every chart (skipped: no chromium on PATH; `apt-get install chromium` or `npm run setup` as root on Debian)',
     async (data) => {
       const file = path.join(dir, `${data.runId}.html`);
       writeFileSync(file, renderHtml(data).replace('</body>', `${drawnProbe}</body>`));

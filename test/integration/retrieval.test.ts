@@ -7,9 +7,22 @@ import { nearest } from '../../activities/retrieval';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { tempDeps } from '../support/temporal';
 
-const item = (id: string, question: string, answer: string | null = 'A'): McqItem => ({ id, question, options: ['negative', 'neutral', 'positive'], answer });
-const pool = [item('l0', 'Quarterly profit rose sharply on strong sales.', 'C'), item('l1', 'The company cut jobs after losses widened.'), item('l2', 'The board meets on Tuesday in Helsinki.', 'B')];
-const queries = ['Profit rose on strong quarterly sales.', 'Losses widened, so the company cut more jobs.', 'The board meets in Helsinki.'];
+const item = (id: string, question: string, answer: string | null = 'A'): McqItem => ({
+  id,
+  question,
+  options: ['negative', 'neutral', 'positive'],
+  answer,
+});
+const pool = [
+  item('l0', 'Quarterly profit rose sharply on strong sales.', 'C'),
+  item('l1', 'The company cut jobs after losses widened.'),
+  item('l2', 'The board meets on Tuesday in Helsinki.', 'B'),
+];
+const queries = [
+  'Profit rose on strong quarterly sales.',
+  'Losses widened, so the company cut more jobs.',
+  'The board meets in Helsinki.',
+];
 
 describe('retrieval of labeled examples', () => {
   let double: ProviderDouble;
@@ -18,7 +31,17 @@ describe('retrieval of labeled examples', () => {
 
   beforeAll(async () => {
     double = await startProviderDouble();
-    providers = { double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_TEST_KEY', testDouble: true, requestTimeoutSeconds: 10, prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 }, maxConcurrency: 4 } };
+    providers = {
+      double: {
+        kind: 'openai-compatible',
+        baseURL: double.baseURL,
+        apiKeyEnv: 'FLT_TEST_KEY',
+        testDouble: true,
+        requestTimeoutSeconds: 10,
+        prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 },
+        maxConcurrency: 4,
+      },
+    };
   });
   afterAll(async () => {
     await deps.gateway.close();
@@ -35,7 +58,11 @@ describe('retrieval of labeled examples', () => {
 
   it('finds them by embeddings, counting tokens and cost, and embeds the pool once per worker', async () => {
     const ref = await deps.store.writeJsonl(pool);
-    const retrieval = { pool: ref, k: 1, retriever: { kind: 'embeddings' as const, provider: 'double', model: 'sim-embedding' } };
+    const retrieval = {
+      pool: ref,
+      k: 1,
+      retriever: { kind: 'embeddings' as const, provider: 'double', model: 'sim-embedding' },
+    };
     await double.clearRequests();
     const first = await nearest(deps, providers, retrieval, queries);
     expect(first.positions).toEqual([[0], [1], [2]]);
@@ -48,11 +75,25 @@ describe('retrieval of labeled examples', () => {
 
   it('gives answerQuestions few-shot prompts with the nearest labeled example, and zero-shot prompts without retrieval', async () => {
     const ref = await deps.store.writeJsonl(pool);
-    const base = { runId: 'r', stage: 'evaluate-rag', shard: { index: 0, of: 1, items: ref }, model: { provider: 'double', model: 'sim-model' }, providers, sampling: { temperature: 0, maxTokens: 8, seed: 0 } };
+    const base = {
+      runId: 'r',
+      stage: 'evaluate-rag',
+      shard: { index: 0, of: 1, items: ref },
+      model: { provider: 'double', model: 'sim-model' },
+      providers,
+      sampling: { temperature: 0, maxTokens: 8, seed: 0 },
+    };
     const signal = new AbortController().signal;
     const tests = [item('t0', queries[0], null)];
-    const rag = await promptsFor(deps, { ...base, retrieval: { pool: ref, k: 1, retriever: { kind: 'bm25' } } }, tests, signal);
-    expect(rag.prompts[0][0].content).toContain('Question: Quarterly profit rose sharply on strong sales.\nOptions:\nA. negative\nB. neutral\nC. positive\nAnswer: C');
+    const rag = await promptsFor(
+      deps,
+      { ...base, retrieval: { pool: ref, k: 1, retriever: { kind: 'bm25' } } },
+      tests,
+      signal,
+    );
+    expect(rag.prompts[0][0].content).toContain(
+      'Question: Quarterly profit rose sharply on strong sales.\nOptions:\nA. negative\nB. neutral\nC. positive\nAnswer: C',
+    );
     expect(rag.prompts[0][0].content).not.toContain('The board meets');
     expect(rag.prompts[0][1].content).toBe(`Question: ${queries[0]}\nOptions:\nA. negative\nB. neutral\nC. positive`);
     const zeroShot = await promptsFor(deps, base, tests, signal);

@@ -15,12 +15,32 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): string | nul
 }
 
 /** Loads a local file headless and returns the DOM after load (`--dump-dom`), or writes a screenshot. */
-export async function headless(chromium: string, file: string, output: { dumpDom: true } | { screenshot: string; size: [number, number] }): Promise<string> {
+export async function headless(
+  chromium: string,
+  file: string,
+  output: { dumpDom: true } | { screenshot: string; size: [number, number] },
+): Promise<string> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'flt-chromium-'));
-  const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`];
-  const mode = 'dumpDom' in output ? ['--dump-dom'] : [`--screenshot=${output.screenshot}`, `--window-size=${output.size.join(',')}`, '--hide-scrollbars'];
+  const flags = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    `--user-data-dir=${profile}`,
+  ];
+  const mode =
+    'dumpDom' in output
+      ? ['--dump-dom']
+      : [`--screenshot=${output.screenshot}`, `--window-size=${output.size.join(',')}`, '--hide-scrollbars'];
   try {
-    const { stdout } = await promisify(execFile)(chromium, [...flags, ...mode, `file://${file}`], { timeout: 60_000, maxBuffer: 32 * 1024 * 1024 });
+    const { stdout } = await promisify(execFile)(chromium, [...flags, ...mode, `file://${file}`], {
+      timeout: 60_000,
+      maxBuffer: 32 * 1024 * 1024,
+    });
     return stdout;
   } finally {
     rmSync(profile, { recursive: true, force: true });

@@ -32,8 +32,16 @@ export async function semievolTestInput(
       unlabeledGold: await store.writeJsonl(splits.unlabeled.map(({ id, answer }) => ({ id, answer }))),
       test: await store.writeJsonl(splits.test),
     },
-    fineTune: { backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }, hyperparameters: { epochs: 1 }, finalHyperparameters: { epochs: 1 } },
-    options: semievolOptionsSchema.parse({ collaboration: { maxTokens: 64 }, justification: { maxTokens: 64 }, ...options }),
+    fineTune: {
+      backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 },
+      hyperparameters: { epochs: 1 },
+      finalHyperparameters: { epochs: 1 },
+    },
+    options: semievolOptionsSchema.parse({
+      collaboration: { maxTokens: 64 },
+      justification: { maxTokens: 64 },
+      ...options,
+    }),
     sampling: { temperature: 0, maxTokens: 64, seed: 1 },
     execution: { shardSize: 10, parallelShards: 2 },
     ...rest,

@@ -1,7 +1,14 @@
 // Helpers for tests against the real dev server started by global-setup.ts.
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  NativeConnection,
+  Runtime,
+  DefaultLogger,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,11 +22,16 @@ Runtime.install({ logger: new DefaultLogger('WARN') });
 
 export const temporalAddress = () => {
   const address = process.env.FLT_TEST_TEMPORAL_ADDRESS;
-  if (!address) throw new Error('FLT_TEST_TEMPORAL_ADDRESS is not set: run the tests through jest (global-setup starts the server)');
+  if (!address)
+    throw new Error(
+      'FLT_TEST_TEMPORAL_ADDRESS is not set: run the tests through jest (global-setup starts the server)',
+    );
   return address;
 };
 
-export async function testClient(options: { dataConverter?: DataConverter } = {}): Promise<{ client: Client; close: () => Promise<void> }> {
+export async function testClient(
+  options: { dataConverter?: DataConverter } = {},
+): Promise<{ client: Client; close: () => Promise<void> }> {
   const connection = await Connection.connect({ address: temporalAddress() });
   return { client: new Client({ connection, dataConverter: options.dataConverter }), close: () => connection.close() };
 }
@@ -27,7 +39,10 @@ export async function testClient(options: { dataConverter?: DataConverter } = {}
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Bundling the workflows takes seconds: once per test file. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
   return bundle;
 }
 
@@ -35,14 +50,26 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 export function tempDeps(env: NodeJS.ProcessEnv = {}): ActivityDeps & { home: string } {
   const home = mkdtempSync(path.join(os.tmpdir(), 'flt-test-'));
   const store = new LocalArtifactStore(path.join(home, 'artifacts'));
-  return { home, store, gateway: new ModelGateway(new ResponseCache(path.join(home, 'artifacts', 'response-cache')), env), jobsDir: path.join(home, 'jobs'), env };
+  return {
+    home,
+    store,
+    gateway: new ModelGateway(new ResponseCache(path.join(home, 'artifacts', 'response-cache')), env),
+    jobsDir: path.join(home, 'jobs'),
+    env,
+  };
 }
 
 /** An in-process worker on a unique task queue; `run(fn)` runs fn while the worker polls. */
 export async function testWorker(deps: ActivityDeps, options: { dataConverter?: DataConverter } = {}) {
   const connection = await NativeConnection.connect({ address: temporalAddress() });
   const taskQueue = `test-${Math.random().toString(36).slice(2, 10)}`;
-  const worker = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities(deps), dataConverter: options.dataConverter });
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities(deps),
+    dataConverter: options.dataConverter,
+  });
   return {
     taskQueue,
     worker,

@@ -8,12 +8,17 @@ const newStore = () => new LocalArtifactStore(mkdtempSync(path.join(os.tmpdir(),
 describe('LocalArtifactStore', () => {
   it('stores JSONL by content and reads it back in order', async () => {
     const store = newStore();
-    const records = [{ id: 'a', n: 1 }, { id: 'b', text: 'line\nbreak "quoted"' }];
+    const records = [
+      { id: 'a', n: 1 },
+      { id: 'b', text: 'line\nbreak "quoted"' },
+    ];
     const ref = await store.writeJsonl(records);
     expect(ref.count).toBe(2);
     expect(ref.uri).toBe(`artifact:sha256/${ref.sha256}`);
     expect(await store.readAll(ref)).toEqual(records);
-    expect(readFileSync(await store.localPath(ref), 'utf8')).toBe(records.map((r) => JSON.stringify(r) + '\n').join(''));
+    expect(readFileSync(await store.localPath(ref), 'utf8')).toBe(
+      records.map((r) => JSON.stringify(r) + '\n').join(''),
+    );
   });
 
   it('gives equal content the same address, whatever the name', async () => {
@@ -26,7 +31,13 @@ describe('LocalArtifactStore', () => {
   it('finds finished work by name and nothing for unfinished work', async () => {
     const store = newStore();
     expect(await store.lookup('runs/r1/evaluate-1/answers-00003')).toBeNull();
-    const ref = await store.writeJsonl((async function* () { yield { id: 1 }; yield { id: 2 }; })(), 'runs/r1/evaluate-1/answers-00003');
+    const ref = await store.writeJsonl(
+      (async function* () {
+        yield { id: 1 };
+        yield { id: 2 };
+      })(),
+      'runs/r1/evaluate-1/answers-00003',
+    );
     expect(await store.lookup('runs/r1/evaluate-1/answers-00003')).toEqual(ref);
   });
 

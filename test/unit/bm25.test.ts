@@ -21,7 +21,8 @@ describe('Bm25Index', () => {
   const index = new Bm25Index(corpus);
   // Hand computation with k1 = 1.5, b = 0.75: N = 4, avgdl = 11 / 4.
   const idf = (df: number) => Math.log(1 + (4 - df + 0.5) / (df + 0.5));
-  const termScore = (df: number, tf: number, length: number) => (idf(df) * tf * 2.5) / (tf + 1.5 * (0.25 + (0.75 * length) / 2.75));
+  const termScore = (df: number, tf: number, length: number) =>
+    (idf(df) * tf * 2.5) / (tf + 1.5 * (0.25 + (0.75 * length) / 2.75));
 
   it('scores with Okapi BM25 and breaks ties by the lower index', () => {
     const hits = index.search('cat', 10);

@@ -46,8 +46,17 @@ describe('loadRunConfig', () => {
   });
 
   it('reads JSON too', () => {
-    const json = JSON.stringify({ method: 'evaluate', task: 't', providers: { p: { kind: 'llama-cpp', modelPath: 'm.gguf' } }, models: [{ provider: 'p', model: 'm' }], data: { test: { format: 'io-jsonl', path: 'x.jsonl' } } });
-    expect(loadRunConfig(write('ok.json', json)).providers.p).toMatchObject({ kind: 'llama-cpp', modelPath: path.join(dir, 'm.gguf') });
+    const json = JSON.stringify({
+      method: 'evaluate',
+      task: 't',
+      providers: { p: { kind: 'llama-cpp', modelPath: 'm.gguf' } },
+      models: [{ provider: 'p', model: 'm' }],
+      data: { test: { format: 'io-jsonl', path: 'x.jsonl' } },
+    });
+    expect(loadRunConfig(write('ok.json', json)).providers.p).toMatchObject({
+      kind: 'llama-cpp',
+      modelPath: path.join(dir, 'm.gguf'),
+    });
   });
 
   it('names the file, line and field of a wrong value in one sentence', () => {
@@ -57,20 +66,28 @@ describe('loadRunConfig', () => {
   });
 
   it('reports an unknown field where it is', () => {
-    expect(errorOf(write('typo.yaml', valid.replace('    model: sim-model', '    model: sim-model\n    temprature: 1')))).toMatch(/typo\.yaml line 11: field "models\[0\]" has unknown field\(s\) "temprature"\./);
+    expect(
+      errorOf(write('typo.yaml', valid.replace('    model: sim-model', '    model: sim-model\n    temprature: 1'))),
+    ).toMatch(/typo\.yaml line 11: field "models\[0\]" has unknown field\(s\) "temprature"\./);
   });
 
   it('reports a model that names no configured provider', () => {
-    expect(errorOf(write('ref.yaml', valid.replace('  - provider: double', '  - provider: dubble')))).toMatch(/ref\.yaml line 9: field "models\[0\]\.provider" must name a provider under "providers" \(double\), got "dubble"\./);
+    expect(errorOf(write('ref.yaml', valid.replace('  - provider: double', '  - provider: dubble')))).toMatch(
+      /ref\.yaml line 9: field "models\[0\]\.provider" must name a provider under "providers" \(double\), got "dubble"\./,
+    );
   });
 
   it('reports a missing required field and a wrong method', () => {
     expect(errorOf(write('missing.yaml', valid.replace('task: fpb\n', '')))).toMatch(/missing\.yaml.*field "task"/);
-    expect(errorOf(write('method.yaml', valid.replace('method: evaluate', 'method: evolve')))).toMatch(/method\.yaml line 1: field "method"/);
+    expect(errorOf(write('method.yaml', valid.replace('method: evaluate', 'method: evolve')))).toMatch(
+      /method\.yaml line 1: field "method"/,
+    );
   });
 
   it('reports YAML syntax errors with their line', () => {
-    expect(errorOf(write('syntax.yaml', 'method: evaluate\ntask: [unclosed\n'))).toMatch(/syntax\.yaml line \d: not valid YAML or JSON/);
+    expect(errorOf(write('syntax.yaml', 'method: evaluate\ntask: [unclosed\n'))).toMatch(
+      /syntax\.yaml line \d: not valid YAML or JSON/,
+    );
   });
 
   it('reports an unreadable file', () => {

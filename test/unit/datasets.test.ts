@@ -31,11 +31,20 @@ describe('loadSemiEvolCsv', () => {
   it('reads quoted fields with newlines and quotes, and numbers rows without an id column', () => {
     const file = write(
       'fpb.csv',
-      ['question,gt,options,answer', `"Judge the sentiment:\nProfit rose, said ""the CEO"".",positive,${abc},C`, `plain question,neutral,${abc},B`].join('\n'),
+      [
+        'question,gt,options,answer',
+        `"Judge the sentiment:\nProfit rose, said ""the CEO"".",positive,${abc},C`,
+        `plain question,neutral,${abc},B`,
+      ].join('\n'),
     );
     expect(loadSemiEvolCsv(file)).toEqual({
       items: [
-        { id: 'row-1', question: 'Judge the sentiment:\nProfit rose, said "the CEO".', options: ['negative', 'neutral', 'positive'], answer: 'C' },
+        {
+          id: 'row-1',
+          question: 'Judge the sentiment:\nProfit rose, said "the CEO".',
+          options: ['negative', 'neutral', 'positive'],
+          answer: 'C',
+        },
         { id: 'row-2', question: 'plain question', options: ['negative', 'neutral', 'positive'], answer: 'B' },
       ],
       warnings: [],
@@ -44,31 +53,45 @@ describe('loadSemiEvolCsv', () => {
 
   it('uses the id column and any column order', () => {
     const file = write('arc.csv', `id,question,answer,options\nMCAS_1,Which is a gas?,b,${options('ice', 'steam')}\n`);
-    expect(loadSemiEvolCsv(file).items).toEqual([{ id: 'MCAS_1', question: 'Which is a gas?', options: ['ice', 'steam'], answer: 'B' }]);
+    expect(loadSemiEvolCsv(file).items).toEqual([
+      { id: 'MCAS_1', question: 'Which is a gas?', options: ['ice', 'steam'], answer: 'B' },
+    ]);
   });
 
   it('keeps a quote inside an unquoted field literally', () => {
-    const file = write('quote.csv', `id,question,answer,options\nq1,A battery claims it "lasts twice as long." Which test?,A,${options('x', 'y')}\n`);
+    const file = write(
+      'quote.csv',
+      `id,question,answer,options\nq1,A battery claims it "lasts twice as long." Which test?,A,${options('x', 'y')}\n`,
+    );
     expect(loadSemiEvolCsv(file).items[0].question).toBe('A battery claims it "lasts twice as long." Which test?');
   });
 
   it('names the line where the record starts for bad JSON options', () => {
-    const file = write('bad-options.csv', ['question,gt,options,answer', `"two\nlines",neutral,${abc},B`, 'q,neutral,"[A, B]",A'].join('\n'));
+    const file = write(
+      'bad-options.csv',
+      ['question,gt,options,answer', `"two\nlines",neutral,${abc},B`, 'q,neutral,"[A, B]",A'].join('\n'),
+    );
     const error = errorOf(() => loadSemiEvolCsv(file));
-    expect(error.message).toBe(`${file} line 4: field "options" must be a JSON list of at least 2 (and at most 26) strings, got "[A, B]".`);
+    expect(error.message).toBe(
+      `${file} line 4: field "options" must be a JSON list of at least 2 (and at most 26) strings, got "[A, B]".`,
+    );
     expect([error.file, error.line, error.field]).toEqual([file, 4, 'options']);
   });
 
   it('rejects options that are not a list of at least two strings', () => {
     for (const bad of [options('only one'), '"[1, 2]"', '"{}"']) {
       const file = write('few-options.csv', `question,options,answer\nq,${bad},A\n`);
-      expect(errorOf(() => loadSemiEvolCsv(file)).message).toMatch(/line 2: field "options" must be a JSON list of at least 2/);
+      expect(errorOf(() => loadSemiEvolCsv(file)).message).toMatch(
+        /line 2: field "options" must be a JSON list of at least 2/,
+      );
     }
   });
 
   it('names a missing column', () => {
     const file = write('missing.csv', `question,answer\nq,A\n`);
-    expect(errorOf(() => loadSemiEvolCsv(file)).message).toBe(`${file} line 1: field "options" is missing from the header, which has "question, answer".`);
+    expect(errorOf(() => loadSemiEvolCsv(file)).message).toBe(
+      `${file} line 1: field "options" is missing from the header, which has "question, answer".`,
+    );
   });
 
   it('rejects an answer outside the options', () => {
@@ -79,10 +102,12 @@ describe('loadSemiEvolCsv', () => {
   });
 
   it('rejects a blank answer and a blank question', () => {
-    expect(errorOf(() => loadSemiEvolCsv(write('blank-answer.csv', `question,options,answer\nq,${abc},\n`))).field).toBe('answer');
-    expect(errorOf(() => loadSemiEvolCsv(write('blank-question.csv', `question,options,answer\n  ,${abc},A\n`))).message).toMatch(
-      /line 2: field "question" must not be empty\.$/,
-    );
+    expect(
+      errorOf(() => loadSemiEvolCsv(write('blank-answer.csv', `question,options,answer\nq,${abc},\n`))).field,
+    ).toBe('answer');
+    expect(
+      errorOf(() => loadSemiEvolCsv(write('blank-question.csv', `question,options,answer\n  ,${abc},A\n`))).message,
+    ).toMatch(/line 2: field "question" must not be empty\.$/);
   });
 
   it('maps digit answers 1..N to letters and reports them in one warning', () => {
@@ -105,21 +130,36 @@ describe('loadSemiEvolCsv', () => {
     const mixed = write('mixed.csv', `question,options,answer\nq1,${abc},\nq2,${abc},Z\nq3,${abc},A\n`);
     const { items, warnings } = loadSemiEvolCsv(mixed, { requireAnswer: false });
     expect(items.map((i) => i.answer)).toEqual([null, null, 'A']);
-    expect(warnings).toEqual([`${mixed}: 1 row with an answer that is not an option letter, set to null (first: "Z"; line 3).`]);
+    expect(warnings).toEqual([
+      `${mixed}: 1 row with an answer that is not an option letter, set to null (first: "Z"; line 3).`,
+    ]);
   });
 
   it('repairs UTF-8 read as Windows-1252 or Latin-1', () => {
-    const file = write('latin1.csv', `question,options,answer\nThe cafÃ© itâ€™s in,${options('naÃ¯ve', 'plain')},A\nclean,${abc},B\n`);
+    const file = write(
+      'latin1.csv',
+      `question,options,answer\nThe cafÃ© itâ€™s in,${options('naÃ¯ve', 'plain')},A\nclean,${abc},B\n`,
+    );
     const { items, warnings } = loadSemiEvolCsv(file);
     expect(items[0]).toMatchObject({ question: 'The café it’s in', options: ['naïve', 'plain'] });
-    expect(warnings).toEqual([`${file}: 1 row with mojibake (UTF-8 read as Windows-1252/Latin-1), repaired (first: "Ã©" → "é"; line 2).`]);
+    expect(warnings).toEqual([
+      `${file}: 1 row with mojibake (UTF-8 read as Windows-1252/Latin-1), repaired (first: "Ã©" → "é"; line 2).`,
+    ]);
   });
 
   it('repairs UTF-8 read as GBK', () => {
-    const file = write('gbk.csv', `question,options,answer\nThe incubator was set to 10掳C during El Ni帽o.,${options('10掳C', '30掳C')},A\n`);
+    const file = write(
+      'gbk.csv',
+      `question,options,answer\nThe incubator was set to 10掳C during El Ni帽o.,${options('10掳C', '30掳C')},A\n`,
+    );
     const { items, warnings } = loadSemiEvolCsv(file);
-    expect(items[0]).toMatchObject({ question: 'The incubator was set to 10°C during El Niño.', options: ['10°C', '30°C'] });
-    expect(warnings).toEqual([`${file}: 1 row with mojibake (UTF-8 read as GBK), repaired (first: "掳" → "°"; line 2).`]);
+    expect(items[0]).toMatchObject({
+      question: 'The incubator was set to 10°C during El Niño.',
+      options: ['10°C', '30°C'],
+    });
+    expect(warnings).toEqual([
+      `${file}: 1 row with mojibake (UTF-8 read as GBK), repaired (first: "掳" → "°"; line 2).`,
+    ]);
   });
 
   it('keeps and reports mojibake that cannot be repaired, and leaves clean accents alone', () => {
@@ -153,7 +193,9 @@ describe('loadSemiEvolCsv', () => {
 
   it('reports a record with the wrong number of fields', () => {
     const file = write('fields.csv', `question,options,answer\nq,${abc}\n`);
-    expect(errorOf(() => loadSemiEvolCsv(file)).message).toBe(`${file} line 2: the record has 2 fields but the header has 3 columns.`);
+    expect(errorOf(() => loadSemiEvolCsv(file)).message).toBe(
+      `${file} line 2: the record has 2 fields but the header has 3 columns.`,
+    );
   });
 
   it('reports an unclosed quote at the line where its record starts', () => {
@@ -163,11 +205,15 @@ describe('loadSemiEvolCsv', () => {
 
   it('rejects duplicate ids', () => {
     const file = write('dupes.csv', `id,question,answer,options\n7,q,A,${abc}\n7,q,B,${abc}\n`);
-    expect(errorOf(() => loadSemiEvolCsv(file)).message).toBe(`${file} line 3: field "id" must be unique, got "7", already used on line 2.`);
+    expect(errorOf(() => loadSemiEvolCsv(file)).message).toBe(
+      `${file} line 3: field "id" must be unique, got "7", already used on line 2.`,
+    );
   });
 
   it('reports a missing or empty file', () => {
-    expect(errorOf(() => loadSemiEvolCsv(path.join(dir, 'nope.csv'))).message).toMatch(/nope\.csv: cannot be read \(ENOENT\)\.$/);
+    expect(errorOf(() => loadSemiEvolCsv(path.join(dir, 'nope.csv'))).message).toMatch(
+      /nope\.csv: cannot be read \(ENOENT\)\.$/,
+    );
     expect(errorOf(() => loadSemiEvolCsv(write('empty.csv', ''))).line).toBe(1);
   });
 });
@@ -184,16 +230,24 @@ describe('JSONL', () => {
 
   it('names the line of invalid JSON', () => {
     const file = write('broken.jsonl', '{"input":"a","output":"b"}\n{"input": oops}\n');
-    expect(errorOf(() => loadIoJsonl(file)).message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} line 2: the line is not valid JSON \\(.*\\)\\.$`));
+    expect(errorOf(() => loadIoJsonl(file)).message).toMatch(
+      new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} line 2: the line is not valid JSON \\(.*\\)\\.$`),
+    );
   });
 
   it('names the line and the field of a bad example', () => {
     const file = write('fields.jsonl', '{"input":"a","output":"b"}\n{"input":"a"}\n{"input":"a","output":3}\n');
-    expect(errorOf(() => loadIoJsonl(file)).message).toBe(`${file} line 2: field "output" is missing (it must be a string).`);
+    expect(errorOf(() => loadIoJsonl(file)).message).toBe(
+      `${file} line 2: field "output" is missing (it must be a string).`,
+    );
     const wrongType = write('type.jsonl', '{"input":"a","output":3}\n');
-    expect(errorOf(() => loadIoJsonl(wrongType)).message).toBe(`${wrongType} line 1: field "output" must be a string, got 3.`);
+    expect(errorOf(() => loadIoJsonl(wrongType)).message).toBe(
+      `${wrongType} line 1: field "output" must be a string, got 3.`,
+    );
     const notObject = write('array.jsonl', '[1]\n');
-    expect(errorOf(() => loadIoJsonl(notObject)).message).toBe(`${notObject} line 1: must be an object with string fields "input" and "output", got [1].`);
+    expect(errorOf(() => loadIoJsonl(notObject)).message).toBe(
+      `${notObject} line 1: must be an object with string fields "input" and "output", got [1].`,
+    );
   });
 });
 
@@ -212,7 +266,10 @@ describe('loadSelfGuideTask', () => {
     const taskPath = fs.mkdtempSync(path.join(dir, 'task-'));
     fs.writeFileSync(path.join(taskPath, 'task.json'), JSON.stringify(json));
     fs.writeFileSync(path.join(taskPath, 'validation.jsonl'), '{"input":"v","output":"no"}\n');
-    fs.writeFileSync(path.join(taskPath, 'test.jsonl'), '{"input":"t1","output":"yes"}\n{"input":"t2","output":"no"}\n');
+    fs.writeFileSync(
+      path.join(taskPath, 'test.jsonl'),
+      '{"input":"t1","output":"yes"}\n{"input":"t2","output":"no"}\n',
+    );
     return taskPath;
   }
 
@@ -248,7 +305,9 @@ describe('loadSelfGuideTask', () => {
   it('requires examples, and labels for a classification task', () => {
     expect(errorOf(() => loadSelfGuideTask(taskDir({ ...task, examples: [] }))).field).toBe('examples');
     const noLabels = errorOf(() => loadSelfGuideTask(taskDir({ ...task, labels: [] })));
-    expect(noLabels.message).toMatch(/: field "labels" must list at least one label for a classification task, got \[\]\.$/);
+    expect(noLabels.message).toMatch(
+      /: field "labels" must list at least one label for a classification task, got \[\]\.$/,
+    );
   });
 
   it('reports invalid JSON and a missing split file', () => {
@@ -270,7 +329,11 @@ describe('the shared data files', () => {
   }
 
   // Row counts from shared/data/README.md.
-  const expectedRows: Record<string, [number, number, number]> = { fpb: [452, 1359, 453], arc: [518, 1554, 518], pubmedqa: [200, 600, 200] };
+  const expectedRows: Record<string, [number, number, number]> = {
+    fpb: [452, 1359, 453],
+    arc: [518, 1554, 518],
+    pubmedqa: [200, 600, 200],
+  };
 
   it.each(Object.keys(expectedRows))('all SemiEvol splits of %s load with the documented row counts', (task) => {
     const counts = ['labeled', 'unlabeled', 'test'].map((split) => {

@@ -29,11 +29,18 @@ describe('provider error classification', () => {
   });
 
   it('classifies openai SDK errors by status and connection failures as retryable', () => {
-    const rateLimited = APIError.generate(429, { error: { message: 'rate' } }, 'rate', new Headers({ 'retry-after': '3' }));
+    const rateLimited = APIError.generate(
+      429,
+      { error: { message: 'rate' } },
+      'rate',
+      new Headers({ 'retry-after': '3' }),
+    );
     expect(classify(rateLimited)).toMatchObject({ retryable: true, retryAfterMs: 3000 });
     expect(classify(APIError.generate(401, { error: { message: 'no' } }, 'no', new Headers())).retryable).toBe(false);
     expect(classify(new APIConnectionTimeoutError()).retryable).toBe(true);
-    const reset = Object.assign(new Error('fetch failed'), { cause: Object.assign(new Error('socket'), { code: 'ECONNRESET' }) });
+    const reset = Object.assign(new Error('fetch failed'), {
+      cause: Object.assign(new Error('socket'), { code: 'ECONNRESET' }),
+    });
     expect(classify(reset).retryable).toBe(true);
   });
 

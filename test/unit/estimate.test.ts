@@ -18,7 +18,11 @@ import {
 import { estimateEvaluation } from '../../core/evaluate-estimate';
 import { fewShotMessages, trainingExample, zeroShotMessages } from '../../core/prompts';
 import { branchDataSets } from '../../core/selfguide-campaign';
-import { selfGuideAnnotationSchema, selfGuideEvaluationSchema, selfGuideGenerationSchema } from '../../core/selfguide-config';
+import {
+  selfGuideAnnotationSchema,
+  selfGuideEvaluationSchema,
+  selfGuideGenerationSchema,
+} from '../../core/selfguide-config';
 import { estimateCampaign, estimateSelfGuide, type SelfGuideEstimatePipeline } from '../../core/selfguide-estimate';
 import { semievolOptionsSchema } from '../../core/semievol-config';
 import { estimateSemievol, type SemievolEstimateInput } from '../../core/semievol-estimate';
@@ -33,21 +37,42 @@ const providers = providersSchema.parse({
 });
 const openai: FineTuneBackendConfig = { kind: 'openai', provider: 'api', pollIntervalSeconds: 30 };
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
-const item = (i: number, answer: string | null = 'A'): McqItem => ({ id: `q${i}`, question: `Is statement number ${i} about rising profits positive?`, options: ['positive', 'negative', 'neutral'], answer });
+const item = (i: number, answer: string | null = 'A'): McqItem => ({
+  id: `q${i}`,
+  question: `Is statement number ${i} about rising profits positive?`,
+  options: ['positive', 'negative', 'neutral'],
+  answer,
+});
 
 describe('estimate arithmetic', () => {
   it('counts about four characters per token', () => {
     expect(textTokens('')).toBe(0);
     expect(textTokens('abcd')).toBe(1);
     expect(textTokens('abcde')).toBe(2);
-    expect(messageTokens([{ role: 'system', content: 'abcd' }, { role: 'user', content: 'abcdefgh' }])).toBe(3);
+    expect(
+      messageTokens([
+        { role: 'system', content: 'abcd' },
+        { role: 'user', content: 'abcdefgh' },
+      ]),
+    ).toBe(3);
   });
 
   it('prices chat calls with completions at their max tokens, times the choices per call', () => {
     const e = chatEstimate('s', 10, { calls: 10, promptTokens: 1000, maxTokens: 50, choices: 2, prices });
-    expect(e).toMatchObject({ calls: 10, promptTokens: 1000, completionTokens: 1000, trainingTokens: 0, trainingUsd: 0, fineTune: false });
+    expect(e).toMatchObject({
+      calls: 10,
+      promptTokens: 1000,
+      completionTokens: 1000,
+      trainingTokens: 0,
+      trainingUsd: 0,
+      fineTune: false,
+    });
     expect(e.costUsd).toBeCloseTo((1000 * 1 + 1000 * 2) / 1e6, 12);
-    expect(pricesOf(providers, 'local')).toEqual({ inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 });
+    expect(pricesOf(providers, 'local')).toEqual({
+      inputPerMillionTokens: 0,
+      outputPerMillionTokens: 0,
+      trainingPerMillionTokens: 0,
+    });
     expect(embeddingEstimate('s', 3, 500, prices).costUsd).toBeCloseTo(500 / 1e6, 12);
   });
 
@@ -57,9 +82,16 @@ describe('estimate arithmetic', () => {
     expect(job.costUsd).toBeCloseTo((600 * 10) / 1e6, 12);
     expect(job.trainingUsd).toBe(job.costUsd);
     expect(fineTuneEstimate('ft', openai, providers, { examples: 5, exampleTokens: 200 }).trainingTokens).toBe(600); // OpenAI's usual "auto"
-    const local = fineTuneEstimate('ft', { kind: 'command', command: 'train', provider: 'local', servedModel: '{job}', pollIntervalSeconds: 5 }, providers, { examples: 5, exampleTokens: 200, epochs: 1 });
+    const local = fineTuneEstimate(
+      'ft',
+      { kind: 'command', command: 'train', provider: 'local', servedModel: '{job}', pollIntervalSeconds: 5 },
+      providers,
+      { examples: 5, exampleTokens: 200, epochs: 1 },
+    );
     expect(local).toMatchObject({ trainingTokens: 200, costUsd: 0, fineTune: true });
-    expect(fineTuneEstimate('ft', { kind: 'in-context', k: 3 }, providers, { examples: 5, exampleTokens: 200 })).toMatchObject({ trainingTokens: 0, costUsd: 0, fineTune: false });
+    expect(
+      fineTuneEstimate('ft', { kind: 'in-context', k: 3 }, providers, { examples: 5, exampleTokens: 200 }),
+    ).toMatchObject({ trainingTokens: 0, costUsd: 0, fineTune: false });
     expect(demonstrationTokens({ kind: 'in-context', k: 3 }, 40)).toBe(120);
     expect(demonstrationTokens(openai, 40)).toBe(0);
   });
@@ -68,7 +100,15 @@ describe('estimate arithmetic', () => {
     const a = chatEstimate('x', 10, { calls: 10, promptTokens: 100, maxTokens: 10, prices });
     const b = fineTuneEstimate('x', openai, providers, { examples: 4, exampleTokens: 40, epochs: 1 });
     const both = combine('both', [a, b]);
-    expect(both).toMatchObject({ stage: 'both', units: 10, calls: 10, promptTokens: 100, completionTokens: 100, trainingTokens: 40, fineTune: true });
+    expect(both).toMatchObject({
+      stage: 'both',
+      units: 10,
+      calls: 10,
+      promptTokens: 100,
+      completionTokens: 100,
+      trainingTokens: 40,
+      fineTune: true,
+    });
     expect(both.costUsd).toBeCloseTo(a.costUsd + b.costUsd, 12);
     const half = rescale(both, 5);
     expect(half).toMatchObject({ units: 5, calls: 5, promptTokens: 50, completionTokens: 50, trainingTokens: 20 });
@@ -78,7 +118,12 @@ describe('estimate arithmetic', () => {
   });
 
   it('says which limit a stage would cross', () => {
-    const next = chatEstimate('x', 1, { calls: 1, promptTokens: 600, maxTokens: 400, prices: { ...prices, inputPerMillionTokens: 1000 } }); // $0.6 + $0.0008
+    const next = chatEstimate('x', 1, {
+      calls: 1,
+      promptTokens: 600,
+      maxTokens: 400,
+      prices: { ...prices, inputPerMillionTokens: 1000 },
+    }); // $0.6 + $0.0008
     const spent = spentOf({ ...emptyUsage(), promptTokens: 100, costUsd: 0.5 }, { usd: 0, tokens: 0 });
     expect(crossedLimit({ usd: 1 }, spent, next)).toBe('usd');
     expect(crossedLimit({ usd: 2 }, spent, next)).toBeNull();
@@ -86,15 +131,33 @@ describe('estimate arithmetic', () => {
     expect(crossedLimit({ tokens: 1100 }, spent, next)).toBeNull();
     expect(crossedLimit({}, spent, next)).toBeNull();
     // Over budget already, a stage that costs nothing (BM25 retrieval) still runs.
-    expect(crossedLimit({ usd: 0.1, tokens: 10 }, spent, chatEstimate('free', 0, { calls: 0, promptTokens: 0, maxTokens: 10, prices }))).toBeNull();
-    expect(spentOf({ ...emptyUsage(), promptTokens: 1, completionTokens: 2, costUsd: 0.1 }, { usd: 0.2, tokens: 3 })).toEqual({ usd: 0.1 + 0.2, tokens: 6 });
+    expect(
+      crossedLimit(
+        { usd: 0.1, tokens: 10 },
+        spent,
+        chatEstimate('free', 0, { calls: 0, promptTokens: 0, maxTokens: 10, prices }),
+      ),
+    ).toBeNull();
+    expect(
+      spentOf({ ...emptyUsage(), promptTokens: 1, completionTokens: 2, costUsd: 0.1 }, { usd: 0.2, tokens: 3 }),
+    ).toEqual({ usd: 0.1 + 0.2, tokens: 6 });
   });
 });
 
 describe('method estimates', () => {
   it('evaluate: every model answers every test question zero-shot', () => {
     const test = [item(1), item(2), item(3)];
-    const [stage] = estimateEvaluation({ providers, models: [{ provider: 'api', model: 'a' }, { provider: 'local', model: 'b' }], sampling: { temperature: 0, maxTokens: 100, seed: 0 } }, test);
+    const [stage] = estimateEvaluation(
+      {
+        providers,
+        models: [
+          { provider: 'api', model: 'a' },
+          { provider: 'local', model: 'b' },
+        ],
+        sampling: { temperature: 0, maxTokens: 100, seed: 0 },
+      },
+      test,
+    );
     const prompts = sum(test.map((q) => messageTokens(zeroShotMessages(q))));
     expect(stage).toMatchObject({ stage: 'evaluate', calls: 6, promptTokens: 2 * prompts, completionTokens: 600 });
     expect(stage.costUsd).toBeCloseTo((prompts * 1 + 300 * 2) / 1e6, 12); // the local model is free
@@ -134,14 +197,20 @@ describe('method estimates', () => {
     const noWarm = byStage(estimateSemievol(semievolInput({ without: ['in-weight-propagation'] })));
     expect(noWarm['warm-up']).toBeUndefined();
     expect(noWarm.evaluate.calls).toBe(3 * 3);
-    const alone = byStage(estimateSemievol(semievolInput({ without: ['collaborative-learning', 'in-context-propagation'] })));
+    const alone = byStage(
+      estimateSemievol(semievolInput({ without: ['collaborative-learning', 'in-context-propagation'] })),
+    );
     expect(alone.propagate).toBeUndefined();
     expect(alone.collaborate.calls).toBe(6);
     expect(alone.justify.calls).toBe(0);
   });
 
   it('semievol: embeddings are priced, and the in-context backend trains nothing but lengthens tuned prompts', () => {
-    const embedded = byStage(estimateSemievol(semievolInput({ propagation: { retriever: { kind: 'embeddings', provider: 'api', model: 'e' } } })));
+    const embedded = byStage(
+      estimateSemievol(
+        semievolInput({ propagation: { retriever: { kind: 'embeddings', provider: 'api', model: 'e' } } }),
+      ),
+    );
     const questions = sum([...labeled, ...unlabeled].map((q) => textTokens(q.question)));
     expect(embedded.propagate).toMatchObject({ promptTokens: questions, calls: 0 });
     expect(embedded.propagate.costUsd).toBeCloseTo(questions / 1e6, 12);
@@ -152,7 +221,11 @@ describe('method estimates', () => {
   });
 
   const task = (name: string) => {
-    const { validation: _validation, test: testLines, ...definition } = loadSelfGuideTask(path.resolve(__dirname, '../../demo/selfguide', name));
+    const {
+      validation: _validation,
+      test: testLines,
+      ...definition
+    } = loadSelfGuideTask(path.resolve(__dirname, '../../demo/selfguide', name));
     return { task: definition, test: testLines.slice(0, 5) };
   };
   const pipeline: SelfGuideEstimatePipeline = {
@@ -169,7 +242,12 @@ describe('method estimates', () => {
     const run = task('task190'); // classification: 40 rounds by default
     const [generate, annotate, fineTune, evaluate] = estimateSelfGuide(pipeline, run, 3);
     expect(generate).toMatchObject({ stage: 'generate-inputs', calls: 400, completionTokens: 400 * 500 });
-    expect(annotate).toMatchObject({ stage: 'annotate-outputs', units: 400, calls: 400, completionTokens: 400 * 10 * 500 });
+    expect(annotate).toMatchObject({
+      stage: 'annotate-outputs',
+      units: 400,
+      calls: 400,
+      completionTokens: 400 * 10 * 500,
+    });
     expect(fineTune).toMatchObject({ stage: 'fine-tune', calls: 0, fineTune: true });
     expect(fineTune.trainingTokens).toBeGreaterThan(0);
     expect(evaluate).toMatchObject({ stage: 'evaluate', calls: 4 * 5, completionTokens: 4 * 5 * 256 });
@@ -180,12 +258,23 @@ describe('method estimates', () => {
   it('selfguide-campaign: validation counts each branch, data set and setting once; test runs at the most epochs', () => {
     const validation = [task('task190'), task('task036')];
     const testTasks = [task('task1386')];
-    const grid = { inputTemperature: [0.7, 1], inputLengthFilter: [true, false], outputLengthFilter: [true, false], epochs: [1, 2] };
+    const grid = {
+      inputTemperature: [0.7, 1],
+      inputLengthFilter: [true, false],
+      outputLengthFilter: [true, false],
+      epochs: [1, 2],
+    };
     const small = { ...pipeline, generation: { ...pipeline.generation, rounds: 2 } };
     const [validationStage, testStage] = estimateCampaign(small, validation, testTasks, grid);
-    const evaluations = sum(validation.map((v) => sum(grid.inputTemperature.map((t) => sum(branchDataSets(grid, v.task.kind, t).map((d) => d.epochs.length))))));
+    const evaluations = sum(
+      validation.map((v) =>
+        sum(grid.inputTemperature.map((t) => sum(branchDataSets(grid, v.task.kind, t).map((d) => d.epochs.length)))),
+      ),
+    );
     const perBranch = 2 * 10 * 2; // generation and annotation calls
-    expect(validationStage.calls).toBe(2 * 5 + validation.length * grid.inputTemperature.length * perBranch + evaluations * 5);
+    expect(validationStage.calls).toBe(
+      2 * 5 + validation.length * grid.inputTemperature.length * perBranch + evaluations * 5,
+    );
     expect(validationStage.fineTune).toBe(true);
     const single = sum(estimateSelfGuide(small, testTasks[0], 2).map((s) => s.calls));
     expect(testStage).toMatchObject({ stage: 'test', calls: single });

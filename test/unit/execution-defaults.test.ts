@@ -9,7 +9,11 @@ const semievol = (execution?: object) =>
     task: 't',
     providers: { p: { kind: 'openai-compatible' } },
     model: { provider: 'p', model: 'm' },
-    data: { labeled: { format: 'semievol-csv', path: 'l.csv' }, unlabeled: { format: 'semievol-csv', path: 'u.csv' }, test: { format: 'semievol-csv', path: 't.csv' } },
+    data: {
+      labeled: { format: 'semievol-csv', path: 'l.csv' },
+      unlabeled: { format: 'semievol-csv', path: 'u.csv' },
+      test: { format: 'semievol-csv', path: 't.csv' },
+    },
     fineTune: { backend: { kind: 'in-context' } },
     ...(execution ? { execution } : {}),
   }).execution;
@@ -22,7 +26,13 @@ describe('execution defaults', () => {
   });
 
   it('keeps shards of 100 for evaluation runs', () => {
-    const config = evaluateRunSchema.parse({ method: 'evaluate', task: 't', providers: { p: { kind: 'openai-compatible' } }, models: [{ provider: 'p', model: 'm' }], data: { test: { format: 'semievol-csv', path: 't.csv' } } });
+    const config = evaluateRunSchema.parse({
+      method: 'evaluate',
+      task: 't',
+      providers: { p: { kind: 'openai-compatible' } },
+      models: [{ provider: 'p', model: 'm' }],
+      data: { test: { format: 'semievol-csv', path: 't.csv' } },
+    });
     expect(config.execution).toEqual({ shardSize: 100, parallelShards: 4 });
   });
 });

@@ -1,7 +1,12 @@
 import { nearestByCosine, normalize } from '../../core/nearest';
 
 describe('nearestByCosine', () => {
-  const pool = [[1, 0], [0, 1], [1, 1], [2, 0]].map(normalize);
+  const pool = [
+    [1, 0],
+    [0, 1],
+    [1, 1],
+    [2, 0],
+  ].map(normalize);
 
   it('ranks pool vectors by cosine similarity to the query, ties by lower position', () => {
     expect(nearestByCosine(pool, normalize([1, 0]), 3)).toEqual([0, 3, 2]);

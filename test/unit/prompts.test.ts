@@ -12,7 +12,12 @@ import {
 } from '../../core/prompts';
 import type { McqItem } from '../../core/types';
 
-const capital: McqItem = { id: 'q1', question: 'What is the capital of France?', options: ['Berlin', 'Paris', 'Rome'], answer: 'B' };
+const capital: McqItem = {
+  id: 'q1',
+  question: 'What is the capital of France?',
+  options: ['Berlin', 'Paris', 'Rome'],
+  answer: 'B',
+};
 const planet: McqItem = { id: 'q2', question: 'Which planet is red?', options: ['Mars', 'Venus'], answer: 'A' };
 
 describe('option letters', () => {
@@ -35,7 +40,9 @@ describe('question layout', () => {
   });
 
   it('puts the question before its options', () => {
-    expect(formatMcqQuestion(capital)).toBe('Question: What is the capital of France?\nOptions:\nA. Berlin\nB. Paris\nC. Rome');
+    expect(formatMcqQuestion(capital)).toBe(
+      'Question: What is the capital of France?\nOptions:\nA. Berlin\nB. Paris\nC. Rome',
+    );
   });
 });
 

@@ -60,7 +60,9 @@ describe('ProviderLimiter', () => {
     const { started, call, finish } = calls();
     const shard = new AbortController();
     void limiter.run(0, call('a'));
-    const dropped = [limiter.run(0, call('b'), shard.signal), limiter.run(0, call('c'), shard.signal)].map((p) => p.catch((err: Error) => err.message));
+    const dropped = [limiter.run(0, call('b'), shard.signal), limiter.run(0, call('c'), shard.signal)].map((p) =>
+      p.catch((err: Error) => err.message),
+    );
     void limiter.run(0, call('d'));
     await flush();
     shard.abort(new Error('shard failed'));

@@ -5,7 +5,14 @@ import { providersForStage } from '../../core/rerun';
 import { contentTag } from '../../activities/fine-tuning';
 
 const providers: ProvidersConfig = {
-  api: { kind: 'openai-compatible', apiKeyEnv: 'K', testDouble: false, requestTimeoutSeconds: 60, prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 }, maxConcurrency: 8 },
+  api: {
+    kind: 'openai-compatible',
+    apiKeyEnv: 'K',
+    testDouble: false,
+    requestTimeoutSeconds: 60,
+    prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 },
+    maxConcurrency: 8,
+  },
 };
 
 describe('providersForStage', () => {
@@ -13,20 +20,39 @@ describe('providersForStage', () => {
 
   it('leaves the stages before --from as they were and salts it and every later one', () => {
     expect(providersForStage(providers, 'semievolRun', 'collaborate', rerun)).toBe(providers);
-    for (const stage of ['justify', 'evolve', 'evaluate']) expect(providersForStage(providers, 'semievolRun', stage, rerun).api.cacheSalt).toBe('run-2');
+    for (const stage of ['justify', 'evolve', 'evaluate'])
+      expect(providersForStage(providers, 'semievolRun', stage, rerun).api.cacheSalt).toBe('run-2');
     expect(providersForStage(providers, 'semievolRun', 'evaluate', undefined)).toBe(providers);
     expect(providers.api.cacheSalt).toBeUndefined();
   });
 
   it('gives a salted fine-tune job another content tag, and an unsalted one the tag it always had', () => {
-    const job = { stage: 'evolve', training: { uri: 'x', sha256: 'abc', count: 1, bytes: 1 }, baseModel: 'm', hyperparameters: { epochs: 1 }, backend: { kind: 'openai' as const, provider: 'api', pollIntervalSeconds: 5 } };
+    const job = {
+      stage: 'evolve',
+      training: { uri: 'x', sha256: 'abc', count: 1, bytes: 1 },
+      baseModel: 'm',
+      hyperparameters: { epochs: 1 },
+      backend: { kind: 'openai' as const, provider: 'api', pollIntervalSeconds: 5 },
+    };
     const plain = contentTag({ ...job, providers });
-    expect(contentTag({ ...job, providers: providersForStage(providers, 'semievolRun', 'evolve', { from: 'warm-up', salt: 's' }) })).not.toEqual(plain);
-    expect(plain).toEqual(contentTag({ ...job, providers: providersForStage(providers, 'semievolRun', 'evolve', { from: 'evaluate', salt: 's' }) }));
+    expect(
+      contentTag({
+        ...job,
+        providers: providersForStage(providers, 'semievolRun', 'evolve', { from: 'warm-up', salt: 's' }),
+      }),
+    ).not.toEqual(plain);
+    expect(plain).toEqual(
+      contentTag({
+        ...job,
+        providers: providersForStage(providers, 'semievolRun', 'evolve', { from: 'evaluate', salt: 's' }),
+      }),
+    );
   });
 
   it('rejects a stage the run does not have, and runs without stages, in one sentence', () => {
-    expect(() => rerunFrom('semievolRun', 'select', 'x')).toThrow("--from select: expected one of the run's paid stages: warm-up, propagate, collaborate, justify, evolve, evaluate.");
+    expect(() => rerunFrom('semievolRun', 'select', 'x')).toThrow(
+      "--from select: expected one of the run's paid stages: warm-up, propagate, collaborate, justify, evolve, evaluate.",
+    );
     expect(() => rerunFrom('evaluationRun', 'evaluate', 'x')).toThrow(/evaluationRun runs have no stages to run again/);
     expect(rerunFrom('selfGuideRun', 'fine-tune', 'x')).toEqual({ from: 'fine-tune', salt: 'x' });
   });

@@ -29,7 +29,8 @@ describe('balanceLabels', () => {
 });
 
 describe('synthesizePairs', () => {
-  const sample = (answers: Record<string, number>) => Object.entries(answers).flatMap(([a, n]) => Array<string>(n).fill(a));
+  const sample = (answers: Record<string, number>) =>
+    Object.entries(answers).flatMap(([a, n]) => Array<string>(n).fill(a));
   const base = { exampleOutputs: ['yes', 'no'], noiseTerms: ['output'], lengthFilter: false, minShare: 0.3, seed: 1 };
 
   it('classification: votes, requires a label after trimming, then balances', () => {
@@ -46,7 +47,7 @@ describe('synthesizePairs', () => {
     expect(result.pairs.find((p) => p.output === 'no')).toEqual({ input: 'i2', output: 'no' });
   });
 
-  it('generation: the output length rule drops samples outside the gold outputs\' mu ± 2 sigma', () => {
+  it("generation: the output length rule drops samples outside the gold outputs' mu ± 2 sigma", () => {
     const annotated = [{ input: 'i', samples: [...sample({ 'a much too long answer': 7 }), ...sample({ abc: 3 })] }];
     const gen = { ...base, exampleOutputs: ['ab', 'abcd'], kind: 'generation' as const, labels: [] };
     expect(synthesizePairs(annotated, gen).pairs).toEqual([{ input: 'i', output: 'a much too long answer' }]);

@@ -1,10 +1,22 @@
 // The campaign's arithmetic: grid, shared data sets, the maximin choice, and what sharing saves.
-import { branchDataSets, chooseSetting, effectiveSetting, gridSettings, settingKey, sharingReport } from '../../core/selfguide-campaign';
+import {
+  branchDataSets,
+  chooseSetting,
+  effectiveSetting,
+  gridSettings,
+  settingKey,
+  sharingReport,
+} from '../../core/selfguide-campaign';
 
-const grid = { inputTemperature: [0.6, 0.7, 0.8, 0.9, 1.0], inputLengthFilter: [true, false], outputLengthFilter: [true, false], epochs: [1, 2, 3] };
+const grid = {
+  inputTemperature: [0.6, 0.7, 0.8, 0.9, 1.0],
+  inputLengthFilter: [true, false],
+  outputLengthFilter: [true, false],
+  epochs: [1, 2, 3],
+};
 
 describe('the SELF-GUIDE campaign', () => {
-  it('expands the paper\'s grid: 5 x 2 x 2 x 3 settings, with classification outputs never length-filtered', () => {
+  it("expands the paper's grid: 5 x 2 x 2 x 3 settings, with classification outputs never length-filtered", () => {
     const settings = gridSettings(grid);
     expect(settings).toHaveLength(60);
     expect(settingKey(settings[0])).toBe('t0.6-in-on-out-on-e1');
@@ -23,9 +35,27 @@ describe('the SELF-GUIDE campaign', () => {
   it('picks the setting whose worst task gains most, the first on a tie', () => {
     const [a, b, c] = gridSettings(grid);
     const choice = chooseSetting([
-      { setting: a, gains: [{ task: 'x', gain: 0.3 }, { task: 'y', gain: -0.1 }] },
-      { setting: b, gains: [{ task: 'x', gain: 0.05 }, { task: 'y', gain: 0.02 }] },
-      { setting: c, gains: [{ task: 'x', gain: 0.02 }, { task: 'y', gain: 0.9 }] },
+      {
+        setting: a,
+        gains: [
+          { task: 'x', gain: 0.3 },
+          { task: 'y', gain: -0.1 },
+        ],
+      },
+      {
+        setting: b,
+        gains: [
+          { task: 'x', gain: 0.05 },
+          { task: 'y', gain: 0.02 },
+        ],
+      },
+      {
+        setting: c,
+        gains: [
+          { task: 'x', gain: 0.02 },
+          { task: 'y', gain: 0.9 },
+        ],
+      },
     ]);
     expect(choice.setting).toEqual(b);
     expect(choice.worstGain).toBe(0.02);
@@ -33,9 +63,21 @@ describe('the SELF-GUIDE campaign', () => {
 
   it('reports stage runs with and without sharing', () => {
     const report = sharingReport(grid, ['classification', 'generation'], true);
-    expect(report.unshared).toEqual({ inputGenerations: 120, annotations: 120, syntheticDataSets: 120, fineTuneJobs: 120, evaluations: 240 });
+    expect(report.unshared).toEqual({
+      inputGenerations: 120,
+      annotations: 120,
+      syntheticDataSets: 120,
+      fineTuneJobs: 120,
+      evaluations: 240,
+    });
     // Per temperature: classification 2 data sets, generation 4; one checkpointed job each; 3 epochs evaluated each.
-    expect(report.shared).toEqual({ inputGenerations: 10, annotations: 10, syntheticDataSets: 30, fineTuneJobs: 30, evaluations: 2 + 90 });
+    expect(report.shared).toEqual({
+      inputGenerations: 10,
+      annotations: 10,
+      syntheticDataSets: 30,
+      fineTuneJobs: 30,
+      evaluations: 2 + 90,
+    });
     expect(sharingReport(grid, ['generation'], false).shared.fineTuneJobs).toBe(60);
   });
 });

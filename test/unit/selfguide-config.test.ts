@@ -15,25 +15,52 @@ fineTune: { backend: { kind: in-context } }
 
 describe('SELF-GUIDE configs', () => {
   it('fills the paper defaults for a run and resolves the task folder', () => {
-    const config = loadRunConfig(write('run.yaml', `method: selfguide\n${common}data: { task: { format: selfguide-task, path: tasks/task190 } }\n`));
+    const config = loadRunConfig(
+      write(
+        'run.yaml',
+        `method: selfguide\n${common}data: { task: { format: selfguide-task, path: tasks/task190 } }\n`,
+      ),
+    );
     if (config.method !== 'selfguide') throw new Error('expected a selfguide config');
     expect(config.data.task.path).toBe(path.join(dir, 'tasks/task190'));
-    expect(config.settings).toEqual({ inputTemperature: 0.7, inputLengthFilter: false, outputLengthFilter: true, epochs: 3 });
+    expect(config.settings).toEqual({
+      inputTemperature: 0.7,
+      inputLengthFilter: false,
+      outputLengthFilter: true,
+      epochs: 3,
+    });
     expect(config.generation).toEqual({ promptsPerRound: 10, maxTokens: 500 });
     expect(config.annotation).toEqual({ samples: 10, temperature: 0.2, minShare: 0.3, maxTokens: 500 });
     expect(config.evaluation).toEqual({ maxTokens: 256, contextTokens: 4096, rouge: 'words' });
-    expect([roundsFor(undefined, 'classification'), roundsFor(undefined, 'generation'), roundsFor(3, 'generation')]).toEqual([40, 20, 3]);
+    expect([
+      roundsFor(undefined, 'classification'),
+      roundsFor(undefined, 'generation'),
+      roundsFor(3, 'generation'),
+    ]).toEqual([40, 20, 3]);
   });
 
   it('takes lists of validation and test tasks for a campaign, with the paper grid by default', () => {
-    const config = loadRunConfig(write('campaign.yaml', `method: selfguide-campaign\n${common}data:\n  validation: [{ format: selfguide-task, path: a }]\n  test: [{ format: selfguide-task, path: b }]\n`));
+    const config = loadRunConfig(
+      write(
+        'campaign.yaml',
+        `method: selfguide-campaign\n${common}data:\n  validation: [{ format: selfguide-task, path: a }]\n  test: [{ format: selfguide-task, path: b }]\n`,
+      ),
+    );
     if (config.method !== 'selfguide-campaign') throw new Error('expected a campaign config');
     expect(config.data.validation[0].path).toBe(path.join(dir, 'a'));
-    expect(config.grid).toEqual({ inputTemperature: [0.6, 0.7, 0.8, 0.9, 1.0], inputLengthFilter: [true, false], outputLengthFilter: [true, false], epochs: [1, 2, 3] });
+    expect(config.grid).toEqual({
+      inputTemperature: [0.6, 0.7, 0.8, 0.9, 1.0],
+      inputLengthFilter: [true, false],
+      outputLengthFilter: [true, false],
+      epochs: [1, 2, 3],
+    });
   });
 
   it('rejects a grid value listed twice, naming the field', () => {
-    const file = write('bad.yaml', `method: selfguide-campaign\n${common}data: { validation: [{ format: selfguide-task, path: a }], test: [{ format: selfguide-task, path: b }] }\ngrid: { epochs: [1, 1] }\n`);
+    const file = write(
+      'bad.yaml',
+      `method: selfguide-campaign\n${common}data: { validation: [{ format: selfguide-task, path: a }], test: [{ format: selfguide-task, path: b }] }\ngrid: { epochs: [1, 1] }\n`,
+    );
     expect(() => loadRunConfig(file)).toThrow(ConfigError);
     expect(() => loadRunConfig(file)).toThrow(/field "grid.epochs" must not repeat a value/);
   });

@@ -3,9 +3,19 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chatbotPhrases, countReasons, filterInputs, keepOutputSample, lengthBounds } from '../../core/selfguide-filters';
+import {
+  chatbotPhrases,
+  countReasons,
+  filterInputs,
+  keepOutputSample,
+  lengthBounds,
+} from '../../core/selfguide-filters';
 
-const spec = (exampleInputs: string[], lengthFilter = true, noiseTerms: string[] = ['input', '\n\n']) => ({ exampleInputs, noiseTerms, lengthFilter });
+const spec = (exampleInputs: string[], lengthFilter = true, noiseTerms: string[] = ['input', '\n\n']) => ({
+  exampleInputs,
+  noiseTerms,
+  lengthFilter,
+});
 const reasons = (inputs: string[], s: ReturnType<typeof spec>) => filterInputs(inputs, s).map((f) => f.reason);
 
 describe('SELF-GUIDE input filters', () => {
@@ -21,29 +31,66 @@ describe('SELF-GUIDE input filters', () => {
   });
 
   it('removes duplicates of gold inputs and of inputs kept earlier, after trimming; the first wins', () => {
-    expect(reasons([' abc ', 'new', 'new ', 'xyz'], spec(['abc', 'xyz'], false))).toEqual(['duplicate', null, 'duplicate', 'duplicate']);
+    expect(reasons([' abc ', 'new', 'new ', 'xyz'], spec(['abc', 'xyz'], false))).toEqual([
+      'duplicate',
+      null,
+      'duplicate',
+      'duplicate',
+    ]);
   });
 
   it('applies empty, noise, length and duplicate in that order', () => {
     const gold = ['abcdef', 'ghijkl'];
     const inputs = ['   ', 'Of course! abc', 'an input here', 'Input ok', 'a\n\nb', 'ab', 'abcdef', 'zzzzzz', 'zzzzzz'];
     const filtered = filterInputs(inputs, spec(gold));
-    expect(filtered.map((f) => f.reason)).toEqual(['empty', 'noise', 'noise', 'length', 'noise', 'length', 'duplicate', null, 'duplicate']);
+    expect(filtered.map((f) => f.reason)).toEqual([
+      'empty',
+      'noise',
+      'noise',
+      'length',
+      'noise',
+      'length',
+      'duplicate',
+      null,
+      'duplicate',
+    ]);
     expect(filtered[0]).toEqual({ input: '   ', kept: false, reason: 'empty' });
     expect(countReasons(filtered)).toEqual({ kept: 1, empty: 1, noise: 3, length: 2, duplicate: 2 });
     // Without the length rule, "Input ok" (task noise terms are case-sensitive) and "ab" are kept.
-    expect(reasons(inputs, spec(gold, false))).toEqual(['empty', 'noise', 'noise', null, 'noise', null, 'duplicate', null, 'duplicate']);
+    expect(reasons(inputs, spec(gold, false))).toEqual([
+      'empty',
+      'noise',
+      'noise',
+      null,
+      'noise',
+      null,
+      'duplicate',
+      null,
+      'duplicate',
+    ]);
   });
 
   it('lists the chatbot phrases the paper names', () => {
-    for (const phrase of ["Sure, I'd be happy to help!", 'Of course!', 'Great question!', 'Absolutely!', 'I understand your question.']) {
+    for (const phrase of [
+      "Sure, I'd be happy to help!",
+      'Of course!',
+      'Great question!',
+      'Absolutely!',
+      'I understand your question.',
+    ]) {
       expect(chatbotPhrases).toContain(phrase);
     }
   });
 
   it('filters output samples: empty and noise always, the gold-output length rule when on', () => {
     const outputs = { exampleOutputs: ['aa', 'bbbb'], noiseTerms: ['output'], lengthFilter: true };
-    expect(['aaa', ' ', 'output', 'aaaaaa', 'Absolutely! aa'].map((s) => keepOutputSample(s, outputs))).toEqual([true, false, false, false, false]);
+    expect(['aaa', ' ', 'output', 'aaaaaa', 'Absolutely! aa'].map((s) => keepOutputSample(s, outputs))).toEqual([
+      true,
+      false,
+      false,
+      false,
+      false,
+    ]);
     expect(keepOutputSample('aaaaaa', { ...outputs, lengthFilter: false })).toBe(true);
   });
 });
@@ -53,17 +100,62 @@ describe('flt selfguide filter', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-filter-'));
     const taskDir = path.join(dir, 'task');
     fs.mkdirSync(taskDir);
-    const examples = [{ input: 'Sentence: 😀 one', output: 'A' }, { input: 'Sentence: two', output: 'B' }];
-    fs.writeFileSync(path.join(taskDir, 'task.json'), JSON.stringify({ name: 't', kind: 'classification', metric: 'exact_match', instruction: 'Classify.', examples, labels: ['A', 'B'], noise_terms: ['input'] }));
+    const examples = [
+      { input: 'Sentence: 😀 one', output: 'A' },
+      { input: 'Sentence: two', output: 'B' },
+    ];
+    fs.writeFileSync(
+      path.join(taskDir, 'task.json'),
+      JSON.stringify({
+        name: 't',
+        kind: 'classification',
+        metric: 'exact_match',
+        instruction: 'Classify.',
+        examples,
+        labels: ['A', 'B'],
+        noise_terms: ['input'],
+      }),
+    );
     fs.writeFileSync(path.join(taskDir, 'validation.jsonl'), '');
     fs.writeFileSync(path.join(taskDir, 'test.jsonl'), '');
     // Gold lengths: 16 and 13 code points (the emoji is 2 UTF-16 units): mu 14.5, sigma 1.5, keep 11.5..17.5.
-    const inputs = ['Sentence: 😀 one', 'Sentence: three', 'Sentence: a much longer one', '', 'my input', 'Sentence: 😀😀😀😀😀', 'Sentence: three'];
+    const inputs = [
+      'Sentence: 😀 one',
+      'Sentence: three',
+      'Sentence: a much longer one',
+      '',
+      'my input',
+      'Sentence: 😀😀😀😀😀',
+      'Sentence: three',
+    ];
     fs.writeFileSync(path.join(dir, 'inputs.jsonl'), inputs.map((input) => JSON.stringify({ input })).join('\n'));
     const run = (lengthFilter: string) => {
       const output = path.join(dir, `out-${lengthFilter}.jsonl`);
-      const stdout = execFileSync(path.resolve(__dirname, '../../node_modules/.bin/tsx'), [path.resolve(__dirname, '../../client.ts'), 'selfguide', 'filter', '--task', taskDir, '--inputs', path.join(dir, 'inputs.jsonl'), '--length-filter', lengthFilter, '--output', output], { encoding: 'utf8' });
-      return { stdout, lines: fs.readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) };
+      const stdout = execFileSync(
+        path.resolve(__dirname, '../../node_modules/.bin/tsx'),
+        [
+          path.resolve(__dirname, '../../client.ts'),
+          'selfguide',
+          'filter',
+          '--task',
+          taskDir,
+          '--inputs',
+          path.join(dir, 'inputs.jsonl'),
+          '--length-filter',
+          lengthFilter,
+          '--output',
+          output,
+        ],
+        { encoding: 'utf8' },
+      );
+      return {
+        stdout,
+        lines: fs
+          .readFileSync(output, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l)),
+      };
     };
     const on = run('on');
     expect(on.lines).toEqual([
@@ -76,6 +168,14 @@ describe('flt selfguide filter', () => {
       { input: 'Sentence: three', kept: false, reason: 'duplicate' },
     ]);
     expect(on.stdout).toMatch(/kept 2 of 7 \(removed: 1 empty, 1 noise, 1 length, 2 duplicate\)/);
-    expect(run('off').lines.map((l: { reason: string | null }) => l.reason)).toEqual(['duplicate', null, null, 'empty', 'noise', null, 'duplicate']);
+    expect(run('off').lines.map((l: { reason: string | null }) => l.reason)).toEqual([
+      'duplicate',
+      null,
+      null,
+      'empty',
+      'noise',
+      null,
+      'duplicate',
+    ]);
   });
 });

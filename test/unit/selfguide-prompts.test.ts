@@ -1,11 +1,22 @@
 // SELF-GUIDE's prompts: generation rounds (library examples, pseudo-labels), the task chat, Self-ICL's budget.
-import { estimateTokens, inputGenerationOpening, roundPrompts, selfIclChat, taskChat, trainingExample } from '../../core/selfguide-prompts';
+import {
+  estimateTokens,
+  inputGenerationOpening,
+  roundPrompts,
+  selfIclChat,
+  taskChat,
+  trainingExample,
+} from '../../core/selfguide-prompts';
 
 const task = {
   instruction: 'Say yes or no.',
   kind: 'classification' as const,
   labels: ['yes', 'no'],
-  examples: [{ input: 'gold one', output: 'yes' }, { input: 'gold two', output: 'no' }, { input: 'gold three', output: 'yes' }],
+  examples: [
+    { input: 'gold one', output: 'yes' },
+    { input: 'gold two', output: 'no' },
+    { input: 'gold three', output: 'yes' },
+  ],
 };
 
 describe('roundPrompts', () => {
@@ -30,23 +41,42 @@ describe('roundPrompts', () => {
     expect(yes).toBeLessThan(130);
     expect(roundPrompts({ task, library, round: 3, prompts: 200, seed: 5 })).toEqual(prompts);
     expect(roundPrompts({ task, library, round: 4, prompts: 200, seed: 5 })).not.toEqual(prompts);
-    expect(roundPrompts({ task: { ...task, kind: 'generation', labels: [] }, library, round: 1, prompts: 3, seed: 0 }).every((p) => p.pseudoLabel === null)).toBe(true);
+    expect(
+      roundPrompts({ task: { ...task, kind: 'generation', labels: [] }, library, round: 1, prompts: 3, seed: 0 }).every(
+        (p) => p.pseudoLabel === null,
+      ),
+    ).toBe(true);
   });
 });
 
 describe('the task chat', () => {
   it('is the instruction, the gold examples as turns, then the input; training adds the answer', () => {
     const chat = taskChat(task, 'new');
-    expect(chat.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user', 'assistant', 'user', 'assistant', 'user']);
+    expect(chat.map((m) => m.role)).toEqual([
+      'system',
+      'user',
+      'assistant',
+      'user',
+      'assistant',
+      'user',
+      'assistant',
+      'user',
+    ]);
     expect(chat[0].content).toBe(task.instruction);
     expect(chat.at(-1)).toEqual({ role: 'user', content: 'new' });
-    expect(trainingExample(task, { input: 'new', output: 'no' }).messages.at(-1)).toEqual({ role: 'assistant', content: 'no' });
+    expect(trainingExample(task, { input: 'new', output: 'no' }).messages.at(-1)).toEqual({
+      role: 'assistant',
+      content: 'no',
+    });
   });
 
   it('Self-ICL adds synthetic pairs after the gold ones while the prompt and the answer fit the context', () => {
     const synthetic = Array.from({ length: 50 }, (_, i) => ({ input: `synthetic input number ${i}`, output: 'yes' }));
     const base = estimateTokens(taskChat(task, 'new'));
-    const pairCost = estimateTokens([{ role: 'user', content: synthetic[0].input }, { role: 'assistant', content: 'yes' }]);
+    const pairCost = estimateTokens([
+      { role: 'user', content: synthetic[0].input },
+      { role: 'assistant', content: 'yes' },
+    ]);
     const chat = selfIclChat(task, 'new', synthetic, base + 16 + 3 * pairCost, 16);
     expect(chat).toHaveLength(taskChat(task, 'new').length + 6);
     expect(chat[7]).toEqual({ role: 'user', content: synthetic[0].input });

@@ -15,7 +15,12 @@ describe('the semievol method', () => {
     const config = loadRunConfig(example);
     if (config.method !== 'semievol') throw new Error('expected a semievol config');
     expect(config.data.unlabeled.path).toBe(path.join(root, 'demo/fpb/unlabeled.csv'));
-    expect(config.semievol).toMatchObject({ propagation: { k: 3 }, collaboration: { n: 4 }, selection: { theta: 50 }, rag: { k: 1 } });
+    expect(config.semievol).toMatchObject({
+      propagation: { k: 3 },
+      collaboration: { n: 4 },
+      selection: { theta: 50 },
+      rag: { k: 1 },
+    });
   });
 
   it("stores D_U's questions without answers for the run, and its answers apart for the diagnostic only", async () => {
@@ -48,16 +53,24 @@ describe('the semievol method', () => {
     const config = loadRunConfig(file);
     if (config.method !== 'semievol') throw new Error('expected a semievol config');
     const { input } = await semievolMethod.prepare(config, new LocalArtifactStore(path.join(dir, 'artifacts')));
-    expect(input.fineTune).toMatchObject({ hyperparameters: { epochs: 2, learningRate: 1e-4, lora: true }, finalHyperparameters: { epochs: 2, learningRate: 1e-6, lora: true } });
+    expect(input.fineTune).toMatchObject({
+      hyperparameters: { epochs: 2, learningRate: 1e-4, lora: true },
+      finalHyperparameters: { epochs: 2, learningRate: 1e-6, lora: true },
+    });
   });
 
   it('rejects a split that is not multiple choice and an unknown ablation, naming the line', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'flt-semievol-bad-'));
     const base = `method: semievol\ntask: fpb\nproviders:\n  p: { kind: llama-cpp, modelPath: m.gguf }\nmodel: { provider: p, model: m }\nfineTune:\n  backend: { kind: in-context }\n`;
     const write = (name: string, text: string) => (writeFileSync(path.join(dir, name), text), path.join(dir, name));
-    const data = (format: string) => `data:\n  labeled: { format: ${format}, path: a }\n  unlabeled: { format: semievol-csv, path: a }\n  test: { format: semievol-csv, path: a }\n`;
+    const data = (format: string) =>
+      `data:\n  labeled: { format: ${format}, path: a }\n  unlabeled: { format: semievol-csv, path: a }\n  test: { format: semievol-csv, path: a }\n`;
     expect(() => loadRunConfig(write('jsonl.yaml', base + data('io-jsonl')))).toThrow(ConfigError);
-    expect(() => loadRunConfig(write('jsonl.yaml', base + data('io-jsonl')))).toThrow(/line 9: field "data\.labeled\.format"/);
-    expect(() => loadRunConfig(write('ablation.yaml', base + data('semievol-csv') + 'semievol:\n  without: [selection]\n'))).toThrow(/field "semievol\.without\[0\]"/);
+    expect(() => loadRunConfig(write('jsonl.yaml', base + data('io-jsonl')))).toThrow(
+      /line 9: field "data\.labeled\.format"/,
+    );
+    expect(() =>
+      loadRunConfig(write('ablation.yaml', base + data('semievol-csv') + 'semievol:\n  without: [selection]\n')),
+    ).toThrow(/field "semievol\.without\[0\]"/);
   });
 });

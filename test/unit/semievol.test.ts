@@ -14,15 +14,26 @@ import {
 } from '../../core/semievol';
 
 const options = ['negative', 'neutral', 'positive'];
-const say = (letter: string, logprobs: number[] | null = [-0.1]) => ({ response: `It reads as such. Answer: ${letter}`, logprobs });
-const record = (collaborators: CollaborationRecord['collaborators'], reflection: CollaborationRecord['reflection'] = null): CollaborationRecord => ({
+const say = (letter: string, logprobs: number[] | null = [-0.1]) => ({
+  response: `It reads as such. Answer: ${letter}`,
+  logprobs,
+});
+const record = (
+  collaborators: CollaborationRecord['collaborators'],
+  reflection: CollaborationRecord['reflection'] = null,
+): CollaborationRecord => ({
   id: 'q',
   question: 'Profit rose.',
   options,
   collaborators,
   reflection,
 });
-const labeled = (id: string, entropy: number, consistent = true): PseudoLabel => ({ id, consistent, label: 'A', entropy });
+const labeled = (id: string, entropy: number, consistent = true): PseudoLabel => ({
+  id,
+  consistent,
+  label: 'A',
+  entropy,
+});
 
 describe('consensus', () => {
   it('is the common answer only when all answers are equal and non-empty', () => {
@@ -70,15 +81,35 @@ describe('pseudoLabel', () => {
   });
 
   it('drops a question whose self-justification gives no letter or is missing', () => {
-    expect(pseudoLabel(record([say('A'), say('B')], { response: 'Both seem plausible.', logprobs: [-0.1] }))).toEqual({ id: 'q', consistent: false, label: null, dropped: 'no-answer' });
-    expect(pseudoLabel(record([say('A'), say('B')]))).toEqual({ id: 'q', consistent: false, label: null, dropped: 'no-answer' });
+    expect(pseudoLabel(record([say('A'), say('B')], { response: 'Both seem plausible.', logprobs: [-0.1] }))).toEqual({
+      id: 'q',
+      consistent: false,
+      label: null,
+      dropped: 'no-answer',
+    });
+    expect(pseudoLabel(record([say('A'), say('B')]))).toEqual({
+      id: 'q',
+      consistent: false,
+      label: null,
+      dropped: 'no-answer',
+    });
     // A letter outside the options is no answer either.
     expect(pseudoLabel(record([say('A'), say('B')], say('E')))).toMatchObject({ label: null, dropped: 'no-answer' });
   });
 
   it('drops a question whose deciding response has no log-probabilities', () => {
-    expect(pseudoLabel(record([say('B', null), say('B'), say('B')]))).toEqual({ id: 'q', consistent: true, label: null, dropped: 'no-logprobs' });
-    expect(pseudoLabel(record([say('A'), say('B')], say('C', [])))).toEqual({ id: 'q', consistent: false, label: null, dropped: 'no-logprobs' });
+    expect(pseudoLabel(record([say('B', null), say('B'), say('B')]))).toEqual({
+      id: 'q',
+      consistent: true,
+      label: null,
+      dropped: 'no-logprobs',
+    });
+    expect(pseudoLabel(record([say('A'), say('B')], say('C', [])))).toEqual({
+      id: 'q',
+      consistent: false,
+      label: null,
+      dropped: 'no-logprobs',
+    });
   });
 
   it('with one collaborator (no collaborative learning), any answer is consistent', () => {
@@ -104,7 +135,9 @@ describe('adaptiveSelection', () => {
     expect(ids(0)).toEqual({ threshold: 0.1, ids: ['b'] });
     expect(ids(100)).toEqual({ threshold: 0.9, ids: ['a', 'b', 'c', 'd', 'e'] });
     const tiedAtMinimum = [labeled('x', 0.3), labeled('y', 0.3), labeled('z', 0.5)];
-    expect(adaptiveSelection(tiedAtMinimum, { theta: 0, among: 'all', strict: false }).selected.map((s) => s.id)).toEqual(['x', 'y']);
+    expect(
+      adaptiveSelection(tiedAtMinimum, { theta: 0, among: 'all', strict: false }).selected.map((s) => s.id),
+    ).toEqual(['x', 'y']);
   });
 
   it('strict keeps only entropies below the threshold, so ties at it go', () => {
@@ -120,15 +153,33 @@ describe('adaptiveSelection', () => {
   });
 
   it('leaves dropped questions out of both the percentile and the selection', () => {
-    const withDropped: PseudoLabel[] = [labeled('a', 1), { id: 'n', consistent: false, label: null, dropped: 'no-answer' }, labeled('b', 3), { id: 'm', consistent: true, label: null, dropped: 'no-logprobs' }];
+    const withDropped: PseudoLabel[] = [
+      labeled('a', 1),
+      { id: 'n', consistent: false, label: null, dropped: 'no-answer' },
+      labeled('b', 3),
+      { id: 'm', consistent: true, label: null, dropped: 'no-logprobs' },
+    ];
     const selection = adaptiveSelection(withDropped, { theta: 50, among: 'all', strict: false });
     expect(selection.threshold).toBe(2);
     expect(selection.selected.map((s) => s.id)).toEqual(['a']);
-    expect(countPseudoLabels(withDropped, selection)).toEqual({ questions: 4, consistent: 3, pseudoLabeled: 2, droppedNoAnswer: 1, droppedNoLogprobs: 1, selected: 1 });
+    expect(countPseudoLabels(withDropped, selection)).toEqual({
+      questions: 4,
+      consistent: 3,
+      pseudoLabeled: 2,
+      droppedNoAnswer: 1,
+      droppedNoLogprobs: 1,
+      selected: 1,
+    });
   });
 
   it("the authors' variant keeps every consistent question and thresholds the self-justified ones only", () => {
-    const mixed = [labeled('c1', 5, true), labeled('j1', 0.1, false), labeled('j2', 0.3, false), labeled('c2', 0.2, true), labeled('j3', 0.5, false)];
+    const mixed = [
+      labeled('c1', 5, true),
+      labeled('j1', 0.1, false),
+      labeled('j2', 0.3, false),
+      labeled('c2', 0.2, true),
+      labeled('j3', 0.5, false),
+    ];
     // Self-justified entropies 0.1 0.3 0.5: the 30th percentile is at index 0.6 → 0.1 + 0.6·0.2 = 0.22.
     const selection = adaptiveSelection(mixed, { theta: 30, among: 'self-justified', strict: true });
     expect(selection.threshold).toBeCloseTo(0.22, 12);
@@ -136,7 +187,10 @@ describe('adaptiveSelection', () => {
   });
 
   it('selects nothing from nothing', () => {
-    expect(adaptiveSelection([], { theta: 50, among: 'all', strict: false })).toEqual({ threshold: null, selected: [] });
+    expect(adaptiveSelection([], { theta: 50, among: 'all', strict: false })).toEqual({
+      threshold: null,
+      selected: [],
+    });
   });
 });
 
@@ -152,7 +206,11 @@ describe('collaborator setups', () => {
     }
     const many = drawCollaborators(400, ['warm', 'base'], 3, 1);
     expect(new Set(many.map((s) => `${s.model}/${s.examples}`)).size).toBe(8);
-    expect(Array.from({ length: 10 }, (_, seed) => JSON.stringify(drawCollaborators(4, ['warm', 'base'], 3, seed))).some((d) => d !== JSON.stringify(a))).toBe(true);
+    expect(
+      Array.from({ length: 10 }, (_, seed) => JSON.stringify(drawCollaborators(4, ['warm', 'base'], 3, seed))).some(
+        (d) => d !== JSON.stringify(a),
+      ),
+    ).toBe(true);
   });
 });
 
@@ -162,14 +220,24 @@ describe('semievolPlan and the Table 2 ablations', () => {
 
   it("uses the paper's defaults: n 4, k 3, theta 50, M_warm and M_base as collaborators, M_evol from M_base", () => {
     const p = semievolPlan(defaults, 11);
-    expect(p).toMatchObject({ warmUp: true, k: 3, selection: { theta: 50, among: 'all', strict: false }, evolveFrom: 'base', evolveOn: 'labeled-and-selected', without: [] });
+    expect(p).toMatchObject({
+      warmUp: true,
+      k: 3,
+      selection: { theta: 50, among: 'all', strict: false },
+      evolveFrom: 'base',
+      evolveOn: 'labeled-and-selected',
+      without: [],
+    });
     expect(p.collaborators).toEqual(drawCollaborators(4, ['warm', 'base'], 3, 11));
     expect(defaults.rag.k).toBe(1);
     expect(defaults.collaboration.temperature).toBe(1);
   });
 
   it('without in-weight propagation: no warm-up, M_base everywhere', () => {
-    const p = semievolPlan(semievolOptionsSchema.parse({ without: ['in-weight-propagation'], evolution: { from: 'warm' } }), 11);
+    const p = semievolPlan(
+      semievolOptionsSchema.parse({ without: ['in-weight-propagation'], evolution: { from: 'warm' } }),
+      11,
+    );
     expect(p.warmUp).toBe(false);
     expect(p.evolveFrom).toBe('base');
     expect(p.collaborators.every((c) => c.model === 'base')).toBe(true);
@@ -186,7 +254,13 @@ describe('semievolPlan and the Table 2 ablations', () => {
   });
 
   it('without adaptive selection: theta 100, every pseudo-label kept', () => {
-    const p = semievolPlan(semievolOptionsSchema.parse({ without: ['adaptive-selection'], selection: { theta: 30, among: 'self-justified', strict: true } }), 11);
+    const p = semievolPlan(
+      semievolOptionsSchema.parse({
+        without: ['adaptive-selection'],
+        selection: { theta: 30, among: 'self-justified', strict: true },
+      }),
+      11,
+    );
     expect(p.selection).toEqual({ theta: 100, among: 'all', strict: false });
   });
 });

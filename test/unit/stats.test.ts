@@ -1,4 +1,12 @@
-import { mean, meanNegativeLogprob, percentile, populationStd, seededRandom, seededSample, seededShuffle } from '../../core/stats';
+import {
+  mean,
+  meanNegativeLogprob,
+  percentile,
+  populationStd,
+  seededRandom,
+  seededSample,
+  seededShuffle,
+} from '../../core/stats';
 
 describe('percentile (numpy default, linear)', () => {
   it('interpolates between closest ranks', () => {

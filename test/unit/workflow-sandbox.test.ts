@@ -5,7 +5,14 @@ import * as path from 'node:path';
 
 const root = path.resolve(__dirname, '../..');
 const allowedPackages = new Set(['@temporalio/workflow', '@temporalio/common', 'zod']);
-const forbiddenCalls = [/\bMath\.random\(/, /\bDate\.now\(/, /\bnew Date\(\s*\)/, /\bprocess\./, /\bsetTimeout\(/, /\brequire\(/];
+const forbiddenCalls = [
+  /\bMath\.random\(/,
+  /\bDate\.now\(/,
+  /\bnew Date\(\s*\)/,
+  /\bprocess\./,
+  /\bsetTimeout\(/,
+  /\brequire\(/,
+];
 
 /** Value imports only: `import type` and `export type` vanish at compile time. */
 function valueImports(source: string): string[] {
@@ -24,7 +31,9 @@ function resolveLocal(from: string, specifier: string): string {
 function sandboxedFiles(): Map<string, string[]> {
   const problems = new Map<string, string[]>();
   const seen = new Set<string>();
-  const queue = readdirSync(path.join(root, 'workflows')).filter((f) => f.endsWith('.ts')).map((f) => path.join(root, 'workflows', f));
+  const queue = readdirSync(path.join(root, 'workflows'))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => path.join(root, 'workflows', f));
   while (queue.length) {
     const file = queue.pop()!;
     if (seen.has(file)) continue;
@@ -46,16 +55,22 @@ describe('workflow sandbox', () => {
   const files = sandboxedFiles();
 
   it('reaches the workflows and the pure modules they use', () => {
-    expect([...files.keys()]).toEqual(expect.arrayContaining(['workflows/index.ts', 'workflows/evaluate.ts', 'core/types.ts']));
+    expect([...files.keys()]).toEqual(
+      expect.arrayContaining(['workflows/index.ts', 'workflows/evaluate.ts', 'core/types.ts']),
+    );
     expect([...files.keys()].some((f) => f.startsWith('activities/') || f.startsWith('lib/'))).toBe(false);
   });
 
   it('imports nothing that can do I/O and never reads clocks or randomness directly', () => {
-    const offenders = [...files.entries()].filter(([, found]) => found.length).map(([file, found]) => `${file}: ${found.join(', ')}`);
+    const offenders = [...files.entries()]
+      .filter(([, found]) => found.length)
+      .map(([file, found]) => `${file}: ${found.join(', ')}`);
     expect(offenders).toEqual([]);
   });
 
   it('catches a forbidden import (the check itself can fail)', () => {
-    expect(valueImports("import { readFileSync } from 'node:fs';\nimport type { X } from 'openai';")).toEqual(['node:fs']);
+    expect(valueImports("import { readFileSync } from 'node:fs';\nimport type { X } from 'openai';")).toEqual([
+      'node:fs',
+    ]);
   });
 });

@@ -20,15 +20,27 @@ import { tempDeps, temporalAddress, workflowBundle } from '../support/temporal';
 jest.setTimeout(300_000);
 
 const root = path.resolve(__dirname, '../..');
-const fpb = (split: string) => loadSemiEvolCsv(path.resolve(root, `../shared/data/semievol/fpb/${split}.csv`), { requireAnswer: split !== 'unlabeled' }).items;
+const fpb = (split: string) =>
+  loadSemiEvolCsv(path.resolve(root, `../shared/data/semievol/fpb/${split}.csv`), {
+    requireAnswer: split !== 'unlabeled',
+  }).items;
 const labeled = fpb('labeled').slice(0, 12);
 const unlabeled = fpb('unlabeled').slice(0, 40);
 const test = fpb('test').slice(0, 24);
-const gold = (items: McqItem[]) => items.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] }));
+const gold = (items: McqItem[]) =>
+  items.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] }));
 
 /** The server suggests continue-as-new past this many events in an execution. */
 const suggestAfter = 40;
-const shardedStages = ['propagate', 'collaborate', 'justify', 'evaluate-vanilla', 'evaluate-sft', 'evaluate-semievol', 'evaluate-rag'];
+const shardedStages = [
+  'propagate',
+  'collaborate',
+  'justify',
+  'evaluate-vanilla',
+  'evaluate-sft',
+  'evaluate-semievol',
+  'evaluate-rag',
+];
 
 describe('sharded stages continue as new', () => {
   let server: DevServer;
@@ -37,9 +49,27 @@ describe('sharded stages continue as new', () => {
 
   beforeAll(async () => {
     const home = mkdtempSync(path.join(os.tmpdir(), 'flt-continue-as-new-'));
-    server = await startDevServer({ port: await freePort(), uiPort: await freePort(), dbFile: path.join(home, 'temporal.sqlite'), dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': suggestAfter } });
-    double = await startProviderDouble({ config: { models: { 'sim-model': { accuracy: 0.5 } }, fineTune: { stepMs: 20 }, deterministicIds: true }, gold: gold([...labeled, ...unlabeled, ...test]) });
-    providers = { double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_TEST_KEY', testDouble: true, requestTimeoutSeconds: 30, prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 2, trainingPerMillionTokens: 0 }, maxConcurrency: 4 } };
+    server = await startDevServer({
+      port: await freePort(),
+      uiPort: await freePort(),
+      dbFile: path.join(home, 'temporal.sqlite'),
+      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': suggestAfter },
+    });
+    double = await startProviderDouble({
+      config: { models: { 'sim-model': { accuracy: 0.5 } }, fineTune: { stepMs: 20 }, deterministicIds: true },
+      gold: gold([...labeled, ...unlabeled, ...test]),
+    });
+    providers = {
+      double: {
+        kind: 'openai-compatible',
+        baseURL: double.baseURL,
+        apiKeyEnv: 'FLT_TEST_KEY',
+        testDouble: true,
+        requestTimeoutSeconds: 30,
+        prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 2, trainingPerMillionTokens: 0 },
+        maxConcurrency: 4,
+      },
+    };
   });
   afterAll(async () => {
     await double?.stop();
@@ -47,21 +77,45 @@ describe('sharded stages continue as new', () => {
   });
 
   /** Runs the same SemiEvol run (2 questions a shard) on a server, with a worker and data home of its own. */
-  async function runOn(address: string, runId: string): Promise<{ result: SemievolRunResult; client: Client; close: () => Promise<void> }> {
+  async function runOn(
+    address: string,
+    runId: string,
+  ): Promise<{ result: SemievolRunResult; client: Client; close: () => Promise<void> }> {
     const deps = tempDeps({ FLT_TEST_KEY: 'k' });
-    const input = await semievolTestInput(deps.store, runId, providers, { labeled, unlabeled, test }, {
-      fineTune: { backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.1 }, hyperparameters: { epochs: 1 }, finalHyperparameters: { epochs: 1 } },
-      options: { propagation: { retriever: { kind: 'bm25' } }, collaboration: { maxTokens: 32 }, justification: { maxTokens: 32 } },
-      sampling: { temperature: 0, maxTokens: 32, seed: 11 },
-      execution: { shardSize: 2, parallelShards: 2 },
-    });
+    const input = await semievolTestInput(
+      deps.store,
+      runId,
+      providers,
+      { labeled, unlabeled, test },
+      {
+        fineTune: {
+          backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.1 },
+          hyperparameters: { epochs: 1 },
+          finalHyperparameters: { epochs: 1 },
+        },
+        options: {
+          propagation: { retriever: { kind: 'bm25' } },
+          collaboration: { maxTokens: 32 },
+          justification: { maxTokens: 32 },
+        },
+        sampling: { temperature: 0, maxTokens: 32, seed: 11 },
+        execution: { shardSize: 2, parallelShards: 2 },
+      },
+    );
     const connection = await NativeConnection.connect({ address });
     const clientConnection = await Connection.connect({ address });
     const client = new Client({ connection: clientConnection });
     const taskQueue = `continue-as-new-${Math.random().toString(36).slice(2, 8)}`;
-    const worker = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities(deps) });
+    const worker = await Worker.create({
+      connection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: createActivities(deps),
+    });
     try {
-      const result = await worker.runUntil(client.workflow.execute('semievolRun', { taskQueue, workflowId: runId, args: [input] }));
+      const result = await worker.runUntil(
+        client.workflow.execute('semievolRun', { taskQueue, workflowId: runId, args: [input] }),
+      );
       return { result, client, close: () => clientConnection.close() };
     } finally {
       await connection.close();
@@ -70,7 +124,8 @@ describe('sharded stages continue as new', () => {
 
   const executionsOf = async (client: Client, workflowId: string): Promise<WorkflowExecutionInfo[]> => {
     const executions: WorkflowExecutionInfo[] = [];
-    for await (const execution of client.workflow.list({ query: `WorkflowId = ${JSON.stringify(workflowId)}` })) executions.push(execution);
+    for await (const execution of client.workflow.list({ query: `WorkflowId = ${JSON.stringify(workflowId)}` }))
+      executions.push(execution);
     return executions;
   };
 

@@ -13,8 +13,16 @@ describe('evaluationRun', () => {
   const sample = items.slice(0, 120);
 
   beforeAll(async () => {
-    double = await startProviderDouble({ config: { models: { 'sim-model': { accuracy: 0.7 }, 'sim-model-2': { accuracy: 0.3 } } } });
-    await double.setGold(sample.map((i) => ({ question: i.question, answer: i.answer!, choices: i.options.map((_, k) => String.fromCharCode(65 + k)) })));
+    double = await startProviderDouble({
+      config: { models: { 'sim-model': { accuracy: 0.7 }, 'sim-model-2': { accuracy: 0.3 } } },
+    });
+    await double.setGold(
+      sample.map((i) => ({
+        question: i.question,
+        answer: i.answer!,
+        choices: i.options.map((_, k) => String.fromCharCode(65 + k)),
+      })),
+    );
   });
   afterAll(async () => double?.stop());
 
@@ -26,8 +34,21 @@ describe('evaluationRun', () => {
     const input = (runId: string): EvaluationRunInput => ({
       runId,
       task: 'fpb',
-      providers: { double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_TEST_KEY', testDouble: true, requestTimeoutSeconds: 30, prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 2, trainingPerMillionTokens: 0 }, maxConcurrency: 8 } },
-      models: [{ provider: 'double', model: 'sim-model' }, { provider: 'double', model: 'sim-model-2' }],
+      providers: {
+        double: {
+          kind: 'openai-compatible',
+          baseURL: double.baseURL,
+          apiKeyEnv: 'FLT_TEST_KEY',
+          testDouble: true,
+          requestTimeoutSeconds: 30,
+          prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 2, trainingPerMillionTokens: 0 },
+          maxConcurrency: 8,
+        },
+      },
+      models: [
+        { provider: 'double', model: 'sim-model' },
+        { provider: 'double', model: 'sim-model-2' },
+      ],
       test,
       sampling: { temperature: 0, maxTokens: 64, seed: 1 },
       metric: 'option-letter',
@@ -35,7 +56,11 @@ describe('evaluationRun', () => {
     });
     try {
       await worker.run(async () => {
-        const first = await client.workflow.execute('evaluationRun', { taskQueue: worker.taskQueue, workflowId: `eval-${Date.now()}`, args: [input(`eval-a-${Date.now()}`)] });
+        const first = await client.workflow.execute('evaluationRun', {
+          taskQueue: worker.taskQueue,
+          workflowId: `eval-${Date.now()}`,
+          args: [input(`eval-a-${Date.now()}`)],
+        });
         const [strong, weak] = first.evaluations;
         expect(strong.score.total).toBe(120);
         expect(strong.score.accuracy).toBeGreaterThan(0.55);
@@ -46,9 +71,15 @@ describe('evaluationRun', () => {
 
         // The same requests again under a new run id: every call comes from the response cache.
         const before = (await double.requests()).length;
-        const again = await client.workflow.execute('evaluationRun', { taskQueue: worker.taskQueue, workflowId: `eval-b-${Date.now()}`, args: [input(`eval-b-${Date.now()}`)] });
+        const again = await client.workflow.execute('evaluationRun', {
+          taskQueue: worker.taskQueue,
+          workflowId: `eval-b-${Date.now()}`,
+          args: [input(`eval-b-${Date.now()}`)],
+        });
         expect(again.usage).toMatchObject({ calls: 0, cachedCalls: 240 });
-        expect(again.evaluations.map((e: any) => e.score.accuracy)).toEqual(first.evaluations.map((e: any) => e.score.accuracy));
+        expect(again.evaluations.map((e: any) => e.score.accuracy)).toEqual(
+          first.evaluations.map((e: any) => e.score.accuracy),
+        );
         expect((await double.requests()).length).toBe(before);
       });
     } finally {
@@ -75,7 +106,9 @@ describe('evaluationRun on the embedded llama.cpp path', () => {
             {
               runId,
               task: 'fpb',
-              providers: { local: { kind: 'llama-cpp', modelPath, contextSize: 1024, gpu: false, threads: 1, maxConcurrency: 1 } },
+              providers: {
+                local: { kind: 'llama-cpp', modelPath, contextSize: 1024, gpu: false, threads: 1, maxConcurrency: 1 },
+              },
               models: [{ provider: 'local', model: 'tiny-random' }],
               test,
               sampling: { temperature: 0, maxTokens: 8, seed: 1, logprobs: true },
@@ -88,9 +121,12 @@ describe('evaluationRun on the embedded llama.cpp path', () => {
       expect(result.evaluations[0].score.total).toBe(4);
       expect(result.usage.calls).toBe(4);
       expect(result.usage.completionTokens).toBeGreaterThan(0);
-      const answers = await deps.store.readAll<{ responses: { logprobs: number[] }[] }>((await deps.store.lookup(`runs/${runId}/evaluate-1/answers-00000`))!);
+      const answers = await deps.store.readAll<{ responses: { logprobs: number[] }[] }>(
+        (await deps.store.lookup(`runs/${runId}/evaluate-1/answers-00000`))!,
+      );
       expect(answers).toHaveLength(2);
-      for (const answer of answers) expect(answer.responses[0].logprobs.every((lp) => Number.isFinite(lp) && lp <= 0)).toBe(true);
+      for (const answer of answers)
+        expect(answer.responses[0].logprobs.every((lp) => Number.isFinite(lp) && lp <= 0)).toBe(true);
     } finally {
       await close();
       await deps.gateway.close();
@@ -100,8 +136,20 @@ describe('evaluationRun on the embedded llama.cpp path', () => {
 
 describe('evaluationRun with the number metric', () => {
   it('scores open numeric questions with a relative tolerance', async () => {
-    const items = Array.from({ length: 40 }, (_, i) => ({ id: `n${i}`, question: `What is ${i} times 1000 plus 7?`, options: [], answer: String(i * 1000 + 7) }));
-    const double = await startProviderDouble({ config: { models: { 'sim-model': { accuracy: 1 } } }, gold: items.map((i) => ({ question: i.question, answer: i.answer, choices: [i.answer, String(Number(i.answer) * 2 + 1)] })) });
+    const items = Array.from({ length: 40 }, (_, i) => ({
+      id: `n${i}`,
+      question: `What is ${i} times 1000 plus 7?`,
+      options: [],
+      answer: String(i * 1000 + 7),
+    }));
+    const double = await startProviderDouble({
+      config: { models: { 'sim-model': { accuracy: 1 } } },
+      gold: items.map((i) => ({
+        question: i.question,
+        answer: i.answer,
+        choices: [i.answer, String(Number(i.answer) * 2 + 1)],
+      })),
+    });
     const deps = tempDeps({ FLT_TEST_KEY: 'k' });
     const { client, close } = await testClient();
     const worker = await testWorker(deps);
@@ -114,7 +162,17 @@ describe('evaluationRun with the number metric', () => {
             {
               runId: `numbers-${Date.now()}`,
               task: 'arithmetic',
-              providers: { double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_TEST_KEY', testDouble: true, requestTimeoutSeconds: 30, prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 }, maxConcurrency: 8 } },
+              providers: {
+                double: {
+                  kind: 'openai-compatible',
+                  baseURL: double.baseURL,
+                  apiKeyEnv: 'FLT_TEST_KEY',
+                  testDouble: true,
+                  requestTimeoutSeconds: 30,
+                  prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 },
+                  maxConcurrency: 8,
+                },
+              },
               models: [{ provider: 'double', model: 'sim-model' }],
               test: await deps.store.writeJsonl(items),
               sampling: { temperature: 0, maxTokens: 64, seed: 1 },

@@ -8,8 +8,18 @@ import { startProviderDouble, type ProviderDouble } from '../support/provider-do
 import { tempDeps, testClient, testWorker } from '../support/temporal';
 
 const training = [
-  { messages: [{ role: 'user', content: 'Question: Profit rose.\nOptions:\nA. negative\nB. neutral\nC. positive' }, { role: 'assistant', content: 'Answer: C' }] },
-  { messages: [{ role: 'user', content: 'Question: Sales fell.\nOptions:\nA. negative\nB. neutral\nC. positive' }, { role: 'assistant', content: 'Answer: A' }] },
+  {
+    messages: [
+      { role: 'user', content: 'Question: Profit rose.\nOptions:\nA. negative\nB. neutral\nC. positive' },
+      { role: 'assistant', content: 'Answer: C' },
+    ],
+  },
+  {
+    messages: [
+      { role: 'user', content: 'Question: Sales fell.\nOptions:\nA. negative\nB. neutral\nC. positive' },
+      { role: 'assistant', content: 'Answer: A' },
+    ],
+  },
 ];
 
 describe('fineTune workflow', () => {
@@ -20,7 +30,17 @@ describe('fineTune workflow', () => {
 
   beforeAll(async () => {
     double = await startProviderDouble({ config: { fineTune: { stepMs: 200 } } });
-    providers = { double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_TEST_KEY', testDouble: true, requestTimeoutSeconds: 30, prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 }, maxConcurrency: 4 } };
+    providers = {
+      double: {
+        kind: 'openai-compatible',
+        baseURL: double.baseURL,
+        apiKeyEnv: 'FLT_TEST_KEY',
+        testDouble: true,
+        requestTimeoutSeconds: 30,
+        prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 },
+        maxConcurrency: 4,
+      },
+    };
     client = await testClient();
   });
   afterAll(async () => {
@@ -37,14 +57,21 @@ describe('fineTune workflow', () => {
     training: await deps.store.writeJsonl(training),
     hyperparameters: { epochs: 2, learningRate: 1e-4, lora: true },
   });
-  const start = (taskQueue: string, args: FineTuneInput) => client.client.workflow.start('fineTune', { taskQueue, workflowId: `${args.runId}-${args.stage}`, args: [args] });
-  const jobCreates = async () => (await double.requests()).filter((r) => r.method === 'POST' && r.path === '/v1/fine_tuning/jobs').length;
+  const start = (taskQueue: string, args: FineTuneInput) =>
+    client.client.workflow.start('fineTune', { taskQueue, workflowId: `${args.runId}-${args.stage}`, args: [args] });
+  const jobCreates = async () =>
+    (await double.requests()).filter((r) => r.method === 'POST' && r.path === '/v1/fine_tuning/jobs').length;
 
   it('runs an OpenAI fine-tuning job once and returns the fine-tuned model', async () => {
     const worker = await testWorker(deps);
     await worker.run(async () => {
       const before = await jobCreates();
-      const model = await (await start(worker.taskQueue, await input('warmup', { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }))).result();
+      const model = await (
+        await start(
+          worker.taskQueue,
+          await input('warmup', { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }),
+        )
+      ).result();
       expect(model.provider).toBe('double');
       expect(model.model).toMatch(/^ft:sim-model/);
       expect((await jobCreates()) - before).toBe(1);
@@ -54,7 +81,18 @@ describe('fineTune workflow', () => {
   it('runs a Together job through its REST API', async () => {
     const worker = await testWorker({ ...deps, env: { ...deps.env, TOGETHER_API_KEY: 'k' } });
     await worker.run(async () => {
-      const model = await (await start(worker.taskQueue, await input('together', { kind: 'together', baseURL: double.togetherBaseURL, apiKeyEnv: 'TOGETHER_API_KEY', provider: 'double', pollIntervalSeconds: 0.2 }))).result();
+      const model = await (
+        await start(
+          worker.taskQueue,
+          await input('together', {
+            kind: 'together',
+            baseURL: double.togetherBaseURL,
+            apiKeyEnv: 'TOGETHER_API_KEY',
+            provider: 'double',
+            pollIntervalSeconds: 0.2,
+          }),
+        )
+      ).result();
       expect(model.model).toBeTruthy();
     });
   });
@@ -62,8 +100,20 @@ describe('fineTune workflow', () => {
   it('runs a local trainer command and returns the served adapter', async () => {
     const worker = await testWorker(deps);
     await worker.run(async () => {
-      const command = 'echo "epochs=$FLT_EPOCHS"; mkdir -p "$FLT_OUTPUT_DIR" && cp "$FLT_TRAIN_FILE" "$FLT_OUTPUT_DIR/seen.jsonl"';
-      const model = await (await start(worker.taskQueue, await input('local', { kind: 'command', command, provider: 'double', servedModel: 'adapter-{job}', pollIntervalSeconds: 0.1 }))).result();
+      const command =
+        'echo "epochs=$FLT_EPOCHS"; mkdir -p "$FLT_OUTPUT_DIR" && cp "$FLT_TRAIN_FILE" "$FLT_OUTPUT_DIR/seen.jsonl"';
+      const model = await (
+        await start(
+          worker.taskQueue,
+          await input('local', {
+            kind: 'command',
+            command,
+            provider: 'double',
+            servedModel: 'adapter-{job}',
+            pollIntervalSeconds: 0.1,
+          }),
+        )
+      ).result();
       expect(model.model).toMatch(/^adapter-flt-/);
     });
   });
@@ -83,7 +133,9 @@ describe('fineTune workflow', () => {
       const backend = { kind: 'openai' as const, provider: 'double', pollIntervalSeconds: 0.2 };
       const first = await (await start(worker.taskQueue, await input('reused', backend))).result();
       const before = await jobCreates();
-      const again = await (await start(worker.taskQueue, { ...(await input('reused', backend)), runId: `ft-again-${Date.now()}` })).result();
+      const again = await (
+        await start(worker.taskQueue, { ...(await input('reused', backend)), runId: `ft-again-${Date.now()}` })
+      ).result();
       expect(again).toEqual(first);
       expect(await jobCreates()).toBe(before);
 
@@ -100,7 +152,10 @@ describe('fineTune workflow', () => {
     await double.configure({ failNextJobs: 1 });
     const worker = await testWorker(deps);
     await worker.run(async () => {
-      const handle = await start(worker.taskQueue, await input('doomed', { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }));
+      const handle = await start(
+        worker.taskQueue,
+        await input('doomed', { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }),
+      );
       const err = await handle.result().catch((e) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       expect(String(err.cause?.message)).toMatch(/ended failed: simulated training failure/);
@@ -112,7 +167,12 @@ describe('fineTune workflow', () => {
     const worker = await testWorker(deps);
     await worker.run(async () => {
       const before = await jobCreates();
-      const model = await (await start(worker.taskQueue, await input('flaky', { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2, retryFailedJobs: 2 }))).result();
+      const model = await (
+        await start(
+          worker.taskQueue,
+          await input('flaky', { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2, retryFailedJobs: 2 }),
+        )
+      ).result();
       expect(model.model).toMatch(/^ft:sim-model/);
       expect((await jobCreates()) - before).toBe(3);
     });
@@ -121,25 +181,35 @@ describe('fineTune workflow', () => {
   it('kills the local trainer process group when the run is cancelled', async () => {
     const worker = await testWorker(deps);
     await worker.run(async () => {
-      const args = await input('trainer-cancelled', { kind: 'command', command: 'sleep 300 & sleep 300; wait', provider: 'double', servedModel: '{job}', pollIntervalSeconds: 0.1 });
+      const args = await input('trainer-cancelled', {
+        kind: 'command',
+        command: 'sleep 300 & sleep 300; wait',
+        provider: 'double',
+        servedModel: '{job}',
+        pollIntervalSeconds: 0.1,
+      });
       const handle = await start(worker.taskQueue, args);
       // Job directories are named by the job's content tag, which ends in the stage.
-      const jobDir = () => (existsSync(deps.jobsDir) ? readdirSync(deps.jobsDir).find((d) => d.endsWith('-trainer-cancelled')) : undefined);
-      while (!jobDir() || !existsSync(path.join(deps.jobsDir, jobDir()!, 'pid'))) await new Promise((r) => setTimeout(r, 50));
+      const jobDir = () =>
+        existsSync(deps.jobsDir) ? readdirSync(deps.jobsDir).find((d) => d.endsWith('-trainer-cancelled')) : undefined;
+      while (!jobDir() || !existsSync(path.join(deps.jobsDir, jobDir()!, 'pid')))
+        await new Promise((r) => setTimeout(r, 50));
       const pidFile = path.join(deps.jobsDir, jobDir()!, 'pid');
       const pgid = Number(readFileSync(pidFile, 'utf8'));
       await handle.cancel();
       await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
       // No process of the trainer's group is left (zombies awaiting a reaper don't count: they hold nothing).
-      const alive = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-        try {
-          const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-          return Number(fields[2]) === pgid && fields[0] !== 'Z';
-        } catch {
-          return false;
-        }
-      });
+      const alive = readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+          try {
+            const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+            const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+            return Number(fields[2]) === pgid && fields[0] !== 'Z';
+          } catch {
+            return false;
+          }
+        });
       expect(alive).toEqual([]);
     });
   });
@@ -150,11 +220,16 @@ describe('fineTune workflow', () => {
     try {
       await worker.run(async () => {
         const before = await jobCreates();
-        const handle = await start(worker.taskQueue, await input('cancelled', { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }));
+        const handle = await start(
+          worker.taskQueue,
+          await input('cancelled', { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }),
+        );
         while ((await jobCreates()) === before) await new Promise((r) => setTimeout(r, 100));
         await handle.cancel();
         await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
-        const jobs = (await (await fetch(`${double.baseURL}/fine_tuning/jobs`, { headers: { authorization: "Bearer k" } })).json()) as { data: { status: string }[] };
+        const jobs = (await (
+          await fetch(`${double.baseURL}/fine_tuning/jobs`, { headers: { authorization: 'Bearer k' } })
+        ).json()) as { data: { status: string }[] };
         expect(jobs.data[0].status).toBe('cancelled');
       });
     } finally {

@@ -28,12 +28,24 @@ describe('a worker restarted after a crash', () => {
     const child: ChildProcess = spawn(process.execPath, tsArgs(path.join(root, 'worker.ts')), {
       cwd: root,
       stdio: ['ignore', 'pipe', 'ignore'],
-      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), FLT_HOME: home, FLT_TASK_QUEUE: taskQueue, FLT_WORKFLOW_BUNDLE: bundlePath, FLT_ORPHANS_KEY: 'k' },
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: temporalAddress(),
+        FLT_HOME: home,
+        FLT_TASK_QUEUE: taskQueue,
+        FLT_WORKFLOW_BUNDLE: bundlePath,
+        FLT_ORPHANS_KEY: 'k',
+      },
     });
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    return { child, output: () => output, stop: async (signal: NodeJS.Signals) => (child.exitCode === null && child.signalCode === null ? (child.kill(signal), exited) : undefined) };
+    return {
+      child,
+      output: () => output,
+      stop: async (signal: NodeJS.Signals) =>
+        child.exitCode === null && child.signalCode === null ? (child.kill(signal), exited) : undefined,
+    };
   };
 
   beforeAll(async () => {
@@ -47,7 +59,15 @@ describe('a worker restarted after a crash', () => {
   it('retries the dead worker’s running activity at once and loses no question', async () => {
     const store = new LocalArtifactStore(path.join(home, 'artifacts'));
     const providers: ProvidersConfig = {
-      double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_ORPHANS_KEY', testDouble: true, requestTimeoutSeconds: 30, prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 }, maxConcurrency: 1 },
+      double: {
+        kind: 'openai-compatible',
+        baseURL: double.baseURL,
+        apiKeyEnv: 'FLT_ORPHANS_KEY',
+        testDouble: true,
+        requestTimeoutSeconds: 30,
+        prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 },
+        maxConcurrency: 1,
+      },
     };
     const input: EvaluateModelInput = {
       runId: `orphans-${Date.now()}`,
@@ -62,7 +82,11 @@ describe('a worker restarted after a crash', () => {
     const { client, close } = await testClient();
     let worker = startWorker();
     try {
-      const handle = await client.workflow.start('evaluateModel', { taskQueue, workflowId: input.runId, args: [input] });
+      const handle = await client.workflow.start('evaluateModel', {
+        taskQueue,
+        workflowId: input.runId,
+        args: [input],
+      });
       while ((await double.requests()).filter((r) => r.status === 200).length < 5) await sleep(50);
       await worker.stop('SIGKILL');
       const killedAt = Date.now();
@@ -70,10 +94,16 @@ describe('a worker restarted after a crash', () => {
       const result: ModelEvaluation = await handle.result();
 
       expect(result.score.total).toBe(30);
-      expect(worker.output()).toContain('worker: retrying 1 activities left running by a worker of this host that is gone');
+      expect(worker.output()).toContain(
+        'worker: retrying 1 activities left running by a worker of this host that is gone',
+      );
       // A retried attempt is recorded once it finishes, in its started event: attempt 2, after the dead worker's.
-      const retried = (await handle.fetchHistory()).events!.map((e) => e.activityTaskStartedEventAttributes).filter((a) => a && a.attempt! > 1);
-      expect(retried.map((a) => [a!.attempt, a!.lastFailure?.applicationFailureInfo?.type])).toEqual([[2, 'WorkerGone']]);
+      const retried = (await handle.fetchHistory())
+        .events!.map((e) => e.activityTaskStartedEventAttributes)
+        .filter((a) => a && a.attempt! > 1);
+      expect(retried.map((a) => [a!.attempt, a!.lastFailure?.applicationFailureInfo?.type])).toEqual([
+        [2, 'WorkerGone'],
+      ]);
       const answered = (await double.requests()).filter((r) => r.path === '/v1/chat/completions' && r.status === 200);
       // Only calls in flight at the kill may be paid twice (at the provider, or answered and not yet cached).
       expect(new Set(answered.map((r) => r.requestHash)).size).toBe(30);

@@ -6,7 +6,13 @@
 // in-flight run's history: that is why the guard is there.
 import type { WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import * as path from 'node:path';
 import { createActivities } from '../../activities';
 import type { ProvidersConfig } from '../../core/config';
@@ -28,22 +34,41 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const until = async (check: () => Promise<boolean>) => {
   while (!(await check())) await sleep(50);
 };
-const bundle = (file: string) => bundleWorkflowCode({ workflowsPath: require.resolve(file), logger: new DefaultLogger('WARN') });
+const bundle = (file: string) =>
+  bundleWorkflowCode({ workflowsPath: require.resolve(file), logger: new DefaultLogger('WARN') });
 
 const eventsOf = (history: History): HistoryEvent[] => history.events ?? [];
 const typeName = (event: HistoryEvent) => String(event.eventType);
-const taskFailures = (history: History) => eventsOf(history).filter((e) => /WORKFLOW_TASK_FAILED/.test(typeName(e)) || e.workflowTaskFailedEventAttributes);
-const scheduled = (history: History) => eventsOf(history).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name!] : []));
-const markers = (history: History) => eventsOf(history).flatMap((e) => (e.markerRecordedEventAttributes ? [e.markerRecordedEventAttributes] : []));
+const taskFailures = (history: History) =>
+  eventsOf(history).filter((e) => /WORKFLOW_TASK_FAILED/.test(typeName(e)) || e.workflowTaskFailedEventAttributes);
+const scheduled = (history: History) =>
+  eventsOf(history).flatMap((e) =>
+    e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name!] : [],
+  );
+const markers = (history: History) =>
+  eventsOf(history).flatMap((e) => (e.markerRecordedEventAttributes ? [e.markerRecordedEventAttributes] : []));
 /** The patch ids in a history's patch markers (core records `{id, deprecated}` as JSON under `patch-data`). */
 const patchIds = (history: History) =>
   markers(history)
     .filter((m) => m.markerName === 'core_patch')
-    .flatMap((m) => (m.details?.['patch-data']?.payloads ?? []).map((p) => (JSON.parse(Buffer.from(p.data!).toString('utf8')) as { id: string }).id));
+    .flatMap((m) =>
+      (m.details?.['patch-data']?.payloads ?? []).map(
+        (p) => (JSON.parse(Buffer.from(p.data!).toString('utf8')) as { id: string }).id,
+      ),
+    );
 /** answerQuestions attempts started by the worker with this identity. */
 const shardsStartedBy = (history: History, identity: string) => {
-  const answering = new Set(eventsOf(history).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'answerQuestions').map((e) => String(e.eventId)));
-  return eventsOf(history).filter((e) => e.activityTaskStartedEventAttributes && answering.has(String(e.activityTaskStartedEventAttributes.scheduledEventId)) && e.activityTaskStartedEventAttributes.identity === identity).length;
+  const answering = new Set(
+    eventsOf(history)
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'answerQuestions')
+      .map((e) => String(e.eventId)),
+  );
+  return eventsOf(history).filter(
+    (e) =>
+      e.activityTaskStartedEventAttributes &&
+      answering.has(String(e.activityTaskStartedEventAttributes.scheduledEventId)) &&
+      e.activityTaskStartedEventAttributes.identity === identity,
+  ).length;
 };
 
 describe('a patched change to evaluateModel while a run is in flight', () => {
@@ -55,7 +80,10 @@ describe('a patched change to evaluateModel while a run is in flight', () => {
 
   beforeAll(async () => {
     // One call at a time, 200 ms each: ten shards of two questions take seconds, long enough to pause after the first.
-    double = await startProviderDouble({ config: { latencyMs: 200 }, gold: sample.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] })) });
+    double = await startProviderDouble({
+      config: { latencyMs: 200 },
+      gold: sample.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] })),
+    });
     patchedBundle = await bundle('../fixtures/patched-workflows');
     unguardedBundle = await bundle('../fixtures/patched-workflows/unguarded');
   });
@@ -64,7 +92,15 @@ describe('a patched change to evaluateModel while a run is in flight', () => {
   it('finishes the in-flight run on the old branch, sends a new run down the new one, and needs the guard', async () => {
     const deps = tempDeps({ FLT_PATCH_KEY: 'k' });
     const providers: ProvidersConfig = {
-      double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_PATCH_KEY', testDouble: true, requestTimeoutSeconds: 30, prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 2, trainingPerMillionTokens: 0 }, maxConcurrency: 1 },
+      double: {
+        kind: 'openai-compatible',
+        baseURL: double.baseURL,
+        apiKeyEnv: 'FLT_PATCH_KEY',
+        testDouble: true,
+        requestTimeoutSeconds: 30,
+        prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 2, trainingPerMillionTokens: 0 },
+        maxConcurrency: 1,
+      },
     };
     const test = await deps.store.writeJsonl(sample);
     const input = (runId: string): EvaluationRunInput => ({
@@ -80,10 +116,22 @@ describe('a patched change to evaluateModel while a run is in flight', () => {
     const taskQueue = `patching-${Math.random().toString(36).slice(2, 10)}`;
     const gold = checkGoldActivities(deps.store);
     /** A worker on the shared task queue; a nondeterminism error fails the run instead of retrying its task forever. */
-    const withWorker = async <T>(identity: string, workflowBundle: WorkflowBundleWithSourceMap, activities: object, fn: () => Promise<T>): Promise<T> => {
+    const withWorker = async <T>(
+      identity: string,
+      workflowBundle: WorkflowBundleWithSourceMap,
+      activities: object,
+      fn: () => Promise<T>,
+    ): Promise<T> => {
       const connection = await NativeConnection.connect({ address: temporalAddress() });
       try {
-        const worker = await Worker.create({ connection, taskQueue, identity, workflowBundle, activities, workflowFailureErrorTypes: { '*': ['NondeterminismError'] } });
+        const worker = await Worker.create({
+          connection,
+          taskQueue,
+          identity,
+          workflowBundle,
+          activities,
+          workflowFailureErrorTypes: { '*': ['NondeterminismError'] },
+        });
         return await worker.runUntil(fn);
       } finally {
         await connection.close();
@@ -119,12 +167,21 @@ describe('a patched change to evaluateModel while a run is in flight', () => {
       expect(scheduled(inFlightHistory)[0]).toBe('shardDataset');
 
       // After the change: the fixture's workflows and the new activity; the paused run goes on, then a new run starts.
-      const { before: resultBefore, after: resultAfter } = await withWorker('after-change', patchedBundle, { ...createActivities(deps), ...gold.activities }, async () => {
-        await child.signal('unpause');
-        const before = await run.result();
-        const after: EvaluationRunResult = await client.workflow.execute('evaluationRun', { taskQueue, workflowId: newRunId, args: [input(newRunId)] });
-        return { before, after };
-      });
+      const { before: resultBefore, after: resultAfter } = await withWorker(
+        'after-change',
+        patchedBundle,
+        { ...createActivities(deps), ...gold.activities },
+        async () => {
+          await child.signal('unpause');
+          const before = await run.result();
+          const after: EvaluationRunResult = await client.workflow.execute('evaluationRun', {
+            taskQueue,
+            workflowId: newRunId,
+            args: [input(newRunId)],
+          });
+          return { before, after };
+        },
+      );
 
       // The in-flight run finished on the new worker with every question answered once and the same score as a run
       // made entirely after the change (which found every answer in the response cache).
@@ -151,15 +208,24 @@ describe('a patched change to evaluateModel while a run is in flight', () => {
       // The run started after the change took the new branch: the patch marker, then the new activity first.
       const newChildHistory = await client.workflow.getHandle(childId(newRunId, 'evaluate-1')).fetchHistory();
       expect(patchIds(newChildHistory)).toEqual([checkGoldPatch]);
-      expect(scheduled(newChildHistory)).toEqual(['checkGoldAnswers', 'shardDataset', ...Array(10).fill('answerQuestions'), 'scoreAnswers']);
+      expect(scheduled(newChildHistory)).toEqual([
+        'checkGoldAnswers',
+        'shardDataset',
+        ...Array(10).fill('answerQuestions'),
+        'scoreAnswers',
+      ]);
       expect(taskFailures(newChildHistory)).toEqual([]);
       expect(taskFailures(await client.workflow.getHandle(newRunId).fetchHistory())).toEqual([]);
       expect(gold.calls).toEqual([test]);
 
       // Why the guard matters: the same change without patched() cannot replay the in-flight run's history (as it
       // stood when its worker stopped, or finished), while the guarded change replays both runs' histories.
-      await expect(Worker.runReplayHistory({ workflowBundle: unguardedBundle }, inFlightHistory, inFlightId)).rejects.toThrow(/[Nn]ondetermin|DeterminismViolation/);
-      await expect(Worker.runReplayHistory({ workflowBundle: unguardedBundle }, childHistory, inFlightId)).rejects.toThrow(/[Nn]ondetermin|DeterminismViolation/);
+      await expect(
+        Worker.runReplayHistory({ workflowBundle: unguardedBundle }, inFlightHistory, inFlightId),
+      ).rejects.toThrow(/[Nn]ondetermin|DeterminismViolation/);
+      await expect(
+        Worker.runReplayHistory({ workflowBundle: unguardedBundle }, childHistory, inFlightId),
+      ).rejects.toThrow(/[Nn]ondetermin|DeterminismViolation/);
       await Worker.runReplayHistory({ workflowBundle: patchedBundle }, inFlightHistory, inFlightId);
       await Worker.runReplayHistory({ workflowBundle: patchedBundle }, childHistory, inFlightId);
       await Worker.runReplayHistory({ workflowBundle: patchedBundle }, newChildHistory, newRunId);

@@ -32,7 +32,14 @@ describe('payload encryption', () => {
   it('stores a real run encrypted, and a history read through the codec is plain again', async () => {
     const converter = dataConverter({ FLT_PAYLOAD_KEY: key })!;
     const deps = tempDeps();
-    const training = await deps.store.writeJsonl([{ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'Answer: A' }] }]);
+    const training = await deps.store.writeJsonl([
+      {
+        messages: [
+          { role: 'user', content: 'q' },
+          { role: 'assistant', content: 'Answer: A' },
+        ],
+      },
+    ]);
     const worker = await testWorker(deps, { dataConverter: converter });
     const encrypted = await testClient({ dataConverter: converter });
     const plain = await testClient();
@@ -42,7 +49,17 @@ describe('payload encryption', () => {
         encrypted.client.workflow.execute('fineTune', {
           taskQueue: worker.taskQueue,
           workflowId,
-          args: [{ runId: 'codec-run-marker', stage: 'icl', backend: { kind: 'in-context', k: 1 }, providers: {}, baseModel: { provider: 'p', model: 'marker-model' }, training, hyperparameters: {} }],
+          args: [
+            {
+              runId: 'codec-run-marker',
+              stage: 'icl',
+              backend: { kind: 'in-context', k: 1 },
+              providers: {},
+              baseModel: { provider: 'p', model: 'marker-model' },
+              training,
+              hyperparameters: {},
+            },
+          ],
         }),
       );
       expect(result.model).toBe('marker-model');

@@ -7,29 +7,68 @@ import type { EvaluationRunInput } from '../../workflows/evaluation-run';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { tempDeps, testClient, testWorker } from '../support/temporal';
 
-const items: McqItem[] = Array.from({ length: 60 }, (_, i) => ({ id: `q${i}`, question: `Is statement number ${i} about profits positive?`, options: ['no', 'maybe', 'yes'], answer: 'C' }));
+const items: McqItem[] = Array.from({ length: 60 }, (_, i) => ({
+  id: `q${i}`,
+  question: `Is statement number ${i} about profits positive?`,
+  options: ['no', 'maybe', 'yes'],
+  answer: 'C',
+}));
 
 function input(runId: string, providers: ProvidersConfig, test: EvaluationRunInput['test']): EvaluationRunInput {
-  return { runId, task: 'faults', providers, models: [{ provider: 'double', model: 'sim-model' }], test, sampling: { temperature: 0, maxTokens: 64, seed: 3 }, metric: 'option-letter', execution: { shardSize: 20, parallelShards: 3 } };
+  return {
+    runId,
+    task: 'faults',
+    providers,
+    models: [{ provider: 'double', model: 'sim-model' }],
+    test,
+    sampling: { temperature: 0, maxTokens: 64, seed: 3 },
+    metric: 'option-letter',
+    execution: { shardSize: 20, parallelShards: 3 },
+  };
 }
 
-const provider = (baseURL: string, apiKeyEnv = 'FLT_TEST_KEY') => ({ kind: 'openai-compatible' as const, baseURL, apiKeyEnv, testDouble: true, requestTimeoutSeconds: 1, prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 }, maxConcurrency: 6 });
+const provider = (baseURL: string, apiKeyEnv = 'FLT_TEST_KEY') => ({
+  kind: 'openai-compatible' as const,
+  baseURL,
+  apiKeyEnv,
+  testDouble: true,
+  requestTimeoutSeconds: 1,
+  prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 },
+  maxConcurrency: 6,
+});
 
 describe('provider faults', () => {
   let double: ProviderDouble;
   beforeAll(async () => {
-    double = await startProviderDouble({ apiKey: 'right-key', gold: items.map((i) => ({ question: i.question, answer: 'C', choices: ['A', 'B', 'C'] })) });
+    double = await startProviderDouble({
+      apiKey: 'right-key',
+      gold: items.map((i) => ({ question: i.question, answer: 'C', choices: ['A', 'B', 'C'] })),
+    });
   });
   afterAll(async () => double?.stop());
 
   it('completes every question exactly once under 20% injected faults of every kind', async () => {
-    await double.configure({ faults: { rate: 0.2, kinds: ['429', '500', 'timeout', 'reset', 'malformed'], retryAfterSeconds: 1, timeoutMs: 1500, seed: 1 } });
+    await double.configure({
+      faults: {
+        rate: 0.2,
+        kinds: ['429', '500', 'timeout', 'reset', 'malformed'],
+        retryAfterSeconds: 1,
+        timeoutMs: 1500,
+        seed: 1,
+      },
+    });
     const deps = tempDeps({ FLT_TEST_KEY: 'right-key' });
     const test = await deps.store.writeJsonl(items);
     const { client, close } = await testClient();
     const worker = await testWorker(deps);
     try {
-      const result = await worker.run(() => client.workflow.execute('evaluationRun', { taskQueue: worker.taskQueue, workflowId: `faults-${Date.now()}`, args: [input(`faults-${Date.now()}`, { double: provider(double.baseURL) }, test)] }));
+      const result = await worker.run(() =>
+        client.workflow.execute('evaluationRun', {
+          taskQueue: worker.taskQueue,
+          workflowId: `faults-${Date.now()}`,
+          args: [input(`faults-${Date.now()}`, { double: provider(double.baseURL) }, test)],
+        }),
+      );
       expect(result.evaluations[0].score.total).toBe(60);
       const answers = await deps.store.readAll<{ id: string }>(result.evaluations[0].score.details);
       expect(new Set(answers.map((a) => a.id)).size).toBe(60);
@@ -57,7 +96,13 @@ describe('provider faults', () => {
     await double.clearRequests();
     try {
       const err = await worker.run(() =>
-        client.workflow.execute('evaluationRun', { taskQueue: worker.taskQueue, workflowId: `badkey-${Date.now()}`, args: [input(`badkey-${Date.now()}`, { double: provider(double.baseURL, 'FLT_WRONG_KEY') }, test)] }).catch((e) => e),
+        client.workflow
+          .execute('evaluationRun', {
+            taskQueue: worker.taskQueue,
+            workflowId: `badkey-${Date.now()}`,
+            args: [input(`badkey-${Date.now()}`, { double: provider(double.baseURL, 'FLT_WRONG_KEY') }, test)],
+          })
+          .catch((e) => e),
       );
       expect(err).toBeInstanceOf(WorkflowFailedError);
       const messages: string[] = [];

@@ -14,14 +14,17 @@ const taskDir = (name: string) => path.resolve(__dirname, '../../../shared/data/
 describe('selfGuideCampaign', () => {
   let double: ProviderDouble;
   beforeAll(async () => {
-    double = await startProviderDouble({ config: { models: { 'sim-model': { accuracy: 0.5 } }, fineTune: { stepMs: 60, gain: 0.4 } } });
+    double = await startProviderDouble({
+      config: { models: { 'sim-model': { accuracy: 0.5 } }, fineTune: { stepMs: 60, gain: 0.4 } },
+    });
   });
   afterAll(async () => double?.stop());
 
   it('chooses a setting on two validation tasks, applies it to a test task, and survives a worker restart', async () => {
     const deps = tempDeps({ FLT_TEST_KEY: 'k' });
     const notes: string[] = [];
-    const store = (name: string) => storeSelfGuideTask(deps.store, { format: 'selfguide-task', path: taskDir(name) }, 10, notes);
+    const store = (name: string) =>
+      storeSelfGuideTask(deps.store, { format: 'selfguide-task', path: taskDir(name) }, 10, notes);
     const runId = `sg-campaign-${Date.now()}`;
     const input: SelfGuideCampaignInput = {
       runId,
@@ -30,7 +33,15 @@ describe('selfGuideCampaign', () => {
       grid: { inputTemperature: [0.7, 1.0], inputLengthFilter: [true], outputLengthFilter: [false], epochs: [1, 2] },
       concurrency: { branches: 2, cells: 2 },
       providers: {
-        double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_TEST_KEY', testDouble: true, requestTimeoutSeconds: 30, prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 }, maxConcurrency: 16 },
+        double: {
+          kind: 'openai-compatible',
+          baseURL: double.baseURL,
+          apiKeyEnv: 'FLT_TEST_KEY',
+          testDouble: true,
+          requestTimeoutSeconds: 30,
+          prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 },
+          maxConcurrency: 16,
+        },
       },
       model: { provider: 'double', model: 'sim-model' },
       fineTune: { backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }, lora: false },
@@ -43,7 +54,11 @@ describe('selfGuideCampaign', () => {
     const { client, close } = await testClient();
     const first = await testWorker(deps);
     try {
-      const handle = await client.workflow.start('selfGuideCampaign', { taskQueue: first.taskQueue, workflowId: runId, args: [input] });
+      const handle = await client.workflow.start('selfGuideCampaign', {
+        taskQueue: first.taskQueue,
+        workflowId: runId,
+        args: [input],
+      });
       // Stop the first worker once a validation branch has finished and others are still going.
       const midway = await first.run(async () => {
         for (;;) {
@@ -55,7 +70,12 @@ describe('selfGuideCampaign', () => {
       expect(midway.done).toBeLessThan(midway.total);
 
       const connection = await NativeConnection.connect({ address: temporalAddress() });
-      const second = await Worker.create({ connection, taskQueue: first.taskQueue, workflowBundle: await workflowBundle(), activities: createActivities(deps) });
+      const second = await Worker.create({
+        connection,
+        taskQueue: first.taskQueue,
+        workflowBundle: await workflowBundle(),
+        activities: createActivities(deps),
+      });
       const result: SelfGuideCampaignResult = await second.runUntil(handle.result()).finally(() => connection.close());
 
       expect(result.cells).toHaveLength(8);

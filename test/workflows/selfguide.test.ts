@@ -14,14 +14,24 @@ const settings = { inputTemperature: 0.8, inputLengthFilter: true, outputLengthF
 describe('selfGuideRun against the provider test double', () => {
   let double: ProviderDouble;
   beforeAll(async () => {
-    double = await startProviderDouble({ config: { models: { 'sim-model': { accuracy: 0.5 } }, fineTune: { stepMs: 40, gain: 0.4 } } });
+    double = await startProviderDouble({
+      config: { models: { 'sim-model': { accuracy: 0.5 } }, fineTune: { stepMs: 40, gain: 0.4 } },
+    });
   });
   afterAll(async () => double?.stop());
 
   it('generates, filters, annotates, fine-tunes and evaluates a classification and a generation task', async () => {
     const deps = tempDeps({ FLT_TEST_KEY: 'k' });
     const providers: ProvidersConfig = {
-      double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_TEST_KEY', testDouble: true, requestTimeoutSeconds: 30, prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 2, trainingPerMillionTokens: 0 }, maxConcurrency: 16 },
+      double: {
+        kind: 'openai-compatible',
+        baseURL: double.baseURL,
+        apiKeyEnv: 'FLT_TEST_KEY',
+        testDouble: true,
+        requestTimeoutSeconds: 30,
+        prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 2, trainingPerMillionTokens: 0 },
+        maxConcurrency: 16,
+      },
     };
     const pipeline: SelfGuidePipeline = {
       providers,
@@ -34,11 +44,26 @@ describe('selfGuideRun against the provider test double', () => {
       seed: 0,
     };
     const notes: string[] = [];
-    const classification = await storeSelfGuideTask(deps.store, { format: 'selfguide-task', path: taskDir('task1385') }, 20, notes);
-    const generation = await storeSelfGuideTask(deps.store, { format: 'selfguide-task', path: taskDir('task036') }, 20, notes);
-    const testItems = async (ref: typeof classification.test) => deps.store.readAll<{ input: string; output: string }>(ref);
+    const classification = await storeSelfGuideTask(
+      deps.store,
+      { format: 'selfguide-task', path: taskDir('task1385') },
+      20,
+      notes,
+    );
+    const generation = await storeSelfGuideTask(
+      deps.store,
+      { format: 'selfguide-task', path: taskDir('task036') },
+      20,
+      notes,
+    );
+    const testItems = async (ref: typeof classification.test) =>
+      deps.store.readAll<{ input: string; output: string }>(ref);
     await double.setGold([
-      ...(await testItems(classification.test)).map((i) => ({ question: i.input, answer: i.output, choices: classification.task.labels })),
+      ...(await testItems(classification.test)).map((i) => ({
+        question: i.input,
+        answer: i.output,
+        choices: classification.task.labels,
+      })),
       ...(await testItems(generation.test)).map((i) => ({ question: i.input, answer: i.output })),
     ]);
 
@@ -46,7 +71,11 @@ describe('selfGuideRun against the provider test double', () => {
     const worker = await testWorker(deps);
     const stamp = Date.now();
     const start = (runId: string, run: typeof classification) =>
-      client.workflow.start('selfGuideRun', { taskQueue: worker.taskQueue, workflowId: runId, args: [{ runId, ...pipeline, ...run, settings } satisfies SelfGuideRunInput] });
+      client.workflow.start('selfGuideRun', {
+        taskQueue: worker.taskQueue,
+        workflowId: runId,
+        args: [{ runId, ...pipeline, ...run, settings } satisfies SelfGuideRunInput],
+      });
     try {
       await worker.run(async () => {
         const handles = [await start(`sg-cls-${stamp}`, classification), await start(`sg-gen-${stamp}`, generation)];
@@ -58,7 +87,12 @@ describe('selfGuideRun against the provider test double', () => {
           expect(f.kept + f.empty + f.noise + f.length + f.duplicate).toBe(40);
           expect(f.kept).toBeGreaterThan(10);
           expect(result.synthetic.pairs).toBeGreaterThan(3);
-          expect(result.evaluations.map((e) => e.stage)).toEqual(['evaluate-few-shot', 'evaluate-self-icl', 'evaluate-few-shot-fine-tune', 'evaluate-self-guide']);
+          expect(result.evaluations.map((e) => e.stage)).toEqual([
+            'evaluate-few-shot',
+            'evaluate-self-icl',
+            'evaluate-few-shot-fine-tune',
+            'evaluate-self-guide',
+          ]);
           expect(result.evaluations.every((e) => e.score.total === 20)).toBe(true);
           expect(result.models.selfGuide.model).toMatch(/^ft:sim-model/);
           expect(result.models.fewShotFineTune.model).toMatch(/^ft:sim-model/);
@@ -70,11 +104,16 @@ describe('selfGuideRun against the provider test double', () => {
         // SELF-GUIDE trains on more (mostly right) pairs than few-shot fine-tuning's handful of gold examples.
         expect(cls.evaluations[3].score.score).toBeGreaterThanOrEqual(cls.evaluations[2].score.score);
 
-        const creates = (await double.requests()).filter((r) => r.method === 'POST' && r.path === '/v1/fine_tuning/jobs');
+        const creates = (await double.requests()).filter(
+          (r) => r.method === 'POST' && r.path === '/v1/fine_tuning/jobs',
+        );
         expect(creates).toHaveLength(4);
         const described = await handles[0].describe();
         expect(described.typedSearchAttributes.getAll().find((a) => a.key.name === 'FltStage')?.value).toBe('done');
-        expect(described.typedSearchAttributes.getAll().find((a) => a.key.name === 'FltAccuracy')?.value).toBeCloseTo(cls.evaluations[3].score.score, 10);
+        expect(described.typedSearchAttributes.getAll().find((a) => a.key.name === 'FltAccuracy')?.value).toBeCloseTo(
+          cls.evaluations[3].score.score,
+          10,
+        );
       });
     } finally {
       await close();
@@ -86,7 +125,16 @@ describe('selfGuideRun on the embedded llama.cpp path', () => {
   it('runs both task kinds through the tiny GGUF model with the in-context fine-tune backend', async () => {
     const deps = tempDeps();
     const pipeline: SelfGuidePipeline = {
-      providers: { local: { kind: 'llama-cpp', modelPath: path.resolve(__dirname, '../../../shared/models/llama-2-tiny-random.gguf'), contextSize: 2048, gpu: false, threads: 1, maxConcurrency: 1 } },
+      providers: {
+        local: {
+          kind: 'llama-cpp',
+          modelPath: path.resolve(__dirname, '../../../shared/models/llama-2-tiny-random.gguf'),
+          contextSize: 2048,
+          gpu: false,
+          threads: 1,
+          maxConcurrency: 1,
+        },
+      },
       model: { provider: 'local', model: 'tiny-random' },
       fineTune: { backend: { kind: 'in-context', k: 2 }, lora: false },
       generation: { rounds: 1, promptsPerRound: 2, maxTokens: 12 },
@@ -96,7 +144,10 @@ describe('selfGuideRun on the embedded llama.cpp path', () => {
       seed: 1,
     };
     const notes: string[] = [];
-    const runs = [await storeSelfGuideTask(deps.store, { format: 'selfguide-task', path: taskDir('task190') }, 2, notes), await storeSelfGuideTask(deps.store, { format: 'selfguide-task', path: taskDir('task036') }, 2, notes)];
+    const runs = [
+      await storeSelfGuideTask(deps.store, { format: 'selfguide-task', path: taskDir('task190') }, 2, notes),
+      await storeSelfGuideTask(deps.store, { format: 'selfguide-task', path: taskDir('task036') }, 2, notes),
+    ];
     const { client, close } = await testClient();
     const worker = await testWorker(deps);
     try {
@@ -106,11 +157,20 @@ describe('selfGuideRun on the embedded llama.cpp path', () => {
           const result: SelfGuideRunResult = await client.workflow.execute('selfGuideRun', {
             taskQueue: worker.taskQueue,
             workflowId: runId,
-            args: [{ runId, ...pipeline, ...run, settings: { ...settings, inputLengthFilter: false } } satisfies SelfGuideRunInput],
+            args: [
+              {
+                runId,
+                ...pipeline,
+                ...run,
+                settings: { ...settings, inputLengthFilter: false },
+              } satisfies SelfGuideRunInput,
+            ],
           });
           expect(result.inputs.generated).toBe(2);
           expect(result.evaluations).toHaveLength(4);
-          expect(result.evaluations.every((e) => e.score.total === 2 && e.score.score >= 0 && e.score.score <= 1)).toBe(true);
+          expect(result.evaluations.every((e) => e.score.total === 2 && e.score.score >= 0 && e.score.score <= 1)).toBe(
+            true,
+          );
           expect(result.usage.calls).toBeGreaterThan(0);
           expect(result.models.fewShotFineTune.demonstrations?.k).toBe(2);
         }

@@ -12,11 +12,13 @@ import { childId } from '../../workflows/shared';
 import { startProviderDouble, type ProviderDouble, type RequestLogEntry } from '../support/provider-double';
 import { tempDeps, testClient, testWorker } from '../support/temporal';
 
-const fpb = (split: string) => loadSemiEvolCsv(path.resolve(__dirname, `../../../shared/data/semievol/fpb/${split}.csv`)).items;
+const fpb = (split: string) =>
+  loadSemiEvolCsv(path.resolve(__dirname, `../../../shared/data/semievol/fpb/${split}.csv`)).items;
 const labeled = fpb('labeled').slice(0, 30);
 const unlabeled = fpb('unlabeled').slice(0, 60);
 const test = fpb('test').slice(0, 30);
-const gold = (items: McqItem[]) => items.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] }));
+const gold = (items: McqItem[]) =>
+  items.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] }));
 
 interface Observed {
   result: SemievolRunResult;
@@ -33,8 +35,21 @@ describe('SemiEvol ablations', () => {
   let connection: Awaited<ReturnType<typeof testClient>>;
 
   beforeAll(async () => {
-    double = await startProviderDouble({ config: { models: { 'sim-model': { accuracy: 0.5 } }, fineTune: { stepMs: 20 } }, gold: gold([...labeled, ...unlabeled, ...test]) });
-    providers = { double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_TEST_KEY', testDouble: true, requestTimeoutSeconds: 30, prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 }, maxConcurrency: 8 } };
+    double = await startProviderDouble({
+      config: { models: { 'sim-model': { accuracy: 0.5 } }, fineTune: { stepMs: 20 } },
+      gold: gold([...labeled, ...unlabeled, ...test]),
+    });
+    providers = {
+      double: {
+        kind: 'openai-compatible',
+        baseURL: double.baseURL,
+        apiKeyEnv: 'FLT_TEST_KEY',
+        testDouble: true,
+        requestTimeoutSeconds: 30,
+        prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 },
+        maxConcurrency: 8,
+      },
+    };
     const data = {
       labeled: await deps.store.writeJsonl(labeled),
       unlabeled: await deps.store.writeJsonl(unlabeled.map((i) => ({ ...i, answer: null }))),
@@ -46,7 +61,13 @@ describe('SemiEvol ablations', () => {
     const worker = await testWorker(deps);
     await worker.run(async () => {
       // One after another, so each run's provider requests are its own.
-      for (const [seed, without] of [[], ['in-weight-propagation'], ['in-context-propagation'], ['collaborative-learning'], ['adaptive-selection']].entries()) {
+      for (const [seed, without] of [
+        [],
+        ['in-weight-propagation'],
+        ['in-context-propagation'],
+        ['collaborative-learning'],
+        ['adaptive-selection'],
+      ].entries()) {
         const runId = `ablation-${without[0] ?? 'none'}-${Date.now()}`;
         const input: SemievolRunInput = {
           runId,
@@ -54,14 +75,26 @@ describe('SemiEvol ablations', () => {
           providers,
           model: { provider: 'double', model: 'sim-model' },
           data,
-          fineTune: { backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.1 }, hyperparameters: { epochs: 1 }, finalHyperparameters: { epochs: 1 } },
+          fineTune: {
+            backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.1 },
+            hyperparameters: { epochs: 1 },
+            finalHyperparameters: { epochs: 1 },
+          },
           // Distinct seeds keep the runs from answering each other's calls from the response cache.
-          options: semievolOptionsSchema.parse({ without: without as Ablation[], collaboration: { maxTokens: 64 }, justification: { maxTokens: 64 } }),
+          options: semievolOptionsSchema.parse({
+            without: without as Ablation[],
+            collaboration: { maxTokens: 64 },
+            justification: { maxTokens: 64 },
+          }),
           sampling: { temperature: 0, maxTokens: 64, seed: 100 + seed },
           execution: { shardSize: 30, parallelShards: 2 },
         };
         await double.clearRequests();
-        const result: SemievolRunResult = await client.workflow.execute('semievolRun', { taskQueue: worker.taskQueue, workflowId: runId, args: [input] });
+        const result: SemievolRunResult = await client.workflow.execute('semievolRun', {
+          taskQueue: worker.taskQueue,
+          workflowId: runId,
+          args: [input],
+        });
         const ran = (stage: string) =>
           client.workflow
             .getHandle(childId(runId, stage))
@@ -121,7 +154,9 @@ describe('SemiEvol ablations', () => {
     expect(p.consistencyRate).toBe(1); // the simulated model always names a letter
     expect(p.justified).toBe(0);
     expect(chats(run)).toHaveLength(60 + 4 * 30);
-    expect((await deps.store.readAll<{ collaborators: unknown[] }>(p.records)).every((r) => r.collaborators.length === 1)).toBe(true);
+    expect(
+      (await deps.store.readAll<{ collaborators: unknown[] }>(p.records)).every((r) => r.collaborators.length === 1),
+    ).toBe(true);
   });
 
   it('without adaptive selection: every pseudo-label is kept', async () => {

@@ -6,7 +6,8 @@ import { loadSemiEvolCsv } from '../../lib/datasets';
 import type { SemievolRunInput, SemievolRunResult } from '../../workflows/semievol';
 import { tempDeps, testClient, testWorker } from '../support/temporal';
 
-const fpb = (split: string) => loadSemiEvolCsv(path.resolve(__dirname, `../../../shared/data/semievol/fpb/${split}.csv`)).items;
+const fpb = (split: string) =>
+  loadSemiEvolCsv(path.resolve(__dirname, `../../../shared/data/semievol/fpb/${split}.csv`)).items;
 const modelPath = path.resolve(__dirname, '../../../shared/models/llama-2-tiny-random.gguf');
 
 describe('semievolRun on the embedded llama.cpp path', () => {
@@ -17,7 +18,9 @@ describe('semievolRun on the embedded llama.cpp path', () => {
     const input: SemievolRunInput = {
       runId,
       task: 'fpb',
-      providers: { local: { kind: 'llama-cpp', modelPath, contextSize: 2048, gpu: false, threads: 1, maxConcurrency: 1 } },
+      providers: {
+        local: { kind: 'llama-cpp', modelPath, contextSize: 2048, gpu: false, threads: 1, maxConcurrency: 1 },
+      },
       model: { provider: 'local', model: 'tiny-random' },
       data: {
         labeled: await deps.store.writeJsonl(fpb('labeled').slice(0, 12)),
@@ -33,10 +36,16 @@ describe('semievolRun on the embedded llama.cpp path', () => {
     const { client, close } = await testClient();
     const worker = await testWorker(deps);
     try {
-      const result: SemievolRunResult = await worker.run(() => client.workflow.execute('semievolRun', { taskQueue: worker.taskQueue, workflowId: runId, args: [input] }));
+      const result: SemievolRunResult = await worker.run(() =>
+        client.workflow.execute('semievolRun', { taskQueue: worker.taskQueue, workflowId: runId, args: [input] }),
+      );
       const { pseudoLabels: p, evaluations: e } = result;
       // M_warm and M_evol are M_base with demonstration pools: D_L, then D_L and the selected pseudo-labels.
-      expect(result.models.warm).toEqual({ provider: 'local', model: 'tiny-random', demonstrations: { pool: expect.objectContaining({ count: 12 }), k: 2 } });
+      expect(result.models.warm).toEqual({
+        provider: 'local',
+        model: 'tiny-random',
+        demonstrations: { pool: expect.objectContaining({ count: 12 }), k: 2 },
+      });
       expect(result.models.evolved.demonstrations!.pool.count).toBe(12 + p.counts.selected);
       expect(p.counts.questions).toBe(24);
       expect(p.counts.pseudoLabeled + p.counts.droppedNoAnswer + p.counts.droppedNoLogprobs).toBe(24);
@@ -47,7 +56,8 @@ describe('semievolRun on the embedded llama.cpp path', () => {
       const records = await deps.store.readAll<{ collaborators: { logprobs: number[] }[] }>(p.records);
       expect(records).toHaveLength(24);
       for (const record of records) {
-        for (const c of record.collaborators) expect(c.logprobs.length > 0 && c.logprobs.every((lp) => Number.isFinite(lp) && lp <= 0)).toBe(true);
+        for (const c of record.collaborators)
+          expect(c.logprobs.length > 0 && c.logprobs.every((lp) => Number.isFinite(lp) && lp <= 0)).toBe(true);
       }
     } finally {
       await close();

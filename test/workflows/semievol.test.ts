@@ -17,11 +17,15 @@ import { startProviderDouble, type ProviderDouble } from '../support/provider-do
 import { tempDeps, temporalAddress, testClient, testWorker } from '../support/temporal';
 
 const root = path.resolve(__dirname, '../..');
-const fpb = (split: string) => loadSemiEvolCsv(path.resolve(root, `../shared/data/semievol/fpb/${split}.csv`), { requireAnswer: split !== 'unlabeled' }).items;
+const fpb = (split: string) =>
+  loadSemiEvolCsv(path.resolve(root, `../shared/data/semievol/fpb/${split}.csv`), {
+    requireAnswer: split !== 'unlabeled',
+  }).items;
 const labeled = fpb('labeled').slice(0, 60);
 const unlabeled = fpb('unlabeled').slice(0, 200);
 const test = fpb('test').slice(0, 100);
-const gold = (items: McqItem[]) => items.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] }));
+const gold = (items: McqItem[]) =>
+  items.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] }));
 
 describe('semievolRun on the simulated model', () => {
   let double: ProviderDouble;
@@ -29,8 +33,21 @@ describe('semievolRun on the simulated model', () => {
   const deps = tempDeps({ FLT_TEST_KEY: 'k' });
 
   beforeAll(async () => {
-    double = await startProviderDouble({ config: { models: { 'sim-model': { accuracy: 0.5 } }, fineTune: { stepMs: 50, gain: 0.25 } }, gold: gold([...labeled, ...unlabeled, ...test]) });
-    providers = { double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_TEST_KEY', testDouble: true, requestTimeoutSeconds: 30, prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 2, trainingPerMillionTokens: 0 }, maxConcurrency: 8 } };
+    double = await startProviderDouble({
+      config: { models: { 'sim-model': { accuracy: 0.5 } }, fineTune: { stepMs: 50, gain: 0.25 } },
+      gold: gold([...labeled, ...unlabeled, ...test]),
+    });
+    providers = {
+      double: {
+        kind: 'openai-compatible',
+        baseURL: double.baseURL,
+        apiKeyEnv: 'FLT_TEST_KEY',
+        testDouble: true,
+        requestTimeoutSeconds: 30,
+        prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 2, trainingPerMillionTokens: 0 },
+        maxConcurrency: 8,
+      },
+    };
   });
   afterAll(async () => double?.stop());
 
@@ -45,7 +62,11 @@ describe('semievolRun on the simulated model', () => {
       unlabeledGold: await deps.store.writeJsonl(unlabeled.map(({ id, answer }) => ({ id, answer }))),
       test: await deps.store.writeJsonl(test),
     },
-    fineTune: { backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }, hyperparameters: { epochs: 2 }, finalHyperparameters: { epochs: 2 } },
+    fineTune: {
+      backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 },
+      hyperparameters: { epochs: 2 },
+      finalHyperparameters: { epochs: 2 },
+    },
     options: semievolOptionsSchema.parse({
       propagation: { retriever: { kind: 'embeddings', provider: 'double', model: 'sim-embedding' } },
       collaboration: { maxTokens: 64 },
@@ -61,7 +82,11 @@ describe('semievolRun on the simulated model', () => {
     const runId = `semievol-${Date.now()}`;
     try {
       await worker.run(async () => {
-        const result: SemievolRunResult = await client.workflow.execute('semievolRun', { taskQueue: worker.taskQueue, workflowId: runId, args: [await input(runId)] });
+        const result: SemievolRunResult = await client.workflow.execute('semievolRun', {
+          taskQueue: worker.taskQueue,
+          workflowId: runId,
+          args: [await input(runId)],
+        });
         const { evaluations: e, pseudoLabels: p } = result;
 
         // Stage 1: M_warm is a fine-tuned model, trained on gold labels, so it beats M_base.
@@ -90,16 +115,24 @@ describe('semievolRun on the simulated model', () => {
         expect(result.usage.costUsd).toBeGreaterThan(0);
 
         // The run's records artifact is the select command's input, one line per unlabeled question.
-        const records = await deps.store.readAll<{ id: string; collaborators: unknown[]; reflection: unknown }>(p.records);
+        const records = await deps.store.readAll<{ id: string; collaborators: unknown[]; reflection: unknown }>(
+          p.records,
+        );
         expect(records).toHaveLength(200);
         expect(records.every((r) => r.collaborators.length === 4)).toBe(true);
         expect(records.filter((r) => r.reflection !== null)).toHaveLength(p.justified);
 
         // What `flt result` prints.
         const summary = semievolMethod.summarize(result).join('\n');
-        expect(summary).toContain(`SemiEvol (double/${result.models.evolved.model}): accuracy ${e.semievol.score.accuracy.toFixed(3)}`);
-        expect(summary).toContain(`selected: ${p.counts.selected} with entropy <= ${p.threshold!.toFixed(4)} (theta 50)`);
-        expect(summary).toMatch(/pseudo-label accuracy against withheld gold \(diagnostic\): all 0\.\d{3} \(\d+\/200\), selected/);
+        expect(summary).toContain(
+          `SemiEvol (double/${result.models.evolved.model}): accuracy ${e.semievol.score.accuracy.toFixed(3)}`,
+        );
+        expect(summary).toContain(
+          `selected: ${p.counts.selected} with entropy <= ${p.threshold!.toFixed(4)} (theta 50)`,
+        );
+        expect(summary).toMatch(
+          /pseudo-label accuracy against withheld gold \(diagnostic\): all 0\.\d{3} \(\d+\/200\), selected/,
+        );
 
         const description = await client.workflow.getHandle(runId).describe();
         expect(description.typedSearchAttributes.get(searchAttributes.stage)).toBe('done');
@@ -113,10 +146,32 @@ describe('semievolRun on the simulated model', () => {
         const before = requests.length;
         const out = mkdtempSync(path.join(os.tmpdir(), 'flt-select-'));
         const select = (theta: number) =>
-          promisify(execFile)(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'client.ts'), 'semievol', 'select', '--run', runId, '--theta', String(theta), '--output', path.join(out, `${theta}.jsonl`)], {
-            env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), FLT_ARTIFACT_ROOT: path.join(deps.home, 'artifacts') },
-          });
-        const lines = (theta: number) => readFileSync(path.join(out, `${theta}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+          promisify(execFile)(
+            path.join(root, 'node_modules/.bin/tsx'),
+            [
+              path.join(root, 'client.ts'),
+              'semievol',
+              'select',
+              '--run',
+              runId,
+              '--theta',
+              String(theta),
+              '--output',
+              path.join(out, `${theta}.jsonl`),
+            ],
+            {
+              env: {
+                ...process.env,
+                TEMPORAL_ADDRESS: temporalAddress(),
+                FLT_ARTIFACT_ROOT: path.join(deps.home, 'artifacts'),
+              },
+            },
+          );
+        const lines = (theta: number) =>
+          readFileSync(path.join(out, `${theta}.jsonl`), 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l));
         await select(50);
         expect(lines(50)).toEqual(await deps.store.readAll(p.selected));
         expect((await select(100)).stdout).toContain(`selected: ${p.counts.pseudoLabeled}`);
@@ -124,11 +179,19 @@ describe('semievolRun on the simulated model', () => {
         expect((await double.requests()).length).toBe(before);
 
         // The same run id again: every shard is found finished and every fine-tune job found, so nothing is paid twice.
-        const again: SemievolRunResult = await client.workflow.execute('semievolRun', { taskQueue: worker.taskQueue, workflowId: `${runId}-again`, args: [await input(runId)] });
+        const again: SemievolRunResult = await client.workflow.execute('semievolRun', {
+          taskQueue: worker.taskQueue,
+          workflowId: `${runId}-again`,
+          args: [await input(runId)],
+        });
         expect(again.usage.calls).toBe(0);
         expect(again.pseudoLabels.selected).toEqual(p.selected);
         expect(again.evaluations.semievol.score.accuracy).toBe(e.semievol.score.accuracy);
-        expect((await double.requests()).filter((r) => r.method === 'POST' && (r.path === '/v1/chat/completions' || r.path === '/v1/fine_tuning/jobs'))).toHaveLength(chats.length + 2);
+        expect(
+          (await double.requests()).filter(
+            (r) => r.method === 'POST' && (r.path === '/v1/chat/completions' || r.path === '/v1/fine_tuning/jobs'),
+          ),
+        ).toHaveLength(chats.length + 2);
       });
     } finally {
       await close();

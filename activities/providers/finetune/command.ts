@@ -9,7 +9,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FineTuneBackendConfig } from '../../../core/config';
 import type { FineTuneJobState } from '../../../core/types';
-import { endedWithoutModel, eventTail, tagName, type CreateJobArgs, type FineTuneBackend, type JobTag } from './backend';
+import {
+  endedWithoutModel,
+  eventTail,
+  tagName,
+  type CreateJobArgs,
+  type FineTuneBackend,
+  type JobTag,
+} from './backend';
 
 type CommandConfig = Extract<FineTuneBackendConfig, { kind: 'command' }>;
 
@@ -99,7 +106,10 @@ function tailLines(file: string, count: number): string[] {
     const buffer = Buffer.alloc(length);
     fs.readSync(fd, buffer, 0, length, size - length);
     // Progress bars redraw with \r, so it separates lines too.
-    const lines = buffer.toString('utf8').split(/\r\n|\r|\n/).filter((line) => line.trim() !== '');
+    const lines = buffer
+      .toString('utf8')
+      .split(/\r\n|\r|\n/)
+      .filter((line) => line.trim() !== '');
     return lines.slice(-count);
   } finally {
     fs.closeSync(fd);
@@ -156,9 +166,13 @@ export class CommandFineTuneBackend implements FineTuneBackend {
     if (existing && !endedWithoutModel(existing)) return existing;
     if (existing) {
       // A new attempt after a failed or cancelled one: its markers go, its log and training file stay.
-      for (const marker of ['pid', 'exitcode', 'cancelled', 'boot-id']) fs.rmSync(path.join(dir, marker), { force: true });
+      for (const marker of ['pid', 'exitcode', 'cancelled', 'boot-id'])
+        fs.rmSync(path.join(dir, marker), { force: true });
       fs.rmSync(path.join(dir, 'adapter'), { recursive: true, force: true });
-      fs.appendFileSync(path.join(dir, 'train.log'), `--- new attempt after the previous one ended ${existing.status} ---\n`);
+      fs.appendFileSync(
+        path.join(dir, 'train.log'),
+        `--- new attempt after the previous one ended ${existing.status} ---\n`,
+      );
     }
     fs.mkdirSync(dir, { recursive: true });
     const h = args.hyperparameters;
@@ -187,7 +201,8 @@ export class CommandFineTuneBackend implements FineTuneBackend {
       });
       // A failed spawn also emits 'error' later; the missing pid below already reports it.
       child.on('error', () => undefined);
-      if (child.pid === undefined) throw new Error(`Command fine-tune backend: could not start the trainer for ${jobId}.`);
+      if (child.pid === undefined)
+        throw new Error(`Command fine-tune backend: could not start the trainer for ${jobId}.`);
       child.unref();
       const bootId = currentBootId();
       if (bootId) fs.writeFileSync(path.join(dir, 'boot-id'), bootId);

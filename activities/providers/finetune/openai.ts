@@ -26,8 +26,7 @@ const recentJobsScanned = 100;
 const knownStatuses: FineTuneStatus[] = ['validating_files', 'queued', 'running', 'succeeded', 'failed', 'cancelled'];
 
 // Statuses outside the documented set (a provider's extra "paused", say) keep the poller waiting, not finishing.
-const statusOf = (job: FineTuningJob): FineTuneStatus =>
-  knownStatuses.includes(job.status) ? job.status : 'running';
+const statusOf = (job: FineTuningJob): FineTuneStatus => (knownStatuses.includes(job.status) ? job.status : 'running');
 
 const tagOf = (job: FineTuningJob): string | undefined => job.metadata?.[tagMetadataKey];
 
@@ -114,7 +113,11 @@ export class OpenAiFineTuneBackend implements FineTuneBackend {
       error: job.error?.message || null,
       // OpenAI lists events newest first with timestamps in whole seconds; reversing before recentEvents' stable
       // sort keeps events of the same second in order.
-      events: recentEvents([...events.data].reverse(), (e) => e.created_at, (e) => e.message),
+      events: recentEvents(
+        [...events.data].reverse(),
+        (e) => e.created_at,
+        (e) => e.message,
+      ),
     };
   }
 }

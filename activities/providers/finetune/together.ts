@@ -157,7 +157,10 @@ export class TogetherFineTuneBackend implements FineTuneBackend {
   }
 
   private async toState(job: TogetherJob): Promise<FineTuneJobState> {
-    const { data } = await this.request<{ data: TogetherEvent[] }>('GET', `/fine-tunes/${encodeURIComponent(job.id)}/events`);
+    const { data } = await this.request<{ data: TogetherEvent[] }>(
+      'GET',
+      `/fine-tunes/${encodeURIComponent(job.id)}/events`,
+    );
     const status = statusOf(job);
     // Together's job object has no error field; the reason is in its latest error event.
     const errorEvent = data
@@ -168,7 +171,11 @@ export class TogetherFineTuneBackend implements FineTuneBackend {
       status,
       resultModel: status === 'succeeded' ? (job.output_name ?? job.model_output_name ?? null) : null,
       error: status === 'failed' ? (errorEvent?.message ?? `Together job ended with status ${job.status}`) : null,
-      events: recentEvents(data, (e) => timeOf(e.created_at), (e) => e.message),
+      events: recentEvents(
+        data,
+        (e) => timeOf(e.created_at),
+        (e) => e.message,
+      ),
     };
   }
 }
