@@ -5,6 +5,7 @@ import { FileStore } from './file-store';
 import { FineTuningEngine } from './fine-tuning';
 import { GoldIndex } from './gold-index';
 import { IdMinter } from './hashing';
+import { ModelCallGate } from './model-call-gate';
 import { ModelRegistry } from './model-registry';
 import type { OpenAIJobParams } from './openai-fine-tuning-routes';
 import { RateLimiter } from './rate-limit';
@@ -19,6 +20,7 @@ export class DoubleState {
   readonly togetherFiles = new FileStore('together', this.ids);
   readonly log = new RequestLog();
   readonly rateLimiter = new RateLimiter();
+  readonly modelCallGate = new ModelCallGate();
   readonly faults: FaultInjector;
   readonly openaiJobs: FineTuningEngine<OpenAIJobParams>;
   readonly togetherJobs: FineTuningEngine<TogetherJobParams>;

@@ -33,6 +33,12 @@ export interface ProviderDouble {
   setGold(items: GoldItem[]): Promise<void>;
   requests(): Promise<RequestLogEntry[]>;
   clearRequests(): Promise<void>;
+  /** From now on model calls (chat, embeddings) wait in the double until `releaseModelCalls`. */
+  holdModelCalls(): Promise<void>;
+  /** Lets every held model call proceed and stops holding new ones. */
+  releaseModelCalls(): Promise<void>;
+  /** Resolves once at least `count` model calls are held. */
+  waitForHeldModelCalls(count: number): Promise<void>;
   /** Stops the server and waits for the process to exit. */
   stop(): Promise<void>;
 }
@@ -116,6 +122,15 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     requests: () => admin<RequestLogEntry[]>(url, 'GET', 'requests'),
     clearRequests: async () => {
       await admin(url, 'DELETE', 'requests');
+    },
+    holdModelCalls: async () => {
+      await admin(url, 'POST', 'hold');
+    },
+    releaseModelCalls: async () => {
+      await admin(url, 'POST', 'release');
+    },
+    waitForHeldModelCalls: async (count) => {
+      await admin(url, 'GET', `held?count=${count}`);
     },
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {

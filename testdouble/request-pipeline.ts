@@ -117,6 +117,7 @@ async function handle(
       );
       return reply(errorReply(limited));
     }
+    await state.modelCallGate.pass();
     if (state.config.latencyMs > 0) await sleep(state.config.latencyMs);
   }
   reply(await route(router, request));

@@ -146,24 +146,28 @@ describe('flt end to end', () => {
   });
 
   it('shows progress of a running run and cancels it', async () => {
-    await double.configure({ latencyMs: 400 });
+    // The double holds every model call until released, so the run is provably still running when it is cancelled.
+    await double.holdModelCalls();
     try {
       const runId = `e2e-cancel-${Date.now()}`;
       // A seed no other test used: every call is new, none answered from the response cache.
-      const slow = path.join(home, 'slow.yaml');
-      writeFileSync(slow, readFileSync(config, 'utf8') + 'sampling: { seed: 99 }\n');
-      await flt('run', slow, '--id', runId);
-      let status = '';
-      for (let attempt = 0; attempt < 50 && !/evaluate-1: \d+\/1/.test(status); attempt++)
-        status = (await flt('status', runId)).stdout;
+      const held = path.join(home, 'held.yaml');
+      writeFileSync(held, readFileSync(config, 'utf8') + 'sampling: { seed: 99 }\n');
+      await flt('run', held, '--id', runId);
+      await double.waitForHeldModelCalls(1);
+      const status = (await flt('status', runId)).stdout;
       expect(status).toMatch(new RegExp(`run ${runId}: RUNNING`));
-      expect(status).toMatch(/calls: \d+ paid/);
+      expect(status).toMatch(/evaluate-1: \d+\/1/);
+      expect(status).toMatch(/calls: 0 paid/);
       expect((await flt('cancel', runId)).stdout).toContain(`cancellation requested for ${runId}`);
-      const err: any = await flt('result', runId).catch((e) => e);
+      const err = await flt('result', runId).then(
+        () => ({ code: 0 }),
+        (e: { code: number }) => e,
+      );
       expect(err.code).toBe(2);
       expect((await flt('status', runId)).stdout).toMatch(new RegExp(`run ${runId}: CANCELLED`));
     } finally {
-      await double.configure({ latencyMs: 0 });
+      await double.releaseModelCalls();
     }
   });
 });

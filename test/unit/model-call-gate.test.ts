@@ -1,0 +1,25 @@
+// The provider test double's gate that holds model calls until a test releases them.
+import { ModelCallGate } from '../../testdouble/model-call-gate';
+
+describe('ModelCallGate', () => {
+  it('lets calls through while open', async () => {
+    const gate = new ModelCallGate();
+    await expect(gate.pass()).resolves.toBeUndefined();
+    expect(gate.heldCount).toBe(0);
+  });
+
+  it('holds calls until released, and tells a watcher when enough are held', async () => {
+    const gate = new ModelCallGate();
+    gate.hold();
+    const passed: number[] = [];
+    const twoHeld = gate.whenHeld(2).then(() => gate.heldCount);
+    const calls = [1, 2].map((n) => gate.pass().then(() => passed.push(n)));
+    expect(await twoHeld).toBe(2);
+    expect(passed).toEqual([]);
+    expect(gate.release()).toBe(2);
+    await Promise.all(calls);
+    expect(passed).toEqual([1, 2]);
+    await gate.pass();
+    expect(gate.heldCount).toBe(0);
+  });
+});
