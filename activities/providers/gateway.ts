@@ -8,7 +8,8 @@ import { EmbeddingBackend, OpenAiCompatibleChat, OpenAiCompatibleEmbeddings } fr
 
 /**
  * A provider's worker-wide limits as one FIFO queue: at most `maxConcurrent` calls in flight, starts at least
- * `minTimeMs` apart (requests per minute), and at most `tokensPerMinute` estimated tokens started per minute. A call
+ * `minTimeMs` apart (requests per minute), and at most `tokensPerMinute` estimated tokens started in any sliding
+ * 60 s window (a window refilled in full every minute let twice the budget start around its edge). A call
  * whose signal has aborted by its turn leaves the queue without using a start, so a failed shard's queued calls do not
  * spend the provider's rate. (It replaces bottleneck, whose hand-off from one job to the next cost about 0.5 ms of CPU
  * per call and left slots idle between calls; see BENCHMARKS.md.)
@@ -16,15 +17,13 @@ import { EmbeddingBackend, OpenAiCompatibleChat, OpenAiCompatibleEmbeddings } fr
 export class ProviderLimiter {
   private active = 0;
   private lastStart = -Infinity;
-  private tokens: number;
-  private refilledAt = Date.now();
+  /** Calls started in the last minute with their estimated tokens, oldest first. */
+  private recentStarts: { at: number; weight: number }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly queue: { weight: number; signal?: AbortSignal; start: () => void; fail: (err: unknown) => void }[] =
     [];
 
-  constructor(private readonly limits: { maxConcurrent: number; minTimeMs: number; tokensPerMinute?: number }) {
-    this.tokens = limits.tokensPerMinute ?? Infinity;
-  }
+  constructor(private readonly limits: { maxConcurrent: number; minTimeMs: number; tokensPerMinute?: number }) {}
 
   async run<T>(weight: number, call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     signal?.throwIfAborted();
@@ -51,14 +50,7 @@ export class ProviderLimiter {
         continue;
       }
       const now = Date.now();
-      if (tokensPerMinute && now - this.refilledAt >= 60_000) {
-        this.tokens = tokensPerMinute;
-        this.refilledAt = now;
-      }
-      const wait = Math.max(
-        this.lastStart + minTimeMs - now,
-        head.weight > this.tokens ? this.refilledAt + 60_000 - now : 0,
-      );
+      const wait = Math.max(this.lastStart + minTimeMs - now, this.tokenWait(head.weight, now));
       if (wait > 0) {
         this.timer ??= setTimeout(() => {
           this.timer = undefined;
@@ -69,9 +61,23 @@ export class ProviderLimiter {
       this.queue.shift();
       this.active++;
       this.lastStart = now;
-      this.tokens -= head.weight;
+      if (tokensPerMinute) this.recentStarts.push({ at: now, weight: head.weight });
       head.start();
     }
+  }
+
+  /** Milliseconds until `weight` more tokens fit in the sliding minute: when enough of the oldest starts expire. */
+  private tokenWait(weight: number, now: number): number {
+    const { tokensPerMinute } = this.limits;
+    if (!tokensPerMinute) return 0;
+    this.recentStarts = this.recentStarts.filter((s) => s.at > now - 60_000);
+    let used = this.recentStarts.reduce((sum, s) => sum + s.weight, 0);
+    for (const start of this.recentStarts) {
+      if (used + weight <= tokensPerMinute) break;
+      used -= start.weight;
+      if (used + weight <= tokensPerMinute) return start.at + 60_000 - now;
+    }
+    return 0;
   }
 
   /** Fails every queued call; calls in flight finish. */

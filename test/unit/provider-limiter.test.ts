@@ -55,6 +55,37 @@ describe('ProviderLimiter', () => {
     expect(started.map((s) => s.name)).toEqual(['a', 'b', 'c']);
   });
 
+  it('never starts more than tokensPerMinute estimated tokens in any sliding 60 s window', async () => {
+    const limiter = new ProviderLimiter({ maxConcurrent: 10, minTimeMs: 0, tokensPerMinute: 100 });
+    const { started, call, finish } = calls();
+    const weights = new Map<string, number>();
+    const submit = (name: string, weight: number) => {
+      weights.set(name, weight);
+      void limiter.run(weight, call(name)).then(() => undefined);
+    };
+    // A full budget spent late in the first minute, then more work queued: a window refilled in full every
+    // 60 s would start the second batch at 60 s, 200 tokens within two seconds.
+    await jest.advanceTimersByTimeAsync(59_000);
+    submit('a', 100);
+    await flush();
+    finish('a');
+    ['b', 'c', 'd', 'e'].forEach((n, i) => submit(n, 30 + 10 * i));
+    for (let second = 0; second < 400; second++) {
+      await jest.advanceTimersByTimeAsync(1_000);
+      started.forEach((s) => finish(s.name));
+    }
+    expect(started.map((s) => s.name)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    let most = 0;
+    for (const from of started) {
+      const inWindow = started.filter((s) => s.at >= from.at && s.at < from.at + 60_000);
+      most = Math.max(
+        most,
+        inWindow.reduce((sum, s) => sum + weights.get(s.name)!, 0),
+      );
+    }
+    expect(most).toBeLessThanOrEqual(100);
+  });
+
   it('drops the queued calls of an aborted signal without spending a start on them', async () => {
     const limiter = new ProviderLimiter({ maxConcurrent: 1, minTimeMs: 100 });
     const { started, call, finish } = calls();
