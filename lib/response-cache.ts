@@ -3,12 +3,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { canonicalJson } from './canonical-json';
 
 export class ResponseCache {
   constructor(readonly root: string) {}
 
   static key(parts: unknown): string {
-    return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+    return createHash('sha256').update(canonicalJson(parts)).digest('hex');
   }
 
   private file(key: string): string {

@@ -2,6 +2,7 @@
 // concurrency limits shared by all activities of this worker, and token/cost accounting.
 import type { ProviderConfig, ProvidersConfig } from '../../core/config';
 import type { ChatRequest, ChatResponse, StageUsage, Usage } from '../../core/types';
+import { canonicalJson } from '../../lib/canonical-json';
 import { ResponseCache } from '../../lib/response-cache';
 import type { ChatBackend } from './chat';
 import { EmbeddingBackend, OpenAiCompatibleChat, OpenAiCompatibleEmbeddings } from './openai-compatible';
@@ -88,11 +89,6 @@ export class ProviderLimiter {
   }
 }
 
-interface Limiters {
-  fingerprint: string;
-  limiter: ProviderLimiter;
-}
-
 export interface ChatCall {
   response: ChatResponse;
   usage: StageUsage;
@@ -130,14 +126,52 @@ function estimateTokens(request: ChatRequest): number {
   return Math.ceil(promptChars / 4) + (request.max_tokens ?? 256) * (request.n ?? 1);
 }
 
+/** Opens the chat backend of a provider; tests pass their own. */
+export type ChatBackendOpener = (config: ProviderConfig, env: NodeJS.ProcessEnv) => Promise<ChatBackend>;
+
+const openChatBackend: ChatBackendOpener = async (config, env) =>
+  config.kind === 'llama-cpp'
+    ? new (await import('./llama-cpp-chat')).LlamaCppChat(config) // loads native code only when used
+    : new OpenAiCompatibleChat(config, env);
+
+/** A backend shared by every run whose provider config differs at most by cache salt; closed when unused. */
+interface SharedBackend {
+  backend: ChatBackend;
+  calls: number;
+  /** Replaced by a newer config of its provider: closed as soon as its last call has finished. */
+  retired: boolean;
+}
+
+const callUsage = (config: ProviderConfig, response: ChatResponse): StageUsage => ({
+  calls: 1,
+  cachedCalls: 0,
+  promptTokens: response.usage.prompt_tokens,
+  completionTokens: response.usage.completion_tokens,
+  costUsd: costOf(config, response.usage),
+});
+const cachedUsage = (): StageUsage => ({ calls: 0, cachedCalls: 1, promptTokens: 0, completionTokens: 0, costUsd: 0 });
+
 export class ModelGateway {
-  private readonly chatBackends = new Map<string, { fingerprint: string; backend: ChatBackend }>();
-  private readonly limiters = new Map<string, Limiters>();
+  /** Keyed by the provider config without its cache salt: a salted re-run shares the loaded model. */
+  private readonly chatBackends = new Map<string, Promise<SharedBackend>>();
+  /** The backend key each provider name used last, to retire a backend its provider no longer uses. */
+  private readonly latestBackend = new Map<string, string>();
+  /** Keyed by endpoint and limits: two runs that configure one provider differently each keep their own limits. */
+  private readonly limiters = new Map<string, ProviderLimiter>();
+  /** Calls being paid right now by response-cache key: an identical request joins the call instead of paying. */
+  private readonly inFlight = new Map<string, Promise<ChatResponse>>();
+  private limitedCalls = 0;
 
   constructor(
     private readonly cache: ResponseCache,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly openBackend: ChatBackendOpener = openChatBackend,
   ) {}
+
+  /** Model calls queued behind a provider limit or in flight. */
+  get callsUnderway(): number {
+    return this.limitedCalls;
+  }
 
   async chat(
     providers: ProvidersConfig,
@@ -147,32 +181,22 @@ export class ModelGateway {
   ): Promise<ChatCall> {
     const config = provider(providers, providerName);
     const key = ResponseCache.key({ endpoint: endpointIdentity(config), request });
-    const cached = await this.cache.get<ChatResponse>(key);
-    if (cached)
-      return {
-        response: cached,
-        usage: { calls: 0, cachedCalls: 1, promptTokens: 0, completionTokens: 0, costUsd: 0 },
-      };
-
-    const backend = await this.chatBackend(providerName, config);
-    const response = await this.limited(
-      providerName,
-      config,
-      estimateTokens(request),
-      () => backend.complete(request, signal),
-      signal,
+    const joined = this.inFlight.get(key);
+    if (joined) {
+      const response = await joined.catch(() => undefined);
+      // The call this one joined failed (or was cut off with its caller): make this call on its own.
+      return response ? { response, usage: cachedUsage() } : this.chat(providers, providerName, request, signal);
+    }
+    const paid = this.payOnce(key, providerName, config, request, signal);
+    this.inFlight.set(
+      key,
+      paid.then((r) => r.response),
     );
-    await this.cache.set(key, response);
-    return {
-      response,
-      usage: {
-        calls: 1,
-        cachedCalls: 0,
-        promptTokens: response.usage.prompt_tokens,
-        completionTokens: response.usage.completion_tokens,
-        costUsd: costOf(config, response.usage),
-      },
-    };
+    try {
+      return await paid;
+    } finally {
+      this.inFlight.delete(key);
+    }
   }
 
   embeddings(providers: ProvidersConfig, providerName: string, model: string): EmbeddingBackend {
@@ -186,7 +210,7 @@ export class ModelGateway {
         const cached = await this.cache.get<{ vectors: number[][]; usage: Usage }>(key);
         if (cached) return { vectors: cached.vectors, usage: { prompt_tokens: 0, completion_tokens: 0 } };
         const tokens = texts.reduce((sum, t) => sum + Math.ceil(t.length / 4), 0);
-        const result = await this.limited(providerName, config, tokens, () => backend.embed(texts, signal), signal);
+        const result = await this.limited(config, tokens, () => backend.embed(texts, signal), signal);
         await this.cache.set(key, result);
         return result;
       },
@@ -194,48 +218,91 @@ export class ModelGateway {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.chatBackends.values()].map(({ backend }) => backend.close?.()));
-    for (const { limiter } of this.limiters.values()) limiter.stop();
+    const backends = await Promise.all(this.chatBackends.values());
+    await Promise.all(backends.map(({ backend }) => backend.close?.()));
+    for (const limiter of this.limiters.values()) limiter.stop();
     this.chatBackends.clear();
+    this.latestBackend.clear();
     this.limiters.clear();
   }
 
-  private async chatBackend(name: string, config: ProviderConfig): Promise<ChatBackend> {
-    const fingerprint = JSON.stringify(config);
-    const existing = this.chatBackends.get(name);
-    if (existing?.fingerprint === fingerprint) return existing.backend;
-    await existing?.backend.close?.();
-    const backend =
-      config.kind === 'llama-cpp'
-        ? new (await import('./llama-cpp-chat')).LlamaCppChat(config) // loads native code only when used
-        : new OpenAiCompatibleChat(config, this.env);
-    this.chatBackends.set(name, { fingerprint, backend });
-    return backend;
+  private async payOnce(
+    key: string,
+    providerName: string,
+    config: ProviderConfig,
+    request: ChatRequest,
+    signal?: AbortSignal,
+  ): Promise<ChatCall> {
+    const cached = await this.cache.get<ChatResponse>(key);
+    if (cached) return { response: cached, usage: cachedUsage() };
+    const shared = await this.acquireBackend(providerName, config);
+    try {
+      const response = await this.limited(
+        config,
+        estimateTokens(request),
+        () => shared.backend.complete(request, signal),
+        signal,
+      );
+      await this.cache.set(key, response);
+      return { response, usage: callUsage(config, response) };
+    } finally {
+      await this.releaseBackend(shared);
+    }
+  }
+
+  private async acquireBackend(providerName: string, config: ProviderConfig): Promise<SharedBackend> {
+    const key = canonicalJson({ ...config, cacheSalt: undefined });
+    const previous = this.latestBackend.get(providerName);
+    this.latestBackend.set(providerName, key);
+    if (previous !== undefined && previous !== key && ![...this.latestBackend.values()].includes(previous)) {
+      const retired = this.chatBackends.get(previous);
+      this.chatBackends.delete(previous);
+      void retired?.then((old) => {
+        old.retired = true;
+        return old.calls === 0 ? old.backend.close?.() : undefined;
+      });
+    }
+    let shared = this.chatBackends.get(key);
+    if (!shared) {
+      shared = this.openBackend(config, this.env).then((backend) => ({ backend, calls: 0, retired: false }));
+      this.chatBackends.set(key, shared);
+      shared.catch(() => this.chatBackends.delete(key));
+    }
+    const opened = await shared;
+    opened.calls++;
+    return opened;
+  }
+
+  private async releaseBackend(shared: SharedBackend): Promise<void> {
+    shared.calls--;
+    if (shared.retired && shared.calls === 0) await shared.backend.close?.();
   }
 
   /** Runs `call` under the provider's worker-wide limits: concurrency, requests per minute, tokens per minute. */
-  private limited<T>(
-    name: string,
+  private async limited<T>(
     config: ProviderConfig,
     estimatedTokens: number,
     call: () => Promise<T>,
     signal?: AbortSignal,
   ): Promise<T> {
-    const fingerprint = JSON.stringify([config.maxConcurrency, config.requestsPerMinute, config.tokensPerMinute]);
-    let limits = this.limiters.get(name);
-    if (limits?.fingerprint !== fingerprint) {
-      limits = {
-        fingerprint,
-        limiter: new ProviderLimiter({
-          maxConcurrent: config.maxConcurrency,
-          // Starts just over 60000/R ms apart keep every sliding minute at or under R requests.
-          minTimeMs: config.requestsPerMinute ? Math.floor(60000 / config.requestsPerMinute) + 1 : 0,
-          tokensPerMinute: config.tokensPerMinute,
-        }),
-      };
-      this.limiters.set(name, limits);
+    const limits = {
+      maxConcurrent: config.maxConcurrency,
+      // Starts just over 60000/R ms apart keep every sliding minute at or under R requests.
+      minTimeMs: config.requestsPerMinute ? Math.floor(60000 / config.requestsPerMinute) + 1 : 0,
+      tokensPerMinute: config.tokensPerMinute,
+    };
+    const key = canonicalJson([endpointIdentity({ ...config, cacheSalt: undefined }), limits]);
+    let limiter = this.limiters.get(key);
+    if (!limiter) {
+      limiter = new ProviderLimiter(limits);
+      this.limiters.set(key, limiter);
     }
     const weight = config.tokensPerMinute ? Math.min(estimatedTokens, config.tokensPerMinute) : 0;
-    return limits.limiter.run(weight, call, signal);
+    this.limitedCalls++;
+    try {
+      return await limiter.run(weight, call, signal);
+    } finally {
+      this.limitedCalls--;
+    }
   }
 }
