@@ -1,10 +1,20 @@
 // SELF-GUIDE's prompts: input generation (stage 1), the task chat used for annotation, training and evaluation
 // (stages 3-5), and Self-ICL's longer chat. Pure and seeded, so a replayed round builds the same prompts.
-import type { SelfGuideTaskSpec } from '../lib/datasets';
 import { seededRandom, seededSample, seededShuffle } from './stats';
 import type { ChatMessage, IoExample } from './types';
 
-export type SelfGuideTaskDefinition = SelfGuideTaskSpec;
+/** A SELF-GUIDE task as task.json defines it (lib/datasets.ts validates the file into this shape). */
+export interface SelfGuideTaskDefinition {
+  name: string;
+  kind: 'classification' | 'generation';
+  metric: 'exact_match' | 'rouge';
+  instruction: string;
+  /** The gold examples: at least one. */
+  examples: IoExample[];
+  /** Classification labels; empty for generation tasks. */
+  labels: string[];
+  noise_terms: string[];
+}
 
 /** The opening line the provider test double recognizes a generation prompt by. */
 export const inputGenerationOpening = 'As an input generator, write one new [input] for the task below.';

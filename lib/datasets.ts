@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
 import { optionLetter } from '../core/prompts';
+import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import type { IoExample, McqItem } from '../core/types';
 
 export interface DatasetLocation {
@@ -143,9 +144,7 @@ export const selfGuideTaskSchema = z
     error: 'must list at least one label for a classification task',
   });
 
-export type SelfGuideTaskSpec = z.infer<typeof selfGuideTaskSchema>;
-
-export interface SelfGuideTask extends SelfGuideTaskSpec {
+export interface SelfGuideTask extends SelfGuideTaskDefinition {
   validation: IoExample[];
   test: IoExample[];
 }
@@ -153,7 +152,7 @@ export interface SelfGuideTask extends SelfGuideTaskSpec {
 /** A task directory: task.json, validation.jsonl and test.jsonl. */
 export function loadSelfGuideTask(dir: string): SelfGuideTask {
   const taskFile = path.join(dir, 'task.json');
-  const spec = validate(selfGuideTaskSchema, readJsonFile(taskFile), taskFile);
+  const spec: SelfGuideTaskDefinition = validate(selfGuideTaskSchema, readJsonFile(taskFile), taskFile);
   return {
     ...spec,
     validation: loadIoJsonl(path.join(dir, 'validation.jsonl')),
