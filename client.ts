@@ -17,8 +17,7 @@ import { ConfigError, loadRunConfig } from './lib/config-file';
 import { DatasetError } from './lib/datasets';
 import { methodOf } from './lib/methods';
 import { taskQueue, uiLink } from './lib/temporal';
-import { approvalHint, controlQuery } from './workflows/control';
-import { progressQuery } from './workflows/shared';
+import { approvalHint, controlQuery, progressQuery } from './core/workflow-messages';
 
 function newRunId(method: string, task: string, name?: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');

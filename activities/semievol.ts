@@ -1,7 +1,8 @@
 // SemiEvol's activities: one shard of a stage each (retrieval, collaborators, self-justification), plus the small
 // steps between stages (selection, training sets, the pseudo-label diagnostic). Decisions come from core/semievol.ts.
 import type { ProvidersConfig } from '../core/config';
-import { summarizeAccuracy, type Accuracy } from '../core/metrics';
+import type { PseudoLabelAccuracy, ResponseSampling, Retrieval, SelectionResult } from '../core/contracts';
+import { summarizeAccuracy } from '../core/metrics';
 import { fewShotMessages, justificationMessages, trainingExample } from '../core/prompts';
 import type { SelectionOptions } from '../core/semievol-config';
 import {
@@ -14,7 +15,6 @@ import {
   type CollaborationRecord,
   type CollaboratorSetup,
   type PseudoLabel,
-  type PseudoLabelCounts,
   type RecordedResponse,
   type SelectedLine,
 } from '../core/semievol';
@@ -28,15 +28,8 @@ import {
   type StageUsage,
 } from '../core/types';
 import type { ActivityDeps } from './context';
-import { nearest, poolItems, type Retrieval } from './retrieval';
+import { nearest, poolItems } from './retrieval';
 import { ShardCalls } from './shard-calls';
-
-/** Sampling of collaborators and self-justification; log-probabilities are always asked for. */
-export interface ResponseSampling {
-  temperature: number;
-  maxTokens: number;
-  seed: number;
-}
 
 interface ShardInput {
   runId: string;
@@ -77,19 +70,6 @@ export interface JustifiedShard {
   /** Questions the justifier was asked about. */
   justified: number;
   usage: StageUsage;
-}
-
-export interface SelectionResult {
-  /** `flt semievol select`'s output lines for the run. */
-  selected: ArtifactRef;
-  threshold: number | null;
-  counts: PseudoLabelCounts;
-}
-
-export interface PseudoLabelAccuracy {
-  /** Every pseudo-labeled question with a gold answer. */
-  all: Accuracy;
-  selected: Accuracy;
 }
 
 interface NeighboursLine {

@@ -3,9 +3,9 @@
 import { Command } from 'commander';
 import type { BudgetConfig } from '../core/config';
 import { estimateTokens, type StageEstimate } from '../core/estimate';
+import type { BudgetPlan } from '../core/workflow-messages';
 import { loadRunConfig } from '../lib/config-file';
 import { methodOf } from '../lib/methods';
-import type { BudgetPlan } from '../workflows/control';
 import { formatUsd } from './watch-view';
 
 const n = (value: number) => Math.round(value).toLocaleString('en-US');

@@ -12,7 +12,7 @@ import {
   uncontrolledWorkflowTypes,
   unpauseSignal,
   type ControlState,
-} from '../workflows/control';
+} from '../core/workflow-messages';
 import { connect, UserError } from './connection';
 import { formatUsd } from './watch-view';
 

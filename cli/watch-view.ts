@@ -1,8 +1,7 @@
 // What `flt watch` draws, as plain lines: a run's stages with progress bars (items done of total, rate, time left),
 // its running stage workflows nested under their stage, fine-tune jobs with their last events, and what it has
 // spent against its budget. Pure: the frame depends only on the run tree, the clock and the rates seen so far.
-import { approvalHint, type ControlState } from '../workflows/control';
-import type { StageProgress } from '../workflows/shared';
+import { approvalHint, type ControlState, type StageProgress } from '../core/workflow-messages';
 import type { RunNode } from '../lib/run-tree';
 import { flatten } from '../lib/run-tree';
 

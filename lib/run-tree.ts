@@ -6,8 +6,7 @@ import type { Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { temporal } from '@temporalio/proto';
 import type { FineTuneJobState } from '../core/types';
-import { controlQuery, type ControlState } from '../workflows/control';
-import { progressQuery, type RunProgress } from '../workflows/shared';
+import { controlQuery, progressQuery, type ControlState, type RunProgress } from '../core/workflow-messages';
 
 export interface PendingActivity {
   type: string;

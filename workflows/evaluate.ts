@@ -1,9 +1,7 @@
 // Evaluation: a model answers the test split shard by shard; the answers are scored against the gold letters.
 import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { SamplingParams } from '../activities/inference';
-import type { Metric, Score } from '../activities/evaluation';
-import type { Retrieval } from '../activities/retrieval';
+import type { Metric, Retrieval, SamplingParams, Score } from '../core/contracts';
 import type { ProvidersConfig } from '../core/config';
 import type { ArtifactRef, ModelRef, Shard, StageUsage } from '../core/types';
 import { overShards, type ShardsDone } from './shards';

@@ -1,8 +1,8 @@
 // Fine-tuning as a child workflow: one remote job per (run, stage), waited on durably, cancelled with the run.
 import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { RemoteFineTuneBackendConfig } from '../activities/fine-tuning';
 import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from '../core/config';
+import type { RemoteFineTuneBackendConfig } from '../core/contracts';
 import type { ArtifactRef, FineTuneHyperparameters, FineTuneJobState, ModelRef } from '../core/types';
 
 export interface FineTuneInput {

@@ -1,7 +1,7 @@
 // SELF-GUIDE stage 5 for one model: the test split in shards, answered greedily in the task chat, then scored.
 import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { Prompting, TestScore } from '../activities/selfguide-evaluation';
+import type { Prompting, TestScore } from '../core/contracts';
 import type { ProvidersConfig } from '../core/config';
 import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import type { ArtifactRef, ModelRef, Shard, StageUsage } from '../core/types';

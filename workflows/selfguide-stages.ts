@@ -2,8 +2,7 @@
 // workflow with a deterministic id, so a resumed run finds its finished steps again.
 import { executeChild, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { FilterStageResult, GenerateInputRoundResult, SyntheticDataResult } from '../activities/selfguide-data';
-import type { Prompting } from '../activities/selfguide-evaluation';
+import type { FilterStageResult, GenerateInputRoundResult, Prompting, SyntheticDataResult } from '../core/contracts';
 import type { ModelSpec, ProvidersConfig } from '../core/config';
 import { roundsFor, type SelfGuideCampaignConfig } from '../core/selfguide-config';
 import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';

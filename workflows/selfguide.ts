@@ -1,13 +1,14 @@
 // SELF-GUIDE (Zhao et al., 2024) on one task: the model writes inputs, filters clean them, it labels them itself,
 // is fine-tuned on its own data, and is compared with few-shot prompting, Self-ICL and few-shot fine-tuning.
 import { patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import type { SyntheticDataResult } from '../activities/selfguide-data';
+import type { SyntheticDataResult } from '../core/contracts';
 import type { FilterCounts } from '../core/selfguide-filters';
 import type { SelfGuideSettings } from '../core/selfguide-config';
 import { providersForStage, type Rerun } from '../core/rerun';
 import { searchAttributes } from '../core/search-attributes';
 import type { ArtifactRef, ModelRef, StageUsage } from '../core/types';
-import { runControl, type BudgetPlan, type StageCost } from './control';
+import { progressQuery, type BudgetPlan, type StageCost, type StageProgress } from '../core/workflow-messages';
+import { runControl } from './control';
 import {
   evaluate,
   filterInputs,
@@ -20,7 +21,6 @@ import {
   type SelfGuideTaskRun,
 } from './selfguide-stages';
 import type { SelfGuideEvaluation } from './selfguide-evaluate';
-import { progressQuery, type StageProgress } from './shared';
 
 export interface SelfGuideRunInput extends SelfGuidePipeline, SelfGuideTaskRun {
   runId: string;

@@ -2,8 +2,7 @@
 // artifact references and counts, so a 100,000-question D_U costs each history a few small events per shard.
 import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { Retrieval } from '../activities/retrieval';
-import type { ResponseSampling } from '../activities/semievol';
+import type { ResponseSampling, Retrieval } from '../core/contracts';
 import type { ProvidersConfig } from '../core/config';
 import type { CollaboratorSetup } from '../core/semievol';
 import type { ArtifactRef, ModelRef, Shard, StageUsage } from '../core/types';

@@ -9,8 +9,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { SamplingParams } from '../activities/inference';
-import type { PseudoLabelAccuracy, SelectionResult } from '../activities/semievol';
+import type { PseudoLabelAccuracy, SamplingParams, SelectionResult } from '../core/contracts';
 import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from '../core/config';
 import { providersForStage, type Rerun } from '../core/rerun';
 import { searchAttributes } from '../core/search-attributes';
@@ -25,11 +24,12 @@ import {
   type Shard,
   type StageUsage,
 } from '../core/types';
-import { runControl, type BudgetPlan, type StageCost } from './control';
+import { progressQuery, type BudgetPlan, type StageCost, type StageProgress } from '../core/workflow-messages';
+import { runControl } from './control';
 import { evaluateModel, type ModelEvaluation } from './evaluate';
 import { fineTune } from './fine-tune';
 import { collaborate, justify, propagateInContext, type Justification } from './semievol-stages';
-import { childId, progressQuery, type StageProgress } from './shared';
+import { childId } from './shared';
 
 export interface SemievolRunInput {
   runId: string;

@@ -14,7 +14,7 @@ import { searchAttributes } from '../../core/search-attributes';
 import { findTemporalCli } from '../../lib/dev-server';
 import { loadSemiEvolCsv } from '../../lib/datasets';
 import { flatten, readRunTree } from '../../lib/run-tree';
-import { controlQuery } from '../../workflows/control';
+import { controlQuery } from '../../core/workflow-messages';
 import { drawnProbe, findChromium, headless, readProbe } from '../support/chromium';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { temporalAddress, testClient } from '../support/temporal';

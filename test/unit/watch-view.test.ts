@@ -3,7 +3,7 @@
 import { bar, formatDuration, ProgressRates, renderFrame } from '../../cli/watch-view';
 import { emptyUsage } from '../../core/types';
 import type { RunNode } from '../../lib/run-tree';
-import type { ControlState } from '../../workflows/control';
+import type { ControlState } from '../../core/workflow-messages';
 
 const usage = (calls: number, costUsd: number) => ({ ...emptyUsage(), calls, promptTokens: 10 * calls, costUsd });
 const control = (over: Partial<ControlState> = {}): ControlState => ({

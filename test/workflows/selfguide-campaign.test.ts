@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { createActivities } from '../../activities';
 import { storeSelfGuideTask } from '../../lib/methods/selfguide-tasks';
 import type { SelfGuideCampaignInput, SelfGuideCampaignResult } from '../../workflows/selfguide-campaign';
-import { progressQuery } from '../../workflows/shared';
+import { progressQuery } from '../../core/workflow-messages';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { tempDeps, temporalAddress, testClient, testWorker, workflowBundle } from '../support/temporal';
 
