@@ -95,7 +95,9 @@ program
       console.log(`stage: ${progress.stage}`);
       for (const s of progress.stages) console.log(`  ${s.stage}: ${s.done}/${s.total}`);
       console.log(
-        `calls: ${progress.usage.calls} paid, ${progress.usage.cachedCalls} cached; tokens: ${progress.usage.promptTokens + progress.usage.completionTokens}; cost: $${progress.usage.costUsd.toFixed(4)}`,
+        `calls: ${progress.usage.calls} paid, ${progress.usage.cachedCalls} cached; ` +
+          `tokens: ${progress.usage.promptTokens + progress.usage.completionTokens}; ` +
+          `cost: $${progress.usage.costUsd.toFixed(4)}`,
       );
     }
     console.log(`web UI: ${uiLink(runId)}`);

@@ -169,7 +169,10 @@ export function semievolActivities(deps: ActivityDeps) {
       return { output: await store.writeJsonl(lines, name), usage: calls.usage };
     },
 
-    /** Self-justification for one shard: the justifier settles each inconsistent question; every question gets its pseudo-label. */
+    /**
+     * Self-justification for one shard: the justifier settles each inconsistent question; every question gets its
+     * pseudo-label.
+     */
     async justifyShard(input: JustifyInput): Promise<JustifiedShard> {
       const recordsName = shardName(input.runId, 'justify', 'records', input.shard.index);
       const labelsName = shardName(input.runId, 'justify', 'labels', input.shard.index);
@@ -241,7 +244,10 @@ export function semievolActivities(deps: ActivityDeps) {
       };
     },
 
-    /** Chat-format training examples: D_L's gold answers and/or the selected pseudo-labels, the question as in the zero-shot prompt. */
+    /**
+     * Chat-format training examples: D_L's gold answers and/or the selected pseudo-labels, the question as in the
+     * zero-shot prompt.
+     */
     async buildTrainingSet(input: {
       runId: string;
       stage: string;

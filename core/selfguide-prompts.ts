@@ -37,11 +37,13 @@ export function inputGenerationPrompt(parts: InputGenerationPromptParts): ChatMe
     inputGenerationOpening,
     `[instruction]\n${parts.instruction}`,
     `High-quality example inputs. Follow their format very strictly:\n\n${quoted(parts.exampleInputs)}`,
-    `Additional example inputs. Their format and content may be inaccurate; use them only for ideas:\n\n${quoted(parts.libraryInputs)}`,
+    'Additional example inputs. Their format and content may be inaccurate; use them only for ideas:\n\n' +
+      quoted(parts.libraryInputs),
   ];
   if (parts.pseudoLabel !== null) sections.push(`The expected output for the new [input] is: ${parts.pseudoLabel}`);
   sections.push(
-    'Write a new [input] that differs from every example and follows the instruction. Reply with the new input only, without any other text.\n\n[input]=',
+    'Write a new [input] that differs from every example and follows the instruction. ' +
+      'Reply with the new input only, without any other text.\n\n[input]=',
   );
   return [{ role: 'user', content: sections.join('\n\n') }];
 }
@@ -88,7 +90,10 @@ export function roundPrompts(spec: RoundPromptsSpec): GenerationPrompt[] {
   });
 }
 
-/** The task as a chat: the instruction, each gold example as a user input and an assistant output, then the new input. */
+/**
+ * The task as a chat: the instruction, each gold example as a user input and an assistant output, then the new
+ * input.
+ */
 export function taskChat(
   task: Pick<SelfGuideTaskDefinition, 'instruction' | 'examples'>,
   input: string,

@@ -65,7 +65,7 @@ export const approveSignal = defineSignal<[stage?: string]>('approve');
 export const raiseBudgetUpdate = defineUpdate<ControlState, [BudgetLimits]>('raiseBudget');
 export const controlQuery = defineQuery<ControlState>('control');
 
-/** Workflow types that take no operator signals: a fine-tune child only waits on its job, which pausing would not stop. */
+/** Workflow types that take no operator signals: a fine-tune child only waits on its job, which pausing won't stop. */
 export const uncontrolledWorkflowTypes: readonly string[] = ['fineTune'];
 
 /** What the operator can do about a waiting stage. */

@@ -11,7 +11,7 @@ import { controlQuery, progressQuery, type ControlState, type RunProgress } from
 export interface PendingActivity {
   type: string;
   attempt: number;
-  /** The activity's last heartbeat details: `{done, of}` for model calls, `{status, lastEvent}` for a fine-tune wait. */
+  /** The last heartbeat's details: `{done, of}` for model calls, `{status, lastEvent}` for a fine-tune wait. */
   heartbeat: unknown;
   lastFailure: string | null;
 }
@@ -73,7 +73,10 @@ async function fineTuneJob(
   return { jobId: started.jobId, status: waiting?.status ?? started.status, events };
 }
 
-/** The workflow and, while it runs, its running descendants; `queries: false` skips progress and control (no worker needed). */
+/**
+ * The workflow and, while it runs, its running descendants; `queries: false` skips progress and control (no worker
+ * needed).
+ */
 export async function readRunTree(
   client: Client,
   workflowId: string,

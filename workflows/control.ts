@@ -93,9 +93,9 @@ export function runControl(budget: BudgetPlan | undefined) {
     if (paused) lines.unshift(`**Paused**: no new paid step starts until \`flt unpause ${runId}\`.`);
     if (awaiting) lines.unshift(`**Awaiting approval**: ${awaiting.reason}. ${approvalHint(runId, awaiting)}`);
     const s = spent();
-    lines.push(
-      `**Spent**: ${usd(s.usd)}, ${s.tokens} tokens${limits.usd !== undefined ? ` of a ${usd(limits.usd)} budget` : ''}${limits.tokens !== undefined ? ` (token budget ${limits.tokens})` : ''}`,
-    );
+    const usdBudget = limits.usd !== undefined ? ` of a ${usd(limits.usd)} budget` : '';
+    const tokenBudget = limits.tokens !== undefined ? ` (token budget ${limits.tokens})` : '';
+    lines.push(`**Spent**: ${usd(s.usd)}, ${s.tokens} tokens${usdBudget}${tokenBudget}`);
     setCurrentDetails(lines.join('\n\n'));
   };
   // Only these transitions upsert: a run that is never paused or stopped for approval adds no command.
@@ -143,20 +143,26 @@ export function runControl(budget: BudgetPlan | undefined) {
     if (estimate.fineTune && budget?.approveFineTunes) {
       return {
         kind: 'fine-tune',
-        reason: `stage "${estimate.stage}" fine-tunes (about ${estimate.trainingTokens} training tokens, ${usd(estimate.trainingUsd)}), and this run asks before every fine-tune`,
+        reason:
+          `stage "${estimate.stage}" fine-tunes (about ${estimate.trainingTokens} training tokens, ` +
+          `${usd(estimate.trainingUsd)}), and this run asks before every fine-tune`,
       };
     }
     const crossed = crossedLimit(limits, spent(), estimate);
     if (crossed === 'usd') {
       return {
         kind: 'budget',
-        reason: `stage "${estimate.stage}" is estimated at up to ${usd(estimate.costUsd)}, which would bring the run to ${usd(spent().usd + estimate.costUsd)}, over its ${usd(limits.usd!)} budget`,
+        reason:
+          `stage "${estimate.stage}" is estimated at up to ${usd(estimate.costUsd)}, which would bring the run to ` +
+          `${usd(spent().usd + estimate.costUsd)}, over its ${usd(limits.usd!)} budget`,
       };
     }
     if (crossed === 'tokens') {
       return {
         kind: 'budget',
-        reason: `stage "${estimate.stage}" is estimated at up to ${estimateTokens(estimate)} tokens, which would bring the run to ${spent().tokens + estimateTokens(estimate)}, over its budget of ${limits.tokens} tokens`,
+        reason:
+          `stage "${estimate.stage}" is estimated at up to ${estimateTokens(estimate)} tokens, which would bring the ` +
+          `run to ${spent().tokens + estimateTokens(estimate)}, over its budget of ${limits.tokens} tokens`,
       };
     }
     return null;
@@ -179,7 +185,10 @@ export function runControl(budget: BudgetPlan | undefined) {
 
     pausePoint,
 
-    /** Before a paid stage: waits while paused, and while the stage needs approval; `units` rescales the plan's estimate. */
+    /**
+     * Before a paid stage: waits while paused, and while the stage needs approval; `units` rescales the plan's
+     * estimate.
+     */
     async beforePaidStep(name: string, units?: number): Promise<void> {
       const planned = budget?.stages.find((e) => e.stage === name);
       const estimate = planned && units !== undefined ? rescale(planned, units) : planned;

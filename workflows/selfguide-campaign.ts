@@ -168,7 +168,8 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
 
   await enter(
     'validation',
-    `${gridSettings(grid).length} settings on ${input.validation.length} validation task(s), in ${branches.length} branches, and the few-shot baselines`,
+    `${gridSettings(grid).length} settings on ${input.validation.length} validation task(s), ` +
+      `in ${branches.length} branches, and the few-shot baselines`,
     true,
   );
   const [baselines, branchResults] = await Promise.all([

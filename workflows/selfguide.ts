@@ -62,7 +62,10 @@ export async function selfGuideRun(input: SelfGuideRunInput): Promise<SelfGuideR
       { key: searchAttributes.baseModel, value: input.model.model },
     ]);
   }
-  /** Enters stage `index`; a paid stage waits while the run is paused or needs approval (`units` rescales its estimate). */
+  /**
+   * Enters stage `index`; a paid stage waits while the run is paused or needs approval (`units` rescales its
+   * estimate).
+   */
   const enter = async (index: number, details: string, guard: { paid: boolean; units?: number }) => {
     if (index > 0) stages[index - 1].done = stages[index - 1].total;
     stage = stages[index].stage;
@@ -94,7 +97,8 @@ export async function selfGuideRun(input: SelfGuideRunInput): Promise<SelfGuideR
 
   await enter(
     1,
-    `${inputs.generated.count} generated inputs through the empty, noise, ${settings.inputLengthFilter ? 'length, ' : ''}duplicate filters`,
+    `${inputs.generated.count} generated inputs through the empty, noise, ` +
+      `${settings.inputLengthFilter ? 'length, ' : ''}duplicate filters`,
     { paid: false },
   );
   const filtered = await filterInputs(runId, 'filter-inputs', task, inputs.generated, settings.inputLengthFilter);
@@ -118,7 +122,8 @@ export async function selfGuideRun(input: SelfGuideRunInput): Promise<SelfGuideR
 
   await enter(
     3,
-    `SELF-GUIDE on ${synthetic.training.count} synthetic pairs, few-shot fine-tuning on ${task.examples.length} gold examples`,
+    `SELF-GUIDE on ${synthetic.training.count} synthetic pairs, ` +
+      `few-shot fine-tuning on ${task.examples.length} gold examples`,
     {
       paid: true,
       units: synthetic.training.count + task.examples.length,

@@ -117,7 +117,8 @@ export async function semievolRun(input: SemievolRunInput): Promise<SemievolRunR
       : null;
   const answers = await run.stage(
     'collaborate',
-    `${plan.collaborators.length} collaborators answer ${input.data.unlabeled.count} questions in ${unlabeled.length} shards`,
+    `${plan.collaborators.length} collaborators answer ${input.data.unlabeled.count} questions ` +
+      `in ${unlabeled.length} shards`,
     () => collaborateOn(input, plan, unlabeled, { base, warm }, neighbours?.neighbours ?? null),
   );
   const justification = await run.stage(
@@ -287,6 +288,7 @@ function collaborateOn(
   models: { base: ModelRef; warm: ModelRef | null },
   neighbours: ArtifactRef[] | null,
 ) {
+  const collaborators = plan.collaborators.map((c) => `M_${c.model} with ${c.examples} examples`).join('; ');
   return executeChild(collaborate, {
     workflowId: childId(input.runId, 'collaborate'),
     args: [
@@ -302,7 +304,7 @@ function collaborateOn(
         sampling: collaboratorSampling(input),
       },
     ],
-    staticSummary: `collaborate: ${plan.collaborators.map((c) => `M_${c.model} with ${c.examples} examples`).join('; ')}`,
+    staticSummary: `collaborate: ${collaborators}`,
   });
 }
 
@@ -351,7 +353,8 @@ async function evolve(
   });
   if (training.count === 0) {
     throw ApplicationFailure.nonRetryable(
-      'No pseudo-label was selected and D_L is left out (evolution.data: selected), so there is nothing to fine-tune M_evol on.',
+      'No pseudo-label was selected and D_L is left out (evolution.data: selected), ' +
+        'so there is nothing to fine-tune M_evol on.',
       'NothingToTrainOn',
     );
   }
@@ -369,7 +372,9 @@ async function evolve(
         hyperparameters: input.fineTune.finalHyperparameters,
       },
     ],
-    staticSummary: `evolve: M_evol = fine-tune(M_${plan.evolveFrom}, ${labeled ? 'D_L + ' : ''}${selection.counts.selected} pseudo-labels)`,
+    staticSummary:
+      `evolve: M_evol = fine-tune(M_${plan.evolveFrom}, ` +
+      `${labeled ? 'D_L + ' : ''}${selection.counts.selected} pseudo-labels)`,
   });
 }
 

@@ -101,7 +101,10 @@ function provider(providers: ProvidersConfig, name: string): ProviderConfig {
   return config;
 }
 
-/** Identifies the endpoint a response came from, without the key, and the provider's cache salt: part of every cache key. */
+/**
+ * Identifies the endpoint a response came from, without the key, and the provider's cache salt: part of every cache
+ * key.
+ */
 function endpointIdentity(config: ProviderConfig): string {
   const endpoint =
     config.kind === 'llama-cpp'

@@ -171,7 +171,8 @@ export async function loadReportData(client: Client, store: ArtifactStore, runId
   const description = await handle.describe();
   if (description.status.name !== 'COMPLETED') {
     throw new ReportError(
-      `Run ${runId} is ${description.status.name}; a report is drawn from a completed run's result (\`flt watch ${runId}\` follows a running one).`,
+      `Run ${runId} is ${description.status.name}; a report is drawn from a completed run's result ` +
+        `(\`flt watch ${runId}\` follows a running one).`,
     );
   }
   const method = methods[description.type];

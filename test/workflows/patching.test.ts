@@ -89,7 +89,9 @@ describe('a patched change to evaluateModel while a run is in flight', () => {
   });
   afterAll(async () => double?.stop());
 
-  it('finishes the in-flight run on the old branch, sends a new run down the new one, and needs the guard', async () => {
+  const patchedRuns =
+    'finishes the in-flight run on the old branch, sends a new run down the new one, and needs the guard';
+  it(patchedRuns, async () => {
     const deps = tempDeps({ FLT_PATCH_KEY: 'k' });
     const providers: ProvidersConfig = {
       double: {

@@ -20,7 +20,9 @@ describe('selfGuideCampaign', () => {
   });
   afterAll(async () => double?.stop());
 
-  it('chooses a setting on two validation tasks, applies it to a test task, and survives a worker restart', async () => {
+  const campaign =
+    'chooses a setting on two validation tasks, applies it to a test task, and survives a worker restart';
+  it(campaign, async () => {
     const deps = tempDeps({ FLT_TEST_KEY: 'k' });
     const notes: string[] = [];
     const store = (name: string) =>
