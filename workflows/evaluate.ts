@@ -4,6 +4,7 @@ import type { Activities } from '../activities';
 import type { Metric, Retrieval, SamplingParams, Score } from '../core/contracts';
 import type { ProvidersConfig } from '../core/config';
 import type { ArtifactRef, ModelRef, Shard, StageUsage } from '../core/types';
+import { dataStep, shardModelCalls } from './activity-options';
 import { overShards, type ShardsDone } from './shards';
 
 export interface EvaluateModelInput {
@@ -29,19 +30,9 @@ export interface ModelEvaluation {
   usage: StageUsage;
 }
 
-const { shardDataset, scoreAnswers } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
+const { shardDataset, scoreAnswers } = proxyActivities<Activities>(dataStep);
 
-/** Model-calling activities: heartbeats detect a dead worker long before the start-to-close timeout. */
-const modelCalls = (summary: string) =>
-  proxyActivities<Activities>({
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '5 minutes',
-    retry: { initialInterval: '1 second', maximumInterval: '2 minutes' },
-    summary,
-  });
+const modelCalls = (summary: string) => proxyActivities<Activities>({ ...shardModelCalls, summary });
 
 export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEvaluation> {
   const shards =

@@ -5,6 +5,7 @@ import type { Prompting, TestScore } from '../core/contracts';
 import type { ProvidersConfig } from '../core/config';
 import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import type { ArtifactRef, ModelRef, Shard, StageUsage } from '../core/types';
+import { dataStep, shardModelCalls } from './activity-options';
 import { overShards, type ShardsDone } from './shards';
 
 export interface SelfGuideEvaluateInput {
@@ -31,18 +32,9 @@ export interface SelfGuideEvaluation {
   usage: StageUsage;
 }
 
-const { shardDataset, scoreTestAnswers } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
+const { shardDataset, scoreTestAnswers } = proxyActivities<Activities>(dataStep);
 
-const modelCalls = (summary: string) =>
-  proxyActivities<Activities>({
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '5 minutes',
-    retry: { initialInterval: '1 second', maximumInterval: '2 minutes' },
-    summary,
-  });
+const modelCalls = (summary: string) => proxyActivities<Activities>({ ...shardModelCalls, summary });
 
 export async function selfGuideEvaluate(input: SelfGuideEvaluateInput): Promise<SelfGuideEvaluation> {
   const shards =

@@ -25,6 +25,7 @@ import {
   type StageUsage,
 } from '../core/types';
 import { progressQuery, type BudgetPlan, type StageCost, type StageProgress } from '../core/workflow-messages';
+import { stageStep } from './activity-options';
 import { runControl } from './control';
 import { evaluateModel, type ModelEvaluation } from './evaluate';
 import { fineTune } from './fine-tune';
@@ -85,12 +86,7 @@ export interface SemievolRunResult {
 }
 
 /** The steps between model-calling stages, each with a summary the Temporal UI shows in the run's timeline. */
-const step = (summary: string) =>
-  proxyActivities<Activities>({
-    startToCloseTimeout: '30 minutes',
-    retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-    summary,
-  });
+const step = (summary: string) => proxyActivities<Activities>({ ...stageStep, summary });
 
 export async function semievolRun(input: SemievolRunInput): Promise<SemievolRunResult> {
   const plan = semievolPlan(input.options, input.sampling.seed);
