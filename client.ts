@@ -17,8 +17,7 @@ import { ConfigError, loadRunConfig } from './lib/config-file';
 import { DatasetError } from './lib/datasets';
 import { methodOf } from './lib/methods';
 import { taskQueue, uiLink } from './lib/temporal';
-import { approvalHint, controlQuery } from './workflows/control';
-import { progressQuery } from './workflows/shared';
+import { approvalHint, controlQuery, progressQuery } from './core/workflow-messages';
 
 function newRunId(method: string, task: string, name?: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
@@ -96,7 +95,9 @@ program
       console.log(`stage: ${progress.stage}`);
       for (const s of progress.stages) console.log(`  ${s.stage}: ${s.done}/${s.total}`);
       console.log(
-        `calls: ${progress.usage.calls} paid, ${progress.usage.cachedCalls} cached; tokens: ${progress.usage.promptTokens + progress.usage.completionTokens}; cost: $${progress.usage.costUsd.toFixed(4)}`,
+        `calls: ${progress.usage.calls} paid, ${progress.usage.cachedCalls} cached; ` +
+          `tokens: ${progress.usage.promptTokens + progress.usage.completionTokens}; ` +
+          `cost: $${progress.usage.costUsd.toFixed(4)}`,
       );
     }
     console.log(`web UI: ${uiLink(runId)}`);

@@ -1,11 +1,10 @@
 // Scoring a model's answers against the gold answers of the test split.
 import { extractNumber } from '../core/answers';
+import type { Metric, Score } from '../core/contracts';
 import { numbersMatch } from '../core/metrics';
 import type { ArtifactRef, McqItem } from '../core/types';
 import type { ActivityDeps } from './context';
 import type { AnsweredQuestion } from './inference';
-
-export type Metric = 'option-letter' | 'number';
 
 export interface ScoreAnswersInput {
   runId: string;
@@ -13,16 +12,6 @@ export interface ScoreAnswersInput {
   answers: ArtifactRef[];
   gold: ArtifactRef;
   metric: Metric;
-}
-
-export interface Score {
-  correct: number;
-  total: number;
-  /** Questions whose response held no extractable answer (counted as wrong). */
-  unanswered: number;
-  accuracy: number;
-  /** Per-question verdicts: {id, prediction, gold, correct}. */
-  details: ArtifactRef;
 }
 
 export function evaluationActivities({ store }: ActivityDeps) {

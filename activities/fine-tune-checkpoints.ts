@@ -2,11 +2,12 @@
 // up to N. Other backends keep no callable checkpoints: their callers train one job per epoch count instead.
 import OpenAI from 'openai';
 import type { ProvidersConfig } from '../core/config';
+import type { RemoteFineTuneBackendConfig } from '../core/contracts';
 import type { ModelRef } from '../core/types';
 import type { ActivityDeps } from './context';
 import { createFineTuneBackend, openAiCompatibleProvider, readApiKey } from './providers/finetune/backend';
 import { toActivityFailure } from './providers/errors';
-import { contentTag, type JobInputs, type RemoteFineTuneBackendConfig } from './fine-tuning';
+import { contentTag, type JobInputs } from './fine-tuning';
 
 export interface FineTuneCheckpointsInput extends JobInputs {
   backend: RemoteFineTuneBackendConfig & { kind: 'openai' };

@@ -1,7 +1,8 @@
 // Fine-tune jobs as activities: upload, find-or-create (never twice), wait (heartbeating), cancel.
 import { Context, sleep } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
-import type { FineTuneBackendConfig, ProvidersConfig } from '../core/config';
+import type { ProvidersConfig } from '../core/config';
+import type { RemoteFineTuneBackendConfig } from '../core/contracts';
 import {
   terminalFineTuneStatuses,
   type ArtifactRef,
@@ -11,8 +12,6 @@ import {
 import type { ActivityDeps } from './context';
 import { createFineTuneBackend, endedWithoutModel, type JobTag } from './providers/finetune/backend';
 import { toActivityFailure } from './providers/errors';
-
-export type RemoteFineTuneBackendConfig = Exclude<FineTuneBackendConfig, { kind: 'in-context' }>;
 
 interface JobContext {
   tag: JobTag;

@@ -1,5 +1,6 @@
 // Answering multiple-choice questions shard by shard: prompts from core/, calls through the gateway.
 import type { ProvidersConfig } from '../core/config';
+import type { Retrieval, SamplingParams } from '../core/contracts';
 import { extractOptionLetter } from '../core/answers';
 import { fewShotMessages, zeroShotMessages } from '../core/prompts';
 import {
@@ -13,17 +14,8 @@ import {
   type StageUsage,
 } from '../core/types';
 import type { ActivityDeps } from './context';
-import { nearest, poolItems, type Retrieval } from './retrieval';
+import { nearest, poolItems } from './retrieval';
 import { ShardCalls } from './shard-calls';
-
-export interface SamplingParams {
-  temperature: number;
-  maxTokens: number;
-  seed: number;
-  /** Samples per question. */
-  n?: number;
-  logprobs?: boolean;
-}
 
 export interface AnswerQuestionsInput {
   runId: string;

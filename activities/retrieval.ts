@@ -2,19 +2,13 @@
 // A worker prepares each pool once (its items, index or vectors) and keeps a few, keyed by content.
 import { Bm25Index } from '../core/bm25';
 import type { ProvidersConfig, RetrieverConfig } from '../core/config';
+import type { Retrieval } from '../core/contracts';
 import { nearestByCosine, normalize } from '../core/nearest';
 import { addUsage, emptyUsage, type ArtifactRef, type McqItem, type StageUsage } from '../core/types';
 import type { ArtifactStore } from '../lib/artifacts';
 import type { ActivityDeps } from './context';
 import { costOf } from './providers/gateway';
 import { retryTransient } from './providers/errors';
-
-/** Where to retrieve from, how many, and how. */
-export interface Retrieval {
-  pool: ArtifactRef;
-  k: number;
-  retriever: RetrieverConfig;
-}
 
 export interface Neighbours {
   /** Per query, positions in the pool, nearest first. */

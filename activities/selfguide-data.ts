@@ -1,8 +1,9 @@
 // SELF-GUIDE stages 1-3 as activities: a round of input generation, the input filters, sampling annotations, and
 // voting them into synthetic pairs and training files. Every result has a deterministic artifact name, looked up first.
 import type { ProvidersConfig } from '../core/config';
-import { synthesizePairs, type AnnotatedInput, type AnnotationDropReason } from '../core/selfguide-annotation';
-import { countReasons, filterInputs, type FilterCounts } from '../core/selfguide-filters';
+import type { FilterStageResult, GenerateInputRoundResult, SyntheticDataResult } from '../core/contracts';
+import { synthesizePairs, type AnnotatedInput } from '../core/selfguide-annotation';
+import { countReasons, filterInputs } from '../core/selfguide-filters';
 import {
   mixSeed,
   roundPrompts,
@@ -40,26 +41,10 @@ export interface GenerateInputRoundInput extends StageInput {
   seed: number;
 }
 
-export interface GenerateInputRoundResult {
-  /** Everything generated up to this round, in order. */
-  generated: ArtifactRef;
-  /** Inputs in the library after this round. */
-  library: number;
-  usage: StageUsage;
-}
-
 export interface FilterStageInput extends StageInput {
   generated: ArtifactRef;
   task: SelfGuideTaskDefinition;
   lengthFilter: boolean;
-}
-
-export interface FilterStageResult {
-  /** The kept inputs, trimmed: one `{input}` each. */
-  kept: ArtifactRef;
-  /** One `{input, kept, reason}` per generated input. */
-  report: ArtifactRef;
-  counts: FilterCounts;
 }
 
 export interface SampleAnnotationsInput extends StageInput {
@@ -81,14 +66,6 @@ export interface BuildSyntheticDataInput extends StageInput {
   outputLengthFilter: boolean;
   minShare: number;
   seed: number;
-}
-
-export interface SyntheticDataResult {
-  /** `{input, output}` pairs. */
-  pairs: ArtifactRef;
-  /** Chat-format training examples of the pairs. */
-  training: ArtifactRef;
-  dropped: Record<AnnotationDropReason, number>;
 }
 
 const padded = (n: number) => String(n).padStart(5, '0');

@@ -1,6 +1,7 @@
 // SELF-GUIDE stage 5 as activities: a model answers a shard of the test split greedily in the task chat (few-shot,
 // or Self-ICL with synthetic demonstrations), and the answers are scored by exact match or ROUGE-L.
 import type { ProvidersConfig } from '../core/config';
+import type { Prompting, TestScore } from '../core/contracts';
 import { selfIclChat, taskChat, type SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import { labelExactMatch, rougeLChars, rougeLWords } from '../core/text-metrics';
 import {
@@ -14,8 +15,6 @@ import {
 import type { ActivityDeps } from './context';
 import { ShardCalls } from './shard-calls';
 import { porterStemmer } from './stemmer';
-
-export type Prompting = { kind: 'few-shot' } | { kind: 'self-icl'; synthetic: ArtifactRef; contextTokens: number };
 
 export interface AnswerTestShardInput {
   runId: string;
@@ -39,15 +38,6 @@ export interface ScoreTestAnswersInput {
   answers: ArtifactRef[];
   task: SelfGuideTaskDefinition;
   rouge: 'words' | 'chars';
-}
-
-export interface TestScore {
-  /** Mean exact match (classification) or ROUGE-L F-measure (generation), in [0, 1]. */
-  score: number;
-  metric: 'exact-match' | 'rouge-l' | 'rouge-l-chars';
-  total: number;
-  /** One `{input, output, response, score}` per test item. */
-  details: ArtifactRef;
 }
 
 export function selfGuideEvaluationActivities(deps: ActivityDeps) {

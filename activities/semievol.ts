@@ -1,7 +1,8 @@
 // SemiEvol's activities: one shard of a stage each (retrieval, collaborators, self-justification), plus the small
 // steps between stages (selection, training sets, the pseudo-label diagnostic). Decisions come from core/semievol.ts.
 import type { ProvidersConfig } from '../core/config';
-import { summarizeAccuracy, type Accuracy } from '../core/metrics';
+import type { PseudoLabelAccuracy, ResponseSampling, Retrieval, SelectionResult } from '../core/contracts';
+import { summarizeAccuracy } from '../core/metrics';
 import { fewShotMessages, justificationMessages, trainingExample } from '../core/prompts';
 import type { SelectionOptions } from '../core/semievol-config';
 import {
@@ -14,7 +15,6 @@ import {
   type CollaborationRecord,
   type CollaboratorSetup,
   type PseudoLabel,
-  type PseudoLabelCounts,
   type RecordedResponse,
   type SelectedLine,
 } from '../core/semievol';
@@ -28,15 +28,8 @@ import {
   type StageUsage,
 } from '../core/types';
 import type { ActivityDeps } from './context';
-import { nearest, poolItems, type Retrieval } from './retrieval';
+import { nearest, poolItems } from './retrieval';
 import { ShardCalls } from './shard-calls';
-
-/** Sampling of collaborators and self-justification; log-probabilities are always asked for. */
-export interface ResponseSampling {
-  temperature: number;
-  maxTokens: number;
-  seed: number;
-}
 
 interface ShardInput {
   runId: string;
@@ -77,19 +70,6 @@ export interface JustifiedShard {
   /** Questions the justifier was asked about. */
   justified: number;
   usage: StageUsage;
-}
-
-export interface SelectionResult {
-  /** `flt semievol select`'s output lines for the run. */
-  selected: ArtifactRef;
-  threshold: number | null;
-  counts: PseudoLabelCounts;
-}
-
-export interface PseudoLabelAccuracy {
-  /** Every pseudo-labeled question with a gold answer. */
-  all: Accuracy;
-  selected: Accuracy;
 }
 
 interface NeighboursLine {
@@ -189,7 +169,10 @@ export function semievolActivities(deps: ActivityDeps) {
       return { output: await store.writeJsonl(lines, name), usage: calls.usage };
     },
 
-    /** Self-justification for one shard: the justifier settles each inconsistent question; every question gets its pseudo-label. */
+    /**
+     * Self-justification for one shard: the justifier settles each inconsistent question; every question gets its
+     * pseudo-label.
+     */
     async justifyShard(input: JustifyInput): Promise<JustifiedShard> {
       const recordsName = shardName(input.runId, 'justify', 'records', input.shard.index);
       const labelsName = shardName(input.runId, 'justify', 'labels', input.shard.index);
@@ -261,7 +244,10 @@ export function semievolActivities(deps: ActivityDeps) {
       };
     },
 
-    /** Chat-format training examples: D_L's gold answers and/or the selected pseudo-labels, the question as in the zero-shot prompt. */
+    /**
+     * Chat-format training examples: D_L's gold answers and/or the selected pseudo-labels, the question as in the
+     * zero-shot prompt.
+     */
     async buildTrainingSet(input: {
       runId: string;
       stage: string;

@@ -3,9 +3,9 @@
 import { Command } from 'commander';
 import type { BudgetConfig } from '../core/config';
 import { estimateTokens, type StageEstimate } from '../core/estimate';
+import type { BudgetPlan } from '../core/workflow-messages';
 import { loadRunConfig } from '../lib/config-file';
 import { methodOf } from '../lib/methods';
-import type { BudgetPlan } from '../workflows/control';
 import { formatUsd } from './watch-view';
 
 const n = (value: number) => Math.round(value).toLocaleString('en-US');
@@ -47,7 +47,10 @@ export function estimateTable(stages: readonly StageEstimate[]): string[] {
 /** The line `flt run` prints. */
 export function estimateLine(stages: readonly StageEstimate[], file: string): string {
   const t = totals(stages);
-  return `estimate: up to ${formatUsd(t.usd)} (${n(t.calls)} calls, ${n(t.tokens)} tokens, completions at their max tokens); \`flt estimate ${file}\` shows each stage`;
+  return (
+    `estimate: up to ${formatUsd(t.usd)} (${n(t.calls)} calls, ${n(t.tokens)} tokens, ` +
+    `completions at their max tokens); \`flt estimate ${file}\` shows each stage`
+  );
 }
 
 /** The run's static details line on money: the estimate, and the budget the run stops at. */
@@ -83,13 +86,16 @@ export function registerEstimateCommand(program: Command): void {
       console.log(`${file}: ${config.method} on "${config.task}"`);
       for (const line of estimateTable(stages)) console.log(`  ${line}`);
       console.log(
-        'Tokens are estimated at 4 characters each from the prompts this run would send. Upper bounds: every completion at its max tokens,',
+        'Tokens are estimated at 4 characters each from the prompts this run would send. ' +
+          'Upper bounds: every completion at its max tokens,',
       );
       console.log(
-        'and counts known only mid-run at their most (every question self-justified, every input kept and labelled). Prices come from',
+        'and counts known only mid-run at their most (every question self-justified, every input kept and labelled). ' +
+          'Prices come from',
       );
       console.log(
-        "each provider's `prices` (per million tokens); training from the fine-tune backend's provider, at the configured epochs.",
+        "each provider's `prices` (per million tokens); " +
+          "training from the fine-tune backend's provider, at the configured epochs.",
       );
       if (config.budget?.usd !== undefined || config.budget?.tokens !== undefined) {
         const t = totals(stages);
@@ -98,7 +104,8 @@ export function registerEstimateCommand(program: Command): void {
           (config.budget.tokens !== undefined && t.tokens > config.budget.tokens);
         console.log(
           over
-            ? 'This estimate is over the budget: the run will wait for `flt approve` (or `flt budget`) before the stage that would cross it.'
+            ? 'This estimate is over the budget: ' +
+                'the run will wait for `flt approve` (or `flt budget`) before the stage that would cross it.'
             : 'This estimate is within the budget.',
         );
       }

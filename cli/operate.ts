@@ -12,7 +12,7 @@ import {
   uncontrolledWorkflowTypes,
   unpauseSignal,
   type ControlState,
-} from '../workflows/control';
+} from '../core/workflow-messages';
 import { connect, UserError } from './connection';
 import { formatUsd } from './watch-view';
 
@@ -67,7 +67,8 @@ function positive(value: string): number {
 }
 
 const noWorker = (runId: string) =>
-  `no worker has taken it yet; it takes effect when one runs (\`npm run worker\`), and \`flt watch ${runId}\` shows when.`;
+  'no worker has taken it yet; it takes effect when one runs (`npm run worker`), ' +
+  `and \`flt watch ${runId}\` shows when.`;
 
 export function registerOperatorCommands(program: Command): void {
   program
@@ -78,7 +79,8 @@ export function registerOperatorCommands(program: Command): void {
       await requireRunning(client, runId);
       const { workflows, confirmed } = await setPaused(client, runId, true);
       console.log(
-        `paused ${runId} and ${workflows - 1} running stage workflow(s): no new paid step starts until \`flt unpause ${runId}\`; steps in flight finish.`,
+        `paused ${runId} and ${workflows - 1} running stage workflow(s): ` +
+          `no new paid step starts until \`flt unpause ${runId}\`; steps in flight finish.`,
       );
       if (!confirmed) console.log(`The pause is recorded, but ${noWorker(runId)}`);
     });
@@ -110,7 +112,8 @@ export function registerOperatorCommands(program: Command): void {
         throw new UserError(
           state
             ? `Run ${runId} is not waiting for approval; name a stage with --stage to approve it before it asks.`
-            : `No worker answered for run ${runId}, so which stage waits is unknown; name it with --stage, or start a worker (\`npm run worker\`).`,
+            : `No worker answered for run ${runId}, so which stage waits is unknown; ` +
+                'name it with --stage, or start a worker (`npm run worker`).',
         );
       }
       await handle.signal(approveSignal, stage);
@@ -142,7 +145,8 @@ export function registerOperatorCommands(program: Command): void {
         )
         .catch((err) => {
           throw new UserError(
-            `Run ${runId} did not take the new budget (${err?.message ?? err}); is a worker running (\`npm run worker\`)?`,
+            `Run ${runId} did not take the new budget (${err?.message ?? err}); ` +
+              'is a worker running (`npm run worker`)?',
           );
         });
       const budget = [

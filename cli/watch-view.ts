@@ -1,8 +1,7 @@
 // What `flt watch` draws, as plain lines: a run's stages with progress bars (items done of total, rate, time left),
 // its running stage workflows nested under their stage, fine-tune jobs with their last events, and what it has
 // spent against its budget. Pure: the frame depends only on the run tree, the clock and the rates seen so far.
-import { approvalHint, type ControlState } from '../workflows/control';
-import type { StageProgress } from '../workflows/shared';
+import { approvalHint, type ControlState, type StageProgress } from '../core/workflow-messages';
 import type { RunNode } from '../lib/run-tree';
 import { flatten } from '../lib/run-tree';
 
@@ -12,7 +11,10 @@ export class ProgressRates {
 
   constructor(private readonly windowMs = 120_000) {}
 
-  /** Records `value` at time `t` (ms) and returns units per second over the window, or null without two samples apart. */
+  /**
+   * Records `value` at time `t` (ms) and returns units per second over the window, or null without two samples
+   * apart.
+   */
   observe(key: string, t: number, value: number): number | null {
     const seen = (this.samples.get(key) ?? []).filter((s) => t - s.t <= this.windowMs && s.value <= value);
     seen.push({ t, value });
@@ -101,7 +103,10 @@ function progressRow(node: RunNode, stage: StageProgress, depth: number, label: 
   return { key, depth, label, state, value: steps, total: stage.total, unit: '', note: hold };
 }
 
-/** A node's rows: a one-stage workflow is one row; a multi-stage one lists its stages, running children under the current one. */
+/**
+ * A node's rows: a one-stage workflow is one row; a multi-stage one lists its stages, running children under the
+ * current one.
+ */
 function rowsFor(node: RunNode, depth: number, label: string): Row[] {
   if (node.type === 'fineTune')
     return [
@@ -140,7 +145,8 @@ function rowsFor(node: RunNode, depth: number, label: string): Row[] {
       rows.push(progressRow(node, stage, inner, stage.stage, stage.stage === node.progress?.stage));
     }
   }
-  // Children that are not a stage of their own (SemiEvol's four evaluations, the campaign's branches) go under the current stage.
+  // Children that are not a stage of their own (SemiEvol's four evaluations, the campaign's branches) go under the
+  // current stage.
   const others = node.children.filter((c) => !matched.has(c)).flatMap((c) => rowsFor(c, inner + 1, nameOf(c, node)));
   const current = rows.findIndex((r) => r.label === node.progress?.stage && r.depth === inner);
   const lastRunning = rows.map((r) => r.state).lastIndexOf('running');

@@ -1,10 +1,20 @@
 // SELF-GUIDE's prompts: input generation (stage 1), the task chat used for annotation, training and evaluation
 // (stages 3-5), and Self-ICL's longer chat. Pure and seeded, so a replayed round builds the same prompts.
-import type { SelfGuideTaskSpec } from '../lib/datasets';
 import { seededRandom, seededSample, seededShuffle } from './stats';
 import type { ChatMessage, IoExample } from './types';
 
-export type SelfGuideTaskDefinition = SelfGuideTaskSpec;
+/** A SELF-GUIDE task as task.json defines it (lib/datasets.ts validates the file into this shape). */
+export interface SelfGuideTaskDefinition {
+  name: string;
+  kind: 'classification' | 'generation';
+  metric: 'exact_match' | 'rouge';
+  instruction: string;
+  /** The gold examples: at least one. */
+  examples: IoExample[];
+  /** Classification labels; empty for generation tasks. */
+  labels: string[];
+  noise_terms: string[];
+}
 
 /** The opening line the provider test double recognizes a generation prompt by. */
 export const inputGenerationOpening = 'As an input generator, write one new [input] for the task below.';
@@ -27,11 +37,13 @@ export function inputGenerationPrompt(parts: InputGenerationPromptParts): ChatMe
     inputGenerationOpening,
     `[instruction]\n${parts.instruction}`,
     `High-quality example inputs. Follow their format very strictly:\n\n${quoted(parts.exampleInputs)}`,
-    `Additional example inputs. Their format and content may be inaccurate; use them only for ideas:\n\n${quoted(parts.libraryInputs)}`,
+    'Additional example inputs. Their format and content may be inaccurate; use them only for ideas:\n\n' +
+      quoted(parts.libraryInputs),
   ];
   if (parts.pseudoLabel !== null) sections.push(`The expected output for the new [input] is: ${parts.pseudoLabel}`);
   sections.push(
-    'Write a new [input] that differs from every example and follows the instruction. Reply with the new input only, without any other text.\n\n[input]=',
+    'Write a new [input] that differs from every example and follows the instruction. ' +
+      'Reply with the new input only, without any other text.\n\n[input]=',
   );
   return [{ role: 'user', content: sections.join('\n\n') }];
 }
@@ -78,7 +90,10 @@ export function roundPrompts(spec: RoundPromptsSpec): GenerationPrompt[] {
   });
 }
 
-/** The task as a chat: the instruction, each gold example as a user input and an assistant output, then the new input. */
+/**
+ * The task as a chat: the instruction, each gold example as a user input and an assistant output, then the new
+ * input.
+ */
 export function taskChat(
   task: Pick<SelfGuideTaskDefinition, 'instruction' | 'examples'>,
   input: string,

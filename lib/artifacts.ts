@@ -5,6 +5,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { ApplicationFailure } from '@temporalio/common';
+import { InvalidInput, MissingArtifact } from '../core/errors';
 import type { ArtifactRef } from '../core/types';
 
 export interface ArtifactStore {
@@ -30,16 +32,20 @@ export function refUri(sha256: string): string {
 export function parseRef(ref: ArtifactRef): string {
   const match = uriPattern.exec(ref?.uri ?? '');
   if (!match || match[1] !== ref.sha256)
-    throw new Error(
-      `Invalid artifact reference ${JSON.stringify(ref?.uri)}: expected artifact:sha256/<64 hex digits> matching its sha256.`,
+    throw ApplicationFailure.nonRetryable(
+      `Invalid artifact reference ${JSON.stringify(ref?.uri)}: ` +
+        'expected artifact:sha256/<64 hex digits> matching its sha256.',
+      InvalidInput,
     );
   return match[1];
 }
 
 function checkName(name: string): void {
   if (!namePattern.test(name) || name.split('/').some((part) => part === '..' || part === '.')) {
-    throw new Error(
-      `Invalid artifact name ${JSON.stringify(name)}: expected slash-separated parts of letters, digits, "_", ".", "=" or "-".`,
+    throw ApplicationFailure.nonRetryable(
+      `Invalid artifact name ${JSON.stringify(name)}: ` +
+        'expected slash-separated parts of letters, digits, "_", ".", "=" or "-".',
+      InvalidInput,
     );
   }
 }
@@ -100,15 +106,25 @@ export class LocalArtifactStore implements ArtifactStore {
       const ref = JSON.parse(await fs.readFile(this.namePath(name), 'utf8')) as ArtifactRef;
       await fs.access(this.blobPath(parseRef(ref)));
       return ref;
-    } catch (err: any) {
-      if (err?.code === 'ENOENT') return null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') return null;
       throw err;
     }
   }
 
   async localPath(ref: ArtifactRef): Promise<string> {
     const file = this.blobPath(parseRef(ref));
-    await fs.access(file);
+    try {
+      await fs.access(file);
+    } catch (err) {
+      // Blobs are never deleted by a run, so a missing one stays missing however often the activity retries.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw ApplicationFailure.nonRetryable(
+          `Artifact ${ref.uri} is not in the store at ${this.root}.`,
+          MissingArtifact,
+        );
+      throw err;
+    }
     return file;
   }
 

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
 import { optionLetter } from '../core/prompts';
+import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import type { IoExample, McqItem } from '../core/types';
 
 export interface DatasetLocation {
@@ -66,7 +67,10 @@ function valueAt(value: unknown, keys: readonly PropertyKey[]): unknown {
   );
 }
 
-/** Validates with a zod schema whose messages read as sentence ends ("must be a string"); the first issue is reported. */
+/**
+ * Validates with a zod schema whose messages read as sentence ends ("must be a string"); the first issue is
+ * reported.
+ */
 function validate<T>(schema: z.ZodType<T>, value: unknown, file: string, line?: number): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
@@ -122,7 +126,10 @@ export function loadIoJsonl(file: string): IoExample[] {
   return readJsonlLines(file).map(({ line, value }) => validate(ioExampleSchema, value, file, line));
 }
 
-/** task.json of a SELF-GUIDE task; absent or null `labels`/`noise_terms` mean none (generation tasks have null labels). */
+/**
+ * task.json of a SELF-GUIDE task; absent or null `labels`/`noise_terms` mean none (generation tasks have null
+ * labels).
+ */
 export const selfGuideTaskSchema = z
   .object(
     {
@@ -143,9 +150,7 @@ export const selfGuideTaskSchema = z
     error: 'must list at least one label for a classification task',
   });
 
-export type SelfGuideTaskSpec = z.infer<typeof selfGuideTaskSchema>;
-
-export interface SelfGuideTask extends SelfGuideTaskSpec {
+export interface SelfGuideTask extends SelfGuideTaskDefinition {
   validation: IoExample[];
   test: IoExample[];
 }
@@ -153,7 +158,7 @@ export interface SelfGuideTask extends SelfGuideTaskSpec {
 /** A task directory: task.json, validation.jsonl and test.jsonl. */
 export function loadSelfGuideTask(dir: string): SelfGuideTask {
   const taskFile = path.join(dir, 'task.json');
-  const spec = validate(selfGuideTaskSchema, readJsonFile(taskFile), taskFile);
+  const spec: SelfGuideTaskDefinition = validate(selfGuideTaskSchema, readJsonFile(taskFile), taskFile);
   return {
     ...spec,
     validation: loadIoJsonl(path.join(dir, 'validation.jsonl')),
@@ -300,7 +305,8 @@ class Tally {
     const n = this.lines.length;
     if (n === 0) return null;
     const listed = this.lines.slice(0, 10).join(', ') + (n > 10 ? `, and ${n - 10} more` : '');
-    return `${file}: ${n} row${n === 1 ? '' : 's'} with ${this.description} (first: ${this.example}; line${n === 1 ? '' : 's'} ${listed}).`;
+    const plural = n === 1 ? '' : 's';
+    return `${file}: ${n} row${plural} with ${this.description} (first: ${this.example}; line${plural} ${listed}).`;
   }
 }
 
@@ -351,7 +357,10 @@ export interface LoadedMcqDataset {
 }
 
 export interface LoadSemiEvolCsvOptions {
-  /** Every row must have a valid answer letter (default). When false, a missing, blank or unusable answer becomes null. */
+  /**
+   * Every row must have a valid answer letter (default). When false, a missing, blank or unusable answer becomes
+   * null.
+   */
   requireAnswer?: boolean;
 }
 
@@ -471,7 +480,8 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
     if (answer === null && requireAnswer) {
       throw new DatasetError(
         { file, line, field: 'answer' },
-        `must be an option letter ${letterRange(options.length)} (or an option number 1-${options.length}), got ${excerpt(rawAnswer)}`,
+        `must be an option letter ${letterRange(options.length)} (or an option number 1-${options.length}), ` +
+          `got ${excerpt(rawAnswer)}`,
       );
     }
     if (answer === null && rawAnswer.trim() !== '') droppedAnswers.add(line, excerpt(rawAnswer));

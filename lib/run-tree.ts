@@ -6,13 +6,12 @@ import type { Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { temporal } from '@temporalio/proto';
 import type { FineTuneJobState } from '../core/types';
-import { controlQuery, type ControlState } from '../workflows/control';
-import { progressQuery, type RunProgress } from '../workflows/shared';
+import { controlQuery, progressQuery, type ControlState, type RunProgress } from '../core/workflow-messages';
 
 export interface PendingActivity {
   type: string;
   attempt: number;
-  /** The activity's last heartbeat details: `{done, of}` for model calls, `{status, lastEvent}` for a fine-tune wait. */
+  /** The last heartbeat's details: `{done, of}` for model calls, `{status, lastEvent}` for a fine-tune wait. */
   heartbeat: unknown;
   lastFailure: string | null;
 }
@@ -74,7 +73,10 @@ async function fineTuneJob(
   return { jobId: started.jobId, status: waiting?.status ?? started.status, events };
 }
 
-/** The workflow and, while it runs, its running descendants; `queries: false` skips progress and control (no worker needed). */
+/**
+ * The workflow and, while it runs, its running descendants; `queries: false` skips progress and control (no worker
+ * needed).
+ */
 export async function readRunTree(
   client: Client,
   workflowId: string,

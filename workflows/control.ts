@@ -1,81 +1,29 @@
 // Operator control inside workflows: pause and unpause, the budget guard before each paid stage, approval and a raised
 // budget, the stage ledger, and what the Temporal UI shows as current details. Operators send a few signals per run,
 // so histories grow by a handful of events; nothing here adds a command while a run is neither paused nor stopped.
-import {
-  condition,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
-  setCurrentDetails,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { condition, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import {
   crossedLimit,
   estimateTokens,
   rescale,
   spentOf,
   type BudgetLimits,
-  type Spent,
   type StageEstimate,
 } from '../core/estimate';
 import { searchAttributes } from '../core/search-attributes';
 import { addUsage, emptyUsage, type StageUsage } from '../core/types';
-
-/** A run's budget as the CLI starts it: the config's limits and the estimate per stage made from its data. */
-export interface BudgetPlan {
-  limits: BudgetLimits;
-  /** Every fine-tune stage waits for `flt approve`, whatever it costs. */
-  approveFineTunes: boolean;
-  stages: StageEstimate[];
-}
-
-export interface AwaitingApproval {
-  stage: string;
-  /** `fine-tune`: the run asks before every fine-tune; `budget`: the stage would cross the budget. */
-  kind: 'fine-tune' | 'budget';
-  reason: string;
-  estimate: StageEstimate;
-}
-
-export interface ControlState {
-  paused: boolean;
-  /** The stage waiting for `flt approve` or a raised budget; null when none is. */
-  awaiting: AwaitingApproval | null;
-  limits: BudgetLimits;
-  /** Measured calls plus `training`. */
-  spent: Spent;
-  /** The estimated training of the fine-tunes started so far: providers do not report what a job cost. */
-  training: Spent;
-  /** The whole run's estimate when it started; null when it was started without one. */
-  estimate: { usd: number; tokens: number } | null;
-  approved: string[];
-}
-
-/** Measured usage per stage, with the estimate it was let through on (training cost is only ever estimated). */
-export interface StageCost {
-  stage: string;
-  usage: StageUsage;
-  estimate: StageEstimate | null;
-}
-
-export const pauseSignal = defineSignal('pause');
-export const unpauseSignal = defineSignal('unpause');
-/** Approves the named stage, or the one waiting when no name is given. */
-export const approveSignal = defineSignal<[stage?: string]>('approve');
-export const raiseBudgetUpdate = defineUpdate<ControlState, [BudgetLimits]>('raiseBudget');
-export const controlQuery = defineQuery<ControlState>('control');
-
-/** Workflow types that take no operator signals: a fine-tune child only waits on its job, which pausing would not stop. */
-export const uncontrolledWorkflowTypes: readonly string[] = ['fineTune'];
-
-/** What the operator can do about a waiting stage. */
-export function approvalHint(runId: string, awaiting: Pick<AwaitingApproval, 'kind'>): string {
-  return awaiting.kind === 'budget'
-    ? `Run \`flt approve ${runId}\` for this stage, or raise the budget with \`flt budget ${runId} --usd <dollars>\`.`
-    : `Run \`flt approve ${runId}\`.`;
-}
+import {
+  approvalHint,
+  approveSignal,
+  controlQuery,
+  pauseSignal,
+  raiseBudgetUpdate,
+  unpauseSignal,
+  type AwaitingApproval,
+  type BudgetPlan,
+  type ControlState,
+  type StageCost,
+} from '../core/workflow-messages';
 
 const usd = (value: number) => `$${value.toFixed(value < 1 ? 4 : 2)}`;
 
@@ -145,9 +93,9 @@ export function runControl(budget: BudgetPlan | undefined) {
     if (paused) lines.unshift(`**Paused**: no new paid step starts until \`flt unpause ${runId}\`.`);
     if (awaiting) lines.unshift(`**Awaiting approval**: ${awaiting.reason}. ${approvalHint(runId, awaiting)}`);
     const s = spent();
-    lines.push(
-      `**Spent**: ${usd(s.usd)}, ${s.tokens} tokens${limits.usd !== undefined ? ` of a ${usd(limits.usd)} budget` : ''}${limits.tokens !== undefined ? ` (token budget ${limits.tokens})` : ''}`,
-    );
+    const usdBudget = limits.usd !== undefined ? ` of a ${usd(limits.usd)} budget` : '';
+    const tokenBudget = limits.tokens !== undefined ? ` (token budget ${limits.tokens})` : '';
+    lines.push(`**Spent**: ${usd(s.usd)}, ${s.tokens} tokens${usdBudget}${tokenBudget}`);
     setCurrentDetails(lines.join('\n\n'));
   };
   // Only these transitions upsert: a run that is never paused or stopped for approval adds no command.
@@ -195,20 +143,26 @@ export function runControl(budget: BudgetPlan | undefined) {
     if (estimate.fineTune && budget?.approveFineTunes) {
       return {
         kind: 'fine-tune',
-        reason: `stage "${estimate.stage}" fine-tunes (about ${estimate.trainingTokens} training tokens, ${usd(estimate.trainingUsd)}), and this run asks before every fine-tune`,
+        reason:
+          `stage "${estimate.stage}" fine-tunes (about ${estimate.trainingTokens} training tokens, ` +
+          `${usd(estimate.trainingUsd)}), and this run asks before every fine-tune`,
       };
     }
     const crossed = crossedLimit(limits, spent(), estimate);
     if (crossed === 'usd') {
       return {
         kind: 'budget',
-        reason: `stage "${estimate.stage}" is estimated at up to ${usd(estimate.costUsd)}, which would bring the run to ${usd(spent().usd + estimate.costUsd)}, over its ${usd(limits.usd!)} budget`,
+        reason:
+          `stage "${estimate.stage}" is estimated at up to ${usd(estimate.costUsd)}, which would bring the run to ` +
+          `${usd(spent().usd + estimate.costUsd)}, over its ${usd(limits.usd!)} budget`,
       };
     }
     if (crossed === 'tokens') {
       return {
         kind: 'budget',
-        reason: `stage "${estimate.stage}" is estimated at up to ${estimateTokens(estimate)} tokens, which would bring the run to ${spent().tokens + estimateTokens(estimate)}, over its budget of ${limits.tokens} tokens`,
+        reason:
+          `stage "${estimate.stage}" is estimated at up to ${estimateTokens(estimate)} tokens, which would bring the ` +
+          `run to ${spent().tokens + estimateTokens(estimate)}, over its budget of ${limits.tokens} tokens`,
       };
     }
     return null;
@@ -231,7 +185,10 @@ export function runControl(budget: BudgetPlan | undefined) {
 
     pausePoint,
 
-    /** Before a paid stage: waits while paused, and while the stage needs approval; `units` rescales the plan's estimate. */
+    /**
+     * Before a paid stage: waits while paused, and while the stage needs approval; `units` rescales the plan's
+     * estimate.
+     */
     async beforePaidStep(name: string, units?: number): Promise<void> {
       const planned = budget?.stages.find((e) => e.stage === name);
       const estimate = planned && units !== undefined ? rescale(planned, units) : planned;

@@ -1,25 +1,15 @@
 // Evaluation: a model answers the test split shard by shard; the answers are scored against the gold letters.
-import { continueAsNew, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import type { SamplingParams } from '../activities/inference';
-import type { Metric, Score } from '../activities/evaluation';
-import type { Retrieval } from '../activities/retrieval';
+import { continueAsNew } from '@temporalio/workflow';
 import type { ProvidersConfig } from '../core/config';
-import type { ArtifactRef, ModelRef, Shard, StageUsage } from '../core/types';
-import { overShards, type ShardsDone } from './shards';
+import type { Metric, Retrieval, SamplingParams, Score } from '../core/contracts';
+import type { ModelRef, StageUsage } from '../core/types';
+import { evaluateInShards, type ShardedEvaluationInput } from './sharded-evaluation';
 
-export interface EvaluateModelInput {
-  runId: string;
-  stage: string;
+export interface EvaluateModelInput extends ShardedEvaluationInput {
   model: ModelRef;
-  test: ArtifactRef;
   providers: ProvidersConfig;
   sampling: SamplingParams;
   metric: Metric;
-  execution: { shardSize: number; parallelShards: number };
-  /** Set when the stage continued as new: its shards and the ones it had finished. */
-  shards?: Shard[];
-  done?: ShardsDone<{ output: ArtifactRef; usage: StageUsage }>;
   /** Few-shot prompts with each question's nearest examples from a pool (the RAG baseline); zero-shot without. */
   retrieval?: Retrieval;
 }
@@ -31,38 +21,11 @@ export interface ModelEvaluation {
   usage: StageUsage;
 }
 
-const { shardDataset, scoreAnswers } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
-
-/** Model-calling activities: heartbeats detect a dead worker long before the start-to-close timeout. */
-const modelCalls = (summary: string) =>
-  proxyActivities<Activities>({
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '5 minutes',
-    retry: { initialInterval: '1 second', maximumInterval: '2 minutes' },
-    summary,
-  });
-
 export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEvaluation> {
-  const shards =
-    input.shards ??
-    (await shardDataset({
-      dataset: input.test,
-      shardSize: input.execution.shardSize,
-      name: `runs/${input.runId}/${input.stage}/items`,
-    }));
-  const { results, usage } = await overShards(
-    {
-      stage: input.stage,
-      shards,
-      parallelShards: input.execution.parallelShards,
-      done: input.done,
-      continueAsNew: (done) => continueAsNew<typeof evaluateModel>({ ...input, shards, done }),
-    },
-    (shard) =>
-      modelCalls(`${input.model.model}: shard ${shard.index + 1} of ${shard.of}`).answerQuestions({
+  const { score, usage } = await evaluateInShards(input, {
+    summary: (shard) => `${input.model.model}: shard ${shard.index + 1} of ${shard.of}`,
+    answer: (activities, shard) =>
+      activities.answerQuestions({
         runId: input.runId,
         stage: input.stage,
         shard,
@@ -71,14 +34,15 @@ export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEva
         sampling: input.sampling,
         retrieval: input.retrieval,
       }),
-  );
-  const answered = results.map((r) => r.output);
-  const score = await scoreAnswers({
-    runId: input.runId,
-    stage: input.stage,
-    answers: answered,
-    gold: input.test,
-    metric: input.metric,
+    score: (activities, answers) =>
+      activities.scoreAnswers({
+        runId: input.runId,
+        stage: input.stage,
+        answers,
+        gold: input.test,
+        metric: input.metric,
+      }),
+    continueAsNew: (next) => continueAsNew<typeof evaluateModel>(next),
   });
   return { stage: input.stage, model: input.model, score, usage };
 }

@@ -1,13 +1,13 @@
 // The `evaluate` method: every configured model on the test split, each as a child workflow.
 import { executeChild, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import type { SamplingParams } from '../activities/inference';
-import type { Metric } from '../activities/evaluation';
+import type { Metric, SamplingParams } from '../core/contracts';
 import type { ModelSpec, ProvidersConfig } from '../core/config';
 import { searchAttributes } from '../core/search-attributes';
 import type { ArtifactRef, StageUsage } from '../core/types';
-import { runControl, type BudgetPlan, type StageCost } from './control';
+import { progressQuery, type BudgetPlan, type StageCost, type StageProgress } from '../core/workflow-messages';
+import { runControl } from './control';
 import { evaluateModel, type ModelEvaluation } from './evaluate';
-import { childId, progressQuery, type StageProgress } from './shared';
+import { childId } from './shared';
 
 export interface EvaluationRunInput {
   runId: string;

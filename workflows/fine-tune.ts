@@ -1,9 +1,10 @@
 // Fine-tuning as a child workflow: one remote job per (run, stage), waited on durably, cancelled with the run.
 import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { RemoteFineTuneBackendConfig } from '../activities/fine-tuning';
 import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from '../core/config';
+import type { RemoteFineTuneBackendConfig } from '../core/contracts';
 import type { ArtifactRef, FineTuneHyperparameters, FineTuneJobState, ModelRef } from '../core/types';
+import { fineTuneJobCalls, fineTuneWait } from './activity-options';
 
 export interface FineTuneInput {
   runId: string;
@@ -16,10 +17,7 @@ export interface FineTuneInput {
   hyperparameters: FineTuneHyperparameters;
 }
 
-const { startFineTuneJob, cancelFineTuneJob } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '2 minutes' },
-});
+const { startFineTuneJob, cancelFineTuneJob } = proxyActivities<Activities>(fineTuneJobCalls);
 
 export async function fineTune(input: FineTuneInput): Promise<ModelRef> {
   const { backend } = input;
@@ -62,11 +60,8 @@ async function runJob(
     hyperparameters: input.hyperparameters,
   });
 
-  // One long heartbeating activity polls the job: the history grows by a few events per job, not per poll.
   const { waitForFineTuneJob } = proxyActivities<Activities>({
-    startToCloseTimeout: '7 days',
-    heartbeatTimeout: `${Math.max(60, 3 * backend.pollIntervalSeconds)} seconds`,
-    retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes' },
+    ...fineTuneWait(backend.pollIntervalSeconds),
     summary: `waiting for fine-tune job ${started.jobId}`,
   });
   try {

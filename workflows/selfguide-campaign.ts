@@ -16,7 +16,8 @@ import {
 import type { SelfGuideGrid, SelfGuideSettings } from '../core/selfguide-config';
 import { searchAttributes } from '../core/search-attributes';
 import type { StageUsage } from '../core/types';
-import { pausable, runControl, type BudgetPlan, type StageCost } from './control';
+import { progressQuery, type BudgetPlan, type StageCost, type StageProgress } from '../core/workflow-messages';
+import { pausable, runControl } from './control';
 import { selfGuideRun, type SelfGuideRunResult } from './selfguide';
 import type { SelfGuideEvaluation } from './selfguide-evaluate';
 import {
@@ -30,7 +31,7 @@ import {
   type SelfGuidePipeline,
   type SelfGuideTaskRun,
 } from './selfguide-stages';
-import { childId, mapBounded, progressQuery, type StageProgress } from './shared';
+import { childId, mapBounded } from './shared';
 
 export interface SelfGuideCampaignInput extends SelfGuidePipeline {
   runId: string;
@@ -167,7 +168,8 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
 
   await enter(
     'validation',
-    `${gridSettings(grid).length} settings on ${input.validation.length} validation task(s), in ${branches.length} branches, and the few-shot baselines`,
+    `${gridSettings(grid).length} settings on ${input.validation.length} validation task(s), ` +
+      `in ${branches.length} branches, and the few-shot baselines`,
     true,
   );
   const [baselines, branchResults] = await Promise.all([

@@ -1,27 +1,19 @@
 // SELF-GUIDE stage 5 for one model: the test split in shards, answered greedily in the task chat, then scored.
-import { continueAsNew, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import type { Prompting, TestScore } from '../activities/selfguide-evaluation';
+import { continueAsNew } from '@temporalio/workflow';
 import type { ProvidersConfig } from '../core/config';
+import type { Prompting, TestScore } from '../core/contracts';
 import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';
-import type { ArtifactRef, ModelRef, Shard, StageUsage } from '../core/types';
-import { overShards, type ShardsDone } from './shards';
+import type { ModelRef, StageUsage } from '../core/types';
+import { evaluateInShards, type ShardedEvaluationInput } from './sharded-evaluation';
 
-export interface SelfGuideEvaluateInput {
-  runId: string;
-  stage: string;
+export interface SelfGuideEvaluateInput extends ShardedEvaluationInput {
   task: SelfGuideTaskDefinition;
-  test: ArtifactRef;
   model: ModelRef;
   providers: ProvidersConfig;
   prompting: Prompting;
   maxTokens: number;
   rouge: 'words' | 'chars';
   seed: number;
-  execution: { shardSize: number; parallelShards: number };
-  /** Set when the stage continued as new: its shards and the ones it had finished. */
-  shards?: Shard[];
-  done?: ShardsDone<{ output: ArtifactRef; usage: StageUsage }>;
 }
 
 export interface SelfGuideEvaluation {
@@ -31,37 +23,11 @@ export interface SelfGuideEvaluation {
   usage: StageUsage;
 }
 
-const { shardDataset, scoreTestAnswers } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
-
-const modelCalls = (summary: string) =>
-  proxyActivities<Activities>({
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '5 minutes',
-    retry: { initialInterval: '1 second', maximumInterval: '2 minutes' },
-    summary,
-  });
-
 export async function selfGuideEvaluate(input: SelfGuideEvaluateInput): Promise<SelfGuideEvaluation> {
-  const shards =
-    input.shards ??
-    (await shardDataset({
-      dataset: input.test,
-      shardSize: input.execution.shardSize,
-      name: `runs/${input.runId}/${input.stage}/items`,
-    }));
-  const { results, usage } = await overShards(
-    {
-      stage: input.stage,
-      shards,
-      parallelShards: input.execution.parallelShards,
-      done: input.done,
-      continueAsNew: (done) => continueAsNew<typeof selfGuideEvaluate>({ ...input, shards, done }),
-    },
-    (shard) =>
-      modelCalls(`${input.stage}: shard ${shard.index + 1} of ${shard.of}`).answerTestShard({
+  const { score, usage } = await evaluateInShards(input, {
+    summary: (shard) => `${input.stage}: shard ${shard.index + 1} of ${shard.of}`,
+    answer: (activities, shard) =>
+      activities.answerTestShard({
         runId: input.runId,
         stage: input.stage,
         shard,
@@ -72,14 +38,15 @@ export async function selfGuideEvaluate(input: SelfGuideEvaluateInput): Promise<
         maxTokens: input.maxTokens,
         seed: input.seed,
       }),
-  );
-  const answers = results.map((r) => r.output);
-  const score = await scoreTestAnswers({
-    runId: input.runId,
-    stage: input.stage,
-    answers,
-    task: input.task,
-    rouge: input.rouge,
+    score: (activities, answers) =>
+      activities.scoreTestAnswers({
+        runId: input.runId,
+        stage: input.stage,
+        answers,
+        task: input.task,
+        rouge: input.rouge,
+      }),
+    continueAsNew: (next) => continueAsNew<typeof selfGuideEvaluate>(next),
   });
   return { stage: input.stage, model: input.model, score, usage };
 }

@@ -2,12 +2,12 @@
 // workflow with a deterministic id, so a resumed run finds its finished steps again.
 import { executeChild, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { FilterStageResult, GenerateInputRoundResult, SyntheticDataResult } from '../activities/selfguide-data';
-import type { Prompting } from '../activities/selfguide-evaluation';
+import type { FilterStageResult, GenerateInputRoundResult, Prompting, SyntheticDataResult } from '../core/contracts';
 import type { ModelSpec, ProvidersConfig } from '../core/config';
 import { roundsFor, type SelfGuideCampaignConfig } from '../core/selfguide-config';
 import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import { addUsage, emptyUsage, type ArtifactRef, type ModelRef, type StageUsage } from '../core/types';
+import { dataStep, stageModelCalls } from './activity-options';
 import { fineTune } from './fine-tune';
 import { selfGuideEvaluate, type SelfGuideEvaluation } from './selfguide-evaluate';
 import { childId } from './shared';
@@ -30,20 +30,10 @@ export interface SelfGuideTaskRun {
   test: ArtifactRef;
 }
 
-const { filterGeneratedInputs, buildSyntheticData, goldTrainingSet, fineTuneCheckpoints } = proxyActivities<Activities>(
-  {
-    startToCloseTimeout: '10 minutes',
-    retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-  },
-);
+const { filterGeneratedInputs, buildSyntheticData, goldTrainingSet, fineTuneCheckpoints } =
+  proxyActivities<Activities>(dataStep);
 
-const modelCalls = (summary: string) =>
-  proxyActivities<Activities>({
-    startToCloseTimeout: '4 hours',
-    heartbeatTimeout: '5 minutes',
-    retry: { initialInterval: '1 second', maximumInterval: '2 minutes' },
-    summary,
-  });
+const modelCalls = (summary: string) => proxyActivities<Activities>({ ...stageModelCalls, summary });
 
 /**
  * Stage 1: one activity per round, the inputs so far travelling as an artifact, so history grows by round only.

@@ -1,13 +1,14 @@
 // SELF-GUIDE (Zhao et al., 2024) on one task: the model writes inputs, filters clean them, it labels them itself,
 // is fine-tuned on its own data, and is compared with few-shot prompting, Self-ICL and few-shot fine-tuning.
 import { patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import type { SyntheticDataResult } from '../activities/selfguide-data';
+import type { SyntheticDataResult } from '../core/contracts';
 import type { FilterCounts } from '../core/selfguide-filters';
 import type { SelfGuideSettings } from '../core/selfguide-config';
 import { providersForStage, type Rerun } from '../core/rerun';
 import { searchAttributes } from '../core/search-attributes';
 import type { ArtifactRef, ModelRef, StageUsage } from '../core/types';
-import { runControl, type BudgetPlan, type StageCost } from './control';
+import { progressQuery, type BudgetPlan, type StageCost, type StageProgress } from '../core/workflow-messages';
+import { runControl } from './control';
 import {
   evaluate,
   filterInputs,
@@ -20,7 +21,6 @@ import {
   type SelfGuideTaskRun,
 } from './selfguide-stages';
 import type { SelfGuideEvaluation } from './selfguide-evaluate';
-import { progressQuery, type StageProgress } from './shared';
 
 export interface SelfGuideRunInput extends SelfGuidePipeline, SelfGuideTaskRun {
   runId: string;
@@ -62,7 +62,10 @@ export async function selfGuideRun(input: SelfGuideRunInput): Promise<SelfGuideR
       { key: searchAttributes.baseModel, value: input.model.model },
     ]);
   }
-  /** Enters stage `index`; a paid stage waits while the run is paused or needs approval (`units` rescales its estimate). */
+  /**
+   * Enters stage `index`; a paid stage waits while the run is paused or needs approval (`units` rescales its
+   * estimate).
+   */
   const enter = async (index: number, details: string, guard: { paid: boolean; units?: number }) => {
     if (index > 0) stages[index - 1].done = stages[index - 1].total;
     stage = stages[index].stage;
@@ -94,7 +97,8 @@ export async function selfGuideRun(input: SelfGuideRunInput): Promise<SelfGuideR
 
   await enter(
     1,
-    `${inputs.generated.count} generated inputs through the empty, noise, ${settings.inputLengthFilter ? 'length, ' : ''}duplicate filters`,
+    `${inputs.generated.count} generated inputs through the empty, noise, ` +
+      `${settings.inputLengthFilter ? 'length, ' : ''}duplicate filters`,
     { paid: false },
   );
   const filtered = await filterInputs(runId, 'filter-inputs', task, inputs.generated, settings.inputLengthFilter);
@@ -118,7 +122,8 @@ export async function selfGuideRun(input: SelfGuideRunInput): Promise<SelfGuideR
 
   await enter(
     3,
-    `SELF-GUIDE on ${synthetic.training.count} synthetic pairs, few-shot fine-tuning on ${task.examples.length} gold examples`,
+    `SELF-GUIDE on ${synthetic.training.count} synthetic pairs, ` +
+      `few-shot fine-tuning on ${task.examples.length} gold examples`,
     {
       paid: true,
       units: synthetic.training.count + task.examples.length,

@@ -2,11 +2,11 @@
 // artifact references and counts, so a 100,000-question D_U costs each history a few small events per shard.
 import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { Retrieval } from '../activities/retrieval';
-import type { ResponseSampling } from '../activities/semievol';
+import type { ResponseSampling, Retrieval } from '../core/contracts';
 import type { ProvidersConfig } from '../core/config';
 import type { CollaboratorSetup } from '../core/semievol';
 import type { ArtifactRef, ModelRef, Shard, StageUsage } from '../core/types';
+import { shardModelCalls, stageStep } from './activity-options';
 import { overShards, type ShardsDone } from './shards';
 
 export interface ShardedStageInput {
@@ -19,19 +19,9 @@ export interface ShardedStageInput {
   done?: ShardsDone<unknown>;
 }
 
-/** Shard activities call models: heartbeats detect a dead worker long before the start-to-close timeout. */
-const shardActivities = (summary: string) =>
-  proxyActivities<Activities>({
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '5 minutes',
-    retry: { initialInterval: '1 second', maximumInterval: '2 minutes' },
-    summary,
-  });
+const shardActivities = (summary: string) => proxyActivities<Activities>({ ...shardModelCalls, summary });
 
-const { collectRecords } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
+const { collectRecords } = proxyActivities<Activities>(stageStep);
 
 /** Runs `work` on every shard of the stage, continuing as new when the server suggests it. */
 function eachShard<R extends { usage: StageUsage }>(

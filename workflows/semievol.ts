@@ -9,8 +9,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { SamplingParams } from '../activities/inference';
-import type { PseudoLabelAccuracy, SelectionResult } from '../activities/semievol';
+import type { PseudoLabelAccuracy, SamplingParams, SelectionResult } from '../core/contracts';
 import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from '../core/config';
 import { providersForStage, type Rerun } from '../core/rerun';
 import { searchAttributes } from '../core/search-attributes';
@@ -25,11 +24,13 @@ import {
   type Shard,
   type StageUsage,
 } from '../core/types';
-import { runControl, type BudgetPlan, type StageCost } from './control';
+import { progressQuery, type BudgetPlan, type StageCost, type StageProgress } from '../core/workflow-messages';
+import { stageStep } from './activity-options';
+import { runControl } from './control';
 import { evaluateModel, type ModelEvaluation } from './evaluate';
 import { fineTune } from './fine-tune';
 import { collaborate, justify, propagateInContext, type Justification } from './semievol-stages';
-import { childId, progressQuery, type StageProgress } from './shared';
+import { childId } from './shared';
 
 export interface SemievolRunInput {
   runId: string;
@@ -85,12 +86,7 @@ export interface SemievolRunResult {
 }
 
 /** The steps between model-calling stages, each with a summary the Temporal UI shows in the run's timeline. */
-const step = (summary: string) =>
-  proxyActivities<Activities>({
-    startToCloseTimeout: '30 minutes',
-    retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-    summary,
-  });
+const step = (summary: string) => proxyActivities<Activities>({ ...stageStep, summary });
 
 export async function semievolRun(input: SemievolRunInput): Promise<SemievolRunResult> {
   const plan = semievolPlan(input.options, input.sampling.seed);
@@ -117,7 +113,8 @@ export async function semievolRun(input: SemievolRunInput): Promise<SemievolRunR
       : null;
   const answers = await run.stage(
     'collaborate',
-    `${plan.collaborators.length} collaborators answer ${input.data.unlabeled.count} questions in ${unlabeled.length} shards`,
+    `${plan.collaborators.length} collaborators answer ${input.data.unlabeled.count} questions ` +
+      `in ${unlabeled.length} shards`,
     () => collaborateOn(input, plan, unlabeled, { base, warm }, neighbours?.neighbours ?? null),
   );
   const justification = await run.stage(
@@ -287,6 +284,7 @@ function collaborateOn(
   models: { base: ModelRef; warm: ModelRef | null },
   neighbours: ArtifactRef[] | null,
 ) {
+  const collaborators = plan.collaborators.map((c) => `M_${c.model} with ${c.examples} examples`).join('; ');
   return executeChild(collaborate, {
     workflowId: childId(input.runId, 'collaborate'),
     args: [
@@ -302,7 +300,7 @@ function collaborateOn(
         sampling: collaboratorSampling(input),
       },
     ],
-    staticSummary: `collaborate: ${plan.collaborators.map((c) => `M_${c.model} with ${c.examples} examples`).join('; ')}`,
+    staticSummary: `collaborate: ${collaborators}`,
   });
 }
 
@@ -351,7 +349,8 @@ async function evolve(
   });
   if (training.count === 0) {
     throw ApplicationFailure.nonRetryable(
-      'No pseudo-label was selected and D_L is left out (evolution.data: selected), so there is nothing to fine-tune M_evol on.',
+      'No pseudo-label was selected and D_L is left out (evolution.data: selected), ' +
+        'so there is nothing to fine-tune M_evol on.',
       'NothingToTrainOn',
     );
   }
@@ -369,7 +368,9 @@ async function evolve(
         hyperparameters: input.fineTune.finalHyperparameters,
       },
     ],
-    staticSummary: `evolve: M_evol = fine-tune(M_${plan.evolveFrom}, ${labeled ? 'D_L + ' : ''}${selection.counts.selected} pseudo-labels)`,
+    staticSummary:
+      `evolve: M_evol = fine-tune(M_${plan.evolveFrom}, ` +
+      `${labeled ? 'D_L + ' : ''}${selection.counts.selected} pseudo-labels)`,
   });
 }
 

@@ -4,8 +4,8 @@
 // grows with the number of shards.
 import { setHandler, workflowInfo } from '@temporalio/workflow';
 import { addUsage, emptyUsage, type Shard, type StageUsage } from '../core/types';
+import { progressQuery } from '../core/workflow-messages';
 import { pausable } from './control';
-import { progressQuery } from './shared';
 
 /** What a stage has done when it continues as new: the results of its first `results.length` shards. */
 export interface ShardsDone<R> {

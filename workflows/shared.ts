@@ -1,23 +1,4 @@
 // Small workflow-side helpers shared by the stage workflows. Deterministic: no I/O, no clocks, no randomness.
-import { defineQuery } from '@temporalio/workflow';
-import type { StageUsage } from '../core/types';
-
-export interface StageProgress {
-  stage: string;
-  /** Steps (shards, rounds, child stages) finished, of `total`. */
-  done: number;
-  total: number;
-  /** For sharded stages: the items (questions, test items) in finished shards, of all the stage's items. */
-  items?: { done: number; total: number };
-}
-
-export interface RunProgress {
-  stage: string;
-  stages: StageProgress[];
-  usage: StageUsage;
-}
-
-export const progressQuery = defineQuery<RunProgress>('progress');
 
 /** Runs `task` over `items` with at most `limit` in flight, keeping results in input order. */
 export async function mapBounded<T, R>(

@@ -1,6 +1,7 @@
 // Every model call of the worker passes through here: the response cache, the per-provider rate and
 // concurrency limits shared by all activities of this worker, and token/cost accounting.
 import type { ProviderConfig, ProvidersConfig } from '../../core/config';
+import { InvalidConfig, typedError } from '../../core/errors';
 import type { ChatRequest, ChatResponse, StageUsage, Usage } from '../../core/types';
 import { canonicalJson } from '../../lib/canonical-json';
 import { ResponseCache } from '../../lib/response-cache';
@@ -97,13 +98,17 @@ export interface ChatCall {
 function provider(providers: ProvidersConfig, name: string): ProviderConfig {
   const config = providers[name];
   if (!config)
-    throw new Error(
+    throw typedError(
+      InvalidConfig,
       `Unknown provider "${name}": expected one of ${Object.keys(providers).join(', ') || '(none configured)'}.`,
     );
   return config;
 }
 
-/** Identifies the endpoint a response came from, without the key, and the provider's cache salt: part of every cache key. */
+/**
+ * Identifies the endpoint a response came from, without the key, and the provider's cache salt: part of every cache
+ * key.
+ */
 function endpointIdentity(config: ProviderConfig): string {
   const endpoint =
     config.kind === 'llama-cpp'
@@ -202,7 +207,10 @@ export class ModelGateway {
   embeddings(providers: ProvidersConfig, providerName: string, model: string): EmbeddingBackend {
     const config = provider(providers, providerName);
     if (config.kind !== 'openai-compatible')
-      throw new Error(`Provider "${providerName}" cannot embed: embeddings need an openai-compatible provider.`);
+      throw typedError(
+        InvalidConfig,
+        `Provider "${providerName}" cannot embed: embeddings need an openai-compatible provider.`,
+      );
     const backend = new OpenAiCompatibleEmbeddings(config, this.env, model);
     return {
       embed: async (texts, signal) => {

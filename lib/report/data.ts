@@ -8,12 +8,12 @@ import { searchAttributes } from '../../core/search-attributes';
 import { effectiveSetting, gridSettings, settingKey } from '../../core/selfguide-campaign';
 import { pseudoLabel, type CollaborationRecord, type PseudoLabelCounts, type SelectedLine } from '../../core/semievol';
 import type { IoExample, StageUsage } from '../../core/types';
-import type { PseudoLabelAccuracy } from '../../activities/semievol';
+import type { PseudoLabelAccuracy } from '../../core/contracts';
+import type { StageCost } from '../../core/workflow-messages';
 import type { EvaluationRunResult } from '../../workflows/evaluation-run';
 import type { SelfGuideRunResult } from '../../workflows/selfguide';
 import type { SelfGuideCampaignInput, SelfGuideCampaignResult } from '../../workflows/selfguide-campaign';
 import type { SemievolRunResult } from '../../workflows/semievol';
-import type { StageCost } from '../../workflows/control';
 import type { ArtifactStore } from '../artifacts';
 import { summarizeResult } from '../methods';
 import type { BarGroup, FunnelStep } from './charts';
@@ -171,7 +171,8 @@ export async function loadReportData(client: Client, store: ArtifactStore, runId
   const description = await handle.describe();
   if (description.status.name !== 'COMPLETED') {
     throw new ReportError(
-      `Run ${runId} is ${description.status.name}; a report is drawn from a completed run's result (\`flt watch ${runId}\` follows a running one).`,
+      `Run ${runId} is ${description.status.name}; a report is drawn from a completed run's result ` +
+        `(\`flt watch ${runId}\` follows a running one).`,
     );
   }
   const method = methods[description.type];

@@ -14,7 +14,7 @@ import { searchAttributes } from '../../core/search-attributes';
 import { findTemporalCli } from '../../lib/dev-server';
 import { loadSemiEvolCsv } from '../../lib/datasets';
 import { flatten, readRunTree } from '../../lib/run-tree';
-import { controlQuery } from '../../workflows/control';
+import { controlQuery } from '../../core/workflow-messages';
 import { drawnProbe, findChromium, headless, readProbe } from '../support/chromium';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { temporalAddress, testClient } from '../support/temporal';
@@ -118,7 +118,9 @@ describe('operating a run from the CLI', () => {
     expect(await double.requests()).toHaveLength(0);
   });
 
-  it('waits for approval before a fine-tune and before crossing the budget; pauses and unpauses; watch follows it all', async () => {
+  const operatedRun =
+    'waits for approval before a fine-tune and before crossing the budget; pauses and unpauses; watch follows it all';
+  it(operatedRun, async () => {
     const started = await flt('run', config, '--id', runId);
     expect(started.stdout).toMatch(
       /estimate: up to \$\d+\.\d{4} \(\d[\d,]* calls, [\d,]+ tokens, completions at their max tokens\)/,
@@ -145,7 +147,11 @@ describe('operating a run from the CLI', () => {
       .getHandle(runId)
       .query<{ currentDetails: string }>('__temporal_workflow_metadata');
     expect(metadata.currentDetails).toMatch(
-      /^\*\*Awaiting approval\*\*: stage "warm-up" fine-tunes .*\n\n\*\*Stage\*\*: warm-up: stage 1 of 8: M_warm = fine-tune\(M_base, D_L\): 12 examples\n\n\*\*Spent\*\*: \$0\.0000, 0 tokens of a \$0\.0100 budget$/,
+      new RegExp(
+        String.raw`^\*\*Awaiting approval\*\*: stage "warm-up" fine-tunes .*\n\n` +
+          String.raw`\*\*Stage\*\*: warm-up: stage 1 of 8: M_warm = fine-tune\(M_base, D_L\): 12 examples\n\n` +
+          String.raw`\*\*Spent\*\*: \$0\.0000, 0 tokens of a \$0\.0100 budget$`,
+      ),
     );
     await until('list --stage awaiting-approval', async () =>
       (await flt('list', '--stage', 'awaiting-approval', '--task', task)).stdout.includes(runId),
@@ -153,7 +159,9 @@ describe('operating a run from the CLI', () => {
     if (spawnSync('tmux', ['-V']).status === 0) {
       // The live view in a real terminal.
       const session = `flt-operator-${process.pid}`;
-      const command = `cd ${root} && TEMPORAL_ADDRESS=${temporalAddress()} FLT_HOME=${home} ${tsx} client.ts watch ${runId} --interval 0.3`;
+      const command =
+        `cd ${root} && TEMPORAL_ADDRESS=${temporalAddress()} FLT_HOME=${home} ` +
+        `${tsx} client.ts watch ${runId} --interval 0.3`;
       spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '40', command]);
       try {
         const screen = await until('watch to draw in tmux', async () => {
@@ -216,7 +224,8 @@ describe('operating a run from the CLI', () => {
       new RegExp(`^unpaused ${runId} and 1 running stage workflow\\(s\\)`),
     );
 
-    // 4. M_evol's fine-tune asks too. Approved, its job is watched (its polls fail for a while, which holds it running).
+    // 4. M_evol's fine-tune asks too. Approved, its job is watched (its polls fail for a while, which holds it
+    // running).
     await until('evolve to wait for approval', async () => (await control()).awaiting?.stage === 'evolve');
     await double.configure({ faults: { rate: 1, kinds: ['500'], paths: '^/v1/fine_tuning/jobs/[^/]+$' } });
     expect((await flt('approve', runId)).stdout).toContain(`approved stage "evolve" of ${runId}.`);

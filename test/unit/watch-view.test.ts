@@ -3,7 +3,7 @@
 import { bar, formatDuration, ProgressRates, renderFrame } from '../../cli/watch-view';
 import { emptyUsage } from '../../core/types';
 import type { RunNode } from '../../lib/run-tree';
-import type { ControlState } from '../../workflows/control';
+import type { ControlState } from '../../core/workflow-messages';
 
 const usage = (calls: number, costUsd: number) => ({ ...emptyUsage(), calls, promptTokens: 10 * calls, costUsd });
 const control = (over: Partial<ControlState> = {}): ControlState => ({
@@ -72,11 +72,15 @@ describe('flt watch frames', () => {
     expect(text).not.toMatch(/r1--collaborate/);
     // Spend: the run's finished stages and the running child's finished shards; training is estimated.
     expect(text).toContain(
-      'spent: 150 calls (0 from cache) · 1,500 tokens · $0.1200 in calls + $0.0500 training (estimated) · budget $1.00 · estimate up to $0.8000',
+      'spent: 150 calls (0 from cache) · 1,500 tokens · $0.1200 in calls + $0.0500 training (estimated) · ' +
+        'budget $1.00 · estimate up to $0.8000',
     );
   });
 
-  it('nests children that are not a stage of their own under the current stage, and shows fine-tune jobs with their events', () => {
+  const nesting =
+    'nests children that are not a stage of their own under the current stage, ' +
+    'and shows fine-tune jobs with their events';
+  it(nesting, () => {
     const evaluation = (name: string, done: number) =>
       node({
         workflowId: `r1--${name}`,
@@ -126,7 +130,8 @@ describe('flt watch frames', () => {
       }),
     );
     expect(waiting).toContain(
-      'AWAITING APPROVAL: stage "evolve" is over budget. Run `flt approve r1` for this stage, or raise the budget with `flt budget r1 --usd <dollars>`.',
+      'AWAITING APPROVAL: stage "evolve" is over budget. ' +
+        'Run `flt approve r1` for this stage, or raise the budget with `flt budget r1 --usd <dollars>`.',
     );
     expect(waiting).toMatch(/evolve +▸ running {2}awaiting approval/);
     const paused = frame(run('justify', [], { control: control({ paused: true }) }));

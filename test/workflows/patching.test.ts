@@ -17,9 +17,9 @@ import * as path from 'node:path';
 import { createActivities } from '../../activities';
 import type { ProvidersConfig } from '../../core/config';
 import { loadSemiEvolCsv } from '../../lib/datasets';
-import type { ControlState } from '../../workflows/control';
+import type { ControlState, RunProgress } from '../../core/workflow-messages';
 import type { EvaluationRunInput, EvaluationRunResult } from '../../workflows/evaluation-run';
-import { childId, type RunProgress } from '../../workflows/shared';
+import { childId } from '../../workflows/shared';
 import { checkGoldActivities } from '../fixtures/patched-workflows/activities';
 import { checkGoldPatch } from '../fixtures/patched-workflows/evaluate-model';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
@@ -89,7 +89,9 @@ describe('a patched change to evaluateModel while a run is in flight', () => {
   });
   afterAll(async () => double?.stop());
 
-  it('finishes the in-flight run on the old branch, sends a new run down the new one, and needs the guard', async () => {
+  const patchedRuns =
+    'finishes the in-flight run on the old branch, sends a new run down the new one, and needs the guard';
+  it(patchedRuns, async () => {
     const deps = tempDeps({ FLT_PATCH_KEY: 'k' });
     const providers: ProvidersConfig = {
       double: {

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { createActivities } from '../../activities';
 import { storeSelfGuideTask } from '../../lib/methods/selfguide-tasks';
 import type { SelfGuideCampaignInput, SelfGuideCampaignResult } from '../../workflows/selfguide-campaign';
-import { progressQuery } from '../../workflows/shared';
+import { progressQuery } from '../../core/workflow-messages';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { tempDeps, temporalAddress, testClient, testWorker, workflowBundle } from '../support/temporal';
 
@@ -20,7 +20,9 @@ describe('selfGuideCampaign', () => {
   });
   afterAll(async () => double?.stop());
 
-  it('chooses a setting on two validation tasks, applies it to a test task, and survives a worker restart', async () => {
+  const campaign =
+    'chooses a setting on two validation tasks, applies it to a test task, and survives a worker restart';
+  it(campaign, async () => {
     const deps = tempDeps({ FLT_TEST_KEY: 'k' });
     const notes: string[] = [];
     const store = (name: string) =>

@@ -1,0 +1,102 @@
+// What crosses the workflow/activity boundary besides ArtifactRefs: the settings workflows pass to activities and
+// the results they get back. Workflows may not import activity modules, so both sides import these from here.
+import type { FineTuneBackendConfig, RetrieverConfig } from './config';
+import type { Accuracy } from './metrics';
+import type { AnnotationDropReason } from './selfguide-annotation';
+import type { FilterCounts } from './selfguide-filters';
+import type { PseudoLabelCounts } from './semievol';
+import type { ArtifactRef, StageUsage } from './types';
+
+// Answering and scoring multiple-choice questions.
+
+export interface SamplingParams {
+  temperature: number;
+  maxTokens: number;
+  seed: number;
+  /** Samples per question. */
+  n?: number;
+  logprobs?: boolean;
+}
+
+export type Metric = 'option-letter' | 'number';
+
+export interface Score {
+  correct: number;
+  total: number;
+  /** Questions whose response held no extractable answer (counted as wrong). */
+  unanswered: number;
+  accuracy: number;
+  /** Per-question verdicts: {id, prediction, gold, correct}. */
+  details: ArtifactRef;
+}
+
+/** Where to retrieve from, how many, and how. */
+export interface Retrieval {
+  pool: ArtifactRef;
+  k: number;
+  retriever: RetrieverConfig;
+}
+
+// SemiEvol.
+
+/** Sampling of collaborators and self-justification; log-probabilities are always asked for. */
+export interface ResponseSampling {
+  temperature: number;
+  maxTokens: number;
+  seed: number;
+}
+
+export interface SelectionResult {
+  /** `flt semievol select`'s output lines for the run. */
+  selected: ArtifactRef;
+  threshold: number | null;
+  counts: PseudoLabelCounts;
+}
+
+export interface PseudoLabelAccuracy {
+  /** Every pseudo-labeled question with a gold answer. */
+  all: Accuracy;
+  selected: Accuracy;
+}
+
+// SELF-GUIDE.
+
+export interface GenerateInputRoundResult {
+  /** Everything generated up to this round, in order. */
+  generated: ArtifactRef;
+  /** Inputs in the library after this round. */
+  library: number;
+  usage: StageUsage;
+}
+
+export interface FilterStageResult {
+  /** The kept inputs, trimmed: one `{input}` each. */
+  kept: ArtifactRef;
+  /** One `{input, kept, reason}` per generated input. */
+  report: ArtifactRef;
+  counts: FilterCounts;
+}
+
+export interface SyntheticDataResult {
+  /** `{input, output}` pairs. */
+  pairs: ArtifactRef;
+  /** Chat-format training examples of the pairs. */
+  training: ArtifactRef;
+  dropped: Record<AnnotationDropReason, number>;
+}
+
+export type Prompting = { kind: 'few-shot' } | { kind: 'self-icl'; synthetic: ArtifactRef; contextTokens: number };
+
+export interface TestScore {
+  /** Mean exact match (classification) or ROUGE-L F-measure (generation), in [0, 1]. */
+  score: number;
+  metric: 'exact-match' | 'rouge-l' | 'rouge-l-chars';
+  total: number;
+  /** One `{input, output, response, score}` per test item. */
+  details: ArtifactRef;
+}
+
+// Fine-tuning.
+
+/** A backend that trains weights at a provider or locally: every kind but in-context. */
+export type RemoteFineTuneBackendConfig = Exclude<FineTuneBackendConfig, { kind: 'in-context' }>;

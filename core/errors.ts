@@ -1,0 +1,23 @@
+// The failure types that no retry can fix: activities throw them (as ApplicationFailure types or error names) and
+// every activity preset in workflows/activity-options.ts lists them as non-retryable, so a run fails at once.
+
+/** Bad data: a malformed artifact reference or name, records that do not parse or validate. */
+export const InvalidInput = 'InvalidInput';
+
+/** An artifact a reference points to is not in the store (a deleted store, another machine's reference). */
+export const MissingArtifact = 'MissingArtifact';
+
+/** A config that reached a worker but cannot work there: an unknown provider, a provider that cannot embed. */
+export const InvalidConfig = 'InvalidConfig';
+
+export const nonRetryableErrorTypes: readonly string[] = [InvalidInput, MissingArtifact, InvalidConfig];
+
+/**
+ * An error whose name is one of the types above. Provider code throws these: the provider error classifier turns
+ * any error into a failure of its name's type, prefixed with the call that failed.
+ */
+export function typedError(type: string, message: string): Error {
+  const error = new Error(message);
+  error.name = type;
+  return error;
+}

@@ -1,0 +1,76 @@
+// The queries, signals and update that workflows answer and clients (the CLI, the run tree, tests) send, with the
+// state they carry. Their names are in recorded histories and used by running clients: never rename them.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { BudgetLimits, Spent, StageEstimate } from './estimate';
+import type { StageUsage } from './types';
+
+export interface StageProgress {
+  stage: string;
+  /** Steps (shards, rounds, child stages) finished, of `total`. */
+  done: number;
+  total: number;
+  /** For sharded stages: the items (questions, test items) in finished shards, of all the stage's items. */
+  items?: { done: number; total: number };
+}
+
+export interface RunProgress {
+  stage: string;
+  stages: StageProgress[];
+  usage: StageUsage;
+}
+
+export const progressQuery = defineQuery<RunProgress>('progress');
+
+/** A run's budget as the CLI starts it: the config's limits and the estimate per stage made from its data. */
+export interface BudgetPlan {
+  limits: BudgetLimits;
+  /** Every fine-tune stage waits for `flt approve`, whatever it costs. */
+  approveFineTunes: boolean;
+  stages: StageEstimate[];
+}
+
+export interface AwaitingApproval {
+  stage: string;
+  /** `fine-tune`: the run asks before every fine-tune; `budget`: the stage would cross the budget. */
+  kind: 'fine-tune' | 'budget';
+  reason: string;
+  estimate: StageEstimate;
+}
+
+export interface ControlState {
+  paused: boolean;
+  /** The stage waiting for `flt approve` or a raised budget; null when none is. */
+  awaiting: AwaitingApproval | null;
+  limits: BudgetLimits;
+  /** Measured calls plus `training`. */
+  spent: Spent;
+  /** The estimated training of the fine-tunes started so far: providers do not report what a job cost. */
+  training: Spent;
+  /** The whole run's estimate when it started; null when it was started without one. */
+  estimate: { usd: number; tokens: number } | null;
+  approved: string[];
+}
+
+/** Measured usage per stage, with the estimate it was let through on (training cost is only ever estimated). */
+export interface StageCost {
+  stage: string;
+  usage: StageUsage;
+  estimate: StageEstimate | null;
+}
+
+export const pauseSignal = defineSignal('pause');
+export const unpauseSignal = defineSignal('unpause');
+/** Approves the named stage, or the one waiting when no name is given. */
+export const approveSignal = defineSignal<[stage?: string]>('approve');
+export const raiseBudgetUpdate = defineUpdate<ControlState, [BudgetLimits]>('raiseBudget');
+export const controlQuery = defineQuery<ControlState>('control');
+
+/** Workflow types that take no operator signals: a fine-tune child only waits on its job, which pausing won't stop. */
+export const uncontrolledWorkflowTypes: readonly string[] = ['fineTune'];
+
+/** What the operator can do about a waiting stage. */
+export function approvalHint(runId: string, awaiting: Pick<AwaitingApproval, 'kind'>): string {
+  return awaiting.kind === 'budget'
+    ? `Run \`flt approve ${runId}\` for this stage, or raise the budget with \`flt budget ${runId} --usd <dollars>\`.`
+    : `Run \`flt approve ${runId}\`.`;
+}

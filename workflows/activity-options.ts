@@ -1,0 +1,56 @@
+// How workflows schedule activities, one preset per kind of work. Retries never give up on a transient failure
+// (a worker gone, a provider down, a bug fixed by redeploying the worker): it is waited out with backoff. What no
+// attempt can fix fails at once: provider errors as activities/providers/errors.ts classifies them, and the
+// deterministic failures of core/errors.ts by type. A model call adds its `summary` for the Temporal UI.
+import type { Duration } from '@temporalio/common';
+import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import { nonRetryableErrorTypes } from '../core/errors';
+
+function retryPolicy(initialInterval: Duration, maximumInterval: Duration): RetryPolicy {
+  return {
+    initialInterval,
+    maximumInterval,
+    maximumAttempts: Number.POSITIVE_INFINITY,
+    nonRetryableErrorTypes: [...nonRetryableErrorTypes],
+  };
+}
+
+/** Artifact work of one step: splitting into shards, scoring, filters, training files. */
+export const dataStep: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  retry: retryPolicy('1 second', '1 minute'),
+};
+
+/** Artifact work over a whole stage's outputs (collecting records, selection, training sets, the diagnostic). */
+export const stageStep: ActivityOptions = {
+  startToCloseTimeout: '30 minutes',
+  retry: retryPolicy('1 second', '1 minute'),
+};
+
+/** One shard's model calls: heartbeats detect a dead worker long before the start-to-close timeout. */
+export const shardModelCalls: ActivityOptions = {
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '5 minutes',
+  retry: retryPolicy('1 second', '2 minutes'),
+};
+
+/** Model calls of a whole SELF-GUIDE stage in one activity (a round of input generation, all annotations). */
+export const stageModelCalls: ActivityOptions = {
+  ...shardModelCalls,
+  startToCloseTimeout: '4 hours',
+};
+
+/** Starting, finding or cancelling a fine-tune job at its provider. */
+export const fineTuneJobCalls: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  retry: retryPolicy('2 seconds', '2 minutes'),
+};
+
+/** One long heartbeating activity polls a job, so history grows by a few events per job, not per poll. */
+export function fineTuneWait(pollIntervalSeconds: number): ActivityOptions {
+  return {
+    startToCloseTimeout: '7 days',
+    heartbeatTimeout: `${Math.max(60, 3 * pollIntervalSeconds)} seconds`,
+    retry: retryPolicy('5 seconds', '5 minutes'),
+  };
+}
