@@ -90,6 +90,30 @@ test('two adapters give different outputs, and half the scale moves the model le
   expect(maxDifference(halfA, base)).toBeLessThan(maxDifference(a, base));
 });
 
+test('llama.cpp reads adapter.lora.alpha: twice the alpha at half the scale is the same adapter', async () => {
+  writeLoraAdapter(baseModel, adapterPath('a-alpha16'), { ...defaultLoraSpec, seed: 'adapter-a', alpha: 16 });
+  expect(defaultLoraSpec.alpha).toBe(8);
+  const a = await nextTokenLogprobs([{ filePath: adapterPath('a'), scale: 1 }]);
+  const doubledAlphaHalfScale = await nextTokenLogprobs([{ filePath: adapterPath('a-alpha16'), scale: 0.5 }]);
+  const doubledAlpha = await nextTokenLogprobs([{ filePath: adapterPath('a-alpha16'), scale: 1 }]);
+
+  expect(maxDifference(doubledAlphaHalfScale, a)).toBeLessThan(1e-5);
+  expect(maxDifference(doubledAlpha, a)).toBeGreaterThan(1e-3);
+});
+
+test('an adapter whose lora_b is zero, as training starts, leaves the base model unchanged', async () => {
+  const { metadata, tensors } = buildLoraAdapter(readGgufHeader(baseModel), { ...defaultLoraSpec, seed: 'fresh' });
+  const zeroB = tensors.map((tensor) =>
+    tensor.name.endsWith('.lora_b') ? { ...tensor, data: new Float32Array(tensor.data.length) } : tensor,
+  );
+  fs.writeFileSync(adapterPath('zero-b'), encodeGguf(metadata, zeroB));
+
+  const base = await nextTokenLogprobs();
+  expect(maxDifference(await nextTokenLogprobs([{ filePath: adapterPath('zero-b'), scale: 1 }]), base)).toBeLessThan(
+    1e-6,
+  );
+});
+
 test('llama.cpp refuses an adapter whose lora_a and lora_b shapes are swapped', async () => {
   const { metadata, tensors } = buildLoraAdapter(readGgufHeader(baseModel), { ...defaultLoraSpec, seed: 'swapped' });
   const swapped = tensors.map((tensor) => ({ ...tensor, dims: [...tensor.dims].reverse() }));
