@@ -6,10 +6,12 @@ import * as path from 'node:path';
 import { spawnTs } from '../lib/ts-process';
 import type { DoubleConfig, DoubleConfigPatch } from './config';
 import type { GoldItem } from './gold-index';
+import type { LoadedAdapter, LoraEvent } from './lora-adapters';
 import type { RequestLogEntry } from './request-log';
 
 export type { DoubleConfig, DoubleConfigPatch, FaultConfig, FaultKind } from './config';
 export type { GoldItem } from './gold-index';
+export type { LoadedAdapter, LoraEvent } from './lora-adapters';
 export type { RequestLogEntry } from './request-log';
 
 export interface StartProviderDoubleOptions {
@@ -33,6 +35,10 @@ export interface ProviderDouble {
   setGold(items: GoldItem[]): Promise<void>;
   requests(): Promise<RequestLogEntry[]>;
   clearRequests(): Promise<void>;
+  /** The LoRA adapters loaded through the vLLM or SGLang routes, and every load, unload and restart so far. */
+  loraAdapters(): Promise<{ loaded: LoadedAdapter[]; events: LoraEvent[] }>;
+  /** Simulates a restart of the serving server: every loaded adapter is forgotten. Resolves to how many were. */
+  restartLoraServing(): Promise<number>;
   /** Stops the server and waits for the process to exit. */
   stop(): Promise<void>;
 }
@@ -117,6 +123,8 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     clearRequests: async () => {
       await admin(url, 'DELETE', 'requests');
     },
+    loraAdapters: () => admin(url, 'GET', 'lora'),
+    restartLoraServing: async () => (await admin<{ forgotten: number }>(url, 'POST', 'lora/restart')).forgotten,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

@@ -5,7 +5,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import OpenAI from 'openai';
 import { defaultLoraSpec, writeLoraAdapter } from '../../lib/gguf/lora-adapter';
-import type { LoadedAdapter, LoraEvent } from '../../testdouble/lora-adapters';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 
 const baseModel = path.resolve(__dirname, '../../../shared/models/llama-2-tiny-random.gguf');
@@ -37,10 +36,6 @@ async function modelList(): Promise<ListedModel[]> {
   return ((await (await fetch(`${double.baseURL}/models`)).json()) as { data: ListedModel[] }).data;
 }
 
-async function loraState(): Promise<{ loaded: LoadedAdapter[]; events: LoraEvent[] }> {
-  return (await (await fetch(`${double.url}/_admin/lora`)).json()) as { loaded: LoadedAdapter[]; events: LoraEvent[] };
-}
-
 const vllmNotFound = (model: string) => ({
   object: 'error',
   message: `The model \`${model}\` does not exist.`,
@@ -65,7 +60,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await post('/_admin/lora/restart', {});
+  await double.restartLoraServing();
 });
 
 describe('vLLM', () => {
@@ -131,7 +126,7 @@ describe('vLLM', () => {
     const onSecond = { lora_name: 'x', lora_path: adapterFile, base_model_name: 'sim-model-2' };
     expect((await post('/v1/load_lora_adapter', onSecond)).status).toBe(200);
     expect((await modelList()).find((model) => model.id === 'x')?.parent).toBe('sim-model-2');
-    expect((await loraState()).loaded.map((adapter) => adapter.name)).toEqual(['x']);
+    expect((await double.loraAdapters()).loaded.map((adapter) => adapter.name)).toEqual(['x']);
   });
 
   test('models that never were adapters keep the OpenAI-shaped 404', async () => {
@@ -167,7 +162,7 @@ test('a serving restart forgets every adapter: chats with them get 404 until the
   await post('/load_lora_adapter', { lora_name: 'other', lora_path: otherAdapterFile });
   expect((await chat('other')).status).toBe(200);
 
-  expect(await post('/_admin/lora/restart', {})).toEqual({ status: 200, body: { forgotten: 2 } });
+  expect(await double.restartLoraServing()).toBe(2);
   expect(await chat('math')).toEqual({ status: 404, body: vllmNotFound('math') });
   expect(await chat('other')).toEqual({ status: 404, body: vllmNotFound('other') });
   expect((await modelList()).map((model) => model.id)).toEqual(['sim-model', 'sim-model-2', 'sim-embedding']);
@@ -190,7 +185,7 @@ test('loads and unloads appear in the request log and in the adapter history', a
     ['/v1/unload_lora_adapter', 200],
     ['/load_lora_adapter', 200],
   ]);
-  const events = (await loraState()).events.slice(-4);
+  const events = (await double.loraAdapters()).events.slice(-4);
   expect(events).toEqual([
     expect.objectContaining({ action: 'load', api: 'vllm', name: 'math', path: adapterFile, error: null }),
     expect.objectContaining({ action: 'load', api: 'vllm', name: 'math', error: 'duplicate' }),
