@@ -13,6 +13,7 @@ import {
   type Handler,
   type Router,
 } from './http';
+import type { ResolvedModel } from './model-registry';
 import { simulateCompletion } from './simulated-model';
 import { countTokens } from './tokenizer';
 
@@ -41,12 +42,16 @@ function parseStop(value: unknown): string[] {
   throw badRequest("'stop' must be a string or a list of up to 4 strings.", 'stop');
 }
 
-export function chatCompletion(state: DoubleState): Handler {
+/** `resolve` lets runtime-loaded LoRA adapters (lora-routes.ts) answer as their base model. */
+export function chatCompletion(
+  state: DoubleState,
+  resolve: (name: string) => ResolvedModel | undefined = (name) => state.models.resolve(name),
+): Handler {
   return (request) => {
     const body = request.json();
     const modelName = requiredString(body, 'model');
     const messages = parseMessages(body.messages);
-    const model = state.models.resolve(modelName);
+    const model = resolve(modelName);
     if (!model) throw modelNotFound(modelName);
     if (body.stream === true) throw badRequest('Streaming is not supported by the provider test double.', 'stream');
     const wantLogprobs = body.logprobs === true;
@@ -134,13 +139,14 @@ function embeddings(state: DoubleState): Handler {
   };
 }
 
+export const modelView = (m: { name: string; createdAt: number; fineTuned: boolean }) => ({
+  id: m.name,
+  object: 'model',
+  created: seconds(m.createdAt),
+  owned_by: m.fineTuned ? 'user-provider-double' : 'provider-double',
+});
+
 export function inferenceRoutes(router: Router, state: DoubleState): void {
-  const modelView = (m: { name: string; createdAt: number; fineTuned: boolean }) => ({
-    id: m.name,
-    object: 'model',
-    created: seconds(m.createdAt),
-    owned_by: m.fineTuned ? 'user-provider-double' : 'provider-double',
-  });
   router
     .on('POST', '/v1/chat/completions', chatCompletion(state))
     .on('POST', '/v1/embeddings', embeddings(state))

@@ -6,10 +6,12 @@ import * as path from 'node:path';
 import { spawnTs } from '../lib/ts-process';
 import type { DoubleConfig, DoubleConfigPatch } from './config';
 import type { GoldItem } from './gold-index';
+import type { LoadedAdapter, LoraEvent } from './lora-adapters';
 import type { RequestLogEntry } from './request-log';
 
 export type { DoubleConfig, DoubleConfigPatch, FaultConfig, FaultKind } from './config';
 export type { GoldItem } from './gold-index';
+export type { LoadedAdapter, LoraEvent } from './lora-adapters';
 export type { RequestLogEntry } from './request-log';
 
 export interface StartProviderDoubleOptions {
@@ -39,6 +41,10 @@ export interface ProviderDouble {
   releaseModelCalls(): Promise<void>;
   /** Resolves once at least `count` model calls are held. */
   waitForHeldModelCalls(count: number): Promise<void>;
+  /** The LoRA adapters loaded through the vLLM or SGLang routes, and every load, unload and restart so far. */
+  loraAdapters(): Promise<{ loaded: LoadedAdapter[]; events: LoraEvent[] }>;
+  /** Simulates a restart of the serving server: every loaded adapter is forgotten. Resolves to how many were. */
+  restartLoraServing(): Promise<number>;
   /** Stops the server and waits for the process to exit. */
   stop(): Promise<void>;
 }
@@ -132,6 +138,8 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     waitForHeldModelCalls: async (count) => {
       await admin(url, 'GET', `held?count=${count}`);
     },
+    loraAdapters: () => admin(url, 'GET', 'lora'),
+    restartLoraServing: async () => (await admin<{ forgotten: number }>(url, 'POST', 'lora/restart')).forgotten,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

@@ -12,6 +12,8 @@ import { DoubleState } from './double-state';
 import { parseGoldJsonl } from './gold-index';
 import { Router } from './http';
 import { inferenceRoutes } from './inference-routes';
+import { LoraAdapters } from './lora-adapters';
+import { loraRoutes } from './lora-routes';
 import { openaiFineTuningRoutes } from './openai-fine-tuning-routes';
 import { requestListener } from './request-pipeline';
 import { togetherRoutes } from './together-routes';
@@ -36,6 +38,8 @@ function main(): void {
   if (values.gold) state.gold.add(parseGoldJsonl(readFileSync(values.gold, 'utf8'), values.gold));
 
   const router = new Router();
+  // Before inferenceRoutes: its chat and model-list routes are replaced by adapter-aware ones.
+  loraRoutes(router, state, new LoraAdapters());
   inferenceRoutes(router, state);
   openaiFineTuningRoutes(router, state);
   togetherRoutes(router, state);
