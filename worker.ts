@@ -59,9 +59,10 @@ async function retryOrphanedActivities(
     } finally {
       await connection.close();
     }
-  } catch (err: any) {
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
     console.warn(
-      `worker: could not look for activities of a dead worker (${err?.message ?? err}); they resume after their heartbeat timeout`,
+      `worker: could not look for activities of a dead worker (${reason}); they resume after their heartbeat timeout`,
     );
   }
 }

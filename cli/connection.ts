@@ -11,9 +11,11 @@ export async function connect(): Promise<Client> {
   try {
     const connection = await Connection.connect({ ...connectionOptions, connectTimeout: '5 seconds' });
     return new Client({ connection, namespace, dataConverter: dataConverter() });
-  } catch (err: any) {
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
     throw new UserError(
-      `Cannot reach Temporal at ${connectionOptions.address} (${err?.message ?? err}); start a local server with \`npm run server\` or set TEMPORAL_ADDRESS.`,
+      `Cannot reach Temporal at ${connectionOptions.address} (${reason}); ` +
+        'start a local server with `npm run server` or set TEMPORAL_ADDRESS.',
     );
   }
 }

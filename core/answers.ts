@@ -9,16 +9,16 @@
 const answerMarker = /\b(?:answers?|choice|option)\b[\s*_]*(?:\b(?:is|would be|will be|should be)\b[\s*_]*:?|:)/gi;
 
 /** What may follow a marker: decoration, an optional "option"/"letter" word, then a letter standing alone. */
-const letterAfterMarker = /^[\s*_"'`]*(?:(?:option|choice|letter)\s+)?([(\[])?([A-Za-z])([)\]])?(?=$|[^\p{L}\p{N}])/iu;
+const letterAfterMarker = /^[\s*_"'`]*(?:(?:option|choice|letter)\s+)?([([])?([A-Za-z])([)\]])?(?=$|[^\p{L}\p{N}])/iu;
 
 /** After a lowercase letter the sentence must stop, so "the answer is a bit unclear" is no answer. */
 const endsAfterLowercase = /^(?:\s*$|[.,;:!?*_"'`)\]\r\n])/;
 
 /** A whole line that is one letter, maybe decorated: "C", "c", "(C)", "**C**", "C.". */
-const bareLetter = /^[*_"'`]*[(\[]?([A-Za-z])[)\]]?[.:)]?[*_"'`]*$/;
+const bareLetter = /^[*_"'`]*[([]?([A-Za-z])[)\]]?[.:)]?[*_"'`]*$/;
 
 /** The response opens with an uppercase letter in option form: "C. Paris", "C) Paris", "(C) Paris", "**C** Paris". */
-const leadingLetter = /^(?:[*_]{1,2})?(?:[(\[]([A-Z])[)\]]|([A-Z])(?:[.:)]|(?=[*_]{1,2})))(?=$|[\s.:,*_])/;
+const leadingLetter = /^(?:[*_]{1,2})?(?:[([]([A-Z])[)\]]|([A-Z])(?:[.:)]|(?=[*_]{1,2})))(?=$|[\s.:,*_])/;
 
 function validLetter(letter: string, optionCount: number): string | null {
   const upper = letter.toUpperCase();

@@ -19,8 +19,8 @@ export class ResponseCache {
   async get<T>(key: string): Promise<T | undefined> {
     try {
       return JSON.parse(await fs.readFile(this.file(key), 'utf8')) as T;
-    } catch (err: any) {
-      if (err?.code === 'ENOENT') return undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       if (err instanceof SyntaxError) return undefined; // torn write from a killed process: pay again once
       throw err;
     }

@@ -21,5 +21,6 @@ export interface Method<Config> {
   /** Expected calls, tokens and cost per paid stage, from the config's data, before anything is paid for. */
   estimate(config: Config): StageEstimate[];
   /** A few lines summarizing a finished run's result. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each method narrows the result of its own workflow
   summarize(result: any): string[];
 }

@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { searchAttributes } from '../../core/search-attributes';
 import { findTemporalCli } from '../../lib/dev-server';
 import { loadSemiEvolCsv } from '../../lib/datasets';
+import { outcome } from '../support/exec-outcome';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { temporalAddress, testClient } from '../support/temporal';
 
@@ -71,7 +72,7 @@ describe('flt end to end', () => {
       bad,
       `method: evaluate\ntask: x\nproviders: {}\nmodels:\n  - { provider: nowhere, model: m }\ndata:\n  test: { format: semievol-csv, path: ${testSplit} }\n`,
     );
-    const err: any = await flt('run', bad).catch((e) => e);
+    const err = await outcome(flt('run', bad));
     expect(err.code).toBe(2);
     expect(err.stderr.trim()).toMatch(
       /^.*bad\.yaml line 5: field "models\[0\]\.provider" must name a provider under "providers" \(none configured\), got "nowhere"\.$/,
@@ -160,11 +161,7 @@ describe('flt end to end', () => {
       expect(status).toMatch(/evaluate-1: \d+\/1/);
       expect(status).toMatch(/calls: 0 paid/);
       expect((await flt('cancel', runId)).stdout).toContain(`cancellation requested for ${runId}`);
-      const err = await flt('result', runId).then(
-        () => ({ code: 0 }),
-        (e: { code: number }) => e,
-      );
-      expect(err.code).toBe(2);
+      expect((await outcome(flt('result', runId))).code).toBe(2);
       expect((await flt('status', runId)).stdout).toMatch(new RegExp(`run ${runId}: CANCELLED`));
     } finally {
       await double.releaseModelCalls();

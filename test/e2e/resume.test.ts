@@ -10,6 +10,7 @@ import { applySettings } from '../../cli/resume';
 import type { McqItem } from '../../core/types';
 import { loadSemiEvolCsv } from '../../lib/datasets';
 import { spawnTs, tsArgs } from '../../lib/ts-process';
+import { outcome } from '../support/exec-outcome';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { temporalAddress, testClient } from '../support/temporal';
 
@@ -84,7 +85,7 @@ describe('flt resume', () => {
   it('resumes a run whose fine-tune job failed, paying only for what did not finish', async () => {
     await double.configure({ failNextJobs: 1 }); // the warm-up job fails at the provider
     const runId = `resume-failed-${Date.now()}`;
-    const failed: any = await flt('run', config, '--id', runId, '--wait').catch((e) => e);
+    const failed = await outcome(flt('run', config, '--id', runId, '--wait'));
     expect(failed.code).toBe(2);
     expect(failed.stderr).toMatch(/simulated training failure/);
     const chatsBefore = await requests('POST', /\/chat\/completions$/);
@@ -140,7 +141,7 @@ describe('flt resume', () => {
     } finally {
       await closeClient();
     }
-    const wrongStage: any = await flt('resume', againId, '--from', 'select').catch((e) => e);
+    const wrongStage = await outcome(flt('resume', againId, '--from', 'select'));
     expect(wrongStage.stderr).toContain(
       "--from select: expected one of the run's paid stages: warm-up, propagate, collaborate, justify, evolve, evaluate.",
     );

@@ -11,7 +11,7 @@ export default async function globalSetup(): Promise<void> {
     uiPort: await freePort(),
     dbFile: path.join(dir, 'temporal.sqlite'),
   });
-  (globalThis as any).__fltTemporal = { server, dir };
+  (globalThis as { __fltTemporal?: unknown }).__fltTemporal = { server, dir };
   process.env.FLT_TEST_TEMPORAL_ADDRESS = server.address; // inherited by jest's test workers
   process.env.FLT_TEST_TEMPORAL_UI = server.uiUrl;
 }

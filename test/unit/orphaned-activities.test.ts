@@ -1,4 +1,5 @@
 // Which activity attempts a starting worker may fail at once: only those of a worker of this host that is gone.
+import * as os from 'node:os';
 import { deadLocalWorker } from '../../lib/orphaned-activities';
 
 describe('deadLocalWorker', () => {
@@ -22,6 +23,6 @@ describe('deadLocalWorker', () => {
 
   it('checks real processes by default', () => {
     expect(deadLocalWorker(`${process.pid}@elsewhere`)).toBe(false);
-    expect(deadLocalWorker(`${process.ppid}@${require('node:os').hostname()}`)).toBe(false);
+    expect(deadLocalWorker(`${process.ppid}@${os.hostname()}`)).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 // The evaluation workflow on the real dev server, against the provider test double's simulated model.
+import type { evaluationRun, EvaluationRunResult } from '../../workflows/evaluation-run';
 import { loadSemiEvolCsv } from '../../lib/datasets';
 import type { EvaluationRunInput } from '../../workflows/evaluation-run';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
@@ -56,7 +57,7 @@ describe('evaluationRun', () => {
     });
     try {
       await worker.run(async () => {
-        const first = await client.workflow.execute('evaluationRun', {
+        const first = await client.workflow.execute<typeof evaluationRun>('evaluationRun', {
           taskQueue: worker.taskQueue,
           workflowId: `eval-${Date.now()}`,
           args: [input(`eval-a-${Date.now()}`)],
@@ -71,15 +72,14 @@ describe('evaluationRun', () => {
 
         // The same requests again under a new run id: every call comes from the response cache.
         const before = (await double.requests()).length;
-        const again = await client.workflow.execute('evaluationRun', {
+        const again = await client.workflow.execute<typeof evaluationRun>('evaluationRun', {
           taskQueue: worker.taskQueue,
           workflowId: `eval-b-${Date.now()}`,
           args: [input(`eval-b-${Date.now()}`)],
         });
         expect(again.usage).toMatchObject({ calls: 0, cachedCalls: 240 });
-        expect(again.evaluations.map((e: any) => e.score.accuracy)).toEqual(
-          first.evaluations.map((e: any) => e.score.accuracy),
-        );
+        const accuracies = (run: EvaluationRunResult) => run.evaluations.map((e) => e.score.accuracy);
+        expect(accuracies(again)).toEqual(accuracies(first));
         expect((await double.requests()).length).toBe(before);
       });
     } finally {
@@ -99,7 +99,7 @@ describe('evaluationRun on the embedded llama.cpp path', () => {
     const runId = `llama-${Date.now()}`;
     try {
       const result = await worker.run(() =>
-        client.workflow.execute('evaluationRun', {
+        client.workflow.execute<typeof evaluationRun>('evaluationRun', {
           taskQueue: worker.taskQueue,
           workflowId: runId,
           args: [
@@ -155,7 +155,7 @@ describe('evaluationRun with the number metric', () => {
     const worker = await testWorker(deps);
     try {
       const result = await worker.run(async () =>
-        client.workflow.execute('evaluationRun', {
+        client.workflow.execute<typeof evaluationRun>('evaluationRun', {
           taskQueue: worker.taskQueue,
           workflowId: `numbers-${Date.now()}`,
           args: [

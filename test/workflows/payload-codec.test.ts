@@ -71,7 +71,9 @@ describe('payload encryption', () => {
       // Reading the same history through the codec gives the plaintext back.
       const history = await plain.client.workflow.getHandle(workflowId).fetchHistory();
       const input = history.events![0].workflowExecutionStartedEventAttributes!.input!.payloads!;
-      const [decoded] = await new EncryptionCodec(Buffer.from(key, 'base64')).decode(input as any);
+      const [decoded] = await new EncryptionCodec(Buffer.from(key, 'base64')).decode(
+        input as Parameters<EncryptionCodec['decode']>[0],
+      );
       expect(Buffer.from(decoded.data!).toString()).toContain('codec-run-marker');
     } finally {
       await encrypted.close();

@@ -106,7 +106,7 @@ describe('provider faults', () => {
       );
       expect(err).toBeInstanceOf(WorkflowFailedError);
       const messages: string[] = [];
-      for (let e: any = err; e; e = e.cause) messages.push(e.message);
+      for (let e = err as Error | undefined; e; e = e.cause as Error | undefined) messages.push(e.message);
       expect(messages.join(' | ')).toMatch(/401.*apiKeyEnv/);
       // One attempt per question at most: nothing retried for ever.
       expect((await double.requests()).filter((r) => r.path === '/v1/chat/completions').length).toBeLessThanOrEqual(5);
