@@ -4,7 +4,8 @@ import OpenAI from 'openai';
 import type { ProvidersConfig } from '../core/config';
 import type { ModelRef } from '../core/types';
 import type { ActivityDeps } from './context';
-import { createFineTuneBackend, openAiCompatibleProvider, readApiKey } from './providers/finetune/backend';
+import { createFineTuneBackend } from './providers/finetune/backend';
+import { openAiCompatibleProvider, readApiKey } from './providers/finetune/backend-common';
 import { toActivityFailure } from './providers/errors';
 import { contentTag, type JobInputs, type RemoteFineTuneBackendConfig } from './fine-tuning';
 
