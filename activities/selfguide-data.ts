@@ -2,12 +2,12 @@
 // voting them into synthetic pairs and training files. Every result has a deterministic artifact name, looked up first.
 import type { ProvidersConfig } from '../core/config';
 import { synthesizePairs, type AnnotatedInput, type AnnotationDropReason } from '../core/selfguide-annotation';
-import { countReasons, filterInputs, type FilterCounts } from '../core/selfguide-filters';
+import { applyInputFilters, countReasons, type FilterCounts } from '../core/selfguide-filters';
 import {
   mixSeed,
   roundPrompts,
   taskChat,
-  trainingExample,
+  taskTrainingExample,
   type SelfGuideTaskDefinition,
 } from '../core/selfguide-prompts';
 import { emptyUsage, type ArtifactRef, type IoExample, type ModelRef, type StageUsage } from '../core/types';
@@ -96,7 +96,7 @@ const padded = (n: number) => String(n).padStart(5, '0');
 /** The library a round shows: what the always-on filters (empty, noise, duplicate) accept, in generation order. */
 function libraryOf(task: SelfGuideTaskDefinition, generated: readonly GeneratedInput[]): string[] {
   const exampleInputs = task.examples.map((e) => e.input);
-  return filterInputs(
+  return applyInputFilters(
     generated.map((g) => g.input),
     { exampleInputs, noiseTerms: task.noise_terms, lengthFilter: false },
   )
@@ -155,7 +155,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
     async filterGeneratedInputs(input: FilterStageInput): Promise<FilterStageResult> {
       const base = `runs/${input.runId}/${input.stage}`;
       const generated = await store.readAll<GeneratedInput>(input.generated);
-      const filtered = filterInputs(
+      const filtered = applyInputFilters(
         generated.map((g) => g.input),
         {
           exampleInputs: input.task.examples.map((e) => e.input),
@@ -214,7 +214,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
       const training =
         (await store.lookup(`${base}/training`)) ??
         (await store.writeJsonl(
-          pairs.map((p) => trainingExample(task, p)),
+          pairs.map((p) => taskTrainingExample(task, p)),
           `${base}/training`,
         ));
       return { pairs: pairsRef, training, dropped };
@@ -226,7 +226,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
       return (
         (await store.lookup(name)) ??
         store.writeJsonl(
-          input.task.examples.map((e: IoExample) => trainingExample(input.task, e)),
+          input.task.examples.map((e: IoExample) => taskTrainingExample(input.task, e)),
           name,
         )
       );

@@ -14,7 +14,7 @@ import {
 } from './estimate';
 import { branchDataSets } from './selfguide-campaign';
 import { roundsFor, type SelfGuideCampaignConfig, type SelfGuideGrid } from './selfguide-config';
-import { roundPrompts, taskChat, trainingExample, type SelfGuideTaskDefinition } from './selfguide-prompts';
+import { roundPrompts, taskChat, taskTrainingExample, type SelfGuideTaskDefinition } from './selfguide-prompts';
 import type { IoExample } from './types';
 
 export interface SelfGuideEstimatePipeline {
@@ -48,7 +48,7 @@ function taskProfile(pipeline: SelfGuideEstimatePipeline, { task, test }: SelfGu
       roundPrompts({ task, library: shown, round, prompts, seed: pipeline.seed }).map((p) => messageTokens(p.messages)),
     );
   const trainingTokens = (pairs: readonly IoExample[]) =>
-    pairs.map((pair) => messageTokens(trainingExample(task, pair).messages));
+    pairs.map((pair) => messageTokens(taskTrainingExample(task, pair).messages));
   const meanTrainingTokens = meanOf(trainingTokens(task.examples));
   const { backend } = pipeline.fineTune;
   const basePrices = pricesOf(pipeline.providers, pipeline.model.provider);

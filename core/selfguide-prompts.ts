@@ -27,11 +27,13 @@ export function inputGenerationPrompt(parts: InputGenerationPromptParts): ChatMe
     inputGenerationOpening,
     `[instruction]\n${parts.instruction}`,
     `High-quality example inputs. Follow their format very strictly:\n\n${quoted(parts.exampleInputs)}`,
-    `Additional example inputs. Their format and content may be inaccurate; use them only for ideas:\n\n${quoted(parts.libraryInputs)}`,
+    'Additional example inputs. Their format and content may be inaccurate; use them only for ideas:\n\n' +
+      quoted(parts.libraryInputs),
   ];
   if (parts.pseudoLabel !== null) sections.push(`The expected output for the new [input] is: ${parts.pseudoLabel}`);
   sections.push(
-    'Write a new [input] that differs from every example and follows the instruction. Reply with the new input only, without any other text.\n\n[input]=',
+    'Write a new [input] that differs from every example and follows the instruction. ' +
+      'Reply with the new input only, without any other text.\n\n[input]=',
   );
   return [{ role: 'user', content: sections.join('\n\n') }];
 }
@@ -78,7 +80,10 @@ export function roundPrompts(spec: RoundPromptsSpec): GenerationPrompt[] {
   });
 }
 
-/** The task as a chat: the instruction, each gold example as a user input and an assistant output, then the new input. */
+/**
+ * The task as a chat: the instruction, each gold example as a user input and an assistant output, then the new
+ * input.
+ */
 export function taskChat(
   task: Pick<SelfGuideTaskDefinition, 'instruction' | 'examples'>,
   input: string,
@@ -92,7 +97,7 @@ export function taskChat(
 }
 
 /** A fine-tuning example: the annotation prompt, then the answer. */
-export function trainingExample(
+export function taskTrainingExample(
   task: Pick<SelfGuideTaskDefinition, 'instruction' | 'examples'>,
   pair: IoExample,
 ): { messages: ChatMessage[] } {
@@ -103,7 +108,7 @@ export function trainingExample(
  * A deliberately high token estimate: one token per 3 UTF-8 bytes (English BPE averages about 4) plus 4 per message
  * for the chat template, so a prompt under budget by this count fits the real context.
  */
-export function estimateTokens(messages: readonly ChatMessage[]): number {
+export function overestimateMessageTokens(messages: readonly ChatMessage[]): number {
   const encoder = new TextEncoder();
   return messages.reduce((sum, m) => sum + Math.ceil(encoder.encode(m.content).length / 3) + 4, 0);
 }
@@ -119,10 +124,10 @@ export function selfIclChat(
   contextTokens: number,
   answerTokens: number,
 ): ChatMessage[] {
-  let budget = contextTokens - answerTokens - estimateTokens(taskChat(task, input));
+  let budget = contextTokens - answerTokens - overestimateMessageTokens(taskChat(task, input));
   const demonstrations: IoExample[] = [];
   for (const pair of synthetic) {
-    const cost = estimateTokens([
+    const cost = overestimateMessageTokens([
       { role: 'user', content: pair.input },
       { role: 'assistant', content: pair.output },
     ]);

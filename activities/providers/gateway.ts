@@ -101,7 +101,10 @@ function provider(providers: ProvidersConfig, name: string): ProviderConfig {
   return config;
 }
 
-/** Identifies the endpoint a response came from, without the key, and the provider's cache salt: part of every cache key. */
+/**
+ * Identifies the endpoint a response came from, without the key, and the provider's cache salt: part of every
+ * cache key.
+ */
 function endpointIdentity(config: ProviderConfig): string {
   const endpoint =
     config.kind === 'llama-cpp'
@@ -119,7 +122,7 @@ export function costOf(config: ProviderConfig, usage: Usage): number {
   );
 }
 
-function estimateTokens(request: ChatRequest): number {
+function worstCaseRequestTokens(request: ChatRequest): number {
   const promptChars = request.messages.reduce((sum, m) => sum + m.content.length, 0);
   return Math.ceil(promptChars / 4) + (request.max_tokens ?? 256) * (request.n ?? 1);
 }
@@ -152,7 +155,7 @@ export class ModelGateway {
     const response = await this.limited(
       providerName,
       config,
-      estimateTokens(request),
+      worstCaseRequestTokens(request),
       () => backend.complete(request, signal),
       signal,
     );
