@@ -47,9 +47,10 @@ program
   .action(async (file: string, opts: { id?: string; wait?: boolean }) => {
     const config = loadRunConfig(file);
     const method = methodOf(config);
-    const prepared = await method.prepare(config, defaultArtifactStore());
+    const data = method.load(config);
+    const prepared = await method.prepare(config, defaultArtifactStore(), data);
     for (const note of prepared.notes) console.log(note);
-    const estimate = method.estimate(config);
+    const estimate = method.estimate(config, data);
     const client = await connect();
     const runId = opts.id ?? newRunId(config.method, config.task, config.name);
     const handle = await client.workflow.start(method.workflowType, {
@@ -96,7 +97,9 @@ program
       console.log(`stage: ${progress.stage}`);
       for (const s of progress.stages) console.log(`  ${s.stage}: ${s.done}/${s.total}`);
       console.log(
-        `calls: ${progress.usage.calls} paid, ${progress.usage.cachedCalls} cached; tokens: ${progress.usage.promptTokens + progress.usage.completionTokens}; cost: $${progress.usage.costUsd.toFixed(4)}`,
+        `calls: ${progress.usage.calls} paid, ${progress.usage.cachedCalls} cached; ` +
+          `tokens: ${progress.usage.promptTokens + progress.usage.completionTokens}; ` +
+          `cost: $${progress.usage.costUsd.toFixed(4)}`,
       );
     }
     console.log(`web UI: ${uiLink(runId)}`);
