@@ -4,6 +4,7 @@ import type { ProviderConfig, ProvidersConfig } from '../../core/config';
 import type { ChatRequest, ChatResponse, StageUsage, Usage } from '../../core/types';
 import { ResponseCache } from '../../lib/response-cache';
 import type { ChatBackend } from './chat';
+import { LlamaCppChat } from './llama-cpp-chat';
 import { EmbeddingBackend, OpenAiCompatibleChat, OpenAiCompatibleEmbeddings } from './openai-compatible';
 
 /**
@@ -202,10 +203,7 @@ export class ModelGateway {
     const existing = this.chatBackends.get(name);
     if (existing?.fingerprint === fingerprint) return existing.backend;
     await existing?.backend.close?.();
-    const backend =
-      config.kind === 'llama-cpp'
-        ? new (await import('./llama-cpp-chat')).LlamaCppChat(config) // loads native code only when used
-        : new OpenAiCompatibleChat(config, this.env);
+    const backend = config.kind === 'llama-cpp' ? new LlamaCppChat(config) : new OpenAiCompatibleChat(config, this.env);
     this.chatBackends.set(name, { fingerprint, backend });
     return backend;
   }
