@@ -9,7 +9,7 @@ function onOff(value: string): boolean {
   return value === 'on';
 }
 
-function readInputs(file: string): string[] {
+function readInputFile(file: string): string[] {
   return readJsonlLines(file).map(({ line, value }) => {
     const input = (value as { input?: unknown } | null)?.input;
     if (typeof input !== 'string') throw new DatasetError({ file, line, field: 'input' }, 'must be a string');
@@ -28,7 +28,7 @@ export function registerSelfguideCommands(program: Command): void {
     .requiredOption('--output <file>', 'JSONL written with one {"input", "kept", "reason"} per input')
     .action((opts: { task: string; inputs: string; lengthFilter: boolean; output: string }) => {
       const task = loadSelfGuideTask(opts.task);
-      const filtered = applyInputFilters(readInputs(opts.inputs), {
+      const filtered = applyInputFilters(readInputFile(opts.inputs), {
         exampleInputs: task.examples.map((e) => e.input),
         noiseTerms: task.noise_terms,
         lengthFilter: opts.lengthFilter,
