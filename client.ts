@@ -46,9 +46,10 @@ program
   .action(async (file: string, opts: { id?: string; wait?: boolean }) => {
     const config = loadRunConfig(file);
     const method = methodOf(config);
-    const prepared = await method.prepare(config, defaultArtifactStore());
+    const data = method.load(config);
+    const prepared = await method.prepare(config, defaultArtifactStore(), data);
     for (const note of prepared.notes) console.log(note);
-    const estimate = method.estimate(config);
+    const estimate = method.estimate(config, data);
     const client = await connect();
     const runId = opts.id ?? newRunId(config.method, config.task, config.name);
     const handle = await client.workflow.start(method.workflowType, {

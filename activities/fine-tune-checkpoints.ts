@@ -5,7 +5,8 @@ import type { ProvidersConfig } from '../core/config';
 import type { RemoteFineTuneBackendConfig } from '../core/contracts';
 import type { ModelRef } from '../core/types';
 import type { ActivityDeps } from './context';
-import { createFineTuneBackend, openAiCompatibleProvider, readApiKey } from './providers/finetune/backend';
+import { createFineTuneBackend } from './providers/finetune/backend';
+import { openAiCompatibleProvider, readApiKey } from './providers/finetune/backend-common';
 import { toActivityFailure } from './providers/errors';
 import { contentTag, type JobInputs } from './fine-tuning';
 

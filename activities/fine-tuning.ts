@@ -10,7 +10,8 @@ import {
   type FineTuneJobState,
 } from '../core/types';
 import type { ActivityDeps } from './context';
-import { createFineTuneBackend, endedWithoutModel, type JobTag } from './providers/finetune/backend';
+import { createFineTuneBackend } from './providers/finetune/backend';
+import { endedWithoutModel, type JobTag } from './providers/finetune/backend-common';
 import { toActivityFailure } from './providers/errors';
 
 interface JobContext {

@@ -3,12 +3,12 @@
 import type { ProvidersConfig } from '../core/config';
 import type { FilterStageResult, GenerateInputRoundResult, SyntheticDataResult } from '../core/contracts';
 import { synthesizePairs, type AnnotatedInput } from '../core/selfguide-annotation';
-import { countReasons, filterInputs } from '../core/selfguide-filters';
+import { applyInputFilters, countReasons } from '../core/selfguide-filters';
 import {
   mixSeed,
   roundPrompts,
   taskChat,
-  trainingExample,
+  taskTrainingExample,
   type SelfGuideTaskDefinition,
 } from '../core/selfguide-prompts';
 import { emptyUsage, type ArtifactRef, type IoExample, type ModelRef, type StageUsage } from '../core/types';
@@ -73,7 +73,7 @@ const padded = (n: number) => String(n).padStart(5, '0');
 /** The library a round shows: what the always-on filters (empty, noise, duplicate) accept, in generation order. */
 function libraryOf(task: SelfGuideTaskDefinition, generated: readonly GeneratedInput[]): string[] {
   const exampleInputs = task.examples.map((e) => e.input);
-  return filterInputs(
+  return applyInputFilters(
     generated.map((g) => g.input),
     { exampleInputs, noiseTerms: task.noise_terms, lengthFilter: false },
   )
@@ -132,7 +132,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
     async filterGeneratedInputs(input: FilterStageInput): Promise<FilterStageResult> {
       const base = `runs/${input.runId}/${input.stage}`;
       const generated = await store.readAll<GeneratedInput>(input.generated);
-      const filtered = filterInputs(
+      const filtered = applyInputFilters(
         generated.map((g) => g.input),
         {
           exampleInputs: input.task.examples.map((e) => e.input),
@@ -191,7 +191,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
       const training =
         (await store.lookup(`${base}/training`)) ??
         (await store.writeJsonl(
-          pairs.map((p) => trainingExample(task, p)),
+          pairs.map((p) => taskTrainingExample(task, p)),
           `${base}/training`,
         ));
       return { pairs: pairsRef, training, dropped };
@@ -203,7 +203,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
       return (
         (await store.lookup(name)) ??
         store.writeJsonl(
-          input.task.examples.map((e: IoExample) => trainingExample(input.task, e)),
+          input.task.examples.map((e: IoExample) => taskTrainingExample(input.task, e)),
           name,
         )
       );

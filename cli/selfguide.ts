@@ -1,7 +1,7 @@
 // `flt selfguide filter`: SELF-GUIDE's input filters (stage 2) over recorded inputs, with no model call.
 import { Command, InvalidArgumentError } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { filterInputs, countReasons } from '../core/selfguide-filters';
+import { applyInputFilters, countReasons } from '../core/selfguide-filters';
 import { DatasetError, loadSelfGuideTask, readJsonlLines } from '../lib/datasets';
 
 function onOff(value: string): boolean {
@@ -9,7 +9,7 @@ function onOff(value: string): boolean {
   return value === 'on';
 }
 
-function readInputs(file: string): string[] {
+function readInputFile(file: string): string[] {
   return readJsonlLines(file).map(({ line, value }) => {
     const input = (value as { input?: unknown } | null)?.input;
     if (typeof input !== 'string') throw new DatasetError({ file, line, field: 'input' }, 'must be a string');
@@ -28,7 +28,7 @@ export function registerSelfguideCommands(program: Command): void {
     .requiredOption('--output <file>', 'JSONL written with one {"input", "kept", "reason"} per input')
     .action((opts: { task: string; inputs: string; lengthFilter: boolean; output: string }) => {
       const task = loadSelfGuideTask(opts.task);
-      const filtered = filterInputs(readInputs(opts.inputs), {
+      const filtered = applyInputFilters(readInputFile(opts.inputs), {
         exampleInputs: task.examples.map((e) => e.input),
         noiseTerms: task.noise_terms,
         lengthFilter: opts.lengthFilter,
@@ -36,7 +36,8 @@ export function registerSelfguideCommands(program: Command): void {
       writeFileSync(opts.output, filtered.map((f) => `${JSON.stringify(f)}\n`).join(''));
       const c = countReasons(filtered);
       console.log(
-        `${opts.output}: kept ${c.kept} of ${filtered.length} (removed: ${c.empty} empty, ${c.noise} noise, ${c.length} length, ${c.duplicate} duplicate)`,
+        `${opts.output}: kept ${c.kept} of ${filtered.length} ` +
+          `(removed: ${c.empty} empty, ${c.noise} noise, ${c.length} length, ${c.duplicate} duplicate)`,
       );
     });
 }

@@ -23,7 +23,7 @@ const stopWords = new Set(
 );
 
 /** Lowercased runs of letters (with their combining marks) and digits, stop words dropped. */
-export function tokenize(text: string): string[] {
+export function bm25Terms(text: string): string[] {
   return text
     .toLowerCase()
     .split(/[^\p{L}\p{M}\p{N}]+/u)
@@ -86,7 +86,7 @@ export class Bm25Index {
     this.k1 = k1;
     const lengths = new Float64Array(documents.length);
     documents.forEach((document, index) => {
-      const tokens = tokenize(document);
+      const tokens = bm25Terms(document);
       lengths[index] = tokens.length;
       for (const [term, frequency] of countTerms(tokens)) {
         let postings = this.postings.get(term);
@@ -113,7 +113,7 @@ export class Bm25Index {
     if (k < 1) return [];
     const scores = new Float64Array(this.size);
     const matched: number[] = [];
-    for (const [term, queryFrequency] of countTerms(tokenize(query))) {
+    for (const [term, queryFrequency] of countTerms(bm25Terms(query))) {
       const postings = this.postings.get(term);
       if (!postings) continue;
       const weight = queryFrequency * this.idf(postings.documents.length) * (this.k1 + 1);

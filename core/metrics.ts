@@ -1,22 +1,10 @@
 // Scoring predictions against gold answers.
-import { extractOptionLetter } from './answers';
 
 export interface Accuracy {
   correct: number;
   total: number;
   /** correct / total, 0 when there is nothing to score. */
   accuracy: number;
-}
-
-/**
- * Whether a response picked the gold option. The gold may be a bare letter ("C") or itself a response
- * ("Answer: C"); a gold that names no valid option is a data error, not a wrong prediction.
- */
-export function optionLetterCorrect(prediction: string, gold: string, optionCount: number): boolean {
-  const goldLetter = extractOptionLetter(gold, optionCount);
-  if (goldLetter === null)
-    throw new RangeError(`gold answer ${JSON.stringify(gold)} is not one of the first ${optionCount} option letters`);
-  return extractOptionLetter(prediction, optionCount) === goldLetter;
 }
 
 /** Gold 0 has no scale to be relative to, so it must be met within this absolute tolerance. */

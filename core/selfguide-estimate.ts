@@ -2,7 +2,7 @@
 // core/selfguide-prompts.ts builds for them. Counts only known mid-run take their upper bound: every generated input
 // kept, annotated and turned into a training pair (the workflow rescales annotation and fine-tuning to the real
 // counts); Self-ICL prompts fill the context window.
-import type { ModelSpec, ProvidersConfig } from './config';
+import type { SelfGuidePipeline } from '../workflows/selfguide-stages';
 import {
   chatEstimate,
   combine,
@@ -13,19 +13,15 @@ import {
   type StageEstimate,
 } from './estimate';
 import { branchDataSets } from './selfguide-campaign';
-import { roundsFor, type SelfGuideCampaignConfig, type SelfGuideGrid } from './selfguide-config';
-import { roundPrompts, taskChat, trainingExample, type SelfGuideTaskDefinition } from './selfguide-prompts';
+import { roundsFor, type SelfGuideGrid } from './selfguide-config';
+import { roundPrompts, taskChat, taskTrainingExample, type SelfGuideTaskDefinition } from './selfguide-prompts';
 import type { IoExample } from './types';
 
-export interface SelfGuideEstimatePipeline {
-  providers: ProvidersConfig;
-  model: ModelSpec;
-  fineTune: SelfGuideCampaignConfig['fineTune'];
-  generation: SelfGuideCampaignConfig['generation'];
-  annotation: SelfGuideCampaignConfig['annotation'];
-  evaluation: SelfGuideCampaignConfig['evaluation'];
-  seed: number;
-}
+/**
+ * What an estimate needs from a SELF-GUIDE run's config: everything its workflow steps take except how activities
+ * are sharded, which changes no spend. Derived from the workflow's type so the two cannot drift apart.
+ */
+export type SelfGuideEstimatePipeline = Omit<SelfGuidePipeline, 'execution'>;
 
 /** A task and the test items that will be scored. */
 export interface SelfGuideEstimateTask {
@@ -48,7 +44,7 @@ function taskProfile(pipeline: SelfGuideEstimatePipeline, { task, test }: SelfGu
       roundPrompts({ task, library: shown, round, prompts, seed: pipeline.seed }).map((p) => messageTokens(p.messages)),
     );
   const trainingTokens = (pairs: readonly IoExample[]) =>
-    pairs.map((pair) => messageTokens(trainingExample(task, pair).messages));
+    pairs.map((pair) => messageTokens(taskTrainingExample(task, pair).messages));
   const meanTrainingTokens = meanOf(trainingTokens(task.examples));
   const { backend } = pipeline.fineTune;
   const basePrices = pricesOf(pipeline.providers, pipeline.model.provider);

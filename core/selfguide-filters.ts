@@ -61,7 +61,7 @@ export interface InputFilterSpec {
 }
 
 /** Stage 2: empty, noise, length (when on), duplicate, in that order; the first failing filter names the reason. */
-export function filterInputs(inputs: readonly string[], spec: InputFilterSpec): FilteredInput[] {
+export function applyInputFilters(inputs: readonly string[], spec: InputFilterSpec): FilteredInput[] {
   const bounds = lengthBounds(spec.exampleInputs);
   const seen = new Set(spec.exampleInputs.map((e) => e.trim()));
   return inputs.map((input) => {
@@ -90,7 +90,10 @@ export interface OutputFilterSpec {
   lengthFilter: boolean;
 }
 
-/** Stage 3's per-sample filter: not empty, not noise, and the gold outputs' length rule when the output length filter is on. */
+/**
+ * Stage 3's per-sample filter: not empty, not noise, and the gold outputs' length rule when the output length
+ * filter is on.
+ */
 export function keepOutputSample(
   sample: string,
   spec: OutputFilterSpec,

@@ -107,7 +107,7 @@ export function taskChat(
 }
 
 /** A fine-tuning example: the annotation prompt, then the answer. */
-export function trainingExample(
+export function taskTrainingExample(
   task: Pick<SelfGuideTaskDefinition, 'instruction' | 'examples'>,
   pair: IoExample,
 ): { messages: ChatMessage[] } {
@@ -118,7 +118,7 @@ export function trainingExample(
  * A deliberately high token estimate: one token per 3 UTF-8 bytes (English BPE averages about 4) plus 4 per message
  * for the chat template, so a prompt under budget by this count fits the real context.
  */
-export function estimateTokens(messages: readonly ChatMessage[]): number {
+export function overestimateMessageTokens(messages: readonly ChatMessage[]): number {
   const encoder = new TextEncoder();
   return messages.reduce((sum, m) => sum + Math.ceil(encoder.encode(m.content).length / 3) + 4, 0);
 }
@@ -134,10 +134,10 @@ export function selfIclChat(
   contextTokens: number,
   answerTokens: number,
 ): ChatMessage[] {
-  let budget = contextTokens - answerTokens - estimateTokens(taskChat(task, input));
+  let budget = contextTokens - answerTokens - overestimateMessageTokens(taskChat(task, input));
   const demonstrations: IoExample[] = [];
   for (const pair of synthetic) {
-    const cost = estimateTokens([
+    const cost = overestimateMessageTokens([
       { role: 'user', content: pair.input },
       { role: 'assistant', content: pair.output },
     ]);

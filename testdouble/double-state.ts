@@ -7,10 +7,9 @@ import { GoldIndex } from './gold-index';
 import { IdMinter } from './hashing';
 import { ModelCallGate } from './model-call-gate';
 import { ModelRegistry } from './model-registry';
-import type { OpenAIJobParams } from './openai-fine-tuning-routes';
+import type { OpenAIJobParams, TogetherJobParams } from './provider-job-params';
 import { RateLimiter } from './rate-limit';
 import { RequestLog } from './request-log';
-import type { TogetherJobParams } from './together-routes';
 
 export class DoubleState {
   readonly gold = new GoldIndex();

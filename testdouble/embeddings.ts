@@ -3,7 +3,7 @@ import { fnv1a } from './hashing';
 
 export const embeddingDimensions = 256;
 
-export function embed(text: string): number[] {
+export function hashedEmbedding(text: string): number[] {
   const vector = new Array<number>(embeddingDimensions).fill(0);
   const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
   for (const word of words) vector[fnv1a(word) % embeddingDimensions] += 1;

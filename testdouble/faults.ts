@@ -1,7 +1,7 @@
 // Fault injection: a seeded sequence decides which model calls fail and how, so a test can replay it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FaultConfig, FaultKind } from './config';
-import { seededRandom } from './hashing';
+import { textSeededRandom } from './hashing';
 import { HttpError, sendReply } from './http';
 
 export class FaultInjector {
@@ -16,7 +16,7 @@ export class FaultInjector {
   /** Restarts the sequence from the configured seed; call after `faults` changes. */
   reset(): void {
     const { seed, paths } = this.config();
-    this.random = seededRandom(`faults|${seed}`);
+    this.random = textSeededRandom(`faults|${seed}`);
     this.paths = new RegExp(paths);
   }
 

@@ -22,7 +22,7 @@ export function fnv1a(text: string): number {
 }
 
 /** A seeded PRNG (sfc32) whose state comes from the hash of `seed`. */
-export function seededRandom(seed: string): () => number {
+export function textSeededRandom(seed: string): () => number {
   const digest = createHash('sha256').update(seed).digest();
   let a = digest.readUInt32LE(0),
     b = digest.readUInt32LE(4),
@@ -41,7 +41,7 @@ export function seededRandom(seed: string): () => number {
 
 /** A PRNG seeded from the OS, for requests without `seed`. */
 export function unseededRandom(): () => number {
-  return seededRandom(randomBytes(16).toString('hex'));
+  return textSeededRandom(randomBytes(16).toString('hex'));
 }
 
 /** A random id body like OpenAI's (`ftjob-<id>`), 24 alphanumerics. */

@@ -1,6 +1,6 @@
 // Model calls: chat completions (OpenAI and Together), embeddings, and the model list.
 import type { DoubleState } from './double-state';
-import { embed, toBase64 } from './embeddings';
+import { hashedEmbedding, toBase64 } from './embeddings';
 import type { PromptMessage } from './gold-index';
 import { randomId } from './hashing';
 import {
@@ -130,7 +130,7 @@ function embeddings(state: DoubleState): Handler {
     return ok({
       object: 'list',
       data: texts.map((text, index) => {
-        const vector = embed(text);
+        const vector = hashedEmbedding(text);
         return { object: 'embedding', index, embedding: format === 'base64' ? toBase64(vector) : vector };
       }),
       model: modelName,

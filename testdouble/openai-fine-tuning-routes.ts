@@ -13,14 +13,7 @@ import {
   type DoubleRequest,
   type Router,
 } from './http';
-
-export interface OpenAIJobParams {
-  suffix: string | null;
-  seed: number;
-  metadata: Record<string, string> | null;
-  learningRateMultiplier: number;
-  method: unknown;
-}
+import type { OpenAIJobParams } from './provider-job-params';
 
 type Job = FineTuneJob<OpenAIJobParams>;
 

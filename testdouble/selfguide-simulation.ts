@@ -24,8 +24,9 @@ function generationSections(prompt: string): { gold: string[]; library: string[]
 }
 
 /**
- * A new input for a generation prompt: usually the start of one example joined to the end of another (cut at the same relative point); sometimes
- * (more often at higher temperature) empty, chatbot talk, a copy of a gold example, or far too long.
+ * A new input for a generation prompt: usually the start of one example joined to the end of another (cut at the same
+ * relative point); sometimes (more often at higher temperature) empty, chatbot talk, a copy of a gold example, or far
+ * too long.
  */
 export function simulatedInput(messages: PromptMessage[], temperature: number, random: () => number): string | null {
   const last = messages[messages.length - 1];
@@ -53,8 +54,11 @@ interface TaskChat {
   input: string;
 }
 
-/** A SELF-GUIDE task chat: a system instruction, example turns, the new input; SemiEvol's "Question:" prompts are not. */
-function taskChat(messages: PromptMessage[]): TaskChat | null {
+/**
+ * A SELF-GUIDE task chat: a system instruction, example turns, the new input; SemiEvol's "Question:" prompts are
+ * not.
+ */
+function parseTaskChat(messages: PromptMessage[]): TaskChat | null {
   if (messages.length < 4 || messages[0].role !== 'system' || messages[messages.length - 1].role !== 'user')
     return null;
   const turns = messages.slice(1, -1);
@@ -102,7 +106,7 @@ export function simulatedChatAnswer(
   temperature: number,
   random: () => number,
 ): string | null {
-  const chat = taskChat(messages);
+  const chat = parseTaskChat(messages);
   if (!chat) return null;
   const truth = truthOf(chat, gold);
   const key = normalizeText(chat.input);
@@ -119,7 +123,7 @@ export function simulatedChatAnswer(
  */
 export function selfGuideTrainingShare(examples: { messages: PromptMessage[] }[], gold: GoldIndex): number | null {
   const graded = examples.map(({ messages }) => {
-    const chat = taskChat(messages.slice(0, -1));
+    const chat = parseTaskChat(messages.slice(0, -1));
     const answer = messages[messages.length - 1];
     if (!chat || answer.role !== 'assistant') return null;
     return !chat.input.includes(chatbotPhrase) && normalizeText(answer.content) === normalizeText(truthOf(chat, gold));

@@ -2,7 +2,7 @@
 // at temperature > 0, and returns log-probabilities that carry a confidence signal.
 import { choiceOffset, formatAnswer, sameAnswer } from './answer-format';
 import { GoldIndex, lastUserMessage, normalizeText, optionLetters, type PromptMessage } from './gold-index';
-import { seededRandom, sha256Hex, unitHash, unseededRandom } from './hashing';
+import { textSeededRandom, sha256Hex, unitHash, unseededRandom } from './hashing';
 import type { ResolvedModel } from './model-registry';
 import { simulatedChatAnswer, simulatedInput } from './selfguide-simulation';
 import { tokenize } from './tokenizer';
@@ -219,7 +219,7 @@ export function simulateCompletion(
     const sampleRandom = () =>
       request.seed === undefined
         ? unseededRandom()
-        : seededRandom(`${request.seed}|${request.model.name}|${JSON.stringify(request.messages)}|${sample}`);
+        : textSeededRandom(`${request.seed}|${request.model.name}|${JSON.stringify(request.messages)}|${sample}`);
     const selfGuide = selfGuideText(request, gold, sampleRandom());
     if (selfGuide !== null) {
       const { tokens } = plainChoice(selfGuide, request.topLogprobs);

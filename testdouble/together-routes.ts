@@ -14,17 +14,7 @@ import {
   type Router,
 } from './http';
 import { chatCompletion } from './inference-routes';
-
-export interface TogetherJobParams {
-  suffix: string | null;
-  learningRate: number;
-  trainingType:
-    | { type: 'Full' }
-    | { type: 'Lora'; lora_r: number; lora_alpha: number; lora_dropout: number; lora_trainable_modules: string };
-  nCheckpoints: number;
-  warmupRatio: number;
-  trainOnInputs: boolean | 'auto';
-}
+import type { TogetherJobParams } from './provider-job-params';
 
 type Job = FineTuneJob<TogetherJobParams>;
 
@@ -185,7 +175,8 @@ export function togetherRoutes(router: Router, state: DoubleState): void {
       if (trainOnInputs !== 'auto' && typeof trainOnInputs !== 'boolean')
         throw badRequest("'train_on_inputs' must be a boolean or 'auto'.", 'train_on_inputs');
       const id = `ft-${uuidShaped(state.ids.next(`together-job:${JSON.stringify(body)}`))}`;
-      const resultModel = `provider-double/${base.root.split('/').pop()}${suffix ? `-${suffix}` : ''}-${id.slice(3, 11)}`;
+      const modelStem = `provider-double/${base.root.split('/').pop()}${suffix ? `-${suffix}` : ''}`;
+      const resultModel = `${modelStem}-${id.slice(3, 11)}`;
       const job = jobs.create({
         id,
         baseModel: modelName,

@@ -25,7 +25,7 @@ import {
   filterInputs,
   fineTuneEpochs,
   generateInputs,
-  sampleAnnotations,
+  drawAnnotationSamples,
   sumUsage,
   synthesize,
   type SelfGuidePipeline,
@@ -100,7 +100,7 @@ export async function selfGuideCampaignBranch(
   // The library (inputs passing every filter but the switchable length rule) is annotated once for all settings.
   const library = await filterInputs(runId, 'filter-in-off', task, inputs.generated, false);
   await pausePoint();
-  const samples = await sampleAnnotations(runId, 'annotate-outputs', task, library.kept, input);
+  const samples = await drawAnnotationSamples(runId, 'annotate-outputs', task, library.kept, input);
   usages.push(samples.usage);
   stages[1].done = 1;
 

@@ -88,7 +88,7 @@ export function filterInputs(
 }
 
 /** Stage 3's model calls: `annotation.samples` answers for each input. */
-export function sampleAnnotations(
+export function drawAnnotationSamples(
   runId: string,
   stage: string,
   task: SelfGuideTaskDefinition,

@@ -15,7 +15,7 @@ import {
   fineTuneOn,
   generateInputs,
   goldTraining,
-  sampleAnnotations,
+  drawAnnotationSamples,
   synthesize,
   type SelfGuidePipeline,
   type SelfGuideTaskRun,
@@ -108,7 +108,7 @@ export async function selfGuideRun(input: SelfGuideRunInput): Promise<SelfGuideR
     `${input.annotation.samples} answers for each of ${filtered.kept.count} kept inputs, then the majority vote`,
     { paid: true, units: filtered.kept.count },
   );
-  const samples = await sampleAnnotations(runId, 'annotate-outputs', task, filtered.kept, at('annotate-outputs'));
+  const samples = await drawAnnotationSamples(runId, 'annotate-outputs', task, filtered.kept, at('annotate-outputs'));
   control.spend(stage, samples.usage);
   const synthetic = await synthesize(
     runId,

@@ -6,6 +6,7 @@ import type { ChatRequest, ChatResponse, StageUsage, Usage } from '../../core/ty
 import { canonicalJson } from '../../lib/canonical-json';
 import { ResponseCache } from '../../lib/response-cache';
 import type { ChatBackend } from './chat';
+import { LlamaCppChat } from './llama-cpp-chat';
 import { EmbeddingBackend, OpenAiCompatibleChat, OpenAiCompatibleEmbeddings } from './openai-compatible';
 
 /**
@@ -106,8 +107,8 @@ function provider(providers: ProvidersConfig, name: string): ProviderConfig {
 }
 
 /**
- * Identifies the endpoint a response came from, without the key, and the provider's cache salt: part of every cache
- * key.
+ * Identifies the endpoint a response came from, without the key, and the provider's cache salt: part of every
+ * cache key.
  */
 function endpointIdentity(config: ProviderConfig): string {
   const endpoint =
@@ -126,7 +127,7 @@ export function costOf(config: ProviderConfig, usage: Usage): number {
   );
 }
 
-function estimateTokens(request: ChatRequest): number {
+function worstCaseRequestTokens(request: ChatRequest): number {
   const promptChars = request.messages.reduce((sum, m) => sum + m.content.length, 0);
   return Math.ceil(promptChars / 4) + (request.max_tokens ?? 256) * (request.n ?? 1);
 }
@@ -135,9 +136,7 @@ function estimateTokens(request: ChatRequest): number {
 export type ChatBackendOpener = (config: ProviderConfig, env: NodeJS.ProcessEnv) => Promise<ChatBackend>;
 
 const openChatBackend: ChatBackendOpener = async (config, env) =>
-  config.kind === 'llama-cpp'
-    ? new (await import('./llama-cpp-chat')).LlamaCppChat(config) // loads native code only when used
-    : new OpenAiCompatibleChat(config, env);
+  config.kind === 'llama-cpp' ? new LlamaCppChat(config) : new OpenAiCompatibleChat(config, env);
 
 /** A backend shared by every run whose provider config differs at most by cache salt; closed when unused. */
 interface SharedBackend {
@@ -247,7 +246,7 @@ export class ModelGateway {
     try {
       const response = await this.limited(
         config,
-        estimateTokens(request),
+        worstCaseRequestTokens(request),
         () => shared.backend.complete(request, signal),
         signal,
       );

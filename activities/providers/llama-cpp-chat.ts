@@ -1,4 +1,5 @@
-// ChatBackend over an in-process llama.cpp model (node-llama-cpp), with real token log-probabilities and grammar-constrained choices.
+// ChatBackend over an in-process llama.cpp model (node-llama-cpp), with real token log-probabilities and
+// grammar-constrained choices.
 import { access } from 'node:fs/promises';
 import { randomInt } from 'node:crypto';
 import type {
@@ -10,13 +11,13 @@ import type {
   LlamaGrammar,
   LlamaModel,
   Token,
-} from 'node-llama-cpp';
+} from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import type { LlamaCppProviderConfig } from '../../core/config';
 import type { ChatChoice, ChatMessage, ChatRequest, ChatResponse, TokenLogprob } from '../../core/types';
 import { importEsmPackage } from '../esm-import';
 import type { ChatBackend } from './chat';
 
-type NodeLlamaCpp = typeof import('node-llama-cpp');
+type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
 
 const defaultMaxTokens = 256;
 const uint32Range = 2 ** 32;
@@ -55,7 +56,10 @@ class Slots {
   }
 }
 
-/** One Llama runtime per GPU setting: getLlama is slow (it tests the binary in a child process) and instances are independent. */
+/**
+ * One Llama runtime per GPU setting: getLlama is slow (it tests the binary in a child process) and instances are
+ * independent.
+ */
 const llamas = new Map<boolean, Promise<Llama>>();
 
 interface LoadedModel {
@@ -134,7 +138,8 @@ async function loadModel(config: LlamaCppProviderConfig): Promise<LoadedModel> {
   } catch (err) {
     throw new Error(`llama-cpp provider: failed to load model at ${config.modelPath}: ${describeError(err)}`);
   }
-  // Uses the GGUF's chat template when it has one, and falls back to a generic "### Human / ### Assistant" wrapper otherwise.
+  // Uses the GGUF's chat template when it has one, and falls back to a generic "### Human / ### Assistant" wrapper
+  // otherwise.
   return { model, chatWrapper: resolveChatWrapper(model, { warningLogs: false }) };
 }
 
@@ -149,7 +154,8 @@ function contextFor(entry: ModelEntry, config: LlamaCppProviderConfig, model: Ll
     })
     .catch((err: unknown) => {
       throw new Error(
-        `llama-cpp provider: failed to create a ${config.contextSize}-token context for ${config.modelPath}: ${describeError(err)}`,
+        `llama-cpp provider: failed to create a ${config.contextSize}-token context for ${config.modelPath}: ` +
+          describeError(err),
       );
     });
   return entry.context;
@@ -161,13 +167,16 @@ function toChatHistory(messages: ChatMessage[]): ChatHistoryItem[] {
       ? { type: 'model', response: [message.content] }
       : { type: message.role, text: message.content },
   );
-  // An empty model turn makes the template end where the assistant speaks; a trailing assistant message is continued instead.
+  // An empty model turn makes the template end where the assistant speaks; a trailing assistant message is continued
+  // instead.
   if (messages.at(-1)?.role !== 'assistant') history.push({ type: 'model', response: [] });
   return history;
 }
 
 /** GBNF string literal: quotes, backslashes and control characters escaped, everything else verbatim UTF-8. */
 function gbnfLiteral(text: string): string {
+  // Control characters are exactly what this escapes.
+  // eslint-disable-next-line no-control-regex
   const escaped = text.replace(/[\\"\u0000-\u001f\u007f]/g, (char) => {
     if (char === '\\' || char === '"') return `\\${char}`;
     if (char === '\n') return '\\n';
@@ -184,8 +193,8 @@ function sampleSeed(seed: number, sampleIndex: number): number {
 }
 
 /**
- * Turns sampled tokens into text pieces that concatenate to the text of all of them. A token whose bytes end mid-character
- * (byte-fallback pieces) yields "" and the token completing the character carries it.
+ * Turns sampled tokens into text pieces that concatenate to the text of all of them. A token whose bytes end
+ * mid-character (byte-fallback pieces) yields "" and the token completing the character carries it.
  */
 class IncrementalDetokenizer {
   private readonly tokens: Token[] = [];
@@ -351,10 +360,11 @@ export class LlamaCppChat implements ChatBackend {
       await sequence.eraseContextTokenRanges([{ start: promptTokens.length - 1, end: sequence.nextTokenIndex }]);
     }
 
-    // Log-probabilities are the native sampler's own distribution, from `evaluateWithMetadata({confidence, probabilities})`:
-    // log-softmax(logits / temperature) over the whole vocabulary for temperature > 0 (top-k, top-p and min-p are disabled, so
-    // that is exactly the distribution sampled from), and log-softmax(logits), i.e. temperature 1, for greedy temperature 0.
-    // With `choices` the grammar masks disallowed tokens first, so probabilities are renormalized over the allowed ones.
+    // Log-probabilities are the native sampler's own distribution, from
+    // `evaluateWithMetadata({confidence, probabilities})`: log-softmax(logits / temperature) over the whole vocabulary
+    // for temperature > 0 (top-k, top-p and min-p are disabled, so that is exactly the distribution sampled from), and
+    // log-softmax(logits), i.e. temperature 1, for greedy temperature 0. With `choices` the grammar masks disallowed
+    // tokens first, so probabilities are renormalized over the allowed ones.
     const metadata = { confidence: options.logprobs, probabilities: options.logprobs && options.topLogprobs > 0 };
     const evaluation = sequence.evaluateWithMetadata(promptTokens.slice(sequence.nextTokenIndex), metadata, {
       temperature: options.temperature,
@@ -425,7 +435,8 @@ export class LlamaCppChat implements ChatBackend {
     const entry: TokenLogprob = { token: piece, logprob: Math.log(output.confidence ?? Number.NaN) };
     if (output.probabilities) {
       entry.top = [];
-      // The map is sorted by probability, highest first; tokens a grammar rules out have probability 0 and are left out.
+      // The map is sorted by probability, highest first; tokens a grammar rules out have probability 0 and are left
+      // out.
       for (const [token, probability] of output.probabilities) {
         if (entry.top.length >= topLogprobs || probability === 0) break;
         entry.top.push({ token: model.detokenize([token], false, previousTokens), logprob: Math.log(probability) });

@@ -1,13 +1,10 @@
 // Loading a configured dataset, checking it, and storing it as an artifact: only its reference travels.
 import type { DatasetConfig, ProvidersConfig } from '../../core/config';
-import type { ArtifactRef, McqItem } from '../../core/types';
+import type { ArtifactRef } from '../../core/types';
 import type { ArtifactStore } from '../artifacts';
-import { loadIoJsonl, loadSemiEvolCsv } from '../datasets';
+import { loadIoJsonl, loadSemiEvolCsv, type LoadedMcqDataset } from '../datasets';
 
-export function loadDataset(
-  dataset: DatasetConfig,
-  opts: { requireAnswer?: boolean } = {},
-): { items: McqItem[]; warnings: string[] } {
+export function loadDataset(dataset: DatasetConfig, opts: { requireAnswer?: boolean } = {}): LoadedMcqDataset {
   if (dataset.format === 'semievol-csv') return loadSemiEvolCsv(dataset.path, opts);
   // Open questions: no options; the gold answer is the output text (a number for the numeric metric).
   const items = loadIoJsonl(dataset.path).map((pair, i) => ({
@@ -19,14 +16,14 @@ export function loadDataset(
   return { items, warnings: [] };
 }
 
+/** Stores a loaded dataset; its size and loader warnings go to `notes`. */
 export async function storeDataset(
   store: ArtifactStore,
   dataset: DatasetConfig,
+  { items, warnings }: LoadedMcqDataset,
   label: string,
   notes: string[],
-  opts: { requireAnswer?: boolean } = {},
 ): Promise<ArtifactRef> {
-  const { items, warnings } = loadDataset(dataset, opts);
   notes.push(`${label}: ${items.length} items from ${dataset.path}`, ...warnings.map((w) => `${label}: ${w}`));
   return store.writeJsonl(items);
 }

@@ -1,16 +1,21 @@
 // The `evaluate` method: models on a test split.
 import type { EvaluateRunConfig } from '../../core/config';
 import { estimateEvaluation } from '../../core/evaluate-estimate';
+import type { LoadedMcqDataset } from '../datasets';
 import type { EvaluationRunInput, EvaluationRunResult } from '../../workflows/evaluation-run';
 import { loadDataset, storeDataset, testDoubleNotes } from './datasets';
 import type { Method } from './types';
 
-export const evaluateMethod: Method<EvaluateRunConfig> = {
+const loadTest = (config: EvaluateRunConfig) => loadDataset(config.data.test);
+
+export const evaluateMethod: Method<EvaluateRunConfig, LoadedMcqDataset> = {
   workflowType: 'evaluationRun',
 
-  async prepare(config, store) {
+  load: loadTest,
+
+  async prepare(config, store, loaded = loadTest(config)) {
     const notes: string[] = [];
-    const test = await storeDataset(store, config.data.test, 'test', notes);
+    const test = await storeDataset(store, config.data.test, loaded, 'test', notes);
     const input: Omit<EvaluationRunInput, 'runId'> = {
       task: config.task,
       providers: config.providers,
@@ -31,14 +36,15 @@ export const evaluateMethod: Method<EvaluateRunConfig> = {
     };
   },
 
-  estimate(config) {
-    return estimateEvaluation(config, loadDataset(config.data.test).items);
+  estimate(config, loaded = loadTest(config)) {
+    return estimateEvaluation(config, loaded.items);
   },
 
   summarize(result: EvaluationRunResult) {
     return result.evaluations.map(
       (e) =>
-        `${e.model.provider}/${e.model.model}: accuracy ${e.score.accuracy.toFixed(3)} (${e.score.correct}/${e.score.total}, ${e.score.unanswered} without an answer)`,
+        `${e.model.provider}/${e.model.model}: accuracy ${e.score.accuracy.toFixed(3)} ` +
+        `(${e.score.correct}/${e.score.total}, ${e.score.unanswered} without an answer)`,
     );
   },
 };

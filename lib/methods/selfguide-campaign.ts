@@ -1,22 +1,38 @@
-// The `selfguide-campaign` method: the "one parameter fits all" grid on validation tasks, the chosen setting on test tasks.
+// The `selfguide-campaign` method: the "one parameter fits all" grid on validation tasks, the chosen setting on
+// test tasks.
 import { settingKey } from '../../core/selfguide-campaign';
 import type { SelfGuideCampaignConfig } from '../../core/selfguide-config';
 import { estimateCampaign } from '../../core/selfguide-estimate';
+import { loadSelfGuideTask, type SelfGuideTask } from '../datasets';
 import type { SelfGuideCampaignInput, SelfGuideCampaignResult } from '../../workflows/selfguide-campaign';
 import { testDoubleNotes } from './datasets';
-import { loadScoredTask, storeSelfGuideTask } from './selfguide-tasks';
+import { scoredTask, storeSelfGuideTask } from './selfguide-tasks';
 import type { Method } from './types';
 
 const points = (score: number) => `${score >= 0 ? '+' : ''}${(100 * score).toFixed(1)}`;
 
-export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig> = {
+/** The validation and test task folders, read. */
+interface CampaignTasks {
+  validation: SelfGuideTask[];
+  test: SelfGuideTask[];
+}
+
+const loadCampaignTasks = (config: SelfGuideCampaignConfig): CampaignTasks => ({
+  validation: config.data.validation.map((data) => loadSelfGuideTask(data.path)),
+  test: config.data.test.map((data) => loadSelfGuideTask(data.path)),
+});
+
+export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig, CampaignTasks> = {
   workflowType: 'selfGuideCampaign',
 
-  async prepare(config, store) {
+  load: loadCampaignTasks,
+
+  async prepare(config, store, loaded = loadCampaignTasks(config)) {
     const notes: string[] = [];
-    const tasks = (list: typeof config.data.validation) =>
-      Promise.all(list.map((data) => storeSelfGuideTask(store, data, config.evaluation.testLimit, notes)));
-    const [validation, test] = [await tasks(config.data.validation), await tasks(config.data.test)];
+    const tasks = (list: typeof config.data.validation, read: SelfGuideTask[]) =>
+      Promise.all(list.map((data, i) => storeSelfGuideTask(store, data, config.evaluation.testLimit, notes, read[i])));
+    const validation = await tasks(config.data.validation, loaded.validation);
+    const test = await tasks(config.data.test, loaded.test);
     const input: Omit<SelfGuideCampaignInput, 'runId'> = {
       validation,
       test,
@@ -38,27 +54,35 @@ export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig> = {
       baseModel: config.model.model,
       details: [
         `model: ${config.model.provider}/${config.model.model}`,
-        `validation tasks: ${validation.map((v) => v.task.name).join(', ')}; test tasks: ${test.map((t) => t.task.name).join(', ')}`,
-        `grid: temperature ${g.inputTemperature.join('/')} x input length filter ${g.inputLengthFilter.join('/')} x output length filter ${g.outputLengthFilter.join('/')} x epochs ${g.epochs.join('/')}`,
+        `validation tasks: ${validation.map((v) => v.task.name).join(', ')}; ` +
+          `test tasks: ${test.map((t) => t.task.name).join(', ')}`,
+        `grid: temperature ${g.inputTemperature.join('/')} x input length filter ${g.inputLengthFilter.join('/')} ` +
+          `x output length filter ${g.outputLengthFilter.join('/')} x epochs ${g.epochs.join('/')}`,
       ],
     };
   },
 
-  estimate(config) {
-    const tasks = (list: typeof config.data.validation) =>
-      list.map((data) => loadScoredTask(data, config.evaluation.testLimit));
-    return estimateCampaign(config, tasks(config.data.validation), tasks(config.data.test), config.grid);
+  estimate(config, loaded = loadCampaignTasks(config)) {
+    const scored = (read: SelfGuideTask[]) => read.map((task) => scoredTask(task, config.evaluation.testLimit));
+    return estimateCampaign(config, scored(loaded.validation), scored(loaded.test), config.grid);
   },
 
   summarize(result: SelfGuideCampaignResult) {
     const { shared, unshared } = result.sharing;
     return [
-      `chosen setting: ${settingKey(result.choice.setting)} (worst validation gain over few-shot ${points(result.choice.worstGain)} points: ${result.choice.gains.map((g) => `${g.task} ${points(g.gain)}`).join(', ')})`,
+      `chosen setting: ${settingKey(result.choice.setting)} ` +
+        `(worst validation gain over few-shot ${points(result.choice.worstGain)} points: ` +
+        `${result.choice.gains.map((g) => `${g.task} ${points(g.gain)}`).join(', ')})`,
       ...result.test.map(
         (t) =>
-          `test ${t.task}: SELF-GUIDE ${(100 * t.selfGuide).toFixed(1)} vs few-shot ${(100 * t.fewShot).toFixed(1)} (${points(t.gain)})`,
+          `test ${t.task}: SELF-GUIDE ${(100 * t.selfGuide).toFixed(1)} ` +
+          `vs few-shot ${(100 * t.fewShot).toFixed(1)} (${points(t.gain)})`,
       ),
-      `${result.cells.length} validation cells; sharing ran ${shared.inputGenerations} input generations instead of ${unshared.inputGenerations}, ${shared.annotations} annotations instead of ${unshared.annotations}, ${shared.fineTuneJobs} fine-tunes instead of ${unshared.fineTuneJobs}, ${shared.evaluations} evaluations instead of ${unshared.evaluations}`,
+      `${result.cells.length} validation cells; sharing ran ` +
+        `${shared.inputGenerations} input generations instead of ${unshared.inputGenerations}, ` +
+        `${shared.annotations} annotations instead of ${unshared.annotations}, ` +
+        `${shared.fineTuneJobs} fine-tunes instead of ${unshared.fineTuneJobs}, ` +
+        `${shared.evaluations} evaluations instead of ${unshared.evaluations}`,
     ];
   },
 };

@@ -1,27 +1,30 @@
-// SELF-GUIDE task folders as runs carry them: the task definition inline, its test split (first N lines) as an artifact;
-// and as estimates read them.
+// SELF-GUIDE task folders as runs carry them: the task definition inline, its test split (first N lines) as an
+// artifact; and as estimates read them.
 import type { SelfGuideTaskData } from '../../core/selfguide-config';
 import type { SelfGuideEstimateTask } from '../../core/selfguide-estimate';
 import type { SelfGuideTaskRun } from '../../workflows/selfguide-stages';
 import type { ArtifactStore } from '../artifacts';
-import { loadSelfGuideTask } from '../datasets';
+import { loadSelfGuideTask, type SelfGuideTask } from '../datasets';
 
-/** A task and the test lines that will be scored, for estimates. */
-export function loadScoredTask(data: SelfGuideTaskData, testLimit: number | undefined): SelfGuideEstimateTask {
-  const { validation: _validation, test, ...task } = loadSelfGuideTask(data.path);
+/** A loaded task and the test lines that will be scored, for estimates. */
+export function scoredTask(loaded: SelfGuideTask, testLimit: number | undefined): SelfGuideEstimateTask {
+  const { validation: _validation, test, ...task } = loaded;
   return { task, test: test.slice(0, testLimit) };
 }
 
+/** Stores the scored test lines; `loaded` is the task folder already read, when the caller has it. */
 export async function storeSelfGuideTask(
   store: ArtifactStore,
   data: SelfGuideTaskData,
   testLimit: number | undefined,
   notes: string[],
+  loaded: SelfGuideTask = loadSelfGuideTask(data.path),
 ): Promise<SelfGuideTaskRun> {
-  const { validation, test, ...task } = loadSelfGuideTask(data.path);
+  const { validation, test, ...task } = loaded;
   const scored = test.slice(0, testLimit);
   notes.push(
-    `${task.name} (${task.kind}, ${task.metric}): ${task.examples.length} gold examples, ${scored.length} of ${test.length} test items scored` +
+    `${task.name} (${task.kind}, ${task.metric}): ${task.examples.length} gold examples, ` +
+      `${scored.length} of ${test.length} test items scored` +
       (task.kind === 'classification' ? `, labels ${task.labels.join(', ')}` : '') +
       ` (${validation.length} validation items unused)`,
   );

@@ -1,19 +1,24 @@
 // The `selfguide` method: SELF-GUIDE on one task folder.
 import { roundsFor, type SelfGuideRunConfig } from '../../core/selfguide-config';
 import { estimateSelfGuide } from '../../core/selfguide-estimate';
+import { loadSelfGuideTask, type SelfGuideTask } from '../datasets';
 import type { SelfGuideRunInput, SelfGuideRunResult } from '../../workflows/selfguide';
 import { testDoubleNotes } from './datasets';
-import { loadScoredTask, storeSelfGuideTask } from './selfguide-tasks';
+import { scoredTask, storeSelfGuideTask } from './selfguide-tasks';
 import type { Method } from './types';
 
 const percent = (score: number) => `${(100 * score).toFixed(1)}`;
 
-export const selfGuideMethod: Method<SelfGuideRunConfig> = {
+const loadTask = (config: SelfGuideRunConfig) => loadSelfGuideTask(config.data.task.path);
+
+export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideTask> = {
   workflowType: 'selfGuideRun',
 
-  async prepare(config, store) {
+  load: loadTask,
+
+  async prepare(config, store, loaded = loadTask(config)) {
     const notes: string[] = [];
-    const run = await storeSelfGuideTask(store, config.data.task, config.evaluation.testLimit, notes);
+    const run = await storeSelfGuideTask(store, config.data.task, config.evaluation.testLimit, notes, loaded);
     const input: Omit<SelfGuideRunInput, 'runId'> = {
       ...run,
       providers: config.providers,
@@ -34,29 +39,30 @@ export const selfGuideMethod: Method<SelfGuideRunConfig> = {
       details: [
         `model: ${config.model.provider}/${config.model.model}`,
         `fine-tune backend: ${config.fineTune.backend.kind}`,
-        `input generation: ${rounds} rounds of ${config.generation.promptsPerRound} prompts at temperature ${config.settings.inputTemperature}`,
+        `input generation: ${rounds} rounds of ${config.generation.promptsPerRound} prompts ` +
+          `at temperature ${config.settings.inputTemperature}`,
         `test items: ${run.test.count}`,
       ],
     };
   },
 
-  estimate(config) {
-    return estimateSelfGuide(
-      config,
-      loadScoredTask(config.data.task, config.evaluation.testLimit),
-      config.settings.epochs,
-    );
+  estimate(config, loaded = loadTask(config)) {
+    return estimateSelfGuide(config, scoredTask(loaded, config.evaluation.testLimit), config.settings.epochs);
   },
 
   summarize(result: SelfGuideRunResult) {
     const f = result.inputs.filters;
+    const { dropped } = result.synthetic;
     const labels = ['few-shot prompting', 'Self-ICL', 'few-shot fine-tuning', 'SELF-GUIDE'];
     return [
-      `${result.task}: ${result.inputs.generated} inputs generated; kept ${f.kept} (removed: ${f.empty} empty, ${f.noise} noise, ${f.length} length, ${f.duplicate} duplicate)`,
-      `synthetic pairs: ${result.synthetic.pairs} (dropped: ${result.synthetic.dropped['no-majority']} without a 30% majority, ${result.synthetic.dropped['not-a-label']} not a label, ${result.synthetic.dropped.balancing} by class balancing)`,
+      `${result.task}: ${result.inputs.generated} inputs generated; kept ${f.kept} ` +
+        `(removed: ${f.empty} empty, ${f.noise} noise, ${f.length} length, ${f.duplicate} duplicate)`,
+      `synthetic pairs: ${result.synthetic.pairs} (dropped: ${dropped['no-majority']} without a 30% majority, ` +
+        `${dropped['not-a-label']} not a label, ${dropped.balancing} by class balancing)`,
       ...result.evaluations.map(
         (e, i) =>
-          `${labels[i]}: ${e.score.metric} ${percent(e.score.score)} on ${e.score.total} test items (${e.model.provider}/${e.model.model})`,
+          `${labels[i]}: ${e.score.metric} ${percent(e.score.score)} on ${e.score.total} test items ` +
+          `(${e.model.provider}/${e.model.model})`,
       ),
     ];
   },

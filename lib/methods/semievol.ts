@@ -1,6 +1,7 @@
 // The `semievol` method: D_L, D_U and the test split in, M_base vs M_warm vs M_evol vs RAG out.
 import { paperHyperparameters, type SemievolRunConfig } from '../../core/semievol-config';
 import { estimateSemievol } from '../../core/semievol-estimate';
+import type { LoadedMcqDataset } from '../datasets';
 import type { SemievolRunInput, SemievolRunResult } from '../../workflows/semievol';
 import { loadDataset, storeDataset, testDoubleNotes } from './datasets';
 import type { Method } from './types';
@@ -17,14 +18,29 @@ function fineTuneSettings(config: SemievolRunConfig) {
   };
 }
 
-export const semievolMethod: Method<SemievolRunConfig> = {
+/** D_L, D_U and the test split as parsed from the config's files; D_U's answers may be missing. */
+interface SemievolData {
+  labeled: LoadedMcqDataset;
+  unlabeled: LoadedMcqDataset;
+  test: LoadedMcqDataset;
+}
+
+const loadSemievolData = (config: SemievolRunConfig): SemievolData => ({
+  labeled: loadDataset(config.data.labeled),
+  unlabeled: loadDataset(config.data.unlabeled, { requireAnswer: false }),
+  test: loadDataset(config.data.test),
+});
+
+export const semievolMethod: Method<SemievolRunConfig, SemievolData> = {
   workflowType: 'semievolRun',
 
-  async prepare(config, store) {
+  load: loadSemievolData,
+
+  async prepare(config, store, data = loadSemievolData(config)) {
     const notes: string[] = [];
-    const labeled = await storeDataset(store, config.data.labeled, 'labeled', notes);
+    const labeled = await storeDataset(store, config.data.labeled, data.labeled, 'labeled', notes);
     // D_U's answers are split off before anything runs: decisions only ever see the questions.
-    const { items, warnings } = loadDataset(config.data.unlabeled, { requireAnswer: false });
+    const { items, warnings } = data.unlabeled;
     notes.push(
       `unlabeled: ${items.length} items from ${config.data.unlabeled.path}`,
       ...warnings.map((w) => `unlabeled: ${w}`),
@@ -37,7 +53,7 @@ export const semievolMethod: Method<SemievolRunConfig> = {
       notes.push(
         `unlabeled: ${unlabeledGold.count} gold answers kept aside for the pseudo-label accuracy diagnostic only`,
       );
-    const test = await storeDataset(store, config.data.test, 'test', notes);
+    const test = await storeDataset(store, config.data.test, data.test, 'test', notes);
 
     const input: Omit<SemievolRunInput, 'runId'> = {
       task: config.task,
@@ -64,16 +80,16 @@ export const semievolMethod: Method<SemievolRunConfig> = {
     };
   },
 
-  estimate(config) {
+  estimate(config, data = loadSemievolData(config)) {
     return estimateSemievol({
       providers: config.providers,
       model: config.model,
       fineTune: fineTuneSettings(config),
       options: config.semievol,
       sampling: config.sampling,
-      labeled: loadDataset(config.data.labeled).items,
-      unlabeled: loadDataset(config.data.unlabeled, { requireAnswer: false }).items,
-      test: loadDataset(config.data.test).items,
+      labeled: data.labeled.items,
+      unlabeled: data.unlabeled.items,
+      test: data.test.items,
     });
   },
 
@@ -81,7 +97,8 @@ export const semievolMethod: Method<SemievolRunConfig> = {
     const { evaluations: e, pseudoLabels: p } = result;
     const accuracy = (label: string, evaluation: SemievolRunResult['evaluations']['vanilla'] | null) =>
       evaluation
-        ? `${label} (${evaluation.model.provider}/${evaluation.model.model}): accuracy ${evaluation.score.accuracy.toFixed(3)} (${evaluation.score.correct}/${evaluation.score.total})`
+        ? `${label} (${evaluation.model.provider}/${evaluation.model.model}): ` +
+          `accuracy ${evaluation.score.accuracy.toFixed(3)} (${evaluation.score.correct}/${evaluation.score.total})`
         : `${label}: not trained (without in-weight propagation)`;
     const { counts } = p;
     return [
@@ -89,10 +106,16 @@ export const semievolMethod: Method<SemievolRunConfig> = {
       accuracy('SFT', e.sft),
       accuracy('SemiEvol', e.semievol),
       accuracy('RAG', e.rag),
-      `unlabeled: ${counts.questions} questions, ${percent(p.consistencyRate)} consistent, ${p.justified} self-justified, ${counts.pseudoLabeled} pseudo-labeled (dropped: ${counts.droppedNoAnswer} without an answer, ${counts.droppedNoLogprobs} without log-probabilities)`,
-      `selected: ${counts.selected} with entropy ${result.plan.selection.strict ? '<' : '<='} ${p.threshold === null ? 'n/a' : p.threshold.toFixed(4)} (theta ${result.plan.selection.theta})`,
+      `unlabeled: ${counts.questions} questions, ${percent(p.consistencyRate)} consistent, ` +
+        `${p.justified} self-justified, ${counts.pseudoLabeled} pseudo-labeled ` +
+        `(dropped: ${counts.droppedNoAnswer} without an answer, ${counts.droppedNoLogprobs} without log-probabilities)`,
+      `selected: ${counts.selected} with entropy ${result.plan.selection.strict ? '<' : '<='} ` +
+        `${p.threshold === null ? 'n/a' : p.threshold.toFixed(4)} (theta ${result.plan.selection.theta})`,
       p.accuracy.all.total
-        ? `pseudo-label accuracy against withheld gold (diagnostic): all ${p.accuracy.all.accuracy.toFixed(3)} (${p.accuracy.all.correct}/${p.accuracy.all.total}), selected ${p.accuracy.selected.accuracy.toFixed(3)} (${p.accuracy.selected.correct}/${p.accuracy.selected.total})`
+        ? 'pseudo-label accuracy against withheld gold (diagnostic): ' +
+          `all ${p.accuracy.all.accuracy.toFixed(3)} (${p.accuracy.all.correct}/${p.accuracy.all.total}), ` +
+          `selected ${p.accuracy.selected.accuracy.toFixed(3)} ` +
+          `(${p.accuracy.selected.correct}/${p.accuracy.selected.total})`
         : 'pseudo-label accuracy: no gold answers in the unlabeled split',
       `records for \`flt semievol select --run ${result.runId}\`: ${p.records.uri}`,
     ];

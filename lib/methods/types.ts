@@ -14,13 +14,17 @@ export interface PreparedRun {
   details: string[];
 }
 
-export interface Method<Config> {
+/**
+ * `Data` is the config's datasets, parsed and checked. `flt run` loads them once and hands them to both prepare and
+ * estimate; a caller that needs only one of the two may leave them out, and that step loads them itself.
+ */
+export interface Method<Config, Data = unknown> {
   /** The workflow a run of this method starts. */
   workflowType: string;
-  prepare(config: Config, store: ArtifactStore): Promise<PreparedRun>;
+  load(config: Config): Data;
+  prepare(config: Config, store: ArtifactStore, data?: Data): Promise<PreparedRun>;
   /** Expected calls, tokens and cost per paid stage, from the config's data, before anything is paid for. */
-  estimate(config: Config): StageEstimate[];
+  estimate(config: Config, data?: Data): StageEstimate[];
   /** A few lines summarizing a finished run's result. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each method narrows the result of its own workflow
-  summarize(result: any): string[];
+  summarize(result: unknown): string[];
 }

@@ -3,12 +3,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  createFineTuneBackend,
-  tagName,
-  type FineTuneBackend,
-  type JobTag,
-} from '../../activities/providers/finetune/backend';
+import { createFineTuneBackend } from '../../activities/providers/finetune/backend';
+import { tagName, type FineTuneBackend, type JobTag } from '../../activities/providers/finetune/backend-common';
 import { CommandFineTuneBackend } from '../../activities/providers/finetune/command';
 import type { FineTuneJobState } from '../../core/types';
 import { terminalFineTuneStatuses } from '../../core/types';
@@ -121,7 +117,8 @@ test('tagName is deterministic, provider-safe and at most 40 characters', () => 
 
 test('a trainer that succeeds reports its adapter, served model, log and environment', async () => {
   const backend = backendFor(
-    'echo training; env | grep "^FLT_" | sort; sleep 0.3; mkdir -p "$FLT_OUTPUT_DIR" && echo ok > "$FLT_OUTPUT_DIR/adapter.bin"; echo saved',
+    'echo training; env | grep "^FLT_" | sort; sleep 0.3; ' +
+      'mkdir -p "$FLT_OUTPUT_DIR" && echo ok > "$FLT_OUTPUT_DIR/adapter.bin"; echo saved',
   );
   const tag = { runId: 'run-ok', stage: 'sft' };
   const created = await start(backend, tag);

@@ -3,13 +3,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { LlamaModel } from 'node-llama-cpp';
+import type { LlamaModel } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { importEsmPackage } from '../../activities/esm-import';
 import { encodeGguf } from '../../lib/gguf/writer';
 import { buildLoraAdapter, defaultLoraSpec, writeLoraAdapter } from '../../lib/gguf/lora-adapter';
 import { readGgufHeader } from '../../lib/gguf/reader';
 
-type NodeLlamaCpp = typeof import('node-llama-cpp');
+type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
 
 const baseModel = path.resolve(__dirname, '../../../shared/models/llama-2-tiny-random.gguf');
 const prompt = 'The capital of France is';

@@ -1,8 +1,8 @@
 // The provider test double's SELF-GUIDE simulation: plausible inputs with flaws for every filter, task-chat answers
 // of the configured accuracy, and fine-tunes that gain more from more and cleaner data.
 import * as path from 'node:path';
-import { countReasons, filterInputs } from '../../core/selfguide-filters';
-import { roundPrompts, taskChat, trainingExample } from '../../core/selfguide-prompts';
+import { countReasons, applyInputFilters } from '../../core/selfguide-filters';
+import { roundPrompts, taskChat, taskTrainingExample } from '../../core/selfguide-prompts';
 import { loadSelfGuideTask } from '../../lib/datasets';
 import { GoldIndex } from '../../testdouble/gold-index';
 import { selfGuideTrainingShare } from '../../testdouble/selfguide-simulation';
@@ -31,7 +31,7 @@ describe('provider test double: SELF-GUIDE', () => {
     const prompts = roundPrompts({ task, library: [], round: 1, prompts: 40, seed: 1 });
     const inputs = prompts.flatMap((p, i) => texts({ ...request(p.messages, 0.6, 1), seed: i }));
     const counts = countReasons(
-      filterInputs(inputs, {
+      applyInputFilters(inputs, {
         exampleInputs: task.examples.map((e) => e.input),
         noiseTerms: task.noise_terms,
         lengthFilter: true,
@@ -65,9 +65,9 @@ describe('provider test double: SELF-GUIDE', () => {
       { length: 60 },
       (_, i) => `Premise: case ${i} is simulated. Hypothesis: case ${i} holds.`,
     );
-    const correct = inputs.map((input) => trainingExample(task, { input, output: truth(input) }));
+    const correct = inputs.map((input) => taskTrainingExample(task, { input, output: truth(input) }));
     const wrong = inputs.map((input) =>
-      trainingExample(task, { input, output: task.labels.find((l) => l !== truth(input))! }),
+      taskTrainingExample(task, { input, output: task.labels.find((l) => l !== truth(input))! }),
     );
     const share = (examples: typeof correct) => selfGuideTrainingShare(examples, gold)!;
     expect(share(correct)).toBeGreaterThan(share(correct.slice(0, 6)));

@@ -1,21 +1,4 @@
-import { accuracy, numbersMatch, optionLetterCorrect, summarizeAccuracy } from '../../core/metrics';
-
-describe('optionLetterCorrect', () => {
-  it('compares the extracted letter with the gold letter', () => {
-    expect(optionLetterCorrect('Reasoning...\nAnswer: C', 'C', 4)).toBe(true);
-    expect(optionLetterCorrect('The answer is b.', 'B', 3)).toBe(true);
-    expect(optionLetterCorrect('Answer: A', 'C', 4)).toBe(false);
-    expect(optionLetterCorrect('no idea', 'C', 4)).toBe(false);
-  });
-
-  it('accepts a gold written as a response', () => {
-    expect(optionLetterCorrect('(C)', 'Answer: C', 4)).toBe(true);
-  });
-
-  it('treats a gold outside the options as a data error', () => {
-    expect(() => optionLetterCorrect('Answer: A', 'Z', 4)).toThrow(RangeError);
-  });
-});
+import { accuracy, numbersMatch, summarizeAccuracy } from '../../core/metrics';
 
 describe('numbersMatch', () => {
   it('allows a 1% relative error by default', () => {

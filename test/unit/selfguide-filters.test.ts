@@ -2,7 +2,7 @@
 import {
   chatbotPhrases,
   countReasons,
-  filterInputs,
+  applyInputFilters,
   keepOutputSample,
   lengthBounds,
 } from '../../core/selfguide-filters';
@@ -12,7 +12,7 @@ const spec = (exampleInputs: string[], lengthFilter = true, noiseTerms: string[]
   noiseTerms,
   lengthFilter,
 });
-const reasons = (inputs: string[], s: ReturnType<typeof spec>) => filterInputs(inputs, s).map((f) => f.reason);
+const reasons = (inputs: string[], s: ReturnType<typeof spec>) => applyInputFilters(inputs, s).map((f) => f.reason);
 
 describe('SELF-GUIDE input filters', () => {
   it('measures length in code points: an emoji outside the BMP counts once', () => {
@@ -38,7 +38,7 @@ describe('SELF-GUIDE input filters', () => {
   it('applies empty, noise, length and duplicate in that order', () => {
     const gold = ['abcdef', 'ghijkl'];
     const inputs = ['   ', 'Of course! abc', 'an input here', 'Input ok', 'a\n\nb', 'ab', 'abcdef', 'zzzzzz', 'zzzzzz'];
-    const filtered = filterInputs(inputs, spec(gold));
+    const filtered = applyInputFilters(inputs, spec(gold));
     expect(filtered.map((f) => f.reason)).toEqual([
       'empty',
       'noise',

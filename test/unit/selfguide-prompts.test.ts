@@ -1,11 +1,11 @@
 // SELF-GUIDE's prompts: generation rounds (library examples, pseudo-labels), the task chat, Self-ICL's budget.
 import {
-  estimateTokens,
+  overestimateMessageTokens,
   inputGenerationOpening,
   roundPrompts,
   selfIclChat,
   taskChat,
-  trainingExample,
+  taskTrainingExample,
 } from '../../core/selfguide-prompts';
 
 const task = {
@@ -64,7 +64,7 @@ describe('the task chat', () => {
     ]);
     expect(chat[0].content).toBe(task.instruction);
     expect(chat.at(-1)).toEqual({ role: 'user', content: 'new' });
-    expect(trainingExample(task, { input: 'new', output: 'no' }).messages.at(-1)).toEqual({
+    expect(taskTrainingExample(task, { input: 'new', output: 'no' }).messages.at(-1)).toEqual({
       role: 'assistant',
       content: 'no',
     });
@@ -72,8 +72,8 @@ describe('the task chat', () => {
 
   it('Self-ICL adds synthetic pairs after the gold ones while the prompt and the answer fit the context', () => {
     const synthetic = Array.from({ length: 50 }, (_, i) => ({ input: `synthetic input number ${i}`, output: 'yes' }));
-    const base = estimateTokens(taskChat(task, 'new'));
-    const pairCost = estimateTokens([
+    const base = overestimateMessageTokens(taskChat(task, 'new'));
+    const pairCost = overestimateMessageTokens([
       { role: 'user', content: synthetic[0].input },
       { role: 'assistant', content: 'yes' },
     ]);
@@ -84,7 +84,7 @@ describe('the task chat', () => {
   });
 
   it('estimates tokens high: a byte-level bound of one token per 3 UTF-8 bytes plus 4 per message', () => {
-    expect(estimateTokens([{ role: 'user', content: 'abcdef' }])).toBe(6);
-    expect(estimateTokens([{ role: 'user', content: '😀' }])).toBe(6);
+    expect(overestimateMessageTokens([{ role: 'user', content: 'abcdef' }])).toBe(6);
+    expect(overestimateMessageTokens([{ role: 'user', content: '😀' }])).toBe(6);
   });
 });

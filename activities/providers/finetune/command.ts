@@ -16,7 +16,7 @@ import {
   type CreateJobArgs,
   type FineTuneBackend,
   type JobTag,
-} from './backend';
+} from './backend-common';
 
 type CommandConfig = Extract<FineTuneBackendConfig, { kind: 'command' }>;
 

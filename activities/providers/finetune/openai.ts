@@ -17,7 +17,7 @@ import {
   type CreateJobArgs,
   type FineTuneBackend,
   type JobTag,
-} from './backend';
+} from './backend-common';
 
 const tagMetadataKey = 'flt_tag';
 /** How far back the unfiltered scan looks for a job whose metadata filter the provider ignored. */

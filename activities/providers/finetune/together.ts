@@ -12,7 +12,7 @@ import {
   type CreateJobArgs,
   type FineTuneBackend,
   type JobTag,
-} from './backend';
+} from './backend-common';
 
 type TogetherConfig = Extract<FineTuneBackendConfig, { kind: 'together' }>;
 

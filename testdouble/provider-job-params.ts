@@ -1,0 +1,23 @@
+// What each provider's create-job request fixes for a fine-tune job, kept apart from the route files so the shared
+// state (double-state.ts) can name the job types without importing the routes that import it.
+
+/** The OpenAI fine_tuning/jobs parameters a job keeps. */
+export interface OpenAIJobParams {
+  suffix: string | null;
+  seed: number;
+  metadata: Record<string, string> | null;
+  learningRateMultiplier: number;
+  method: unknown;
+}
+
+/** The Together fine-tunes parameters a job keeps. */
+export interface TogetherJobParams {
+  suffix: string | null;
+  learningRate: number;
+  trainingType:
+    | { type: 'Full' }
+    | { type: 'Lora'; lora_r: number; lora_alpha: number; lora_dropout: number; lora_trainable_modules: string };
+  nCheckpoints: number;
+  warmupRatio: number;
+  trainOnInputs: boolean | 'auto';
+}
