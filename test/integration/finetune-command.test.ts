@@ -121,7 +121,8 @@ test('tagName is deterministic, provider-safe and at most 40 characters', () => 
 
 test('a trainer that succeeds reports its adapter, served model, log and environment', async () => {
   const backend = backendFor(
-    'echo training; env | grep "^FLT_" | sort; sleep 0.3; mkdir -p "$FLT_OUTPUT_DIR" && echo ok > "$FLT_OUTPUT_DIR/adapter.bin"; echo saved',
+    'echo training; env | grep "^FLT_" | sort; sleep 0.3; ' +
+      'mkdir -p "$FLT_OUTPUT_DIR" && echo ok > "$FLT_OUTPUT_DIR/adapter.bin"; echo saved',
   );
   const tag = { runId: 'run-ok', stage: 'sft' };
   const created = await start(backend, tag);
