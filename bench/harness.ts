@@ -253,7 +253,9 @@ export function syntheticMcq(count: number, prefix: string, seed = 1): McqItem[]
   return Array.from({ length: count }, (_, i) => {
     const clause = () =>
       `${pick(verbs)} a ${pick(words)} ${pick(words)} of ${(random() * 100).toFixed(1)} million euros`;
-    const question = `${pick(subjects)} ${clause()}, and ${pick(subjects).toLowerCase()} ${clause()} in case ${prefix}-${i}. What is the sentiment of this news?`;
+    const question =
+      `${pick(subjects)} ${clause()}, and ${pick(subjects).toLowerCase()} ${clause()} in case ${prefix}-${i}. ` +
+      'What is the sentiment of this news?';
     const options = random() < 0.5 ? ['positive', 'negative', 'neutral'] : ['positive', 'negative', 'neutral', 'mixed'];
     return {
       id: `${prefix}-${i}`,
@@ -404,7 +406,10 @@ export interface SemievolRun {
   ms: number;
 }
 
-/** A whole SemiEvol run with the paper's and authors' defaults (n = 4, 1,024 tokens, self-justification), fine-tunes on the double. */
+/**
+ * A whole SemiEvol run with the paper's and authors' defaults (n = 4, 1,024 tokens, self-justification),
+ * fine-tunes on the double.
+ */
 export async function semievolInput(opts: {
   store: LocalArtifactStore;
   runId: string;

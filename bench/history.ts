@@ -33,16 +33,27 @@ export function historyReport(r: HistoryResult): string[] {
       .map((s) => perThousand(s.cost.events, s.per === 'unlabeled' ? r.unlabeled : r.test)),
   );
   return [
-    `One whole SemiEvol run: ${fmt(r.unlabeled)} unlabeled and ${fmt(r.test)} test questions, shards of ${r.shardSize}. A stage's events per 1,000 questions count the questions it works through (D_U for propagate, collaborate and justify; the test split for each evaluation); the others are a fixed size.`,
+    `One whole SemiEvol run: ${fmt(r.unlabeled)} unlabeled and ${fmt(r.test)} test questions, ` +
+      `shards of ${r.shardSize}. ` +
+      "A stage's events per 1,000 questions count the questions it works through " +
+      '(D_U for propagate, collaborate and justify; the test split for each evaluation); the others are a fixed size.',
     '',
     '| workflow | events | bytes | events per 1,000 questions | bytes per 1,000 questions | largest payload |',
     '|---|---|---|---|---|---|',
     ...r.stages.map(({ stage, cost, per }) => {
       const n = per === 'unlabeled' ? r.unlabeled : per === 'test' ? r.test : null;
-      return `| ${stage} | ${fmt(cost.events)} | ${fmt(cost.bytes)} | ${n ? fmt(perThousand(cost.events, n), 1) : '(fixed)'} | ${n ? fmt(perThousand(cost.bytes, n)) : '(fixed)'} | ${fmt(cost.largestPayloadBytes)} B |`;
+      return (
+        `| ${stage} | ${fmt(cost.events)} | ${fmt(cost.bytes)} | ` +
+        `${n ? fmt(perThousand(cost.events, n), 1) : '(fixed)'} | ` +
+        `${n ? fmt(perThousand(cost.bytes, n)) : '(fixed)'} | ` +
+        `${fmt(cost.largestPayloadBytes)} B |`
+      );
     }),
     '',
-    `Most events per 1,000 questions in any stage: **${fmt(worst, 1)}** (target <= 50: ${worst <= 50 ? 'met' : 'NOT met'}); largest payload: **${fmt(largest / 1024, 1)} KiB** (target <= 256 KB: ${largest <= 256_000 ? 'met' : 'NOT met'}).`,
+    `Most events per 1,000 questions in any stage: **${fmt(worst, 1)}** ` +
+      `(target <= 50: ${worst <= 50 ? 'met' : 'NOT met'}); ` +
+      `largest payload: **${fmt(largest / 1024, 1)} KiB** ` +
+      `(target <= 256 KB: ${largest <= 256_000 ? 'met' : 'NOT met'}).`,
   ];
 }
 

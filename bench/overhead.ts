@@ -101,7 +101,8 @@ export async function overhead(env: BenchEnv, options: OverheadOptions, repetiti
     await worker.ready;
     const unlabeled = syntheticMcq(questions, 'overhead-u', 11);
     const labeled = syntheticMcq(100, 'overhead-l', 12);
-    // Untimed, on a tenth of the questions: both sides' code paths warmed up (JIT, connections) before the first timing.
+    // Untimed, on a tenth of the questions: both sides' code paths warmed up (JIT, connections)
+    // before the first timing.
     const warmUp = await collaborateInput(env, {
       store,
       taskQueue,
@@ -152,7 +153,8 @@ export async function overhead(env: BenchEnv, options: OverheadOptions, repetiti
       result.pipelineMs.push(pipelineMs);
       result.ratios.push(pipelineMs / plainMs);
       env.log(
-        `overhead ${rep + 1}/${repetitions}: ${result.calls} calls, plain ${seconds(plainMs)} s, pipeline ${seconds(pipelineMs)} s, ratio ${(pipelineMs / plainMs).toFixed(3)}`,
+        `overhead ${rep + 1}/${repetitions}: ${result.calls} calls, plain ${seconds(plainMs)} s, ` +
+          `pipeline ${seconds(pipelineMs)} s, ratio ${(pipelineMs / plainMs).toFixed(3)}`,
       );
     }
     result.idealMs = (result.calls * latencyMs) / concurrency;
@@ -172,22 +174,28 @@ export function overheadReport(r: OverheadResult): string[] {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const ratio = overheadRatio(r);
   return [
-    `${fmt(o.questions)} unlabeled questions x 4 collaborators = ${fmt(r.calls)} calls at ${o.latencyMs} ms each, concurrency cap ${o.concurrency} (ideal ${seconds(r.idealMs).toFixed(1)} s); ` +
-      `shards of ${o.shardSize}, ${o.parallelShards} in parallel; worker in its own process. Identical request bodies in both: ${r.identical ? 'yes' : 'NO'}.`,
+    `${fmt(o.questions)} unlabeled questions x 4 collaborators = ${fmt(r.calls)} calls at ${o.latencyMs} ms each, ` +
+      `concurrency cap ${o.concurrency} (ideal ${seconds(r.idealMs).toFixed(1)} s); ` +
+      `shards of ${o.shardSize}, ${o.parallelShards} in parallel; worker in its own process. ` +
+      `Identical request bodies in both: ${r.identical ? 'yes' : 'NO'}.`,
     '',
     '| repetition | plain script | collaborate stage through Temporal | ratio |',
     '|---|---|---|---|',
     ...r.plainMs.map(
       (p, i) =>
-        `| ${i + 1} | ${seconds(p).toFixed(2)} s | ${seconds(r.pipelineMs[i]).toFixed(2)} s | ${r.ratios[i].toFixed(3)}x |`,
+        `| ${i + 1} | ${seconds(p).toFixed(2)} s | ` +
+        `${seconds(r.pipelineMs[i]).toFixed(2)} s | ${r.ratios[i].toFixed(3)}x |`,
     ),
-    `| mean | ${seconds(mean(r.plainMs)).toFixed(2)} s | ${seconds(mean(r.pipelineMs)).toFixed(2)} s | **${ratio.toFixed(3)}x** (target <= 1.10x: ${ratio <= 1.1 ? 'met' : 'NOT met'}) |`,
+    `| mean | ${seconds(mean(r.plainMs)).toFixed(2)} s | ${seconds(mean(r.pipelineMs)).toFixed(2)} s | ` +
+      `**${ratio.toFixed(3)}x** (target <= 1.10x: ${ratio <= 1.1 ? 'met' : 'NOT met'}) |`,
   ];
 }
 
 export const overheadVerdict = (r: OverheadResult): Verdict => ({
   benchmark: '1. overhead',
   target: 'collaborate stage through Temporal <= 1.10x a plain script with the same cap',
-  measured: `${overheadRatio(r).toFixed(3)}x (${r.options.questions} questions x 4 collaborators, ${r.options.latencyMs} ms per call)`,
+  measured:
+    `${overheadRatio(r).toFixed(3)}x ` +
+    `(${r.options.questions} questions x 4 collaborators, ${r.options.latencyMs} ms per call)`,
   met: overheadRatio(r) <= 1.1 && r.identical,
 });

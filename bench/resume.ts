@@ -35,7 +35,10 @@ export interface ResumeResult {
   answeredAtKill: number;
   /** Requests that had reached the provider and not been answered when the worker died. */
   inFlightAtKill: number;
-  /** Requests the dead worker had sent whose responses were not in its response cache: the calls in flight from the worker's side. */
+  /**
+   * Requests the dead worker had sent whose responses were not in its response cache:
+   * the calls in flight from the worker's side.
+   */
   unrecordedAtKill: number;
   workerReadyMs: number;
   /** From the new worker's spawn to the first call answered after it. */
@@ -126,23 +129,32 @@ export function resumeReport(r: ResumeResult): string[] {
   const fast = r.firstCallMs !== null && r.firstCallMs < 5000;
   const fewRepeated = r.repeated <= r.unrecordedAtKill;
   return [
-    `The collaborate stage on ${fmt(o.questions)} questions (${fmt(r.calls)} calls, ${o.latencyMs} ms each, concurrency cap ${o.concurrency}, shards of ${semievolShardSize}, 4 in parallel); ` +
+    `The collaborate stage on ${fmt(o.questions)} questions (${fmt(r.calls)} calls, ${o.latencyMs} ms each, ` +
+      `concurrency cap ${o.concurrency}, shards of ${semievolShardSize}, 4 in parallel); ` +
       `the worker process SIGKILLed after ${fmt(r.answeredAtKill)} answered calls and a new one spawned at once.`,
     '',
     '| measure | value | target |',
     '|---|---|---|',
     `| new worker: spawn to polling | ${seconds(r.workerReadyMs).toFixed(2)} s | |`,
-    `| new worker: spawn to the first new call completed | **${r.firstCallMs === null ? 'none' : `${seconds(r.firstCallMs).toFixed(2)} s`}** | < 5 s: ${fast ? 'met' : 'NOT met'} |`,
+    '| new worker: spawn to the first new call completed | ' +
+      `**${r.firstCallMs === null ? 'none' : `${seconds(r.firstCallMs).toFixed(2)} s`}** | ` +
+      `< 5 s: ${fast ? 'met' : 'NOT met'} |`,
     `| calls at the provider, unanswered, at the kill | ${r.inFlightAtKill} (concurrency cap ${o.concurrency}) | |`,
     `| calls in flight at the kill: sent by the dead worker and not in its response cache | ${r.unrecordedAtKill} | |`,
     `| calls answered twice | **${r.repeated}** | <= calls in flight: ${fewRepeated ? 'met' : 'NOT met'} |`,
-    `| stage finished | ${r.finished ? `yes, ${seconds(r.stageMs).toFixed(1)} s from its start` : `no, gave up after ${seconds(o.timeoutMs)} s`} | |`,
+    `| stage finished | ` +
+      (r.finished
+        ? `yes, ${seconds(r.stageMs).toFixed(1)} s from its start`
+        : `no, gave up after ${seconds(o.timeoutMs)} s`) +
+      ' | |',
   ];
 }
 
 export const resumeVerdict = (r: ResumeResult): Verdict => ({
   benchmark: '4. resume',
   target: 'new worker start to first new completed call < 5 s; calls repeated <= calls in flight',
-  measured: `${r.firstCallMs === null ? 'none' : `${seconds(r.firstCallMs).toFixed(2)} s`}; ${r.repeated} repeated, ${r.unrecordedAtKill} in flight`,
+  measured:
+    `${r.firstCallMs === null ? 'none' : `${seconds(r.firstCallMs).toFixed(2)} s`}; ` +
+    `${r.repeated} repeated, ${r.unrecordedAtKill} in flight`,
   met: r.firstCallMs !== null && r.firstCallMs < 5000 && r.repeated <= r.unrecordedAtKill && r.finished,
 });

@@ -148,8 +148,13 @@ async function main(): Promise<void> {
     await env.close();
   }
 
-  const machine = `${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
-  const stamp = `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`${command}\` on ${machine}; 1-minute load average ${loadAtStart.toFixed(1)} at the start and ${os.loadavg()[0].toFixed(1)} at the end; the whole command took ${((Date.now() - started) / 60_000).toFixed(1)} min.`;
+  const machine =
+    `${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
+    `${os.type()} ${os.release()}, Node ${process.version}`;
+  const stamp =
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`${command}\` on ${machine}; ` +
+    `1-minute load average ${loadAtStart.toFixed(1)} at the start and ${os.loadavg()[0].toFixed(1)} at the end; ` +
+    `the whole command took ${((Date.now() - started) / 60_000).toFixed(1)} min.`;
   for (const [name, lines] of Object.entries(sections)) {
     console.log(`\n## ${name}\n${lines.join('\n')}`);
   }

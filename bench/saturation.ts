@@ -95,21 +95,28 @@ export function saturationReport(r: SaturationResult): string[] {
   const R = r.options.requestsPerMinute;
   const share = r.achievedPerMinute / R;
   return [
-    `R = ${R} requests per minute on the provider (the double rejects beyond it) and in the provider config; latency 0 ms, concurrency cap ${r.options.concurrency}; ` +
-      `the collaborate stage, shards of ${semievolShardSize}, 4 in parallel; window of ${seconds(r.options.windowMs)} s from the first request.`,
+    `R = ${R} requests per minute on the provider (the double rejects beyond it) and in the provider config; ` +
+      `latency 0 ms, concurrency cap ${r.options.concurrency}; ` +
+      `the collaborate stage, shards of ${semievolShardSize}, 4 in parallel; ` +
+      `window of ${seconds(r.options.windowMs)} s from the first request.`,
     '',
     '| measure | value | target |',
     '|---|---|---|',
     `| answered in the window | ${fmt(r.answeredInWindow)} (${fmt(r.achievedPerMinute, 1)} per minute) | |`,
     `| achieved rate / R | **${(share * 100).toFixed(1)}%** | >= 95%: ${share >= 0.95 ? 'met' : 'NOT met'} |`,
-    `| most requests in any sliding 60 s window | **${fmt(r.maxInAnyMinute)}** | <= ${R}: ${r.maxInAnyMinute <= R ? 'met' : 'NOT met'} |`,
+    `| most requests in any sliding 60 s window | **${fmt(r.maxInAnyMinute)}** | ` +
+      `<= ${R}: ${r.maxInAnyMinute <= R ? 'met' : 'NOT met'} |`,
     `| requests rejected with 429 | ${fmt(r.rejected)} | |`,
   ];
 }
 
 export const saturationVerdict = (r: SaturationResult): Verdict => ({
   benchmark: '2. saturation',
-  target: `>= 95% of R = ${r.options.requestsPerMinute}/min over ${seconds(r.options.windowMs)} s; never more than R in a sliding minute`,
-  measured: `${((r.achievedPerMinute / r.options.requestsPerMinute) * 100).toFixed(1)}% of R; at most ${r.maxInAnyMinute} in a minute`,
+  target:
+    `>= 95% of R = ${r.options.requestsPerMinute}/min over ${seconds(r.options.windowMs)} s; ` +
+    'never more than R in a sliding minute',
+  measured:
+    `${((r.achievedPerMinute / r.options.requestsPerMinute) * 100).toFixed(1)}% of R; ` +
+    `at most ${r.maxInAnyMinute} in a minute`,
   met: r.achievedPerMinute >= 0.95 * r.options.requestsPerMinute && r.maxInAnyMinute <= r.options.requestsPerMinute,
 });

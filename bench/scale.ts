@@ -73,7 +73,8 @@ export async function scale(env: BenchEnv, options: ScaleOptions): Promise<Scale
     const peakRssMb = memory.stop();
     const calls = (await answeredChats(double)).length;
     env.log(
-      `scale (${variant}): ${fmt(options.questions)} questions in ${seconds(run.ms)} s, ${fmt(calls)} calls, worker peak RSS ${peakRssMb.toFixed(0)} MiB`,
+      `scale (${variant}): ${fmt(options.questions)} questions in ${seconds(run.ms)} s, ${fmt(calls)} calls, ` +
+        `worker peak RSS ${peakRssMb.toFixed(0)} MiB`,
     );
     return { options, ms: run.ms, calls, peakRssMb, histories: await semievolHistories(env, run) };
   } finally {
@@ -86,15 +87,19 @@ export async function scale(env: BenchEnv, options: ScaleOptions): Promise<Scale
 const shippedHeapMb = workerHeapMb({});
 const heapLabel = (r: ScaleResult) =>
   r.options.workerHeapMb
-    ? `\`node --max-old-space-size=${r.options.workerHeapMb}\`${r.options.workerHeapMb === shippedHeapMb ? ' (as `npm run worker` starts it)' : ''}`
+    ? `\`node --max-old-space-size=${r.options.workerHeapMb}\`` +
+      `${r.options.workerHeapMb === shippedHeapMb ? ' (as `npm run worker` starts it)' : ''}`
     : "node's default heap";
 
 export function scaleReport(results: ScaleResult[]): string[] {
   const o = results[0].options;
   const lines = [
-    `A whole SemiEvol run on ${fmt(o.questions)} synthetic unlabeled questions (${fmt(o.test)} test questions), latency 0 ms, concurrency cap ${o.concurrency}, shards of ${o.shardSize}, ${o.parallelShards} in parallel; the worker in its own process, its peak resident memory read from /proc (VmHWM).`,
+    `A whole SemiEvol run on ${fmt(o.questions)} synthetic unlabeled questions (${fmt(o.test)} test questions), ` +
+      `latency 0 ms, concurrency cap ${o.concurrency}, shards of ${o.shardSize}, ${o.parallelShards} in parallel; ` +
+      'the worker in its own process, its peak resident memory read from /proc (VmHWM).',
     '',
-    '| worker started with | wall time | model calls | peak resident memory (< 500 MB) | events, all executions | most events in one execution | largest payload (<= 256 KB) |',
+    '| worker started with | wall time | model calls | peak resident memory (< 500 MB) | ' +
+      'events, all executions | most events in one execution | largest payload (<= 256 KB) |',
     '|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
@@ -103,7 +108,11 @@ export function scaleReport(results: ScaleResult[]): string[] {
     const largest = Math.max(...r.histories.map((h) => h.cost.largestPayloadBytes));
     const mb = r.peakRssMb * 1.048576;
     lines.push(
-      `| ${heapLabel(r)} | ${seconds(r.ms).toFixed(1)} s | ${fmt(r.calls)} (${fmt((r.calls * 1000) / r.ms)} per second) | **${fmt(mb)} MB** (${fmt(r.peakRssMb)} MiB): ${mb < 500 ? 'met' : 'NOT met'} | ${fmt(events)} | ${fmt(most.cost.events)} (${most.stage}) | ${fmt(largest / 1024, 1)} KiB: ${largest <= 256_000 ? 'met' : 'NOT met'} |`,
+      `| ${heapLabel(r)} | ${seconds(r.ms).toFixed(1)} s | ` +
+        `${fmt(r.calls)} (${fmt((r.calls * 1000) / r.ms)} per second) | ` +
+        `**${fmt(mb)} MB** (${fmt(r.peakRssMb)} MiB): ${mb < 500 ? 'met' : 'NOT met'} | ` +
+        `${fmt(events)} | ${fmt(most.cost.events)} (${most.stage}) | ` +
+        `${fmt(largest / 1024, 1)} KiB: ${largest <= 256_000 ? 'met' : 'NOT met'} |`,
     );
   }
   lines.push(
@@ -122,7 +131,9 @@ export function scaleVerdict(results: ScaleResult[]): Verdict {
       results
         .map(
           (r) =>
-            `${fmt(r.peakRssMb * 1.048576)} MB with ${r.options.workerHeapMb ? `a ${r.options.workerHeapMb} MiB heap limit` : "node's default heap"} (${seconds(r.ms).toFixed(0)} s)`,
+            `${fmt(r.peakRssMb * 1.048576)} MB with ` +
+            `${r.options.workerHeapMb ? `a ${r.options.workerHeapMb} MiB heap limit` : "node's default heap"} ` +
+            `(${seconds(r.ms).toFixed(0)} s)`,
         )
         .join('; ') + `; largest payload ${fmt(largest / 1024, 1)} KiB`,
     met:

@@ -18,7 +18,8 @@ const splits = ['labeled', 'unlabeled', 'test'] as const;
 async function chooseSetup(started: { double?: ProviderDouble }) {
   if (process.env.FLT_MODEL_PATH) {
     console.log(
-      `demo: using the embedded llama.cpp model at ${process.env.FLT_MODEL_PATH}; fine-tuning is in-context (no trainer needed)`,
+      `demo: using the embedded llama.cpp model at ${process.env.FLT_MODEL_PATH}; ` +
+        'fine-tuning is in-context (no trainer needed)',
     );
     return {
       provider: { kind: 'llama-cpp', modelPath: path.resolve(process.env.FLT_MODEL_PATH) },
@@ -30,7 +31,8 @@ async function chooseSetup(started: { double?: ProviderDouble }) {
   if (process.env.OPENAI_API_KEY) {
     const model = process.env.FLT_OPENAI_MODEL ?? 'gpt-4o-mini';
     console.log(
-      `demo: using OpenAI (${model}) with the key in OPENAI_API_KEY; fine-tuning is in-context, so no paid training job is started`,
+      `demo: using OpenAI (${model}) with the key in OPENAI_API_KEY; ` +
+        'fine-tuning is in-context, so no paid training job is started',
     );
     return {
       provider: { kind: 'openai-compatible', apiKeyEnv: 'OPENAI_API_KEY', requestsPerMinute: 500 },
@@ -40,7 +42,8 @@ async function chooseSetup(started: { double?: ProviderDouble }) {
     };
   }
   console.log(
-    'demo: no OPENAI_API_KEY or FLT_MODEL_PATH set, so this run uses the provider test double (a simulated model and fine-tuning service): its figures are simulated.',
+    'demo: no OPENAI_API_KEY or FLT_MODEL_PATH set, so this run uses the provider test double ' +
+      '(a simulated model and fine-tuning service): its figures are simulated.',
   );
   // The simulated model needs the gold answers to simulate a model that knows some of them.
   const gold = splits.flatMap((split) => loadSemiEvolCsv(path.join(demoData, `${split}.csv`)).items);
@@ -79,7 +82,8 @@ async function ensureTemporal(started: { server?: DevServer }): Promise<string> 
     dbFile: path.join(dataHome(), 'temporal.sqlite'),
   });
   console.log(
-    `demo: started a Temporal dev server at ${started.server.address} (Web UI ${started.server.uiUrl}); it stops when the demo ends, \`npm run server\` keeps one running`,
+    `demo: started a Temporal dev server at ${started.server.address} (Web UI ${started.server.uiUrl}); ` +
+      'it stops when the demo ends, `npm run server` keeps one running',
   );
   return started.server.address;
 }

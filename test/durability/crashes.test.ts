@@ -19,10 +19,13 @@ function print(name: string, report: CrashReport): void {
   const perKill = report.kills.length ? (report.repeatedCalls / report.kills.length).toFixed(2) : '0';
   console.log(
     [
-      `${name}: ${report.kills.length} kills survived in stages ${[...new Set(report.kills.map((k) => k.stage))].join(', ')}`,
+      `${name}: ${report.kills.length} kills survived in stages ` +
+        [...new Set(report.kills.map((k) => k.stage))].join(', '),
       ...report.kills.map((k) => `  killed in ${k.stage || '(starting)'} ${k.reason} (request ${k.atRequest})`),
-      `  repeated calls: ${report.repeatedCalls} (${perKill} per kill, each in flight at a kill; ${report.repeatedFinishedCalls} finished calls repeated); extra tokens ~${report.extraTokens}`,
-      `  fine-tune jobs created: ${report.jobCreates.killed} (uninterrupted: ${report.jobCreates.reference}); uploads: ${report.uploads.killed} (uninterrupted: ${report.uploads.reference})`,
+      `  repeated calls: ${report.repeatedCalls} (${perKill} per kill, each in flight at a kill; ` +
+        `${report.repeatedFinishedCalls} finished calls repeated); extra tokens ~${report.extraTokens}`,
+      `  fine-tune jobs created: ${report.jobCreates.killed} (uninterrupted: ${report.jobCreates.reference}); ` +
+        `uploads: ${report.uploads.killed} (uninterrupted: ${report.uploads.reference})`,
     ].join('\n'),
   );
 }

@@ -109,7 +109,8 @@ describe('durability of a SemiEvol run', () => {
       expect(distinct).toBe(40 * 4 + result.pseudoLabels.justified + 4 * 20);
       const { repeated, finishedRepeated } = repeatsOf(calls, killTimes);
       console.log(
-        `SemiEvol: ${killTimes.length} kills, ${repeated.length} repeated calls, ${finishedRepeated.length} of them finished before a kill`,
+        `SemiEvol: ${killTimes.length} kills, ${repeated.length} repeated calls, ` +
+          `${finishedRepeated.length} of them finished before a kill`,
       );
       expect(finishedRepeated).toEqual([]);
       expect(

@@ -70,12 +70,16 @@ describe('flt end to end', () => {
     const bad = path.join(home, 'bad.yaml');
     writeFileSync(
       bad,
-      `method: evaluate\ntask: x\nproviders: {}\nmodels:\n  - { provider: nowhere, model: m }\ndata:\n  test: { format: semievol-csv, path: ${testSplit} }\n`,
+      'method: evaluate\ntask: x\nproviders: {}\nmodels:\n  - { provider: nowhere, model: m }\n' +
+        `data:\n  test: { format: semievol-csv, path: ${testSplit} }\n`,
     );
     const err = await outcome(flt('run', bad));
     expect(err.code).toBe(2);
     expect(err.stderr.trim()).toMatch(
-      /^.*bad\.yaml line 5: field "models\[0\]\.provider" must name a provider under "providers" \(none configured\), got "nowhere"\.$/,
+      new RegExp(
+        String.raw`^.*bad\.yaml line 5: field "models\[0\]\.provider" ` +
+          String.raw`must name a provider under "providers" \(none configured\), got "nowhere"\.$`,
+      ),
     );
   });
 

@@ -143,7 +143,8 @@ describe('flt resume', () => {
     }
     const wrongStage = await outcome(flt('resume', againId, '--from', 'select'));
     expect(wrongStage.stderr).toContain(
-      "--from select: expected one of the run's paid stages: warm-up, propagate, collaborate, justify, evolve, evaluate.",
+      "--from select: expected one of the run's paid stages: " +
+        'warm-up, propagate, collaborate, justify, evolve, evaluate.',
     );
   });
 

@@ -57,7 +57,8 @@ describe('ModelGateway', () => {
       Array.from({ length: 6 }, (_, i) => gateway.chat(providers({ requestsPerMinute: 300 }), 'double', ask(100 + i))),
     );
     const starts = (await double.requests()).map((r) => r.time).sort((a, b) => a - b);
-    for (let i = 1; i < starts.length; i++) expect(starts[i] - starts[i - 1]).toBeGreaterThanOrEqual(190); // 60000/300 = 200 ms, less clock jitter
+    // 60000/300 = 200 ms, less clock jitter
+    for (let i = 1; i < starts.length; i++) expect(starts[i] - starts[i - 1]).toBeGreaterThanOrEqual(190);
     await gateway.close();
   });
 

@@ -1,4 +1,5 @@
-// Real llama.cpp inference on a tiny random-weight llama: its output is gibberish, so these tests check plumbing, not quality.
+// Real llama.cpp inference on a tiny random-weight llama: its output is gibberish, so these tests check plumbing,
+// not quality.
 import path from 'node:path';
 import { LlamaCppChat } from '../../activities/providers/llama-cpp-chat';
 import type { LlamaCppProviderConfig } from '../../core/config';

@@ -103,7 +103,7 @@ describe('chat, embeddings and errors through the openai package', () => {
     expect(plain.choices[0].logprobs).toBeNull();
   });
 
-  test('greedy accuracy over 200 gold questions is within 0.1 of each configured accuracy, and repeatable', async () => {
+  test('greedy accuracy on 200 gold questions is within 0.1 of each configured accuracy, and repeatable', async () => {
     const [model1, model2, again] = await Promise.all([
       greedyAccuracy(client, 'sim-model', gold),
       greedyAccuracy(client, 'sim-model-2', gold),
@@ -295,7 +295,7 @@ describe('OpenAI files and fine-tuning', () => {
     expect(await thrown(() => client.files.retrieve(other.id))).toBeInstanceOf(OpenAI.NotFoundError);
   });
 
-  test('a job runs validating_files -> queued -> running -> succeeded, with events and callable checkpoints', async () => {
+  test('a job runs validating_files -> queued -> running -> succeeded, with events, callable checkpoints', async () => {
     const file = await upload(trainingFile((item) => item.answer, gold.slice(0, 20)));
     const created = await client.fineTuning.jobs.create({
       model: 'sim-model',
@@ -466,7 +466,8 @@ describe('Together AI fine-tuning API via fetch', () => {
       init.headers = { ...init.headers, 'content-type': 'application/json' };
     }
     const response = await fetch(`${double.togetherBaseURL}${route}`, init);
-    return { status: response.status, body: (await response.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any -- a test reads any field
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a test reads any field
+    return { status: response.status, body: (await response.json()) as Record<string, any> };
   };
   const uploadTraining = async () => {
     const lines = gold.map((item) =>

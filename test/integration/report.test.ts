@@ -223,7 +223,8 @@ describe('run reports', () => {
   inChromium(
     chromium
       ? '$runId: Chromium draws every chart'
-      : '$runId: Chromium draws every chart (skipped: no chromium on PATH; `apt-get install chromium` or `npm run setup` as root on Debian)',
+      : '$runId: Chromium draws every chart (skipped: no chromium on PATH; ' +
+          '`apt-get install chromium` or `npm run setup` as root on Debian)',
     async (data) => {
       const file = path.join(dir, `${data.runId}.html`);
       writeFileSync(file, renderHtml(data).replace('</body>', `${drawnProbe}</body>`));

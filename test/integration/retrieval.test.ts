@@ -73,7 +73,7 @@ describe('retrieval of labeled examples', () => {
     expect((await double.requests()).filter((r) => r.path === '/v1/embeddings')).toHaveLength(3);
   });
 
-  it('gives answerQuestions few-shot prompts with the nearest labeled example, and zero-shot prompts without retrieval', async () => {
+  it('gives answerQuestions few-shot prompts with the nearest labeled example, zero-shot if no retrieval', async () => {
     const ref = await deps.store.writeJsonl(pool);
     const base = {
       runId: 'r',
@@ -92,7 +92,8 @@ describe('retrieval of labeled examples', () => {
       signal,
     );
     expect(rag.prompts[0][0].content).toContain(
-      'Question: Quarterly profit rose sharply on strong sales.\nOptions:\nA. negative\nB. neutral\nC. positive\nAnswer: C',
+      'Question: Quarterly profit rose sharply on strong sales.\nOptions:\n' +
+        'A. negative\nB. neutral\nC. positive\nAnswer: C',
     );
     expect(rag.prompts[0][0].content).not.toContain('The board meets');
     expect(rag.prompts[0][1].content).toBe(`Question: ${queries[0]}\nOptions:\nA. negative\nB. neutral\nC. positive`);

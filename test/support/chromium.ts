@@ -51,11 +51,14 @@ export async function headless(
  * A copy of a page that, once Chromium has laid it out, records in `<body data-drawn>` each chart's marks (bars,
  * cells, threshold lines) and how many have a non-empty box on screen.
  */
-export const drawnProbe = `<script>
+export const drawnProbe =
+  `<script>
 const charts = [...document.querySelectorAll('svg.chart')].map((svg) => {
   const marks = [...svg.querySelectorAll('.bar, .cell, .threshold')];
-  const drawn = marks.filter((m) => { const b = m.getBoundingClientRect(); return b.height > 0 && (b.width > 0 || m.classList.contains('threshold')); });
-  return { chart: svg.dataset.chart, width: Math.round(svg.getBoundingClientRect().width), marks: marks.length, drawn: drawn.length };
+  const drawn = marks.filter((m) => { const b = m.getBoundingClientRect(); ` +
+  `return b.height > 0 && (b.width > 0 || m.classList.contains('threshold')); });
+  return { chart: svg.dataset.chart, width: Math.round(svg.getBoundingClientRect().width), ` +
+  `marks: marks.length, drawn: drawn.length };
 });
 document.body.setAttribute('data-drawn', JSON.stringify(charts));
 </script>`;

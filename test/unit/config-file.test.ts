@@ -73,7 +73,10 @@ describe('loadRunConfig', () => {
 
   it('reports a model that names no configured provider', () => {
     expect(errorOf(write('ref.yaml', valid.replace('  - provider: double', '  - provider: dubble')))).toMatch(
-      /ref\.yaml line 9: field "models\[0\]\.provider" must name a provider under "providers" \(double\), got "dubble"\./,
+      new RegExp(
+        String.raw`ref\.yaml line 9: field "models\[0\]\.provider" ` +
+          String.raw`must name a provider under "providers" \(double\), got "dubble"\.`,
+      ),
     );
   });
 

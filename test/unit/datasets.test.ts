@@ -115,7 +115,8 @@ describe('loadSemiEvolCsv', () => {
     const { items, warnings } = loadSemiEvolCsv(file);
     expect(items.map((i) => i.answer)).toEqual(['B', 'C', 'A']);
     expect(warnings).toEqual([
-      `${file}: 2 rows with the answer given as an option number, read as that option (1 → A) (first: "2" → B; lines 2, 4).`,
+      `${file}: 2 rows with the answer given as an option number, ` +
+        'read as that option (1 → A) (first: "2" → B; lines 2, 4).',
     ]);
   });
 
@@ -177,13 +178,15 @@ describe('loadSemiEvolCsv', () => {
       'Saint-Étienne paid -£93 in the Galápagos at 5 °C; 東京 is Tokyo.',
     ]);
     expect(warnings).toEqual([
-      `${file}: 1 row with possible mojibake that cannot be repaired without loss, kept as is (first: "Lemmink+ñinen won"; line 2).`,
+      `${file}: 1 row with possible mojibake that cannot be repaired without loss, ` +
+        'kept as is (first: "Lemmink+ñinen won"; line 2).',
     ]);
   });
 
   it('leaves Chinese text alone', () => {
-    const file = write('chinese.csv', `question,options,answer\n掳帽的东京问题是什么,${options('东京', '北京')},A\n`);
-    expect(loadSemiEvolCsv(file)).toMatchObject({ items: [{ question: '掳帽的东京问题是什么' }], warnings: [] });
+    const question = '掳帽的东京问题是什么';
+    const file = write('chinese.csv', `question,options,answer\n${question},${options('东京', '北京')},A\n`);
+    expect(loadSemiEvolCsv(file)).toMatchObject({ items: [{ question }], warnings: [] });
   });
 
   it('counts lines correctly with CRLF, a BOM and blank lines', () => {
@@ -350,7 +353,10 @@ describe('the shared data files', () => {
     expect(tasks.length).toBeGreaterThan(0);
     const summary = tasks.map((name) => {
       const task = loadSelfGuideTask(path.join(root, 'selfguide', name));
-      return `${name}: ${task.kind}/${task.metric}, ${task.examples.length} examples, ${task.validation.length} validation, ${task.test.length} test`;
+      return (
+        `${name}: ${task.kind}/${task.metric}, ${task.examples.length} examples, ` +
+        `${task.validation.length} validation, ${task.test.length} test`
+      );
     });
     console.log(summary.join('\n'));
   });

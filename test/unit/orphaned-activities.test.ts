@@ -17,7 +17,7 @@ describe('deadLocalWorker', () => {
     expect(check('')).toBe(false);
   });
 
-  it("is true for this process's own pid: a worker that has not polled yet owns no attempt (a restarted container)", () => {
+  it("is true for this process's own pid: a worker yet to poll owns no attempt (a restarted container)", () => {
     expect(check('5000@host-a')).toBe(true);
   });
 

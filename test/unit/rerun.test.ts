@@ -51,7 +51,8 @@ describe('providersForStage', () => {
 
   it('rejects a stage the run does not have, and runs without stages, in one sentence', () => {
     expect(() => rerunFrom('semievolRun', 'select', 'x')).toThrow(
-      "--from select: expected one of the run's paid stages: warm-up, propagate, collaborate, justify, evolve, evaluate.",
+      "--from select: expected one of the run's paid stages: " +
+        'warm-up, propagate, collaborate, justify, evolve, evaluate.',
     );
     expect(() => rerunFrom('evaluationRun', 'evaluate', 'x')).toThrow(/evaluationRun runs have no stages to run again/);
     expect(rerunFrom('selfGuideRun', 'fine-tune', 'x')).toEqual({ from: 'fine-tune', salt: 'x' });

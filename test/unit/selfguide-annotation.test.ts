@@ -19,7 +19,7 @@ describe('majorityAnswer', () => {
 describe('balanceLabels', () => {
   const pairs = ['A', 'B', 'A', 'A', 'B', 'C', 'A'].map((output, i) => ({ input: `x${i}`, output }));
 
-  it('downsamples every present label to the rarest one, keeping the original order, the same for the same seed', () => {
+  it('downsamples every present label to the rarest one, keeping the original order, same for the same seed', () => {
     const balanced = balanceLabels(pairs, 7);
     expect(balanced.map((p) => p.output).sort()).toEqual(['A', 'B', 'C']);
     expect(balanceLabels(pairs, 7)).toEqual(balanced);

@@ -43,7 +43,8 @@ describe('SELF-GUIDE configs', () => {
     const config = loadRunConfig(
       write(
         'campaign.yaml',
-        `method: selfguide-campaign\n${common}data:\n  validation: [{ format: selfguide-task, path: a }]\n  test: [{ format: selfguide-task, path: b }]\n`,
+        `method: selfguide-campaign\n${common}data:\n  validation: [{ format: selfguide-task, path: a }]\n` +
+          '  test: [{ format: selfguide-task, path: b }]\n',
       ),
     );
     if (config.method !== 'selfguide-campaign') throw new Error('expected a campaign config');
@@ -59,7 +60,8 @@ describe('SELF-GUIDE configs', () => {
   it('rejects a grid value listed twice, naming the field', () => {
     const file = write(
       'bad.yaml',
-      `method: selfguide-campaign\n${common}data: { validation: [{ format: selfguide-task, path: a }], test: [{ format: selfguide-task, path: b }] }\ngrid: { epochs: [1, 1] }\n`,
+      `method: selfguide-campaign\n${common}data: { validation: [{ format: selfguide-task, path: a }], ` +
+        'test: [{ format: selfguide-task, path: b }] }\ngrid: { epochs: [1, 1] }\n',
     );
     expect(() => loadRunConfig(file)).toThrow(ConfigError);
     expect(() => loadRunConfig(file)).toThrow(/field "grid.epochs" must not repeat a value/);

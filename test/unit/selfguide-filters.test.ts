@@ -18,7 +18,8 @@ describe('SELF-GUIDE input filters', () => {
   it('measures length in code points: an emoji outside the BMP counts once', () => {
     // Gold lengths 2 and 4 code points (4 and 4 UTF-16 units): mu 3, population sigma 1, keep 1..5.
     expect(lengthBounds(['😀😀', 'abcd'])).toEqual({ min: 1, max: 5 });
-    expect(reasons(['😀😀😀😀😀', '😀😀😀😀😀😀', 'x'], spec(['😀😀', 'abcd']))).toEqual([null, 'length', null]);
+    const inputs = ['😀😀😀😀😀', '😀😀😀😀😀😀', 'x'];
+    expect(reasons(inputs, spec(['😀😀', 'abcd']))).toEqual([null, 'length', null]);
   });
 
   it('keeps exactly the gold length when the gold inputs have zero spread', () => {

@@ -1,4 +1,5 @@
-// SELF-GUIDE's metrics on worked examples: Super-NaturalInstructions' exact match and ROUGE-L, and the authors' character variant.
+// SELF-GUIDE's metrics on worked examples: Super-NaturalInstructions' exact match and ROUGE-L, and the authors'
+// character variant.
 import { porterStemmer } from '../../activities/stemmer';
 import {
   labelExactMatch,

@@ -129,7 +129,7 @@ describe('sharded stages continue as new', () => {
     return executions;
   };
 
-  it('rolls every sharded stage over, keeps each execution near the threshold, and ends as on the ordinary server', async () => {
+  it('rolls each sharded stage over, keeps executions near the threshold, ends as on the ordinary server', async () => {
     const runId = `rollover-${Date.now()}`;
     const rolled = await runOn(server.address, runId);
     const reference = await runOn(temporalAddress(), runId);
@@ -140,7 +140,8 @@ describe('sharded stages continue as new', () => {
         expect(executions.length).toBeGreaterThanOrEqual(2);
         expect(executions.filter((e) => e.status.name === 'CONTINUED_AS_NEW')).toHaveLength(executions.length - 1);
         for (const execution of executions) {
-          // Past the suggestion, a stage waits only for the shards in flight (2, about 6 events each) before it continues.
+          // Past the suggestion, a stage waits only for the shards in flight (2, about 6 events each)
+          // before it continues.
           expect(execution.historyLength).toBeLessThanOrEqual(suggestAfter + 2 * 6 + 8);
         }
         const [only] = await executionsOf(reference.client, childId(runId, stage));

@@ -115,7 +115,7 @@ describe('SemiEvol ablations', () => {
   const chats = (o: Observed) => o.requests.filter((r) => r.path === '/v1/chat/completions');
   const jobs = (o: Observed) => o.requests.filter((r) => r.method === 'POST' && r.path === '/v1/fine_tuning/jobs');
 
-  it('the full method: warm-up, propagation, four collaborators, justification and selection all take part', async () => {
+  it('the full method: warm-up, propagation, 4 collaborators, justification and selection all take part', async () => {
     const full = runs.get('none')!;
     const { plan, pseudoLabels: p } = full.result;
     expect(await full.ran('warm-up')).toBe(true);

@@ -76,7 +76,7 @@ describe('semievolRun on the simulated model', () => {
     execution: { shardSize: 50, parallelShards: 2 },
   });
 
-  it('runs every stage; selected pseudo-labels beat all pseudo-labels; select --run agrees; a resumed run pays nothing', async () => {
+  it('runs every stage; selected pseudo-labels beat them all; select --run agrees; resuming pays nothing', async () => {
     const { client, close } = await testClient();
     const worker = await testWorker(deps);
     const runId = `semievol-${Date.now()}`;
