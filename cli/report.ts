@@ -20,7 +20,8 @@ export function registerReportCommand(program: Command): void {
           // A missing artifact means this machine's store is not the workers'.
           if (err.code === 'ENOENT')
             throw new UserError(
-              `Run ${runId}'s artifacts are not in ${defaultArtifactStore().root}; point FLT_ARTIFACT_ROOT at the workers' artifact store.`,
+              `Run ${runId}'s artifacts are not in ${defaultArtifactStore().root}; ` +
+                "point FLT_ARTIFACT_ROOT at the workers' artifact store.",
             );
           throw err instanceof ReportError ? new UserError(err.message) : err;
         },

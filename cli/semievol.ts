@@ -25,7 +25,10 @@ const responseSchema = z.object({
   logprobs: z.array(z.number().nullable()).nullable().default(null),
 });
 
-/** One input line: `{id, question, options, collaborators: [{response, logprobs}], reflection: {response, logprobs} | null}`. */
+/**
+ * One input line: `{id, question, options, collaborators: [{response, logprobs}], reflection: {response, logprobs} |
+ * null}`.
+ */
 const recordSchema = z.object({
   id: z.union([z.string(), z.number()]).transform(String),
   question: z.string(),
@@ -123,11 +126,15 @@ async function selectCommand(opts: SelectOptions): Promise<void> {
 
   const counts = countPseudoLabels(labels, selection);
   console.log(
-    `${counts.questions} questions: ${counts.consistent} consistent, ${counts.pseudoLabeled} pseudo-labeled (dropped: ${counts.droppedNoAnswer} without an answer, ${counts.droppedNoLogprobs} without log-probabilities)`,
+    `${counts.questions} questions: ${counts.consistent} consistent, ${counts.pseudoLabeled} pseudo-labeled ` +
+      `(dropped: ${counts.droppedNoAnswer} without an answer, ` +
+      `${counts.droppedNoLogprobs} without log-probabilities)`,
   );
-  console.log(
-    `threshold: ${selection.threshold === null ? 'none (no entropy to threshold)' : `entropy ${opts.strict ? '<' : '<='} ${selection.threshold}`} (theta ${opts.theta}, among ${opts.among})`,
-  );
+  const thresholdText =
+    selection.threshold === null
+      ? 'none (no entropy to threshold)'
+      : `entropy ${opts.strict ? '<' : '<='} ${selection.threshold}`;
+  console.log(`threshold: ${thresholdText} (theta ${opts.theta}, among ${opts.among})`);
   console.log(`selected: ${counts.selected}, written to ${opts.output}`);
 }
 

@@ -42,9 +42,8 @@ export async function watchRun(client: Client, runId: string, opts: WatchOptions
     if (root.status !== 'RUNNING') {
       // A closed run answers no progress query: the last frame stays, and a line says how it ended.
       const { closeTime } = await client.workflow.getHandle(runId).describe();
-      out.write(
-        `run ${runId} · ${root.type} · ${root.status} after ${formatDuration(((closeTime ?? new Date()).getTime() - startTime.getTime()) / 1000)}\n`,
-      );
+      const elapsedSeconds = ((closeTime ?? new Date()).getTime() - startTime.getTime()) / 1000;
+      out.write(`run ${runId} · ${root.type} · ${root.status} after ${formatDuration(elapsedSeconds)}\n`);
       return root.status;
     }
     const lines = renderFrame({ root, startedAt: startTime, link: uiLink(runId), now: Date.now(), rates });

@@ -118,7 +118,9 @@ export function combine(stage: string, parts: readonly StageEstimate[]): StageEs
   );
 }
 
-/** The estimate for `units` instead of the planned count (e.g. the pseudo-labels actually selected); linear in units. */
+/**
+ * The estimate for `units` instead of the planned count (e.g. the pseudo-labels actually selected); linear in units.
+ */
 export function rescale(estimate: StageEstimate, units: number): StageEstimate {
   if (estimate.units === 0 || units === estimate.units) return { ...estimate, units };
   const f = units / estimate.units;
@@ -143,7 +145,10 @@ export interface BudgetLimits {
   tokens?: number;
 }
 
-/** What a run has spent: measured calls, plus the estimated training of the fine-tunes it started (providers do not report it). */
+/**
+ * What a run has spent: measured calls, plus the estimated training of the fine-tunes it started (providers do not
+ * report it).
+ */
 export interface Spent {
   usd: number;
   tokens: number;

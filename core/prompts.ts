@@ -21,7 +21,8 @@ export function formatMcqQuestion(item: McqQuestion): string {
 }
 
 export const mcqInstruction =
-  'Answer the multiple-choice question: reason briefly, then end your response with a line of the form "Answer: <letter>", where <letter> is the letter of the correct option.';
+  'Answer the multiple-choice question: reason briefly, then end your response with a line of the form ' +
+  '"Answer: <letter>", where <letter> is the letter of the correct option.';
 
 /** The assistant turn of a training example, and the form every prompt asks the model to end with. */
 export function answerTurn(letter: string): string {
@@ -74,7 +75,9 @@ export function trainingExample(item: McqItem): TrainingExample {
   return { messages: [...zeroShotMessages(item), { role: 'assistant', content: answerTurn(item.answer) }] };
 }
 
-/** One collaborator's verdict as the self-justification prompt shows it: the extracted letter and the whole response. */
+/**
+ * One collaborator's verdict as the self-justification prompt shows it: the extracted letter and the whole response.
+ */
 export interface CollaboratorAnswer {
   answer: string | null;
   response: string;
@@ -88,7 +91,9 @@ export function justificationMessages(item: McqQuestion, answers: readonly Colla
   const listed = answers
     .map((a, i) => `Answer ${i + 1}: ${a.answer ?? '(no option letter)'}\nReasoning: ${a.response.trim()}`)
     .join('\n\n');
-  const user = `${formatMcqQuestion(item)}\n\nSeveral attempts at this question disagree. Their answers and reasoning:\n\n${listed}\n\nConsider them carefully and give the correct answer.`;
+  const user =
+    `${formatMcqQuestion(item)}\n\nSeveral attempts at this question disagree. ` +
+    `Their answers and reasoning:\n\n${listed}\n\nConsider them carefully and give the correct answer.`;
   return [
     { role: 'system', content: mcqInstruction },
     { role: 'user', content: user },

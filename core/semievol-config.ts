@@ -46,12 +46,18 @@ const maxTokens = z.number().int().positive().default(1024);
 
 export const semievolOptionsSchema = z
   .object({
-    /** In-context propagation: the k labeled questions nearest to each unlabeled one; a collaborator is shown 0..k of them. */
+    /**
+     * In-context propagation: the k labeled questions nearest to each unlabeled one; a collaborator is shown 0..k of
+     * them.
+     */
     propagation: z
       .object({ k: z.number().int().min(0).max(20).default(3), retriever: retrieverSchema.default({ kind: 'bm25' }) })
       .strict()
       .prefault({}),
-    /** Collaborative inference: n collaborators, each with a model drawn from `models` and 0..k examples, sampled with logprobs. */
+    /**
+     * Collaborative inference: n collaborators, each with a model drawn from `models` and 0..k examples, sampled with
+     * logprobs.
+     */
     collaboration: z
       .object({
         n: z.number().int().positive().max(32).default(4),
@@ -78,7 +84,10 @@ export const semievolOptionsSchema = z
       })
       .strict()
       .prefault({}),
-    /** The final fine-tune: from M_base on D_L + selected (paper); the authors' code continues from M_warm on the selected only. */
+    /**
+     * The final fine-tune: from M_base on D_L + selected (paper); the authors' code continues from M_warm on the
+     * selected only.
+     */
     evolution: z
       .object({
         from: z.enum(['base', 'warm']).default('base'),
@@ -121,7 +130,10 @@ export const semievolRunSchema = z
         backend: fineTuneBackendSchema,
         /** Both fine-tunes; the paper's setup for the backend when omitted. */
         hyperparameters: hyperparametersSchema.optional(),
-        /** The final fine-tune only (the authors use lr 1e-6 when continuing from M_warm); `hyperparameters` when omitted. */
+        /**
+         * The final fine-tune only (the authors use lr 1e-6 when continuing from M_warm); `hyperparameters` when
+         * omitted.
+         */
         finalHyperparameters: hyperparametersSchema.optional(),
       })
       .strict(),

@@ -122,7 +122,10 @@ export interface Selection {
   selected: LabeledQuestion[];
 }
 
-/** Whether a question's entropy is compared with tau at all, or kept as it is (consistent ones, in the authors' variant). */
+/**
+ * Whether a question's entropy is compared with tau at all, or kept as it is (consistent ones, in the authors'
+ * variant).
+ */
 const thresholded = (question: LabeledQuestion, options: SelectionOptions) =>
   options.among === 'all' || !question.consistent;
 

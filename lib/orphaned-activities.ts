@@ -27,7 +27,10 @@ export function deadLocalWorker(identity: string, host = os.hostname(), self = p
   return pid === self || !alive(pid);
 }
 
-/** Fails every started activity of the task queue's running workflows whose worker died on this host; returns their number. Call before polling. */
+/**
+ * Fails every started activity of the task queue's running workflows whose worker died on this host; returns their
+ * number. Call before polling.
+ */
 export async function failOrphanedActivities(
   client: Client,
   taskQueue: string,

@@ -15,5 +15,6 @@ export function temporalConnectConfig(env: NodeJS.ProcessEnv = process.env) {
 /** The Web UI page of a run (the dev server's UI unless FLT_UI_URL says otherwise). */
 export function uiLink(runId: string, env: NodeJS.ProcessEnv = process.env): string {
   const base = env.FLT_UI_URL ?? 'http://localhost:8233';
-  return `${base}/namespaces/${encodeURIComponent(temporalConnectConfig(env).namespace)}/workflows/${encodeURIComponent(runId)}`;
+  const namespace = encodeURIComponent(temporalConnectConfig(env).namespace);
+  return `${base}/namespaces/${namespace}/workflows/${encodeURIComponent(runId)}`;
 }

@@ -291,7 +291,8 @@ export class FineTuningEngine<P> {
     this.event(
       job,
       'model_upload_complete',
-      `New fine-tuned model created: ${job.resultModel} (simulated: ${graded}; accuracy ${base.accuracy.toFixed(3)} -> ${accuracy.toFixed(3)})`,
+      `New fine-tuned model created: ${job.resultModel} ` +
+        `(simulated: ${graded}; accuracy ${base.accuracy.toFixed(3)} -> ${accuracy.toFixed(3)})`,
     );
     this.setStatus(job, this.lifecycle.succeeded);
     this.event(job, 'job_complete', 'The job has successfully completed');

@@ -1,7 +1,9 @@
 // The gold answers the simulated model is graded against, indexed by normalized question text so a
 // request's question is found in O(1) even with 100,000 items.
 
-/** Multiple choice: `choices` are option letters and `answer` the gold letter. Classification: `choices` are the labels. */
+/**
+ * Multiple choice: `choices` are option letters and `answer` the gold letter. Classification: `choices` are the labels.
+ */
 export interface GoldItem {
   question: string;
   answer: string;
@@ -26,7 +28,10 @@ export function normalizeText(text: string): string {
 const optionLinePattern = /^\s*\(?([A-J])[.)](?:\s|$)/;
 const stemEndPattern = /^\s*(?:options|choices|answer)\s*:/i;
 
-/** The question part of a text: from its first non-blank line up to a blank line, an option line ("A." / "A)"), "Options:" or "Answer:". */
+/**
+ * The question part of a text: from its first non-blank line up to a blank line, an option line ("A." / "A)"),
+ * "Options:" or "Answer:".
+ */
 export function questionStem(text: string): string {
   const lines = text.split(/\r?\n/);
   let start = 0;

@@ -5,7 +5,10 @@ import type { DoubleConfig } from './config';
 export interface ResolvedModel {
   name: string;
   accuracy: number;
-  /** The configured base model it descends from: "known" bits hash on it, so fine-tuning shifts accuracy without reshuffling questions. */
+  /**
+   * The configured base model it descends from: "known" bits hash on it, so fine-tuning shifts accuracy without
+   * reshuffling questions.
+   */
   root: string;
 }
 

@@ -4,7 +4,10 @@ const windowMs = 60_000;
 export class RateLimiter {
   private admitted: number[] = [];
 
-  /** Records the call and returns 0 when within `requestsPerMinute` (0 = unlimited); otherwise the seconds until a slot frees. */
+  /**
+   * Records the call and returns 0 when within `requestsPerMinute` (0 = unlimited); otherwise the seconds until a slot
+   * frees.
+   */
   admit(requestsPerMinute: number, now = Date.now()): number {
     if (requestsPerMinute <= 0) return 0;
     const firstInWindow = this.admitted.findIndex((time) => time > now - windowMs);

@@ -11,7 +11,10 @@ export interface RequestLogEntry {
   requestHash: string;
   /** HTTP status sent; 0 when the connection was dropped without a response (reset, timeout). */
   status: number;
-  /** The injected fault ('429' | '500' | 'timeout' | 'reset' | 'malformed'), 'rate_limit' for a rate-limit rejection, else null. */
+  /**
+   * The injected fault ('429' | '500' | 'timeout' | 'reset' | 'malformed'), 'rate_limit' for a rate-limit rejection,
+   * else null.
+   */
   fault: string | null;
   durationMs: number;
 }
