@@ -20,6 +20,8 @@ export class DoubleState {
   readonly log = new RequestLog();
   readonly rateLimiter = new RateLimiter();
   readonly modelCallGate = new ModelCallGate();
+  /** Model calls received and not yet answered. */
+  modelCallsInFlight = 0;
   readonly faults: FaultInjector;
   readonly openaiJobs: FineTuningEngine<OpenAIJobParams>;
   readonly togetherJobs: FineTuningEngine<TogetherJobParams>;

@@ -17,6 +17,8 @@ export interface RequestLogEntry {
    */
   fault: string | null;
   durationMs: number;
+  /** Model calls in flight at the double when this one arrived, itself included (0 for other requests). */
+  concurrent: number;
 }
 
 export class RequestLog {

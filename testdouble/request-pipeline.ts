@@ -72,11 +72,15 @@ async function handle(
   if (request.path.startsWith('/_admin/')) return sendReply(response, await route(router, request));
 
   const seq = state.log.nextSeq();
+  const isModelCall = modelCallPattern.test(request.path);
+  // Counted from arrival until just before the reply is written, so this count never exceeds the client's own.
+  const concurrent = isModelCall ? ++state.modelCallsInFlight : 0;
   let fault: string | null = null;
   let logged = false;
   const finish = (status: number) => {
     if (logged) return;
     logged = true;
+    if (isModelCall) state.modelCallsInFlight--;
     state.log.add({
       seq,
       time: started,
@@ -87,11 +91,12 @@ async function handle(
       status,
       fault,
       durationMs: Date.now() - started,
+      concurrent,
     });
   };
   const reply = (answer: Reply) => {
-    sendReply(response, answer);
     finish(answer.status);
+    sendReply(response, answer);
   };
 
   const unauthorized = authError(state, incoming);
@@ -101,7 +106,7 @@ async function handle(
     fault = injected;
     return state.faults.apply(injected, incoming, response, finish);
   }
-  if (modelCallPattern.test(request.path)) {
+  if (isModelCall) {
     const retryAfter = state.rateLimiter.admit(state.config.rateLimit.requestsPerMinute);
     if (retryAfter > 0) {
       fault = 'rate_limit';

@@ -233,6 +233,7 @@ describe('chat, embeddings and errors through the openai package', () => {
       status: 200,
       fault: null,
       durationMs: expect.any(Number),
+      concurrent: 1,
     });
     expect(log[1].seq).toBeGreaterThan(log[0].seq);
     expect(log[1].requestHash).toBe(log[0].requestHash);
