@@ -122,6 +122,12 @@ export function loadIoJsonl(file: string): IoExample[] {
   return readJsonlLines(file).map(({ line, value }) => validate(ioExampleSchema, value, file, line));
 }
 
+/** A split that is scored or trained on must hold something: an empty one would make a run that evaluates nothing. */
+export function requireJsonlItems<T>(items: T[], file: string): T[] {
+  if (items.length === 0) throw new DatasetError({ file }, 'has no data lines; a split needs at least one item');
+  return items;
+}
+
 /** task.json of a SELF-GUIDE task; absent or null `labels`/`noise_terms` mean none (generation tasks have null labels). */
 export const selfGuideTaskSchema = z
   .object(
@@ -157,7 +163,7 @@ export function loadSelfGuideTask(dir: string): SelfGuideTask {
   return {
     ...spec,
     validation: loadIoJsonl(path.join(dir, 'validation.jsonl')),
-    test: loadIoJsonl(path.join(dir, 'test.jsonl')),
+    test: requireJsonlItems(loadIoJsonl(path.join(dir, 'test.jsonl')), path.join(dir, 'test.jsonl')),
   };
 }
 
@@ -420,6 +426,8 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
     }
     return index < 0 ? null : index;
   };
+  if (rows.length === 0)
+    throw new DatasetError({ file }, 'has a header but no data rows; a split needs at least one item');
   const questionColumn = column('question', true)!;
   const optionsColumn = column('options', true)!;
   const answerColumn = column('answer', requireAnswer);

@@ -2,7 +2,7 @@
 import type { DatasetConfig, ProvidersConfig } from '../../core/config';
 import type { ArtifactRef, McqItem } from '../../core/types';
 import type { ArtifactStore } from '../artifacts';
-import { loadIoJsonl, loadSemiEvolCsv } from '../datasets';
+import { loadIoJsonl, loadSemiEvolCsv, requireJsonlItems } from '../datasets';
 
 export function loadDataset(
   dataset: DatasetConfig,
@@ -10,7 +10,7 @@ export function loadDataset(
 ): { items: McqItem[]; warnings: string[] } {
   if (dataset.format === 'semievol-csv') return loadSemiEvolCsv(dataset.path, opts);
   // Open questions: no options; the gold answer is the output text (a number for the numeric metric).
-  const items = loadIoJsonl(dataset.path).map((pair, i) => ({
+  const items = requireJsonlItems(loadIoJsonl(dataset.path), dataset.path).map((pair, i) => ({
     id: `line-${i + 1}`,
     question: pair.input,
     options: [],

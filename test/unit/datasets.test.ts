@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DatasetError, loadIoJsonl, loadSelfGuideTask, loadSemiEvolCsv, readJsonlLines } from '../../lib/datasets';
+import { loadDataset } from '../../lib/methods/datasets';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-datasets-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -216,6 +217,13 @@ describe('loadSemiEvolCsv', () => {
     );
     expect(errorOf(() => loadSemiEvolCsv(write('empty.csv', ''))).line).toBe(1);
   });
+
+  it('refuses a split with a header and no rows, naming the file', () => {
+    const headerOnly = write('header-only.csv', 'question,options,answer\n\n');
+    expect(errorOf(() => loadSemiEvolCsv(headerOnly)).message).toBe(
+      `${headerOnly}: has a header but no data rows; a split needs at least one item.`,
+    );
+  });
 });
 
 describe('JSONL', () => {
@@ -247,6 +255,15 @@ describe('JSONL', () => {
     const notObject = write('array.jsonl', '[1]\n');
     expect(errorOf(() => loadIoJsonl(notObject)).message).toBe(
       `${notObject} line 1: must be an object with string fields "input" and "output", got [1].`,
+    );
+  });
+});
+
+describe('loadDataset', () => {
+  it('refuses an empty JSONL split, naming the file', () => {
+    const blank = write('blank.jsonl', '\n  \n');
+    expect(errorOf(() => loadDataset({ format: 'io-jsonl', path: blank })).message).toBe(
+      `${blank}: has no data lines; a split needs at least one item.`,
     );
   });
 });
@@ -317,6 +334,14 @@ describe('loadSelfGuideTask', () => {
     const noTest = taskDir(task);
     fs.rmSync(path.join(noTest, 'test.jsonl'));
     expect(errorOf(() => loadSelfGuideTask(noTest)).message).toMatch(/test\.jsonl: cannot be read \(ENOENT\)\.$/);
+  });
+
+  it('refuses an empty test split', () => {
+    const emptyTest = taskDir(task);
+    fs.writeFileSync(path.join(emptyTest, 'test.jsonl'), '');
+    expect(errorOf(() => loadSelfGuideTask(emptyTest)).message).toBe(
+      `${path.join(emptyTest, 'test.jsonl')}: has no data lines; a split needs at least one item.`,
+    );
   });
 });
 
