@@ -17,6 +17,7 @@ export class DatasetError extends Error {
   readonly file: string;
   readonly line: number | null;
   readonly field: string | null;
+  readonly problem: string;
 
   /** `problem` is the rest of the sentence, e.g. `must be a JSON list of at least 2 strings, got "[A, B]"`. */
   constructor({ file, line, field }: DatasetLocation, problem: string) {
@@ -26,6 +27,18 @@ export class DatasetError extends Error {
     this.file = file;
     this.line = line ?? null;
     this.field = field ?? null;
+    this.problem = problem;
+  }
+
+  /** The first of several bad rows, in full, followed by how many more there are and their lines. */
+  static ofRows(errors: DatasetError[]): DatasetError {
+    const [first, ...more] = errors;
+    if (more.length === 0) return first;
+    const lines = more.map((e) => e.line).filter((line): line is number => line !== null);
+    const listed = lines.slice(0, 10).join(', ') + (lines.length > 10 ? `, and ${lines.length - 10} more` : '');
+    const location = { file: first.file, line: first.line ?? undefined, field: first.field ?? undefined };
+    const rows = `${more.length} more row${more.length === 1 ? ' is' : 's are'} invalid`;
+    return new DatasetError(location, `${first.problem}; ${rows} (line${lines.length === 1 ? '' : 's'} ${listed})`);
   }
 }
 
@@ -363,12 +376,55 @@ export interface LoadSemiEvolCsvOptions {
 
 const letterRange = (optionCount: number) => `${optionLetter(0)}-${optionLetter(optionCount - 1)}`;
 
-function parseOptions(raw: string, file: string, line: number): string[] {
+/**
+ * Policy for a bare `NaN` among the options (`["a", NaN, "c"]`): SemiEvol's authors read the column with pandas and
+ * Python's json.loads, which accepts NaN as a float, and their prompt formats each option with str(), so the model
+ * saw the text "nan". We read it the same way, as the option text "nan", and report the rows. A "NaN" inside a
+ * string is ordinary text and is left alone.
+ */
+const pythonNanText = 'nan';
+
+/** The JSON text with every bare NaN token outside strings replaced by the string "nan"; null when there is none. */
+function quoteBareNan(raw: string): string | null {
+  let out = '';
+  let inString = false;
+  let replaced = false;
+  for (let i = 0; i < raw.length; i++) {
+    const char = raw[i];
+    if (inString) {
+      if (char === '\\') {
+        out += raw.slice(i, i + 2);
+        i++;
+        continue;
+      }
+      if (char === '"') inString = false;
+    } else if (char === '"') {
+      inString = true;
+    } else if (raw.startsWith('NaN', i) && !/[\w$]/.test(raw[i - 1] ?? '') && !/[\w$]/.test(raw[i + 3] ?? '')) {
+      out += JSON.stringify(pythonNanText);
+      i += 2;
+      replaced = true;
+      continue;
+    }
+    out += char;
+  }
+  return replaced ? out : null;
+}
+
+function parseOptions(raw: string, file: string, line: number, bareNan: Tally): string[] {
   let options: unknown = null;
   try {
     options = JSON.parse(raw);
   } catch {
-    // Reported below, with every other shape that is not a list of strings.
+    const withNanQuoted = quoteBareNan(raw);
+    try {
+      if (withNanQuoted !== null) {
+        options = JSON.parse(withNanQuoted);
+        bareNan.add(line, raw.length > 80 ? `${raw.slice(0, 77)}...` : raw);
+      }
+    } catch {
+      // Reported below, with every other shape that is not a list of strings.
+    }
   }
   const valid =
     Array.isArray(options) &&
@@ -438,9 +494,11 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
   const gbkRepairs = new Tally('mojibake (UTF-8 read as GBK), repaired');
   const unrepaired = new Tally('possible mojibake that cannot be repaired without loss, kept as is');
   const droppedAnswers = new Tally('an answer that is not an option letter, set to null');
+  const bareNan = new Tally(`a bare NaN among the options, read as the option text "${pythonNanText}"`);
+  const rowErrors: DatasetError[] = [];
   const firstLineOfId = new Map<string, number>();
 
-  const items = rows.map(({ line, fields }, i): McqItem => {
+  const readRow = ({ line, fields }: CsvRecord, i: number): McqItem => {
     if (fields.length !== columns.length) {
       throw new DatasetError(
         { file, line },
@@ -459,7 +517,7 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
 
     const rawQuestion = fields[questionColumn];
     if (rawQuestion.trim() === '') throw new DatasetError({ file, line, field: 'question' }, 'must not be empty');
-    const rawOptions = parseOptions(fields[optionsColumn], file, line);
+    const rawOptions = parseOptions(fields[optionsColumn], file, line, bareNan);
 
     const texts = [rawQuestion, ...rawOptions];
     const repairGbk = hanIsMinority(texts.join('\n'));
@@ -484,9 +542,20 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
     }
     if (answer === null && rawAnswer.trim() !== '') droppedAnswers.add(line, excerpt(rawAnswer));
     return { id, question, options, answer: answer?.letter ?? null };
+  };
+  // Every bad row is found before the file is refused, so that one pass over the data fixes them all.
+  const items: McqItem[] = [];
+  rows.forEach((row, i) => {
+    try {
+      items.push(readRow(row, i));
+    } catch (error) {
+      if (!(error instanceof DatasetError)) throw error;
+      rowErrors.push(error);
+    }
   });
+  if (rowErrors.length) throw DatasetError.ofRows(rowErrors);
 
-  const warnings = [digitAnswers, latin1Repairs, gbkRepairs, unrepaired, droppedAnswers]
+  const warnings = [digitAnswers, latin1Repairs, gbkRepairs, unrepaired, droppedAnswers, bareNan]
     .map((tally) => tally.warning(file))
     .filter((w): w is string => w !== null);
   return { items, warnings };

@@ -79,6 +79,35 @@ describe('loadSemiEvolCsv', () => {
     expect([error.file, error.line, error.field]).toEqual([file, 4, 'options']);
   });
 
+  it('reads a bare NaN option as the text "nan", as the authors\' Python loader does, with a warning', () => {
+    const nanOptions = '"[""a"", NaN, ""c""]"';
+    const inString = options('NaN is not a number', 'b');
+    const file = write(
+      'nan.csv',
+      `question,options,answer\nq1,${nanOptions},A\nq2,${inString},B\nq3,${nanOptions},C\n`,
+    );
+    const { items, warnings } = loadSemiEvolCsv(file);
+    expect(items.map((item) => item.options)).toEqual([
+      ['a', 'nan', 'c'],
+      ['NaN is not a number', 'b'],
+      ['a', 'nan', 'c'],
+    ]);
+    expect(warnings).toEqual([
+      `${file}: 2 rows with a bare NaN among the options, read as the option text "nan" (first: ["a", NaN, "c"]; lines 2, 4).`,
+    ]);
+  });
+
+  it('names every bad row: the first one in full, then how many more and their lines', () => {
+    const rows = Array.from({ length: 14 }, (_, i) => (i % 2 === 0 ? `q${i},"[A, B]",A` : `q${i},${abc},A`));
+    const file = write('many-bad.csv', ['question,options,answer', ...rows].join('\n'));
+    const error = errorOf(() => loadSemiEvolCsv(file));
+    expect(error.message).toBe(
+      `${file} line 2: field "options" must be a JSON list of at least 2 (and at most 26) strings, got "[A, B]"; ` +
+        '6 more rows are invalid (lines 4, 6, 8, 10, 12, 14).',
+    );
+    expect([error.line, error.field]).toEqual([2, 'options']);
+  });
+
   it('rejects options that are not a list of at least two strings', () => {
     for (const bad of [options('only one'), '"[1, 2]"', '"{}"']) {
       const file = write('few-options.csv', `question,options,answer\nq,${bad},A\n`);
