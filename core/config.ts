@@ -77,14 +77,20 @@ export const retrieverSchema = z.discriminatedUnion('kind', [
 export type RetrieverConfig = z.infer<typeof retrieverSchema>;
 
 const pollIntervalSeconds = z.number().positive().default(30);
-/** When a job ends failed or cancelled at the provider: how many new jobs to start before failing the run with its message (default 0). */
+/**
+ * When a job ends failed or cancelled at the provider: how many new jobs to start before failing the run with its
+ * message (default 0).
+ */
 const retryFailedJobs = z.number().int().nonnegative().optional();
 
 export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('openai'),
-      /** An openai-compatible provider whose endpoint and key are used for files and jobs; the result is called through it. */
+      /**
+       * An openai-compatible provider whose endpoint and key are used for files and jobs; the result is called
+       * through it.
+       */
       provider: name,
       pollIntervalSeconds,
       retryFailedJobs,
@@ -132,6 +138,15 @@ export const datasetSchema = z
     format: z.enum(['semievol-csv', 'io-jsonl']),
     /** Relative paths are resolved against the config file's folder. */
     path: z.string().min(1),
+    /** Largest file accepted, in bytes (default 256 MiB, the most a file parsed in memory can be). */
+    maxBytes: z
+      .number()
+      .int()
+      .positive()
+      .max(512 * 1024 * 1024)
+      .optional(),
+    /** Longest question, option, input or output accepted, in characters (default 100,000). */
+    maxItemChars: z.number().int().positive().optional(),
   })
   .strict();
 export type DatasetConfig = z.infer<typeof datasetSchema>;

@@ -42,28 +42,118 @@ export class DatasetError extends Error {
   }
 }
 
-/** A value as it appears in an error message: quoted, and cut short so the message stays one readable line. */
+/**
+ * A value from a data row as it appears in an error message: quoted, cut short, with control and invisible
+ * formatting characters (a right-to-left override, a terminal escape) escaped, so that a message shows at most a
+ * short, inert excerpt of a row and never a page of whatever the file really holds.
+ */
 function excerpt(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  const short = text.length > 80 ? `${text.slice(0, 77)}...` : text;
-  return typeof value === 'string' ? JSON.stringify(short) : short;
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  const short = text.length > 40 ? `${text.slice(0, 37)}...` : text;
+  const quoted = typeof value === 'string' ? JSON.stringify(short) : short;
+  return quoted.replace(
+    /[\p{Cc}\p{Cf}\u2028\u2029]/gu,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
-function readBytes(file: string): Buffer {
+/** How much a dataset file may hold; both can be set per dataset in a config (`maxBytes`, `maxItemChars`). */
+export interface ReadLimits {
+  /** Bytes per file. */
+  maxBytes: number;
+  /** Characters per question, option, input or output. */
+  maxItemChars: number;
+}
+
+/**
+ * 256 MiB per file: V8 cannot hold a string much over 512 MiB, and a file is parsed in memory, so a larger file
+ * could not be loaded anyway; it is over 200 times the largest split the SemiEvol and SELF-GUIDE authors publish
+ * (about 1 MiB). 100,000 characters per item: about 25,000 tokens, over 30 times the longest question in those
+ * splits (under 3,000 characters), and more than a prompt that leaves the model room to answer could hold.
+ */
+export const defaultReadLimits: ReadLimits = { maxBytes: 256 * 1024 * 1024, maxItemChars: 100_000 };
+
+function limitsOf(limits: Partial<ReadLimits> | undefined): ReadLimits {
+  return {
+    ...defaultReadLimits,
+    ...Object.fromEntries(Object.entries(limits ?? {}).filter(([, v]) => v !== undefined)),
+  };
+}
+
+function fileKind(stat: fs.Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isSocket()) return 'a socket';
+  return 'not a plain file';
+}
+
+const notRegular = (kind: string) => `is ${kind}, not a regular file; a dataset must be a regular file`;
+
+/**
+ * A regular file's bytes, at most `maxBytes` of them. The file is opened without blocking (a FIFO would otherwise
+ * wait for a writer for ever) and checked on the open descriptor; a device, a FIFO, a socket or a directory is
+ * refused before a byte is read, and so is a kernel pseudo-file (/proc/self/environ), which says it is a regular
+ * file of size 0 and then yields more.
+ */
+function readBytes(file: string, maxBytes: number = defaultReadLimits.maxBytes): Buffer {
+  let fd: number;
   try {
-    return fs.readFileSync(file);
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (error) {
     throw new DatasetError(
       { file },
       `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
     );
   }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new DatasetError({ file }, notRegular(fileKind(stat)));
+    if (stat.size > maxBytes)
+      throw new DatasetError(
+        { file },
+        `is ${stat.size} bytes, more than the limit of ${maxBytes} bytes for a dataset file (setting "maxBytes")`,
+      );
+    // One byte more than the size says, to notice a file that yields more than its size.
+    const buffer = Buffer.alloc(stat.size + 1);
+    let filled = 0;
+    for (let read = -1; read !== 0 && filled < buffer.length; filled += read)
+      read = fs.readSync(fd, buffer, filled, buffer.length - filled, null);
+    if (filled > stat.size)
+      throw new DatasetError(
+        { file },
+        notRegular('a pseudo-file whose size changes as it is read (such as one under /proc)'),
+      );
+    return buffer.subarray(0, filled);
+  } catch (error) {
+    if (error instanceof DatasetError) throw error;
+    throw new DatasetError(
+      { file },
+      `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
-const readText = (file: string) =>
-  readBytes(file)
+const readText = (file: string, maxBytes?: number) =>
+  readBytes(file, maxBytes)
     .toString('utf8')
     .replace(/^\uFEFF/, '');
+
+/** The parser's own message quotes the text it choked on, which may be anything: only the kind of failure is kept. */
+function jsonProblem(error: unknown): string {
+  return /end of JSON input/i.test((error as Error).message) ? ' (it ends too early)' : '';
+}
+
+function checkItemLength(text: string, limit: number, location: Required<DatasetLocation>): void {
+  if (text.length > limit)
+    throw new DatasetError(
+      location,
+      `is ${text.length} characters long, more than the limit of ${limit} (setting "maxItemChars")`,
+    );
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // JSON, JSONL and zod validation
@@ -79,7 +169,10 @@ function valueAt(value: unknown, keys: readonly PropertyKey[]): unknown {
   );
 }
 
-/** Validates with a zod schema whose messages read as sentence ends ("must be a string"); the first issue is reported. */
+/**
+ * Validates with a zod schema whose messages read as sentence ends ("must be a string"); the first issue is
+ * reported.
+ */
 function validate<T>(schema: z.ZodType<T>, value: unknown, file: string, line?: number): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
@@ -98,16 +191,16 @@ export interface JsonlLine {
 }
 
 /** One JSON value per non-blank line. */
-export function readJsonlLines(file: string): JsonlLine[] {
+export function readJsonlLines(file: string, maxBytes?: number): JsonlLine[] {
   const lines: JsonlLine[] = [];
-  readText(file)
+  readText(file, maxBytes)
     .split('\n')
     .forEach((text, i) => {
       if (text.trim() === '') return;
       try {
         lines.push({ line: i + 1, value: JSON.parse(text) });
       } catch (error) {
-        throw new DatasetError({ file, line: i + 1 }, `the line is not valid JSON (${(error as Error).message})`);
+        throw new DatasetError({ file, line: i + 1 }, `the line is not valid JSON${jsonProblem(error)}`);
       }
     });
   return lines;
@@ -118,7 +211,7 @@ function readJsonFile(file: string): unknown {
     return JSON.parse(readText(file));
   } catch (error) {
     if (error instanceof DatasetError) throw error;
-    throw new DatasetError({ file }, `is not valid JSON (${(error as Error).message})`);
+    throw new DatasetError({ file }, `is not valid JSON${jsonProblem(error)}`);
   }
 }
 
@@ -131,8 +224,14 @@ const ioExampleSchema = z.object(
   { error: 'must be an object with string fields "input" and "output"' },
 );
 
-export function loadIoJsonl(file: string): IoExample[] {
-  return readJsonlLines(file).map(({ line, value }) => validate(ioExampleSchema, value, file, line));
+export function loadIoJsonl(file: string, limits?: Partial<ReadLimits>): IoExample[] {
+  const { maxBytes, maxItemChars } = limitsOf(limits);
+  return readJsonlLines(file, maxBytes).map(({ line, value }) => {
+    const example = validate(ioExampleSchema, value, file, line);
+    checkItemLength(example.input, maxItemChars, { file, line, field: 'input' });
+    checkItemLength(example.output, maxItemChars, { file, line, field: 'output' });
+    return example;
+  });
 }
 
 /** A split that is scored or trained on must hold something: an empty one would make a run that evaluates nothing. */
@@ -141,7 +240,10 @@ export function requireJsonlItems<T>(items: T[], file: string): T[] {
   return items;
 }
 
-/** task.json of a SELF-GUIDE task; absent or null `labels`/`noise_terms` mean none (generation tasks have null labels). */
+/**
+ * task.json of a SELF-GUIDE task; absent or null `labels`/`noise_terms` mean none (generation tasks have null
+ * labels).
+ */
 export const selfGuideTaskSchema = z
   .object(
     {
@@ -319,7 +421,8 @@ class Tally {
     const n = this.lines.length;
     if (n === 0) return null;
     const listed = this.lines.slice(0, 10).join(', ') + (n > 10 ? `, and ${n - 10} more` : '');
-    return `${file}: ${n} row${n === 1 ? '' : 's'} with ${this.description} (first: ${this.example}; line${n === 1 ? '' : 's'} ${listed}).`;
+    const rows = `${n} row${n === 1 ? '' : 's'}`;
+    return `${file}: ${rows} with ${this.description} (first: ${this.example}; line${n === 1 ? '' : 's'} ${listed}).`;
   }
 }
 
@@ -333,8 +436,8 @@ interface CsvRecord {
  * RFC 4180 with one relaxation: a quote inside an unquoted field is kept literally, as pandas.read_csv (what
  * SemiEvol loads these files with) reads it — arc/test.csv has `A new battery claims that it "lasts twice..."`.
  */
-function readCsvRecords(file: string): CsvRecord[] {
-  const bytes = readBytes(file);
+function readCsvRecords(file: string, maxBytes: number): CsvRecord[] {
+  const bytes = readBytes(file, maxBytes);
   // csv-parse reports where each record ends (in bytes); the next record starts after any blank lines.
   let recordStart = 0;
   let newlinesCounted = 0;
@@ -370,8 +473,12 @@ export interface LoadedMcqDataset {
 }
 
 export interface LoadSemiEvolCsvOptions {
-  /** Every row must have a valid answer letter (default). When false, a missing, blank or unusable answer becomes null. */
+  /**
+   * Every row must have a valid answer letter (default). When false, a missing, blank or unusable answer becomes
+   * null.
+   */
   requireAnswer?: boolean;
+  limits?: Partial<ReadLimits>;
 }
 
 const letterRange = (optionCount: number) => `${optionLetter(0)}-${optionLetter(optionCount - 1)}`;
@@ -465,29 +572,41 @@ function parseAnswer(raw: string, optionCount: number): ParsedAnswer {
  */
 export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {}): LoadedMcqDataset {
   const requireAnswer = opts.requireAnswer ?? true;
-  const [header, ...rows] = readCsvRecords(file);
+  const limits = limitsOf(opts.limits);
+  const [header, ...rows] = readCsvRecords(file, limits.maxBytes);
   if (!header)
     throw new DatasetError(
       { file, line: 1 },
       'the file is empty; expected a header row with "question", "options" and "answer" columns',
     );
   const columns = header.fields.map((name) => name.trim().toLowerCase());
-  const column = (name: string, required: boolean): number | null => {
+  const required = requireAnswer ? ['question', 'options', 'answer'] : ['question', 'options'];
+  // Column names are quoted back only when they look like names: a first line that is not a header (a file that
+  // is not a split at all, such as a symlink to a system file) is never echoed.
+  const looksLikeHeader = columns.length <= 30 && columns.every((name) => /^[\p{L}\p{N}_ .-]{0,40}$/u.test(name));
+  const column = (name: string, isRequired: boolean): number | null => {
     const index = columns.indexOf(name);
-    if (index < 0 && required) {
+    if (index < 0 && isRequired) {
+      if (!looksLikeHeader) {
+        const names = required.map((n) => `"${n}"`);
+        throw new DatasetError(
+          { file, line: header.line },
+          `the first line is not a header naming the ${names.slice(0, -1).join(', ')} and ${names.at(-1)} columns`,
+        );
+      }
       throw new DatasetError(
         { file, line: header.line, field: name },
-        `is missing from the header, which has ${excerpt(columns.join(', '))}`,
+        `is missing from the header, which has ${JSON.stringify(columns.join(', '))}`,
       );
     }
     return index < 0 ? null : index;
   };
-  if (rows.length === 0)
-    throw new DatasetError({ file }, 'has a header but no data rows; a split needs at least one item');
   const questionColumn = column('question', true)!;
   const optionsColumn = column('options', true)!;
   const answerColumn = column('answer', requireAnswer);
   const idColumn = column('id', false);
+  if (rows.length === 0)
+    throw new DatasetError({ file }, 'has a header but no data rows; a split needs at least one item');
 
   const digitAnswers = new Tally('the answer given as an option number, read as that option (1 → A)');
   const latin1Repairs = new Tally('mojibake (UTF-8 read as Windows-1252/Latin-1), repaired');
@@ -530,6 +649,10 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
     if (gbk) gbkRepairs.add(line, gbk);
     if (kept) unrepaired.add(line, kept);
     const [question, ...options] = repairs.map((r) => r.text);
+    checkItemLength(question, limits.maxItemChars, { file, line, field: 'question' });
+    options.forEach((option, index) =>
+      checkItemLength(option, limits.maxItemChars, { file, line, field: `options[${index}]` }),
+    );
 
     const rawAnswer = answerColumn === null ? '' : fields[answerColumn];
     const answer = parseAnswer(rawAnswer, options.length);
@@ -537,7 +660,8 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
     if (answer === null && requireAnswer) {
       throw new DatasetError(
         { file, line, field: 'answer' },
-        `must be an option letter ${letterRange(options.length)} (or an option number 1-${options.length}), got ${excerpt(rawAnswer)}`,
+        `must be an option letter ${letterRange(options.length)} (or an option number 1-${options.length}), ` +
+          `got ${excerpt(rawAnswer)}`,
       );
     }
     if (answer === null && rawAnswer.trim() !== '') droppedAnswers.add(line, excerpt(rawAnswer));

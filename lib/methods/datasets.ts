@@ -8,9 +8,10 @@ export function loadDataset(
   dataset: DatasetConfig,
   opts: { requireAnswer?: boolean } = {},
 ): { items: McqItem[]; warnings: string[] } {
-  if (dataset.format === 'semievol-csv') return loadSemiEvolCsv(dataset.path, opts);
+  const limits = { maxBytes: dataset.maxBytes, maxItemChars: dataset.maxItemChars };
+  if (dataset.format === 'semievol-csv') return loadSemiEvolCsv(dataset.path, { ...opts, limits });
   // Open questions: no options; the gold answer is the output text (a number for the numeric metric).
-  const items = requireJsonlItems(loadIoJsonl(dataset.path), dataset.path).map((pair, i) => ({
+  const items = requireJsonlItems(loadIoJsonl(dataset.path, limits), dataset.path).map((pair, i) => ({
     id: `line-${i + 1}`,
     question: pair.input,
     options: [],
