@@ -6,7 +6,7 @@ import { fineTuneBackendSchema, modelRefSchema, runCommon } from './config';
 export const selfGuideTaskDataSchema = z
   .object({
     format: z.literal('selfguide-task'),
-    /** A task folder: task.json, validation.jsonl, test.jsonl. Relative to the config file. */
+    /** A task folder: task.json and test.jsonl (a validation.jsonl is not read). Relative to the config file. */
     path: z.string().min(1),
   })
   .strict();

@@ -266,20 +266,24 @@ export const selfGuideTaskSchema = z
 
 export type SelfGuideTaskSpec = z.infer<typeof selfGuideTaskSchema>;
 
+/** A task as a run uses it: its definition and its test split. */
 export interface SelfGuideTask extends SelfGuideTaskSpec {
-  validation: IoExample[];
   test: IoExample[];
 }
 
-/** A task directory: task.json, validation.jsonl and test.jsonl. */
-export function loadSelfGuideTask(dir: string): SelfGuideTask {
+/** task.json of a task folder, alone: all that the input filters need (`flt selfguide filter`). */
+export function loadSelfGuideTaskDefinition(dir: string): SelfGuideTaskSpec {
   const taskFile = path.join(dir, 'task.json');
-  const spec = validate(selfGuideTaskSchema, readJsonFile(taskFile), taskFile);
-  return {
-    ...spec,
-    validation: loadIoJsonl(path.join(dir, 'validation.jsonl')),
-    test: requireJsonlItems(loadIoJsonl(path.join(dir, 'test.jsonl')), path.join(dir, 'test.jsonl')),
-  };
+  return validate(selfGuideTaskSchema, readJsonFile(taskFile), taskFile);
+}
+
+/**
+ * A task folder as a run reads it: task.json and test.jsonl. The folder's validation.jsonl (the SELF-GUIDE authors'
+ * 10% split) is never read: no stage uses it, so it may be absent and a bad line in it blocks nothing.
+ */
+export function loadSelfGuideTask(dir: string): SelfGuideTask {
+  const testFile = path.join(dir, 'test.jsonl');
+  return { ...loadSelfGuideTaskDefinition(dir), test: requireJsonlItems(loadIoJsonl(testFile), testFile) };
 }
 
 // ---------------------------------------------------------------------------------------------------------

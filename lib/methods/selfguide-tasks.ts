@@ -1,5 +1,5 @@
-// SELF-GUIDE task folders as runs carry them: the task definition inline, its test split (first N lines) as an artifact;
-// and as estimates read them.
+// SELF-GUIDE task folders as runs carry them: the task definition inline, its test split (first N lines) as an
+// artifact; and as estimates read them.
 import type { SelfGuideTaskData } from '../../core/selfguide-config';
 import type { SelfGuideEstimateTask } from '../../core/selfguide-estimate';
 import type { SelfGuideTaskRun } from '../../workflows/selfguide-stages';
@@ -8,7 +8,7 @@ import { loadSelfGuideTask } from '../datasets';
 
 /** A task and the test lines that will be scored, for estimates. */
 export function loadScoredTask(data: SelfGuideTaskData, testLimit: number | undefined): SelfGuideEstimateTask {
-  const { validation: _validation, test, ...task } = loadSelfGuideTask(data.path);
+  const { test, ...task } = loadSelfGuideTask(data.path);
   return { task, test: test.slice(0, testLimit) };
 }
 
@@ -18,12 +18,12 @@ export async function storeSelfGuideTask(
   testLimit: number | undefined,
   notes: string[],
 ): Promise<SelfGuideTaskRun> {
-  const { validation, test, ...task } = loadSelfGuideTask(data.path);
+  const { test, ...task } = loadSelfGuideTask(data.path);
   const scored = test.slice(0, testLimit);
   notes.push(
-    `${task.name} (${task.kind}, ${task.metric}): ${task.examples.length} gold examples, ${scored.length} of ${test.length} test items scored` +
-      (task.kind === 'classification' ? `, labels ${task.labels.join(', ')}` : '') +
-      ` (${validation.length} validation items unused)`,
+    `${task.name} (${task.kind}, ${task.metric}): ${task.examples.length} gold examples, ` +
+      `${scored.length} of ${test.length} test items scored` +
+      (task.kind === 'classification' ? `, labels ${task.labels.join(', ')}` : ''),
   );
   return { task, test: await store.writeJsonl(scored) };
 }

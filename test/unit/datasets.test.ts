@@ -2,7 +2,14 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DatasetError, loadIoJsonl, loadSelfGuideTask, loadSemiEvolCsv, readJsonlLines } from '../../lib/datasets';
+import {
+  DatasetError,
+  loadIoJsonl,
+  loadSelfGuideTask,
+  loadSelfGuideTaskDefinition,
+  loadSemiEvolCsv,
+  readJsonlLines,
+} from '../../lib/datasets';
 import { loadDataset } from '../../lib/methods/datasets';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-datasets-'));
@@ -419,10 +426,31 @@ describe('loadSelfGuideTask', () => {
     return taskPath;
   }
 
-  it('loads task.json with its validation and test splits', () => {
+  it('loads task.json with its test split, and never reads validation.jsonl, which a run does not use', () => {
+    const dirWithoutValidation = taskDir(task);
+    fs.rmSync(path.join(dirWithoutValidation, 'validation.jsonl'));
+    const dirWithBadValidation = taskDir(task);
+    fs.writeFileSync(path.join(dirWithBadValidation, 'validation.jsonl'), '{"input": 3}\n');
+    for (const taskPath of [dirWithoutValidation, dirWithBadValidation])
+      expect(loadSelfGuideTask(taskPath)).toEqual({
+        ...task,
+        test: [
+          { input: 't1', output: 'yes' },
+          { input: 't2', output: 'no' },
+        ],
+      });
+  });
+
+  it('loads only task.json for the filter command', () => {
+    const onlyDefinition = taskDir(task);
+    fs.rmSync(path.join(onlyDefinition, 'validation.jsonl'));
+    fs.rmSync(path.join(onlyDefinition, 'test.jsonl'));
+    expect(loadSelfGuideTaskDefinition(onlyDefinition)).toEqual(task);
+  });
+
+  it('loads task.json with its test split', () => {
     expect(loadSelfGuideTask(taskDir(task))).toEqual({
       ...task,
-      validation: [{ input: 'v', output: 'no' }],
       test: [
         { input: 't1', output: 'yes' },
         { input: 't2', output: 'no' },
@@ -506,7 +534,7 @@ describe('the shared data files', () => {
     expect(tasks.length).toBeGreaterThan(0);
     const summary = tasks.map((name) => {
       const task = loadSelfGuideTask(path.join(root, 'selfguide', name));
-      const sizes = `${task.examples.length} examples, ${task.validation.length} validation, ${task.test.length} test`;
+      const sizes = `${task.examples.length} examples, ${task.test.length} test`;
       return `${name}: ${task.kind}/${task.metric}, ${sizes}`;
     });
     console.log(summary.join('\n'));

@@ -81,7 +81,8 @@ describe('estimate arithmetic', () => {
     expect(job).toMatchObject({ units: 5, trainingTokens: 600, fineTune: true });
     expect(job.costUsd).toBeCloseTo((600 * 10) / 1e6, 12);
     expect(job.trainingUsd).toBe(job.costUsd);
-    expect(fineTuneEstimate('ft', openai, providers, { examples: 5, exampleTokens: 200 }).trainingTokens).toBe(600); // OpenAI's usual "auto"
+    // OpenAI's usual "auto"
+    expect(fineTuneEstimate('ft', openai, providers, { examples: 5, exampleTokens: 200 }).trainingTokens).toBe(600);
     const local = fineTuneEstimate(
       'ft',
       { kind: 'command', command: 'train', provider: 'local', servedModel: '{job}', pollIntervalSeconds: 5 },
@@ -221,11 +222,7 @@ describe('method estimates', () => {
   });
 
   const task = (name: string) => {
-    const {
-      validation: _validation,
-      test: testLines,
-      ...definition
-    } = loadSelfGuideTask(path.resolve(__dirname, '../../demo/selfguide', name));
+    const { test: testLines, ...definition } = loadSelfGuideTask(path.resolve(__dirname, '../../demo/selfguide', name));
     return { task: definition, test: testLines.slice(0, 5) };
   };
   const pipeline: SelfGuideEstimatePipeline = {
@@ -255,7 +252,7 @@ describe('method estimates', () => {
     expect(evaluate.promptTokens).toBeLessThanOrEqual(5 * (4096 - 256) + 3 * 5 * 4096);
   });
 
-  it('selfguide-campaign: validation counts each branch, data set and setting once; test runs at the most epochs', () => {
+  it('selfguide-campaign: validation counts each branch, data set and setting once; test at most epochs', () => {
     const validation = [task('task190'), task('task036')];
     const testTasks = [task('task1386')];
     const grid = {
