@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import type { ArtifactRef } from '../core/types';
 
 export interface ArtifactStore {
@@ -31,7 +31,8 @@ export function parseRef(ref: ArtifactRef): string {
   const match = uriPattern.exec(ref?.uri ?? '');
   if (!match || match[1] !== ref.sha256)
     throw new Error(
-      `Invalid artifact reference ${JSON.stringify(ref?.uri)}: expected artifact:sha256/<64 hex digits> matching its sha256.`,
+      `Invalid artifact reference ${JSON.stringify(ref?.uri)}: ` +
+        'expected artifact:sha256/<64 hex digits> matching its sha256.',
     );
   return match[1];
 }
@@ -39,7 +40,8 @@ export function parseRef(ref: ArtifactRef): string {
 function checkName(name: string): void {
   if (!namePattern.test(name) || name.split('/').some((part) => part === '..' || part === '.')) {
     throw new Error(
-      `Invalid artifact name ${JSON.stringify(name)}: expected slash-separated parts of letters, digits, "_", ".", "=" or "-".`,
+      `Invalid artifact name ${JSON.stringify(name)}: ` +
+        'expected slash-separated parts of letters, digits, "_", ".", "=" or "-".',
     );
   }
 }
@@ -95,28 +97,102 @@ export class LocalArtifactStore implements ArtifactStore {
     await fs.rename(tmp, file); // atomic: a reader sees the old pointer or the new one, never half
   }
 
+  /**
+   * Refuses a symbolic link at any level below the store root (a folder or the file itself), so that nothing
+   * outside the store is ever read as part of it. A missing file rejects with ENOENT.
+   */
+  private async checkPlainPath(file: string): Promise<void> {
+    let current = this.root;
+    for (const part of path.relative(this.root, file).split(path.sep)) {
+      current = path.join(current, part);
+      if ((await fs.lstat(current)).isSymbolicLink())
+        throw new Error(`Artifact store: ${current} is a symbolic link; the store holds only plain files and folders.`);
+    }
+  }
+
+  private async plainBlobPath(ref: ArtifactRef): Promise<string> {
+    const file = this.blobPath(parseRef(ref));
+    await this.checkPlainPath(file);
+    return file;
+  }
+
   async lookup(name: string): Promise<ArtifactRef | null> {
     try {
-      const ref = JSON.parse(await fs.readFile(this.namePath(name), 'utf8')) as ArtifactRef;
-      await fs.access(this.blobPath(parseRef(ref)));
+      const pointer = this.namePath(name);
+      await this.checkPlainPath(pointer);
+      const ref = JSON.parse(await fs.readFile(pointer, 'utf8')) as ArtifactRef;
+      await this.plainBlobPath(ref);
       return ref;
-    } catch (err: any) {
-      if (err?.code === 'ENOENT') return null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException)?.code === 'ENOENT') return null;
       throw err;
     }
   }
 
+  /** The blob's path, once its whole content has been checked against the reference. */
   async localPath(ref: ArtifactRef): Promise<string> {
-    const file = this.blobPath(parseRef(ref));
-    await fs.access(file);
+    const file = await this.plainBlobPath(ref);
+    for await (const record of this.verifiedRecords(ref, file, false)) void record;
     return file;
   }
 
+  /**
+   * Streams the records while hashing the bytes; at the end, the sha256 (and the record count, where the reference
+   * records one) must match the reference, or the read fails. A consumer may therefore see records of a corrupt blob
+   * before the error, but never finishes reading one: readAll never returns one.
+   */
   async *readJsonl<T>(ref: ArtifactRef): AsyncIterable<T> {
-    const lines = readline.createInterface({ input: createReadStream(await this.localPath(ref)), crlfDelay: Infinity });
-    for await (const line of lines) {
-      if (line) yield JSON.parse(line) as T;
+    yield* this.verifiedRecords<T>(ref, await this.plainBlobPath(ref), true);
+  }
+
+  private async *verifiedRecords<T>(ref: ArtifactRef, file: string, parse: boolean): AsyncIterable<T> {
+    const hash = createHash('sha256');
+    const decoder = new StringDecoder('utf8');
+    const input = createReadStream(file);
+    let count = 0;
+    let unparsable = false;
+    let rest = '';
+    const linesOf = function* (text: string, final: boolean) {
+      const lines = (rest + text).split('\n');
+      rest = final ? '' : lines.pop()!;
+      for (const line of lines) if (line) yield line;
+    };
+    const recordOf = (line: string): { value: T } | null => {
+      count++;
+      if (!parse || unparsable) return null;
+      try {
+        return { value: JSON.parse(line) as T };
+      } catch {
+        unparsable = true; // a corrupt blob: reported below, once the whole file is hashed
+        return null;
+      }
+    };
+    try {
+      for await (const chunk of input) {
+        hash.update(chunk as Buffer);
+        for (const line of linesOf(decoder.write(chunk as Buffer), false)) {
+          const record = recordOf(line);
+          if (record) yield record.value;
+        }
+      }
+      for (const line of linesOf(decoder.end(), true)) {
+        const record = recordOf(line);
+        if (record) yield record.value;
+      }
+    } finally {
+      input.destroy();
     }
+    const problems = [
+      ...(typeof ref.count === 'number' && count !== ref.count
+        ? [`holds ${count} records where its reference records ${ref.count}`]
+        : []),
+      ...(hash.digest('hex') !== ref.sha256 || unparsable ? ['does not hash to its sha256'] : []),
+    ];
+    if (problems.length)
+      throw new Error(
+        `Artifact ${ref.uri} is corrupt: its blob ${file} ${problems.join(' and ')}; ` +
+          'it was cut short or changed after it was written.',
+      );
   }
 
   async readAll<T>(ref: ArtifactRef): Promise<T[]> {
