@@ -2,7 +2,7 @@
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { connect, UserError } from './cli/connection';
+import { connect, runIdArgument, UserError } from './cli/connection';
 import { budgetDetails, budgetPlan, estimateLine, registerEstimateCommand } from './cli/estimate';
 import { registerOperatorCommands } from './cli/operate';
 import { registerReportCommand } from './cli/report';
@@ -42,7 +42,7 @@ program
 program
   .command('run <config>')
   .description('validate a config and its data, then start a run')
-  .option('--id <runId>', 'run id to use (default: generated)')
+  .option('--id <runId>', 'run id to use (default: generated)', runIdArgument)
   .option('--wait', 'follow the run until it ends (the live view of `flt watch` in a terminal) and print its result')
   .action(async (file: string, opts: { id?: string; wait?: boolean }) => {
     const config = loadRunConfig(file);
@@ -96,7 +96,9 @@ program
       console.log(`stage: ${progress.stage}`);
       for (const s of progress.stages) console.log(`  ${s.stage}: ${s.done}/${s.total}`);
       console.log(
-        `calls: ${progress.usage.calls} paid, ${progress.usage.cachedCalls} cached; tokens: ${progress.usage.promptTokens + progress.usage.completionTokens}; cost: $${progress.usage.costUsd.toFixed(4)}`,
+        `calls: ${progress.usage.calls} paid, ${progress.usage.cachedCalls} cached; ` +
+          `tokens: ${progress.usage.promptTokens + progress.usage.completionTokens}; ` +
+          `cost: $${progress.usage.costUsd.toFixed(4)}`,
       );
     }
     console.log(`web UI: ${uiLink(runId)}`);

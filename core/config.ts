@@ -1,6 +1,23 @@
 // Zod schemas for everything a user writes in a run config. Pure: workflows import the inferred types.
 import { z } from 'zod';
 
+/**
+ * Run ids, task names and run names become workflow ids and parts of artifact names (`runs/<runId>/...`): ASCII
+ * letters, digits, "_", "." and "-" only, and neither "." nor "..", which would name a folder, not a part.
+ */
+export function isIdentifier(value: string, maxLength: number): boolean {
+  return value.length <= maxLength && /^[A-Za-z0-9_.-]+$/.test(value) && value !== '.' && value !== '..';
+}
+
+/** The end of a sentence stating the rule `isIdentifier` checks. */
+export const identifierRule = (maxLength: number) =>
+  `must be 1 to ${maxLength} ASCII letters, digits, "_", "." or "-", and not "." or ".."`;
+
+/** A task's name: part of the run id. */
+export const taskNameSchema = z
+  .string()
+  .refine((value) => isIdentifier(value, 60), { error: `${identifierRule(60)} (it becomes part of the run id)` });
+
 const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." or "-"');
 
 export const pricesSchema = z
@@ -189,7 +206,7 @@ export const runCommon = {
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,60}$/, 'at most 60 letters, digits, "_", "." or "-"')
     .optional(),
-  task: z.string().min(1),
+  task: taskNameSchema,
   providers: providersSchema,
   execution: executionSchema.default({ shardSize: 100, parallelShards: 4 }),
   budget: budgetSchema.optional(),

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
+import { taskNameSchema } from '../core/config';
 import { optionLetter } from '../core/prompts';
 import type { IoExample, McqItem } from '../core/types';
 
@@ -247,7 +248,7 @@ export function requireJsonlItems<T>(items: T[], file: string): T[] {
 export const selfGuideTaskSchema = z
   .object(
     {
-      name: nonEmptyString,
+      name: z.string({ error: 'must be a string' }).pipe(taskNameSchema),
       kind: z.enum(['classification', 'generation'], { error: 'must be "classification" or "generation"' }),
       metric: z.enum(['exact_match', 'rouge'], { error: 'must be "exact_match" or "rouge"' }),
       instruction: nonEmptyString,

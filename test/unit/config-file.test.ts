@@ -73,7 +73,10 @@ describe('loadRunConfig', () => {
 
   it('reports a model that names no configured provider', () => {
     expect(errorOf(write('ref.yaml', valid.replace('  - provider: double', '  - provider: dubble')))).toMatch(
-      /ref\.yaml line 9: field "models\[0\]\.provider" must name a provider under "providers" \(double\), got "dubble"\./,
+      new RegExp(
+        'ref\\.yaml line 9: field "models\\[0\\]\\.provider" must name a provider under "providers" \\(double\\), ' +
+          'got "dubble"\\.',
+      ),
     );
   });
 
@@ -82,6 +85,15 @@ describe('loadRunConfig', () => {
     expect(errorOf(write('method.yaml', valid.replace('method: evaluate', 'method: evolve')))).toMatch(
       /method\.yaml line 1: field "method"/,
     );
+  });
+
+  it('refuses a task name that could not be part of a run id or an artifact name', () => {
+    for (const task of ['"fpb sentiment"', 'fpb/test', '"../fpb"', '..', 'tâche', `${'x'.repeat(61)}`]) {
+      expect(errorOf(write('task-name.yaml', valid.replace('task: fpb', `task: ${task}`)))).toMatch(
+        / line 2: field "task" must be 1 to 60 ASCII letters, digits, "_", "\." or "-", and not "\." or "\.\." \(/,
+      );
+    }
+    expect(() => loadRunConfig(write('task-ok.yaml', valid.replace('task: fpb', 'task: fpb_v2.1-test')))).not.toThrow();
   });
 
   it('reports YAML syntax errors with their line', () => {

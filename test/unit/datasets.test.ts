@@ -476,6 +476,13 @@ describe('loadSelfGuideTask', () => {
     );
   });
 
+  it('refuses a task name that could not be part of a run id', () => {
+    for (const name of ['task 999', 'task/999', '..', 'tâche'])
+      expect(errorOf(() => loadSelfGuideTask(taskDir({ ...task, name }))).message).toMatch(
+        /task\.json: field "name" must be 1 to 60 ASCII letters, digits, "_", "\." or "-", and not "\." or "\.\." \(it/,
+      );
+  });
+
   it('requires examples, and labels for a classification task', () => {
     expect(errorOf(() => loadSelfGuideTask(taskDir({ ...task, examples: [] }))).field).toBe('examples');
     const noLabels = errorOf(() => loadSelfGuideTask(taskDir({ ...task, labels: [] })));
