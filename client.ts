@@ -12,7 +12,7 @@ import { registerSelfguideCommands } from './cli/selfguide';
 import { registerSemievolCommands } from './cli/semievol';
 import { printOutcome, registerWatchCommand, watchRun } from './cli/watch';
 import { searchAttributes } from './core/search-attributes';
-import { defaultArtifactStore } from './lib/artifacts';
+import { defaultArtifactStore, DryRunArtifactStore } from './lib/artifacts';
 import { ConfigError, loadRunConfig } from './lib/config-file';
 import { DatasetError } from './lib/datasets';
 import { methodOf } from './lib/methods';
@@ -34,7 +34,8 @@ program
   .description('check a run config and its datasets without starting anything')
   .action(async (file: string) => {
     const config = loadRunConfig(file);
-    const prepared = await methodOf(config).prepare(config, defaultArtifactStore());
+    // Everything a run would store is checked and hashed, and nothing is written.
+    const prepared = await methodOf(config).prepare(config, new DryRunArtifactStore());
     console.log(`${file}: valid ${config.method} config for task "${config.task}"`);
     for (const note of prepared.notes) console.log(`  ${note}`);
   });

@@ -13,6 +13,22 @@ export function isIdentifier(value: string, maxLength: number): boolean {
 export const identifierRule = (maxLength: number) =>
   `must be 1 to ${maxLength} ASCII letters, digits, "_", "." or "-", and not "." or ".."`;
 
+/** An endpoint the worker calls: http:// or https:// only (a file:// URL would have it read local files). */
+const httpUrl = z
+  .string()
+  .url()
+  .refine((url) => /^https?:\/\//i.test(url), { error: 'must be an http:// or https:// URL' });
+
+/**
+ * Tokens one answer may take. A million is past any model's output limit; a larger number is a typo, and it would
+ * make every cost estimate and budget check meaningless.
+ */
+export const maxTokensSchema = z
+  .number()
+  .int()
+  .positive()
+  .max(1_000_000, { error: 'must be at most 1000000 (tokens in one answer)' });
+
 /** A task's name: part of the run id. */
 export const taskNameSchema = z
   .string()
@@ -46,7 +62,7 @@ export const openAiCompatibleProviderSchema = z
   .object({
     kind: z.literal('openai-compatible'),
     /** Omit for api.openai.com. */
-    baseURL: z.string().url().optional(),
+    baseURL: httpUrl.optional(),
     /** Name of the worker environment variable holding the API key. The key itself never appears in a config. */
     apiKeyEnv: z.string().default('OPENAI_API_KEY'),
     /** Marks the project's provider test double so every report says the numbers are simulated. */
@@ -116,7 +132,7 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('together'),
-      baseURL: z.string().url().default('https://api.together.xyz/v1'),
+      baseURL: httpUrl.default('https://api.together.xyz/v1'),
       apiKeyEnv: z.string().default('TOGETHER_API_KEY'),
       /** The openai-compatible provider (Together's chat endpoint) the fine-tuned model is called through. */
       provider: name,
@@ -171,7 +187,7 @@ export type DatasetConfig = z.infer<typeof datasetSchema>;
 export const samplingSchema = z
   .object({
     temperature: z.number().min(0).max(2).default(0),
-    maxTokens: z.number().int().positive().default(256),
+    maxTokens: maxTokensSchema.default(256),
     seed: z.number().int().nonnegative().default(0),
   })
   .strict();

@@ -202,6 +202,49 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 }
 
+/**
+ * A store that keeps nothing, for `flt validate`: writeJsonl returns the reference the records would get (the same
+ * sha256, count and bytes as LocalArtifactStore's) and writes no file; anything that would read is refused.
+ */
+export class DryRunArtifactStore implements ArtifactStore {
+  async writeJsonl(records: Iterable<unknown> | AsyncIterable<unknown>): Promise<ArtifactRef> {
+    const hash = createHash('sha256');
+    let count = 0;
+    let bytes = 0;
+    for await (const record of records as AsyncIterable<unknown>) {
+      const line = `${JSON.stringify(record)}\n`;
+      hash.update(line);
+      bytes += Buffer.byteLength(line);
+      count++;
+    }
+    const sha256 = hash.digest('hex');
+    return { uri: refUri(sha256), sha256, count, bytes };
+  }
+
+  private nothingStored(): never {
+    throw new Error(
+      'This artifact store keeps nothing (it checks a config without writing); there is nothing to read.',
+    );
+  }
+
+  // eslint-disable-next-line require-yield
+  async *readJsonl<T>(): AsyncIterable<T> {
+    this.nothingStored();
+  }
+
+  async readAll<T>(): Promise<T[]> {
+    this.nothingStored();
+  }
+
+  async lookup(): Promise<ArtifactRef | null> {
+    return null;
+  }
+
+  async localPath(): Promise<string> {
+    this.nothingStored();
+  }
+}
+
 /** The project data directory: artifacts, the response cache, local trainer jobs, the dev server's SQLite file. */
 export function dataHome(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.FLT_HOME ?? '.flt');

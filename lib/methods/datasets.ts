@@ -20,6 +20,26 @@ export function loadDataset(
   return { items, warnings: [] };
 }
 
+/**
+ * A warning for each training split that holds test questions (the same file named twice, or the same question
+ * texts in two files): a model trained on them is scored on what it has seen.
+ */
+export function testOverlapWarnings(
+  test: { items: McqItem[]; path: string },
+  training: { label: string; items: McqItem[]; path: string }[],
+): string[] {
+  const questionText = (item: McqItem) => item.question.trim();
+  return training.flatMap(({ label, items, path }) => {
+    const seen = new Set(items.map(questionText));
+    const shared = test.items.filter((item) => seen.has(questionText(item))).length;
+    if (shared === 0) return [];
+    const which = shared === test.items.length ? `all ${shared}` : `${shared} of ${test.items.length}`;
+    return [
+      `warning: ${which} test questions are also in the ${label} split (${path}); its scores are not a fair test.`,
+    ];
+  });
+}
+
 export async function storeDataset(
   store: ArtifactStore,
   dataset: DatasetConfig,

@@ -96,6 +96,20 @@ describe('loadRunConfig', () => {
     expect(() => loadRunConfig(write('task-ok.yaml', valid.replace('task: fpb', 'task: fpb_v2.1-test')))).not.toThrow();
   });
 
+  it('refuses a provider baseURL that is not http or https', () => {
+    for (const url of ['file:///etc/passwd', 'ftp://example.com/v1'])
+      expect(errorOf(write('file-url.yaml', valid.replace('http://127.0.0.1:9999/v1', url)))).toMatch(
+        /file-url\.yaml line 6: field "providers\.double\.baseURL" must be an http:\/\/ or https:\/\/ URL\.$/,
+      );
+  });
+
+  it('refuses a maxTokens no model could generate', () => {
+    const huge = `${valid}sampling:\n  maxTokens: 1.0e+15\n`;
+    expect(errorOf(write('max-tokens.yaml', huge))).toMatch(
+      /max-tokens\.yaml line 16: field "sampling\.maxTokens" must be at most 1000000 \(tokens in one answer\)\.$/,
+    );
+  });
+
   it('reports YAML syntax errors with their line', () => {
     expect(errorOf(write('syntax.yaml', 'method: evaluate\ntask: [unclosed\n'))).toMatch(
       /syntax\.yaml line \d: not valid YAML or JSON/,

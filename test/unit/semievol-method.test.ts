@@ -46,13 +46,28 @@ describe('the semievol method', () => {
     const csv = path.join(root, 'demo/fpb/test.csv');
     writeFileSync(
       file,
-      `method: semievol\ntask: fpb\nproviders:\n  vllm: { kind: openai-compatible, baseURL: http://127.0.0.1:8000/v1 }\nmodel: { provider: vllm, model: llama }\n` +
-        `data:\n  labeled: { format: semievol-csv, path: ${csv} }\n  unlabeled: { format: semievol-csv, path: ${csv} }\n  test: { format: semievol-csv, path: ${csv} }\n` +
-        `fineTune:\n  backend: { kind: command, command: train.sh, provider: vllm }\n  finalHyperparameters: { learningRate: 1.0e-6 }\n`,
+      'method: semievol\ntask: fpb\nproviders:\n' +
+        '  vllm: { kind: openai-compatible, baseURL: http://127.0.0.1:8000/v1 }\n' +
+        'model: { provider: vllm, model: llama }\n' +
+        `data:\n  labeled: { format: semievol-csv, path: ${csv} }\n` +
+        `  unlabeled: { format: semievol-csv, path: ${csv} }\n  test: { format: semievol-csv, path: ${csv} }\n` +
+        'fineTune:\n  backend: { kind: command, command: train.sh, provider: vllm }\n' +
+        '  finalHyperparameters: { learningRate: 1.0e-6 }\n',
     );
     const config = loadRunConfig(file);
     if (config.method !== 'semievol') throw new Error('expected a semievol config');
-    const { input } = await semievolMethod.prepare(config, new LocalArtifactStore(path.join(dir, 'artifacts')));
+    const store = new LocalArtifactStore(path.join(dir, 'artifacts'));
+    const { input, notes } = await semievolMethod.prepare(config, store);
+    // The same file for all three splits: every test question is also training data.
+    expect(notes).toEqual(
+      expect.arrayContaining([
+        ...['labeled', 'unlabeled'].map(
+          (split) =>
+            `test: warning: all 60 test questions are also in the ${split} split (${csv}); ` +
+            'its scores are not a fair test.',
+        ),
+      ]),
+    );
     expect(input.fineTune).toMatchObject({
       hyperparameters: { epochs: 2, learningRate: 1e-4, lora: true },
       finalHyperparameters: { epochs: 2, learningRate: 1e-6, lora: true },
@@ -61,10 +76,13 @@ describe('the semievol method', () => {
 
   it('rejects a split that is not multiple choice and an unknown ablation, naming the line', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'flt-semievol-bad-'));
-    const base = `method: semievol\ntask: fpb\nproviders:\n  p: { kind: llama-cpp, modelPath: m.gguf }\nmodel: { provider: p, model: m }\nfineTune:\n  backend: { kind: in-context }\n`;
+    const base =
+      'method: semievol\ntask: fpb\nproviders:\n  p: { kind: llama-cpp, modelPath: m.gguf }\n' +
+      'model: { provider: p, model: m }\nfineTune:\n  backend: { kind: in-context }\n';
     const write = (name: string, text: string) => (writeFileSync(path.join(dir, name), text), path.join(dir, name));
     const data = (format: string) =>
-      `data:\n  labeled: { format: ${format}, path: a }\n  unlabeled: { format: semievol-csv, path: a }\n  test: { format: semievol-csv, path: a }\n`;
+      `data:\n  labeled: { format: ${format}, path: a }\n` +
+      '  unlabeled: { format: semievol-csv, path: a }\n  test: { format: semievol-csv, path: a }\n';
     expect(() => loadRunConfig(write('jsonl.yaml', base + data('io-jsonl')))).toThrow(ConfigError);
     expect(() => loadRunConfig(write('jsonl.yaml', base + data('io-jsonl')))).toThrow(
       /line 9: field "data\.labeled\.format"/,
