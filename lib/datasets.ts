@@ -90,7 +90,17 @@ function fileKind(stat: fs.Stats): string {
   return 'not a plain file';
 }
 
-const notRegular = (kind: string) => `is ${kind}, not a regular file; a dataset must be a regular file`;
+/** What a file is read as: named in its errors, with the setting that raises its size limit if there is one. */
+export interface FileRole {
+  /** "dataset" or "config". */
+  noun: string;
+  limitSetting?: string;
+}
+
+const datasetFile: FileRole = { noun: 'dataset', limitSetting: 'maxBytes' };
+
+const notRegular = (kind: string, role: FileRole) =>
+  `is ${kind}, not a regular file; a ${role.noun} must be a regular file`;
 
 /**
  * A regular file's bytes, at most `maxBytes` of them. The file is opened without blocking (a FIFO would otherwise
@@ -98,7 +108,7 @@ const notRegular = (kind: string) => `is ${kind}, not a regular file; a dataset 
  * refused before a byte is read, and so is a kernel pseudo-file (/proc/self/environ), which says it is a regular
  * file of size 0 and then yields more.
  */
-function readBytes(file: string, maxBytes: number = defaultReadLimits.maxBytes): Buffer {
+export function readRegularFile(file: string, maxBytes: number, role: FileRole = datasetFile): Buffer {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
@@ -110,11 +120,12 @@ function readBytes(file: string, maxBytes: number = defaultReadLimits.maxBytes):
   }
   try {
     const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) throw new DatasetError({ file }, notRegular(fileKind(stat)));
+    if (!stat.isFile()) throw new DatasetError({ file }, notRegular(fileKind(stat), role));
     if (stat.size > maxBytes)
       throw new DatasetError(
         { file },
-        `is ${stat.size} bytes, more than the limit of ${maxBytes} bytes for a dataset file (setting "maxBytes")`,
+        `is ${stat.size} bytes, more than the limit of ${maxBytes} bytes for a ${role.noun} file` +
+          (role.limitSetting ? ` (setting "${role.limitSetting}")` : ''),
       );
     // One byte more than the size says, to notice a file that yields more than its size.
     const buffer = Buffer.alloc(stat.size + 1);
@@ -124,7 +135,7 @@ function readBytes(file: string, maxBytes: number = defaultReadLimits.maxBytes):
     if (filled > stat.size)
       throw new DatasetError(
         { file },
-        notRegular('a pseudo-file whose size changes as it is read (such as one under /proc)'),
+        notRegular('a pseudo-file whose size changes as it is read (such as one under /proc)', role),
       );
     return buffer.subarray(0, filled);
   } catch (error) {
@@ -139,7 +150,7 @@ function readBytes(file: string, maxBytes: number = defaultReadLimits.maxBytes):
 }
 
 const readText = (file: string, maxBytes?: number) =>
-  readBytes(file, maxBytes)
+  readRegularFile(file, maxBytes ?? defaultReadLimits.maxBytes)
     .toString('utf8')
     .replace(/^\uFEFF/, '');
 
@@ -442,7 +453,7 @@ interface CsvRecord {
  * SemiEvol loads these files with) reads it — arc/test.csv has `A new battery claims that it "lasts twice..."`.
  */
 function readCsvRecords(file: string, maxBytes: number): CsvRecord[] {
-  const bytes = readBytes(file, maxBytes);
+  const bytes = readRegularFile(file, maxBytes);
   // csv-parse reports where each record ends (in bytes); the next record starts after any blank lines.
   let recordStart = 0;
   let newlinesCounted = 0;

@@ -1,3 +1,4 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -114,6 +115,23 @@ describe('loadRunConfig', () => {
     expect(errorOf(write('syntax.yaml', 'method: evaluate\ntask: [unclosed\n'))).toMatch(
       /syntax\.yaml line \d: not valid YAML or JSON/,
     );
+  });
+
+  it('reads only a regular file of at most 1 MiB as a config', () => {
+    expect(errorOf('/dev/null')).toBe(
+      '/dev/null: is a character device, not a regular file; a config must be a regular file.',
+    );
+    const fifo = path.join(dir, 'config.fifo');
+    execFileSync('mkfifo', [fifo]);
+    // A writer, so that a reader that (wrongly) reads the FIFO gets its content instead of waiting for ever.
+    const writer = spawn('sh', ['-c', 'cat "$1" > "$0"', fifo, write('piped.yaml', valid)], { stdio: 'ignore' });
+    try {
+      expect(errorOf(fifo)).toBe(`${fifo}: is a FIFO, not a regular file; a config must be a regular file.`);
+    } finally {
+      writer.kill();
+    }
+    const big = write('big.yaml', `${valid}# ${'x'.repeat(1024 * 1024)}\n`);
+    expect(errorOf(big)).toMatch(/big\.yaml: is \d+ bytes, more than the limit of 1048576 bytes for a config file\.$/);
   });
 
   it('reports an unreadable file', () => {
