@@ -32,13 +32,13 @@ export class DatasetError extends Error {
   }
 
   /** The first of several bad rows, in full, followed by how many more there are and their lines. */
-  static ofRows(errors: DatasetError[]): DatasetError {
+  static ofRows(errors: DatasetError[], unit: 'row' | 'line' = 'row'): DatasetError {
     const [first, ...more] = errors;
     if (more.length === 0) return first;
     const lines = more.map((e) => e.line).filter((line): line is number => line !== null);
     const listed = lines.slice(0, 10).join(', ') + (lines.length > 10 ? `, and ${lines.length - 10} more` : '');
     const location = { file: first.file, line: first.line ?? undefined, field: first.field ?? undefined };
-    const rows = `${more.length} more row${more.length === 1 ? ' is' : 's are'} invalid`;
+    const rows = `${more.length} more ${unit}${more.length === 1 ? ' is' : 's are'} invalid`;
     return new DatasetError(location, `${first.problem}; ${rows} (line${lines.length === 1 ? '' : 's'} ${listed})`);
   }
 }
@@ -202,20 +202,35 @@ export interface JsonlLine {
   value: unknown;
 }
 
+/** Every line's problem is found before the file is refused, so that one pass over the data fixes them all. */
+function eachLine<T, R>(items: T[], read: (item: T) => R): R[] {
+  const results: R[] = [];
+  const errors: DatasetError[] = [];
+  for (const item of items) {
+    try {
+      results.push(read(item));
+    } catch (error) {
+      if (!(error instanceof DatasetError)) throw error;
+      errors.push(error);
+    }
+  }
+  if (errors.length) throw DatasetError.ofRows(errors, 'line');
+  return results;
+}
+
 /** One JSON value per non-blank line. */
 export function readJsonlLines(file: string, maxBytes?: number): JsonlLine[] {
-  const lines: JsonlLine[] = [];
-  readText(file, maxBytes)
+  const texts = readText(file, maxBytes)
     .split('\n')
-    .forEach((text, i) => {
-      if (text.trim() === '') return;
-      try {
-        lines.push({ line: i + 1, value: JSON.parse(text) });
-      } catch (error) {
-        throw new DatasetError({ file, line: i + 1 }, `the line is not valid JSON${jsonProblem(error)}`);
-      }
-    });
-  return lines;
+    .map((text, i) => ({ text, line: i + 1 }))
+    .filter(({ text }) => text.trim() !== '');
+  return eachLine(texts, ({ text, line }) => {
+    try {
+      return { line, value: JSON.parse(text) as unknown };
+    } catch (error) {
+      throw new DatasetError({ file, line }, `the line is not valid JSON${jsonProblem(error)}`);
+    }
+  });
 }
 
 function readJsonFile(file: string): unknown {
@@ -238,7 +253,7 @@ const ioExampleSchema = z.object(
 
 export function loadIoJsonl(file: string, limits?: Partial<ReadLimits>): IoExample[] {
   const { maxBytes, maxItemChars } = limitsOf(limits);
-  return readJsonlLines(file, maxBytes).map(({ line, value }) => {
+  return eachLine(readJsonlLines(file, maxBytes), ({ line, value }) => {
     const example = validate(ioExampleSchema, value, file, line);
     checkItemLength(example.input, maxItemChars, { file, line, field: 'input' });
     checkItemLength(example.output, maxItemChars, { file, line, field: 'output' });

@@ -281,10 +281,22 @@ describe('JSONL', () => {
     expect(errorOf(() => loadIoJsonl(file)).message).toBe(`${file} line 2: the line is not valid JSON.`);
   });
 
+  it('names every bad line: the first one in full, then how many more and their lines', () => {
+    const good = '{"input":"a","output":"b"}';
+    const badJson = write('bad-json.jsonl', [good, '{"input": oops}', good, 'not json', '{'].join('\n'));
+    expect(errorOf(() => loadIoJsonl(badJson)).message).toBe(
+      `${badJson} line 2: the line is not valid JSON; 2 more lines are invalid (lines 4, 5).`,
+    );
+    const badFields = write('bad-fields.jsonl', [good, '{"input":"a"}', good, '{"input":"a","output":3}'].join('\n'));
+    expect(errorOf(() => loadIoJsonl(badFields)).message).toBe(
+      `${badFields} line 2: field "output" is missing (it must be a string); 1 more line is invalid (line 4).`,
+    );
+  });
+
   it('names the line and the field of a bad example', () => {
     const file = write('fields.jsonl', '{"input":"a","output":"b"}\n{"input":"a"}\n{"input":"a","output":3}\n');
     expect(errorOf(() => loadIoJsonl(file)).message).toBe(
-      `${file} line 2: field "output" is missing (it must be a string).`,
+      `${file} line 2: field "output" is missing (it must be a string); 1 more line is invalid (line 3).`,
     );
     const wrongType = write('type.jsonl', '{"input":"a","output":3}\n');
     expect(errorOf(() => loadIoJsonl(wrongType)).message).toBe(
@@ -390,7 +402,9 @@ describe('error messages never echo what a file that is not a dataset holds', ()
     const taskError = errorOf(() => loadSelfGuideTask(taskPath)).message;
     expect(taskError).toBe(`${path.join(taskPath, 'task.json')}: is not valid JSON.`);
     const jsonl = linkTo(secretFile, 'split.jsonl');
-    expect(errorOf(() => loadIoJsonl(jsonl)).message).toBe(`${jsonl} line 1: the line is not valid JSON.`);
+    expect(errorOf(() => loadIoJsonl(jsonl)).message).toBe(
+      `${jsonl} line 1: the line is not valid JSON; 1 more line is invalid (line 2).`,
+    );
   });
 
   it('quotes at most a short excerpt of a data row, with invisible characters escaped', () => {
