@@ -51,8 +51,16 @@ export class DatasetError extends Error {
 function excerpt(value: unknown): string {
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   const short = text.length > 40 ? `${text.slice(0, 37)}...` : text;
-  const quoted = typeof value === 'string' ? JSON.stringify(short) : short;
-  return quoted.replace(
+  return escapeInvisible(typeof value === 'string' ? JSON.stringify(short) : short);
+}
+
+/** An unquoted excerpt, for warnings that show a raw field as it is written (`["a", NaN, "c"]`). */
+function rawExcerpt(text: string): string {
+  return escapeInvisible(text.length > 40 ? `${text.slice(0, 37)}...` : text);
+}
+
+function escapeInvisible(text: string): string {
+  return text.replace(
     /[\p{Cc}\p{Cf}\u2028\u2029]/gu,
     (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
@@ -558,7 +566,7 @@ function parseOptions(raw: string, file: string, line: number, bareNan: Tally): 
     try {
       if (withNanQuoted !== null) {
         options = JSON.parse(withNanQuoted);
-        bareNan.add(line, raw.length > 80 ? `${raw.slice(0, 77)}...` : raw);
+        bareNan.add(line, rawExcerpt(raw));
       }
     } catch {
       // Reported below, with every other shape that is not a list of strings.

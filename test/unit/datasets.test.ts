@@ -106,6 +106,15 @@ describe('loadSemiEvolCsv', () => {
     ]);
   });
 
+  it('quotes a NaN row in its warning as a short excerpt, with invisible characters escaped', () => {
+    const longNan = `"[""\u202e${'long option '.repeat(8)}"", NaN]"`;
+    const file = write('nan-long.csv', `question,options,answer\nq1,${longNan},A\n`);
+    expect(loadSemiEvolCsv(file).warnings).toEqual([
+      `${file}: 1 row with a bare NaN among the options, read as the option text "nan" ` +
+        `(first: ["\\u202elong option long option long optio...; line 2).`,
+    ]);
+  });
+
   it('names every bad row: the first one in full, then how many more and their lines', () => {
     const rows = Array.from({ length: 14 }, (_, i) => (i % 2 === 0 ? `q${i},"[A, B]",A` : `q${i},${abc},A`));
     const file = write('many-bad.csv', ['question,options,answer', ...rows].join('\n'));
