@@ -620,9 +620,12 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
     );
   const columns = header.fields.map((name) => name.trim().toLowerCase());
   const required = requireAnswer ? ['question', 'options', 'answer'] : ['question', 'options'];
-  // Column names are quoted back only when they look like names: a first line that is not a header (a file that
-  // is not a split at all, such as a symlink to a system file) is never echoed.
-  const looksLikeHeader = columns.length <= 30 && columns.every((name) => /^[\p{L}\p{N}_ .-]{0,40}$/u.test(name));
+  // Column names are quoted back only from a header of a split: short names, one of them an expected column. A
+  // first line of anything else (a symlink to a system file, an environment file) is never echoed.
+  const looksLikeHeader =
+    columns.length <= 30 &&
+    columns.every((name) => /^[\p{L}\p{N}_ .-]{0,40}$/u.test(name)) &&
+    columns.some((name) => [...required, 'id'].includes(name));
   const column = (name: string, isRequired: boolean): number | null => {
     const index = columns.indexOf(name);
     if (index < 0 && isRequired) {

@@ -403,6 +403,18 @@ describe('error messages never echo what a file that is not a dataset holds', ()
       `${link} line 1: the first line is not a header naming the "question", "options" and "answer" columns.`,
     );
     expect(message).not.toContain('root:x');
+    const envFile = write('secrets.env', 'openai_api_key sk-abc123\nother_key xyz\n');
+    const envMessage = errorOf(() => loadSemiEvolCsv(envFile)).message;
+    expect(envMessage).toBe(
+      `${envFile} line 1: the first line is not a header naming the "question", "options" and "answer" columns.`,
+    );
+  });
+
+  it('quotes the header of a split back when it names one of the expected columns', () => {
+    const typo = write('typo.csv', `question,option,answer\nq,${abc},A\n`);
+    expect(errorOf(() => loadSemiEvolCsv(typo)).message).toBe(
+      `${typo} line 1: field "options" is missing from the header, which has "question, option, answer".`,
+    );
   });
 
   it("says only that JSON does not parse, without the parser's excerpt", () => {
