@@ -166,20 +166,25 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
 ]);
 export type FineTuneBackendConfig = z.infer<typeof fineTuneBackendSchema>;
 
+/** How much a dataset's files may hold, set per dataset or task folder; the defaults are in lib/datasets.ts. */
+export const readLimitFields = {
+  /** Largest file accepted, in bytes (default 256 MiB; at most 512 MiB, about the most V8 can hold as a string). */
+  maxBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(512 * 1024 * 1024)
+    .optional(),
+  /** Longest question, option, input or output accepted, in characters (default 100,000). */
+  maxItemChars: z.number().int().positive().optional(),
+};
+
 export const datasetSchema = z
   .object({
     format: z.enum(['semievol-csv', 'io-jsonl']),
     /** Relative paths are resolved against the config file's folder. */
     path: z.string().min(1),
-    /** Largest file accepted, in bytes (default 256 MiB, the most a file parsed in memory can be). */
-    maxBytes: z
-      .number()
-      .int()
-      .positive()
-      .max(512 * 1024 * 1024)
-      .optional(),
-    /** Longest question, option, input or output accepted, in characters (default 100,000). */
-    maxItemChars: z.number().int().positive().optional(),
+    ...readLimitFields,
   })
   .strict();
 export type DatasetConfig = z.infer<typeof datasetSchema>;

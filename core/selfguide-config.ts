@@ -1,13 +1,14 @@
 // Run configs of SELF-GUIDE (one task) and of its "one parameter fits all" campaign. Defaults follow the paper and
 // the authors' scripts (vLLM sampling: 10 prompts a round, 500 tokens; annotation: 10 samples at 0.2, 30% majority).
 import { z } from 'zod';
-import { fineTuneBackendSchema, maxTokensSchema, modelRefSchema, runCommon } from './config';
+import { fineTuneBackendSchema, maxTokensSchema, modelRefSchema, readLimitFields, runCommon } from './config';
 
 export const selfGuideTaskDataSchema = z
   .object({
     format: z.literal('selfguide-task'),
     /** A task folder: task.json and test.jsonl (a validation.jsonl is not read). Relative to the config file. */
     path: z.string().min(1),
+    ...readLimitFields,
   })
   .strict();
 export type SelfGuideTaskData = z.infer<typeof selfGuideTaskDataSchema>;

@@ -167,7 +167,7 @@ function jsonProblem(error: unknown): string {
   return /end of JSON input/i.test((error as Error).message) ? ' (it ends too early)' : '';
 }
 
-function checkItemLength(text: string, limit: number, location: Required<DatasetLocation>): void {
+function checkItemLength(text: string, limit: number, location: DatasetLocation & { field: string }): void {
   if (text.length > limit)
     throw new DatasetError(
       location,
@@ -241,9 +241,9 @@ export function readJsonlLines(file: string, maxBytes?: number): JsonlLine[] {
   });
 }
 
-function readJsonFile(file: string): unknown {
+function readJsonFile(file: string, maxBytes?: number): unknown {
   try {
-    return JSON.parse(readText(file));
+    return JSON.parse(readText(file, maxBytes));
   } catch (error) {
     if (error instanceof DatasetError) throw error;
     throw new DatasetError({ file }, `is not valid JSON${jsonProblem(error)}`);
@@ -307,18 +307,27 @@ export interface SelfGuideTask extends SelfGuideTaskSpec {
 }
 
 /** task.json of a task folder, alone: all that the input filters need (`flt selfguide filter`). */
-export function loadSelfGuideTaskDefinition(dir: string): SelfGuideTaskSpec {
+export function loadSelfGuideTaskDefinition(dir: string, limits?: Partial<ReadLimits>): SelfGuideTaskSpec {
+  const { maxBytes, maxItemChars } = limitsOf(limits);
   const taskFile = path.join(dir, 'task.json');
-  return validate(selfGuideTaskSchema, readJsonFile(taskFile), taskFile);
+  const spec = validate(selfGuideTaskSchema, readJsonFile(taskFile, maxBytes), taskFile);
+  spec.examples.forEach((example, i) => {
+    checkItemLength(example.input, maxItemChars, { file: taskFile, field: `examples[${i}].input` });
+    checkItemLength(example.output, maxItemChars, { file: taskFile, field: `examples[${i}].output` });
+  });
+  return spec;
 }
 
 /**
  * A task folder as a run reads it: task.json and test.jsonl. The folder's validation.jsonl (the SELF-GUIDE authors'
  * 10% split) is never read: no stage uses it, so it may be absent and a bad line in it blocks nothing.
  */
-export function loadSelfGuideTask(dir: string): SelfGuideTask {
+export function loadSelfGuideTask(dir: string, limits?: Partial<ReadLimits>): SelfGuideTask {
   const testFile = path.join(dir, 'test.jsonl');
-  return { ...loadSelfGuideTaskDefinition(dir), test: requireJsonlItems(loadIoJsonl(testFile), testFile) };
+  return {
+    ...loadSelfGuideTaskDefinition(dir, limits),
+    test: requireJsonlItems(loadIoJsonl(testFile, limits), testFile),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -7,8 +7,10 @@ import type { ArtifactStore } from '../artifacts';
 import { loadSelfGuideTask } from '../datasets';
 
 /** A task and the test lines that will be scored, for estimates. */
+const limitsOf = (data: SelfGuideTaskData) => ({ maxBytes: data.maxBytes, maxItemChars: data.maxItemChars });
+
 export function loadScoredTask(data: SelfGuideTaskData, testLimit: number | undefined): SelfGuideEstimateTask {
-  const { test, ...task } = loadSelfGuideTask(data.path);
+  const { test, ...task } = loadSelfGuideTask(data.path, limitsOf(data));
   return { task, test: test.slice(0, testLimit) };
 }
 
@@ -18,7 +20,7 @@ export async function storeSelfGuideTask(
   testLimit: number | undefined,
   notes: string[],
 ): Promise<SelfGuideTaskRun> {
-  const { test, ...task } = loadSelfGuideTask(data.path);
+  const { test, ...task } = loadSelfGuideTask(data.path, limitsOf(data));
   const scored = test.slice(0, testLimit);
   notes.push(
     `${task.name} (${task.kind}, ${task.metric}): ${task.examples.length} gold examples, ` +

@@ -11,6 +11,7 @@ import {
   readJsonlLines,
 } from '../../lib/datasets';
 import { loadDataset } from '../../lib/methods/datasets';
+import { loadScoredTask } from '../../lib/methods/selfguide-tasks';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-datasets-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -535,6 +536,25 @@ describe('loadSelfGuideTask', () => {
     const noTest = taskDir(task);
     fs.rmSync(path.join(noTest, 'test.jsonl'));
     expect(errorOf(() => loadSelfGuideTask(noTest)).message).toMatch(/test\.jsonl: cannot be read \(ENOENT\)\.$/);
+  });
+
+  it("applies the task folder's configured limits to its test split and its task.json", () => {
+    const taskPath = taskDir(task);
+    const data = (limits: { maxBytes?: number; maxItemChars?: number }) =>
+      loadScoredTask({ format: 'selfguide-task', path: taskPath, ...limits }, 1);
+    const taskFile = path.join(taskPath, 'task.json');
+    expect(errorOf(() => data({ maxItemChars: 5 })).message).toBe(
+      `${taskFile}: field "examples[0].input" is 6 characters long, more than the limit of 5 (setting "maxItemChars").`,
+    );
+    const testFile = path.join(taskPath, 'test.jsonl');
+    fs.writeFileSync(testFile, '{"input":"a long input","output":"no"}\n');
+    expect(errorOf(() => data({ maxItemChars: 6 })).message).toBe(
+      `${testFile} line 1: field "input" is 12 characters long, more than the limit of 6 (setting "maxItemChars").`,
+    );
+    const size = fs.statSync(taskFile).size;
+    expect(errorOf(() => data({ maxBytes: 50 })).message).toBe(
+      `${taskFile}: is ${size} bytes, more than the limit of 50 bytes for a dataset file (setting "maxBytes").`,
+    );
   });
 
   it('refuses an empty test split', () => {
