@@ -532,10 +532,11 @@ export interface LoadSemiEvolCsvOptions {
 const letterRange = (optionCount: number) => `${optionLetter(0)}-${optionLetter(optionCount - 1)}`;
 
 /**
- * Policy for a bare `NaN` among the options (`["a", NaN, "c"]`): SemiEvol's authors read the column with pandas and
- * Python's json.loads, which accepts NaN as a float, and their prompt formats each option with str(), so the model
- * saw the text "nan". We read it the same way, as the option text "nan", and report the rows. A "NaN" inside a
- * string is ordinary text and is left alone.
+ * Policy for a bare `NaN` among the options (`["a", NaN, "c"]`): SemiEvol's authors read the split with
+ * pandas.read_csv and the options with Python's json.loads (format_option_str in their common.py), which accepts NaN
+ * as a float; their prompt then writes each option with an f-string, so the model saw "C. nan". We read it the same
+ * way, as the option text "nan" (lower case, as Python prints it), and report the rows in a warning. A "NaN" inside
+ * a string is ordinary text and is left alone; Infinity, which json.loads also accepts, is still refused.
  */
 const pythonNanText = 'nan';
 
