@@ -1,6 +1,7 @@
 // Content-addressed JSONL artifact store. Workflows only ever see ArtifactRefs; the bytes live here.
 // Blobs are immutable and named by sha256; a "name" (run/stage/shard) is a small pointer to a blob, so a
 // retried activity that finds its name already written returns the finished work instead of redoing it.
+import { ApplicationFailure } from '@temporalio/common';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -21,6 +22,14 @@ export interface ArtifactStore {
 
 const uriPattern = /^artifact:sha256\/([0-9a-f]{64})$/;
 const namePattern = /^[A-Za-z0-9_.=-]+(\/[A-Za-z0-9_.=-]+)*$/;
+
+/**
+ * A store that holds a corrupt blob or a symbolic link cannot be mended by trying again: the activity that reads it
+ * fails at once (not retried for ever), and the run's failure carries this message.
+ */
+function integrityFailure(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: 'ArtifactStoreIntegrity', nonRetryable: true });
+}
 
 export function refUri(sha256: string): string {
   return `artifact:sha256/${sha256}`;
@@ -106,7 +115,9 @@ export class LocalArtifactStore implements ArtifactStore {
     for (const part of path.relative(this.root, file).split(path.sep)) {
       current = path.join(current, part);
       if ((await fs.lstat(current)).isSymbolicLink())
-        throw new Error(`Artifact store: ${current} is a symbolic link; the store holds only plain files and folders.`);
+        throw integrityFailure(
+          `Artifact store: ${current} is a symbolic link; the store holds only plain files and folders.`,
+        );
     }
   }
 
@@ -189,7 +200,7 @@ export class LocalArtifactStore implements ArtifactStore {
       ...(hash.digest('hex') !== ref.sha256 || unparsable ? ['does not hash to its sha256'] : []),
     ];
     if (problems.length)
-      throw new Error(
+      throw integrityFailure(
         `Artifact ${ref.uri} is corrupt: its blob ${file} ${problems.join(' and ')}; ` +
           'it was cut short or changed after it was written.',
       );

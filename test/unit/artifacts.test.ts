@@ -78,6 +78,8 @@ describe('LocalArtifactStore', () => {
           'and does not hash to its sha256; it was cut short or changed after it was written.',
       );
       await expect(store.localPath(ref)).rejects.toThrow(/is corrupt: its blob .* does not hash to its sha256/);
+      // Retrying cannot mend a blob: the activity that reads it fails at once and the run says why.
+      await expect(store.readAll(ref)).rejects.toMatchObject({ type: 'ArtifactStoreIntegrity', nonRetryable: true });
     });
 
     it('refuses a blob whose content changed but whose record count did not', async () => {
@@ -103,6 +105,7 @@ describe('LocalArtifactStore', () => {
       await expect(store.readAll(ref)).rejects.toThrow(refused);
       await expect(store.localPath(ref)).rejects.toThrow(refused);
       await expect(store.lookup('runs/r1/stage')).rejects.toThrow(refused);
+      await expect(store.readAll(ref)).rejects.toMatchObject({ type: 'ArtifactStoreIntegrity', nonRetryable: true });
 
       const pointerStore = newStore();
       await pointerStore.writeJsonl([{ id: 1 }], 'runs/r2/real');
