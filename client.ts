@@ -2,7 +2,7 @@
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { connect, UserError } from './cli/connection';
+import { connect, runIdArgument, UserError } from './cli/connection';
 import { budgetDetails, budgetPlan, estimateLine, registerEstimateCommand } from './cli/estimate';
 import { registerOperatorCommands } from './cli/operate';
 import { registerReportCommand } from './cli/report';
@@ -12,7 +12,7 @@ import { registerSelfguideCommands } from './cli/selfguide';
 import { registerSemievolCommands } from './cli/semievol';
 import { printOutcome, registerWatchCommand, watchRun } from './cli/watch';
 import { searchAttributes } from './core/search-attributes';
-import { defaultArtifactStore } from './lib/artifacts';
+import { defaultArtifactStore, DryRunArtifactStore } from './lib/artifacts';
 import { ConfigError, loadRunConfig } from './lib/config-file';
 import { DatasetError } from './lib/datasets';
 import { methodOf } from './lib/methods';
@@ -33,7 +33,8 @@ program
   .description('check a run config and its datasets without starting anything')
   .action(async (file: string) => {
     const config = loadRunConfig(file);
-    const prepared = await methodOf(config).prepare(config, defaultArtifactStore());
+    // Everything a run would store is checked and hashed, and nothing is written.
+    const prepared = await methodOf(config).prepare(config, new DryRunArtifactStore());
     console.log(`${file}: valid ${config.method} config for task "${config.task}"`);
     for (const note of prepared.notes) console.log(`  ${note}`);
   });
@@ -41,7 +42,7 @@ program
 program
   .command('run <config>')
   .description('validate a config and its data, then start a run')
-  .option('--id <runId>', 'run id to use (default: generated)')
+  .option('--id <runId>', 'run id to use (default: generated)', runIdArgument)
   .option('--wait', 'follow the run until it ends (the live view of `flt watch` in a terminal) and print its result')
   .action(async (file: string, opts: { id?: string; wait?: boolean }) => {
     const config = loadRunConfig(file);

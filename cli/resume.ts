@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { rerunnableStages, type Rerun } from '../core/rerun';
 import { searchAttributes } from '../core/search-attributes';
 import { uiLink } from '../lib/temporal';
-import { connect, UserError } from './connection';
+import { connect, runIdArgument, UserError } from './connection';
 
 /** Applies `a.b.c=value` to a copy of `input`; the value is JSON when it parses as JSON, else a string. */
 export function applySettings(input: Record<string, unknown>, settings: string[]): Record<string, unknown> {
@@ -23,15 +23,16 @@ export function applySettings(input: Record<string, unknown>, settings: string[]
     } catch {
       value = raw;
     }
-    let target: any = copy;
+    let target: unknown = copy;
     for (const [i, key] of keys.entries()) {
       if (target === null || typeof target !== 'object' || !(key in target)) {
         const at = keys.slice(0, i).join('.') || 'the input';
         const known = target && typeof target === 'object' ? Object.keys(target).join(', ') : 'none';
         throw new UserError(`--set ${setting}: ${at} has no field "${key}" (fields: ${known}).`);
       }
-      if (i === keys.length - 1) target[key] = value;
-      else target = target[key];
+      const fields = target as Record<string, unknown>;
+      if (i === keys.length - 1) fields[key] = value;
+      else target = fields[key];
     }
   }
   return copy;
@@ -42,7 +43,8 @@ export function rerunFrom(workflowType: string, stage: string, salt: string): Re
   const stages: readonly string[] | undefined = rerunnableStages[workflowType as keyof typeof rerunnableStages];
   if (!stages)
     throw new UserError(
-      `--from ${stage}: ${workflowType} runs have no stages to run again: --from works for SemiEvol and SELF-GUIDE runs (resume without it reuses everything finished).`,
+      `--from ${stage}: ${workflowType} runs have no stages to run again: --from works for SemiEvol and ` +
+        'SELF-GUIDE runs (resume without it reuses everything finished).',
     );
   if (!stages.includes(stage))
     throw new UserError(`--from ${stage}: expected one of the run's paid stages: ${stages.join(', ')}.`);
@@ -62,7 +64,7 @@ export function registerResumeCommand(program: Command): void {
       [] as string[],
     )
     .option('--from <stage>', 'run this stage and every later one again, paying anew (stages before it are reused)')
-    .option('--id <runId>', 'id of the new run (default: the old id with a -resumed suffix)')
+    .option('--id <runId>', 'id of the new run (default: the old id with a -resumed suffix)', runIdArgument)
     .action(async (oldRunId: string, opts: { set: string[]; from?: string; id?: string }) => {
       const client = await connect();
       const old = client.workflow.getHandle(oldRunId);
@@ -91,7 +93,9 @@ export function registerResumeCommand(program: Command): void {
           },
         ),
         memo: { resumedFrom: oldRunId, settingsChanged: opts.set, ...(opts.from ? { rerunFrom: opts.from } : {}) },
-        staticSummary: `resume of ${oldRunId}${opts.from ? ` from ${opts.from}` : ''}${opts.set.length ? ` with ${opts.set.join(', ')}` : ''}`,
+        staticSummary:
+          `resume of ${oldRunId}${opts.from ? ` from ${opts.from}` : ''}` +
+          (opts.set.length ? ` with ${opts.set.join(', ')}` : ''),
       });
       const reused = opts.from
         ? `stages before ${opts.from} are reused; ${opts.from} and later stages pay anew`

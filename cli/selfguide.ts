@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { applyInputFilters, countReasons } from '../core/selfguide-filters';
-import { DatasetError, loadSelfGuideTask, readJsonlLines } from '../lib/datasets';
+import { DatasetError, loadSelfGuideTaskDefinition, readJsonlLines } from '../lib/datasets';
 
 function onOff(value: string): boolean {
   if (value !== 'on' && value !== 'off') throw new InvalidArgumentError('expected "on" or "off".');
@@ -22,12 +22,12 @@ export function registerSelfguideCommands(program: Command): void {
   selfguide
     .command('filter')
     .description('apply the input filters (empty, noise, length, duplicate) to recorded inputs, in generation order')
-    .requiredOption('--task <dir>', 'task folder (task.json, validation.jsonl, test.jsonl)')
+    .requiredOption('--task <dir>', 'task folder (only its task.json is read: the gold examples and noise terms)')
     .requiredOption('--inputs <file>', 'JSONL, one {"input"} per line, in generation order')
     .requiredOption('--length-filter <on|off>', 'apply the length rule (mean ± 2 std of the gold inputs)', onOff)
     .requiredOption('--output <file>', 'JSONL written with one {"input", "kept", "reason"} per input')
     .action((opts: { task: string; inputs: string; lengthFilter: boolean; output: string }) => {
-      const task = loadSelfGuideTask(opts.task);
+      const task = loadSelfGuideTaskDefinition(opts.task);
       const filtered = applyInputFilters(readInputFile(opts.inputs), {
         exampleInputs: task.examples.map((e) => e.input),
         noiseTerms: task.noise_terms,

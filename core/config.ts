@@ -1,6 +1,39 @@
 // Zod schemas for everything a user writes in a run config. Pure: workflows import the inferred types.
 import { z } from 'zod';
 
+/**
+ * Run ids, task names and run names become workflow ids and parts of artifact names (`runs/<runId>/...`): ASCII
+ * letters, digits, "_", "." and "-" only, and neither "." nor "..", which would name a folder, not a part.
+ */
+export function isIdentifier(value: string, maxLength: number): boolean {
+  return value.length <= maxLength && /^[A-Za-z0-9_.-]+$/.test(value) && value !== '.' && value !== '..';
+}
+
+/** The end of a sentence stating the rule `isIdentifier` checks. */
+export const identifierRule = (maxLength: number) =>
+  `must be 1 to ${maxLength} ASCII letters, digits, "_", "." or "-", and not "." or ".."`;
+
+/** An endpoint the worker calls: http:// or https:// only (a file:// URL would have it read local files). */
+const httpUrl = z
+  .string()
+  .url()
+  .refine((url) => /^https?:\/\//i.test(url), { error: 'must be an http:// or https:// URL' });
+
+/**
+ * Tokens one answer may take. A million is past any model's output limit; a larger number is a typo, and it would
+ * make every cost estimate and budget check meaningless.
+ */
+export const maxTokensSchema = z
+  .number()
+  .int()
+  .positive()
+  .max(1_000_000, { error: 'must be at most 1000000 (tokens in one answer)' });
+
+/** A task's name: part of the run id. */
+export const taskNameSchema = z
+  .string()
+  .refine((value) => isIdentifier(value, 60), { error: `${identifierRule(60)} (it becomes part of the run id)` });
+
 const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." or "-"');
 
 export const pricesSchema = z
@@ -29,7 +62,7 @@ export const openAiCompatibleProviderSchema = z
   .object({
     kind: z.literal('openai-compatible'),
     /** Omit for api.openai.com. */
-    baseURL: z.string().url().optional(),
+    baseURL: httpUrl.optional(),
     /** Name of the worker environment variable holding the API key. The key itself never appears in a config. */
     apiKeyEnv: z.string().default('OPENAI_API_KEY'),
     /** Marks the project's provider test double so every report says the numbers are simulated. */
@@ -77,14 +110,20 @@ export const retrieverSchema = z.discriminatedUnion('kind', [
 export type RetrieverConfig = z.infer<typeof retrieverSchema>;
 
 const pollIntervalSeconds = z.number().positive().default(30);
-/** When a job ends failed or cancelled at the provider: how many new jobs to start before failing the run with its message (default 0). */
+/**
+ * When a job ends failed or cancelled at the provider: how many new jobs to start before failing the run with its
+ * message (default 0).
+ */
 const retryFailedJobs = z.number().int().nonnegative().optional();
 
 export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('openai'),
-      /** An openai-compatible provider whose endpoint and key are used for files and jobs; the result is called through it. */
+      /**
+       * An openai-compatible provider whose endpoint and key are used for files and jobs; the result is called
+       * through it.
+       */
       provider: name,
       pollIntervalSeconds,
       retryFailedJobs,
@@ -93,7 +132,7 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('together'),
-      baseURL: z.string().url().default('https://api.together.xyz/v1'),
+      baseURL: httpUrl.default('https://api.together.xyz/v1'),
       apiKeyEnv: z.string().default('TOGETHER_API_KEY'),
       /** The openai-compatible provider (Together's chat endpoint) the fine-tuned model is called through. */
       provider: name,
@@ -127,11 +166,25 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
 ]);
 export type FineTuneBackendConfig = z.infer<typeof fineTuneBackendSchema>;
 
+/** How much a dataset's files may hold, set per dataset or task folder; the defaults are in lib/datasets.ts. */
+export const readLimitFields = {
+  /** Largest file accepted, in bytes (default 256 MiB; at most 512 MiB, about the most V8 can hold as a string). */
+  maxBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(512 * 1024 * 1024)
+    .optional(),
+  /** Longest question, option, input or output accepted, in characters (default 100,000). */
+  maxItemChars: z.number().int().positive().optional(),
+};
+
 export const datasetSchema = z
   .object({
     format: z.enum(['semievol-csv', 'io-jsonl']),
     /** Relative paths are resolved against the config file's folder. */
     path: z.string().min(1),
+    ...readLimitFields,
   })
   .strict();
 export type DatasetConfig = z.infer<typeof datasetSchema>;
@@ -139,7 +192,7 @@ export type DatasetConfig = z.infer<typeof datasetSchema>;
 export const samplingSchema = z
   .object({
     temperature: z.number().min(0).max(2).default(0),
-    maxTokens: z.number().int().positive().default(256),
+    maxTokens: maxTokensSchema.default(256),
     seed: z.number().int().nonnegative().default(0),
   })
   .strict();
@@ -174,7 +227,7 @@ export const runCommon = {
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,60}$/, 'at most 60 letters, digits, "_", "." or "-"')
     .optional(),
-  task: z.string().min(1),
+  task: taskNameSchema,
   providers: providersSchema,
   execution: executionSchema.default({ shardSize: 100, parallelShards: 4 }),
   budget: budgetSchema.optional(),

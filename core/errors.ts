@@ -7,10 +7,18 @@ export const InvalidInput = 'InvalidInput';
 /** An artifact a reference points to is not in the store (a deleted store, another machine's reference). */
 export const MissingArtifact = 'MissingArtifact';
 
+/** The artifact store holds a corrupt blob (hash or record count differs from its reference) or a symbolic link. */
+export const ArtifactStoreIntegrity = 'ArtifactStoreIntegrity';
+
 /** A config that reached a worker but cannot work there: an unknown provider, a provider that cannot embed. */
 export const InvalidConfig = 'InvalidConfig';
 
-export const nonRetryableErrorTypes: readonly string[] = [InvalidInput, MissingArtifact, InvalidConfig];
+export const nonRetryableErrorTypes: readonly string[] = [
+  InvalidInput,
+  MissingArtifact,
+  ArtifactStoreIntegrity,
+  InvalidConfig,
+];
 
 /**
  * An error whose name is one of the types above. Provider code throws these: the provider error classifier turns

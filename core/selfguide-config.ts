@@ -1,13 +1,14 @@
 // Run configs of SELF-GUIDE (one task) and of its "one parameter fits all" campaign. Defaults follow the paper and
 // the authors' scripts (vLLM sampling: 10 prompts a round, 500 tokens; annotation: 10 samples at 0.2, 30% majority).
 import { z } from 'zod';
-import { fineTuneBackendSchema, modelRefSchema, runCommon } from './config';
+import { fineTuneBackendSchema, maxTokensSchema, modelRefSchema, readLimitFields, runCommon } from './config';
 
 export const selfGuideTaskDataSchema = z
   .object({
     format: z.literal('selfguide-task'),
-    /** A task folder: task.json, validation.jsonl, test.jsonl. Relative to the config file. */
+    /** A task folder: task.json and test.jsonl (a validation.jsonl is not read). Relative to the config file. */
     path: z.string().min(1),
+    ...readLimitFields,
   })
   .strict();
 export type SelfGuideTaskData = z.infer<typeof selfGuideTaskDataSchema>;
@@ -29,7 +30,7 @@ export const selfGuideGenerationSchema = z
     /** Rounds of input generation; default 40 for classification tasks, 20 for generation tasks. */
     rounds: z.number().int().positive().optional(),
     promptsPerRound: z.number().int().positive().default(10),
-    maxTokens: z.number().int().positive().default(500),
+    maxTokens: maxTokensSchema.default(500),
   })
   .strict();
 
@@ -39,13 +40,13 @@ export const selfGuideAnnotationSchema = z
     temperature: z.number().min(0).max(2).default(0.2),
     /** Share of all samples the most frequent answer needs to be kept. */
     minShare: z.number().min(0).max(1).default(0.3),
-    maxTokens: z.number().int().positive().default(500),
+    maxTokens: maxTokensSchema.default(500),
   })
   .strict();
 
 export const selfGuideEvaluationSchema = z
   .object({
-    maxTokens: z.number().int().positive().default(256),
+    maxTokens: maxTokensSchema.default(256),
     /** Context window in tokens that Self-ICL fills with synthetic demonstrations (tokens estimated high). */
     contextTokens: z.number().int().positive().default(4096),
     /** Score only the first N lines of each test split. */

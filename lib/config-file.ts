@@ -1,10 +1,13 @@
 // Reads a run config (YAML or JSON) and reports the first problem as one sentence with file, line and field.
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { checkReferences } from '../core/config';
 import { runConfigSchema, type RunConfig } from '../core/run-config';
+import { DatasetError, readRegularFile } from './datasets';
+
+/** A config is a few kilobytes; a larger file is not one (and is never read whole into memory). */
+const maxConfigBytes = 1024 * 1024;
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -31,9 +34,10 @@ function issueMessage(issue: z.core.$ZodIssue): string {
 export function loadRunConfig(file: string): RunConfig {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
-  } catch (err: any) {
-    throw new ConfigError(`${file}: cannot read the config file (${err.code ?? err.message}).`);
+    text = readRegularFile(file, maxConfigBytes, { noun: 'config' }).toString('utf8');
+  } catch (err) {
+    if (!(err instanceof DatasetError)) throw err;
+    throw new ConfigError(err.message.replace(/: cannot be read \(/, ': cannot read the config file ('));
   }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });

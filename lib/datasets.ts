@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
+import { taskNameSchema } from '../core/config';
 import { optionLetter } from '../core/prompts';
 import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import type { IoExample, McqItem } from '../core/types';
@@ -18,6 +19,7 @@ export class DatasetError extends Error {
   readonly file: string;
   readonly line: number | null;
   readonly field: string | null;
+  readonly problem: string;
 
   /** `problem` is the rest of the sentence, e.g. `must be a JSON list of at least 2 strings, got "[A, B]"`. */
   constructor({ file, line, field }: DatasetLocation, problem: string) {
@@ -27,31 +29,152 @@ export class DatasetError extends Error {
     this.file = file;
     this.line = line ?? null;
     this.field = field ?? null;
+    this.problem = problem;
+  }
+
+  /** The first of several bad rows, in full, followed by how many more there are and their lines. */
+  static ofRows(errors: DatasetError[], unit: 'row' | 'line' = 'row'): DatasetError {
+    const [first, ...more] = errors;
+    if (more.length === 0) return first;
+    const lines = more.map((e) => e.line).filter((line): line is number => line !== null);
+    const listed = lines.slice(0, 10).join(', ') + (lines.length > 10 ? `, and ${lines.length - 10} more` : '');
+    const location = { file: first.file, line: first.line ?? undefined, field: first.field ?? undefined };
+    const rows = `${more.length} more ${unit}${more.length === 1 ? ' is' : 's are'} invalid`;
+    return new DatasetError(location, `${first.problem}; ${rows} (line${lines.length === 1 ? '' : 's'} ${listed})`);
   }
 }
 
-/** A value as it appears in an error message: quoted, and cut short so the message stays one readable line. */
+/**
+ * A value from a data row as it appears in an error message: quoted, cut short, with control and invisible
+ * formatting characters (a right-to-left override, a terminal escape) escaped, so that a message shows at most a
+ * short, inert excerpt of a row and never a page of whatever the file really holds.
+ */
 function excerpt(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  const short = text.length > 80 ? `${text.slice(0, 77)}...` : text;
-  return typeof value === 'string' ? JSON.stringify(short) : short;
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  const short = text.length > 40 ? `${text.slice(0, 37)}...` : text;
+  return escapeInvisible(typeof value === 'string' ? JSON.stringify(short) : short);
 }
 
-function readBytes(file: string): Buffer {
+/** An unquoted excerpt, for warnings that show a raw field as it is written (`["a", NaN, "c"]`). */
+function rawExcerpt(text: string): string {
+  return escapeInvisible(text.length > 40 ? `${text.slice(0, 37)}...` : text);
+}
+
+function escapeInvisible(text: string): string {
+  return text.replace(
+    /[\p{Cc}\p{Cf}\u2028\u2029]/gu,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** How much a dataset file may hold; both can be set per dataset in a config (`maxBytes`, `maxItemChars`). */
+export interface ReadLimits {
+  /** Bytes per file. */
+  maxBytes: number;
+  /** Characters per question, option, input or output. */
+  maxItemChars: number;
+}
+
+/**
+ * 256 MiB per file: V8 cannot hold a string much over 512 MiB, and a file is parsed in memory, so a larger file
+ * could not be loaded anyway; it is over 200 times the largest split the SemiEvol and SELF-GUIDE authors publish
+ * (about 1 MiB). 100,000 characters per item: about 25,000 tokens, over 30 times the longest question in those
+ * splits (under 3,000 characters), and more than a prompt that leaves the model room to answer could hold.
+ */
+export const defaultReadLimits: ReadLimits = { maxBytes: 256 * 1024 * 1024, maxItemChars: 100_000 };
+
+function limitsOf(limits: Partial<ReadLimits> | undefined): ReadLimits {
+  return {
+    ...defaultReadLimits,
+    ...Object.fromEntries(Object.entries(limits ?? {}).filter(([, v]) => v !== undefined)),
+  };
+}
+
+function fileKind(stat: fs.Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isSocket()) return 'a socket';
+  return 'not a plain file';
+}
+
+/** What a file is read as: named in its errors, with the setting that raises its size limit if there is one. */
+export interface FileRole {
+  /** "dataset" or "config". */
+  noun: string;
+  limitSetting?: string;
+}
+
+const datasetFile: FileRole = { noun: 'dataset', limitSetting: 'maxBytes' };
+
+const notRegular = (kind: string, role: FileRole) =>
+  `is ${kind}, not a regular file; a ${role.noun} must be a regular file`;
+
+/**
+ * A regular file's bytes, at most `maxBytes` of them. The file is opened without blocking (a FIFO would otherwise
+ * wait for a writer for ever) and checked on the open descriptor; a device, a FIFO, a socket or a directory is
+ * refused before a byte is read, and so is a kernel pseudo-file (/proc/self/environ), which says it is a regular
+ * file of size 0 and then yields more.
+ */
+export function readRegularFile(file: string, maxBytes: number, role: FileRole = datasetFile): Buffer {
+  let fd: number;
   try {
-    return fs.readFileSync(file);
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (error) {
     throw new DatasetError(
       { file },
       `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
     );
   }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new DatasetError({ file }, notRegular(fileKind(stat), role));
+    if (stat.size > maxBytes)
+      throw new DatasetError(
+        { file },
+        `is ${stat.size} bytes, more than the limit of ${maxBytes} bytes for a ${role.noun} file` +
+          (role.limitSetting ? ` (setting "${role.limitSetting}")` : ''),
+      );
+    // One byte more than the size says, to notice a file that yields more than its size.
+    const buffer = Buffer.alloc(stat.size + 1);
+    let filled = 0;
+    for (let read = -1; read !== 0 && filled < buffer.length; filled += read)
+      read = fs.readSync(fd, buffer, filled, buffer.length - filled, null);
+    if (filled > stat.size)
+      throw new DatasetError(
+        { file },
+        notRegular('a pseudo-file whose size changes as it is read (such as one under /proc)', role),
+      );
+    return buffer.subarray(0, filled);
+  } catch (error) {
+    if (error instanceof DatasetError) throw error;
+    throw new DatasetError(
+      { file },
+      `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
-const readText = (file: string) =>
-  readBytes(file)
+const readText = (file: string, maxBytes?: number) =>
+  readRegularFile(file, maxBytes ?? defaultReadLimits.maxBytes)
     .toString('utf8')
     .replace(/^\uFEFF/, '');
+
+/** The parser's own message quotes the text it choked on, which may be anything: only the kind of failure is kept. */
+function jsonProblem(error: unknown): string {
+  return /end of JSON input/i.test((error as Error).message) ? ' (it ends too early)' : '';
+}
+
+function checkItemLength(text: string, limit: number, location: DatasetLocation & { field: string }): void {
+  if (text.length > limit)
+    throw new DatasetError(
+      location,
+      `is ${text.length} characters long, more than the limit of ${limit} (setting "maxItemChars")`,
+    );
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // JSON, JSONL and zod validation
@@ -88,28 +211,43 @@ export interface JsonlLine {
   value: unknown;
 }
 
-/** One JSON value per non-blank line. */
-export function readJsonlLines(file: string): JsonlLine[] {
-  const lines: JsonlLine[] = [];
-  readText(file)
-    .split('\n')
-    .forEach((text, i) => {
-      if (text.trim() === '') return;
-      try {
-        lines.push({ line: i + 1, value: JSON.parse(text) });
-      } catch (error) {
-        throw new DatasetError({ file, line: i + 1 }, `the line is not valid JSON (${(error as Error).message})`);
-      }
-    });
-  return lines;
+/** Every line's problem is found before the file is refused, so that one pass over the data fixes them all. */
+function eachLine<T, R>(items: T[], read: (item: T) => R): R[] {
+  const results: R[] = [];
+  const errors: DatasetError[] = [];
+  for (const item of items) {
+    try {
+      results.push(read(item));
+    } catch (error) {
+      if (!(error instanceof DatasetError)) throw error;
+      errors.push(error);
+    }
+  }
+  if (errors.length) throw DatasetError.ofRows(errors, 'line');
+  return results;
 }
 
-function readJsonFile(file: string): unknown {
+/** One JSON value per non-blank line. */
+export function readJsonlLines(file: string, maxBytes?: number): JsonlLine[] {
+  const texts = readText(file, maxBytes)
+    .split('\n')
+    .map((text, i) => ({ text, line: i + 1 }))
+    .filter(({ text }) => text.trim() !== '');
+  return eachLine(texts, ({ text, line }) => {
+    try {
+      return { line, value: JSON.parse(text) as unknown };
+    } catch (error) {
+      throw new DatasetError({ file, line }, `the line is not valid JSON${jsonProblem(error)}`);
+    }
+  });
+}
+
+function readJsonFile(file: string, maxBytes?: number): unknown {
   try {
-    return JSON.parse(readText(file));
+    return JSON.parse(readText(file, maxBytes));
   } catch (error) {
     if (error instanceof DatasetError) throw error;
-    throw new DatasetError({ file }, `is not valid JSON (${(error as Error).message})`);
+    throw new DatasetError({ file }, `is not valid JSON${jsonProblem(error)}`);
   }
 }
 
@@ -122,8 +260,20 @@ const ioExampleSchema = z.object(
   { error: 'must be an object with string fields "input" and "output"' },
 );
 
-export function loadIoJsonl(file: string): IoExample[] {
-  return readJsonlLines(file).map(({ line, value }) => validate(ioExampleSchema, value, file, line));
+export function loadIoJsonl(file: string, limits?: Partial<ReadLimits>): IoExample[] {
+  const { maxBytes, maxItemChars } = limitsOf(limits);
+  return eachLine(readJsonlLines(file, maxBytes), ({ line, value }) => {
+    const example = validate(ioExampleSchema, value, file, line);
+    checkItemLength(example.input, maxItemChars, { file, line, field: 'input' });
+    checkItemLength(example.output, maxItemChars, { file, line, field: 'output' });
+    return example;
+  });
+}
+
+/** A split that is scored or trained on must hold something: an empty one would make a run that evaluates nothing. */
+export function requireJsonlItems<T>(items: T[], file: string): T[] {
+  if (items.length === 0) throw new DatasetError({ file }, 'has no data lines; a split needs at least one item');
+  return items;
 }
 
 /**
@@ -133,7 +283,7 @@ export function loadIoJsonl(file: string): IoExample[] {
 export const selfGuideTaskSchema = z
   .object(
     {
-      name: nonEmptyString,
+      name: z.string({ error: 'must be a string' }).pipe(taskNameSchema),
       kind: z.enum(['classification', 'generation'], { error: 'must be "classification" or "generation"' }),
       metric: z.enum(['exact_match', 'rouge'], { error: 'must be "exact_match" or "rouge"' }),
       instruction: nonEmptyString,
@@ -150,19 +300,32 @@ export const selfGuideTaskSchema = z
     error: 'must list at least one label for a classification task',
   });
 
+/** A task as a run uses it: its definition and its test split. */
 export interface SelfGuideTask extends SelfGuideTaskDefinition {
-  validation: IoExample[];
   test: IoExample[];
 }
 
-/** A task directory: task.json, validation.jsonl and test.jsonl. */
-export function loadSelfGuideTask(dir: string): SelfGuideTask {
+/** task.json of a task folder, alone: all that the input filters need (`flt selfguide filter`). */
+export function loadSelfGuideTaskDefinition(dir: string, limits?: Partial<ReadLimits>): SelfGuideTaskDefinition {
+  const { maxBytes, maxItemChars } = limitsOf(limits);
   const taskFile = path.join(dir, 'task.json');
-  const spec: SelfGuideTaskDefinition = validate(selfGuideTaskSchema, readJsonFile(taskFile), taskFile);
+  const spec: SelfGuideTaskDefinition = validate(selfGuideTaskSchema, readJsonFile(taskFile, maxBytes), taskFile);
+  spec.examples.forEach((example, i) => {
+    checkItemLength(example.input, maxItemChars, { file: taskFile, field: `examples[${i}].input` });
+    checkItemLength(example.output, maxItemChars, { file: taskFile, field: `examples[${i}].output` });
+  });
+  return spec;
+}
+
+/**
+ * A task folder as a run reads it: task.json and test.jsonl. The folder's validation.jsonl (the SELF-GUIDE authors'
+ * 10% split) is never read: no stage uses it, so it may be absent and a bad line in it blocks nothing.
+ */
+export function loadSelfGuideTask(dir: string, limits?: Partial<ReadLimits>): SelfGuideTask {
+  const testFile = path.join(dir, 'test.jsonl');
   return {
-    ...spec,
-    validation: loadIoJsonl(path.join(dir, 'validation.jsonl')),
-    test: loadIoJsonl(path.join(dir, 'test.jsonl')),
+    ...loadSelfGuideTaskDefinition(dir, limits),
+    test: requireJsonlItems(loadIoJsonl(testFile, limits), testFile),
   };
 }
 
@@ -320,8 +483,8 @@ interface CsvRecord {
  * RFC 4180 with one relaxation: a quote inside an unquoted field is kept literally, as pandas.read_csv (what
  * SemiEvol loads these files with) reads it — arc/test.csv has `A new battery claims that it "lasts twice..."`.
  */
-function readCsvRecords(file: string): CsvRecord[] {
-  const bytes = readBytes(file);
+function readCsvRecords(file: string, maxBytes: number): CsvRecord[] {
+  const bytes = readRegularFile(file, maxBytes);
   // csv-parse reports where each record ends (in bytes); the next record starts after any blank lines.
   let recordStart = 0;
   let newlinesCounted = 0;
@@ -362,16 +525,61 @@ export interface LoadSemiEvolCsvOptions {
    * null.
    */
   requireAnswer?: boolean;
+  limits?: Partial<ReadLimits>;
 }
 
 const letterRange = (optionCount: number) => `${optionLetter(0)}-${optionLetter(optionCount - 1)}`;
 
-function parseOptions(raw: string, file: string, line: number): string[] {
+/**
+ * Policy for a bare `NaN` among the options (`["a", NaN, "c"]`): SemiEvol's authors read the split with
+ * pandas.read_csv and the options with Python's json.loads (format_option_str in their common.py), which accepts NaN
+ * as a float; their prompt then writes each option with an f-string, so the model saw "C. nan". We read it the same
+ * way, as the option text "nan" (lower case, as Python prints it), and report the rows in a warning. A "NaN" inside
+ * a string is ordinary text and is left alone; Infinity, which json.loads also accepts, is still refused.
+ */
+const pythonNanText = 'nan';
+
+/** The JSON text with every bare NaN token outside strings replaced by the string "nan"; null when there is none. */
+function quoteBareNan(raw: string): string | null {
+  let out = '';
+  let inString = false;
+  let replaced = false;
+  for (let i = 0; i < raw.length; i++) {
+    const char = raw[i];
+    if (inString) {
+      if (char === '\\') {
+        out += raw.slice(i, i + 2);
+        i++;
+        continue;
+      }
+      if (char === '"') inString = false;
+    } else if (char === '"') {
+      inString = true;
+    } else if (raw.startsWith('NaN', i) && !/[\w$]/.test(raw[i - 1] ?? '') && !/[\w$]/.test(raw[i + 3] ?? '')) {
+      out += JSON.stringify(pythonNanText);
+      i += 2;
+      replaced = true;
+      continue;
+    }
+    out += char;
+  }
+  return replaced ? out : null;
+}
+
+function parseOptions(raw: string, file: string, line: number, bareNan: Tally): string[] {
   let options: unknown = null;
   try {
     options = JSON.parse(raw);
   } catch {
-    // Reported below, with every other shape that is not a list of strings.
+    const withNanQuoted = quoteBareNan(raw);
+    try {
+      if (withNanQuoted !== null) {
+        options = JSON.parse(withNanQuoted);
+        bareNan.add(line, rawExcerpt(raw));
+      }
+    } catch {
+      // Reported below, with every other shape that is not a list of strings.
+    }
   }
   const valid =
     Array.isArray(options) &&
@@ -412,19 +620,34 @@ function parseAnswer(raw: string, optionCount: number): ParsedAnswer {
  */
 export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {}): LoadedMcqDataset {
   const requireAnswer = opts.requireAnswer ?? true;
-  const [header, ...rows] = readCsvRecords(file);
+  const limits = limitsOf(opts.limits);
+  const [header, ...rows] = readCsvRecords(file, limits.maxBytes);
   if (!header)
     throw new DatasetError(
       { file, line: 1 },
       'the file is empty; expected a header row with "question", "options" and "answer" columns',
     );
   const columns = header.fields.map((name) => name.trim().toLowerCase());
-  const column = (name: string, required: boolean): number | null => {
+  const required = requireAnswer ? ['question', 'options', 'answer'] : ['question', 'options'];
+  // Column names are quoted back only from a header of a split: short names, one of them an expected column. A
+  // first line of anything else (a symlink to a system file, an environment file) is never echoed.
+  const looksLikeHeader =
+    columns.length <= 30 &&
+    columns.every((name) => /^[\p{L}\p{N}_ .-]{0,40}$/u.test(name)) &&
+    columns.some((name) => [...required, 'id'].includes(name));
+  const column = (name: string, isRequired: boolean): number | null => {
     const index = columns.indexOf(name);
-    if (index < 0 && required) {
+    if (index < 0 && isRequired) {
+      if (!looksLikeHeader) {
+        const names = required.map((n) => `"${n}"`);
+        throw new DatasetError(
+          { file, line: header.line },
+          `the first line is not a header naming the ${names.slice(0, -1).join(', ')} and ${names.at(-1)} columns`,
+        );
+      }
       throw new DatasetError(
         { file, line: header.line, field: name },
-        `is missing from the header, which has ${excerpt(columns.join(', '))}`,
+        `is missing from the header, which has ${JSON.stringify(columns.join(', '))}`,
       );
     }
     return index < 0 ? null : index;
@@ -433,15 +656,19 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
   const optionsColumn = column('options', true)!;
   const answerColumn = column('answer', requireAnswer);
   const idColumn = column('id', false);
+  if (rows.length === 0)
+    throw new DatasetError({ file }, 'has a header but no data rows; a split needs at least one item');
 
   const digitAnswers = new Tally('the answer given as an option number, read as that option (1 → A)');
   const latin1Repairs = new Tally('mojibake (UTF-8 read as Windows-1252/Latin-1), repaired');
   const gbkRepairs = new Tally('mojibake (UTF-8 read as GBK), repaired');
   const unrepaired = new Tally('possible mojibake that cannot be repaired without loss, kept as is');
   const droppedAnswers = new Tally('an answer that is not an option letter, set to null');
+  const bareNan = new Tally(`a bare NaN among the options, read as the option text "${pythonNanText}"`);
+  const rowErrors: DatasetError[] = [];
   const firstLineOfId = new Map<string, number>();
 
-  const items = rows.map(({ line, fields }, i): McqItem => {
+  const readRow = ({ line, fields }: CsvRecord, i: number): McqItem => {
     if (fields.length !== columns.length) {
       throw new DatasetError(
         { file, line },
@@ -460,7 +687,7 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
 
     const rawQuestion = fields[questionColumn];
     if (rawQuestion.trim() === '') throw new DatasetError({ file, line, field: 'question' }, 'must not be empty');
-    const rawOptions = parseOptions(fields[optionsColumn], file, line);
+    const rawOptions = parseOptions(fields[optionsColumn], file, line, bareNan);
 
     const texts = [rawQuestion, ...rawOptions];
     const repairGbk = hanIsMinority(texts.join('\n'));
@@ -473,6 +700,10 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
     if (gbk) gbkRepairs.add(line, gbk);
     if (kept) unrepaired.add(line, kept);
     const [question, ...options] = repairs.map((r) => r.text);
+    checkItemLength(question, limits.maxItemChars, { file, line, field: 'question' });
+    options.forEach((option, index) =>
+      checkItemLength(option, limits.maxItemChars, { file, line, field: `options[${index}]` }),
+    );
 
     const rawAnswer = answerColumn === null ? '' : fields[answerColumn];
     const answer = parseAnswer(rawAnswer, options.length);
@@ -486,9 +717,20 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
     }
     if (answer === null && rawAnswer.trim() !== '') droppedAnswers.add(line, excerpt(rawAnswer));
     return { id, question, options, answer: answer?.letter ?? null };
+  };
+  // Every bad row is found before the file is refused, so that one pass over the data fixes them all.
+  const items: McqItem[] = [];
+  rows.forEach((row, i) => {
+    try {
+      items.push(readRow(row, i));
+    } catch (error) {
+      if (!(error instanceof DatasetError)) throw error;
+      rowErrors.push(error);
+    }
   });
+  if (rowErrors.length) throw DatasetError.ofRows(rowErrors);
 
-  const warnings = [digitAnswers, latin1Repairs, gbkRepairs, unrepaired, droppedAnswers]
+  const warnings = [digitAnswers, latin1Repairs, gbkRepairs, unrepaired, droppedAnswers, bareNan]
     .map((tally) => tally.warning(file))
     .filter((w): w is string => w !== null);
   return { items, warnings };

@@ -3,10 +3,10 @@
 import { settingKey } from '../../core/selfguide-campaign';
 import type { SelfGuideCampaignConfig } from '../../core/selfguide-config';
 import { estimateCampaign } from '../../core/selfguide-estimate';
-import { loadSelfGuideTask, type SelfGuideTask } from '../datasets';
+import type { SelfGuideTask } from '../datasets';
 import type { SelfGuideCampaignInput, SelfGuideCampaignResult } from '../../workflows/selfguide-campaign';
 import { testDoubleNotes } from './datasets';
-import { scoredTask, storeSelfGuideTask } from './selfguide-tasks';
+import { loadConfiguredTask, scoredTask, storeSelfGuideTask } from './selfguide-tasks';
 import type { Method } from './types';
 
 const points = (score: number) => `${score >= 0 ? '+' : ''}${(100 * score).toFixed(1)}`;
@@ -18,8 +18,8 @@ interface CampaignTasks {
 }
 
 const loadCampaignTasks = (config: SelfGuideCampaignConfig): CampaignTasks => ({
-  validation: config.data.validation.map((data) => loadSelfGuideTask(data.path)),
-  test: config.data.test.map((data) => loadSelfGuideTask(data.path)),
+  validation: config.data.validation.map(loadConfiguredTask),
+  test: config.data.test.map(loadConfiguredTask),
 });
 
 export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig, CampaignTasks> = {

@@ -6,9 +6,13 @@ import type { SelfGuideTaskRun } from '../../workflows/selfguide-stages';
 import type { ArtifactStore } from '../artifacts';
 import { loadSelfGuideTask, type SelfGuideTask } from '../datasets';
 
+/** Reads a configured task folder within the size limits its config sets. */
+export const loadConfiguredTask = (data: SelfGuideTaskData): SelfGuideTask =>
+  loadSelfGuideTask(data.path, { maxBytes: data.maxBytes, maxItemChars: data.maxItemChars });
+
 /** A loaded task and the test lines that will be scored, for estimates. */
 export function scoredTask(loaded: SelfGuideTask, testLimit: number | undefined): SelfGuideEstimateTask {
-  const { validation: _validation, test, ...task } = loaded;
+  const { test, ...task } = loaded;
   return { task, test: test.slice(0, testLimit) };
 }
 
@@ -18,15 +22,14 @@ export async function storeSelfGuideTask(
   data: SelfGuideTaskData,
   testLimit: number | undefined,
   notes: string[],
-  loaded: SelfGuideTask = loadSelfGuideTask(data.path),
+  loaded: SelfGuideTask = loadConfiguredTask(data),
 ): Promise<SelfGuideTaskRun> {
-  const { validation, test, ...task } = loaded;
+  const { test, ...task } = loaded;
   const scored = test.slice(0, testLimit);
   notes.push(
     `${task.name} (${task.kind}, ${task.metric}): ${task.examples.length} gold examples, ` +
       `${scored.length} of ${test.length} test items scored` +
-      (task.kind === 'classification' ? `, labels ${task.labels.join(', ')}` : '') +
-      ` (${validation.length} validation items unused)`,
+      (task.kind === 'classification' ? `, labels ${task.labels.join(', ')}` : ''),
   );
   return { task, test: await store.writeJsonl(scored) };
 }

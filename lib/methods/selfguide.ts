@@ -1,15 +1,15 @@
 // The `selfguide` method: SELF-GUIDE on one task folder.
 import { roundsFor, type SelfGuideRunConfig } from '../../core/selfguide-config';
 import { estimateSelfGuide } from '../../core/selfguide-estimate';
-import { loadSelfGuideTask, type SelfGuideTask } from '../datasets';
+import type { SelfGuideTask } from '../datasets';
 import type { SelfGuideRunInput, SelfGuideRunResult } from '../../workflows/selfguide';
 import { testDoubleNotes } from './datasets';
-import { scoredTask, storeSelfGuideTask } from './selfguide-tasks';
+import { loadConfiguredTask, scoredTask, storeSelfGuideTask } from './selfguide-tasks';
 import type { Method } from './types';
 
 const percent = (score: number) => `${(100 * score).toFixed(1)}`;
 
-const loadTask = (config: SelfGuideRunConfig) => loadSelfGuideTask(config.data.task.path);
+const loadTask = (config: SelfGuideRunConfig) => loadConfiguredTask(config.data.task);
 
 export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideTask> = {
   workflowType: 'selfGuideRun',

@@ -3,7 +3,7 @@ import { paperHyperparameters, type SemievolRunConfig } from '../../core/semievo
 import { estimateSemievol } from '../../core/semievol-estimate';
 import type { LoadedMcqDataset } from '../datasets';
 import type { SemievolRunInput, SemievolRunResult } from '../../workflows/semievol';
-import { loadDataset, storeDataset, testDoubleNotes } from './datasets';
+import { loadDataset, storeDataset, testDoubleNotes, testOverlapWarnings } from './datasets';
 import type { Method } from './types';
 
 const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
@@ -54,6 +54,11 @@ export const semievolMethod: Method<SemievolRunConfig, SemievolData> = {
         `unlabeled: ${unlabeledGold.count} gold answers kept aside for the pseudo-label accuracy diagnostic only`,
       );
     const test = await storeDataset(store, config.data.test, data.test, 'test', notes);
+    const overlap = testOverlapWarnings({ items: data.test.items, path: config.data.test.path }, [
+      { label: 'labeled', items: data.labeled.items, path: config.data.labeled.path },
+      { label: 'unlabeled', items, path: config.data.unlabeled.path },
+    ]);
+    notes.push(...overlap.map((warning) => `test: ${warning}`));
 
     const input: Omit<SemievolRunInput, 'runId'> = {
       task: config.task,
@@ -100,6 +105,8 @@ export const semievolMethod: Method<SemievolRunConfig, SemievolData> = {
         ? `${label} (${evaluation.model.provider}/${evaluation.model.model}): ` +
           `accuracy ${evaluation.score.accuracy.toFixed(3)} (${evaluation.score.correct}/${evaluation.score.total})`
         : `${label}: not trained (without in-weight propagation)`;
+    const share = ({ accuracy, correct, total }: { accuracy: number; correct: number; total: number }) =>
+      `${accuracy.toFixed(3)} (${correct}/${total})`;
     const { counts } = p;
     return [
       accuracy('vanilla', e.vanilla),
@@ -112,10 +119,8 @@ export const semievolMethod: Method<SemievolRunConfig, SemievolData> = {
       `selected: ${counts.selected} with entropy ${result.plan.selection.strict ? '<' : '<='} ` +
         `${p.threshold === null ? 'n/a' : p.threshold.toFixed(4)} (theta ${result.plan.selection.theta})`,
       p.accuracy.all.total
-        ? 'pseudo-label accuracy against withheld gold (diagnostic): ' +
-          `all ${p.accuracy.all.accuracy.toFixed(3)} (${p.accuracy.all.correct}/${p.accuracy.all.total}), ` +
-          `selected ${p.accuracy.selected.accuracy.toFixed(3)} ` +
-          `(${p.accuracy.selected.correct}/${p.accuracy.selected.total})`
+        ? `pseudo-label accuracy against withheld gold (diagnostic): all ${share(p.accuracy.all)}, ` +
+          `selected ${share(p.accuracy.selected)}`
         : 'pseudo-label accuracy: no gold answers in the unlabeled split',
       `records for \`flt semievol select --run ${result.runId}\`: ${p.records.uri}`,
     ];

@@ -10,9 +10,26 @@ export function escapeXml(text: string): string {
 
 const fixed = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
 
+/**
+ * The largest of `values` (-Infinity for none). A loop, not Math.max(...values): spreading an array into a call's
+ * arguments overflows the stack somewhere past 100,000 values, and a report may chart a million.
+ */
+function maxOf(values: Iterable<number>): number {
+  let max = -Infinity;
+  for (const v of values) if (v > max) max = v;
+  return max;
+}
+
+function minOf(values: Iterable<number>): number {
+  let min = Infinity;
+  for (const v of values) if (v < min) min = v;
+  return min;
+}
+
 function svg(kind: string, width: number, height: number, title: string, body: string[]): string {
   return [
-    `<svg class="chart" data-chart="${kind}" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}">`,
+    `<svg class="chart" data-chart="${kind}" xmlns="http://www.w3.org/2000/svg" width="${width}"` +
+      ` height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}">`,
     `<title>${escapeXml(title)}</title>`,
     ...body,
     '</svg>',
@@ -23,7 +40,7 @@ function text(x: number, y: number, content: string, attrs = ''): string {
   return `<text x="${fixed(x)}" y="${fixed(y)}" ${attrs}>${escapeXml(content)}</text>`;
 }
 
-const legendWidth = (labels: readonly string[]) => 20 + 6.5 * Math.max(0, ...labels.map((l) => l.length));
+const legendWidth = (labels: readonly string[]) => 20 + 6.5 * Math.max(0, maxOf(labels.map((l) => l.length)));
 
 function legend(labels: readonly string[], x: number, y: number): string[] {
   return labels.flatMap((label, i) => [
@@ -51,7 +68,7 @@ export function groupedBarChart(spec: BarChartSpec): string {
   // Wide enough for each bar's value label, and each group for its name.
   const barWidth = Math.max(
     22,
-    6 * Math.max(...spec.groups.flatMap((g) => g.bars.map((b) => spec.format(b.value).length))) + 2,
+    6 * maxOf(spec.groups.flatMap((g) => g.bars.map((b) => spec.format(b.value).length))) + 2,
   );
   const gap = 18;
   const groupWidths = spec.groups.map((g) => Math.max(g.bars.length * barWidth, 6.5 * g.label.length));
@@ -61,7 +78,7 @@ export function groupedBarChart(spec: BarChartSpec): string {
   const height = 240;
   const top = 16;
   const plotHeight = 170;
-  const max = spec.max ?? Math.max(1e-9, ...spec.groups.flatMap((g) => g.bars.map((b) => b.value)));
+  const max = spec.max ?? Math.max(1e-9, maxOf(spec.groups.flatMap((g) => g.bars.map((b) => b.value))));
   const y = (v: number) => top + plotHeight - (Math.max(0, v) / max) * plotHeight;
   const body: string[] = [
     `<line x1="${left}" y1="${top + plotHeight}" x2="${left + plotWidth}" y2="${top + plotHeight}" stroke="#555"/>`,
@@ -77,7 +94,9 @@ export function groupedBarChart(spec: BarChartSpec): string {
       const color = palette[series.indexOf(b.label) % palette.length];
       const bx = x + offset + i * barWidth;
       body.push(
-        `<rect class="bar" x="${bx}" y="${fixed(y(b.value))}" width="${barWidth - 3}" height="${fixed(top + plotHeight - y(b.value))}" fill="${color}"><title>${escapeXml(`${group.label}: ${b.label} ${spec.format(b.value)}`)}</title></rect>`,
+        `<rect class="bar" x="${bx}" y="${fixed(y(b.value))}" width="${barWidth - 3}"` +
+          ` height="${fixed(top + plotHeight - y(b.value))}" fill="${color}"><title>` +
+          `${escapeXml(`${group.label}: ${b.label} ${spec.format(b.value)}`)}</title></rect>`,
         text(bx + (barWidth - 3) / 2, y(b.value) - 3, spec.format(b.value), 'font-size="9" text-anchor="middle"'),
       );
     });
@@ -99,8 +118,8 @@ export interface HistogramBin {
 /** Equal-width bins over the values' range, each split into selected and not. */
 export function histogramBins(values: readonly { value: number; selected: boolean }[], count: number): HistogramBin[] {
   if (!values.length) return [];
-  const lo = Math.min(...values.map((v) => v.value));
-  const hi = Math.max(...values.map((v) => v.value));
+  const lo = minOf(values.map((v) => v.value));
+  const hi = maxOf(values.map((v) => v.value));
   const span = hi - lo || 1;
   const bins: HistogramBin[] = Array.from({ length: count }, (_, i) => ({
     from: lo + (i * span) / count,
@@ -134,7 +153,7 @@ export function histogramChart(spec: {
   const lo = bins[0]?.from ?? 0;
   const hi = bins.at(-1)?.to ?? 1;
   const x = (v: number) => left + ((v - lo) / (hi - lo || 1)) * plotWidth;
-  const max = Math.max(1, ...bins.map((b) => b.selected + b.rest));
+  const max = Math.max(1, maxOf(bins.map((b) => b.selected + b.rest)));
   const h = (n: number) => (n / max) * plotHeight;
   const body: string[] = [
     `<line x1="${left}" y1="${top + plotHeight}" x2="${left + plotWidth}" y2="${top + plotHeight}" stroke="#555"/>`,
@@ -149,17 +168,22 @@ export function histogramChart(spec: {
     const range = `${fixed(b.from)}–${fixed(b.to)}`;
     if (b.selected)
       body.push(
-        `<rect class="bar selected" x="${fixed(bx)}" y="${fixed(top + plotHeight - h(b.selected))}" width="${fixed(bw)}" height="${fixed(h(b.selected))}" fill="${palette[0]}"><title>${escapeXml(`${range}: ${b.selected} ${spec.labels[0]}`)}</title></rect>`,
+        `<rect class="bar selected" x="${fixed(bx)}" y="${fixed(top + plotHeight - h(b.selected))}"` +
+          ` width="${fixed(bw)}" height="${fixed(h(b.selected))}" fill="${palette[0]}"><title>` +
+          `${escapeXml(`${range}: ${b.selected} ${spec.labels[0]}`)}</title></rect>`,
       );
     if (b.rest)
       body.push(
-        `<rect class="bar rest" x="${fixed(bx)}" y="${fixed(top + plotHeight - h(b.selected + b.rest))}" width="${fixed(bw)}" height="${fixed(h(b.rest))}" fill="${palette[1]}"><title>${escapeXml(`${range}: ${b.rest} ${spec.labels[1]}`)}</title></rect>`,
+        `<rect class="bar rest" x="${fixed(bx)}" y="${fixed(top + plotHeight - h(b.selected + b.rest))}"` +
+          ` width="${fixed(bw)}" height="${fixed(h(b.rest))}" fill="${palette[1]}"><title>` +
+          `${escapeXml(`${range}: ${b.rest} ${spec.labels[1]}`)}</title></rect>`,
       );
   }
   if (spec.threshold !== null) {
     const tx = x(spec.threshold);
     body.push(
-      `<line class="threshold" x1="${fixed(tx)}" y1="${top - 4}" x2="${fixed(tx)}" y2="${top + plotHeight}" stroke="#000" stroke-dasharray="4 3"><title>threshold ${fixed(spec.threshold)}</title></line>`,
+      `<line class="threshold" x1="${fixed(tx)}" y1="${top - 4}" x2="${fixed(tx)}" y2="${top + plotHeight}"` +
+        ` stroke="#000" stroke-dasharray="4 3"><title>threshold ${fixed(spec.threshold)}</title></line>`,
     );
     body.push(text(tx + 3, top + 6, `τ = ${spec.threshold.toFixed(3)}`, 'font-size="11"'));
   }
@@ -181,14 +205,15 @@ export function funnelChart(spec: { title: string; steps: FunnelStep[] }): strin
   const plotWidth = 380;
   const width = left + plotWidth + 70;
   const height = spec.steps.length * rowHeight + 16;
-  const max = Math.max(1, ...spec.steps.map((s) => s.count));
+  const max = Math.max(1, maxOf(spec.steps.map((s) => s.count)));
   const body = spec.steps.flatMap((step, i) => {
     const y = 8 + i * rowHeight;
     const w = Math.max(step.count ? 2 : 0, (step.count / max) * plotWidth);
     const color = step.kind === 'stage' ? palette[0] : palette[3];
     return [
       text(left - 8, y + 14, step.label, 'font-size="11" text-anchor="end"'),
-      `<rect class="bar ${step.kind}" x="${left}" y="${y}" width="${fixed(w)}" height="${rowHeight - 6}" fill="${color}"><title>${escapeXml(`${step.label}: ${step.count}`)}</title></rect>`,
+      `<rect class="bar ${step.kind}" x="${left}" y="${y}" width="${fixed(w)}" height="${rowHeight - 6}"` +
+        ` fill="${color}"><title>${escapeXml(`${step.label}: ${step.count}`)}</title></rect>`,
       text(left + w + 6, y + 13, String(step.count), 'font-size="11"'),
     ];
   });
@@ -215,7 +240,7 @@ export function heatMap(spec: HeatMapSpec): string {
   const width = left + spec.columns.length * cellWidth + 20;
   const height = top + spec.rows.length * cellHeight + 10;
   const all = spec.values.flat().filter((v): v is number => v !== null);
-  const extent = Math.max(1e-9, ...all.map(Math.abs));
+  const extent = Math.max(1e-9, maxOf(all.map(Math.abs)));
   const strength = (v: number) => Math.min(1, Math.abs(v) / extent);
   const color = (v: number) => {
     const fade = (c: number) => Math.round(255 - strength(v) * (255 - c));
@@ -238,7 +263,9 @@ export function heatMap(spec: HeatMapSpec): string {
       const v = spec.values[i][j];
       const x = left + j * cellWidth;
       body.push(
-        `<rect class="cell" x="${x}" y="${y}" width="${cellWidth - 2}" height="${cellHeight - 2}" fill="${v === null ? '#eee' : color(v)}"><title>${escapeXml(`${row} on ${column}: ${v === null ? 'n/a' : spec.format(v)}`)}</title></rect>`,
+        `<rect class="cell" x="${x}" y="${y}" width="${cellWidth - 2}" height="${cellHeight - 2}"` +
+          ` fill="${v === null ? '#eee' : color(v)}"><title>` +
+          `${escapeXml(`${row} on ${column}: ${v === null ? 'n/a' : spec.format(v)}`)}</title></rect>`,
         text(
           x + cellWidth / 2,
           y + 13,
@@ -249,7 +276,8 @@ export function heatMap(spec: HeatMapSpec): string {
     });
     if (row === spec.highlight)
       body.push(
-        `<rect class="highlight" x="${left - 2}" y="${y - 1}" width="${spec.columns.length * cellWidth + 2}" height="${cellHeight}" fill="none" stroke="#000" stroke-width="2"/>`,
+        `<rect class="highlight" x="${left - 2}" y="${y - 1}" width="${spec.columns.length * cellWidth + 2}"` +
+          ` height="${cellHeight}" fill="none" stroke="#000" stroke-width="2"/>`,
       );
   });
   return svg('heatmap', width, height, spec.title, body);

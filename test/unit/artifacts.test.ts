@@ -1,4 +1,13 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocalArtifactStore, parseRef } from '../../lib/artifacts';
@@ -53,5 +62,71 @@ describe('LocalArtifactStore', () => {
   it('rejects a reference whose uri and sha256 disagree', () => {
     const a = 'a'.repeat(64);
     expect(() => parseRef({ uri: `artifact:sha256/${a}`, sha256: 'b'.repeat(64), count: 0, bytes: 0 })).toThrow();
+  });
+
+  describe('verifies what it reads', () => {
+    const threeHundred = Array.from({ length: 300 }, (_, i) => ({ id: `q${i}`, text: 'x'.repeat(20) }));
+
+    it('refuses a truncated blob instead of returning fewer records', async () => {
+      const store = newStore();
+      const ref = await store.writeJsonl(threeHundred);
+      const blob = await store.localPath(ref);
+      // Cut at a line end, after 200 records: every line left is valid JSON.
+      truncateSync(blob, readFileSync(blob, 'utf8').split('\n').slice(0, 200).join('\n').length + 1);
+      await expect(store.readAll(ref)).rejects.toThrow(
+        `Artifact ${ref.uri} is corrupt: its blob ${blob} holds 200 records where its reference records 300 ` +
+          'and does not hash to its sha256; it was cut short or changed after it was written.',
+      );
+      await expect(store.localPath(ref)).rejects.toThrow(/is corrupt: its blob .* does not hash to its sha256/);
+      // Retrying cannot mend a blob: the activity that reads it fails at once and the run says why.
+      await expect(store.readAll(ref)).rejects.toMatchObject({ type: 'ArtifactStoreIntegrity', nonRetryable: true });
+    });
+
+    it('refuses a blob whose content changed but whose record count did not', async () => {
+      const store = newStore();
+      const ref = await store.writeJsonl(threeHundred);
+      const blob = await store.localPath(ref);
+      writeFileSync(blob, readFileSync(blob, 'utf8').replace('"q7"', '"q8"'));
+      await expect(store.readAll(ref)).rejects.toThrow(
+        `Artifact ${ref.uri} is corrupt: its blob ${blob} does not hash to its sha256; ` +
+          'it was cut short or changed after it was written.',
+      );
+    });
+
+    it('refuses a symlink inside the store, even to the right content', async () => {
+      const store = newStore();
+      const ref = await store.writeJsonl(threeHundred, 'runs/r1/stage');
+      const blob = await store.localPath(ref);
+      const elsewhere = path.join(mkdtempSync(path.join(os.tmpdir(), 'flt-elsewhere-')), 'blob.jsonl');
+      copyFileSync(blob, elsewhere);
+      renameSync(blob, `${blob}.moved`);
+      symlinkSync(elsewhere, blob);
+      const refused = `Artifact store: ${blob} is a symbolic link; the store holds only plain files and folders.`;
+      await expect(store.readAll(ref)).rejects.toThrow(refused);
+      await expect(store.localPath(ref)).rejects.toThrow(refused);
+      await expect(store.lookup('runs/r1/stage')).rejects.toThrow(refused);
+      await expect(store.readAll(ref)).rejects.toMatchObject({ type: 'ArtifactStoreIntegrity', nonRetryable: true });
+
+      const pointerStore = newStore();
+      await pointerStore.writeJsonl([{ id: 1 }], 'runs/r2/real');
+      const pointers = path.join(pointerStore.root, 'names', 'runs', 'r2');
+      symlinkSync(path.join(pointers, 'real.json'), path.join(pointers, 'alias.json'));
+      await expect(pointerStore.lookup('runs/r2/alias')).rejects.toThrow(
+        `Artifact store: ${path.join(pointers, 'alias.json')} is a symbolic link; ` +
+          'the store holds only plain files and folders.',
+      );
+
+      const folderStore = newStore();
+      const folderRef = await folderStore.writeJsonl([{ id: 1 }]);
+      const shardFolder = path.dirname(await folderStore.localPath(folderRef));
+      const movedFolder = path.join(mkdtempSync(path.join(os.tmpdir(), 'flt-elsewhere-')), 'shard');
+      mkdirSync(movedFolder);
+      copyFileSync(await folderStore.localPath(folderRef), path.join(movedFolder, path.basename(blob)));
+      renameSync(shardFolder, `${shardFolder}.moved`);
+      symlinkSync(movedFolder, shardFolder);
+      await expect(folderStore.readAll(folderRef)).rejects.toThrow(
+        `Artifact store: ${shardFolder} is a symbolic link; the store holds only plain files and folders.`,
+      );
+    });
   });
 });

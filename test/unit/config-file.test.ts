@@ -1,3 +1,4 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -87,10 +88,50 @@ describe('loadRunConfig', () => {
     );
   });
 
+  it('refuses a task name that could not be part of a run id or an artifact name', () => {
+    for (const task of ['"fpb sentiment"', 'fpb/test', '"../fpb"', '..', 'tâche', `${'x'.repeat(61)}`]) {
+      expect(errorOf(write('task-name.yaml', valid.replace('task: fpb', `task: ${task}`)))).toMatch(
+        / line 2: field "task" must be 1 to 60 ASCII letters, digits, "_", "\." or "-", and not "\." or "\.\." \(/,
+      );
+    }
+    expect(() => loadRunConfig(write('task-ok.yaml', valid.replace('task: fpb', 'task: fpb_v2.1-test')))).not.toThrow();
+  });
+
+  it('refuses a provider baseURL that is not http or https', () => {
+    for (const url of ['file:///etc/passwd', 'ftp://example.com/v1'])
+      expect(errorOf(write('file-url.yaml', valid.replace('http://127.0.0.1:9999/v1', url)))).toMatch(
+        /file-url\.yaml line 6: field "providers\.double\.baseURL" must be an http:\/\/ or https:\/\/ URL\.$/,
+      );
+  });
+
+  it('refuses a maxTokens no model could generate', () => {
+    const huge = `${valid}sampling:\n  maxTokens: 1.0e+15\n`;
+    expect(errorOf(write('max-tokens.yaml', huge))).toMatch(
+      /max-tokens\.yaml line 16: field "sampling\.maxTokens" must be at most 1000000 \(tokens in one answer\)\.$/,
+    );
+  });
+
   it('reports YAML syntax errors with their line', () => {
     expect(errorOf(write('syntax.yaml', 'method: evaluate\ntask: [unclosed\n'))).toMatch(
       /syntax\.yaml line \d: not valid YAML or JSON/,
     );
+  });
+
+  it('reads only a regular file of at most 1 MiB as a config', () => {
+    expect(errorOf('/dev/null')).toBe(
+      '/dev/null: is a character device, not a regular file; a config must be a regular file.',
+    );
+    const fifo = path.join(dir, 'config.fifo');
+    execFileSync('mkfifo', [fifo]);
+    // A writer, so that a reader that (wrongly) reads the FIFO gets its content instead of waiting for ever.
+    const writer = spawn('sh', ['-c', 'cat "$1" > "$0"', fifo, write('piped.yaml', valid)], { stdio: 'ignore' });
+    try {
+      expect(errorOf(fifo)).toBe(`${fifo}: is a FIFO, not a regular file; a config must be a regular file.`);
+    } finally {
+      writer.kill();
+    }
+    const big = write('big.yaml', `${valid}# ${'x'.repeat(1024 * 1024)}\n`);
+    expect(errorOf(big)).toMatch(/big\.yaml: is \d+ bytes, more than the limit of 1048576 bytes for a config file\.$/);
   });
 
   it('reports an unreadable file', () => {

@@ -1,7 +1,17 @@
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DatasetError, loadIoJsonl, loadSelfGuideTask, loadSemiEvolCsv, readJsonlLines } from '../../lib/datasets';
+import {
+  DatasetError,
+  loadIoJsonl,
+  loadSelfGuideTask,
+  loadSelfGuideTaskDefinition,
+  loadSemiEvolCsv,
+  readJsonlLines,
+} from '../../lib/datasets';
+import { loadDataset } from '../../lib/methods/datasets';
+import { loadConfiguredTask } from '../../lib/methods/selfguide-tasks';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-datasets-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -76,6 +86,45 @@ describe('loadSemiEvolCsv', () => {
       `${file} line 4: field "options" must be a JSON list of at least 2 (and at most 26) strings, got "[A, B]".`,
     );
     expect([error.file, error.line, error.field]).toEqual([file, 4, 'options']);
+  });
+
+  it('reads a bare NaN option as the text "nan", as the authors\' Python loader does, with a warning', () => {
+    const nanOptions = '"[""a"", NaN, ""c""]"';
+    const inString = options('NaN is not a number', 'b');
+    const file = write(
+      'nan.csv',
+      `question,options,answer\nq1,${nanOptions},A\nq2,${inString},B\nq3,${nanOptions},C\n`,
+    );
+    const { items, warnings } = loadSemiEvolCsv(file);
+    expect(items.map((item) => item.options)).toEqual([
+      ['a', 'nan', 'c'],
+      ['NaN is not a number', 'b'],
+      ['a', 'nan', 'c'],
+    ]);
+    expect(warnings).toEqual([
+      `${file}: 2 rows with a bare NaN among the options, read as the option text "nan" ` +
+        '(first: ["a", NaN, "c"]; lines 2, 4).',
+    ]);
+  });
+
+  it('quotes a NaN row in its warning as a short excerpt, with invisible characters escaped', () => {
+    const longNan = `"[""\u202e${'long option '.repeat(8)}"", NaN]"`;
+    const file = write('nan-long.csv', `question,options,answer\nq1,${longNan},A\n`);
+    expect(loadSemiEvolCsv(file).warnings).toEqual([
+      `${file}: 1 row with a bare NaN among the options, read as the option text "nan" ` +
+        `(first: ["\\u202elong option long option long optio...; line 2).`,
+    ]);
+  });
+
+  it('names every bad row: the first one in full, then how many more and their lines', () => {
+    const rows = Array.from({ length: 14 }, (_, i) => (i % 2 === 0 ? `q${i},"[A, B]",A` : `q${i},${abc},A`));
+    const file = write('many-bad.csv', ['question,options,answer', ...rows].join('\n'));
+    const error = errorOf(() => loadSemiEvolCsv(file));
+    expect(error.message).toBe(
+      `${file} line 2: field "options" must be a JSON list of at least 2 (and at most 26) strings, got "[A, B]"; ` +
+        '6 more rows are invalid (lines 4, 6, 8, 10, 12, 14).',
+    );
+    expect([error.line, error.field]).toEqual([2, 'options']);
   });
 
   it('rejects options that are not a list of at least two strings', () => {
@@ -219,6 +268,13 @@ describe('loadSemiEvolCsv', () => {
     );
     expect(errorOf(() => loadSemiEvolCsv(write('empty.csv', ''))).line).toBe(1);
   });
+
+  it('refuses a split with a header and no rows, naming the file', () => {
+    const headerOnly = write('header-only.csv', 'question,options,answer\n\n');
+    expect(errorOf(() => loadSemiEvolCsv(headerOnly)).message).toBe(
+      `${headerOnly}: has a header but no data rows; a split needs at least one item.`,
+    );
+  });
 });
 
 describe('JSONL', () => {
@@ -233,15 +289,25 @@ describe('JSONL', () => {
 
   it('names the line of invalid JSON', () => {
     const file = write('broken.jsonl', '{"input":"a","output":"b"}\n{"input": oops}\n');
-    expect(errorOf(() => loadIoJsonl(file)).message).toMatch(
-      new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} line 2: the line is not valid JSON \\(.*\\)\\.$`),
+    expect(errorOf(() => loadIoJsonl(file)).message).toBe(`${file} line 2: the line is not valid JSON.`);
+  });
+
+  it('names every bad line: the first one in full, then how many more and their lines', () => {
+    const good = '{"input":"a","output":"b"}';
+    const badJson = write('bad-json.jsonl', [good, '{"input": oops}', good, 'not json', '{'].join('\n'));
+    expect(errorOf(() => loadIoJsonl(badJson)).message).toBe(
+      `${badJson} line 2: the line is not valid JSON; 2 more lines are invalid (lines 4, 5).`,
+    );
+    const badFields = write('bad-fields.jsonl', [good, '{"input":"a"}', good, '{"input":"a","output":3}'].join('\n'));
+    expect(errorOf(() => loadIoJsonl(badFields)).message).toBe(
+      `${badFields} line 2: field "output" is missing (it must be a string); 1 more line is invalid (line 4).`,
     );
   });
 
   it('names the line and the field of a bad example', () => {
     const file = write('fields.jsonl', '{"input":"a","output":"b"}\n{"input":"a"}\n{"input":"a","output":3}\n');
     expect(errorOf(() => loadIoJsonl(file)).message).toBe(
-      `${file} line 2: field "output" is missing (it must be a string).`,
+      `${file} line 2: field "output" is missing (it must be a string); 1 more line is invalid (line 3).`,
     );
     const wrongType = write('type.jsonl', '{"input":"a","output":3}\n');
     expect(errorOf(() => loadIoJsonl(wrongType)).message).toBe(
@@ -250,6 +316,127 @@ describe('JSONL', () => {
     const notObject = write('array.jsonl', '[1]\n');
     expect(errorOf(() => loadIoJsonl(notObject)).message).toBe(
       `${notObject} line 1: must be an object with string fields "input" and "output", got [1].`,
+    );
+  });
+});
+
+describe('loadDataset', () => {
+  it('refuses an empty JSONL split, naming the file', () => {
+    const blank = write('blank.jsonl', '\n  \n');
+    expect(errorOf(() => loadDataset({ format: 'io-jsonl', path: blank })).message).toBe(
+      `${blank}: has no data lines; a split needs at least one item.`,
+    );
+  });
+});
+
+describe('reading files safely', () => {
+  const question = 'question,options,answer\n';
+
+  it('accepts only regular files: a device or a FIFO is refused before anything is read', () => {
+    expect(errorOf(() => loadSemiEvolCsv('/dev/null')).message).toBe(
+      '/dev/null: is a character device, not a regular file; a dataset must be a regular file.',
+    );
+    expect(errorOf(() => loadIoJsonl('/dev/zero')).message).toBe(
+      '/dev/zero: is a character device, not a regular file; a dataset must be a regular file.',
+    );
+    const fifo = path.join(dir, 'split.fifo');
+    execFileSync('mkfifo', [fifo]);
+    // A writer, so that a reader that (wrongly) reads the FIFO gets its content instead of waiting for ever.
+    const writer = spawn('sh', ['-c', `printf '${question}q,"[""a"",""b""]",A\n' > "$0"`, fifo], { stdio: 'ignore' });
+    try {
+      expect(errorOf(() => loadSemiEvolCsv(fifo)).message).toBe(
+        `${fifo}: is a FIFO, not a regular file; a dataset must be a regular file.`,
+      );
+    } finally {
+      writer.kill();
+    }
+  });
+
+  it('refuses a file over the per-file byte limit, before parsing it', () => {
+    const file = write('big.csv', `${question}${`q,${abc},A\n`.repeat(10)}`);
+    const size = fs.statSync(file).size;
+    expect(errorOf(() => loadSemiEvolCsv(file, { limits: { maxBytes: 100 } })).message).toBe(
+      `${file}: is ${size} bytes, more than the limit of 100 bytes for a dataset file (setting "maxBytes").`,
+    );
+    const jsonl = write('big.jsonl', '{"input":"a","output":"b"}\n'.repeat(10));
+    expect(errorOf(() => loadDataset({ format: 'io-jsonl', path: jsonl, maxBytes: 20 })).message).toMatch(
+      /: is 270 bytes, more than the limit of 20 bytes for a dataset file \(setting "maxBytes"\)\.$/,
+    );
+  });
+
+  it('refuses an item over the per-item character limit, naming the line and the field', () => {
+    const long = 'x'.repeat(60);
+    const csv = write('long.csv', `${question}q,${abc},A\n${long},${abc},A\n`);
+    expect(errorOf(() => loadSemiEvolCsv(csv, { limits: { maxItemChars: 50 } })).message).toBe(
+      `${csv} line 3: field "question" is 60 characters long, more than the limit of 50 (setting "maxItemChars").`,
+    );
+    const longOption = write('long-option.csv', `${question}q,${options('a', long)},A\n`);
+    expect(errorOf(() => loadSemiEvolCsv(longOption, { limits: { maxItemChars: 50 } })).field).toBe('options[1]');
+    const jsonl = write('long.jsonl', `{"input":"a","output":"b"}\n{"input":"a","output":"${long}"}\n`);
+    expect(errorOf(() => loadDataset({ format: 'io-jsonl', path: jsonl, maxItemChars: 50 })).message).toBe(
+      `${jsonl} line 2: field "output" is 60 characters long, more than the limit of 50 (setting "maxItemChars").`,
+    );
+  });
+});
+
+describe('error messages never echo what a file that is not a dataset holds', () => {
+  const secretLine = 'root:x:0:0:root:/root:/bin/bash';
+  const secretFile = write('passwd', `${secretLine}\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n`);
+  const linkTo = (target: string, name: string) => {
+    const link = path.join(dir, `${fileCount++}-${name}`);
+    fs.symlinkSync(target, link);
+    return link;
+  };
+
+  it('refuses /proc/self/environ without printing the environment', () => {
+    const environ = fs.readFileSync('/proc/self/environ', 'utf8');
+    const message = errorOf(() => loadSemiEvolCsv('/proc/self/environ')).message;
+    expect(message).toBe(
+      '/proc/self/environ: is a pseudo-file whose size changes as it is read (such as one under /proc), ' +
+        'not a regular file; a dataset must be a regular file.',
+    );
+    expect(message).not.toContain(environ.slice(0, 12));
+  });
+
+  it('names the expected header without quoting a first line that is not one', () => {
+    const link = linkTo(secretFile, 'split.csv');
+    const message = errorOf(() => loadSemiEvolCsv(link)).message;
+    expect(message).toBe(
+      `${link} line 1: the first line is not a header naming the "question", "options" and "answer" columns.`,
+    );
+    expect(message).not.toContain('root:x');
+    const envFile = write('secrets.env', 'openai_api_key sk-abc123\nother_key xyz\n');
+    const envMessage = errorOf(() => loadSemiEvolCsv(envFile)).message;
+    expect(envMessage).toBe(
+      `${envFile} line 1: the first line is not a header naming the "question", "options" and "answer" columns.`,
+    );
+  });
+
+  it('quotes the header of a split back when it names one of the expected columns', () => {
+    const typo = write('typo.csv', `question,option,answer\nq,${abc},A\n`);
+    expect(errorOf(() => loadSemiEvolCsv(typo)).message).toBe(
+      `${typo} line 1: field "options" is missing from the header, which has "question, option, answer".`,
+    );
+  });
+
+  it("says only that JSON does not parse, without the parser's excerpt", () => {
+    const taskPath = fs.mkdtempSync(path.join(dir, 'task-'));
+    fs.symlinkSync(secretFile, path.join(taskPath, 'task.json'));
+    const taskError = errorOf(() => loadSelfGuideTask(taskPath)).message;
+    expect(taskError).toBe(`${path.join(taskPath, 'task.json')}: is not valid JSON.`);
+    const jsonl = linkTo(secretFile, 'split.jsonl');
+    expect(errorOf(() => loadIoJsonl(jsonl)).message).toBe(
+      `${jsonl} line 1: the line is not valid JSON; 1 more line is invalid (line 2).`,
+    );
+  });
+
+  it('quotes at most a short excerpt of a data row, with invisible characters escaped', () => {
+    const answer = `\u202e${'SECRET'.repeat(20)}`;
+    const file = write('long-answer.csv', `question,options,answer\nq,${abc},${answer}\n`);
+    const message = errorOf(() => loadSemiEvolCsv(file)).message;
+    expect(message).toBe(
+      `${file} line 2: field "answer" must be an option letter A-C (or an option number 1-3), ` +
+        `got "\\u202e${'SECRET'.repeat(6)}...".`,
     );
   });
 });
@@ -276,10 +463,31 @@ describe('loadSelfGuideTask', () => {
     return taskPath;
   }
 
-  it('loads task.json with its validation and test splits', () => {
+  it('loads task.json with its test split, and never reads validation.jsonl, which a run does not use', () => {
+    const dirWithoutValidation = taskDir(task);
+    fs.rmSync(path.join(dirWithoutValidation, 'validation.jsonl'));
+    const dirWithBadValidation = taskDir(task);
+    fs.writeFileSync(path.join(dirWithBadValidation, 'validation.jsonl'), '{"input": 3}\n');
+    for (const taskPath of [dirWithoutValidation, dirWithBadValidation])
+      expect(loadSelfGuideTask(taskPath)).toEqual({
+        ...task,
+        test: [
+          { input: 't1', output: 'yes' },
+          { input: 't2', output: 'no' },
+        ],
+      });
+  });
+
+  it('loads only task.json for the filter command', () => {
+    const onlyDefinition = taskDir(task);
+    fs.rmSync(path.join(onlyDefinition, 'validation.jsonl'));
+    fs.rmSync(path.join(onlyDefinition, 'test.jsonl'));
+    expect(loadSelfGuideTaskDefinition(onlyDefinition)).toEqual(task);
+  });
+
+  it('loads task.json with its test split', () => {
     expect(loadSelfGuideTask(taskDir(task))).toEqual({
       ...task,
-      validation: [{ input: 'v', output: 'no' }],
       test: [
         { input: 't1', output: 'yes' },
         { input: 't2', output: 'no' },
@@ -305,6 +513,13 @@ describe('loadSelfGuideTask', () => {
     );
   });
 
+  it('refuses a task name that could not be part of a run id', () => {
+    for (const name of ['task 999', 'task/999', '..', 'tâche'])
+      expect(errorOf(() => loadSelfGuideTask(taskDir({ ...task, name }))).message).toMatch(
+        /task\.json: field "name" must be 1 to 60 ASCII letters, digits, "_", "\." or "-", and not "\." or "\.\." \(it/,
+      );
+  });
+
   it('requires examples, and labels for a classification task', () => {
     expect(errorOf(() => loadSelfGuideTask(taskDir({ ...task, examples: [] }))).field).toBe('examples');
     const noLabels = errorOf(() => loadSelfGuideTask(taskDir({ ...task, labels: [] })));
@@ -316,10 +531,39 @@ describe('loadSelfGuideTask', () => {
   it('reports invalid JSON and a missing split file', () => {
     const broken = taskDir(task);
     fs.writeFileSync(path.join(broken, 'task.json'), '{"name": ');
-    expect(errorOf(() => loadSelfGuideTask(broken)).message).toMatch(/task\.json: is not valid JSON \(/);
+    expect(errorOf(() => loadSelfGuideTask(broken)).message).toMatch(
+      /task\.json: is not valid JSON \(it ends too early\)\.$/,
+    );
     const noTest = taskDir(task);
     fs.rmSync(path.join(noTest, 'test.jsonl'));
     expect(errorOf(() => loadSelfGuideTask(noTest)).message).toMatch(/test\.jsonl: cannot be read \(ENOENT\)\.$/);
+  });
+
+  it("applies the task folder's configured limits to its test split and its task.json", () => {
+    const taskPath = taskDir(task);
+    const data = (limits: { maxBytes?: number; maxItemChars?: number }) =>
+      loadConfiguredTask({ format: 'selfguide-task', path: taskPath, ...limits });
+    const taskFile = path.join(taskPath, 'task.json');
+    expect(errorOf(() => data({ maxItemChars: 5 })).message).toBe(
+      `${taskFile}: field "examples[0].input" is 6 characters long, more than the limit of 5 (setting "maxItemChars").`,
+    );
+    const testFile = path.join(taskPath, 'test.jsonl');
+    fs.writeFileSync(testFile, '{"input":"a long input","output":"no"}\n');
+    expect(errorOf(() => data({ maxItemChars: 6 })).message).toBe(
+      `${testFile} line 1: field "input" is 12 characters long, more than the limit of 6 (setting "maxItemChars").`,
+    );
+    const size = fs.statSync(taskFile).size;
+    expect(errorOf(() => data({ maxBytes: 50 })).message).toBe(
+      `${taskFile}: is ${size} bytes, more than the limit of 50 bytes for a dataset file (setting "maxBytes").`,
+    );
+  });
+
+  it('refuses an empty test split', () => {
+    const emptyTest = taskDir(task);
+    fs.writeFileSync(path.join(emptyTest, 'test.jsonl'), '');
+    expect(errorOf(() => loadSelfGuideTask(emptyTest)).message).toBe(
+      `${path.join(emptyTest, 'test.jsonl')}: has no data lines; a split needs at least one item.`,
+    );
   });
 });
 
@@ -353,10 +597,8 @@ describe('the shared data files', () => {
     expect(tasks.length).toBeGreaterThan(0);
     const summary = tasks.map((name) => {
       const task = loadSelfGuideTask(path.join(root, 'selfguide', name));
-      return (
-        `${name}: ${task.kind}/${task.metric}, ${task.examples.length} examples, ` +
-        `${task.validation.length} validation, ${task.test.length} test`
-      );
+      const sizes = `${task.examples.length} examples, ${task.test.length} test`;
+      return `${name}: ${task.kind}/${task.metric}, ${sizes}`;
     });
     console.log(summary.join('\n'));
   });

@@ -222,11 +222,7 @@ describe('method estimates', () => {
   });
 
   const task = (name: string) => {
-    const {
-      validation: _validation,
-      test: testLines,
-      ...definition
-    } = loadSelfGuideTask(path.resolve(__dirname, '../../demo/selfguide', name));
+    const { test: testLines, ...definition } = loadSelfGuideTask(path.resolve(__dirname, '../../demo/selfguide', name));
     return { task: definition, test: testLines.slice(0, 5) };
   };
   const pipeline: SelfGuideEstimatePipeline = {

@@ -1,4 +1,4 @@
-// `flt run` reads each data file once: what a method's load returns feeds both prepare and estimate.
+// `flt run` opens each data file once: what a method's load returns feeds both prepare and estimate.
 import fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,7 +15,7 @@ describe('flt run', () => {
     const config = loadRunConfig(path.join(root, 'examples', name));
     const store = new LocalArtifactStore(fs.mkdtempSync(path.join(os.tmpdir(), 'flt-run-reads-')));
     const method = methodOf(config);
-    const readFile = jest.spyOn(fs, 'readFileSync');
+    const openFile = jest.spyOn(fs, 'openSync');
     try {
       // The steps of the `run` command in client.ts, in its order.
       const data = method.load(config);
@@ -23,11 +23,11 @@ describe('flt run', () => {
       const estimate = method.estimate(config, data);
       expect(prepared.notes.length).toBeGreaterThan(0);
       expect(estimate.length).toBeGreaterThan(0);
-      const dataReads = readFile.mock.calls.map(([file]) => String(file)).filter((file) => file.startsWith(demo));
+      const dataReads = openFile.mock.calls.map(([file]) => String(file)).filter((file) => file.startsWith(demo));
       expect(dataReads.length).toBeGreaterThan(0);
       expect(dataReads).toEqual([...new Set(dataReads)]);
     } finally {
-      readFile.mockRestore();
+      openFile.mockRestore();
     }
   });
 });

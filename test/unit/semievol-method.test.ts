@@ -56,7 +56,18 @@ describe('the semievol method', () => {
     );
     const config = loadRunConfig(file);
     if (config.method !== 'semievol') throw new Error('expected a semievol config');
-    const { input } = await semievolMethod.prepare(config, new LocalArtifactStore(path.join(dir, 'artifacts')));
+    const store = new LocalArtifactStore(path.join(dir, 'artifacts'));
+    const { input, notes } = await semievolMethod.prepare(config, store);
+    // The same file for all three splits: every test question is also training data.
+    expect(notes).toEqual(
+      expect.arrayContaining([
+        ...['labeled', 'unlabeled'].map(
+          (split) =>
+            `test: warning: all 60 test questions are also in the ${split} split (${csv}); ` +
+            'its scores are not a fair test.',
+        ),
+      ]),
+    );
     expect(input.fineTune).toMatchObject({
       hyperparameters: { epochs: 2, learningRate: 1e-4, lora: true },
       finalHyperparameters: { epochs: 2, learningRate: 1e-6, lora: true },

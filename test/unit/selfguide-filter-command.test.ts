@@ -1,0 +1,49 @@
+// `flt selfguide filter` reads task.json only: the folder's splits are not needed to filter recorded inputs.
+import { Command } from 'commander';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { registerSelfguideCommands } from '../../cli/selfguide';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-selfguide-filter-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+it('filters recorded inputs with a task folder that holds task.json alone', async () => {
+  const taskPath = path.join(dir, 'task');
+  fs.mkdirSync(taskPath);
+  fs.writeFileSync(
+    path.join(taskPath, 'task.json'),
+    JSON.stringify({
+      name: 'task999',
+      kind: 'classification',
+      metric: 'exact_match',
+      instruction: 'Say yes or no.',
+      examples: [{ input: 'Is the sky blue?', output: 'yes' }],
+      labels: ['yes', 'no'],
+      noise_terms: ['input'],
+    }),
+  );
+  const inputs = path.join(dir, 'inputs.jsonl');
+  fs.writeFileSync(
+    inputs,
+    ['Is grass green?', '', 'Is grass green?'].map((input) => JSON.stringify({ input })).join('\n'),
+  );
+  const output = path.join(dir, 'filtered.jsonl');
+  const program = new Command('flt').exitOverride();
+  registerSelfguideCommands(program);
+  const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  try {
+    await program.parseAsync(
+      ['selfguide', 'filter', '--task', taskPath, '--inputs', inputs, '--length-filter', 'off', '--output', output],
+      { from: 'user' },
+    );
+  } finally {
+    log.mockRestore();
+  }
+  const kept = fs
+    .readFileSync(output, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line).kept);
+  expect(kept).toEqual([true, false, false]);
+});
