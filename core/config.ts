@@ -115,6 +115,13 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
       servedModel: z.string().default('{job}'),
       pollIntervalSeconds: z.number().positive().default(5),
       retryFailedJobs,
+      /**
+       * How the adapter becomes callable after training. `vllm`/`sglang`: loaded at runtime into `provider`'s
+       * server under the served model name; `llama-cpp-server`: selected per request among the adapters the server
+       * was started with (`--lora`); `llama-cpp`: applied by the embedded backend; `none` (also when absent, as in
+       * runs recorded before this option): serving is the trainer's or the operator's job.
+       */
+      serve: z.enum(['vllm', 'sglang', 'llama-cpp', 'llama-cpp-server', 'none']).optional(),
     })
     .strict(),
   z

@@ -125,6 +125,20 @@ export interface ModelRef {
   model: string;
   /** Set by the in-context fine-tune backend: the k training examples nearest to each prompt are prepended as turns. */
   demonstrations?: { pool: ArtifactRef; k: number };
+  /**
+   * A LoRA adapter the model is called through. Engines that load adapters at runtime (vLLM, SGLang) serve it under
+   * `name`, which is then also `model`; the embedded llama.cpp backend applies the GGUF file at `path` itself.
+   */
+  adapter?: { name: string; path: string; scale?: number };
+  /** Set when a serving engine holds the adapter: stages re-load it before calling (a restarted server forgot it). */
+  serving?: AdapterServingRef;
+}
+
+/** Which engine serves an adapter, so a later stage can make sure it is still loaded. */
+export interface AdapterServingRef {
+  engine: 'vllm' | 'sglang' | 'llama-cpp' | 'llama-cpp-server';
+  /** The provider (from `providers`) whose server holds the adapter. */
+  provider: string;
 }
 
 /** A contiguous slice of a dataset, stored as its own artifact so a shard activity reads only its items. */
