@@ -29,6 +29,10 @@ export interface ChatRequest {
   stop?: string[];
   /** Constrain the answer to one of these strings (embedded llama.cpp only; remote backends ignore it). */
   choices?: string[];
+  /** The LoRA adapter to apply (embedded llama.cpp: its GGUF file); set only for models that carry one. */
+  adapter?: { name: string; path: string; scale?: number };
+  /** llama.cpp server's per-request adapter selection; adapters not listed run at scale 0. */
+  lora?: { id: number; scale: number }[];
 }
 
 export interface TokenLogprob {
@@ -139,6 +143,8 @@ export interface AdapterServingRef {
   engine: 'vllm' | 'sglang' | 'llama-cpp' | 'llama-cpp-server';
   /** The provider (from `providers`) whose server holds the adapter. */
   provider: string;
+  /** llama.cpp server: the id under which it preloaded the adapter, selected per request. */
+  loraId?: number;
 }
 
 /** A contiguous slice of a dataset, stored as its own artifact so a shard activity reads only its items. */
