@@ -1,6 +1,5 @@
 // Serving trained adapters as activities: make one callable and prove it (serveAdapter, also run again before each
 // stage that calls it), and unload what a run loaded (unloadAdapters).
-import { heartbeat } from '@temporalio/activity';
 import * as path from 'node:path';
 import type { ServeAdapterInput, UnloadAdaptersInput } from '../core/contracts';
 import type { ModelRef } from '../core/types';
@@ -22,7 +21,6 @@ async function loadOnce(serving: AdapterServing, name: string, file: string): Pr
   // An engine that does not say which file is behind a name is trusted with the name.
   if (current && (current.path === null || samePath(current.path, file))) return {};
   if (current) await serving.unload(name);
-  heartbeat();
   return serving.load(name, file);
 }
 
