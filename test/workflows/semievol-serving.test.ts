@@ -1,6 +1,7 @@
 // A SemiEvol run whose fine-tunes are the `command` backend running the fake LoRA trainer, with `serve: vllm`
 // against the provider double's vLLM routes: each adapter is loaded once per serving-server lifetime, stages call
 // it by name, and the run unloads it at the end; a serving restart mid-run is healed by the next stage's re-load.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProvidersConfig } from '../../core/config';
 import { semievolOptionsSchema } from '../../core/semievol-config';
@@ -9,6 +10,7 @@ import { controlQuery, pauseSignal, unpauseSignal } from '../../core/workflow-me
 import { loadSemiEvolCsv } from '../../lib/datasets';
 import { tsArgs } from '../../lib/ts-process';
 import type { SemievolRunInput, SemievolRunResult } from '../../workflows/semievol';
+import { manifestFileName } from '../support/fake-lora-trainer';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { tempDeps, testClient, testWorker } from '../support/temporal';
 
@@ -118,6 +120,9 @@ describe('semievolRun with adapters served on vLLM', () => {
       expect(warm.model).toMatch(/^flt-/);
       expect(warm.adapter).toEqual({ name: warm.model, path: expect.stringContaining(warm.model) });
       expect(evolved.model).not.toBe(warm.model);
+      // M_evol was trained on from M_warm's adapter file, on the base model's name rather than the adapter's.
+      const manifest = JSON.parse(fs.readFileSync(path.join(evolved.adapter!.path, manifestFileName), 'utf8'));
+      expect(manifest).toMatchObject({ initAdapter: warm.adapter!.path, baseModel: 'sim-model' });
 
       const { loaded, events } = await loraNow();
       const lora = events.filter((e) => e.action !== 'restart');
