@@ -11,7 +11,7 @@ import type {
   FineTuneJobState,
   ModelRef,
 } from '../core/types';
-import { adapterServingStep, fineTuneJobCalls, fineTuneWait } from './activity-options';
+import { adapterServingStep, adapterUnloadStep, fineTuneJobCalls, fineTuneWait } from './activity-options';
 
 export interface FineTuneInput {
   runId: string;
@@ -105,9 +105,23 @@ async function serve(
     ...adapterServingStep,
     summary: `serve the ${input.stage} adapter on ${backend.provider} (${backend.serve}) as ${trained.model}`,
   });
-  return serveAdapter({
+  const request = {
     providers: input.providers,
     adapter: { name: trained.model, path: job.adapterPath },
     serving: { engine: backend.serve, provider: backend.provider },
-  });
+  };
+  try {
+    return await serveAdapter(request);
+  } catch (err) {
+    // Cancelled mid-load, the run never learns of this adapter, so its end-of-run unload cannot cover it.
+    if (isCancellation(err)) {
+      const { unloadAdapters } = proxyActivities<Activities>({
+        ...adapterUnloadStep,
+        summary: `unload ${trained.model}`,
+      });
+      const model = { ...trained, adapter: request.adapter, serving: request.serving };
+      await CancellationScope.nonCancellable(() => unloadAdapters({ providers: input.providers, models: [model] }));
+    }
+    throw err;
+  }
 }

@@ -3,10 +3,11 @@
 // it by name, and the run unloads it at the end; a serving restart mid-run is healed by the next stage's re-load.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
 import type { ProvidersConfig } from '../../core/config';
 import { semievolOptionsSchema } from '../../core/semievol-config';
 import type { McqItem } from '../../core/types';
-import { controlQuery, pauseSignal, unpauseSignal } from '../../core/workflow-messages';
+import { controlQuery, pauseSignal, progressQuery, unpauseSignal } from '../../core/workflow-messages';
 import { loadSemiEvolCsv } from '../../lib/datasets';
 import { tsArgs } from '../../lib/ts-process';
 import type { SemievolRunInput, SemievolRunResult } from '../../workflows/semievol';
@@ -140,6 +141,36 @@ describe('semievolRun with adapters served on vLLM', () => {
       expect(chats.filter((r) => r.model === evolved.model).length).toBeGreaterThanOrEqual(test.length);
       expect(chats.every((r) => r.status === 200)).toBe(true);
       expect(result.evaluations.semievol.score.total).toBe(test.length);
+    } finally {
+      await close();
+    }
+  });
+
+  it('unloads the adapters it loaded when the run is cancelled', async () => {
+    const { client, close } = await testClient();
+    const worker = await testWorker(deps);
+    const runId = `semievol-serving-cancel-${Date.now()}`;
+    try {
+      await worker.run(async () => {
+        const handle = await client.workflow.start('semievolRun', {
+          taskQueue: worker.taskQueue,
+          workflowId: runId,
+          args: [await input(runId)],
+        });
+        // Once the run holds M_warm (the warm-up stage is done), cancel it.
+        const warmUpDone = async () =>
+          (await handle.query(progressQuery)).stages.find((s) => s.stage === 'warm-up')?.done === 1;
+        while (!(await warmUpDone())) await sleep(100);
+        await handle.cancel();
+        await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
+      });
+      const { loaded, events } = await loraNow();
+      expect(loaded).toEqual([]);
+      const loads = events.filter((e) => e.action === 'load' && e.error === null);
+      expect(loads).toHaveLength(1);
+      expect(events.filter((e) => e.action === 'unload' && e.error === null).map((e) => e.name)).toEqual([
+        loads[0]!.name,
+      ]);
     } finally {
       await close();
     }
