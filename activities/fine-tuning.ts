@@ -24,6 +24,8 @@ export interface StartFineTuneInput extends JobContext {
   training: ArtifactRef;
   baseModel: string;
   hyperparameters: FineTuneHyperparameters;
+  /** Continue from this adapter (command backend); part of the job's identity when set. */
+  initAdapter?: string;
 }
 
 export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
@@ -56,6 +58,7 @@ export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
             trainingFileId,
             baseModel: input.baseModel,
             hyperparameters: input.hyperparameters,
+            ...(input.initAdapter ? { initAdapter: input.initAdapter } : {}),
           }))
         );
       } catch (err) {
@@ -106,6 +109,7 @@ export interface JobInputs {
   hyperparameters: FineTuneHyperparameters;
   backend: RemoteFineTuneBackendConfig;
   providers: ProvidersConfig;
+  initAdapter?: string;
 }
 
 /** The job's tag: a hash of its inputs, never the run id (the stage keeps roles apart, e.g. warm-up and evolve). */
@@ -118,6 +122,8 @@ export function contentTag(input: JobInputs): JobTag {
         hyperparameters: input.hyperparameters,
         backend: input.backend.kind,
         salt: input.providers[input.backend.provider]?.cacheSalt,
+        // Only when set, so the tags of jobs that start from no adapter stay as they were.
+        ...(input.initAdapter ? { initAdapter: input.initAdapter } : {}),
       }),
     )
     .digest('hex')

@@ -6,6 +6,7 @@ import { fineTuneActivities } from './fine-tuning';
 import { inferenceActivities } from './inference';
 import { selfGuideActivities } from './selfguide';
 import { semievolActivities } from './semievol';
+import { servingActivities } from './serving';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...fineTuneActivities(deps),
     ...selfGuideActivities(deps),
     ...semievolActivities(deps),
+    ...servingActivities(deps),
   };
 }
 

@@ -47,6 +47,11 @@ export class ShardCalls {
       ...request,
       model: model.model,
       messages: await withDemonstrations(this.deps.store, model, request.messages),
+      // Only models that carry an adapter add these, so every other request (and its cache key) is as before.
+      ...(model.adapter ? { adapter: model.adapter } : {}),
+      ...(model.serving?.loraId !== undefined
+        ? { lora: [{ id: model.serving.loraId, scale: model.adapter?.scale ?? 1 }] }
+        : {}),
     };
     const call = await retryTransient(
       () => this.deps.gateway.chat(this.providers, model.provider, full, this.abort.signal),

@@ -145,7 +145,8 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
       kind: z.literal('command'),
       /**
        * Shell command run in its own process group. It sees FLT_TRAIN_FILE, FLT_OUTPUT_DIR, FLT_BASE_MODEL,
-       * FLT_EPOCHS, FLT_LEARNING_RATE, FLT_LORA and FLT_JOB_NAME, and leaves its adapter in FLT_OUTPUT_DIR.
+       * FLT_EPOCHS, FLT_LEARNING_RATE, FLT_BATCH_SIZE, FLT_LORA and FLT_JOB_NAME (FLT_INIT_ADAPTER too when it
+       * continues from a served adapter: SemiEvol's M_evol from M_warm), and leaves its adapter in FLT_OUTPUT_DIR.
        */
       command: z.string().min(1),
       /** The openai-compatible provider that serves the adapter (vLLM, llama.cpp server). */
@@ -154,6 +155,13 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
       servedModel: z.string().default('{job}'),
       pollIntervalSeconds: z.number().positive().default(5),
       retryFailedJobs,
+      /**
+       * How the adapter becomes callable after training. `vllm`/`sglang`: loaded at runtime into `provider`'s
+       * server under the served model name; `llama-cpp-server`: selected per request among the adapters the server
+       * was started with (`--lora`); `llama-cpp`: applied by the embedded backend; `none` (also when absent, as in
+       * runs recorded before this option): serving is the trainer's or the operator's job.
+       */
+      serve: z.enum(['vllm', 'sglang', 'llama-cpp', 'llama-cpp-server', 'none']).optional(),
     })
     .strict(),
   z

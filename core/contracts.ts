@@ -1,11 +1,11 @@
 // What crosses the workflow/activity boundary besides ArtifactRefs: the settings workflows pass to activities and
 // the results they get back. Workflows may not import activity modules, so both sides import these from here.
-import type { FineTuneBackendConfig, RetrieverConfig } from './config';
+import type { FineTuneBackendConfig, ProvidersConfig, RetrieverConfig } from './config';
 import type { Accuracy } from './metrics';
 import type { AnnotationDropReason } from './selfguide-annotation';
 import type { FilterCounts } from './selfguide-filters';
 import type { PseudoLabelCounts } from './semievol';
-import type { ArtifactRef, StageUsage } from './types';
+import type { AdapterServingRef, ArtifactRef, ModelRef, StageUsage } from './types';
 
 // Answering and scoring multiple-choice questions.
 
@@ -100,3 +100,17 @@ export interface TestScore {
 
 /** A backend that trains weights at a provider or locally: every kind but in-context. */
 export type RemoteFineTuneBackendConfig = Exclude<FineTuneBackendConfig, { kind: 'in-context' }>;
+
+/** Make a trained adapter callable (serveAdapter), or make sure it still is (a restarted server forgot it). */
+export interface ServeAdapterInput {
+  providers: ProvidersConfig;
+  /** `name`: what requests call it; `path`: the trainer's output, a file or the directory holding it. */
+  adapter: NonNullable<ModelRef['adapter']>;
+  serving: AdapterServingRef;
+}
+
+/** The adapters a run loaded, to unload at its end: models without `serving` are skipped. */
+export interface UnloadAdaptersInput {
+  providers: ProvidersConfig;
+  models: ModelRef[];
+}

@@ -29,6 +29,10 @@ export interface ChatRequest {
   stop?: string[];
   /** Constrain the answer to one of these strings (embedded llama.cpp only; remote backends ignore it). */
   choices?: string[];
+  /** The LoRA adapter to apply (embedded llama.cpp: its GGUF file); set only for models that carry one. */
+  adapter?: { name: string; path: string; scale?: number };
+  /** llama.cpp server's per-request adapter selection; adapters not listed run at scale 0. */
+  lora?: { id: number; scale: number }[];
 }
 
 export interface TokenLogprob {
@@ -125,6 +129,22 @@ export interface ModelRef {
   model: string;
   /** Set by the in-context fine-tune backend: the k training examples nearest to each prompt are prepended as turns. */
   demonstrations?: { pool: ArtifactRef; k: number };
+  /**
+   * A LoRA adapter the model is called through. Engines that load adapters at runtime (vLLM, SGLang) serve it under
+   * `name`, which is then also `model`; the embedded llama.cpp backend applies the GGUF file at `path` itself.
+   */
+  adapter?: { name: string; path: string; scale?: number };
+  /** Set when a serving engine holds the adapter: stages re-load it before calling (a restarted server forgot it). */
+  serving?: AdapterServingRef;
+}
+
+/** Which engine serves an adapter, so a later stage can make sure it is still loaded. */
+export interface AdapterServingRef {
+  engine: 'vllm' | 'sglang' | 'llama-cpp' | 'llama-cpp-server';
+  /** The provider (from `providers`) whose server holds the adapter. */
+  provider: string;
+  /** llama.cpp server: the id under which it preloaded the adapter, selected per request. */
+  loraId?: number;
 }
 
 /** A contiguous slice of a dataset, stored as its own artifact so a shard activity reads only its items. */

@@ -54,3 +54,18 @@ export function fineTuneWait(pollIntervalSeconds: number): ActivityOptions {
     retry: retryPolicy('5 seconds', '5 minutes'),
   };
 }
+
+/** Loading an adapter into a serving engine and probing it, or unloading it: a cold load reads weights from disk. */
+export const adapterServingStep: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  retry: retryPolicy('2 seconds', '1 minute'),
+};
+
+/**
+ * Unloading a run's adapters at its end, also after a failure or cancellation: a few tries, then the run ends as it
+ * would have (an adapter left loaded costs server memory, never a result), rather than waiting on a server gone.
+ */
+export const adapterUnloadStep: ActivityOptions = {
+  ...adapterServingStep,
+  retry: { ...adapterServingStep.retry, maximumAttempts: 5 },
+};

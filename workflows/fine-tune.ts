@@ -3,8 +3,15 @@ import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivi
 import type { Activities } from '../activities';
 import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from '../core/config';
 import type { RemoteFineTuneBackendConfig } from '../core/contracts';
-import type { ArtifactRef, FineTuneHyperparameters, FineTuneJobState, ModelRef } from '../core/types';
-import { fineTuneJobCalls, fineTuneWait } from './activity-options';
+import { InvalidInput } from '../core/errors';
+import type {
+  AdapterServingRef,
+  ArtifactRef,
+  FineTuneHyperparameters,
+  FineTuneJobState,
+  ModelRef,
+} from '../core/types';
+import { adapterServingStep, adapterUnloadStep, fineTuneJobCalls, fineTuneWait } from './activity-options';
 
 export interface FineTuneInput {
   runId: string;
@@ -15,6 +22,8 @@ export interface FineTuneInput {
   /** Chat-format training examples: one `{messages}` per line. */
   training: ArtifactRef;
   hyperparameters: FineTuneHyperparameters;
+  /** Continue training from this served adapter (its path); `baseModel` is then the model it adapts. */
+  initAdapter?: string;
 }
 
 const { startFineTuneJob, cancelFineTuneJob } = proxyActivities<Activities>(fineTuneJobCalls);
@@ -30,8 +39,12 @@ export async function fineTune(input: FineTuneInput): Promise<ModelRef> {
   for (let attempt = 0; ; attempt++) {
     const stage = attempt === 0 ? input.stage : `${input.stage}-retry${attempt}`;
     const final = await runJob(input, backend, stage);
-    if (final.status === 'succeeded' && final.resultModel)
-      return { provider: backend.provider, model: final.resultModel };
+    if (final.status === 'succeeded' && final.resultModel) {
+      const trained = { provider: backend.provider, model: final.resultModel };
+      return backend.kind === 'command' && backend.serve && backend.serve !== 'none'
+        ? serve(input, { ...backend, serve: backend.serve }, trained, final)
+        : trained;
+    }
     if (attempt >= (backend.retryFailedJobs ?? 0)) {
       throw ApplicationFailure.nonRetryable(
         `Fine-tune job ${final.jobId} ended ${final.status}: ${final.error ?? 'no error message from the provider'}`,
@@ -58,6 +71,7 @@ async function runJob(
     training: input.training,
     baseModel: input.baseModel.model,
     hyperparameters: input.hyperparameters,
+    ...(input.initAdapter ? { initAdapter: input.initAdapter } : {}),
   });
 
   const { waitForFineTuneJob } = proxyActivities<Activities>({
@@ -69,6 +83,44 @@ async function runJob(
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(() => cancelFineTuneJob({ ...job, jobId: started.jobId }));
+    }
+    throw err;
+  }
+}
+
+type ServedCommandBackend = Extract<FineTuneBackendConfig, { kind: 'command' }> & {
+  serve: NonNullable<AdapterServingRef['engine']>;
+};
+
+/** The adapter made callable and proven so, as its own step: loaded (or checked), listed, answering a probe. */
+async function serve(
+  input: FineTuneInput,
+  backend: ServedCommandBackend,
+  trained: ModelRef,
+  job: FineTuneJobState,
+): Promise<ModelRef> {
+  if (!job.adapterPath)
+    throw ApplicationFailure.nonRetryable(`Fine-tune job ${job.jobId} left no adapter to serve.`, InvalidInput);
+  const { serveAdapter } = proxyActivities<Activities>({
+    ...adapterServingStep,
+    summary: `serve the ${input.stage} adapter on ${backend.provider} (${backend.serve}) as ${trained.model}`,
+  });
+  const request = {
+    providers: input.providers,
+    adapter: { name: trained.model, path: job.adapterPath },
+    serving: { engine: backend.serve, provider: backend.provider },
+  };
+  try {
+    return await serveAdapter(request);
+  } catch (err) {
+    // Cancelled mid-load, the run never learns of this adapter, so its end-of-run unload cannot cover it.
+    if (isCancellation(err)) {
+      const { unloadAdapters } = proxyActivities<Activities>({
+        ...adapterUnloadStep,
+        summary: `unload ${trained.model}`,
+      });
+      const model = { ...trained, adapter: request.adapter, serving: request.serving };
+      await CancellationScope.nonCancellable(() => unloadAdapters({ providers: input.providers, models: [model] }));
     }
     throw err;
   }

@@ -15,7 +15,7 @@ import {
 } from '../core/selfguide-campaign';
 import type { SelfGuideGrid, SelfGuideSettings } from '../core/selfguide-config';
 import { searchAttributes } from '../core/search-attributes';
-import type { StageUsage } from '../core/types';
+import type { ModelRef, StageUsage } from '../core/types';
 import { progressQuery, type BudgetPlan, type StageCost, type StageProgress } from '../core/workflow-messages';
 import { pausable, runControl } from './control';
 import { selfGuideRun, type SelfGuideRunResult } from './selfguide';
@@ -31,6 +31,7 @@ import {
   type SelfGuidePipeline,
   type SelfGuideTaskRun,
 } from './selfguide-stages';
+import { unloadingAfter } from './serving';
 import { childId, mapBounded } from './shared';
 
 export interface SelfGuideCampaignInput extends SelfGuidePipeline {
@@ -70,8 +71,16 @@ export interface CampaignBranchInput extends SelfGuidePipeline, SelfGuideTaskRun
 }
 
 /** One task at one input temperature: inputs generated and annotated once, then every filter and epoch setting. */
-export async function selfGuideCampaignBranch(
+export function selfGuideCampaignBranch(
   input: CampaignBranchInput,
+): Promise<{ cells: CellResult[]; usage: StageUsage }> {
+  // Adapters served for this branch are unloaded at its end, however it ends.
+  return unloadingAfter(input.providers, (loaded) => runBranch(input, loaded));
+}
+
+async function runBranch(
+  input: CampaignBranchInput,
+  loaded: (model: ModelRef) => ModelRef,
 ): Promise<{ cells: CellResult[]; usage: StageUsage }> {
   const { runId, task } = input;
   const dataSets = branchDataSets(input.grid, task.kind, input.inputTemperature);
@@ -120,7 +129,7 @@ export async function selfGuideCampaignBranch(
       data.outputLengthFilter,
       input,
     );
-    const models = await fineTuneEpochs(runId, `fine-tune-${key}`, synthetic.training, epochs, input);
+    const models = (await fineTuneEpochs(runId, `fine-tune-${key}`, synthetic.training, epochs, input)).map(loaded);
     const results = await Promise.all(
       epochs.map(async (e, i): Promise<CellResult> => {
         const setting = { ...data, epochs: e };

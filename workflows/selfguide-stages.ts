@@ -9,6 +9,7 @@ import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import { addUsage, emptyUsage, type ArtifactRef, type ModelRef, type StageUsage } from '../core/types';
 import { dataStep, stageModelCalls } from './activity-options';
 import { fineTune } from './fine-tune';
+import { ensureServed, isServedAdapter } from './serving';
 import { selfGuideEvaluate, type SelfGuideEvaluation } from './selfguide-evaluate';
 import { childId } from './shared';
 
@@ -203,8 +204,8 @@ export function goldTraining(runId: string, task: SelfGuideTaskDefinition): Prom
   return goldTrainingSet({ runId, stage: 'fine-tune-few-shot', task });
 }
 
-/** Stage 5 for one model, as a child workflow. */
-export function evaluate(
+/** Stage 5 for one model, as a child workflow; a served adapter is made sure of first. */
+export async function evaluate(
   runId: string,
   stage: string,
   run: SelfGuideTaskRun,
@@ -212,6 +213,8 @@ export function evaluate(
   prompting: Prompting,
   pipeline: SelfGuidePipeline,
 ): Promise<SelfGuideEvaluation> {
+  // Only a served adapter waits here: other models start their evaluation in the same activation as before.
+  if (isServedAdapter(model)) await ensureServed([model], pipeline.providers, stage);
   return executeChild(selfGuideEvaluate, {
     workflowId: childId(runId, stage),
     args: [

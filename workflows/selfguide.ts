@@ -21,6 +21,7 @@ import {
   type SelfGuideTaskRun,
 } from './selfguide-stages';
 import type { SelfGuideEvaluation } from './selfguide-evaluate';
+import { unloadingAfter } from './serving';
 
 export interface SelfGuideRunInput extends SelfGuidePipeline, SelfGuideTaskRun {
   runId: string;
@@ -45,7 +46,15 @@ export interface SelfGuideRunResult {
   costs: StageCost[];
 }
 
-export async function selfGuideRun(input: SelfGuideRunInput): Promise<SelfGuideRunResult> {
+export function selfGuideRun(input: SelfGuideRunInput): Promise<SelfGuideRunResult> {
+  // Adapters served for this run are unloaded at its end, however it ends.
+  return unloadingAfter(input.providers, (loaded) => runSelfGuide(input, loaded));
+}
+
+async function runSelfGuide(
+  input: SelfGuideRunInput,
+  loaded: (model: ModelRef) => ModelRef,
+): Promise<SelfGuideRunResult> {
   const { runId, task, settings } = input;
   const stages: StageProgress[] = ['generate-inputs', 'filter-inputs', 'annotate-outputs', 'fine-tune', 'evaluate'].map(
     (stage) => ({ stage, done: 0, total: 1 }),
@@ -130,9 +139,9 @@ export async function selfGuideRun(input: SelfGuideRunInput): Promise<SelfGuideR
     },
   );
   const [selfGuide, fewShotFineTune] = await Promise.all([
-    fineTuneOn(runId, 'fine-tune', synthetic.training, settings.epochs, at('fine-tune')),
+    fineTuneOn(runId, 'fine-tune', synthetic.training, settings.epochs, at('fine-tune')).then(loaded),
     goldTraining(runId, task).then((gold) =>
-      fineTuneOn(runId, 'fine-tune-few-shot', gold, settings.epochs, at('fine-tune')),
+      fineTuneOn(runId, 'fine-tune-few-shot', gold, settings.epochs, at('fine-tune')).then(loaded),
     ),
   ]);
 

@@ -30,6 +30,7 @@ import { runControl } from './control';
 import { evaluateModel, type ModelEvaluation } from './evaluate';
 import { fineTune } from './fine-tune';
 import { collaborate, justify, propagateInContext, type Justification } from './semievol-stages';
+import { ensureServed, unloadingAfter } from './serving';
 import { childId } from './shared';
 
 export interface SemievolRunInput {
@@ -88,7 +89,12 @@ export interface SemievolRunResult {
 /** The steps between model-calling stages, each with a summary the Temporal UI shows in the run's timeline. */
 const step = (summary: string) => proxyActivities<Activities>({ ...stageStep, summary });
 
-export async function semievolRun(input: SemievolRunInput): Promise<SemievolRunResult> {
+export function semievolRun(input: SemievolRunInput): Promise<SemievolRunResult> {
+  // Adapters served for this run are unloaded at its end, however it ends.
+  return unloadingAfter(input.providers, (loaded) => runStages(input, loaded));
+}
+
+async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => ModelRef): Promise<SemievolRunResult> {
   const plan = semievolPlan(input.options, input.sampling.seed);
   const run = trackRun(input, plan);
   const base: ModelRef = { ...input.model };
@@ -103,7 +109,9 @@ export async function semievolRun(input: SemievolRunInput): Promise<SemievolRunR
   const { labeled, test } = input.data;
   const counts = `${labeled.count} labeled, ${input.data.unlabeled.count} unlabeled questions`;
   const warm = plan.warmUp
-    ? await run.stage('warm-up', `M_warm = fine-tune(M_base, D_L): ${labeled.count} examples`, () => warmUp(input))
+    ? loaded(
+        await run.stage('warm-up', `M_warm = fine-tune(M_base, D_L): ${labeled.count} examples`, () => warmUp(input)),
+      )
     : null;
   const neighbours =
     plan.k > 0
@@ -115,12 +123,19 @@ export async function semievolRun(input: SemievolRunInput): Promise<SemievolRunR
     'collaborate',
     `${plan.collaborators.length} collaborators answer ${input.data.unlabeled.count} questions ` +
       `in ${unlabeled.length} shards`,
-    () => collaborateOn(input, plan, unlabeled, { base, warm }, neighbours?.neighbours ?? null),
+    async () => {
+      if (plan.collaborators.some((c) => c.model === 'warm'))
+        await ensureServed([warm], input.providers, 'collaborate');
+      return collaborateOn(input, plan, unlabeled, { base, warm }, neighbours?.neighbours ?? null);
+    },
   );
   const justification = await run.stage(
     'justify',
     `M_${warm ? 'warm' : 'base'} settles every question the collaborators disagree on`,
-    () => justifyDisagreements(input, unlabeled, answers.answers, warm ?? base),
+    async () => {
+      await ensureServed([warm], input.providers, 'justify');
+      return justifyDisagreements(input, unlabeled, answers.answers, warm ?? base);
+    },
   );
   const selection = await run.stage(
     'select',
@@ -130,16 +145,21 @@ export async function semievolRun(input: SemievolRunInput): Promise<SemievolRunR
   );
   // M_evol's training set is D_L (unless left out) and exactly the selected pseudo-labels.
   const examples = (plan.evolveOn === 'labeled-and-selected' ? labeled.count : 0) + selection.counts.selected;
-  const evolved = await run.stage(
-    'evolve',
-    `M_evol = fine-tune(M_${plan.evolveFrom}): ${examples} examples`,
-    () => evolve(input, plan, selection, { base, warm }),
-    { units: examples },
-  );
+  const evolved = await run
+    .stage(
+      'evolve',
+      `M_evol = fine-tune(M_${plan.evolveFrom}): ${examples} examples`,
+      () => evolve(input, plan, selection, { base, warm }),
+      { units: examples },
+    )
+    .then(loaded);
   const { usage: _evaluationUsage, ...evaluations } = await run.stage(
     'evaluate',
     `${warm ? 'vanilla, SFT, SemiEvol and RAG' : 'vanilla, SemiEvol and RAG'} on ${test.count} test questions`,
-    () => evaluate(input, { base, warm, evolved }),
+    async () => {
+      await ensureServed([warm, evolved], input.providers, 'evaluate');
+      return evaluate(input, { base, warm, evolved });
+    },
   );
   const accuracy = await run.stage(
     'diagnose',
@@ -363,7 +383,9 @@ async function evolve(
         stage: 'evolve',
         backend: input.fineTune.backend,
         providers: providersAt(input, 'evolve'),
-        baseModel: { provider: start.provider, model: start.model },
+        // An adapter is trained further from its file on the base model it adapts, not from its served name.
+        baseModel: start.adapter ? input.model : { provider: start.provider, model: start.model },
+        ...(start.adapter ? { initAdapter: start.adapter.path } : {}),
         training,
         hyperparameters: input.fineTune.finalHyperparameters,
       },

@@ -38,6 +38,8 @@ export class OpenAiCompatibleChat implements ChatBackend {
         logprobs: request.logprobs,
         top_logprobs: request.logprobs ? request.top_logprobs : undefined,
         stop: request.stop,
+        // llama.cpp server's own field (per-request LoRA selection); the SDK sends unknown fields as they are.
+        ...(request.lora ? { lora: request.lora } : {}),
       },
       { signal },
     );

@@ -1,6 +1,7 @@
 // Every activity preset's retry policy: transient failures retried without end, deterministic ones never.
 import { InvalidConfig, InvalidInput, MissingArtifact } from '../../core/errors';
 import {
+  adapterServingStep,
   dataStep,
   fineTuneJobCalls,
   fineTuneWait,
@@ -16,6 +17,7 @@ const presets = {
   stageModelCalls,
   fineTuneJobCalls,
   fineTuneWait: fineTuneWait(30),
+  adapterServingStep,
 };
 
 describe('activity presets', () => {

@@ -41,6 +41,8 @@ export interface CreateJobArgs {
   trainingFileId: string;
   baseModel: string;
   hyperparameters: FineTuneHyperparameters;
+  /** A local adapter to continue training from (the command backend's FLT_INIT_ADAPTER). */
+  initAdapter?: string;
 }
 
 export interface FineTuneBackend {

@@ -184,6 +184,8 @@ export class CommandFineTuneBackend implements FineTuneBackend {
       FLT_LEARNING_RATE: h.learningRate?.toString(),
       FLT_LORA: h.lora === false ? '0' : '1',
       FLT_JOB_NAME: jobId,
+      FLT_BATCH_SIZE: h.batchSize?.toString(),
+      FLT_INIT_ADAPTER: args.initAdapter,
     };
     const env: NodeJS.ProcessEnv = { ...this.env };
     // Unset hyperparameters are removed rather than inherited from the worker, so the trainer's defaults apply.

@@ -1,0 +1,74 @@
+// Serving trained adapters as activities: make one callable and prove it (serveAdapter, also run again before each
+// stage that calls it), and unload what a run loaded (unloadAdapters).
+import * as path from 'node:path';
+import type { ServeAdapterInput, UnloadAdaptersInput } from '../core/contracts';
+import type { ModelRef } from '../core/types';
+import type { ActivityDeps } from './context';
+import { toActivityFailure } from './providers/errors';
+import type { AdapterSelection, AdapterServing } from './providers/serving/adapter-serving';
+import { checkGgufLoraAdapter, ggufAdapterFile } from './providers/serving/embedded-llama-cpp';
+import { adapterServing } from './providers/serving';
+
+const samePath = (a: string, b: string) => path.resolve(a) === path.resolve(b);
+
+/**
+ * Idempotent: a name already serving this file is left as it is (no second load per server lifetime); a name serving
+ * another file is unloaded first; a name not served is loaded. Then the name must be listed and answer a chat.
+ */
+async function loadOnce(serving: AdapterServing, name: string, file: string): Promise<AdapterSelection> {
+  if (!serving.loadsAtRuntime) return serving.load(name, file);
+  const current = (await serving.listServed()).find((adapter) => adapter.name === name);
+  // An engine that does not say which file is behind a name is trusted with the name.
+  if (current && (current.path === null || samePath(current.path, file))) return {};
+  if (current) await serving.unload(name);
+  return serving.load(name, file);
+}
+
+export function servingActivities({ env }: ActivityDeps) {
+  return {
+    async serveAdapter({ providers, adapter, serving }: ServeAdapterInput): Promise<ModelRef> {
+      const what = `serve adapter ${adapter.name} (${serving.engine} on ${serving.provider})`;
+      try {
+        if (serving.engine === 'llama-cpp') {
+          // The embedded backend opens the file itself for each model it loads: check it is one it can apply.
+          const file = ggufAdapterFile(adapter.path);
+          checkGgufLoraAdapter(file);
+          return { provider: serving.provider, model: adapter.name, adapter: { ...adapter, path: file }, serving };
+        }
+        const server = adapterServing(serving.engine, serving.provider, providers, env);
+        // vLLM and SGLang take a PEFT directory (or whatever their loader accepts) as is; llama.cpp a GGUF file.
+        const file = serving.engine === 'llama-cpp-server' ? ggufAdapterFile(adapter.path) : adapter.path;
+        const selection = await loadOnce(server, adapter.name, file);
+        if (server.loadsAtRuntime && !(await server.listServed()).some((served) => served.name === adapter.name))
+          throw new Error(`the server answered the load but does not list ${adapter.name} among its models`);
+        await server.probe(adapter.name, selection);
+        return {
+          provider: serving.provider,
+          model: adapter.name,
+          adapter: { ...adapter, path: file },
+          serving: { ...serving, ...(selection.loraId !== undefined ? { loraId: selection.loraId } : {}) },
+        };
+      } catch (err) {
+        throw toActivityFailure(err, what);
+      }
+    },
+
+    /** Unloads each served adapter (already gone counts as done), so a long-lived server does not fill up. */
+    async unloadAdapters({ providers, models }: UnloadAdaptersInput): Promise<string[]> {
+      const unloaded: string[] = [];
+      for (const model of models) {
+        const { serving, adapter } = model;
+        if (!serving || !adapter || serving.engine === 'llama-cpp') continue;
+        try {
+          const server = adapterServing(serving.engine, serving.provider, providers, env);
+          if (!server.loadsAtRuntime) continue;
+          await server.unload(adapter.name);
+          unloaded.push(adapter.name);
+        } catch (err) {
+          throw toActivityFailure(err, `unload adapter ${adapter.name} from ${serving.provider}`);
+        }
+      }
+      return unloaded;
+    },
+  };
+}

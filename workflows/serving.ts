@@ -1,0 +1,63 @@
+// The serving steps around a fine-tuned adapter: serve it once trained, make sure it is still served before each
+// stage that calls it (a restarted vLLM or SGLang server has forgotten runtime adapters), unload it at the run's end.
+import { CancellationScope, log, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { ProvidersConfig } from '../core/config';
+import type { ModelRef } from '../core/types';
+import { adapterServingStep, adapterUnloadStep } from './activity-options';
+
+const serving = (summary: string) => proxyActivities<Activities>({ ...adapterServingStep, summary });
+
+/** Whether `model` is an adapter that a serving step must load (only then do the steps below issue commands). */
+export const isServedAdapter = (model: ModelRef | null | undefined): model is ModelRef =>
+  !!model?.serving && !!model.adapter;
+
+/**
+ * Before `stage` calls them: each served adapter among `models` is loaded again if its server forgot it (the load
+ * is idempotent, so a server that still holds it sees no second load). Other models issue no command at all.
+ */
+export async function ensureServed(
+  models: (ModelRef | null)[],
+  providers: ProvidersConfig,
+  stage: string,
+): Promise<void> {
+  const served = models.filter(isServedAdapter);
+  const unique = served.filter((m, i) => served.findIndex((other) => other.model === m.model) === i);
+  await Promise.all(
+    unique.map((model) =>
+      serving(`ensure ${model.model} is served on ${model.provider} before ${stage}`).serveAdapter({
+        providers,
+        adapter: model.adapter!,
+        serving: model.serving!,
+      }),
+    ),
+  );
+}
+
+/**
+ * Runs `work`, then unloads the adapters it reported through `loaded`, also when the run fails or is cancelled
+ * (the unload itself cannot be cancelled). A run that served nothing issues no command here.
+ */
+export async function unloadingAfter<T>(
+  providers: ProvidersConfig,
+  work: (loaded: (model: ModelRef) => ModelRef) => Promise<T>,
+): Promise<T> {
+  const models: ModelRef[] = [];
+  const loaded = (model: ModelRef) => {
+    if (isServedAdapter(model)) models.push(model);
+    return model;
+  };
+  try {
+    return await work(loaded);
+  } finally {
+    if (models.length > 0) {
+      const { unloadAdapters } = proxyActivities<Activities>({
+        ...adapterUnloadStep,
+        summary: `unload ${models.map((m) => m.model).join(', ')}`,
+      });
+      await CancellationScope.nonCancellable(() => unloadAdapters({ providers, models })).catch((err) =>
+        log.warn("could not unload the run's adapters; they stay loaded", { error: String(err) }),
+      );
+    }
+  }
+}
