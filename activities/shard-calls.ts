@@ -42,10 +42,12 @@ export class ShardCalls {
     return this.abort.signal;
   }
 
-  async chat(model: ModelRef, request: Omit<ChatRequest, 'model'>, what: string): Promise<ChatResponse> {
+  /** Calls `model`: its id, its LoRA adapter (so the backend applies it and the cache tells it apart) and demonstrations. */
+  async chat(model: ModelRef, request: Omit<ChatRequest, 'model' | 'adapter'>, what: string): Promise<ChatResponse> {
     const full: ChatRequest = {
       ...request,
       model: model.model,
+      ...(model.adapter ? { adapter: model.adapter } : {}),
       messages: await withDemonstrations(this.deps.store, model, request.messages),
     };
     const call = await retryTransient(

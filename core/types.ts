@@ -29,6 +29,11 @@ export interface ChatRequest {
   stop?: string[];
   /** Constrain the answer to one of these strings (embedded llama.cpp only; remote backends ignore it). */
   choices?: string[];
+  /**
+   * The LoRA adapter of the model called (`ModelRef.adapter`). Embedded llama.cpp applies it; OpenAI-compatible
+   * backends leave it out of the body, since a server names its adapters by `model`. Part of the response-cache key.
+   */
+  adapter?: ModelRef['adapter'];
 }
 
 export interface TokenLogprob {
@@ -125,6 +130,11 @@ export interface ModelRef {
   model: string;
   /** Set by the in-context fine-tune backend: the k training examples nearest to each prompt are prepended as turns. */
   demonstrations?: { pool: ArtifactRef; k: number };
+  /**
+   * A LoRA adapter GGUF on the worker, applied on top of `model` with `scale` (default 1). Adapters are told apart by
+   * path: a file must not change once used, as llama.cpp keeps a loaded adapter and the response cache its answers.
+   */
+  adapter?: { name: string; path: string; scale?: number };
 }
 
 /** A contiguous slice of a dataset, stored as its own artifact so a shard activity reads only its items. */
