@@ -42,7 +42,15 @@ export class ShardCalls {
     return this.abort.signal;
   }
 
-  async chat(model: ModelRef, request: Omit<ChatRequest, 'model'>, what: string): Promise<ChatResponse> {
+  /**
+   * Calls `model`: its id, its LoRA adapter (so the backend applies it and the cache tells it apart) and its
+   * demonstrations.
+   */
+  async chat(
+    model: ModelRef,
+    request: Omit<ChatRequest, 'model' | 'adapter' | 'lora'>,
+    what: string,
+  ): Promise<ChatResponse> {
     const full: ChatRequest = {
       ...request,
       model: model.model,

@@ -29,8 +29,11 @@ export interface ChatRequest {
   stop?: string[];
   /** Constrain the answer to one of these strings (embedded llama.cpp only; remote backends ignore it). */
   choices?: string[];
-  /** The LoRA adapter to apply (embedded llama.cpp: its GGUF file); set only for models that carry one. */
-  adapter?: { name: string; path: string; scale?: number };
+  /**
+   * The LoRA adapter of the model called (`ModelRef.adapter`). Embedded llama.cpp applies it; OpenAI-compatible
+   * backends leave it out of the body, since a server names its adapters by `model`. Part of the response-cache key.
+   */
+  adapter?: ModelRef['adapter'];
   /** llama.cpp server's per-request adapter selection; adapters not listed run at scale 0. */
   lora?: { id: number; scale: number }[];
 }

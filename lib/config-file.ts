@@ -1,4 +1,5 @@
 // Reads a run config (YAML or JSON) and reports the first problem as one sentence with file, line and field.
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -30,7 +31,10 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   return issue.message.replace(/^Invalid input: expected/, 'expected');
 }
 
-/** Loads and validates a run config; relative dataset paths are resolved against the config's folder. */
+/**
+ * Loads and validates a run config; relative dataset and model paths are resolved against the config's folder, and a
+ * llama.cpp model file must exist.
+ */
 export function loadRunConfig(file: string): RunConfig {
   let text: string;
   try {
@@ -72,8 +76,13 @@ export function loadRunConfig(file: string): RunConfig {
   const config = parsed.data;
   const base = path.dirname(path.resolve(file));
   resolvePaths(config.data, base);
-  for (const p of Object.values(config.providers)) {
-    if (p.kind === 'llama-cpp') p.modelPath = path.resolve(base, p.modelPath);
+  for (const [name, p] of Object.entries(config.providers)) {
+    if (p.kind !== 'llama-cpp') continue;
+    p.modelPath = path.resolve(base, p.modelPath);
+    // Checked here, where the datasets are read too, rather than when the first model call fails on the worker.
+    if (!existsSync(p.modelPath)) {
+      throw new ConfigError(`${where(['providers', name, 'modelPath'])} names ${p.modelPath}, which does not exist.`);
+    }
   }
   return config;
 }

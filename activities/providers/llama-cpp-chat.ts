@@ -67,14 +67,44 @@ interface LoadedModel {
   chatWrapper: ChatWrapper;
 }
 
+type LoraAdapter = NonNullable<ChatRequest['adapter']>;
+
+/**
+ * A context of the model with one adapter set applied (or none). node-llama-cpp sets adapters only when it creates
+ * a context, so each adapter set gets a context of its own. The alternative, reloading the model whenever the adapter
+ * changes, cost 470-670 ms on the 1.7 MB tiny model (a real model's load reads gigabytes) against 2-60 ms for a
+ * context; a context's memory is its KV cache, so only `keptContexts` of them are kept.
+ */
+interface AdapterContext {
+  key: string;
+  context: Promise<LlamaContext>;
+  /** Calls using the context now: it is disposed only when none are. */
+  calls: number;
+  /** When a call last checked it out (a counter), to dispose the least recently used first. */
+  lastUsed: number;
+}
+
+/**
+ * Idle contexts beyond this many are disposed: the base and one adapter, as when a run compares a fine-tuned model
+ * with its base, without a context creation per call. Contexts in use are never disposed, so under concurrent calls
+ * naming more adapter sets there are briefly more.
+ */
+const keptContexts = 2;
+
 /** A model shared by every LlamaCppChat with the same (modelPath, contextSize, gpu) in this process. */
 interface ModelEntry {
   key: string;
   gpu: boolean;
   users: number;
   loaded: Promise<LoadedModel>;
-  context?: Promise<LlamaContext>;
-  /** One slot per context sequence, so concurrent requests queue instead of failing with "No sequences left". */
+  /** By adapter set. Adapters themselves stay loaded in the model until it is disposed (node-llama-cpp's rule). */
+  contexts: Map<string, AdapterContext>;
+  checkouts: number;
+  /**
+   * One slot per context sequence, so concurrent requests queue instead of failing with "No sequences left". Shared by
+   * all the contexts, each of `sequences` sequences: any one of them can serve every slot, and the model never runs
+   * more than `sequences` calls at once, whatever their adapters.
+   */
   slots: Slots;
   sequences: number;
 }
@@ -90,7 +120,9 @@ function retainModel(config: LlamaCppProviderConfig): ModelEntry {
       gpu: config.gpu,
       users: 0,
       loaded: loadModel(config),
-      // The context is created once, sized by whichever instance first uses this model.
+      contexts: new Map(),
+      checkouts: 0,
+      // Contexts are sized by whichever instance first uses this model.
       sequences: config.maxConcurrency,
       slots: new Slots(config.maxConcurrency),
     };
@@ -136,29 +168,94 @@ async function loadModel(config: LlamaCppProviderConfig): Promise<LoadedModel> {
   try {
     model = await llama.loadModel({ modelPath: config.modelPath });
   } catch (err) {
-    throw new Error(`llama-cpp provider: failed to load model at ${config.modelPath}: ${describeError(err)}`);
+    throw new Error(`llama-cpp provider: failed to load model at ${config.modelPath}: ${describeError(err)}`, {
+      cause: err,
+    });
   }
   // Uses the GGUF's chat template when it has one, and falls back to a generic "### Human / ### Assistant" wrapper
   // otherwise.
   return { model, chatWrapper: resolveChatWrapper(model, { warningLogs: false }) };
 }
 
-function contextFor(entry: ModelEntry, config: LlamaCppProviderConfig, model: LlamaModel): Promise<LlamaContext> {
-  entry.context ??= model
-    .createContext({
+function adapterSetKey(adapter: LoraAdapter | undefined): string {
+  return adapter ? JSON.stringify([adapter.path, adapter.scale ?? 1]) : 'base';
+}
+
+/**
+ * Takes the context for `adapter`, creating it when there is none, after disposing idle contexts beyond
+ * `keptContexts` so their memory is free first. Synchronous up to the returned promise, so no call can take a context
+ * that eviction has chosen: eviction skips contexts with calls, and a call finds only contexts still in the map.
+ */
+function checkOutContext(
+  entry: ModelEntry,
+  config: LlamaCppProviderConfig,
+  model: LlamaModel,
+  adapter: LoraAdapter | undefined,
+): AdapterContext {
+  const key = adapterSetKey(adapter);
+  let adapterContext = entry.contexts.get(key);
+  if (!adapterContext) {
+    const freed = disposeIdleContexts(entry, keptContexts - 1);
+    const created: AdapterContext = {
+      key,
+      calls: 0,
+      lastUsed: 0,
+      context: freed.then(() => createContext(entry, config, model, adapter)),
+    };
+    // A failed creation must not stick (a bad adapter file can be replaced): the next call tries again.
+    created.context.catch(() => {
+      if (entry.contexts.get(key) === created) entry.contexts.delete(key);
+    });
+    entry.contexts.set(key, created);
+    adapterContext = created;
+  }
+  adapterContext.calls++;
+  adapterContext.lastUsed = ++entry.checkouts;
+  return adapterContext;
+}
+
+async function returnContext(entry: ModelEntry, adapterContext: AdapterContext): Promise<void> {
+  adapterContext.calls--;
+  await disposeIdleContexts(entry, keptContexts);
+}
+
+/** Disposes the least recently used idle contexts until at most `keep` remain (or only busy ones are left). */
+async function disposeIdleContexts(entry: ModelEntry, keep: number): Promise<void> {
+  const idle = [...entry.contexts.values()].filter((c) => c.calls === 0).sort((a, b) => a.lastUsed - b.lastUsed);
+  const evicted = idle.slice(0, Math.max(0, entry.contexts.size - keep));
+  for (const adapterContext of evicted) entry.contexts.delete(adapterContext.key);
+  await Promise.all(
+    evicted.map(async (adapterContext) => {
+      const context = await adapterContext.context.catch(() => undefined);
+      // A context that fails to dispose has nothing left to retry with, and must not fail the call that evicted it.
+      await context?.dispose().catch(() => undefined);
+    }),
+  );
+}
+
+async function createContext(
+  entry: ModelEntry,
+  config: LlamaCppProviderConfig,
+  model: LlamaModel,
+  adapter: LoraAdapter | undefined,
+): Promise<LlamaContext> {
+  try {
+    return await model.createContext({
       contextSize: config.contextSize,
       sequences: entry.sequences,
       // node-llama-cpp's default (twice the math cores) oversubscribes small machines: generation ran ~50x slower
       // on 2 cores than with one thread per math core.
       threads: config.threads ?? model.llama.cpuMathCores,
-    })
-    .catch((err: unknown) => {
-      throw new Error(
-        `llama-cpp provider: failed to create a ${config.contextSize}-token context for ${config.modelPath}: ` +
-          describeError(err),
-      );
+      ...(adapter ? { lora: { adapters: [{ filePath: adapter.path, scale: adapter.scale ?? 1 }] } } : {}),
     });
-  return entry.context;
+  } catch (err) {
+    const withAdapter = adapter ? ` with LoRA adapter "${adapter.name}" (${adapter.path})` : '';
+    throw new Error(
+      `llama-cpp provider: failed to create a ${config.contextSize}-token context for ${config.modelPath}` +
+        `${withAdapter}: ${describeError(err)}`,
+      { cause: err },
+    );
+  }
 }
 
 function toChatHistory(messages: ChatMessage[]): ChatHistoryItem[] {
@@ -175,8 +272,7 @@ function toChatHistory(messages: ChatMessage[]): ChatHistoryItem[] {
 
 /** GBNF string literal: quotes, backslashes and control characters escaped, everything else verbatim UTF-8. */
 function gbnfLiteral(text: string): string {
-  // Control characters are exactly what this escapes.
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- GBNF literals escape control characters, so the pattern names them
   const escaped = text.replace(/[\\"\u0000-\u001f\u007f]/g, (char) => {
     if (char === '\\' || char === '"') return `\\${char}`;
     if (char === '\n') return '\\n';
@@ -249,9 +345,15 @@ export class LlamaCppChat implements ChatBackend {
     if (request.choices && request.choices.length === 0)
       throw new Error('llama-cpp provider: `choices` must not be empty');
 
+    const { adapter } = request;
+    if (adapter) {
+      await access(adapter.path).catch(() => {
+        throw new Error(`llama-cpp provider: LoRA adapter "${adapter.name}" not found at ${adapter.path}`);
+      });
+    }
+
     const entry = await this.acquireEntry();
     const { model, chatWrapper } = await entry.loaded;
-    const context = await contextFor(entry, this.config, model);
 
     const { contextText, stopGenerationTriggers } = chatWrapper.generateContextState({
       chatHistory: toChatHistory(request.messages),
@@ -285,7 +387,7 @@ export class LlamaCppChat implements ChatBackend {
       grammar,
       signal,
     };
-    const samples = await this.withSequence(entry, context, async (sequence) => {
+    const samples = await this.withSequence(entry, model, adapter, async (sequence) => {
       const room = sequence.contextSize - promptTokens.length;
       if (room <= 0) {
         throw new Error(
@@ -320,19 +422,25 @@ export class LlamaCppChat implements ChatBackend {
     if (entry) await releaseModel(entry);
   }
 
-  /** Runs `use` on a context sequence of its own, waiting for a free one. */
+  /** Runs `use` on a sequence of its own in the context with `adapter` applied, waiting for a free slot. */
   private async withSequence<T>(
     entry: ModelEntry,
-    context: LlamaContext,
+    model: LlamaModel,
+    adapter: LoraAdapter | undefined,
     use: (sequence: LlamaContextSequence) => Promise<T>,
   ): Promise<T> {
     await entry.slots.acquire();
     try {
-      const sequence = context.getSequence();
+      const adapterContext = checkOutContext(entry, this.config, model, adapter);
       try {
-        return await use(sequence);
+        const sequence = (await adapterContext.context).getSequence();
+        try {
+          return await use(sequence);
+        } finally {
+          await sequence.dispose();
+        }
       } finally {
-        await sequence.dispose();
+        await returnContext(entry, adapterContext);
       }
     } finally {
       entry.slots.release();

@@ -47,6 +47,7 @@ describe('loadRunConfig', () => {
   });
 
   it('reads JSON too', () => {
+    write('m.gguf', '');
     const json = JSON.stringify({
       method: 'evaluate',
       task: 't',
@@ -58,6 +59,17 @@ describe('loadRunConfig', () => {
       kind: 'llama-cpp',
       modelPath: path.join(dir, 'm.gguf'),
     });
+  });
+
+  it('refuses a llama.cpp model file that does not exist, naming the field and the path', () => {
+    const llama = valid.replace(
+      / {4}kind: openai-compatible\n.*\n.*testDouble: true\n/,
+      '    kind: llama-cpp\n    modelPath: gone.gguf\n',
+    );
+    const [file, model] = [path.join(dir, 'no-model.yaml'), path.join(dir, 'gone.gguf')];
+    expect(errorOf(write('no-model.yaml', llama))).toBe(
+      `${file} line 6: field "providers.double.modelPath" names ${model}, which does not exist.`,
+    );
   });
 
   it('names the file, line and field of a wrong value in one sentence', () => {
