@@ -126,7 +126,10 @@ export interface FineTuneJobState {
   events: string[];
 }
 
-/** A callable model as stages hand it on: a provider's model id, optionally adapted in context with a demonstration pool. */
+/**
+ * A callable model as stages hand it on: a provider's model id, optionally with a LoRA adapter or adapted in context
+ * with a demonstration pool.
+ */
 export interface ModelRef {
   provider: string;
   model: string;

@@ -1,4 +1,5 @@
-// Chat and embeddings over any OpenAI-compatible endpoint (OpenAI, Azure OpenAI, vLLM, Ollama, llama.cpp server, Together).
+// Chat and embeddings over any OpenAI-compatible endpoint (OpenAI, Azure OpenAI, vLLM, SGLang, Ollama, llama.cpp
+// server, Together).
 import OpenAI from 'openai';
 import type { OpenAiCompatibleProviderConfig } from '../../core/config';
 import type { ChatRequest, ChatResponse, Usage } from '../../core/types';

@@ -40,7 +40,9 @@ function costSection(lines: CostLine[]): Section {
   }));
   return {
     title: 'Cost per stage',
-    lead: "Spent: model and embedding calls as measured, plus fine-tune jobs priced from their estimate (providers do not report a job's cost). Estimate: what the stage was expected to cost at most when it started.",
+    lead:
+      'Spent: model and embedding calls as measured, plus fine-tune jobs priced from their estimate ' +
+      "(providers do not report a job's cost). Estimate: what the stage was expected to cost at most when it started.",
     chart: groupedBarChart({ title: 'cost per stage', groups, format: usd }),
     table: [
       ['stage', 'calls (measured)', 'training (estimated)', 'estimate (upper bound)'],
@@ -71,7 +73,12 @@ function semievolSections(data: ReportData): Section[] {
   return [
     {
       title: 'Entropy of the pseudo-labels',
-      lead: `H of each pseudo-labeled question; ${percent(selectedShare)} (${c.selected} of ${c.pseudoLabeled}) have H ${comparison} = ${s.threshold === null ? 'n/a' : s.threshold.toFixed(4)}, the ${s.selection.theta}th percentile${s.selection.among === 'self-justified' ? ' of the self-justified questions (consistent ones are kept)' : ''}, and were selected.`,
+      lead:
+        `H of each pseudo-labeled question; ${percent(selectedShare)} (${c.selected} of ${c.pseudoLabeled}) ` +
+        `have H ${comparison} = ${s.threshold === null ? 'n/a' : s.threshold.toFixed(4)}, ` +
+        `the ${s.selection.theta}th percentile` +
+        (s.selection.among === 'self-justified' ? ' of the self-justified questions (consistent ones are kept)' : '') +
+        ', and were selected.',
       chart: histogramChart({
         title: 'entropy histogram',
         bins: histogramBins(s.entropies, 20),
@@ -91,7 +98,11 @@ function semievolSections(data: ReportData): Section[] {
     },
     {
       title: 'Consistency and pseudo-labels',
-      lead: `${percent(s.consistencyRate)} of D_U was consistent (every collaborator gave the same letter); the rest was self-justified. Pseudo-label accuracy against the withheld gold: all ${s.accuracy.all.total ? percent(s.accuracy.all.accuracy) : 'n/a'}, selected ${s.accuracy.selected.total ? percent(s.accuracy.selected.accuracy) : 'n/a'}.`,
+      lead:
+        `${percent(s.consistencyRate)} of D_U was consistent (every collaborator gave the same letter); ` +
+        'the rest was self-justified. Pseudo-label accuracy against the withheld gold: ' +
+        `all ${s.accuracy.all.total ? percent(s.accuracy.all.accuracy) : 'n/a'}, ` +
+        `selected ${s.accuracy.selected.total ? percent(s.accuracy.selected.accuracy) : 'n/a'}.`,
       chart: funnelChart({ title: 'pseudo-labels', steps: funnel }),
       table: [['step', 'questions'], ...funnel.map((f) => [f.label, String(f.count)])],
     },
@@ -102,7 +113,9 @@ function selfGuideSections(report: SelfGuideReport): Section[] {
   const sections: Section[] = [
     {
       title: `SELF-GUIDE's filters on ${report.task}`,
-      lead: `Inputs the model generated, what each filter removed, what was annotated, and the synthetic pairs kept (run ${report.runId}).`,
+      lead:
+        'Inputs the model generated, what each filter removed, what was annotated, ' +
+        `and the synthetic pairs kept (run ${report.runId}).`,
       chart: funnelChart({ title: `filter funnel of ${report.task}`, steps: report.funnel }),
       table: [['step', 'count'], ...report.funnel.map((f) => [f.label, String(f.count)])],
     },
@@ -127,7 +140,9 @@ function campaignSection(data: ReportData): Section {
   const c = data.campaign!;
   return {
     title: 'The campaign grid',
-    lead: `Each setting's gain over few-shot prompting (points) on each validation task and on its worst one; the setting with the best worst-task gain, ${c.chosen} (${points(c.worstGain)}), is outlined.`,
+    lead:
+      "Each setting's gain over few-shot prompting (points) on each validation task and on its worst one; " +
+      `the setting with the best worst-task gain, ${c.chosen} (${points(c.worstGain)}), is outlined.`,
     chart: heatMap({
       title: 'gain over few-shot prompting per setting and task',
       rows: c.settings,
@@ -182,10 +197,14 @@ const simulatedNote =
 
 const style = `
 body { font: 14px/1.45 system-ui, sans-serif; color: #222; margin: 2rem auto; max-width: 980px; padding: 0 1rem; }
-h1 { font-size: 1.4rem; margin-bottom: .2rem; } h2 { font-size: 1.1rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
-table.facts td { padding: 0 1rem .1rem 0; } .summary { background: #f6f6f6; padding: .6rem 1rem; white-space: pre-wrap; font: 12px ui-monospace, monospace; }
-.simulated { background: #fff3cd; border: 1px solid #e0c36c; padding: .5rem 1rem; } svg.chart { display: block; margin: .5rem 0; font-family: system-ui, sans-serif; }
-details table { border-collapse: collapse; font-size: 12px; } details td, details th { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
+h1 { font-size: 1.4rem; margin-bottom: .2rem; }
+h2 { font-size: 1.1rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
+table.facts td { padding: 0 1rem .1rem 0; }
+.summary { background: #f6f6f6; padding: .6rem 1rem; white-space: pre-wrap; font: 12px ui-monospace, monospace; }
+.simulated { background: #fff3cd; border: 1px solid #e0c36c; padding: .5rem 1rem; }
+svg.chart { display: block; margin: .5rem 0; font-family: system-ui, sans-serif; }
+details table { border-collapse: collapse; font-size: 12px; }
+details td, details th { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
 details td:first-child, details th:first-child { text-align: left; }`;
 
 export function renderHtml(data: ReportData): string {
@@ -196,7 +215,8 @@ export function renderHtml(data: ReportData): string {
       .join('')}</tbody></table>`;
   const sections = sectionsOf(data).map(
     (s) =>
-      `<section><h2>${escapeXml(s.title)}</h2><p>${escapeXml(s.lead)}</p>\n${s.chart}\n<details><summary>numbers</summary>${table(s.table)}</details></section>`,
+      `<section><h2>${escapeXml(s.title)}</h2><p>${escapeXml(s.lead)}</p>\n${s.chart}\n` +
+      `<details><summary>numbers</summary>${table(s.table)}</details></section>`,
   );
   return [
     '<!doctype html>',
