@@ -61,6 +61,8 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Prettier wraps code at 120 columns but leaves strings, regular expressions and comments whole.
+      'max-len': ['error', { code: 120, ignoreUrls: true }],
     },
   },
   {

@@ -16,7 +16,10 @@ import type { ActivityDeps } from './context';
 import { withDemonstrations } from './demonstrations';
 import { retryTransient } from './providers/errors';
 
-/** Heartbeats at least this often while calls wait behind a busy provider, so a slow shard never looks like a dead worker. */
+/**
+ * Heartbeats at least this often while calls wait behind a busy provider, so a slow shard never looks like a dead
+ * worker.
+ */
 const keepAliveMs = 10_000;
 
 export class ShardCalls {
@@ -34,7 +37,8 @@ export class ShardCalls {
   ) {
     const { cancellationSignal } = this.ctx;
     cancellationSignal.addEventListener('abort', () => this.abort.abort(cancellationSignal.reason), { once: true });
-    setMaxListeners(0, this.abort.signal); // every call of the shard listens for cancellation: bounded by the shard size
+    // Every call of the shard listens for cancellation: bounded by the shard size.
+    setMaxListeners(0, this.abort.signal);
   }
 
   /** Aborted when the activity is cancelled or one of its calls failed: for other work of the shard (embeddings). */
