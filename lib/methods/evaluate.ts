@@ -1,5 +1,5 @@
 // The `evaluate` method: models on a test split.
-import type { EvaluateRunConfig } from '../../core/config';
+import { evaluateRunSchema, type EvaluateRunConfig } from '../../core/config';
 import { estimateEvaluation } from '../../core/evaluate-estimate';
 import type { EvaluationRunInput, EvaluationRunResult } from '../../workflows/evaluation-run';
 import { loadDataset, storeDataset, testDoubleNotes } from './datasets';
@@ -7,6 +7,14 @@ import type { Method } from './types';
 
 export const evaluateMethod: Method<EvaluateRunConfig> = {
   workflowType: 'evaluationRun',
+  schema: evaluateRunSchema,
+  settable: {
+    providers: 'providers',
+    models: 'models',
+    sampling: 'sampling',
+    metric: 'metric',
+    execution: 'execution',
+  },
 
   async prepare(config, store) {
     const notes: string[] = [];

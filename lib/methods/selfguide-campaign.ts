@@ -1,6 +1,6 @@
 // The `selfguide-campaign` method: the "one parameter fits all" grid on validation tasks, the chosen setting on test tasks.
 import { settingKey } from '../../core/selfguide-campaign';
-import type { SelfGuideCampaignConfig } from '../../core/selfguide-config';
+import { selfguideCampaignSchema, type SelfGuideCampaignConfig } from '../../core/selfguide-config';
 import { estimateCampaign } from '../../core/selfguide-estimate';
 import type { SelfGuideCampaignInput, SelfGuideCampaignResult } from '../../workflows/selfguide-campaign';
 import { testDoubleNotes } from './datasets';
@@ -11,6 +11,19 @@ const points = (score: number) => `${score >= 0 ? '+' : ''}${(100 * score).toFix
 
 export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig> = {
   workflowType: 'selfGuideCampaign',
+  schema: selfguideCampaignSchema,
+  settable: {
+    providers: 'providers',
+    model: 'model',
+    fineTune: 'fineTune',
+    generation: 'generation',
+    annotation: 'annotation',
+    evaluation: 'evaluation',
+    execution: 'execution',
+    seed: 'seed',
+    grid: 'grid',
+    concurrency: 'concurrency',
+  },
 
   async prepare(config, store) {
     const notes: string[] = [];

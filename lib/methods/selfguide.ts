@@ -1,5 +1,5 @@
 // The `selfguide` method: SELF-GUIDE on one task folder.
-import { roundsFor, type SelfGuideRunConfig } from '../../core/selfguide-config';
+import { roundsFor, selfguideRunSchema, type SelfGuideRunConfig } from '../../core/selfguide-config';
 import { estimateSelfGuide } from '../../core/selfguide-estimate';
 import type { SelfGuideRunInput, SelfGuideRunResult } from '../../workflows/selfguide';
 import { testDoubleNotes } from './datasets';
@@ -10,6 +10,18 @@ const percent = (score: number) => `${(100 * score).toFixed(1)}`;
 
 export const selfGuideMethod: Method<SelfGuideRunConfig> = {
   workflowType: 'selfGuideRun',
+  schema: selfguideRunSchema,
+  settable: {
+    providers: 'providers',
+    model: 'model',
+    fineTune: 'fineTune',
+    generation: 'generation',
+    annotation: 'annotation',
+    evaluation: 'evaluation',
+    execution: 'execution',
+    seed: 'seed',
+    settings: 'settings',
+  },
 
   async prepare(config, store) {
     const notes: string[] = [];

@@ -1,5 +1,5 @@
 // The `semievol` method: D_L, D_U and the test split in, M_base vs M_warm vs M_evol vs RAG out.
-import { paperHyperparameters, type SemievolRunConfig } from '../../core/semievol-config';
+import { paperHyperparameters, semievolRunSchema, type SemievolRunConfig } from '../../core/semievol-config';
 import { estimateSemievol } from '../../core/semievol-estimate';
 import type { SemievolRunInput, SemievolRunResult } from '../../workflows/semievol';
 import { loadDataset, storeDataset, testDoubleNotes } from './datasets';
@@ -19,6 +19,14 @@ function fineTuneSettings(config: SemievolRunConfig) {
 
 export const semievolMethod: Method<SemievolRunConfig> = {
   workflowType: 'semievolRun',
+  schema: semievolRunSchema,
+  settable: {
+    semievol: 'options',
+    execution: 'execution',
+    sampling: 'sampling',
+    model: 'model',
+    providers: 'providers',
+  },
 
   async prepare(config, store) {
     const notes: string[] = [];
