@@ -11,6 +11,8 @@ import { pausable } from './control';
 export interface ShardsDone<R> {
   results: R[];
   usage: StageUsage;
+  /** Set when the stage was paused as it continued as new: the next execution starts paused. */
+  paused?: boolean;
 }
 
 export interface ShardLoop<R> {
@@ -35,7 +37,7 @@ export async function overShards<R extends { usage: StageUsage }>(
   const countItems = (list: Shard[]) => list.reduce((sum, shard) => sum + shard.items.count, 0);
   const items = { done: countItems(shards.slice(0, next)), total: countItems(shards) };
   setHandler(progressQuery, () => ({ stage, stages: [{ stage, done: finished, total: shards.length, items }], usage }));
-  const { pausePoint } = pausable();
+  const { pausePoint, isPaused } = pausable(loop.done?.paused ?? false);
 
   const lane = async () => {
     while (next < shards.length && !workflowInfo().continueAsNewSuggested) {
@@ -51,6 +53,7 @@ export async function overShards<R extends { usage: StageUsage }>(
   };
   await Promise.all(Array.from({ length: Math.min(loop.parallelShards, shards.length - next) }, lane));
   // Lanes stop claiming shards in order, so what is done is exactly the first `next` shards.
-  if (next < shards.length) return loop.continueAsNew({ results, usage });
+  // A pause (a signal, not in the input) is carried in what the next execution gets, or it would start paying.
+  if (next < shards.length) return loop.continueAsNew({ results, usage, ...(isPaused() ? { paused: true } : {}) });
   return { results, usage };
 }
