@@ -45,6 +45,7 @@ export async function watchRun(client: Client, runId: string, opts: WatchOptions
       out.write(
         `run ${runId} · ${root.type} · ${root.status} after ${formatDuration(((closeTime ?? new Date()).getTime() - startTime.getTime()) / 1000)}\n`,
       );
+      if (root.failure) out.write(`reason: ${root.failure}\n`);
       return root.status;
     }
     const lines = renderFrame({ root, startedAt: startTime, link: uiLink(runId), now: Date.now(), rates });
