@@ -121,6 +121,20 @@ export function classify(err: unknown): Classification {
   return { retryable: false, type: name || 'Error', message };
 }
 
+/** Statuses that refuse one request for what it holds (too long, malformed for this item), not the run's setup. */
+const itemStatuses = new Set([400, 413, 422]);
+
+/**
+ * The reason when a call failed because the provider refused this one request (400, 413, 422, final): the item can
+ * be dropped and the stage go on. Null for anything else (auth, a missing model, outages), which fails the shard.
+ */
+export function itemRefusal(err: unknown): string | null {
+  if (!(err instanceof ApplicationFailure) || !err.nonRetryable) return null;
+  const status = /^ProviderHttp(\d+)$/.exec(err.type ?? '')?.[1];
+  if (!status || !itemStatuses.has(Number(status))) return null;
+  return classify(err.cause ?? err).message;
+}
+
 /** Converts any provider failure into an ApplicationFailure that Temporal's retry policy understands. */
 export function toActivityFailure(err: unknown, context: string): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
