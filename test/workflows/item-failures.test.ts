@@ -3,6 +3,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { McqItem } from '../../core/types';
 import type { EvaluateModelInput, ModelEvaluation } from '../../workflows/evaluate';
+import type { SelfGuideEvaluateInput, SelfGuideEvaluation } from '../../workflows/selfguide-evaluate';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { tempDeps, testClient, testWorker } from '../support/temporal';
 
@@ -79,5 +80,61 @@ describe('per-item failures', () => {
     );
     // A larger share lets the same stage finish.
     expect((await evaluate(2, 0.2)).score.total).toBe(18);
+  });
+
+  it("SELF-GUIDE's evaluation records and drops a refused test item too", async () => {
+    const deps = tempDeps({ FLT_TEST_KEY: 'k' });
+    const runId = `item-failures-selfguide-${Date.now()}`;
+    const tests = Array.from({ length: 20 }, (_, i) => ({
+      input: i === 0 ? `A long input ${'word '.repeat(400)}` : `Input ${i}`,
+      output: `Output ${i}`,
+    }));
+    const input: SelfGuideEvaluateInput = {
+      runId,
+      stage: 'evaluate-test',
+      task: {
+        name: 'echo',
+        kind: 'generation',
+        metric: 'rouge',
+        instruction: 'Repeat the input.',
+        examples: [{ input: 'a', output: 'a' }],
+        labels: [],
+        noise_terms: [],
+      },
+      model: { provider: 'double', model: 'sim-model' },
+      providers: {
+        double: {
+          kind: 'openai-compatible',
+          baseURL: double.baseURL,
+          apiKeyEnv: 'FLT_TEST_KEY',
+          testDouble: true,
+          requestTimeoutSeconds: 10,
+          maxConcurrency: 4,
+          prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 },
+        },
+      },
+      prompting: { kind: 'few-shot' },
+      maxTokens: 16,
+      rouge: 'words',
+      seed: 1,
+      test: await deps.store.writeJsonl(tests),
+      execution: { shardSize: 5, parallelShards: 2 },
+    };
+    const { client, close } = await testClient();
+    const worker = await testWorker(deps);
+    try {
+      const evaluation: SelfGuideEvaluation = await worker.run(() =>
+        client.workflow.execute('selfGuideEvaluate', {
+          taskQueue: worker.taskQueue,
+          workflowId: runId,
+          args: [input],
+          workflowExecutionTimeout: '1 minute',
+        }),
+      );
+      expect(evaluation.score.total).toBe(19);
+      expect(evaluation.itemFailures).toMatchObject({ count: 1, of: 20, examples: [{ id: 'shard 1 item 1' }] });
+    } finally {
+      await close();
+    }
   });
 });
