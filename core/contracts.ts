@@ -114,3 +114,11 @@ export interface TestScore {
 
 /** A backend that trains weights at a provider or locally: every kind but in-context. */
 export type RemoteFineTuneBackendConfig = Exclude<FineTuneBackendConfig, { kind: 'in-context' }>;
+
+/** `; N of M items failed and are not scored (first: id: message)`, or '' when none failed: for result summaries. */
+export function itemFailuresNote(failures: ItemFailures | undefined): string {
+  if (!failures?.count) return '';
+  const [first] = failures.examples;
+  const example = first ? ` (first: ${first.id}: ${first.message})` : '';
+  return `; ${failures.count} of ${failures.of} items failed and are not scored${example}`;
+}

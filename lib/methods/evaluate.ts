@@ -1,5 +1,6 @@
 // The `evaluate` method: models on a test split.
 import { evaluateRunSchema, type EvaluateRunConfig } from '../../core/config';
+import { itemFailuresNote } from '../../core/contracts';
 import { estimateEvaluation } from '../../core/evaluate-estimate';
 import type { EvaluationRunInput, EvaluationRunResult } from '../../workflows/evaluation-run';
 import { loadDataset, storeDataset, testDoubleNotes } from './datasets';
@@ -46,7 +47,8 @@ export const evaluateMethod: Method<EvaluateRunConfig> = {
   summarize(result: EvaluationRunResult) {
     return result.evaluations.map(
       (e) =>
-        `${e.model.provider}/${e.model.model}: accuracy ${e.score.accuracy.toFixed(3)} (${e.score.correct}/${e.score.total}, ${e.score.unanswered} without an answer)`,
+        `${e.model.provider}/${e.model.model}: accuracy ${e.score.accuracy.toFixed(3)} (${e.score.correct}/${e.score.total}, ${e.score.unanswered} without an answer)` +
+        itemFailuresNote(e.itemFailures),
     );
   },
 };

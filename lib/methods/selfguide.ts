@@ -1,4 +1,5 @@
 // The `selfguide` method: SELF-GUIDE on one task folder.
+import { itemFailuresNote } from '../../core/contracts';
 import { roundsFor, selfguideRunSchema, type SelfGuideRunConfig } from '../../core/selfguide-config';
 import { estimateSelfGuide } from '../../core/selfguide-estimate';
 import type { SelfGuideRunInput, SelfGuideRunResult } from '../../workflows/selfguide';
@@ -68,7 +69,8 @@ export const selfGuideMethod: Method<SelfGuideRunConfig> = {
       `synthetic pairs: ${result.synthetic.pairs} (dropped: ${result.synthetic.dropped['no-majority']} without a 30% majority, ${result.synthetic.dropped['not-a-label']} not a label, ${result.synthetic.dropped.balancing} by class balancing)`,
       ...result.evaluations.map(
         (e, i) =>
-          `${labels[i]}: ${e.score.metric} ${percent(e.score.score)} on ${e.score.total} test items (${e.model.provider}/${e.model.model})`,
+          `${labels[i]}: ${e.score.metric} ${percent(e.score.score)} on ${e.score.total} test items (${e.model.provider}/${e.model.model})` +
+          itemFailuresNote(e.itemFailures),
       ),
     ];
   },

@@ -1,4 +1,5 @@
 // The `semievol` method: D_L, D_U and the test split in, M_base vs M_warm vs M_evol vs RAG out.
+import { itemFailuresNote } from '../../core/contracts';
 import { paperHyperparameters, semievolRunSchema, type SemievolRunConfig } from '../../core/semievol-config';
 import { estimateSemievol } from '../../core/semievol-estimate';
 import type { SemievolRunInput, SemievolRunResult } from '../../workflows/semievol';
@@ -89,7 +90,8 @@ export const semievolMethod: Method<SemievolRunConfig> = {
     const { evaluations: e, pseudoLabels: p } = result;
     const accuracy = (label: string, evaluation: SemievolRunResult['evaluations']['vanilla'] | null) =>
       evaluation
-        ? `${label} (${evaluation.model.provider}/${evaluation.model.model}): accuracy ${evaluation.score.accuracy.toFixed(3)} (${evaluation.score.correct}/${evaluation.score.total})`
+        ? `${label} (${evaluation.model.provider}/${evaluation.model.model}): accuracy ${evaluation.score.accuracy.toFixed(3)} (${evaluation.score.correct}/${evaluation.score.total})` +
+          itemFailuresNote(evaluation.itemFailures)
         : `${label}: not trained (without in-weight propagation)`;
     const { counts } = p;
     return [
