@@ -144,7 +144,10 @@ describe('flt resume', () => {
       "--from select: expected one of the run's paid stages: warm-up, propagate, collaborate, justify, evolve, evaluate.",
     );
     // A value the config schema refuses starts nothing (it used to start a run that hung on theta "abc").
-    const badValue: any = await flt('resume', againId, '--set', 'semievol.selection.theta=abc').catch((e) => e);
+    const badValue = (await flt('resume', againId, '--set', 'semievol.selection.theta=abc').catch((e) => e)) as {
+      stdout?: string;
+      stderr: string;
+    };
     expect(badValue.stderr).toContain(
       '--set semievol.selection.theta=abc: semievol.selection.theta expected number, received string.',
     );
