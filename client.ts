@@ -8,6 +8,7 @@ import { registerOperatorCommands } from './cli/operate';
 import { registerReportCommand } from './cli/report';
 import { registerResumeCommand } from './cli/resume';
 import { printResult } from './cli/result';
+import { statusLines } from './cli/status';
 import { registerSelfguideCommands } from './cli/selfguide';
 import { registerSemievolCommands } from './cli/semievol';
 import { printOutcome, registerWatchCommand, watchRun } from './cli/watch';
@@ -17,7 +18,6 @@ import { ConfigError, loadRunConfig } from './lib/config-file';
 import { DatasetError } from './lib/datasets';
 import { methodOf } from './lib/methods';
 import { taskQueue, uiLink } from './lib/temporal';
-import { approvalHint, controlQuery, progressQuery } from './core/workflow-messages';
 
 function newRunId(method: string, task: string, name?: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
@@ -83,26 +83,7 @@ program
   .command('status <runId>')
   .description('where a run is: its Temporal status, stage and progress')
   .action(async (runId: string) => {
-    const handle = (await connect()).workflow.getHandle(runId);
-    const description = await handle.describe();
-    console.log(`run ${runId}: ${description.status.name}`);
-    if (description.status.name === 'RUNNING') {
-      const [progress, control] = await Promise.all([
-        handle.query(progressQuery),
-        handle.query(controlQuery).catch(() => null),
-      ]);
-      if (control?.paused) console.log(`paused: \`flt unpause ${runId}\` resumes`);
-      if (control?.awaiting)
-        console.log(`awaiting approval: ${control.awaiting.reason}. ${approvalHint(runId, control.awaiting)}`);
-      console.log(`stage: ${progress.stage}`);
-      for (const s of progress.stages) console.log(`  ${s.stage}: ${s.done}/${s.total}`);
-      console.log(
-        `calls: ${progress.usage.calls} paid, ${progress.usage.cachedCalls} cached; ` +
-          `tokens: ${progress.usage.promptTokens + progress.usage.completionTokens}; ` +
-          `cost: $${progress.usage.costUsd.toFixed(4)}`,
-      );
-    }
-    console.log(`web UI: ${uiLink(runId)}`);
+    for (const line of await statusLines(await connect(), runId)) console.log(line);
   });
 
 program

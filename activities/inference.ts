@@ -1,6 +1,6 @@
 // Answering multiple-choice questions shard by shard: prompts from core/, calls through the gateway.
 import type { ProvidersConfig } from '../core/config';
-import type { Retrieval, SamplingParams } from '../core/contracts';
+import type { ItemFailure, Retrieval, SamplingParams } from '../core/contracts';
 import { extractOptionLetter } from '../core/answers';
 import { fewShotMessages, zeroShotMessages } from '../core/prompts';
 import {
@@ -38,6 +38,8 @@ export interface AnsweredQuestion {
 export interface ShardResult {
   output: ArtifactRef;
   usage: StageUsage;
+  /** Items the provider refused, left out of `output`. */
+  failures?: ItemFailure[];
 }
 
 /** Each item's prompt before any in-context fine-tune demonstrations, and what retrieving examples cost. */
@@ -73,7 +75,12 @@ export function inferenceActivities(deps: ActivityDeps) {
     async answerQuestions(input: AnswerQuestionsInput): Promise<ShardResult> {
       const name = `runs/${input.runId}/${input.stage}/answers-${String(input.shard.index).padStart(5, '0')}`;
       const finished = await store.lookup(name);
-      if (finished) return { output: finished, usage: emptyUsage() };
+      if (finished) {
+        // A finished shard's refused items were written next to its answers, so a retried attempt still reports them.
+        const refused = await store.lookup(`${name}-failures`);
+        const failures = refused ? await store.readAll<ItemFailure>(refused) : [];
+        return { output: finished, usage: emptyUsage(), ...(failures.length ? { failures } : {}) };
+      }
 
       const items = await store.readAll<McqItem>(input.shard.items);
       const calls = new ShardCalls(deps, input.providers, input.stage, items.length);
@@ -100,9 +107,11 @@ export function inferenceActivities(deps: ActivityDeps) {
           prediction: extractOptionLetter(responses[0]?.text ?? '', item.options.length),
         };
       };
-      const answers = await calls.forEach(items, answerOne);
+      const answers = await calls.forEachItem(items, (item) => item.id, answerOne);
       const usage = addUsage(retrievalUsage, calls.usage);
-      return { output: await store.writeJsonl(answers, name), usage };
+      const failures = calls.itemFailures;
+      if (failures.length) await store.writeJsonl(failures, `${name}-failures`);
+      return { output: await store.writeJsonl(answers, name), usage, ...(failures.length ? { failures } : {}) };
     },
   };
 }

@@ -1,7 +1,7 @@
 // SELF-GUIDE stage 5 as activities: a model answers a shard of the test split greedily in the task chat (few-shot,
 // or Self-ICL with synthetic demonstrations), and the answers are scored by exact match or ROUGE-L.
 import type { ProvidersConfig } from '../core/config';
-import type { Prompting, TestScore } from '../core/contracts';
+import type { ItemFailure, Prompting, TestScore } from '../core/contracts';
 import { selfIclChat, taskChat, type SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import { labelExactMatch, rougeLChars, rougeLWords } from '../core/text-metrics';
 import {
@@ -43,27 +43,45 @@ export interface ScoreTestAnswersInput {
 export function selfGuideEvaluationActivities(deps: ActivityDeps) {
   const { store } = deps;
   return {
-    async answerTestShard(input: AnswerTestShardInput): Promise<{ output: ArtifactRef; usage: StageUsage }> {
+    async answerTestShard(
+      input: AnswerTestShardInput,
+    ): Promise<{ output: ArtifactRef; usage: StageUsage; failures?: ItemFailure[] }> {
       const name = `runs/${input.runId}/${input.stage}/answers-${String(input.shard.index).padStart(5, '0')}`;
       const finished = await store.lookup(name);
-      if (finished) return { output: finished, usage: emptyUsage() };
+      if (finished) {
+        // A finished shard's refused items were written next to its answers, so a retried attempt still reports them.
+        const refused = await store.lookup(`${name}-failures`);
+        const failures = refused ? await store.readAll<ItemFailure>(refused) : [];
+        return { output: finished, usage: emptyUsage(), ...(failures.length ? { failures } : {}) };
+      }
       const items = await store.readAll<IoExample>(input.shard.items);
       const { prompting, task } = input;
       const synthetic = prompting.kind === 'self-icl' ? await store.readAll<IoExample>(prompting.synthetic) : [];
       const calls = new ShardCalls(deps, input.providers, input.stage, items.length);
-      const answers = await calls.forEach(items, async (item, i): Promise<TestAnswer> => {
-        const messages =
-          prompting.kind === 'self-icl'
-            ? selfIclChat(task, item.input, synthetic, prompting.contextTokens, input.maxTokens)
-            : taskChat(task, item.input);
-        const reply = await calls.chat(
-          input.model,
-          { messages, temperature: 0, max_tokens: input.maxTokens, seed: input.seed },
-          `test item ${i + 1}`,
-        );
-        return { ...item, response: reply.choices[0]?.text ?? '' };
-      });
-      return { output: await store.writeJsonl(answers, name), usage: calls.usage };
+      const idOf = (i: number) => `shard ${input.shard.index + 1} item ${i + 1}`;
+      const answers = await calls.forEachItem(
+        items.map((item, i) => ({ item, i })),
+        ({ i }) => idOf(i),
+        async ({ item, i }): Promise<TestAnswer> => {
+          const messages =
+            prompting.kind === 'self-icl'
+              ? selfIclChat(task, item.input, synthetic, prompting.contextTokens, input.maxTokens)
+              : taskChat(task, item.input);
+          const reply = await calls.chat(
+            input.model,
+            { messages, temperature: 0, max_tokens: input.maxTokens, seed: input.seed },
+            `test item ${i + 1}`,
+          );
+          return { ...item, response: reply.choices[0]?.text ?? '' };
+        },
+      );
+      const failures = calls.itemFailures;
+      if (failures.length) await store.writeJsonl(failures, `${name}-failures`);
+      return {
+        output: await store.writeJsonl(answers, name),
+        usage: calls.usage,
+        ...(failures.length ? { failures } : {}),
+      };
     },
 
     async scoreTestAnswers(input: ScoreTestAnswersInput): Promise<TestScore> {

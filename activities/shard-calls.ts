@@ -14,7 +14,8 @@ import {
 } from '../core/types';
 import type { ActivityDeps } from './context';
 import { withDemonstrations } from './demonstrations';
-import { retryTransient } from './providers/errors';
+import type { ItemFailure } from '../core/contracts';
+import { itemRefusal, retryTransient } from './providers/errors';
 
 /**
  * Heartbeats at least this often while calls wait behind a busy provider, so a slow shard never looks like a dead
@@ -27,6 +28,8 @@ export class ShardCalls {
   private readonly abort = new AbortController();
   private done = 0;
   usage: StageUsage = emptyUsage();
+  /** Items whose own request the provider refused: recorded by `forEachItem`, dropped from its results. */
+  readonly itemFailures: ItemFailure[] = [];
 
   constructor(
     private readonly deps: ActivityDeps,
@@ -100,6 +103,28 @@ export class ShardCalls {
 
   forEach<T, R>(items: readonly T[], task: (item: T, index: number) => Promise<R>): Promise<R[]> {
     return this.all(items.map(task));
+  }
+
+  /**
+   * Like `forEach`, but an item whose request the provider refuses (a 400 on this item alone) is recorded in
+   * `itemFailures` and left out of the results instead of failing the shard; any other failure still fails it.
+   */
+  async forEachItem<T, R>(
+    items: readonly T[],
+    idOf: (item: T) => string,
+    task: (item: T, index: number) => Promise<R>,
+  ): Promise<R[]> {
+    const settled = await this.forEach(items, async (item, index) => {
+      try {
+        return { ok: true as const, value: await task(item, index) };
+      } catch (err) {
+        const refused = itemRefusal(err);
+        if (refused === null) throw err;
+        this.itemFailures.push({ id: idOf(item), message: refused });
+        return { ok: false as const };
+      }
+    });
+    return settled.flatMap((r) => (r.ok ? [r.value] : []));
   }
 
   private progress() {

@@ -4,36 +4,70 @@
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
+import type { z } from 'zod';
 import { rerunnableStages, type Rerun } from '../core/rerun';
 import { searchAttributes } from '../core/search-attributes';
+import { fieldName, issueMessage } from '../lib/config-file';
+import { methodOfWorkflow } from '../lib/methods';
 import { uiLink } from '../lib/temporal';
 import { connect, runIdArgument, UserError } from './connection';
 
-/** Applies `a.b.c=value` to a copy of `input`; the value is JSON when it parses as JSON, else a string. */
-export function applySettings(input: Record<string, unknown>, settings: string[]): Record<string, unknown> {
+/** The value of `--set key=value`: JSON when it parses as JSON, else the string. */
+function settingValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * Applies `--set section.field=value` settings, written with the keys of the method's config file
+ * (`semievol.selection.theta=60`), to a copy of a run's input: each changed section is checked with the config's own
+ * schema before anything starts, and a refused value is one sentence naming the key and what was expected.
+ */
+export function applySettings(
+  workflowType: string,
+  input: Record<string, unknown>,
+  settings: string[],
+): Record<string, unknown> {
+  if (!settings.length) return input;
+  const found = methodOfWorkflow(workflowType);
+  if (!found) throw new UserError(`--set: the settings of a ${workflowType} run cannot be changed on resume.`);
+  const { name, method } = found;
   const copy = structuredClone(input);
   for (const setting of settings) {
     const eq = setting.indexOf('=');
-    if (eq <= 0) throw new UserError(`--set ${setting}: expected key=value, e.g. --set options.selection.theta=60.`);
+    if (eq <= 0) throw new UserError(`--set ${setting}: expected key=value, e.g. --set semievol.selection.theta=60.`);
     const keys = setting.slice(0, eq).split('.');
-    const raw = setting.slice(eq + 1);
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      value = raw;
+    const [section] = keys;
+    const schema = (method.schema.shape as Record<string, z.ZodType>)[section];
+    if (!Object.hasOwn(method.settable, section) || !schema) {
+      const settable = Object.keys(method.settable).join(', ');
+      throw new UserError(
+        `--set ${setting}: "${section}" is not a setting of a ${name} config (settable on resume: ${settable}).`,
+      );
     }
-    let target: unknown = copy;
+    const field = method.settable[section];
+    // Walked from a root holding the section, so `seed=3` and `semievol.selection.theta=60` are one case.
+    const root: Record<string, unknown> = { [section]: structuredClone(copy[field]) };
+    let target = root;
     for (const [i, key] of keys.entries()) {
-      if (target === null || typeof target !== 'object' || !(key in target)) {
-        const at = keys.slice(0, i).join('.') || 'the input';
-        const known = target && typeof target === 'object' ? Object.keys(target).join(', ') : 'none';
-        throw new UserError(`--set ${setting}: ${at} has no field "${key}" (fields: ${known}).`);
+      if (i === keys.length - 1) target[key] = settingValue(setting.slice(eq + 1));
+      else {
+        target[key] ??= {};
+        const inner = target[key];
+        if (typeof inner !== 'object' || inner === null || Array.isArray(inner))
+          throw new UserError(`--set ${setting}: ${keys.slice(0, i + 1).join('.')} is a value, not a section.`);
+        target = inner as Record<string, unknown>;
       }
-      const fields = target as Record<string, unknown>;
-      if (i === keys.length - 1) fields[key] = value;
-      else target = fields[key];
     }
+    const parsed = schema.safeParse(root[section]);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new UserError(`--set ${setting}: ${fieldName([section, ...issue.path])} ${issueMessage(issue)}.`);
+    }
+    copy[field] = parsed.data;
   }
   return copy;
 }
@@ -59,7 +93,7 @@ export function registerResumeCommand(program: Command): void {
     )
     .option(
       '--set <key=value>',
-      'change a field of the run input (repeatable), e.g. options.selection.theta=60',
+      'change a setting, by its key in the config file (repeatable), e.g. semievol.selection.theta=60',
       (v: string, all: string[]) => [...all, v],
       [] as string[],
     )
@@ -78,7 +112,7 @@ export function registerResumeCommand(program: Command): void {
       )) as Record<string, unknown>[];
       const runId =
         opts.id ?? `${oldRunId.replace(/-resumed-[0-9a-f]{4}$/, '')}-resumed-${randomBytes(2).toString('hex')}`;
-      const changed = applySettings(input, opts.set);
+      const changed = applySettings(description.type, input, opts.set);
       // Without --from, a run resumed from a rerun stays one: its rerun stages still pay under their own salt.
       const rerun = opts.from ? rerunFrom(description.type, opts.from, runId) : changed.rerun;
       await client.workflow.start(description.type, {

@@ -74,14 +74,36 @@ function fineTuneNote(node: RunNode): string {
   return `job ${job.jobId} ${job.status}${last ? `: ${last}` : ''}`;
 }
 
+const clip = (text: string, max = 200) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/** Activities of a node in retry: each one's attempt, last failure and when it tries again. */
+export function retryNotes(node: RunNode, now: number): string[] {
+  return node.activities
+    .filter((a) => a.attempt > 1 || a.lastFailure)
+    .map((a) => {
+      const wait = a.nextAttemptAt ? (a.nextAttemptAt.getTime() - now) / 1000 : 0;
+      const next = wait >= 1 ? `in ${formatDuration(wait)}` : 'now';
+      const last = clip(a.lastFailure ?? 'unknown');
+      return `retrying ${a.type} attempt ${a.attempt}, last failure: ${last}, next try ${next}`;
+    });
+}
+
 /** What holds a run's stage back, if anything: a pause, or an approval it waits for. */
 function holdOf(node: RunNode, stage: string): string {
   if (node.control?.awaiting?.stage === stage) return 'awaiting approval';
   return node.control?.paused ? 'paused' : '';
 }
 
-function progressRow(node: RunNode, stage: StageProgress, depth: number, label: string, current: boolean): Row {
+function progressRow(
+  node: RunNode,
+  stage: StageProgress,
+  depth: number,
+  label: string,
+  current: boolean,
+  now: number,
+): Row {
   const flight = current ? inFlight(node) : 0;
+  const retries = current ? retryNotes(node, now) : [];
   const steps = Math.min(stage.total, stage.done + flight);
   const state: RowState = stage.done >= stage.total ? 'done' : current || steps > 0 ? 'running' : 'pending';
   const key = `${node.workflowId}/${stage.stage}`;
@@ -97,24 +119,42 @@ function progressRow(node: RunNode, stage: StageProgress, depth: number, label: 
       value,
       total: stage.items.total,
       unit: 'items',
-      note: [`${stage.done}/${stage.total} shards`, hold].filter(Boolean).join(', '),
+      note: [`${stage.done}/${stage.total} shards`, hold, ...retries].filter(Boolean).join(', '),
     };
   }
-  return { key, depth, label, state, value: steps, total: stage.total, unit: '', note: hold };
+  return {
+    key,
+    depth,
+    label,
+    state,
+    value: steps,
+    total: stage.total,
+    unit: '',
+    note: [hold, ...retries].filter(Boolean).join(', '),
+  };
 }
 
 /**
  * A node's rows: a one-stage workflow is one row; a multi-stage one lists its stages, running children under the
  * current one.
  */
-function rowsFor(node: RunNode, depth: number, label: string): Row[] {
+function rowsFor(node: RunNode, depth: number, label: string, now: number): Row[] {
   if (node.type === 'fineTune')
     return [
-      { key: node.workflowId, depth, label, state: 'running', value: 0, total: 0, unit: '', note: fineTuneNote(node) },
+      {
+        key: node.workflowId,
+        depth,
+        label,
+        state: 'running',
+        value: 0,
+        total: 0,
+        unit: '',
+        note: [fineTuneNote(node), ...retryNotes(node, now)].join(', '),
+      },
     ];
   const stages = node.progress?.stages ?? [];
   if (depth > 0 && stages.length === 1 && !node.children.length)
-    return [progressRow(node, stages[0], depth, label, true)];
+    return [progressRow(node, stages[0], depth, label, true, now)];
 
   const rows: Row[] = [];
   const inner = depth === 0 ? 0 : depth + 1;
@@ -135,19 +175,21 @@ function rowsFor(node: RunNode, depth: number, label: string): Row[] {
     if (child && child.type !== 'fineTune' && child.progress?.stages.length === 1) {
       matched.add(child);
       rows.push({
-        ...progressRow(child, child.progress.stages[0], inner, stage.stage, true),
+        ...progressRow(child, child.progress.stages[0], inner, stage.stage, true, now),
         key: `${node.workflowId}/${stage.stage}`,
       });
     } else if (child) {
       matched.add(child);
-      rows.push(...rowsFor(child, inner, stage.stage));
+      rows.push(...rowsFor(child, inner, stage.stage, now));
     } else {
-      rows.push(progressRow(node, stage, inner, stage.stage, stage.stage === node.progress?.stage));
+      rows.push(progressRow(node, stage, inner, stage.stage, stage.stage === node.progress?.stage, now));
     }
   }
   // Children that are not a stage of their own (SemiEvol's four evaluations, the campaign's branches) go under the
   // current stage.
-  const others = node.children.filter((c) => !matched.has(c)).flatMap((c) => rowsFor(c, inner + 1, nameOf(c, node)));
+  const others = node.children
+    .filter((c) => !matched.has(c))
+    .flatMap((c) => rowsFor(c, inner + 1, nameOf(c, node), now));
   const current = rows.findIndex((r) => r.label === node.progress?.stage && r.depth === inner);
   const lastRunning = rows.map((r) => r.state).lastIndexOf('running');
   const at = current >= 0 ? current + 1 : lastRunning >= 0 ? lastRunning + 1 : rows.length;
@@ -246,10 +288,11 @@ export function renderFrame({ root, startedAt, link, now, rates }: FrameInput): 
     `run ${root.workflowId} · ${root.type} · ${root.status} · ${elapsed}`,
     `stage: ${root.progress?.stage ?? '?'} · web UI: ${link}`,
   ];
+  if (root.failure) lines.push(`${root.status}: ${root.failure}`);
   lines.push(...controlLines(root.workflowId, root.control));
   if (root.status === 'RUNNING' && !root.progress)
     lines.push('No worker answered the progress query: start one with `npm run worker`; showing what Temporal knows.');
-  const rows = rowsFor(root, 0, root.workflowId);
+  const rows = rowsFor(root, 0, root.workflowId, now);
   const labelWidth = Math.min(56, Math.max(24, ...rows.map((r) => 2 * (r.depth + 1) + r.label.length + 1)));
   lines.push('', ...rows.map((row) => rowLine(row, labelWidth, rates, now)));
   const jobs = jobLines(root);

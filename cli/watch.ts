@@ -44,6 +44,7 @@ export async function watchRun(client: Client, runId: string, opts: WatchOptions
       const { closeTime } = await client.workflow.getHandle(runId).describe();
       const elapsedSeconds = ((closeTime ?? new Date()).getTime() - startTime.getTime()) / 1000;
       out.write(`run ${runId} · ${root.type} · ${root.status} after ${formatDuration(elapsedSeconds)}\n`);
+      if (root.failure) out.write(`reason: ${root.failure}\n`);
       return root.status;
     }
     const lines = renderFrame({ root, startedAt: startTime, link: uiLink(runId), now: Date.now(), rates });

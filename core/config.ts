@@ -211,6 +211,11 @@ export const executionSchema = z
     shardSize: z.number().int().positive().default(100),
     /** Shard activities of one stage in flight at once. */
     parallelShards: z.number().int().positive().default(4),
+    /**
+     * Share of a stage's items that may fail on their own (the provider refuses the one request: a 400 such as a
+     * prompt over the context window) before the stage stops; each such item is recorded, counted and dropped.
+     */
+    maxItemFailureShare: z.number().min(0).max(1).default(0.05),
   })
   .strict();
 
@@ -237,7 +242,7 @@ export const runCommon = {
     .optional(),
   task: taskNameSchema,
   providers: providersSchema,
-  execution: executionSchema.default({ shardSize: 100, parallelShards: 4 }),
+  execution: executionSchema.prefault({}),
   budget: budgetSchema.optional(),
 };
 

@@ -20,6 +20,20 @@ export interface SamplingParams {
 
 export type Metric = 'option-letter' | 'number';
 
+/** An item whose own request the provider refused (a 400 such as a prompt over the context window). */
+export interface ItemFailure {
+  id: string;
+  message: string;
+}
+
+/** A stage's items that failed on their own: counted, a few shown, dropped from the stage's output. */
+export interface ItemFailures {
+  count: number;
+  /** The stage's items. */
+  of: number;
+  examples: ItemFailure[];
+}
+
 export interface Score {
   correct: number;
   total: number;
@@ -113,4 +127,12 @@ export interface ServeAdapterInput {
 export interface UnloadAdaptersInput {
   providers: ProvidersConfig;
   models: ModelRef[];
+}
+
+/** `; N of M items failed and are not scored (first: id: message)`, or '' when none failed: for result summaries. */
+export function itemFailuresNote(failures: ItemFailures | undefined): string {
+  if (!failures?.count) return '';
+  const [first] = failures.examples;
+  const example = first ? ` (first: ${first.id}: ${first.message})` : '';
+  return `; ${failures.count} of ${failures.of} items failed and are not scored${example}`;
 }

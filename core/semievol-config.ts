@@ -120,7 +120,7 @@ export const semievolRunSchema = z
      */
     execution: executionSchema
       .extend({ shardSize: z.number().int().positive().default(semievolShardSize) })
-      .default({ shardSize: semievolShardSize, parallelShards: 4 }),
+      .prefault({}),
     /** M_base: the model every stage starts from. */
     model: modelRefSchema,
     /** D_L, D_U (its answers, if any, are read only for the pseudo-label accuracy diagnostic) and the test split. */

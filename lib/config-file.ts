@@ -17,14 +17,14 @@ export class ConfigError extends Error {
   }
 }
 
-function fieldName(fieldPath: (string | number | symbol)[]): string {
+export function fieldName(fieldPath: (string | number | symbol)[]): string {
   return (
     fieldPath.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') ||
     '(top level)'
   );
 }
 
-function issueMessage(issue: z.core.$ZodIssue): string {
+export function issueMessage(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `has unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   if (issue.code === 'invalid_union' && 'discriminator' in issue)
     return `${issue.message.replace(/^Invalid input/, 'is not valid')}`;

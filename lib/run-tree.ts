@@ -4,7 +4,8 @@
 // the client can reach, wherever it was started.
 import type { Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
-import type { temporal } from '@temporalio/proto';
+import { optionalTsToDate } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
 import type { FineTuneJobState } from '../core/types';
 import { controlQuery, progressQuery, type ControlState, type RunProgress } from '../core/workflow-messages';
 
@@ -14,6 +15,8 @@ export interface PendingActivity {
   /** The last heartbeat's details: `{done, of}` for model calls, `{status, lastEvent}` for a fine-tune wait. */
   heartbeat: unknown;
   lastFailure: string | null;
+  /** When the next attempt starts while the activity waits out its retry backoff; null while an attempt runs. */
+  nextAttemptAt: Date | null;
 }
 
 export interface FineTuneJobView {
@@ -33,6 +36,8 @@ export interface RunNode {
   activities: PendingActivity[];
   fineTuneJob: FineTuneJobView | null;
   children: RunNode[];
+  /** Why a run that failed, timed out or was terminated ended; null while it runs or when it completed. */
+  failure: string | null;
 }
 
 /** How long a query may wait for a worker: a run whose workers are down still shows what describe knows. */
@@ -73,6 +78,42 @@ async function fineTuneJob(
   return { jobId: started.jobId, status: waiting?.status ?? started.status, events };
 }
 
+/** A failure and its causes as one line: which stage or activity failed, then the error that ended it. */
+export function failureChain(failure: temporal.api.failure.v1.IFailure | null | undefined): string {
+  const parts: string[] = [];
+  for (let f = failure, depth = 0; f && depth < 10; f = f.cause, depth++) {
+    const activity = f.activityFailureInfo?.activityType?.name;
+    const child = f.childWorkflowExecutionFailureInfo;
+    const type = f.applicationFailureInfo?.type;
+    const part = activity
+      ? `activity ${activity} failed`
+      : child
+        ? `${child.workflowType?.name ?? 'child'} ${child.workflowExecution?.workflowId ?? ''} failed`
+        : type && f.message && !f.message.startsWith(type)
+          ? `${type}: ${f.message}`
+          : (f.message ?? '');
+    if (part && !parts.includes(part)) parts.push(part);
+  }
+  return parts.join(': ');
+}
+
+/** Why a closed run ended, from its close event; null when it completed. */
+async function closeReason(client: Client, workflowId: string): Promise<string | null> {
+  const { history } = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId },
+    historyEventFilterType: temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+  });
+  const event = history?.events?.[0];
+  if (event?.workflowExecutionFailedEventAttributes)
+    return failureChain(event.workflowExecutionFailedEventAttributes.failure) || 'failed';
+  if (event?.workflowExecutionTimedOutEventAttributes) return 'the run timed out';
+  const terminated = event?.workflowExecutionTerminatedEventAttributes;
+  if (terminated) return `terminated${terminated.reason ? `: ${terminated.reason}` : ''}`;
+  if (event?.workflowExecutionCanceledEventAttributes) return 'cancelled';
+  return null;
+}
+
 /**
  * The workflow and, while it runs, its running descendants; `queries: false` skips progress and control (no worker
  * needed).
@@ -92,11 +133,12 @@ export async function readRunTree(
       heartbeat: a.heartbeatDetails?.payloads?.length
         ? await decode(client, a.heartbeatDetails).catch(() => null)
         : null,
-      lastFailure: a.lastFailure?.message ?? null,
+      lastFailure: a.lastFailure ? failureChain(a.lastFailure) : null,
+      nextAttemptAt: optionalTsToDate(a.nextAttemptScheduleTime) ?? null,
     })),
   );
   const queries = running && opts.queries;
-  const [progress, control, fineTune, children] = await Promise.all([
+  const [progress, control, fineTune, children, failure] = await Promise.all([
     queries && description.type !== 'fineTune' ? queryOrNull(client, () => handle.query(progressQuery)) : null,
     queries && description.type !== 'fineTune' ? queryOrNull(client, () => handle.query(controlQuery)) : null,
     running && description.type === 'fineTune' ? fineTuneJob(client, workflowId, activities) : null,
@@ -105,6 +147,7 @@ export async function readRunTree(
         readRunTree(client, child.workflowId!, opts).catch(() => null),
       ),
     ),
+    running || description.status.name === 'COMPLETED' ? null : closeReason(client, workflowId).catch(() => null),
   ]);
   return {
     workflowId,
@@ -115,6 +158,7 @@ export async function readRunTree(
     activities,
     fineTuneJob: fineTune,
     children: children.filter((c): c is RunNode => c !== null),
+    failure,
   };
 }
 

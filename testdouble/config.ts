@@ -50,6 +50,8 @@ export interface DoubleConfig {
   /** Files and jobs get ids derived from their creation request instead of random ones (default false). */
   deterministicIds: boolean;
   rateLimit: RateLimitConfig;
+  /** Chat prompts longer than this many characters are refused with a 400 context_length_exceeded; 0: no limit. */
+  maxPromptChars: number;
 }
 
 export type DeepPartial<T> = T extends unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
@@ -76,6 +78,7 @@ export function defaultConfig(): DoubleConfig {
     failNextJobs: 0,
     deterministicIds: false,
     rateLimit: { requestsPerMinute: 0 },
+    maxPromptChars: 0,
   };
 }
 

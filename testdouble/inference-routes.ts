@@ -54,6 +54,17 @@ export function chatCompletion(
     const model = resolve(modelName);
     if (!model) throw modelNotFound(modelName);
     if (body.stream === true) throw badRequest('Streaming is not supported by the provider test double.', 'stream');
+    const promptChars = messages.reduce((sum, m) => sum + JSON.stringify(m.content).length, 0);
+    const { maxPromptChars } = state.config;
+    if (maxPromptChars > 0 && promptChars > maxPromptChars)
+      throw new HttpError(
+        400,
+        `This model's maximum context length is ${Math.floor(maxPromptChars / 4)} tokens. However, your messages ` +
+          `resulted in ${Math.ceil(promptChars / 4)} tokens. Please reduce the length of the messages.`,
+        'invalid_request_error',
+        'context_length_exceeded',
+        'messages',
+      );
     const wantLogprobs = body.logprobs === true;
     const choices = simulateCompletion(
       {

@@ -27,9 +27,13 @@ import {
 
 const usd = (value: number) => `$${value.toFixed(value < 1 ? 4 : 2)}`;
 
-/** Pause and unpause for a stage's child workflow: its shard loop calls `pausePoint()` before each paid step. */
-export function pausable() {
-  let paused = false;
+/**
+ * Pause and unpause for a stage's child workflow: its shard loop calls `pausePoint()` before each paid step.
+ * `pausedAtStart`: the stage continued as new while paused, and stays paused until `flt unpause`.
+ */
+export function pausable(pausedAtStart = false) {
+  let paused = pausedAtStart;
+  if (paused) setCurrentDetails('**Paused**: no new shard starts until `flt unpause`; shards already running finish.');
   setHandler(pauseSignal, () => {
     paused = true;
     setCurrentDetails('**Paused**: no new shard starts until `flt unpause`; shards already running finish.');
@@ -52,6 +56,8 @@ export function pausable() {
     async pausePoint(): Promise<void> {
       if (paused) await condition(() => !paused);
     },
+    /** Whether the stage is paused now: carried across continue-as-new. */
+    isPaused: (): boolean => paused,
   };
 }
 

@@ -1,7 +1,7 @@
 // Evaluation: a model answers the test split shard by shard; the answers are scored against the gold letters.
 import { continueAsNew } from '@temporalio/workflow';
 import type { ProvidersConfig } from '../core/config';
-import type { Metric, Retrieval, SamplingParams, Score } from '../core/contracts';
+import type { ItemFailures, Metric, Retrieval, SamplingParams, Score } from '../core/contracts';
 import type { ModelRef, StageUsage } from '../core/types';
 import { evaluateInShards, type ShardedEvaluationInput } from './sharded-evaluation';
 
@@ -19,10 +19,12 @@ export interface ModelEvaluation {
   model: ModelRef;
   score: Score;
   usage: StageUsage;
+  /** Items the provider refused: not in the score. Absent when none failed. */
+  itemFailures?: ItemFailures;
 }
 
 export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEvaluation> {
-  const { score, usage } = await evaluateInShards(input, {
+  const { score, usage, itemFailures } = await evaluateInShards(input, {
     summary: (shard) => `${input.model.model}: shard ${shard.index + 1} of ${shard.of}`,
     answer: (activities, shard) =>
       activities.answerQuestions({
@@ -44,5 +46,5 @@ export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEva
       }),
     continueAsNew: (next) => continueAsNew<typeof evaluateModel>(next),
   });
-  return { stage: input.stage, model: input.model, score, usage };
+  return { stage: input.stage, model: input.model, score, usage, ...(itemFailures ? { itemFailures } : {}) };
 }

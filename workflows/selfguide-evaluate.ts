@@ -1,7 +1,7 @@
 // SELF-GUIDE stage 5 for one model: the test split in shards, answered greedily in the task chat, then scored.
 import { continueAsNew } from '@temporalio/workflow';
 import type { ProvidersConfig } from '../core/config';
-import type { Prompting, TestScore } from '../core/contracts';
+import type { ItemFailures, Prompting, TestScore } from '../core/contracts';
 import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import type { ModelRef, StageUsage } from '../core/types';
 import { evaluateInShards, type ShardedEvaluationInput } from './sharded-evaluation';
@@ -21,10 +21,12 @@ export interface SelfGuideEvaluation {
   model: ModelRef;
   score: TestScore;
   usage: StageUsage;
+  /** Test items the provider refused: not in the score. Absent when none failed. */
+  itemFailures?: ItemFailures;
 }
 
 export async function selfGuideEvaluate(input: SelfGuideEvaluateInput): Promise<SelfGuideEvaluation> {
-  const { score, usage } = await evaluateInShards(input, {
+  const { score, usage, itemFailures } = await evaluateInShards(input, {
     summary: (shard) => `${input.stage}: shard ${shard.index + 1} of ${shard.of}`,
     answer: (activities, shard) =>
       activities.answerTestShard({
@@ -48,5 +50,5 @@ export async function selfGuideEvaluate(input: SelfGuideEvaluateInput): Promise<
       }),
     continueAsNew: (next) => continueAsNew<typeof selfGuideEvaluate>(next),
   });
-  return { stage: input.stage, model: input.model, score, usage };
+  return { stage: input.stage, model: input.model, score, usage, ...(itemFailures ? { itemFailures } : {}) };
 }

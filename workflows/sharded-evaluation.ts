@@ -1,21 +1,24 @@
 // The evaluation loop both methods use: the test split in shards, each answered by one model-calling activity, then
 // every answer scored at once. Each method's workflow says which activities answer and score, and what they return.
 import { proxyActivities } from '@temporalio/workflow';
+import type { ItemFailure, ItemFailures } from '../core/contracts';
 import type { Activities } from '../activities';
 import type { ArtifactRef, Shard, StageUsage } from '../core/types';
 import { dataStep, shardModelCalls } from './activity-options';
-import { overShards, type ShardsDone } from './shards';
+import { checkItemFailures, overShards, type ShardsDone } from './shards';
 
 export interface AnsweredShard {
   output: ArtifactRef;
   usage: StageUsage;
+  /** Items the provider refused, left out of `output`. */
+  failures?: ItemFailure[];
 }
 
 export interface ShardedEvaluationInput {
   runId: string;
   stage: string;
   test: ArtifactRef;
-  execution: { shardSize: number; parallelShards: number };
+  execution: { shardSize: number; parallelShards: number; maxItemFailureShare?: number };
   /** Set when the stage continued as new: its shards and the ones it had finished. */
   shards?: Shard[];
   done?: ShardsDone<AnsweredShard>;
@@ -35,7 +38,7 @@ const dataSteps = proxyActivities<Activities>(dataStep);
 export async function evaluateInShards<I extends ShardedEvaluationInput, S>(
   input: I,
   steps: ShardedEvaluationSteps<I, S>,
-): Promise<{ score: S; usage: StageUsage }> {
+): Promise<{ score: S; usage: StageUsage; itemFailures?: ItemFailures }> {
   const shards =
     input.shards ??
     (await dataSteps.shardDataset({
@@ -53,6 +56,7 @@ export async function evaluateInShards<I extends ShardedEvaluationInput, S>(
     },
     (shard) => steps.answer(proxyActivities<Activities>({ ...shardModelCalls, summary: steps.summary(shard) }), shard),
   );
+  const itemFailures = checkItemFailures(input.stage, shards, results, input.execution.maxItemFailureShare);
   const answers = results.map((r) => r.output);
-  return { score: await steps.score(dataSteps, answers), usage };
+  return { score: await steps.score(dataSteps, answers), usage, ...(itemFailures ? { itemFailures } : {}) };
 }

@@ -2,7 +2,8 @@
 // pause point. When the server suggests continue-as-new (its history thresholds), the stage starts no new shard,
 // lets those in flight finish and continues as a new execution with what it has done, so no execution's history
 // grows with the number of shards.
-import { setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { ItemFailure, ItemFailures } from '../core/contracts';
 import { addUsage, emptyUsage, type Shard, type StageUsage } from '../core/types';
 import { progressQuery } from '../core/workflow-messages';
 import { pausable } from './control';
@@ -11,6 +12,8 @@ import { pausable } from './control';
 export interface ShardsDone<R> {
   results: R[];
   usage: StageUsage;
+  /** Set when the stage was paused as it continued as new: the next execution starts paused. */
+  paused?: boolean;
 }
 
 export interface ShardLoop<R> {
@@ -35,7 +38,7 @@ export async function overShards<R extends { usage: StageUsage }>(
   const countItems = (list: Shard[]) => list.reduce((sum, shard) => sum + shard.items.count, 0);
   const items = { done: countItems(shards.slice(0, next)), total: countItems(shards) };
   setHandler(progressQuery, () => ({ stage, stages: [{ stage, done: finished, total: shards.length, items }], usage }));
-  const { pausePoint } = pausable();
+  const { pausePoint, isPaused } = pausable(loop.done?.paused ?? false);
 
   const lane = async () => {
     while (next < shards.length && !workflowInfo().continueAsNewSuggested) {
@@ -51,6 +54,33 @@ export async function overShards<R extends { usage: StageUsage }>(
   };
   await Promise.all(Array.from({ length: Math.min(loop.parallelShards, shards.length - next) }, lane));
   // Lanes stop claiming shards in order, so what is done is exactly the first `next` shards.
-  if (next < shards.length) return loop.continueAsNew({ results, usage });
+  // A pause (a signal, not in the input) is carried in what the next execution gets, or it would start paying.
+  if (next < shards.length) return loop.continueAsNew({ results, usage, ...(isPaused() ? { paused: true } : {}) });
   return { results, usage };
+}
+
+/** The default of `execution.maxItemFailureShare`, for runs started before it existed. */
+export const defaultMaxItemFailureShare = 0.05;
+
+/**
+ * Sums the items a stage's shards could not do (the provider refused their requests), or undefined when none failed;
+ * stops the stage, saying how many and the first, when more than `maxShare` of its items failed.
+ */
+export function checkItemFailures(
+  stage: string,
+  shards: Shard[],
+  results: { failures?: ItemFailure[] }[],
+  maxShare = defaultMaxItemFailureShare,
+): ItemFailures | undefined {
+  const failures = results.flatMap((r) => r.failures ?? []);
+  if (!failures.length) return undefined;
+  const of = shards.reduce((sum, shard) => sum + shard.items.count, 0);
+  const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
+  if (failures.length > maxShare * of)
+    throw ApplicationFailure.nonRetryable(
+      `${stage}: ${failures.length} of ${of} items failed (${percent(failures.length / of)}), more than ` +
+        `execution.maxItemFailureShare (${percent(maxShare)}); first: ${failures[0].id}: ${failures[0].message}`,
+      'ItemFailures',
+    );
+  return { count: failures.length, of, examples: failures.slice(0, 5) };
 }

@@ -1,6 +1,7 @@
 // The one place where provider failures become Temporal failures: retryable or not, and when to try again.
 import { ApplicationFailure } from '@temporalio/common';
 import { APIConnectionError } from 'openai';
+import { nonRetryableErrorTypes } from '../../core/errors';
 
 /** An HTTP-level failure from a provider, in the shape every backend throws. */
 export class ProviderHttpError extends Error {
@@ -55,45 +56,83 @@ export function retryAfterMs(headers: unknown, now = Date.now()): number | undef
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/** What classification reads of a thrown value, whatever threw it. */
+interface ErrorLike {
+  message?: unknown;
+  name?: unknown;
+  status?: unknown;
+  headers?: unknown;
+  code?: unknown;
+  cause?: unknown;
+}
+
 function causeCode(err: unknown): string | undefined {
-  for (let e: any = err, depth = 0; e && depth < 5; e = e.cause, depth++) {
+  for (let e = err as ErrorLike | undefined, depth = 0; e && depth < 5; e = e.cause as ErrorLike, depth++) {
     if (typeof e.code === 'string') return e.code;
   }
   return undefined;
 }
 
+/** Retryable as openai-node's own retry logic decides: x-should-retry when present, else 408, 409, 429 and 5xx. */
+function retryableHttp(status: number, headers: unknown): boolean {
+  const shouldRetry = headerValue(headers, 'x-should-retry');
+  if (shouldRetry === 'true') return true;
+  if (shouldRetry === 'false') return false;
+  return retryableStatuses.has(status) || status >= 500;
+}
+
+/**
+ * Retryable or not by what the failure is, never by the words of its message: the types of core/errors.ts are
+ * final; an HTTP failure (the openai SDK's APIError, ProviderHttpError) by its status and x-should-retry header; a
+ * connection failure (APIConnectionError and its timeout, a reset socket, an abort) is retried; a SyntaxError, which
+ * is what parsing a provider's cut-short JSON body throws (the SDK throws it as is), is retried as a malformed
+ * response; anything else (llama.cpp failing to load or fit a prompt, a programming error) is not.
+ */
 export function classify(err: unknown): Classification {
-  const e = err as any;
+  const e = err as ErrorLike | undefined;
   const message = e?.message ? String(e.message) : String(err);
-  const status: number | undefined = typeof e?.status === 'number' ? e.status : undefined;
+  const name: string = typeof e?.name === 'string' ? e.name : '';
+  if (nonRetryableErrorTypes.includes(name)) return { retryable: false, type: name, message };
+  const status = typeof e?.status === 'number' ? e.status : undefined;
   if (status !== undefined) {
-    const after = retryAfterMs(e.headers);
-    if (retryableStatuses.has(status) || status >= 500) {
-      return { retryable: true, retryAfterMs: after, type: `ProviderHttp${status}`, message };
-    }
+    const type = `ProviderHttp${status}`;
+    if (retryableHttp(status, e?.headers))
+      return { retryable: true, retryAfterMs: retryAfterMs(e?.headers), type, message };
     const hint =
       status === 401 || status === 403
         ? " Check the API key in the worker environment variable named by the provider's apiKeyEnv."
         : status === 404
           ? ' Check the model id and the provider baseURL.'
           : '';
-    return { retryable: false, type: `ProviderHttp${status}`, message: `${message}${hint}` };
+    return { retryable: false, type, message: `${message}${hint}` };
   }
-  const name: string = e?.name ?? '';
   const code = causeCode(err);
   if (
-    err instanceof APIConnectionError || // includes the SDK's timeout error
+    err instanceof APIConnectionError || // includes the SDK's timeout and abort errors
     name === 'AbortError' ||
     name === 'TimeoutError' ||
     (code !== undefined && connectionCodes.has(code)) ||
-    /fetch failed|socket hang up|terminated/i.test(message)
+    // undici's own messages when fetch fails or a body is cut off without a coded cause
+    (name === 'TypeError' && (message === 'fetch failed' || message === 'terminated'))
   ) {
     return { retryable: true, type: 'ProviderConnection', message };
   }
-  if (name === 'SyntaxError' || /Unexpected token|JSON/.test(message)) {
-    return { retryable: true, type: 'ProviderMalformedResponse', message };
-  }
+  if (name === 'SyntaxError') return { retryable: true, type: 'ProviderMalformedResponse', message };
   return { retryable: false, type: name || 'Error', message };
+}
+
+/** Statuses that refuse one request for what it holds (too long, malformed for this item), not the run's setup. */
+const itemStatuses = new Set([400, 413, 422]);
+
+/**
+ * The reason when a call failed because the provider refused this one request (400, 413, 422, final): the item can
+ * be dropped and the stage go on. Null for anything else (auth, a missing model, outages), which fails the shard.
+ */
+export function itemRefusal(err: unknown): string | null {
+  if (!(err instanceof ApplicationFailure) || !err.nonRetryable) return null;
+  const status = /^ProviderHttp(\d+)$/.exec(err.type ?? '')?.[1];
+  if (!status || !itemStatuses.has(Number(status))) return null;
+  return classify(err.cause ?? err).message;
 }
 
 /** Converts any provider failure into an ApplicationFailure that Temporal's retry policy understands. */

@@ -192,10 +192,10 @@ export class ModelGateway {
       return response ? { response, usage: cachedUsage() } : this.chat(providers, providerName, request, signal);
     }
     const paid = this.payOnce(key, providerName, config, request, signal);
-    this.inFlight.set(
-      key,
-      paid.then((r) => r.response),
-    );
+    const shared = paid.then((r) => r.response);
+    // Joiners handle a failure; with none, the failure must not surface as an unhandled rejection.
+    shared.catch(() => undefined);
+    this.inFlight.set(key, shared);
     try {
       return await paid;
     } finally {

@@ -1,5 +1,6 @@
 // The `evaluate` method: models on a test split.
-import type { EvaluateRunConfig } from '../../core/config';
+import { evaluateRunSchema, type EvaluateRunConfig } from '../../core/config';
+import { itemFailuresNote } from '../../core/contracts';
 import { estimateEvaluation } from '../../core/evaluate-estimate';
 import type { LoadedMcqDataset } from '../datasets';
 import type { EvaluationRunInput, EvaluationRunResult } from '../../workflows/evaluation-run';
@@ -10,6 +11,14 @@ const loadTest = (config: EvaluateRunConfig) => loadDataset(config.data.test);
 
 export const evaluateMethod: Method<EvaluateRunConfig, LoadedMcqDataset> = {
   workflowType: 'evaluationRun',
+  schema: evaluateRunSchema,
+  settable: {
+    providers: 'providers',
+    models: 'models',
+    sampling: 'sampling',
+    metric: 'metric',
+    execution: 'execution',
+  },
 
   load: loadTest,
 
@@ -44,7 +53,8 @@ export const evaluateMethod: Method<EvaluateRunConfig, LoadedMcqDataset> = {
     return result.evaluations.map(
       (e) =>
         `${e.model.provider}/${e.model.model}: accuracy ${e.score.accuracy.toFixed(3)} ` +
-        `(${e.score.correct}/${e.score.total}, ${e.score.unanswered} without an answer)`,
+        `(${e.score.correct}/${e.score.total}, ${e.score.unanswered} without an answer)` +
+        itemFailuresNote(e.itemFailures),
     );
   },
 };

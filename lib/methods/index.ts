@@ -17,6 +17,12 @@ export function methodOf(config: RunConfig): Method<RunConfig> {
   return methods[config.method] as Method<RunConfig>;
 }
 
+/** The method whose runs are workflows of this type. */
+export function methodOfWorkflow(workflowType: string): { name: string; method: Method<RunConfig> } | undefined {
+  const found = Object.entries(methods).find(([, m]) => m.workflowType === workflowType);
+  return found && { name: found[0], method: found[1] as Method<RunConfig> };
+}
+
 /** Summary lines for a finished run, by its workflow type. */
 export function summarizeResult(workflowType: string, result: unknown): string[] {
   const method = Object.values(methods).find((m) => m.workflowType === workflowType);

@@ -1,7 +1,7 @@
 // The `selfguide-campaign` method: the "one parameter fits all" grid on validation tasks, the chosen setting on
 // test tasks.
 import { settingKey } from '../../core/selfguide-campaign';
-import type { SelfGuideCampaignConfig } from '../../core/selfguide-config';
+import { selfguideCampaignSchema, type SelfGuideCampaignConfig } from '../../core/selfguide-config';
 import { estimateCampaign } from '../../core/selfguide-estimate';
 import type { SelfGuideTask } from '../datasets';
 import type { SelfGuideCampaignInput, SelfGuideCampaignResult } from '../../workflows/selfguide-campaign';
@@ -24,6 +24,19 @@ const loadCampaignTasks = (config: SelfGuideCampaignConfig): CampaignTasks => ({
 
 export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig, CampaignTasks> = {
   workflowType: 'selfGuideCampaign',
+  schema: selfguideCampaignSchema,
+  settable: {
+    providers: 'providers',
+    model: 'model',
+    fineTune: 'fineTune',
+    generation: 'generation',
+    annotation: 'annotation',
+    evaluation: 'evaluation',
+    execution: 'execution',
+    seed: 'seed',
+    grid: 'grid',
+    concurrency: 'concurrency',
+  },
 
   load: loadCampaignTasks,
 

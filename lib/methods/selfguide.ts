@@ -1,5 +1,6 @@
 // The `selfguide` method: SELF-GUIDE on one task folder.
-import { roundsFor, type SelfGuideRunConfig } from '../../core/selfguide-config';
+import { itemFailuresNote } from '../../core/contracts';
+import { roundsFor, selfguideRunSchema, type SelfGuideRunConfig } from '../../core/selfguide-config';
 import { estimateSelfGuide } from '../../core/selfguide-estimate';
 import type { SelfGuideTask } from '../datasets';
 import type { SelfGuideRunInput, SelfGuideRunResult } from '../../workflows/selfguide';
@@ -13,6 +14,18 @@ const loadTask = (config: SelfGuideRunConfig) => loadConfiguredTask(config.data.
 
 export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideTask> = {
   workflowType: 'selfGuideRun',
+  schema: selfguideRunSchema,
+  settable: {
+    providers: 'providers',
+    model: 'model',
+    fineTune: 'fineTune',
+    generation: 'generation',
+    annotation: 'annotation',
+    evaluation: 'evaluation',
+    execution: 'execution',
+    seed: 'seed',
+    settings: 'settings',
+  },
 
   load: loadTask,
 
@@ -62,7 +75,8 @@ export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideTask> = {
       ...result.evaluations.map(
         (e, i) =>
           `${labels[i]}: ${e.score.metric} ${percent(e.score.score)} on ${e.score.total} test items ` +
-          `(${e.model.provider}/${e.model.model})`,
+          `(${e.model.provider}/${e.model.model})` +
+          itemFailuresNote(e.itemFailures),
       ),
     ];
   },

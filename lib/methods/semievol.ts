@@ -1,5 +1,6 @@
 // The `semievol` method: D_L, D_U and the test split in, M_base vs M_warm vs M_evol vs RAG out.
-import { paperHyperparameters, type SemievolRunConfig } from '../../core/semievol-config';
+import { itemFailuresNote } from '../../core/contracts';
+import { paperHyperparameters, semievolRunSchema, type SemievolRunConfig } from '../../core/semievol-config';
 import { estimateSemievol } from '../../core/semievol-estimate';
 import type { LoadedMcqDataset } from '../datasets';
 import type { SemievolRunInput, SemievolRunResult } from '../../workflows/semievol';
@@ -33,6 +34,14 @@ const loadSemievolData = (config: SemievolRunConfig): SemievolData => ({
 
 export const semievolMethod: Method<SemievolRunConfig, SemievolData> = {
   workflowType: 'semievolRun',
+  schema: semievolRunSchema,
+  settable: {
+    semievol: 'options',
+    execution: 'execution',
+    sampling: 'sampling',
+    model: 'model',
+    providers: 'providers',
+  },
 
   load: loadSemievolData,
 
@@ -103,7 +112,8 @@ export const semievolMethod: Method<SemievolRunConfig, SemievolData> = {
     const accuracy = (label: string, evaluation: SemievolRunResult['evaluations']['vanilla'] | null) =>
       evaluation
         ? `${label} (${evaluation.model.provider}/${evaluation.model.model}): ` +
-          `accuracy ${evaluation.score.accuracy.toFixed(3)} (${evaluation.score.correct}/${evaluation.score.total})`
+          `accuracy ${evaluation.score.accuracy.toFixed(3)} (${evaluation.score.correct}/${evaluation.score.total})` +
+          itemFailuresNote(evaluation.itemFailures)
         : `${label}: not trained (without in-weight propagation)`;
     const share = ({ accuracy, correct, total }: { accuracy: number; correct: number; total: number }) =>
       `${accuracy.toFixed(3)} (${correct}/${total})`;

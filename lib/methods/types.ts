@@ -1,5 +1,6 @@
 // What each method contributes to the CLI: how a config becomes a workflow start, what it will cost, and how its
 // result reads.
+import type { z } from 'zod';
 import type { StageEstimate } from '../../core/estimate';
 import type { ArtifactStore } from '../artifacts';
 
@@ -21,6 +22,10 @@ export interface PreparedRun {
 export interface Method<Config, Data = unknown> {
   /** The workflow a run of this method starts. */
   workflowType: string;
+  /** The method's config schema: `flt resume --set` checks a changed section with it. */
+  schema: z.ZodObject;
+  /** Config sections `flt resume --set` may change, with the field of the run input each became. */
+  settable: Record<string, string>;
   load(config: Config): Data;
   prepare(config: Config, store: ArtifactStore, data?: Data): Promise<PreparedRun>;
   /** Expected calls, tokens and cost per paid stage, from the config's data, before anything is paid for. */

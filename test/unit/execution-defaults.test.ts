@@ -20,9 +20,9 @@ const semievol = (execution?: object) =>
 
 describe('execution defaults', () => {
   it('gives SemiEvol shards of 250 unless the config says otherwise', () => {
-    expect(semievol()).toEqual({ shardSize: 250, parallelShards: 4 });
-    expect(semievol({ parallelShards: 8 })).toEqual({ shardSize: 250, parallelShards: 8 });
-    expect(semievol({ shardSize: 20 })).toEqual({ shardSize: 20, parallelShards: 4 });
+    expect(semievol()).toEqual({ shardSize: 250, parallelShards: 4, maxItemFailureShare: 0.05 });
+    expect(semievol({ parallelShards: 8 })).toEqual({ shardSize: 250, parallelShards: 8, maxItemFailureShare: 0.05 });
+    expect(semievol({ shardSize: 20 })).toEqual({ shardSize: 20, parallelShards: 4, maxItemFailureShare: 0.05 });
   });
 
   it('keeps shards of 100 for evaluation runs', () => {
@@ -33,6 +33,6 @@ describe('execution defaults', () => {
       models: [{ provider: 'p', model: 'm' }],
       data: { test: { format: 'semievol-csv', path: 't.csv' } },
     });
-    expect(config.execution).toEqual({ shardSize: 100, parallelShards: 4 });
+    expect(config.execution).toEqual({ shardSize: 100, parallelShards: 4, maxItemFailureShare: 0.05 });
   });
 });

@@ -23,6 +23,7 @@ const node = (over: Partial<RunNode> & Pick<RunNode, 'workflowId' | 'type'>): Ru
   activities: [],
   fineTuneJob: null,
   children: [],
+  failure: null,
   ...over,
 });
 const stages = (current: string, names: string[]) =>
@@ -61,7 +62,15 @@ describe('flt watch frames', () => {
         stages: [{ stage: 'collaborate', done: 2, total: 6, items: { done: 40, total: 120 } }],
         usage: usage(50, 0.02),
       },
-      activities: [{ type: 'collaborateOnShard', attempt: 1, heartbeat: { done: 40, of: 80 }, lastFailure: null }],
+      activities: [
+        {
+          type: 'collaborateOnShard',
+          attempt: 1,
+          heartbeat: { done: 40, of: 80 },
+          lastFailure: null,
+          nextAttemptAt: null,
+        },
+      ],
     });
     const text = frame(run('collaborate', [collaborate]));
     expect(text).toContain('run r1 · semievolRun · RUNNING · 1m 00s');

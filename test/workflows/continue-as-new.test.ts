@@ -11,6 +11,8 @@ import type { ProvidersConfig } from '../../core/config';
 import type { McqItem } from '../../core/types';
 import { loadSemiEvolCsv } from '../../lib/datasets';
 import { freePort, startDevServer, type DevServer } from '../../lib/dev-server';
+import { controlQuery, pauseSignal, unpauseSignal } from '../../core/workflow-messages';
+import type { EvaluateModelInput, ModelEvaluation } from '../../workflows/evaluate';
 import type { SemievolRunResult } from '../../workflows/semievol';
 import { childId } from '../../workflows/shared';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
@@ -158,6 +160,63 @@ describe('sharded stages continue as new', () => {
     } finally {
       await rolled.close();
       await reference.close();
+    }
+  });
+
+  it('a stage paused when it rolls over stays paused, and pays for nothing until unpaused', async () => {
+    const deps = tempDeps({ FLT_TEST_KEY: 'k' });
+    const items = test.slice(0, 8);
+    const runId = `paused-rollover-${Date.now()}`;
+    const input: EvaluateModelInput = {
+      runId,
+      stage: 'evaluate',
+      model: { provider: 'double', model: 'sim-model' },
+      test: await deps.store.writeJsonl(items),
+      providers,
+      sampling: { temperature: 0, maxTokens: 16, seed: 1 },
+      metric: 'option-letter',
+      execution: { shardSize: 1, parallelShards: 2 },
+    };
+    const connection = await NativeConnection.connect({ address: server.address });
+    const clientConnection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection: clientConnection });
+    const taskQueue = `paused-rollover-${Math.random().toString(36).slice(2, 8)}`;
+    const worker = await Worker.create({
+      connection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: createActivities(deps),
+    });
+    const chats = async () =>
+      (await double.requests()).filter((r) => r.path.endsWith('/chat/completions') && r.status === 200).length;
+    await double.clearRequests();
+    await double.holdModelCalls();
+    try {
+      await worker.runUntil(async () => {
+        const handle = await client.workflow.start('evaluateModel', { taskQueue, workflowId: runId, args: [input] });
+        await double.waitForHeldModelCalls(2); // the first two shards are in flight
+        const first = (await handle.describe()).runId;
+        // Paused while both shards are in flight; more signals push the history past the server's threshold, so
+        // the stage continues as new as soon as the two shards finish.
+        while ((await handle.describe()).historyLength <= suggestAfter) await handle.signal(pauseSignal);
+        await double.releaseModelCalls();
+        const latest = client.workflow.getHandle(runId);
+        while ((await latest.describe()).runId === first) await new Promise((resolve) => setTimeout(resolve, 100));
+
+        expect((await latest.query(controlQuery)).paused).toBe(true);
+        const rolled = await latest.describe();
+        expect(rolled.raw.pendingActivities ?? []).toHaveLength(0);
+        expect(await chats()).toBe(2);
+
+        await latest.signal(unpauseSignal);
+        const evaluation: ModelEvaluation = await latest.result();
+        expect(evaluation.score.total).toBe(8);
+        expect(await chats()).toBe(8); // every item answered once: nothing lost, nothing paid twice
+      });
+    } finally {
+      await double.releaseModelCalls();
+      await connection.close();
+      await clientConnection.close();
     }
   });
 });

@@ -1,0 +1,43 @@
+// `flt status <runId>`: where a run is, as lines: its Temporal status, stage, progress and spend.
+import type { Client } from '@temporalio/client';
+import { approvalHint, controlQuery, progressQuery } from '../core/workflow-messages';
+import { flatten, readRunTree } from '../lib/run-tree';
+import { uiLink } from '../lib/temporal';
+import { retryNotes } from './watch-view';
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export async function statusLines(client: Client, runId: string): Promise<string[]> {
+  const handle = client.workflow.getHandle(runId);
+  const description = await handle.describe();
+  const lines = [`run ${runId}: ${description.status.name}`];
+  let currentStage: string | null = null;
+  if (description.status.name === 'RUNNING') {
+    const [progress, control] = await Promise.all([
+      handle.query(progressQuery),
+      handle.query(controlQuery).catch(() => null),
+    ]);
+    if (control?.paused) lines.push(`paused: \`flt unpause ${runId}\` resumes`);
+    if (control?.awaiting)
+      lines.push(`awaiting approval: ${control.awaiting.reason}. ${approvalHint(runId, control.awaiting)}`);
+    currentStage = progress.stage;
+    lines.push(`stage: ${progress.stage}`);
+    for (const s of progress.stages) lines.push(`  ${s.stage}: ${s.done}/${s.total}`);
+    lines.push(
+      `calls: ${progress.usage.calls} paid, ${progress.usage.cachedCalls} cached; ` +
+        `tokens: ${progress.usage.promptTokens + progress.usage.completionTokens}; ` +
+        `cost: $${progress.usage.costUsd.toFixed(4)}`,
+    );
+  }
+  // Activities in retry anywhere in the run, by stage, and why a run that ended without a result ended.
+  const tree = await readRunTree(client, runId, { queries: false });
+  const now = Date.now();
+  for (const node of flatten(tree)) {
+    const stage = node === tree ? currentStage : node.workflowId.replace(new RegExp(`^${escapeRegExp(runId)}--`), '');
+    for (const note of retryNotes(node, now))
+      lines.push(`retrying: ${stage ? `${stage}: ` : ''}${note.replace(/^retrying /, '')}`);
+  }
+  if (tree.failure) lines.push(`reason: ${tree.failure}`);
+  lines.push(`web UI: ${uiLink(runId)}`);
+  return lines;
+}
