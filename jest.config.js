@@ -16,7 +16,8 @@ const withServer = {
 };
 
 module.exports = {
-  testTimeout: 120000,
+  // Generous: a whole pipeline on the test double takes 1-2 minutes on two busy cores; a hang still fails.
+  testTimeout: 300000,
   maxWorkers: 2,
   projects: [
     { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit'] },

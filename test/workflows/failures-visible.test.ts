@@ -8,8 +8,6 @@ import type { EvaluateModelInput } from '../../workflows/evaluate';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { tempDeps, testClient, testWorker } from '../support/temporal';
 
-jest.setTimeout(120_000);
-
 const items: McqItem[] = Array.from({ length: 3 }, (_, i) => ({
   id: `q${i}`,
   question: `Question ${i}?`,

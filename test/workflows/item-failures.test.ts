@@ -7,8 +7,6 @@ import type { SelfGuideEvaluateInput, SelfGuideEvaluation } from '../../workflow
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { tempDeps, testClient, testWorker } from '../support/temporal';
 
-jest.setTimeout(120_000);
-
 const items = (long: number): McqItem[] =>
   Array.from({ length: 20 }, (_, i) => ({
     id: `q${i}`,
