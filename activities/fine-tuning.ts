@@ -9,6 +9,7 @@ import {
   type FineTuneHyperparameters,
   type FineTuneJobState,
 } from '../core/types';
+import { canonicalJson } from '../lib/canonical-json';
 import type { ActivityDeps } from './context';
 import { createFineTuneBackend } from './providers/finetune/backend';
 import { endedWithoutModel, type JobTag } from './providers/finetune/backend-common';
@@ -112,14 +113,19 @@ export interface JobInputs {
   initAdapter?: string;
 }
 
-/** The job's tag: a hash of its inputs, never the run id (the stage keeps roles apart, e.g. warm-up and evolve). */
+/**
+ * The job's tag: a hash of its inputs, never the run id (the stage keeps roles apart, e.g. warm-up and evolve).
+ * The hyperparameters come from a user's config in any key order, so they are hashed in canonical form (keys sorted);
+ * the outer keys are fixed here, in the order tags always had, so a job tagged before keeps its tag when its
+ * hyperparameters were already in sorted order (the defaults are) and a resumed run finds it.
+ */
 export function contentTag(input: JobInputs): JobTag {
   const key = createHash('sha256')
     .update(
       JSON.stringify({
         training: input.training.sha256,
         baseModel: input.baseModel,
-        hyperparameters: input.hyperparameters,
+        hyperparameters: JSON.parse(canonicalJson(input.hyperparameters)) as FineTuneHyperparameters,
         backend: input.backend.kind,
         salt: input.providers[input.backend.provider]?.cacheSalt,
         // Only when set, so the tags of jobs that start from no adapter stay as they were.
