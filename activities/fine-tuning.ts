@@ -40,10 +40,11 @@ export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
      * finds the finished job instead of paying for it again; one that failed or was cancelled is never reused.
      */
     async startFineTuneJob(input: StartFineTuneInput): Promise<FineTuneJobState> {
-      const backend = backendFor(input);
       const tag = contentTag({ ...input, stage: input.tag.stage });
       const reusable = (job: FineTuneJobState | null) => (job && !endedWithoutModel(job) ? job : null);
       try {
+        // Inside the try: a backend that cannot be built (a missing key) fails as its type says, not as a retry.
+        const backend = backendFor(input);
         const existing = reusable(await backend.findJob(tag));
         if (existing) return existing;
         const trainingFileId = await backend.uploadTrainingFile({
@@ -69,7 +70,12 @@ export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
 
     /** Polls until the job ends, heartbeating its status so the UI shows it and cancellation reaches us. */
     async waitForFineTuneJob(input: JobContext & { jobId: string }): Promise<FineTuneJobState> {
-      const backend = backendFor(input);
+      let backend: ReturnType<typeof backendFor>;
+      try {
+        backend = backendFor(input);
+      } catch (err) {
+        throw toActivityFailure(err, describe(input));
+      }
       const ctx = Context.current();
       for (;;) {
         let state: FineTuneJobState;

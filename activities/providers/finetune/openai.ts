@@ -9,7 +9,7 @@ import { terminalFineTuneStatuses, type FineTuneJobState, type FineTuneStatus } 
 import {
   eventTail,
   pickJob,
-  readApiKey,
+  providerApiKey,
   recentEvents,
   tagName,
   trainingFile,
@@ -35,7 +35,7 @@ export class OpenAiFineTuneBackend implements FineTuneBackend {
 
   constructor(provider: OpenAiCompatibleProviderConfig, env: NodeJS.ProcessEnv) {
     this.client = new OpenAI({
-      apiKey: readApiKey(provider.apiKeyEnv, env),
+      apiKey: providerApiKey(provider, env),
       baseURL: provider.baseURL ?? 'https://api.openai.com/v1',
       timeout: provider.requestTimeoutSeconds * 1000,
       // Temporal owns retries; an SDK retry of a create could start a second paid job.
