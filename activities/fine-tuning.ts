@@ -98,6 +98,20 @@ export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
       }
     },
 
+    /**
+     * Cancels the job a start made, found by its tag: for a run cancelled while its start was running, which never
+     * learned the job id. A job that already ended (a finished job another run trained) is left as it is.
+     */
+    async cancelFineTuneJobByTag(input: StartFineTuneInput): Promise<void> {
+      try {
+        const backend = backendFor(input);
+        const job = await backend.findJob(contentTag({ ...input, stage: input.tag.stage }));
+        if (job && !terminalFineTuneStatuses.includes(job.status)) await backend.cancelJob(job.jobId);
+      } catch (err) {
+        throw toActivityFailure(err, describe(input));
+      }
+    },
+
     async cancelFineTuneJob(input: JobContext & { jobId: string }): Promise<void> {
       try {
         await backendFor(input).cancelJob(input.jobId);

@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ProvidersConfig } from '../../core/config';
 import type { FineTuneInput } from '../../workflows/fine-tune';
+import { modelCallPaths } from '../../testdouble/config';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { tempDeps, testClient, testWorker } from '../support/temporal';
 
@@ -234,6 +235,35 @@ describe('fineTune workflow', () => {
       });
     } finally {
       await double.configure({ fineTune: { stepMs: 200 } });
+    }
+  });
+
+  it('cancels the job its create made when the run is cancelled while the create is still running', async () => {
+    // The create reaches the double and its job exists; the events request that follows is held (a timeout fault),
+    // so the start activity is certainly still running, its job id unknown to the workflow, when the cancel arrives.
+    await double.configure({
+      fineTune: { stepMs: 60_000 },
+      faults: { rate: 1, kinds: ['timeout'], timeoutMs: 120_000, paths: '^/v1/fine_tuning/jobs/[^/]+/events$' },
+    });
+    const worker = await testWorker(deps);
+    try {
+      await worker.run(async () => {
+        const before = await jobCreates();
+        const args = await input('create-cancelled', { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 });
+        const handle = await start(worker.taskQueue, args);
+        while ((await jobCreates()) === before) await new Promise((r) => setTimeout(r, 100));
+        // Later requests (the cancel path's own) are answered; the held events request stays held.
+        await double.configure({ faults: { rate: 0, paths: modelCallPaths } });
+        await handle.cancel();
+        await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+        const jobs = (await (
+          await fetch(`${double.baseURL}/fine_tuning/jobs`, { headers: { authorization: 'Bearer k' } })
+        ).json()) as { data: { status: string; metadata?: Record<string, string> }[] };
+        const ours = jobs.data.filter((job) => job.metadata?.flt_tag?.endsWith('-create-cancelled'));
+        expect(ours.map((job) => job.status)).toEqual(['cancelled']);
+      });
+    } finally {
+      await double.configure({ fineTune: { stepMs: 200 }, faults: { rate: 0, paths: modelCallPaths } });
     }
   });
 });
