@@ -5,8 +5,10 @@ import {
   CancellationScope,
   isCancellation,
   log,
+  ParentClosePolicy,
   patched,
   proxyActivities,
+  type ChildWorkflowOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from '../core/config';
@@ -33,6 +35,16 @@ export interface FineTuneInput {
   /** Continue training from this served adapter (its path); `baseModel` is then the model it adapts. */
   initAdapter?: string;
 }
+
+/**
+ * Options every parent starts a fineTune child with. When the parent closes (a sibling failed, the run was
+ * terminated), the child is cancelled rather than terminated, so its cancel path cancels the job at the provider
+ * instead of leaving it training and billing. Setting it changes only the StartChildWorkflowExecution command's
+ * attributes, which replay does not compare.
+ */
+export const fineTuneChildOptions = {
+  parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+} as const satisfies ChildWorkflowOptions;
 
 const { startFineTuneJob, cancelFineTuneJob, cancelFineTuneJobByTag } = proxyActivities<Activities>(fineTuneJobCalls);
 // Cancelled mid-start, the workflow waits for the start to end, so the job it may have created exists when the cancel
