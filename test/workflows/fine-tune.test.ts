@@ -2,6 +2,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { fineTuneActivities } from '../../activities/fine-tuning';
 import type { ProvidersConfig } from '../../core/config';
 import type { FineTuneInput } from '../../workflows/fine-tune';
 import { modelCallPaths } from '../../testdouble/config';
@@ -264,6 +265,38 @@ describe('fineTune workflow', () => {
       });
     } finally {
       await double.configure({ fineTune: { stepMs: 200 }, faults: { rate: 0, paths: modelCallPaths } });
+    }
+  });
+
+  it('cancels by tag the live job a start made, and leaves a job that ended as it is', async () => {
+    const activities = fineTuneActivities(deps);
+    const jobStatus = async (id: string) =>
+      ((await (await fetch(`${double.baseURL}/fine_tuning/jobs/${id}`)).json()) as { status: string }).status;
+    const request = async (stage: string) => ({
+      tag: { runId: `ft-by-tag-${Date.now()}`, stage },
+      backend: { kind: 'openai' as const, provider: 'double', pollIntervalSeconds: 0.2 },
+      providers,
+      training: await deps.store.writeJsonl(training),
+      baseModel: 'sim-model',
+      hyperparameters: { epochs: 2 },
+    });
+
+    // A job that succeeded (one another run may be using) is not cancelled.
+    const done = await request('by-tag-succeeded');
+    const succeeded = await activities.startFineTuneJob(done);
+    while ((await jobStatus(succeeded.jobId)) !== 'succeeded') await new Promise((r) => setTimeout(r, 100));
+    await activities.cancelFineTuneJobByTag(done);
+    expect(await jobStatus(succeeded.jobId)).toBe('succeeded');
+
+    await double.configure({ fineTune: { stepMs: 60_000 } });
+    try {
+      const live = await request('by-tag-live');
+      const started = await activities.startFineTuneJob(live);
+      await activities.cancelFineTuneJobByTag(live);
+      expect(await jobStatus(started.jobId)).toBe('cancelled');
+      await activities.cancelFineTuneJobByTag(live); // nothing left to cancel: no error
+    } finally {
+      await double.configure({ fineTune: { stepMs: 200 } });
     }
   });
 });
