@@ -299,4 +299,25 @@ describe('fineTune workflow', () => {
       await double.configure({ fineTune: { stepMs: 200 } });
     }
   });
+
+  it('fails at once, naming the variable, when the backend API key is not set', async () => {
+    const worker = await testWorker(deps);
+    await worker.run(async () => {
+      const before = (await double.requests()).length;
+      const args = await input('no-key', {
+        kind: 'together',
+        baseURL: double.togetherBaseURL,
+        apiKeyEnv: 'FLT_UNSET_TOGETHER_KEY',
+        provider: 'double',
+        pollIntervalSeconds: 0.2,
+      });
+      const err = await (await start(worker.taskQueue, args)).result().catch((e) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const causes: { message: string; type?: string }[] = [];
+      for (let e = err.cause; e; e = e.cause) causes.push(e);
+      expect(causes.map((c) => c.type)).toContain('MissingSecret');
+      expect(causes.map((c) => c.message).join(' | ')).toMatch(/FLT_UNSET_TOGETHER_KEY/);
+      expect((await double.requests()).length).toBe(before);
+    });
+  });
 });
