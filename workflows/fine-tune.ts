@@ -103,8 +103,10 @@ async function runJob(
   try {
     started = await (cancelsCreatedJob() ? startFineTuneJobToEnd : startFineTuneJob)(request);
   } catch (err) {
-    // Cancelled while the start ran or waited to retry: the job it created, if any, is found by its tag.
-    if (isCancellation(err) && cancelsCreatedJob()) {
+    // Cancelled while the start ran or waited to retry: the job it created, if any, is found by its tag. An attempt
+    // that fails after the cancel (a create the provider accepted but never answered) is not retried and ends as a
+    // plain activity failure, not a cancellation: the run's own cancellation is what decides.
+    if ((isCancellation(err) || CancellationScope.current().consideredCancelled) && cancelsCreatedJob()) {
       await CancellationScope.nonCancellable(() => cancelFineTuneJobByTag(request));
     }
     throw err;

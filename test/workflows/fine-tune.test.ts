@@ -320,4 +320,32 @@ describe('fineTune workflow', () => {
       expect((await double.requests()).length).toBe(before);
     });
   });
+
+  it('cancels the job a create made when the run is cancelled and the create then fails', async () => {
+    // The double creates the job but answers only after a minute; the client gives up after 10 s, so the start's
+    // attempt fails after the cancel, never having learned the job id.
+    await double.configure({ fineTune: { stepMs: 60_000, createReplyDelayMs: 60_000 } });
+    const worker = await testWorker(deps);
+    const ours = async () =>
+      (
+        (await (await fetch(`${double.baseURL}/fine_tuning/jobs?limit=100`)).json()) as {
+          data: { status: string; metadata?: Record<string, string> }[];
+        }
+      ).data.filter((job) => job.metadata?.flt_tag?.endsWith('-create-unanswered'));
+    try {
+      await worker.run(async () => {
+        const args = {
+          ...(await input('create-unanswered', { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 })),
+          providers: { double: { ...providers.double, requestTimeoutSeconds: 10 } },
+        };
+        const handle = await start(worker.taskQueue, args);
+        while ((await ours()).length === 0) await new Promise((r) => setTimeout(r, 100));
+        await handle.cancel();
+        await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+        expect((await ours()).map((job) => job.status)).toEqual(['cancelled']);
+      });
+    } finally {
+      await double.configure({ fineTune: { stepMs: 200, createReplyDelayMs: 0 } });
+    }
+  });
 });
