@@ -6,7 +6,7 @@ import type { RemoteFineTuneBackendConfig } from '../core/contracts';
 import type { ModelRef } from '../core/types';
 import type { ActivityDeps } from './context';
 import { createFineTuneBackend } from './providers/finetune/backend';
-import { openAiCompatibleProvider, readApiKey } from './providers/finetune/backend-common';
+import { openAiCompatibleProvider, providerApiKey } from './providers/finetune/backend-common';
 import { toActivityFailure } from './providers/errors';
 import { contentTag, type JobInputs } from './fine-tuning';
 
@@ -26,7 +26,7 @@ export function fineTuneCheckpointActivities({ jobsDir, env }: ActivityDeps) {
           throw new Error(`no succeeded fine-tuning job for ${tag.runId}/${tag.stage}`);
         const provider = openAiCompatibleProvider(input.providers, input.backend.provider);
         const client = new OpenAI({
-          apiKey: readApiKey(provider.apiKeyEnv, env),
+          apiKey: providerApiKey(provider, env),
           baseURL: provider.baseURL,
           timeout: provider.requestTimeoutSeconds * 1000,
           maxRetries: 0,

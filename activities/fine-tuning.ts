@@ -9,6 +9,7 @@ import {
   type FineTuneHyperparameters,
   type FineTuneJobState,
 } from '../core/types';
+import { canonicalJson } from '../lib/canonical-json';
 import type { ActivityDeps } from './context';
 import { createFineTuneBackend } from './providers/finetune/backend';
 import { endedWithoutModel, type JobTag } from './providers/finetune/backend-common';
@@ -39,10 +40,11 @@ export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
      * finds the finished job instead of paying for it again; one that failed or was cancelled is never reused.
      */
     async startFineTuneJob(input: StartFineTuneInput): Promise<FineTuneJobState> {
-      const backend = backendFor(input);
       const tag = contentTag({ ...input, stage: input.tag.stage });
       const reusable = (job: FineTuneJobState | null) => (job && !endedWithoutModel(job) ? job : null);
       try {
+        // Inside the try: a backend that cannot be built (a missing key) fails as its type says, not as a retry.
+        const backend = backendFor(input);
         const existing = reusable(await backend.findJob(tag));
         if (existing) return existing;
         const trainingFileId = await backend.uploadTrainingFile({
@@ -68,7 +70,12 @@ export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
 
     /** Polls until the job ends, heartbeating its status so the UI shows it and cancellation reaches us. */
     async waitForFineTuneJob(input: JobContext & { jobId: string }): Promise<FineTuneJobState> {
-      const backend = backendFor(input);
+      let backend: ReturnType<typeof backendFor>;
+      try {
+        backend = backendFor(input);
+      } catch (err) {
+        throw toActivityFailure(err, describe(input));
+      }
       const ctx = Context.current();
       for (;;) {
         let state: FineTuneJobState;
@@ -88,6 +95,20 @@ export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
         ctx.heartbeat({ status: state.status, lastEvent: state.events.at(-1) ?? null });
         if (terminalFineTuneStatuses.includes(state.status)) return state;
         await sleep(input.backend.pollIntervalSeconds * 1000); // throws CancelledFailure when the workflow cancels us
+      }
+    },
+
+    /**
+     * Cancels the job a start made, found by its tag: for a run cancelled while its start was running, which never
+     * learned the job id. A job that already ended (a finished job another run trained) is left as it is.
+     */
+    async cancelFineTuneJobByTag(input: StartFineTuneInput): Promise<void> {
+      try {
+        const backend = backendFor(input);
+        const job = await backend.findJob(contentTag({ ...input, stage: input.tag.stage }));
+        if (job && !terminalFineTuneStatuses.includes(job.status)) await backend.cancelJob(job.jobId);
+      } catch (err) {
+        throw toActivityFailure(err, describe(input));
       }
     },
 
@@ -112,14 +133,19 @@ export interface JobInputs {
   initAdapter?: string;
 }
 
-/** The job's tag: a hash of its inputs, never the run id (the stage keeps roles apart, e.g. warm-up and evolve). */
+/**
+ * The job's tag: a hash of its inputs, never the run id (the stage keeps roles apart, e.g. warm-up and evolve).
+ * The hyperparameters come from a user's config in any key order, so they are hashed in canonical form (keys sorted);
+ * the outer keys are fixed here, in the order tags always had, so a job tagged before keeps its tag when its
+ * hyperparameters were already in sorted order (the defaults are) and a resumed run finds it.
+ */
 export function contentTag(input: JobInputs): JobTag {
   const key = createHash('sha256')
     .update(
       JSON.stringify({
         training: input.training.sha256,
         baseModel: input.baseModel,
-        hyperparameters: input.hyperparameters,
+        hyperparameters: JSON.parse(canonicalJson(input.hyperparameters)) as FineTuneHyperparameters,
         backend: input.backend.kind,
         salt: input.providers[input.backend.provider]?.cacheSalt,
         // Only when set, so the tags of jobs that start from no adapter stay as they were.

@@ -63,8 +63,11 @@ export const openAiCompatibleProviderSchema = z
     kind: z.literal('openai-compatible'),
     /** Omit for api.openai.com. */
     baseURL: httpUrl.optional(),
-    /** Name of the worker environment variable holding the API key. The key itself never appears in a config. */
-    apiKeyEnv: z.string().default('OPENAI_API_KEY'),
+    /**
+     * Name of the worker environment variable holding the API key; the key itself never appears in a config. A
+     * variable named here must be set. Omitted: OPENAI_API_KEY, which a server of your own (baseURL) may go without.
+     */
+    apiKeyEnv: z.string().min(1).optional(),
     /** Marks the project's provider test double so every report says the numbers are simulated. */
     testDouble: z.boolean().default(false),
     requestTimeoutSeconds: z.number().positive().default(120),

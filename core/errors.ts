@@ -13,11 +13,15 @@ export const ArtifactStoreIntegrity = 'ArtifactStoreIntegrity';
 /** A config that reached a worker but cannot work there: an unknown provider, a provider that cannot embed. */
 export const InvalidConfig = 'InvalidConfig';
 
+/** An API key the config names (its `apiKeyEnv`) is not set in the worker's environment; the message names it. */
+export const MissingSecret = 'MissingSecret';
+
 export const nonRetryableErrorTypes: readonly string[] = [
   InvalidInput,
   MissingArtifact,
   ArtifactStoreIntegrity,
   InvalidConfig,
+  MissingSecret,
 ];
 
 /**

@@ -27,6 +27,11 @@ export interface FineTuneConfig {
   stepMs: number;
   /** How far training on all-correct (or all-wrong) labels moves accuracy up (or down). */
   gain: number;
+  /**
+   * How long the OpenAI create answers after the job exists (default 0): a create that outlasts the client's timeout
+   * leaves a job the caller never heard of, as a slow provider can.
+   */
+  createReplyDelayMs: number;
 }
 
 export interface RateLimitConfig {
@@ -64,7 +69,7 @@ export function defaultConfig(): DoubleConfig {
   return {
     models: { 'sim-model': { accuracy: 0.6 }, 'sim-model-2': { accuracy: 0.5 } },
     embeddingModels: ['sim-embedding'],
-    fineTune: { stepMs: 300, gain: 0.25 },
+    fineTune: { stepMs: 300, gain: 0.25, createReplyDelayMs: 0 },
     latencyMs: 0,
     answerFormat: 'Answer: {choice}',
     faults: {

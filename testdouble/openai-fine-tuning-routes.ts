@@ -176,7 +176,7 @@ export function openaiFineTuningRoutes(router: Router, state: DoubleState): void
       files.delete(findFile(request).id);
       return ok({ id: request.params.id, object: 'file', deleted: true });
     })
-    .on('POST', '/v1/fine_tuning/jobs', (request) => {
+    .on('POST', '/v1/fine_tuning/jobs', async (request) => {
       const body = request.json();
       const trainingFileId = requiredString(body, 'training_file');
       const modelName = requiredString(body, 'model');
@@ -230,6 +230,8 @@ export function openaiFineTuningRoutes(router: Router, state: DoubleState): void
             : { type: 'supervised', supervised: { hyperparameters: resolvedHyper } },
         },
       });
+      const delayMs = state.config.fineTune.createReplyDelayMs;
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
       return ok(jobView(job));
     })
     .on('GET', '/v1/fine_tuning/jobs', (request) =>

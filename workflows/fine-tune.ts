@@ -1,5 +1,15 @@
 // Fine-tuning as a child workflow: one remote job per (run, stage), waited on durably, cancelled with the run.
-import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  log,
+  ParentClosePolicy,
+  patched,
+  proxyActivities,
+  type ChildWorkflowOptions,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from '../core/config';
 import type { RemoteFineTuneBackendConfig } from '../core/contracts';
@@ -26,7 +36,23 @@ export interface FineTuneInput {
   initAdapter?: string;
 }
 
-const { startFineTuneJob, cancelFineTuneJob } = proxyActivities<Activities>(fineTuneJobCalls);
+/**
+ * Options every parent starts a fineTune child with. When the parent closes (a sibling failed, the run was
+ * terminated), the child is cancelled rather than terminated, so its cancel path cancels the job at the provider
+ * instead of leaving it training and billing. Setting it changes only the StartChildWorkflowExecution command's
+ * attributes, which replay does not compare.
+ */
+export const fineTuneChildOptions = {
+  parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+} as const satisfies ChildWorkflowOptions;
+
+const { startFineTuneJob, cancelFineTuneJob, cancelFineTuneJobByTag } = proxyActivities<Activities>(fineTuneJobCalls);
+// Cancelled mid-start, the workflow waits for the start to end, so the job it may have created exists when the cancel
+// path looks for it. The cancellation type is the SDK's own: no command or history event changes with it.
+const { startFineTuneJob: startFineTuneJobToEnd } = proxyActivities<Activities>({
+  ...fineTuneJobCalls,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
 
 export async function fineTune(input: FineTuneInput): Promise<ModelRef> {
   const { backend } = input;
@@ -66,13 +92,25 @@ async function runJob(
   stage: string,
 ): Promise<FineTuneJobState> {
   const job = { tag: { runId: input.runId, stage }, backend, providers: input.providers };
-  const started = await startFineTuneJob({
+  const request = {
     ...job,
     training: input.training,
     baseModel: input.baseModel.model,
     hyperparameters: input.hyperparameters,
     ...(input.initAdapter ? { initAdapter: input.initAdapter } : {}),
-  });
+  };
+  let started: FineTuneJobState;
+  try {
+    started = await (cancelsCreatedJob() ? startFineTuneJobToEnd : startFineTuneJob)(request);
+  } catch (err) {
+    // Cancelled while the start ran or waited to retry: the job it created, if any, is found by its tag. An attempt
+    // that fails after the cancel (a create the provider accepted but never answered) is not retried and ends as a
+    // plain activity failure, not a cancellation: the run's own cancellation is what decides.
+    if ((isCancellation(err) || CancellationScope.current().consideredCancelled) && cancelsCreatedJob()) {
+      await CancellationScope.nonCancellable(() => cancelFineTuneJobByTag(request));
+    }
+    throw err;
+  }
 
   const { waitForFineTuneJob } = proxyActivities<Activities>({
     ...fineTuneWait(backend.pollIntervalSeconds),
@@ -87,6 +125,12 @@ async function runJob(
     throw err;
   }
 }
+
+/**
+ * Whether a cancelled start cancels the job it created. Guarded, as it schedules a new activity where a history
+ * recorded before it has none; `patched` records its marker the first time, so every later call agrees.
+ */
+const cancelsCreatedJob = () => patched('cancel-job-created-by-cancelled-start');
 
 type ServedCommandBackend = Extract<FineTuneBackendConfig, { kind: 'command' }> & {
   serve: NonNullable<AdapterServingRef['engine']>;

@@ -8,7 +8,7 @@ import { roundsFor, type SelfGuideCampaignConfig } from '../core/selfguide-confi
 import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import { addUsage, emptyUsage, type ArtifactRef, type ModelRef, type StageUsage } from '../core/types';
 import { dataStep, stageModelCalls } from './activity-options';
-import { fineTune } from './fine-tune';
+import { fineTune, fineTuneChildOptions } from './fine-tune';
 import { ensureServed, isServedAdapter } from './serving';
 import { selfGuideEvaluate, type SelfGuideEvaluation } from './selfguide-evaluate';
 import { childId } from './shared';
@@ -150,6 +150,7 @@ export async function fineTuneOn(
 ): Promise<ModelRef> {
   if (training.count === 0) return pipeline.model;
   return executeChild(fineTune, {
+    ...fineTuneChildOptions,
     workflowId: childId(runId, stage),
     args: [
       {

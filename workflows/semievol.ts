@@ -28,7 +28,7 @@ import { progressQuery, type BudgetPlan, type StageCost, type StageProgress } fr
 import { stageStep } from './activity-options';
 import { runControl } from './control';
 import { evaluateModel, type ModelEvaluation } from './evaluate';
-import { fineTune } from './fine-tune';
+import { fineTune, fineTuneChildOptions } from './fine-tune';
 import { collaborate, justify, propagateInContext, type Justification } from './semievol-stages';
 import { ensureServed, unloadingAfter } from './serving';
 import { childId } from './shared';
@@ -263,6 +263,7 @@ async function warmUp(input: SemievolRunInput): Promise<ModelRef> {
     pseudoLabeled: null,
   });
   return executeChild(fineTune, {
+    ...fineTuneChildOptions,
     workflowId: childId(input.runId, 'warm-up'),
     args: [
       {
@@ -376,6 +377,7 @@ async function evolve(
   }
   const start = plan.evolveFrom === 'warm' && models.warm ? models.warm : models.base;
   return executeChild(fineTune, {
+    ...fineTuneChildOptions,
     workflowId: childId(input.runId, 'evolve'),
     args: [
       {

@@ -4,17 +4,12 @@ import OpenAI from 'openai';
 import type { OpenAiCompatibleProviderConfig } from '../../core/config';
 import type { ChatRequest, ChatResponse, Usage } from '../../core/types';
 import type { ChatBackend } from './chat';
+import { providerApiKey } from './secrets';
 
 /** The SDK never retries on its own: Temporal's retry policy is the single place retries happen. */
 export function openAiClient(config: OpenAiCompatibleProviderConfig, env: NodeJS.ProcessEnv): OpenAI {
-  const apiKey = env[config.apiKeyEnv];
-  if (!apiKey && !config.baseURL) {
-    throw new Error(
-      `No API key: set ${config.apiKeyEnv} in the worker's environment (the key never goes in a config).`,
-    );
-  }
   return new OpenAI({
-    apiKey: apiKey || 'not-needed', // local servers (vLLM, Ollama, llama.cpp) accept any key
+    apiKey: providerApiKey(config, env),
     baseURL: config.baseURL,
     maxRetries: 0,
     timeout: config.requestTimeoutSeconds * 1000,

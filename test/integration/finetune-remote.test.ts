@@ -26,6 +26,8 @@ interface Flavour {
   config: () => Exclude<FineTuneBackendConfig, { kind: 'in-context' | 'command' }>;
   uploadPath: string;
   createPath: string;
+  /** A regular expression for the request path that lists a job's events. */
+  eventsPath: string;
 }
 
 const flavours: Flavour[] = [
@@ -34,6 +36,7 @@ const flavours: Flavour[] = [
     config: () => ({ kind: 'openai', provider: 'double', pollIntervalSeconds: 1 }),
     uploadPath: '/v1/files',
     createPath: '/v1/fine_tuning/jobs',
+    eventsPath: '^/v1/fine_tuning/jobs/[^/]+/events$',
   },
   {
     name: 'together',
@@ -46,6 +49,7 @@ const flavours: Flavour[] = [
     }),
     uploadPath: '/together/v1/files/upload',
     createPath: '/together/v1/fine-tunes',
+    eventsPath: '^/together/v1/fine-tunes/[^/]+/events$',
   },
 ];
 
@@ -203,6 +207,37 @@ describe.each(flavours)('$name fine-tune backend', (flavour) => {
     }
     expect(err!.status).toBe(429);
     expect(retryAfterMs(err!.headers)).toBe(7000);
+  });
+
+  test('a create whose events listing fails still returns the created job, so no retry creates a second', async () => {
+    const backend = backendFor(flavour);
+    const trainingFileId = await backend.uploadTrainingFile({
+      tag: tag('events-down'),
+      localPath: trainingPath,
+      sha256: trainingSha,
+    });
+    await dbl.configure({ faults: { rate: 1, kinds: ['500'], paths: flavour.eventsPath } });
+    let created: FineTuneJobState | Error | null = null;
+    let eventListings: number;
+    try {
+      const before = (await dbl.requests()).length;
+      const creates = await requestsDuring(
+        async () =>
+          (created = await backend
+            .createJob({ tag: tag('events-down'), trainingFileId, baseModel: 'sim-model', hyperparameters })
+            .catch((e: Error) => e)),
+        'POST',
+        flavour.createPath,
+      );
+      expect(creates).toBe(1);
+      eventListings = (await dbl.requests()).slice(before).filter((r) => r.fault === '500').length;
+    } finally {
+      await dbl.configure({ faults: { rate: 0, paths: modelCallPaths } });
+    }
+    expect(eventListings).toBeGreaterThan(0);
+    expect(created).not.toBeInstanceOf(Error);
+    expect(created).toMatchObject({ jobId: expect.any(String), events: [] });
+    expect((await backend.findJob(tag('events-down')))?.jobId).toBe((created as unknown as FineTuneJobState).jobId);
   });
 
   test('a wrong API key fails with status 401 and does not leak the key', async () => {

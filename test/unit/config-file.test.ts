@@ -43,7 +43,9 @@ describe('loadRunConfig', () => {
     if (config.method !== 'evaluate') throw new Error(`expected an evaluate config, got ${config.method}`);
     expect(config.data.test.path).toBe(path.join(dir, 'data/test.csv'));
     expect(config.sampling).toEqual({ temperature: 0, maxTokens: 256, seed: 0 });
-    expect(config.providers.double).toMatchObject({ maxConcurrency: 8, apiKeyEnv: 'OPENAI_API_KEY' });
+    expect(config.providers.double).toMatchObject({ maxConcurrency: 8 });
+    // Left unset: the worker tells a key the config asked for (which must be set) from the OPENAI_API_KEY default.
+    expect(config.providers.double).not.toHaveProperty('apiKeyEnv');
   });
 
   it('reads JSON too', () => {

@@ -2,8 +2,10 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { fineTuneActivities } from '../../activities/fine-tuning';
 import type { ProvidersConfig } from '../../core/config';
 import type { FineTuneInput } from '../../workflows/fine-tune';
+import { modelCallPaths } from '../../testdouble/config';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { tempDeps, testClient, testWorker } from '../support/temporal';
 
@@ -234,6 +236,116 @@ describe('fineTune workflow', () => {
       });
     } finally {
       await double.configure({ fineTune: { stepMs: 200 } });
+    }
+  });
+
+  it('cancels the job its create made when the run is cancelled while the create is still running', async () => {
+    // The create reaches the double and its job exists; the events request that follows is held (a timeout fault),
+    // so the start activity is certainly still running, its job id unknown to the workflow, when the cancel arrives.
+    await double.configure({
+      fineTune: { stepMs: 60_000 },
+      faults: { rate: 1, kinds: ['timeout'], timeoutMs: 120_000, paths: '^/v1/fine_tuning/jobs/[^/]+/events$' },
+    });
+    const worker = await testWorker(deps);
+    try {
+      await worker.run(async () => {
+        const before = await jobCreates();
+        const args = await input('create-cancelled', { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 });
+        const handle = await start(worker.taskQueue, args);
+        while ((await jobCreates()) === before) await new Promise((r) => setTimeout(r, 100));
+        // Later requests (the cancel path's own) are answered; the held events request stays held.
+        await double.configure({ faults: { rate: 0, paths: modelCallPaths } });
+        await handle.cancel();
+        await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+        const jobs = (await (
+          await fetch(`${double.baseURL}/fine_tuning/jobs`, { headers: { authorization: 'Bearer k' } })
+        ).json()) as { data: { status: string; metadata?: Record<string, string> }[] };
+        const ours = jobs.data.filter((job) => job.metadata?.flt_tag?.endsWith('-create-cancelled'));
+        expect(ours.map((job) => job.status)).toEqual(['cancelled']);
+      });
+    } finally {
+      await double.configure({ fineTune: { stepMs: 200 }, faults: { rate: 0, paths: modelCallPaths } });
+    }
+  });
+
+  it('cancels by tag the live job a start made, and leaves a job that ended as it is', async () => {
+    const activities = fineTuneActivities(deps);
+    const jobStatus = async (id: string) =>
+      ((await (await fetch(`${double.baseURL}/fine_tuning/jobs/${id}`)).json()) as { status: string }).status;
+    const request = async (stage: string) => ({
+      tag: { runId: `ft-by-tag-${Date.now()}`, stage },
+      backend: { kind: 'openai' as const, provider: 'double', pollIntervalSeconds: 0.2 },
+      providers,
+      training: await deps.store.writeJsonl(training),
+      baseModel: 'sim-model',
+      hyperparameters: { epochs: 2 },
+    });
+
+    // A job that succeeded (one another run may be using) is not cancelled.
+    const done = await request('by-tag-succeeded');
+    const succeeded = await activities.startFineTuneJob(done);
+    while ((await jobStatus(succeeded.jobId)) !== 'succeeded') await new Promise((r) => setTimeout(r, 100));
+    await activities.cancelFineTuneJobByTag(done);
+    expect(await jobStatus(succeeded.jobId)).toBe('succeeded');
+
+    await double.configure({ fineTune: { stepMs: 60_000 } });
+    try {
+      const live = await request('by-tag-live');
+      const started = await activities.startFineTuneJob(live);
+      await activities.cancelFineTuneJobByTag(live);
+      expect(await jobStatus(started.jobId)).toBe('cancelled');
+      await activities.cancelFineTuneJobByTag(live); // nothing left to cancel: no error
+    } finally {
+      await double.configure({ fineTune: { stepMs: 200 } });
+    }
+  });
+
+  it('fails at once, naming the variable, when the backend API key is not set', async () => {
+    const worker = await testWorker(deps);
+    await worker.run(async () => {
+      const before = (await double.requests()).length;
+      const args = await input('no-key', {
+        kind: 'together',
+        baseURL: double.togetherBaseURL,
+        apiKeyEnv: 'FLT_UNSET_TOGETHER_KEY',
+        provider: 'double',
+        pollIntervalSeconds: 0.2,
+      });
+      const err = await (await start(worker.taskQueue, args)).result().catch((e) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const causes: { message: string; type?: string }[] = [];
+      for (let e = err.cause; e; e = e.cause) causes.push(e);
+      expect(causes.map((c) => c.type)).toContain('MissingSecret');
+      expect(causes.map((c) => c.message).join(' | ')).toMatch(/FLT_UNSET_TOGETHER_KEY/);
+      expect((await double.requests()).length).toBe(before);
+    });
+  });
+
+  it('cancels the job a create made when the run is cancelled and the create then fails', async () => {
+    // The double creates the job but answers only after a minute; the client gives up after 10 s, so the start's
+    // attempt fails after the cancel, never having learned the job id.
+    await double.configure({ fineTune: { stepMs: 60_000, createReplyDelayMs: 60_000 } });
+    const worker = await testWorker(deps);
+    const ours = async () =>
+      (
+        (await (await fetch(`${double.baseURL}/fine_tuning/jobs?limit=100`)).json()) as {
+          data: { status: string; metadata?: Record<string, string> }[];
+        }
+      ).data.filter((job) => job.metadata?.flt_tag?.endsWith('-create-unanswered'));
+    try {
+      await worker.run(async () => {
+        const args = {
+          ...(await input('create-unanswered', { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 })),
+          providers: { double: { ...providers.double, requestTimeoutSeconds: 10 } },
+        };
+        const handle = await start(worker.taskQueue, args);
+        while ((await ours()).length === 0) await new Promise((r) => setTimeout(r, 100));
+        await handle.cancel();
+        await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+        expect((await ours()).map((job) => job.status)).toEqual(['cancelled']);
+      });
+    } finally {
+      await double.configure({ fineTune: { stepMs: 200, createReplyDelayMs: 0 } });
     }
   });
 });

@@ -68,12 +68,8 @@ export async function trainingFile(localPath: string, name: string): Promise<Fil
   return new File([await openAsBlob(localPath)], name, { type: 'application/jsonl' });
 }
 
-/** Reads an API key from the worker environment. The key never leaves the backend; errors name only the variable. */
-export function readApiKey(envName: string, env: NodeJS.ProcessEnv): string {
-  const key = env[envName];
-  if (!key) throw new Error(`Fine-tune backend: the API key environment variable ${envName} is not set on the worker.`);
-  return key;
-}
+/** Reads an API key from the worker environment: unset, a MissingSecret failure that names only the variable. */
+export { providerApiKey, readApiKey } from '../secrets';
 
 /** The openai-compatible provider a remote backend runs through (its endpoint, key variable and timeout). */
 export function openAiCompatibleProvider(providers: ProvidersConfig, name: string): OpenAiCompatibleProviderConfig {

@@ -3,13 +3,13 @@
 // OpenAI is closing self-serve fine-tuning to new jobs in stages up to 2027-01-06; that is why the Together and
 // local command backends exist next to this one.
 import OpenAI from 'openai';
-import type { FineTuningJob } from 'openai/resources/fine-tuning/jobs/jobs';
+import type { FineTuningJob, FineTuningJobEvent } from 'openai/resources/fine-tuning/jobs/jobs';
 import type { OpenAiCompatibleProviderConfig } from '../../../core/config';
 import { terminalFineTuneStatuses, type FineTuneJobState, type FineTuneStatus } from '../../../core/types';
 import {
   eventTail,
   pickJob,
-  readApiKey,
+  providerApiKey,
   recentEvents,
   tagName,
   trainingFile,
@@ -35,7 +35,7 @@ export class OpenAiFineTuneBackend implements FineTuneBackend {
 
   constructor(provider: OpenAiCompatibleProviderConfig, env: NodeJS.ProcessEnv) {
     this.client = new OpenAI({
-      apiKey: readApiKey(provider.apiKeyEnv, env),
+      apiKey: providerApiKey(provider, env),
       baseURL: provider.baseURL ?? 'https://api.openai.com/v1',
       timeout: provider.requestTimeoutSeconds * 1000,
       // Temporal owns retries; an SDK retry of a create could start a second paid job.
@@ -90,7 +90,8 @@ export class OpenAiFineTuneBackend implements FineTuneBackend {
         },
       },
     });
-    return this.toState(job);
+    // The job exists and is paid for: nothing after the create may fail this call, or a retry would create another.
+    return this.toState(job).catch(() => this.stateOf(job, []));
   }
 
   async getJob(jobId: string): Promise<FineTuneJobState> {
@@ -106,6 +107,10 @@ export class OpenAiFineTuneBackend implements FineTuneBackend {
 
   private async toState(job: FineTuningJob): Promise<FineTuneJobState> {
     const events = await this.client.fineTuning.jobs.listEvents(job.id, { limit: eventTail });
+    return this.stateOf(job, events.data);
+  }
+
+  private stateOf(job: FineTuningJob, events: FineTuningJobEvent[]): FineTuneJobState {
     return {
       jobId: job.id,
       status: statusOf(job),
@@ -114,7 +119,7 @@ export class OpenAiFineTuneBackend implements FineTuneBackend {
       // OpenAI lists events newest first with timestamps in whole seconds; reversing before recentEvents' stable
       // sort keeps events of the same second in order.
       events: recentEvents(
-        [...events.data].reverse(),
+        [...events].reverse(),
         (e) => e.created_at,
         (e) => e.message,
       ),

@@ -142,7 +142,8 @@ export class TogetherFineTuneBackend implements FineTuneBackend {
       // Current API revisions choose LoRA vs full through training_type and default to LoRA when it is absent.
       ...(lora ? {} : { training_type: { type: 'Full' } }),
     });
-    return this.toState(job);
+    // The job exists and is paid for: nothing after the create may fail this call, or a retry would create another.
+    return this.toState(job).catch(() => this.stateOf(job, []));
   }
 
   async getJob(jobId: string): Promise<FineTuneJobState> {
@@ -161,6 +162,10 @@ export class TogetherFineTuneBackend implements FineTuneBackend {
       'GET',
       `/fine-tunes/${encodeURIComponent(job.id)}/events`,
     );
+    return this.stateOf(job, data);
+  }
+
+  private stateOf(job: TogetherJob, data: TogetherEvent[]): FineTuneJobState {
     const status = statusOf(job);
     // Together's job object has no error field; the reason is in its latest error event.
     const errorEvent = data

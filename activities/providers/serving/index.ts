@@ -2,6 +2,7 @@
 import type { ProvidersConfig } from '../../../core/config';
 import { InvalidConfig, typedError } from '../../../core/errors';
 import type { AdapterServingRef } from '../../../core/types';
+import { defaultApiKeyEnv } from '../secrets';
 import { ServingHttp, type AdapterServing } from './adapter-serving';
 import { LlamaCppServerAdapterServing } from './llama-cpp-server';
 import { SglangAdapterServing } from './sglang';
@@ -21,7 +22,7 @@ export function adapterServing(
       InvalidConfig,
       `serve: ${engine} needs provider "${providerName}" to be openai-compatible with the server's baseURL.`,
     );
-  const http = new ServingHttp(provider, env[provider.apiKeyEnv]);
+  const http = new ServingHttp(provider, env[provider.apiKeyEnv ?? defaultApiKeyEnv]);
   if (engine === 'vllm') return new VllmAdapterServing(http);
   if (engine === 'sglang') return new SglangAdapterServing(http);
   return new LlamaCppServerAdapterServing(http);
