@@ -1,6 +1,7 @@
 // Many model calls inside one shard activity: prompts adapted by the model's in-context demonstrations, calls
 // through the gateway (response cache, provider limits), transient faults retried, usage summed, progress
-// heartbeated, and the calls still queued dropped once one fails or the activity is cancelled.
+// heartbeated. Once one call fails, the calls still queued are dropped and those already started finish into the
+// response cache; when the activity is cancelled, those are cut off too.
 import { Context } from '@temporalio/activity';
 import { setMaxListeners } from 'node:events';
 import type { ProvidersConfig } from '../core/config';
@@ -23,9 +24,14 @@ import { itemRefusal, retryTransient } from './providers/errors';
  */
 const keepAliveMs = 10_000;
 
+/** What a shard needs of its activity: its cancellation and its heartbeat (tests pass their own). */
+export type ShardActivity = Pick<Context, 'cancellationSignal' | 'heartbeat'>;
+
 export class ShardCalls {
-  private readonly ctx = Context.current();
-  private readonly abort = new AbortController();
+  /** Aborted when the activity is cancelled: cuts off calls in flight. */
+  private readonly cancel = new AbortController();
+  /** Aborted when a call failed or the activity is cancelled: drops queued calls and inline retries. */
+  private readonly stopStarting = new AbortController();
   private done = 0;
   usage: StageUsage = emptyUsage();
   /** Items whose own request the provider refused: recorded by `forEachItem`, dropped from its results. */
@@ -37,16 +43,24 @@ export class ShardCalls {
     private readonly stage: string,
     /** Calls this shard will make, for the progress it heartbeats. */
     private readonly total: number,
+    private readonly ctx: ShardActivity = Context.current(),
   ) {
     const { cancellationSignal } = this.ctx;
-    cancellationSignal.addEventListener('abort', () => this.abort.abort(cancellationSignal.reason), { once: true });
-    // Every call of the shard listens for cancellation: bounded by the shard size.
-    setMaxListeners(0, this.abort.signal);
+    cancellationSignal.addEventListener(
+      'abort',
+      () => {
+        this.cancel.abort(cancellationSignal.reason);
+        this.stopStarting.abort(cancellationSignal.reason);
+      },
+      { once: true },
+    );
+    // Every call of the shard listens to both: bounded by the shard size.
+    setMaxListeners(0, this.cancel.signal, this.stopStarting.signal);
   }
 
   /** Aborted when the activity is cancelled or one of its calls failed: for other work of the shard (embeddings). */
   get signal(): AbortSignal {
-    return this.abort.signal;
+    return this.stopStarting.signal;
   }
 
   /**
@@ -69,11 +83,9 @@ export class ShardCalls {
         : {}),
     };
     const call = await retryTransient(
-      () => this.deps.gateway.chat(this.providers, model.provider, full, this.abort.signal),
+      () => this.deps.gateway.chat(this.providers, model.provider, full, this.cancel.signal, this.stopStarting.signal),
       `${this.stage}: ${what} on ${model.provider}/${model.model}`,
-      {
-        signal: this.abort.signal,
-      },
+      { signal: this.stopStarting.signal },
     ).catch((err) => {
       // A call cut off by cancellation or the worker shutting down is not the provider's failure: report the
       // interruption, which Temporal retries (or honours, when the workflow asked to cancel).
@@ -86,15 +98,17 @@ export class ShardCalls {
   }
 
   /**
-   * Waits for all the shard's work. Finished calls are cached, so when one fails the attempt ends at once (the queued
-   * calls are dropped) and the retried attempt replays the finished ones for free.
+   * Waits for all the shard's work. When one call fails, the queued calls are dropped and the attempt ends once the
+   * started ones have finished: they are paid for, so they land in the response cache and the retried attempt
+   * replays them for free.
    */
   async all<T>(work: Promise<T>[]): Promise<T[]> {
     const keepAlive = setInterval(() => this.ctx.heartbeat(this.progress()), keepAliveMs);
     try {
       return await Promise.all(work);
     } catch (err) {
-      this.abort.abort(err);
+      this.stopStarting.abort(err);
+      await Promise.allSettled(work);
       throw err;
     } finally {
       clearInterval(keepAlive);

@@ -177,11 +177,16 @@ export class ModelGateway {
     return this.limitedCalls;
   }
 
+  /**
+   * One chat call, paid at most once. `signal` cuts the call off wherever it is; `queueSignal` only takes it out of
+   * the provider's queue before it starts (a shard whose other call failed lets its started calls finish).
+   */
   async chat(
     providers: ProvidersConfig,
     providerName: string,
     request: ChatRequest,
     signal?: AbortSignal,
+    queueSignal: AbortSignal | undefined = signal,
   ): Promise<ChatCall> {
     const config = provider(providers, providerName);
     const key = ResponseCache.key({ endpoint: endpointIdentity(config), request });
@@ -189,9 +194,10 @@ export class ModelGateway {
     if (joined) {
       const response = await joined.catch(() => undefined);
       // The call this one joined failed (or was cut off with its caller): make this call on its own.
-      return response ? { response, usage: cachedUsage() } : this.chat(providers, providerName, request, signal);
+      if (response) return { response, usage: cachedUsage() };
+      return this.chat(providers, providerName, request, signal, queueSignal);
     }
-    const paid = this.payOnce(key, providerName, config, request, signal);
+    const paid = this.payOnce(key, providerName, config, request, signal, queueSignal);
     const shared = paid.then((r) => r.response);
     // Joiners handle a failure; with none, the failure must not surface as an unhandled rejection.
     shared.catch(() => undefined);
@@ -238,7 +244,8 @@ export class ModelGateway {
     providerName: string,
     config: ProviderConfig,
     request: ChatRequest,
-    signal?: AbortSignal,
+    signal: AbortSignal | undefined,
+    queueSignal: AbortSignal | undefined,
   ): Promise<ChatCall> {
     const cached = await this.cache.get<ChatResponse>(key);
     if (cached) return { response: cached, usage: cachedUsage() };
@@ -248,7 +255,7 @@ export class ModelGateway {
         config,
         worstCaseRequestTokens(request),
         () => shared.backend.complete(request, signal),
-        signal,
+        queueSignal,
       );
       await this.cache.set(key, response);
       return { response, usage: callUsage(config, response) };

@@ -1,0 +1,79 @@
+// A shard whose one call fails lets the calls already started finish into the response cache (a retried attempt
+// then replays them for free) and drops only the calls still queued. The backend is the test's: its calls wait until
+// the test answers them, and fail when their signal aborts, as an HTTP client's do.
+import { mkdtempSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ChatBackend } from '../../activities/providers/chat';
+import { ModelGateway } from '../../activities/providers/gateway';
+import { ShardCalls } from '../../activities/shard-calls';
+import type { ProvidersConfig } from '../../core/config';
+import type { ChatRequest, ChatResponse } from '../../core/types';
+import { LocalArtifactStore } from '../../lib/artifacts';
+import { ResponseCache } from '../../lib/response-cache';
+
+async function until(ready: () => boolean): Promise<void> {
+  while (!ready()) await new Promise((resolve) => setImmediate(resolve));
+}
+
+const providers: ProvidersConfig = {
+  p: {
+    kind: 'openai-compatible',
+    baseURL: 'http://127.0.0.1:9/v1',
+    prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 1, trainingPerMillionTokens: 0 },
+    maxConcurrency: 2,
+    requestTimeoutSeconds: 10,
+  } as ProvidersConfig[string],
+};
+const model = { provider: 'p', model: 'm' };
+const ask = (text: string) => ({ messages: [{ role: 'user' as const, content: text }], max_tokens: 4 });
+const refused = Object.assign(new Error('400 this request is invalid'), { status: 400 });
+
+describe('ShardCalls', () => {
+  it('lets started calls finish into the cache when one call fails, and drops the queued ones', async () => {
+    const held: { request: ChatRequest; answer: () => void }[] = [];
+    const started: string[] = [];
+    let released = false;
+    const backend: ChatBackend = {
+      complete: (request, signal) =>
+        new Promise<ChatResponse>((resolve, reject) => {
+          const text = request.messages[0].content;
+          started.push(text);
+          if (text === 'bad') return reject(refused);
+          signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+          const response = {
+            model: 'm',
+            choices: [{ text: `Answer: ${text}`, logprobs: null, finish_reason: 'stop' }],
+          };
+          const answer = () => resolve({ ...response, usage: { prompt_tokens: 1, completion_tokens: 1 } });
+          // Once released, calls are answered at once (a call paid again would otherwise wait for ever).
+          if (released) answer();
+          else held.push({ request, answer });
+        }),
+    };
+    const home = mkdtempSync(path.join(os.tmpdir(), 'flt-shard-'));
+    const gateway = new ModelGateway(new ResponseCache(path.join(home, 'cache')), {}, async () => backend);
+    const deps = { store: new LocalArtifactStore(path.join(home, 'store')), gateway, jobsDir: home, env: {} };
+    const activity = { cancellationSignal: new AbortController().signal, heartbeat: () => undefined };
+    const shard = new ShardCalls(deps, providers, 'test', 4, activity);
+
+    // Concurrency 2: 'ok' and 'bad' start, 'queued-1' and 'queued-2' wait behind them.
+    const work = shard.forEach(['ok', 'bad', 'queued-1', 'queued-2'], (text) => shard.chat(model, ask(text), text));
+    const outcome = work.then(
+      () => 'resolved',
+      (err: Error) => err.message,
+    );
+    await until(() => held.length === 1 && started.includes('bad'));
+    // 'bad' failed; once its slot frees a queued call could start, but the shard must drop the queued ones.
+    released = true;
+    held.forEach((call) => call.answer());
+    expect(await outcome).toMatch(/400/);
+    expect(started.sort()).toEqual(['bad', 'ok']);
+
+    // The started call was paid and cached: asking again costs nothing.
+    const again = await gateway.chat(providers, 'p', { ...ask('ok'), model: 'm' });
+    expect(again.usage).toMatchObject({ calls: 0, cachedCalls: 1 });
+    expect(started.filter((text) => text === 'ok')).toHaveLength(1);
+    await gateway.close();
+  });
+});
