@@ -1,4 +1,5 @@
 // The local trainer backend against real processes: detached process groups, exit codes, cancellation.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -244,4 +245,20 @@ test('cancel of a finished job leaves it succeeded', async () => {
   expect((await waitDone(backend, jobId)).status).toBe('succeeded');
   await backend.cancelJob(jobId);
   expect((await backend.getJob(jobId)).status).toBe('succeeded');
+});
+
+test("cancel never signals a process group that reused a dead trainer's pid", async () => {
+  const backend = backendFor('sleep 30');
+  const tag = { runId: 'run-reused-pid', stage: 'sft' };
+  const { jobId } = await start(backend, tag);
+  process.kill(-pgidOf(jobId), 'SIGKILL');
+  expect((await waitDone(backend, jobId)).status).toBe('failed');
+  // Another program now leads a process group under the number the job recorded (pids wrap at pid_max; here the
+  // recorded pid is pointed at the stranger's group, which is what reuse looks like to the backend).
+  const stranger = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+  startedGroups.push(stranger.pid!);
+  fs.writeFileSync(path.join(workDir, jobId, 'pid'), String(stranger.pid));
+  expect((await backend.getJob(jobId)).status).toBe('failed');
+  await backend.cancelJob(jobId);
+  expect(runningMembers(stranger.pid!)).toEqual([stranger.pid]);
 });

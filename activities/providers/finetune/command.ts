@@ -62,11 +62,22 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
+/** Whether the process runs with this job's FLT_JOB_NAME, which the trainer and its children inherit. */
+function runsJob(pid: string, jobId: string): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`FLT_JOB_NAME=${jobId}`);
+  } catch {
+    return false; // exited, or not ours to read
+  }
+}
+
 /**
- * Whether any process of the group still runs. On Linux zombies do not count: where PID 1 does not reap orphans
- * (containers without an init), a dead trainer's children linger as zombies and kill(-pgid, 0) keeps succeeding.
+ * Whether any process of the job's group still runs. On Linux a member must carry the job's name in its environment:
+ * pids wrap (at 32,768 here), so once the trainer is gone its number can lead a stranger's group, which must never be
+ * taken for the trainer or signalled. Zombies do not count either: where PID 1 does not reap orphans (containers
+ * without an init), a dead trainer's children linger as zombies and kill(-pgid, 0) keeps succeeding.
  */
-function groupAlive(pgid: number): boolean {
+function groupAlive(pgid: number, jobId: string): boolean {
   if (!fs.existsSync('/proc/self/stat')) return signalGroup(pgid, 0);
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -78,14 +89,14 @@ function groupAlive(pgid: number): boolean {
     }
     // After the parenthesised command name come state, ppid, pgrp.
     const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X' && runsJob(entry, jobId)) return true;
   }
   return false;
 }
 
-async function waitGone(pgid: number, ms: number): Promise<boolean> {
+async function waitGone(pgid: number, jobId: string, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
-  while (groupAlive(pgid)) {
+  while (groupAlive(pgid, jobId)) {
     if (Date.now() >= deadline) return false;
     await sleep(50);
   }
@@ -217,13 +228,13 @@ export class CommandFineTuneBackend implements FineTuneBackend {
   }
 
   /** The trainer's process group, or null when nothing of it runs (or the host rebooted since it started). */
-  private liveGroup(dir: string): number | null {
+  private liveGroup(dir: string, jobId: string): number | null {
     const pid = readOrNull(path.join(dir, 'pid'));
     if (pid === null) throw new Error(`Command fine-tune backend: no job in ${dir}.`);
     const bootId = readOrNull(path.join(dir, 'boot-id'));
     if (bootId !== null && bootId !== currentBootId()) return null;
     const pgid = Number(pid);
-    return groupAlive(pgid) ? pgid : null;
+    return groupAlive(pgid, jobId) ? pgid : null;
   }
 
   async getJob(jobId: string): Promise<FineTuneJobState> {
@@ -240,7 +251,7 @@ export class CommandFineTuneBackend implements FineTuneBackend {
     if (fs.existsSync(path.join(dir, 'cancelled'))) return state('cancelled');
     // Liveness before the exit code: the wrapper writes the exit code before it exits, so a group found dead
     // here has already left its exit code if it ever will.
-    const alive = this.liveGroup(dir) !== null;
+    const alive = this.liveGroup(dir, jobId) !== null;
     const exitCode = readOrNull(path.join(dir, 'exitcode'));
     if (exitCode === '0') {
       const adapterPath = path.join(dir, 'adapter');
@@ -260,12 +271,12 @@ export class CommandFineTuneBackend implements FineTuneBackend {
     if (!fs.existsSync(path.join(dir, 'pid')) || fs.existsSync(path.join(dir, 'exitcode'))) return;
     // The marker goes first so that getJob says cancelled, not failed, however the trainer's exit looks.
     fs.writeFileSync(path.join(dir, 'cancelled'), new Date().toISOString());
-    const pgid = this.liveGroup(dir);
+    const pgid = this.liveGroup(dir, jobId);
     if (pgid === null) return;
     // The whole group, so the trainer's own children (data loaders, torchrun workers) go too.
     signalGroup(pgid, 'SIGTERM');
-    if (await waitGone(pgid, this.killGraceMs)) return;
+    if (await waitGone(pgid, jobId, this.killGraceMs)) return;
     signalGroup(pgid, 'SIGKILL');
-    await waitGone(pgid, 5_000);
+    await waitGone(pgid, jobId, 5_000);
   }
 }
