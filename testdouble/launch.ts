@@ -82,7 +82,14 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
 
   const [script, ...rest] = args;
   const child = spawnTs(script, rest, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stopping = false;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      // A double that dies under a test leaves only connection errors behind: say why, where the test's output is.
+      if (!stopping) console.error(`provider test double exited (code ${code}, signal ${signal}):\n${stderr}`);
+      resolve();
+    }),
+  );
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-10_000);
@@ -110,6 +117,7 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
       });
     });
   } catch (error) {
+    stopping = true;
     child.kill('SIGKILL');
     await exited;
     cleanUp();
@@ -141,6 +149,7 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     loraAdapters: () => admin(url, 'GET', 'lora'),
     restartLoraServing: async () => (await admin<{ forgotten: number }>(url, 'POST', 'lora/restart')).forgotten,
     stop: async () => {
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
