@@ -19,6 +19,8 @@ export interface RequestLogEntry {
   durationMs: number;
   /** Model calls in flight at the double when this one arrived, itself included (0 for other requests). */
   concurrent: number;
+  /** The tokens an answered model call reported, as a provider bills them; null for anything else. */
+  usage: { prompt_tokens: number; completion_tokens: number } | null;
 }
 
 export class RequestLog {

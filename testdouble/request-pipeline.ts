@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { modelCallPaths } from './config';
 import type { DoubleState } from './double-state';
 import { DoubleRequest, HttpError, sendReply, type Reply, type Router } from './http';
+import type { RequestLogEntry } from './request-log';
 
 const modelCallPattern = new RegExp(modelCallPaths);
 
@@ -18,6 +19,13 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
     request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', reject);
   });
+}
+
+/** The tokens a successful model call's reply reports: what a provider bills for it. */
+function billedUsage(answer: Reply): RequestLogEntry['usage'] {
+  const usage = (answer.body as { usage?: { prompt_tokens?: number; completion_tokens?: number } } | null)?.usage;
+  if (answer.status !== 200 || typeof usage?.prompt_tokens !== 'number') return null;
+  return { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens ?? 0 };
 }
 
 function authError(state: DoubleState, request: IncomingMessage): HttpError | null {
@@ -77,7 +85,7 @@ async function handle(
   const concurrent = isModelCall ? ++state.modelCallsInFlight : 0;
   let fault: string | null = null;
   let logged = false;
-  const finish = (status: number) => {
+  const finish = (status: number, usage: RequestLogEntry['usage'] = null) => {
     if (logged) return;
     logged = true;
     if (isModelCall) state.modelCallsInFlight--;
@@ -92,10 +100,11 @@ async function handle(
       fault,
       durationMs: Date.now() - started,
       concurrent,
+      usage,
     });
   };
   const reply = (answer: Reply) => {
-    finish(answer.status);
+    finish(answer.status, isModelCall ? billedUsage(answer) : null);
     sendReply(response, answer);
   };
 

@@ -88,6 +88,48 @@ describe('provider faults', () => {
     }
   });
 
+  it('counts every answered call once, though shard attempts that paid some of them failed', async () => {
+    // 70% of calls fail with a 500: a call that fails all four of its inline tries fails its shard's attempt after
+    // other calls of the shard were paid (about one call in four does).
+    await double.configure({ faults: { rate: 0.7, kinds: ['500'], seed: 22 } });
+    await double.clearRequests();
+    const prices = { inputPerMillionTokens: 2, outputPerMillionTokens: 8, trainingPerMillionTokens: 0 };
+    const providers = { double: { ...provider(double.baseURL), prices } };
+    const deps = tempDeps({ FLT_TEST_KEY: 'right-key' });
+    const test = await deps.store.writeJsonl(items.slice(0, 30));
+    const { client, close } = await testClient();
+    const worker = await testWorker(deps);
+    try {
+      const runId = `faults-paid-${Date.now()}`;
+      const result = await worker.run(() =>
+        client.workflow.execute('evaluationRun', {
+          taskQueue: worker.taskQueue,
+          workflowId: runId,
+          args: [{ ...input(runId, providers, test), execution: { shardSize: 10, parallelShards: 1 } }],
+        }),
+      );
+      const chat = (await double.requests()).filter((r) => r.path === '/v1/chat/completions');
+      // A shard attempt failed: some request failed four times in a row (every inline try), so its attempt gave up.
+      const streaks = new Map<string, number>();
+      let failedAttempts = 0;
+      for (const r of chat) {
+        const streak = r.fault === null ? 0 : (streaks.get(r.requestHash) ?? 0) + 1;
+        streaks.set(r.requestHash, streak % 4);
+        if (streak === 4) failedAttempts++;
+      }
+      expect(failedAttempts).toBeGreaterThan(0);
+      const answered = chat.filter((r) => r.fault === null && r.status === 200);
+      expect(new Set(answered.map((r) => r.requestHash)).size).toBe(answered.length);
+      const promptTokens = answered.reduce((sum, r) => sum + r.usage!.prompt_tokens, 0);
+      const completionTokens = answered.reduce((sum, r) => sum + r.usage!.completion_tokens, 0);
+      expect(result.usage).toMatchObject({ calls: answered.length, promptTokens, completionTokens });
+      expect(result.usage.costUsd).toBeCloseTo((promptTokens * 2 + completionTokens * 8) / 1e6, 12);
+    } finally {
+      await double.configure({ faults: { rate: 0 } });
+      await close();
+    }
+  });
+
   it('fails fast with a clear message on a bad API key instead of retrying', async () => {
     const deps = tempDeps({ FLT_WRONG_KEY: 'wrong-key' });
     const test = await deps.store.writeJsonl(items.slice(0, 5));
