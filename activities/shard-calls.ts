@@ -2,7 +2,7 @@
 // through the gateway (response cache, provider limits), transient faults retried, usage summed, progress
 // heartbeated. Once one call fails, the calls still queued are dropped and those already started finish into the
 // response cache; when the activity is cancelled, those are cut off too.
-import { Context } from '@temporalio/activity';
+import { Context, type Info } from '@temporalio/activity';
 import { setMaxListeners } from 'node:events';
 import type { ProvidersConfig } from '../core/config';
 import {
@@ -17,6 +17,7 @@ import type { ActivityDeps } from './context';
 import { withDemonstrations } from './demonstrations';
 import type { ItemFailure } from '../core/contracts';
 import { itemRefusal, retryTransient } from './providers/errors';
+import { cachedUsage } from './providers/gateway';
 
 /**
  * Heartbeats at least this often while calls wait behind a busy provider, so a slow shard never looks like a dead
@@ -24,8 +25,13 @@ import { itemRefusal, retryTransient } from './providers/errors';
  */
 const keepAliveMs = 10_000;
 
-/** What a shard needs of its activity: its cancellation and its heartbeat (tests pass their own). */
-export type ShardActivity = Pick<Context, 'cancellationSignal' | 'heartbeat'>;
+/**
+ * What a shard needs of its activity: its cancellation, its heartbeat and which execution it is (tests pass their
+ * own).
+ */
+export type ShardActivity = Pick<Context, 'cancellationSignal' | 'heartbeat'> & {
+  info: Pick<Info, 'activityId' | 'workflowExecution'>;
+};
 
 export class ShardCalls {
   /** Aborted when the activity is cancelled: cuts off calls in flight. */
@@ -33,6 +39,8 @@ export class ShardCalls {
   /** Aborted when a call failed or the activity is cancelled: drops queued calls and inline retries. */
   private readonly stopStarting = new AbortController();
   private done = 0;
+  /** Cache keys of the calls this attempt has counted as paid: a second read of one counts as cached. */
+  private readonly paidKeys = new Set<string>();
   usage: StageUsage = emptyUsage();
   /** Items whose own request the provider refused: recorded by `forEachItem`, dropped from its results. */
   readonly itemFailures: ItemFailure[] = [];
@@ -82,8 +90,15 @@ export class ShardCalls {
         ? { lora: [{ id: model.serving.loraId, scale: model.adapter?.scale ?? 1 }] }
         : {}),
     };
+    const { workflowExecution, activityId } = this.ctx.info;
+    // Every attempt of this activity execution is one payer: what a dead or failed attempt paid, a later one counts.
+    const options = {
+      signal: this.cancel.signal,
+      queueSignal: this.stopStarting.signal,
+      payer: workflowExecution ? `${workflowExecution.runId}/${activityId}` : undefined,
+    };
     const call = await retryTransient(
-      () => this.deps.gateway.chat(this.providers, model.provider, full, this.cancel.signal, this.stopStarting.signal),
+      () => this.deps.gateway.chat(this.providers, model.provider, full, options),
       `${this.stage}: ${what} on ${model.provider}/${model.model}`,
       { signal: this.stopStarting.signal },
     ).catch((err) => {
@@ -91,7 +106,9 @@ export class ShardCalls {
       // interruption, which Temporal retries (or honours, when the workflow asked to cancel).
       throw this.ctx.cancellationSignal.aborted ? this.ctx.cancellationSignal.reason : err;
     });
-    this.usage = addUsage(this.usage, call.usage);
+    const countedBefore = call.usage.calls > 0 && this.paidKeys.has(call.cacheKey);
+    if (call.usage.calls > 0) this.paidKeys.add(call.cacheKey);
+    this.usage = addUsage(this.usage, countedBefore ? cachedUsage() : call.usage);
     this.done++;
     this.ctx.heartbeat(this.progress());
     return call.response;

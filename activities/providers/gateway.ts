@@ -94,6 +94,26 @@ export class ProviderLimiter {
 export interface ChatCall {
   response: ChatResponse;
   usage: StageUsage;
+  /** The request's response-cache key: a payer reading its own answer twice counts it once. */
+  cacheKey: string;
+}
+
+export interface ChatOptions {
+  /** Cuts the call off wherever it is. */
+  signal?: AbortSignal;
+  /** Only takes the call out of the provider's queue before it starts; `signal` when not given. */
+  queueSignal?: AbortSignal;
+  /**
+   * Who pays: one shard activity execution, the same across its attempts. An answer it paid counts as paid when any
+   * of its attempts reads it (the attempt that paid may have died before reporting), and as cached for anyone else.
+   */
+  payer?: string;
+}
+
+/** A finished call in the response cache; entries written before payers were recorded are bare responses. */
+interface CachedCall {
+  response: ChatResponse;
+  paidBy?: string;
 }
 
 function provider(providers: ProvidersConfig, name: string): ProviderConfig {
@@ -153,7 +173,13 @@ const callUsage = (config: ProviderConfig, response: ChatResponse): StageUsage =
   completionTokens: response.usage.completion_tokens,
   costUsd: costOf(config, response.usage),
 });
-const cachedUsage = (): StageUsage => ({ calls: 0, cachedCalls: 1, promptTokens: 0, completionTokens: 0, costUsd: 0 });
+export const cachedUsage = (): StageUsage => ({
+  calls: 0,
+  cachedCalls: 1,
+  promptTokens: 0,
+  completionTokens: 0,
+  costUsd: 0,
+});
 
 export class ModelGateway {
   /** Keyed by the provider config without its cache salt: a salted re-run shares the loaded model. */
@@ -163,7 +189,7 @@ export class ModelGateway {
   /** Keyed by endpoint and limits: two runs that configure one provider differently each keep their own limits. */
   private readonly limiters = new Map<string, ProviderLimiter>();
   /** Calls being paid right now by response-cache key: an identical request joins the call instead of paying. */
-  private readonly inFlight = new Map<string, Promise<ChatResponse>>();
+  private readonly inFlight = new Map<string, { response: Promise<ChatResponse>; payer?: string }>();
   private limitedCalls = 0;
 
   constructor(
@@ -178,30 +204,30 @@ export class ModelGateway {
   }
 
   /**
-   * One chat call, paid at most once. `signal` cuts the call off wherever it is; `queueSignal` only takes it out of
-   * the provider's queue before it starts (a shard whose other call failed lets its started calls finish).
+   * One chat call, paid at most once. A shard whose other call failed lets its started calls finish: it aborts only
+   * their `queueSignal`.
    */
   async chat(
     providers: ProvidersConfig,
     providerName: string,
     request: ChatRequest,
-    signal?: AbortSignal,
-    queueSignal: AbortSignal | undefined = signal,
+    options: ChatOptions = {},
   ): Promise<ChatCall> {
     const config = provider(providers, providerName);
     const key = ResponseCache.key({ endpoint: endpointIdentity(config), request });
     const joined = this.inFlight.get(key);
     if (joined) {
-      const response = await joined.catch(() => undefined);
+      const response = await joined.response.catch(() => undefined);
       // The call this one joined failed (or was cut off with its caller): make this call on its own.
-      if (response) return { response, usage: cachedUsage() };
-      return this.chat(providers, providerName, request, signal, queueSignal);
+      if (!response) return this.chat(providers, providerName, request, options);
+      const ownCall = options.payer !== undefined && joined.payer === options.payer;
+      return { response, usage: ownCall ? callUsage(config, response) : cachedUsage(), cacheKey: key };
     }
-    const paid = this.payOnce(key, providerName, config, request, signal, queueSignal);
+    const paid = this.payOnce(key, providerName, config, request, options);
     const shared = paid.then((r) => r.response);
     // Joiners handle a failure; with none, the failure must not surface as an unhandled rejection.
     shared.catch(() => undefined);
-    this.inFlight.set(key, shared);
+    this.inFlight.set(key, { response: shared, payer: options.payer });
     try {
       return await paid;
     } finally {
@@ -244,11 +270,18 @@ export class ModelGateway {
     providerName: string,
     config: ProviderConfig,
     request: ChatRequest,
-    signal: AbortSignal | undefined,
-    queueSignal: AbortSignal | undefined,
+    { signal, queueSignal = signal, payer }: ChatOptions,
   ): Promise<ChatCall> {
-    const cached = await this.cache.get<ChatResponse>(key);
-    if (cached) return { response: cached, usage: cachedUsage() };
+    const entry = await this.cache.get<CachedCall | ChatResponse>(key);
+    if (entry) {
+      const cached = 'choices' in entry ? { response: entry } : entry;
+      const ownCall = payer !== undefined && cached.paidBy === payer;
+      return {
+        response: cached.response,
+        usage: ownCall ? callUsage(config, cached.response) : cachedUsage(),
+        cacheKey: key,
+      };
+    }
     const shared = await this.acquireBackend(providerName, config);
     try {
       const response = await this.limited(
@@ -257,8 +290,9 @@ export class ModelGateway {
         () => shared.backend.complete(request, signal),
         queueSignal,
       );
-      await this.cache.set(key, response);
-      return { response, usage: callUsage(config, response) };
+      // Who paid is written with the answer, in one file: no attempt can die between paying and recording it.
+      await this.cache.set(key, { response, paidBy: payer } satisfies CachedCall);
+      return { response, usage: callUsage(config, response), cacheKey: key };
     } finally {
       await this.releaseBackend(shared);
     }

@@ -38,20 +38,20 @@ function setUp() {
   const home = mkdtempSync(path.join(os.tmpdir(), 'flt-paid-'));
   const gateway = new ModelGateway(new ResponseCache(path.join(home, 'cache')), {}, async () => backend);
   const deps = { store: new LocalArtifactStore(path.join(home, 'store')), gateway, jobsDir: home, env: {} };
-  /** One attempt of a shard activity: `activityId` within the workflow run `run`. */
-  const attempt = (run: string, activityId: string, attemptNumber: number, config = providers()) => {
+  /** An attempt of a shard activity: `activityId` within the workflow run `run` (every attempt alike). */
+  const attempt = (run: string, activityId: string, config = providers()) => {
     const activity = {
       cancellationSignal: new AbortController().signal,
       heartbeat: () => undefined,
-      info: { activityId, attempt: attemptNumber, workflowExecution: { workflowId: 'w', runId: run } },
+      info: { activityId, workflowExecution: { workflowId: 'w', runId: run } },
     };
-    return new ShardCalls(deps, config, 'test', 3, activity as never);
+    return new ShardCalls(deps, config, 'test', 3, activity);
   };
-  const ask3 = async (shard: ShardCalls, texts: string[]) => {
+  const askInTurn = async (shard: ShardCalls, texts: string[]) => {
     for (const text of texts) await shard.chat(model, ask(text), text);
     return shard.usage;
   };
-  return { paid, gateway, attempt, ask3 };
+  return { paid, gateway, attempt, askInTurn };
 }
 
 const paidCalls = (calls: number) => ({
@@ -63,28 +63,28 @@ const paidCalls = (calls: number) => ({
 
 describe('paid calls', () => {
   it('counts the calls an earlier attempt of the same activity paid and never reported', async () => {
-    const { paid, gateway, attempt, ask3 } = setUp();
+    const { paid, gateway, attempt, askInTurn } = setUp();
     // The first attempt pays for two calls, then dies (its usage never reaches the workflow).
-    await ask3(attempt('run-1', '7', 1), ['a', 'b']);
-    const usage = await ask3(attempt('run-1', '7', 2), ['a', 'b', 'c']);
+    await askInTurn(attempt('run-1', '7'), ['a', 'b']);
+    const usage = await askInTurn(attempt('run-1', '7'), ['a', 'b', 'c']);
     expect(paid).toEqual(['a', 'b', 'c']);
     expect(usage).toEqual({ ...paidCalls(3), cachedCalls: 0 });
     await gateway.close();
   });
 
   it('counts a duplicate prompt within one attempt once, also when an earlier attempt paid it', async () => {
-    const { gateway, attempt, ask3 } = setUp();
-    expect(await ask3(attempt('run-1', '7', 1), ['a', 'a'])).toEqual({ ...paidCalls(1), cachedCalls: 1 });
-    expect(await ask3(attempt('run-1', '7', 2), ['a', 'a'])).toEqual({ ...paidCalls(1), cachedCalls: 1 });
+    const { gateway, attempt, askInTurn } = setUp();
+    expect(await askInTurn(attempt('run-1', '7'), ['a', 'a'])).toEqual({ ...paidCalls(1), cachedCalls: 1 });
+    expect(await askInTurn(attempt('run-1', '7'), ['a', 'a'])).toEqual({ ...paidCalls(1), cachedCalls: 1 });
     await gateway.close();
   });
 
   it('counts nothing for a call paid by another shard or another run, and pays anew under a new salt', async () => {
-    const { paid, gateway, attempt, ask3 } = setUp();
-    await ask3(attempt('run-1', '7', 1), ['a']);
-    expect(await ask3(attempt('run-1', '8', 1), ['a'])).toEqual({ ...paidCalls(0), cachedCalls: 1 });
-    expect(await ask3(attempt('run-2', '7', 1), ['a'])).toEqual({ ...paidCalls(0), cachedCalls: 1 });
-    expect(await ask3(attempt('run-2', '7', 1, providers('rerun-1')), ['a'])).toEqual({
+    const { paid, gateway, attempt, askInTurn } = setUp();
+    await askInTurn(attempt('run-1', '7'), ['a']);
+    expect(await askInTurn(attempt('run-1', '8'), ['a'])).toEqual({ ...paidCalls(0), cachedCalls: 1 });
+    expect(await askInTurn(attempt('run-2', '7'), ['a'])).toEqual({ ...paidCalls(0), cachedCalls: 1 });
+    expect(await askInTurn(attempt('run-2', '7', providers('rerun-1')), ['a'])).toEqual({
       ...paidCalls(1),
       cachedCalls: 0,
     });
@@ -93,10 +93,10 @@ describe('paid calls', () => {
   });
 
   it('counts once when two shards ask the same question at the same time', async () => {
-    const { paid, gateway, attempt, ask3 } = setUp();
+    const { paid, gateway, attempt, askInTurn } = setUp();
     const [first, second] = await Promise.all([
-      ask3(attempt('run-1', '7', 1), ['a']),
-      ask3(attempt('run-1', '8', 1), ['a']),
+      askInTurn(attempt('run-1', '7'), ['a']),
+      askInTurn(attempt('run-1', '8'), ['a']),
     ]);
     expect(paid).toEqual(['a']);
     expect(first.calls + second.calls).toBe(1);

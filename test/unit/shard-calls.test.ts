@@ -54,7 +54,11 @@ describe('ShardCalls', () => {
     const home = mkdtempSync(path.join(os.tmpdir(), 'flt-shard-'));
     const gateway = new ModelGateway(new ResponseCache(path.join(home, 'cache')), {}, async () => backend);
     const deps = { store: new LocalArtifactStore(path.join(home, 'store')), gateway, jobsDir: home, env: {} };
-    const activity = { cancellationSignal: new AbortController().signal, heartbeat: () => undefined };
+    const activity = {
+      cancellationSignal: new AbortController().signal,
+      heartbeat: () => undefined,
+      info: { activityId: '1', workflowExecution: { workflowId: 'w', runId: 'r' } },
+    };
     const shard = new ShardCalls(deps, providers, 'test', 4, activity);
 
     // Concurrency 2: 'ok' and 'bad' start, 'queued-1' and 'queued-2' wait behind them.
