@@ -16,6 +16,7 @@ import { temporalAddress, testClient } from '../support/temporal';
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '../..');
 const testSplit = path.join(root, 'demo/fpb/test.csv');
+const csvRow = (fields: string[]) => fields.map((v) => `"${v.replace(/"/g, '""')}"`).join(',');
 
 describe('flt end to end', () => {
   const home = mkdtempSync(path.join(os.tmpdir(), 'flt-e2e-'));
@@ -170,5 +171,37 @@ describe('flt end to end', () => {
     } finally {
       await double.releaseModelCalls();
     }
+  });
+
+  it('refuses a reused run id whose inputs changed, in one sentence and before any model call', async () => {
+    const runId = `e2e-reused-${Date.now()}`;
+    const { items } = loadSemiEvolCsv(testSplit);
+    const data = path.join(home, 'reused.csv');
+    const writeData = (rows: typeof items) =>
+      writeFileSync(
+        data,
+        [
+          'question,options,answer',
+          ...rows.map((i) => csvRow([i.question, JSON.stringify(i.options), i.answer!])),
+        ].join('\n') + '\n',
+      );
+    const reused = path.join(home, 'reused.yaml');
+    writeFileSync(reused, readFileSync(config, 'utf8').replace(testSplit, data) + 'sampling: { seed: 41 }\n');
+    writeData(items.slice(0, 5));
+    await flt('run', reused, '--id', runId, '--wait');
+
+    // The same inputs again under the same id: allowed, and every answer is the finished one.
+    const again = await flt('run', reused, '--id', runId, '--wait');
+    expect(again.stdout).toMatch(/accuracy 0\.\d{3} \(\d+\/5,/);
+
+    // Other questions under the same id would be answered with the first run's results: refused.
+    writeData(items.slice(5, 10));
+    const calls = (await double.requests()).length;
+    const refused = await outcome(flt('run', reused, '--id', runId));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim()).toMatch(
+      new RegExp(`^Run id "${runId}" was already used with other inputs \\(changed: test\\); [^\\n]*\\.$`),
+    );
+    expect((await double.requests()).length).toBe(calls);
   });
 });
