@@ -7,6 +7,7 @@ import { budgetDetails, budgetPlan, estimateLine, registerEstimateCommand } from
 import { registerOperatorCommands } from './cli/operate';
 import { registerReportCommand } from './cli/report';
 import { registerResumeCommand } from './cli/resume';
+import { claimRunId } from './cli/run-id-claim';
 import { printResult } from './cli/result';
 import { statusLines } from './cli/status';
 import { registerSelfguideCommands } from './cli/selfguide';
@@ -48,15 +49,18 @@ program
     const config = loadRunConfig(file);
     const method = methodOf(config);
     const data = method.load(config);
-    const prepared = await method.prepare(config, defaultArtifactStore(), data);
+    const store = defaultArtifactStore();
+    const prepared = await method.prepare(config, store, data);
     for (const note of prepared.notes) console.log(note);
     const estimate = method.estimate(config, data);
     const client = await connect();
     const runId = opts.id ?? newRunId(config.method, config.task, config.name);
+    const input = { runId, ...prepared.input, budget: budgetPlan(config.budget, estimate) };
+    await claimRunId(store, runId, input);
     const handle = await client.workflow.start(method.workflowType, {
       taskQueue: taskQueue(),
       workflowId: runId,
-      args: [{ runId, ...prepared.input, budget: budgetPlan(config.budget, estimate) }],
+      args: [input],
       typedSearchAttributes: [
         { key: searchAttributes.method, value: config.method },
         { key: searchAttributes.task, value: config.task },

@@ -7,10 +7,12 @@ import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { rerunnableStages, type Rerun } from '../core/rerun';
 import { searchAttributes } from '../core/search-attributes';
+import { defaultArtifactStore } from '../lib/artifacts';
 import { fieldName, issueMessage } from '../lib/config-file';
 import { methodOfWorkflow } from '../lib/methods';
 import { uiLink } from '../lib/temporal';
 import { connect, runIdArgument, UserError } from './connection';
+import { claimRunId } from './run-id-claim';
 
 /** The value of `--set key=value`: JSON when it parses as JSON, else the string. */
 function settingValue(raw: string): unknown {
@@ -115,10 +117,12 @@ export function registerResumeCommand(program: Command): void {
       const changed = applySettings(description.type, input, opts.set);
       // Without --from, a run resumed from a rerun stays one: its rerun stages still pay under their own salt.
       const rerun = opts.from ? rerunFrom(description.type, opts.from, runId) : changed.rerun;
+      const resumed = { ...changed, runId, rerun };
+      await claimRunId(defaultArtifactStore(), runId, resumed);
       await client.workflow.start(description.type, {
         taskQueue: description.taskQueue,
         workflowId: runId,
-        args: [{ ...changed, runId, rerun }],
+        args: [resumed],
         // What identifies the run carries over; stage, cost and accuracy are the new run's own.
         typedSearchAttributes: [searchAttributes.method, searchAttributes.task, searchAttributes.baseModel].flatMap(
           (key) => {
