@@ -41,8 +41,21 @@ export const pricesSchema = z
     inputPerMillionTokens: z.number().nonnegative().default(0),
     outputPerMillionTokens: z.number().nonnegative().default(0),
     trainingPerMillionTokens: z.number().nonnegative().default(0),
+    /** USD per minute of a dedicated endpoint (Together, Fireworks), which bills the minutes it is up. */
+    endpointPerMinute: z.number().nonnegative().optional(),
+    /** USD per GPU-hour of your own machine serving this provider (vLLM, SGLang, llama.cpp server). */
+    gpuHour: z.number().nonnegative().optional(),
+    /** Prompt and completion tokens the server processes per second: turns a stage's tokens into minutes. */
+    tokensPerSecond: z.number().positive().optional(),
   })
-  .strict();
+  .strict()
+  .refine((p) => p.endpointPerMinute === undefined || p.gpuHour === undefined, {
+    error: 'set endpointPerMinute (a hosted endpoint) or gpuHour (your own GPU), not both',
+  })
+  .refine((p) => (p.endpointPerMinute === undefined && p.gpuHour === undefined) || p.tokensPerSecond !== undefined, {
+    error: 'tokensPerSecond is required with endpointPerMinute or gpuHour: it turns tokens into minutes billed',
+    path: ['tokensPerSecond'],
+  });
 
 const limits = {
   /** Requests per minute across the whole worker, for this provider. */
@@ -165,8 +178,16 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
        * runs recorded before this option): serving is the trainer's or the operator's job.
        */
       serve: z.enum(['vllm', 'sglang', 'llama-cpp', 'llama-cpp-server', 'none']).optional(),
+      /** USD per GPU-hour of the training machine (all its GPUs); without it `flt estimate` says "not priced". */
+      gpuHour: z.number().nonnegative().optional(),
+      /** Training tokens (over all epochs) the machine trains per second: turns a job's tokens into GPU-hours. */
+      trainingTokensPerSecond: z.number().positive().optional(),
     })
-    .strict(),
+    .strict()
+    .refine((b) => (b.gpuHour === undefined) === (b.trainingTokensPerSecond === undefined), {
+      error: 'gpuHour and trainingTokensPerSecond go together: one turns the other into a price',
+      path: ['gpuHour'],
+    }),
   z
     .object({
       kind: z.literal('in-context'),
