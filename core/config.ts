@@ -119,6 +119,22 @@ export const modelRefSchema = z
   .strict();
 export type ModelSpec = z.infer<typeof modelRefSchema>;
 
+/**
+ * A LoRA adapter trained elsewhere, named in an `evaluate` config: `path` (a PEFT directory or a GGUF file, relative
+ * to the config) is served on the model's provider by `serve` under the model's name, by the same step that serves a
+ * freshly trained adapter, and unloaded at the run's end.
+ */
+export const configuredLoraSchema = z
+  .object({
+    path: z.string().min(1),
+    serve: z.enum(['vllm', 'sglang', 'llama-cpp', 'llama-cpp-server']),
+  })
+  .strict();
+export type ConfiguredLora = z.infer<typeof configuredLoraSchema>;
+
+export const evaluatedModelSchema = modelRefSchema.extend({ lora: configuredLoraSchema.optional() }).strict();
+export type EvaluatedModelSpec = z.infer<typeof evaluatedModelSchema>;
+
 export const retrieverSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('bm25') }).strict(),
   z.object({ kind: z.literal('embeddings'), provider: name, model: z.string().min(1) }).strict(),
@@ -274,7 +290,7 @@ export const evaluateRunSchema = z
   .object({
     method: z.literal('evaluate'),
     ...runCommon,
-    models: z.array(modelRefSchema).min(1),
+    models: z.array(evaluatedModelSchema).min(1),
     data: z.object({ test: datasetSchema }).strict(),
     sampling: samplingSchema.default({ temperature: 0, maxTokens: 256, seed: 0 }),
     metric: z.enum(['option-letter', 'number']).default('option-letter'),
