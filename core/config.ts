@@ -97,6 +97,8 @@ export const llamaCppProviderSchema = z
     contextSize: z.number().int().positive().default(2048),
     gpu: z.boolean().default(false),
     threads: z.number().int().positive().optional(),
+    /** What the worker's own GPU costs while it runs the model, for `flt estimate`: USD per GPU-hour, at a speed. */
+    prices: z.object({ gpuHour: z.number().nonnegative(), tokensPerSecond: z.number().positive() }).strict().optional(),
     ...limits,
     maxConcurrency: z.number().int().positive().default(1),
   })

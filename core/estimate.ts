@@ -15,10 +15,11 @@ export interface TokenPrices {
 
 const free: TokenPrices = { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 };
 
-/** A provider's price table; local models (llama.cpp) cost nothing per token. */
+/** A provider's price table; local models (llama.cpp) cost nothing per token, only their GPU's time if priced. */
 export function pricesOf(providers: ProvidersConfig, name: string): TokenPrices {
   const provider = providers[name];
-  return provider?.kind === 'openai-compatible' ? provider.prices : free;
+  if (provider?.kind === 'openai-compatible') return provider.prices;
+  return provider?.prices ? { ...free, ...provider.prices } : free;
 }
 
 /** About four characters per token for English BPE tokenizers: an estimate, not a count. */

@@ -291,6 +291,8 @@ describe('training, serving and endpoint time', () => {
     // vLLM on your own GPU: $1.20 a GPU-hour, 1,000 tokens a second.
     vllm: { kind: 'openai-compatible', prices: { gpuHour: 1.2, tokensPerSecond: 1000 } },
     together: { kind: 'openai-compatible', prices: { trainingPerMillionTokens: 3 } },
+    // Embedded llama.cpp on the worker's GPU: $0.60 a GPU-hour, 50 tokens a second.
+    worker: { kind: 'llama-cpp', modelPath: 'm.gguf', prices: { gpuHour: 0.6, tokensPerSecond: 50 } },
   });
   const command = (extra: object = {}) =>
     fineTuneBackendSchema.parse({ kind: 'command', command: 'train', provider: 'vllm', serve: 'vllm', ...extra });
@@ -318,6 +320,20 @@ describe('training, serving and endpoint time', () => {
     expect(stage.costUsd).toBeCloseTo(1.2, 12);
     expect(chargeLines([stage])).toEqual([
       'collaborate: serving on your GPU 1 GPU-hours at $1.20 per GPU-hour = $1.20',
+    ]);
+  });
+
+  it("prices embedded llama.cpp by the worker GPU's hours", () => {
+    // 800 prompt + 10 x 100 completion tokens = 1,800 at 50/s = 36 s = 0.01 GPU-hours at $0.60 = $0.006
+    const stage = chatEstimate('evaluate', 10, {
+      calls: 10,
+      promptTokens: 800,
+      maxTokens: 100,
+      prices: pricesOf(timed, 'worker'),
+    });
+    expect(stage.costUsd).toBeCloseTo(0.006, 12);
+    expect(chargeLines([stage])).toEqual([
+      'evaluate: serving on your GPU 0.01 GPU-hours at $0.6000 per GPU-hour = $0.0060',
     ]);
   });
 
