@@ -2,7 +2,7 @@
 // the one-line version `flt run` prints. The numbers come from the methods' estimates (core/*-estimate.ts).
 import { Command } from 'commander';
 import type { BudgetConfig } from '../core/config';
-import { estimateTokens, type StageEstimate } from '../core/estimate';
+import { estimateTokens, type ComputeCharge, type StageEstimate } from '../core/estimate';
 import type { BudgetPlan } from '../core/workflow-messages';
 import { loadRunConfig } from '../lib/config-file';
 import { methodOf } from '../lib/methods';
@@ -42,6 +42,21 @@ export function estimateTable(stages: readonly StageEstimate[]): string[] {
   ];
   const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '));
+}
+
+const amount = (value: number) => value.toLocaleString('en-US', { maximumFractionDigits: value < 10 ? 3 : 1 });
+
+function chargeLine(stage: string, c: ComputeCharge): string {
+  const what = { training: 'training', serving: 'serving on your GPU', endpoint: 'dedicated endpoint' }[c.kind];
+  if (c.amount === null || c.rate === null)
+    return `${stage}: ${what} not priced (the command backend sets no gpuHour and trainingTokensPerSecond)`;
+  const units = c.unit === 'million tokens' ? 'million tokens' : `${c.unit}s`;
+  return `${stage}: ${what} ${amount(c.amount)} ${units} at ${formatUsd(c.rate)} per ${c.unit} = ${formatUsd(c.usd)}`;
+}
+
+/** One line per training job, serving GPU and endpoint a stage pays for beyond its calls, with the arithmetic. */
+export function chargeLines(stages: readonly StageEstimate[]): string[] {
+  return stages.flatMap((e) => (e.charges ?? []).map((c) => chargeLine(e.stage, c)));
 }
 
 /** The line `flt run` prints. */
@@ -85,6 +100,9 @@ export function registerEstimateCommand(program: Command): void {
       const stages = methodOf(config).estimate(config);
       console.log(`${file}: ${config.method} on "${config.task}"`);
       for (const line of estimateTable(stages)) console.log(`  ${line}`);
+      const charges = chargeLines(stages);
+      if (charges.length) console.log('Training, serving and endpoint time in these costs:');
+      for (const line of charges) console.log(`  ${line}`);
       console.log(
         'Tokens are estimated at 4 characters each from the prompts this run would send. ' +
           'Upper bounds: every completion at its max tokens,',
@@ -94,8 +112,8 @@ export function registerEstimateCommand(program: Command): void {
           'Prices come from',
       );
       console.log(
-        "each provider's `prices` (per million tokens); " +
-          "training from the fine-tune backend's provider, at the configured epochs.",
+        "each provider's `prices` (per million tokens; a dedicated endpoint's minutes and your GPU's hours at its " +
+          'tokensPerSecond); training from the fine-tune backend, at the configured epochs.',
       );
       if (config.budget?.usd !== undefined || config.budget?.tokens !== undefined) {
         const t = totals(stages);

@@ -41,8 +41,21 @@ export const pricesSchema = z
     inputPerMillionTokens: z.number().nonnegative().default(0),
     outputPerMillionTokens: z.number().nonnegative().default(0),
     trainingPerMillionTokens: z.number().nonnegative().default(0),
+    /** USD per minute of a dedicated endpoint (Together, Fireworks), which bills the minutes it is up. */
+    endpointPerMinute: z.number().nonnegative().optional(),
+    /** USD per GPU-hour of your own machine serving this provider (vLLM, SGLang, llama.cpp server). */
+    gpuHour: z.number().nonnegative().optional(),
+    /** Prompt and completion tokens the server processes per second: turns a stage's tokens into minutes. */
+    tokensPerSecond: z.number().positive().optional(),
   })
-  .strict();
+  .strict()
+  .refine((p) => p.endpointPerMinute === undefined || p.gpuHour === undefined, {
+    error: 'set endpointPerMinute (a hosted endpoint) or gpuHour (your own GPU), not both',
+  })
+  .refine((p) => (p.endpointPerMinute === undefined && p.gpuHour === undefined) || p.tokensPerSecond !== undefined, {
+    error: 'tokensPerSecond is required with endpointPerMinute or gpuHour: it turns tokens into minutes billed',
+    path: ['tokensPerSecond'],
+  });
 
 const limits = {
   /** Requests per minute across the whole worker, for this provider. */
@@ -84,6 +97,8 @@ export const llamaCppProviderSchema = z
     contextSize: z.number().int().positive().default(2048),
     gpu: z.boolean().default(false),
     threads: z.number().int().positive().optional(),
+    /** What the worker's own GPU costs while it runs the model, for `flt estimate`: USD per GPU-hour, at a speed. */
+    prices: z.object({ gpuHour: z.number().nonnegative(), tokensPerSecond: z.number().positive() }).strict().optional(),
     ...limits,
     maxConcurrency: z.number().int().positive().default(1),
   })
@@ -105,6 +120,22 @@ export const modelRefSchema = z
   })
   .strict();
 export type ModelSpec = z.infer<typeof modelRefSchema>;
+
+/**
+ * A LoRA adapter trained elsewhere, named in an `evaluate` config: `path` (a PEFT directory or a GGUF file, relative
+ * to the config) is served on the model's provider by `serve` under the model's name, by the same step that serves a
+ * freshly trained adapter, and unloaded at the run's end.
+ */
+export const configuredLoraSchema = z
+  .object({
+    path: z.string().min(1),
+    serve: z.enum(['vllm', 'sglang', 'llama-cpp', 'llama-cpp-server']),
+  })
+  .strict();
+export type ConfiguredLora = z.infer<typeof configuredLoraSchema>;
+
+export const evaluatedModelSchema = modelRefSchema.extend({ lora: configuredLoraSchema.optional() }).strict();
+export type EvaluatedModelSpec = z.infer<typeof evaluatedModelSchema>;
 
 export const retrieverSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('bm25') }).strict(),
@@ -165,8 +196,16 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
        * runs recorded before this option): serving is the trainer's or the operator's job.
        */
       serve: z.enum(['vllm', 'sglang', 'llama-cpp', 'llama-cpp-server', 'none']).optional(),
+      /** USD per GPU-hour of the training machine (all its GPUs); without it `flt estimate` says "not priced". */
+      gpuHour: z.number().nonnegative().optional(),
+      /** Training tokens (over all epochs) the machine trains per second: turns a job's tokens into GPU-hours. */
+      trainingTokensPerSecond: z.number().positive().optional(),
     })
-    .strict(),
+    .strict()
+    .refine((b) => (b.gpuHour === undefined) === (b.trainingTokensPerSecond === undefined), {
+      error: 'gpuHour and trainingTokensPerSecond go together: one turns the other into a price',
+      path: ['gpuHour'],
+    }),
   z
     .object({
       kind: z.literal('in-context'),
@@ -253,7 +292,7 @@ export const evaluateRunSchema = z
   .object({
     method: z.literal('evaluate'),
     ...runCommon,
-    models: z.array(modelRefSchema).min(1),
+    models: z.array(evaluatedModelSchema).min(1),
     data: z.object({ test: datasetSchema }).strict(),
     sampling: samplingSchema.default({ temperature: 0, maxTokens: 256, seed: 0 }),
     metric: z.enum(['option-letter', 'number']).default('option-letter'),

@@ -7,14 +7,19 @@ export interface TokenPrices {
   inputPerMillionTokens: number;
   outputPerMillionTokens: number;
   trainingPerMillionTokens: number;
+  /** Time-billed serving (config's `prices`): a dedicated endpoint's minutes or your own GPU's hours. */
+  endpointPerMinute?: number;
+  gpuHour?: number;
+  tokensPerSecond?: number;
 }
 
 const free: TokenPrices = { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 };
 
-/** A provider's price table; local models (llama.cpp) cost nothing per token. */
+/** A provider's price table; local models (llama.cpp) cost nothing per token, only their GPU's time if priced. */
 export function pricesOf(providers: ProvidersConfig, name: string): TokenPrices {
   const provider = providers[name];
-  return provider?.kind === 'openai-compatible' ? provider.prices : free;
+  if (provider?.kind === 'openai-compatible') return provider.prices;
+  return provider?.prices ? { ...free, ...provider.prices } : free;
 }
 
 /** About four characters per token for English BPE tokenizers: an estimate, not a count. */
@@ -38,6 +43,25 @@ export interface StageEstimate {
   trainingUsd: number;
   /** The stage trains weights (a remote job or a local trainer), which a budget can require approval for. */
   fineTune: boolean;
+  /**
+   * What trains and serves the stage's model beyond per-token calls, each already in `costUsd`; absent where there
+   * is none, and in estimates recorded before these were priced.
+   */
+  charges?: ComputeCharge[];
+}
+
+/**
+ * Training (per million tokens at Together or Fireworks, per GPU-hour on your machine), serving on your own GPU (per
+ * GPU-hour) or a dedicated endpoint (per minute). `amount` and `rate` are null where nothing prices it: a local
+ * trainer whose backend sets no `gpuHour`.
+ */
+export interface ComputeCharge {
+  kind: 'training' | 'serving' | 'endpoint';
+  unit: 'million tokens' | 'GPU-hour' | 'minute';
+  amount: number | null;
+  /** USD per unit. */
+  rate: number | null;
+  usd: number;
 }
 
 const emptyStage = (stage: string, units = 0): StageEstimate => ({
@@ -62,16 +86,48 @@ export interface ChatWork {
   prices: TokenPrices;
 }
 
+const charge = (
+  kind: ComputeCharge['kind'],
+  unit: ComputeCharge['unit'],
+  amount: number,
+  rate: number,
+): ComputeCharge => ({ kind, unit, amount, rate, usd: amount * rate });
+
+/** What serving `tokens` costs in time on a provider billed by the minute or the GPU-hour; none if it is not. */
+function servingTime(tokens: number, prices: TokenPrices): ComputeCharge[] {
+  if (!prices.tokensPerSecond) return [];
+  const minutes = tokens / prices.tokensPerSecond / 60;
+  if (prices.endpointPerMinute !== undefined) return [charge('endpoint', 'minute', minutes, prices.endpointPerMinute)];
+  if (prices.gpuHour !== undefined) return [charge('serving', 'GPU-hour', minutes / 60, prices.gpuHour)];
+  return [];
+}
+
+const chargedUsd = (charges: readonly ComputeCharge[]) => charges.reduce((sum, c) => sum + c.usd, 0);
+
+/** `charges` only where there are some, so estimates of stages priced per call keep their shape. */
+const chargesField = (charges: ComputeCharge[]): Pick<StageEstimate, 'charges'> => (charges.length ? { charges } : {});
+
 export function chatEstimate(stage: string, units: number, work: ChatWork): StageEstimate {
   const completionTokens = work.calls * work.maxTokens * (work.choices ?? 1);
+  const serving = servingTime(work.promptTokens + completionTokens, work.prices);
   const costUsd =
     (work.promptTokens * work.prices.inputPerMillionTokens + completionTokens * work.prices.outputPerMillionTokens) /
-    1e6;
-  return { ...emptyStage(stage, units), calls: work.calls, promptTokens: work.promptTokens, completionTokens, costUsd };
+      1e6 +
+    chargedUsd(serving);
+  return {
+    ...emptyStage(stage, units),
+    ...chargesField(serving),
+    calls: work.calls,
+    promptTokens: work.promptTokens,
+    completionTokens,
+    costUsd,
+  };
 }
 
 export function embeddingEstimate(stage: string, units: number, tokens: number, prices: TokenPrices): StageEstimate {
-  return { ...emptyStage(stage, units), promptTokens: tokens, costUsd: (tokens * prices.inputPerMillionTokens) / 1e6 };
+  const serving = servingTime(tokens, prices);
+  const costUsd = (tokens * prices.inputPerMillionTokens) / 1e6 + chargedUsd(serving);
+  return { ...emptyStage(stage, units), ...chargesField(serving), promptTokens: tokens, costUsd };
 }
 
 /** Epochs a job runs when none are configured: OpenAI picks by data size ("auto"); 3 is its usual choice. */
@@ -89,11 +145,27 @@ export function fineTuneEstimate(
 ): StageEstimate {
   if (backend.kind === 'in-context') return emptyStage(stage, job.examples);
   const trainingTokens = job.exampleTokens * (job.epochs ?? defaultEpochs);
-  // A local trainer is not billed per token; OpenAI and Together are, through the provider the backend names.
-  const prices = backend.kind === 'command' ? free : pricesOf(providers, backend.provider);
-  const costUsd = (trainingTokens * prices.trainingPerMillionTokens) / 1e6;
-  return { ...emptyStage(stage, job.examples), trainingTokens, costUsd, trainingUsd: costUsd, fineTune: true };
+  const trained = { ...emptyStage(stage, job.examples), trainingTokens, fineTune: true };
+  // A local trainer costs its machine's GPU-hours, when the backend prices them; OpenAI, Together and Fireworks
+  // bill per token, through the provider the backend names.
+  if (backend.kind === 'command') {
+    if (backend.gpuHour === undefined || !backend.trainingTokensPerSecond) {
+      const unpriced: ComputeCharge = { kind: 'training', unit: 'GPU-hour', amount: null, rate: null, usd: 0 };
+      return { ...trained, charges: [unpriced] };
+    }
+    const hours = trainingTokens / backend.trainingTokensPerSecond / 3600;
+    return billed(trained, charge('training', 'GPU-hour', hours, backend.gpuHour));
+  }
+  const perMillion = pricesOf(providers, backend.provider).trainingPerMillionTokens;
+  return billed(trained, charge('training', 'million tokens', trainingTokens / 1e6, perMillion));
 }
+
+const billed = (trained: StageEstimate, training: ComputeCharge): StageEstimate => ({
+  ...trained,
+  charges: [training],
+  costUsd: training.usd,
+  trainingUsd: training.usd,
+});
 
 /** Extra prompt tokens per call of a model adapted by the in-context backend: its k nearest training examples. */
 export function demonstrationTokens(backend: FineTuneBackendConfig, meanExampleTokens: number): number {
@@ -113,6 +185,7 @@ export function combine(stage: string, parts: readonly StageEstimate[]): StageEs
       costUsd: sum.costUsd + p.costUsd,
       trainingUsd: sum.trainingUsd + p.trainingUsd,
       fineTune: sum.fineTune || p.fineTune,
+      ...chargesField([...(sum.charges ?? []), ...(p.charges ?? [])]),
     }),
     emptyStage(stage),
   );
@@ -133,6 +206,9 @@ export function rescale(estimate: StageEstimate, units: number): StageEstimate {
     trainingTokens: Math.ceil(estimate.trainingTokens * f),
     costUsd: estimate.costUsd * f,
     trainingUsd: estimate.trainingUsd * f,
+    ...chargesField(
+      (estimate.charges ?? []).map((c) => ({ ...c, amount: c.amount === null ? null : c.amount * f, usd: c.usd * f })),
+    ),
   };
 }
 

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { checkReferences } from '../core/config';
+import { checkReferences, type EvaluateRunConfig } from '../core/config';
 import { runConfigSchema, type RunConfig } from '../core/run-config';
 import { DatasetError, readRegularFile } from './datasets';
 
@@ -84,7 +84,42 @@ export function loadRunConfig(file: string): RunConfig {
       throw new ConfigError(`${where(['providers', name, 'modelPath'])} names ${p.modelPath}, which does not exist.`);
     }
   }
+  if (config.method === 'evaluate') {
+    const problem = configuredLoraProblem(config, base);
+    if (problem) throw new ConfigError(`${where(problem.path)} ${problem.message}.`);
+  }
   return config;
+}
+
+/**
+ * A model's `lora` (resolved here against the config's folder) must exist, and be served by an engine its provider
+ * can be: embedded llama.cpp by a llama-cpp provider, the servers by an openai-compatible one with their baseURL.
+ */
+function configuredLoraProblem(
+  config: EvaluateRunConfig,
+  base: string,
+): { path: (string | number)[]; message: string } | null {
+  for (const [i, model] of config.models.entries()) {
+    if (!model.lora) continue;
+    model.lora.path = path.resolve(base, model.lora.path);
+    if (!existsSync(model.lora.path))
+      return { path: ['models', i, 'lora', 'path'], message: `names ${model.lora.path}, which does not exist` };
+    const provider = config.providers[model.provider];
+    const embedded = model.lora.serve === 'llama-cpp';
+    if (embedded && provider.kind !== 'llama-cpp')
+      return {
+        path: ['models', i, 'lora', 'serve'],
+        message: `is llama-cpp, which needs a llama-cpp provider, but "${model.provider}" is ${provider.kind}`,
+      };
+    if (!embedded && (provider.kind !== 'openai-compatible' || !provider.baseURL))
+      return {
+        path: ['models', i, 'lora', 'serve'],
+        message:
+          `is ${model.lora.serve}, which needs an openai-compatible provider with the server's baseURL, ` +
+          `but "${model.provider}" has none`,
+      };
+  }
+  return null;
 }
 
 /** Every `path` under `data` (datasets, task folders, lists of them) is relative to the config's folder. */

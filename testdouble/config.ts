@@ -57,7 +57,15 @@ export interface DoubleConfig {
   rateLimit: RateLimitConfig;
   /** Chat prompts longer than this many characters are refused with a 400 context_length_exceeded; 0: no limit. */
   maxPromptChars: number;
+  /**
+   * Which server the chat route answers a model it does not serve as: OpenAI (`{error: {...}}`, the default), vLLM (a
+   * flat `{object: "error", ...}` 404) or SGLang (a flat 400 for a `base:adapter` whose adapter is not loaded).
+   */
+  servingEngine: ServingEngine;
 }
+
+export type ServingEngine = 'openai' | 'vllm' | 'sglang';
+const servingEngines: readonly ServingEngine[] = ['openai', 'vllm', 'sglang'];
 
 export type DeepPartial<T> = T extends unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 export type DoubleConfigPatch = DeepPartial<DoubleConfig>;
@@ -84,6 +92,7 @@ export function defaultConfig(): DoubleConfig {
     deterministicIds: false,
     rateLimit: { requestsPerMinute: 0 },
     maxPromptChars: 0,
+    servingEngine: 'openai',
   };
 }
 
@@ -120,5 +129,7 @@ export function configProblem(config: DoubleConfig): string | null {
   if (typeof config.answerFormat !== 'string' || !config.answerFormat.includes('{choice}')) {
     return 'answerFormat must contain {choice}';
   }
+  if (!servingEngines.includes(config.servingEngine))
+    return `servingEngine must be one of ${servingEngines.join(', ')}`;
   return null;
 }

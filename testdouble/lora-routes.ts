@@ -9,7 +9,7 @@ import { badRequest, ok, type DoubleRequest, type Reply, type Router } from './h
 import { chatCompletion, modelView } from './inference-routes';
 import type { LoadedAdapter, LoraAdapters } from './lora-adapters';
 import type { ResolvedModel } from './model-registry';
-import { VllmError, vllmModelNotFound } from './vllm-error';
+import { sglangAdapterNotLoaded, VllmError, vllmModelNotFound } from './vllm-error';
 
 const text = (body: string): Reply => ({ status: 200, body, rawContentType: 'text/plain; charset=utf-8' });
 
@@ -108,8 +108,22 @@ function resolver(state: DoubleState, adapters: LoraAdapters) {
   };
 }
 
+/** A model this server does not serve, refused as the configured engine refuses it (null: OpenAI's own 404). */
+function engineRefusal(state: DoubleState, adapters: LoraAdapters, name: string): VllmError | null {
+  if (state.config.servingEngine === 'vllm') return vllmModelNotFound(name);
+  const colon = name.lastIndexOf(':');
+  if (state.config.servingEngine === 'sglang' && colon > 0) {
+    return sglangAdapterNotLoaded(
+      name.slice(colon + 1),
+      adapters.list().map((adapter) => adapter.name),
+    );
+  }
+  return null;
+}
+
 function servingRoutes(router: Router, state: DoubleState, adapters: LoraAdapters): void {
-  const chat = chatCompletion(state, resolver(state, adapters));
+  const resolve = resolver(state, adapters);
+  const chat = chatCompletion(state, resolve);
   const listed = () => [
     ...state.models.listed().map((model) => ({ ...modelView(model), root: model.name, parent: null })),
     ...adapters.list().map(adapterModelView),
@@ -119,6 +133,8 @@ function servingRoutes(router: Router, state: DoubleState, adapters: LoraAdapter
       const name = request.model();
       // A name that was an adapter but is not loaded now (unloaded, or the server restarted): vLLM's 404.
       if (name !== null && adapters.wasLoaded(name) && !adapters.get(name)) throw vllmModelNotFound(name);
+      const refusal = name !== null && !resolve(name) ? engineRefusal(state, adapters, name) : null;
+      if (refusal) throw refusal;
       return chat(request);
     })
     // Like vLLM, which lists a LoRA with its path as `root` and its base as `parent`.

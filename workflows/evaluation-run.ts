@@ -1,19 +1,21 @@
 // The `evaluate` method: every configured model on the test split, each as a child workflow.
 import { executeChild, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Metric, SamplingParams } from '../core/contracts';
-import type { ModelSpec, ProvidersConfig } from '../core/config';
+import type { EvaluatedModelSpec, ProvidersConfig } from '../core/config';
 import { searchAttributes } from '../core/search-attributes';
-import type { ArtifactRef, StageUsage } from '../core/types';
+import type { ArtifactRef, ModelRef, StageUsage } from '../core/types';
 import { progressQuery, type BudgetPlan, type StageCost, type StageProgress } from '../core/workflow-messages';
 import { runControl } from './control';
 import { evaluateModel, type ModelEvaluation } from './evaluate';
+import { servedModel, unloadingAfter } from './serving';
 import { childId } from './shared';
 
 export interface EvaluationRunInput {
   runId: string;
   task: string;
   providers: ProvidersConfig;
-  models: ModelSpec[];
+  /** A model with `lora` is served first and unloaded at the end (workflows/serving.ts). */
+  models: EvaluatedModelSpec[];
   test: ArtifactRef;
   sampling: SamplingParams;
   metric: Metric;
@@ -44,30 +46,31 @@ export async function evaluationRun(input: EvaluationRunInput): Promise<Evaluati
 
   control.enter(stage, `${input.models.length} model(s) answer ${input.test.count} test questions`);
   await control.beforePaidStep(stage);
-  const evaluations = await Promise.all(
-    input.models.map(async (model, i) => {
-      const evaluation = await executeChild(evaluateModel, {
-        workflowId: childId(input.runId, stages[i].stage),
-        args: [
-          {
-            runId: input.runId,
-            stage: stages[i].stage,
-            model,
-            test: input.test,
-            providers: input.providers,
-            sampling: input.sampling,
-            metric: input.metric,
-            execution: input.execution,
-          },
-        ],
-        staticSummary: `evaluate ${model.provider}/${model.model} on ${input.task}`,
-      });
-      stages[i].done = 1;
-      control.spend(stage, evaluation.usage);
-      upsertSearchAttributes([{ key: searchAttributes.costUsd, value: control.usage().costUsd }]);
-      return evaluation;
-    }),
+  const evaluations = await unloadingAfter(input.providers, (loaded) =>
+    Promise.all(input.models.map(async (spec, i) => evaluate(loaded(await servedModel(spec, input.providers)), i))),
   );
+  async function evaluate(model: ModelRef, i: number): Promise<ModelEvaluation> {
+    const evaluation = await executeChild(evaluateModel, {
+      workflowId: childId(input.runId, stages[i].stage),
+      args: [
+        {
+          runId: input.runId,
+          stage: stages[i].stage,
+          model,
+          test: input.test,
+          providers: input.providers,
+          sampling: input.sampling,
+          metric: input.metric,
+          execution: input.execution,
+        },
+      ],
+      staticSummary: `evaluate ${model.provider}/${model.model} on ${input.task}`,
+    });
+    stages[i].done = 1;
+    control.spend(stage, evaluation.usage);
+    upsertSearchAttributes([{ key: searchAttributes.costUsd, value: control.usage().costUsd }]);
+    return evaluation;
+  }
 
   stage = 'done';
   control.enter(stage, `accuracy ${evaluations.map((e) => e.score.accuracy.toFixed(3)).join(', ')}`);

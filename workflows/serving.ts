@@ -2,7 +2,7 @@
 // stage that calls it (a restarted vLLM or SGLang server has forgotten runtime adapters), unload it at the run's end.
 import { CancellationScope, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ProvidersConfig } from '../core/config';
+import type { ConfiguredLora, ProvidersConfig } from '../core/config';
 import type { ModelRef } from '../core/types';
 import { adapterServingStep, adapterUnloadStep } from './activity-options';
 
@@ -32,6 +32,25 @@ export async function ensureServed(
       }),
     ),
   );
+}
+
+/**
+ * A configured model as stages call it: one that names an adapter trained elsewhere (`lora`) is served first, by the
+ * step that serves a freshly trained one, under the model's name; any other is returned as it is, with no command.
+ */
+export async function servedModel(
+  spec: ModelRef & { lora?: ConfiguredLora },
+  providers: ProvidersConfig,
+): Promise<ModelRef> {
+  const { lora, ...model } = spec;
+  if (!lora) return model;
+  return serving(
+    `serve the configured adapter ${lora.path} on ${spec.provider} (${lora.serve}) as ${spec.model}`,
+  ).serveAdapter({
+    providers,
+    adapter: { name: spec.model, path: lora.path },
+    serving: { engine: lora.serve, provider: spec.provider },
+  });
 }
 
 /**

@@ -15,6 +15,30 @@ export class ProviderHttpError extends Error {
   }
 }
 
+/**
+ * The server's own message in a failed reply's parsed JSON body: OpenAI's nested `error.message`, vLLM's and
+ * SGLang's flat `{object: "error", message}`, SGLang's admin `error_message`, FastAPI's `detail`.
+ */
+export function serverMessageOf(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const record = body as Record<string, unknown>;
+  const nested = record.error as Record<string, unknown> | undefined;
+  for (const candidate of [record.message, record.error_message, nested?.message, record.detail])
+    if (typeof candidate === 'string' && candidate !== '') return candidate;
+  return undefined;
+}
+
+/** The server's own message from a failed reply's text, which may not be JSON at all. */
+export function serverMessage(text: string): string {
+  try {
+    const message = serverMessageOf(JSON.parse(text));
+    if (message !== undefined) return message;
+  } catch {
+    // not JSON: the text itself is the message
+  }
+  return text.trim() || '(empty reply)';
+}
+
 const retryableStatuses = new Set([408, 409, 429]);
 const connectionCodes = new Set([
   'ECONNRESET',

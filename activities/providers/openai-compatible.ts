@@ -4,11 +4,26 @@ import OpenAI from 'openai';
 import type { OpenAiCompatibleProviderConfig } from '../../core/config';
 import type { ChatRequest, ChatResponse, Usage } from '../../core/types';
 import type { ChatBackend } from './chat';
+import { serverMessageOf } from './errors';
 import { providerApiKey } from './secrets';
+
+/**
+ * The SDK reads a failed reply's message only from OpenAI's `{error: {...}}`; vLLM and SGLang answer a flat
+ * `{object: "error", message, type, code}`, which it would report as "(no body)". Such a body is passed on in
+ * OpenAI's shape, so the error keeps the server's words and its status decides the retry as before.
+ */
+class ServerMessageClient extends OpenAI {
+  protected override makeStatusError(status: number, error: object, message: string | undefined, headers: Headers) {
+    const body = error as Record<string, unknown> | undefined;
+    const flatMessage = body && body.error === undefined ? serverMessageOf(body) : undefined;
+    const reshaped = flatMessage === undefined ? error : { error: { ...body, message: flatMessage } };
+    return super.makeStatusError(status, reshaped, message, headers);
+  }
+}
 
 /** The SDK never retries on its own: Temporal's retry policy is the single place retries happen. */
 export function openAiClient(config: OpenAiCompatibleProviderConfig, env: NodeJS.ProcessEnv): OpenAI {
-  return new OpenAI({
+  return new ServerMessageClient({
     apiKey: providerApiKey(config, env),
     baseURL: config.baseURL,
     maxRetries: 0,

@@ -49,3 +49,36 @@ describe('provider failures from the test double', () => {
     expect(classify(missing)).toMatchObject({ retryable: false, type: 'ProviderHttp404' });
   });
 });
+
+describe('error bodies of vLLM and SGLang', () => {
+  let double: ProviderDouble;
+  let chat: OpenAiCompatibleChat;
+  const ask = (model: string) =>
+    chat
+      .complete({ model, temperature: 0, messages: [{ role: 'user', content: 'Say A.' }] })
+      .then(() => Promise.reject(new Error(`the call to ${model} did not fail`)))
+      .catch((err: unknown) => err);
+
+  beforeAll(async () => {
+    double = await startProviderDouble();
+    chat = new OpenAiCompatibleChat(
+      openAiCompatibleProviderSchema.parse({ kind: 'openai-compatible', baseURL: double.baseURL }),
+      {},
+    );
+  });
+  afterAll(() => double?.stop());
+
+  test("vLLM's flat 404 for a model it does not serve reaches the user with the server's message", async () => {
+    await double.configure({ servingEngine: 'vllm' });
+    const c = classify(await ask('flt-ghost'));
+    expect(c).toMatchObject({ retryable: false, type: 'ProviderHttp404' });
+    expect(c.message).toContain('The model `flt-ghost` does not exist.');
+  });
+
+  test("SGLang's flat 400 for an adapter it has not loaded reaches the user with the server's message", async () => {
+    await double.configure({ servingEngine: 'sglang' });
+    const c = classify(await ask('sim-model:flt-ghost'));
+    expect(c).toMatchObject({ retryable: false, type: 'ProviderHttp400' });
+    expect(c.message).toContain('The following requested LoRA adapters are not loaded: flt-ghost');
+  });
+});

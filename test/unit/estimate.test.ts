@@ -1,7 +1,8 @@
 // Cost estimates before a run: the arithmetic in core/estimate.ts, and each method's stages computed from the prompts
 // it would send, on hand-checkable inputs.
 import * as path from 'node:path';
-import { providersSchema, type FineTuneBackendConfig } from '../../core/config';
+import { chargeLines } from '../../cli/estimate';
+import { fineTuneBackendSchema, providersSchema, type FineTuneBackendConfig } from '../../core/config';
 import {
   chatEstimate,
   combine,
@@ -36,6 +37,11 @@ const providers = providersSchema.parse({
   local: { kind: 'llama-cpp', modelPath: 'model.gguf' },
 });
 const openai: FineTuneBackendConfig = { kind: 'openai', provider: 'api', pollIntervalSeconds: 30 };
+const togetherDefaults = {
+  baseURL: 'https://api.together.xyz/v1',
+  apiKeyEnv: 'TOGETHER_API_KEY',
+  pollIntervalSeconds: 30,
+};
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 const item = (i: number, answer: string | null = 'A'): McqItem => ({
   id: `q${i}`,
@@ -275,5 +281,120 @@ describe('method estimates', () => {
     expect(validationStage.fineTune).toBe(true);
     const single = sum(estimateSelfGuide(small, testTasks[0], 2).map((s) => s.calls));
     expect(testStage).toMatchObject({ stage: 'test', calls: single });
+  });
+});
+
+describe('training, serving and endpoint time', () => {
+  const timed = providersSchema.parse({
+    // A Together dedicated endpoint: $0.05 a minute, 100 tokens a second.
+    endpoint: { kind: 'openai-compatible', prices: { endpointPerMinute: 0.05, tokensPerSecond: 100 } },
+    // vLLM on your own GPU: $1.20 a GPU-hour, 1,000 tokens a second.
+    vllm: { kind: 'openai-compatible', prices: { gpuHour: 1.2, tokensPerSecond: 1000 } },
+    together: { kind: 'openai-compatible', prices: { trainingPerMillionTokens: 3 } },
+    // Embedded llama.cpp on the worker's GPU: $0.60 a GPU-hour, 50 tokens a second.
+    worker: { kind: 'llama-cpp', modelPath: 'm.gguf', prices: { gpuHour: 0.6, tokensPerSecond: 50 } },
+  });
+  const command = (extra: object = {}) =>
+    fineTuneBackendSchema.parse({ kind: 'command', command: 'train', provider: 'vllm', serve: 'vllm', ...extra });
+
+  it('prices a dedicated endpoint by the minutes its tokens take', () => {
+    // 2,000 prompt + 10 x 100 completion tokens = 3,000 tokens at 100/s = 30 s = 0.5 min at $0.05 = $0.025
+    const stage = chatEstimate('evaluate', 10, {
+      calls: 10,
+      promptTokens: 2000,
+      maxTokens: 100,
+      prices: pricesOf(timed, 'endpoint'),
+    });
+    expect(stage.costUsd).toBeCloseTo(0.025, 12);
+    expect(chargeLines([stage])).toEqual(['evaluate: dedicated endpoint 0.5 minutes at $0.0500 per minute = $0.0250']);
+  });
+
+  it('prices serving on your GPU by the GPU-hours its tokens take', () => {
+    // 2,600,000 prompt + 10,000 x 100 completion tokens = 3,600,000 at 1,000/s = 1 GPU-hour at $1.20
+    const stage = chatEstimate('collaborate', 10_000, {
+      calls: 10_000,
+      promptTokens: 2_600_000,
+      maxTokens: 100,
+      prices: pricesOf(timed, 'vllm'),
+    });
+    expect(stage.costUsd).toBeCloseTo(1.2, 12);
+    expect(chargeLines([stage])).toEqual([
+      'collaborate: serving on your GPU 1 GPU-hours at $1.20 per GPU-hour = $1.20',
+    ]);
+  });
+
+  it("prices embedded llama.cpp by the worker GPU's hours", () => {
+    // 800 prompt + 10 x 100 completion tokens = 1,800 at 50/s = 36 s = 0.01 GPU-hours at $0.60 = $0.006
+    const stage = chatEstimate('evaluate', 10, {
+      calls: 10,
+      promptTokens: 800,
+      maxTokens: 100,
+      prices: pricesOf(timed, 'worker'),
+    });
+    expect(stage.costUsd).toBeCloseTo(0.006, 12);
+    expect(chargeLines([stage])).toEqual([
+      'evaluate: serving on your GPU 0.01 GPU-hours at $0.6000 per GPU-hour = $0.0060',
+    ]);
+  });
+
+  it('prices training per GPU-hour on your machine, per million tokens at a provider, or says it is not priced', () => {
+    const job = { examples: 1000, exampleTokens: 300_000, epochs: 3 }; // 900,000 training tokens
+    // 900,000 tokens at 500/s = 1,800 s = 0.5 GPU-hours at $2.00 = $1.00
+    const local = fineTuneEstimate('warm-up', command({ gpuHour: 2, trainingTokensPerSecond: 500 }), timed, job);
+    expect(local).toMatchObject({ trainingTokens: 900_000, costUsd: 1, trainingUsd: 1 });
+    const together: FineTuneBackendConfig = { kind: 'together', provider: 'together', ...togetherDefaults };
+    // 900,000 tokens = 0.9 million at $3.00 = $2.70
+    const remote = fineTuneEstimate('evolve', together, timed, job);
+    expect(remote.costUsd).toBeCloseTo(2.7, 12);
+    const unpriced = fineTuneEstimate('evolve', command(), timed, job);
+    expect(unpriced).toMatchObject({ costUsd: 0, trainingTokens: 900_000 });
+    expect(chargeLines([local, remote, unpriced])).toEqual([
+      'warm-up: training 0.5 GPU-hours at $2.00 per GPU-hour = $1.00',
+      'evolve: training 0.9 million tokens at $3.00 per million tokens = $2.70',
+      'evolve: training not priced (the command backend sets no gpuHour and trainingTokensPerSecond)',
+    ]);
+  });
+
+  it('a SemiEvol run on a local trainer and vLLM pays GPU time in every stage that trains or calls the adapter', () => {
+    const backend = command({ gpuHour: 2, trainingTokensPerSecond: 500 });
+    const input = {
+      providers: timed,
+      model: { provider: 'vllm', model: 'base' },
+      fineTune: { backend, hyperparameters: { epochs: 2 }, finalHyperparameters: { epochs: 2 } },
+      options: semievolOptionsSchema.parse({}),
+      sampling: { maxTokens: 100, seed: 0 },
+      labeled: [1, 2].map((i) => item(i)),
+      unlabeled: [3, 4].map((i) => item(i, null)),
+      test: [5].map((i) => item(i)),
+    };
+    for (const stage of estimateSemievol(input).filter((s) => s.stage !== 'propagate')) {
+      const hours = sum((stage.charges ?? []).map((c) => c.amount ?? 0));
+      const tokens = stage.fineTune ? stage.trainingTokens / 500 : (stage.promptTokens + stage.completionTokens) / 1000;
+      expect(hours).toBeCloseTo(tokens / 3600, 12);
+      expect(stage.costUsd).toBeCloseTo(stage.fineTune ? 2 * hours : 1.2 * hours, 12);
+    }
+  });
+
+  it('rescales time with the units, and refuses a time price that cannot be turned into minutes', () => {
+    const stage = chatEstimate('evaluate', 10, {
+      calls: 10,
+      promptTokens: 2000,
+      maxTokens: 100,
+      prices: pricesOf(timed, 'endpoint'),
+    });
+    expect(rescale(stage, 20).charges).toEqual([
+      { kind: 'endpoint', unit: 'minute', amount: 1, rate: 0.05, usd: expect.closeTo(0.05, 12) },
+    ]);
+    const noSpeed = providersSchema.safeParse({ e: { kind: 'openai-compatible', prices: { endpointPerMinute: 1 } } });
+    expect(noSpeed.error?.issues[0]).toMatchObject({ path: ['e', 'prices', 'tokensPerSecond'] });
+    const both = providersSchema.safeParse({
+      e: { kind: 'openai-compatible', prices: { endpointPerMinute: 1, gpuHour: 1, tokensPerSecond: 1 } },
+    });
+    expect(both.error?.issues[0]?.message).toBe(
+      'set endpointPerMinute (a hosted endpoint) or gpuHour (your own GPU), not both',
+    );
+    expect(fineTuneBackendSchema.safeParse({ kind: 'command', command: 'x', provider: 'p', gpuHour: 1 }).success).toBe(
+      false,
+    );
   });
 });

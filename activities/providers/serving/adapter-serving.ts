@@ -1,7 +1,7 @@
 // One interface for making a trained LoRA adapter callable, whatever engine serves it, and the HTTP plumbing the
 // runtime-loading engines (vLLM, SGLang, llama.cpp's server) share.
 import type { OpenAiCompatibleProviderConfig } from '../../../core/config';
-import { ProviderHttpError } from '../errors';
+import { ProviderHttpError, serverMessage } from '../errors';
 
 /** An adapter an engine currently serves; `path` is null when the engine does not say which file is behind it. */
 export interface ServedAdapter {
@@ -28,19 +28,6 @@ export interface AdapterServing {
   listServed(): Promise<ServedAdapter[]>;
   /** One small chat request through the adapter: proof that it answers. */
   probe(name: string, selection: AdapterSelection): Promise<void>;
-}
-
-/** The server's own message from a failed reply: vLLM's `{object: "error", message}`, SGLang's `error_message`. */
-export function serverMessage(text: string): string {
-  try {
-    const body = JSON.parse(text) as Record<string, unknown>;
-    const nested = body.error as Record<string, unknown> | undefined;
-    for (const candidate of [body.message, body.error_message, nested?.message, body.detail])
-      if (typeof candidate === 'string' && candidate !== '') return candidate;
-  } catch {
-    // not JSON: the text itself is the message
-  }
-  return text.trim() || '(empty reply)';
 }
 
 /** Plain JSON over HTTP to one serving server, failing as ProviderHttpError so errors.ts decides on retries. */
