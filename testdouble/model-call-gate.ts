@@ -1,18 +1,24 @@
-// Holds model calls until a test releases them, so a test can act on a run that is provably still running
-// (cancel it, pause it) instead of hoping a slow response outlasts its own commands.
+// Holds requests (model calls; LoRA loads on their own gate) until a test releases them, so a test can act on a run
+// that is provably still running (cancel it, pause it, kill its worker) instead of hoping a slow response outlasts
+// its own commands.
 export class ModelCallGate {
   /** Calls waiting to proceed; null while the gate is open. */
   private waiting: Array<() => void> | null = null;
+  /** Calls still let through before the gate starts holding. */
+  private passesLeft = 0;
   private watchers: Array<{ count: number; notify: () => void }> = [];
 
-  hold(): void {
+  /** Holds every call after the next `after` ones (a run's known calls before the ones a test wants held). */
+  hold(after = 0): void {
     this.waiting ??= [];
+    this.passesLeft = after;
   }
 
   /** Opens the gate and lets every held call proceed; returns how many were held. */
   release(): number {
     const held = this.waiting ?? [];
     this.waiting = null;
+    this.passesLeft = 0;
     held.forEach((proceed) => proceed());
     return held.length;
   }
@@ -25,6 +31,10 @@ export class ModelCallGate {
   pass(): Promise<void> {
     const waiting = this.waiting;
     if (!waiting) return Promise.resolve();
+    if (this.passesLeft > 0) {
+      this.passesLeft--;
+      return Promise.resolve();
+    }
     return new Promise((proceed) => {
       waiting.push(proceed);
       this.notifyWatchers();

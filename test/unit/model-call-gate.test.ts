@@ -22,4 +22,19 @@ describe('ModelCallGate', () => {
     await gate.pass();
     expect(gate.heldCount).toBe(0);
   });
+
+  it('lets the given number of calls through before it holds, and starts afresh once released', async () => {
+    const gate = new ModelCallGate();
+    gate.hold(2);
+    await gate.pass();
+    await gate.pass();
+    const third = gate.pass();
+    await gate.whenHeld(1);
+    expect(gate.release()).toBe(1);
+    await third;
+    gate.hold();
+    void gate.pass();
+    expect(gate.heldCount).toBe(1);
+    gate.release();
+  });
 });
