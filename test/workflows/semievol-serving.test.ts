@@ -212,4 +212,37 @@ describe('semievolRun with adapters served on vLLM', () => {
       await close();
     }
   });
+
+  it('re-loads an adapter that the serving server forgot in the middle of a stage, and completes', async () => {
+    const { client, close } = await testClient();
+    const worker = await testWorker(deps);
+    const runId = `semievol-serving-midstage-${Date.now()}`;
+    try {
+      // The probes of the warm-up's serving step and of the check before collaborate pass; collaborate's calls wait.
+      await double.holdModelCalls({ after: 2 });
+      const result: SemievolRunResult = await worker.run(async () => {
+        const handle = await client.workflow.start('semievolRun', {
+          taskQueue: worker.taskQueue,
+          workflowId: runId,
+          args: [await input(runId)],
+        });
+        await double.waitForHeldModelCalls(2);
+        expect(await double.restartLoraServing()).toBe(1);
+        await double.releaseModelCalls();
+        return handle.result();
+      });
+      const warm = result.models.warm!;
+      // Collaborate's calls through M_warm met vLLM's 404; the adapter was loaded again and they were answered.
+      const chats = (await double.requests()).filter((r) => r.path === '/v1/chat/completions');
+      expect(chats.some((r) => r.model === warm.model && r.status === 404)).toBe(true);
+      const loads = (await successfulLoads()).map((e) => e.name);
+      expect(loads.filter((name) => name === warm.model)).toHaveLength(2);
+      expect(loads.filter((name) => name === result.models.evolved.model)).toHaveLength(1);
+      expect((await loraNow()).loaded).toEqual([]);
+      expect(result.evaluations.semievol.score.total).toBe(test.length);
+    } finally {
+      await double.releaseModelCalls();
+      await close();
+    }
+  });
 });
