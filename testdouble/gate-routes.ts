@@ -3,17 +3,17 @@ import { badRequest, ok, type Router } from './http';
 import type { ModelCallGate } from './model-call-gate';
 
 /**
- * `POST <prefix>/hold` (body `{after?: n}`: let n more requests through first), `POST <prefix>/release`, and
+ * `POST <prefix>/hold` (body `{model?}`: hold only the requests naming that model), `POST <prefix>/release`, and
  * `GET <prefix>/held?count=N`, which answers once at least N requests are held (a long poll: the caller's own timeout
  * bounds it).
  */
 export function gateRoutes(router: Router, prefix: string, gate: ModelCallGate): void {
   router
     .on('POST', `${prefix}/hold`, (request) => {
-      const after = request.rawBody.length === 0 ? 0 : (request.json().after ?? 0);
-      if (!Number.isInteger(after) || (after as number) < 0)
-        throw badRequest('after must be a non-negative integer.', 'after');
-      gate.hold(after as number);
+      const model = request.rawBody.length === 0 ? undefined : request.json().model;
+      if (model !== undefined && (typeof model !== 'string' || model === ''))
+        throw badRequest('model must be a non-empty string.', 'model');
+      gate.hold(model ?? null);
       return ok({ holding: true });
     })
     .on('POST', `${prefix}/release`, () => ok({ released: gate.release() }))

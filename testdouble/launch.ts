@@ -35,8 +35,8 @@ export interface ProviderDouble {
   setGold(items: GoldItem[]): Promise<void>;
   requests(): Promise<RequestLogEntry[]>;
   clearRequests(): Promise<void>;
-  /** From now on model calls (chat, embeddings) wait in the double until `releaseModelCalls` (`after` more pass). */
-  holdModelCalls(options?: { after?: number }): Promise<void>;
+  /** From now on model calls (chat, embeddings; only those naming `model` if given) wait until `releaseModelCalls`. */
+  holdModelCalls(options?: { model?: string }): Promise<void>;
   /** Lets every held model call proceed and stops holding new ones. */
   releaseModelCalls(): Promise<void>;
   /** Resolves once at least `count` model calls are held. */

@@ -4,21 +4,21 @@
 export class ModelCallGate {
   /** Calls waiting to proceed; null while the gate is open. */
   private waiting: Array<() => void> | null = null;
-  /** Calls still let through before the gate starts holding. */
-  private passesLeft = 0;
+  /** While holding: the one model whose calls are held (others pass), or null for every call. */
+  private onlyModel: string | null = null;
   private watchers: Array<{ count: number; notify: () => void }> = [];
 
-  /** Holds every call after the next `after` ones (a run's known calls before the ones a test wants held). */
-  hold(after = 0): void {
+  /** Holds every call, or only those naming `model` (so a run's calls through other models, probes, go on). */
+  hold(model: string | null = null): void {
     this.waiting ??= [];
-    this.passesLeft = after;
+    this.onlyModel = model;
   }
 
   /** Opens the gate and lets every held call proceed; returns how many were held. */
   release(): number {
     const held = this.waiting ?? [];
     this.waiting = null;
-    this.passesLeft = 0;
+    this.onlyModel = null;
     held.forEach((proceed) => proceed());
     return held.length;
   }
@@ -27,14 +27,10 @@ export class ModelCallGate {
     return this.waiting?.length ?? 0;
   }
 
-  /** Resolves at once while the gate is open, else when the gate is released. */
-  pass(): Promise<void> {
+  /** Resolves at once while the gate is open or holds another model's calls, else when the gate is released. */
+  pass(model: string | null = null): Promise<void> {
     const waiting = this.waiting;
-    if (!waiting) return Promise.resolve();
-    if (this.passesLeft > 0) {
-      this.passesLeft--;
-      return Promise.resolve();
-    }
+    if (!waiting || (this.onlyModel !== null && model !== this.onlyModel)) return Promise.resolve();
     return new Promise((proceed) => {
       waiting.push(proceed);
       this.notifyWatchers();

@@ -23,17 +23,17 @@ describe('ModelCallGate', () => {
     expect(gate.heldCount).toBe(0);
   });
 
-  it('lets the given number of calls through before it holds, and starts afresh once released', async () => {
+  it("holds only the named model's calls when given one, and every call again once released", async () => {
     const gate = new ModelCallGate();
-    gate.hold(2);
-    await gate.pass();
-    await gate.pass();
-    const third = gate.pass();
+    gate.hold('base');
+    await gate.pass('adapter');
+    await gate.pass(null);
+    const held = gate.pass('base');
     await gate.whenHeld(1);
     expect(gate.release()).toBe(1);
-    await third;
+    await held;
     gate.hold();
-    void gate.pass();
+    void gate.pass('adapter');
     expect(gate.heldCount).toBe(1);
     gate.release();
   });

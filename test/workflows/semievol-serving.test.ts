@@ -217,16 +217,19 @@ describe('semievolRun with adapters served on vLLM', () => {
     const { client, close } = await testClient();
     const worker = await testWorker(deps);
     const runId = `semievol-serving-midstage-${Date.now()}`;
+    const provider = providers['local-vllm']!;
     try {
-      // The probes of the warm-up's serving step and of the check before collaborate pass; collaborate's calls wait.
-      await double.holdModelCalls({ after: 2 });
+      // Collaborate's calls through M_base wait, filling every slot the provider allows (8); probes through M_warm
+      // go on. The serving server restarts while the stage is stuck there.
+      await double.holdModelCalls({ model: 'sim-model' });
       const result: SemievolRunResult = await worker.run(async () => {
         const handle = await client.workflow.start('semievolRun', {
           taskQueue: worker.taskQueue,
           workflowId: runId,
-          args: [await input(runId)],
+          // Salted: the earlier tests' answers, in the shared response cache, would keep the calls from the double.
+          args: [{ ...(await input(runId)), providers: { 'local-vllm': { ...provider, cacheSalt: 'mid-stage' } } }],
         });
-        await double.waitForHeldModelCalls(2);
+        await double.waitForHeldModelCalls(8);
         expect(await double.restartLoraServing()).toBe(1);
         await double.releaseModelCalls();
         return handle.result();
