@@ -1,6 +1,7 @@
 // Serving trained adapters as activities: make one callable and prove it (serveAdapter, also run again before each
 // stage that calls it), and unload what a run loaded (unloadAdapters).
 import * as path from 'node:path';
+import type { ProvidersConfig } from '../core/config';
 import type { ServeAdapterInput, UnloadAdaptersInput } from '../core/contracts';
 import type { ModelRef } from '../core/types';
 import type { ActivityDeps } from './context';
@@ -35,6 +36,28 @@ async function loadOnce(serving: AdapterServing, name: string, file: string): Pr
     // the server then refuses as a duplicate: the adapter is served all the same.
     if ((await servedUnder(serving, name, file)) === 'file') return {};
     throw err;
+  }
+}
+
+/**
+ * For a call through `model` that its server answered 404: loads the model's adapter again when a runtime-loading
+ * server (vLLM, SGLang) no longer serves it, as after a restart in the middle of a stage. True when the adapter is
+ * served now, so the call is worth one more try; false for any other model.
+ */
+export async function serveForgottenAdapter(
+  providers: ProvidersConfig,
+  model: ModelRef,
+  env: NodeJS.ProcessEnv,
+): Promise<boolean> {
+  const { serving, adapter } = model;
+  if (!serving || !adapter || serving.engine === 'llama-cpp') return false;
+  const server = adapterServing(serving.engine, serving.provider, providers, env);
+  if (!server.loadsAtRuntime) return false;
+  try {
+    await loadOnce(server, adapter.name, adapter.path);
+    return true;
+  } catch (err) {
+    throw toActivityFailure(err, `serve adapter ${adapter.name} again (${serving.engine} on ${serving.provider})`);
   }
 }
 
