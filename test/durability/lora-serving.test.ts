@@ -1,8 +1,9 @@
 // Durability of the open-model loop: SemiEvol with the `command` backend (the fake LoRA trainer) and `serve: vllm`
 // against the provider double acting as vLLM, its worker process SIGKILLed while M_warm's load is held at the
-// server, again while a stage's calls through M_warm are held, and once more with the serving server restarted
-// (adapters forgotten) while the run is paused between stages. The run must complete with one trainer per stage,
-// one successful load per adapter per serving-server lifetime, and nothing left loaded.
+// server, again while collaborate (which calls M_warm and M_base) has its calls through M_base held, and once more
+// with the serving server restarted (adapters forgotten) while the run is paused between stages. The run must
+// complete with one trainer per stage, one successful load per adapter per serving-server lifetime, and nothing
+// left loaded.
 import { Client, Connection } from '@temporalio/client';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
