@@ -1,6 +1,7 @@
 // Serving trained adapters as activities: make one callable and prove it (serveAdapter, also run again before each
 // stage that calls it), and unload what a run loaded (unloadAdapters).
 import * as path from 'node:path';
+import type { ProvidersConfig } from '../core/config';
 import type { ServeAdapterInput, UnloadAdaptersInput } from '../core/contracts';
 import type { ModelRef } from '../core/types';
 import type { ActivityDeps } from './context';
@@ -11,17 +12,53 @@ import { adapterServing } from './providers/serving';
 
 const samePath = (a: string, b: string) => path.resolve(a) === path.resolve(b);
 
+/** What the server serves under `name`: nothing (undefined), this very file, or another one. */
+async function servedUnder(serving: AdapterServing, name: string, file: string): Promise<'file' | 'other' | undefined> {
+  const current = (await serving.listServed()).find((adapter) => adapter.name === name);
+  if (!current) return undefined;
+  // An engine that does not say which file is behind a name is trusted with the name.
+  return current.path === null || samePath(current.path, file) ? 'file' : 'other';
+}
+
 /**
  * Idempotent: a name already serving this file is left as it is (no second load per server lifetime); a name serving
  * another file is unloaded first; a name not served is loaded. Then the name must be listed and answer a chat.
  */
 async function loadOnce(serving: AdapterServing, name: string, file: string): Promise<AdapterSelection> {
   if (!serving.loadsAtRuntime) return serving.load(name, file);
-  const current = (await serving.listServed()).find((adapter) => adapter.name === name);
-  // An engine that does not say which file is behind a name is trusted with the name.
-  if (current && (current.path === null || samePath(current.path, file))) return {};
-  if (current) await serving.unload(name);
-  return serving.load(name, file);
+  const served = await servedUnder(serving, name, file);
+  if (served === 'file') return {};
+  if (served === 'other') await serving.unload(name);
+  try {
+    return await serving.load(name, file);
+  } catch (err) {
+    // The load of an attempt that died with its worker can land between this attempt's listing and its load, which
+    // the server then refuses as a duplicate: the adapter is served all the same.
+    if ((await servedUnder(serving, name, file)) === 'file') return {};
+    throw err;
+  }
+}
+
+/**
+ * For a call through `model` that its server answered 404: loads the model's adapter again when a runtime-loading
+ * server (vLLM, SGLang) no longer serves it, as after a restart in the middle of a stage. True when the adapter is
+ * served now, so the call is worth one more try; false for any other model.
+ */
+export async function serveForgottenAdapter(
+  providers: ProvidersConfig,
+  model: ModelRef,
+  env: NodeJS.ProcessEnv,
+): Promise<boolean> {
+  const { serving, adapter } = model;
+  if (!serving || !adapter || serving.engine === 'llama-cpp') return false;
+  const server = adapterServing(serving.engine, serving.provider, providers, env);
+  if (!server.loadsAtRuntime) return false;
+  try {
+    await loadOnce(server, adapter.name, adapter.path);
+    return true;
+  } catch (err) {
+    throw toActivityFailure(err, `serve adapter ${adapter.name} again (${serving.engine} on ${serving.provider})`);
+  }
 }
 
 export function servingActivities({ env }: ActivityDeps) {

@@ -3,6 +3,7 @@
 // heartbeated. Once one call fails, the calls still queued are dropped and those already started finish into the
 // response cache; when the activity is cancelled, those are cut off too.
 import { Context, type Info } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { setMaxListeners } from 'node:events';
 import type { ProvidersConfig } from '../core/config';
 import {
@@ -18,6 +19,7 @@ import { withDemonstrations } from './demonstrations';
 import type { ItemFailure } from '../core/contracts';
 import { itemRefusal, retryTransient } from './providers/errors';
 import { cachedUsage } from './providers/gateway';
+import { serveForgottenAdapter } from './serving';
 
 /**
  * Heartbeats at least this often while calls wait behind a busy provider, so a slow shard never looks like a dead
@@ -44,6 +46,8 @@ export class ShardCalls {
   usage: StageUsage = emptyUsage();
   /** Items whose own request the provider refused: recorded by `forEachItem`, dropped from its results. */
   readonly itemFailures: ItemFailure[] = [];
+  /** Adapters being served again after a 404, by name: the shard's calls that met it wait on one load. */
+  private readonly reserving = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly deps: ActivityDeps,
@@ -97,21 +101,41 @@ export class ShardCalls {
       queueSignal: this.stopStarting.signal,
       payer: workflowExecution ? `${workflowExecution.runId}/${activityId}` : undefined,
     };
-    const call = await retryTransient(
-      () => this.deps.gateway.chat(this.providers, model.provider, full, options),
-      `${this.stage}: ${what} on ${model.provider}/${model.model}`,
-      { signal: this.stopStarting.signal },
-    ).catch((err) => {
-      // A call cut off by cancellation or the worker shutting down is not the provider's failure: report the
-      // interruption, which Temporal retries (or honours, when the workflow asked to cancel).
-      throw this.ctx.cancellationSignal.aborted ? this.ctx.cancellationSignal.reason : err;
-    });
+    const attempt = () =>
+      retryTransient(
+        () => this.deps.gateway.chat(this.providers, model.provider, full, options),
+        `${this.stage}: ${what} on ${model.provider}/${model.model}`,
+        { signal: this.stopStarting.signal },
+      );
+    const call = await attempt()
+      .catch(async (err) => {
+        // A serving server restarted mid-stage has forgotten the adapter: load it again and try once more.
+        const notFound = err instanceof ApplicationFailure && err.type === 'ProviderHttp404';
+        if (notFound && !this.ctx.cancellationSignal.aborted && (await this.serveAgain(model))) return attempt();
+        throw err;
+      })
+      .catch((err) => {
+        // A call cut off by cancellation or the worker shutting down is not the provider's failure: report the
+        // interruption, which Temporal retries (or honours, when the workflow asked to cancel).
+        throw this.ctx.cancellationSignal.aborted ? this.ctx.cancellationSignal.reason : err;
+      });
     const countedBefore = call.usage.calls > 0 && this.paidKeys.has(call.cacheKey);
     if (call.usage.calls > 0) this.paidKeys.add(call.cacheKey);
     this.usage = addUsage(this.usage, countedBefore ? cachedUsage() : call.usage);
     this.done++;
     this.ctx.heartbeat(this.progress());
     return call.response;
+  }
+
+  private serveAgain(model: ModelRef): Promise<boolean> {
+    const name = model.adapter?.name;
+    if (name === undefined) return Promise.resolve(false);
+    let pending = this.reserving.get(name);
+    if (!pending) {
+      pending = serveForgottenAdapter(this.providers, model, this.deps.env).finally(() => this.reserving.delete(name));
+      this.reserving.set(name, pending);
+    }
+    return pending;
   }
 
   /**

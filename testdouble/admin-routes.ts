@@ -2,6 +2,7 @@
 import type { DoubleConfigPatch } from './config';
 import type { DoubleState } from './double-state';
 import { parseGoldItems } from './gold-index';
+import { gateRoutes } from './gate-routes';
 import { badRequest, ok, type Router } from './http';
 
 export function adminRoutes(router: Router, state: DoubleState): void {
@@ -30,21 +31,10 @@ export function adminRoutes(router: Router, state: DoubleState): void {
       }
       return ok({ added: items.length, total: state.gold.size });
     })
-    .on('POST', '/_admin/hold', () => {
-      state.modelCallGate.hold();
-      return ok({ holding: true });
-    })
-    .on('POST', '/_admin/release', () => ok({ released: state.modelCallGate.release() }))
-    // Answers once at least `count` model calls are held (a long poll: the caller's own timeout bounds it).
-    .on('GET', '/_admin/held', async (request) => {
-      const count = Number(request.query.get('count') ?? '0');
-      if (!Number.isInteger(count) || count < 0) throw badRequest('count must be a non-negative integer.', 'count');
-      await state.modelCallGate.whenHeld(count);
-      return ok({ held: state.modelCallGate.heldCount });
-    })
     .on('DELETE', '/_admin/gold', () => {
       const cleared = state.gold.size;
       state.gold.clear();
       return ok({ cleared });
     });
+  gateRoutes(router, '/_admin', state.modelCallGate);
 }

@@ -35,14 +35,20 @@ export interface ProviderDouble {
   setGold(items: GoldItem[]): Promise<void>;
   requests(): Promise<RequestLogEntry[]>;
   clearRequests(): Promise<void>;
-  /** From now on model calls (chat, embeddings) wait in the double until `releaseModelCalls`. */
-  holdModelCalls(): Promise<void>;
+  /** From now on model calls (chat, embeddings; only those naming `model` if given) wait until `releaseModelCalls`. */
+  holdModelCalls(options?: { model?: string }): Promise<void>;
   /** Lets every held model call proceed and stops holding new ones. */
   releaseModelCalls(): Promise<void>;
   /** Resolves once at least `count` model calls are held. */
   waitForHeldModelCalls(count: number): Promise<void>;
   /** The LoRA adapters loaded through the vLLM or SGLang routes, and every load, unload and restart so far. */
   loraAdapters(): Promise<{ loaded: LoadedAdapter[]; events: LoraEvent[] }>;
+  /** From now on LoRA loads (vLLM's and SGLang's) wait in the double until `releaseLoraLoads`. */
+  holdLoraLoads(): Promise<void>;
+  /** Lets every held load proceed (each takes effect, whether or not its client still waits) and holds no more. */
+  releaseLoraLoads(): Promise<void>;
+  /** Resolves once at least `count` loads are held. */
+  waitForHeldLoraLoads(count: number): Promise<void>;
   /** Simulates a restart of the serving server: every loaded adapter is forgotten. Resolves to how many were. */
   restartLoraServing(): Promise<number>;
   /** Stops the server and waits for the process to exit. */
@@ -137,8 +143,8 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     clearRequests: async () => {
       await admin(url, 'DELETE', 'requests');
     },
-    holdModelCalls: async () => {
-      await admin(url, 'POST', 'hold');
+    holdModelCalls: async (options = {}) => {
+      await admin(url, 'POST', 'hold', options);
     },
     releaseModelCalls: async () => {
       await admin(url, 'POST', 'release');
@@ -147,6 +153,15 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
       await admin(url, 'GET', `held?count=${count}`);
     },
     loraAdapters: () => admin(url, 'GET', 'lora'),
+    holdLoraLoads: async () => {
+      await admin(url, 'POST', 'lora/hold');
+    },
+    releaseLoraLoads: async () => {
+      await admin(url, 'POST', 'lora/release');
+    },
+    waitForHeldLoraLoads: async (count) => {
+      await admin(url, 'GET', `lora/held?count=${count}`);
+    },
     restartLoraServing: async () => (await admin<{ forgotten: number }>(url, 'POST', 'lora/restart')).forgotten,
     stop: async () => {
       stopping = true;

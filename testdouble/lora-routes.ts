@@ -3,11 +3,14 @@
 // matching route answers).
 //   vLLM:   POST /v1/load_lora_adapter {lora_name, lora_path}, POST /v1/unload_lora_adapter {lora_name}
 //   SGLang: POST /load_lora_adapter, POST /unload_lora_adapter (same bodies, JSON replies)
-//   admin:  GET /_admin/lora (loaded adapters and their history), POST /_admin/lora/restart (forget them all)
+//   admin:  GET /_admin/lora (loaded adapters and their history), POST /_admin/lora/restart (forget them all),
+//           POST /_admin/lora/hold, /_admin/lora/release, GET /_admin/lora/held?count=N (a gate on loads)
 import type { DoubleState } from './double-state';
+import { gateRoutes } from './gate-routes';
 import { badRequest, ok, type DoubleRequest, type Reply, type Router } from './http';
 import { chatCompletion, modelView } from './inference-routes';
 import type { LoadedAdapter, LoraAdapters } from './lora-adapters';
+import { ModelCallGate } from './model-call-gate';
 import type { ResolvedModel } from './model-registry';
 import { sglangAdapterNotLoaded, VllmError, vllmModelNotFound } from './vllm-error';
 
@@ -36,9 +39,10 @@ function adapterModelView(adapter: LoadedAdapter) {
   };
 }
 
-function vllmRoutes(router: Router, state: DoubleState, adapters: LoraAdapters): void {
+function vllmRoutes(router: Router, state: DoubleState, adapters: LoraAdapters, loads: ModelCallGate): void {
   router
-    .on('POST', '/v1/load_lora_adapter', (request) => {
+    .on('POST', '/v1/load_lora_adapter', async (request) => {
+      await loads.pass();
       const body = request.json();
       const name = optionalString(body, 'lora_name');
       const path = optionalString(body, 'lora_path');
@@ -66,9 +70,10 @@ function sglangReply(adapters: LoraAdapters, error: string | null): Reply {
   return { status: error ? 400 : 200, body: { success: !error, error_message: error ?? '', loaded_adapters: loaded } };
 }
 
-function sglangRoutes(router: Router, state: DoubleState, adapters: LoraAdapters): void {
+function sglangRoutes(router: Router, state: DoubleState, adapters: LoraAdapters, loads: ModelCallGate): void {
   router
-    .on('POST', '/load_lora_adapter', (request) => {
+    .on('POST', '/load_lora_adapter', async (request) => {
+      await loads.pass();
       const body = request.json();
       const name = optionalString(body, 'lora_name');
       const path = optionalString(body, 'lora_path');
@@ -141,15 +146,18 @@ function servingRoutes(router: Router, state: DoubleState, adapters: LoraAdapter
     .on('GET', '/v1/models', () => ok({ object: 'list', data: listed() }));
 }
 
-function adminRoutes(router: Router, adapters: LoraAdapters): void {
+function adminRoutes(router: Router, adapters: LoraAdapters, loads: ModelCallGate): void {
   router
     .on('GET', '/_admin/lora', () => ok({ loaded: adapters.list(), events: adapters.events() }))
     .on('POST', '/_admin/lora/restart', () => ok({ forgotten: adapters.restart() }));
+  gateRoutes(router, '/_admin/lora', loads);
 }
 
 export function loraRoutes(router: Router, state: DoubleState, adapters: LoraAdapters): void {
-  vllmRoutes(router, state, adapters);
-  sglangRoutes(router, state, adapters);
+  // Held loads take effect when released, also when their client has gone, as a real server finishes a load.
+  const loads = new ModelCallGate();
+  vllmRoutes(router, state, adapters, loads);
+  sglangRoutes(router, state, adapters, loads);
   servingRoutes(router, state, adapters);
-  adminRoutes(router, adapters);
+  adminRoutes(router, adapters, loads);
 }

@@ -131,7 +131,7 @@ async function handle(
       );
       return reply(errorReply(limited));
     }
-    await state.modelCallGate.pass();
+    await state.modelCallGate.pass(request.model());
     if (state.config.latencyMs > 0) await sleep(state.config.latencyMs);
   }
   reply(await route(router, request));

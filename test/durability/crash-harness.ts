@@ -66,7 +66,7 @@ export interface CrashReport {
 
 let bundlePath: Promise<string> | undefined;
 /** Workers restarted a dozen times should not bundle the workflows a dozen times. */
-function prebuiltBundle(): Promise<string> {
+export function prebuiltBundle(): Promise<string> {
   bundlePath ??= bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
     logger: new DefaultLogger('WARN'),

@@ -22,4 +22,19 @@ describe('ModelCallGate', () => {
     await gate.pass();
     expect(gate.heldCount).toBe(0);
   });
+
+  it("holds only the named model's calls when given one, and every call again once released", async () => {
+    const gate = new ModelCallGate();
+    gate.hold('base');
+    await gate.pass('adapter');
+    await gate.pass(null);
+    const held = gate.pass('base');
+    await gate.whenHeld(1);
+    expect(gate.release()).toBe(1);
+    await held;
+    gate.hold();
+    void gate.pass('adapter');
+    expect(gate.heldCount).toBe(1);
+    gate.release();
+  });
 });

@@ -212,4 +212,40 @@ describe('semievolRun with adapters served on vLLM', () => {
       await close();
     }
   });
+
+  it('re-loads an adapter that the serving server forgot in the middle of a stage, and completes', async () => {
+    const { client, close } = await testClient();
+    const worker = await testWorker(deps);
+    const runId = `semievol-serving-midstage-${Date.now()}`;
+    const provider = providers['local-vllm']!;
+    try {
+      // Collaborate's calls through M_base wait, filling every slot the provider allows (8); probes through M_warm
+      // go on. The serving server restarts while the stage is stuck there.
+      await double.holdModelCalls({ model: 'sim-model' });
+      const result: SemievolRunResult = await worker.run(async () => {
+        const handle = await client.workflow.start('semievolRun', {
+          taskQueue: worker.taskQueue,
+          workflowId: runId,
+          // Salted: the earlier tests' answers, in the shared response cache, would keep the calls from the double.
+          args: [{ ...(await input(runId)), providers: { 'local-vllm': { ...provider, cacheSalt: 'mid-stage' } } }],
+        });
+        await double.waitForHeldModelCalls(8);
+        expect(await double.restartLoraServing()).toBe(1);
+        await double.releaseModelCalls();
+        return handle.result();
+      });
+      const warm = result.models.warm!;
+      // Collaborate's calls through M_warm met vLLM's 404; the adapter was loaded again and they were answered.
+      const chats = (await double.requests()).filter((r) => r.path === '/v1/chat/completions');
+      expect(chats.some((r) => r.model === warm.model && r.status === 404)).toBe(true);
+      const loads = (await successfulLoads()).map((e) => e.name);
+      expect(loads.filter((name) => name === warm.model)).toHaveLength(2);
+      expect(loads.filter((name) => name === result.models.evolved.model)).toHaveLength(1);
+      expect((await loraNow()).loaded).toEqual([]);
+      expect(result.evaluations.semievol.score.total).toBe(test.length);
+    } finally {
+      await double.releaseModelCalls();
+      await close();
+    }
+  });
 });
