@@ -73,7 +73,6 @@ describe('per-item failures in SELF-GUIDE', () => {
           taskQueue: worker.taskQueue,
           workflowId: runId,
           args: [input],
-          workflowExecutionTimeout: '3 minutes',
         }),
       );
     } finally {

@@ -14,11 +14,11 @@ import { tempDeps, testClient, testWorker } from '../support/temporal';
 
 const fpb = (split: string) =>
   loadSemiEvolCsv(path.resolve(__dirname, `../../../shared/data/semievol/fpb/${split}.csv`)).items;
-const labeled = fpb('labeled').slice(0, 20);
-const test = fpb('test').slice(0, 10);
+const labeled = fpb('labeled').slice(0, 10);
+const test = fpb('test').slice(0, 5);
 // Question 3 is refused by the collaborators' provider; question 7 (on which they disagree) by the justifier's.
 const unlabeled = fpb('unlabeled')
-  .slice(0, 40)
+  .slice(0, 20)
   .map((item, i) => ({
     ...item,
     question: item.question + (i === 3 ? ' REFUSED-IN-COLLABORATE' : i === 7 ? ' REFUSED-IN-JUSTIFY' : ''),
@@ -78,7 +78,6 @@ describe('per-item failures in SemiEvol', () => {
           taskQueue: worker.taskQueue,
           workflowId: runId,
           args: [input],
-          workflowExecutionTimeout: '3 minutes',
         }),
       );
     } finally {
@@ -87,13 +86,13 @@ describe('per-item failures in SemiEvol', () => {
   };
 
   it('records a question refused in collaborate and one in justify, reports both and selects neither', async () => {
-    const result = await run(`semievol-item-failures-${Date.now()}`, 0.05);
+    const result = await run(`semievol-item-failures-${Date.now()}`, 0.1);
     const refusal = expect.stringMatching(/^.*400 The provider test double refuses this request/);
     expect(result.itemFailures).toEqual({
-      collaborate: { count: 1, of: 40, examples: [{ id: refusedInCollaborate, message: refusal }] },
-      justify: { count: 1, of: 40, examples: [{ id: refusedInJustify, message: refusal }] },
+      collaborate: { count: 1, of: 20, examples: [{ id: refusedInCollaborate, message: refusal }] },
+      justify: { count: 1, of: 20, examples: [{ id: refusedInJustify, message: refusal }] },
     });
-    expect(result.pseudoLabels.counts.questions).toBe(38);
+    expect(result.pseudoLabels.counts.questions).toBe(18);
     const records = await deps.store.readAll<{ id: string }>(result.pseudoLabels.records);
     expect(records.map((r) => r.id)).toEqual(
       unlabeled.map((i) => i.id).filter((id) => id !== refusedInCollaborate && id !== refusedInJustify),
@@ -104,11 +103,11 @@ describe('per-item failures in SemiEvol', () => {
     const summary = summarizeResult('semievolRun', result);
     expect(summary).toContainEqual(
       expect.stringMatching(
-        new RegExp(`^collaborate: 1 of 40 items failed and were dropped: ${refusedInCollaborate}: `),
+        new RegExp(`^collaborate: 1 of 20 items failed and were dropped: ${refusedInCollaborate}: `),
       ),
     );
     expect(summary).toContainEqual(
-      expect.stringMatching(new RegExp(`^justify: 1 of 40 items failed and were dropped: ${refusedInJustify}: `)),
+      expect.stringMatching(new RegExp(`^justify: 1 of 20 items failed and were dropped: ${refusedInJustify}: `)),
     );
   });
 
@@ -120,7 +119,7 @@ describe('per-item failures in SemiEvol', () => {
     while (cause?.cause) cause = cause.cause as Error;
     expect(cause?.message).toMatch(
       new RegExp(
-        `^collaborate: 1 of 40 items failed \\(2\\.5%\\), more than execution\\.maxItemFailureShare \\(2\\.0%\\); ` +
+        `^collaborate: 1 of 20 items failed \\(5\\.0%\\), more than execution\\.maxItemFailureShare \\(2\\.0%\\); ` +
           `first: ${refusedInCollaborate}: .*400 `,
       ),
     );
