@@ -1,13 +1,16 @@
 // The worker process: hosts every workflow and activity. Configuration comes from its environment (see README).
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
+import * as path from 'node:path';
 import { createActivities } from '../activities';
 import { defaultActivityDeps } from '../activities/context';
+import { defaultArtifactStore } from './artifacts';
 import { failOrphanedActivities } from './orphaned-activities';
 import { dataConverter } from './payload-codec';
 import { taskQueue, temporalConnectConfig } from './temporal';
+import { maxWorkerCrashes, workerCrashLimit } from './worker-crashes';
 
-/** Runs the worker until SIGINT/SIGTERM, with `activityInterceptors` around its activities (tests add theirs). */
+/** Runs the worker until SIGINT/SIGTERM; `activityInterceptors` run inside the project's own (tests add theirs). */
 export async function runWorker(activityInterceptors: ActivityInterceptorsFactory[] = []): Promise<void> {
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
@@ -23,7 +26,13 @@ export async function runWorker(activityInterceptors: ActivityInterceptorsFactor
       ? { workflowBundle: { codePath: process.env.FLT_WORKFLOW_BUNDLE } }
       : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(deps),
-    interceptors: { activity: activityInterceptors },
+    // The crash ledger lives next to the artifacts, which every worker of a deployment shares.
+    interceptors: {
+      activity: [
+        workerCrashLimit(path.join(defaultArtifactStore().root, 'attempts'), maxWorkerCrashes()),
+        ...activityInterceptors,
+      ],
+    },
     dataConverter: dataConverter(),
     // Model calls are throttled per provider by the gateway; this caps activity slots (shards, polls) per worker.
     maxConcurrentActivityTaskExecutions: Number(process.env.FLT_MAX_CONCURRENT_ACTIVITIES ?? 32),
