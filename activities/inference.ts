@@ -14,6 +14,7 @@ import {
   type StageUsage,
 } from '../core/types';
 import type { ActivityDeps } from './context';
+import { recordedFailures, recordFailures } from './item-failure-records';
 import { nearest, poolItems } from './retrieval';
 import { ShardCalls } from './shard-calls';
 
@@ -75,12 +76,7 @@ export function inferenceActivities(deps: ActivityDeps) {
     async answerQuestions(input: AnswerQuestionsInput): Promise<ShardResult> {
       const name = `runs/${input.runId}/${input.stage}/answers-${String(input.shard.index).padStart(5, '0')}`;
       const finished = await store.lookup(name);
-      if (finished) {
-        // A finished shard's refused items were written next to its answers, so a retried attempt still reports them.
-        const refused = await store.lookup(`${name}-failures`);
-        const failures = refused ? await store.readAll<ItemFailure>(refused) : [];
-        return { output: finished, usage: emptyUsage(), ...(failures.length ? { failures } : {}) };
-      }
+      if (finished) return { output: finished, usage: emptyUsage(), ...(await recordedFailures(store, name)) };
 
       const items = await store.readAll<McqItem>(input.shard.items);
       const calls = new ShardCalls(deps, input.providers, input.stage, items.length);
@@ -109,9 +105,8 @@ export function inferenceActivities(deps: ActivityDeps) {
       };
       const answers = await calls.forEachItem(items, (item) => item.id, answerOne);
       const usage = addUsage(retrievalUsage, calls.usage);
-      const failures = calls.itemFailures;
-      if (failures.length) await store.writeJsonl(failures, `${name}-failures`);
-      return { output: await store.writeJsonl(answers, name), usage, ...(failures.length ? { failures } : {}) };
+      const failures = await recordFailures(store, calls.itemFailures, name);
+      return { output: await store.writeJsonl(answers, name), usage, ...failures };
     },
   };
 }

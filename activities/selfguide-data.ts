@@ -1,7 +1,7 @@
 // SELF-GUIDE stages 1-3 as activities: a round of input generation, the input filters, sampling annotations, and
 // voting them into synthetic pairs and training files. Every result has a deterministic artifact name, looked up first.
 import type { ProvidersConfig } from '../core/config';
-import type { FilterStageResult, GenerateInputRoundResult, SyntheticDataResult } from '../core/contracts';
+import type { FilterStageResult, GenerateInputRoundResult, ItemFailure, SyntheticDataResult } from '../core/contracts';
 import { synthesizePairs, type AnnotatedInput } from '../core/selfguide-annotation';
 import { applyInputFilters, countReasons } from '../core/selfguide-filters';
 import {
@@ -14,6 +14,7 @@ import {
 import { emptyUsage, type ArtifactRef, type IoExample, type ModelRef, type StageUsage } from '../core/types';
 import type { ArtifactStore } from '../lib/artifacts';
 import type { ActivityDeps } from './context';
+import { recordedFailures, recordFailures } from './item-failure-records';
 import { ShardCalls } from './shard-calls';
 
 export interface GeneratedInput {
@@ -88,7 +89,10 @@ async function readInputs(store: ArtifactStore, ref: ArtifactRef): Promise<strin
 export function selfGuideDataActivities(deps: ActivityDeps) {
   const { store } = deps;
   return {
-    /** Stage 1, one round: prompts built from the library so far, one new input asked of each. */
+    /**
+     * Stage 1, one round: prompts built from the library so far, one new input asked of each. A prompt the provider
+     * refuses is recorded and adds no input.
+     */
     async generateInputRound(input: GenerateInputRoundInput): Promise<GenerateInputRoundResult> {
       const name = `runs/${input.runId}/${input.stage}/generated-${padded(input.round)}`;
       const finished = await store.lookup(name);
@@ -97,6 +101,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
           generated: finished,
           library: libraryOf(input.task, await store.readAll(finished)).length,
           usage: emptyUsage(),
+          ...(await recordedFailures(store, name)),
         };
       const before = input.generated ? await store.readAll<GeneratedInput>(input.generated) : [];
 
@@ -108,23 +113,28 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
         seed: input.seed,
       });
       const calls = new ShardCalls(deps, input.providers, input.stage, prompts.length);
-      const texts = await calls.forEach(prompts, async (prompt, i) => {
-        const request = {
-          messages: prompt.messages,
-          temperature: input.temperature,
-          max_tokens: input.maxTokens,
-          seed: mixSeed(input.seed, input.round, i),
-        };
-        return (await calls.chat(input.model, request, `round ${input.round} prompt ${i + 1}`)).choices[0]?.text ?? '';
-      });
-      const all = [
-        ...before,
-        ...texts.map((text, i) => ({ input: text, round: input.round, pseudoLabel: prompts[i].pseudoLabel })),
-      ];
+      const promptName = (i: number) => `round ${input.round} prompt ${i + 1}`;
+      const generated = await calls.forEachItem(
+        prompts.map((prompt, i) => ({ prompt, i })),
+        ({ i }) => promptName(i),
+        async ({ prompt, i }): Promise<GeneratedInput> => {
+          const request = {
+            messages: prompt.messages,
+            temperature: input.temperature,
+            max_tokens: input.maxTokens,
+            seed: mixSeed(input.seed, input.round, i),
+          };
+          const reply = await calls.chat(input.model, request, promptName(i));
+          return { input: reply.choices[0]?.text ?? '', round: input.round, pseudoLabel: prompt.pseudoLabel };
+        },
+      );
+      const all = [...before, ...generated];
+      const failures = await recordFailures(store, calls.itemFailures, name);
       return {
         generated: await store.writeJsonl(all, name),
         library: libraryOf(input.task, all).length,
         usage: calls.usage,
+        ...failures,
       };
     },
 
@@ -151,25 +161,35 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
       return { kept, report, counts };
     },
 
-    /** Stage 3's model calls: every input in the task chat, `samples` answers each in one call. */
-    async sampleAnnotations(input: SampleAnnotationsInput): Promise<{ annotated: ArtifactRef; usage: StageUsage }> {
+    /**
+     * Stage 3's model calls: every input in the task chat, `samples` answers each in one call. An input the provider
+     * refuses is recorded and left out.
+     */
+    async sampleAnnotations(
+      input: SampleAnnotationsInput,
+    ): Promise<{ annotated: ArtifactRef; usage: StageUsage; failures?: ItemFailure[] }> {
       const name = `runs/${input.runId}/${input.stage}/samples`;
       const finished = await store.lookup(name);
-      if (finished) return { annotated: finished, usage: emptyUsage() };
+      if (finished) return { annotated: finished, usage: emptyUsage(), ...(await recordedFailures(store, name)) };
       const inputs = await readInputs(store, input.inputs);
       const calls = new ShardCalls(deps, input.providers, input.stage, inputs.length);
-      const annotated = await calls.forEach(inputs, async (text, i): Promise<AnnotatedInput> => {
-        const request = {
-          messages: taskChat(input.task, text),
-          temperature: input.temperature,
-          max_tokens: input.maxTokens,
-          n: input.samples,
-          seed: mixSeed(input.seed, i),
-        };
-        const response = await calls.chat(input.model, request, `annotating input ${i + 1}`);
-        return { input: text, samples: response.choices.map((c) => c.text) };
-      });
-      return { annotated: await store.writeJsonl(annotated, name), usage: calls.usage };
+      const annotated = await calls.forEachItem(
+        inputs.map((text, i) => ({ text, i })),
+        ({ i }) => `input ${i + 1}`,
+        async ({ text, i }): Promise<AnnotatedInput> => {
+          const request = {
+            messages: taskChat(input.task, text),
+            temperature: input.temperature,
+            max_tokens: input.maxTokens,
+            n: input.samples,
+            seed: mixSeed(input.seed, i),
+          };
+          const response = await calls.chat(input.model, request, `annotating input ${i + 1}`);
+          return { input: text, samples: response.choices.map((c) => c.text) };
+        },
+      );
+      const failures = await recordFailures(store, calls.itemFailures, name);
+      return { annotated: await store.writeJsonl(annotated, name), usage: calls.usage, ...failures };
     },
 
     /** Stage 3's rules: per-sample filters, the majority vote, labels, class balance; then the training file. */

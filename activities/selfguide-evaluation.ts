@@ -13,6 +13,7 @@ import {
   type StageUsage,
 } from '../core/types';
 import type { ActivityDeps } from './context';
+import { recordedFailures, recordFailures } from './item-failure-records';
 import { ShardCalls } from './shard-calls';
 import { porterStemmer } from './stemmer';
 
@@ -48,12 +49,7 @@ export function selfGuideEvaluationActivities(deps: ActivityDeps) {
     ): Promise<{ output: ArtifactRef; usage: StageUsage; failures?: ItemFailure[] }> {
       const name = `runs/${input.runId}/${input.stage}/answers-${String(input.shard.index).padStart(5, '0')}`;
       const finished = await store.lookup(name);
-      if (finished) {
-        // A finished shard's refused items were written next to its answers, so a retried attempt still reports them.
-        const refused = await store.lookup(`${name}-failures`);
-        const failures = refused ? await store.readAll<ItemFailure>(refused) : [];
-        return { output: finished, usage: emptyUsage(), ...(failures.length ? { failures } : {}) };
-      }
+      if (finished) return { output: finished, usage: emptyUsage(), ...(await recordedFailures(store, name)) };
       const items = await store.readAll<IoExample>(input.shard.items);
       const { prompting, task } = input;
       const synthetic = prompting.kind === 'self-icl' ? await store.readAll<IoExample>(prompting.synthetic) : [];
@@ -75,13 +71,8 @@ export function selfGuideEvaluationActivities(deps: ActivityDeps) {
           return { ...item, response: reply.choices[0]?.text ?? '' };
         },
       );
-      const failures = calls.itemFailures;
-      if (failures.length) await store.writeJsonl(failures, `${name}-failures`);
-      return {
-        output: await store.writeJsonl(answers, name),
-        usage: calls.usage,
-        ...(failures.length ? { failures } : {}),
-      };
+      const failures = await recordFailures(store, calls.itemFailures, name);
+      return { output: await store.writeJsonl(answers, name), usage: calls.usage, ...failures };
     },
 
     async scoreTestAnswers(input: ScoreTestAnswersInput): Promise<TestScore> {

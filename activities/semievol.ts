@@ -1,7 +1,7 @@
 // SemiEvol's activities: one shard of a stage each (retrieval, collaborators, self-justification), plus the small
 // steps between stages (selection, training sets, the pseudo-label diagnostic). Decisions come from core/semievol.ts.
 import type { ProvidersConfig } from '../core/config';
-import type { PseudoLabelAccuracy, ResponseSampling, Retrieval, SelectionResult } from '../core/contracts';
+import type { ItemFailure, PseudoLabelAccuracy, ResponseSampling, Retrieval, SelectionResult } from '../core/contracts';
 import { summarizeAccuracy } from '../core/metrics';
 import { fewShotMessages, justificationMessages, trainingExample } from '../core/prompts';
 import type { SelectionOptions } from '../core/semievol-config';
@@ -28,6 +28,7 @@ import {
   type StageUsage,
 } from '../core/types';
 import type { ActivityDeps } from './context';
+import { recordedFailures, recordFailures } from './item-failure-records';
 import { nearest, poolItems } from './retrieval';
 import { ShardCalls } from './shard-calls';
 
@@ -62,6 +63,11 @@ export interface ShardOutput {
   usage: StageUsage;
 }
 
+/** A shard's output without the questions the provider refused, which are listed instead. */
+export interface ShardOutputWithFailures extends ShardOutput {
+  failures?: ItemFailure[];
+}
+
 export interface JustifiedShard {
   /** Stage 3 and 4 of each question, in `flt semievol select`'s input format. */
   records: ArtifactRef;
@@ -70,6 +76,8 @@ export interface JustifiedShard {
   /** Questions the justifier was asked about. */
   justified: number;
   usage: StageUsage;
+  /** Questions the justifier's provider refused: left out of `records` and `labels`. */
+  failures?: ItemFailure[];
 }
 
 interface NeighboursLine {
@@ -137,18 +145,22 @@ export function semievolActivities(deps: ActivityDeps) {
       return { output: await store.writeJsonl(lines, name), usage };
     },
 
-    /** Collaborative inference for one shard: every collaborator answers every question with log-probabilities. */
-    async collaborateOnShard(input: CollaborateInput): Promise<ShardOutput> {
+    /**
+     * Collaborative inference for one shard: every collaborator answers every question with log-probabilities. A
+     * question the provider refuses for any collaborator is recorded and left out.
+     */
+    async collaborateOnShard(input: CollaborateInput): Promise<ShardOutputWithFailures> {
       const name = shardName(input.runId, 'collaborate', 'answers', input.shard.index);
       const finished = await store.lookup(name);
-      if (finished) return { output: finished, usage: emptyUsage() };
+      if (finished) return { output: finished, usage: emptyUsage(), ...(await recordedFailures(store, name)) };
       const items = await store.readAll<McqItem>(input.shard.items);
       const labeled = await poolItems(store, input.labeled);
       const neighbours = input.neighbours ? await store.readAll<NeighboursLine>(input.neighbours) : null;
       const calls = new ShardCalls(deps, input.providers, 'collaborate', items.length * input.collaborators.length);
 
-      const answer = (item: McqItem, index: number) =>
-        calls.all(
+      const answer = async (item: McqItem, index: number): Promise<AnswersLine> => {
+        // Settled, not raced: a refused collaborator lets its question's other calls finish into the response cache.
+        const settled = await Promise.allSettled(
           input.collaborators.map((setup, j) => {
             const examples = (neighbours?.[index].neighbours ?? []).slice(0, setup.examples).map((p) => labeled[p]);
             const model = setup.model === 'warm' && input.models.warm ? input.models.warm : input.models.base;
@@ -163,15 +175,22 @@ export function semievolActivities(deps: ActivityDeps) {
             );
           }),
         );
-      const lines: AnswersLine[] = await calls.all(
-        items.map(async (item, i) => ({ id: item.id, collaborators: await answer(item, i) })),
-      );
-      return { output: await store.writeJsonl(lines, name), usage: calls.usage };
+        const failed = settled.find((r) => r.status === 'rejected');
+        if (failed) throw failed.reason;
+        return {
+          id: item.id,
+          collaborators: settled.map((r) => (r as PromiseFulfilledResult<RecordedResponse>).value),
+        };
+      };
+      const lines = await calls.forEachItem(items, (item) => item.id, answer);
+      const failures = await recordFailures(store, calls.itemFailures, name);
+      return { output: await store.writeJsonl(lines, name), usage: calls.usage, ...failures };
     },
 
     /**
      * Self-justification for one shard: the justifier settles each inconsistent question; every question gets its
-     * pseudo-label.
+     * pseudo-label. Questions are matched to their collaborators' answers by id: collaborate left out those the
+     * provider refused, and those the justifier's provider refuses are recorded and left out here.
      */
     async justifyShard(input: JustifyInput): Promise<JustifiedShard> {
       const recordsName = shardName(input.runId, 'justify', 'records', input.shard.index);
@@ -187,17 +206,17 @@ export function semievolActivities(deps: ActivityDeps) {
           labels: finishedLabels,
           justified: records.filter((r) => r.reflection).length,
           usage: emptyUsage(),
+          ...(await recordedFailures(store, recordsName)),
         };
       }
       const items = await store.readAll<McqItem>(input.shard.items);
-      const answers = await store.readAll<AnswersLine>(input.answers);
-      const unjustified: CollaborationRecord[] = items.map((item, i) => ({
-        id: item.id,
-        question: item.question,
-        options: item.options,
-        collaborators: answers[i].collaborators,
-        reflection: null,
-      }));
+      const answers = new Map((await store.readAll<AnswersLine>(input.answers)).map((a) => [a.id, a.collaborators]));
+      const unjustified: CollaborationRecord[] = items.flatMap((item) => {
+        const collaborators = answers.get(item.id);
+        return collaborators
+          ? [{ id: item.id, question: item.question, options: item.options, collaborators, reflection: null }]
+          : [];
+      });
       const calls = new ShardCalls(deps, input.providers, 'justify', unjustified.filter(isInconsistent).length);
 
       const justify = async (record: CollaborationRecord): Promise<CollaborationRecord> => {
@@ -212,13 +231,15 @@ export function semievolActivities(deps: ActivityDeps) {
           reflection: await respond(calls, input.justifier, prompt, input.sampling, `question ${record.id}`),
         };
       };
-      const records = await calls.all(unjustified.map(justify));
+      const records = await calls.forEachItem(unjustified, (record) => record.id, justify);
       const labels: PseudoLabel[] = records.map(pseudoLabel);
+      const failures = await recordFailures(store, calls.itemFailures, recordsName);
       return {
         records: await store.writeJsonl(records, recordsName),
         labels: await store.writeJsonl(labels, labelsName),
         justified: records.filter((r) => r.reflection).length,
         usage: calls.usage,
+        ...failures,
       };
     },
 

@@ -34,6 +34,9 @@ export interface ItemFailures {
   examples: ItemFailure[];
 }
 
+/** Per stage, the items that failed on their own; a stage where none failed is absent. */
+export type StageItemFailures = Record<string, ItemFailures>;
+
 export interface Score {
   correct: number;
   total: number;
@@ -81,6 +84,8 @@ export interface GenerateInputRoundResult {
   /** Inputs in the library after this round. */
   library: number;
   usage: StageUsage;
+  /** This round's prompts the provider refused: they added no input. */
+  failures?: ItemFailure[];
 }
 
 export interface FilterStageResult {
@@ -135,4 +140,16 @@ export function itemFailuresNote(failures: ItemFailures | undefined): string {
   const [first] = failures.examples;
   const example = first ? ` (first: ${first.id}: ${first.message})` : '';
   return `; ${failures.count} of ${failures.of} items failed and are not scored${example}`;
+}
+
+/** Per stage, `<stage>: N of M items failed and were dropped: id: message; ...` (the first few): for summaries. */
+export function stageItemFailuresLines(failures: StageItemFailures | undefined): string[] {
+  return Object.entries(failures ?? {}).map(
+    ([stage, { count, of, examples }]) =>
+      `${stage}: ${count} of ${of} items failed and were dropped: ` +
+      examples
+        .slice(0, 3)
+        .map((e) => `${e.id}: ${e.message}`)
+        .join('; '),
+  );
 }

@@ -62,6 +62,16 @@ export interface DoubleConfig {
    * flat `{object: "error", ...}` 404) or SGLang (a flat 400 for a `base:adapter` whose adapter is not loaded).
    */
   servingEngine: ServingEngine;
+  /** Chat requests matching every field of one of these rules are refused with a 400, as a provider refuses an item. */
+  refuse: RefusalRule[];
+}
+
+/** Which chat requests to refuse: the fields given must all match. */
+export interface RefusalRule {
+  /** Regular expression tested against the request's message contents, joined by newlines. */
+  prompt?: string;
+  /** The request's `seed`. */
+  seed?: number;
 }
 
 export type ServingEngine = 'openai' | 'vllm' | 'sglang';
@@ -93,6 +103,7 @@ export function defaultConfig(): DoubleConfig {
     rateLimit: { requestsPerMinute: 0 },
     maxPromptChars: 0,
     servingEngine: 'openai',
+    refuse: [],
   };
 }
 
@@ -124,6 +135,14 @@ export function configProblem(config: DoubleConfig): string | null {
   }
   for (const [name, model] of Object.entries(models)) {
     if (!(model?.accuracy >= 0 && model.accuracy <= 1)) return `models.${name}.accuracy must be between 0 and 1`;
+  }
+  for (const [i, rule] of (config.refuse ?? []).entries()) {
+    if (typeof rule !== 'object' || rule === null) return `refuse[${i}] must be an object`;
+    try {
+      new RegExp(rule.prompt ?? '');
+    } catch {
+      return `refuse[${i}].prompt is not a valid regular expression: ${rule.prompt}`;
+    }
   }
   if (!(fineTune.stepMs >= 0)) return 'fineTune.stepMs must be a non-negative number';
   if (typeof config.answerFormat !== 'string' || !config.answerFormat.includes('{choice}')) {

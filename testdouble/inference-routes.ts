@@ -65,6 +65,21 @@ export function chatCompletion(
         'context_length_exceeded',
         'messages',
       );
+    const seed = numberField(body, 'seed', { integer: true });
+    const prompt = messages.map((m) => m.content).join('\n');
+    const refused = state.config.refuse.some(
+      (rule) =>
+        (rule.prompt === undefined || new RegExp(rule.prompt).test(prompt)) &&
+        (rule.seed === undefined || rule.seed === seed),
+    );
+    if (refused)
+      throw new HttpError(
+        400,
+        'The provider test double refuses this request (a configured refusal rule matches it).',
+        'invalid_request_error',
+        'refused_by_rule',
+        'messages',
+      );
     const wantLogprobs = body.logprobs === true;
     const choices = simulateCompletion(
       {
@@ -72,7 +87,7 @@ export function chatCompletion(
         messages,
         temperature: numberField(body, 'temperature', { min: 0, max: 2 }) ?? 1,
         n: numberField(body, 'n', { min: 1, max: 128, integer: true }) ?? 1,
-        seed: numberField(body, 'seed', { integer: true }),
+        seed,
         maxTokens:
           numberField(body, 'max_completion_tokens', { min: 1, integer: true }) ??
           numberField(body, 'max_tokens', { min: 1, integer: true }),

@@ -2,7 +2,14 @@
 // workflow with a deterministic id, so a resumed run finds its finished steps again.
 import { executeChild, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { FilterStageResult, GenerateInputRoundResult, Prompting, SyntheticDataResult } from '../core/contracts';
+import type {
+  FilterStageResult,
+  GenerateInputRoundResult,
+  ItemFailure,
+  ItemFailures,
+  Prompting,
+  SyntheticDataResult,
+} from '../core/contracts';
 import type { ModelSpec, ProvidersConfig } from '../core/config';
 import { roundsFor, type SelfGuideCampaignConfig } from '../core/selfguide-config';
 import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';
@@ -12,6 +19,7 @@ import { fineTune, fineTuneChildOptions } from './fine-tune';
 import { ensureServed, isServedAdapter } from './serving';
 import { selfGuideEvaluate, type SelfGuideEvaluation } from './selfguide-evaluate';
 import { childId } from './shared';
+import { checkItemFailures } from './shards';
 
 /** What every SELF-GUIDE step needs from the run's config. */
 export interface SelfGuidePipeline {
@@ -21,7 +29,7 @@ export interface SelfGuidePipeline {
   generation: SelfGuideCampaignConfig['generation'];
   annotation: SelfGuideCampaignConfig['annotation'];
   evaluation: SelfGuideCampaignConfig['evaluation'];
-  execution: { shardSize: number; parallelShards: number };
+  execution: { shardSize: number; parallelShards: number; maxItemFailureShare?: number };
   seed: number;
 }
 
@@ -38,7 +46,8 @@ const modelCalls = (summary: string) => proxyActivities<Activities>({ ...stageMo
 
 /**
  * Stage 1: one activity per round, the inputs so far travelling as an artifact, so history grows by round only.
- * `pausePoint` runs before each round: a paused run starts no new round.
+ * `pausePoint` runs before each round: a paused run starts no new round. Each prompt is an item: the stage stops as
+ * soon as more than `execution.maxItemFailureShare` of all its prompts have been refused.
  */
 export async function generateInputs(
   runId: string,
@@ -52,6 +61,8 @@ export async function generateInputs(
   let generated: ArtifactRef | null = null;
   let library = 0;
   let usage = emptyUsage();
+  const failures: ItemFailure[] = [];
+  let itemFailures: ItemFailures | undefined;
   for (let round = 1; round <= rounds; round++) {
     await pausePoint();
     const result: GenerateInputRoundResult = await modelCalls(
@@ -72,9 +83,16 @@ export async function generateInputs(
     generated = result.generated;
     library = result.library;
     usage = addUsage(usage, result.usage);
+    failures.push(...(result.failures ?? []));
+    itemFailures = checkItemFailures(
+      'generate-inputs',
+      rounds * pipeline.generation.promptsPerRound,
+      failures,
+      pipeline.execution.maxItemFailureShare,
+    );
     onRound(round, rounds);
   }
-  return { generated: generated!, library, usage };
+  return { generated: generated!, library, usage, ...(itemFailures ? { itemFailures } : {}) };
 }
 
 /** Stage 2. */
@@ -88,8 +106,11 @@ export function filterInputs(
   return filterGeneratedInputs({ runId, stage, generated, task, lengthFilter });
 }
 
-/** Stage 3's model calls: `annotation.samples` answers for each input. */
-export function drawAnnotationSamples(
+/**
+ * Stage 3's model calls: `annotation.samples` answers for each input the provider does not refuse; the stage stops
+ * when it refuses more than `execution.maxItemFailureShare` of them.
+ */
+export async function drawAnnotationSamples(
   runId: string,
   stage: string,
   task: SelfGuideTaskDefinition,
@@ -97,7 +118,9 @@ export function drawAnnotationSamples(
   pipeline: SelfGuidePipeline,
 ) {
   const { samples, temperature, maxTokens } = pipeline.annotation;
-  return modelCalls(`annotate ${inputs.count} inputs, ${samples} samples each`).sampleAnnotations({
+  const { failures, ...drawn } = await modelCalls(
+    `annotate ${inputs.count} inputs, ${samples} samples each`,
+  ).sampleAnnotations({
     runId,
     stage,
     inputs,
@@ -109,6 +132,8 @@ export function drawAnnotationSamples(
     maxTokens,
     seed: pipeline.seed,
   });
+  const itemFailures = checkItemFailures(stage, inputs.count, failures ?? [], pipeline.execution.maxItemFailureShare);
+  return { ...drawn, ...(itemFailures ? { itemFailures } : {}) };
 }
 
 /** Stage 3's rules over samples drawn earlier (a superset of `kept` is fine). */

@@ -1,7 +1,7 @@
 // SELF-GUIDE (Zhao et al., 2024) on one task: the model writes inputs, filters clean them, it labels them itself,
 // is fine-tuned on its own data, and is compared with few-shot prompting, Self-ICL and few-shot fine-tuning.
 import { patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import type { SyntheticDataResult } from '../core/contracts';
+import type { StageItemFailures, SyntheticDataResult } from '../core/contracts';
 import type { FilterCounts } from '../core/selfguide-filters';
 import type { SelfGuideSettings } from '../core/selfguide-config';
 import { providersForStage, type Rerun } from '../core/rerun';
@@ -42,6 +42,8 @@ export interface SelfGuideRunResult {
   models: { selfGuide: ModelRef; fewShotFineTune: ModelRef };
   /** Few-shot prompting, Self-ICL, few-shot fine-tuning and SELF-GUIDE, in that order. */
   evaluations: SelfGuideEvaluation[];
+  /** Generation prompts and inputs to annotate that the provider refused: they added nothing. */
+  itemFailures?: StageItemFailures;
   usage: StageUsage;
   costs: StageCost[];
 }
@@ -173,6 +175,10 @@ async function runSelfGuide(
     { key: searchAttributes.accuracy, value: evaluations[3].score.score },
   ]);
 
+  const itemFailures: StageItemFailures = {
+    ...(inputs.itemFailures ? { 'generate-inputs': inputs.itemFailures } : {}),
+    ...(samples.itemFailures ? { 'annotate-outputs': samples.itemFailures } : {}),
+  };
   return {
     runId,
     task: task.name,
@@ -181,6 +187,7 @@ async function runSelfGuide(
     synthetic: { pairs: synthetic.pairs.count, dropped: synthetic.dropped, data: synthetic.pairs },
     models: { selfGuide, fewShotFineTune },
     evaluations,
+    ...(Object.keys(itemFailures).length ? { itemFailures } : {}),
     usage: control.usage(),
     costs: control.costs(),
   };

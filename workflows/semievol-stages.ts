@@ -2,19 +2,19 @@
 // artifact references and counts, so a 100,000-question D_U costs each history a few small events per shard.
 import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ResponseSampling, Retrieval } from '../core/contracts';
+import type { ItemFailure, ItemFailures, ResponseSampling, Retrieval } from '../core/contracts';
 import type { ProvidersConfig } from '../core/config';
 import type { CollaboratorSetup } from '../core/semievol';
 import type { ArtifactRef, ModelRef, Shard, StageUsage } from '../core/types';
 import { shardModelCalls, stageStep } from './activity-options';
-import { overShards, type ShardsDone } from './shards';
+import { checkItemFailures, itemCount, overShards, type ShardsDone } from './shards';
 
 export interface ShardedStageInput {
   runId: string;
   /** D_U, already split; shard i of every stage covers the same questions. */
   shards: Shard[];
   providers: ProvidersConfig;
-  execution: { shardSize: number; parallelShards: number };
+  execution: { shardSize: number; parallelShards: number; maxItemFailureShare?: number };
   /** Set when the stage continued as new: the shards it had finished. */
   done?: ShardsDone<unknown>;
 }
@@ -41,6 +41,16 @@ function eachShard<R extends { usage: StageUsage }>(
   );
 }
 
+/**
+ * The stage's questions the provider refused, as `{itemFailures}` when there are any; stops the stage when more than
+ * `execution.maxItemFailureShare` of them failed.
+ */
+function itemFailuresOf(stage: string, input: ShardedStageInput, results: { failures?: ItemFailure[] }[]) {
+  const failures = results.flatMap((r) => r.failures ?? []);
+  const itemFailures = checkItemFailures(stage, itemCount(input.shards), failures, input.execution.maxItemFailureShare);
+  return itemFailures ? { itemFailures } : {};
+}
+
 /** In-context propagation: the k labeled questions nearest to each unlabeled question. */
 export async function propagateInContext(
   input: ShardedStageInput & { retrieval: Retrieval },
@@ -60,10 +70,10 @@ export interface CollaborateStageInput extends ShardedStageInput {
   sampling: ResponseSampling;
 }
 
-/** Collaborative inference: every collaborator answers every unlabeled question. */
+/** Collaborative inference: every collaborator answers every unlabeled question the provider does not refuse. */
 export async function collaborate(
   input: CollaborateStageInput,
-): Promise<{ answers: ArtifactRef[]; usage: StageUsage }> {
+): Promise<{ answers: ArtifactRef[]; usage: StageUsage; itemFailures?: ItemFailures }> {
   const { results, usage } = await eachShard('collaborate', input, (a, shard) =>
     a.collaborateOnShard({
       runId: input.runId,
@@ -76,7 +86,7 @@ export async function collaborate(
       sampling: input.sampling,
     }),
   );
-  return { answers: results.map((r) => r.output), usage };
+  return { answers: results.map((r) => r.output), usage, ...itemFailuresOf('collaborate', input, results) };
 }
 
 export interface JustifyStageInput extends ShardedStageInput {
@@ -93,6 +103,8 @@ export interface Justification {
   labels: ArtifactRef[];
   justified: number;
   usage: StageUsage;
+  /** Questions the justifier's provider refused: they have no pseudo-label. */
+  itemFailures?: ItemFailures;
 }
 
 /** Self-justification: the justifier settles every inconsistent question; every question gets its pseudo-label. */
@@ -107,11 +119,13 @@ export async function justify(input: JustifyStageInput): Promise<Justification> 
       sampling: input.sampling,
     }),
   );
+  const itemFailures = itemFailuresOf('justify', input, results);
   const records = await collectRecords({ runId: input.runId, parts: results.map((r) => r.records) });
   return {
     records,
     labels: results.map((r) => r.labels),
     justified: results.reduce((sum, r) => sum + r.justified, 0),
     usage,
+    ...itemFailures,
   };
 }

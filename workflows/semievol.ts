@@ -9,7 +9,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { PseudoLabelAccuracy, SamplingParams, SelectionResult } from '../core/contracts';
+import type { PseudoLabelAccuracy, SamplingParams, SelectionResult, StageItemFailures } from '../core/contracts';
 import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from '../core/config';
 import { providersForStage, type Rerun } from '../core/rerun';
 import { searchAttributes } from '../core/search-attributes';
@@ -49,7 +49,7 @@ export interface SemievolRunInput {
   options: SemievolOptions;
   /** Evaluation sampling; its seed is the run's seed. */
   sampling: SamplingParams;
-  execution: { shardSize: number; parallelShards: number };
+  execution: { shardSize: number; parallelShards: number; maxItemFailureShare?: number };
   /** Set by `flt run`: the budget and the estimate it is checked against. */
   budget?: BudgetPlan;
   /** Set by `flt resume --from`: the stages to run again, paying anew. */
@@ -82,6 +82,8 @@ export interface SemievolRunResult {
     accuracy: PseudoLabelAccuracy;
   };
   evaluations: Evaluations;
+  /** Questions of D_U the provider refused in collaborate or justify: without a pseudo-label. */
+  itemFailures?: StageItemFailures;
   usage: StageUsage;
   costs: StageCost[];
 }
@@ -169,6 +171,10 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
   );
 
   run.finish(evaluations.semievol.score.accuracy);
+  const itemFailures: StageItemFailures = {
+    ...(answers.itemFailures ? { collaborate: answers.itemFailures } : {}),
+    ...(justification.itemFailures ? { justify: justification.itemFailures } : {}),
+  };
   return {
     runId: input.runId,
     task: input.task,
@@ -182,6 +188,7 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
       accuracy,
     },
     evaluations,
+    ...(Object.keys(itemFailures).length ? { itemFailures } : {}),
     usage: run.control.usage(),
     costs: run.control.costs(),
   };

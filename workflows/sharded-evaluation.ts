@@ -5,7 +5,7 @@ import type { ItemFailure, ItemFailures } from '../core/contracts';
 import type { Activities } from '../activities';
 import type { ArtifactRef, Shard, StageUsage } from '../core/types';
 import { dataStep, shardModelCalls } from './activity-options';
-import { checkItemFailures, overShards, type ShardsDone } from './shards';
+import { checkItemFailures, itemCount, overShards, type ShardsDone } from './shards';
 
 export interface AnsweredShard {
   output: ArtifactRef;
@@ -56,7 +56,12 @@ export async function evaluateInShards<I extends ShardedEvaluationInput, S>(
     },
     (shard) => steps.answer(proxyActivities<Activities>({ ...shardModelCalls, summary: steps.summary(shard) }), shard),
   );
-  const itemFailures = checkItemFailures(input.stage, shards, results, input.execution.maxItemFailureShare);
+  const itemFailures = checkItemFailures(
+    input.stage,
+    itemCount(shards),
+    results.flatMap((r) => r.failures ?? []),
+    input.execution.maxItemFailureShare,
+  );
   const answers = results.map((r) => r.output);
   return { score: await steps.score(dataSteps, answers), usage, ...(itemFailures ? { itemFailures } : {}) };
 }

@@ -26,6 +26,9 @@ export interface ShardLoop<R> {
   continueAsNew: (done: ShardsDone<R>) => Promise<never>;
 }
 
+/** The items of a stage's shards. */
+export const itemCount = (shards: Shard[]) => shards.reduce((sum, shard) => sum + shard.items.count, 0);
+
 export async function overShards<R extends { usage: StageUsage }>(
   loop: ShardLoop<R>,
   work: (shard: Shard) => Promise<R>,
@@ -35,8 +38,7 @@ export async function overShards<R extends { usage: StageUsage }>(
   let usage = loop.done?.usage ?? emptyUsage();
   let next = results.length;
   let finished = results.length;
-  const countItems = (list: Shard[]) => list.reduce((sum, shard) => sum + shard.items.count, 0);
-  const items = { done: countItems(shards.slice(0, next)), total: countItems(shards) };
+  const items = { done: itemCount(shards.slice(0, next)), total: itemCount(shards) };
   setHandler(progressQuery, () => ({ stage, stages: [{ stage, done: finished, total: shards.length, items }], usage }));
   const { pausePoint, isPaused } = pausable(loop.done?.paused ?? false);
 
@@ -63,18 +65,16 @@ export async function overShards<R extends { usage: StageUsage }>(
 export const defaultMaxItemFailureShare = 0.05;
 
 /**
- * Sums the items a stage's shards could not do (the provider refused their requests), or undefined when none failed;
- * stops the stage, saying how many and the first, when more than `maxShare` of its items failed.
+ * Counts the items of a stage (`of` in all) that failed on their own (the provider refused their requests), or
+ * undefined when none did; stops the stage, saying how many and the first, when more than `maxShare` of them failed.
  */
 export function checkItemFailures(
   stage: string,
-  shards: Shard[],
-  results: { failures?: ItemFailure[] }[],
+  of: number,
+  failures: ItemFailure[],
   maxShare = defaultMaxItemFailureShare,
 ): ItemFailures | undefined {
-  const failures = results.flatMap((r) => r.failures ?? []);
   if (!failures.length) return undefined;
-  const of = shards.reduce((sum, shard) => sum + shard.items.count, 0);
   const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
   if (failures.length > maxShare * of)
     throw ApplicationFailure.nonRetryable(

@@ -1,5 +1,5 @@
 // The `selfguide` method: SELF-GUIDE on one task folder.
-import { itemFailuresNote } from '../../core/contracts';
+import { itemFailuresNote, stageItemFailuresLines } from '../../core/contracts';
 import { roundsFor, selfguideRunSchema, type SelfGuideRunConfig } from '../../core/selfguide-config';
 import { estimateSelfGuide } from '../../core/selfguide-estimate';
 import type { SelfGuideTask } from '../datasets';
@@ -78,6 +78,7 @@ export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideTask> = {
           `(${e.model.provider}/${e.model.model})` +
           itemFailuresNote(e.itemFailures),
       ),
+      ...stageItemFailuresLines(result.itemFailures),
     ];
   },
 };

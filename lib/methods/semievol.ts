@@ -1,5 +1,5 @@
 // The `semievol` method: D_L, D_U and the test split in, M_base vs M_warm vs M_evol vs RAG out.
-import { itemFailuresNote } from '../../core/contracts';
+import { itemFailuresNote, stageItemFailuresLines } from '../../core/contracts';
 import { paperHyperparameters, semievolRunSchema, type SemievolRunConfig } from '../../core/semievol-config';
 import { estimateSemievol } from '../../core/semievol-estimate';
 import type { LoadedMcqDataset } from '../datasets';
@@ -132,6 +132,7 @@ export const semievolMethod: Method<SemievolRunConfig, SemievolData> = {
         ? `pseudo-label accuracy against withheld gold (diagnostic): all ${share(p.accuracy.all)}, ` +
           `selected ${share(p.accuracy.selected)}`
         : 'pseudo-label accuracy: no gold answers in the unlabeled split',
+      ...stageItemFailuresLines(result.itemFailures),
       `records for \`flt semievol select --run ${result.runId}\`: ${p.records.uri}`,
     ];
   },
