@@ -52,6 +52,11 @@ export interface DoubleConfig {
   faults: FaultConfig;
   /** The next N fine-tune jobs (OpenAI or Together) fail with "simulated training failure". */
   failNextJobs: number;
+  /**
+   * OpenAI refuses every new fine-tuning job with a 403 `fine_tuning_unavailable`, as it does for an organisation
+   * its self-serve closure has reached (default false).
+   */
+  openaiFineTuningClosed: boolean;
   /** Files and jobs get ids derived from their creation request instead of random ones (default false). */
   deterministicIds: boolean;
   rateLimit: RateLimitConfig;
@@ -81,6 +86,7 @@ export function defaultConfig(): DoubleConfig {
       paths: modelCallPaths,
     },
     failNextJobs: 0,
+    openaiFineTuningClosed: false,
     deterministicIds: false,
     rateLimit: { requestsPerMinute: 0 },
     maxPromptChars: 0,

@@ -7,7 +7,8 @@ import { createFineTuneBackend } from '../../activities/providers/finetune/backe
 import type { FineTuneBackend, JobTag } from '../../activities/providers/finetune/backend-common';
 import type { FineTuneBackendConfig, ProvidersConfig } from '../../core/config';
 import { terminalFineTuneStatuses, type FineTuneJobState } from '../../core/types';
-import { retryAfterMs } from '../../activities/providers/errors';
+import { classify, retryAfterMs } from '../../activities/providers/errors';
+import { InvalidConfig } from '../../core/errors';
 import { modelCallPaths } from '../../testdouble/config';
 import { startProviderDouble } from '../support/provider-double';
 
@@ -252,5 +253,37 @@ describe.each(flavours)('$name fine-tune backend', (flavour) => {
 
   test('a missing API key is an error naming the environment variable', () => {
     expect(() => createFineTuneBackend(flavour.config(), providers(), { workDir, env: {} })).toThrow(/FLT_TEST_KEY/);
+  });
+});
+
+describe('openai fine-tune backend after the self-serve closure', () => {
+  test('a create refused because the organisation may no longer fine-tune fails at once, naming others', async () => {
+    const backend = backendFor(flavours[0]);
+    const tag: JobTag = { runId: 'remote-openai', stage: 'closed' };
+    const trainingFileId = await backend.uploadTrainingFile({ tag, localPath: trainingPath, sha256: trainingSha });
+    await dbl.configure({ openaiFineTuningClosed: true });
+    let err: unknown;
+    try {
+      const creates = await requestsDuring(
+        () =>
+          backend
+            .createJob({ tag, trainingFileId, baseModel: 'sim-model', hyperparameters })
+            .catch((e: unknown) => (err = e)),
+        'POST',
+        flavours[0].createPath,
+      );
+      expect(creates).toBe(1);
+    } finally {
+      await dbl.configure({ openaiFineTuningClosed: false });
+    }
+    const failure = classify(err);
+    expect(failure.retryable).toBe(false);
+    expect(failure.type).toBe(InvalidConfig);
+    expect(failure.message).toMatch(/closed self-serve fine-tuning/);
+    expect(failure.message).toMatch(/"command"/);
+    expect(failure.message).toMatch(/"together"/);
+    expect(failure.message).toMatch(/"fireworks"/);
+    expect(failure.message).not.toMatch(/API key/);
+    expect(failure.message.split(/\.\s/)).toHaveLength(1);
   });
 });
