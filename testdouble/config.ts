@@ -50,6 +50,11 @@ export interface DoubleConfig {
   /** How the answer appears in responses and is read back from training files; `{choice}` marks the answer. */
   answerFormat: string;
   faults: FaultConfig;
+  /**
+   * Together job statuses reported under another name (e.g. `{pending: "provisioning"}`), as when Together adds a
+   * status a client does not know yet (default none).
+   */
+  togetherStatusRenames: Record<string, string>;
   /** The next N fine-tune jobs (OpenAI or Together) fail with "simulated training failure". */
   failNextJobs: number;
   /**
@@ -85,6 +90,7 @@ export function defaultConfig(): DoubleConfig {
       seed: 1,
       paths: modelCallPaths,
     },
+    togetherStatusRenames: {},
     failNextJobs: 0,
     openaiFineTuningClosed: false,
     deterministicIds: false,

@@ -54,6 +54,7 @@ export class DoubleState {
       finishing: ['compressing', 'uploading'],
       succeeded: 'completed',
       failed: 'error',
+      userFailed: 'user_error',
       cancelled: 'cancelled',
       cancelRequested: 'cancel_requested',
     });

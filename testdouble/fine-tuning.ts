@@ -17,6 +17,8 @@ export interface Lifecycle {
   finishing: string[];
   succeeded: string;
   failed: string;
+  /** When set, a job whose training file is invalid ends here rather than in `failed` (Together: user_error). */
+  userFailed?: string;
   cancelled: string;
   /** When set, a cancel first moves the job here and it becomes `cancelled` one step later. */
   cancelRequested?: string;
@@ -159,8 +161,8 @@ export class FineTuningEngine<P> {
   }
 
   private isTerminal(job: FineTuneJob<P>): boolean {
-    const { succeeded, failed, cancelled } = this.lifecycle;
-    return [succeeded, failed, cancelled].includes(job.status);
+    const { succeeded, failed, userFailed, cancelled } = this.lifecycle;
+    return [succeeded, failed, userFailed, cancelled].includes(job.status);
   }
 
   /** Returns false when the job has already finished. */
@@ -193,7 +195,11 @@ export class FineTuningEngine<P> {
   private validate(job: FineTuneJob<P>): void {
     const check = checkTrainingFile(job.trainingFile.content);
     if (!check.ok)
-      return this.fail(job, { code: 'invalid_training_file', message: check.message, param: 'training_file' });
+      return this.fail(
+        job,
+        { code: 'invalid_training_file', message: check.message, param: 'training_file' },
+        this.lifecycle.userFailed,
+      );
     const runtime = this.runtime.get(job.id)!;
     const { matched, graded } = labelAgreement(check.examples, this.deps.gold, this.deps.config().answerFormat);
     runtime.examples = check.examples.length;
@@ -298,10 +304,10 @@ export class FineTuningEngine<P> {
     this.event(job, 'job_complete', 'The job has successfully completed');
   }
 
-  private fail(job: FineTuneJob<P>, error: JobError): void {
+  private fail(job: FineTuneJob<P>, error: JobError, status = this.lifecycle.failed): void {
     job.error = error;
     job.finishedAt = Date.now();
-    this.setStatus(job, this.lifecycle.failed);
+    this.setStatus(job, status);
     this.event(job, 'job_error', error.message, {}, 'error');
   }
 

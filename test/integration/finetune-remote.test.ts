@@ -287,3 +287,44 @@ describe('openai fine-tune backend after the self-serve closure', () => {
     expect(failure.message.split(/\.\s/)).toHaveLength(1);
   });
 });
+
+describe('together job states', () => {
+  const together = flavours[1];
+  const tag = (stage: string): JobTag => ({ runId: 'remote-together-states', stage });
+
+  test('a job that ends user_error (its training file is invalid) is failed, with the reason', async () => {
+    const backend = backendFor(together);
+    const brokenPath = path.join(workDir, 'broken.jsonl');
+    fs.writeFileSync(brokenPath, '{"messages": "not a list"}\n');
+    const sha256 = createHash('sha256').update(fs.readFileSync(brokenPath)).digest('hex');
+    const trainingFileId = await backend.uploadTrainingFile({ tag: tag('user-error'), localPath: brokenPath, sha256 });
+    const job = await backend.createJob({
+      tag: tag('user-error'),
+      trainingFileId,
+      baseModel: 'sim-model',
+      hyperparameters,
+    });
+    const done = await waitDone(backend, job.jobId);
+    expect(done.status).toBe('failed');
+    expect(done.error).toMatch(/line 1/);
+  });
+
+  test('a status the backend does not know is polled as running, with one warning', async () => {
+    // Jobs stay pending for the whole test, reported under a status name the backend has never seen.
+    await dbl.configure({ fineTune: { stepMs: 600_000 }, togetherStatusRenames: { pending: 'provisioning' } });
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const backend = backendFor(together);
+    try {
+      const job = await findOrCreate(backend, tag('unknown-status'));
+      const polled = await backend.getJob(job.jobId);
+      expect(polled.status).toBe('running');
+      expect((await backend.getJob(job.jobId)).status).toBe('running');
+      const warnings = warn.mock.calls.map((call) => String(call[0]));
+      expect(warnings.filter((w) => w.includes('"provisioning"'))).toHaveLength(1);
+      await backend.cancelJob(job.jobId);
+    } finally {
+      warn.mockRestore();
+      await dbl.configure({ fineTune: { stepMs: 300 }, togetherStatusRenames: { pending: 'pending' } });
+    }
+  });
+});
