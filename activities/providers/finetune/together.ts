@@ -46,12 +46,26 @@ const statuses: Record<string, FineTuneStatus> = {
   uploading: 'running',
   completed: 'succeeded',
   error: 'failed',
+  // The job's own input was refused (a malformed training file): no retry of the same job can succeed.
+  user_error: 'failed',
   cancel_requested: 'cancelled',
   cancelled: 'cancelled',
 };
 
-// A status Together adds later keeps the poller waiting rather than ending the stage.
-const statusOf = (job: TogetherJob): FineTuneStatus => statuses[job.status] ?? 'running';
+/** Unknown statuses already warned about, so a job polled for hours logs each once per worker. */
+const warnedStatuses = new Set<string>();
+
+// A status Together adds later keeps the poller waiting rather than ending the stage; it is logged once, so that an
+// operator can tell when a new status needs a mapping.
+function statusOf(job: TogetherJob): FineTuneStatus {
+  const known = statuses[job.status];
+  if (known) return known;
+  if (!warnedStatuses.has(job.status)) {
+    warnedStatuses.add(job.status);
+    console.warn(`Together fine-tune job ${job.id} has status "${job.status}", unknown here; treated as running.`);
+  }
+  return 'running';
+}
 const timeOf = (iso: string | undefined): number => (iso ? Date.parse(iso) || 0 : 0);
 
 /** The provider's own words from an error body: `{error: {message}}`, `{error: "..."}`, `{message}`, or the text. */
