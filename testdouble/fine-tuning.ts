@@ -181,6 +181,23 @@ export class FineTuningEngine<P> {
     return true;
   }
 
+  /**
+   * Starts a job that ended failed or cancelled over again from its queue, as Fireworks' `:resume` does; returns false
+   * (leaving it as it is) for a job that is still live or succeeded.
+   */
+  resume(job: FineTuneJob<P>): boolean {
+    const { failed, userFailed, cancelled } = this.lifecycle;
+    if (![failed, userFailed, cancelled].includes(job.status)) return false;
+    const runtime = this.runtime.get(job.id)!;
+    runtime.failurePlanned = this.deps.takePlannedFailure();
+    job.error = null;
+    job.finishedAt = null;
+    this.event(job, 'job_resumed', 'Fine-tuning job resumed');
+    this.setStatus(job, this.lifecycle.queued);
+    this.schedule(job, () => this.start(job));
+    return true;
+  }
+
   /** Stops every timer; for shutdown. */
   stopAll(): void {
     for (const runtime of this.runtime.values()) clearTimeout(runtime.timer);
