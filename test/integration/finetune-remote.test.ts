@@ -34,6 +34,8 @@ interface Flavour {
   fileId: RegExp;
   /** The last event of a job that succeeded. */
   completedEvent: RegExp;
+  /** Whether the job's state carries a progress percent. */
+  reportsProgress: boolean;
 }
 
 const flavours: Flavour[] = [
@@ -45,6 +47,7 @@ const flavours: Flavour[] = [
     eventsPath: '^/v1/fine_tuning/jobs/[^/]+/events$',
     fileId: /^file-/,
     completedEvent: /successfully completed/,
+    reportsProgress: false,
   },
   {
     name: 'together',
@@ -60,6 +63,7 @@ const flavours: Flavour[] = [
     eventsPath: '^/together/v1/fine-tunes/[^/]+/events$',
     fileId: /^file-/,
     completedEvent: /successfully completed/,
+    reportsProgress: true,
   },
   {
     name: 'fireworks',
@@ -76,6 +80,7 @@ const flavours: Flavour[] = [
     eventsPath: null,
     fileId: /^accounts\/flt-test\/datasets\/flt-/,
     completedEvent: /^JOB_STATE_COMPLETED$/,
+    reportsProgress: true,
   },
 ];
 
@@ -187,6 +192,8 @@ describe.each(flavours)('$name fine-tune backend', (flavour) => {
     expect(done.events.length).toBeLessThanOrEqual(10);
     // Oldest first: the double's last event for a finished job is its completion.
     expect(done.events.at(-1)).toMatch(flavour.completedEvent);
+    if (flavour.reportsProgress) expect(done.progress).toBe(100);
+    else expect(done.progress ?? null).toBeNull();
   });
 
   test('cancel leaves the job cancelled', async () => {

@@ -30,6 +30,14 @@ interface TogetherJob {
   /** The model to call once completed; current API revisions name it model_output_name. */
   output_name?: string | null;
   model_output_name?: string | null;
+  steps_completed?: number | null;
+  total_steps?: number | null;
+}
+
+/** Percent of the training steps done, once Together knows how many there are. */
+function progressOf(job: TogetherJob): number | null {
+  const { steps_completed: done, total_steps: total } = job;
+  return typeof done === 'number' && typeof total === 'number' && total > 0 ? Math.floor((100 * done) / total) : null;
 }
 
 interface TogetherEvent {
@@ -149,6 +157,7 @@ export class TogetherFineTuneBackend implements FineTuneBackend {
         (e) => timeOf(e.created_at),
         (e) => e.message,
       ),
+      progress: progressOf(job),
     };
   }
 }
