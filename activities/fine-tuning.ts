@@ -92,7 +92,11 @@ export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
             events: [`poll failed, will poll again: ${failure.message}`],
           };
         }
-        ctx.heartbeat({ status: state.status, lastEvent: state.events.at(-1) ?? null });
+        ctx.heartbeat({
+          status: state.status,
+          lastEvent: state.events.at(-1) ?? null,
+          progress: state.progress ?? null,
+        });
         if (terminalFineTuneStatuses.includes(state.status)) return state;
         await sleep(input.backend.pollIntervalSeconds * 1000); // throws CancelledFailure when the workflow cancels us
       }

@@ -67,11 +67,15 @@ function inFlight(node: RunNode): number {
   }, 0);
 }
 
+/** ` 42%` where the provider reports how much of the training is done, else nothing. */
+const percentOf = (job: { progress?: number | null }) =>
+  typeof job.progress === 'number' ? ` ${Math.round(job.progress)}%` : '';
+
 function fineTuneNote(node: RunNode): string {
   const job = node.fineTuneJob;
   if (!job) return 'starting a fine-tune job';
   const last = job.events.at(-1);
-  return `job ${job.jobId} ${job.status}${last ? `: ${last}` : ''}`;
+  return `job ${job.jobId} ${job.status}${percentOf(job)}${last ? `: ${last}` : ''}`;
 }
 
 const clip = (text: string, max = 200) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
@@ -268,7 +272,10 @@ function jobLines(root: RunNode): string[] {
     ...jobs.flatMap((n) => {
       const job = n.fineTuneJob;
       if (!job) return [`  ${n.workflowId}: starting`];
-      return [`  ${nameOf(n, root)}: ${job.jobId} ${job.status}`, ...job.events.slice(-3).map((e) => `      ${e}`)];
+      return [
+        `  ${nameOf(n, root)}: ${job.jobId} ${job.status}${percentOf(job)}`,
+        ...job.events.slice(-3).map((e) => `      ${e}`),
+      ];
     }),
   ];
 }

@@ -176,6 +176,22 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
     .strict(),
   z
     .object({
+      kind: z.literal('fireworks'),
+      baseURL: httpUrl.default('https://api.fireworks.ai/v1'),
+      apiKeyEnv: z.string().default('FIREWORKS_API_KEY'),
+      /** The Fireworks account id that owns the datasets, jobs and trained models (`accounts/{account}/...`). */
+      account: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and "-"'),
+      /**
+       * The openai-compatible provider (Fireworks' inference endpoint, https://api.fireworks.ai/inference/v1) the
+       * trained model is called through.
+       */
+      provider: name,
+      pollIntervalSeconds,
+      retryFailedJobs,
+    })
+    .strict(),
+  z
+    .object({
       kind: z.literal('command'),
       /**
        * Shell command run in its own process group. It sees FLT_TRAIN_FILE, FLT_OUTPUT_DIR, FLT_BASE_MODEL,

@@ -124,6 +124,8 @@ export interface FineTuneJobState {
   error: string | null;
   /** The most recent events, newest last. */
   events: string[];
+  /** Share of the training done, in percent, where the provider reports one (Fireworks' `jobProgress.percent`). */
+  progress?: number | null;
 }
 
 /**

@@ -12,7 +12,9 @@ import { controlQuery, progressQuery, type ControlState, type RunProgress } from
 export interface PendingActivity {
   type: string;
   attempt: number;
-  /** The last heartbeat's details: `{done, of}` for model calls, `{status, lastEvent}` for a fine-tune wait. */
+  /**
+   * The last heartbeat's details: `{done, of}` for model calls, `{status, lastEvent, progress}` for a fine-tune wait.
+   */
   heartbeat: unknown;
   lastFailure: string | null;
   /** When the next attempt starts while the activity waits out its retry backoff; null while an attempt runs. */
@@ -24,6 +26,8 @@ export interface FineTuneJobView {
   status: string;
   /** The job's events the client has seen, oldest first. */
   events: string[];
+  /** Percent of the training done, where the provider reports it. */
+  progress?: number | null;
 }
 
 export interface RunNode {
@@ -72,10 +76,11 @@ async function fineTuneJob(
   }
   if (!started) return null;
   const waiting = activities.find((a) => a.type === 'waitForFineTuneJob')?.heartbeat as
-    { status?: string; lastEvent?: string | null } | undefined;
+    { status?: string; lastEvent?: string | null; progress?: number | null } | undefined;
   const events = [...started.events];
   if (waiting?.lastEvent && events.at(-1) !== waiting.lastEvent) events.push(waiting.lastEvent);
-  return { jobId: started.jobId, status: waiting?.status ?? started.status, events };
+  const progress = waiting ? waiting.progress : started.progress;
+  return { jobId: started.jobId, status: waiting?.status ?? started.status, events, progress: progress ?? null };
 }
 
 /** A failure and its causes as one line: which stage or activity failed, then the error that ended it. */

@@ -50,8 +50,18 @@ export interface DoubleConfig {
   /** How the answer appears in responses and is read back from training files; `{choice}` marks the answer. */
   answerFormat: string;
   faults: FaultConfig;
+  /**
+   * Together job statuses reported under another name (e.g. `{pending: "provisioning"}`), as when Together adds a
+   * status a client does not know yet (default none).
+   */
+  togetherStatusRenames: Record<string, string>;
   /** The next N fine-tune jobs (OpenAI or Together) fail with "simulated training failure". */
   failNextJobs: number;
+  /**
+   * OpenAI refuses every new fine-tuning job with a 403 `fine_tuning_unavailable`, as it does for an organisation
+   * its self-serve closure has reached (default false).
+   */
+  openaiFineTuningClosed: boolean;
   /** Files and jobs get ids derived from their creation request instead of random ones (default false). */
   deterministicIds: boolean;
   rateLimit: RateLimitConfig;
@@ -98,7 +108,9 @@ export function defaultConfig(): DoubleConfig {
       seed: 1,
       paths: modelCallPaths,
     },
+    togetherStatusRenames: {},
     failNextJobs: 0,
+    openaiFineTuningClosed: false,
     deterministicIds: false,
     rateLimit: { requestsPerMinute: 0 },
     maxPromptChars: 0,

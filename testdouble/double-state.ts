@@ -7,7 +7,7 @@ import { GoldIndex } from './gold-index';
 import { IdMinter } from './hashing';
 import { ModelCallGate } from './model-call-gate';
 import { ModelRegistry } from './model-registry';
-import type { OpenAIJobParams, TogetherJobParams } from './provider-job-params';
+import type { FireworksDataset, FireworksJobParams, OpenAIJobParams, TogetherJobParams } from './provider-job-params';
 import { RateLimiter } from './rate-limit';
 import { RequestLog } from './request-log';
 
@@ -25,6 +25,9 @@ export class DoubleState {
   readonly faults: FaultInjector;
   readonly openaiJobs: FineTuningEngine<OpenAIJobParams>;
   readonly togetherJobs: FineTuningEngine<TogetherJobParams>;
+  readonly fireworksJobs: FineTuningEngine<FireworksJobParams>;
+  /** By resource name, `accounts/{account}/datasets/{id}`. */
+  readonly fireworksDatasets = new Map<string, FireworksDataset>();
 
   constructor(
     public config: DoubleConfig,
@@ -54,8 +57,18 @@ export class DoubleState {
       finishing: ['compressing', 'uploading'],
       succeeded: 'completed',
       failed: 'error',
+      userFailed: 'user_error',
       cancelled: 'cancelled',
       cancelRequested: 'cancel_requested',
+    });
+    this.fireworksJobs = new FineTuningEngine<FireworksJobParams>(deps, {
+      validating: 'JOB_STATE_VALIDATING',
+      queued: 'JOB_STATE_PENDING',
+      running: 'JOB_STATE_RUNNING',
+      finishing: ['JOB_STATE_WRITING_RESULTS'],
+      succeeded: 'JOB_STATE_COMPLETED',
+      failed: 'JOB_STATE_FAILED',
+      cancelled: 'JOB_STATE_CANCELLED',
     });
   }
 
@@ -72,6 +85,7 @@ export class DoubleState {
   stop(): void {
     this.openaiJobs.stopAll();
     this.togetherJobs.stopAll();
+    this.fireworksJobs.stopAll();
     this.faults.stop();
   }
 

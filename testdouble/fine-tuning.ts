@@ -17,6 +17,8 @@ export interface Lifecycle {
   finishing: string[];
   succeeded: string;
   failed: string;
+  /** When set, a job whose training file is invalid ends here rather than in `failed` (Together: user_error). */
+  userFailed?: string;
   cancelled: string;
   /** When set, a cancel first moves the job here and it becomes `cancelled` one step later. */
   cancelRequested?: string;
@@ -159,8 +161,8 @@ export class FineTuningEngine<P> {
   }
 
   private isTerminal(job: FineTuneJob<P>): boolean {
-    const { succeeded, failed, cancelled } = this.lifecycle;
-    return [succeeded, failed, cancelled].includes(job.status);
+    const { succeeded, failed, userFailed, cancelled } = this.lifecycle;
+    return [succeeded, failed, userFailed, cancelled].includes(job.status);
   }
 
   /** Returns false when the job has already finished. */
@@ -179,6 +181,23 @@ export class FineTuningEngine<P> {
     return true;
   }
 
+  /**
+   * Starts a job that ended failed or cancelled over again from its queue, as Fireworks' `:resume` does; returns false
+   * (leaving it as it is) for a job that is still live or succeeded.
+   */
+  resume(job: FineTuneJob<P>): boolean {
+    const { failed, userFailed, cancelled } = this.lifecycle;
+    if (![failed, userFailed, cancelled].includes(job.status)) return false;
+    const runtime = this.runtime.get(job.id)!;
+    runtime.failurePlanned = this.deps.takePlannedFailure();
+    job.error = null;
+    job.finishedAt = null;
+    this.event(job, 'job_resumed', 'Fine-tuning job resumed');
+    this.setStatus(job, this.lifecycle.queued);
+    this.schedule(job, () => this.start(job));
+    return true;
+  }
+
   /** Stops every timer; for shutdown. */
   stopAll(): void {
     for (const runtime of this.runtime.values()) clearTimeout(runtime.timer);
@@ -193,7 +212,11 @@ export class FineTuningEngine<P> {
   private validate(job: FineTuneJob<P>): void {
     const check = checkTrainingFile(job.trainingFile.content);
     if (!check.ok)
-      return this.fail(job, { code: 'invalid_training_file', message: check.message, param: 'training_file' });
+      return this.fail(
+        job,
+        { code: 'invalid_training_file', message: check.message, param: 'training_file' },
+        this.lifecycle.userFailed,
+      );
     const runtime = this.runtime.get(job.id)!;
     const { matched, graded } = labelAgreement(check.examples, this.deps.gold, this.deps.config().answerFormat);
     runtime.examples = check.examples.length;
@@ -298,10 +321,10 @@ export class FineTuningEngine<P> {
     this.event(job, 'job_complete', 'The job has successfully completed');
   }
 
-  private fail(job: FineTuneJob<P>, error: JobError): void {
+  private fail(job: FineTuneJob<P>, error: JobError, status = this.lifecycle.failed): void {
     job.error = error;
     job.finishedAt = Date.now();
-    this.setStatus(job, this.lifecycle.failed);
+    this.setStatus(job, status);
     this.event(job, 'job_error', error.message, {}, 'error');
   }
 

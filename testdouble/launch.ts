@@ -29,6 +29,8 @@ export interface ProviderDouble {
   baseURL: string;
   /** url + '/together/v1': the Together AI API. */
   togetherBaseURL: string;
+  /** url + '/fireworks/v1': the Fireworks AI gateway API. */
+  fireworksBaseURL: string;
   /** Deep-merges the patch into the running config; resolves to the whole config. */
   configure(patch: DoubleConfigPatch): Promise<DoubleConfig>;
   /** Replaces all gold items. */
@@ -134,6 +136,7 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     url,
     baseURL: `${url}/v1`,
     togetherBaseURL: `${url}/together/v1`,
+    fireworksBaseURL: `${url}/fireworks/v1`,
     configure: (patch) => admin<DoubleConfig>(url, 'POST', 'config', patch),
     setGold: async (items) => {
       await admin(url, 'DELETE', 'gold');

@@ -177,6 +177,13 @@ export function openaiFineTuningRoutes(router: Router, state: DoubleState): void
       return ok({ id: request.params.id, object: 'file', deleted: true });
     })
     .on('POST', '/v1/fine_tuning/jobs', async (request) => {
+      if (state.config.openaiFineTuningClosed)
+        throw new HttpError(
+          403,
+          'This organization can no longer create fine-tuning jobs: self-serve fine-tuning has been closed to it.',
+          'invalid_request_error',
+          'fine_tuning_unavailable',
+        );
       const body = request.json();
       const trainingFileId = requiredString(body, 'training_file');
       const modelName = requiredString(body, 'model');

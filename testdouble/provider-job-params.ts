@@ -1,5 +1,6 @@
 // What each provider's create-job request fixes for a fine-tune job, kept apart from the route files so the shared
 // state (double-state.ts) can name the job types without importing the routes that import it.
+import type { StoredFile } from './file-store';
 
 /** The OpenAI fine_tuning/jobs parameters a job keeps. */
 export interface OpenAIJobParams {
@@ -20,4 +21,23 @@ export interface TogetherJobParams {
   nCheckpoints: number;
   warmupRatio: number;
   trainOnInputs: boolean | 'auto';
+}
+
+/** The Fireworks supervisedFineTuningJobs parameters a job keeps. */
+export interface FireworksJobParams {
+  account: string;
+  /** `accounts/{account}/datasets/{id}`. */
+  dataset: string;
+  learningRate: number;
+  loraRank: number;
+  displayName: string | null;
+}
+
+/** A Fireworks dataset: created first, then given its file by `:upload`. */
+export interface FireworksDataset {
+  /** `accounts/{account}/datasets/{id}`. */
+  name: string;
+  createdAt: number;
+  /** Null until `:upload` has stored its file. */
+  file: StoredFile | null;
 }

@@ -1,4 +1,4 @@
-// The provider test double: an OpenAI- and Together-compatible HTTP server with a simulated model,
+// The provider test double: an OpenAI-, Together- and Fireworks-compatible HTTP server with a simulated model,
 // for tests that cannot reach paid providers.
 //   tsx testdouble/server.ts --port 0 [--host 127.0.0.1] [--api-key KEY] [--config cfg.json] [--gold gold.jsonl]
 // Prints one JSON line {"listening":"http://HOST:PORT"} to stdout once it accepts connections.
@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { adminRoutes } from './admin-routes';
 import { defaultConfig, type DoubleConfigPatch } from './config';
 import { DoubleState } from './double-state';
+import { fireworksRoutes } from './fireworks-routes';
 import { parseGoldJsonl } from './gold-index';
 import { Router } from './http';
 import { inferenceRoutes } from './inference-routes';
@@ -43,6 +44,7 @@ function main(): void {
   inferenceRoutes(router, state);
   openaiFineTuningRoutes(router, state);
   togetherRoutes(router, state);
+  fireworksRoutes(router, state);
   adminRoutes(router, state);
 
   const server = createServer(requestListener(state, router));

@@ -48,11 +48,11 @@ function eventView(event: JobEvent) {
 }
 
 /** The job as list, create and cancel return it; retrieve adds `events`. */
-function jobView(job: Job) {
+function viewOfJob(job: Job, renames: Record<string, string>) {
   return {
     id: job.id,
     job_id: job.id,
-    status: job.status,
+    status: renames[job.status] ?? job.status,
     created_at: iso(job.createdAt),
     updated_at: iso(job.updatedAt),
     model: job.baseModel,
@@ -103,6 +103,7 @@ function trainingType(body: Record<string, unknown>): TogetherJobParams['trainin
 export function togetherRoutes(router: Router, state: DoubleState): void {
   const files = state.togetherFiles;
   const jobs = state.togetherJobs;
+  const jobView = (job: Job) => viewOfJob(job, state.config.togetherStatusRenames);
 
   const findFile = (request: DoubleRequest) => {
     const file = files.get(request.params.id);

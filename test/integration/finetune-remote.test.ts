@@ -1,13 +1,14 @@
-// The OpenAI and Together fine-tune backends against the provider test double.
+// The OpenAI, Together and Fireworks fine-tune backends against the provider test double.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createFineTuneBackend } from '../../activities/providers/finetune/backend';
-import type { FineTuneBackend, JobTag } from '../../activities/providers/finetune/backend-common';
+import { tagName, type FineTuneBackend, type JobTag } from '../../activities/providers/finetune/backend-common';
 import type { FineTuneBackendConfig, ProvidersConfig } from '../../core/config';
 import { terminalFineTuneStatuses, type FineTuneJobState } from '../../core/types';
-import { retryAfterMs } from '../../activities/providers/errors';
+import { classify, retryAfterMs } from '../../activities/providers/errors';
+import { InvalidConfig } from '../../core/errors';
 import { modelCallPaths } from '../../testdouble/config';
 import { startProviderDouble } from '../support/provider-double';
 
@@ -22,12 +23,19 @@ let trainingPath: string;
 let trainingSha: string;
 
 interface Flavour {
-  name: 'openai' | 'together';
+  name: 'openai' | 'together' | 'fireworks';
   config: () => Exclude<FineTuneBackendConfig, { kind: 'in-context' | 'command' }>;
+  /** Regular expressions for request paths. */
   uploadPath: string;
   createPath: string;
-  /** A regular expression for the request path that lists a job's events. */
-  eventsPath: string;
+  /** Lists a job's events; null where the provider keeps none (Fireworks). */
+  eventsPath: string | null;
+  /** What the provider calls an uploaded training file. */
+  fileId: RegExp;
+  /** The last event of a job that succeeded. */
+  completedEvent: RegExp;
+  /** Whether the job's state carries a progress percent. */
+  reportsProgress: boolean;
 }
 
 const flavours: Flavour[] = [
@@ -37,6 +45,9 @@ const flavours: Flavour[] = [
     uploadPath: '/v1/files',
     createPath: '/v1/fine_tuning/jobs',
     eventsPath: '^/v1/fine_tuning/jobs/[^/]+/events$',
+    fileId: /^file-/,
+    completedEvent: /successfully completed/,
+    reportsProgress: false,
   },
   {
     name: 'together',
@@ -50,6 +61,26 @@ const flavours: Flavour[] = [
     uploadPath: '/together/v1/files/upload',
     createPath: '/together/v1/fine-tunes',
     eventsPath: '^/together/v1/fine-tunes/[^/]+/events$',
+    fileId: /^file-/,
+    completedEvent: /successfully completed/,
+    reportsProgress: true,
+  },
+  {
+    name: 'fireworks',
+    config: () => ({
+      kind: 'fireworks',
+      baseURL: dbl.fireworksBaseURL,
+      apiKeyEnv: 'FLT_TEST_KEY',
+      account: 'flt-test',
+      provider: 'double',
+      pollIntervalSeconds: 1,
+    }),
+    uploadPath: '/fireworks/v1/accounts/flt-test/datasets/[^/]+:upload',
+    createPath: '/fireworks/v1/accounts/flt-test/supervisedFineTuningJobs',
+    eventsPath: null,
+    fileId: /^accounts\/flt-test\/datasets\/flt-/,
+    completedEvent: /^JOB_STATE_COMPLETED$/,
+    reportsProgress: true,
   },
 ];
 
@@ -89,11 +120,12 @@ async function waitDone(backend: FineTuneBackend, jobId: string): Promise<FineTu
   }
 }
 
-/** Counts requests made by `action`, by method and path. */
+/** Counts requests made by `action`, by method and path (a regular expression for the whole path). */
 async function requestsDuring(action: () => Promise<unknown>, method: string, requestPath: string): Promise<number> {
   const before = (await dbl.requests()).length;
   await action();
-  return (await dbl.requests()).slice(before).filter((r) => r.method === method && r.path === requestPath).length;
+  const pattern = new RegExp(`^${requestPath}$`);
+  return (await dbl.requests()).slice(before).filter((r) => r.method === method && pattern.test(r.path)).length;
 }
 
 beforeAll(async () => {
@@ -131,7 +163,7 @@ describe.each(flavours)('$name fine-tune backend', (flavour) => {
       'POST',
       flavour.uploadPath,
     );
-    expect(first).toMatch(/^file-/);
+    expect(first).toMatch(flavour.fileId);
     expect(second).toBe(first);
     expect(uploads).toBe(1);
   });
@@ -159,7 +191,9 @@ describe.each(flavours)('$name fine-tune backend', (flavour) => {
     expect(done.events.length).toBeGreaterThan(0);
     expect(done.events.length).toBeLessThanOrEqual(10);
     // Oldest first: the double's last event for a finished job is its completion.
-    expect(done.events.at(-1)).toMatch(/successfully completed/);
+    expect(done.events.at(-1)).toMatch(flavour.completedEvent);
+    if (flavour.reportsProgress) expect(done.progress).toBe(100);
+    else expect(done.progress ?? null).toBeNull();
   });
 
   test('cancel leaves the job cancelled', async () => {
@@ -209,36 +243,40 @@ describe.each(flavours)('$name fine-tune backend', (flavour) => {
     expect(retryAfterMs(err!.headers)).toBe(7000);
   });
 
-  test('a create whose events listing fails still returns the created job, so no retry creates a second', async () => {
-    const backend = backendFor(flavour);
-    const trainingFileId = await backend.uploadTrainingFile({
-      tag: tag('events-down'),
-      localPath: trainingPath,
-      sha256: trainingSha,
-    });
-    await dbl.configure({ faults: { rate: 1, kinds: ['500'], paths: flavour.eventsPath } });
-    let created: FineTuneJobState | Error | null = null;
-    let eventListings: number;
-    try {
-      const before = (await dbl.requests()).length;
-      const creates = await requestsDuring(
-        async () =>
-          (created = await backend
-            .createJob({ tag: tag('events-down'), trainingFileId, baseModel: 'sim-model', hyperparameters })
-            .catch((e: Error) => e)),
-        'POST',
-        flavour.createPath,
-      );
-      expect(creates).toBe(1);
-      eventListings = (await dbl.requests()).slice(before).filter((r) => r.fault === '500').length;
-    } finally {
-      await dbl.configure({ faults: { rate: 0, paths: modelCallPaths } });
-    }
-    expect(eventListings).toBeGreaterThan(0);
-    expect(created).not.toBeInstanceOf(Error);
-    expect(created).toMatchObject({ jobId: expect.any(String), events: [] });
-    expect((await backend.findJob(tag('events-down')))?.jobId).toBe((created as unknown as FineTuneJobState).jobId);
-  });
+  const withEvents = flavour.eventsPath === null ? test.skip : test;
+  withEvents(
+    'a create whose events listing fails still returns the created job, so no retry creates a second',
+    async () => {
+      const backend = backendFor(flavour);
+      const trainingFileId = await backend.uploadTrainingFile({
+        tag: tag('events-down'),
+        localPath: trainingPath,
+        sha256: trainingSha,
+      });
+      await dbl.configure({ faults: { rate: 1, kinds: ['500'], paths: flavour.eventsPath! } });
+      let created: FineTuneJobState | Error | null = null;
+      let eventListings: number;
+      try {
+        const before = (await dbl.requests()).length;
+        const creates = await requestsDuring(
+          async () =>
+            (created = await backend
+              .createJob({ tag: tag('events-down'), trainingFileId, baseModel: 'sim-model', hyperparameters })
+              .catch((e: Error) => e)),
+          'POST',
+          flavour.createPath,
+        );
+        expect(creates).toBe(1);
+        eventListings = (await dbl.requests()).slice(before).filter((r) => r.fault === '500').length;
+      } finally {
+        await dbl.configure({ faults: { rate: 0, paths: modelCallPaths } });
+      }
+      expect(eventListings).toBeGreaterThan(0);
+      expect(created).not.toBeInstanceOf(Error);
+      expect(created).toMatchObject({ jobId: expect.any(String), events: [] });
+      expect((await backend.findJob(tag('events-down')))?.jobId).toBe((created as unknown as FineTuneJobState).jobId);
+    },
+  );
 
   test('a wrong API key fails with status 401 and does not leak the key', async () => {
     const backend = backendFor(flavour, 'wrong-key-0123456789');
@@ -252,5 +290,145 @@ describe.each(flavours)('$name fine-tune backend', (flavour) => {
 
   test('a missing API key is an error naming the environment variable', () => {
     expect(() => createFineTuneBackend(flavour.config(), providers(), { workDir, env: {} })).toThrow(/FLT_TEST_KEY/);
+  });
+});
+
+describe('openai fine-tune backend after the self-serve closure', () => {
+  test('a create refused because the organisation may no longer fine-tune fails at once, naming others', async () => {
+    const backend = backendFor(flavours[0]);
+    const tag: JobTag = { runId: 'remote-openai', stage: 'closed' };
+    const trainingFileId = await backend.uploadTrainingFile({ tag, localPath: trainingPath, sha256: trainingSha });
+    await dbl.configure({ openaiFineTuningClosed: true });
+    let err: unknown;
+    try {
+      const creates = await requestsDuring(
+        () =>
+          backend
+            .createJob({ tag, trainingFileId, baseModel: 'sim-model', hyperparameters })
+            .catch((e: unknown) => (err = e)),
+        'POST',
+        flavours[0].createPath,
+      );
+      expect(creates).toBe(1);
+    } finally {
+      await dbl.configure({ openaiFineTuningClosed: false });
+    }
+    const failure = classify(err);
+    expect(failure.retryable).toBe(false);
+    expect(failure.type).toBe(InvalidConfig);
+    expect(failure.message).toMatch(/closed self-serve fine-tuning/);
+    expect(failure.message).toMatch(/"command"/);
+    expect(failure.message).toMatch(/"together"/);
+    expect(failure.message).toMatch(/"fireworks"/);
+    expect(failure.message).not.toMatch(/API key/);
+    expect(failure.message.split(/\.\s/)).toHaveLength(1);
+  });
+});
+
+describe('together job states', () => {
+  const together = flavours[1];
+  const tag = (stage: string): JobTag => ({ runId: 'remote-together-states', stage });
+
+  test('a job that ends user_error (its training file is invalid) is failed, with the reason', async () => {
+    const backend = backendFor(together);
+    const brokenPath = path.join(workDir, 'broken.jsonl');
+    fs.writeFileSync(brokenPath, '{"messages": "not a list"}\n');
+    const sha256 = createHash('sha256').update(fs.readFileSync(brokenPath)).digest('hex');
+    const trainingFileId = await backend.uploadTrainingFile({ tag: tag('user-error'), localPath: brokenPath, sha256 });
+    const job = await backend.createJob({
+      tag: tag('user-error'),
+      trainingFileId,
+      baseModel: 'sim-model',
+      hyperparameters,
+    });
+    const done = await waitDone(backend, job.jobId);
+    expect(done.status).toBe('failed');
+    expect(done.error).toMatch(/line 1/);
+  });
+
+  test('a status the backend does not know is polled as running, with one warning', async () => {
+    // Jobs stay pending for the whole test, reported under a status name the backend has never seen.
+    await dbl.configure({ fineTune: { stepMs: 600_000 }, togetherStatusRenames: { pending: 'provisioning' } });
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const backend = backendFor(together);
+    try {
+      const job = await findOrCreate(backend, tag('unknown-status'));
+      const polled = await backend.getJob(job.jobId);
+      expect(polled.status).toBe('running');
+      expect((await backend.getJob(job.jobId)).status).toBe('running');
+      const warnings = warn.mock.calls.map((call) => String(call[0]));
+      expect(warnings.filter((w) => w.includes('"provisioning"'))).toHaveLength(1);
+      await backend.cancelJob(job.jobId);
+    } finally {
+      warn.mockRestore();
+      await dbl.configure({ fineTune: { stepMs: 300 }, togetherStatusRenames: { pending: 'pending' } });
+    }
+  });
+});
+
+describe('fireworks jobs', () => {
+  const fireworks = flavours[2];
+  const tag = (stage: string): JobTag => ({ runId: 'remote-fireworks', stage });
+  const jobPath = (id: string) => `${fireworks.createPath}/${id}`;
+
+  async function created(backend: FineTuneBackend, stage: string): Promise<FineTuneJobState> {
+    const trainingFileId = await backend.uploadTrainingFile({
+      tag: tag(stage),
+      localPath: trainingPath,
+      sha256: trainingSha,
+    });
+    return backend.createJob({ tag: tag(stage), trainingFileId, baseModel: 'sim-model', hyperparameters });
+  }
+
+  test('a second create under the same tag is refused by the provider and follows the first job', async () => {
+    const backend = backendFor(fireworks);
+    const before = (await dbl.requests()).length;
+    const first = await created(backend, 'twice');
+    const second = await created(backend, 'twice');
+    const creates = (await dbl.requests())
+      .slice(before)
+      .filter((r) => r.method === 'POST' && r.path === fireworks.createPath);
+    expect(creates.map((r) => r.status)).toEqual([200, 409]);
+    expect(second.jobId).toBe(first.jobId);
+    expect(first.jobId).toBe(tagName(tag('twice')));
+    expect((await waitDone(backend, first.jobId)).status).toBe('succeeded');
+  });
+
+  test('a job that failed is resumed, not replaced, when its tag is started again', async () => {
+    const backend = backendFor(fireworks);
+    await dbl.configure({ failNextJobs: 1 });
+    const job = await created(backend, 'resumed');
+    expect((await waitDone(backend, job.jobId)).status).toBe('failed');
+    const resumes = await requestsDuring(() => created(backend, 'resumed'), 'POST', `${jobPath(job.jobId)}:resume`);
+    expect(resumes).toBe(1);
+    const done = await waitDone(backend, job.jobId);
+    expect(done.status).toBe('succeeded');
+    expect(done.resultModel).toBe(`accounts/flt-test/models/${job.jobId}`);
+  });
+
+  test("the job's progress percent is reported: 0 while it waits, 100 once completed", async () => {
+    const backend = backendFor(fireworks);
+    await dbl.configure({ fineTune: { stepMs: 600_000 } });
+    let job: FineTuneJobState;
+    try {
+      job = await created(backend, 'progress');
+      expect((await backend.getJob(job.jobId)).progress).toBe(0);
+    } finally {
+      await dbl.configure({ fineTune: { stepMs: 300 } });
+    }
+    // The job's next step was scheduled with the long step: cancel it and run a fresh one to the end.
+    await backend.cancelJob(job.jobId);
+    const fresh = await created(backend, 'progress-done');
+    expect((await waitDone(backend, fresh.jobId)).progress).toBe(100);
+  });
+
+  test('full fine-tuning is refused before any request', async () => {
+    const backend = backendFor(fireworks);
+    const before = (await dbl.requests()).length;
+    const err = await backend
+      .createJob({ tag: tag('full'), trainingFileId: 'x', baseModel: 'sim-model', hyperparameters: { lora: false } })
+      .catch((e: unknown) => e);
+    expect(classify(err)).toMatchObject({ retryable: false, type: 'InvalidInput' });
+    expect((await dbl.requests()).length).toBe(before);
   });
 });

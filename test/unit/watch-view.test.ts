@@ -117,6 +117,12 @@ describe('flt watch frames', () => {
     expect(withJob).toContain(
       'fine-tune jobs\n  evolve: ftjob-1 running\n      Step 1/10\n      Step 2/10\n      Step 3/10',
     );
+
+    const withProgress = frame(
+      run('evolve', [{ ...fineTune, fineTuneJob: { jobId: 'sftj-1', status: 'running', events: [], progress: 42 } }]),
+    );
+    expect(withProgress).toMatch(/evolve +▸ running {2}job sftj-1 running 42%/);
+    expect(withProgress).toContain('fine-tune jobs\n  evolve: sftj-1 running 42%');
   });
 
   it('says when the run is paused or waits for approval, and what to run', () => {

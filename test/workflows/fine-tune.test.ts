@@ -99,6 +99,30 @@ describe('fineTune workflow', () => {
     });
   });
 
+  it('runs a Fireworks supervised fine-tuning job under its tag id and returns its output model', async () => {
+    const worker = await testWorker({ ...deps, env: { ...deps.env, FIREWORKS_API_KEY: 'k' } });
+    await worker.run(async () => {
+      const model = await (
+        await start(
+          worker.taskQueue,
+          await input('fireworks', {
+            kind: 'fireworks',
+            baseURL: double.fireworksBaseURL,
+            apiKeyEnv: 'FIREWORKS_API_KEY',
+            account: 'flt-wf',
+            provider: 'double',
+            pollIntervalSeconds: 0.2,
+          }),
+        )
+      ).result();
+      expect(model).toEqual({ provider: 'double', model: expect.stringMatching(/^accounts\/flt-wf\/models\/flt-c/) });
+      const creates = (await double.requests()).filter(
+        (r) => r.method === 'POST' && r.path === '/fireworks/v1/accounts/flt-wf/supervisedFineTuningJobs',
+      );
+      expect(creates).toHaveLength(1);
+    });
+  });
+
   it('runs a local trainer command and returns the served adapter', async () => {
     const worker = await testWorker(deps);
     await worker.run(async () => {
@@ -162,6 +186,29 @@ describe('fineTune workflow', () => {
       expect(err).toBeInstanceOf(WorkflowFailedError);
       expect(String(err.cause?.message)).toMatch(/ended failed: simulated training failure/);
     });
+  });
+
+  it('fails the run at once, without a retry, when OpenAI refuses the job under its fine-tuning closure', async () => {
+    await double.configure({ openaiFineTuningClosed: true });
+    const worker = await testWorker(deps);
+    try {
+      await worker.run(async () => {
+        const before = await jobCreates();
+        const handle = await start(
+          worker.taskQueue,
+          await input('closed', { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }),
+        );
+        const err = await handle.result().catch((e) => e);
+        expect(err).toBeInstanceOf(WorkflowFailedError);
+        const causes: { message: string; type?: string }[] = [];
+        for (let e = err.cause; e; e = e.cause) causes.push(e);
+        expect(causes.map((c) => c.type)).toContain('InvalidConfig');
+        expect(causes.map((c) => c.message).join(' | ')).toMatch(/closed self-serve fine-tuning.*"fireworks"/);
+        expect((await jobCreates()) - before).toBe(1);
+      });
+    } finally {
+      await double.configure({ openaiFineTuningClosed: false });
+    }
   });
 
   it('starts a new job when one fails, as configured, without creating any job twice', async () => {

@@ -55,6 +55,22 @@ export interface FineTuneBackend {
   cancelJob(jobId: string): Promise<void>;
 }
 
+/** Unknown statuses already warned about, per provider, so a job polled for hours logs each once per worker. */
+const warnedStatuses = new Set<string>();
+
+/**
+ * A status the provider added after this code was written: polled as running, so the wait goes on rather than
+ * ending the stage, and logged once, so that an operator can tell when it needs a mapping.
+ */
+export function unknownStatus(provider: string, jobId: string, status: string): FineTuneStatus {
+  const key = `${provider}\u0000${status}`;
+  if (!warnedStatuses.has(key)) {
+    warnedStatuses.add(key);
+    console.warn(`${provider} fine-tune job ${jobId} has status "${status}", unknown here; treated as running.`);
+  }
+  return 'running';
+}
+
 /** How many recent events a job state carries. */
 export const eventTail = 10;
 

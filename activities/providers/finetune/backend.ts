@@ -2,6 +2,7 @@
 import type { FineTuneBackendConfig, ProvidersConfig } from '../../../core/config';
 import { openAiCompatibleProvider, type FineTuneBackend } from './backend-common';
 import { CommandFineTuneBackend } from './command';
+import { FireworksFineTuneBackend } from './fireworks';
 import { OpenAiFineTuneBackend } from './openai';
 import { TogetherFineTuneBackend } from './together';
 
@@ -16,6 +17,8 @@ export function createFineTuneBackend(
       return new OpenAiFineTuneBackend(openAiCompatibleProvider(providers, config.provider), env);
     case 'together':
       return new TogetherFineTuneBackend(config, openAiCompatibleProvider(providers, config.provider), env);
+    case 'fireworks':
+      return new FireworksFineTuneBackend(config, openAiCompatibleProvider(providers, config.provider), env);
     case 'command':
       return new CommandFineTuneBackend(config, { workDir: options.workDir, env });
   }

@@ -2,9 +2,10 @@
 //
 // OpenAI is closing self-serve fine-tuning to new jobs in stages up to 2027-01-06; that is why the Together and
 // local command backends exist next to this one.
-import OpenAI from 'openai';
+import OpenAI, { APIError } from 'openai';
 import type { FineTuningJob, FineTuningJobEvent } from 'openai/resources/fine-tuning/jobs/jobs';
 import type { OpenAiCompatibleProviderConfig } from '../../../core/config';
+import { InvalidConfig, typedError } from '../../../core/errors';
 import { terminalFineTuneStatuses, type FineTuneJobState, type FineTuneStatus } from '../../../core/types';
 import {
   eventTail,
@@ -29,6 +30,20 @@ const knownStatuses: FineTuneStatus[] = ['validating_files', 'queued', 'running'
 const statusOf = (job: FineTuningJob): FineTuneStatus => (knownStatuses.includes(job.status) ? job.status : 'running');
 
 const tagOf = (job: FineTuningJob): string | undefined => job.metadata?.[tagMetadataKey];
+
+/** The error code OpenAI answers a create with once its self-serve closure has reached the organisation. */
+const closedCode = 'fine_tuning_unavailable';
+
+/** A create the closure refused fails the run at once, pointing at the backends that still train. */
+function closureRefusal(err: unknown): Error | null {
+  if (!(err instanceof APIError) || err.code !== closedCode) return null;
+  return typedError(
+    InvalidConfig,
+    'OpenAI refused the fine-tuning job because it has closed self-serve fine-tuning to this organisation ' +
+      `(${err.status} ${closedCode}); set the fine-tune backend's kind to "command" (your own trainer, served by ` +
+      'vLLM, SGLang or llama.cpp), "together" or "fireworks" instead.',
+  );
+}
 
 export class OpenAiFineTuneBackend implements FineTuneBackend {
   private readonly client: OpenAI;
@@ -70,26 +85,30 @@ export class OpenAiFineTuneBackend implements FineTuneBackend {
   async createJob(args: CreateJobArgs): Promise<FineTuneJobState> {
     const name = tagName(args.tag);
     const h = args.hyperparameters;
-    const job = await this.client.fineTuning.jobs.create({
-      model: args.baseModel,
-      training_file: args.trainingFileId,
-      // The suffix only makes the model name readable; the metadata tag is what findJob matches on. The SDK
-      // documents up to 64 characters (older API revisions said 18); tag names are at most 40.
-      suffix: name,
-      metadata: { [tagMetadataKey]: name },
-      method: {
-        type: 'supervised',
-        supervised: {
-          hyperparameters: {
-            n_epochs: h.epochs,
-            // OpenAI takes a multiplier of its own base learning rate, not an absolute rate: learningRate is passed
-            // through as that multiplier.
-            learning_rate_multiplier: h.learningRate,
-            batch_size: h.batchSize,
+    const job = await this.client.fineTuning.jobs
+      .create({
+        model: args.baseModel,
+        training_file: args.trainingFileId,
+        // The suffix only makes the model name readable; the metadata tag is what findJob matches on. The SDK
+        // documents up to 64 characters (older API revisions said 18); tag names are at most 40.
+        suffix: name,
+        metadata: { [tagMetadataKey]: name },
+        method: {
+          type: 'supervised',
+          supervised: {
+            hyperparameters: {
+              n_epochs: h.epochs,
+              // OpenAI takes a multiplier of its own base learning rate, not an absolute rate: learningRate is passed
+              // through as that multiplier.
+              learning_rate_multiplier: h.learningRate,
+              batch_size: h.batchSize,
+            },
           },
         },
-      },
-    });
+      })
+      .catch((err: unknown) => {
+        throw closureRefusal(err) ?? err;
+      });
     // The job exists and is paid for: nothing after the create may fail this call, or a retry would create another.
     return this.toState(job).catch(() => this.stateOf(job, []));
   }

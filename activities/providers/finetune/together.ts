@@ -1,7 +1,6 @@
 // Together AI fine-tuning over its REST API (https://docs.together.ai/reference), with plain fetch.
 import type { FineTuneBackendConfig, OpenAiCompatibleProviderConfig } from '../../../core/config';
 import { terminalFineTuneStatuses, type FineTuneJobState, type FineTuneStatus } from '../../../core/types';
-import { ProviderHttpError } from '../errors';
 import {
   pickJob,
   readApiKey,
@@ -9,10 +8,12 @@ import {
   tagName,
   trainingFile,
   trainingFileName,
+  unknownStatus,
   type CreateJobArgs,
   type FineTuneBackend,
   type JobTag,
 } from './backend-common';
+import { RestClient } from './rest-client';
 
 type TogetherConfig = Extract<FineTuneBackendConfig, { kind: 'together' }>;
 
@@ -29,6 +30,14 @@ interface TogetherJob {
   /** The model to call once completed; current API revisions name it model_output_name. */
   output_name?: string | null;
   model_output_name?: string | null;
+  steps_completed?: number | null;
+  total_steps?: number | null;
+}
+
+/** Percent of the training steps done, once Together knows how many there are. */
+function progressOf(job: TogetherJob): number | null {
+  const { steps_completed: done, total_steps: total } = job;
+  return typeof done === 'number' && typeof total === 'number' && total > 0 ? Math.floor((100 * done) / total) : null;
 }
 
 interface TogetherEvent {
@@ -46,78 +55,45 @@ const statuses: Record<string, FineTuneStatus> = {
   uploading: 'running',
   completed: 'succeeded',
   error: 'failed',
+  // The job's own input was refused (a malformed training file): no retry of the same job can succeed.
+  user_error: 'failed',
   cancel_requested: 'cancelled',
   cancelled: 'cancelled',
 };
 
 // A status Together adds later keeps the poller waiting rather than ending the stage.
-const statusOf = (job: TogetherJob): FineTuneStatus => statuses[job.status] ?? 'running';
+const statusOf = (job: TogetherJob): FineTuneStatus =>
+  statuses[job.status] ?? unknownStatus('Together', job.id, job.status);
 const timeOf = (iso: string | undefined): number => (iso ? Date.parse(iso) || 0 : 0);
 
-/** The provider's own words from an error body: `{error: {message}}`, `{error: "..."}`, `{message}`, or the text. */
-function errorMessage(body: string): string {
-  try {
-    const json = JSON.parse(body);
-    const message = json?.error?.message ?? json?.error ?? json?.message;
-    if (typeof message === 'string') return message;
-  } catch {
-    // not JSON: the text itself is the message
-  }
-  return body.slice(0, 500);
-}
-
 export class TogetherFineTuneBackend implements FineTuneBackend {
-  private readonly baseURL: string;
-  private readonly apiKey: string;
-  private readonly timeoutMs: number;
+  private readonly rest: RestClient;
 
   constructor(config: TogetherConfig, provider: OpenAiCompatibleProviderConfig, env: NodeJS.ProcessEnv) {
-    this.baseURL = config.baseURL.replace(/\/+$/, '');
-    this.apiKey = readApiKey(config.apiKeyEnv, env);
     // The chat provider on the same account sets the patience for every request.
-    this.timeoutMs = provider.requestTimeoutSeconds * 1000;
-  }
-
-  private async request<T>(method: 'GET' | 'POST', path: string, body?: FormData | object): Promise<T> {
-    const headers: Record<string, string> = { Authorization: `Bearer ${this.apiKey}`, Accept: 'application/json' };
-    let payload: FormData | string | undefined;
-    if (body instanceof FormData) payload = body;
-    else if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      payload = JSON.stringify(body);
-    }
-    const response = await fetch(`${this.baseURL}${path}`, {
-      method,
-      headers,
-      body: payload,
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
-    const text = await response.text();
-    if (!response.ok) {
-      throw new ProviderHttpError(
-        `Together ${method} ${path} failed with ${response.status}: ${errorMessage(text)}`,
-        response.status,
-        Object.fromEntries(response.headers.entries()),
-      );
-    }
-    return JSON.parse(text) as T;
+    this.rest = new RestClient(
+      'Together',
+      config.baseURL,
+      readApiKey(config.apiKeyEnv, env),
+      provider.requestTimeoutSeconds * 1000,
+    );
   }
 
   async uploadTrainingFile(args: { tag: JobTag; localPath: string; sha256: string }): Promise<string> {
     const name = trainingFileName(args.tag, args.sha256);
-    const existing = await this.request<{ data: TogetherFile[] }>('GET', '/files');
+    const existing = await this.rest.request<{ data: TogetherFile[] }>('GET', '/files');
     const found = existing.data.find((file) => file.filename === name);
     if (found) return found.id;
     const form = new FormData();
     form.append('file', await trainingFile(args.localPath, name), name);
     form.append('file_name', name);
     form.append('purpose', 'fine-tune');
-    return (await this.request<TogetherFile>('POST', '/files/upload', form)).id;
+    return (await this.rest.request<TogetherFile>('POST', '/files/upload', form)).id;
   }
 
   async findJob(tag: JobTag): Promise<FineTuneJobState | null> {
     const name = tagName(tag);
-    const jobs = await this.request<{ data: TogetherJob[] }>('GET', '/fine-tunes');
+    const jobs = await this.rest.request<{ data: TogetherJob[] }>('GET', '/fine-tunes');
     const job = pickJob(
       jobs.data.filter((j) => j.suffix === name),
       statusOf,
@@ -130,7 +106,7 @@ export class TogetherFineTuneBackend implements FineTuneBackend {
   async createJob(args: CreateJobArgs): Promise<FineTuneJobState> {
     const h = args.hyperparameters;
     const lora = h.lora ?? true;
-    const job = await this.request<TogetherJob>('POST', '/fine-tunes', {
+    const job = await this.rest.request<TogetherJob>('POST', '/fine-tunes', {
       training_file: args.trainingFileId,
       model: args.baseModel,
       n_epochs: h.epochs,
@@ -147,18 +123,18 @@ export class TogetherFineTuneBackend implements FineTuneBackend {
   }
 
   async getJob(jobId: string): Promise<FineTuneJobState> {
-    return this.toState(await this.request<TogetherJob>('GET', `/fine-tunes/${encodeURIComponent(jobId)}`));
+    return this.toState(await this.rest.request<TogetherJob>('GET', `/fine-tunes/${encodeURIComponent(jobId)}`));
   }
 
   async cancelJob(jobId: string): Promise<void> {
     // Cancelling a job that already ended is a provider error; for us it is nothing left to do.
     const path = `/fine-tunes/${encodeURIComponent(jobId)}`;
-    if (terminalFineTuneStatuses.includes(statusOf(await this.request<TogetherJob>('GET', path)))) return;
-    await this.request('POST', `${path}/cancel`);
+    if (terminalFineTuneStatuses.includes(statusOf(await this.rest.request<TogetherJob>('GET', path)))) return;
+    await this.rest.request('POST', `${path}/cancel`);
   }
 
   private async toState(job: TogetherJob): Promise<FineTuneJobState> {
-    const { data } = await this.request<{ data: TogetherEvent[] }>(
+    const { data } = await this.rest.request<{ data: TogetherEvent[] }>(
       'GET',
       `/fine-tunes/${encodeURIComponent(job.id)}/events`,
     );
@@ -181,6 +157,7 @@ export class TogetherFineTuneBackend implements FineTuneBackend {
         (e) => timeOf(e.created_at),
         (e) => e.message,
       ),
+      progress: progressOf(job),
     };
   }
 }
