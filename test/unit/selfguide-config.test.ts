@@ -30,7 +30,13 @@ describe('SELF-GUIDE configs', () => {
       epochs: 3,
     });
     expect(config.generation).toEqual({ promptsPerRound: 10, maxTokens: 500 });
-    expect(config.annotation).toEqual({ samples: 10, temperature: 0.2, minShare: 0.3, maxTokens: 500 });
+    expect(config.annotation).toEqual({
+      samples: 10,
+      temperature: 0.2,
+      minShare: 0.3,
+      shareOf: 'kept',
+      maxTokens: 500,
+    });
     expect(config.evaluation).toEqual({ maxTokens: 256, contextTokens: 4096, rouge: 'words' });
     expect([
       roundsFor(undefined, 'classification'),
