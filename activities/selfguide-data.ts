@@ -65,6 +65,7 @@ export interface BuildSyntheticDataInput extends StageInput {
   task: SelfGuideTaskDefinition;
   outputLengthFilter: boolean;
   minShare: number;
+  shareOf: 'kept' | 'all';
   seed: number;
 }
 
@@ -185,6 +186,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
         noiseTerms: task.noise_terms,
         lengthFilter: input.outputLengthFilter && task.kind === 'generation',
         minShare: input.minShare,
+        shareOf: input.shareOf,
         seed: input.seed,
       });
       const pairsRef = (await store.lookup(`${base}/pairs`)) ?? (await store.writeJsonl(pairs, `${base}/pairs`));

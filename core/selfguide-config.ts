@@ -38,8 +38,10 @@ export const selfGuideAnnotationSchema = z
   .object({
     samples: z.number().int().positive().default(10),
     temperature: z.number().min(0).max(2).default(0.2),
-    /** Share of all samples the most frequent answer needs to be kept. */
+    /** Share of the samples the most frequent answer needs to be kept. */
     minShare: z.number().min(0).max(1).default(0.3),
+    /** The share counts the samples left after the filters (`kept`, the authors' code) or all samples drawn. */
+    shareOf: z.enum(['kept', 'all']).default('kept'),
     maxTokens: maxTokensSchema.default(500),
   })
   .strict();
@@ -71,7 +73,13 @@ const methodCommon = {
   model: modelRefSchema,
   fineTune: selfGuideFineTuneSchema,
   generation: selfGuideGenerationSchema.default({ promptsPerRound: 10, maxTokens: 500 }),
-  annotation: selfGuideAnnotationSchema.default({ samples: 10, temperature: 0.2, minShare: 0.3, maxTokens: 500 }),
+  annotation: selfGuideAnnotationSchema.default({
+    samples: 10,
+    temperature: 0.2,
+    minShare: 0.3,
+    shareOf: 'kept',
+    maxTokens: 500,
+  }),
   evaluation: selfGuideEvaluationSchema.default({ maxTokens: 256, contextTokens: 4096, rouge: 'words' }),
   seed: z.number().int().nonnegative().default(0),
 };

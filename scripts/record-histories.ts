@@ -166,7 +166,7 @@ async function main(): Promise<void> {
         model: { provider: 'double', model: 'sim-model' },
         fineTune: { backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }, lora: false },
         generation: { rounds: 2, promptsPerRound: 4, maxTokens: 200 },
-        annotation: { samples: 3, temperature: 0.2, minShare: 0.3, maxTokens: 32 },
+        annotation: { samples: 3, temperature: 0.2, minShare: 0.3, shareOf: 'kept', maxTokens: 32 },
         evaluation: { maxTokens: 32, contextTokens: 4096, rouge: 'words' },
         execution: { shardSize: 4, parallelShards: 2 },
         seed: 1,

@@ -129,6 +129,7 @@ export function synthesize(
     task,
     outputLengthFilter,
     minShare: pipeline.annotation.minShare,
+    shareOf: pipeline.annotation.shareOf,
     seed: pipeline.seed,
   });
 }

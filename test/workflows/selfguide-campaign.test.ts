@@ -48,7 +48,7 @@ describe('selfGuideCampaign', () => {
       model: { provider: 'double', model: 'sim-model' },
       fineTune: { backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }, lora: false },
       generation: { rounds: 2, promptsPerRound: 10, maxTokens: 500 },
-      annotation: { samples: 10, temperature: 0.2, minShare: 0.3, maxTokens: 100 },
+      annotation: { samples: 10, temperature: 0.2, minShare: 0.3, shareOf: 'kept', maxTokens: 100 },
       evaluation: { maxTokens: 64, contextTokens: 4096, rouge: 'words' },
       execution: { shardSize: 10, parallelShards: 2 },
       seed: 0,
