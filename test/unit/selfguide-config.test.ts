@@ -29,7 +29,7 @@ describe('SELF-GUIDE configs', () => {
       outputLengthFilter: true,
       epochs: 3,
     });
-    expect(config.generation).toEqual({ promptsPerRound: 10, maxTokens: 500 });
+    expect(config.generation).toEqual({ promptsPerRound: 10, maxTokens: 500, maxPromptTokens: 3000 });
     expect(config.annotation).toEqual({
       samples: 10,
       temperature: 0.2,
@@ -37,7 +37,8 @@ describe('SELF-GUIDE configs', () => {
       shareOf: 'kept',
       maxTokens: 500,
     });
-    expect(config.evaluation).toEqual({ maxTokens: 256, contextTokens: 4096, rouge: 'words' });
+    expect(config.evaluation).toEqual({ maxTokens: 500, contextTokens: 4096, rouge: 'words' });
+    expect(config.fineTune.maxExampleTokens).toBe(2000);
     expect([
       roundsFor(undefined, 'classification'),
       roundsFor(undefined, 'generation'),

@@ -6,6 +6,7 @@ import {
   selfIclChat,
   taskChat,
   taskTrainingExample,
+  trainingSet,
 } from '../../core/selfguide-prompts';
 
 const task = {
@@ -49,6 +50,36 @@ describe('roundPrompts', () => {
   });
 });
 
+describe('prompt and example length limits (the authors: 3,000 and 2,000 tokens)', () => {
+  // Each library input is about 1,000 estimated tokens, so a prompt showing three or more of them is over 3,000.
+  const library = Array.from({ length: 12 }, (_, i) => `${i} ${'word '.repeat(600)}`);
+
+  it('re-draws a generation prompt over maxPromptTokens until it fits, and counts the re-draws', () => {
+    const spec = { task, library, round: 2, prompts: 40, seed: 3, maxPromptTokens: 3000 };
+    const prompts = roundPrompts(spec);
+    expect(prompts.every((p) => overestimateMessageTokens(p.messages) < 3000)).toBe(true);
+    expect(prompts.some((p) => p.redraws > 0)).toBe(true);
+    // A prompt that fits at its first draw is the one drawn without a limit.
+    const unlimited = roundPrompts({ ...spec, maxPromptTokens: Infinity });
+    expect(unlimited.every((p) => p.redraws === 0)).toBe(true);
+    prompts.forEach((p, i) => {
+      if (p.redraws === 0) expect(p.messages).toEqual(unlimited[i].messages);
+    });
+  });
+
+  it('leaves training examples over maxExampleTokens out of the training set and counts them', () => {
+    const pairs = [
+      { input: 'short', output: 'yes' },
+      { input: 'word '.repeat(1300), output: 'no' },
+      { input: 'also short', output: 'no' },
+    ];
+    const set = trainingSet(task, pairs, 2000);
+    expect(set.tooLong).toBe(1);
+    expect(set.examples.map((e) => e.messages.at(-2)?.content)).toEqual(['short', 'also short']);
+    expect(trainingSet(task, pairs, Infinity).tooLong).toBe(0);
+  });
+});
+
 describe('the task chat', () => {
   it('is the instruction, the gold examples as turns, then the input; training adds the answer', () => {
     const chat = taskChat(task, 'new');
@@ -67,7 +98,23 @@ describe('the task chat', () => {
     expect(taskTrainingExample(task, { input: 'new', output: 'no' }).messages.at(-1)).toEqual({
       role: 'assistant',
       content: 'no',
+      weight: 1,
     });
+  });
+
+  it('trains on the final answer only: the gold answers before it carry weight 0, as the authors mask them', () => {
+    const { messages } = taskTrainingExample(task, { input: 'new', output: 'no' });
+    expect(messages.map((m) => ('weight' in m ? `${m.role}:${m.weight}` : m.role))).toEqual([
+      'system',
+      'user',
+      'assistant:0',
+      'user',
+      'assistant:0',
+      'user',
+      'assistant:0',
+      'user',
+      'assistant:1',
+    ]);
   });
 
   it('Self-ICL adds synthetic pairs after the gold ones while the prompt and the answer fit the context', () => {
