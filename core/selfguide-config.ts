@@ -31,6 +31,8 @@ export const selfGuideGenerationSchema = z
     rounds: z.number().int().positive().optional(),
     promptsPerRound: z.number().int().positive().default(10),
     maxTokens: maxTokensSchema.default(500),
+    /** A prompt of this many estimated tokens or more draws its examples again (the authors' context cutoff). */
+    maxPromptTokens: z.number().int().positive().default(3000),
   })
   .strict();
 
@@ -48,7 +50,7 @@ export const selfGuideAnnotationSchema = z
 
 export const selfGuideEvaluationSchema = z
   .object({
-    maxTokens: maxTokensSchema.default(256),
+    maxTokens: maxTokensSchema.default(500),
     /** Context window in tokens that Self-ICL fills with synthetic demonstrations (tokens estimated high). */
     contextTokens: z.number().int().positive().default(4096),
     /** Score only the first N lines of each test split. */
@@ -64,6 +66,8 @@ export const selfGuideFineTuneSchema = z
     learningRate: z.number().positive().optional(),
     batchSize: z.number().int().positive().optional(),
     lora: z.boolean().default(false),
+    /** Training examples over this many estimated tokens are left out (the authors' max_seq_length). */
+    maxExampleTokens: z.number().int().positive().default(2000),
   })
   .strict();
 
@@ -72,7 +76,7 @@ const methodCommon = {
   /** The model that generates, annotates, is evaluated and is fine-tuned. */
   model: modelRefSchema,
   fineTune: selfGuideFineTuneSchema,
-  generation: selfGuideGenerationSchema.default({ promptsPerRound: 10, maxTokens: 500 }),
+  generation: selfGuideGenerationSchema.default({ promptsPerRound: 10, maxTokens: 500, maxPromptTokens: 3000 }),
   annotation: selfGuideAnnotationSchema.default({
     samples: 10,
     temperature: 0.2,
@@ -80,7 +84,7 @@ const methodCommon = {
     shareOf: 'kept',
     maxTokens: 500,
   }),
-  evaluation: selfGuideEvaluationSchema.default({ maxTokens: 256, contextTokens: 4096, rouge: 'words' }),
+  evaluation: selfGuideEvaluationSchema.default({ maxTokens: 500, contextTokens: 4096, rouge: 'words' }),
   seed: z.number().int().nonnegative().default(0),
 };
 

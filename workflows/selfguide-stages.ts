@@ -51,6 +51,7 @@ export async function generateInputs(
   const rounds = roundsFor(pipeline.generation.rounds, task.kind);
   let generated: ArtifactRef | null = null;
   let library = 0;
+  let redrawnPrompts = 0;
   let usage = emptyUsage();
   for (let round = 1; round <= rounds; round++) {
     await pausePoint();
@@ -67,14 +68,16 @@ export async function generateInputs(
       temperature,
       maxTokens: pipeline.generation.maxTokens,
       promptsPerRound: pipeline.generation.promptsPerRound,
+      maxPromptTokens: pipeline.generation.maxPromptTokens,
       seed: pipeline.seed,
     });
     generated = result.generated;
     library = result.library;
+    redrawnPrompts = result.redrawnPrompts;
     usage = addUsage(usage, result.usage);
     onRound(round, rounds);
   }
-  return { generated: generated!, library, usage };
+  return { generated: generated!, library, redrawnPrompts, usage };
 }
 
 /** Stage 2. */
@@ -130,6 +133,7 @@ export function synthesize(
     outputLengthFilter,
     minShare: pipeline.annotation.minShare,
     shareOf: pipeline.annotation.shareOf,
+    maxExampleTokens: pipeline.fineTune.maxExampleTokens,
     seed: pipeline.seed,
   });
 }
@@ -202,8 +206,17 @@ export async function fineTuneEpochs(
 }
 
 /** Few-shot fine-tuning's training file: the gold examples alone. */
-export function goldTraining(runId: string, task: SelfGuideTaskDefinition): Promise<ArtifactRef> {
-  return goldTrainingSet({ runId, stage: 'fine-tune-few-shot', task });
+export function goldTraining(
+  runId: string,
+  task: SelfGuideTaskDefinition,
+  pipeline: SelfGuidePipeline,
+): Promise<ArtifactRef> {
+  return goldTrainingSet({
+    runId,
+    stage: 'fine-tune-few-shot',
+    task,
+    maxExampleTokens: pipeline.fineTune.maxExampleTokens,
+  });
 }
 
 /** Stage 5 for one model, as a child workflow; a served adapter is made sure of first. */

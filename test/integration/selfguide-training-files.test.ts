@@ -37,7 +37,10 @@ const providers = (): ProvidersConfig => ({
   },
 });
 
-async function received(config: FineTuneBackendConfig, contentURL: (id: string) => string): Promise<Message[][]> {
+async function received(
+  config: Exclude<FineTuneBackendConfig, { kind: 'in-context' }>,
+  contentURL: (id: string) => string,
+): Promise<Message[][]> {
   const backend = createFineTuneBackend(config, providers(), { workDir, env: { FLT_TEST_KEY: 'k' } });
   const id = await backend.uploadTrainingFile({
     tag: { runId: 'sg-files', stage: config.kind },
@@ -118,7 +121,7 @@ test('Together gets weight 0 on every message but the final answer: any weight m
   ]);
 });
 
-test("the command backend's FLT_TRAIN_FILE is the training set as written (LLaMA-Factory masks history itself)", async () => {
+test("the command backend's FLT_TRAIN_FILE is the training set as written (LLaMA-Factory masks history)", async () => {
   const [messages] = await received(
     { kind: 'command', command: 'true', provider: 'double', servedModel: '{job}', pollIntervalSeconds: 1 },
     (id) => id,

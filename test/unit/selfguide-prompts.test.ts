@@ -22,7 +22,7 @@ const task = {
 
 describe('roundPrompts', () => {
   it('shows every gold input, "N/A" for an empty library, and a pseudo-label for classification', () => {
-    const [prompt] = roundPrompts({ task, library: [], round: 1, prompts: 1, seed: 0 });
+    const [prompt] = roundPrompts({ task, library: [], round: 1, prompts: 1, seed: 0, maxPromptTokens: 3000 });
     const text = prompt.messages[0].content;
     expect(text.startsWith(inputGenerationOpening)).toBe(true);
     for (const e of task.examples) expect(text).toContain(`[input]="${e.input}"`);
@@ -33,19 +33,26 @@ describe('roundPrompts', () => {
 
   it('shows 1..min(library, 10) library inputs, draws labels uniformly, and is the same for the same seed', () => {
     const library = Array.from({ length: 30 }, (_, i) => `lib ${i}`);
-    const prompts = roundPrompts({ task, library, round: 3, prompts: 200, seed: 5 });
+    const prompts = roundPrompts({ task, library, round: 3, prompts: 200, seed: 5, maxPromptTokens: 3000 });
     const shown = prompts.map((p) => library.filter((l) => p.messages[0].content.includes(`"${l}"`)).length);
     expect(Math.min(...shown)).toBe(1);
     expect(Math.max(...shown)).toBe(10);
     const yes = prompts.filter((p) => p.pseudoLabel === 'yes').length;
     expect(yes).toBeGreaterThan(70);
     expect(yes).toBeLessThan(130);
-    expect(roundPrompts({ task, library, round: 3, prompts: 200, seed: 5 })).toEqual(prompts);
-    expect(roundPrompts({ task, library, round: 4, prompts: 200, seed: 5 })).not.toEqual(prompts);
+    expect(roundPrompts({ task, library, round: 3, prompts: 200, seed: 5, maxPromptTokens: 3000 })).toEqual(prompts);
+    expect(roundPrompts({ task, library, round: 4, prompts: 200, seed: 5, maxPromptTokens: 3000 })).not.toEqual(
+      prompts,
+    );
     expect(
-      roundPrompts({ task: { ...task, kind: 'generation', labels: [] }, library, round: 1, prompts: 3, seed: 0 }).every(
-        (p) => p.pseudoLabel === null,
-      ),
+      roundPrompts({
+        task: { ...task, kind: 'generation', labels: [] },
+        library,
+        round: 1,
+        prompts: 3,
+        seed: 0,
+        maxPromptTokens: 3000,
+      }).every((p) => p.pseudoLabel === null),
     ).toBe(true);
   });
 });
