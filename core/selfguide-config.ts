@@ -6,7 +6,10 @@ import { fineTuneBackendSchema, maxTokensSchema, modelRefSchema, readLimitFields
 export const selfGuideTaskDataSchema = z
   .object({
     format: z.literal('selfguide-task'),
-    /** A task folder: task.json and test.jsonl (a validation.jsonl is not read). Relative to the config file. */
+    /**
+     * A task folder: task.json and test.jsonl (validation.jsonl for a campaign's validation tasks). Relative to the
+     * config file.
+     */
     path: z.string().min(1),
     ...readLimitFields,
   })
@@ -114,8 +117,9 @@ const nonEmptyUnique = <T extends z.ZodType>(item: T) =>
 export const selfGuideGridSchema = z
   .object({
     inputTemperature: nonEmptyUnique(z.number().min(0).max(2)).default([0.6, 0.7, 0.8, 0.9, 1.0]),
-    inputLengthFilter: nonEmptyUnique(z.boolean()).default([true, false]),
-    outputLengthFilter: nonEmptyUnique(z.boolean()).default([true, false]),
+    /** The authors' grid keeps both length filters on; list `[true, false]` to search them too. */
+    inputLengthFilter: nonEmptyUnique(z.boolean()).default([true]),
+    outputLengthFilter: nonEmptyUnique(z.boolean()).default([true]),
     epochs: nonEmptyUnique(z.number().int().positive()).default([1, 2, 3]),
   })
   .strict();
@@ -135,8 +139,8 @@ export const selfguideCampaignSchema = z
       .strict(),
     grid: selfGuideGridSchema.default({
       inputTemperature: [0.6, 0.7, 0.8, 0.9, 1.0],
-      inputLengthFilter: [true, false],
-      outputLengthFilter: [true, false],
+      inputLengthFilter: [true],
+      outputLengthFilter: [true],
       epochs: [1, 2, 3],
     }),
     concurrency: z

@@ -17,9 +17,10 @@ interface CampaignTasks {
   test: SelfGuideTask[];
 }
 
+// The grid is scored on the validation tasks' validation split; test splits only on the chosen setting's runs.
 const loadCampaignTasks = (config: SelfGuideCampaignConfig): CampaignTasks => ({
-  validation: config.data.validation.map(loadConfiguredTask),
-  test: config.data.test.map(loadConfiguredTask),
+  validation: config.data.validation.map((data) => loadConfiguredTask(data, 'validation')),
+  test: config.data.test.map((data) => loadConfiguredTask(data)),
 });
 
 export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig, CampaignTasks> = {
@@ -42,10 +43,12 @@ export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig, CampaignTa
 
   async prepare(config, store, loaded = loadCampaignTasks(config)) {
     const notes: string[] = [];
-    const tasks = (list: typeof config.data.validation, read: SelfGuideTask[]) =>
-      Promise.all(list.map((data, i) => storeSelfGuideTask(store, data, config.evaluation.testLimit, notes, read[i])));
-    const validation = await tasks(config.data.validation, loaded.validation);
-    const test = await tasks(config.data.test, loaded.test);
+    const tasks = (list: typeof config.data.validation, read: SelfGuideTask[], split: 'test' | 'validation') =>
+      Promise.all(
+        list.map((data, i) => storeSelfGuideTask(store, data, config.evaluation.testLimit, notes, read[i], split)),
+      );
+    const validation = await tasks(config.data.validation, loaded.validation, 'validation');
+    const test = await tasks(config.data.test, loaded.test, 'test');
     const input: Omit<SelfGuideCampaignInput, 'runId'> = {
       validation,
       test,
