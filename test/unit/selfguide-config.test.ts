@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, loadRunConfig } from '../../lib/config-file';
 import { roundsFor } from '../../core/selfguide-config';
+import { selfGuideCampaignMethod } from '../../lib/methods/selfguide-campaign';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-config-'));
 const write = (name: string, text: string) => (fs.writeFileSync(path.join(dir, name), text), path.join(dir, name));
@@ -63,6 +64,23 @@ describe('SELF-GUIDE configs', () => {
       outputLengthFilter: [true],
       epochs: [1, 2, 3],
     });
+  });
+
+  it('chooses per task kind by default, and then refuses a test task whose kind no validation task has', async () => {
+    const demo = (name: string) => path.resolve(__dirname, '../../demo/selfguide', name);
+    const file = write(
+      'per-kind.yaml',
+      `method: selfguide-campaign\n${common}data:\n` +
+        `  validation: [{ format: selfguide-task, path: ${demo('task190')} }]\n` +
+        `  test: [{ format: selfguide-task, path: ${demo('task036')} }]\n`,
+    );
+    const config = loadRunConfig(file);
+    if (config.method !== 'selfguide-campaign') throw new Error('expected a campaign config');
+    expect(config.campaign).toEqual({ choose: 'per-kind' });
+    await expect(selfGuideCampaignMethod.prepare(config, undefined as never)).rejects.toThrow(
+      'data.test[0] (task036) is a generation task, but no validation task is; ' +
+        "campaign.choose: per-kind chooses each test task's setting on validation tasks of its kind.",
+    );
   });
 
   it('rejects a grid value listed twice, naming the field', () => {
