@@ -143,6 +143,13 @@ export const selfguideCampaignSchema = z
       outputLengthFilter: [true],
       epochs: [1, 2, 3],
     }),
+    campaign: z
+      .object({
+        /** One setting per task kind (the authors' code) or one across all tasks. */
+        choose: z.enum(['per-kind', 'across-kinds']).default('per-kind'),
+      })
+      .strict()
+      .default({ choose: 'per-kind' }),
     concurrency: z
       .object({
         /** (task, temperature) branches in flight at once. */
