@@ -4,14 +4,8 @@ import type { ProvidersConfig } from '../core/config';
 import type { FilterStageResult, GenerateInputRoundResult, ItemFailure, SyntheticDataResult } from '../core/contracts';
 import { synthesizePairs, type AnnotatedInput } from '../core/selfguide-annotation';
 import { applyInputFilters, countReasons } from '../core/selfguide-filters';
-import {
-  mixSeed,
-  roundPrompts,
-  taskChat,
-  taskTrainingExample,
-  type SelfGuideTaskDefinition,
-} from '../core/selfguide-prompts';
-import { emptyUsage, type ArtifactRef, type IoExample, type ModelRef, type StageUsage } from '../core/types';
+import { mixSeed, roundPrompts, taskChat, trainingSet, type SelfGuideTaskDefinition } from '../core/selfguide-prompts';
+import { emptyUsage, type ArtifactRef, type ModelRef, type StageUsage } from '../core/types';
 import type { ArtifactStore } from '../lib/artifacts';
 import type { ActivityDeps } from './context';
 import { recordedFailures, recordFailures } from './item-failure-records';
@@ -21,6 +15,8 @@ export interface GeneratedInput {
   input: string;
   round: number;
   pseudoLabel: string | null;
+  /** Draws of its prompt that were over the token limit (absent in runs recorded before the limit). */
+  redraws?: number;
 }
 
 interface StageInput {
@@ -39,6 +35,7 @@ export interface GenerateInputRoundInput extends StageInput {
   temperature: number;
   maxTokens: number;
   promptsPerRound: number;
+  maxPromptTokens: number;
   seed: number;
 }
 
@@ -66,6 +63,8 @@ export interface BuildSyntheticDataInput extends StageInput {
   task: SelfGuideTaskDefinition;
   outputLengthFilter: boolean;
   minShare: number;
+  shareOf: 'kept' | 'all';
+  maxExampleTokens: number;
   seed: number;
 }
 
@@ -82,6 +81,9 @@ function libraryOf(task: SelfGuideTaskDefinition, generated: readonly GeneratedI
     .map((f) => f.input.trim());
 }
 
+/** Generated inputs whose prompt had to be drawn again for length. */
+const redrawnPrompts = (generated: readonly GeneratedInput[]) => generated.filter((g) => (g.redraws ?? 0) > 0).length;
+
 async function readInputs(store: ArtifactStore, ref: ArtifactRef): Promise<string[]> {
   return (await store.readAll<{ input: string }>(ref)).map((r) => r.input);
 }
@@ -96,13 +98,16 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
     async generateInputRound(input: GenerateInputRoundInput): Promise<GenerateInputRoundResult> {
       const name = `runs/${input.runId}/${input.stage}/generated-${padded(input.round)}`;
       const finished = await store.lookup(name);
-      if (finished)
+      if (finished) {
+        const generated = await store.readAll<GeneratedInput>(finished);
         return {
           generated: finished,
-          library: libraryOf(input.task, await store.readAll(finished)).length,
+          library: libraryOf(input.task, generated).length,
+          redrawnPrompts: redrawnPrompts(generated),
           usage: emptyUsage(),
           ...(await recordedFailures(store, name)),
         };
+      }
       const before = input.generated ? await store.readAll<GeneratedInput>(input.generated) : [];
 
       const prompts = roundPrompts({
@@ -111,6 +116,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
         round: input.round,
         prompts: input.promptsPerRound,
         seed: input.seed,
+        maxPromptTokens: input.maxPromptTokens,
       });
       const calls = new ShardCalls(deps, input.providers, input.stage, prompts.length);
       const promptName = (i: number) => `round ${input.round} prompt ${i + 1}`;
@@ -125,7 +131,12 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
             seed: mixSeed(input.seed, input.round, i),
           };
           const reply = await calls.chat(input.model, request, promptName(i));
-          return { input: reply.choices[0]?.text ?? '', round: input.round, pseudoLabel: prompt.pseudoLabel };
+          return {
+            input: reply.choices[0]?.text ?? '',
+            round: input.round,
+            pseudoLabel: prompt.pseudoLabel,
+            redraws: prompt.redraws,
+          };
         },
       );
       const all = [...before, ...generated];
@@ -133,6 +144,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
       return {
         generated: await store.writeJsonl(all, name),
         library: libraryOf(input.task, all).length,
+        redrawnPrompts: redrawnPrompts(all),
         usage: calls.usage,
         ...failures,
       };
@@ -205,27 +217,24 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
         noiseTerms: task.noise_terms,
         lengthFilter: input.outputLengthFilter && task.kind === 'generation',
         minShare: input.minShare,
+        shareOf: input.shareOf,
         seed: input.seed,
       });
       const pairsRef = (await store.lookup(`${base}/pairs`)) ?? (await store.writeJsonl(pairs, `${base}/pairs`));
+      const { examples, tooLong } = trainingSet(task, pairs, input.maxExampleTokens);
       const training =
-        (await store.lookup(`${base}/training`)) ??
-        (await store.writeJsonl(
-          pairs.map((p) => taskTrainingExample(task, p)),
-          `${base}/training`,
-        ));
-      return { pairs: pairsRef, training, dropped };
+        (await store.lookup(`${base}/training`)) ?? (await store.writeJsonl(examples, `${base}/training`));
+      return { pairs: pairsRef, training, dropped, tooLongToTrain: tooLong };
     },
 
     /** Few-shot fine-tuning's training file: the gold examples alone, each asked in the task chat. */
-    async goldTrainingSet(input: StageInput & { task: SelfGuideTaskDefinition }): Promise<ArtifactRef> {
+    async goldTrainingSet(
+      input: StageInput & { task: SelfGuideTaskDefinition; maxExampleTokens: number },
+    ): Promise<ArtifactRef> {
       const name = `runs/${input.runId}/${input.stage}/training`;
       return (
         (await store.lookup(name)) ??
-        store.writeJsonl(
-          input.task.examples.map((e: IoExample) => taskTrainingExample(input.task, e)),
-          name,
-        )
+        store.writeJsonl(trainingSet(input.task, input.task.examples, input.maxExampleTokens).examples, name)
       );
     },
   };

@@ -83,6 +83,8 @@ export interface GenerateInputRoundResult {
   generated: ArtifactRef;
   /** Inputs in the library after this round. */
   library: number;
+  /** Prompts so far that were drawn again for being over the token limit. */
+  redrawnPrompts: number;
   usage: StageUsage;
   /** This round's prompts the provider refused: they added no input. */
   failures?: ItemFailure[];
@@ -102,6 +104,8 @@ export interface SyntheticDataResult {
   /** Chat-format training examples of the pairs. */
   training: ArtifactRef;
   dropped: Record<AnnotationDropReason, number>;
+  /** Pairs whose training example is over the token limit, so not in `training`. */
+  tooLongToTrain: number;
 }
 
 export type Prompting = { kind: 'few-shot' } | { kind: 'self-icl'; synthetic: ArtifactRef; contextTokens: number };

@@ -5,8 +5,8 @@ import { seededSample } from './stats';
 import type { IoExample } from './types';
 
 /**
- * The most frequent sample if it makes up at least `minShare` of all `sampleCount` samples drawn (filtered-out
- * samples count in the denominator); ties go to the shortest answer, then the first seen. Samples are compared trimmed.
+ * The most frequent sample if it makes up at least `minShare` of `sampleCount` samples; ties go to the shortest
+ * answer, then the first seen. Samples are compared trimmed.
  */
 export function majorityAnswer(keptSamples: readonly string[], sampleCount: number, minShare: number): string | null {
   const counts = new Map<string, number>();
@@ -46,8 +46,10 @@ export type AnnotationDropReason = 'no-majority' | 'not-a-label' | 'balancing';
 export interface AnnotationSpec extends OutputFilterSpec {
   kind: 'classification' | 'generation';
   labels: readonly string[];
-  /** Share of all samples the winning answer needs (the paper: 0.3 of 10). */
+  /** Share of the samples the winning answer needs (the paper: 0.3). */
   minShare: number;
+  /** What the share counts: the samples left after the filters (the authors' code) or all samples drawn. */
+  shareOf: 'kept' | 'all';
   seed: number;
 }
 
@@ -62,11 +64,8 @@ export function synthesizePairs(annotated: readonly AnnotatedInput[], spec: Anno
   const dropped: Record<AnnotationDropReason, number> = { 'no-majority': 0, 'not-a-label': 0, balancing: 0 };
   const voted: IoExample[] = [];
   for (const { input, samples } of annotated) {
-    const answer = majorityAnswer(
-      samples.filter((s) => keepOutputSample(s, spec, bounds)),
-      samples.length,
-      spec.minShare,
-    );
+    const kept = samples.filter((s) => keepOutputSample(s, spec, bounds));
+    const answer = majorityAnswer(kept, spec.shareOf === 'kept' ? kept.length : samples.length, spec.minShare);
     if (answer === null) dropped['no-majority']++;
     else if (spec.kind === 'classification' && !spec.labels.includes(answer)) dropped['not-a-label']++;
     else voted.push({ input: input.trim(), output: answer });

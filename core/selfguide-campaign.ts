@@ -75,6 +75,37 @@ export function chooseSetting(
   return scored.reduce((best, c) => (c.worstGain > best.worstGain ? c : best));
 }
 
+export type CampaignChoose = 'per-kind' | 'across-kinds';
+
+export interface KindChoice extends SettingChoice {
+  /** The task kinds this setting is chosen for (and applied to on the test tasks). */
+  kinds: TaskKind[];
+}
+
+/**
+ * The maximin choice per task kind (the authors choose one setting for classification and one for generation),
+ * or one across all kinds; kinds in the order classification, generation.
+ */
+export function chooseSettings(
+  candidates: readonly { setting: SelfGuideSettings; gains: (TaskScore & { kind: TaskKind })[] }[],
+  choose: CampaignChoose,
+): KindChoice[] {
+  const present = (['classification', 'generation'] as const).filter((kind) =>
+    candidates.some((c) => c.gains.some((g) => g.kind === kind)),
+  );
+  const groups = choose === 'per-kind' ? present.map((kind) => [kind]) : [present];
+  return groups.map((kinds) => ({
+    kinds,
+    ...chooseSetting(candidates.map((c) => ({ ...c, gains: c.gains.filter((g) => kinds.includes(g.kind)) }))),
+  }));
+}
+
+/** The epoch count whose checkpoint scores best on the validation split; the fewest epochs win a tie. */
+export function bestEpoch(scores: readonly { epochs: number; score: number }[]): number {
+  if (scores.length === 0) throw new RangeError('no checkpoint to choose from');
+  return [...scores].sort((a, b) => b.score - a.score || a.epochs - b.epochs)[0].epochs;
+}
+
 export interface StageCounts {
   inputGenerations: number;
   annotations: number;

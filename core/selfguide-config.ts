@@ -6,7 +6,10 @@ import { fineTuneBackendSchema, maxTokensSchema, modelRefSchema, readLimitFields
 export const selfGuideTaskDataSchema = z
   .object({
     format: z.literal('selfguide-task'),
-    /** A task folder: task.json and test.jsonl (a validation.jsonl is not read). Relative to the config file. */
+    /**
+     * A task folder: task.json and test.jsonl (validation.jsonl for a campaign's validation tasks). Relative to the
+     * config file.
+     */
     path: z.string().min(1),
     ...readLimitFields,
   })
@@ -31,6 +34,8 @@ export const selfGuideGenerationSchema = z
     rounds: z.number().int().positive().optional(),
     promptsPerRound: z.number().int().positive().default(10),
     maxTokens: maxTokensSchema.default(500),
+    /** A prompt of this many estimated tokens or more draws its examples again (the authors' context cutoff). */
+    maxPromptTokens: z.number().int().positive().default(3000),
   })
   .strict();
 
@@ -38,15 +43,17 @@ export const selfGuideAnnotationSchema = z
   .object({
     samples: z.number().int().positive().default(10),
     temperature: z.number().min(0).max(2).default(0.2),
-    /** Share of all samples the most frequent answer needs to be kept. */
+    /** Share of the samples the most frequent answer needs to be kept. */
     minShare: z.number().min(0).max(1).default(0.3),
+    /** The share counts the samples left after the filters (`kept`, the authors' code) or all samples drawn. */
+    shareOf: z.enum(['kept', 'all']).default('kept'),
     maxTokens: maxTokensSchema.default(500),
   })
   .strict();
 
 export const selfGuideEvaluationSchema = z
   .object({
-    maxTokens: maxTokensSchema.default(256),
+    maxTokens: maxTokensSchema.default(500),
     /** Context window in tokens that Self-ICL fills with synthetic demonstrations (tokens estimated high). */
     contextTokens: z.number().int().positive().default(4096),
     /** Score only the first N lines of each test split. */
@@ -62,6 +69,8 @@ export const selfGuideFineTuneSchema = z
     learningRate: z.number().positive().optional(),
     batchSize: z.number().int().positive().optional(),
     lora: z.boolean().default(false),
+    /** Training examples over this many estimated tokens are left out (the authors' max_seq_length). */
+    maxExampleTokens: z.number().int().positive().default(2000),
   })
   .strict();
 
@@ -70,9 +79,15 @@ const methodCommon = {
   /** The model that generates, annotates, is evaluated and is fine-tuned. */
   model: modelRefSchema,
   fineTune: selfGuideFineTuneSchema,
-  generation: selfGuideGenerationSchema.default({ promptsPerRound: 10, maxTokens: 500 }),
-  annotation: selfGuideAnnotationSchema.default({ samples: 10, temperature: 0.2, minShare: 0.3, maxTokens: 500 }),
-  evaluation: selfGuideEvaluationSchema.default({ maxTokens: 256, contextTokens: 4096, rouge: 'words' }),
+  generation: selfGuideGenerationSchema.default({ promptsPerRound: 10, maxTokens: 500, maxPromptTokens: 3000 }),
+  annotation: selfGuideAnnotationSchema.default({
+    samples: 10,
+    temperature: 0.2,
+    minShare: 0.3,
+    shareOf: 'kept',
+    maxTokens: 500,
+  }),
+  evaluation: selfGuideEvaluationSchema.default({ maxTokens: 500, contextTokens: 4096, rouge: 'words' }),
   seed: z.number().int().nonnegative().default(0),
 };
 
@@ -102,8 +117,9 @@ const nonEmptyUnique = <T extends z.ZodType>(item: T) =>
 export const selfGuideGridSchema = z
   .object({
     inputTemperature: nonEmptyUnique(z.number().min(0).max(2)).default([0.6, 0.7, 0.8, 0.9, 1.0]),
-    inputLengthFilter: nonEmptyUnique(z.boolean()).default([true, false]),
-    outputLengthFilter: nonEmptyUnique(z.boolean()).default([true, false]),
+    /** The authors' grid keeps both length filters on; list `[true, false]` to search them too. */
+    inputLengthFilter: nonEmptyUnique(z.boolean()).default([true]),
+    outputLengthFilter: nonEmptyUnique(z.boolean()).default([true]),
     epochs: nonEmptyUnique(z.number().int().positive()).default([1, 2, 3]),
   })
   .strict();
@@ -123,10 +139,17 @@ export const selfguideCampaignSchema = z
       .strict(),
     grid: selfGuideGridSchema.default({
       inputTemperature: [0.6, 0.7, 0.8, 0.9, 1.0],
-      inputLengthFilter: [true, false],
-      outputLengthFilter: [true, false],
+      inputLengthFilter: [true],
+      outputLengthFilter: [true],
       epochs: [1, 2, 3],
     }),
+    campaign: z
+      .object({
+        /** One setting per task kind (the authors' code) or one across all tasks. */
+        choose: z.enum(['per-kind', 'across-kinds']).default('per-kind'),
+      })
+      .strict()
+      .default({ choose: 'per-kind' }),
     concurrency: z
       .object({
         /** (task, temperature) branches in flight at once. */

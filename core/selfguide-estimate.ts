@@ -41,7 +41,14 @@ function taskProfile(pipeline: SelfGuideEstimatePipeline, { task, test }: SelfGu
   const library = Array.from({ length: 10 }, (_, i) => goldInputs[i % goldInputs.length]);
   const roundTokens = (round: number, shown: string[]) =>
     sum(
-      roundPrompts({ task, library: shown, round, prompts, seed: pipeline.seed }).map((p) => messageTokens(p.messages)),
+      roundPrompts({
+        task,
+        library: shown,
+        round,
+        prompts,
+        seed: pipeline.seed,
+        maxPromptTokens: pipeline.generation.maxPromptTokens,
+      }).map((p) => messageTokens(p.messages)),
     );
   const trainingTokens = (pairs: readonly IoExample[]) =>
     pairs.map((pair) => messageTokens(taskTrainingExample(task, pair).messages));

@@ -1,5 +1,6 @@
 // SELF-GUIDE's rule-based filters: what they remove from generated inputs (stage 2) and from sampled outputs
-// (stage 3). Every filter sees the text trimmed.
+// (stage 3). Every filter sees the text trimmed, except the input noise check, which (as in the authors' code) sees
+// the raw generation, so blank lines around an input are the noise term "\n\n".
 import { mean, populationStd } from './stats';
 
 /** Chatbot boilerplate that marks a response as talk to the user rather than task data (the authors' list). */
@@ -60,7 +61,10 @@ export interface InputFilterSpec {
   lengthFilter: boolean;
 }
 
-/** Stage 2: empty, noise, length (when on), duplicate, in that order; the first failing filter names the reason. */
+/**
+ * Stage 2: empty, noise (untrimmed), length (when on), duplicate, in that order; the first failing filter names the
+ * reason.
+ */
 export function applyInputFilters(inputs: readonly string[], spec: InputFilterSpec): FilteredInput[] {
   const bounds = lengthBounds(spec.exampleInputs);
   const seen = new Set(spec.exampleInputs.map((e) => e.trim()));
@@ -68,7 +72,7 @@ export function applyInputFilters(inputs: readonly string[], spec: InputFilterSp
     const text = input.trim();
     let reason: InputDropReason | null = null;
     if (text === '') reason = 'empty';
-    else if (isNoise(text, spec.noiseTerms)) reason = 'noise';
+    else if (isNoise(input, spec.noiseTerms)) reason = 'noise';
     else if (spec.lengthFilter && !withinBounds(text, bounds)) reason = 'length';
     else if (seen.has(text)) reason = 'duplicate';
     else seen.add(text);

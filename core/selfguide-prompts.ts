@@ -58,6 +58,8 @@ export function mixSeed(seed: number, ...parts: number[]): number {
 export interface GenerationPrompt {
   messages: ChatMessage[];
   pseudoLabel: string | null;
+  /** How many draws were over `maxPromptTokens` before this one. */
+  redraws: number;
 }
 
 export interface RoundPromptsSpec {
@@ -66,27 +68,44 @@ export interface RoundPromptsSpec {
   round: number;
   prompts: number;
   seed: number;
+  /** A prompt of this many estimated tokens or more is drawn again (the authors: 3,000). */
+  maxPromptTokens: number;
 }
+
+/** Draws of one prompt before the shortest of them is taken, where none fits (the authors draw for ever). */
+const maxDraws = 100;
 
 /**
  * One round's prompts: each shuffles the gold inputs, shows k library inputs (k uniform in 1..min(library, 10)),
- * and for classification asks for an input of a pseudo-label drawn uniformly from the labels.
+ * and for classification asks for an input of a pseudo-label drawn uniformly from the labels. A prompt over
+ * `maxPromptTokens` draws its shuffle and library inputs again, keeping its pseudo-label, as the authors' do.
  */
 export function roundPrompts(spec: RoundPromptsSpec): GenerationPrompt[] {
   const exampleInputs = spec.task.examples.map((e) => e.input);
+  const libraryShown = Math.min(spec.library.length, 10);
   return Array.from({ length: spec.prompts }, (_, i) => {
     const seed = mixSeed(spec.seed, spec.round, i);
     const random = seededRandom(seed);
-    const k = spec.library.length ? 1 + Math.floor(random() * Math.min(spec.library.length, 10)) : 0;
+    const firstK = libraryShown ? 1 + Math.floor(random() * libraryShown) : 0;
     const pseudoLabel =
       spec.task.kind === 'classification' ? spec.task.labels[Math.floor(random() * spec.task.labels.length)] : null;
-    const messages = inputGenerationPrompt({
-      instruction: spec.task.instruction,
-      exampleInputs: seededShuffle(exampleInputs, mixSeed(seed, 1)),
-      libraryInputs: seededSample(spec.library, k, mixSeed(seed, 2)),
-      pseudoLabel,
-    });
-    return { messages, pseudoLabel };
+    const draw = (attempt: number) => {
+      const drawSeed = attempt === 0 ? seed : mixSeed(seed, 3, attempt);
+      const k = attempt === 0 || !libraryShown ? firstK : 1 + Math.floor(seededRandom(drawSeed)() * libraryShown);
+      const messages = inputGenerationPrompt({
+        instruction: spec.task.instruction,
+        exampleInputs: seededShuffle(exampleInputs, mixSeed(drawSeed, 1)),
+        libraryInputs: seededSample(spec.library, k, mixSeed(drawSeed, 2)),
+        pseudoLabel,
+      });
+      return { messages, pseudoLabel, redraws: attempt, tokens: overestimateMessageTokens(messages) };
+    };
+    let shortest = draw(0);
+    for (let attempt = 1; shortest.tokens >= spec.maxPromptTokens && attempt < maxDraws; attempt++) {
+      const next = draw(attempt);
+      if (next.tokens < spec.maxPromptTokens || next.tokens < shortest.tokens) shortest = next;
+    }
+    return { messages: shortest.messages, pseudoLabel, redraws: shortest.redraws };
   });
 }
 
@@ -106,12 +125,32 @@ export function taskChat(
   return [{ role: 'system', content: task.instruction }, ...turns, { role: 'user', content: input }];
 }
 
-/** A fine-tuning example: the annotation prompt, then the answer. */
+/** A chat message of a training file; `weight: 0` keeps an assistant message out of the loss. */
+export type TrainingMessage = ChatMessage & { weight?: 0 | 1 };
+
+/**
+ * A fine-tuning example: the annotation prompt, then the answer. Only the answer is learnt, as in the authors'
+ * completion-only loss: the gold answers before it are context (weight 0, OpenAI's chat fine-tuning format).
+ */
 export function taskTrainingExample(
   task: Pick<SelfGuideTaskDefinition, 'instruction' | 'examples'>,
   pair: IoExample,
-): { messages: ChatMessage[] } {
-  return { messages: [...taskChat(task, pair.input), { role: 'assistant', content: pair.output }] };
+): { messages: TrainingMessage[] } {
+  const context = taskChat(task, pair.input).map((m): TrainingMessage =>
+    m.role === 'assistant' ? { ...m, weight: 0 } : m,
+  );
+  return { messages: [...context, { role: 'assistant', content: pair.output, weight: 1 }] };
+}
+
+/** Training examples of the pairs, leaving out those over `maxExampleTokens` estimated tokens (the authors: 2,000). */
+export function trainingSet(
+  task: Pick<SelfGuideTaskDefinition, 'instruction' | 'examples'>,
+  pairs: readonly IoExample[],
+  maxExampleTokens: number,
+): { examples: { messages: TrainingMessage[] }[]; tooLong: number } {
+  const all = pairs.map((pair) => taskTrainingExample(task, pair));
+  const examples = all.filter((e) => overestimateMessageTokens(e.messages) <= maxExampleTokens);
+  return { examples, tooLong: all.length - examples.length };
 }
 
 /**

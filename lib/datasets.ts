@@ -300,7 +300,7 @@ export const selfGuideTaskSchema = z
     error: 'must list at least one label for a classification task',
   });
 
-/** A task as a run uses it: its definition and its test split. */
+/** A task as a run uses it: its definition and the split it scores (`test` whichever split that is). */
 export interface SelfGuideTask extends SelfGuideTaskDefinition {
   test: IoExample[];
 }
@@ -318,14 +318,19 @@ export function loadSelfGuideTaskDefinition(dir: string, limits?: Partial<ReadLi
 }
 
 /**
- * A task folder as a run reads it: task.json and test.jsonl. The folder's validation.jsonl (the SELF-GUIDE authors'
- * 10% split) is never read: no stage uses it, so it may be absent and a bad line in it blocks nothing.
+ * A task folder as a run reads it: task.json and the split it scores, test.jsonl or (the campaign's grid)
+ * validation.jsonl, the SELF-GUIDE authors' 10% split. The other split is never read, so it may be absent and a bad
+ * line in it blocks nothing.
  */
-export function loadSelfGuideTask(dir: string, limits?: Partial<ReadLimits>): SelfGuideTask {
-  const testFile = path.join(dir, 'test.jsonl');
+export function loadSelfGuideTask(
+  dir: string,
+  limits?: Partial<ReadLimits>,
+  split: 'test' | 'validation' = 'test',
+): SelfGuideTask {
+  const splitFile = path.join(dir, `${split}.jsonl`);
   return {
     ...loadSelfGuideTaskDefinition(dir, limits),
-    test: requireJsonlItems(loadIoJsonl(testFile, limits), testFile),
+    test: requireJsonlItems(loadIoJsonl(splitFile, limits), splitFile),
   };
 }
 

@@ -4,13 +4,14 @@
 import { executeChild, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import {
   branchDataSets,
-  chooseSetting,
+  chooseSettings,
   dataKey,
   effectiveSetting,
   gridSettings,
   settingKey,
   sharingReport,
-  type SettingChoice,
+  type CampaignChoose,
+  type KindChoice,
   type SharingReport,
 } from '../core/selfguide-campaign';
 import type { SelfGuideGrid, SelfGuideSettings } from '../core/selfguide-config';
@@ -39,6 +40,8 @@ export interface SelfGuideCampaignInput extends SelfGuidePipeline {
   validation: SelfGuideTaskRun[];
   test: SelfGuideTaskRun[];
   grid: SelfGuideGrid;
+  /** Absent in runs started before the option: those chose across kinds. */
+  campaign: { choose: CampaignChoose };
   concurrency: { branches: number; cells: number };
   /** Set by `flt run`: the budget and the estimate it is checked against (stages `validation` and `test`). */
   budget?: BudgetPlan;
@@ -55,7 +58,8 @@ export interface SelfGuideCampaignResult {
   runId: string;
   baselines: { task: string; score: number }[];
   cells: CellResult[];
-  choice: SettingChoice;
+  /** One chosen setting per task kind, or one for all kinds (`campaign.choose`). */
+  choices: KindChoice[];
   /** The chosen setting on each test task: the full SELF-GUIDE run, with its few-shot baseline. */
   test: { task: string; selfGuide: number; fewShot: number; gain: number; runId: string }[];
   sharing: SharingReport;
@@ -220,21 +224,22 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
 
   const scoreOf = (task: string, setting: SelfGuideSettings) =>
     cells.find((c) => c.task === task && settingKey(c.setting) === settingKey(setting))!.score;
-  const choice = chooseSetting(
+  const choices = chooseSettings(
     gridSettings(grid).map((setting) => ({
       setting,
       gains: input.validation.map(({ task }, i) => ({
         task: task.name,
+        kind: task.kind,
         gain: scoreOf(task.name, effectiveSetting(setting, task.kind)) - baselines[i].score.score,
       })),
     })),
+    input.campaign?.choose ?? 'across-kinds',
   );
+  // flt run refuses a test task whose kind no validation task has, so every test task finds its choice.
+  const settingFor = (run: SelfGuideTaskRun) => choices.find((c) => c.kinds.includes(run.task.kind))!.setting;
+  const chosen = choices.map((c) => `${c.kinds.join(' and ')}: ${settingKey(c.setting)}`).join('; ');
 
-  await enter(
-    'test',
-    `the chosen setting ${settingKey(choice.setting)} on ${input.test.map((r) => r.task.name).join(', ')}`,
-    true,
-  );
+  await enter('test', `the chosen setting (${chosen}) on ${input.test.map((r) => r.task.name).join(', ')}`, true);
   const testRuns = await mapBounded(
     input.test,
     input.concurrency.branches,
@@ -243,8 +248,8 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
       const testRunId = childId(runId, `test-${run.task.name}`);
       const result = await executeChild(selfGuideRun, {
         workflowId: testRunId,
-        args: [{ ...pipeline, ...run, runId: testRunId, settings: choice.setting }],
-        staticSummary: `SELF-GUIDE with the chosen setting ${settingKey(choice.setting)} on ${run.task.name}`,
+        args: [{ ...pipeline, ...run, runId: testRunId, settings: settingFor(run) }],
+        staticSummary: `SELF-GUIDE with the chosen setting ${settingKey(settingFor(run))} on ${run.task.name}`,
       });
       stages[2].done++;
       control.spend(stage, result.usage);
@@ -256,13 +261,13 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
     const [fewShot, , , selfGuide] = r.evaluations.map((e) => e.score.score);
     return { task: r.task, selfGuide, fewShot, gain: selfGuide - fewShot, runId: r.runId };
   });
-  await enter('done', `chosen setting ${settingKey(choice.setting)}`, false);
-  upsertSearchAttributes([{ key: searchAttributes.accuracy, value: choice.worstGain }]);
+  await enter('done', `chosen setting (${chosen})`, false);
+  upsertSearchAttributes([{ key: searchAttributes.accuracy, value: Math.min(...choices.map((c) => c.worstGain)) }]);
   return {
     runId,
     baselines: baselines.map((b, i) => ({ task: input.validation[i].task.name, score: b.score.score })),
     cells,
-    choice,
+    choices,
     test,
     sharing: sharingReport(
       grid,

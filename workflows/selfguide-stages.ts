@@ -60,6 +60,7 @@ export async function generateInputs(
   const rounds = roundsFor(pipeline.generation.rounds, task.kind);
   let generated: ArtifactRef | null = null;
   let library = 0;
+  let redrawnPrompts = 0;
   let usage = emptyUsage();
   const failures: ItemFailure[] = [];
   let itemFailures: ItemFailures | undefined;
@@ -78,10 +79,12 @@ export async function generateInputs(
       temperature,
       maxTokens: pipeline.generation.maxTokens,
       promptsPerRound: pipeline.generation.promptsPerRound,
+      maxPromptTokens: pipeline.generation.maxPromptTokens,
       seed: pipeline.seed,
     });
     generated = result.generated;
     library = result.library;
+    redrawnPrompts = result.redrawnPrompts;
     usage = addUsage(usage, result.usage);
     failures.push(...(result.failures ?? []));
     itemFailures = checkItemFailures(
@@ -92,7 +95,7 @@ export async function generateInputs(
     );
     onRound(round, rounds);
   }
-  return { generated: generated!, library, usage, ...(itemFailures ? { itemFailures } : {}) };
+  return { generated: generated!, library, redrawnPrompts, usage, ...(itemFailures ? { itemFailures } : {}) };
 }
 
 /** Stage 2. */
@@ -154,6 +157,8 @@ export function synthesize(
     task,
     outputLengthFilter,
     minShare: pipeline.annotation.minShare,
+    shareOf: pipeline.annotation.shareOf,
+    maxExampleTokens: pipeline.fineTune.maxExampleTokens,
     seed: pipeline.seed,
   });
 }
@@ -226,8 +231,17 @@ export async function fineTuneEpochs(
 }
 
 /** Few-shot fine-tuning's training file: the gold examples alone. */
-export function goldTraining(runId: string, task: SelfGuideTaskDefinition): Promise<ArtifactRef> {
-  return goldTrainingSet({ runId, stage: 'fine-tune-few-shot', task });
+export function goldTraining(
+  runId: string,
+  task: SelfGuideTaskDefinition,
+  pipeline: SelfGuidePipeline,
+): Promise<ArtifactRef> {
+  return goldTrainingSet({
+    runId,
+    stage: 'fine-tune-few-shot',
+    task,
+    maxExampleTokens: pipeline.fineTune.maxExampleTokens,
+  });
 }
 
 /** Stage 5 for one model, as a child workflow; a served adapter is made sure of first. */

@@ -36,9 +36,15 @@ export interface SelfGuideRunResult {
   runId: string;
   task: string;
   settings: SelfGuideSettings;
-  inputs: { generated: number; filters: FilterCounts };
-  /** `data`: the synthetic `{input, output}` pairs. */
-  synthetic: { pairs: number; dropped: SyntheticDataResult['dropped']; data: ArtifactRef };
+  /** `redrawnPrompts`: generation prompts drawn again for being over `generation.maxPromptTokens`. */
+  inputs: { generated: number; redrawnPrompts: number; filters: FilterCounts };
+  /** `data`: the synthetic `{input, output}` pairs; `tooLongToTrain` of them are over `fineTune.maxExampleTokens`. */
+  synthetic: {
+    pairs: number;
+    dropped: SyntheticDataResult['dropped'];
+    tooLongToTrain: number;
+    data: ArtifactRef;
+  };
   models: { selfGuide: ModelRef; fewShotFineTune: ModelRef };
   /** Few-shot prompting, Self-ICL, few-shot fine-tuning and SELF-GUIDE, in that order. */
   evaluations: SelfGuideEvaluation[];
@@ -108,7 +114,8 @@ async function runSelfGuide(
 
   await enter(
     1,
-    `${inputs.generated.count} generated inputs through the empty, noise, ` +
+    `${inputs.generated.count} generated inputs (${inputs.redrawnPrompts} prompts re-drawn for length) ` +
+      'through the empty, noise, ' +
       `${settings.inputLengthFilter ? 'length, ' : ''}duplicate filters`,
     { paid: false },
   );
@@ -133,7 +140,8 @@ async function runSelfGuide(
 
   await enter(
     3,
-    `SELF-GUIDE on ${synthetic.training.count} synthetic pairs, ` +
+    `SELF-GUIDE on ${synthetic.training.count} synthetic pairs ` +
+      `(${synthetic.tooLongToTrain} left out as too long), ` +
       `few-shot fine-tuning on ${task.examples.length} gold examples`,
     {
       paid: true,
@@ -142,7 +150,7 @@ async function runSelfGuide(
   );
   const [selfGuide, fewShotFineTune] = await Promise.all([
     fineTuneOn(runId, 'fine-tune', synthetic.training, settings.epochs, at('fine-tune')).then(loaded),
-    goldTraining(runId, task).then((gold) =>
+    goldTraining(runId, task, input).then((gold) =>
       fineTuneOn(runId, 'fine-tune-few-shot', gold, settings.epochs, at('fine-tune')).then(loaded),
     ),
   ]);
@@ -183,8 +191,13 @@ async function runSelfGuide(
     runId,
     task: task.name,
     settings: { ...settings, outputLengthFilter },
-    inputs: { generated: inputs.generated.count, filters: filtered.counts },
-    synthetic: { pairs: synthetic.pairs.count, dropped: synthetic.dropped, data: synthetic.pairs },
+    inputs: { generated: inputs.generated.count, redrawnPrompts: inputs.redrawnPrompts, filters: filtered.counts },
+    synthetic: {
+      pairs: synthetic.pairs.count,
+      dropped: synthetic.dropped,
+      tooLongToTrain: synthetic.tooLongToTrain,
+      data: synthetic.pairs,
+    },
     models: { selfGuide, fewShotFineTune },
     evaluations,
     ...(Object.keys(itemFailures).length ? { itemFailures } : {}),

@@ -2,6 +2,7 @@
 // test tasks.
 import { settingKey } from '../../core/selfguide-campaign';
 import { selfguideCampaignSchema, type SelfGuideCampaignConfig } from '../../core/selfguide-config';
+import { ConfigError } from '../config-file';
 import { estimateCampaign } from '../../core/selfguide-estimate';
 import type { SelfGuideTask } from '../datasets';
 import type { SelfGuideCampaignInput, SelfGuideCampaignResult } from '../../workflows/selfguide-campaign';
@@ -17,9 +18,10 @@ interface CampaignTasks {
   test: SelfGuideTask[];
 }
 
+// The grid is scored on the validation tasks' validation split; test splits only on the chosen setting's runs.
 const loadCampaignTasks = (config: SelfGuideCampaignConfig): CampaignTasks => ({
-  validation: config.data.validation.map(loadConfiguredTask),
-  test: config.data.test.map(loadConfiguredTask),
+  validation: config.data.validation.map((data) => loadConfiguredTask(data, 'validation')),
+  test: config.data.test.map((data) => loadConfiguredTask(data)),
 });
 
 export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig, CampaignTasks> = {
@@ -35,21 +37,34 @@ export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig, CampaignTa
     execution: 'execution',
     seed: 'seed',
     grid: 'grid',
+    campaign: 'campaign',
     concurrency: 'concurrency',
   },
 
   load: loadCampaignTasks,
 
   async prepare(config, store, loaded = loadCampaignTasks(config)) {
+    if (config.campaign.choose === 'per-kind') {
+      const kinds = new Set(loaded.validation.map((t) => t.kind));
+      const i = loaded.test.findIndex((t) => !kinds.has(t.kind));
+      if (i >= 0)
+        throw new ConfigError(
+          `data.test[${i}] (${loaded.test[i].name}) is a ${loaded.test[i].kind} task, but no validation task is; ` +
+            "campaign.choose: per-kind chooses each test task's setting on validation tasks of its kind.",
+        );
+    }
     const notes: string[] = [];
-    const tasks = (list: typeof config.data.validation, read: SelfGuideTask[]) =>
-      Promise.all(list.map((data, i) => storeSelfGuideTask(store, data, config.evaluation.testLimit, notes, read[i])));
-    const validation = await tasks(config.data.validation, loaded.validation);
-    const test = await tasks(config.data.test, loaded.test);
+    const tasks = (list: typeof config.data.validation, read: SelfGuideTask[], split: 'test' | 'validation') =>
+      Promise.all(
+        list.map((data, i) => storeSelfGuideTask(store, data, config.evaluation.testLimit, notes, read[i], split)),
+      );
+    const validation = await tasks(config.data.validation, loaded.validation, 'validation');
+    const test = await tasks(config.data.test, loaded.test, 'test');
     const input: Omit<SelfGuideCampaignInput, 'runId'> = {
       validation,
       test,
       grid: config.grid,
+      campaign: config.campaign,
       concurrency: config.concurrency,
       providers: config.providers,
       model: config.model,
@@ -83,9 +98,12 @@ export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig, CampaignTa
   summarize(result: SelfGuideCampaignResult) {
     const { shared, unshared } = result.sharing;
     return [
-      `chosen setting: ${settingKey(result.choice.setting)} ` +
-        `(worst validation gain over few-shot ${points(result.choice.worstGain)} points: ` +
-        `${result.choice.gains.map((g) => `${g.task} ${points(g.gain)}`).join(', ')})`,
+      ...result.choices.map(
+        (choice) =>
+          `chosen setting for ${choice.kinds.join(' and ')}: ${settingKey(choice.setting)} ` +
+          `(worst validation gain over few-shot ${points(choice.worstGain)} points: ` +
+          `${choice.gains.map((g) => `${g.task} ${points(g.gain)}`).join(', ')})`,
+      ),
       ...result.test.map(
         (t) =>
           `test ${t.task}: SELF-GUIDE ${(100 * t.selfGuide).toFixed(1)} ` +

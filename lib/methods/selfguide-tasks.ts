@@ -6,9 +6,9 @@ import type { SelfGuideTaskRun } from '../../workflows/selfguide-stages';
 import type { ArtifactStore } from '../artifacts';
 import { loadSelfGuideTask, type SelfGuideTask } from '../datasets';
 
-/** Reads a configured task folder within the size limits its config sets. */
-export const loadConfiguredTask = (data: SelfGuideTaskData): SelfGuideTask =>
-  loadSelfGuideTask(data.path, { maxBytes: data.maxBytes, maxItemChars: data.maxItemChars });
+/** Reads a configured task folder, with the split it scores, within the size limits its config sets. */
+export const loadConfiguredTask = (data: SelfGuideTaskData, split: 'test' | 'validation' = 'test'): SelfGuideTask =>
+  loadSelfGuideTask(data.path, { maxBytes: data.maxBytes, maxItemChars: data.maxItemChars }, split);
 
 /** A loaded task and the test lines that will be scored, for estimates. */
 export function scoredTask(loaded: SelfGuideTask, testLimit: number | undefined): SelfGuideEstimateTask {
@@ -23,12 +23,13 @@ export async function storeSelfGuideTask(
   testLimit: number | undefined,
   notes: string[],
   loaded: SelfGuideTask = loadConfiguredTask(data),
+  split: 'test' | 'validation' = 'test',
 ): Promise<SelfGuideTaskRun> {
   const { test, ...task } = loaded;
   const scored = test.slice(0, testLimit);
   notes.push(
     `${task.name} (${task.kind}, ${task.metric}): ${task.examples.length} gold examples, ` +
-      `${scored.length} of ${test.length} test items scored` +
+      `${scored.length} of ${test.length} ${split} items scored` +
       (task.kind === 'classification' ? `, labels ${task.labels.join(', ')}` : ''),
   );
   return { task, test: await store.writeJsonl(scored) };

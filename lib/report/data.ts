@@ -160,8 +160,9 @@ function campaignReport(input: SelfGuideCampaignInput, result: SelfGuideCampaign
     settings: settings.map(settingKey),
     tasks: [...tasks.map((t) => t.name), 'worst task'],
     gains,
-    chosen: settingKey(result.choice.setting),
-    worstGain: result.choice.worstGain,
+    // The heatmap spans every validation task; it outlines the first kind's choice.
+    chosen: settingKey(result.choices[0].setting),
+    worstGain: result.choices[0].worstGain,
   };
 }
 
@@ -251,11 +252,10 @@ export async function loadReportData(client: Client, store: ArtifactStore, runId
     r.test.map((t) => client.workflow.getHandle(t.runId).result() as Promise<SelfGuideRunResult>),
   );
   const validationGroups = r.baselines.map((b) => {
+    const kind = kindOf(input as SelfGuideCampaignInput, b.task);
+    const choice = r.choices.find((c) => c.kinds.includes(kind)) ?? r.choices[0];
     const cell = r.cells.find(
-      (c) =>
-        c.task === b.task &&
-        settingKey(c.setting) ===
-          settingKey(effectiveSetting(r.choice.setting, kindOf(input as SelfGuideCampaignInput, b.task))),
+      (c) => c.task === b.task && settingKey(c.setting) === settingKey(effectiveSetting(choice.setting, kind)),
     );
     return {
       label: `${b.task} (validation)`,

@@ -28,7 +28,7 @@ const texts = (r: CompletionRequest, gold = new GoldIndex()) =>
 
 describe('provider test double: SELF-GUIDE', () => {
   it('answers its own generation prompt with recombined inputs, some of which every filter removes', () => {
-    const prompts = roundPrompts({ task, library: [], round: 1, prompts: 40, seed: 1 });
+    const prompts = roundPrompts({ task, library: [], round: 1, prompts: 40, seed: 1, maxPromptTokens: 3000 });
     const inputs = prompts.flatMap((p, i) => texts({ ...request(p.messages, 0.6, 1), seed: i }));
     const counts = countReasons(
       applyInputFilters(inputs, {

@@ -478,6 +478,13 @@ describe('loadSelfGuideTask', () => {
       });
   });
 
+  it('reads validation.jsonl as the scored split when asked: the campaign scores its grid on it', () => {
+    expect(loadSelfGuideTask(taskDir(task), {}, 'validation').test).toEqual([{ input: 'v', output: 'no' }]);
+    const bad = taskDir(task);
+    fs.writeFileSync(path.join(bad, 'validation.jsonl'), '{"input": 3}\n');
+    expect(errorOf(() => loadSelfGuideTask(bad, {}, 'validation')).message).toContain('validation.jsonl');
+  });
+
   it('loads only task.json for the filter command', () => {
     const onlyDefinition = taskDir(task);
     fs.rmSync(path.join(onlyDefinition, 'validation.jsonl'));

@@ -234,7 +234,7 @@ describe('method estimates', () => {
   const pipeline: SelfGuideEstimatePipeline = {
     providers,
     model: { provider: 'api', model: 'base' },
-    fineTune: { backend: openai, lora: false },
+    fineTune: { backend: openai, lora: false, maxExampleTokens: 2000 },
     generation: selfGuideGenerationSchema.parse({}),
     annotation: selfGuideAnnotationSchema.parse({}),
     evaluation: selfGuideEvaluationSchema.parse({}),
@@ -253,9 +253,9 @@ describe('method estimates', () => {
     });
     expect(fineTune).toMatchObject({ stage: 'fine-tune', calls: 0, fineTune: true });
     expect(fineTune.trainingTokens).toBeGreaterThan(0);
-    expect(evaluate).toMatchObject({ stage: 'evaluate', calls: 4 * 5, completionTokens: 4 * 5 * 256 });
+    expect(evaluate).toMatchObject({ stage: 'evaluate', calls: 4 * 5, completionTokens: 4 * 5 * 500 });
     // Self-ICL fills the context window: at most contextTokens - maxTokens per prompt.
-    expect(evaluate.promptTokens).toBeLessThanOrEqual(5 * (4096 - 256) + 3 * 5 * 4096);
+    expect(evaluate.promptTokens).toBeLessThanOrEqual(5 * (4096 - 500) + 3 * 5 * 4096);
   });
 
   it('selfguide-campaign: validation counts each branch, data set and setting once; test at the most epochs', () => {

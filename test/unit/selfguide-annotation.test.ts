@@ -31,7 +31,14 @@ describe('balanceLabels', () => {
 describe('synthesizePairs', () => {
   const sample = (answers: Record<string, number>) =>
     Object.entries(answers).flatMap(([a, n]) => Array<string>(n).fill(a));
-  const base = { exampleOutputs: ['yes', 'no'], noiseTerms: ['output'], lengthFilter: false, minShare: 0.3, seed: 1 };
+  const base = {
+    exampleOutputs: ['yes', 'no'],
+    noiseTerms: ['output'],
+    lengthFilter: false,
+    minShare: 0.3,
+    shareOf: 'all' as const,
+    seed: 1,
+  };
 
   it('classification: votes, requires a label after trimming, then balances', () => {
     const annotated = [
@@ -45,6 +52,14 @@ describe('synthesizePairs', () => {
     expect(result.dropped).toEqual({ 'no-majority': 1, 'not-a-label': 1, balancing: 1 });
     expect(result.pairs.map((p) => p.output).sort()).toEqual(['no', 'yes']);
     expect(result.pairs.find((p) => p.output === 'no')).toEqual({ input: 'i2', output: 'no' });
+  });
+
+  it('shareOf: the 30% share counts the samples left after the filters (the authors) or all samples drawn', () => {
+    // [bb, bb, a, a, c] survive out of 10: 2 of 5 passes 30%, the tie goes to the shorter "a"; 2 of 10 does not.
+    const annotated = [{ input: 'i', samples: ['bb', 'bb', 'a', 'a', 'c', ...Array<string>(5).fill('output')] }];
+    const gen = { ...base, kind: 'generation' as const, labels: [] };
+    expect(synthesizePairs(annotated, { ...gen, shareOf: 'kept' }).pairs).toEqual([{ input: 'i', output: 'a' }]);
+    expect(synthesizePairs(annotated, { ...gen, shareOf: 'all' }).dropped['no-majority']).toBe(1);
   });
 
   it("generation: the output length rule drops samples outside the gold outputs' mu ± 2 sigma", () => {

@@ -1,7 +1,9 @@
 // The campaign's arithmetic: grid, shared data sets, the maximin choice, and what sharing saves.
 import {
+  bestEpoch,
   branchDataSets,
   chooseSetting,
+  chooseSettings,
   effectiveSetting,
   gridSettings,
   settingKey,
@@ -79,5 +81,44 @@ describe('the SELF-GUIDE campaign', () => {
       evaluations: 2 + 90,
     });
     expect(sharingReport(grid, ['generation'], false).shared.fineTuneJobs).toBe(60);
+  });
+
+  it("per kind (the authors), the maximin runs over each kind's tasks apart; across kinds over all of them", () => {
+    const [a, b] = gridSettings(grid);
+    const candidates = [
+      {
+        setting: a,
+        gains: [
+          { task: 'c1', kind: 'classification' as const, gain: 0.2 },
+          { task: 'g1', kind: 'generation' as const, gain: -0.1 },
+        ],
+      },
+      {
+        setting: b,
+        gains: [
+          { task: 'c1', kind: 'classification' as const, gain: 0.05 },
+          { task: 'g1', kind: 'generation' as const, gain: 0.1 },
+        ],
+      },
+    ];
+    const perKind = chooseSettings(candidates, 'per-kind');
+    expect(perKind.map((c) => [c.kinds, c.setting, c.worstGain])).toEqual([
+      [['classification'], a, 0.2],
+      [['generation'], b, 0.1],
+    ]);
+    expect(perKind[0].gains).toEqual([{ task: 'c1', kind: 'classification', gain: 0.2 }]);
+    const across = chooseSettings(candidates, 'across-kinds');
+    expect(across.map((c) => [c.kinds, c.setting, c.worstGain])).toEqual([[['classification', 'generation'], b, 0.05]]);
+  });
+
+  it('picks the epoch whose checkpoint scores best on the validation split, the fewest epochs on a tie', () => {
+    expect(
+      bestEpoch([
+        { epochs: 1, score: 0.4 },
+        { epochs: 2, score: 0.55 },
+        { epochs: 3, score: 0.55 },
+      ]),
+    ).toBe(2);
+    expect(() => bestEpoch([])).toThrow(RangeError);
   });
 });

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, loadRunConfig } from '../../lib/config-file';
 import { roundsFor } from '../../core/selfguide-config';
+import { selfGuideCampaignMethod } from '../../lib/methods/selfguide-campaign';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-config-'));
 const write = (name: string, text: string) => (fs.writeFileSync(path.join(dir, name), text), path.join(dir, name));
@@ -29,9 +30,16 @@ describe('SELF-GUIDE configs', () => {
       outputLengthFilter: true,
       epochs: 3,
     });
-    expect(config.generation).toEqual({ promptsPerRound: 10, maxTokens: 500 });
-    expect(config.annotation).toEqual({ samples: 10, temperature: 0.2, minShare: 0.3, maxTokens: 500 });
-    expect(config.evaluation).toEqual({ maxTokens: 256, contextTokens: 4096, rouge: 'words' });
+    expect(config.generation).toEqual({ promptsPerRound: 10, maxTokens: 500, maxPromptTokens: 3000 });
+    expect(config.annotation).toEqual({
+      samples: 10,
+      temperature: 0.2,
+      minShare: 0.3,
+      shareOf: 'kept',
+      maxTokens: 500,
+    });
+    expect(config.evaluation).toEqual({ maxTokens: 500, contextTokens: 4096, rouge: 'words' });
+    expect(config.fineTune.maxExampleTokens).toBe(2000);
     expect([
       roundsFor(undefined, 'classification'),
       roundsFor(undefined, 'generation'),
@@ -49,12 +57,30 @@ describe('SELF-GUIDE configs', () => {
     );
     if (config.method !== 'selfguide-campaign') throw new Error('expected a campaign config');
     expect(config.data.validation[0].path).toBe(path.join(dir, 'a'));
+    // The authors' grid: both length filters on (the output one is off for classification anyway).
     expect(config.grid).toEqual({
       inputTemperature: [0.6, 0.7, 0.8, 0.9, 1.0],
-      inputLengthFilter: [true, false],
-      outputLengthFilter: [true, false],
+      inputLengthFilter: [true],
+      outputLengthFilter: [true],
       epochs: [1, 2, 3],
     });
+  });
+
+  it('chooses per task kind by default, and then refuses a test task whose kind no validation task has', async () => {
+    const demo = (name: string) => path.resolve(__dirname, '../../demo/selfguide', name);
+    const file = write(
+      'per-kind.yaml',
+      `method: selfguide-campaign\n${common}data:\n` +
+        `  validation: [{ format: selfguide-task, path: ${demo('task190')} }]\n` +
+        `  test: [{ format: selfguide-task, path: ${demo('task036')} }]\n`,
+    );
+    const config = loadRunConfig(file);
+    if (config.method !== 'selfguide-campaign') throw new Error('expected a campaign config');
+    expect(config.campaign).toEqual({ choose: 'per-kind' });
+    await expect(selfGuideCampaignMethod.prepare(config, undefined as never)).rejects.toThrow(
+      'data.test[0] (task036) is a generation task, but no validation task is; ' +
+        "campaign.choose: per-kind chooses each test task's setting on validation tasks of its kind.",
+    );
   });
 
   it('rejects a grid value listed twice, naming the field', () => {

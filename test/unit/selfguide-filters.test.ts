@@ -67,6 +67,14 @@ describe('SELF-GUIDE input filters', () => {
     ]);
   });
 
+  it('checks noise before trimming, as the authors do: surrounding blank lines are the noise term "\n\n"', () => {
+    // The authors' ablation filter sees the raw generation and strips only the inputs it keeps.
+    const filtered = applyInputFilters(['\n\ntext\n\n', 'text', ' other '], spec(['abcd'], false));
+    expect(filtered.map((f) => f.reason)).toEqual(['noise', null, null]);
+    // Without surrounding whitespace nothing changes: the same input alone is kept.
+    expect(reasons(['text'], spec(['abcd'], false))).toEqual([null]);
+  });
+
   it('lists the chatbot phrases the paper names', () => {
     for (const phrase of [
       "Sure, I'd be happy to help!",

@@ -6,6 +6,7 @@ import {
   selfIclChat,
   taskChat,
   taskTrainingExample,
+  trainingSet,
 } from '../../core/selfguide-prompts';
 
 const task = {
@@ -21,7 +22,7 @@ const task = {
 
 describe('roundPrompts', () => {
   it('shows every gold input, "N/A" for an empty library, and a pseudo-label for classification', () => {
-    const [prompt] = roundPrompts({ task, library: [], round: 1, prompts: 1, seed: 0 });
+    const [prompt] = roundPrompts({ task, library: [], round: 1, prompts: 1, seed: 0, maxPromptTokens: 3000 });
     const text = prompt.messages[0].content;
     expect(text.startsWith(inputGenerationOpening)).toBe(true);
     for (const e of task.examples) expect(text).toContain(`[input]="${e.input}"`);
@@ -32,20 +33,57 @@ describe('roundPrompts', () => {
 
   it('shows 1..min(library, 10) library inputs, draws labels uniformly, and is the same for the same seed', () => {
     const library = Array.from({ length: 30 }, (_, i) => `lib ${i}`);
-    const prompts = roundPrompts({ task, library, round: 3, prompts: 200, seed: 5 });
+    const prompts = roundPrompts({ task, library, round: 3, prompts: 200, seed: 5, maxPromptTokens: 3000 });
     const shown = prompts.map((p) => library.filter((l) => p.messages[0].content.includes(`"${l}"`)).length);
     expect(Math.min(...shown)).toBe(1);
     expect(Math.max(...shown)).toBe(10);
     const yes = prompts.filter((p) => p.pseudoLabel === 'yes').length;
     expect(yes).toBeGreaterThan(70);
     expect(yes).toBeLessThan(130);
-    expect(roundPrompts({ task, library, round: 3, prompts: 200, seed: 5 })).toEqual(prompts);
-    expect(roundPrompts({ task, library, round: 4, prompts: 200, seed: 5 })).not.toEqual(prompts);
+    expect(roundPrompts({ task, library, round: 3, prompts: 200, seed: 5, maxPromptTokens: 3000 })).toEqual(prompts);
+    expect(roundPrompts({ task, library, round: 4, prompts: 200, seed: 5, maxPromptTokens: 3000 })).not.toEqual(
+      prompts,
+    );
     expect(
-      roundPrompts({ task: { ...task, kind: 'generation', labels: [] }, library, round: 1, prompts: 3, seed: 0 }).every(
-        (p) => p.pseudoLabel === null,
-      ),
+      roundPrompts({
+        task: { ...task, kind: 'generation', labels: [] },
+        library,
+        round: 1,
+        prompts: 3,
+        seed: 0,
+        maxPromptTokens: 3000,
+      }).every((p) => p.pseudoLabel === null),
     ).toBe(true);
+  });
+});
+
+describe('prompt and example length limits (the authors: 3,000 and 2,000 tokens)', () => {
+  // Each library input is about 1,000 estimated tokens, so a prompt showing three or more of them is over 3,000.
+  const library = Array.from({ length: 12 }, (_, i) => `${i} ${'word '.repeat(600)}`);
+
+  it('re-draws a generation prompt over maxPromptTokens until it fits, and counts the re-draws', () => {
+    const spec = { task, library, round: 2, prompts: 40, seed: 3, maxPromptTokens: 3000 };
+    const prompts = roundPrompts(spec);
+    expect(prompts.every((p) => overestimateMessageTokens(p.messages) < 3000)).toBe(true);
+    expect(prompts.some((p) => p.redraws > 0)).toBe(true);
+    // A prompt that fits at its first draw is the one drawn without a limit.
+    const unlimited = roundPrompts({ ...spec, maxPromptTokens: Infinity });
+    expect(unlimited.every((p) => p.redraws === 0)).toBe(true);
+    prompts.forEach((p, i) => {
+      if (p.redraws === 0) expect(p.messages).toEqual(unlimited[i].messages);
+    });
+  });
+
+  it('leaves training examples over maxExampleTokens out of the training set and counts them', () => {
+    const pairs = [
+      { input: 'short', output: 'yes' },
+      { input: 'word '.repeat(1300), output: 'no' },
+      { input: 'also short', output: 'no' },
+    ];
+    const set = trainingSet(task, pairs, 2000);
+    expect(set.tooLong).toBe(1);
+    expect(set.examples.map((e) => e.messages.at(-2)?.content)).toEqual(['short', 'also short']);
+    expect(trainingSet(task, pairs, Infinity).tooLong).toBe(0);
   });
 });
 
@@ -67,7 +105,23 @@ describe('the task chat', () => {
     expect(taskTrainingExample(task, { input: 'new', output: 'no' }).messages.at(-1)).toEqual({
       role: 'assistant',
       content: 'no',
+      weight: 1,
     });
+  });
+
+  it('trains on the final answer only: the gold answers before it carry weight 0, as the authors mask them', () => {
+    const { messages } = taskTrainingExample(task, { input: 'new', output: 'no' });
+    expect(messages.map((m) => ('weight' in m ? `${m.role}:${m.weight}` : m.role))).toEqual([
+      'system',
+      'user',
+      'assistant:0',
+      'user',
+      'assistant:0',
+      'user',
+      'assistant:0',
+      'user',
+      'assistant:1',
+    ]);
   });
 
   it('Self-ICL adds synthetic pairs after the gold ones while the prompt and the answer fit the context', () => {

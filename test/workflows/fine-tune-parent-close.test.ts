@@ -51,9 +51,13 @@ describe('a fine-tune child when its parent fails', () => {
     const pipeline: SelfGuidePipeline = {
       providers,
       model: { provider: 'double', model: 'sim-model' },
-      fineTune: { backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }, lora: false },
-      generation: { rounds: 2, promptsPerRound: 10, maxTokens: 500 },
-      annotation: { samples: 5, temperature: 0.2, minShare: 0.3, maxTokens: 100 },
+      fineTune: {
+        backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 },
+        lora: false,
+        maxExampleTokens: 2000,
+      },
+      generation: { rounds: 2, promptsPerRound: 10, maxTokens: 500, maxPromptTokens: 3000 },
+      annotation: { samples: 5, temperature: 0.2, minShare: 0.3, shareOf: 'kept', maxTokens: 100 },
       evaluation: { maxTokens: 64, contextTokens: 4096, rouge: 'words' },
       execution: { shardSize: 10, parallelShards: 2 },
       seed: 0,

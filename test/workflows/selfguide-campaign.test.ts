@@ -33,6 +33,7 @@ describe('selfGuideCampaign', () => {
       validation: [await store('task1385'), await store('task036')],
       test: [await store('task1386')],
       grid: { inputTemperature: [0.7, 1.0], inputLengthFilter: [true], outputLengthFilter: [false], epochs: [1, 2] },
+      campaign: { choose: 'per-kind' },
       concurrency: { branches: 2, cells: 2 },
       providers: {
         double: {
@@ -46,9 +47,13 @@ describe('selfGuideCampaign', () => {
         },
       },
       model: { provider: 'double', model: 'sim-model' },
-      fineTune: { backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }, lora: false },
-      generation: { rounds: 2, promptsPerRound: 10, maxTokens: 500 },
-      annotation: { samples: 10, temperature: 0.2, minShare: 0.3, maxTokens: 100 },
+      fineTune: {
+        backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 },
+        lora: false,
+        maxExampleTokens: 2000,
+      },
+      generation: { rounds: 2, promptsPerRound: 10, maxTokens: 500, maxPromptTokens: 3000 },
+      annotation: { samples: 10, temperature: 0.2, minShare: 0.3, shareOf: 'kept', maxTokens: 100 },
       evaluation: { maxTokens: 64, contextTokens: 4096, rouge: 'words' },
       execution: { shardSize: 10, parallelShards: 2 },
       seed: 0,
@@ -82,8 +87,12 @@ describe('selfGuideCampaign', () => {
 
       expect(result.cells).toHaveLength(8);
       expect(result.baselines.map((b) => b.task)).toEqual(['task1385', 'task036']);
-      expect(result.choice.gains.map((g) => g.task)).toEqual(['task1385', 'task036']);
-      expect(result.choice.worstGain).toBe(Math.min(...result.choice.gains.map((g) => g.gain)));
+      // One setting per kind, each chosen on its own kind's validation task.
+      expect(result.choices.map((c) => [c.kinds, c.gains.map((g) => g.task)])).toEqual([
+        [['classification'], ['task1385']],
+        [['generation'], ['task036']],
+      ]);
+      for (const choice of result.choices) expect(choice.worstGain).toBe(choice.gains[0].gain);
       expect(result.test).toHaveLength(1);
       expect(result.test[0].task).toBe('task1386');
       // One job per data set serves both epoch counts from its checkpoints: 4 instead of 8 in validation.

@@ -1,4 +1,7 @@
 // Together AI fine-tuning over its REST API (https://docs.together.ai/reference), with plain fetch.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { FineTuneBackendConfig, OpenAiCompatibleProviderConfig } from '../../../core/config';
 import { terminalFineTuneStatuses, type FineTuneJobState, type FineTuneStatus } from '../../../core/types';
 import {
@@ -14,6 +17,7 @@ import {
   type JobTag,
 } from './backend-common';
 import { RestClient } from './rest-client';
+import { writeTogetherTrainingFile } from './together-training-file';
 
 type TogetherConfig = Extract<FineTuneBackendConfig, { kind: 'together' }>;
 
@@ -84,11 +88,18 @@ export class TogetherFineTuneBackend implements FineTuneBackend {
     const existing = await this.rest.request<{ data: TogetherFile[] }>('GET', '/files');
     const found = existing.data.find((file) => file.filename === name);
     if (found) return found.id;
-    const form = new FormData();
-    form.append('file', await trainingFile(args.localPath, name), name);
-    form.append('file_name', name);
-    form.append('purpose', 'fine-tune');
-    return (await this.rest.request<TogetherFile>('POST', '/files/upload', form)).id;
+    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'flt-together-'));
+    try {
+      const upload = path.join(dir, name);
+      await writeTogetherTrainingFile(args.localPath, upload);
+      const form = new FormData();
+      form.append('file', await trainingFile(upload, name), name);
+      form.append('file_name', name);
+      form.append('purpose', 'fine-tune');
+      return (await this.rest.request<TogetherFile>('POST', '/files/upload', form)).id;
+    } finally {
+      await fs.promises.rm(dir, { recursive: true, force: true });
+    }
   }
 
   async findJob(tag: JobTag): Promise<FineTuneJobState | null> {
