@@ -143,7 +143,7 @@ export function semievolActivities(deps: ActivityDeps) {
       const finished = await store.lookup(name);
       if (finished) return { output: finished, usage: emptyUsage() };
       const items = await store.readAll<McqItem>(input.shard.items);
-      const labeled = await poolItems(store, input.labeled);
+      const labeled = await poolItems(deps, input.labeled);
       const neighbours = input.neighbours ? await store.readAll<NeighboursLine>(input.neighbours) : null;
       const calls = new ShardCalls(deps, input.providers, 'collaborate', items.length * input.collaborators.length);
 
