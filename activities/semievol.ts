@@ -227,6 +227,30 @@ export function semievolActivities(deps: ActivityDeps) {
       return store.writeJsonl(concatenated(store, input.parts), `runs/${input.runId}/justify/records`);
     },
 
+    /** The justify stage's ShardResults summed up: every shard's records, then pseudo-labels, in one artifact each. */
+    async summarizeJustification(input: {
+      runId: string;
+      results: ArtifactRef;
+    }): Promise<{ records: ArtifactRef; labels: ArtifactRef; justified: number }> {
+      const shards = await store.readAll<JustifiedShard>(input.results);
+      return {
+        records: await store.writeJsonl(
+          concatenated(
+            store,
+            shards.map((shard) => shard.records),
+          ),
+          `runs/${input.runId}/justify/records`,
+        ),
+        labels: await store.writeJsonl(
+          concatenated(
+            store,
+            shards.map((shard) => shard.labels),
+          ),
+        ),
+        justified: shards.reduce((sum, shard) => sum + shard.justified, 0),
+      };
+    },
+
     /** Adaptive selection over every shard's pseudo-labels: one threshold for the whole of D_U. */
     async selectPseudoLabels(input: {
       runId: string;

@@ -1,5 +1,5 @@
 // Continue-as-new at scale: 2,000,000 questions' worth of shard references (8,000 shards of 250, SemiEvol's shard
-// size) taken through the project's shard loop on a dev server that suggests continue-as-new after 40 events. Each
+// size) taken through the project's shard loop on a dev server that suggests continue-as-new after 200 events. Each
 // shard's work is done in a test workflow (test/fixtures/synthetic-shards), so no model is called and no activity
 // runs per shard; what is measured is what the loop itself carries. Every payload the server recorded (a start or
 // continue-as-new input, an activity's input or result, the final result) must stay under 256 KB, far below the
@@ -20,6 +20,8 @@ jest.setTimeout(600_000);
 const questions = 2_000_000;
 const shardSize = 250;
 const payloadLimit = 256 * 1024;
+/** The server suggests continue-as-new past this many events: a few executions for the whole stage. */
+const suggestAfter = 200;
 
 /** A well-formed reference to a shard of `shardSize` questions; nothing reads it, so no blob is written. */
 function syntheticShard(index: number, of: number): Shard {
@@ -61,7 +63,7 @@ describe('continue-as-new at 2,000,000 questions', () => {
       port: await freePort(),
       uiPort: await freePort(),
       dbFile: path.join(home, 'temporal.sqlite'),
-      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 40 },
+      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': suggestAfter },
     });
   });
   afterAll(async () => {
@@ -72,7 +74,7 @@ describe('continue-as-new at 2,000,000 questions', () => {
     const deps = tempDeps();
     const of = questions / shardSize;
     const shards = Array.from({ length: of }, (_, index) => syntheticShard(index, of));
-    const input = { shards, parallelShards: 8 };
+    const input = { list: { shards: await deps.store.writeJsonl(shards), items: questions }, parallelShards: 8 };
 
     const connection = await NativeConnection.connect({ address: server.address });
     const clientConnection = await Connection.connect({ address: server.address });
@@ -95,8 +97,9 @@ describe('continue-as-new at 2,000,000 questions', () => {
         // The start input is recorded once start returns: checked before anything runs.
         firstRunId = handle.firstExecutionRunId;
         expect(largest(payloadsIn(await handle.fetchHistory()))).toEqual(under);
-        const result = await handle.result();
-        expect(result.outputs).toEqual(shards.map((shard) => shard.items));
+        const { results } = await handle.result();
+        const outputs = (await deps.store.readAll<{ output: unknown }>(results)).map((result) => result.output);
+        expect(outputs).toEqual(shards.map((shard) => shard.items));
       });
 
       // Every execution, first to last, following each continue-as-new to the run it started.
@@ -107,7 +110,7 @@ describe('continue-as-new at 2,000,000 questions', () => {
         sizes.push(...payloadsIn(history));
         runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
       }
-      // The loop rolled over (the threshold is 40 events), and nothing it carried grew with the shards.
+      // The loop rolled over, and nothing it carried grew with the shards.
       expect(executions).toBeGreaterThanOrEqual(2);
       expect(largest(sizes)).toEqual(under);
     } finally {
