@@ -2,14 +2,16 @@
 import { extractNumber } from '../core/answers';
 import type { Metric, Score } from '../core/contracts';
 import { numbersMatch } from '../core/metrics';
-import type { ArtifactRef, McqItem } from '../core/types';
+import type { ArtifactRef, McqItem, ShardResults } from '../core/types';
 import type { ActivityDeps } from './context';
+import { shardOutputs } from './shard-lists';
 import type { AnsweredQuestion } from './inference';
 
 export interface ScoreAnswersInput {
   runId: string;
   stage: string;
-  answers: ArtifactRef[];
+  /** Each shard's answers: a list (runs started before shard lists) or the stage's ShardResults artifact. */
+  answers: ArtifactRef[] | ShardResults;
   gold: ArtifactRef;
   metric: Metric;
 }
@@ -20,7 +22,7 @@ export function evaluationActivities({ store }: ActivityDeps) {
       const gold = new Map<string, string | null>();
       for await (const item of store.readJsonl<McqItem>(input.gold)) gold.set(item.id, item.answer);
       const verdicts: { id: string; prediction: string | null; gold: string | null; correct: boolean }[] = [];
-      for (const ref of input.answers) {
+      for await (const ref of shardOutputs(store, input.answers)) {
         for await (const answer of store.readJsonl<AnsweredQuestion>(ref)) {
           const expected = gold.get(answer.id) ?? null;
           verdicts.push({

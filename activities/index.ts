@@ -7,6 +7,7 @@ import { inferenceActivities } from './inference';
 import { selfGuideActivities } from './selfguide';
 import { semievolActivities } from './semievol';
 import { servingActivities } from './serving';
+import { shardListActivities } from './shard-lists';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...selfGuideActivities(deps),
     ...semievolActivities(deps),
     ...servingActivities(deps),
+    ...shardListActivities(deps),
   };
 }
 

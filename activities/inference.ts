@@ -51,7 +51,7 @@ export async function promptsFor(
   signal: AbortSignal,
 ): Promise<{ prompts: ChatMessage[][]; usage: StageUsage }> {
   if (!input.retrieval) return { prompts: items.map(zeroShotMessages), usage: emptyUsage() };
-  const pool = await poolItems(deps.store, input.retrieval.pool);
+  const pool = await poolItems(deps, input.retrieval.pool);
   const { positions, usage } = await nearest(
     deps,
     input.providers,

@@ -1,11 +1,13 @@
 // Retrieval of labeled examples by question text: BM25 (core/bm25.ts) or embeddings through the gateway.
-// A worker prepares each pool once (its items, index or vectors) and keeps a few, keyed by content.
+// A worker prepares each pool once (its items, index or vectors) and keeps the recently used ones, keyed by content,
+// within a byte budget (FLT_RETRIEVAL_CACHE_MIB, 64 by default): eight pools of 100,000 embedded questions would
+// otherwise outgrow the worker's 256 MiB heap.
 import { Bm25Index } from '../core/bm25';
 import type { ProvidersConfig, RetrieverConfig } from '../core/config';
 import type { Retrieval } from '../core/contracts';
 import { nearestByCosine, normalize } from '../core/nearest';
 import { addUsage, emptyUsage, type ArtifactRef, type McqItem, type StageUsage } from '../core/types';
-import type { ArtifactStore } from '../lib/artifacts';
+import { ByteBoundedCache } from '../lib/byte-bounded-cache';
 import type { ActivityDeps } from './context';
 import { costOf } from './providers/gateway';
 import { retryTransient } from './providers/errors';
@@ -21,26 +23,38 @@ type EmbeddingsRetriever = Extract<RetrieverConfig, { kind: 'embeddings' }>;
 
 /** Texts per embeddings request. */
 const embeddingBatch = 128;
-const maxCached = 8;
+const defaultCacheMib = 64;
 
-const itemsCache = new Map<string, Promise<McqItem[]>>();
-const indexCache = new Map<string, Promise<Bm25Index>>();
-const vectorCache = new Map<string, Promise<number[][]>>();
+type Prepared = { items: McqItem[] } | { index: Bm25Index } | { vectors: number[][] };
 
-function cached<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
-  let value = cache.get(key);
-  if (!value) {
-    value = load();
-    if (cache.size >= maxCached) cache.delete(cache.keys().next().value!);
-    cache.set(key, value);
-    value.catch(() => cache.delete(key));
-  }
-  return value;
+/** Estimated heap bytes: strings at two bytes a character (JSON adds about what objects cost), doubles at 8. */
+function preparedBytes(prepared: Prepared): number {
+  if ('items' in prepared) return 2 * JSON.stringify(prepared.items).length;
+  if ('index' in prepared) return prepared.index.estimatedBytes;
+  return prepared.vectors.reduce((sum, vector) => sum + 8 * vector.length + 32, 0);
 }
 
+/** One cache per worker (per ActivityDeps), so its budget is the worker's configuration. */
+const caches = new WeakMap<ActivityDeps, ByteBoundedCache<Prepared>>();
+
+function cacheOf(deps: ActivityDeps): ByteBoundedCache<Prepared> {
+  let cache = caches.get(deps);
+  if (!cache) {
+    const mib = Number(deps.env.FLT_RETRIEVAL_CACHE_MIB) || defaultCacheMib;
+    caches.set(deps, (cache = new ByteBoundedCache(mib * 2 ** 20, preparedBytes)));
+  }
+  return cache;
+}
+
+/** The estimated bytes of the pools a worker keeps prepared. */
+export const retrievalCacheBytes = (deps: ActivityDeps): number => cacheOf(deps).bytes;
+
 /** The pool's items, in order: positions returned by `nearest` index into this list. */
-export function poolItems(store: ArtifactStore, pool: ArtifactRef): Promise<McqItem[]> {
-  return cached(itemsCache, pool.sha256, () => store.readAll<McqItem>(pool));
+export async function poolItems(deps: ActivityDeps, pool: ArtifactRef): Promise<McqItem[]> {
+  const prepared = await cacheOf(deps).get(`items:${pool.sha256}`, async () => ({
+    items: await deps.store.readAll<McqItem>(pool),
+  }));
+  return (prepared as { items: McqItem[] }).items;
 }
 
 async function embed(
@@ -78,20 +92,22 @@ export async function nearest(
   queries: string[],
   signal?: AbortSignal,
 ): Promise<Neighbours> {
-  const questions = async () => (await poolItems(deps.store, pool)).map((item) => item.question);
+  const questions = async () => (await poolItems(deps, pool)).map((item) => item.question);
   if (retriever.kind === 'bm25') {
-    const index = await cached(indexCache, pool.sha256, async () => new Bm25Index(await questions()));
+    const { index } = (await cacheOf(deps).get(`bm25:${pool.sha256}`, async () => ({
+      index: new Bm25Index(await questions()),
+    }))) as { index: Bm25Index };
     return { positions: queries.map((query) => index.search(query, k).map((hit) => hit.index)), usage: emptyUsage() };
   }
   // Shared by every activity of the worker, so no one activity's cancellation signal aborts it; the response cache
   // makes a re-embedding after eviction free, and its usage is counted by the activity that started it.
-  const key = JSON.stringify([pool.sha256, providers[retriever.provider], retriever.model]);
+  const key = `vectors:${JSON.stringify([pool.sha256, providers[retriever.provider], retriever.model])}`;
   let poolUsage = emptyUsage();
-  const poolVectors = await cached(vectorCache, key, async () => {
+  const { vectors: poolVectors } = (await cacheOf(deps).get(key, async () => {
     const result = await embed(deps, providers, retriever, await questions());
     poolUsage = result.usage;
-    return result.vectors;
-  });
+    return { vectors: result.vectors };
+  })) as { vectors: number[][] };
   const embeddedQueries = await embed(deps, providers, retriever, queries, signal);
   return {
     positions: embeddedQueries.vectors.map((query) => nearestByCosine(poolVectors, query, k)),

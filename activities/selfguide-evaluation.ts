@@ -10,10 +10,12 @@ import {
   type IoExample,
   type ModelRef,
   type Shard,
+  type ShardResults,
   type StageUsage,
 } from '../core/types';
 import type { ActivityDeps } from './context';
 import { recordedFailures, recordFailures } from './item-failure-records';
+import { shardOutputs } from './shard-lists';
 import { ShardCalls } from './shard-calls';
 import { porterStemmer } from './stemmer';
 
@@ -36,7 +38,8 @@ export interface TestAnswer extends IoExample {
 export interface ScoreTestAnswersInput {
   runId: string;
   stage: string;
-  answers: ArtifactRef[];
+  /** Each shard's answers: a list (runs started before shard lists) or the stage's ShardResults artifact. */
+  answers: ArtifactRef[] | ShardResults;
   task: SelfGuideTaskDefinition;
   rouge: 'words' | 'chars';
 }
@@ -85,7 +88,7 @@ export function selfGuideEvaluationActivities(deps: ActivityDeps) {
           : rougeLChars(answer.response.trim(), answer.output);
       };
       const details: (TestAnswer & { score: number })[] = [];
-      for (const ref of input.answers)
+      for await (const ref of shardOutputs(store, input.answers))
         for (const answer of await store.readAll<TestAnswer>(ref)) details.push({ ...answer, score: scoreOf(answer) });
       const metric =
         task.metric === 'exact_match' ? 'exact-match' : input.rouge === 'words' ? 'rouge-l' : 'rouge-l-chars';

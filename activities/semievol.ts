@@ -154,7 +154,7 @@ export function semievolActivities(deps: ActivityDeps) {
       const finished = await store.lookup(name);
       if (finished) return { output: finished, usage: emptyUsage(), ...(await recordedFailures(store, name)) };
       const items = await store.readAll<McqItem>(input.shard.items);
-      const labeled = await poolItems(store, input.labeled);
+      const labeled = await poolItems(deps, input.labeled);
       const neighbours = input.neighbours ? await store.readAll<NeighboursLine>(input.neighbours) : null;
       const calls = new ShardCalls(deps, input.providers, 'collaborate', items.length * input.collaborators.length);
 
@@ -246,6 +246,30 @@ export function semievolActivities(deps: ActivityDeps) {
     /** The run's stage 3 and 4 outputs as one artifact, the input `flt semievol select --run` reads. */
     async collectRecords(input: { runId: string; parts: ArtifactRef[] }): Promise<ArtifactRef> {
       return store.writeJsonl(concatenated(store, input.parts), `runs/${input.runId}/justify/records`);
+    },
+
+    /** The justify stage's ShardResults summed up: every shard's records, then pseudo-labels, in one artifact each. */
+    async summarizeJustification(input: {
+      runId: string;
+      results: ArtifactRef;
+    }): Promise<{ records: ArtifactRef; labels: ArtifactRef; justified: number }> {
+      const shards = await store.readAll<JustifiedShard>(input.results);
+      return {
+        records: await store.writeJsonl(
+          concatenated(
+            store,
+            shards.map((shard) => shard.records),
+          ),
+          `runs/${input.runId}/justify/records`,
+        ),
+        labels: await store.writeJsonl(
+          concatenated(
+            store,
+            shards.map((shard) => shard.labels),
+          ),
+        ),
+        justified: shards.reduce((sum, shard) => sum + shard.justified, 0),
+      };
     },
 
     /** Adaptive selection over every shard's pseudo-labels: one threshold for the whole of D_U. */

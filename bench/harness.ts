@@ -13,7 +13,7 @@ import type { ActivityDeps } from '../activities/context';
 import type { ProvidersConfig } from '../core/config';
 import { semievolOptionsSchema } from '../core/semievol-config';
 import { semievolPlan } from '../core/semievol';
-import type { ArtifactRef, McqItem, ModelRef, Shard } from '../core/types';
+import type { McqItem, ModelRef, ShardList, ShardResults } from '../core/types';
 import { LocalArtifactStore } from '../lib/artifacts';
 import { freePort, startDevServer, type DevServer } from '../lib/dev-server';
 import { tsArgs, workerNodeArgs } from '../lib/ts-process';
@@ -288,17 +288,17 @@ export async function collaborateInput(
     parallelShards: number;
     seed: number;
   },
-): Promise<CollaborateStageInput> {
+): Promise<CollaborateStageInput & { shards: ShardList; neighbours: ShardResults }> {
   const { store } = opts;
   const dataset = await store.writeJsonl(withoutAnswers(opts.unlabeled));
   const labeled = await store.writeJsonl(opts.labeled);
-  const shards: Shard[] = await datasetActivities({ store } as unknown as ActivityDeps).shardDataset({
+  const shards = await datasetActivities({ store } as unknown as ActivityDeps).listShards({
     dataset,
     shardSize: opts.shardSize,
     name: `runs/${opts.runId}/unlabeled/items`,
   });
   const execution = { shardSize: opts.shardSize, parallelShards: opts.parallelShards };
-  const { neighbours } = await execute<{ neighbours: ArtifactRef[] }>(
+  const { neighbours } = await execute<{ neighbours: ShardResults }>(
     env,
     'propagateInContext',
     {

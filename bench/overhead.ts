@@ -3,7 +3,7 @@
 import { OpenAiCompatibleChat } from '../activities/providers/openai-compatible';
 import type { OpenAiCompatibleProviderConfig } from '../core/config';
 import { fewShotMessages } from '../core/prompts';
-import type { ChatRequest, McqItem } from '../core/types';
+import type { ArtifactRef, ChatRequest, McqItem, Shard, ShardList, ShardResults } from '../core/types';
 import type { LocalArtifactStore } from '../lib/artifacts';
 import type { CollaborateStageInput } from '../workflows/semievol-stages';
 import {
@@ -46,16 +46,17 @@ export interface OverheadResult {
 /** The plain script: the collaborate stage's requests, built by the same prompt code, sent with a p-limit-style cap. */
 async function plainScript(
   store: LocalArtifactStore,
-  input: CollaborateStageInput,
+  input: CollaborateStageInput & { shards: ShardList; neighbours: ShardResults },
   config: OpenAiCompatibleProviderConfig,
   limit: number,
 ): Promise<number> {
   const started = Date.now();
   const labeled = await store.readAll<McqItem>(input.labeled);
   const requests: ChatRequest[] = [];
-  for (const shard of input.shards) {
+  const neighboursOf = await store.readAll<{ output: ArtifactRef }>(input.neighbours.shardResults);
+  for (const shard of await store.readAll<Shard>(input.shards.shards)) {
     const items = await store.readAll<McqItem>(shard.items);
-    const neighbours = await store.readAll<{ neighbours: number[] }>(input.neighbours![shard.index]);
+    const neighbours = await store.readAll<{ neighbours: number[] }>(neighboursOf[shard.index].output);
     items.forEach((item, i) =>
       input.collaborators.forEach((setup, j) => {
         const model = setup.model === 'warm' ? input.models.warm! : input.models.base;

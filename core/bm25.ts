@@ -81,10 +81,13 @@ export class Bm25Index {
   /** k1·(1 − b + b·|d|/avgdl) per document: the length-dependent part of each term's denominator. */
   private readonly lengthNorms: Float64Array;
   private readonly k1: number;
+  /** Roughly what the index holds in memory: 16 bytes per posting, its terms' characters, 8 per document. */
+  readonly estimatedBytes: number;
 
   constructor(documents: readonly string[], { k1 = 1.5, b = 0.75 }: Bm25Options = {}) {
     this.k1 = k1;
     const lengths = new Float64Array(documents.length);
+    let postingCount = 0;
     documents.forEach((document, index) => {
       const tokens = bm25Terms(document);
       lengths[index] = tokens.length;
@@ -93,10 +96,14 @@ export class Bm25Index {
         if (!postings) this.postings.set(term, (postings = { documents: [], frequencies: [] }));
         postings.documents.push(index);
         postings.frequencies.push(frequency);
+        postingCount++;
       }
     });
     const averageLength = lengths.reduce((sum, n) => sum + n, 0) / Math.max(documents.length, 1) || 1;
     this.lengthNorms = lengths.map((length) => k1 * (1 - b + (b * length) / averageLength));
+    let termChars = 0;
+    for (const term of this.postings.keys()) termChars += term.length;
+    this.estimatedBytes = 16 * postingCount + 2 * termChars + 8 * documents.length;
   }
 
   get size(): number {

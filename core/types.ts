@@ -161,3 +161,24 @@ export interface Shard {
   of: number;
   items: ArtifactRef;
 }
+
+/** A stage's shards listed in an artifact, one `Shard` a line, so that no workflow payload grows with their number. */
+export interface ShardList {
+  shards: ArtifactRef;
+  /** The items of all shards together. */
+  items: number;
+}
+
+/** A shard of a page of a ShardList, with its outputs of earlier stages that its work reads. */
+export interface ShardPageEntry {
+  shard: Shard;
+  alongside: ArtifactRef[];
+}
+
+/**
+ * The per-shard results of a sharded stage, one a line in shard order, each with the `output` artifact of its shard:
+ * what a later stage or the stage's final step reads instead of a list of references in a payload.
+ */
+export interface ShardResults {
+  shardResults: ArtifactRef;
+}

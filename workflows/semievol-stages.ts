@@ -1,64 +1,107 @@
 // SemiEvol's sharded stages, each a child workflow of the run: one activity per shard of D_U, results kept to
-// artifact references and counts, so a 100,000-question D_U costs each history a few small events per shard.
+// artifact references and counts, so a 100,000-question D_U costs each history a few small events per shard. A stage
+// gets D_U as a ShardList and hands its per-shard outputs on as one ShardResults artifact; a stage started by a run
+// from before shard lists gets and returns lists of references, and runs the loop those runs replay.
 import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ItemFailure, ItemFailures, ResponseSampling, Retrieval } from '../core/contracts';
 import type { ProvidersConfig } from '../core/config';
 import type { CollaboratorSetup } from '../core/semievol';
-import type { ArtifactRef, ModelRef, Shard, StageUsage } from '../core/types';
+import type { ArtifactRef, ModelRef, Shard, ShardList, ShardResults, StageUsage } from '../core/types';
 import { shardModelCalls, stageStep } from './activity-options';
-import { checkItemFailures, itemCount, overShards, type ShardsDone } from './shards';
+import { checkFailureCount, failureExamples, overShardList, type ShardProgress } from './shard-list-loop';
+import { defaultMaxItemFailureShare, itemCount, overShards, type ShardsDone } from './shards';
+
+/** Per shard of D_U, one output of an earlier stage: its ShardResults, or a list in runs from before shard lists. */
+export type ShardOutputs = ShardResults | ArtifactRef[];
 
 export interface ShardedStageInput {
   runId: string;
   /** D_U, already split; shard i of every stage covers the same questions. */
-  shards: Shard[];
+  shards: ShardList | Shard[];
   providers: ProvidersConfig;
   execution: { shardSize: number; parallelShards: number; maxItemFailureShare?: number };
-  /** Set when the stage continued as new: the shards it had finished. */
-  done?: ShardsDone<unknown>;
+  /** Set when the stage continued as new: where it stood (the shards it had finished, before shard lists). */
+  done?: ShardProgress | ShardsDone<unknown>;
 }
 
 const shardActivities = (summary: string) => proxyActivities<Activities>({ ...shardModelCalls, summary });
 
-const { collectRecords } = proxyActivities<Activities>(stageStep);
+const { collectRecords, summarizeJustification } = proxyActivities<Activities>(stageStep);
 
-/** Runs `work` on every shard of the stage, continuing as new when the server suggests it. */
-function eachShard<R extends { usage: StageUsage }>(
+/** What a stage did: its ShardResults, or its results themselves in runs from before shard lists. */
+type StageDone<R> = { usage: StageUsage; failures: { count: number; examples: ItemFailure[] } } & (
+  { shardResults: ArtifactRef } | { results: R[] }
+);
+
+/**
+ * Runs `work` on every shard of the stage, with the shard's output in each of `alongside`, continuing as new when the
+ * server suggests it.
+ */
+async function eachShard<R extends { usage: StageUsage; failures?: ItemFailure[] }>(
   stage: string,
   input: ShardedStageInput,
-  work: (activities: Activities, shard: Shard) => Promise<R>,
-) {
-  return overShards<R>(
+  alongside: ShardOutputs[],
+  work: (activities: Activities, shard: Shard, outputs: ArtifactRef[]) => Promise<R>,
+): Promise<StageDone<R>> {
+  const activitiesFor = (shard: Shard) => shardActivities(`${stage}: shard ${shard.index + 1} of ${shard.of}`);
+  if (Array.isArray(input.shards)) {
+    const lists = alongside.map((outputs) => outputs as ArtifactRef[]);
+    const { results, usage } = await overShards<R>(
+      {
+        stage,
+        shards: input.shards,
+        parallelShards: input.execution.parallelShards,
+        done: input.done as ShardsDone<R> | undefined,
+        continueAsNew: (done) => continueAsNew({ ...input, done }),
+      },
+      (shard) =>
+        work(
+          activitiesFor(shard),
+          shard,
+          lists.map((list) => list[shard.index]),
+        ),
+    );
+    const failures = results.flatMap((r) => r.failures ?? []);
+    return { results, usage, failures: { count: failures.length, examples: failures.slice(0, failureExamples) } };
+  }
+  const done = await overShardList(
     {
       stage,
-      shards: input.shards,
+      list: input.shards,
+      alongside: alongside.map((outputs) => (outputs as ShardResults).shardResults),
       parallelShards: input.execution.parallelShards,
-      done: input.done as ShardsDone<R> | undefined,
-      continueAsNew: (done) => continueAsNew({ ...input, done }),
+      done: input.done as ShardProgress | undefined,
+      continueAsNew: (progress) => continueAsNew({ ...input, done: progress }),
     },
-    (shard) => work(shardActivities(`${stage}: shard ${shard.index + 1} of ${shard.of}`), shard),
+    (shard, outputs) => work(activitiesFor(shard), shard, outputs),
   );
+  return { shardResults: done.results, usage: done.usage, failures: done.failures };
 }
 
 /**
  * The stage's questions the provider refused, as `{itemFailures}` when there are any; stops the stage when more than
  * `execution.maxItemFailureShare` of them failed.
  */
-function itemFailuresOf(stage: string, input: ShardedStageInput, results: { failures?: ItemFailure[] }[]) {
-  const failures = results.flatMap((r) => r.failures ?? []);
-  const itemFailures = checkItemFailures(stage, itemCount(input.shards), failures, input.execution.maxItemFailureShare);
+function itemFailuresOf(stage: string, input: ShardedStageInput, done: StageDone<unknown>) {
+  const of = Array.isArray(input.shards) ? itemCount(input.shards) : input.shards.items;
+  const maxShare = input.execution.maxItemFailureShare ?? defaultMaxItemFailureShare;
+  const itemFailures = checkFailureCount(stage, done.failures, of, maxShare);
   return itemFailures ? { itemFailures } : {};
 }
+
+/** Each shard's `output`, as the stage hands them on. */
+const outputsOf = (done: StageDone<{ output: ArtifactRef }>): ShardOutputs =>
+  'shardResults' in done ? { shardResults: done.shardResults } : done.results.map((r) => r.output);
 
 /** In-context propagation: the k labeled questions nearest to each unlabeled question. */
 export async function propagateInContext(
   input: ShardedStageInput & { retrieval: Retrieval },
-): Promise<{ neighbours: ArtifactRef[]; usage: StageUsage }> {
-  const { results, usage } = await eachShard('propagate', input, (a, shard) =>
+): Promise<{ neighbours: ShardOutputs; usage: StageUsage }> {
+  const done = await eachShard('propagate', input, [], (a, shard) =>
     a.retrieveNeighbours({ runId: input.runId, shard, providers: input.providers, retrieval: input.retrieval }),
   );
-  return { neighbours: results.map((r) => r.output), usage };
+  return { neighbours: outputsOf(done), usage: done.usage };
 }
 
 export interface CollaborateStageInput extends ShardedStageInput {
@@ -66,32 +109,36 @@ export interface CollaborateStageInput extends ShardedStageInput {
   models: { base: ModelRef; warm: ModelRef | null };
   labeled: ArtifactRef;
   /** Per shard, from propagateInContext; null without in-context propagation. */
-  neighbours: ArtifactRef[] | null;
+  neighbours: ShardOutputs | null;
   sampling: ResponseSampling;
 }
 
 /** Collaborative inference: every collaborator answers every unlabeled question the provider does not refuse. */
 export async function collaborate(
   input: CollaborateStageInput,
-): Promise<{ answers: ArtifactRef[]; usage: StageUsage; itemFailures?: ItemFailures }> {
-  const { results, usage } = await eachShard('collaborate', input, (a, shard) =>
-    a.collaborateOnShard({
-      runId: input.runId,
-      shard,
-      providers: input.providers,
-      collaborators: input.collaborators,
-      models: input.models,
-      labeled: input.labeled,
-      neighbours: input.neighbours?.[shard.index] ?? null,
-      sampling: input.sampling,
-    }),
+): Promise<{ answers: ShardOutputs; usage: StageUsage; itemFailures?: ItemFailures }> {
+  const done = await eachShard(
+    'collaborate',
+    input,
+    input.neighbours ? [input.neighbours] : [],
+    (a, shard, [neighbours]) =>
+      a.collaborateOnShard({
+        runId: input.runId,
+        shard,
+        providers: input.providers,
+        collaborators: input.collaborators,
+        models: input.models,
+        labeled: input.labeled,
+        neighbours: neighbours ?? null,
+        sampling: input.sampling,
+      }),
   );
-  return { answers: results.map((r) => r.output), usage, ...itemFailuresOf('collaborate', input, results) };
+  return { answers: outputsOf(done), usage: done.usage, ...itemFailuresOf('collaborate', input, done) };
 }
 
 export interface JustifyStageInput extends ShardedStageInput {
   /** Per shard, from collaborate. */
-  answers: ArtifactRef[];
+  answers: ShardOutputs;
   justifier: ModelRef;
   sampling: ResponseSampling;
 }
@@ -99,7 +146,7 @@ export interface JustifyStageInput extends ShardedStageInput {
 export interface Justification {
   /** Every question's stage 3 and 4 outputs in one artifact: `flt semievol select --run` reads it. */
   records: ArtifactRef;
-  /** Per shard, each question's pseudo-label and entropy (or why it has none). */
+  /** Each question's pseudo-label and entropy (or why it has none): in one artifact, or per shard before lists. */
   labels: ArtifactRef[];
   justified: number;
   usage: StageUsage;
@@ -109,17 +156,25 @@ export interface Justification {
 
 /** Self-justification: the justifier settles every inconsistent question; every question gets its pseudo-label. */
 export async function justify(input: JustifyStageInput): Promise<Justification> {
-  const { results, usage } = await eachShard('justify', input, (a, shard) =>
+  const done = await eachShard('justify', input, [input.answers], (a, shard, [answers]) =>
     a.justifyShard({
       runId: input.runId,
       shard,
       providers: input.providers,
-      answers: input.answers[shard.index],
+      answers,
       justifier: input.justifier,
       sampling: input.sampling,
     }),
   );
-  const itemFailures = itemFailuresOf('justify', input, results);
+  const itemFailures = itemFailuresOf('justify', input, done);
+  if ('shardResults' in done) {
+    const { records, labels, justified } = await summarizeJustification({
+      runId: input.runId,
+      results: done.shardResults,
+    });
+    return { records, labels: [labels], justified, usage: done.usage, ...itemFailures };
+  }
+  const { results, usage } = done;
   const records = await collectRecords({ runId: input.runId, parts: results.map((r) => r.records) });
   return {
     records,

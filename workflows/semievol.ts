@@ -4,6 +4,7 @@
 import {
   ApplicationFailure,
   executeChild,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -22,6 +23,7 @@ import {
   type FineTuneHyperparameters,
   type ModelRef,
   type Shard,
+  type ShardList,
   type StageUsage,
 } from '../core/types';
 import { progressQuery, type BudgetPlan, type StageCost, type StageProgress } from '../core/workflow-messages';
@@ -29,7 +31,8 @@ import { stageStep } from './activity-options';
 import { runControl } from './control';
 import { evaluateModel, type ModelEvaluation } from './evaluate';
 import { fineTune, fineTuneChildOptions } from './fine-tune';
-import { collaborate, justify, propagateInContext, type Justification } from './semievol-stages';
+import { shardListsPatch } from './shard-list-loop';
+import { collaborate, justify, propagateInContext, type Justification, type ShardOutputs } from './semievol-stages';
 import { ensureServed, unloadingAfter } from './serving';
 import { childId } from './shared';
 
@@ -100,13 +103,15 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
   const plan = semievolPlan(input.options, input.sampling.seed);
   const run = trackRun(input, plan);
   const base: ModelRef = { ...input.model };
-  const unlabeled = await step(
-    `split D_U (${input.data.unlabeled.count} questions) into shards of ${input.execution.shardSize}`,
-  ).shardDataset({
+  const split = step(`split D_U (${input.data.unlabeled.count} questions) into shards of ${input.execution.shardSize}`);
+  const sharding = {
     dataset: input.data.unlabeled,
     shardSize: input.execution.shardSize,
     name: `runs/${input.runId}/unlabeled/items`,
-  });
+  };
+  // Runs from before shard lists replay the step that returned every shard.
+  const unlabeled = patched(shardListsPatch) ? await split.listShards(sharding) : await split.shardDataset(sharding);
+  const shardCount = Array.isArray(unlabeled) ? unlabeled.length : unlabeled.shards.count;
 
   const { labeled, test } = input.data;
   const counts = `${labeled.count} labeled, ${input.data.unlabeled.count} unlabeled questions`;
@@ -124,7 +129,7 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
   const answers = await run.stage(
     'collaborate',
     `${plan.collaborators.length} collaborators answer ${input.data.unlabeled.count} questions ` +
-      `in ${unlabeled.length} shards`,
+      `in ${shardCount} shards`,
     async () => {
       if (plan.collaborators.some((c) => c.model === 'warm'))
         await ensureServed([warm], input.providers, 'collaborate');
@@ -288,7 +293,7 @@ async function warmUp(input: SemievolRunInput): Promise<ModelRef> {
 }
 
 /** In-context propagation: each unlabeled question's k nearest labeled questions. */
-function propagate(input: SemievolRunInput, plan: SemievolPlan, shards: Shard[]) {
+function propagate(input: SemievolRunInput, plan: SemievolPlan, shards: ShardList | Shard[]) {
   return executeChild(propagateInContext, {
     workflowId: childId(input.runId, 'propagate'),
     args: [
@@ -308,9 +313,9 @@ function propagate(input: SemievolRunInput, plan: SemievolPlan, shards: Shard[])
 function collaborateOn(
   input: SemievolRunInput,
   plan: SemievolPlan,
-  shards: Shard[],
+  shards: ShardList | Shard[],
   models: { base: ModelRef; warm: ModelRef | null },
-  neighbours: ArtifactRef[] | null,
+  neighbours: ShardOutputs | null,
 ) {
   const collaborators = plan.collaborators.map((c) => `M_${c.model} with ${c.examples} examples`).join('; ');
   return executeChild(collaborate, {
@@ -333,7 +338,12 @@ function collaborateOn(
 }
 
 /** Self-justification: M_warm settles every question its collaborators disagreed on. */
-function justifyDisagreements(input: SemievolRunInput, shards: Shard[], answers: ArtifactRef[], justifier: ModelRef) {
+function justifyDisagreements(
+  input: SemievolRunInput,
+  shards: ShardList | Shard[],
+  answers: ShardOutputs,
+  justifier: ModelRef,
+) {
   const { temperature, maxTokens } = input.options.justification;
   return executeChild(justify, {
     workflowId: childId(input.runId, 'justify'),

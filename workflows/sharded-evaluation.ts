@@ -1,11 +1,12 @@
 // The evaluation loop both methods use: the test split in shards, each answered by one model-calling activity, then
 // every answer scored at once. Each method's workflow says which activities answer and score, and what they return.
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { ItemFailure, ItemFailures } from '../core/contracts';
 import type { Activities } from '../activities';
-import type { ArtifactRef, Shard, StageUsage } from '../core/types';
+import type { ArtifactRef, Shard, ShardList, ShardResults, StageUsage } from '../core/types';
 import { dataStep, shardModelCalls } from './activity-options';
-import { checkItemFailures, itemCount, overShards, type ShardsDone } from './shards';
+import { checkFailureCount, overShardList, shardListsPatch, type ShardProgress } from './shard-list-loop';
+import { checkItemFailures, defaultMaxItemFailureShare, itemCount, overShards, type ShardsDone } from './shards';
 
 export interface AnsweredShard {
   output: ArtifactRef;
@@ -19,7 +20,10 @@ export interface ShardedEvaluationInput {
   stage: string;
   test: ArtifactRef;
   execution: { shardSize: number; parallelShards: number; maxItemFailureShare?: number };
-  /** Set when the stage continued as new: its shards and the ones it had finished. */
+  /** Set when the stage continued as new: its shard list and where it stood. */
+  list?: ShardList;
+  progress?: ShardProgress;
+  /** Set when a stage started before shard lists continued as new: its shards and the ones it had finished. */
   shards?: Shard[];
   done?: ShardsDone<AnsweredShard>;
 }
@@ -28,17 +32,51 @@ export interface ShardedEvaluationSteps<I, S> {
   /** What the Temporal UI shows for a shard's activity. */
   summary: (shard: Shard) => string;
   answer: (activities: Activities, shard: Shard) => Promise<AnsweredShard>;
-  score: (activities: Activities, answers: ArtifactRef[]) => Promise<S>;
+  score: (activities: Activities, answers: ArtifactRef[] | ShardResults) => Promise<S>;
   /** Continues the workflow as new with this input (never returns). */
   continueAsNew: (input: I) => Promise<never>;
 }
 
 const dataSteps = proxyActivities<Activities>(dataStep);
 
+type Evaluated<S> = { score: S; usage: StageUsage; itemFailures?: ItemFailures };
+
 export async function evaluateInShards<I extends ShardedEvaluationInput, S>(
   input: I,
   steps: ShardedEvaluationSteps<I, S>,
-): Promise<{ score: S; usage: StageUsage; itemFailures?: ItemFailures }> {
+): Promise<Evaluated<S>> {
+  if (input.shards || (!input.list && !patched(shardListsPatch))) return evaluateShardsInInput(input, steps);
+  const list =
+    input.list ??
+    (await dataSteps.listShards({
+      dataset: input.test,
+      shardSize: input.execution.shardSize,
+      name: `runs/${input.runId}/${input.stage}/items`,
+    }));
+  const done = await overShardList(
+    {
+      stage: input.stage,
+      list,
+      parallelShards: input.execution.parallelShards,
+      done: input.progress,
+      continueAsNew: (progress) => steps.continueAsNew({ ...input, list, progress }),
+    },
+    (shard) => answerShard(steps, shard),
+  );
+  const maxShare = input.execution.maxItemFailureShare ?? defaultMaxItemFailureShare;
+  const itemFailures = checkFailureCount(input.stage, done.failures, list.items, maxShare);
+  const score = await steps.score(dataSteps, { shardResults: done.results });
+  return { score, usage: done.usage, ...(itemFailures ? { itemFailures } : {}) };
+}
+
+const answerShard = <I, S>(steps: ShardedEvaluationSteps<I, S>, shard: Shard) =>
+  steps.answer(proxyActivities<Activities>({ ...shardModelCalls, summary: steps.summary(shard) }), shard);
+
+/** Stages started before shard lists: every shard reference and result in the workflow's input and history. */
+async function evaluateShardsInInput<I extends ShardedEvaluationInput, S>(
+  input: I,
+  steps: ShardedEvaluationSteps<I, S>,
+): Promise<Evaluated<S>> {
   const shards =
     input.shards ??
     (await dataSteps.shardDataset({
@@ -54,7 +92,7 @@ export async function evaluateInShards<I extends ShardedEvaluationInput, S>(
       done: input.done,
       continueAsNew: (done) => steps.continueAsNew({ ...input, shards, done }),
     },
-    (shard) => steps.answer(proxyActivities<Activities>({ ...shardModelCalls, summary: steps.summary(shard) }), shard),
+    (shard) => answerShard(steps, shard),
   );
   const itemFailures = checkItemFailures(
     input.stage,

@@ -1,12 +1,13 @@
-// The loop every sharded stage runs: one activity per shard, a few at a time, with the stage's progress query and
-// pause point. When the server suggests continue-as-new (its history thresholds), the stage starts no new shard,
-// lets those in flight finish and continues as a new execution with what it has done, so no execution's history
-// grows with the number of shards.
-import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
+// The shard loop of stages started before shard lists (workflows/shard-list-loop.ts): their histories replay it, and
+// their continue-as-new inputs carry every shard reference and result, which this loop reads. One activity per
+// shard, a few at a time, with the stage's progress query and pause point; when the server suggests continue-as-new,
+// the stage starts no new shard, lets those in flight finish and continues as a new execution with what it has done.
+import { setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ItemFailure, ItemFailures } from '../core/contracts';
 import { addUsage, emptyUsage, type Shard, type StageUsage } from '../core/types';
 import { progressQuery } from '../core/workflow-messages';
 import { pausable } from './control';
+import { checkFailureCount, failureExamples } from './shard-list-loop';
 
 /** What a stage has done when it continues as new: the results of its first `results.length` shards. */
 export interface ShardsDone<R> {
@@ -74,13 +75,10 @@ export function checkItemFailures(
   failures: ItemFailure[],
   maxShare = defaultMaxItemFailureShare,
 ): ItemFailures | undefined {
-  if (!failures.length) return undefined;
-  const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
-  if (failures.length > maxShare * of)
-    throw ApplicationFailure.nonRetryable(
-      `${stage}: ${failures.length} of ${of} items failed (${percent(failures.length / of)}), more than ` +
-        `execution.maxItemFailureShare (${percent(maxShare)}); first: ${failures[0].id}: ${failures[0].message}`,
-      'ItemFailures',
-    );
-  return { count: failures.length, of, examples: failures.slice(0, 5) };
+  return checkFailureCount(
+    stage,
+    { count: failures.length, examples: failures.slice(0, failureExamples) },
+    of,
+    maxShare,
+  );
 }

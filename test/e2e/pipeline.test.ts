@@ -112,10 +112,12 @@ describe('flt end to end', () => {
         .events!.filter((e) => e.activityTaskScheduledEventAttributes)
         .map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
       expect(activityTypes).toEqual([
-        'shardDataset',
+        'listShards',
+        'readShardPage',
         'answerQuestions',
         'answerQuestions',
         'answerQuestions',
+        'appendShardResults',
         'scoreAnswers',
       ]);
     } finally {

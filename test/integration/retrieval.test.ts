@@ -3,7 +3,7 @@
 import type { ProvidersConfig } from '../../core/config';
 import type { McqItem } from '../../core/types';
 import { promptsFor } from '../../activities/inference';
-import { nearest } from '../../activities/retrieval';
+import { nearest, retrievalCacheBytes } from '../../activities/retrieval';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { tempDeps } from '../support/temporal';
 
@@ -71,6 +71,41 @@ describe('retrieval of labeled examples', () => {
     await nearest(deps, providers, retrieval, ['Profit fell.']);
     // Pool and first queries, then only the new query.
     expect((await double.requests()).filter((r) => r.path === '/v1/embeddings')).toHaveLength(3);
+  });
+
+  it('keeps embedded pools within FLT_RETRIEVAL_CACHE_MIB, answering as a worker with room for them all', async () => {
+    const budget = 2;
+    const bounded = tempDeps({ FLT_TEST_KEY: 'k', FLT_RETRIEVAL_CACHE_MIB: String(budget) });
+    const words = ['profit', 'loss', 'board', 'shares', 'merger', 'dividend', 'quarter', 'sales', 'debt', 'outlook'];
+    // Eight pools of 300 questions, each about 0.7 MB embedded (256 doubles a question): together over the budget.
+    const poolOf = (seed: number) =>
+      Array.from({ length: 300 }, (_, i) =>
+        item(`p${seed}-${i}`, `${words[i % 10]} ${words[(i * 7 + seed) % 10]} ${words[(i * 3) % 10]} ${seed}`),
+      );
+    // In both workers' stores: the same content, the same reference.
+    const pools = await Promise.all(
+      Array.from({ length: 8 }, async (_, seed) => {
+        await deps.store.writeJsonl(poolOf(seed));
+        return bounded.store.writeJsonl(poolOf(seed));
+      }),
+    );
+    const retrieval = (pool: (typeof pools)[number]) => ({
+      pool,
+      k: 3,
+      retriever: { kind: 'embeddings' as const, provider: 'double', model: 'sim-embedding' },
+    });
+    let peak = 0;
+    try {
+      for (const seed of [0, 1, 2, 3, 4, 5, 6, 7, 0, 1]) {
+        const found = await nearest(bounded, providers, retrieval(pools[seed]), queries);
+        expect(found.positions).toEqual((await nearest(deps, providers, retrieval(pools[seed]), queries)).positions);
+        expect(retrievalCacheBytes(bounded)).toBeLessThanOrEqual(budget * 2 ** 20);
+        peak = Math.max(peak, retrievalCacheBytes(bounded));
+      }
+      expect(peak).toBeGreaterThan(2 ** 20); // more than one pool kept: the budget decides, not a count
+    } finally {
+      await bounded.gateway.close();
+    }
   });
 
   it('gives answerQuestions few-shot prompts with the nearest labeled example, zero-shot if no retrieval', async () => {

@@ -35,7 +35,7 @@ describe('activity retry policy', () => {
         expect(error).toBeInstanceOf(WorkflowFailedError);
         const activity = (error as WorkflowFailedError).cause as ActivityFailure;
         expect(activity).toBeInstanceOf(ActivityFailure);
-        expect(activity.activityType).toBe('shardDataset');
+        expect(activity.activityType).toBe('listShards');
         expect(activity.retryState).toBe(RetryState.NON_RETRYABLE_FAILURE);
         expect(activity.cause).toBeInstanceOf(ApplicationFailure);
         expect((activity.cause as ApplicationFailure).type).toBe(MissingArtifact);

@@ -114,10 +114,10 @@ describe('failures are visible in watch and status', () => {
         now: Date.now(),
         rates: new ProgressRates(),
       });
-      expect(frame.join('\n')).toMatch(/FAILED: .*shardDataset.*MissingArtifact/);
+      expect(frame.join('\n')).toMatch(/FAILED: .*listShards.*MissingArtifact/);
       const status = (await statusLines(client, runId)).join('\n');
       expect(status).toMatch(/run .*: FAILED/);
-      expect(status).toMatch(/reason: .*shardDataset.*MissingArtifact/);
+      expect(status).toMatch(/reason: .*listShards.*MissingArtifact/);
     } finally {
       await close();
     }

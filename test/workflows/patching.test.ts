@@ -22,6 +22,7 @@ import type { EvaluationRunInput, EvaluationRunResult } from '../../workflows/ev
 import { childId } from '../../workflows/shared';
 import { checkGoldActivities } from '../fixtures/patched-workflows/activities';
 import { checkGoldPatch } from '../fixtures/patched-workflows/evaluate-model';
+import { shardListsPatch } from '../../workflows/shard-list-loop';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { tempDeps, temporalAddress, testClient, workflowBundle } from '../support/temporal';
 
@@ -166,7 +167,15 @@ describe('a patched change to evaluateModel while a run is in flight', () => {
       expect(atPause.done).toBeGreaterThanOrEqual(1);
       expect(atPause.done).toBeLessThan(10); // still in flight when its worker stopped
       const inFlightHistory = await child.fetchHistory();
-      expect(scheduled(inFlightHistory)[0]).toBe('shardDataset');
+      // The shard list, its one page, one answering activity per shard, their results in one batch, the score.
+      const shardSteps = [
+        'listShards',
+        'readShardPage',
+        ...Array(10).fill('answerQuestions'),
+        'appendShardResults',
+        'scoreAnswers',
+      ];
+      expect(scheduled(inFlightHistory)[0]).toBe('listShards');
 
       // After the change: the fixture's workflows and the new activity; the paused run goes on, then a new run starts.
       const { before: resultBefore, after: resultAfter } = await withWorker(
@@ -197,25 +206,20 @@ describe('a patched change to evaluateModel while a run is in flight', () => {
       expect(new Set(answered.map((r) => r.requestHash)).size).toBe(20);
 
       // It crossed the change: shards before the pause ran on the old worker, the rest on the new one, with no
-      // workflow task failure anywhere, no patch marker and no new activity: it kept to the old branch.
+      // workflow task failure anywhere, no marker of this patch and no new activity: it kept to the old branch.
       const parentHistory = await run.fetchHistory();
       const childHistory = await child.fetchHistory();
       expect(shardsStartedBy(childHistory, 'before-change')).toBe(atPause.done);
       expect(shardsStartedBy(childHistory, 'after-change')).toBe(10 - atPause.done);
       expect(taskFailures(parentHistory)).toEqual([]);
       expect(taskFailures(childHistory)).toEqual([]);
-      expect(patchIds(childHistory)).toEqual([]);
-      expect(scheduled(childHistory)).toEqual(['shardDataset', ...Array(10).fill('answerQuestions'), 'scoreAnswers']);
+      expect(patchIds(childHistory)).toEqual([shardListsPatch]);
+      expect(scheduled(childHistory)).toEqual(shardSteps);
 
       // The run started after the change took the new branch: the patch marker, then the new activity first.
       const newChildHistory = await client.workflow.getHandle(childId(newRunId, 'evaluate-1')).fetchHistory();
-      expect(patchIds(newChildHistory)).toEqual([checkGoldPatch]);
-      expect(scheduled(newChildHistory)).toEqual([
-        'checkGoldAnswers',
-        'shardDataset',
-        ...Array(10).fill('answerQuestions'),
-        'scoreAnswers',
-      ]);
+      expect(patchIds(newChildHistory)).toEqual([checkGoldPatch, shardListsPatch]);
+      expect(scheduled(newChildHistory)).toEqual(['checkGoldAnswers', ...shardSteps]);
       expect(taskFailures(newChildHistory)).toEqual([]);
       expect(taskFailures(await client.workflow.getHandle(newRunId).fetchHistory())).toEqual([]);
       expect(gold.calls).toEqual([test]);
