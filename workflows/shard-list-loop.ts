@@ -118,8 +118,9 @@ export async function overShardList<R extends { usage: StageUsage; failures?: It
   const lane = async () => {
     while (next < total && !workflowInfo().continueAsNewSuggested) {
       const index = next++;
-      const { shard, alongside } = await entryAt(index);
+      // Paused before its page is read: a paused stage schedules nothing at all.
       await pausePoint();
+      const { shard, alongside } = await entryAt(index);
       const result = await work(shard, alongside);
       unrecorded.set(index, result);
       finished++;
