@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { defaultActivityDeps } from './activities/context';
-import { failOrphanedActivities } from './lib/orphaned-activities';
+import { failOrphanedActivities, workerIdentity } from './lib/orphaned-activities';
 import { dataConverter } from './lib/payload-codec';
 import { taskQueue, temporalConnectConfig } from './lib/temporal';
 
@@ -17,6 +17,8 @@ async function main(): Promise<void> {
     connection,
     namespace,
     taskQueue: taskQueue(),
+    // Names the host by boot and pid namespace too, so a restarted worker frees only its own host's orphans.
+    identity: workerIdentity(),
     // A prebuilt bundle (bundleWorkflowCode's code in a file) spares a restarted worker seconds of bundling.
     ...(process.env.FLT_WORKFLOW_BUNDLE
       ? { workflowBundle: { codePath: process.env.FLT_WORKFLOW_BUNDLE } }
