@@ -3,6 +3,7 @@ import type { DoubleConfigPatch } from './config';
 import type { DoubleState } from './double-state';
 import { parseGoldItems } from './gold-index';
 import { badRequest, ok, type Router } from './http';
+import type { HeldRequests } from './model-call-gate';
 
 export function adminRoutes(router: Router, state: DoubleState): void {
   const startedAt = Date.now();
@@ -30,8 +31,12 @@ export function adminRoutes(router: Router, state: DoubleState): void {
       }
       return ok({ added: items.length, total: state.gold.size });
     })
-    .on('POST', '/_admin/hold', () => {
-      state.modelCallGate.hold();
+    // A body `{method?, paths}` holds those requests instead of model calls (e.g. fine-tune job creates).
+    .on('POST', '/_admin/hold', (request) => {
+      const body = request.rawBody.length > 0 ? request.json() : undefined;
+      if (body && (typeof body.paths !== 'string' || !['string', 'undefined'].includes(typeof body.method)))
+        throw badRequest('Expected {method?: string, paths: string}.', 'paths');
+      state.modelCallGate.hold(body as HeldRequests | undefined);
       return ok({ holding: true });
     })
     .on('POST', '/_admin/release', () => ok({ released: state.modelCallGate.release() }))

@@ -7,6 +7,7 @@ import { spawnTs } from '../lib/ts-process';
 import type { DoubleConfig, DoubleConfigPatch } from './config';
 import type { GoldItem } from './gold-index';
 import type { LoadedAdapter, LoraEvent } from './lora-adapters';
+import type { HeldRequests } from './model-call-gate';
 import type { RequestLogEntry } from './request-log';
 
 export type { DoubleConfig, DoubleConfigPatch, FaultConfig, FaultKind } from './config';
@@ -35,8 +36,11 @@ export interface ProviderDouble {
   setGold(items: GoldItem[]): Promise<void>;
   requests(): Promise<RequestLogEntry[]>;
   clearRequests(): Promise<void>;
-  /** From now on model calls (chat, embeddings) wait in the double until `releaseModelCalls`. */
-  holdModelCalls(): Promise<void>;
+  /**
+   * From now on model calls (chat, embeddings), or the requests `which` names, wait in the double until
+   * `releaseModelCalls`.
+   */
+  holdModelCalls(which?: HeldRequests): Promise<void>;
   /** Lets every held model call proceed and stops holding new ones. */
   releaseModelCalls(): Promise<void>;
   /** Resolves once at least `count` model calls are held. */
@@ -137,8 +141,8 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     clearRequests: async () => {
       await admin(url, 'DELETE', 'requests');
     },
-    holdModelCalls: async () => {
-      await admin(url, 'POST', 'hold');
+    holdModelCalls: async (which) => {
+      await admin(url, 'POST', 'hold', which);
     },
     releaseModelCalls: async () => {
       await admin(url, 'POST', 'release');

@@ -1,18 +1,39 @@
-// Holds model calls until a test releases them, so a test can act on a run that is provably still running
-// (cancel it, pause it) instead of hoping a slow response outlasts its own commands.
+// Holds model calls (or the requests a test names) until a test releases them, so a test can act on a run that is
+// provably still running (cancel it, pause it) instead of hoping a slow response outlasts its own commands.
+
+import { modelCallPaths } from './config';
+
+/** Which requests a hold applies to: a method (any when unset) and a regular expression over the path. */
+export interface HeldRequests {
+  method?: string;
+  paths: string;
+}
+
 export class ModelCallGate {
   /** Calls waiting to proceed; null while the gate is open. */
   private waiting: Array<() => void> | null = null;
   private watchers: Array<{ count: number; notify: () => void }> = [];
+  private held: { method?: string; pattern: RegExp } | null = null;
 
-  hold(): void {
+  constructor(private readonly modelCalls: HeldRequests = { paths: modelCallPaths }) {}
+
+  /** Holds the requests `which` names from now on (model calls unless told otherwise); one kind at a time. */
+  hold(which: HeldRequests = this.modelCalls): void {
+    this.held = { method: which.method, pattern: new RegExp(which.paths) };
     this.waiting ??= [];
+  }
+
+  /** Whether a request must pass the gate: only those of the kind held, and only while holding. */
+  holds(method: string, path: string): boolean {
+    if (!this.held || this.waiting === null) return false;
+    return (this.held.method === undefined || this.held.method === method) && this.held.pattern.test(path);
   }
 
   /** Opens the gate and lets every held call proceed; returns how many were held. */
   release(): number {
     const held = this.waiting ?? [];
     this.waiting = null;
+    this.held = null;
     held.forEach((proceed) => proceed());
     return held.length;
   }
