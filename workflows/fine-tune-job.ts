@@ -18,7 +18,8 @@ export async function fineTuneJobOwner(): Promise<void> {
   /** Creates and cancels run one at a time, so a run that joins during a cancel finds the job already stopped. */
   const oneAtATime = async <T>(work: () => Promise<T>): Promise<T> => {
     queued++;
-    await condition(() => !busy);
+    // Re-checked after every wake-up: handlers waiting together all wake when it frees, and only the first may take it.
+    while (busy) await condition(() => !busy);
     queued--;
     busy = true;
     try {
