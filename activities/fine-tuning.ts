@@ -2,7 +2,7 @@
 import { Context, sleep } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import type { ProvidersConfig } from '../core/config';
-import type { RemoteFineTuneBackendConfig } from '../core/contracts';
+import type { FineTuneJobContext, FineTuneJobRequest, RemoteFineTuneBackendConfig } from '../core/contracts';
 import {
   terminalFineTuneStatuses,
   type ArtifactRef,
@@ -15,19 +15,9 @@ import { createFineTuneBackend } from './providers/finetune/backend';
 import { endedWithoutModel, type JobTag } from './providers/finetune/backend-common';
 import { toActivityFailure } from './providers/errors';
 
-interface JobContext {
-  tag: JobTag;
-  backend: RemoteFineTuneBackendConfig;
-  providers: ProvidersConfig;
-}
+type JobContext = FineTuneJobContext;
 
-export interface StartFineTuneInput extends JobContext {
-  training: ArtifactRef;
-  baseModel: string;
-  hyperparameters: FineTuneHyperparameters;
-  /** Continue from this adapter (command backend); part of the job's identity when set. */
-  initAdapter?: string;
-}
+export type StartFineTuneInput = FineTuneJobRequest;
 
 export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
   const backendFor = (ctx: JobContext) => createFineTuneBackend(ctx.backend, ctx.providers, { workDir: jobsDir, env });

@@ -2,6 +2,7 @@
 import type { ActivityDeps } from './context';
 import { datasetActivities } from './datasets';
 import { evaluationActivities } from './evaluation';
+import { fineTuneJobOwnerActivities } from './fine-tune-job-owner';
 import { fineTuneActivities } from './fine-tuning';
 import { inferenceActivities } from './inference';
 import { selfGuideActivities } from './selfguide';
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...inferenceActivities(deps),
     ...evaluationActivities(deps),
     ...fineTuneActivities(deps),
+    ...fineTuneJobOwnerActivities(),
     ...selfGuideActivities(deps),
     ...semievolActivities(deps),
     ...servingActivities(deps),

@@ -5,7 +5,7 @@ import type { Accuracy } from './metrics';
 import type { AnnotationDropReason } from './selfguide-annotation';
 import type { FilterCounts } from './selfguide-filters';
 import type { PseudoLabelCounts } from './semievol';
-import type { AdapterServingRef, ArtifactRef, ModelRef, StageUsage } from './types';
+import type { AdapterServingRef, ArtifactRef, FineTuneHyperparameters, ModelRef, StageUsage } from './types';
 
 // Answering and scoring multiple-choice questions.
 
@@ -123,6 +123,33 @@ export interface TestScore {
 
 /** A backend that trains weights at a provider or locally: every kind but in-context. */
 export type RemoteFineTuneBackendConfig = Exclude<FineTuneBackendConfig, { kind: 'in-context' }>;
+
+/** Which job an activity works on: its run and stage (the stage names it), backend and providers. */
+export interface FineTuneJobContext {
+  tag: { runId: string; stage: string };
+  backend: RemoteFineTuneBackendConfig;
+  providers: ProvidersConfig;
+}
+
+/** Everything a job is created from. */
+export interface FineTuneJobRequest extends FineTuneJobContext {
+  training: ArtifactRef;
+  baseModel: string;
+  hyperparameters: FineTuneHyperparameters;
+  /** Continue from this adapter (command backend); part of the job's identity when set. */
+  initAdapter?: string;
+}
+
+/** A run's fineTune workflow (by its workflow id) waiting on the job that `request` describes. */
+export interface FineTuneJobWaiter {
+  waiterId: string;
+  request: FineTuneJobRequest;
+}
+
+/** A waiter leaving its job: `cancelled` when its run was cancelled, and the job then stops if no one else waits. */
+export interface FineTuneJobDeparture extends FineTuneJobWaiter {
+  cancelled: boolean;
+}
 
 /** Make a trained adapter callable (serveAdapter), or make sure it still is (a restarted server forgot it). */
 export interface ServeAdapterInput {

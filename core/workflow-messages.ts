@@ -2,7 +2,8 @@
 // state they carry. Their names are in recorded histories and used by running clients: never rename them.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BudgetLimits, Spent, StageEstimate } from './estimate';
-import type { StageUsage } from './types';
+import type { FineTuneJobDeparture, FineTuneJobWaiter } from './contracts';
+import type { FineTuneJobState, StageUsage } from './types';
 
 export interface StageProgress {
   stage: string;
@@ -74,3 +75,19 @@ export function approvalHint(runId: string, awaiting: Pick<AwaitingApproval, 'ki
     ? `Run \`flt approve ${runId}\` for this stage, or raise the budget with \`flt budget ${runId} --usd <dollars>\`.`
     : `Run \`flt approve ${runId}\`.`;
 }
+
+// A fine-tune job's owner workflow (workflows/fine-tune-job.ts) and the runs waiting on its job.
+
+/** Joins the job's waiters, creating the job first unless a live or succeeded one exists; answers the job. */
+export const attachToJobUpdate = defineUpdate<FineTuneJobState, [FineTuneJobWaiter]>('attachToJob');
+/** Leaves the job's waiters; the last one to leave by cancellation has the job cancelled at its provider. */
+export const detachFromJobUpdate = defineUpdate<void, [FineTuneJobDeparture]>('detachFromJob');
+
+export interface JobWaiters {
+  /** The workflow ids of the runs waiting on the job. */
+  waiters: string[];
+  /** Attaches and cancels waiting for the one before them to finish. */
+  queued: number;
+}
+
+export const jobWaitersQuery = defineQuery<JobWaiters>('jobWaiters');

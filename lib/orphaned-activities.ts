@@ -1,11 +1,13 @@
 // A worker restarted after a crash frees at once the activities its dead predecessor on the same host had started,
 // instead of leaving them until their heartbeat timeout (minutes) tells the server the worker is gone. Only attempts
-// whose worker identity (the SDK's default `<pid>@<hostname>`) names this host and a process that no longer runs are
+// whose worker identity (`<pid>@<host>`, see workerIdentity) names this host and a process that no longer runs are
 // failed; Temporal then retries them under their retry policy, and the retry finds every finished call in the cache.
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 
 function running(pid: number): boolean {
   try {
@@ -16,11 +18,42 @@ function running(pid: number): boolean {
   }
 }
 
+function readOrEmpty(read: () => string): string {
+  try {
+    return read().trim();
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Where a pid means one process: the hostname, the kernel's boot id and the pid namespace. Two containers can share a
+ * hostname (and a kernel) yet number their processes apart, so a hostname alone would let one worker fail the live
+ * attempts of another whose pid happens not to run here. Without a process table (not Linux), the hostname alone.
+ */
+export function localHost(procRoot = '/proc', hostname = os.hostname()): string {
+  const bootId = readOrEmpty(() => fs.readFileSync(path.join(procRoot, 'sys/kernel/random/boot_id'), 'utf8'));
+  // e.g. "pid:[4026531836]": the namespace's inode, the same for every process in it.
+  const pidNamespace = readOrEmpty(() => fs.readlinkSync(path.join(procRoot, 'self/ns/pid'))).replace(/\D/g, '');
+  return bootId || pidNamespace ? `${hostname}/${bootId.slice(0, 8)}/${pidNamespace}` : hostname;
+}
+
+let thisHost: string | undefined;
+const cachedLocalHost = () => (thisHost ??= localHost());
+
+/** The identity the worker polls under; an attempt it leaves behind when it dies names it. */
+export const workerIdentity = (host = cachedLocalHost(), pid = process.pid) => `${pid}@${host}`;
+
 /**
  * True when `identity` is a worker of this host whose process is gone. A worker that has not polled yet owns no
  * activity, so its own pid in an identity (a restarted container reusing the pid) also means a dead predecessor.
  */
-export function deadLocalWorker(identity: string, host = os.hostname(), self = process.pid, alive = running): boolean {
+export function deadLocalWorker(
+  identity: string,
+  host = cachedLocalHost(),
+  self = process.pid,
+  alive = running,
+): boolean {
   const match = /^(\d+)@(.+)$/.exec(identity);
   if (!match || match[2] !== host) return false;
   const pid = Number(match[1]);

@@ -71,7 +71,9 @@ async function fineTuneJob(
     const schedule = event.activityTaskScheduledEventAttributes;
     if (schedule) scheduled.set(String(event.eventId), schedule.activityType?.name ?? '');
     const completed = event.activityTaskCompletedEventAttributes;
-    if (completed && scheduled.get(String(completed.scheduledEventId)) === 'startFineTuneJob')
+    // A run that shares its job (workflows/fine-tune-job.ts) learns it from joining the job's owner.
+    const type = completed ? scheduled.get(String(completed.scheduledEventId)) : undefined;
+    if (completed && (type === 'startFineTuneJob' || type === 'attachToFineTuneJob'))
       started = await decode<FineTuneJobState>(client, completed.result);
   }
   if (!started) return null;

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { createActivities } from '../activities';
 import { defaultActivityDeps } from '../activities/context';
 import { defaultArtifactStore } from './artifacts';
-import { failOrphanedActivities } from './orphaned-activities';
+import { failOrphanedActivities, workerIdentity } from './orphaned-activities';
 import { dataConverter } from './payload-codec';
 import { taskQueue, temporalConnectConfig } from './temporal';
 import { maxWorkerCrashes, workerCrashLimit } from './worker-crashes';
@@ -21,6 +21,8 @@ export async function runWorker(activityInterceptors: ActivityInterceptorsFactor
     connection,
     namespace,
     taskQueue: taskQueue(),
+    // Names the host by boot and pid namespace too, so a restarted worker frees only its own host's orphans.
+    identity: workerIdentity(),
     // A prebuilt bundle (bundleWorkflowCode's code in a file) spares a restarted worker seconds of bundling.
     ...(process.env.FLT_WORKFLOW_BUNDLE
       ? { workflowBundle: { codePath: process.env.FLT_WORKFLOW_BUNDLE } }

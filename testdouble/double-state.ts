@@ -79,6 +79,10 @@ export class DoubleState {
     if (problem) throw new Error(problem);
     this.config = merged;
     if (patch.faults) this.faults.reset();
+    if (patch.fineTune?.stepMs !== undefined) {
+      this.openaiJobs.rescheduleSteps();
+      this.togetherJobs.rescheduleSteps();
+    }
     return this.config;
   }
 

@@ -96,6 +96,8 @@ export interface EngineDeps {
 
 interface JobRuntime {
   timer?: NodeJS.Timeout;
+  /** The step the timer will take, kept so that a changed step duration applies to it too. */
+  nextStep?: () => void;
   failurePlanned: boolean;
   checkpointModel: (step: number) => string;
   examples: number;
@@ -196,6 +198,17 @@ export class FineTuningEngine<P> {
     this.setStatus(job, this.lifecycle.queued);
     this.schedule(job, () => this.start(job));
     return true;
+  }
+
+  /** Reschedules every pending step at the configured step duration, so a test can speed up jobs in flight. */
+  rescheduleSteps(): void {
+    for (const [id, runtime] of this.runtime) {
+      const job = this.jobs.get(id);
+      if (job && runtime.nextStep && !this.isTerminal(job)) {
+        clearTimeout(runtime.timer);
+        this.schedule(job, runtime.nextStep);
+      }
+    }
   }
 
   /** Stops every timer; for shutdown. */
@@ -344,6 +357,8 @@ export class FineTuningEngine<P> {
   }
 
   private schedule(job: FineTuneJob<P>, next: () => void): void {
-    this.runtime.get(job.id)!.timer = setTimeout(next, this.deps.config().fineTune.stepMs);
+    const runtime = this.runtime.get(job.id)!;
+    runtime.nextStep = next;
+    runtime.timer = setTimeout(next, this.deps.config().fineTune.stepMs);
   }
 }

@@ -1,19 +1,22 @@
 // The admin routes of a request gate (testdouble/model-call-gate.ts), mounted under a prefix per gate.
 import { badRequest, ok, type Router } from './http';
-import type { ModelCallGate } from './model-call-gate';
+import type { HeldRequests, ModelCallGate } from './model-call-gate';
 
 /**
- * `POST <prefix>/hold` (body `{model?}`: hold only the requests naming that model), `POST <prefix>/release`, and
- * `GET <prefix>/held?count=N`, which answers once at least N requests are held (a long poll: the caller's own timeout
- * bounds it).
+ * `POST <prefix>/hold` (body `{method?, paths?, model?}`: hold only those requests; model calls by default),
+ * `POST <prefix>/release`, and `GET <prefix>/held?count=N`, which answers once at least N requests are held (a long
+ * poll: the caller's own timeout bounds it).
  */
 export function gateRoutes(router: Router, prefix: string, gate: ModelCallGate): void {
   router
     .on('POST', `${prefix}/hold`, (request) => {
-      const model = request.rawBody.length === 0 ? undefined : request.json().model;
-      if (model !== undefined && (typeof model !== 'string' || model === ''))
-        throw badRequest('model must be a non-empty string.', 'model');
-      gate.hold(model ?? null);
+      const which = (request.rawBody.length === 0 ? {} : request.json()) as HeldRequests;
+      for (const field of ['method', 'paths', 'model'] as const) {
+        const value = which[field];
+        if (value !== undefined && (typeof value !== 'string' || value === ''))
+          throw badRequest(`${field} must be a non-empty string.`, field);
+      }
+      gate.hold(which);
       return ok({ holding: true });
     })
     .on('POST', `${prefix}/release`, () => ok({ released: gate.release() }))

@@ -7,6 +7,7 @@ import { spawnTs } from '../lib/ts-process';
 import type { DoubleConfig, DoubleConfigPatch } from './config';
 import type { GoldItem } from './gold-index';
 import type { LoadedAdapter, LoraEvent } from './lora-adapters';
+import type { HeldRequests } from './model-call-gate';
 import type { RequestLogEntry } from './request-log';
 
 export type { DoubleConfig, DoubleConfigPatch, FaultConfig, FaultKind } from './config';
@@ -37,8 +38,11 @@ export interface ProviderDouble {
   setGold(items: GoldItem[]): Promise<void>;
   requests(): Promise<RequestLogEntry[]>;
   clearRequests(): Promise<void>;
-  /** From now on model calls (chat, embeddings; only those naming `model` if given) wait until `releaseModelCalls`. */
-  holdModelCalls(options?: { model?: string }): Promise<void>;
+  /**
+   * From now on model calls (chat, embeddings; only those naming `which.model` if given), or the requests `which`
+   * names, wait in the double until `releaseModelCalls`.
+   */
+  holdModelCalls(which?: HeldRequests): Promise<void>;
   /** Lets every held model call proceed and stops holding new ones. */
   releaseModelCalls(): Promise<void>;
   /** Resolves once at least `count` model calls are held. */
@@ -146,8 +150,8 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     clearRequests: async () => {
       await admin(url, 'DELETE', 'requests');
     },
-    holdModelCalls: async (options = {}) => {
-      await admin(url, 'POST', 'hold', options);
+    holdModelCalls: async (which = {}) => {
+      await admin(url, 'POST', 'hold', which);
     },
     releaseModelCalls: async () => {
       await admin(url, 'POST', 'release');

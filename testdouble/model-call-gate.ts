@@ -1,24 +1,45 @@
-// Holds requests (model calls; LoRA loads on their own gate) until a test releases them, so a test can act on a run
-// that is provably still running (cancel it, pause it, kill its worker) instead of hoping a slow response outlasts
-// its own commands.
+// Holds requests (model calls unless a test names others, e.g. fine-tune job creates; LoRA loads on their own gate)
+// until a test releases them, so a test can act on a run that is provably still running (cancel it, pause it, kill
+// its worker) instead of hoping a slow response outlasts its own commands.
+import { modelCallPaths } from './config';
+
+/** Which requests a hold applies to: a method (any when unset), a regular expression over the path, one model. */
+export interface HeldRequests {
+  method?: string;
+  /** Model calls when unset. */
+  paths?: string;
+  /** Only the requests naming this model (so a run's calls through other models, probes, go on). */
+  model?: string;
+}
+
 export class ModelCallGate {
   /** Calls waiting to proceed; null while the gate is open. */
   private waiting: Array<() => void> | null = null;
-  /** While holding: the one model whose calls are held (others pass), or null for every call. */
-  private onlyModel: string | null = null;
   private watchers: Array<{ count: number; notify: () => void }> = [];
+  private held: { method?: string; pattern: RegExp; model?: string } | null = null;
 
-  /** Holds every call, or only those naming `model` (so a run's calls through other models, probes, go on). */
-  hold(model: string | null = null): void {
+  /** Holds the requests `which` names from now on (model calls unless told otherwise); one kind at a time. */
+  hold(which: HeldRequests = {}): void {
+    this.held = { method: which.method, pattern: new RegExp(which.paths ?? modelCallPaths), model: which.model };
     this.waiting ??= [];
-    this.onlyModel = model;
+  }
+
+  /** Whether a request must pass the gate: only those of the kind held, and only while holding. */
+  holds(method: string, path: string, model: () => string | null): boolean {
+    if (!this.held || this.waiting === null) return false;
+    const { method: heldMethod, pattern, model: heldModel } = this.held;
+    return (
+      (heldMethod === undefined || heldMethod === method) &&
+      pattern.test(path) &&
+      (heldModel === undefined || heldModel === model())
+    );
   }
 
   /** Opens the gate and lets every held call proceed; returns how many were held. */
   release(): number {
     const held = this.waiting ?? [];
     this.waiting = null;
-    this.onlyModel = null;
+    this.held = null;
     held.forEach((proceed) => proceed());
     return held.length;
   }
@@ -27,10 +48,10 @@ export class ModelCallGate {
     return this.waiting?.length ?? 0;
   }
 
-  /** Resolves at once while the gate is open or holds another model's calls, else when the gate is released. */
-  pass(model: string | null = null): Promise<void> {
+  /** Resolves at once while the gate is open, else when the gate is released. */
+  pass(): Promise<void> {
     const waiting = this.waiting;
-    if (!waiting || (this.onlyModel !== null && model !== this.onlyModel)) return Promise.resolve();
+    if (!waiting) return Promise.resolve();
     return new Promise((proceed) => {
       waiting.push(proceed);
       this.notifyWatchers();

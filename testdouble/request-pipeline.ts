@@ -131,9 +131,9 @@ async function handle(
       );
       return reply(errorReply(limited));
     }
-    await state.modelCallGate.pass(request.model());
-    if (state.config.latencyMs > 0) await sleep(state.config.latencyMs);
   }
+  if (state.modelCallGate.holds(request.method, request.path, () => request.model())) await state.modelCallGate.pass();
+  if (isModelCall && state.config.latencyMs > 0) await sleep(state.config.latencyMs);
   reply(await route(router, request));
 }
 

@@ -1,4 +1,5 @@
-// Fine-tuning as a child workflow: one remote job per (run, stage), waited on durably, cancelled with the run.
+// Fine-tuning as a child workflow: waits durably on the job for its content, which runs training on the same content
+// share (workflows/fine-tune-job.ts owns it); a cancelled run stops the job unless another run still waits on it.
 import {
   ActivityCancellationType,
   ApplicationFailure,
@@ -8,11 +9,12 @@ import {
   ParentClosePolicy,
   patched,
   proxyActivities,
+  workflowInfo,
   type ChildWorkflowOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from '../core/config';
-import type { RemoteFineTuneBackendConfig } from '../core/contracts';
+import type { FineTuneJobRequest, RemoteFineTuneBackendConfig } from '../core/contracts';
 import { InvalidInput } from '../core/errors';
 import type {
   AdapterServingRef,
@@ -53,6 +55,12 @@ const { startFineTuneJob: startFineTuneJobToEnd } = proxyActivities<Activities>(
   ...fineTuneJobCalls,
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
+// Likewise a join the owner is still answering ends before this run leaves, so the leave always finds it joined.
+const { attachToFineTuneJob } = proxyActivities<Activities>({
+  ...fineTuneJobCalls,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
+const { detachFromFineTuneJob } = proxyActivities<Activities>(fineTuneJobCalls);
 
 export async function fineTune(input: FineTuneInput): Promise<ModelRef> {
   const { backend } = input;
@@ -99,6 +107,7 @@ async function runJob(
     hyperparameters: input.hyperparameters,
     ...(input.initAdapter ? { initAdapter: input.initAdapter } : {}),
   };
+  if (sharesJobs()) return waitOnSharedJob(request, backend);
   let started: FineTuneJobState;
   try {
     started = await (cancelsCreatedJob() ? startFineTuneJobToEnd : startFineTuneJob)(request);
@@ -125,6 +134,32 @@ async function runJob(
     throw err;
   }
 }
+
+/**
+ * Joins the job's owner as one of the runs waiting on it (the owner finds or creates the job), polls the job, and
+ * leaves: cancelled, the owner cancels the job unless another run still waits on it.
+ */
+async function waitOnSharedJob(request: FineTuneJobRequest, backend: RemoteFineTuneBackendConfig) {
+  const waiter = { waiterId: workflowInfo().workflowId, request };
+  let cancelled = false;
+  try {
+    const started = await attachToFineTuneJob(waiter);
+    const { waitForFineTuneJob } = proxyActivities<Activities>({
+      ...fineTuneWait(backend.pollIntervalSeconds),
+      summary: `waiting for fine-tune job ${started.jobId}`,
+    });
+    const { tag, providers } = request;
+    return await waitForFineTuneJob({ tag, backend, providers, jobId: started.jobId });
+  } catch (err) {
+    cancelled = isCancellation(err) || CancellationScope.current().consideredCancelled;
+    throw err;
+  } finally {
+    await CancellationScope.nonCancellable(() => detachFromFineTuneJob({ ...waiter, cancelled }));
+  }
+}
+
+/** Whether jobs are shared by content through their owner workflow; runs started before it keep their own path. */
+const sharesJobs = () => patched('fine-tune-job-shared-by-content');
 
 /**
  * Whether a cancelled start cancels the job it created. Guarded, as it schedules a new activity where a history

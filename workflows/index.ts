@@ -2,6 +2,7 @@
 export { evaluateModel } from './evaluate';
 export { evaluationRun } from './evaluation-run';
 export { fineTune } from './fine-tune';
+export { fineTuneJobOwner } from './fine-tune-job';
 export { semievolRun } from './semievol';
 export { collaborate, justify, propagateInContext } from './semievol-stages';
 export { selfGuideRun } from './selfguide';

@@ -262,3 +262,57 @@ test("cancel never signals a process group that reused a dead trainer's pid", as
   await backend.cancelJob(jobId);
   expect(runningMembers(stranger.pid!)).toEqual([stranger.pid]);
 });
+
+test('two concurrent creates for one tag start one trainer', async () => {
+  const command = 'echo started >> starts.log; sleep 0.2';
+  // Two backends, as two activities (or two workers of this host) would each build.
+  const [first, second] = [backendFor(command), backendFor(command)];
+  const tag = { runId: 'run-concurrent', stage: 'sft' };
+  const trainingFileId = await first.uploadTrainingFile({ tag, localPath: trainingPath, sha256: trainingSha });
+  const args = { tag, trainingFileId, baseModel: 'base/model-7b', hyperparameters };
+  const [a, b] = await Promise.all([first.createJob(args), second.createJob(args)]);
+  startedGroups.push(pgidOf(a.jobId));
+  expect(b.jobId).toBe(a.jobId);
+  expect((await waitDone(first, a.jobId)).status).toBe('succeeded');
+  expect(fs.readFileSync(path.join(workDir, a.jobId, 'starts.log'), 'utf8')).toBe('started\n');
+});
+
+test('the process scan reads a large process table without blocking the event loop', async () => {
+  // A process table of 1,000 strangers and the trainer, pid 4242, leading its group and carrying its job name.
+  const procRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-fake-proc-'));
+  const jobId = 'flt-fake-proc-job';
+  const processEntry = (pid: number, pgrp: number, environ: string) => {
+    fs.mkdirSync(path.join(procRoot, String(pid)));
+    fs.writeFileSync(path.join(procRoot, String(pid), 'stat'), `${pid} (python) S 1 ${pgrp} ${pgrp} 0 -1`);
+    fs.writeFileSync(path.join(procRoot, String(pid), 'environ'), `PATH=/usr/bin\0${environ}\0`);
+  };
+  for (let pid = 100; pid < 1100; pid++) processEntry(pid, pid, 'FLT_JOB_NAME=another-job');
+  processEntry(4242, 4242, `FLT_JOB_NAME=${jobId}`);
+  fs.mkdirSync(path.join(procRoot, 'self'));
+  fs.writeFileSync(path.join(procRoot, 'self', 'stat'), '1 (node) S 0 1 1 0 -1');
+  fs.mkdirSync(path.join(procRoot, 'sys/kernel/random'), { recursive: true });
+  fs.writeFileSync(path.join(procRoot, 'sys/kernel/random/boot_id'), 'fake-boot\n');
+  fs.mkdirSync(path.join(workDir, jobId));
+  fs.writeFileSync(path.join(workDir, jobId, 'pid'), '4242');
+  fs.writeFileSync(path.join(workDir, jobId, 'boot-id'), 'fake-boot');
+  const options = { workDir, env: process.env, procRoot };
+  const backend = new CommandFineTuneBackend(
+    { kind: 'command', command: 'true', provider: 'served', servedModel: '{job}', pollIntervalSeconds: 1 },
+    options,
+  );
+
+  // Counts the event loop's turns while the scan is awaited: a scan that blocks lets none happen.
+  let turns = 0;
+  let counting = true;
+  const count = () => {
+    if (!counting) return;
+    turns++;
+    setImmediate(count);
+  };
+  setImmediate(count);
+  const state = await backend.getJob(jobId);
+  counting = false;
+  expect(state.status).toBe('running');
+  expect(turns).toBeGreaterThan(0);
+  fs.rmSync(procRoot, { recursive: true, force: true });
+});

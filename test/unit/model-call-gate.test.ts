@@ -25,16 +25,27 @@ describe('ModelCallGate', () => {
 
   it("holds only the named model's calls when given one, and every call again once released", async () => {
     const gate = new ModelCallGate();
-    gate.hold('base');
-    await gate.pass('adapter');
-    await gate.pass(null);
-    const held = gate.pass('base');
+    const chat = '/v1/chat/completions';
+    gate.hold({ model: 'base' });
+    expect(gate.holds('POST', chat, () => 'adapter')).toBe(false);
+    expect(gate.holds('POST', chat, () => null)).toBe(false);
+    expect(gate.holds('POST', chat, () => 'base')).toBe(true);
+    const held = gate.pass();
     await gate.whenHeld(1);
     expect(gate.release()).toBe(1);
     await held;
     gate.hold();
-    void gate.pass('adapter');
-    expect(gate.heldCount).toBe(1);
+    expect(gate.holds('POST', chat, () => 'adapter')).toBe(true);
     gate.release();
+  });
+
+  it('holds the requests a test names instead of model calls', () => {
+    const gate = new ModelCallGate();
+    gate.hold({ method: 'POST', paths: '^/v1/fine_tuning/jobs$' });
+    expect(gate.holds('POST', '/v1/fine_tuning/jobs', () => null)).toBe(true);
+    expect(gate.holds('GET', '/v1/fine_tuning/jobs', () => null)).toBe(false);
+    expect(gate.holds('POST', '/v1/chat/completions', () => 'base')).toBe(false);
+    gate.release();
+    expect(gate.holds('POST', '/v1/fine_tuning/jobs', () => null)).toBe(false);
   });
 });

@@ -1,6 +1,18 @@
 // Which activity attempts a starting worker may fail at once: only those of a worker of this host that is gone.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { deadLocalWorker } from '../../lib/orphaned-activities';
+import * as path from 'node:path';
+import { deadLocalWorker, localHost, workerIdentity } from '../../lib/orphaned-activities';
+
+/** A process table as a container with this boot id and pid namespace sees it. */
+function fakeProcRoot(bootId: string, pidNamespace: string): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-fake-proc-'));
+  fs.mkdirSync(path.join(root, 'sys/kernel/random'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'sys/kernel/random/boot_id'), `${bootId}\n`);
+  fs.mkdirSync(path.join(root, 'self/ns'), { recursive: true });
+  fs.symlinkSync(pidNamespace, path.join(root, 'self/ns/pid'));
+  return root;
+}
 
 describe('deadLocalWorker', () => {
   const alive = (pid: number) => pid === 4000;
@@ -23,6 +35,22 @@ describe('deadLocalWorker', () => {
 
   it('checks real processes by default', () => {
     expect(deadLocalWorker(`${process.pid}@elsewhere`)).toBe(false);
-    expect(deadLocalWorker(`${process.ppid}@${os.hostname()}`)).toBe(false);
+    expect(deadLocalWorker(workerIdentity(undefined, process.ppid))).toBe(false);
+  });
+
+  it('never takes a worker of a container that shares the hostname but not the pid namespace for its own', () => {
+    const bootId = 'f9ab9dd5-21d3-4d6a-b920-d08287718a35';
+    const here = localHost(fakeProcRoot(bootId, 'pid:[4026532001]'), 'worker');
+    const there = localHost(fakeProcRoot(bootId, 'pid:[4026532002]'), 'worker');
+    expect(here).not.toBe(there);
+    // Both containers run their worker as pid 1; the other's pid 7 does not run in this namespace.
+    const noneRun = () => false;
+    expect(deadLocalWorker(workerIdentity(there, 1), here, 1, noneRun)).toBe(false);
+    expect(deadLocalWorker(workerIdentity(there, 7), here, 1, noneRun)).toBe(false);
+    expect(deadLocalWorker(workerIdentity(here, 7), here, 1, noneRun)).toBe(true);
+    // A host rebooted since (another boot id) numbers its processes afresh as well.
+    expect(localHost(fakeProcRoot('0d7c2a3e-0000-4000-8000-000000000000', 'pid:[4026532001]'), 'worker')).not.toBe(
+      here,
+    );
   });
 });

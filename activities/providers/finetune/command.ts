@@ -24,8 +24,16 @@ type CommandConfig = Extract<FineTuneBackendConfig, { kind: 'command' }>;
 // splicing them into the script avoids any quoting. The rename makes the exit code appear atomically.
 const wrapper = 'sh -c "$1"; echo $? > "$2.tmp" && mv "$2.tmp" "$2"';
 
-// Linux's per-boot id: a pid recorded before a reboot says nothing about the process holding that number now.
-const bootIdPath = '/proc/sys/kernel/random/boot_id';
+// Linux's per-boot id, under the process table: a pid recorded before a reboot says nothing about the process
+// holding that number now.
+const bootIdFile = 'sys/kernel/random/boot_id';
+
+// How many /proc entries are read at once: enough to scan thousands of processes quickly, few enough to leave the
+// worker's file descriptors and libuv threads to its activities.
+const scanConcurrency = 16;
+
+// A launch lock older than this was left by a start that crashed: a start holds it for the milliseconds of a spawn.
+const staleLaunchMs = 60_000;
 
 const logTailBytes = 64 * 1024;
 
@@ -40,11 +48,11 @@ function readOrNull(file: string): string | null {
   }
 }
 
-function currentBootId(): string | null {
+async function readQuietly(file: string, encoding: BufferEncoding): Promise<string | null> {
   try {
-    return fs.readFileSync(bootIdPath, 'utf8').trim();
+    return await fs.promises.readFile(file, encoding);
   } catch {
-    return null;
+    return null; // exited, or not ours to read
   }
 }
 
@@ -62,45 +70,92 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
-/** Whether the process runs with this job's FLT_JOB_NAME, which the trainer and its children inherit. */
-function runsJob(pid: string, jobId: string): boolean {
+function processRuns(pid: number): boolean {
   try {
-    return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`FLT_JOB_NAME=${jobId}`);
-  } catch {
-    return false; // exited, or not ours to read
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Runs `visit` over every item, at most `limit` at a time. */
+async function forEachLimited<T>(items: T[], limit: number, visit: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await visit(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 /**
- * Whether any process of the job's group still runs. On Linux a member must carry the job's name in its environment:
- * pids wrap (at 32,768 here), so once the trainer is gone its number can lead a stranger's group, which must never be
- * taken for the trainer or signalled. Zombies do not count either: where PID 1 does not reap orphans (containers
- * without an init), a dead trainer's children linger as zombies and kill(-pgid, 0) keeps succeeding.
+ * The job's trainer processes as a process table (`/proc`, or a copy of one in tests) shows them, read without
+ * blocking the worker's event loop. On Linux a member must carry the job's name in its environment: pids wrap (at
+ * 32,768 here), so once the trainer is gone its number can lead a stranger's group, which must never be taken for the
+ * trainer or signalled. Zombies do not count either: where PID 1 does not reap orphans (containers without an init),
+ * a dead trainer's children linger as zombies and kill(-pgid, 0) keeps succeeding.
  */
-function groupAlive(pgid: number, jobId: string): boolean {
-  if (!fs.existsSync('/proc/self/stat')) return signalGroup(pgid, 0);
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
+class TrainerProcesses {
+  constructor(private readonly procRoot: string) {}
+
+  bootId(): string | null {
     try {
-      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      return fs.readFileSync(path.join(this.procRoot, bootIdFile), 'utf8').trim();
     } catch {
-      continue; // exited during the scan
+      return null;
     }
+  }
+
+  /**
+   * The pids of the group's live members that run the job. `among` limits the look to pids already known, so that
+   * waiting for a group to exit reads a few files per poll rather than the whole table.
+   */
+  async members(pgid: number, jobId: string, among?: string[]): Promise<string[]> {
+    const candidates = among ?? (await fs.promises.readdir(this.procRoot)).filter((entry) => /^\d+$/.test(entry));
+    const found: string[] = [];
+    await forEachLimited(candidates, scanConcurrency, async (pid) => {
+      if (await this.runsJobInGroup(pid, pgid, jobId)) found.push(pid);
+    });
+    return found;
+  }
+
+  private async runsJobInGroup(pid: string, pgid: number, jobId: string): Promise<boolean> {
+    const stat = await readQuietly(path.join(this.procRoot, pid, 'stat'), 'utf8');
+    if (stat === null) return false;
     // After the parenthesised command name come state, ppid, pgrp.
     const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X' && runsJob(entry, jobId)) return true;
+    if (Number(pgrp) !== pgid || state === 'Z' || state === 'X') return false;
+    const environ = await readQuietly(path.join(this.procRoot, pid, 'environ'), 'latin1');
+    return environ !== null && environ.split('\0').includes(`FLT_JOB_NAME=${jobId}`);
   }
-  return false;
-}
 
-async function waitGone(pgid: number, jobId: string, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (groupAlive(pgid, jobId)) {
-    if (Date.now() >= deadline) return false;
-    await sleep(50);
+  /** Whether any process of the job's group still runs (without a process table: whether the group exists). */
+  async alive(pgid: number, jobId: string): Promise<boolean> {
+    if (!fs.existsSync(path.join(this.procRoot, 'self', 'stat'))) return signalGroup(pgid, 0);
+    return (await this.members(pgid, jobId)).length > 0;
   }
-  return true;
+
+  /** Waits up to `ms` for the group to exit: polls the members it had, then one full scan confirms none is left. */
+  async waitGone(pgid: number, jobId: string, ms: number): Promise<boolean> {
+    if (!fs.existsSync(path.join(this.procRoot, 'self', 'stat'))) {
+      const deadline = Date.now() + ms;
+      while (signalGroup(pgid, 0)) {
+        if (Date.now() >= deadline) return false;
+        await sleep(50);
+      }
+      return true;
+    }
+    const deadline = Date.now() + ms;
+    let members = await this.members(pgid, jobId);
+    while (members.length > 0) {
+      if (Date.now() >= deadline) return false;
+      await sleep(50);
+      members = await this.members(pgid, jobId, members);
+      // A child forked since the last full scan would be missed by the known pids alone.
+      if (members.length === 0) members = await this.members(pgid, jobId);
+    }
+    return true;
+  }
 }
 
 /** The last `count` non-empty lines of a log, reading only its end (trainer logs can be large). */
@@ -136,14 +191,16 @@ export class CommandFineTuneBackend implements FineTuneBackend {
   private readonly env: NodeJS.ProcessEnv;
   /** How long a cancelled trainer gets between SIGTERM and SIGKILL. */
   private readonly killGraceMs: number;
+  private readonly processes: TrainerProcesses;
 
   constructor(
     private readonly config: CommandConfig,
-    options: { workDir: string; env: NodeJS.ProcessEnv; killGraceMs?: number },
+    options: { workDir: string; env: NodeJS.ProcessEnv; killGraceMs?: number; procRoot?: string },
   ) {
     this.workDir = path.resolve(options.workDir);
     this.env = options.env;
     this.killGraceMs = options.killGraceMs ?? 10_000;
+    this.processes = new TrainerProcesses(options.procRoot ?? '/proc');
   }
 
   private jobDir(jobId: string): string {
@@ -170,7 +227,54 @@ export class CommandFineTuneBackend implements FineTuneBackend {
   }
 
   async createJob(args: CreateJobArgs): Promise<FineTuneJobState> {
-    // A second trainer on the same job directory would corrupt the first one's output.
+    const dir = this.jobDir(tagName(args.tag));
+    fs.mkdirSync(dir, { recursive: true });
+    // A second trainer on the same job directory would corrupt the first one's output: look and start under a lock.
+    return this.whileLaunching(dir, () => this.findOrStart(args));
+  }
+
+  /**
+   * Runs `start` holding the job directory's launch lock, an exclusively created file naming its holder, so that of
+   * concurrent creates (activities of this worker, or of another on this host) one starts the trainer and the others
+   * then find it. A lock whose holder died before releasing it (its process gone, or older than any start takes) is
+   * taken over.
+   */
+  private async whileLaunching<T>(dir: string, start: () => Promise<T>): Promise<T> {
+    const lock = path.join(dir, 'launch.lock');
+    for (;;) {
+      try {
+        fs.writeFileSync(lock, `${process.pid} ${this.processes.bootId() ?? ''}`, { flag: 'wx' });
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      this.removeIfStale(lock);
+      await sleep(50);
+    }
+    try {
+      return await start();
+    } finally {
+      fs.rmSync(lock, { force: true });
+    }
+  }
+
+  private removeIfStale(lock: string): void {
+    let held: fs.Stats;
+    let holder: string;
+    try {
+      held = fs.statSync(lock);
+      holder = fs.readFileSync(lock, 'utf8');
+    } catch {
+      return; // released meanwhile
+    }
+    const [pid, bootId] = holder.split(' ');
+    const sameBoot = bootId === (this.processes.bootId() ?? '');
+    const stale = Date.now() - held.mtimeMs > staleLaunchMs || (sameBoot && !processRuns(Number(pid)));
+    // Only the lock that was judged: one taken since by another start (a new inode) stays.
+    if (stale && fs.statSync(lock, { throwIfNoEntry: false })?.ino === held.ino) fs.rmSync(lock, { force: true });
+  }
+
+  private async findOrStart(args: CreateJobArgs): Promise<FineTuneJobState> {
     const existing = await this.findJob(args.tag);
     const jobId = tagName(args.tag);
     const dir = this.jobDir(jobId);
@@ -217,7 +321,7 @@ export class CommandFineTuneBackend implements FineTuneBackend {
       if (child.pid === undefined)
         throw new Error(`Command fine-tune backend: could not start the trainer for ${jobId}.`);
       child.unref();
-      const bootId = currentBootId();
+      const bootId = this.processes.bootId();
       if (bootId) fs.writeFileSync(path.join(dir, 'boot-id'), bootId);
       // Written last: its presence is what findJob takes as "this job exists".
       fs.writeFileSync(path.join(dir, 'pid'), String(child.pid));
@@ -228,13 +332,13 @@ export class CommandFineTuneBackend implements FineTuneBackend {
   }
 
   /** The trainer's process group, or null when nothing of it runs (or the host rebooted since it started). */
-  private liveGroup(dir: string, jobId: string): number | null {
+  private async liveGroup(dir: string, jobId: string): Promise<number | null> {
     const pid = readOrNull(path.join(dir, 'pid'));
     if (pid === null) throw new Error(`Command fine-tune backend: no job in ${dir}.`);
     const bootId = readOrNull(path.join(dir, 'boot-id'));
-    if (bootId !== null && bootId !== currentBootId()) return null;
+    if (bootId !== null && bootId !== this.processes.bootId()) return null;
     const pgid = Number(pid);
-    return groupAlive(pgid, jobId) ? pgid : null;
+    return (await this.processes.alive(pgid, jobId)) ? pgid : null;
   }
 
   async getJob(jobId: string): Promise<FineTuneJobState> {
@@ -251,7 +355,7 @@ export class CommandFineTuneBackend implements FineTuneBackend {
     if (fs.existsSync(path.join(dir, 'cancelled'))) return state('cancelled');
     // Liveness before the exit code: the wrapper writes the exit code before it exits, so a group found dead
     // here has already left its exit code if it ever will.
-    const alive = this.liveGroup(dir, jobId) !== null;
+    const alive = (await this.liveGroup(dir, jobId)) !== null;
     const exitCode = readOrNull(path.join(dir, 'exitcode'));
     if (exitCode === '0') {
       const adapterPath = path.join(dir, 'adapter');
@@ -271,12 +375,12 @@ export class CommandFineTuneBackend implements FineTuneBackend {
     if (!fs.existsSync(path.join(dir, 'pid')) || fs.existsSync(path.join(dir, 'exitcode'))) return;
     // The marker goes first so that getJob says cancelled, not failed, however the trainer's exit looks.
     fs.writeFileSync(path.join(dir, 'cancelled'), new Date().toISOString());
-    const pgid = this.liveGroup(dir, jobId);
+    const pgid = await this.liveGroup(dir, jobId);
     if (pgid === null) return;
     // The whole group, so the trainer's own children (data loaders, torchrun workers) go too.
     signalGroup(pgid, 'SIGTERM');
-    if (await waitGone(pgid, jobId, this.killGraceMs)) return;
+    if (await this.processes.waitGone(pgid, jobId, this.killGraceMs)) return;
     signalGroup(pgid, 'SIGKILL');
-    await waitGone(pgid, jobId, 5_000);
+    await this.processes.waitGone(pgid, jobId, 5_000);
   }
 }
