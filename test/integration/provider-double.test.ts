@@ -234,6 +234,7 @@ describe('chat, embeddings and errors through the openai package', () => {
       fault: null,
       durationMs: expect.any(Number),
       concurrent: 1,
+      usage: { prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number) },
     });
     expect(log[1].seq).toBeGreaterThan(log[0].seq);
     expect(log[1].requestHash).toBe(log[0].requestHash);
