@@ -4,7 +4,7 @@ import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ItemFailure, ItemFailures, ResponseSampling, Retrieval } from '../core/contracts';
 import type { ProvidersConfig } from '../core/config';
-import type { CollaboratorSetup } from '../core/semievol';
+import type { CollaboratorSetup, EntropyOver } from '../core/semievol';
 import type { ArtifactRef, ModelRef, Shard, StageUsage } from '../core/types';
 import { shardModelCalls, stageStep } from './activity-options';
 import { checkItemFailures, itemCount, overShards, type ShardsDone } from './shards';
@@ -94,6 +94,8 @@ export interface JustifyStageInput extends ShardedStageInput {
   answers: ArtifactRef[];
   justifier: ModelRef;
   sampling: ResponseSampling;
+  /** Which tokens each pseudo-label's entropy covers; `response` when absent (runs started before the option). */
+  entropyOver?: EntropyOver;
 }
 
 export interface Justification {
@@ -117,6 +119,7 @@ export async function justify(input: JustifyStageInput): Promise<Justification> 
       answers: input.answers[shard.index],
       justifier: input.justifier,
       sampling: input.sampling,
+      entropyOver: input.entropyOver,
     }),
   );
   const itemFailures = itemFailuresOf('justify', input, results);
