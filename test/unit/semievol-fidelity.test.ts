@@ -1,5 +1,11 @@
 // SemiEvol's fidelity options on worked examples: what the entropy covers, cut-off responses, the prompt style's
 // defaults, and which retriever propagation uses.
+import { mkdtempSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ActivityDeps } from '../../activities/context';
+import { evaluationActivities } from '../../activities/evaluation';
+import type { AnsweredQuestion } from '../../activities/inference';
 import { mcqInstruction, zeroShotMessages } from '../../core/prompts';
 import { semievolOptionsSchema, semievolRunSchema, semievolSampling } from '../../core/semievol-config';
 import {
@@ -12,6 +18,7 @@ import {
   type CollaborationRecord,
   type RecordedResponse,
 } from '../../core/semievol';
+import { LocalArtifactStore } from '../../lib/artifacts';
 import { asksForAnswerOnly } from '../../testdouble/simulated-model';
 
 /** A recorded response with reasoning: confident filler tokens, then an unsure answer letter. */
@@ -90,6 +97,34 @@ describe("'cut off before an answer' and 'no answer'", () => {
     expect(labels.map((l) => l.label === null && l.dropped)).toEqual(['cut-off', 'no-answer']);
     const counts = countPseudoLabels(labels, adaptiveSelection(labels, { theta: 50, among: 'all', strict: false }));
     expect(counts).toMatchObject({ droppedCutOff: 1, droppedNoAnswer: 1, pseudoLabeled: 0 });
+  });
+});
+
+describe('evaluation scores', () => {
+  it('count answers cut off by max tokens apart from answers that were never given', async () => {
+    const store = new LocalArtifactStore(mkdtempSync(path.join(os.tmpdir(), 'flt-cutoff-')));
+    const answered = (id: string, text: string, finishReason: string, prediction: string | null): AnsweredQuestion => ({
+      id,
+      responses: [{ text, logprobs: null, finishReason }],
+      prediction,
+    });
+    const answers = await store.writeJsonl([
+      answered('right', 'Answer: B', 'stop', 'B'),
+      answered('cut', 'Profit rose, so', 'length', null),
+      answered('none', 'I cannot tell.', 'stop', null),
+    ]);
+    const gold = await store.writeJsonl(
+      ['right', 'cut', 'none'].map((id) => ({ id, question: 'q', options: ['x', 'y'], answer: 'B' })),
+    );
+    const { scoreAnswers } = evaluationActivities({ store } as unknown as ActivityDeps);
+    const score = await scoreAnswers({
+      runId: 'r',
+      stage: 'evaluate',
+      answers: [answers],
+      gold,
+      metric: 'option-letter',
+    });
+    expect(score).toMatchObject({ correct: 1, total: 3, unanswered: 1, cutOff: 1 });
   });
 });
 
