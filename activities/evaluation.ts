@@ -20,11 +20,13 @@ export function evaluationActivities({ store }: ActivityDeps) {
   return {
     async scoreAnswers(input: ScoreAnswersInput): Promise<Score> {
       const gold = new Map<string, string | null>();
+      let cutOff = 0;
       for await (const item of store.readJsonl<McqItem>(input.gold)) gold.set(item.id, item.answer);
       const verdicts: { id: string; prediction: string | null; gold: string | null; correct: boolean }[] = [];
       for await (const ref of shardOutputs(store, input.answers)) {
         for await (const answer of store.readJsonl<AnsweredQuestion>(ref)) {
           const expected = gold.get(answer.id) ?? null;
+          if (answer.prediction === null && answer.responses[0]?.finishReason === 'length') cutOff++;
           verdicts.push({
             id: answer.id,
             prediction: answer.prediction,
@@ -38,7 +40,8 @@ export function evaluationActivities({ store }: ActivityDeps) {
       return {
         correct,
         total: verdicts.length,
-        unanswered: verdicts.filter((v) => v.prediction === null).length,
+        unanswered: verdicts.filter((v) => v.prediction === null).length - cutOff,
+        cutOff,
         accuracy: verdicts.length ? correct / verdicts.length : 0,
         details,
       };

@@ -50,7 +50,8 @@ export async function promptsFor(
   items: McqItem[],
   signal: AbortSignal,
 ): Promise<{ prompts: ChatMessage[][]; usage: StageUsage }> {
-  if (!input.retrieval) return { prompts: items.map(zeroShotMessages), usage: emptyUsage() };
+  const style = input.sampling.style ?? 'reasoning';
+  if (!input.retrieval) return { prompts: items.map((item) => zeroShotMessages(item, style)), usage: emptyUsage() };
   const pool = await poolItems(deps, input.retrieval.pool);
   const { positions, usage } = await nearest(
     deps,
@@ -64,6 +65,7 @@ export async function promptsFor(
       fewShotMessages(
         item,
         positions[i].map((p) => pool[p]),
+        style,
       ),
     ),
     usage,

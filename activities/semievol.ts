@@ -3,7 +3,7 @@
 import type { ProvidersConfig } from '../core/config';
 import type { ItemFailure, PseudoLabelAccuracy, ResponseSampling, Retrieval, SelectionResult } from '../core/contracts';
 import { summarizeAccuracy } from '../core/metrics';
-import { fewShotMessages, justificationMessages, trainingExample } from '../core/prompts';
+import { fewShotMessages, justificationMessages, trainingExample, type PromptStyle } from '../core/prompts';
 import type { SelectionOptions } from '../core/semievol-config';
 import {
   adaptiveSelection,
@@ -14,6 +14,7 @@ import {
   selectedLine,
   type CollaborationRecord,
   type CollaboratorSetup,
+  type EntropyOver,
   type PseudoLabel,
   type RecordedResponse,
   type SelectedLine,
@@ -56,6 +57,8 @@ export interface JustifyInput extends ShardInput {
   answers: ArtifactRef;
   justifier: ModelRef;
   sampling: ResponseSampling;
+  /** Which tokens each pseudo-label's entropy covers; `response` when absent. */
+  entropyOver?: EntropyOver;
 }
 
 export interface ShardOutput {
@@ -113,7 +116,12 @@ async function respond(
     what,
   );
   const choice = response.choices[0];
-  return { response: choice?.text ?? '', logprobs: choice?.logprobs ? choice.logprobs.map((t) => t.logprob) : null };
+  return {
+    response: choice?.text ?? '',
+    logprobs: choice?.logprobs ? choice.logprobs.map((t) => t.logprob) : null,
+    tokens: choice?.logprobs?.map((t) => t.token),
+    finishReason: choice?.finish_reason,
+  };
 }
 
 async function* concatenated<T>(store: ActivityDeps['store'], parts: ArtifactRef[]): AsyncIterable<T> {
@@ -169,7 +177,7 @@ export function semievolActivities(deps: ActivityDeps) {
             return respond(
               calls,
               model,
-              fewShotMessages(item, examples),
+              fewShotMessages(item, examples, input.sampling.style ?? 'reasoning'),
               sampling,
               `collaborator ${j + 1}, question ${item.id}`,
             );
@@ -225,6 +233,7 @@ export function semievolActivities(deps: ActivityDeps) {
         const prompt = justificationMessages(
           record,
           record.collaborators.map((c, j) => ({ answer: letters[j], response: c.response })),
+          input.sampling.style ?? 'reasoning',
         );
         return {
           ...record,
@@ -232,7 +241,7 @@ export function semievolActivities(deps: ActivityDeps) {
         };
       };
       const records = await calls.forEachItem(unjustified, (record) => record.id, justify);
-      const labels: PseudoLabel[] = records.map(pseudoLabel);
+      const labels: PseudoLabel[] = records.map((record) => pseudoLabel(record, input.entropyOver ?? 'response'));
       const failures = await recordFailures(store, calls.itemFailures, recordsName);
       return {
         records: await store.writeJsonl(records, recordsName),
@@ -298,17 +307,20 @@ export function semievolActivities(deps: ActivityDeps) {
       stage: string;
       labeled: ArtifactRef | null;
       pseudoLabeled: { selected: ArtifactRef; questions: ArtifactRef } | null;
+      /** The prompt the examples are taught under; `reasoning` when absent (runs started before the option). */
+      style?: PromptStyle;
     }): Promise<ArtifactRef> {
       const { labeled, pseudoLabeled } = input;
+      const style = input.style ?? 'reasoning';
       async function* examples() {
-        if (labeled) for await (const item of store.readJsonl<McqItem>(labeled)) yield trainingExample(item);
+        if (labeled) for await (const item of store.readJsonl<McqItem>(labeled)) yield trainingExample(item, style);
         if (!pseudoLabeled) return;
         const labels = new Map<string, string>();
         for await (const line of store.readJsonl<SelectedLine>(pseudoLabeled.selected))
           labels.set(line.id, line.pseudo_label);
         for await (const item of store.readJsonl<McqItem>(pseudoLabeled.questions)) {
           const label = labels.get(item.id);
-          if (label) yield trainingExample({ ...item, answer: label });
+          if (label) yield trainingExample({ ...item, answer: label }, style);
         }
       }
       return store.writeJsonl(examples(), `runs/${input.runId}/${input.stage}/training`);

@@ -100,6 +100,12 @@ function parseAmong(value: string): SelectionOptions['among'] {
   return value;
 }
 
+function parseEntropyOver(value: string): SelectionOptions['entropyOver'] {
+  if (value !== 'response' && value !== 'answer-span')
+    throw new InvalidArgumentError('expected "response" or "answer-span".');
+  return value;
+}
+
 interface SelectOptions {
   input?: string;
   run?: string;
@@ -107,6 +113,7 @@ interface SelectOptions {
   output: string;
   among: SelectionOptions['among'];
   strict?: boolean;
+  entropyOver: SelectionOptions['entropyOver'];
 }
 
 async function selectCommand(opts: SelectOptions): Promise<void> {
@@ -119,7 +126,7 @@ async function selectCommand(opts: SelectOptions): Promise<void> {
     const record = parseRecord(text, where);
     if (seen.has(record.id)) throw new Error(`${where}: id "${record.id}" appears twice.`);
     seen.add(record.id);
-    labels.push(pseudoLabel(record));
+    labels.push(pseudoLabel(record, opts.entropyOver));
   }
   const selection = adaptiveSelection(labels, { theta: opts.theta, among: opts.among, strict: !!opts.strict });
   writeFileSync(opts.output, selection.selected.map((q) => `${JSON.stringify(selectedLine(q))}\n`).join(''));
@@ -127,7 +134,7 @@ async function selectCommand(opts: SelectOptions): Promise<void> {
   const counts = countPseudoLabels(labels, selection);
   console.log(
     `${counts.questions} questions: ${counts.consistent} consistent, ${counts.pseudoLabeled} pseudo-labeled ` +
-      `(dropped: ${counts.droppedNoAnswer} without an answer, ` +
+      `(dropped: ${counts.droppedNoAnswer} without an answer, ${counts.droppedCutOff} cut off before an answer, ` +
       `${counts.droppedNoLogprobs} without log-probabilities)`,
   );
   const thresholdText =
@@ -159,5 +166,11 @@ export function registerSemievolCommands(program: Command): void {
       'all',
     )
     .option('--strict', "keep entropies strictly below the threshold (authors' code)")
+    .option(
+      '--entropy-over <span>',
+      'entropy over the deciding "response" or its last "answer-span" line',
+      parseEntropyOver,
+      'response',
+    )
     .action(selectCommand);
 }

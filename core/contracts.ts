@@ -5,6 +5,7 @@ import type { Accuracy } from './metrics';
 import type { AnnotationDropReason } from './selfguide-annotation';
 import type { FilterCounts } from './selfguide-filters';
 import type { PseudoLabelCounts } from './semievol';
+import type { PromptStyle } from './prompts';
 import type { AdapterServingRef, ArtifactRef, FineTuneHyperparameters, ModelRef, StageUsage } from './types';
 
 // Answering and scoring multiple-choice questions.
@@ -16,6 +17,8 @@ export interface SamplingParams {
   /** Samples per question. */
   n?: number;
   logprobs?: boolean;
+  /** What the prompt asks for; `reasoning` when absent. */
+  style?: PromptStyle;
 }
 
 export type Metric = 'option-letter' | 'number';
@@ -40,8 +43,10 @@ export type StageItemFailures = Record<string, ItemFailures>;
 export interface Score {
   correct: number;
   total: number;
-  /** Questions whose response held no extractable answer (counted as wrong). */
+  /** Questions whose response held no extractable answer and was not cut off (counted as wrong). */
   unanswered: number;
+  /** Questions whose response max tokens cut off before an extractable answer (counted as wrong). */
+  cutOff: number;
   accuracy: number;
   /** Per-question verdicts: {id, prediction, gold, correct}. */
   details: ArtifactRef;
@@ -61,6 +66,8 @@ export interface ResponseSampling {
   temperature: number;
   maxTokens: number;
   seed: number;
+  /** What the prompt asks for; `reasoning` when absent (runs started before the option). */
+  style?: PromptStyle;
 }
 
 export interface SelectionResult {

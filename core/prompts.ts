@@ -2,6 +2,12 @@
 // "Answer: <letter>" line, which is also the exact assistant turn the fine-tuning examples teach.
 import type { ChatMessage, McqItem } from './types';
 
+/**
+ * What a prompt asks for: `answer`, the "Answer: <letter>" line alone (the authors' form, and what fine-tuning
+ * teaches), or `reasoning`, a brief rationale first.
+ */
+export type PromptStyle = 'answer' | 'reasoning';
+
 type McqQuestion = Pick<McqItem, 'question' | 'options'>;
 
 /** 0 → "A", 1 → "B", ... Letters stop at "Z", so more than 26 options cannot be lettered. */
@@ -20,28 +26,42 @@ export function formatMcqQuestion(item: McqQuestion): string {
   return `Question: ${item.question}\nOptions:\n${formatOptions(item.options)}`;
 }
 
-export const mcqInstruction =
-  'Answer the multiple-choice question: reason briefly, then end your response with a line of the form ' +
-  '"Answer: <letter>", where <letter> is the letter of the correct option.';
+const mcqInstructions: Record<PromptStyle, string> = {
+  answer:
+    'Answer the multiple-choice question with a single line of the form "Answer: <letter>", where <letter> is ' +
+    'the letter of the correct option, and write nothing else.',
+  reasoning:
+    'Answer the multiple-choice question: reason briefly, then end your response with a line of the form ' +
+    '"Answer: <letter>", where <letter> is the letter of the correct option.',
+};
+
+export const mcqInstruction = (style: PromptStyle): string => mcqInstructions[style];
 
 /** The assistant turn of a training example, and the form every prompt asks the model to end with. */
 export function answerTurn(letter: string): string {
   return `Answer: ${letter}`;
 }
 
-export const openQuestionInstruction =
-  'Answer the question: reason briefly, then end your response with a line of the form "Answer: <answer>".';
+const openQuestionInstructions: Record<PromptStyle, string> = {
+  answer: 'Answer the question with a single line of the form "Answer: <answer>", and write nothing else.',
+  reasoning: 'Answer the question: reason briefly, then end your response with a line of the form "Answer: <answer>".',
+};
 
-/** The zero-shot prompt; an item without options (an open question, e.g. numeric) is asked as such. */
-export function zeroShotMessages(item: McqQuestion): ChatMessage[] {
+export const openQuestionInstruction = (style: PromptStyle): string => openQuestionInstructions[style];
+
+/**
+ * The zero-shot prompt; an item without options (an open question, e.g. numeric) is asked as such. Methods other
+ * than SemiEvol ask for reasoning.
+ */
+export function zeroShotMessages(item: McqQuestion, style: PromptStyle = 'reasoning'): ChatMessage[] {
   if (item.options.length === 0) {
     return [
-      { role: 'system', content: openQuestionInstruction },
+      { role: 'system', content: openQuestionInstruction(style) },
       { role: 'user', content: `Question: ${item.question}` },
     ];
   }
   return [
-    { role: 'system', content: mcqInstruction },
+    { role: 'system', content: mcqInstruction(style) },
     { role: 'user', content: formatMcqQuestion(item) },
   ];
 }
@@ -55,10 +75,15 @@ function workedExample(demonstration: McqItem): string {
  * SemiEvol's in-context propagation: labeled neighbours are shown as worked examples inside the system
  * prompt, and the question itself stays the only user turn, exactly as in the zero-shot prompt.
  */
-export function fewShotMessages(item: McqQuestion, demonstrations: readonly McqItem[]): ChatMessage[] {
-  if (demonstrations.length === 0) return zeroShotMessages(item);
+export function fewShotMessages(
+  item: McqQuestion,
+  demonstrations: readonly McqItem[],
+  style: PromptStyle = 'reasoning',
+): ChatMessage[] {
+  if (demonstrations.length === 0) return zeroShotMessages(item, style);
   const examples = demonstrations.map(workedExample).join('\n\n');
-  const system = `${mcqInstruction}\n\nHere are some example questions with their correct answers:\n\n${examples}`;
+  const intro = 'Here are some example questions with their correct answers:';
+  const system = `${mcqInstruction(style)}\n\n${intro}\n\n${examples}`;
   return [
     { role: 'system', content: system },
     { role: 'user', content: formatMcqQuestion(item) },
@@ -70,9 +95,9 @@ export interface TrainingExample {
 }
 
 /** The zero-shot prompt followed by "Answer: <letter>", so the tuned model sees at inference what it was taught on. */
-export function trainingExample(item: McqItem): TrainingExample {
+export function trainingExample(item: McqItem, style: PromptStyle = 'reasoning'): TrainingExample {
   if (item.answer === null) throw new Error(`item ${item.id} has no answer to train on`);
-  return { messages: [...zeroShotMessages(item), { role: 'assistant', content: answerTurn(item.answer) }] };
+  return { messages: [...zeroShotMessages(item, style), { role: 'assistant', content: answerTurn(item.answer) }] };
 }
 
 /**
@@ -87,7 +112,11 @@ export interface CollaboratorAnswer {
  * SemiEvol's self-justification: the question and its lettered options come first, exactly as in the zero-shot
  * prompt, then every collaborator's answer with its reasoning; the model gives the final answer.
  */
-export function justificationMessages(item: McqQuestion, answers: readonly CollaboratorAnswer[]): ChatMessage[] {
+export function justificationMessages(
+  item: McqQuestion,
+  answers: readonly CollaboratorAnswer[],
+  style: PromptStyle = 'reasoning',
+): ChatMessage[] {
   const listed = answers
     .map((a, i) => `Answer ${i + 1}: ${a.answer ?? '(no option letter)'}\nReasoning: ${a.response.trim()}`)
     .join('\n\n');
@@ -95,7 +124,7 @@ export function justificationMessages(item: McqQuestion, answers: readonly Colla
     `${formatMcqQuestion(item)}\n\nSeveral attempts at this question disagree. ` +
     `Their answers and reasoning:\n\n${listed}\n\nConsider them carefully and give the correct answer.`;
   return [
-    { role: 'system', content: mcqInstruction },
+    { role: 'system', content: mcqInstruction(style) },
     { role: 'user', content: user },
   ];
 }

@@ -5,10 +5,12 @@ import {
   executionSchema,
   fineTuneBackendSchema,
   modelRefSchema,
+  maxTokensSchema,
   retrieverSchema,
   runCommon,
   samplingSchema,
   type FineTuneBackendConfig,
+  type RetrieverConfig,
 } from './config';
 import type { FineTuneHyperparameters } from './types';
 
@@ -41,6 +43,11 @@ export const ablations = [
 ] as const;
 export type Ablation = (typeof ablations)[number];
 
+/** BM25 unless an embedding model is configured, which the authors retrieve with. */
+function defaultRetriever(embeddingModel: { provider: string; model: string } | undefined): RetrieverConfig {
+  return embeddingModel ? { kind: 'embeddings', ...embeddingModel } : { kind: 'bm25' };
+}
+
 const temperature = z.number().min(0).max(2).default(1);
 const maxTokens = z.number().int().positive().default(1024);
 
@@ -51,8 +58,21 @@ export const semievolOptionsSchema = z
      * them.
      */
     propagation: z
-      .object({ k: z.number().int().min(0).max(20).default(3), retriever: retrieverSchema.default({ kind: 'bm25' }) })
+      .object({
+        k: z.number().int().min(0).max(20).default(3),
+        /** The embedding model the authors retrieve with; when set, the default retriever. */
+        embeddingModel: z
+          .object({ provider: z.string().min(1), model: z.string().min(1) })
+          .strict()
+          .optional(),
+        /** Default: embeddings of `embeddingModel` when it is set, else this project's BM25. */
+        retriever: retrieverSchema.optional(),
+      })
       .strict()
+      .transform(({ retriever, ...propagation }) => ({
+        ...propagation,
+        retriever: retriever ?? defaultRetriever(propagation.embeddingModel),
+      }))
       .prefault({}),
     /**
      * Collaborative inference: n collaborators, each with a model drawn from `models` and 0..k examples, sampled with
@@ -67,6 +87,11 @@ export const semievolOptionsSchema = z
           .default(['warm', 'base']),
         temperature,
         maxTokens,
+        /**
+         * What collaborators, the justifier and evaluation are asked for: the answer line alone (the authors', and the
+         * fine-tuning format) or brief reasoning before it.
+         */
+        style: z.enum(['answer', 'reasoning']).default('answer'),
       })
       .strict()
       .prefault({}),
@@ -81,6 +106,8 @@ export const semievolOptionsSchema = z
         theta: z.number().min(0).max(100).default(50),
         among: z.enum(['all', 'self-justified']).default('all'),
         strict: z.boolean().default(false),
+        /** H over the deciding response's tokens, or over its last "Answer:" line only. */
+        entropyOver: z.enum(['response', 'answer-span']).default('response'),
       })
       .strict()
       .prefault({}),
@@ -138,8 +165,20 @@ export const semievolRunSchema = z
       })
       .strict(),
     semievol: semievolOptionsSchema.prefault({}),
-    /** Evaluation sampling; `seed` is the run's seed: collaborator draws and every request's seed derive from it. */
-    sampling: samplingSchema.default({ temperature: 0, maxTokens: 256, seed: 0 }),
+    /**
+     * Evaluation sampling; `seed` is the run's seed: collaborator draws and every request's seed derive from it.
+     * `maxTokens` defaults by `collaboration.style` (`evaluationMaxTokens`).
+     */
+    sampling: samplingSchema.extend({ maxTokens: maxTokensSchema.optional() }).prefault({}),
   })
   .strict();
 export type SemievolRunConfig = z.infer<typeof semievolRunSchema>;
+
+/** Evaluation max tokens by prompt style: reasoning needs room to reach its answer line. */
+export const evaluationMaxTokens = { answer: 256, reasoning: 1024 } as const;
+
+/** The run's evaluation sampling with its max tokens resolved. */
+export function semievolSampling(config: SemievolRunConfig) {
+  const maxTokens = config.sampling.maxTokens ?? evaluationMaxTokens[config.semievol.collaboration.style];
+  return { ...config.sampling, maxTokens };
+}

@@ -41,13 +41,16 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
   const { providers, options, fineTune, labeled, unlabeled, test } = input;
   const { backend } = fineTune;
   const plan = semievolPlan(options, input.sampling.seed);
+  const { style } = options.collaboration;
   const basePrices = pricesOf(providers, input.model.provider);
   // Fine-tuned models are called through the backend's provider; in-context "fine-tuning" keeps the base model.
   const tunedPrices = backend.kind === 'in-context' ? basePrices : pricesOf(providers, backend.provider);
 
   // A pseudo-labeled training example has the same shape as a labeled one; "A" stands in for its label.
-  const labeledTraining = labeled.map((item) => messageTokens(trainingExample(item).messages));
-  const unlabeledTraining = unlabeled.map((item) => messageTokens(trainingExample({ ...item, answer: 'A' }).messages));
+  const labeledTraining = labeled.map((item) => messageTokens(trainingExample(item, style).messages));
+  const unlabeledTraining = unlabeled.map((item) =>
+    messageTokens(trainingExample({ ...item, answer: 'A' }, style).messages),
+  );
   const allTraining = [...labeledTraining, ...unlabeledTraining];
   // Calls of M_warm and M_evol carry the in-context backend's demonstrations.
   const demonstrations = demonstrationTokens(backend, allTraining.length ? sum(allTraining) / allTraining.length : 0);
@@ -55,7 +58,7 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
     which === 'warm' && plan.warmUp ? { prices: tunedPrices, extra: demonstrations } : { prices: basePrices, extra: 0 };
   // The first labeled questions stand in for each question's retrieved neighbours.
   const withExamples = (item: Pick<McqItem, 'question' | 'options'>, k: number) =>
-    messageTokens(fewShotMessages(item, labeled.slice(0, k)));
+    messageTokens(fewShotMessages(item, labeled.slice(0, k), style));
 
   const stages: StageEstimate[] = [];
   if (plan.warmUp) {
@@ -99,7 +102,9 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
   const justifyPrompts = sum(
     justified.map(
       (item) =>
-        messageTokens(justificationMessages(item, listed)) + n * options.collaboration.maxTokens + justifier.extra,
+        messageTokens(justificationMessages(item, listed, style)) +
+        n * options.collaboration.maxTokens +
+        justifier.extra,
     ),
   );
   stages.push(
@@ -120,7 +125,7 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
     }),
   );
 
-  const zeroShot = sum(test.map((item) => messageTokens(zeroShotMessages(item))));
+  const zeroShot = sum(test.map((item) => messageTokens(zeroShotMessages(item, style))));
   const evaluation = (prompts: number, prices: TokenPrices) =>
     chatEstimate('evaluate', test.length, {
       calls: test.length,

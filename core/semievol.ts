@@ -48,7 +48,9 @@ export function semievolPlan(options: SemievolOptions, seed: number): SemievolPl
     warmUp,
     k,
     collaborators: drawCollaborators(n, warmUp ? options.collaboration.models : ['base'], k, seed),
-    selection: without.has('adaptive-selection') ? { theta: 100, among: 'all', strict: false } : options.selection,
+    selection: without.has('adaptive-selection')
+      ? { ...options.selection, theta: 100, among: 'all', strict: false }
+      : options.selection,
     evolveFrom: warmUp ? options.evolution.from : 'base',
     evolveOn: options.evolution.data,
     without: [...options.without],
@@ -60,6 +62,10 @@ export interface RecordedResponse {
   response: string;
   /** null entries are values JSON cannot carry (NaN), which make the response's entropy unusable. */
   logprobs: (number | null)[] | null;
+  /** The tokens' texts, aligned with `logprobs` (absent in records made before they were kept). */
+  tokens?: string[];
+  /** "length" when max tokens cut the response off (absent in records made before it was kept). */
+  finishReason?: string;
 }
 
 /** Stages 3 and 4 of one unlabeled question, as a run records them and `flt semievol select` reads them. */
@@ -88,9 +94,48 @@ export function responseEntropy(logprobs: readonly (number | null)[] | null): nu
   return meanNegativeLogprob(logprobs as number[]);
 }
 
+/**
+ * The last "Answer:" line, from the marker to the end of its line: the span the answer-span entropy covers. The
+ * whole response when it has no marker (a bare letter is all answer).
+ */
+const lastAnswerLine = /\banswer\s*:[^\n]*/gi;
+
+export function answerSpan(text: string): { start: number; end: number } {
+  const matches = [...text.matchAll(lastAnswerLine)];
+  const last = matches[matches.length - 1];
+  return last ? { start: last.index, end: last.index + last[0].length } : { start: 0, end: text.length };
+}
+
+/**
+ * H over the tokens that overlap the response's answer span (`answerSpan`); null without usable log-probabilities
+ * or without token texts that spell the response.
+ */
+export function answerSpanEntropy(recorded: RecordedResponse): number | null {
+  const { tokens, logprobs } = recorded;
+  if (!tokens || !logprobs || tokens.length !== logprobs.length || tokens.join('') !== recorded.response) return null;
+  const { start, end } = answerSpan(recorded.response);
+  const inSpan: (number | null)[] = [];
+  let position = 0;
+  tokens.forEach((token, i) => {
+    const tokenEnd = position + token.length;
+    if (tokenEnd > start && position < end) inSpan.push(logprobs[i]);
+    position = tokenEnd;
+  });
+  return inSpan.length ? responseEntropy(inSpan) : null;
+}
+
+export type EntropyOver = SelectionOptions['entropyOver'];
+
+function entropyOf(recorded: RecordedResponse, over: EntropyOver): number | null {
+  return over === 'answer-span' ? answerSpanEntropy(recorded) : responseEntropy(recorded.logprobs);
+}
+
+/** Why a question has no pseudo-label; `cut-off`: max tokens ended the deciding response before any answer. */
+export type DropReason = 'no-answer' | 'cut-off' | 'no-logprobs';
+
 export type PseudoLabel =
   | { id: string; consistent: boolean; label: string; entropy: number }
-  | { id: string; consistent: boolean; label: null; dropped: 'no-answer' | 'no-logprobs' };
+  | { id: string; consistent: boolean; label: null; dropped: DropReason };
 export type LabeledQuestion = Extract<PseudoLabel, { label: string }>;
 
 /**
@@ -98,15 +143,18 @@ export type LabeledQuestion = Extract<PseudoLabel, { label: string }>;
  * response; an inconsistent one's is the self-justification's answer and entropy. No answer or no usable
  * log-probabilities drops the question.
  */
-export function pseudoLabel(record: CollaborationRecord): PseudoLabel {
+export function pseudoLabel(record: CollaborationRecord, entropyOver: EntropyOver = 'response'): PseudoLabel {
   const agreed = consensus(collaboratorAnswers(record));
   const consistent = agreed !== null;
   const source = consistent ? record.collaborators[0] : record.reflection;
   const label = consistent
     ? agreed
     : record.reflection && extractOptionLetter(record.reflection.response, record.options.length);
-  if (!label || !source) return { id: record.id, consistent, label: null, dropped: 'no-answer' };
-  const entropy = responseEntropy(source.logprobs);
+  if (!label || !source) {
+    const dropped = source?.finishReason === 'length' ? 'cut-off' : 'no-answer';
+    return { id: record.id, consistent, label: null, dropped };
+  }
+  const entropy = entropyOf(source, entropyOver);
   if (entropy === null) return { id: record.id, consistent, label: null, dropped: 'no-logprobs' };
   return { id: record.id, consistent, label, entropy };
 }
@@ -115,6 +163,9 @@ export function pseudoLabel(record: CollaborationRecord): PseudoLabel {
 export function isInconsistent(record: Pick<CollaborationRecord, 'options' | 'collaborators'>): boolean {
   return consensus(collaboratorAnswers(record)) === null;
 }
+
+/** How tau is set and applied; which tokens H covers is decided earlier, when each pseudo-label is made. */
+export type ThresholdOptions = Omit<SelectionOptions, 'entropyOver'>;
 
 export interface Selection {
   /** tau, the entropy threshold; null when no question was thresholded. */
@@ -126,14 +177,14 @@ export interface Selection {
  * Whether a question's entropy is compared with tau at all, or kept as it is (consistent ones, in the authors'
  * variant).
  */
-const thresholded = (question: LabeledQuestion, options: SelectionOptions) =>
+const thresholded = (question: LabeledQuestion, options: ThresholdOptions) =>
   options.among === 'all' || !question.consistent;
 
 /**
  * Adaptive selection: tau is the theta-th percentile (numpy's linear method) of the entropies of the thresholded
  * questions; those at or below tau are kept (strictly below with `strict`), in input order.
  */
-export function adaptiveSelection(labels: readonly PseudoLabel[], options: SelectionOptions): Selection {
+export function adaptiveSelection(labels: readonly PseudoLabel[], options: ThresholdOptions): Selection {
   const labeled = labels.filter((l): l is LabeledQuestion => l.label !== null);
   const entropies = labeled.filter((l) => thresholded(l, options)).map((l) => l.entropy);
   const threshold = entropies.length ? percentile(entropies, options.theta) : null;
@@ -163,17 +214,20 @@ export interface PseudoLabelCounts {
   consistent: number;
   pseudoLabeled: number;
   droppedNoAnswer: number;
+  /** The deciding response was cut off by max tokens before it gave an answer. */
+  droppedCutOff: number;
   droppedNoLogprobs: number;
   selected: number;
 }
 
 export function countPseudoLabels(labels: readonly PseudoLabel[], selection: Selection): PseudoLabelCounts {
-  const dropped = (reason: string) => labels.filter((l) => l.label === null && l.dropped === reason).length;
+  const dropped = (reason: DropReason) => labels.filter((l) => l.label === null && l.dropped === reason).length;
   return {
     questions: labels.length,
     consistent: labels.filter((l) => l.consistent).length,
     pseudoLabeled: labels.filter((l) => l.label !== null).length,
     droppedNoAnswer: dropped('no-answer'),
+    droppedCutOff: dropped('cut-off'),
     droppedNoLogprobs: dropped('no-logprobs'),
     selected: selection.selected.length,
   };

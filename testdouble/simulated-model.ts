@@ -102,17 +102,26 @@ function fillerLogprob(confidence: number, ...noiseParts: (string | number)[]): 
   return -(0.02 + 0.25 * unitHash('token', ...noiseParts)) * (1 + 2 * (1 - confidence));
 }
 
+/**
+ * A prompt that asks for the answer line and "nothing else" gets that line alone, as a real model following the
+ * instruction would; any other prompt gets a rationale first.
+ */
+export function asksForAnswerOnly(messages: readonly PromptMessage[]): boolean {
+  return messages.some((m) => m.role === 'system' && /\bnothing else\b/i.test(m.content));
+}
+
 function answeredChoice(
   plan: AnswerPlan,
   index: number,
   format: string,
   topLogprobs: number,
+  answerOnly: boolean,
 ): { text: string; tokens: TokenLogprob[] } {
   const choice = plan.choices[index];
   const confidence = plan.probs[index];
-  const lead = rationale(plan, choice);
-  const text = `${lead} ${formatAnswer(format, choice)}`;
-  const answerStart = lead.length + 1 + choiceOffset(format);
+  const lead = answerOnly ? '' : `${rationale(plan, choice)} `;
+  const text = `${lead}${formatAnswer(format, choice)}`;
+  const answerStart = lead.length + choiceOffset(format);
   const answerEnd = answerStart + choice.length;
   const tokens: TokenLogprob[] = [];
   let position = 0;
@@ -231,7 +240,7 @@ export function simulateCompletion(
     } else {
       let index = plan.greedy;
       if (request.temperature > 0) index = pick(plan.probs, sampleRandom()());
-      generated = answeredChoice(plan, index, answerFormat, request.topLogprobs);
+      generated = answeredChoice(plan, index, answerFormat, request.topLogprobs, asksForAnswerOnly(request.messages));
     }
     return truncate(generated.tokens, request.stop, request.maxTokens);
   });

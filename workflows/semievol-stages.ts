@@ -6,7 +6,7 @@ import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ItemFailure, ItemFailures, ResponseSampling, Retrieval } from '../core/contracts';
 import type { ProvidersConfig } from '../core/config';
-import type { CollaboratorSetup } from '../core/semievol';
+import type { CollaboratorSetup, EntropyOver } from '../core/semievol';
 import type { ArtifactRef, ModelRef, Shard, ShardList, ShardResults, StageUsage } from '../core/types';
 import { shardModelCalls, stageStep } from './activity-options';
 import { checkFailureCount, failureExamples, overShardList, type ShardProgress } from './shard-list-loop';
@@ -141,6 +141,8 @@ export interface JustifyStageInput extends ShardedStageInput {
   answers: ShardOutputs;
   justifier: ModelRef;
   sampling: ResponseSampling;
+  /** Which tokens each pseudo-label's entropy covers; `response` when absent (runs started before the option). */
+  entropyOver?: EntropyOver;
 }
 
 export interface Justification {
@@ -164,6 +166,7 @@ export async function justify(input: JustifyStageInput): Promise<Justification> 
       answers,
       justifier: input.justifier,
       sampling: input.sampling,
+      entropyOver: input.entropyOver,
     }),
   );
   const itemFailures = itemFailuresOf('justify', input, done);

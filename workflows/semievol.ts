@@ -264,6 +264,7 @@ const collaboratorSampling = (input: SemievolRunInput) => ({
   temperature: input.options.collaboration.temperature,
   maxTokens: input.options.collaboration.maxTokens,
   seed: input.sampling.seed,
+  style: input.options.collaboration.style,
 });
 
 /** In-weight propagation: M_warm = fine-tune(M_base, D_L). */
@@ -273,6 +274,7 @@ async function warmUp(input: SemievolRunInput): Promise<ModelRef> {
     stage: 'warm-up',
     labeled: input.data.labeled,
     pseudoLabeled: null,
+    style: input.options.collaboration.style,
   });
   return executeChild(fineTune, {
     ...fineTuneChildOptions,
@@ -355,7 +357,8 @@ function justifyDisagreements(
         execution: input.execution,
         answers,
         justifier,
-        sampling: { temperature, maxTokens, seed: input.sampling.seed },
+        sampling: { temperature, maxTokens, seed: input.sampling.seed, style: input.options.collaboration.style },
+        entropyOver: input.options.selection.entropyOver,
       },
     ],
     staticSummary: 'justify: the final answer to every inconsistent question',
@@ -384,6 +387,7 @@ async function evolve(
     stage: 'evolve',
     labeled,
     pseudoLabeled: { selected: selection.selected, questions: input.data.unlabeled },
+    style: input.options.collaboration.style,
   });
   if (training.count === 0) {
     throw ApplicationFailure.nonRetryable(
@@ -434,7 +438,7 @@ async function evaluate(
           model,
           test: input.data.test,
           providers: providersAt(input, 'evaluate'),
-          sampling: input.sampling,
+          sampling: { ...input.sampling, style: input.options.collaboration.style },
           metric: 'option-letter' as const,
           execution: input.execution,
           retrieval,

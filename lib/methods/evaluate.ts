@@ -53,7 +53,8 @@ export const evaluateMethod: Method<EvaluateRunConfig, LoadedMcqDataset> = {
     return result.evaluations.map(
       (e) =>
         `${e.model.provider}/${e.model.model}: accuracy ${e.score.accuracy.toFixed(3)} ` +
-        `(${e.score.correct}/${e.score.total}, ${e.score.unanswered} without an answer)` +
+        `(${e.score.correct}/${e.score.total}, ${e.score.unanswered} without an answer` +
+        `${e.score.cutOff ? `, ${e.score.cutOff} cut off before one` : ''})` +
         itemFailuresNote(e.itemFailures),
     );
   },

@@ -1,6 +1,11 @@
 // The `semievol` method: D_L, D_U and the test split in, M_base vs M_warm vs M_evol vs RAG out.
 import { itemFailuresNote, stageItemFailuresLines } from '../../core/contracts';
-import { paperHyperparameters, semievolRunSchema, type SemievolRunConfig } from '../../core/semievol-config';
+import {
+  paperHyperparameters,
+  semievolRunSchema,
+  semievolSampling,
+  type SemievolRunConfig,
+} from '../../core/semievol-config';
 import { estimateSemievol } from '../../core/semievol-estimate';
 import type { LoadedMcqDataset } from '../datasets';
 import type { SemievolRunInput, SemievolRunResult } from '../../workflows/semievol';
@@ -76,7 +81,7 @@ export const semievolMethod: Method<SemievolRunConfig, SemievolData> = {
       data: { labeled, unlabeled, unlabeledGold, test },
       fineTune: fineTuneSettings(config),
       options: config.semievol,
-      sampling: config.sampling,
+      sampling: semievolSampling(config),
       execution: config.execution,
     };
     const { collaboration, propagation, selection, without } = config.semievol;
@@ -100,7 +105,7 @@ export const semievolMethod: Method<SemievolRunConfig, SemievolData> = {
       model: config.model,
       fineTune: fineTuneSettings(config),
       options: config.semievol,
-      sampling: config.sampling,
+      sampling: semievolSampling(config),
       labeled: data.labeled.items,
       unlabeled: data.unlabeled.items,
       test: data.test.items,
@@ -125,7 +130,9 @@ export const semievolMethod: Method<SemievolRunConfig, SemievolData> = {
       accuracy('RAG', e.rag),
       `unlabeled: ${counts.questions} questions, ${percent(p.consistencyRate)} consistent, ` +
         `${p.justified} self-justified, ${counts.pseudoLabeled} pseudo-labeled ` +
-        `(dropped: ${counts.droppedNoAnswer} without an answer, ${counts.droppedNoLogprobs} without log-probabilities)`,
+        `(dropped: ${counts.droppedNoAnswer} without an answer, ` +
+        `${counts.droppedCutOff ?? 0} cut off before an answer, ` +
+        `${counts.droppedNoLogprobs} without log-probabilities)`,
       `selected: ${counts.selected} with entropy ${result.plan.selection.strict ? '<' : '<='} ` +
         `${p.threshold === null ? 'n/a' : p.threshold.toFixed(4)} (theta ${result.plan.selection.theta})`,
       p.accuracy.all.total

@@ -72,7 +72,8 @@ describe('flt semievol select', () => {
     const { stdout, lines } = await select('--theta', '50'); // index 2 → 0.4
     expect(lines).toEqual([q1, q3, q8]);
     expect(stdout).toContain(
-      '8 questions: 4 consistent, 5 pseudo-labeled (dropped: 2 without an answer, 1 without log-probabilities)',
+      '8 questions: 4 consistent, 5 pseudo-labeled (dropped: 2 without an answer, 0 cut off before an answer, ' +
+        '1 without log-probabilities)',
     );
     expect(stdout).toContain('entropy <= 0.4 (theta 50, among all)');
     expect(stdout).toContain('selected: 3');

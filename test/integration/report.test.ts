@@ -81,12 +81,13 @@ const reports: ReportData[] = [
     semievol: {
       entropies,
       threshold: 0.64,
-      selection: { theta: 50, among: 'all', strict: false },
+      selection: { theta: 50, among: 'all', strict: false, entropyOver: 'response' },
       counts: {
         questions: 64,
         consistent: 30,
         pseudoLabeled: 60,
         droppedNoAnswer: 3,
+        droppedCutOff: 0,
         droppedNoLogprobs: 1,
         selected: 30,
       },

@@ -188,15 +188,17 @@ describe('method estimates', () => {
   it('semievol: the paper defaults, stage by stage, with upper bounds where counts are known only mid-run', () => {
     const s = byStage(estimateSemievol(semievolInput()));
     expect(Object.keys(s)).toEqual(['warm-up', 'propagate', 'collaborate', 'justify', 'evolve', 'evaluate']);
-    const labeledTraining = sum(labeled.map((q) => messageTokens(trainingExample(q).messages)));
+    const labeledTraining = sum(labeled.map((q) => messageTokens(trainingExample(q, 'answer').messages)));
     expect(s['warm-up']).toMatchObject({ calls: 0, trainingTokens: 2 * labeledTraining, fineTune: true });
     expect(s.propagate).toMatchObject({ calls: 0, costUsd: 0 }); // BM25 runs on the worker
     expect(s.collaborate).toMatchObject({ units: 6, calls: 4 * 6, completionTokens: 4 * 6 * 1024 });
     expect(s.justify).toMatchObject({ calls: 6, completionTokens: 6 * 1024 }); // every question, at most
-    const unlabeledTraining = sum(unlabeled.map((q) => messageTokens(trainingExample({ ...q, answer: 'A' }).messages)));
+    const unlabeledTraining = sum(
+      unlabeled.map((q) => messageTokens(trainingExample({ ...q, answer: 'A' }, 'answer').messages)),
+    );
     expect(s.evolve).toMatchObject({ units: 10, trainingTokens: 2 * (labeledTraining + unlabeledTraining) });
-    const zeroShot = sum(test.map((q) => messageTokens(zeroShotMessages(q))));
-    const rag = sum(test.map((q) => messageTokens(fewShotMessages(q, labeled.slice(0, 1)))));
+    const zeroShot = sum(test.map((q) => messageTokens(zeroShotMessages(q, 'answer'))));
+    const rag = sum(test.map((q) => messageTokens(fewShotMessages(q, labeled.slice(0, 1), 'answer'))));
     expect(s.evaluate).toMatchObject({ calls: 4 * 3, promptTokens: 3 * zeroShot + rag, completionTokens: 12 * 100 });
   });
 

@@ -49,14 +49,30 @@ describe('question layout', () => {
 describe('zero-shot prompt', () => {
   it('is the instruction as system turn and the question as user turn', () => {
     expect(zeroShotMessages(capital)).toEqual([
-      { role: 'system', content: mcqInstruction },
+      { role: 'system', content: mcqInstruction('reasoning') },
       { role: 'user', content: formatMcqQuestion(capital) },
     ]);
   });
 
   it('asks for the answer in the form the extractor reads', () => {
-    expect(mcqInstruction).toContain('Answer: <letter>');
+    expect(mcqInstruction('reasoning')).toContain('Answer: <letter>');
+    expect(mcqInstruction('answer')).toContain('Answer: <letter>');
     expect(extractOptionLetter(answerTurn('C'), 3)).toBe('C');
+  });
+
+  it('asks for the answer line alone in the answer style, and for reasoning first in the reasoning style', () => {
+    const [answerOnly] = zeroShotMessages(capital, 'answer');
+    const [reasoning] = zeroShotMessages(capital, 'reasoning');
+    expect(answerOnly.content).toMatch(/nothing else/);
+    expect(answerOnly.content).not.toMatch(/reason/i);
+    expect(reasoning.content).toMatch(/reason briefly/);
+  });
+
+  it('teaches the fine-tuned model under the prompt of the style it will be asked in', () => {
+    expect(trainingExample(capital, 'answer').messages[0]).toEqual({
+      role: 'system',
+      content: mcqInstruction('answer'),
+    });
   });
 });
 
@@ -65,7 +81,7 @@ describe('few-shot prompt', () => {
     const [system, user, ...rest] = fewShotMessages(capital, [planet]);
     expect(rest).toEqual([]);
     expect(system.role).toBe('system');
-    expect(system.content.startsWith(mcqInstruction)).toBe(true);
+    expect(system.content.startsWith(mcqInstruction('reasoning'))).toBe(true);
     expect(system.content).toContain('Question: Which planet is red?\nOptions:\nA. Mars\nB. Venus\nAnswer: A');
     expect(user).toEqual({ role: 'user', content: formatMcqQuestion(capital) });
   });
@@ -114,7 +130,7 @@ describe('justificationMessages', () => {
   ]);
 
   it('opens the user turn with the question and its lettered options, as the zero-shot prompt does', () => {
-    expect(messages[0]).toEqual({ role: 'system', content: mcqInstruction });
+    expect(messages[0]).toEqual({ role: 'system', content: mcqInstruction('reasoning') });
     expect(messages[1].role).toBe('user');
     expect(messages[1].content.startsWith(`${formatMcqQuestion(capital)}\n\n`)).toBe(true);
   });

@@ -168,6 +168,7 @@ describe('adaptiveSelection', () => {
       consistent: 3,
       pseudoLabeled: 2,
       droppedNoAnswer: 1,
+      droppedCutOff: 0,
       droppedNoLogprobs: 1,
       selected: 1,
     });
@@ -262,6 +263,6 @@ describe('semievolPlan and the Table 2 ablations', () => {
       }),
       11,
     );
-    expect(p.selection).toEqual({ theta: 100, among: 'all', strict: false });
+    expect(p.selection).toEqual({ theta: 100, among: 'all', strict: false, entropyOver: 'response' });
   });
 });

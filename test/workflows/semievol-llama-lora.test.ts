@@ -102,7 +102,7 @@ describe('semievolRun with LoRA adapters trained by a command and applied by emb
       const call = async (item: (typeof test)[number], adapter?: ModelRef['adapter']) => {
         const response = await direct.complete({
           model: 'tiny-random',
-          messages: zeroShotMessages(item),
+          messages: zeroShotMessages(item, input.options.collaboration.style),
           temperature: sampling.temperature,
           max_tokens: sampling.maxTokens,
           seed: sampling.seed,

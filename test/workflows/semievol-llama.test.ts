@@ -48,7 +48,9 @@ describe('semievolRun on the embedded llama.cpp path', () => {
       });
       expect(result.models.evolved.demonstrations!.pool.count).toBe(12 + p.counts.selected);
       expect(p.counts.questions).toBe(24);
-      expect(p.counts.pseudoLabeled + p.counts.droppedNoAnswer + p.counts.droppedNoLogprobs).toBe(24);
+      expect(
+        p.counts.pseudoLabeled + p.counts.droppedNoAnswer + p.counts.droppedCutOff + p.counts.droppedNoLogprobs,
+      ).toBe(24);
       // Where M_evol retrieves the same demonstrations as M_warm, its request is M_warm's, answered from the cache.
       expect(result.usage.calls + result.usage.cachedCalls).toBe(24 * 4 + p.justified + 4 * 12);
       for (const evaluation of [e.vanilla, e.sft!, e.semievol, e.rag]) expect(evaluation.score.total).toBe(12);

@@ -68,7 +68,8 @@ describe('semievolRun on the simulated model', () => {
       finalHyperparameters: { epochs: 2 },
     },
     options: semievolOptionsSchema.parse({
-      propagation: { retriever: { kind: 'embeddings', provider: 'double', model: 'sim-embedding' } },
+      // An embedding model configured: the retriever is embeddings by default, as in the authors' code.
+      propagation: { embeddingModel: { provider: 'double', model: 'sim-embedding' } },
       collaboration: { maxTokens: 64 },
       justification: { maxTokens: 64 },
     }),
@@ -115,11 +116,15 @@ describe('semievolRun on the simulated model', () => {
         expect(result.usage.costUsd).toBeGreaterThan(0);
 
         // The run's records artifact is the select command's input, one line per unlabeled question.
-        const records = await deps.store.readAll<{ id: string; collaborators: unknown[]; reflection: unknown }>(
-          p.records,
-        );
+        const records = await deps.store.readAll<{
+          id: string;
+          collaborators: { response: string }[];
+          reflection: unknown;
+        }>(p.records);
         expect(records).toHaveLength(200);
         expect(records.every((r) => r.collaborators.length === 4)).toBe(true);
+        // The default style asks for the answer line alone, the form M_warm was trained on.
+        expect(records.every((r) => r.collaborators.every((c) => /^Answer: [A-Z]$/.test(c.response)))).toBe(true);
         expect(records.filter((r) => r.reflection !== null)).toHaveLength(p.justified);
 
         // What `flt result` prints.
