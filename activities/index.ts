@@ -1,6 +1,7 @@
 // All activities the worker registers. Workflows import only the type.
 import type { ActivityDeps } from './context';
 import { datasetActivities } from './datasets';
+import { endpointActivities } from './endpoints';
 import { evaluationActivities } from './evaluation';
 import { fineTuneActivities } from './fine-tuning';
 import { inferenceActivities } from './inference';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...selfGuideActivities(deps),
     ...semievolActivities(deps),
     ...servingActivities(deps),
+    ...endpointActivities(deps),
   };
 }
 

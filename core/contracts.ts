@@ -132,7 +132,7 @@ export interface ServeAdapterInput {
   serving: AdapterServingRef;
 }
 
-/** The adapters a run loaded, to unload at its end: models without `serving` are skipped. */
+/** The adapters a run loaded and the endpoints it started, to unload and stop at its end; other models are skipped. */
 export interface UnloadAdaptersInput {
   providers: ProvidersConfig;
   models: ModelRef[];
@@ -156,4 +156,28 @@ export function stageItemFailuresLines(failures: StageItemFailures | undefined):
         .map((e) => `${e.id}: ${e.message}`)
         .join('; '),
   );
+}
+
+export type TogetherBackendConfig = Extract<FineTuneBackendConfig, { kind: 'together' }>;
+
+/** Create (or find, by `displayName`) the dedicated endpoint serving `model`. */
+export interface StartEndpointInput {
+  backend: TogetherBackendConfig;
+  providers: ProvidersConfig;
+  model: string;
+  /** Derived from the job tag: a retried create finds the endpoint an earlier attempt made. */
+  displayName: string;
+}
+
+/** Wait until a dedicated endpoint answers (STARTED). */
+export interface WaitForEndpointInput {
+  backend: TogetherBackendConfig;
+  providers: ProvidersConfig;
+  endpointId: string;
+}
+
+/** What a started endpoint is called by: requests name it as their model. */
+export interface StartedEndpoint {
+  id: string;
+  name: string;
 }

@@ -22,6 +22,7 @@ import type {
   ModelRef,
 } from '../core/types';
 import { adapterServingStep, adapterUnloadStep, fineTuneJobCalls, fineTuneWait } from './activity-options';
+import { serveThroughEndpoint } from './endpoint';
 
 export interface FineTuneInput {
   runId: string;
@@ -67,6 +68,8 @@ export async function fineTune(input: FineTuneInput): Promise<ModelRef> {
     const final = await runJob(input, backend, stage);
     if (final.status === 'succeeded' && final.resultModel) {
       const trained = { provider: backend.provider, model: final.resultModel };
+      if (backend.kind === 'together' && backend.serve === 'endpoint')
+        return serveThroughEndpoint(backend, input.providers, trained, `${final.jobId}-${stage}`);
       return backend.kind === 'command' && backend.serve && backend.serve !== 'none'
         ? serve(input, { ...backend, serve: backend.serve }, trained, final)
         : trained;
