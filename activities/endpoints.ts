@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { StartEndpointInput, StartedEndpoint, WaitForEndpointInput } from '../core/contracts';
 import { InvalidInput } from '../core/errors';
 import type { ActivityDeps } from './context';
+import { tagName } from './providers/finetune/backend-common';
 import { endpointEndStates, TogetherEndpoints } from './providers/finetune/together-endpoints';
 import { toActivityFailure } from './providers/errors';
 
@@ -17,7 +18,7 @@ export function endpointActivities({ env }: ActivityDeps) {
       const { endpoint } = input.backend;
       if (!endpoint) throw ApplicationFailure.nonRetryable('serve: endpoint needs endpoint: {hardware}', InvalidInput);
       try {
-        const { id, name } = await endpointsOf(input, env).findOrCreate(input.model, input.displayName, endpoint);
+        const { id, name } = await endpointsOf(input, env).findOrCreate(input.model, tagName(input.tag), endpoint);
         return { id, name };
       } catch (err) {
         throw toActivityFailure(err, `start a dedicated endpoint for ${input.model}`);

@@ -160,13 +160,13 @@ export function stageItemFailuresLines(failures: StageItemFailures | undefined):
 
 export type TogetherBackendConfig = Extract<FineTuneBackendConfig, { kind: 'together' }>;
 
-/** Create (or find, by `displayName`) the dedicated endpoint serving `model`. */
+/** Create (or find, by its display name) the dedicated endpoint serving `model`. */
 export interface StartEndpointInput {
   backend: TogetherBackendConfig;
   providers: ProvidersConfig;
   model: string;
-  /** Derived from the job tag: a retried create finds the endpoint an earlier attempt made. */
-  displayName: string;
+  /** The fine-tune job's tag: the endpoint's display name derives from it, so a retried create finds it. */
+  tag: { runId: string; stage: string };
 }
 
 /** Wait until a dedicated endpoint answers (STARTED). */

@@ -4,7 +4,7 @@
 import { CancellationScope, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ProvidersConfig } from '../core/config';
-import type { TogetherBackendConfig } from '../core/contracts';
+import type { StartEndpointInput, TogetherBackendConfig } from '../core/contracts';
 import type { ModelRef } from '../core/types';
 import { adapterUnloadStep, fineTuneJobCalls, fineTuneWait } from './activity-options';
 
@@ -12,7 +12,7 @@ export async function serveThroughEndpoint(
   backend: TogetherBackendConfig,
   providers: ProvidersConfig,
   trained: ModelRef,
-  displayName: string,
+  tag: StartEndpointInput['tag'],
 ): Promise<ModelRef> {
   const { startDedicatedEndpoint } = proxyActivities<Activities>({
     ...fineTuneJobCalls,
@@ -20,7 +20,7 @@ export async function serveThroughEndpoint(
   });
   // Not cancellable: a cancel mid-create must still learn the endpoint's id, to stop it.
   const started = await CancellationScope.nonCancellable(() =>
-    startDedicatedEndpoint({ backend, providers, model: trained.model, displayName }),
+    startDedicatedEndpoint({ backend, providers, model: trained.model, tag }),
   );
   // From here the endpoint id is in the workflow's state: a worker killed mid-wait still stops it on replay.
   const model: ModelRef = {

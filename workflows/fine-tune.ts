@@ -69,7 +69,7 @@ export async function fineTune(input: FineTuneInput): Promise<ModelRef> {
     if (final.status === 'succeeded' && final.resultModel) {
       const trained = { provider: backend.provider, model: final.resultModel };
       if (backend.kind === 'together' && backend.serve === 'endpoint')
-        return serveThroughEndpoint(backend, input.providers, trained, `${final.jobId}-${stage}`);
+        return serveThroughEndpoint(backend, input.providers, trained, { runId: input.runId, stage });
       return backend.kind === 'command' && backend.serve && backend.serve !== 'none'
         ? serve(input, { ...backend, serve: backend.serve }, trained, final)
         : trained;

@@ -63,14 +63,14 @@ test('a create whose answer is lost leaves one endpoint, which the retry finds, 
   await double.configure({
     faults: { rate: 1, kinds: ['lost-reply'], paths: '^/together/v1/endpoints$', methods: ['POST'], limit: 1 },
   });
-  const input = { backend, providers, model: 'sim-model', displayName: 'ft-lost-reply-warm-up' };
+  const input = { backend, providers, model: 'sim-model', tag: { runId: 'lost-reply', stage: 'warm-up' } };
   // The first attempt's create takes effect, but its answer never arrives; Temporal would retry the activity.
   await expect(endpoints.startDedicatedEndpoint(input)).rejects.toThrow(/start a dedicated endpoint/);
   const started = await endpoints.startDedicatedEndpoint(input);
 
   const created = (await double.requests()).filter((r) => r.method === 'POST' && r.path === '/together/v1/endpoints');
   expect(created.map((r) => r.fault)).toEqual(['lost-reply']);
-  const listed = (await double.togetherEndpoints()).filter((e) => e.displayName === input.displayName);
+  const listed = (await double.togetherEndpoints()).filter((e) => e.displayName === 'flt-lost-reply-warm-up');
   expect(listed.map((e) => e.id)).toEqual([started.id]);
 
   await new MockActivityEnvironment().run(endpoints.waitForDedicatedEndpoint, {
@@ -98,7 +98,7 @@ test('an endpoint not started yet answers no chat, and the wait for it ends when
     backend,
     providers,
     model: 'sim-model',
-    displayName: 'ft-held-warm-up',
+    tag: { runId: 'held', stage: 'warm-up' },
   });
   await reaches(started.id, 'STARTING');
   expect((await chat(started.name)).status).toBe(404);
