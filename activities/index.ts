@@ -1,6 +1,7 @@
 // All activities the worker registers. Workflows import only the type.
 import type { ActivityDeps } from './context';
 import { datasetActivities } from './datasets';
+import { endpointActivities } from './endpoints';
 import { evaluationActivities } from './evaluation';
 import { fineTuneJobOwnerActivities } from './fine-tune-job-owner';
 import { fineTuneActivities } from './fine-tuning';
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...semievolActivities(deps),
     ...servingActivities(deps),
     ...shardListActivities(deps),
+    ...endpointActivities(deps),
   };
 }
 

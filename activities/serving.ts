@@ -9,6 +9,7 @@ import { toActivityFailure } from './providers/errors';
 import type { AdapterSelection, AdapterServing } from './providers/serving/adapter-serving';
 import { checkGgufLoraAdapter, ggufAdapterFile } from './providers/serving/embedded-llama-cpp';
 import { adapterServing } from './providers/serving';
+import { TogetherEndpoints } from './providers/finetune/together-endpoints';
 
 const samePath = (a: string, b: string) => path.resolve(a) === path.resolve(b);
 
@@ -90,11 +91,22 @@ export function servingActivities({ env }: ActivityDeps) {
       }
     },
 
-    /** Unloads each served adapter (already gone counts as done), so a long-lived server does not fill up. */
+    /**
+     * Unloads each served adapter (already gone counts as done), so a long-lived server does not fill up, and stops
+     * each dedicated endpoint, which bills by the minute until stopped.
+     */
     async unloadAdapters({ providers, models }: UnloadAdaptersInput): Promise<string[]> {
       const unloaded: string[] = [];
       for (const model of models) {
-        const { serving, adapter } = model;
+        const { serving, adapter, endpoint } = model;
+        if (endpoint) {
+          try {
+            await new TogetherEndpoints(endpoint, providers, model.provider, env).stop(endpoint.id);
+            unloaded.push(endpoint.id);
+          } catch (err) {
+            throw toActivityFailure(err, `stop dedicated endpoint ${endpoint.id} of ${model.model}`);
+          }
+        }
         if (!serving || !adapter || serving.engine === 'llama-cpp') continue;
         try {
           const server = adapterServing(serving.engine, serving.provider, providers, env);

@@ -172,8 +172,31 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
       provider: name,
       pollIntervalSeconds,
       retryFailedJobs,
+      /**
+       * How the trained model is called. `serverless` (also when absent): by its name, as Together serves it;
+       * `endpoint`: through a dedicated endpoint this run starts (see `endpoint`) and stops when it ends.
+       */
+      serve: z.enum(['serverless', 'endpoint']).optional(),
+      /** The dedicated endpoint of `serve: endpoint`; it bills by the minute while it runs. */
+      endpoint: z
+        .object({
+          /** Together's hardware id, e.g. `1x_nvidia_h100_80gb_sxm`. */
+          hardware: z.string().min(1),
+          minReplicas: z.number().int().nonnegative().default(1),
+          maxReplicas: z.number().int().positive().default(1),
+        })
+        .strict()
+        .refine((e) => e.maxReplicas >= e.minReplicas, {
+          error: 'maxReplicas must be at least minReplicas',
+          path: ['maxReplicas'],
+        })
+        .optional(),
     })
-    .strict(),
+    .strict()
+    .refine((b) => b.serve !== 'endpoint' || b.endpoint !== undefined, {
+      error: 'serve: endpoint needs endpoint: {hardware} (the hardware the endpoint runs on)',
+      path: ['endpoint'],
+    }),
   z
     .object({
       kind: z.literal('fireworks'),

@@ -166,7 +166,7 @@ export interface ServeAdapterInput {
   serving: AdapterServingRef;
 }
 
-/** The adapters a run loaded, to unload at its end: models without `serving` are skipped. */
+/** The adapters a run loaded and the endpoints it started, to unload and stop at its end; other models are skipped. */
 export interface UnloadAdaptersInput {
   providers: ProvidersConfig;
   models: ModelRef[];
@@ -190,4 +190,28 @@ export function stageItemFailuresLines(failures: StageItemFailures | undefined):
         .map((e) => `${e.id}: ${e.message}`)
         .join('; '),
   );
+}
+
+export type TogetherBackendConfig = Extract<FineTuneBackendConfig, { kind: 'together' }>;
+
+/** Create (or find, by its display name) the dedicated endpoint serving `model`. */
+export interface StartEndpointInput {
+  backend: TogetherBackendConfig;
+  providers: ProvidersConfig;
+  model: string;
+  /** The fine-tune job's tag: the endpoint's display name derives from it, so a retried create finds it. */
+  tag: { runId: string; stage: string };
+}
+
+/** Wait until a dedicated endpoint answers (STARTED). */
+export interface WaitForEndpointInput {
+  backend: TogetherBackendConfig;
+  providers: ProvidersConfig;
+  endpointId: string;
+}
+
+/** What a started endpoint is called by: requests name it as their model. */
+export interface StartedEndpoint {
+  id: string;
+  name: string;
 }

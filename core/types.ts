@@ -144,6 +144,15 @@ export interface ModelRef {
   adapter?: { name: string; path: string; scale?: number };
   /** Set when a serving engine holds the adapter: stages re-load it before calling (a restarted server forgot it). */
   serving?: AdapterServingRef;
+  /** Set when the model is called through a dedicated endpoint this run started: the run stops it at its end. */
+  endpoint?: DedicatedEndpointRef;
+}
+
+/** A Together dedicated endpoint and the API (base URL, key variable) that stops it. */
+export interface DedicatedEndpointRef {
+  id: string;
+  baseURL: string;
+  apiKeyEnv: string;
 }
 
 /** Which engine serves an adapter, so a later stage can make sure it is still loaded. */

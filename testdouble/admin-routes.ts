@@ -31,6 +31,13 @@ export function adminRoutes(router: Router, state: DoubleState): void {
       }
       return ok({ added: items.length, total: state.gold.size });
     })
+    .on('GET', '/_admin/together/endpoints', () =>
+      ok(
+        state.togetherEndpoints
+          .list()
+          .map(({ id, name, displayName, model, state }) => ({ id, name, displayName, model, state })),
+      ),
+    )
     .on('DELETE', '/_admin/gold', () => {
       const cleared = state.gold.size;
       state.gold.clear();

@@ -1,6 +1,9 @@
 // What a test can tune about the provider test double, its defaults, and how patches merge in.
-export type FaultKind = '429' | '500' | 'timeout' | 'reset' | 'malformed';
-export const faultKinds: readonly FaultKind[] = ['429', '500', 'timeout', 'reset', 'malformed'];
+/** `lost-reply`: the request takes effect, then the connection drops before the answer, as a create can be lost. */
+export type FaultKind = '429' | '500' | 'timeout' | 'reset' | 'malformed' | 'lost-reply';
+/** The faults drawn from by default: those that leave the provider's state as it was. */
+const transientFaultKinds: readonly FaultKind[] = ['429', '500', 'timeout', 'reset', 'malformed'];
+export const faultKinds: readonly FaultKind[] = [...transientFaultKinds, 'lost-reply'];
 
 export interface FaultConfig {
   /** Probability (0..1) that a request whose path matches `paths` gets a fault. */
@@ -15,6 +18,10 @@ export interface FaultConfig {
   seed: number;
   /** Regular expression tested against the request path. */
   paths: string;
+  /** Only requests with one of these methods draw faults (default empty: every method). */
+  methods: string[];
+  /** At most this many faults after `faults` is configured (default 0: no limit). */
+  limit: number;
 }
 
 export interface SimulatedModelConfig {
@@ -32,6 +39,11 @@ export interface FineTuneConfig {
    * leaves a job the caller never heard of, as a slow provider can.
    */
   createReplyDelayMs: number;
+}
+
+export interface TogetherEndpointConfig {
+  /** Endpoints stay STARTING until this is set back to false (default false): a test's gate on "starting". */
+  holdStarting: boolean;
 }
 
 export interface RateLimitConfig {
@@ -55,6 +67,8 @@ export interface DoubleConfig {
    * status a client does not know yet (default none).
    */
   togetherStatusRenames: Record<string, string>;
+  /** Together's dedicated endpoints: each state lasts `fineTune.stepMs`. */
+  togetherEndpoints: TogetherEndpointConfig;
   /** The next N fine-tune jobs (OpenAI or Together) fail with "simulated training failure". */
   failNextJobs: number;
   /**
@@ -102,13 +116,16 @@ export function defaultConfig(): DoubleConfig {
     answerFormat: 'Answer: {choice}',
     faults: {
       rate: 0,
-      kinds: [...faultKinds],
+      kinds: [...transientFaultKinds],
       retryAfterSeconds: 1,
       timeoutMs: 10_000,
       seed: 1,
       paths: modelCallPaths,
+      methods: [],
+      limit: 0,
     },
     togetherStatusRenames: {},
+    togetherEndpoints: { holdStarting: false },
     failNextJobs: 0,
     openaiFineTuningClosed: false,
     deterministicIds: false,
@@ -140,6 +157,8 @@ export function configProblem(config: DoubleConfig): string | null {
   if (!Array.isArray(faults.kinds) || faults.kinds.some((kind) => !faultKinds.includes(kind))) {
     return `faults.kinds must be a list of ${faultKinds.join(', ')}`;
   }
+  if (!Array.isArray(faults.methods)) return 'faults.methods must be a list of HTTP methods';
+  if (!(faults.limit >= 0)) return 'faults.limit must be a non-negative number';
   try {
     new RegExp(faults.paths);
   } catch {

@@ -10,6 +10,7 @@ import { ModelRegistry } from './model-registry';
 import type { FireworksDataset, FireworksJobParams, OpenAIJobParams, TogetherJobParams } from './provider-job-params';
 import { RateLimiter } from './rate-limit';
 import { RequestLog } from './request-log';
+import { TogetherEndpoints } from './together-endpoints';
 
 export class DoubleState {
   readonly gold = new GoldIndex();
@@ -28,6 +29,7 @@ export class DoubleState {
   readonly fireworksJobs: FineTuningEngine<FireworksJobParams>;
   /** By resource name, `accounts/{account}/datasets/{id}`. */
   readonly fireworksDatasets = new Map<string, FireworksDataset>();
+  readonly togetherEndpoints = new TogetherEndpoints({ config: () => this.config, ids: this.ids, models: this.models });
 
   constructor(
     public config: DoubleConfig,
@@ -90,6 +92,7 @@ export class DoubleState {
     this.openaiJobs.stopAll();
     this.togetherJobs.stopAll();
     this.fireworksJobs.stopAll();
+    this.togetherEndpoints.stopAll();
     this.faults.stop();
   }
 

@@ -7,6 +7,7 @@ import { HttpError, sendReply } from './http';
 export class FaultInjector {
   private random!: () => number;
   private paths!: RegExp;
+  private injected = 0;
   private readonly heldSockets = new Set<NodeJS.Timeout>();
 
   constructor(private readonly config: () => FaultConfig) {
@@ -18,17 +19,24 @@ export class FaultInjector {
     const { seed, paths } = this.config();
     this.random = textSeededRandom(`faults|${seed}`);
     this.paths = new RegExp(paths);
+    this.injected = 0;
   }
 
-  /** The fault for this request, or null. Only requests on matching paths draw from the sequence. */
-  decide(path: string): FaultKind | null {
-    const { rate, kinds } = this.config();
+  /** The fault for this request, or null. Only requests on matching paths (and methods) draw from the sequence. */
+  decide(method: string, path: string): FaultKind | null {
+    const { rate, kinds, limit, methods } = this.config();
     if (rate <= 0 || kinds.length === 0 || !this.paths.test(path)) return null;
+    if (methods.length > 0 && !methods.includes(method)) return null;
+    if (limit > 0 && this.injected >= limit) return null;
     if (this.random() >= rate) return null;
+    this.injected++;
     return kinds[Math.floor(this.random() * kinds.length)];
   }
 
-  /** Answers (or refuses to answer) with the fault; `done` gets the status sent, 0 when none was. */
+  /**
+   * Answers (or refuses to answer) with the fault; `done` gets the status sent, 0 when none was. A `lost-reply` is
+   * the caller's to apply, after the request took effect.
+   */
   apply(kind: FaultKind, request: IncomingMessage, response: ServerResponse, done: (status: number) => void): void {
     const { retryAfterSeconds, timeoutMs } = this.config();
     switch (kind) {
@@ -64,6 +72,7 @@ export class FaultInjector {
         });
         return done(200);
       case 'reset':
+      case 'lost-reply':
         request.socket.destroy();
         return done(0);
       case 'timeout': {

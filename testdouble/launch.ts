@@ -9,11 +9,20 @@ import type { GoldItem } from './gold-index';
 import type { LoadedAdapter, LoraEvent } from './lora-adapters';
 import type { HeldRequests } from './model-call-gate';
 import type { RequestLogEntry } from './request-log';
+import type { EndpointState } from './together-endpoints';
 
 export type { DoubleConfig, DoubleConfigPatch, FaultConfig, FaultKind } from './config';
 export type { GoldItem } from './gold-index';
 export type { LoadedAdapter, LoraEvent } from './lora-adapters';
 export type { RequestLogEntry } from './request-log';
+
+export interface TogetherEndpointView {
+  id: string;
+  name: string;
+  displayName: string;
+  model: string;
+  state: EndpointState;
+}
 
 export interface StartProviderDoubleOptions {
   /** When set, every provider request must send `Authorization: Bearer <apiKey>`, else 401. */
@@ -57,6 +66,8 @@ export interface ProviderDouble {
   waitForHeldLoraLoads(count: number): Promise<void>;
   /** Simulates a restart of the serving server: every loaded adapter is forgotten. Resolves to how many were. */
   restartLoraServing(): Promise<number>;
+  /** Together's dedicated endpoints, oldest first, with the state each is in now. */
+  togetherEndpoints(): Promise<TogetherEndpointView[]>;
   /** Stops the server and waits for the process to exit. */
   stop(): Promise<void>;
 }
@@ -170,6 +181,7 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
       await admin(url, 'GET', `lora/held?count=${count}`);
     },
     restartLoraServing: async () => (await admin<{ forgotten: number }>(url, 'POST', 'lora/restart')).forgotten,
+    togetherEndpoints: () => admin(url, 'GET', 'together/endpoints'),
     stop: async () => {
       stopping = true;
       if (child.exitCode === null && child.signalCode === null) {

@@ -110,9 +110,11 @@ async function handle(
 
   const unauthorized = authError(state, incoming);
   if (unauthorized) return reply(errorReply(unauthorized));
-  const injected = state.faults.decide(request.path);
+  const injected = state.faults.decide(request.method, request.path);
   if (injected) {
     fault = injected;
+    // A lost reply is lost after the provider acted on the request.
+    if (injected === 'lost-reply') await route(router, request);
     return state.faults.apply(injected, incoming, response, finish);
   }
   if (isModelCall) {

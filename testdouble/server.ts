@@ -17,6 +17,7 @@ import { LoraAdapters } from './lora-adapters';
 import { loraRoutes } from './lora-routes';
 import { openaiFineTuningRoutes } from './openai-fine-tuning-routes';
 import { requestListener } from './request-pipeline';
+import { togetherEndpointRoutes } from './together-endpoint-routes';
 import { togetherRoutes } from './together-routes';
 
 function main(): void {
@@ -44,6 +45,7 @@ function main(): void {
   inferenceRoutes(router, state);
   openaiFineTuningRoutes(router, state);
   togetherRoutes(router, state);
+  togetherEndpointRoutes(router, state);
   fireworksRoutes(router, state);
   adminRoutes(router, state);
 

@@ -125,7 +125,11 @@ export function togetherRoutes(router: Router, state: DoubleState): void {
   };
 
   router
-    .on('POST', '/together/v1/chat/completions', chatCompletion(state))
+    .on(
+      'POST',
+      '/together/v1/chat/completions',
+      chatCompletion(state, (name) => state.togetherEndpoints.resolveStarted(name) ?? state.models.resolve(name)),
+    )
     .on('POST', '/together/v1/files/upload', async (request) => {
       const form = await request.formData();
       const file = form.get('file');

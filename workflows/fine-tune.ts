@@ -24,6 +24,7 @@ import type {
   ModelRef,
 } from '../core/types';
 import { adapterServingStep, adapterUnloadStep, fineTuneJobCalls, fineTuneWait } from './activity-options';
+import { serveThroughEndpoint } from './endpoint';
 
 export interface FineTuneInput {
   runId: string;
@@ -75,6 +76,8 @@ export async function fineTune(input: FineTuneInput): Promise<ModelRef> {
     const final = await runJob(input, backend, stage);
     if (final.status === 'succeeded' && final.resultModel) {
       const trained = { provider: backend.provider, model: final.resultModel };
+      if (backend.kind === 'together' && backend.serve === 'endpoint')
+        return serveThroughEndpoint(backend, input.providers, trained, { runId: input.runId, stage });
       return backend.kind === 'command' && backend.serve && backend.serve !== 'none'
         ? serve(input, { ...backend, serve: backend.serve }, trained, final)
         : trained;

@@ -12,6 +12,9 @@ const serving = (summary: string) => proxyActivities<Activities>({ ...adapterSer
 export const isServedAdapter = (model: ModelRef | null | undefined): model is ModelRef =>
   !!model?.serving && !!model.adapter;
 
+/** Whether the run must release `model` at its end: an adapter a server holds, or an endpoint billing by the minute. */
+const holdsResources = (model: ModelRef): boolean => model.endpoint !== undefined || isServedAdapter(model);
+
 /**
  * Before `stage` calls them: each served adapter among `models` is loaded again if its server forgot it (the load
  * is idempotent, so a server that still holds it sees no second load). Other models issue no command at all.
@@ -54,8 +57,8 @@ export async function servedModel(
 }
 
 /**
- * Runs `work`, then unloads the adapters it reported through `loaded`, also when the run fails or is cancelled
- * (the unload itself cannot be cancelled). A run that served nothing issues no command here.
+ * Runs `work`, then unloads the adapters and stops the dedicated endpoints it reported through `loaded`, also when
+ * the run fails or is cancelled (this cleanup itself cannot be cancelled). A run that served nothing issues no command.
  */
 export async function unloadingAfter<T>(
   providers: ProvidersConfig,
@@ -63,7 +66,7 @@ export async function unloadingAfter<T>(
 ): Promise<T> {
   const models: ModelRef[] = [];
   const loaded = (model: ModelRef) => {
-    if (isServedAdapter(model)) models.push(model);
+    if (holdsResources(model)) models.push(model);
     return model;
   };
   try {
