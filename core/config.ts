@@ -227,6 +227,11 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
       /** Model id to call on that provider; `{job}` is replaced by the job name, `{adapter}` by the adapter path. */
       servedModel: z.string().default('{job}'),
       pollIntervalSeconds: z.number().positive().default(5),
+      /**
+       * Seconds without a heartbeat (default 60) after which a worker that cannot see the trainer's processes (it
+       * runs in another container or on another host sharing the job directory) takes the trainer for dead.
+       */
+      heartbeatGraceSeconds: z.number().positive().optional(),
       retryFailedJobs,
       /**
        * How the adapter becomes callable after training. `vllm`/`sglang`: loaded at runtime into `provider`'s

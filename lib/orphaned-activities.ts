@@ -38,6 +38,13 @@ export function localHost(procRoot = '/proc', hostname = os.hostname()): string 
   return bootId || pidNamespace ? `${hostname}/${bootId.slice(0, 8)}/${pidNamespace}` : hostname;
 }
 
+/** True when two identities from localHost name one machine (same hostname) under different boots: it rebooted. */
+export function rebootedSince(recorded: string, current: string): boolean {
+  const [recordedName, recordedBoot] = recorded.split('/');
+  const [currentName, currentBoot] = current.split('/');
+  return recordedName === currentName && !!recordedBoot && !!currentBoot && recordedBoot !== currentBoot;
+}
+
 let thisHost: string | undefined;
 const cachedLocalHost = () => (thisHost ??= localHost());
 

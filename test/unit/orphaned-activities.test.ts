@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { deadLocalWorker, localHost, workerIdentity } from '../../lib/orphaned-activities';
+import { deadLocalWorker, localHost, rebootedSince, workerIdentity } from '../../lib/orphaned-activities';
 
 /** A process table as a container with this boot id and pid namespace sees it. */
 function fakeProcRoot(bootId: string, pidNamespace: string): string {
@@ -52,5 +52,21 @@ describe('deadLocalWorker', () => {
     expect(localHost(fakeProcRoot('0d7c2a3e-0000-4000-8000-000000000000', 'pid:[4026532001]'), 'worker')).not.toBe(
       here,
     );
+  });
+});
+
+describe('rebootedSince', () => {
+  it('is true only for one hostname under two boot ids', () => {
+    const before = localHost(fakeProcRoot('f9ab9dd5-21d3-4d6a-b920-d08287718a35', 'pid:[4026531836]'), 'worker');
+    const after = localHost(fakeProcRoot('0d7c2a3e-0000-4000-8000-000000000000', 'pid:[4026531836]'), 'worker');
+    const otherNamespace = localHost(
+      fakeProcRoot('f9ab9dd5-21d3-4d6a-b920-d08287718a35', 'pid:[4026532001]'),
+      'worker',
+    );
+    expect(rebootedSince(before, after)).toBe(true);
+    expect(rebootedSince(before, otherNamespace)).toBe(false);
+    expect(rebootedSince(before.replace('worker', 'elsewhere'), after)).toBe(false);
+    // Without a boot id (not Linux) the hostname alone says nothing about a reboot.
+    expect(rebootedSince('worker', 'worker')).toBe(false);
   });
 });

@@ -1,14 +1,17 @@
 // Local trainer backend: runs a shell command (e.g. LLaMA-Factory with a LoRA config) on the worker host.
 //
 // The trainer is started detached, in its own process group, with its state kept in files under the job directory
-// (pid, exitcode, cancelled, train.log). A worker crash therefore does not kill it, and a retried activity re-attaches
-// to it through findJob instead of starting a second trainer. This assumes the retry lands on the same host.
+// (pid, host, heartbeat, exitcode, cancelled, train.log). A worker crash therefore does not kill it, and a retried
+// activity re-attaches to it through findJob instead of starting a second trainer. A worker that shares the job
+// directory but not the starter's process table (another container or host) judges the trainer by its heartbeat and
+// cancels it through the `cancelled` marker, which the trainer's own wrapper acts on.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FineTuneBackendConfig } from '../../../core/config';
 import type { FineTuneJobState } from '../../../core/types';
+import { localHost, rebootedSince } from '../../../lib/orphaned-activities';
 import {
   endedWithoutModel,
   eventTail,
@@ -20,9 +23,26 @@ import {
 
 type CommandConfig = Extract<FineTuneBackendConfig, { kind: 'command' }>;
 
-// Wrapper run by `sh -c`: $1 is the user's command, $2 the exit code file. Passing both as arguments rather than
-// splicing them into the script avoids any quoting. The rename makes the exit code appear atomically.
-const wrapper = 'sh -c "$1"; echo $? > "$2.tmp" && mv "$2.tmp" "$2"';
+// Wrapper run by `sh -c` in the job directory, leading the trainer's process group: $1 is the user's command, $2 the
+// exit code file, $3 the seconds between heartbeats, $4 the seconds a cancelled trainer gets between TERM and KILL.
+// Passing them as arguments rather than splicing them into the script avoids any quoting. While the trainer runs, a
+// background loop touches `heartbeat` and, once a `cancelled` marker appears (from any worker sharing the directory),
+// signals the whole group, ignoring the TERM itself so as to follow up with the KILL. The rename makes the exit code
+// appear atomically.
+const wrapper = [
+  '(while :; do',
+  '  touch heartbeat',
+  '  if [ -e cancelled ]; then trap "" TERM; kill -s TERM -- -$$; sleep "$4"; kill -s KILL -- -$$; fi',
+  '  sleep "$3"',
+  'done) &',
+  'watcher=$!',
+  'sh -c "$1"; code=$?',
+  'kill $watcher',
+  'echo $code > "$2.tmp" && mv "$2.tmp" "$2"',
+].join('\n');
+
+// Without a heartbeat for this long, a trainer started where this worker cannot see its processes is taken for dead.
+const defaultHeartbeatGraceSeconds = 60;
 
 // Linux's per-boot id, under the process table: a pid recorded before a reboot says nothing about the process
 // holding that number now.
@@ -36,6 +56,9 @@ const scanConcurrency = 16;
 const staleLaunchMs = 60_000;
 
 const logTailBytes = 64 * 1024;
+
+/** Where a job's trainer runs, seen from this worker: among its processes, nowhere (host rebooted), or elsewhere. */
+type Whereabouts = { kind: 'here' } | { kind: 'gone' } | { kind: 'elsewhere'; host: string };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -192,15 +215,26 @@ export class CommandFineTuneBackend implements FineTuneBackend {
   /** How long a cancelled trainer gets between SIGTERM and SIGKILL. */
   private readonly killGraceMs: number;
   private readonly processes: TrainerProcesses;
+  /** This worker's host identity (hostname, boot id, pid namespace): who can see a trainer's processes. */
+  private readonly host: string;
+  private readonly heartbeatGraceMs: number;
 
   constructor(
     private readonly config: CommandConfig,
-    options: { workDir: string; env: NodeJS.ProcessEnv; killGraceMs?: number; procRoot?: string },
+    options: { workDir: string; env: NodeJS.ProcessEnv; killGraceMs?: number; procRoot?: string; hostname?: string },
   ) {
     this.workDir = path.resolve(options.workDir);
     this.env = options.env;
     this.killGraceMs = options.killGraceMs ?? 10_000;
-    this.processes = new TrainerProcesses(options.procRoot ?? '/proc');
+    const procRoot = options.procRoot ?? '/proc';
+    this.processes = new TrainerProcesses(procRoot);
+    this.host = localHost(procRoot, options.hostname);
+    this.heartbeatGraceMs = (config.heartbeatGraceSeconds ?? defaultHeartbeatGraceSeconds) * 1000;
+  }
+
+  /** A few heartbeats per grace, so that one late beat is no silence; at most every 5 s. */
+  private get heartbeatEveryMs(): number {
+    return Math.min(5_000, this.heartbeatGraceMs / 4);
   }
 
   private jobDir(jobId: string): string {
@@ -281,7 +315,7 @@ export class CommandFineTuneBackend implements FineTuneBackend {
     if (existing && !endedWithoutModel(existing)) return existing;
     if (existing) {
       // A new attempt after a failed or cancelled one: its markers go, its log and training file stay.
-      for (const marker of ['pid', 'exitcode', 'cancelled', 'boot-id'])
+      for (const marker of ['pid', 'exitcode', 'cancelled', 'host', 'heartbeat', 'boot-id'])
         fs.rmSync(path.join(dir, marker), { force: true });
       fs.rmSync(path.join(dir, 'adapter'), { recursive: true, force: true });
       fs.appendFileSync(
@@ -310,7 +344,9 @@ export class CommandFineTuneBackend implements FineTuneBackend {
     }
     const log = fs.openSync(path.join(dir, 'train.log'), 'a');
     try {
-      const child = spawn('sh', ['-c', wrapper, 'flt-trainer', this.config.command, path.join(dir, 'exitcode')], {
+      const seconds = (ms: number) => String(ms / 1000);
+      const wrapperArgs = [this.config.command, path.join(dir, 'exitcode'), seconds(this.heartbeatEveryMs)];
+      const child = spawn('sh', ['-c', wrapper, 'flt-trainer', ...wrapperArgs, seconds(this.killGraceMs)], {
         cwd: dir,
         env,
         detached: true,
@@ -321,8 +357,7 @@ export class CommandFineTuneBackend implements FineTuneBackend {
       if (child.pid === undefined)
         throw new Error(`Command fine-tune backend: could not start the trainer for ${jobId}.`);
       child.unref();
-      const bootId = this.processes.bootId();
-      if (bootId) fs.writeFileSync(path.join(dir, 'boot-id'), bootId);
+      fs.writeFileSync(path.join(dir, 'host'), this.host);
       // Written last: its presence is what findJob takes as "this job exists".
       fs.writeFileSync(path.join(dir, 'pid'), String(child.pid));
     } finally {
@@ -331,14 +366,46 @@ export class CommandFineTuneBackend implements FineTuneBackend {
     return this.getJob(jobId);
   }
 
-  /** The trainer's process group, or null when nothing of it runs (or the host rebooted since it started). */
+  private whereabouts(dir: string): Whereabouts {
+    const host = readOrNull(path.join(dir, 'host'));
+    if (host === null) {
+      // Started by code that recorded only a boot id: judged by this worker's processes, as then.
+      const bootId = readOrNull(path.join(dir, 'boot-id'));
+      return bootId !== null && bootId !== this.processes.bootId() ? { kind: 'gone' } : { kind: 'here' };
+    }
+    if (host === this.host) return { kind: 'here' };
+    return rebootedSince(host, this.host) ? { kind: 'gone' } : { kind: 'elsewhere', host };
+  }
+
+  /** The trainer's process group when it runs among this worker's processes; null otherwise. */
   private async liveGroup(dir: string, jobId: string): Promise<number | null> {
     const pid = readOrNull(path.join(dir, 'pid'));
     if (pid === null) throw new Error(`Command fine-tune backend: no job in ${dir}.`);
-    const bootId = readOrNull(path.join(dir, 'boot-id'));
-    if (bootId !== null && bootId !== this.processes.bootId()) return null;
+    if (this.whereabouts(dir).kind !== 'here') return null;
     const pgid = Number(pid);
     return (await this.processes.alive(pgid, jobId)) ? pgid : null;
+  }
+
+  /** How long the trainer has given no sign of life: since its last heartbeat, or its start before the first. */
+  private silentMs(dir: string): number {
+    const sign =
+      fs.statSync(path.join(dir, 'heartbeat'), { throwIfNoEntry: false }) ?? fs.statSync(path.join(dir, 'pid'));
+    return Date.now() - sign.mtimeMs;
+  }
+
+  /** Null while the trainer runs; otherwise why it is taken for dead. */
+  private async whyNotRunning(dir: string, jobId: string): Promise<string | null> {
+    const where = this.whereabouts(dir);
+    if (where.kind === 'elsewhere') {
+      const silentMs = this.silentMs(dir);
+      if (silentMs <= this.heartbeatGraceMs) return null;
+      return (
+        `trainer started on ${where.host} has been silent for ${Math.round(silentMs / 1000)} s ` +
+        '(no heartbeat in its job directory: that host or container is gone?)'
+      );
+    }
+    if (where.kind === 'here' && (await this.liveGroup(dir, jobId)) !== null) return null;
+    return 'trainer process vanished (worker host restarted?)';
   }
 
   async getJob(jobId: string): Promise<FineTuneJobState> {
@@ -355,7 +422,7 @@ export class CommandFineTuneBackend implements FineTuneBackend {
     if (fs.existsSync(path.join(dir, 'cancelled'))) return state('cancelled');
     // Liveness before the exit code: the wrapper writes the exit code before it exits, so a group found dead
     // here has already left its exit code if it ever will.
-    const alive = (await this.liveGroup(dir, jobId)) !== null;
+    const notRunning = await this.whyNotRunning(dir, jobId);
     const exitCode = readOrNull(path.join(dir, 'exitcode'));
     if (exitCode === '0') {
       const adapterPath = path.join(dir, 'adapter');
@@ -366,8 +433,7 @@ export class CommandFineTuneBackend implements FineTuneBackend {
       const tail = tailLines(logFile, 5).join('\n');
       return state('failed', `trainer exited with code ${exitCode}${tail ? `:\n${tail}` : ''}`);
     }
-    if (alive) return state('running');
-    return state('failed', 'trainer process vanished (worker host restarted?)');
+    return notRunning === null ? state('running') : state('failed', notRunning);
   }
 
   async cancelJob(jobId: string): Promise<void> {
@@ -375,6 +441,7 @@ export class CommandFineTuneBackend implements FineTuneBackend {
     if (!fs.existsSync(path.join(dir, 'pid')) || fs.existsSync(path.join(dir, 'exitcode'))) return;
     // The marker goes first so that getJob says cancelled, not failed, however the trainer's exit looks.
     fs.writeFileSync(path.join(dir, 'cancelled'), new Date().toISOString());
+    if (this.whereabouts(dir).kind === 'elsewhere') return this.awaitStopElsewhere(dir);
     const pgid = await this.liveGroup(dir, jobId);
     if (pgid === null) return;
     // The whole group, so the trainer's own children (data loaders, torchrun workers) go too.
@@ -382,5 +449,17 @@ export class CommandFineTuneBackend implements FineTuneBackend {
     if (await this.processes.waitGone(pgid, jobId, this.killGraceMs)) return;
     signalGroup(pgid, 'SIGKILL');
     await this.processes.waitGone(pgid, jobId, 5_000);
+  }
+
+  /**
+   * Waits, bounded, for a trainer this worker cannot signal to stop on its `cancelled` marker: until its exit code
+   * appears or its heartbeat falls silent (its wrapper stops beating once it acts on the marker).
+   */
+  private async awaitStopElsewhere(dir: string): Promise<void> {
+    const deadline = Date.now() + this.heartbeatGraceMs + this.killGraceMs + 2 * this.heartbeatEveryMs;
+    while (Date.now() < deadline) {
+      if (fs.existsSync(path.join(dir, 'exitcode')) || this.silentMs(dir) > this.heartbeatGraceMs) return;
+      await sleep(Math.min(1_000, this.heartbeatEveryMs));
+    }
   }
 }
