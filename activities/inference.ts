@@ -17,6 +17,7 @@ import type { ActivityDeps } from './context';
 import { recordedFailures, recordFailures } from './item-failure-records';
 import { nearest, poolItems } from './retrieval';
 import { ShardCalls } from './shard-calls';
+import { recordedUsage, recordUsage } from './shard-usage-records';
 
 export interface AnswerQuestionsInput {
   runId: string;
@@ -78,7 +79,12 @@ export function inferenceActivities(deps: ActivityDeps) {
     async answerQuestions(input: AnswerQuestionsInput): Promise<ShardResult> {
       const name = `runs/${input.runId}/${input.stage}/answers-${String(input.shard.index).padStart(5, '0')}`;
       const finished = await store.lookup(name);
-      if (finished) return { output: finished, usage: emptyUsage(), ...(await recordedFailures(store, name)) };
+      if (finished)
+        return {
+          output: finished,
+          usage: await recordedUsage(store, name),
+          ...(await recordedFailures(store, name)),
+        };
 
       const items = await store.readAll<McqItem>(input.shard.items);
       const calls = new ShardCalls(deps, input.providers, input.stage, items.length);
@@ -106,7 +112,7 @@ export function inferenceActivities(deps: ActivityDeps) {
         };
       };
       const answers = await calls.forEachItem(items, (item) => item.id, answerOne);
-      const usage = addUsage(retrievalUsage, calls.usage);
+      const usage = await recordUsage(store, addUsage(retrievalUsage, calls.usage), name);
       const failures = await recordFailures(store, calls.itemFailures, name);
       return { output: await store.writeJsonl(answers, name), usage, ...failures };
     },

@@ -14,7 +14,7 @@ import { startProviderDouble, type RequestLogEntry } from '../support/provider-d
 import { temporalAddress } from '../support/temporal';
 
 const root = path.resolve(__dirname, '../..');
-jest.setTimeout(300_000);
+jest.setTimeout(600_000);
 
 const items: McqItem[] = Array.from({ length: 12 }, (_, i) => ({
   id: `q${i}`,
