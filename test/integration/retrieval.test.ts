@@ -80,15 +80,16 @@ describe('retrieval of labeled examples', () => {
       k: 1,
       retriever: { kind: 'embeddings' as const, provider: 'double', model: 'sim-embedding' },
     };
+    const asked = ['Dividends went up again.', 'Sales fell short of forecasts.'];
     await double.clearRequests();
     // The first attempt pays for the pool and the queries; it dies before reporting what it paid.
-    const paid = await nearest(deps, providers, retrieval, queries, undefined, 'run-a/7');
+    const paid = await nearest(deps, providers, retrieval, asked, undefined, 'run-a/7');
     expect(paid.usage.promptTokens).toBeGreaterThan(0);
     // Its retry, on a fresh worker (nothing prepared in memory), reads both from the response cache.
-    const retried = await nearest({ ...deps }, providers, retrieval, queries, undefined, 'run-a/7');
+    const retried = await nearest({ ...deps }, providers, retrieval, asked, undefined, 'run-a/7');
     expect(retried.usage).toEqual(paid.usage);
     // Anyone else reading them paid nothing.
-    const other = await nearest({ ...deps }, providers, retrieval, queries, undefined, 'run-b/7');
+    const other = await nearest({ ...deps }, providers, retrieval, asked, undefined, 'run-b/7');
     expect(other.usage.promptTokens).toBe(0);
     expect(other.usage.costUsd).toBe(0);
     expect((await double.requests()).filter((r) => r.path === '/v1/embeddings')).toHaveLength(2);
