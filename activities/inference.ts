@@ -50,6 +50,7 @@ export async function promptsFor(
   input: AnswerQuestionsInput,
   items: McqItem[],
   signal: AbortSignal,
+  payer?: string,
 ): Promise<{ prompts: ChatMessage[][]; usage: StageUsage }> {
   const style = input.sampling.style ?? 'reasoning';
   if (!input.retrieval) return { prompts: items.map((item) => zeroShotMessages(item, style)), usage: emptyUsage() };
@@ -60,6 +61,7 @@ export async function promptsFor(
     input.retrieval,
     items.map((item) => item.question),
     signal,
+    payer,
   );
   return {
     prompts: items.map((item, i) =>
@@ -89,7 +91,9 @@ export function inferenceActivities(deps: ActivityDeps) {
       const items = await store.readAll<McqItem>(input.shard.items);
       const calls = new ShardCalls(deps, input.providers, input.stage, items.length);
       // Under the shard's keep-alive too: embeddings for retrieval can wait behind a busy provider like any call.
-      const [{ prompts, usage: retrievalUsage }] = await calls.all([promptsFor(deps, input, items, calls.signal)]);
+      const [{ prompts, usage: retrievalUsage }] = await calls.all([
+        promptsFor(deps, input, items, calls.signal, calls.payer),
+      ]);
       const answerOne = async (item: McqItem, index: number): Promise<AnsweredQuestion> => {
         const request = {
           messages: prompts[index],

@@ -147,6 +147,7 @@ export function semievolActivities(deps: ActivityDeps) {
           input.retrieval,
           items.map((item) => item.question),
           calls.signal,
+          calls.payer,
         ),
       ]);
       const lines: NeighboursLine[] = items.map((item, i) => ({ id: item.id, neighbours: positions[i] }));

@@ -74,6 +74,11 @@ export class ShardCalls {
     setMaxListeners(0, this.cancel.signal, this.stopStarting.signal);
   }
 
+  /** Who pays for this shard's calls and embeddings (see payerOf). */
+  get payer(): string | undefined {
+    return payerOf(this.ctx.info);
+  }
+
   /** Aborted when the activity is cancelled or one of its calls failed: for other work of the shard (embeddings). */
   get signal(): AbortSignal {
     return this.stopStarting.signal;
@@ -101,7 +106,7 @@ export class ShardCalls {
     const options = {
       signal: this.cancel.signal,
       queueSignal: this.stopStarting.signal,
-      payer: payerOf(this.ctx.info),
+      payer: this.payer,
     };
     const attempt = () =>
       retryTransient(
