@@ -18,6 +18,7 @@ import { defaultArtifactStore, DryRunArtifactStore } from './lib/artifacts';
 import { ConfigError, loadRunConfig } from './lib/config-file';
 import { DatasetError } from './lib/datasets';
 import { methodOf } from './lib/methods';
+import { closedRunSpendLine } from './lib/run-spend';
 import { taskQueue, uiLink } from './lib/temporal';
 
 function newRunId(method: string, task: string, name?: string): string {
@@ -95,9 +96,16 @@ program
   .description("wait for a run's result and print a summary")
   .option('--json', 'print the whole result as JSON')
   .action(async (runId: string, opts: { json?: boolean }) => {
-    const handle = (await connect()).workflow.getHandle(runId);
+    const client = await connect();
+    const handle = client.workflow.getHandle(runId);
     const { type } = await handle.describe();
-    printResult(runId, type, await handle.result(), !!opts.json);
+    const result = await handle.result().catch(async (err: unknown) => {
+      // The reason follows on stderr; what the run paid for is known only to its search attributes now.
+      if (err instanceof WorkflowFailedError)
+        console.log(`run ${runId} ${await closedRunSpendLine(client, runId, 'FAILED')}`);
+      throw err;
+    });
+    printResult(runId, type, result, !!opts.json);
   });
 
 program

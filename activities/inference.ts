@@ -17,6 +17,7 @@ import type { ActivityDeps } from './context';
 import { recordedFailures, recordFailures } from './item-failure-records';
 import { nearest, poolItems } from './retrieval';
 import { ShardCalls } from './shard-calls';
+import { recordedUsage, recordUsage } from './shard-usage-records';
 
 export interface AnswerQuestionsInput {
   runId: string;
@@ -49,6 +50,7 @@ export async function promptsFor(
   input: AnswerQuestionsInput,
   items: McqItem[],
   signal: AbortSignal,
+  payer?: string,
 ): Promise<{ prompts: ChatMessage[][]; usage: StageUsage }> {
   const style = input.sampling.style ?? 'reasoning';
   if (!input.retrieval) return { prompts: items.map((item) => zeroShotMessages(item, style)), usage: emptyUsage() };
@@ -59,6 +61,7 @@ export async function promptsFor(
     input.retrieval,
     items.map((item) => item.question),
     signal,
+    payer,
   );
   return {
     prompts: items.map((item, i) =>
@@ -78,12 +81,19 @@ export function inferenceActivities(deps: ActivityDeps) {
     async answerQuestions(input: AnswerQuestionsInput): Promise<ShardResult> {
       const name = `runs/${input.runId}/${input.stage}/answers-${String(input.shard.index).padStart(5, '0')}`;
       const finished = await store.lookup(name);
-      if (finished) return { output: finished, usage: emptyUsage(), ...(await recordedFailures(store, name)) };
+      if (finished)
+        return {
+          output: finished,
+          usage: await recordedUsage(store, name),
+          ...(await recordedFailures(store, name)),
+        };
 
       const items = await store.readAll<McqItem>(input.shard.items);
       const calls = new ShardCalls(deps, input.providers, input.stage, items.length);
       // Under the shard's keep-alive too: embeddings for retrieval can wait behind a busy provider like any call.
-      const [{ prompts, usage: retrievalUsage }] = await calls.all([promptsFor(deps, input, items, calls.signal)]);
+      const [{ prompts, usage: retrievalUsage }] = await calls.all([
+        promptsFor(deps, input, items, calls.signal, calls.payer),
+      ]);
       const answerOne = async (item: McqItem, index: number): Promise<AnsweredQuestion> => {
         const request = {
           messages: prompts[index],
@@ -106,7 +116,7 @@ export function inferenceActivities(deps: ActivityDeps) {
         };
       };
       const answers = await calls.forEachItem(items, (item) => item.id, answerOne);
-      const usage = addUsage(retrievalUsage, calls.usage);
+      const usage = await recordUsage(store, addUsage(retrievalUsage, calls.usage), name);
       const failures = await recordFailures(store, calls.itemFailures, name);
       return { output: await store.writeJsonl(answers, name), usage, ...failures };
     },

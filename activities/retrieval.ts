@@ -62,7 +62,7 @@ async function embed(
   providers: ProvidersConfig,
   retriever: EmbeddingsRetriever,
   texts: string[],
-  signal?: AbortSignal,
+  options: { signal?: AbortSignal; payer?: string },
 ) {
   const embedder = gateway.embeddings(providers, retriever.provider, retriever.model);
   const vectors: number[][] = [];
@@ -70,9 +70,9 @@ async function embed(
   for (let start = 0; start < texts.length; start += embeddingBatch) {
     const batch = texts.slice(start, start + embeddingBatch);
     const result = await retryTransient(
-      () => embedder.embed(batch, signal),
+      () => embedder.embed(batch, options),
       `embedding ${batch.length} questions with ${retriever.provider}/${retriever.model}`,
-      { signal },
+      { signal: options.signal },
     );
     vectors.push(...result.vectors.map(normalize));
     usage = addUsage(usage, {
@@ -91,6 +91,8 @@ export async function nearest(
   { pool, k, retriever }: Retrieval,
   queries: string[],
   signal?: AbortSignal,
+  /** The shard activity execution embedding for (see ChatOptions.payer): what it paid counts in any of its attempts. */
+  payer?: string,
 ): Promise<Neighbours> {
   const questions = async () => (await poolItems(deps, pool)).map((item) => item.question);
   if (retriever.kind === 'bm25') {
@@ -100,15 +102,15 @@ export async function nearest(
     return { positions: queries.map((query) => index.search(query, k).map((hit) => hit.index)), usage: emptyUsage() };
   }
   // Shared by every activity of the worker, so no one activity's cancellation signal aborts it; the response cache
-  // makes a re-embedding after eviction free, and its usage is counted by the activity that started it.
+  // makes a re-embedding after eviction free, and its usage is counted by the activity that paid for it.
   const key = `vectors:${JSON.stringify([pool.sha256, providers[retriever.provider], retriever.model])}`;
   let poolUsage = emptyUsage();
   const { vectors: poolVectors } = (await cacheOf(deps).get(key, async () => {
-    const result = await embed(deps, providers, retriever, await questions());
+    const result = await embed(deps, providers, retriever, await questions(), { payer });
     poolUsage = result.usage;
     return { vectors: result.vectors };
   })) as { vectors: number[][] };
-  const embeddedQueries = await embed(deps, providers, retriever, queries, signal);
+  const embeddedQueries = await embed(deps, providers, retriever, queries, { signal, payer });
   return {
     positions: embeddedQueries.vectors.map((query) => nearestByCosine(poolVectors, query, k)),
     usage: addUsage(poolUsage, embeddedQueries.usage),

@@ -5,11 +5,12 @@ import type { FilterStageResult, GenerateInputRoundResult, ItemFailure, Syntheti
 import { synthesizePairs, type AnnotatedInput } from '../core/selfguide-annotation';
 import { applyInputFilters, countReasons } from '../core/selfguide-filters';
 import { mixSeed, roundPrompts, taskChat, trainingSet, type SelfGuideTaskDefinition } from '../core/selfguide-prompts';
-import { emptyUsage, type ArtifactRef, type ModelRef, type StageUsage } from '../core/types';
+import type { ArtifactRef, ModelRef, StageUsage } from '../core/types';
 import type { ArtifactStore } from '../lib/artifacts';
 import type { ActivityDeps } from './context';
 import { recordedFailures, recordFailures } from './item-failure-records';
 import { ShardCalls } from './shard-calls';
+import { recordedUsage, recordUsage } from './shard-usage-records';
 
 export interface GeneratedInput {
   input: string;
@@ -104,7 +105,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
           generated: finished,
           library: libraryOf(input.task, generated).length,
           redrawnPrompts: redrawnPrompts(generated),
-          usage: emptyUsage(),
+          usage: await recordedUsage(store, name),
           ...(await recordedFailures(store, name)),
         };
       }
@@ -141,11 +142,12 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
       );
       const all = [...before, ...generated];
       const failures = await recordFailures(store, calls.itemFailures, name);
+      const usage = await recordUsage(store, calls.usage, name);
       return {
         generated: await store.writeJsonl(all, name),
         library: libraryOf(input.task, all).length,
         redrawnPrompts: redrawnPrompts(all),
-        usage: calls.usage,
+        usage,
         ...failures,
       };
     },
@@ -182,7 +184,12 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
     ): Promise<{ annotated: ArtifactRef; usage: StageUsage; failures?: ItemFailure[] }> {
       const name = `runs/${input.runId}/${input.stage}/samples`;
       const finished = await store.lookup(name);
-      if (finished) return { annotated: finished, usage: emptyUsage(), ...(await recordedFailures(store, name)) };
+      if (finished)
+        return {
+          annotated: finished,
+          usage: await recordedUsage(store, name),
+          ...(await recordedFailures(store, name)),
+        };
       const inputs = await readInputs(store, input.inputs);
       const calls = new ShardCalls(deps, input.providers, input.stage, inputs.length);
       const annotated = await calls.forEachItem(
@@ -201,7 +208,8 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
         },
       );
       const failures = await recordFailures(store, calls.itemFailures, name);
-      return { annotated: await store.writeJsonl(annotated, name), usage: calls.usage, ...failures };
+      const usage = await recordUsage(store, calls.usage, name);
+      return { annotated: await store.writeJsonl(annotated, name), usage, ...failures };
     },
 
     /** Stage 3's rules: per-sample filters, the majority vote, labels, class balance; then the training file. */

@@ -5,7 +5,6 @@ import type { ItemFailure, Prompting, TestScore } from '../core/contracts';
 import { selfIclChat, taskChat, type SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import { labelExactMatch, rougeLChars, rougeLWords } from '../core/text-metrics';
 import {
-  emptyUsage,
   type ArtifactRef,
   type IoExample,
   type ModelRef,
@@ -17,6 +16,7 @@ import type { ActivityDeps } from './context';
 import { recordedFailures, recordFailures } from './item-failure-records';
 import { shardOutputs } from './shard-lists';
 import { ShardCalls } from './shard-calls';
+import { recordedUsage, recordUsage } from './shard-usage-records';
 import { porterStemmer } from './stemmer';
 
 export interface AnswerTestShardInput {
@@ -52,7 +52,12 @@ export function selfGuideEvaluationActivities(deps: ActivityDeps) {
     ): Promise<{ output: ArtifactRef; usage: StageUsage; failures?: ItemFailure[] }> {
       const name = `runs/${input.runId}/${input.stage}/answers-${String(input.shard.index).padStart(5, '0')}`;
       const finished = await store.lookup(name);
-      if (finished) return { output: finished, usage: emptyUsage(), ...(await recordedFailures(store, name)) };
+      if (finished)
+        return {
+          output: finished,
+          usage: await recordedUsage(store, name),
+          ...(await recordedFailures(store, name)),
+        };
       const items = await store.readAll<IoExample>(input.shard.items);
       const { prompting, task } = input;
       const synthetic = prompting.kind === 'self-icl' ? await store.readAll<IoExample>(prompting.synthetic) : [];
@@ -75,7 +80,8 @@ export function selfGuideEvaluationActivities(deps: ActivityDeps) {
         },
       );
       const failures = await recordFailures(store, calls.itemFailures, name);
-      return { output: await store.writeJsonl(answers, name), usage: calls.usage, ...failures };
+      const usage = await recordUsage(store, calls.usage, name);
+      return { output: await store.writeJsonl(answers, name), usage, ...failures };
     },
 
     async scoreTestAnswers(input: ScoreTestAnswersInput): Promise<TestScore> {

@@ -20,7 +20,6 @@ import {
   type SelectedLine,
 } from '../core/semievol';
 import {
-  emptyUsage,
   type ArtifactRef,
   type ChatMessage,
   type McqItem,
@@ -32,6 +31,7 @@ import type { ActivityDeps } from './context';
 import { recordedFailures, recordFailures } from './item-failure-records';
 import { nearest, poolItems } from './retrieval';
 import { ShardCalls } from './shard-calls';
+import { recordedUsage, recordUsage } from './shard-usage-records';
 
 interface ShardInput {
   runId: string;
@@ -136,7 +136,7 @@ export function semievolActivities(deps: ActivityDeps) {
     async retrieveNeighbours(input: RetrieveNeighboursInput): Promise<ShardOutput> {
       const name = shardName(input.runId, 'propagate', 'neighbours', input.shard.index);
       const finished = await store.lookup(name);
-      if (finished) return { output: finished, usage: emptyUsage() };
+      if (finished) return { output: finished, usage: await recordedUsage(store, name) };
       const items = await store.readAll<McqItem>(input.shard.items);
       // Heartbeats while embedding requests wait behind a busy provider, like the other stages' calls.
       const calls = new ShardCalls(deps, input.providers, 'propagate', items.length);
@@ -147,9 +147,11 @@ export function semievolActivities(deps: ActivityDeps) {
           input.retrieval,
           items.map((item) => item.question),
           calls.signal,
+          calls.payer,
         ),
       ]);
       const lines: NeighboursLine[] = items.map((item, i) => ({ id: item.id, neighbours: positions[i] }));
+      await recordUsage(store, usage, name);
       return { output: await store.writeJsonl(lines, name), usage };
     },
 
@@ -160,7 +162,12 @@ export function semievolActivities(deps: ActivityDeps) {
     async collaborateOnShard(input: CollaborateInput): Promise<ShardOutputWithFailures> {
       const name = shardName(input.runId, 'collaborate', 'answers', input.shard.index);
       const finished = await store.lookup(name);
-      if (finished) return { output: finished, usage: emptyUsage(), ...(await recordedFailures(store, name)) };
+      if (finished)
+        return {
+          output: finished,
+          usage: await recordedUsage(store, name),
+          ...(await recordedFailures(store, name)),
+        };
       const items = await store.readAll<McqItem>(input.shard.items);
       const labeled = await poolItems(deps, input.labeled);
       const neighbours = input.neighbours ? await store.readAll<NeighboursLine>(input.neighbours) : null;
@@ -192,7 +199,8 @@ export function semievolActivities(deps: ActivityDeps) {
       };
       const lines = await calls.forEachItem(items, (item) => item.id, answer);
       const failures = await recordFailures(store, calls.itemFailures, name);
-      return { output: await store.writeJsonl(lines, name), usage: calls.usage, ...failures };
+      const usage = await recordUsage(store, calls.usage, name);
+      return { output: await store.writeJsonl(lines, name), usage, ...failures };
     },
 
     /**
@@ -213,7 +221,7 @@ export function semievolActivities(deps: ActivityDeps) {
           records: finishedRecords,
           labels: finishedLabels,
           justified: records.filter((r) => r.reflection).length,
-          usage: emptyUsage(),
+          usage: await recordedUsage(store, recordsName),
           ...(await recordedFailures(store, recordsName)),
         };
       }
@@ -243,11 +251,12 @@ export function semievolActivities(deps: ActivityDeps) {
       const records = await calls.forEachItem(unjustified, (record) => record.id, justify);
       const labels: PseudoLabel[] = records.map((record) => pseudoLabel(record, input.entropyOver ?? 'response'));
       const failures = await recordFailures(store, calls.itemFailures, recordsName);
+      const usage = await recordUsage(store, calls.usage, recordsName);
       return {
         records: await store.writeJsonl(records, recordsName),
         labels: await store.writeJsonl(labels, labelsName),
         justified: records.filter((r) => r.reflection).length,
-        usage: calls.usage,
+        usage,
         ...failures,
       };
     },

@@ -35,6 +35,10 @@ export type ShardActivity = Pick<Context, 'cancellationSignal' | 'heartbeat'> & 
   info: Pick<Info, 'activityId' | 'workflowExecution'>;
 };
 
+/** Every attempt of one activity execution is one payer: what a dead or failed attempt paid, a later one counts. */
+export const payerOf = ({ workflowExecution, activityId }: ShardActivity['info']): string | undefined =>
+  workflowExecution ? `${workflowExecution.runId}/${activityId}` : undefined;
+
 export class ShardCalls {
   /** Aborted when the activity is cancelled: cuts off calls in flight. */
   private readonly cancel = new AbortController();
@@ -70,6 +74,11 @@ export class ShardCalls {
     setMaxListeners(0, this.cancel.signal, this.stopStarting.signal);
   }
 
+  /** Who pays for this shard's calls and embeddings (see payerOf). */
+  get payer(): string | undefined {
+    return payerOf(this.ctx.info);
+  }
+
   /** Aborted when the activity is cancelled or one of its calls failed: for other work of the shard (embeddings). */
   get signal(): AbortSignal {
     return this.stopStarting.signal;
@@ -94,12 +103,10 @@ export class ShardCalls {
         ? { lora: [{ id: model.serving.loraId, scale: model.adapter?.scale ?? 1 }] }
         : {}),
     };
-    const { workflowExecution, activityId } = this.ctx.info;
-    // Every attempt of this activity execution is one payer: what a dead or failed attempt paid, a later one counts.
     const options = {
       signal: this.cancel.signal,
       queueSignal: this.stopStarting.signal,
-      payer: workflowExecution ? `${workflowExecution.runId}/${activityId}` : undefined,
+      payer: this.payer,
     };
     const attempt = () =>
       retryTransient(

@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import { approvalHint, controlQuery, progressQuery } from '../core/workflow-messages';
 import { flatten, readRunTree } from '../lib/run-tree';
+import { closedRunSpendLine } from '../lib/run-spend';
 import { uiLink } from '../lib/temporal';
 import { retryNotes } from './watch-view';
 
@@ -37,6 +38,8 @@ export async function statusLines(client: Client, runId: string): Promise<string
     for (const note of retryNotes(node, now))
       lines.push(`retrying: ${stage ? `${stage}: ` : ''}${note.replace(/^retrying /, '')}`);
   }
+  if (!['RUNNING', 'COMPLETED'].includes(description.status.name))
+    lines.push(await closedRunSpendLine(client, runId, description.status.name));
   if (tree.failure) lines.push(`reason: ${tree.failure}`);
   lines.push(`web UI: ${uiLink(runId)}`);
   return lines;

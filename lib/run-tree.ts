@@ -104,14 +104,22 @@ export function failureChain(failure: temporal.api.failure.v1.IFailure | null | 
   return parts.join(': ');
 }
 
-/** Why a closed run ended, from its close event; null when it completed. */
-async function closeReason(client: Client, workflowId: string): Promise<string | null> {
+/** The event that closed a workflow's latest execution, if it is closed. */
+export async function closeEvent(
+  client: Client,
+  workflowId: string,
+): Promise<temporal.api.history.v1.IHistoryEvent | undefined> {
   const { history } = await client.workflowService.getWorkflowExecutionHistory({
     namespace: client.options.namespace,
     execution: { workflowId },
     historyEventFilterType: temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
   });
-  const event = history?.events?.[0];
+  return history?.events?.[0] ?? undefined;
+}
+
+/** Why a closed run ended, from its close event; null when it completed. */
+async function closeReason(client: Client, workflowId: string): Promise<string | null> {
+  const event = await closeEvent(client, workflowId);
   if (event?.workflowExecutionFailedEventAttributes)
     return failureChain(event.workflowExecutionFailedEventAttributes.failure) || 'failed';
   if (event?.workflowExecutionTimedOutEventAttributes) return 'the run timed out';

@@ -3,9 +3,17 @@
 // a time into a ShardResults artifact, so neither the workflow's memory nor any payload grows with the number of
 // shards. When the server suggests continue-as-new (its history thresholds), the stage starts no new shard, lets those
 // in flight finish and continues as a new execution with the results artifact, whose length is where it resumes.
-import { ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  patched,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ItemFailure, ItemFailures } from '../core/contracts';
+import { searchAttributes } from '../core/search-attributes';
 import {
   addUsage,
   emptyUsage,
@@ -21,6 +29,9 @@ import { pausable } from './control';
 
 /** Stages that started before shard lists carry every shard in their input and history: they keep doing so. */
 export const shardListsPatch = 'shard-lists';
+
+/** Stages started before they showed their own spend keep the commands they replay. */
+export const stageSpendPatch = 'stage-spend';
 
 /** Shards read per page, and results recorded per batch: a few tens of KB in each activity's payload. */
 const pageSize = 100;
@@ -76,6 +87,15 @@ export async function overShardList<R extends { usage: StageUsage; failures?: It
   }));
   const { pausePoint, isPaused } = pausable(progress.paused ?? false);
 
+  // The stage's spend so far, in its own FltCostUsd: each time a batch of results is recorded (not per shard, so the
+  // history stays small) and when the stage fails, so a run that fails here still shows what this stage paid.
+  let shownCostUsd = workflowInfo().typedSearchAttributes.get(searchAttributes.costUsd) ?? 0;
+  const showSpend = () => {
+    if (progress.usage.costUsd === shownCostUsd || !patched(stageSpendPatch)) return;
+    shownCostUsd = progress.usage.costUsd;
+    upsertSearchAttributes([{ key: searchAttributes.costUsd, value: shownCostUsd }]);
+  };
+
   // Pages are claimed in order, so once a lane asks for page p every lane has its entry of page p - 1 in hand.
   const pages = new Map<number, Promise<ShardPageEntry[]>>();
   const entryAt = (index: number) => {
@@ -105,6 +125,7 @@ export async function overShardList<R extends { usage: StageUsage; failures?: It
         if (progress.failures.examples.length < failureExamples) progress.failures.examples.push(failure);
       }
     }
+    showSpend();
     recording = recording.then(async () => {
       progress.results = await appendShardResults({ results: progress.results, add });
     });
@@ -129,7 +150,10 @@ export async function overShardList<R extends { usage: StageUsage; failures?: It
       recordFinishedPage();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(loop.parallelShards, total - next) }, lane));
+  await Promise.all(Array.from({ length: Math.min(loop.parallelShards, total - next) }, lane)).catch((err) => {
+    showSpend();
+    throw err;
+  });
   // Lanes stop claiming shards in order, so what is done is exactly the first `next` shards.
   if (recorded < next) record(next);
   await recording;

@@ -7,7 +7,7 @@ import { canonicalJson } from '../../lib/canonical-json';
 import { ResponseCache } from '../../lib/response-cache';
 import type { ChatBackend } from './chat';
 import { LlamaCppChat } from './llama-cpp-chat';
-import { EmbeddingBackend, OpenAiCompatibleChat, OpenAiCompatibleEmbeddings } from './openai-compatible';
+import { OpenAiCompatibleChat, OpenAiCompatibleEmbeddings } from './openai-compatible';
 
 /**
  * A provider's worker-wide limits as one FIFO queue: at most `maxConcurrent` calls in flight, starts at least
@@ -108,6 +108,21 @@ export interface ChatOptions {
    * of its attempts reads it (the attempt that paid may have died before reporting), and as cached for anyone else.
    */
   payer?: string;
+}
+
+/** Embeddings through the gateway: cached, limited, and counted as paid once per payer (as chat calls are). */
+export interface PaidEmbeddings {
+  embed(
+    texts: string[],
+    options?: Pick<ChatOptions, 'signal' | 'payer'>,
+  ): Promise<{ vectors: number[][]; usage: Usage }>;
+}
+
+/** Embeddings in the response cache, with who paid for them (absent in entries written before payers were). */
+interface CachedEmbeddings {
+  vectors: number[][];
+  usage: Usage;
+  paidBy?: string;
 }
 
 /** A finished call in the response cache; entries written before payers were recorded are bare responses. */
@@ -235,7 +250,7 @@ export class ModelGateway {
     }
   }
 
-  embeddings(providers: ProvidersConfig, providerName: string, model: string): EmbeddingBackend {
+  embeddings(providers: ProvidersConfig, providerName: string, model: string): PaidEmbeddings {
     const config = provider(providers, providerName);
     if (config.kind !== 'openai-compatible')
       throw typedError(
@@ -244,13 +259,19 @@ export class ModelGateway {
       );
     const backend = new OpenAiCompatibleEmbeddings(config, this.env, model);
     return {
-      embed: async (texts, signal) => {
+      embed: async (texts, { signal, payer } = {}) => {
         const key = ResponseCache.key({ endpoint: endpointIdentity(config), embeddings: model, texts });
-        const cached = await this.cache.get<{ vectors: number[][]; usage: Usage }>(key);
-        if (cached) return { vectors: cached.vectors, usage: { prompt_tokens: 0, completion_tokens: 0 } };
+        const cached = await this.cache.get<CachedEmbeddings>(key);
+        if (cached) {
+          const ownPayment = payer !== undefined && cached.paidBy === payer;
+          return {
+            vectors: cached.vectors,
+            usage: ownPayment ? cached.usage : { prompt_tokens: 0, completion_tokens: 0 },
+          };
+        }
         const tokens = texts.reduce((sum, t) => sum + Math.ceil(t.length / 4), 0);
         const result = await this.limited(config, tokens, () => backend.embed(texts, signal), signal);
-        await this.cache.set(key, result);
+        await this.cache.set(key, { ...result, paidBy: payer } satisfies CachedEmbeddings);
         return result;
       },
     };

@@ -73,6 +73,28 @@ describe('retrieval of labeled examples', () => {
     expect((await double.requests()).filter((r) => r.path === '/v1/embeddings')).toHaveLength(3);
   });
 
+  it('counts embeddings paid by an attempt that died when its retry reads them, and never for another payer', async () => {
+    const ref = await deps.store.writeJsonl([...pool, item('l3', 'Dividends were raised for the tenth year.')]);
+    const retrieval = {
+      pool: ref,
+      k: 1,
+      retriever: { kind: 'embeddings' as const, provider: 'double', model: 'sim-embedding' },
+    };
+    const asked = ['Dividends went up again.', 'Sales fell short of forecasts.'];
+    await double.clearRequests();
+    // The first attempt pays for the pool and the queries; it dies before reporting what it paid.
+    const paid = await nearest(deps, providers, retrieval, asked, undefined, 'run-a/7');
+    expect(paid.usage.promptTokens).toBeGreaterThan(0);
+    // Its retry, on a fresh worker (nothing prepared in memory), reads both from the response cache.
+    const retried = await nearest({ ...deps }, providers, retrieval, asked, undefined, 'run-a/7');
+    expect(retried.usage).toEqual(paid.usage);
+    // Anyone else reading them paid nothing.
+    const other = await nearest({ ...deps }, providers, retrieval, asked, undefined, 'run-b/7');
+    expect(other.usage.promptTokens).toBe(0);
+    expect(other.usage.costUsd).toBe(0);
+    expect((await double.requests()).filter((r) => r.path === '/v1/embeddings')).toHaveLength(2);
+  });
+
   it('keeps embedded pools within FLT_RETRIEVAL_CACHE_MIB, answering as a worker with room for them all', async () => {
     const budget = 2;
     const bounded = tempDeps({ FLT_TEST_KEY: 'k', FLT_RETRIEVAL_CACHE_MIB: String(budget) });

@@ -22,7 +22,7 @@ import type { EvaluationRunInput, EvaluationRunResult } from '../../workflows/ev
 import { childId } from '../../workflows/shared';
 import { checkGoldActivities } from '../fixtures/patched-workflows/activities';
 import { checkGoldPatch } from '../fixtures/patched-workflows/evaluate-model';
-import { shardListsPatch } from '../../workflows/shard-list-loop';
+import { shardListsPatch, stageSpendPatch } from '../../workflows/shard-list-loop';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { tempDeps, temporalAddress, testClient, workflowBundle } from '../support/temporal';
 
@@ -213,7 +213,8 @@ describe('a patched change to evaluateModel while a run is in flight', () => {
       expect(shardsStartedBy(childHistory, 'after-change')).toBe(10 - atPause.done);
       expect(taskFailures(parentHistory)).toEqual([]);
       expect(taskFailures(childHistory)).toEqual([]);
-      expect(patchIds(childHistory)).toEqual([shardListsPatch]);
+      // The stage's spend marker comes with its first recorded page of paid shards (the later run paid nothing).
+      expect(patchIds(childHistory)).toEqual([shardListsPatch, stageSpendPatch]);
       expect(scheduled(childHistory)).toEqual(shardSteps);
 
       // The run started after the change took the new branch: the patch marker, then the new activity first.
