@@ -1,6 +1,8 @@
 // What `flt watch` draws, as plain lines: a run's stages with progress bars (items done of total, rate, time left),
-// its running stage workflows nested under their stage, fine-tune jobs with their last events, and what it has
-// spent against its budget. Pure: the frame depends only on the run tree, the clock and the rates seen so far.
+// its running stage workflows nested under their stage, the items each finished stage's provider refused, fine-tune
+// jobs with their last events, and what it has spent against its budget. Pure: the frame depends only on the run
+// tree, the clock and the rates seen so far.
+import { stageItemFailuresLines } from '../core/contracts';
 import { approvalHint, type ControlState, type StageProgress } from '../core/workflow-messages';
 import type { RunNode } from '../lib/run-tree';
 import { flatten } from '../lib/run-tree';
@@ -112,6 +114,7 @@ function progressRow(
   const state: RowState = stage.done >= stage.total ? 'done' : current || steps > 0 ? 'running' : 'pending';
   const key = `${node.workflowId}/${stage.stage}`;
   const hold = state === 'running' ? holdOf(node, stage.stage) : '';
+  const failures = stageItemFailuresLines(stage.itemFailures);
   if (stage.items && stage.total > 0) {
     // In-flight shards count by their heartbeats' share, at the stage's mean shard size.
     const value = Math.min(stage.items.total, stage.items.done + flight * (stage.items.total / stage.total));
@@ -123,7 +126,7 @@ function progressRow(
       value,
       total: stage.items.total,
       unit: 'items',
-      note: [`${stage.done}/${stage.total} shards`, hold, ...retries].filter(Boolean).join(', '),
+      note: [`${stage.done}/${stage.total} shards`, hold, ...retries, ...failures].filter(Boolean).join(', '),
     };
   }
   return {
@@ -134,7 +137,7 @@ function progressRow(
     value: steps,
     total: stage.total,
     unit: '',
-    note: [hold, ...retries].filter(Boolean).join(', '),
+    note: [hold, ...retries, ...failures].filter(Boolean).join(', '),
   };
 }
 

@@ -192,6 +192,13 @@ export function stageItemFailuresLines(failures: StageItemFailures | undefined):
   );
 }
 
+/** Evaluations' item failures keyed by their stage (`evaluate-rag`); evaluations where none failed are left out. */
+export function evaluationItemFailures(
+  evaluations: readonly ({ stage: string; itemFailures?: ItemFailures } | null)[],
+): StageItemFailures {
+  return Object.fromEntries(evaluations.flatMap((e) => (e?.itemFailures ? [[e.stage, e.itemFailures]] : [])));
+}
+
 export type TogetherBackendConfig = Extract<FineTuneBackendConfig, { kind: 'together' }>;
 
 /** Create (or find, by its display name) the dedicated endpoint serving `model`. */

@@ -2,7 +2,7 @@
 // state they carry. Their names are in recorded histories and used by running clients: never rename them.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BudgetLimits, Spent, StageEstimate } from './estimate';
-import type { FineTuneJobDeparture, FineTuneJobWaiter } from './contracts';
+import type { FineTuneJobDeparture, FineTuneJobWaiter, StageItemFailures } from './contracts';
 import type { FineTuneJobState, StageUsage } from './types';
 
 export interface StageProgress {
@@ -12,6 +12,8 @@ export interface StageProgress {
   total: number;
   /** For sharded stages: the items (questions, test items) in finished shards, of all the stage's items. */
   items?: { done: number; total: number };
+  /** Items the provider refused in this stage, keyed the way `flt result` names them; absent when none did. */
+  itemFailures?: StageItemFailures;
 }
 
 export interface RunProgress {

@@ -67,6 +67,7 @@ export async function evaluationRun(input: EvaluationRunInput): Promise<Evaluati
       staticSummary: `evaluate ${model.provider}/${model.model} on ${input.task}`,
     });
     stages[i].done = 1;
+    if (evaluation.itemFailures) stages[i].itemFailures = { [stages[i].stage]: evaluation.itemFailures };
     control.spend(stage, evaluation.usage);
     upsertSearchAttributes([{ key: searchAttributes.costUsd, value: control.usage().costUsd }]);
     return evaluation;

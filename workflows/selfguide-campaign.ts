@@ -14,6 +14,7 @@ import {
   type KindChoice,
   type SharingReport,
 } from '../core/selfguide-campaign';
+import { evaluationItemFailures, type StageItemFailures } from '../core/contracts';
 import type { SelfGuideGrid, SelfGuideSettings } from '../core/selfguide-config';
 import { searchAttributes } from '../core/search-attributes';
 import type { ModelRef, StageUsage } from '../core/types';
@@ -63,8 +64,20 @@ export interface SelfGuideCampaignResult {
   /** The chosen setting on each test task: the full SELF-GUIDE run, with its few-shot baseline. */
   test: { task: string; selfGuide: number; fewShot: number; gain: number; runId: string }[];
   sharing: SharingReport;
+  /** Items the provider refused, keyed `<task> <stage>` over baselines, branches and test runs; absent when none. */
+  itemFailures?: StageItemFailures;
   usage: StageUsage;
   costs: StageCost[];
+}
+
+interface BranchResult {
+  cells: CellResult[];
+  usage: StageUsage;
+  /**
+   * Keyed by stage and, for generation and annotation, input temperature: `generate-inputs t0.7`. Absent in branches
+   * that finished before the campaign listed item failures.
+   */
+  itemFailures?: StageItemFailures;
 }
 
 export interface CampaignBranchInput extends SelfGuidePipeline, SelfGuideTaskRun {
@@ -75,17 +88,12 @@ export interface CampaignBranchInput extends SelfGuidePipeline, SelfGuideTaskRun
 }
 
 /** One task at one input temperature: inputs generated and annotated once, then every filter and epoch setting. */
-export function selfGuideCampaignBranch(
-  input: CampaignBranchInput,
-): Promise<{ cells: CellResult[]; usage: StageUsage }> {
+export function selfGuideCampaignBranch(input: CampaignBranchInput): Promise<BranchResult> {
   // Adapters served for this branch are unloaded at its end, however it ends.
   return unloadingAfter(input.providers, (loaded) => runBranch(input, loaded));
 }
 
-async function runBranch(
-  input: CampaignBranchInput,
-  loaded: (model: ModelRef) => ModelRef,
-): Promise<{ cells: CellResult[]; usage: StageUsage }> {
+async function runBranch(input: CampaignBranchInput, loaded: (model: ModelRef) => ModelRef): Promise<BranchResult> {
   const { runId, task } = input;
   const dataSets = branchDataSets(input.grid, task.kind, input.inputTemperature);
   const stages: StageProgress[] = [
@@ -116,6 +124,15 @@ async function runBranch(
   const samples = await drawAnnotationSamples(runId, 'annotate-outputs', task, library.kept, input);
   usages.push(samples.usage);
   stages[1].done = 1;
+  const itemFailures: StageItemFailures = {};
+  if (inputs.itemFailures) {
+    itemFailures[`generate-inputs t${input.inputTemperature}`] = inputs.itemFailures;
+    stages[0].itemFailures = { 'generate-inputs': inputs.itemFailures };
+  }
+  if (samples.itemFailures) {
+    itemFailures[`annotate-outputs t${input.inputTemperature}`] = samples.itemFailures;
+    stages[1].itemFailures = { 'annotate-outputs': samples.itemFailures };
+  }
 
   const keptWithLengthFilter = dataSets.some((d) => d.data.inputLengthFilter)
     ? filterInputs(runId, 'filter-in-on', task, inputs.generated, true)
@@ -137,22 +154,20 @@ async function runBranch(
     const results = await Promise.all(
       epochs.map(async (e, i): Promise<CellResult> => {
         const setting = { ...data, epochs: e };
-        const evaluation = await evaluate(
-          runId,
-          `evaluate-${settingKey(setting)}`,
-          input,
-          models[i],
-          { kind: 'few-shot' },
-          input,
-        );
+        const stage = `evaluate-${settingKey(setting)}`;
+        const evaluation = await evaluate(runId, stage, input, models[i], { kind: 'few-shot' }, input);
         usages.push(evaluation.usage);
+        if (evaluation.itemFailures) {
+          itemFailures[stage] = evaluation.itemFailures;
+          stages[2].itemFailures = { ...stages[2].itemFailures, [stage]: evaluation.itemFailures };
+        }
         return { task: task.name, setting, pairs: synthetic.pairs.count, score: evaluation.score.score };
       }),
     );
     stages[2].done++;
     return results;
   });
-  return { cells: perDataSet.flat(), usage: sumUsage(usages) };
+  return { cells: perDataSet.flat(), usage: sumUsage(usages), itemFailures };
 }
 
 export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<SelfGuideCampaignResult> {
@@ -176,6 +191,11 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
     control.enter(name, details);
     if (paid) await control.beforePaidStep(name);
   };
+  /** Adds a task run's item failures, keyed `<task> <stage>`, to the campaign stage's row in `flt watch`. */
+  const recordFailures = (index: number, prefix: string, failures: StageItemFailures) => {
+    if (Object.keys(failures).length)
+      stages[index].itemFailures = { ...stages[index].itemFailures, ...prefixed(prefix, failures) };
+  };
   // Children get the pipeline without the budget: the campaign guards its stages as a whole.
   const { budget: _budget, ...pipeline } = input;
 
@@ -197,6 +217,7 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
         input,
       );
       stages[0].done++;
+      recordFailures(0, `${run.task.name} `, baseline.itemFailures ? { baseline: baseline.itemFailures } : {});
       control.spend(stage, baseline.usage);
       return baseline;
     }),
@@ -216,6 +237,7 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
         staticSummary: `SELF-GUIDE grid on ${run.task.name} at input temperature ${t}`,
       });
       stages[1].done++;
+      recordFailures(1, `${run.task.name} `, branch.itemFailures ?? {});
       control.spend(stage, branch.usage);
       return branch;
     }),
@@ -252,6 +274,10 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
         staticSummary: `SELF-GUIDE with the chosen setting ${settingKey(settingFor(run))} on ${run.task.name}`,
       });
       stages[2].done++;
+      recordFailures(2, `${run.task.name} test `, {
+        ...result.itemFailures,
+        ...evaluationItemFailures(result.evaluations),
+      });
       control.spend(stage, result.usage);
       return result;
     },
@@ -261,6 +287,7 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
     const [fewShot, , , selfGuide] = r.evaluations.map((e) => e.score.score);
     return { task: r.task, selfGuide, fewShot, gain: selfGuide - fewShot, runId: r.runId };
   });
+  const itemFailures: StageItemFailures = Object.assign({}, ...stages.map((s) => s.itemFailures));
   await enter('done', `chosen setting (${chosen})`, false);
   upsertSearchAttributes([{ key: searchAttributes.accuracy, value: Math.min(...choices.map((c) => c.worstGain)) }]);
   return {
@@ -274,7 +301,11 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
       input.validation.map((r) => r.task.kind),
       input.fineTune.backend.kind === 'openai',
     ),
+    ...(Object.keys(itemFailures).length ? { itemFailures } : {}),
     usage: control.usage(),
     costs: control.costs(),
   };
 }
+
+const prefixed = (prefix: string, failures: StageItemFailures): StageItemFailures =>
+  Object.fromEntries(Object.entries(failures).map(([stage, f]) => [`${prefix}${stage}`, f]));

@@ -1,7 +1,7 @@
 // SELF-GUIDE (Zhao et al., 2024) on one task: the model writes inputs, filters clean them, it labels them itself,
 // is fine-tuned on its own data, and is compared with few-shot prompting, Self-ICL and few-shot fine-tuning.
 import { patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import type { StageItemFailures, SyntheticDataResult } from '../core/contracts';
+import { evaluationItemFailures, type StageItemFailures, type SyntheticDataResult } from '../core/contracts';
 import type { FilterCounts } from '../core/selfguide-filters';
 import type { SelfGuideSettings } from '../core/selfguide-config';
 import { providersForStage, type Rerun } from '../core/rerun';
@@ -111,6 +111,7 @@ async function runSelfGuide(
     control.pausePoint,
   );
   control.spend(stage, inputs.usage);
+  if (inputs.itemFailures) stages[0].itemFailures = { 'generate-inputs': inputs.itemFailures };
 
   await enter(
     1,
@@ -128,6 +129,7 @@ async function runSelfGuide(
   );
   const samples = await drawAnnotationSamples(runId, 'annotate-outputs', task, filtered.kept, at('annotate-outputs'));
   control.spend(stage, samples.usage);
+  if (samples.itemFailures) stages[2].itemFailures = { 'annotate-outputs': samples.itemFailures };
   const synthetic = await synthesize(
     runId,
     'annotate-outputs',
@@ -175,6 +177,8 @@ async function runSelfGuide(
   ]);
   for (const e of evaluations) control.spend(stage, e.usage);
   stages[4].done = 1;
+  const evaluationFailures = evaluationItemFailures(evaluations);
+  if (Object.keys(evaluationFailures).length) stages[4].itemFailures = evaluationFailures;
   stage = 'done';
   control.enter(stage, `SELF-GUIDE ${evaluations[3].score.metric} ${evaluations[3].score.score.toFixed(3)}`);
   upsertSearchAttributes([

@@ -10,7 +10,14 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { PseudoLabelAccuracy, SamplingParams, SelectionResult, StageItemFailures } from '../core/contracts';
+import {
+  evaluationItemFailures,
+  type ItemFailures,
+  type PseudoLabelAccuracy,
+  type SamplingParams,
+  type SelectionResult,
+  type StageItemFailures,
+} from '../core/contracts';
 import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from '../core/config';
 import { providersForStage, type Rerun } from '../core/rerun';
 import { searchAttributes } from '../core/search-attributes';
@@ -167,6 +174,7 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
       await ensureServed([warm, evolved], input.providers, 'evaluate');
       return evaluate(input, { base, warm, evolved });
     },
+    { itemFailures: (e) => evaluationItemFailures([e.vanilla, e.sft, e.semievol, e.rag]) },
   );
   const accuracy = await run.stage(
     'diagnose',
@@ -225,12 +233,15 @@ function trackRun(input: SemievolRunInput, plan: SemievolPlan) {
   ]);
   return {
     control,
-    /** `units` rescales the stage's estimate to what the run now knows; unpaid stages skip the guard. */
+    /**
+     * `units` rescales the stage's estimate to what the run now knows; unpaid stages skip the guard; `itemFailures`
+     * picks the failures of a stage whose result does not carry its own.
+     */
     async stage<T>(
       name: string,
       details: string,
       work: () => Promise<T>,
-      opts: { paid?: boolean; units?: number } = {},
+      opts: { paid?: boolean; units?: number; itemFailures?: (result: T) => StageItemFailures } = {},
     ): Promise<T> {
       current = name;
       upsertSearchAttributes([{ key: searchAttributes.stage, value: name }]);
@@ -242,7 +253,12 @@ function trackRun(input: SemievolRunInput, plan: SemievolPlan) {
         control.spend(name, spent);
         upsertSearchAttributes([{ key: searchAttributes.costUsd, value: control.usage().costUsd }]);
       }
-      stages.find((s) => s.stage === name)!.done = 1;
+      const entry = stages.find((s) => s.stage === name)!;
+      entry.done = 1;
+      // What `flt watch` lists under the stage: its own refused items, or its evaluations' keyed by their stage.
+      const own = (result as { itemFailures?: ItemFailures }).itemFailures;
+      const failures = own ? { [name]: own } : (opts.itemFailures?.(result) ?? {});
+      if (Object.keys(failures).length) entry.itemFailures = failures;
       return result;
     },
     finish(accuracy: number) {

@@ -1,5 +1,6 @@
 // The `selfguide-campaign` method: the "one parameter fits all" grid on validation tasks, the chosen setting on
 // test tasks.
+import { stageItemFailuresLines } from '../../core/contracts';
 import { settingKey } from '../../core/selfguide-campaign';
 import { selfguideCampaignSchema, type SelfGuideCampaignConfig } from '../../core/selfguide-config';
 import { ConfigError } from '../config-file';
@@ -114,6 +115,7 @@ export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig, CampaignTa
         `${shared.annotations} annotations instead of ${unshared.annotations}, ` +
         `${shared.fineTuneJobs} fine-tunes instead of ${unshared.fineTuneJobs}, ` +
         `${shared.evaluations} evaluations instead of ${unshared.evaluations}`,
+      ...stageItemFailuresLines(result.itemFailures),
     ];
   },
 };

@@ -8,7 +8,7 @@ import { searchAttributes } from '../../core/search-attributes';
 import { effectiveSetting, gridSettings, settingKey } from '../../core/selfguide-campaign';
 import { pseudoLabel, type CollaborationRecord, type PseudoLabelCounts, type SelectedLine } from '../../core/semievol';
 import type { IoExample, StageUsage } from '../../core/types';
-import type { PseudoLabelAccuracy } from '../../core/contracts';
+import { evaluationItemFailures, type PseudoLabelAccuracy, type StageItemFailures } from '../../core/contracts';
 import type { StageCost } from '../../core/workflow-messages';
 import type { EvaluationRunResult } from '../../workflows/evaluation-run';
 import type { SelfGuideRunResult } from '../../workflows/selfguide';
@@ -37,6 +37,8 @@ export interface SemievolReport {
   consistencyRate: number;
   justified: number;
   accuracy: PseudoLabelAccuracy;
+  /** Questions the provider refused in collaborate and justify; absent when none. */
+  itemFailures?: StageItemFailures;
 }
 
 export interface SelfGuideReport {
@@ -46,6 +48,8 @@ export interface SelfGuideReport {
   funnel: FunnelStep[];
   /** Classification: synthetic pairs per label after balancing; null for generation tasks. */
   classes: { label: string; count: number }[] | null;
+  /** Prompts and inputs the provider refused in generate-inputs and annotate-outputs; absent when none. */
+  itemFailures?: StageItemFailures;
 }
 
 export interface CampaignReport {
@@ -55,6 +59,8 @@ export interface CampaignReport {
   gains: (number | null)[][];
   chosen: string;
   worstGain: number;
+  /** Every task run's refused items, keyed `<task> <stage>`; absent when none. */
+  itemFailures?: StageItemFailures;
 }
 
 export interface ReportData {
@@ -68,8 +74,8 @@ export interface ReportData {
   simulated: boolean;
   summary: string[];
   usage: StageUsage;
-  /** Scores in [0, 1] per task, one bar per model or baseline. */
-  scores: { metric: string; groups: BarGroup[] };
+  /** Scores in [0, 1] per task, one bar per model or baseline, and the test items each evaluation left out. */
+  scores: { metric: string; groups: BarGroup[]; itemFailures?: StageItemFailures };
   costs: CostLine[] | null;
   semievol?: SemievolReport;
   selfGuide?: SelfGuideReport[];
@@ -113,6 +119,7 @@ async function semievolReport(store: ArtifactStore, result: SemievolRunResult): 
     consistencyRate: p.consistencyRate,
     justified: p.justified,
     accuracy: p.accuracy,
+    ...withFailures(result.itemFailures),
   };
 }
 
@@ -138,7 +145,13 @@ async function selfGuideReport(store: ArtifactStore, result: SelfGuideRunResult)
       counts.set(pair.output, (counts.get(pair.output) ?? 0) + 1);
     classes = [...counts].map(([label, count]) => ({ label, count })).sort((a, b) => a.label.localeCompare(b.label));
   }
-  return { task: result.task, runId: result.runId, funnel, classes };
+  return {
+    task: result.task,
+    runId: result.runId,
+    funnel,
+    classes,
+    ...withFailures(result.itemFailures),
+  };
 }
 
 const selfGuideLabels = ['few-shot prompting', 'Self-ICL', 'few-shot fine-tuning', 'SELF-GUIDE'];
@@ -163,6 +176,7 @@ function campaignReport(input: SelfGuideCampaignInput, result: SelfGuideCampaign
     // The heatmap spans every validation task; it outlines the first kind's choice.
     chosen: settingKey(result.choices[0].setting),
     worstGain: result.choices[0].worstGain,
+    ...withFailures(result.itemFailures),
   };
 }
 
@@ -217,6 +231,7 @@ export async function loadReportData(client: Client, store: ArtifactStore, runId
             })),
           },
         ],
+        ...withFailures(evaluationItemFailures(r.evaluations)),
       },
     };
   }
@@ -231,7 +246,11 @@ export async function loadReportData(client: Client, store: ArtifactStore, runId
     ];
     return {
       ...base,
-      scores: { metric: 'accuracy', groups: [{ label: r.task, bars }] },
+      scores: {
+        metric: 'accuracy',
+        groups: [{ label: r.task, bars }],
+        ...withFailures(evaluationItemFailures([e.vanilla, e.sft, e.semievol, e.rag])),
+      },
       semievol: await semievolReport(store, r),
     };
   }
@@ -243,7 +262,11 @@ export async function loadReportData(client: Client, store: ArtifactStore, runId
     };
     return {
       ...base,
-      scores: { metric: r.evaluations[3].score.metric, groups: [group] },
+      scores: {
+        metric: r.evaluations[3].score.metric,
+        groups: [group],
+        ...withFailures(evaluationItemFailures(r.evaluations)),
+      },
       selfGuide: [await selfGuideReport(store, r)],
     };
   }
@@ -276,6 +299,10 @@ export async function loadReportData(client: Client, store: ArtifactStore, runId
     campaign: campaignReport(input as SelfGuideCampaignInput, r),
   };
 }
+
+/** `{itemFailures}` when any item failed, so a report without failures carries no empty list. */
+const withFailures = (itemFailures: StageItemFailures | undefined) =>
+  itemFailures && Object.keys(itemFailures).length ? { itemFailures } : {};
 
 const kindOf = (input: SelfGuideCampaignInput, task: string) =>
   input.validation.find((v) => v.task.name === task)!.task.kind;

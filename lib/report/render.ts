@@ -1,6 +1,7 @@
 // A run report as one self-contained HTML page (inline CSS and SVG, no script, nothing fetched) and as a Markdown
 // summary with the same numbers in tables.
 import { escapeXml, funnelChart, groupedBarChart, heatMap, histogramBins, histogramChart } from './charts';
+import { stageItemFailuresLines } from '../../core/contracts';
 import type { CostLine, ReportData, SelfGuideReport } from './data';
 
 const percent = (v: number) => `${(100 * v).toFixed(1)}%`;
@@ -14,6 +15,8 @@ interface Section {
   chart: string;
   /** The chart's numbers, for the Markdown summary (and readers without SVG). */
   table: string[][];
+  /** The section's stages' items the provider refused, in the words `flt result` uses. */
+  itemFailures: string[];
 }
 
 function scoresSection(data: ReportData): Section {
@@ -26,6 +29,7 @@ function scoresSection(data: ReportData): Section {
       ['task', 'model or baseline', metric],
       ...groups.flatMap((g) => g.bars.map((b) => [g.label, b.label, percent(b.value)])),
     ],
+    itemFailures: stageItemFailuresLines(data.scores.itemFailures),
   };
 }
 
@@ -53,6 +57,7 @@ function costSection(lines: CostLine[]): Section {
         c.estimateUsd === null ? '' : usd(c.estimateUsd),
       ]),
     ],
+    itemFailures: [],
   };
 }
 
@@ -95,6 +100,7 @@ function semievolSections(data: ReportData): Section[] {
           String(b.rest),
         ]),
       ],
+      itemFailures: [],
     },
     {
       title: 'Consistency and pseudo-labels',
@@ -105,6 +111,7 @@ function semievolSections(data: ReportData): Section[] {
         `selected ${s.accuracy.selected.total ? percent(s.accuracy.selected.accuracy) : 'n/a'}.`,
       chart: funnelChart({ title: 'pseudo-labels', steps: funnel }),
       table: [['step', 'questions'], ...funnel.map((f) => [f.label, String(f.count)])],
+      itemFailures: stageItemFailuresLines(s.itemFailures),
     },
   ];
 }
@@ -118,6 +125,7 @@ function selfGuideSections(report: SelfGuideReport): Section[] {
         `and the synthetic pairs kept (run ${report.runId}).`,
       chart: funnelChart({ title: `filter funnel of ${report.task}`, steps: report.funnel }),
       table: [['step', 'count'], ...report.funnel.map((f) => [f.label, String(f.count)])],
+      itemFailures: stageItemFailuresLines(report.itemFailures),
     },
   ];
   if (report.classes) {
@@ -131,6 +139,7 @@ function selfGuideSections(report: SelfGuideReport): Section[] {
         format: (v) => String(Math.round(v)),
       }),
       table: [['label', 'pairs'], ...classes.map((c) => [c.label, String(c.count)])],
+      itemFailures: [],
     });
   }
   return sections;
@@ -158,6 +167,7 @@ function campaignSection(data: ReportData): Section {
         ...c.gains[i].map((g) => (g === null ? '' : points(g))),
       ]),
     ],
+    itemFailures: stageItemFailuresLines(c.itemFailures),
   };
 }
 
@@ -207,6 +217,13 @@ details table { border-collapse: collapse; font-size: 12px; }
 details td, details th { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
 details td:first-child, details th:first-child { text-align: left; }`;
 
+const failureList = (lines: string[]) =>
+  lines.length
+    ? `<p>Items the provider refused:</p><ul class="item-failures">${lines
+        .map((l) => `<li>${escapeXml(l)}</li>`)
+        .join('')}</ul>\n`
+    : '';
+
 export function renderHtml(data: ReportData): string {
   const table = (rows: string[][]) =>
     `<table><thead><tr>${rows[0].map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>${rows
@@ -215,7 +232,7 @@ export function renderHtml(data: ReportData): string {
       .join('')}</tbody></table>`;
   const sections = sectionsOf(data).map(
     (s) =>
-      `<section><h2>${escapeXml(s.title)}</h2><p>${escapeXml(s.lead)}</p>\n${s.chart}\n` +
+      `<section><h2>${escapeXml(s.title)}</h2><p>${escapeXml(s.lead)}</p>\n${failureList(s.itemFailures)}${s.chart}\n` +
       `<details><summary>numbers</summary>${table(s.table)}</details></section>`,
   );
   return [
@@ -254,7 +271,15 @@ export function renderMarkdown(data: ReportData, htmlFile: string): string {
     '```',
     '',
     `Charts: ${htmlFile}`,
-    ...sectionsOf(data).flatMap((s) => ['', `## ${s.title}`, '', s.lead, '', table(s.table)]),
+    ...sectionsOf(data).flatMap((s) => [
+      '',
+      `## ${s.title}`,
+      '',
+      s.lead,
+      ...(s.itemFailures.length ? ['', 'Items the provider refused:', ...s.itemFailures.map((f) => `- ${f}`)] : []),
+      '',
+      table(s.table),
+    ]),
     '',
   ].join('\n');
 }

@@ -219,6 +219,31 @@ describe('run reports', () => {
     expect(campaign).toContain('| t1-in-on-out-on-e2 | +5.0 |  |  |');
   });
 
+  it("lists a stage's item failures in that stage's section, in the words `flt result` uses", () => {
+    const refused = { count: 1, of: 64, examples: [{ id: 'q7', message: '400 prompt too long' }] };
+    const semievol: ReportData = {
+      ...reports[1],
+      semievol: { ...reports[1].semievol!, itemFailures: { collaborate: refused, justify: { ...refused, of: 34 } } },
+    };
+    const selfGuide: ReportData = {
+      ...reports[2],
+      selfGuide: [{ ...funnel('task190'), itemFailures: { 'generate-inputs': { ...refused, of: 40 } } }],
+    };
+    const sectionOf = (html: string, title: string) =>
+      html.split('<section>').find((s) => s.startsWith(`<h2>${title}</h2>`)) ?? '';
+    const collaborate = 'collaborate: 1 of 64 items failed and were dropped: q7: 400 prompt too long';
+    const justify = 'justify: 1 of 34 items failed and were dropped: q7: 400 prompt too long';
+    const generate = 'generate-inputs: 1 of 40 items failed and were dropped: q7: 400 prompt too long';
+    const pseudoLabels = sectionOf(renderHtml(semievol), 'Consistency and pseudo-labels');
+    expect(pseudoLabels).toContain(collaborate);
+    expect(pseudoLabels).toContain(justify);
+    expect(sectionOf(renderHtml(selfGuide), "SELF-GUIDE's filters on task190")).toContain(generate);
+    const markdown = renderMarkdown(selfGuide, 'x.html');
+    expect(markdown.slice(markdown.indexOf("## SELF-GUIDE's filters on task190"))).toContain(`- ${generate}`);
+    expect(renderMarkdown(semievol, 'x.html')).toContain(`- ${justify}`);
+    expect(renderHtml(reports[1])).not.toContain('items failed');
+  });
+
   const chromium = findChromium();
   const inChromium = chromium ? it.each(reports) : it.skip.each(reports);
   inChromium(

@@ -125,6 +125,33 @@ describe('flt watch frames', () => {
     expect(withProgress).toContain('fine-tune jobs\n  evolve: sftj-1 running 42%');
   });
 
+  it("shows each finished stage's item failures in its row, in the words `flt result` uses", () => {
+    const refused = { count: 1, of: 20, examples: [{ id: 'q7', message: '400 prompt too long' }] };
+    const root = run('evolve', []);
+    root.progress!.stages[2].itemFailures = { collaborate: refused };
+    root.progress!.stages[3].itemFailures = { justify: { ...refused, of: 6 } };
+    const text = frame(root);
+    expect(text).toMatch(
+      /collaborate +✓ done {2}collaborate: 1 of 20 items failed and were dropped: q7: 400 prompt too long/,
+    );
+    expect(text).toMatch(/justify +✓ done {2}justify: 1 of 6 items failed and were dropped: q7: 400 prompt too long/);
+
+    const selfGuide = node({
+      workflowId: 'sg1',
+      type: 'selfGuideRun',
+      progress: {
+        stage: 'annotate-outputs',
+        stages: [
+          { stage: 'generate-inputs', done: 2, total: 2, itemFailures: { 'generate-inputs': { ...refused, of: 10 } } },
+          { stage: 'annotate-outputs', done: 0, total: 1 },
+        ],
+        usage: usage(10, 0),
+      },
+    });
+    const generated = 'generate-inputs: 1 of 10 items failed and were dropped: q7: 400 prompt too long';
+    expect(frame(selfGuide)).toMatch(new RegExp(`generate-inputs +█+ 2/2 {2}${generated} {2}done`));
+  });
+
   it('says when the run is paused or waits for approval, and what to run', () => {
     const estimate = {
       stage: 'evolve',
