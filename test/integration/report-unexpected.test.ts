@@ -32,7 +32,9 @@ it.each([
       (err: Error) => err,
     );
     expect(failure?.constructor.name).toBe('ReportError');
-    expect(failure?.message).toMatch(new RegExp(`^Run ${workflowId}'s (input|result) is not what a ${type} report`));
+    expect(failure?.message).toMatch(
+      new RegExp(`^Run ${workflowId}'s (input|result) is not what the report reads from a workflow of type ${type}`),
+    );
     expect(failure?.message).toContain(field);
     expect(failure?.message).not.toMatch(/TypeError|Cannot read/);
   } finally {
