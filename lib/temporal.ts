@@ -12,9 +12,20 @@ export function temporalConnectConfig(env: NodeJS.ProcessEnv = process.env) {
   };
 }
 
-/** The Web UI page of a run (the dev server's UI unless FLT_UI_URL says otherwise). */
+/**
+ * Where the Web UI of the server at `address` is: Temporal Cloud's for a Cloud namespace, otherwise the same host at
+ * the dev server's UI port, which `temporal server start-dev` puts 1000 above its gRPC port.
+ */
+function uiBase(address: string): string {
+  const [, host, port] = /^(.*?)(?::(\d+))?$/.exec(address)!;
+  if (host.endsWith('.tmprl.cloud')) return 'https://cloud.temporal.io';
+  return `http://${host}:${Number(port ?? 7233) + 1000}`;
+}
+
+/** The Web UI page of a run: FLT_UI_URL when set, else derived from the server's address (TEMPORAL_ADDRESS). */
 export function uiLink(runId: string, env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.FLT_UI_URL ?? 'http://localhost:8233';
-  const namespace = encodeURIComponent(temporalConnectConfig(env).namespace);
+  const { connectionOptions, namespace: name } = temporalConnectConfig(env);
+  const base = env.FLT_UI_URL ?? uiBase(connectionOptions.address);
+  const namespace = encodeURIComponent(name);
   return `${base}/namespaces/${namespace}/workflows/${encodeURIComponent(runId)}`;
 }

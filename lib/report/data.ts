@@ -16,6 +16,7 @@ import type { SelfGuideCampaignInput, SelfGuideCampaignResult } from '../../work
 import type { SemievolRunResult } from '../../workflows/semievol';
 import type { ArtifactStore } from '../artifacts';
 import { summarizeResult } from '../methods';
+import { checkRunPart, isReportedWorkflow, type ReportedWorkflow } from './run-shapes';
 import type { BarGroup, FunnelStep } from './charts';
 
 export interface CostLine {
@@ -85,7 +86,7 @@ export interface ReportData {
 /** A run that has no report (yet): the message says why and what to do. */
 export class ReportError extends Error {}
 
-const methods: Record<string, string> = {
+const methods: Record<ReportedWorkflow, string> = {
   evaluationRun: 'evaluate',
   semievolRun: 'semievol',
   selfGuideRun: 'selfguide',
@@ -190,11 +191,12 @@ export async function loadReportData(client: Client, store: ArtifactStore, runId
         `(\`flt watch ${runId}\` follows a running one).`,
     );
   }
-  const method = methods[description.type];
-  if (!method)
-    throw new ReportError(
-      `Run ${runId} is a ${description.type}, which has no report; report on the run that started it.`,
-    );
+  const type = description.type;
+  if (!isReportedWorkflow(type))
+    throw new ReportError(`Run ${runId} is a ${type}, which has no report; report on the run that started it.`);
+  const method = methods[type];
+  const check = (id: string, of: ReportedWorkflow, part: 'input' | 'result', value: unknown) =>
+    checkRunPart(id, of, part, value, (message) => new ReportError(message));
   const history = await handle.fetchHistory();
   const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
   const input = await decodeFromPayloadsAtIndex<{ providers: ProvidersConfig; task?: unknown }>(
@@ -202,7 +204,9 @@ export async function loadReportData(client: Client, store: ArtifactStore, runId
     0,
     started?.input?.payloads,
   );
+  check(runId, type, 'input', input);
   const result = (await handle.result()) as { usage: StageUsage; costs?: StageCost[] };
+  check(runId, type, 'result', result);
   const base = {
     runId,
     workflowType: description.type,
@@ -272,7 +276,11 @@ export async function loadReportData(client: Client, store: ArtifactStore, runId
   }
   const r = result as SelfGuideCampaignResult;
   const testRuns = await Promise.all(
-    r.test.map((t) => client.workflow.getHandle(t.runId).result() as Promise<SelfGuideRunResult>),
+    r.test.map(async (t) => {
+      const testRun = (await client.workflow.getHandle(t.runId).result()) as SelfGuideRunResult;
+      check(t.runId, 'selfGuideRun', 'result', testRun);
+      return testRun;
+    }),
   );
   const validationGroups = r.baselines.map((b) => {
     const kind = kindOf(input as SelfGuideCampaignInput, b.task);
