@@ -73,7 +73,7 @@ describe('retrieval of labeled examples', () => {
     expect((await double.requests()).filter((r) => r.path === '/v1/embeddings')).toHaveLength(3);
   });
 
-  it('counts embeddings paid by an attempt that died when its retry reads them, and never for another payer', async () => {
+  it('counts embeddings paid by an attempt that died when its retry reads them, not for other payers', async () => {
     const ref = await deps.store.writeJsonl([...pool, item('l3', 'Dividends were raised for the tenth year.')]);
     const retrieval = {
       pool: ref,
