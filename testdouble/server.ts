@@ -50,6 +50,9 @@ function main(): void {
   adminRoutes(router, state);
 
   const server = createServer(requestListener(state, router));
+  // Never close an idle keep-alive connection: a client may be sending on it at that very moment and see "other side
+  // closed". Clients close their idle connections themselves; shutdown closes the rest.
+  server.keepAliveTimeout = 0;
   server.listen(port, host, () => {
     const address = server.address() as AddressInfo;
     const shownHost = host.includes(':') ? `[${host}]` : host;
