@@ -120,136 +120,142 @@ describe('operating a run from the CLI', () => {
 
   const operatedRun =
     'waits for approval before a fine-tune and before crossing the budget; pauses and unpauses; watch follows it all';
-  it(operatedRun, async () => {
-    const started = await flt('run', config, '--id', runId);
-    expect(started.stdout).toMatch(
-      /estimate: up to \$\d+\.\d{4} \(\d[\d,]* calls, [\d,]+ tokens, completions at their max tokens\)/,
-    );
-    let watched = '';
-    watcher = spawn(tsx, [path.join(root, 'client.ts'), 'watch', runId, '--interval', '0.3'], { env, cwd: root });
-    watcher.stdout!.setEncoding('utf8').on('data', (chunk: string) => (watched += chunk));
-    const watcherDone = new Promise((resolve) => watcher!.once('exit', resolve));
+  // About 30 CLI processes, each a few seconds of tsx start-up on an idle machine and several times that on a loaded
+  // one: the bound is for a hang, not for speed.
+  it(
+    operatedRun,
+    async () => {
+      const started = await flt('run', config, '--id', runId);
+      expect(started.stdout).toMatch(
+        /estimate: up to \$\d+\.\d{4} \(\d[\d,]* calls, [\d,]+ tokens, completions at their max tokens\)/,
+      );
+      let watched = '';
+      watcher = spawn(tsx, [path.join(root, 'client.ts'), 'watch', runId, '--interval', '0.3'], { env, cwd: root });
+      watcher.stdout!.setEncoding('utf8').on('data', (chunk: string) => (watched += chunk));
+      const watcherDone = new Promise((resolve) => watcher!.once('exit', resolve));
 
-    // 1. The warm-up fine-tune asks first: nothing is paid, and the run says so everywhere.
-    const atWarmUp = await until(
-      'the warm-up to wait for approval',
-      async () => (await control()).awaiting?.stage === 'warm-up' && (await control()),
-    );
-    expect(atWarmUp.awaiting).toMatchObject({ kind: 'fine-tune' });
-    expect((await flt('status', runId)).stdout).toMatch(
-      /awaiting approval: stage "warm-up" fine-tunes .*Run `flt approve operator-\d+`\./,
-    );
-    expect((await client.workflow.getHandle(runId).describe()).typedSearchAttributes.get(searchAttributes.stage)).toBe(
-      'awaiting-approval',
-    );
-    // What the Web UI shows as the run's current details.
-    const metadata = await client.workflow
-      .getHandle(runId)
-      .query<{ currentDetails: string }>('__temporal_workflow_metadata');
-    expect(metadata.currentDetails).toMatch(
-      new RegExp(
-        String.raw`^\*\*Awaiting approval\*\*: stage "warm-up" fine-tunes .*\n\n` +
-          String.raw`\*\*Stage\*\*: warm-up: stage 1 of 8: M_warm = fine-tune\(M_base, D_L\): 12 examples\n\n` +
-          String.raw`\*\*Spent\*\*: \$0\.0000, 0 tokens of a \$0\.0100 budget$`,
-      ),
-    );
-    await until('list --stage awaiting-approval', async () =>
-      (await flt('list', '--stage', 'awaiting-approval', '--task', task)).stdout.includes(runId),
-    );
-    if (spawnSync('tmux', ['-V']).status === 0) {
-      // The live view in a real terminal.
-      const session = `flt-operator-${process.pid}`;
-      const command =
-        `cd ${root} && TEMPORAL_ADDRESS=${temporalAddress()} FLT_HOME=${home} ` +
-        `${tsx} client.ts watch ${runId} --interval 0.3`;
-      spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '40', command]);
-      try {
-        const screen = await until('watch to draw in tmux', async () => {
-          const pane = spawnSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' }).stdout;
-          return pane.includes('AWAITING APPROVAL') && pane;
-        });
-        expect(screen).toMatch(new RegExp(`^run ${runId} · semievolRun · RUNNING`, 'm'));
-        expect(screen).toMatch(/^ {2}warm-up +▸ running {2}awaiting approval$/m);
-      } finally {
-        spawnSync('tmux', ['kill-session', '-t', session]);
+      // 1. The warm-up fine-tune asks first: nothing is paid, and the run says so everywhere.
+      const atWarmUp = await until(
+        'the warm-up to wait for approval',
+        async () => (await control()).awaiting?.stage === 'warm-up' && (await control()),
+      );
+      expect(atWarmUp.awaiting).toMatchObject({ kind: 'fine-tune' });
+      expect((await flt('status', runId)).stdout).toMatch(
+        /awaiting approval: stage "warm-up" fine-tunes .*Run `flt approve operator-\d+`\./,
+      );
+      expect(
+        (await client.workflow.getHandle(runId).describe()).typedSearchAttributes.get(searchAttributes.stage),
+      ).toBe('awaiting-approval');
+      // What the Web UI shows as the run's current details.
+      const metadata = await client.workflow
+        .getHandle(runId)
+        .query<{ currentDetails: string }>('__temporal_workflow_metadata');
+      expect(metadata.currentDetails).toMatch(
+        new RegExp(
+          String.raw`^\*\*Awaiting approval\*\*: stage "warm-up" fine-tunes .*\n\n` +
+            String.raw`\*\*Stage\*\*: warm-up: stage 1 of 8: M_warm = fine-tune\(M_base, D_L\): 12 examples\n\n` +
+            String.raw`\*\*Spent\*\*: \$0\.0000, 0 tokens of a \$0\.0100 budget$`,
+        ),
+      );
+      await until('list --stage awaiting-approval', async () =>
+        (await flt('list', '--stage', 'awaiting-approval', '--task', task)).stdout.includes(runId),
+      );
+      if (spawnSync('tmux', ['-V']).status === 0) {
+        // The live view in a real terminal.
+        const session = `flt-operator-${process.pid}`;
+        const command =
+          `cd ${root} && TEMPORAL_ADDRESS=${temporalAddress()} FLT_HOME=${home} ` +
+          `${tsx} client.ts watch ${runId} --interval 0.3`;
+        spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '40', command]);
+        try {
+          const screen = await until('watch to draw in tmux', async () => {
+            const pane = spawnSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' }).stdout;
+            return pane.includes('AWAITING APPROVAL') && pane;
+          });
+          expect(screen).toMatch(new RegExp(`^run ${runId} · semievolRun · RUNNING`, 'm'));
+          expect(screen).toMatch(/^ {2}warm-up +▸ running {2}awaiting approval$/m);
+        } finally {
+          spawnSync('tmux', ['kill-session', '-t', session]);
+        }
       }
-    }
-    expect((await double.requests()).filter((r) => r.method === 'POST')).toHaveLength(0);
-    expect((await flt('approve', runId)).stdout).toContain(`approved stage "warm-up" of ${runId}.`);
+      expect((await double.requests()).filter((r) => r.method === 'POST')).toHaveLength(0);
+      expect((await flt('approve', runId)).stdout).toContain(`approved stage "warm-up" of ${runId}.`);
 
-    // 2. Collaboration is estimated over the $0.01 budget: it waits until the budget is raised.
-    const atCollaborate = await until(
-      'collaboration to wait for budget',
-      async () => (await control()).awaiting?.stage === 'collaborate' && (await control()),
-    );
-    expect(atCollaborate.awaiting).toMatchObject({ kind: 'budget' });
-    expect(atCollaborate.awaiting!.reason).toMatch(/over its \$0\.0100 budget/);
-    expect((await double.requests()).filter((r) => r.path === '/v1/chat/completions')).toHaveLength(0);
-    await until('watch to show the wait for budget', async () =>
-      watched.includes('AWAITING APPROVAL: stage "collaborate" is estimated at up to'),
-    );
-    // Every model call fails for now (and is retried), which holds collaboration mid-stage for the pause below.
-    await double.configure({ faults: { rate: 1, kinds: ['500'], paths: '^/v1/chat' } });
-    expect((await flt('budget', runId, '--usd', '100')).stdout).toMatch(
-      new RegExp(`^budget of ${runId}: \\$100\\.00; spent \\$0\\.\\d{4}`),
-    );
-    const collaborate = client.workflow.getHandle(`${runId}--collaborate`);
-    await until('collaboration to start', async () => (await collaborate.describe()).status.name === 'RUNNING');
+      // 2. Collaboration is estimated over the $0.01 budget: it waits until the budget is raised.
+      const atCollaborate = await until(
+        'collaboration to wait for budget',
+        async () => (await control()).awaiting?.stage === 'collaborate' && (await control()),
+      );
+      expect(atCollaborate.awaiting).toMatchObject({ kind: 'budget' });
+      expect(atCollaborate.awaiting!.reason).toMatch(/over its \$0\.0100 budget/);
+      expect((await double.requests()).filter((r) => r.path === '/v1/chat/completions')).toHaveLength(0);
+      await until('watch to show the wait for budget', async () =>
+        watched.includes('AWAITING APPROVAL: stage "collaborate" is estimated at up to'),
+      );
+      // Every model call fails for now (and is retried), which holds collaboration mid-stage for the pause below.
+      await double.configure({ faults: { rate: 1, kinds: ['500'], paths: '^/v1/chat' } });
+      expect((await flt('budget', runId, '--usd', '100')).stdout).toMatch(
+        new RegExp(`^budget of ${runId}: \\$100\\.00; spent \\$0\\.\\d{4}`),
+      );
+      const collaborate = client.workflow.getHandle(`${runId}--collaborate`);
+      await until('collaboration to start', async () => (await collaborate.describe()).status.name === 'RUNNING');
 
-    // 3. Paused: the run and its running stage workflow start nothing new; the shards in flight finish.
-    expect((await flt('pause', runId)).stdout).toMatch(
-      new RegExp(`^paused ${runId} and 1 running stage workflow\\(s\\)`),
-    );
-    await double.configure({ faults: { rate: 0 } });
-    const quiet = await until('the paused run to have nothing in flight', async () => {
-      const tree = await readRunTree(client, runId);
-      return tree.control?.paused && flatten(tree).every((n) => n.activities.length === 0) && tree;
-    });
-    const held = quiet.children.find((c) => c.workflowId === `${runId}--collaborate`)!;
-    expect(held.status).toBe('RUNNING');
-    expect(held.progress!.stages[0].done).toBeLessThan(held.progress!.stages[0].total);
-    expect((await client.workflow.getHandle(runId).describe()).typedSearchAttributes.get(searchAttributes.stage)).toBe(
-      'paused',
-    );
-    await until('list --stage paused', async () =>
-      (await flt('list', '--stage', 'paused', '--task', task)).stdout.includes(runId),
-    );
-    await until(
-      'watch to show the paused stage',
-      async () =>
-        watched.includes('PAUSED: no new paid step starts') &&
-        /collaborate +[█░]{24} \d+\/30 items {2}\d\/6 shards, paused/.test(watched),
-    );
-    expect((await flt('unpause', runId)).stdout).toMatch(
-      new RegExp(`^unpaused ${runId} and 1 running stage workflow\\(s\\)`),
-    );
+      // 3. Paused: the run and its running stage workflow start nothing new; the shards in flight finish.
+      expect((await flt('pause', runId)).stdout).toMatch(
+        new RegExp(`^paused ${runId} and 1 running stage workflow\\(s\\)`),
+      );
+      await double.configure({ faults: { rate: 0 } });
+      const quiet = await until('the paused run to have nothing in flight', async () => {
+        const tree = await readRunTree(client, runId);
+        return tree.control?.paused && flatten(tree).every((n) => n.activities.length === 0) && tree;
+      });
+      const held = quiet.children.find((c) => c.workflowId === `${runId}--collaborate`)!;
+      expect(held.status).toBe('RUNNING');
+      expect(held.progress!.stages[0].done).toBeLessThan(held.progress!.stages[0].total);
+      expect(
+        (await client.workflow.getHandle(runId).describe()).typedSearchAttributes.get(searchAttributes.stage),
+      ).toBe('paused');
+      await until('list --stage paused', async () =>
+        (await flt('list', '--stage', 'paused', '--task', task)).stdout.includes(runId),
+      );
+      await until(
+        'watch to show the paused stage',
+        async () =>
+          watched.includes('PAUSED: no new paid step starts') &&
+          /collaborate +[█░]{24} \d+\/30 items {2}\d\/6 shards, paused/.test(watched),
+      );
+      expect((await flt('unpause', runId)).stdout).toMatch(
+        new RegExp(`^unpaused ${runId} and 1 running stage workflow\\(s\\)`),
+      );
 
-    // 4. M_evol's fine-tune asks too. Approved, its job is watched (its polls fail for a while, which holds it
-    // running).
-    await until('evolve to wait for approval', async () => (await control()).awaiting?.stage === 'evolve');
-    await double.configure({ faults: { rate: 1, kinds: ['500'], paths: '^/v1/fine_tuning/jobs/[^/]+$' } });
-    expect((await flt('approve', runId)).stdout).toContain(`approved stage "evolve" of ${runId}.`);
-    await until('watch to show the fine-tune job', async () =>
-      /fine-tune jobs\n {2}evolve: ftjob-\S+ running\n(?: {6}.*\n)*? {6}poll failed, will poll again/.test(watched),
-    );
-    await double.configure({ faults: { rate: 0 } });
-    expect((await control()).approved).toEqual(['warm-up', 'evolve']);
-    const result = await client.workflow.getHandle(runId).result();
-    expect(result.evaluations.semievol.score.total).toBe(splits.test);
-    expect(result.costs.map((c: { stage: string }) => c.stage)).toEqual([
-      'warm-up',
-      'propagate',
-      'collaborate',
-      'justify',
-      'evolve',
-      'evaluate',
-    ]);
+      // 4. M_evol's fine-tune asks too. Approved, its job is watched (its polls fail for a while, which holds it
+      // running).
+      await until('evolve to wait for approval', async () => (await control()).awaiting?.stage === 'evolve');
+      await double.configure({ faults: { rate: 1, kinds: ['500'], paths: '^/v1/fine_tuning/jobs/[^/]+$' } });
+      expect((await flt('approve', runId)).stdout).toContain(`approved stage "evolve" of ${runId}.`);
+      await until('watch to show the fine-tune job', async () =>
+        /fine-tune jobs\n {2}evolve: ftjob-\S+ running\n(?: {6}.*\n)*? {6}poll failed, will poll again/.test(watched),
+      );
+      await double.configure({ faults: { rate: 0 } });
+      expect((await control()).approved).toEqual(['warm-up', 'evolve']);
+      const result = await client.workflow.getHandle(runId).result();
+      expect(result.evaluations.semievol.score.total).toBe(splits.test);
+      expect(result.costs.map((c: { stage: string }) => c.stage)).toEqual([
+        'warm-up',
+        'propagate',
+        'collaborate',
+        'justify',
+        'evolve',
+        'evaluate',
+      ]);
 
-    // The watcher ends with the result.
-    await watcherDone;
-    expect(watched).toMatch(new RegExp(`run ${runId} · semievolRun · COMPLETED after`));
-    expect(watched).toMatch(/SemiEvol \(double\/ft:sim-model\S*\): accuracy 0\.\d{3} \(\d+\/15\)/);
-  });
+      // The watcher ends with the result.
+      await watcherDone;
+      expect(watched).toMatch(new RegExp(`run ${runId} · semievolRun · COMPLETED after`));
+      expect(watched).toMatch(/SemiEvol \(double\/ft:sim-model\S*\): accuracy 0\.\d{3} \(\d+\/15\)/);
+    },
+    900_000,
+  );
 
   it('writes a report of the finished run, whose charts Chromium draws', async () => {
     const out = path.join(home, 'reports');
