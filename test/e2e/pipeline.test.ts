@@ -88,7 +88,9 @@ describe('flt end to end', () => {
     const runId = `e2e-${Date.now()}`;
     const { stdout } = await flt('run', config, '--id', runId, '--wait');
     expect(stdout).toContain(`run id: ${runId}`);
-    expect(stdout).toMatch(/web UI: http:\/\/localhost:8233\/namespaces\/default\/workflows\//);
+    // The link follows TEMPORAL_ADDRESS to the dev server's UI port, 1000 above its gRPC port.
+    const [host, port] = temporalAddress().split(':');
+    expect(stdout).toContain(`web UI: http://${host}:${Number(port) + 1000}/namespaces/default/workflows/${runId}`);
     expect(stdout).toMatch(/double\/sim-model: accuracy 0\.\d{3} \(\d+\/60, \d+ without an answer\)/);
     const result = JSON.parse((await flt('result', runId, '--json')).stdout);
     expect(result.evaluations[0].score.total).toBe(60);
