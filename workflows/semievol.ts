@@ -10,7 +10,13 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { PseudoLabelAccuracy, SamplingParams, SelectionResult, StageItemFailures } from '../core/contracts';
+import type {
+  Metric,
+  PseudoLabelAccuracy,
+  SamplingParams,
+  SelectionResult,
+  StageItemFailures,
+} from '../core/contracts';
 import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from '../core/config';
 import { providersForStage, type Rerun } from '../core/rerun';
 import { searchAttributes } from '../core/search-attributes';
@@ -52,6 +58,8 @@ export interface SemievolRunInput {
   options: SemievolOptions;
   /** Evaluation sampling; its seed is the run's seed. */
   sampling: SamplingParams;
+  /** How evaluations and the pseudo-label diagnostic score answers; `option-letter` when absent (older runs). */
+  metric?: Metric;
   execution: { shardSize: number; parallelShards: number; maxItemFailureShare?: number };
   /** Set by `flt run`: the budget and the estimate it is checked against. */
   budget?: BudgetPlan;
@@ -439,7 +447,7 @@ async function evaluate(
           test: input.data.test,
           providers: providersAt(input, 'evaluate'),
           sampling: { ...input.sampling, style: input.options.collaboration.style },
-          metric: 'option-letter' as const,
+          metric: input.metric ?? 'option-letter',
           execution: input.execution,
           retrieval,
         },
@@ -470,5 +478,6 @@ function diagnosePseudoLabels(
     gold: input.data.unlabeledGold,
     labels: justification.labels,
     selected: selection.selected,
+    metric: input.metric ?? 'option-letter',
   });
 }

@@ -100,14 +100,15 @@ describe('the semievol method', () => {
       loadRunConfig(
         write(
           `open-${Math.random().toString(36).slice(2)}.yaml`,
-          'method: semievol\ntask: numeric\nproviders:\n  p: { kind: llama-cpp, modelPath: m.gguf }\n' +
+          'method: semievol\ntask: numeric\nproviders:\n  p: { kind: openai-compatible, baseURL: http://127.0.0.1:1/v1 }\n' +
             `model: { provider: p, model: m }\nfineTune:\n  backend: { kind: in-context }\n${data}${extra}`,
         ),
       );
     const split = (format: string, file: string) => `{ format: ${format}, path: ${file} }`;
     const numericData =
       `data:\n  labeled: ${split('open-jsonl', fixture('labeled.jsonl'))}\n` +
-      `  unlabeled: ${split('open-csv', fixture('unlabeled.csv'))}\n  test: ${split('open-jsonl', fixture('test.jsonl'))}\n`;
+      `  unlabeled: ${split('open-csv', fixture('unlabeled.csv'))}\n` +
+      `  test: ${split('open-jsonl', fixture('test.jsonl'))}\n`;
     const textFile = write('text.jsonl', '{"question":"Who designed the tower?","answer":"Gustave Eiffel"}\n');
     const textData =
       `data:\n  labeled: ${split('open-jsonl', textFile)}\n  unlabeled: ${split('open-jsonl', textFile)}\n` +
@@ -118,7 +119,7 @@ describe('the semievol method', () => {
       return (await semievolMethod.prepare(loaded, new LocalArtifactStore(path.join(dir, 'artifacts')))).input;
     };
 
-    it('scores open numeric splits with the number metric and open text splits with text-match by default', async () => {
+    it('scores open numeric splits by number and open text splits by text-match by default', async () => {
       expect((await prepared(numericData)).metric).toBe('number');
       expect((await prepared(textData)).metric).toBe('text-match');
       expect((await prepared(numericData, 'metric: text-match\n')).metric).toBe('text-match');
@@ -133,7 +134,8 @@ describe('the semievol method', () => {
         `  test: ${split('semievol-csv', path.join(root, 'demo/fpb/test.csv'))}\n`;
       expect(() => config(mixed)).toThrow(ConfigError);
       expect(() => config(mixed)).toThrow(
-        /line 11: field "data\.test\.format" must be an open-question format \(open-csv or open-jsonl\) like data\.labeled/,
+        'line 11: field "data.test.format" must be an open-question format (open-csv or open-jsonl) like ' +
+          'data.labeled, since a run pseudo-labels one kind of question.',
       );
       expect(() => config(numericData, 'metric: option-letter\n')).toThrow(
         /field "metric" must be "number" or "text-match" for open questions/,

@@ -125,7 +125,7 @@ describe('pseudoLabel on open questions (no options)', () => {
     reflection: CollaborationRecord['reflection'] = null,
   ): CollaborationRecord => ({ id: 'n', question: 'What was the revenue?', options: [], collaborators, reflection });
 
-  it("is consistent when every number agrees with collaborator 1's within 1%, labeled with collaborator 1's answer", () => {
+  it("is consistent when every number is within 1% of collaborator 1's, labeled with collaborator 1's answer", () => {
     // 1,240 is 0.45% from 1,234.5; "$1234.50" and "1234" are the same number written otherwise.
     const r = open([answer('1,234.5', [-0.2, -0.4]), answer('$1234.50'), answer('1240'), answer('1234')]);
     expect(collaboratorAnswers(r)).toEqual(['1,234.5', '$1234.50', '1240', '1234']);

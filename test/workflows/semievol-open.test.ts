@@ -65,7 +65,7 @@ describe('semievolRun on open numeric questions', () => {
     return { ...(input as Omit<SemievolRunInput, 'runId'>), runId };
   }
 
-  it('pseudo-labels numbers by tolerance, fine-tunes on them and scores every model with the number metric', async () => {
+  it('pseudo-labels numbers by tolerance, fine-tunes on them, scores every model by number', async () => {
     const { client, close } = await testClient();
     const worker = await testWorker(deps);
     const runId = `semievol-open-${Date.now()}`;
