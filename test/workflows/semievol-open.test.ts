@@ -1,9 +1,12 @@
 // SemiEvol end to end on open numeric questions (test/fixtures/open-numeric): the config's open splits loaded and
 // scored with the number metric by default, the test double answering with numbers (right or wrong per its
-// accuracy, right ones sometimes spelled otherwise than the gold), and every stage on the real dev server.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+// accuracy, right ones sometimes spelled otherwise than the gold), every stage on the real dev server, and
+// `flt semievol select --run` agreeing with the run.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { readNumber } from '../../core/answers';
 import { numbersMatch } from '../../core/metrics';
 import type { ChatMessage } from '../../core/types';
@@ -12,9 +15,10 @@ import { loadOpenCsv, loadOpenJsonl } from '../../lib/datasets';
 import { semievolMethod } from '../../lib/methods/semievol';
 import type { SemievolRunInput, SemievolRunResult } from '../../workflows/semievol';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
-import { tempDeps, testClient, testWorker } from '../support/temporal';
+import { tempDeps, temporalAddress, testClient, testWorker } from '../support/temporal';
 
-const fixture = path.resolve(__dirname, '../fixtures/open-numeric');
+const root = path.resolve(__dirname, '../..');
+const fixture = path.join(root, 'test/fixtures/open-numeric');
 const items = [
   ...loadOpenJsonl(path.join(fixture, 'labeled.jsonl')).items,
   ...loadOpenCsv(path.join(fixture, 'unlabeled.csv')).items,
@@ -107,6 +111,25 @@ describe('semievolRun on open numeric questions', () => {
       ).toBe(true);
       const selected = await deps.store.readAll<{ pseudo_label: string }>(p.selected);
       expect(selected.every((s) => readNumber(s.pseudo_label) !== null)).toBe(true);
+
+      // `flt semievol select --run` reads the open records back and selects exactly as the run did.
+      const output = path.join(mkdtempSync(path.join(os.tmpdir(), 'flt-open-select-')), 'selected.jsonl');
+      await promisify(execFile)(
+        path.join(root, 'node_modules/.bin/tsx'),
+        [path.join(root, 'client.ts'), 'semievol', 'select', '--run', runId, '--theta', '50', '--output', output],
+        {
+          env: {
+            ...process.env,
+            TEMPORAL_ADDRESS: temporalAddress(),
+            FLT_ARTIFACT_ROOT: path.join(deps.home, 'artifacts'),
+          },
+        },
+      );
+      const reselected = readFileSync(output, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(reselected).toEqual(selected);
 
       // Training examples ask the open question and teach the answer line; no prompt lists options.
       const training = await deps.store.readAll<{ messages: ChatMessage[] }>(
