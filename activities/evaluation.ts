@@ -1,7 +1,6 @@
 // Scoring a model's answers against the gold answers of the test split.
-import { extractNumber } from '../core/answers';
 import type { Metric, Score } from '../core/contracts';
-import { numbersMatch } from '../core/metrics';
+import { answerMatches } from '../core/metrics';
 import type { ArtifactRef, McqItem, ShardResults } from '../core/types';
 import type { ActivityDeps } from './context';
 import { shardOutputs } from './shard-lists';
@@ -31,7 +30,7 @@ export function evaluationActivities({ store }: ActivityDeps) {
             id: answer.id,
             prediction: answer.prediction,
             gold: expected,
-            correct: isCorrect(input.metric, answer, expected),
+            correct: expected !== null && answerMatches(answer.prediction, expected, input.metric),
           });
         }
       }
@@ -47,11 +46,4 @@ export function evaluationActivities({ store }: ActivityDeps) {
       };
     },
   };
-}
-
-function isCorrect(metric: Metric, answer: AnsweredQuestion, gold: string | null): boolean {
-  if (gold === null) return false;
-  if (metric === 'option-letter') return answer.prediction === gold;
-  const predicted = extractNumber(answer.responses[0]?.text ?? '');
-  return predicted !== null && numbersMatch(predicted, Number(gold));
 }

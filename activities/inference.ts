@@ -1,7 +1,7 @@
 // Answering multiple-choice questions shard by shard: prompts from core/, calls through the gateway.
 import type { ProvidersConfig } from '../core/config';
 import type { ItemFailure, Retrieval, SamplingParams } from '../core/contracts';
-import { extractOptionLetter } from '../core/answers';
+import { extractAnswer } from '../core/answers';
 import { fewShotMessages, zeroShotMessages } from '../core/prompts';
 import {
   addUsage,
@@ -33,7 +33,7 @@ export interface AnswerQuestionsInput {
 export interface AnsweredQuestion {
   id: string;
   responses: { text: string; logprobs: number[] | null; finishReason: string }[];
-  /** Option letter extracted from the first response, or null. */
+  /** The option letter (or, for an open question, the answer line's answer) of the first response, or null. */
   prediction: string | null;
 }
 
@@ -112,7 +112,7 @@ export function inferenceActivities(deps: ActivityDeps) {
         return {
           id: item.id,
           responses,
-          prediction: extractOptionLetter(responses[0]?.text ?? '', item.options.length),
+          prediction: extractAnswer(responses[0]?.text ?? '', item.options),
         };
       };
       const answers = await calls.forEachItem(items, (item) => item.id, answerOne);

@@ -2,7 +2,7 @@
 // steps between stages (selection, training sets, the pseudo-label diagnostic). Decisions come from core/semievol.ts.
 import type { ProvidersConfig } from '../core/config';
 import type { ItemFailure, PseudoLabelAccuracy, ResponseSampling, Retrieval, SelectionResult } from '../core/contracts';
-import { summarizeAccuracy } from '../core/metrics';
+import { answerMatches, summarizeAccuracy, type Metric } from '../core/metrics';
 import { fewShotMessages, justificationMessages, trainingExample, type PromptStyle } from '../core/prompts';
 import type { SelectionOptions } from '../core/semievol-config';
 import {
@@ -237,10 +237,10 @@ export function semievolActivities(deps: ActivityDeps) {
 
       const justify = async (record: CollaborationRecord): Promise<CollaborationRecord> => {
         if (!isInconsistent(record)) return record;
-        const letters = collaboratorAnswers(record);
+        const given = collaboratorAnswers(record);
         const prompt = justificationMessages(
           record,
-          record.collaborators.map((c, j) => ({ answer: letters[j], response: c.response })),
+          record.collaborators.map((c, j) => ({ answer: given[j], response: c.response })),
           input.sampling.style ?? 'reasoning',
         );
         return {
@@ -343,6 +343,8 @@ export function semievolActivities(deps: ActivityDeps) {
       gold: ArtifactRef;
       labels: ArtifactRef[];
       selected: ArtifactRef;
+      /** How a pseudo-label is compared with gold; `option-letter` when absent (runs started before open questions). */
+      metric?: Metric;
     }): Promise<PseudoLabelAccuracy> {
       const gold = new Map<string, string | null>();
       for await (const item of store.readJsonl<{ id: string; answer: string | null }>(input.gold))
@@ -351,7 +353,7 @@ export function semievolActivities(deps: ActivityDeps) {
         const correct: boolean[] = [];
         for await (const { id, label } of lines) {
           const answer = gold.get(id);
-          if (label !== null && answer) correct.push(label === answer);
+          if (label !== null && answer) correct.push(answerMatches(label, answer, input.metric ?? 'option-letter'));
         }
         return summarizeAccuracy(correct);
       };

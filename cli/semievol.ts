@@ -27,12 +27,12 @@ const responseSchema = z.object({
 
 /**
  * One input line: `{id, question, options, collaborators: [{response, logprobs}], reflection: {response, logprobs} |
- * null}`.
+ * null}`; `options: []` is an open question, whose answers are read from the "Answer:" line.
  */
 const recordSchema = z.object({
   id: z.union([z.string(), z.number()]).transform(String),
   question: z.string(),
-  options: z.array(z.string()).min(1).max(26),
+  options: z.array(z.string()).max(26),
   collaborators: z.array(responseSchema).min(1),
   reflection: responseSchema.nullable().default(null),
 });

@@ -58,29 +58,42 @@ export function extractOptionLetter(text: string, optionCount: number): string |
   return found === undefined ? null : validLetter(found, optionCount);
 }
 
+/** An "Answer:" marker and the rest of its line. */
+const answerLine = /\banswer\s*:([^\n]*)/gi;
+
+/** Markdown emphasis around an answer ("**Answer:** 42"). */
+const emphasis = /^[\s*_]+|[\s*_]+$/g;
+
 /**
- * Numbers as models write them: "-3", "+4", "1,234.5", ".5", "2.5e3", "45%". A sign only counts when it does
- * not follow a digit ("10-20" is 10 and 20), and digits glued to letters ("Q3", "x201a") are not numbers.
+ * The answer to an open question (one without options): what follows the last "Answer:" marker on its line that
+ * holds anything, as written. Null without one: an open answer is never guessed from free text.
  */
-const numberPattern =
-  /(?<![\p{L}\p{N}_.])[-+\u2212]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?%?/gu;
-
-/** A percent is a fraction, as in SemiEvol's own normalization: "45%" is 0.45. */
-function parseNumber(written: string): number {
-  const plain = written.replace(/,/g, '').replace('\u2212', '-');
-  return plain.endsWith('%') ? Number(plain.slice(0, -1)) / 100 : Number(plain);
+export function extractOpenAnswer(text: string): string | null {
+  const written = [...text.matchAll(answerLine)].map((m) => m[1].replace(emphasis, '')).filter(Boolean);
+  return written.at(-1) ?? null;
 }
 
-function lastNumberIn(text: string): number | null {
-  const all = text.match(numberPattern);
-  return all ? parseNumber(all[all.length - 1]) : null;
+/** The answer a response gives: an option letter when the question has options, else the open answer. */
+export function extractAnswer(text: string, options: readonly string[]): string | null {
+  return options.length ? extractOptionLetter(text, options.length) : extractOpenAnswer(text);
 }
 
-/** The last number after the last "Answer:" marker that is followed by one, else the last number in the text. */
-export function extractNumber(text: string): number | null {
-  for (const end of markerEnds(text).reverse()) {
-    const value = lastNumberIn(text.slice(end));
-    if (value !== null) return value;
-  }
-  return lastNumberIn(text);
+/**
+ * One number, written as models and datasets write them: a sign, a currency sign, thousands separators in groups of
+ * three, a decimal part, an exponent, a percent sign, a trailing period ("-$1,234.50", "12.5 %", "3.").
+ */
+const writtenNumber =
+  /^([-+\u2212]?)\s*[$€£¥]?\s*((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE]([-+]?\d+))?\s*(%?)\.?$/u;
+
+/**
+ * An open answer's value when the whole answer is one number; null for anything else ("about 12", "12 apples"). A
+ * percent is a fraction, as the SemiEvol authors evaluate it: "12%" is 0.12.
+ */
+export function readNumber(answer: string): number | null {
+  const match = writtenNumber.exec(answer.trim());
+  if (!match) return null;
+  const [, sign, digits, exponent, percent] = match;
+  const magnitude = Number(`${digits.replace(/,/g, '')}e${exponent ?? 0}`);
+  const value = (sign === '-' || sign === '\u2212' ? -magnitude : magnitude) / (percent ? 100 : 1);
+  return Number.isFinite(value) ? value : null;
 }

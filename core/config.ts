@@ -275,7 +275,7 @@ export const readLimitFields = {
 
 export const datasetSchema = z
   .object({
-    format: z.enum(['semievol-csv', 'io-jsonl']),
+    format: z.enum(['semievol-csv', 'open-csv', 'open-jsonl', 'io-jsonl']),
     /** Relative paths are resolved against the config file's folder. */
     path: z.string().min(1),
     ...readLimitFields,
@@ -339,7 +339,7 @@ export const evaluateRunSchema = z
     models: z.array(evaluatedModelSchema).min(1),
     data: z.object({ test: datasetSchema }).strict(),
     sampling: samplingSchema.default({ temperature: 0, maxTokens: 256, seed: 0 }),
-    metric: z.enum(['option-letter', 'number']).default('option-letter'),
+    metric: z.enum(['option-letter', 'number', 'text-match']).default('option-letter'),
   })
   .strict();
 export type EvaluateRunConfig = z.infer<typeof evaluateRunSchema>;

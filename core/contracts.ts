@@ -1,7 +1,7 @@
 // What crosses the workflow/activity boundary besides ArtifactRefs: the settings workflows pass to activities and
 // the results they get back. Workflows may not import activity modules, so both sides import these from here.
 import type { FineTuneBackendConfig, ProvidersConfig, RetrieverConfig } from './config';
-import type { Accuracy } from './metrics';
+import type { Accuracy, Metric } from './metrics';
 import type { AnnotationDropReason } from './selfguide-annotation';
 import type { FilterCounts } from './selfguide-filters';
 import type { PseudoLabelCounts } from './semievol';
@@ -21,7 +21,7 @@ export interface SamplingParams {
   style?: PromptStyle;
 }
 
-export type Metric = 'option-letter' | 'number';
+export type { Metric };
 
 /** An item whose own request the provider refused (a 400 such as a prompt over the context window). */
 export interface ItemFailure {

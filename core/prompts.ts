@@ -1,5 +1,5 @@
-// Multiple-choice prompts in the SemiEvol authors' layout: "Question:", lettered "Options:", and a final
-// "Answer: <letter>" line, which is also the exact assistant turn the fine-tuning examples teach.
+// SemiEvol's prompts in the authors' layout: "Question:", lettered "Options:" (none for an open question), and a
+// final "Answer: <letter>" (or "Answer: <answer>") line, which is also the exact assistant turn fine-tuning teaches.
 import type { ChatMessage, McqItem } from './types';
 
 /**
@@ -42,33 +42,37 @@ export function answerTurn(letter: string): string {
   return `Answer: ${letter}`;
 }
 
+const openAnswerForm = '"Answer: <answer>", where <answer> is the answer alone: a number without units, or a few words';
+
 const openQuestionInstructions: Record<PromptStyle, string> = {
-  answer: 'Answer the question with a single line of the form "Answer: <answer>", and write nothing else.',
-  reasoning: 'Answer the question: reason briefly, then end your response with a line of the form "Answer: <answer>".',
+  answer: `Answer the question with a single line of the form ${openAnswerForm}. Write nothing else.`,
+  reasoning: `Answer the question: reason briefly, then end your response with a line of the form ${openAnswerForm}.`,
 };
 
 export const openQuestionInstruction = (style: PromptStyle): string => openQuestionInstructions[style];
+
+/** The question as the user turn shows it: with its lettered options, or alone when it is open. */
+function formatQuestion(item: McqQuestion): string {
+  return item.options.length ? formatMcqQuestion(item) : `Question: ${item.question}`;
+}
+
+const instructionFor = (item: McqQuestion, style: PromptStyle): string =>
+  item.options.length ? mcqInstruction(style) : openQuestionInstruction(style);
 
 /**
  * The zero-shot prompt; an item without options (an open question, e.g. numeric) is asked as such. Methods other
  * than SemiEvol ask for reasoning.
  */
 export function zeroShotMessages(item: McqQuestion, style: PromptStyle = 'reasoning'): ChatMessage[] {
-  if (item.options.length === 0) {
-    return [
-      { role: 'system', content: openQuestionInstruction(style) },
-      { role: 'user', content: `Question: ${item.question}` },
-    ];
-  }
   return [
-    { role: 'system', content: mcqInstruction(style) },
-    { role: 'user', content: formatMcqQuestion(item) },
+    { role: 'system', content: instructionFor(item, style) },
+    { role: 'user', content: formatQuestion(item) },
   ];
 }
 
 function workedExample(demonstration: McqItem): string {
   if (demonstration.answer === null) throw new Error(`demonstration ${demonstration.id} has no answer`);
-  return `${formatMcqQuestion(demonstration)}\n${answerTurn(demonstration.answer)}`;
+  return `${formatQuestion(demonstration)}\n${answerTurn(demonstration.answer)}`;
 }
 
 /**
@@ -83,10 +87,10 @@ export function fewShotMessages(
   if (demonstrations.length === 0) return zeroShotMessages(item, style);
   const examples = demonstrations.map(workedExample).join('\n\n');
   const intro = 'Here are some example questions with their correct answers:';
-  const system = `${mcqInstruction(style)}\n\n${intro}\n\n${examples}`;
+  const system = `${instructionFor(item, style)}\n\n${intro}\n\n${examples}`;
   return [
     { role: 'system', content: system },
-    { role: 'user', content: formatMcqQuestion(item) },
+    { role: 'user', content: formatQuestion(item) },
   ];
 }
 
@@ -101,7 +105,8 @@ export function trainingExample(item: McqItem, style: PromptStyle = 'reasoning')
 }
 
 /**
- * One collaborator's verdict as the self-justification prompt shows it: the extracted letter and the whole response.
+ * One collaborator's verdict as the self-justification prompt shows it: the extracted letter (or open answer) and
+ * the whole response.
  */
 export interface CollaboratorAnswer {
   answer: string | null;
@@ -109,22 +114,23 @@ export interface CollaboratorAnswer {
 }
 
 /**
- * SemiEvol's self-justification: the question and its lettered options come first, exactly as in the zero-shot
- * prompt, then every collaborator's answer with its reasoning; the model gives the final answer.
+ * SemiEvol's self-justification: the question and its lettered options (if any) come first, exactly as in the
+ * zero-shot prompt, then every collaborator's answer with its reasoning; the model gives the final answer.
  */
 export function justificationMessages(
   item: McqQuestion,
   answers: readonly CollaboratorAnswer[],
   style: PromptStyle = 'reasoning',
 ): ChatMessage[] {
+  const none = item.options.length ? '(no option letter)' : '(no answer)';
   const listed = answers
-    .map((a, i) => `Answer ${i + 1}: ${a.answer ?? '(no option letter)'}\nReasoning: ${a.response.trim()}`)
+    .map((a, i) => `Answer ${i + 1}: ${a.answer ?? none}\nReasoning: ${a.response.trim()}`)
     .join('\n\n');
   const user =
-    `${formatMcqQuestion(item)}\n\nSeveral attempts at this question disagree. ` +
+    `${formatQuestion(item)}\n\nSeveral attempts at this question disagree. ` +
     `Their answers and reasoning:\n\n${listed}\n\nConsider them carefully and give the correct answer.`;
   return [
-    { role: 'system', content: mcqInstruction(style) },
+    { role: 'system', content: instructionFor(item, style) },
     { role: 'user', content: user },
   ];
 }

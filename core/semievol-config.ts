@@ -14,8 +14,12 @@ import {
 } from './config';
 import type { FineTuneHyperparameters } from './types';
 
-/** Pseudo-labeling reads option letters, so every split is a multiple-choice file. */
-const mcqDatasetSchema = datasetSchema.extend({ format: z.literal('semievol-csv') });
+/** Multiple-choice splits (option letters) or open-question splits (answers read from the "Answer:" line). */
+const splitFormats = { multipleChoice: ['semievol-csv'], open: ['open-csv', 'open-jsonl'] } as const;
+const splitSchema = datasetSchema.extend({
+  format: z.enum([...splitFormats.multipleChoice, ...splitFormats.open]),
+});
+const isOpenFormat = (format: string) => (splitFormats.open as readonly string[]).includes(format);
 
 export const hyperparametersSchema = z
   .object({
@@ -151,7 +155,7 @@ export const semievolRunSchema = z
     /** M_base: the model every stage starts from. */
     model: modelRefSchema,
     /** D_L, D_U (its answers, if any, are read only for the pseudo-label accuracy diagnostic) and the test split. */
-    data: z.object({ labeled: mcqDatasetSchema, unlabeled: mcqDatasetSchema, test: mcqDatasetSchema }).strict(),
+    data: z.object({ labeled: splitSchema, unlabeled: splitSchema, test: splitSchema }).strict(),
     fineTune: z
       .object({
         backend: fineTuneBackendSchema,
@@ -170,8 +174,34 @@ export const semievolRunSchema = z
      * `maxTokens` defaults by `collaboration.style` (`evaluationMaxTokens`).
      */
     sampling: samplingSchema.extend({ maxTokens: maxTokensSchema.optional() }).prefault({}),
+    /**
+     * How evaluations and the pseudo-label diagnostic score answers. Default from the data: `option-letter` for
+     * multiple-choice splits; for open ones `number` when every gold answer reads as a number, else `text-match`.
+     */
+    metric: z.enum(['option-letter', 'number', 'text-match']).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(({ data, metric }, context) => {
+    const open = isOpenFormat(data.labeled.format);
+    for (const split of ['unlabeled', 'test'] as const) {
+      if (isOpenFormat(data[split].format) !== open)
+        context.addIssue({
+          code: 'custom',
+          path: ['data', split, 'format'],
+          message:
+            `must be ${open ? 'an open-question format (open-csv or open-jsonl)' : 'semievol-csv'} like ` +
+            'data.labeled, since a run pseudo-labels one kind of question',
+        });
+    }
+    if (metric && (metric === 'option-letter') === open)
+      context.addIssue({
+        code: 'custom',
+        path: ['metric'],
+        message: open
+          ? 'must be "number" or "text-match" for open questions'
+          : 'must be "option-letter" for multiple-choice questions',
+      });
+  });
 export type SemievolRunConfig = z.infer<typeof semievolRunSchema>;
 
 /** Evaluation max tokens by prompt style: reasoning needs room to reach its answer line. */

@@ -1,6 +1,7 @@
 // SemiEvol's decisions, pure so the workflow, its activities and `flt semievol select` share them exactly:
 // collaborator setups, consistency, pseudo-labels, entropy and adaptive selection.
-import { extractOptionLetter } from './answers';
+import { extractAnswer } from './answers';
+import { openAnswersAgree } from './metrics';
 import type { Ablation, SelectionOptions, SemievolOptions } from './semievol-config';
 import { meanNegativeLogprob, percentile, seededRandom } from './stats';
 
@@ -78,15 +79,25 @@ export interface CollaborationRecord {
   reflection: RecordedResponse | null;
 }
 
-/** The answer all collaborators agree on, or null when any differs or gives none. */
-export function consensus(answers: readonly (string | null)[]): string | null {
+/** Whether two answers to a question agree: equal option letters, or open answers that agree (`openAnswersAgree`). */
+export type AnswerAgreement = (a: string, b: string) => boolean;
+
+const sameLetter: AnswerAgreement = (a, b) => a === b;
+
+const agreementFor = (options: readonly string[]): AnswerAgreement => (options.length ? sameLetter : openAnswersAgree);
+
+/** Collaborator 1's answer when every answer agrees with it, or null when any disagrees or gives none. */
+export function consensus(answers: readonly (string | null)[], agree: AnswerAgreement = sameLetter): string | null {
   const [first] = answers;
-  return first != null && answers.every((a) => a === first) ? first : null;
+  return first != null && answers.every((a) => a !== null && agree(first, a)) ? first : null;
 }
 
 export function collaboratorAnswers(record: Pick<CollaborationRecord, 'options' | 'collaborators'>): (string | null)[] {
-  return record.collaborators.map((c) => extractOptionLetter(c.response, record.options.length));
+  return record.collaborators.map((c) => extractAnswer(c.response, record.options));
 }
+
+const recordConsensus = (record: Pick<CollaborationRecord, 'options' | 'collaborators'>) =>
+  consensus(collaboratorAnswers(record), agreementFor(record.options));
 
 /** H: the mean negative log-probability of a response's tokens; null without usable log-probabilities. */
 export function responseEntropy(logprobs: readonly (number | null)[] | null): number | null {
@@ -139,17 +150,15 @@ export type PseudoLabel =
 export type LabeledQuestion = Extract<PseudoLabel, { label: string }>;
 
 /**
- * A consistent question's pseudo-label is the collaborators' common answer, its entropy that of collaborator 1's
- * response; an inconsistent one's is the self-justification's answer and entropy. No answer or no usable
- * log-probabilities drops the question.
+ * A consistent question's pseudo-label is collaborator 1's answer, which every other agrees with, its entropy that
+ * of collaborator 1's response; an inconsistent one's is the self-justification's answer and entropy. No answer or
+ * no usable log-probabilities drops the question.
  */
 export function pseudoLabel(record: CollaborationRecord, entropyOver: EntropyOver = 'response'): PseudoLabel {
-  const agreed = consensus(collaboratorAnswers(record));
+  const agreed = recordConsensus(record);
   const consistent = agreed !== null;
   const source = consistent ? record.collaborators[0] : record.reflection;
-  const label = consistent
-    ? agreed
-    : record.reflection && extractOptionLetter(record.reflection.response, record.options.length);
+  const label = consistent ? agreed : record.reflection && extractAnswer(record.reflection.response, record.options);
   if (!label || !source) {
     const dropped = source?.finishReason === 'length' ? 'cut-off' : 'no-answer';
     return { id: record.id, consistent, label: null, dropped };
@@ -161,7 +170,7 @@ export function pseudoLabel(record: CollaborationRecord, entropyOver: EntropyOve
 
 /** Whether the question needs self-justification: its collaborators did not all give the same answer. */
 export function isInconsistent(record: Pick<CollaborationRecord, 'options' | 'collaborators'>): boolean {
-  return consensus(collaboratorAnswers(record)) === null;
+  return recordConsensus(record) === null;
 }
 
 /** How tau is set and applied; which tokens H covers is decided earlier, when each pseudo-label is made. */

@@ -49,7 +49,7 @@ export class DatasetError extends Error {
  * formatting characters (a right-to-left override, a terminal escape) escaped, so that a message shows at most a
  * short, inert excerpt of a row and never a page of whatever the file really holds.
  */
-function excerpt(value: unknown): string {
+export function excerpt(value: unknown): string {
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   const short = text.length > 40 ? `${text.slice(0, 37)}...` : text;
   return escapeInvisible(typeof value === 'string' ? JSON.stringify(short) : short);
@@ -212,7 +212,7 @@ export interface JsonlLine {
 }
 
 /** Every line's problem is found before the file is refused, so that one pass over the data fixes them all. */
-function eachLine<T, R>(items: T[], read: (item: T) => R): R[] {
+function eachLine<T, R>(items: T[], read: (item: T) => R, unit: 'row' | 'line' = 'line'): R[] {
   const results: R[] = [];
   const errors: DatasetError[] = [];
   for (const item of items) {
@@ -223,7 +223,7 @@ function eachLine<T, R>(items: T[], read: (item: T) => R): R[] {
       errors.push(error);
     }
   }
-  if (errors.length) throw DatasetError.ofRows(errors, 'line');
+  if (errors.length) throw DatasetError.ofRows(errors, unit);
   return results;
 }
 
@@ -518,6 +518,66 @@ function readCsvRecords(file: string, maxBytes: number): CsvRecord[] {
   return records.filter((record) => record.fields.some((field) => field.trim() !== ''));
 }
 
+/**
+ * A split's header and data rows, and where each named column is (null for a missing optional one); a missing
+ * required column is refused.
+ */
+function readCsvSplit(file: string, maxBytes: number, required: string[], optional: string[]) {
+  const [header, ...rows] = readCsvRecords(file, maxBytes);
+  const named = required.map((n) => `"${n}"`);
+  const namedList = `${named.slice(0, -1).join(', ')}${named.length > 1 ? ' and ' : ''}${named.at(-1)}`;
+  if (!header)
+    throw new DatasetError({ file, line: 1 }, `the file is empty; expected a header row with ${namedList} columns`);
+  const columns = header.fields.map((name) => name.trim().toLowerCase());
+  // Column names are quoted back only from a header of a split: short names, one of them an expected column. A
+  // first line of anything else (a symlink to a system file, an environment file) is never echoed.
+  const looksLikeHeader =
+    columns.length <= 30 &&
+    columns.every((name) => /^[\p{L}\p{N}_ .-]{0,40}$/u.test(name)) &&
+    columns.some((name) => [...required, 'id'].includes(name));
+  const column = (name: string, isRequired: boolean): number | null => {
+    const index = columns.indexOf(name);
+    if (index < 0 && isRequired) {
+      if (!looksLikeHeader)
+        throw new DatasetError(
+          { file, line: header.line },
+          `the first line is not a header naming the ${namedList} columns`,
+        );
+      throw new DatasetError(
+        { file, line: header.line, field: name },
+        `is missing from the header, which has ${JSON.stringify(columns.join(', '))}`,
+      );
+    }
+    return index < 0 ? null : index;
+  };
+  const index = Object.fromEntries([
+    ...required.map((name) => [name, column(name, true)]),
+    ...optional.map((name) => [name, column(name, false)]),
+  ]) as Record<string, number | null>;
+  if (rows.length === 0)
+    throw new DatasetError({ file }, 'has a header but no data rows; a split needs at least one item');
+  return { header, rows, columns, index };
+}
+
+/** Item ids of one file: non-empty and unique. */
+class UniqueIds {
+  private readonly firstLine = new Map<string, number>();
+
+  constructor(private readonly file: string) {}
+
+  check(id: string, line: number): string {
+    if (id === '') throw new DatasetError({ file: this.file, line, field: 'id' }, 'must not be empty');
+    const seenOn = this.firstLine.get(id);
+    if (seenOn !== undefined)
+      throw new DatasetError(
+        { file: this.file, line, field: 'id' },
+        `must be unique, got ${excerpt(id)}, already used on line ${seenOn}`,
+      );
+    this.firstLine.set(id, line);
+    return id;
+  }
+}
+
 export interface LoadedMcqDataset {
   items: McqItem[];
   /** One line per kind of quirk found and handled, with counts and line numbers. */
@@ -626,43 +686,16 @@ function parseAnswer(raw: string, optionCount: number): ParsedAnswer {
 export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {}): LoadedMcqDataset {
   const requireAnswer = opts.requireAnswer ?? true;
   const limits = limitsOf(opts.limits);
-  const [header, ...rows] = readCsvRecords(file, limits.maxBytes);
-  if (!header)
-    throw new DatasetError(
-      { file, line: 1 },
-      'the file is empty; expected a header row with "question", "options" and "answer" columns',
-    );
-  const columns = header.fields.map((name) => name.trim().toLowerCase());
-  const required = requireAnswer ? ['question', 'options', 'answer'] : ['question', 'options'];
-  // Column names are quoted back only from a header of a split: short names, one of them an expected column. A
-  // first line of anything else (a symlink to a system file, an environment file) is never echoed.
-  const looksLikeHeader =
-    columns.length <= 30 &&
-    columns.every((name) => /^[\p{L}\p{N}_ .-]{0,40}$/u.test(name)) &&
-    columns.some((name) => [...required, 'id'].includes(name));
-  const column = (name: string, isRequired: boolean): number | null => {
-    const index = columns.indexOf(name);
-    if (index < 0 && isRequired) {
-      if (!looksLikeHeader) {
-        const names = required.map((n) => `"${n}"`);
-        throw new DatasetError(
-          { file, line: header.line },
-          `the first line is not a header naming the ${names.slice(0, -1).join(', ')} and ${names.at(-1)} columns`,
-        );
-      }
-      throw new DatasetError(
-        { file, line: header.line, field: name },
-        `is missing from the header, which has ${JSON.stringify(columns.join(', '))}`,
-      );
-    }
-    return index < 0 ? null : index;
-  };
-  const questionColumn = column('question', true)!;
-  const optionsColumn = column('options', true)!;
-  const answerColumn = column('answer', requireAnswer);
-  const idColumn = column('id', false);
-  if (rows.length === 0)
-    throw new DatasetError({ file }, 'has a header but no data rows; a split needs at least one item');
+  const { rows, columns, index } = readCsvSplit(
+    file,
+    limits.maxBytes,
+    requireAnswer ? ['question', 'options', 'answer'] : ['question', 'options'],
+    requireAnswer ? ['id'] : ['answer', 'id'],
+  );
+  const questionColumn = index.question!;
+  const optionsColumn = index.options!;
+  const answerColumn = index.answer;
+  const idColumn = index.id;
 
   const digitAnswers = new Tally('the answer given as an option number, read as that option (1 → A)');
   const latin1Repairs = new Tally('mojibake (UTF-8 read as Windows-1252/Latin-1), repaired');
@@ -671,7 +704,7 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
   const droppedAnswers = new Tally('an answer that is not an option letter, set to null');
   const bareNan = new Tally(`a bare NaN among the options, read as the option text "${pythonNanText}"`);
   const rowErrors: DatasetError[] = [];
-  const firstLineOfId = new Map<string, number>();
+  const ids = new UniqueIds(file);
 
   const readRow = ({ line, fields }: CsvRecord, i: number): McqItem => {
     if (fields.length !== columns.length) {
@@ -680,15 +713,7 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
         `the record has ${fields.length} fields but the header has ${columns.length} columns`,
       );
     }
-    const id = idColumn === null ? `row-${i + 1}` : fields[idColumn].trim();
-    if (id === '') throw new DatasetError({ file, line, field: 'id' }, 'must not be empty');
-    const seenOn = firstLineOfId.get(id);
-    if (seenOn !== undefined)
-      throw new DatasetError(
-        { file, line, field: 'id' },
-        `must be unique, got ${excerpt(id)}, already used on line ${seenOn}`,
-      );
-    firstLineOfId.set(id, line);
+    const id = ids.check(idColumn === null ? `row-${i + 1}` : fields[idColumn].trim(), line);
 
     const rawQuestion = fields[questionColumn];
     if (rawQuestion.trim() === '') throw new DatasetError({ file, line, field: 'question' }, 'must not be empty');
@@ -739,4 +764,81 @@ export function loadSemiEvolCsv(file: string, opts: LoadSemiEvolCsvOptions = {})
     .map((tally) => tally.warning(file))
     .filter((w): w is string => w !== null);
   return { items, warnings };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Open questions: a question and its answer as written (a number or a text), no options
+
+const optionsInOpenSplit =
+  'has no place in an open-question split; multiple-choice splits use the format "semievol-csv"';
+
+/** An open item; a blank answer is refused when answers are required, else read as none. */
+function openItem(
+  id: string,
+  question: string,
+  answer: string | null,
+  at: DatasetLocation,
+  opts: { requireAnswer: boolean; maxItemChars: number },
+): McqItem {
+  if (question.trim() === '') throw new DatasetError({ ...at, field: 'question' }, 'must not be empty');
+  const written = answer?.trim() || null;
+  if (written === null && opts.requireAnswer) throw new DatasetError({ ...at, field: 'answer' }, 'must not be empty');
+  checkItemLength(question, opts.maxItemChars, { ...at, field: 'question' });
+  if (written !== null) checkItemLength(written, opts.maxItemChars, { ...at, field: 'answer' });
+  return { id, question, options: [], answer: written };
+}
+
+/** A CSV of open questions: `question` and `answer` columns (`answer` optional for D_U), `id` optional. */
+export function loadOpenCsv(file: string, opts: LoadSemiEvolCsvOptions = {}): LoadedMcqDataset {
+  const requireAnswer = opts.requireAnswer ?? true;
+  const { maxBytes, maxItemChars } = limitsOf(opts.limits);
+  const { header, rows, columns, index } = readCsvSplit(
+    file,
+    maxBytes,
+    requireAnswer ? ['question', 'answer'] : ['question'],
+    requireAnswer ? ['id', 'options'] : ['answer', 'id', 'options'],
+  );
+  if (index.options !== null) throw new DatasetError({ file, line: header.line, field: 'options' }, optionsInOpenSplit);
+  const ids = new UniqueIds(file);
+  const items = eachLine(
+    rows.map((row, i) => ({ ...row, i })),
+    ({ line, fields, i }) => {
+      if (fields.length !== columns.length)
+        throw new DatasetError(
+          { file, line },
+          `the record has ${fields.length} fields but the header has ${columns.length} columns`,
+        );
+      const id = ids.check(index.id === null ? `row-${i + 1}` : fields[index.id].trim(), line);
+      const answer = index.answer === null ? null : fields[index.answer];
+      return openItem(id, fields[index.question!], answer, { file, line }, { requireAnswer, maxItemChars });
+    },
+    'row',
+  );
+  return { items, warnings: [] };
+}
+
+const openLineSchema = z.object(
+  {
+    id: z.union([string, z.number()], { error: 'must be a string or a number' }).optional(),
+    question: string,
+    answer: z.union([string, z.number()], { error: 'must be a string or a number' }).nullish(),
+    options: z.unknown().optional(),
+  },
+  { error: 'must be an object with a string field "question" and an "answer"' },
+);
+
+/** A JSONL of open questions: `{"question", "answer"}` per line (`answer` optional for D_U), `id` optional. */
+export function loadOpenJsonl(file: string, opts: LoadSemiEvolCsvOptions = {}): LoadedMcqDataset {
+  const requireAnswer = opts.requireAnswer ?? true;
+  const { maxBytes, maxItemChars } = limitsOf(opts.limits);
+  const ids = new UniqueIds(file);
+  const lines = requireJsonlItems(readJsonlLines(file, maxBytes), file);
+  const items = eachLine(lines, ({ line, value }) => {
+    const parsed = validate(openLineSchema, value, file, line);
+    if (parsed.options !== undefined) throw new DatasetError({ file, line, field: 'options' }, optionsInOpenSplit);
+    const id = ids.check(parsed.id === undefined ? `line-${line}` : String(parsed.id).trim(), line);
+    const answer = parsed.answer == null ? null : String(parsed.answer);
+    return openItem(id, parsed.question, answer, { file, line }, { requireAnswer, maxItemChars });
+  });
+  return { items, warnings: [] };
 }

@@ -23,8 +23,27 @@ export function extractAnswer(format: string, content: string): string {
   return (last ?? content).trim();
 }
 
-/** Answers compare case-insensitively, ignoring spacing and a trailing full stop. */
+/** A number as datasets write one ("-3", "$5,170.00", "628,660", "25%", "3."), else null. */
+export function numericValue(text: string): number | null {
+  const match = /^(-?)\$?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(%?)\.?$/.exec(text.trim());
+  if (!match) return null;
+  const value = Number(match[2].replace(/,/g, '')) * (match[1] ? -1 : 1);
+  return match[3] ? value / 100 : value;
+}
+
+/**
+ * Wrong answers to an open numeric question: numbers far (over 20%) from the gold's value, so no tolerance a grader
+ * applies takes them for it.
+ */
+export function numericDistractors(value: number): string[] {
+  const round = (x: number) => String(Math.round(x * 100) / 100);
+  return [round(value + Math.max(1, 0.5 * Math.abs(value))), round(value - Math.max(1, 0.3 * Math.abs(value)))];
+}
+
+/** Answers compare case-insensitively, ignoring spacing and a trailing full stop; numbers compare by value. */
 export function sameAnswer(a: string, b: string): boolean {
+  const [x, y] = [numericValue(a), numericValue(b)];
+  if (x !== null && y !== null) return Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(x), Math.abs(y));
   const clean = (text: string) => normalizeText(text).replace(/\.+$/, '');
   return clean(a) === clean(b);
 }

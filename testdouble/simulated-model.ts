@@ -1,6 +1,6 @@
 // The simulated model: answers gold questions with a per-model accuracy, samples like a real model
 // at temperature > 0, and returns log-probabilities that carry a confidence signal.
-import { choiceOffset, formatAnswer, sameAnswer } from './answer-format';
+import { choiceOffset, formatAnswer, numericDistractors, numericValue, sameAnswer } from './answer-format';
 import { GoldIndex, lastUserMessage, normalizeText, optionLetters, type PromptMessage } from './gold-index';
 import { textSeededRandom, sha256Hex, unitHash, unseededRandom } from './hashing';
 import type { ResolvedModel } from './model-registry';
@@ -51,6 +51,18 @@ function topicOf(text: string): string {
   return words.reduce((longest, word) => (word.length > longest.length ? word : longest), '') || 'the details';
 }
 
+/**
+ * An open question's candidate answers, the gold first: other numbers for a numeric gold, else a negated text. The
+ * gold number is spelled as the gold writes it or plainly ("$5,170.00" or "5170"), by model and question, so
+ * models that agree do not always write the same thing.
+ */
+function openChoices(answer: string, model: string, key: string): string[] {
+  const value = numericValue(answer);
+  if (value === null) return [answer, `not ${answer}`];
+  const spelled = unitHash('spelling', model, key) < 0.5 ? answer : String(value);
+  return [spelled, ...numericDistractors(value)];
+}
+
 function goldPlan(gold: GoldIndex, request: CompletionRequest): AnswerPlan | undefined {
   const match = gold.find(request.messages);
   if (!match) return undefined;
@@ -60,7 +72,7 @@ function goldPlan(gold: GoldIndex, request: CompletionRequest): AnswerPlan | und
     ? [...item.choices]
     : letters.length >= 2
       ? letters
-      : [item.answer, `not ${item.answer}`];
+      : openChoices(item.answer, request.model.name, key);
   let correct = choices.findIndex((choice) => sameAnswer(choice, item.answer));
   if (correct < 0) correct = choices.push(item.answer) - 1;
   const k = choices.length;

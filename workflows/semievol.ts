@@ -13,6 +13,7 @@ import type { Activities } from '../activities';
 import {
   evaluationItemFailures,
   type ItemFailures,
+  type Metric,
   type PseudoLabelAccuracy,
   type SamplingParams,
   type SelectionResult,
@@ -59,6 +60,8 @@ export interface SemievolRunInput {
   options: SemievolOptions;
   /** Evaluation sampling; its seed is the run's seed. */
   sampling: SamplingParams;
+  /** How evaluations and the pseudo-label diagnostic score answers; `option-letter` when absent (older runs). */
+  metric?: Metric;
   execution: { shardSize: number; parallelShards: number; maxItemFailureShare?: number };
   /** Set by `flt run`: the budget and the estimate it is checked against. */
   budget?: BudgetPlan;
@@ -455,7 +458,7 @@ async function evaluate(
           test: input.data.test,
           providers: providersAt(input, 'evaluate'),
           sampling: { ...input.sampling, style: input.options.collaboration.style },
-          metric: 'option-letter' as const,
+          metric: input.metric ?? 'option-letter',
           execution: input.execution,
           retrieval,
         },
@@ -486,5 +489,6 @@ function diagnosePseudoLabels(
     gold: input.data.unlabeledGold,
     labels: justification.labels,
     selected: selection.selected,
+    metric: input.metric ?? 'option-letter',
   });
 }

@@ -2,11 +2,20 @@
 import type { DatasetConfig, ProvidersConfig } from '../../core/config';
 import type { ArtifactRef, McqItem } from '../../core/types';
 import type { ArtifactStore } from '../artifacts';
-import { loadIoJsonl, loadSemiEvolCsv, requireJsonlItems, type LoadedMcqDataset } from '../datasets';
+import {
+  loadIoJsonl,
+  loadOpenCsv,
+  loadOpenJsonl,
+  loadSemiEvolCsv,
+  requireJsonlItems,
+  type LoadedMcqDataset,
+} from '../datasets';
 
 export function loadDataset(dataset: DatasetConfig, opts: { requireAnswer?: boolean } = {}): LoadedMcqDataset {
   const limits = { maxBytes: dataset.maxBytes, maxItemChars: dataset.maxItemChars };
   if (dataset.format === 'semievol-csv') return loadSemiEvolCsv(dataset.path, { ...opts, limits });
+  if (dataset.format === 'open-csv') return loadOpenCsv(dataset.path, { ...opts, limits });
+  if (dataset.format === 'open-jsonl') return loadOpenJsonl(dataset.path, { ...opts, limits });
   // Open questions: no options; the gold answer is the output text (a number for the numeric metric).
   const items = requireJsonlItems(loadIoJsonl(dataset.path, limits), dataset.path).map((pair, i) => ({
     id: `line-${i + 1}`,

@@ -1,5 +1,6 @@
 // The `semievol` method: D_L, D_U and the test split in, M_base vs M_warm vs M_evol vs RAG out.
-import { itemFailuresNote, stageItemFailuresLines } from '../../core/contracts';
+import { readNumber } from '../../core/answers';
+import { itemFailuresNote, stageItemFailuresLines, type Metric } from '../../core/contracts';
 import {
   paperHyperparameters,
   semievolRunSchema,
@@ -7,7 +8,7 @@ import {
   type SemievolRunConfig,
 } from '../../core/semievol-config';
 import { estimateSemievol } from '../../core/semievol-estimate';
-import type { LoadedMcqDataset } from '../datasets';
+import { DatasetError, excerpt, type LoadedMcqDataset } from '../datasets';
 import type { SemievolRunInput, SemievolRunResult } from '../../workflows/semievol';
 import { loadDataset, storeDataset, testDoubleNotes, testOverlapWarnings } from './datasets';
 import type { Method } from './types';
@@ -29,13 +30,37 @@ interface SemievolData {
   labeled: LoadedMcqDataset;
   unlabeled: LoadedMcqDataset;
   test: LoadedMcqDataset;
+  metric: Metric;
 }
 
-const loadSemievolData = (config: SemievolRunConfig): SemievolData => ({
-  labeled: loadDataset(config.data.labeled),
-  unlabeled: loadDataset(config.data.unlabeled, { requireAnswer: false }),
-  test: loadDataset(config.data.test),
-});
+/**
+ * The configured metric, or the data's: option letters for multiple-choice splits; for open ones `number` when every
+ * gold answer reads as a number, else `text-match`. `number` refuses a gold answer that is no number, naming it.
+ */
+function scoringMetric(config: SemievolRunConfig, splits: Omit<SemievolData, 'metric'>): Metric {
+  if (config.data.labeled.format === 'semievol-csv') return 'option-letter';
+  const answered = (['labeled', 'unlabeled', 'test'] as const).flatMap((split) =>
+    splits[split].items.filter((item) => item.answer !== null).map((item) => ({ split, item })),
+  );
+  const notNumber = answered.find(({ item }) => readNumber(item.answer!) === null);
+  if (!config.metric) return notNumber ? 'text-match' : 'number';
+  if (config.metric === 'number' && notNumber)
+    throw new DatasetError(
+      { file: config.data[notNumber.split].path },
+      `item "${notNumber.item.id}" field "answer" must read as a number for metric "number", ` +
+        `got ${excerpt(notNumber.item.answer)}`,
+    );
+  return config.metric;
+}
+
+function loadSemievolData(config: SemievolRunConfig): SemievolData {
+  const splits = {
+    labeled: loadDataset(config.data.labeled),
+    unlabeled: loadDataset(config.data.unlabeled, { requireAnswer: false }),
+    test: loadDataset(config.data.test),
+  };
+  return { ...splits, metric: scoringMetric(config, splits) };
+}
 
 export const semievolMethod: Method<SemievolRunConfig, SemievolData> = {
   workflowType: 'semievolRun',
@@ -82,6 +107,7 @@ export const semievolMethod: Method<SemievolRunConfig, SemievolData> = {
       fineTune: fineTuneSettings(config),
       options: config.semievol,
       sampling: semievolSampling(config),
+      metric: data.metric,
       execution: config.execution,
     };
     const { collaboration, propagation, selection, without } = config.semievol;
@@ -92,7 +118,7 @@ export const semievolMethod: Method<SemievolRunConfig, SemievolData> = {
       details: [
         `base model: ${config.model.provider}/${config.model.model}`,
         `fine-tune backend: ${config.fineTune.backend.kind}`,
-        `labeled ${labeled.count}, unlabeled ${unlabeled.count}, test ${test.count}`,
+        `labeled ${labeled.count}, unlabeled ${unlabeled.count}, test ${test.count}, scored by ${data.metric}`,
         `n ${collaboration.n}, k ${propagation.k} (${propagation.retriever.kind}), theta ${selection.theta}`,
         ...(without.length ? [`without: ${without.join(', ')}`] : []),
       ],

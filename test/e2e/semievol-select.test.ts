@@ -124,3 +124,72 @@ describe('flt semievol select', () => {
     expect(theta.stderr).toMatch(/--theta.*expected a number from 0 to 100/);
   });
 });
+
+describe('flt semievol select on open numeric questions (options: [])', () => {
+  const answer = (text: string, logprobs: number[] = [-0.9]) => ({ response: `Answer: ${text}`, logprobs });
+  const open = (id: string, collaborators: object[], reflection: object | null = null) => ({
+    id,
+    question: `Numeric question ${id}?`,
+    options: [],
+    collaborators,
+    reflection,
+  });
+  // Every collaborator is compared with collaborator 1 (numbers within 1% of the larger magnitude, 1e-9 at zero):
+  //   n1 consistent, 1,234.5 ~ $1234.50 ~ 1240 ~ 1234, H 0.2 | n2 consistent, 99 and 101 each within 1% of 100, H 0.6
+  //   n3 200 vs 197.99 just over 1%: justified 198, H 0.4 | n4 consistent, 12% = 0.12 ~ 0.1205, H 0.3
+  //   n5 consistent, 3. = 3 = 3.0, H 0.5 | n6 "about 12" is no number: justification gives none, dropped
+  //   n7 consistent, 0 ~ 0.000000001, H 0.9 | n8 0 vs 0.00001: justified 0, H 0.7
+  //   n9 consistent as text, "about twelve" ~ "About twelve!", H 0.8 | n10 no "Answer:" line anywhere, dropped
+  // Pseudo-labeled entropies sorted: 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9; theta 50 interpolates 0.5 and 0.6.
+  const openRecords = [
+    open('n1', [answer('1,234.5', [-0.1, -0.3]), answer('$1234.50'), answer('1240'), answer('1234')]),
+    open('n2', [answer('100', [-0.6]), answer('99'), answer('101')]),
+    open('n3', [answer('200'), answer('197.99')], answer('198', [-0.4])),
+    open('n4', [answer('12%', [-0.3]), answer('0.12'), answer('0.1205')]),
+    open('n5', [answer('3.', [-0.5]), answer('3'), answer('3.0')]),
+    open('n6', [answer('12'), answer('about 12')], { response: 'Not sure.', logprobs: [-0.1] }),
+    open('n7', [answer('0'), answer('0.000000001')]),
+    open('n8', [answer('0'), answer('0.00001')], answer('0', [-0.7])),
+    open('n9', [answer('about twelve', [-0.8]), answer('About twelve!')]),
+    open('n10', [
+      { response: '42', logprobs: [-0.1] },
+      { response: '42', logprobs: [-0.1] },
+    ]),
+  ];
+  const openInput = path.join(dir, 'open.jsonl');
+  writeFileSync(openInput, openRecords.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const openSelect = async (theta: string) => {
+    const output = path.join(dir, `open-${theta}.jsonl`);
+    const { stdout } = await flt('semievol', 'select', '--input', openInput, '--output', output, '--theta', theta);
+    const text = readFileSync(output, 'utf8').trim();
+    return { stdout, lines: text ? text.split('\n').map((l) => JSON.parse(l)) : [] };
+  };
+
+  it("labels each question with collaborator 1's answer, or the justification's, and selects by entropy", async () => {
+    const { stdout, lines } = await openSelect('50');
+    expect(lines).toEqual([
+      line('n1', '1,234.5', 0.2, true),
+      line('n3', '198', 0.4, false),
+      line('n4', '12%', 0.3, true),
+      line('n5', '3.', 0.5, true),
+    ]);
+    expect(stdout).toContain(
+      '10 questions: 6 consistent, 8 pseudo-labeled (dropped: 2 without an answer, 0 cut off before an answer, ' +
+        '0 without log-probabilities)',
+    );
+    expect(stdout).toMatch(/entropy <= 0\.5(4999+\d*|5)\b/);
+  });
+
+  it('keeps every pseudo-label at theta 100, the tolerance and zero cases included', async () => {
+    expect((await openSelect('100')).lines).toEqual([
+      line('n1', '1,234.5', 0.2, true),
+      line('n2', '100', 0.6, true),
+      line('n3', '198', 0.4, false),
+      line('n4', '12%', 0.3, true),
+      line('n5', '3.', 0.5, true),
+      line('n7', '0', 0.9, true),
+      line('n8', '0', 0.7, false),
+      line('n9', 'about twelve', 0.8, true),
+    ]);
+  });
+});

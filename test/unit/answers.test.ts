@@ -1,4 +1,4 @@
-import { extractNumber, extractOptionLetter } from '../../core/answers';
+import { extractOpenAnswer, extractOptionLetter, readNumber } from '../../core/answers';
 
 describe('extractOptionLetter', () => {
   it.each([
@@ -70,30 +70,51 @@ describe('extractOptionLetter', () => {
   });
 });
 
-describe('extractNumber', () => {
+describe('extractOpenAnswer', () => {
   it.each([
-    ['Answer: 42', 42],
-    ['The total is 1,234.5 dollars', 1234.5],
-    ['Answer: -3', -3],
-    ['Answer: \u22124', -4],
-    ['it grew to 2.5e3 units', 2500],
-    ['Answer: 45%', 0.45],
-    ['Answer: .5', 0.5],
-    ['I computed 10 and 20. Answer: 15 (roughly)', 15],
-    ['Answer: 12 + 30 = 42', 42],
-    ['first 3 then 7', 7],
-    ['from 10-20', 20],
-    ['Answer: 7\nAnswer: unclear', 7],
-  ])('reads %j as %d', (text, value) => {
-    expect(extractNumber(text)).toBe(value);
+    ['Answer: 42', '42'],
+    ['Adding them up.\nAnswer: $1,234.50', '$1,234.50'],
+    ['Answer: 7\nAnswer: 9', '9'],
+    ['Answer: 5\nAnswer:', '5'],
+    ['**Answer:** The Eiffel Tower', 'The Eiffel Tower'],
+    ['the answer: 3.', '3.'],
+    ['Answer:   12%  \nThat is my guess.', '12%'],
+  ])('reads %j as %j', (text, answer) => {
+    expect(extractOpenAnswer(text)).toBe(answer);
   });
 
-  it('ignores digits glued to letters', () => {
-    expect(extractNumber('see Q3 and x201a')).toBeNull();
+  it('is null without an "Answer:" line that holds something', () => {
+    expect(extractOpenAnswer('42')).toBeNull();
+    expect(extractOpenAnswer('The total is 42.')).toBeNull();
+    expect(extractOpenAnswer('Answer:')).toBeNull();
+    expect(extractOpenAnswer('Answer: **')).toBeNull();
+    expect(extractOpenAnswer('')).toBeNull();
+  });
+});
+
+describe('readNumber', () => {
+  it.each([
+    ['42', 42],
+    ['-3', -3],
+    ['\u22124', -4],
+    ['+7', 7],
+    ['12.0', 12],
+    ['.5', 0.5],
+    ['2.5e3', 2500],
+    ['1,234', 1234],
+    ['$1,234.50', 1234.5],
+    ['-$5', -5],
+    ['\u20ac5', 5],
+    ['12%', 0.12],
+    ['12.5 %', 0.125],
+    ['3.', 3],
+    ['1,234.50.', 1234.5],
+  ])('reads %j as %d', (answer, value) => {
+    expect(readNumber(answer)).toBeCloseTo(value, 12);
   });
 
-  it('returns null without a number', () => {
-    expect(extractNumber('no numbers here')).toBeNull();
-    expect(extractNumber('')).toBeNull();
+  it('is null for anything that is not one number once normalised', () => {
+    for (const answer of ['twelve', 'about 12', '12 apples', '12-14', '1.2.3', '1,23', 'Q3', '$', '%', '', '.'])
+      expect(readNumber(answer)).toBeNull();
   });
 });

@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import {
   DatasetError,
   loadIoJsonl,
+  loadOpenCsv,
+  loadOpenJsonl,
   loadSelfGuideTask,
   loadSelfGuideTaskDefinition,
   loadSemiEvolCsv,
@@ -316,6 +318,63 @@ describe('JSONL', () => {
     const notObject = write('array.jsonl', '[1]\n');
     expect(errorOf(() => loadIoJsonl(notObject)).message).toBe(
       `${notObject} line 1: must be an object with string fields "input" and "output", got [1].`,
+    );
+  });
+});
+
+describe('open questions (no options)', () => {
+  it('reads a CSV of question and answer, answers as written, ids from the id column or the row', () => {
+    const file = write('open.csv', 'question,answer\nWhat was the revenue?,"$1,234.50"\nWhat was the margin?, 12% \n');
+    expect(loadOpenCsv(file)).toEqual({
+      items: [
+        { id: 'row-1', question: 'What was the revenue?', options: [], answer: '$1,234.50' },
+        { id: 'row-2', question: 'What was the margin?', options: [], answer: '12%' },
+      ],
+      warnings: [],
+    });
+    const withIds = write('open-ids.csv', 'id,question,answer\nn7,Who built it?,Gustave Eiffel\n');
+    expect(loadOpenCsv(withIds).items).toEqual([
+      { id: 'n7', question: 'Who built it?', options: [], answer: 'Gustave Eiffel' },
+    ]);
+  });
+
+  it('reads a JSONL of {question, answer}, a JSON number answer as its text', () => {
+    const file = write(
+      'open.jsonl',
+      '{"question":"What was the revenue?","answer":"1,234.5"}\n\n{"id":"x","question":"How many?","answer":42}\n',
+    );
+    expect(loadOpenJsonl(file).items).toEqual([
+      { id: 'line-1', question: 'What was the revenue?', options: [], answer: '1,234.5' },
+      { id: 'x', question: 'How many?', options: [], answer: '42' },
+    ]);
+  });
+
+  it('leaves an unlabeled split without answers', () => {
+    const csv = write('open-unlabeled.csv', 'question\nHow many?\n');
+    expect(loadOpenCsv(csv, { requireAnswer: false }).items[0].answer).toBeNull();
+    const jsonl = write('open-unlabeled.jsonl', '{"question":"How many?"}\n{"question":"Why?","answer":" "}\n');
+    expect(loadOpenJsonl(jsonl, { requireAnswer: false }).items.map((i) => i.answer)).toEqual([null, null]);
+  });
+
+  it('names the file, line and field of a missing answer or question', () => {
+    const csv = write('open-blank.csv', 'question,answer\nHow many?,3\nWhy?,  \n');
+    expect(errorOf(() => loadOpenCsv(csv)).message).toBe(`${csv} line 3: field "answer" must not be empty.`);
+    const jsonl = write('open-bad.jsonl', '{"question":"How many?","answer":"3"}\n{"answer":"4"}\n');
+    expect(errorOf(() => loadOpenJsonl(jsonl)).message).toBe(
+      `${jsonl} line 2: field "question" is missing (it must be a string).`,
+    );
+  });
+
+  it('refuses options in an open split, naming the format for multiple-choice files', () => {
+    const csv = write('open-options.csv', `question,options,answer\nq,${abc},A\n`);
+    expect(errorOf(() => loadOpenCsv(csv)).message).toBe(
+      `${csv} line 1: field "options" has no place in an open-question split; ` +
+        'multiple-choice splits use the format "semievol-csv".',
+    );
+    const jsonl = write('open-options.jsonl', '{"question":"q","options":["a","b"],"answer":"A"}\n');
+    expect(errorOf(() => loadOpenJsonl(jsonl)).message).toBe(
+      `${jsonl} line 1: field "options" has no place in an open-question split; ` +
+        'multiple-choice splits use the format "semievol-csv".',
     );
   });
 });

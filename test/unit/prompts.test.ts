@@ -6,6 +6,7 @@ import {
   formatOptions,
   justificationMessages,
   mcqInstruction,
+  openQuestionInstruction,
   optionLetter,
   trainingExample,
   zeroShotMessages,
@@ -114,12 +115,58 @@ describe('training example', () => {
 });
 
 describe('open questions', () => {
+  const revenue: McqItem = { id: 'n1', question: 'What was the revenue in 2019?', options: [], answer: '1,234.5' };
+  const margin: McqItem = { id: 'n2', question: 'What was the margin?', options: [], answer: '12%' };
+
   it('asks a question without options as an open question ending in "Answer:"', () => {
     const messages = zeroShotMessages({ question: 'What is 6 x 7?', options: [] });
     expect(messages).toEqual([
       { role: 'system', content: expect.stringContaining('"Answer: <answer>"') },
       { role: 'user', content: 'Question: What is 6 x 7?' },
     ]);
+  });
+
+  it('asks for the answer alone, a number without units or a few words', () => {
+    for (const style of ['answer', 'reasoning'] as const) {
+      expect(openQuestionInstruction(style)).toMatch(/number/);
+      expect(openQuestionInstruction(style)).not.toMatch(/option|letter/i);
+    }
+  });
+
+  it('shows open demonstrations as question and answer, with no options anywhere', () => {
+    const messages = fewShotMessages(revenue, [margin], 'answer');
+    expect(messages).toEqual([
+      {
+        role: 'system',
+        content: expect.stringContaining('Question: What was the margin?\nAnswer: 12%'),
+      },
+      { role: 'user', content: 'Question: What was the revenue in 2019?' },
+    ]);
+    expect(messages[0].content.startsWith(openQuestionInstruction('answer'))).toBe(true);
+    expect(messages.map((m) => m.content).join('\n')).not.toMatch(/Options|letter/);
+  });
+
+  it('teaches the answer itself as the assistant turn', () => {
+    expect(trainingExample(revenue, 'answer').messages.at(-1)).toEqual({
+      role: 'assistant',
+      content: 'Answer: 1,234.5',
+    });
+  });
+
+  it("justifies with the question alone, then each collaborator's answer", () => {
+    const messages = justificationMessages(
+      revenue,
+      [
+        { answer: '1234.5', response: 'Answer: 1234.5' },
+        { answer: null, response: 'Not sure.' },
+      ],
+      'answer',
+    );
+    expect(messages[0]).toEqual({ role: 'system', content: openQuestionInstruction('answer') });
+    expect(messages[1].content.startsWith('Question: What was the revenue in 2019?\n\n')).toBe(true);
+    expect(messages[1].content).toContain('Answer 1: 1234.5\nReasoning: Answer: 1234.5');
+    expect(messages[1].content).toContain('Answer 2: (no answer)\nReasoning: Not sure.');
+    expect(messages[1].content).not.toMatch(/Options|option letter/);
   });
 });
 

@@ -91,4 +91,58 @@ describe('the semievol method', () => {
       loadRunConfig(write('ablation.yaml', base + data('semievol-csv') + 'semievol:\n  without: [selection]\n')),
     ).toThrow(/field "semievol\.without\[0\]"/);
   });
+
+  describe('open questions', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'flt-semievol-open-'));
+    const fixture = (name: string) => path.join(root, 'test/fixtures/open-numeric', name);
+    const write = (name: string, text: string) => (writeFileSync(path.join(dir, name), text), path.join(dir, name));
+    const config = (data: string, extra = '') =>
+      loadRunConfig(
+        write(
+          `open-${Math.random().toString(36).slice(2)}.yaml`,
+          'method: semievol\ntask: numeric\nproviders:\n  p: { kind: openai-compatible, baseURL: http://127.0.0.1:1/v1 }\n' +
+            `model: { provider: p, model: m }\nfineTune:\n  backend: { kind: in-context }\n${data}${extra}`,
+        ),
+      );
+    const split = (format: string, file: string) => `{ format: ${format}, path: ${file} }`;
+    const numericData =
+      `data:\n  labeled: ${split('open-jsonl', fixture('labeled.jsonl'))}\n` +
+      `  unlabeled: ${split('open-csv', fixture('unlabeled.csv'))}\n` +
+      `  test: ${split('open-jsonl', fixture('test.jsonl'))}\n`;
+    const textFile = write('text.jsonl', '{"question":"Who designed the tower?","answer":"Gustave Eiffel"}\n');
+    const textData =
+      `data:\n  labeled: ${split('open-jsonl', textFile)}\n  unlabeled: ${split('open-jsonl', textFile)}\n` +
+      `  test: ${split('open-jsonl', textFile)}\n`;
+    const prepared = async (data: string, extra = '') => {
+      const loaded = config(data, extra);
+      if (loaded.method !== 'semievol') throw new Error('expected a semievol config');
+      return (await semievolMethod.prepare(loaded, new LocalArtifactStore(path.join(dir, 'artifacts')))).input;
+    };
+
+    it('scores open numeric splits by number and open text splits by text-match by default', async () => {
+      expect((await prepared(numericData)).metric).toBe('number');
+      expect((await prepared(textData)).metric).toBe('text-match');
+      expect((await prepared(numericData, 'metric: text-match\n')).metric).toBe('text-match');
+      const fpb = loadRunConfig(example);
+      if (fpb.method !== 'semievol') throw new Error('expected a semievol config');
+      expect((await semievolMethod.prepare(fpb, new LocalArtifactStore(dir))).input.metric).toBe('option-letter');
+    });
+
+    it('refuses splits of both kinds, and a metric that does not fit the answers, before anything runs', async () => {
+      const mixed =
+        `data:\n  labeled: ${split('open-jsonl', textFile)}\n  unlabeled: ${split('open-jsonl', textFile)}\n` +
+        `  test: ${split('semievol-csv', path.join(root, 'demo/fpb/test.csv'))}\n`;
+      expect(() => config(mixed)).toThrow(ConfigError);
+      expect(() => config(mixed)).toThrow(
+        'line 11: field "data.test.format" must be an open-question format (open-csv or open-jsonl) like ' +
+          'data.labeled, since a run pseudo-labels one kind of question.',
+      );
+      expect(() => config(numericData, 'metric: option-letter\n')).toThrow(
+        /field "metric" must be "number" or "text-match" for open questions/,
+      );
+      await expect(prepared(textData, 'metric: number\n')).rejects.toThrow(
+        `${textFile}: item "line-1" field "answer" must read as a number for metric "number", got "Gustave Eiffel".`,
+      );
+    });
+  });
 });

@@ -2,6 +2,7 @@
 import { semievolOptionsSchema } from '../../core/semievol-config';
 import {
   adaptiveSelection,
+  collaboratorAnswers,
   consensus,
   countPseudoLabels,
   drawCollaborators,
@@ -114,6 +115,66 @@ describe('pseudoLabel', () => {
 
   it('with one collaborator (no collaborative learning), any answer is consistent', () => {
     expect(pseudoLabel(record([say('A', [-0.7])]))).toEqual({ id: 'q', consistent: true, label: 'A', entropy: 0.7 });
+  });
+});
+
+describe('pseudoLabel on open questions (no options)', () => {
+  const answer = (text: string, logprobs: number[] | null = [-0.1]) => ({ response: `Answer: ${text}`, logprobs });
+  const open = (
+    collaborators: CollaborationRecord['collaborators'],
+    reflection: CollaborationRecord['reflection'] = null,
+  ): CollaborationRecord => ({ id: 'n', question: 'What was the revenue?', options: [], collaborators, reflection });
+
+  it("is consistent when every number is within 1% of collaborator 1's, labeled with collaborator 1's answer", () => {
+    // 1,240 is 0.45% from 1,234.5; "$1234.50" and "1234" are the same number written otherwise.
+    const r = open([answer('1,234.5', [-0.2, -0.4]), answer('$1234.50'), answer('1240'), answer('1234')]);
+    expect(collaboratorAnswers(r)).toEqual(['1,234.5', '$1234.50', '1240', '1234']);
+    expect(isInconsistent(r)).toBe(false);
+    expect(pseudoLabel(r)).toEqual({ id: 'n', consistent: true, label: '1,234.5', entropy: expect.closeTo(0.3, 12) });
+  });
+
+  it("compares each answer with collaborator 1's, not with each other", () => {
+    // 99 and 101 are 2 apart (more than 1% of 101), but each is within 1% of 100.
+    expect(pseudoLabel(open([answer('100'), answer('99'), answer('101')]))).toMatchObject({
+      consistent: true,
+      label: '100',
+    });
+    // 98.99 is just over 1% from 100.
+    expect(isInconsistent(open([answer('100'), answer('98.99')]))).toBe(true);
+  });
+
+  it('reads percent signs as hundredths, mixing integers and decimals', () => {
+    expect(pseudoLabel(open([answer('12%'), answer('0.12'), answer('0.1205')]))).toMatchObject({
+      consistent: true,
+      label: '12%',
+    });
+    expect(isInconsistent(open([answer('12%'), answer('12')]))).toBe(true);
+  });
+
+  it('is consistent on text answers equal after normalisation', () => {
+    const r = open([answer('The Eiffel Tower.'), answer('eiffel tower'), answer('Eiffel  Tower!')]);
+    expect(pseudoLabel(r)).toMatchObject({ consistent: true, label: 'The Eiffel Tower.' });
+    expect(isInconsistent(open([answer('Paris'), answer('Lyon')]))).toBe(true);
+  });
+
+  it('never lets an unparseable answer agree with a number, and needs the "Answer:" line', () => {
+    expect(isInconsistent(open([answer('12'), answer('about 12')]))).toBe(true);
+    expect(isInconsistent(open([answer('12'), { response: '12', logprobs: [-0.1] }]))).toBe(true);
+    expect(collaboratorAnswers(open([{ response: '12', logprobs: [-0.1] }]))).toEqual([null]);
+  });
+
+  it("labels an inconsistent question with the self-justification's answer, or drops it without one", () => {
+    const split = [answer('100'), answer('150')];
+    expect(pseudoLabel(open(split, answer('$150', [-0.5, -1.5])))).toEqual({
+      id: 'n',
+      consistent: false,
+      label: '$150',
+      entropy: 1,
+    });
+    expect(pseudoLabel(open(split, { response: 'Hard to say.', logprobs: [-0.1] }))).toMatchObject({
+      label: null,
+      dropped: 'no-answer',
+    });
   });
 });
 
