@@ -145,6 +145,11 @@ export interface FineTuneJobRequest extends FineTuneJobContext {
   hyperparameters: FineTuneHyperparameters;
   /** Continue from this adapter (command backend); part of the job's identity when set. */
   initAdapter?: string;
+  /**
+   * Continue from this fine-tuned model of the backend's own (Together's `from_checkpoint`, Fireworks'
+   * `warmStartFrom`) instead of `baseModel`; part of the job's identity when set.
+   */
+  initModel?: string;
 }
 
 /** A run's fineTune workflow (by its workflow id) waiting on the job that `request` describes. */

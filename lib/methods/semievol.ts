@@ -1,6 +1,7 @@
 // The `semievol` method: D_L, D_U and the test split in, M_base vs M_warm vs M_evol vs RAG out.
 import { itemFailuresNote, stageItemFailuresLines } from '../../core/contracts';
 import {
+  evolutionPresets,
   paperHyperparameters,
   semievolRunSchema,
   semievolSampling,
@@ -14,13 +15,21 @@ import type { Method } from './types';
 
 const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
 
-/** Both fine-tunes' hyperparameters: the paper's for the backend, overridden by the config's. */
+/**
+ * Both fine-tunes' hyperparameters: the paper's for the backend, overridden by the config's; the final fine-tune's
+ * learning rate is the evolution preset's (the authors' 1e-6) unless the config gives one.
+ */
 function fineTuneSettings(config: SemievolRunConfig) {
   const hyperparameters = { ...paperHyperparameters(config.fineTune.backend.kind), ...config.fineTune.hyperparameters };
+  const { learningRate } = evolutionPresets[config.semievol.evolution.preset];
   return {
     backend: config.fineTune.backend,
     hyperparameters,
-    finalHyperparameters: { ...hyperparameters, ...config.fineTune.finalHyperparameters },
+    finalHyperparameters: {
+      ...hyperparameters,
+      ...(learningRate === undefined ? {} : { learningRate }),
+      ...config.fineTune.finalHyperparameters,
+    },
   };
 }
 
