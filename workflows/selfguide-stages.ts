@@ -197,6 +197,40 @@ export async function fineTuneOn(
   });
 }
 
+/** A backend whose finished job has a callable model per epoch (OpenAI's checkpoints). */
+export type CheckpointingBackend = SelfGuidePipeline['fineTune']['backend'] & { kind: 'openai' };
+
+export const keepsEpochCheckpoints = (
+  backend: SelfGuidePipeline['fineTune']['backend'],
+): backend is CheckpointingBackend => backend.kind === 'openai';
+
+/**
+ * The model of each epoch, 1 to `epochs`, of the job that trained `final` on `training`; null for an epoch whose
+ * checkpoint the provider no longer keeps (OpenAI keeps the last three).
+ */
+export async function epochCheckpoints(
+  stage: string,
+  training: ArtifactRef,
+  epochs: number,
+  final: ModelRef,
+  backend: CheckpointingBackend,
+  pipeline: SelfGuidePipeline,
+): Promise<(ModelRef | null)[]> {
+  // The job is found the way startFineTuneJob found it: by what it trained on.
+  const checkpoints = await fineTuneCheckpoints({
+    stage,
+    training,
+    baseModel: pipeline.model.model,
+    hyperparameters: hyperparameters(pipeline, epochs),
+    backend,
+    providers: pipeline.providers,
+  });
+  // The newest checkpoint is the last epoch's.
+  return Array.from({ length: epochs }, (_, i) =>
+    i + 1 === epochs ? final : (checkpoints[checkpoints.length - epochs + i] ?? null),
+  );
+}
+
 /**
  * Stage 4 for several epoch counts: one OpenAI job of the most epochs serves the others from its per-epoch
  * checkpoints; other backends train one job per epoch count. Returns one model per entry of `epochs`.
@@ -209,25 +243,15 @@ export async function fineTuneEpochs(
   pipeline: SelfGuidePipeline,
 ): Promise<ModelRef[]> {
   const { backend } = pipeline.fineTune;
-  if (backend.kind !== 'openai' || training.count === 0 || epochs.length === 1) {
+  if (!keepsEpochCheckpoints(backend) || training.count === 0 || epochs.length === 1) {
     return Promise.all(
       epochs.map((e) => fineTuneOn(runId, epochs.length === 1 ? stage : `${stage}-e${e}`, training, e, pipeline)),
     );
   }
   const most = Math.max(...epochs);
   const final = await fineTuneOn(runId, stage, training, most, pipeline);
-  // The job is found the way startFineTuneJob found it: by what it trained on.
-  const checkpoints = await fineTuneCheckpoints({
-    stage,
-    training,
-    baseModel: pipeline.model.model,
-    hyperparameters: hyperparameters(pipeline, most),
-    backend,
-    providers: pipeline.providers,
-  });
-  // The newest checkpoint is the last epoch's; providers may keep only the last few.
-  const byEpoch = (e: number) => (e === most ? final : checkpoints[checkpoints.length - 1 - (most - e)]);
-  return Promise.all(epochs.map((e) => byEpoch(e) ?? fineTuneOn(runId, `${stage}-e${e}`, training, e, pipeline)));
+  const byEpoch = await epochCheckpoints(stage, training, most, final, backend, pipeline);
+  return Promise.all(epochs.map((e) => byEpoch[e - 1] ?? fineTuneOn(runId, `${stage}-e${e}`, training, e, pipeline)));
 }
 
 /** Few-shot fine-tuning's training file: the gold examples alone. */
