@@ -5,7 +5,7 @@ import { itemFailuresNote, stageItemFailuresLines } from '../../core/contracts';
 import { roundsFor, selfguideRunSchema, type SelfGuideRunConfig } from '../../core/selfguide-config';
 import { estimateSelfGuide } from '../../core/selfguide-estimate';
 import type { SelfGuideTask } from '../datasets';
-import type { ArtifactRef } from '../../core/types';
+import type { ArtifactRef, IoExample } from '../../core/types';
 import type { ArtifactStore } from '../artifacts';
 import type { SelfGuideRunInput, SelfGuideRunResult } from '../../workflows/selfguide';
 import type { EpochChoice } from '../../workflows/selfguide-best-epoch';
@@ -18,20 +18,26 @@ const percent = (score: number) => `${(100 * score).toFixed(1)}`;
 const loadTask = (config: SelfGuideRunConfig) => loadConfiguredTask(config.data.task);
 
 /**
- * The task folder's validation split, stored for choosing SELF-GUIDE's best epoch; none when the config keeps the last
- * epoch or the folder has no validation.jsonl.
+ * The task folder's validation split, which scores each epoch's checkpoint; null when the config keeps the last epoch
+ * or the folder has no validation.jsonl.
  */
+function loadValidationSplit(config: SelfGuideRunConfig): IoExample[] | null {
+  if (config.fineTune.epochChoice === 'last') return null;
+  if (!existsSync(path.join(config.data.task.path, 'validation.jsonl'))) return null;
+  return loadConfiguredTask(config.data.task, 'validation').test;
+}
+
 async function storeValidationSplit(
   config: SelfGuideRunConfig,
   store: ArtifactStore,
   notes: string[],
 ): Promise<ArtifactRef | undefined> {
   if (config.fineTune.epochChoice === 'last') return undefined;
-  if (!existsSync(path.join(config.data.task.path, 'validation.jsonl'))) {
+  const items = loadValidationSplit(config);
+  if (!items) {
     notes.push('validation: none in the task folder, so SELF-GUIDE is the last epoch');
     return undefined;
   }
-  const items = loadConfiguredTask(config.data.task, 'validation').test;
   notes.push(`validation: ${items.length} items score each epoch's checkpoint, where the backend keeps them`);
   return store.writeJsonl(items);
 }
@@ -93,7 +99,9 @@ export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideTask> = {
   },
 
   estimate(config, loaded = loadTask(config)) {
-    return estimateSelfGuide(config, scoredTask(loaded, config.evaluation.testLimit), config.settings.epochs);
+    const validation = loadValidationSplit(config) ?? undefined;
+    const run = { ...scoredTask(loaded, config.evaluation.testLimit), ...(validation ? { validation } : {}) };
+    return estimateSelfGuide(config, run, config.settings.epochs);
   },
 
   summarize(result: SelfGuideRunResult) {
