@@ -131,6 +131,9 @@ export interface TestScore {
 /** A backend that trains weights at a provider or locally: every kind but in-context. */
 export type RemoteFineTuneBackendConfig = Exclude<FineTuneBackendConfig, { kind: 'in-context' }>;
 
+/** A backend whose finished job can have a callable model per epoch: OpenAI's checkpoints, a command trainer's. */
+export type CheckpointingBackendConfig = Extract<FineTuneBackendConfig, { kind: 'openai' | 'command' }>;
+
 /** Which job an activity works on: its run and stage (the stage names it), backend and providers. */
 export interface FineTuneJobContext {
   tag: { runId: string; stage: string };

@@ -1,5 +1,6 @@
 // Which epoch's model is SELF-GUIDE's: as the authors do, each epoch's checkpoint is scored on the task's validation
-// split and the best is kept, where the backend keeps a callable checkpoint per epoch; otherwise the last epoch stands.
+// split and the best is kept, where the backend keeps a callable checkpoint per epoch (OpenAI, or a `command` trainer
+// that leaves one adapter per epoch and serves them); otherwise the last epoch stands.
 import { bestEpoch } from '../core/selfguide-campaign';
 import type { ArtifactRef, ModelRef, StageUsage } from '../core/types';
 import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';
@@ -28,6 +29,7 @@ export async function chooseEpoch(
   validation: ArtifactRef | undefined,
   trained: { stage: string; model: ModelRef; training: ArtifactRef; epochs: number },
   pipeline: SelfGuidePipeline,
+  loaded: (model: ModelRef) => ModelRef,
 ): Promise<{ model: ModelRef; choice: EpochChoice; usage: StageUsage }> {
   const rule = pipeline.fineTune.epochChoice ?? 'best-on-validation';
   const { backend } = pipeline.fineTune;
@@ -51,6 +53,8 @@ export async function chooseEpoch(
     pipeline,
   );
   const candidates = byEpoch.flatMap((model, i) => (model ? [{ epochs: i + 1, model }] : []));
+  // An earlier epoch's adapter is served for its evaluation (as the last one was), and unloaded with it at the end.
+  for (const { model } of candidates) if (model !== trained.model) loaded(model);
   const evaluations = await Promise.all(
     candidates.map(({ epochs, model }) =>
       evaluate(

@@ -3,6 +3,7 @@
 import { executeChild, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type {
+  CheckpointingBackendConfig,
   FilterStageResult,
   GenerateInputRoundResult,
   ItemFailure,
@@ -197,23 +198,25 @@ export async function fineTuneOn(
   });
 }
 
-/** A backend whose finished job has a callable model per epoch (OpenAI's checkpoints). */
-export type CheckpointingBackend = SelfGuidePipeline['fineTune']['backend'] & { kind: 'openai' };
-
+/**
+ * Whether a backend's finished job has a callable model per epoch: OpenAI's checkpoints, or the adapters a `command`
+ * trainer leaves per epoch, which the run serves as it serves the last.
+ */
 export const keepsEpochCheckpoints = (
   backend: SelfGuidePipeline['fineTune']['backend'],
-): backend is CheckpointingBackend => backend.kind === 'openai';
+): backend is CheckpointingBackendConfig =>
+  backend.kind === 'openai' || (backend.kind === 'command' && backend.serve !== undefined && backend.serve !== 'none');
 
 /**
  * The model of each epoch, 1 to `epochs`, of the job that trained `final` on `training`; null for an epoch whose
- * checkpoint the provider no longer keeps (OpenAI keeps the last three).
+ * checkpoint the provider no longer keeps (OpenAI keeps the last three) or the trainer did not leave.
  */
 export async function epochCheckpoints(
   stage: string,
   training: ArtifactRef,
   epochs: number,
   final: ModelRef,
-  backend: CheckpointingBackend,
+  backend: CheckpointingBackendConfig,
   pipeline: SelfGuidePipeline,
 ): Promise<(ModelRef | null)[]> {
   // The job is found the way startFineTuneJob found it: by what it trained on.
@@ -243,7 +246,7 @@ export async function fineTuneEpochs(
   pipeline: SelfGuidePipeline,
 ): Promise<ModelRef[]> {
   const { backend } = pipeline.fineTune;
-  if (!keepsEpochCheckpoints(backend) || training.count === 0 || epochs.length === 1) {
+  if (backend.kind !== 'openai' || training.count === 0 || epochs.length === 1) {
     return Promise.all(
       epochs.map((e) => fineTuneOn(runId, epochs.length === 1 ? stage : `${stage}-e${e}`, training, e, pipeline)),
     );

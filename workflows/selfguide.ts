@@ -173,6 +173,7 @@ async function runSelfGuide(
         input.validationSplit,
         { stage: 'fine-tune', model: trained, training: synthetic.training, epochs: settings.epochs },
         at('evaluate'),
+        loaded,
       )
     : null;
   if (chosen) control.spend(stage, chosen.usage);

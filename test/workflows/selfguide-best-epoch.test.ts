@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import type { ProvidersConfig } from '../../core/config';
 import { bestEpoch } from '../../core/selfguide-campaign';
+import { tsArgs } from '../../lib/ts-process';
 import { selfGuideMethod } from '../../lib/methods/selfguide';
 import { loadConfiguredTask, storeSelfGuideTask } from '../../lib/methods/selfguide-tasks';
 import type { SelfGuideRunInput, SelfGuideRunResult } from '../../workflows/selfguide';
@@ -104,6 +105,79 @@ describe('selfGuideRun choosing the best epoch on the validation split', () => {
       expect(selfGuideMethod.summarize(result)).toContain(
         `SELF-GUIDE epoch: 1, the best on the validation split (${listed})`,
       );
+    } finally {
+      await close();
+    }
+  });
+
+  it("serves a command trainer's per-epoch adapters for validation, keeps the best and unloads them", async () => {
+    const root = path.resolve(__dirname, '../..');
+    const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+    const trainerCommand = [process.execPath, ...tsArgs(path.resolve(root, 'test/support/fake-lora-trainer.ts'))]
+      .map(shellQuote)
+      .join(' ');
+    const baseGguf = path.resolve(root, '../shared/models/llama-2-tiny-random.gguf');
+    const deps = tempDeps({ ...process.env, FLT_TEST_KEY: 'k', FLT_BASE_GGUF: baseGguf });
+    const pipeline: SelfGuidePipeline = {
+      providers: {
+        vllm: {
+          kind: 'openai-compatible',
+          baseURL: double.baseURL,
+          apiKeyEnv: 'FLT_TEST_KEY',
+          testDouble: true,
+          requestTimeoutSeconds: 30,
+          prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 },
+          maxConcurrency: 16,
+        },
+      },
+      model: { provider: 'vllm', model: 'sim-model' },
+      fineTune: {
+        backend: {
+          kind: 'command',
+          command: trainerCommand,
+          provider: 'vllm',
+          servedModel: '{job}',
+          pollIntervalSeconds: 0.2,
+          serve: 'vllm',
+        },
+        lora: true,
+        maxExampleTokens: 2000,
+      },
+      generation: { rounds: 2, promptsPerRound: 10, maxTokens: 500, maxPromptTokens: 3000 },
+      annotation: { samples: 10, temperature: 0.2, minShare: 0.3, shareOf: 'kept', maxTokens: 100 },
+      evaluation: { maxTokens: 64, contextTokens: 4096, rouge: 'words' },
+      execution: { shardSize: 10, parallelShards: 2 },
+      seed: 0,
+    };
+    const run = await storeSelfGuideTask(deps.store, task, 10, []);
+    const validationSplit = await deps.store.writeJsonl(loadConfiguredTask(task, 'validation').test.slice(0, 10));
+    const loraBefore = (await double.loraAdapters()).events.length;
+
+    const { client, close } = await testClient();
+    const worker = await testWorker(deps);
+    const runId = `sg-best-epoch-cmd-${Date.now()}`;
+    const args = [{ runId, ...pipeline, ...run, validationSplit, settings: { ...settings, epochs: 2 } }];
+    try {
+      const result: SelfGuideRunResult = await worker.run(() =>
+        client.workflow.execute('selfGuideRun', { taskQueue: worker.taskQueue, workflowId: runId, args }),
+      );
+      const choice = result.epochChoice!;
+      expect(choice.scores.map((s) => s.epochs)).toEqual([1, 2]);
+      expect(choice.epochs).toBe(bestEpoch(choice.scores));
+      // An adapter answers as its base model in the double: the epochs tie, and the fewest wins.
+      expect(choice.epochs).toBe(1);
+      const [first, last] = choice.scores.map((s) => s.model);
+      expect(first.model).toBe(`${last.model}-epoch-1`);
+      expect(first.adapter!.path).toMatch(/checkpoints\/epoch-1$/);
+      expect(result.models.selfGuide).toEqual(first);
+      expect(result.evaluations[3].model).toEqual(first);
+
+      // The first epoch's adapter was loaded for its evaluations and, like every adapter of the run, unloaded.
+      const { loaded, events } = await double.loraAdapters();
+      const lora = events.slice(loraBefore).filter((e) => e.error === null);
+      expect(lora.filter((e) => e.action === 'load').map((e) => e.name)).toContain(first.model);
+      expect(lora.filter((e) => e.action === 'unload').map((e) => e.name)).toContain(first.model);
+      expect(loaded).toEqual([]);
     } finally {
       await close();
     }

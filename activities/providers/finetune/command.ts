@@ -37,6 +37,9 @@ const staleLaunchMs = 60_000;
 
 const logTailBytes = 64 * 1024;
 
+/** Where a trainer may leave one adapter per epoch, as `epoch-<N>` folders (FLT_CHECKPOINT_DIR). */
+export const checkpointDirName = 'checkpoints';
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function readOrNull(file: string): string | null {
@@ -284,6 +287,7 @@ export class CommandFineTuneBackend implements FineTuneBackend {
       for (const marker of ['pid', 'exitcode', 'cancelled', 'boot-id'])
         fs.rmSync(path.join(dir, marker), { force: true });
       fs.rmSync(path.join(dir, 'adapter'), { recursive: true, force: true });
+      fs.rmSync(path.join(dir, checkpointDirName), { recursive: true, force: true });
       fs.appendFileSync(
         path.join(dir, 'train.log'),
         `--- new attempt after the previous one ended ${existing.status} ---\n`,
@@ -294,6 +298,7 @@ export class CommandFineTuneBackend implements FineTuneBackend {
     const vars: Record<string, string | undefined> = {
       FLT_TRAIN_FILE: args.trainingFileId,
       FLT_OUTPUT_DIR: path.join(dir, 'adapter'),
+      FLT_CHECKPOINT_DIR: path.join(dir, checkpointDirName),
       FLT_BASE_MODEL: args.baseModel,
       FLT_EPOCHS: h.epochs?.toString(),
       FLT_LEARNING_RATE: h.learningRate?.toString(),
