@@ -33,11 +33,15 @@ export interface SelfGuideEstimateTask {
 /** OpenAI keeps a checkpoint for each of a job's last three epochs. */
 const checkpointsKept = 3;
 
-/** How many epochs' checkpoints a run scores on the validation split before choosing SELF-GUIDE's model. */
+/**
+ * How many epochs' checkpoints a run scores on the validation split before choosing SELF-GUIDE's model: OpenAI's, and
+ * at most every epoch of a served `command` trainer's, which may leave one adapter per epoch.
+ */
 function checkpointsScored(pipeline: SelfGuideEstimatePipeline, run: SelfGuideEstimateTask, epochs: number) {
   const { backend, epochChoice } = pipeline.fineTune;
-  if (epochChoice === 'last' || backend.kind !== 'openai' || epochs < 2 || !run.validation?.length) return 0;
-  return Math.min(epochs, checkpointsKept);
+  if (epochChoice === 'last' || epochs < 2 || !run.validation?.length) return 0;
+  if (backend.kind === 'openai') return Math.min(epochs, checkpointsKept);
+  return backend.kind === 'command' && backend.serve !== undefined && backend.serve !== 'none' ? epochs : 0;
 }
 
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
