@@ -1,18 +1,46 @@
-// The per-epoch checkpoints of a finished OpenAI fine-tuning job, so one job of N epochs serves every epoch count
-// up to N. Other backends keep no callable checkpoints: their callers train one job per epoch count instead.
+// The per-epoch checkpoints of a finished fine-tuning job, so that one job of N epochs serves every epoch count up to
+// N: OpenAI's checkpoints API, and the adapters a `command` trainer leaves in FLT_CHECKPOINT_DIR. Other backends keep
+// no callable checkpoints: their callers train one job per epoch count, or keep the last epoch.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import OpenAI from 'openai';
 import type { ProvidersConfig } from '../core/config';
-import type { RemoteFineTuneBackendConfig } from '../core/contracts';
-import type { ModelRef } from '../core/types';
+import type { CheckpointingBackendConfig } from '../core/contracts';
+import type { FineTuneJobState, ModelRef } from '../core/types';
 import type { ActivityDeps } from './context';
 import { createFineTuneBackend } from './providers/finetune/backend';
+import { checkpointDirName } from './providers/finetune/command';
 import { openAiCompatibleProvider, providerApiKey } from './providers/finetune/backend-common';
 import { toActivityFailure } from './providers/errors';
 import { contentTag, type JobInputs } from './fine-tuning';
 
 export interface FineTuneCheckpointsInput extends JobInputs {
-  backend: RemoteFineTuneBackendConfig & { kind: 'openai' };
+  backend: CheckpointingBackendConfig;
   providers: ProvidersConfig;
+}
+
+/** A command trainer's per-epoch adapters (`epoch-<N>` folders), each served under the job's name and its epoch. */
+function commandCheckpoints(job: FineTuneJobState, backend: CheckpointingBackendConfig): ModelRef[] {
+  const engine = backend.kind === 'command' ? backend.serve : undefined;
+  if (!engine || engine === 'none' || !job.adapterPath) return [];
+  const dir = path.join(path.dirname(job.adapterPath), checkpointDirName);
+  const epochs = fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .map((entry) => /^epoch-(\d+)$/.exec(entry)?.[1])
+        .filter((n): n is string => n !== undefined)
+        .map(Number)
+        .sort((a, b) => a - b)
+    : [];
+  return epochs.map((epoch) => {
+    const name = `${job.jobId}-epoch-${epoch}`;
+    return {
+      provider: backend.provider,
+      model: name,
+      adapter: { name, path: path.join(dir, `epoch-${epoch}`) },
+      serving: { engine, provider: backend.provider },
+    };
+  });
 }
 
 export function fineTuneCheckpointActivities({ jobsDir, env }: ActivityDeps) {
@@ -24,6 +52,7 @@ export function fineTuneCheckpointActivities({ jobsDir, env }: ActivityDeps) {
         const job = await createFineTuneBackend(input.backend, input.providers, { workDir: jobsDir, env }).findJob(tag);
         if (!job || job.status !== 'succeeded')
           throw new Error(`no succeeded fine-tuning job for ${tag.runId}/${tag.stage}`);
+        if (input.backend.kind === 'command') return commandCheckpoints(job, input.backend);
         const provider = openAiCompatibleProvider(input.providers, input.backend.provider);
         const client = new OpenAI({
           apiKey: providerApiKey(provider, env),

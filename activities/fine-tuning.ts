@@ -51,6 +51,7 @@ export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
             baseModel: input.baseModel,
             hyperparameters: input.hyperparameters,
             ...(input.initAdapter ? { initAdapter: input.initAdapter } : {}),
+            ...(input.initModel ? { initModel: input.initModel } : {}),
           }))
         );
       } catch (err) {
@@ -125,6 +126,7 @@ export interface JobInputs {
   backend: RemoteFineTuneBackendConfig;
   providers: ProvidersConfig;
   initAdapter?: string;
+  initModel?: string;
 }
 
 /**
@@ -144,6 +146,7 @@ export function contentTag(input: JobInputs): JobTag {
         salt: input.providers[input.backend.provider]?.cacheSalt,
         // Only when set, so the tags of jobs that start from no adapter stay as they were.
         ...(input.initAdapter ? { initAdapter: input.initAdapter } : {}),
+        ...(input.initModel ? { initModel: input.initModel } : {}),
       }),
     )
     .digest('hex')

@@ -219,7 +219,8 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
       /**
        * Shell command run in its own process group. It sees FLT_TRAIN_FILE, FLT_OUTPUT_DIR, FLT_BASE_MODEL,
        * FLT_EPOCHS, FLT_LEARNING_RATE, FLT_BATCH_SIZE, FLT_LORA and FLT_JOB_NAME (FLT_INIT_ADAPTER too when it
-       * continues from a served adapter: SemiEvol's M_evol from M_warm), and leaves its adapter in FLT_OUTPUT_DIR.
+       * continues from a served adapter: SemiEvol's M_evol from M_warm), and leaves its adapter in FLT_OUTPUT_DIR;
+       * it may leave each epoch's adapter in FLT_CHECKPOINT_DIR/epoch-<N>, which SELF-GUIDE scores to choose one.
        */
       command: z.string().min(1),
       /** The openai-compatible provider that serves the adapter (vLLM, llama.cpp server). */

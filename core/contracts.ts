@@ -131,6 +131,9 @@ export interface TestScore {
 /** A backend that trains weights at a provider or locally: every kind but in-context. */
 export type RemoteFineTuneBackendConfig = Exclude<FineTuneBackendConfig, { kind: 'in-context' }>;
 
+/** A backend whose finished job can have a callable model per epoch: OpenAI's checkpoints, a command trainer's. */
+export type CheckpointingBackendConfig = Extract<FineTuneBackendConfig, { kind: 'openai' | 'command' }>;
+
 /** Which job an activity works on: its run and stage (the stage names it), backend and providers. */
 export interface FineTuneJobContext {
   tag: { runId: string; stage: string };
@@ -145,6 +148,11 @@ export interface FineTuneJobRequest extends FineTuneJobContext {
   hyperparameters: FineTuneHyperparameters;
   /** Continue from this adapter (command backend); part of the job's identity when set. */
   initAdapter?: string;
+  /**
+   * Continue from this fine-tuned model of the backend's own (Together's `from_checkpoint`, Fireworks'
+   * `warmStartFrom`) instead of `baseModel`; part of the job's identity when set.
+   */
+  initModel?: string;
 }
 
 /** A run's fineTune workflow (by its workflow id) waiting on the job that `request` describes. */

@@ -71,6 +71,12 @@ export const selfGuideFineTuneSchema = z
     lora: z.boolean().default(false),
     /** Training examples over this many estimated tokens are left out (the authors' max_seq_length). */
     maxExampleTokens: z.number().int().positive().default(2000),
+    /**
+     * Which epoch's model is SELF-GUIDE's: the best on the task's validation split, as the authors choose, where the
+     * backend keeps a callable checkpoint per epoch and the task folder has a validation split; or the last. Absent:
+     * `best-on-validation`.
+     */
+    epochChoice: z.enum(['best-on-validation', 'last']).optional(),
   })
   .strict();
 

@@ -23,10 +23,25 @@ import type { IoExample } from './types';
  */
 export type SelfGuideEstimatePipeline = Omit<SelfGuidePipeline, 'execution'>;
 
-/** A task and the test items that will be scored. */
+/** A task and the test items that will be scored (and the validation items that score each epoch, if any). */
 export interface SelfGuideEstimateTask {
   task: SelfGuideTaskDefinition;
   test: readonly IoExample[];
+  validation?: readonly IoExample[];
+}
+
+/** OpenAI keeps a checkpoint for each of a job's last three epochs. */
+const checkpointsKept = 3;
+
+/**
+ * How many epochs' checkpoints a run scores on the validation split before choosing SELF-GUIDE's model: OpenAI's, and
+ * at most every epoch of a served `command` trainer's, which may leave one adapter per epoch.
+ */
+function checkpointsScored(pipeline: SelfGuideEstimatePipeline, run: SelfGuideEstimateTask, epochs: number) {
+  const { backend, epochChoice } = pipeline.fineTune;
+  if (epochChoice === 'last' || epochs < 2 || !run.validation?.length) return 0;
+  if (backend.kind === 'openai') return Math.min(epochs, checkpointsKept);
+  return backend.kind === 'command' && backend.serve !== undefined && backend.serve !== 'none' ? epochs : 0;
 }
 
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
@@ -142,11 +157,17 @@ export function estimateSelfGuide(
     exampleTokens: p.goldTrainingTokens,
     epochs,
   });
+  const validation = { task: run.task, test: run.validation ?? [] };
+  const validationProfile = taskProfile(pipeline, validation);
+  const checkpoints = Array.from({ length: checkpointsScored(pipeline, run, epochs) }, () =>
+    testChats('evaluate', pipeline, validation, validationProfile, true),
+  );
   return [
     generation('generate-inputs', pipeline, p),
     annotation('annotate-outputs', pipeline, p),
     combine('fine-tune', [syntheticFineTune('fine-tune', pipeline, p, epochs), fewShotJob]),
     combine('evaluate', [
+      ...checkpoints,
       testChats('evaluate', pipeline, run, p, false),
       selfIcl,
       testChats('evaluate', pipeline, run, p, true),

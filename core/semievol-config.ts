@@ -52,6 +52,22 @@ function defaultRetriever(embeddingModel: { provider: string; model: string } | 
   return embeddingModel ? { kind: 'embeddings', ...embeddingModel } : { kind: 'bm25' };
 }
 
+/** What each final fine-tune preset starts from, trains on, and its learning rate (undefined: the backend's). */
+export const evolutionPresets = {
+  paper: { from: 'base', data: 'labeled-and-selected', learningRate: undefined },
+  authors: { from: 'warm', data: 'selected', learningRate: 1e-6 },
+} as const;
+
+/**
+ * The backends that can continue M_warm's adapter: a local trainer that is handed the adapter's file (which it knows
+ * once it serves it), Together (`from_checkpoint`) and Fireworks (`warmStartFrom`). OpenAI fine-tunes take no
+ * absolute learning rate and the in-context backend trains nothing.
+ */
+export function continuesAdapters(backend: FineTuneBackendConfig): boolean {
+  if (backend.kind === 'command') return backend.serve !== undefined && backend.serve !== 'none';
+  return backend.kind === 'together' || backend.kind === 'fireworks';
+}
+
 const temperature = z.number().min(0).max(2).default(1);
 const maxTokens = z.number().int().positive().default(1024);
 
@@ -116,15 +132,22 @@ export const semievolOptionsSchema = z
       .strict()
       .prefault({}),
     /**
-     * The final fine-tune: from M_base on D_L + selected (paper); the authors' code continues from M_warm on the
-     * selected only.
+     * The final fine-tune: from M_base on D_L + selected (`preset: paper`); the authors' later code continues M_warm's
+     * adapter on the selected only, at learning rate 1e-6 (`preset: authors`). `from` and `data` given beside a preset
+     * replace its choice.
      */
     evolution: z
       .object({
-        from: z.enum(['base', 'warm']).default('base'),
-        data: z.enum(['labeled-and-selected', 'selected']).default('labeled-and-selected'),
+        preset: z.enum(['paper', 'authors']).default('paper'),
+        from: z.enum(['base', 'warm']).optional(),
+        data: z.enum(['labeled-and-selected', 'selected']).optional(),
       })
       .strict()
+      .transform(({ preset, from, data }) => ({
+        preset,
+        from: from ?? evolutionPresets[preset].from,
+        data: data ?? evolutionPresets[preset].data,
+      }))
       .prefault({}),
     /** The RAG baseline: M_base with its k nearest labeled examples in a few-shot prompt. */
     rag: z
@@ -181,7 +204,8 @@ export const semievolRunSchema = z
     metric: z.enum(['option-letter', 'number', 'text-match']).optional(),
   })
   .strict()
-  .superRefine(({ data, metric }, context) => {
+  .superRefine((config, context) => {
+    const { data, metric } = config;
     const open = isOpenFormat(data.labeled.format);
     for (const split of ['unlabeled', 'test'] as const) {
       if (isOpenFormat(data[split].format) !== open)
@@ -200,6 +224,16 @@ export const semievolRunSchema = z
         message: open
           ? 'must be "number" or "text-match" for open questions'
           : 'must be "option-letter" for multiple-choice questions',
+      });
+    const { backend } = config.fineTune;
+    if (config.semievol.evolution.preset === 'authors' && !continuesAdapters(backend))
+      context.addIssue({
+        code: 'custom',
+        path: ['semievol', 'evolution', 'preset'],
+        message:
+          `is authors, which continues M_warm's adapter, and fineTune.backend ${backend.kind}` +
+          `${backend.kind === 'command' ? ' without serve' : ''} cannot; command (with serve), together and ` +
+          'fireworks can',
       });
   });
 export type SemievolRunConfig = z.infer<typeof semievolRunSchema>;

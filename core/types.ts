@@ -153,6 +153,8 @@ export interface DedicatedEndpointRef {
   id: string;
   baseURL: string;
   apiKeyEnv: string;
+  /** The fine-tuned model the endpoint serves, by Together's name for it (what a later job continues from). */
+  trainedModel?: string;
 }
 
 /** Which engine serves an adapter, so a later stage can make sure it is still loaded. */

@@ -32,6 +32,14 @@ const notFound = (what: string) => new FireworksError(404, `${what} not found`, 
 /** Fireworks resource ids: lowercase letters, digits and hyphens, at most 63 characters. */
 const resourceId = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
+/** A job trains `baseModel` or warm-starts from a fine-tuned model (`warmStartFrom`); Fireworks refuses both. */
+function startingPoint(body: Record<string, unknown>): { baseModel: string; warmStartFrom: string | null } {
+  if (body.warmStartFrom === undefined) return { baseModel: requiredString(body, 'baseModel'), warmStartFrom: null };
+  const warmStartFrom = requiredString(body, 'warmStartFrom');
+  if (body.baseModel !== undefined) throw invalid('Only one of baseModel and warmStartFrom may be set.');
+  return { baseModel: warmStartFrom, warmStartFrom };
+}
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 function jobView(job: Job) {
@@ -48,7 +56,8 @@ function jobView(job: Job) {
     status: job.error ? { code: 'INTERNAL', message: job.error.message } : { code: 'OK', message: '' },
     createdBy: 'provider-double@example.com',
     dataset: job.params.dataset,
-    baseModel: job.baseModel,
+    baseModel: job.params.warmStartFrom ? undefined : job.baseModel,
+    warmStartFrom: job.params.warmStartFrom ?? undefined,
     outputModel: job.resultModel,
     epochs: job.epochs,
     learningRate: job.params.learningRate,
@@ -130,7 +139,7 @@ export function fireworksRoutes(router: Router, state: DoubleState): void {
         const name = `accounts/${account}/supervisedFineTuningJobs/${id}`;
         throw new FireworksError(409, `Supervised fine-tuning job ${name} already exists`, grpc.alreadyExists);
       }
-      const baseModel = requiredString(body, 'baseModel');
+      const { baseModel, warmStartFrom } = startingPoint(body);
       if (!state.models.resolve(baseModel)) throw modelNotFound(baseModel);
       const datasetName = requiredString(body, 'dataset');
       const dataset = datasets.get(datasetName);
@@ -150,6 +159,7 @@ export function fireworksRoutes(router: Router, state: DoubleState): void {
           learningRate: numberField(body, 'learningRate', { min: 0, max: 1 }) ?? 0.0001,
           loraRank: numberField(body, 'loraRank', { min: 0, max: 64, integer: true }) ?? 8,
           displayName: typeof body.displayName === 'string' ? body.displayName : null,
+          warmStartFrom,
         },
       });
       return ok(jobView(job));

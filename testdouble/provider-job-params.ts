@@ -21,6 +21,8 @@ export interface TogetherJobParams {
   nCheckpoints: number;
   warmupRatio: number;
   trainOnInputs: boolean | 'auto';
+  /** What the job continues (`from_checkpoint`), or null for a job from a base model. */
+  fromCheckpoint: string | null;
 }
 
 /** The Fireworks supervisedFineTuningJobs parameters a job keeps. */
@@ -31,6 +33,8 @@ export interface FireworksJobParams {
   learningRate: number;
   loraRank: number;
   displayName: string | null;
+  /** The fine-tuned model the job continues (`warmStartFrom`), or null for a job from a base model. */
+  warmStartFrom: string | null;
 }
 
 /** A Fireworks dataset: created first, then given its file by `:upload`. */

@@ -56,6 +56,7 @@ function viewOfJob(job: Job, renames: Record<string, string>) {
     created_at: iso(job.createdAt),
     updated_at: iso(job.updatedAt),
     model: job.baseModel,
+    from_checkpoint: job.params.fromCheckpoint,
     model_output_name: job.resultModel,
     output_name: job.resultModel,
     suffix: job.params.suffix,
@@ -103,6 +104,22 @@ function trainingType(body: Record<string, unknown>): TogetherJobParams['trainin
 export function togetherRoutes(router: Router, state: DoubleState): void {
   const files = state.togetherFiles;
   const jobs = state.togetherJobs;
+
+  /**
+   * The model a new job trains: its `model`, or the one `from_checkpoint` continues (a job id, an output model name, or
+   * a job's `id:step` checkpoint), never both, as Together requires.
+   */
+  function startingPoint(body: Record<string, unknown>): { modelName: string; fromCheckpoint: string | null } {
+    if (body.from_checkpoint === undefined || body.from_checkpoint === null)
+      return { modelName: requiredString(body, 'model'), fromCheckpoint: null };
+    const fromCheckpoint = requiredString(body, 'from_checkpoint');
+    if (body.model !== undefined)
+      throw badRequest("Give either 'model' or 'from_checkpoint', not both.", 'from_checkpoint');
+    const modelName = jobs.get(fromCheckpoint)?.resultModel ?? fromCheckpoint;
+    if (!state.models.resolve(modelName))
+      throw badRequest(`No finished fine-tune or checkpoint ${fromCheckpoint} to continue from.`, 'from_checkpoint');
+    return { modelName, fromCheckpoint };
+  }
   const jobView = (job: Job) => viewOfJob(job, state.config.togetherStatusRenames);
 
   const findFile = (request: DoubleRequest) => {
@@ -161,7 +178,7 @@ export function togetherRoutes(router: Router, state: DoubleState): void {
     .on('POST', '/together/v1/fine-tunes', (request) => {
       const body = request.json();
       const trainingFileId = requiredString(body, 'training_file');
-      const modelName = requiredString(body, 'model');
+      const { modelName, fromCheckpoint } = startingPoint(body);
       const base = state.models.resolve(modelName);
       if (!base) throw modelNotFound(modelName);
       const trainingFile = files.get(trainingFileId);
@@ -200,6 +217,7 @@ export function togetherRoutes(router: Router, state: DoubleState): void {
           nCheckpoints: numberField(body, 'n_checkpoints', { min: 1, max: 100, integer: true }) ?? 1,
           warmupRatio: numberField(body, 'warmup_ratio', { min: 0, max: 1 }) ?? 0,
           trainOnInputs,
+          fromCheckpoint,
         },
       });
       return ok(jobView(job));

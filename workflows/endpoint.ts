@@ -26,7 +26,7 @@ export async function serveThroughEndpoint(
   const model: ModelRef = {
     provider: backend.provider,
     model: started.name,
-    endpoint: { id: started.id, baseURL: backend.baseURL, apiKeyEnv: backend.apiKeyEnv },
+    endpoint: { id: started.id, baseURL: backend.baseURL, apiKeyEnv: backend.apiKeyEnv, trainedModel: trained.model },
   };
   const { waitForDedicatedEndpoint } = proxyActivities<Activities>({
     ...fineTuneWait(backend.pollIntervalSeconds),

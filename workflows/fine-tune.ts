@@ -37,6 +37,8 @@ export interface FineTuneInput {
   hyperparameters: FineTuneHyperparameters;
   /** Continue training from this served adapter (its path); `baseModel` is then the model it adapts. */
   initAdapter?: string;
+  /** Continue training this fine-tuned model of the backend's own (Together, Fireworks) instead of `baseModel`. */
+  initModel?: string;
 }
 
 /**
@@ -109,6 +111,7 @@ async function runJob(
     baseModel: input.baseModel.model,
     hyperparameters: input.hyperparameters,
     ...(input.initAdapter ? { initAdapter: input.initAdapter } : {}),
+    ...(input.initModel ? { initModel: input.initModel } : {}),
   };
   if (sharesJobs()) return waitOnSharedJob(request, backend);
   let started: FineTuneJobState;

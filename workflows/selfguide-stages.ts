@@ -3,6 +3,7 @@
 import { executeChild, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type {
+  CheckpointingBackendConfig,
   FilterStageResult,
   GenerateInputRoundResult,
   ItemFailure,
@@ -198,6 +199,42 @@ export async function fineTuneOn(
 }
 
 /**
+ * Whether a backend's finished job has a callable model per epoch: OpenAI's checkpoints, or the adapters a `command`
+ * trainer leaves per epoch, which the run serves as it serves the last.
+ */
+export const keepsEpochCheckpoints = (
+  backend: SelfGuidePipeline['fineTune']['backend'],
+): backend is CheckpointingBackendConfig =>
+  backend.kind === 'openai' || (backend.kind === 'command' && backend.serve !== undefined && backend.serve !== 'none');
+
+/**
+ * The model of each epoch, 1 to `epochs`, of the job that trained `final` on `training`; null for an epoch whose
+ * checkpoint the provider no longer keeps (OpenAI keeps the last three) or the trainer did not leave.
+ */
+export async function epochCheckpoints(
+  stage: string,
+  training: ArtifactRef,
+  epochs: number,
+  final: ModelRef,
+  backend: CheckpointingBackendConfig,
+  pipeline: SelfGuidePipeline,
+): Promise<(ModelRef | null)[]> {
+  // The job is found the way startFineTuneJob found it: by what it trained on.
+  const checkpoints = await fineTuneCheckpoints({
+    stage,
+    training,
+    baseModel: pipeline.model.model,
+    hyperparameters: hyperparameters(pipeline, epochs),
+    backend,
+    providers: pipeline.providers,
+  });
+  // The newest checkpoint is the last epoch's.
+  return Array.from({ length: epochs }, (_, i) =>
+    i + 1 === epochs ? final : (checkpoints[checkpoints.length - epochs + i] ?? null),
+  );
+}
+
+/**
  * Stage 4 for several epoch counts: one OpenAI job of the most epochs serves the others from its per-epoch
  * checkpoints; other backends train one job per epoch count. Returns one model per entry of `epochs`.
  */
@@ -216,18 +253,8 @@ export async function fineTuneEpochs(
   }
   const most = Math.max(...epochs);
   const final = await fineTuneOn(runId, stage, training, most, pipeline);
-  // The job is found the way startFineTuneJob found it: by what it trained on.
-  const checkpoints = await fineTuneCheckpoints({
-    stage,
-    training,
-    baseModel: pipeline.model.model,
-    hyperparameters: hyperparameters(pipeline, most),
-    backend,
-    providers: pipeline.providers,
-  });
-  // The newest checkpoint is the last epoch's; providers may keep only the last few.
-  const byEpoch = (e: number) => (e === most ? final : checkpoints[checkpoints.length - 1 - (most - e)]);
-  return Promise.all(epochs.map((e) => byEpoch(e) ?? fineTuneOn(runId, `${stage}-e${e}`, training, e, pipeline)));
+  const byEpoch = await epochCheckpoints(stage, training, most, final, backend, pipeline);
+  return Promise.all(epochs.map((e) => byEpoch[e - 1] ?? fineTuneOn(runId, `${stage}-e${e}`, training, e, pipeline)));
 }
 
 /** Few-shot fine-tuning's training file: the gold examples alone. */

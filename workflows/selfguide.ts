@@ -20,12 +20,15 @@ import {
   type SelfGuidePipeline,
   type SelfGuideTaskRun,
 } from './selfguide-stages';
+import { chooseEpoch, type EpochChoice } from './selfguide-best-epoch';
 import type { SelfGuideEvaluation } from './selfguide-evaluate';
 import { unloadingAfter } from './serving';
 
 export interface SelfGuideRunInput extends SelfGuidePipeline, SelfGuideTaskRun {
   runId: string;
   settings: SelfGuideSettings;
+  /** The task's validation split, on which each epoch's checkpoint is scored; absent where the folder has none. */
+  validationSplit?: ArtifactRef;
   /** Set by `flt run`: the budget and the estimate it is checked against. */
   budget?: BudgetPlan;
   /** Set by `flt resume --from`: the stages to run again, paying anew. */
@@ -46,6 +49,8 @@ export interface SelfGuideRunResult {
     data: ArtifactRef;
   };
   models: { selfGuide: ModelRef; fewShotFineTune: ModelRef };
+  /** Which epoch's model is SELF-GUIDE's, and each epoch's validation score (absent in runs started before). */
+  epochChoice?: EpochChoice;
   /** Few-shot prompting, Self-ICL, few-shot fine-tuning and SELF-GUIDE, in that order. */
   evaluations: SelfGuideEvaluation[];
   /** Generation prompts and inputs to annotate that the provider refused: they added nothing. */
@@ -150,7 +155,7 @@ async function runSelfGuide(
       units: synthetic.training.count + task.examples.length,
     },
   );
-  const [selfGuide, fewShotFineTune] = await Promise.all([
+  const [trained, fewShotFineTune] = await Promise.all([
     fineTuneOn(runId, 'fine-tune', synthetic.training, settings.epochs, at('fine-tune')).then(loaded),
     goldTraining(runId, task, input).then((gold) =>
       fineTuneOn(runId, 'fine-tune-few-shot', gold, settings.epochs, at('fine-tune')).then(loaded),
@@ -162,6 +167,19 @@ async function runSelfGuide(
     `few-shot prompting, Self-ICL, few-shot fine-tuning and SELF-GUIDE on ${input.test.count} test items`,
     { paid: true },
   );
+  // Patched: a run started before this choice evaluates the last epoch, as it did.
+  const chosen = patched('selfguide-best-epoch')
+    ? await chooseEpoch(
+        runId,
+        task,
+        input.validationSplit,
+        { stage: 'fine-tune', model: trained, training: synthetic.training, epochs: settings.epochs },
+        at('evaluate'),
+        loaded,
+      )
+    : null;
+  if (chosen) control.spend(stage, chosen.usage);
+  const selfGuide = chosen?.model ?? trained;
   const evaluations = await Promise.all([
     evaluate(runId, 'evaluate-few-shot', input, input.model, { kind: 'few-shot' }, at('evaluate')),
     evaluate(
@@ -203,6 +221,7 @@ async function runSelfGuide(
       data: synthetic.pairs,
     },
     models: { selfGuide, fewShotFineTune },
+    ...(chosen ? { epochChoice: chosen.choice } : {}),
     evaluations,
     ...(Object.keys(itemFailures).length ? { itemFailures } : {}),
     usage: control.usage(),

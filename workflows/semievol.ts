@@ -22,7 +22,7 @@ import {
 import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from '../core/config';
 import { providersForStage, type Rerun } from '../core/rerun';
 import { searchAttributes } from '../core/search-attributes';
-import { semievolPlan, type SemievolPlan } from '../core/semievol';
+import { evolutionStart, semievolPlan, type SemievolPlan } from '../core/semievol';
 import type { SemievolOptions } from '../core/semievol-config';
 import {
   addUsage,
@@ -415,7 +415,12 @@ async function evolve(
       'NothingToTrainOn',
     );
   }
-  const start = plan.evolveFrom === 'warm' && models.warm ? models.warm : models.base;
+  const warm = plan.evolveFrom === 'warm' ? models.warm : null;
+  const start = evolutionStart(
+    { model: warm ?? models.base, warm: warm !== null },
+    input.model,
+    input.fineTune.backend.kind,
+  );
   return executeChild(fineTune, {
     ...fineTuneChildOptions,
     workflowId: childId(input.runId, 'evolve'),
@@ -425,9 +430,7 @@ async function evolve(
         stage: 'evolve',
         backend: input.fineTune.backend,
         providers: providersAt(input, 'evolve'),
-        // An adapter is trained further from its file on the base model it adapts, not from its served name.
-        baseModel: start.adapter ? input.model : { provider: start.provider, model: start.model },
-        ...(start.adapter ? { initAdapter: start.adapter.path } : {}),
+        ...start,
         training,
         hyperparameters: input.fineTune.finalHyperparameters,
       },

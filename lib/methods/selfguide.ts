@@ -1,9 +1,14 @@
 // The `selfguide` method: SELF-GUIDE on one task folder.
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import { itemFailuresNote, stageItemFailuresLines } from '../../core/contracts';
 import { roundsFor, selfguideRunSchema, type SelfGuideRunConfig } from '../../core/selfguide-config';
 import { estimateSelfGuide } from '../../core/selfguide-estimate';
 import type { SelfGuideTask } from '../datasets';
+import type { ArtifactRef, IoExample } from '../../core/types';
+import type { ArtifactStore } from '../artifacts';
 import type { SelfGuideRunInput, SelfGuideRunResult } from '../../workflows/selfguide';
+import type { EpochChoice } from '../../workflows/selfguide-best-epoch';
 import { testDoubleNotes } from './datasets';
 import { loadConfiguredTask, scoredTask, storeSelfGuideTask } from './selfguide-tasks';
 import type { Method } from './types';
@@ -11,6 +16,38 @@ import type { Method } from './types';
 const percent = (score: number) => `${(100 * score).toFixed(1)}`;
 
 const loadTask = (config: SelfGuideRunConfig) => loadConfiguredTask(config.data.task);
+
+/**
+ * The task folder's validation split, which scores each epoch's checkpoint; null when the config keeps the last epoch
+ * or the folder has no validation.jsonl.
+ */
+function loadValidationSplit(config: SelfGuideRunConfig): IoExample[] | null {
+  if (config.fineTune.epochChoice === 'last') return null;
+  if (!existsSync(path.join(config.data.task.path, 'validation.jsonl'))) return null;
+  return loadConfiguredTask(config.data.task, 'validation').test;
+}
+
+async function storeValidationSplit(
+  config: SelfGuideRunConfig,
+  store: ArtifactStore,
+  notes: string[],
+): Promise<ArtifactRef | undefined> {
+  if (config.fineTune.epochChoice === 'last') return undefined;
+  const items = loadValidationSplit(config);
+  if (!items) {
+    notes.push('validation: none in the task folder, so SELF-GUIDE is the last epoch');
+    return undefined;
+  }
+  notes.push(`validation: ${items.length} items score each epoch's checkpoint, where the backend keeps them`);
+  return store.writeJsonl(items);
+}
+
+function epochChoiceLine(choice: EpochChoice): string {
+  if (choice.scores.length === 0)
+    return `SELF-GUIDE epoch: ${choice.epochs}, the last${choice.reason ? ` (${choice.reason})` : ''}`;
+  const scores = choice.scores.map((s) => `${s.epochs}: ${percent(s.score)}`).join(', ');
+  return `SELF-GUIDE epoch: ${choice.epochs}, the best on the validation split (${scores})`;
+}
 
 export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideTask> = {
   workflowType: 'selfGuideRun',
@@ -32,8 +69,10 @@ export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideTask> = {
   async prepare(config, store, loaded = loadTask(config)) {
     const notes: string[] = [];
     const run = await storeSelfGuideTask(store, config.data.task, config.evaluation.testLimit, notes, loaded);
+    const validationSplit = await storeValidationSplit(config, store, notes);
     const input: Omit<SelfGuideRunInput, 'runId'> = {
       ...run,
+      ...(validationSplit ? { validationSplit } : {}),
       providers: config.providers,
       model: config.model,
       fineTune: config.fineTune,
@@ -60,7 +99,9 @@ export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideTask> = {
   },
 
   estimate(config, loaded = loadTask(config)) {
-    return estimateSelfGuide(config, scoredTask(loaded, config.evaluation.testLimit), config.settings.epochs);
+    const validation = loadValidationSplit(config) ?? undefined;
+    const run = { ...scoredTask(loaded, config.evaluation.testLimit), ...(validation ? { validation } : {}) };
+    return estimateSelfGuide(config, run, config.settings.epochs);
   },
 
   summarize(result: SelfGuideRunResult) {
@@ -78,6 +119,7 @@ export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideTask> = {
           `(${e.model.provider}/${e.model.model})` +
           itemFailuresNote(e.itemFailures),
       ),
+      ...(result.epochChoice ? [epochChoiceLine(result.epochChoice)] : []),
       ...stageItemFailuresLines(result.itemFailures),
     ];
   },

@@ -2,6 +2,7 @@
 import { readNumber } from '../../core/answers';
 import { itemFailuresNote, stageItemFailuresLines, type Metric } from '../../core/contracts';
 import {
+  evolutionPresets,
   paperHyperparameters,
   semievolRunSchema,
   semievolSampling,
@@ -15,13 +16,21 @@ import type { Method } from './types';
 
 const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
 
-/** Both fine-tunes' hyperparameters: the paper's for the backend, overridden by the config's. */
+/**
+ * Both fine-tunes' hyperparameters: the paper's for the backend, overridden by the config's; the final fine-tune's
+ * learning rate is the evolution preset's (the authors' 1e-6) unless the config gives one.
+ */
 function fineTuneSettings(config: SemievolRunConfig) {
   const hyperparameters = { ...paperHyperparameters(config.fineTune.backend.kind), ...config.fineTune.hyperparameters };
+  const { learningRate } = evolutionPresets[config.semievol.evolution.preset];
   return {
     backend: config.fineTune.backend,
     hyperparameters,
-    finalHyperparameters: { ...hyperparameters, ...config.fineTune.finalHyperparameters },
+    finalHyperparameters: {
+      ...hyperparameters,
+      ...(learningRate === undefined ? {} : { learningRate }),
+      ...config.fineTune.finalHyperparameters,
+    },
   };
 }
 

@@ -432,3 +432,41 @@ describe('fireworks jobs', () => {
     expect((await dbl.requests()).length).toBe(before);
   });
 });
+
+describe.each(flavours.filter((f) => f.name !== 'openai'))('$name continuing a fine-tuned model', (flavour) => {
+  const tag = (stage: string): JobTag => ({ runId: `continue-${flavour.name}`, stage });
+  /** The job as the provider keeps it, read straight from its API. */
+  const providerView = async (jobId: string) => {
+    const url = `${new URL(dbl.baseURL).origin}${flavour.createPath}/${jobId}`;
+    const response = await fetch(url, { headers: { authorization: `Bearer ${apiKey}` } });
+    return (await response.json()) as Record<string, unknown>;
+  };
+
+  test("names the model it continues in place of the base model, and trains at the job's learning rate", async () => {
+    const backend = backendFor(flavour);
+    const warm = await waitDone(backend, (await findOrCreate(backend, tag('warm-up'))).jobId);
+    expect(warm.resultModel).toEqual(expect.any(String));
+    const trainingFileId = await backend.uploadTrainingFile({
+      tag: tag('evolve'),
+      localPath: trainingPath,
+      sha256: trainingSha,
+    });
+    const job = await backend.createJob({
+      tag: tag('evolve'),
+      trainingFileId,
+      baseModel: 'sim-model',
+      hyperparameters: { epochs: 1, learningRate: 1e-6 },
+      initModel: warm.resultModel!,
+    });
+    const view = await providerView(job.jobId);
+    if (flavour.name === 'together') {
+      expect(view).toMatchObject({ from_checkpoint: warm.resultModel, learning_rate: 1e-6 });
+    } else {
+      expect(view).toMatchObject({ warmStartFrom: warm.resultModel, learningRate: 1e-6 });
+      expect(view.baseModel).toBeUndefined();
+    }
+    const done = await waitDone(backend, job.jobId);
+    expect(done.status).toBe('succeeded');
+    expect(done.resultModel).not.toBe(warm.resultModel);
+  });
+});

@@ -69,9 +69,18 @@ export async function fakeTrain(env: NodeJS.ProcessEnv, log: (line: string) => v
   const seed = [trainSha256, epochs, learningRate, initAdapter ? initAdapterHash(initAdapter) : 'fresh'].join(':');
   log(`fake LoRA training of ${baseModel} on ${examples} examples (${env.FLT_JOB_NAME ?? 'unnamed job'})`);
   if (initAdapter) log(`continuing from ${initAdapter}`);
+  const checkpointDir = env.FLT_CHECKPOINT_DIR || null;
   for (let epoch = 1; epoch <= epochs; epoch++) {
     await sleep(delayMs);
     log(`epoch ${epoch}/${epochs} lr=${learningRate} loss=${(1 / (epoch + 1)).toFixed(4)}`);
+    // Each epoch's adapter, as a trainer saving per epoch leaves it; the last is the same as the final one.
+    if (checkpointDir) {
+      const epochSeed = epoch === epochs ? seed : `${seed}:epoch-${epoch}`;
+      writeLoraAdapter(baseGguf, path.join(checkpointDir, `epoch-${epoch}`, adapterFileName), {
+        ...defaultLoraSpec,
+        seed: epochSeed,
+      });
+    }
   }
 
   const adapter = path.join(outputDir, adapterFileName);

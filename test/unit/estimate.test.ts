@@ -260,6 +260,28 @@ describe('method estimates', () => {
     expect(evaluate.promptTokens).toBeLessThanOrEqual(5 * (4096 - 500) + 3 * 5 * 4096);
   });
 
+  it('selfguide: the checkpoints OpenAI keeps (its last three) or a served trainer leaves are validated', () => {
+    const run = { ...task('task190'), validation: task('task190').test.slice(0, 4) };
+    const evaluateCalls = (epochs: number, on = pipeline) => byStage(estimateSelfGuide(on, run, epochs)).evaluate.calls;
+    expect(evaluateCalls(2)).toBe(4 * 5 + 2 * 4);
+    expect(evaluateCalls(5)).toBe(4 * 5 + 3 * 4);
+    expect(evaluateCalls(1)).toBe(4 * 5);
+    const last = { ...pipeline, fineTune: { ...pipeline.fineTune, epochChoice: 'last' as const } };
+    expect(evaluateCalls(3, last)).toBe(4 * 5);
+    const noCheckpoints = {
+      ...pipeline,
+      fineTune: { ...pipeline.fineTune, backend: { kind: 'in-context' as const, k: 3 } },
+    };
+    expect(evaluateCalls(3, noCheckpoints)).toBe(4 * 5);
+    const trainer = { kind: 'command' as const, command: 'train.sh', provider: 'api', servedModel: '{job}' };
+    const served = (serve?: 'vllm') => ({
+      ...pipeline,
+      fineTune: { ...pipeline.fineTune, backend: { ...trainer, pollIntervalSeconds: 30, ...(serve ? { serve } : {}) } },
+    });
+    expect(evaluateCalls(5, served('vllm'))).toBe(4 * 5 + 5 * 4);
+    expect(evaluateCalls(5, served())).toBe(4 * 5);
+  });
+
   it('selfguide-campaign: validation counts each branch, data set and setting once; test at the most epochs', () => {
     const validation = [task('task190'), task('task036')];
     const testTasks = [task('task1386')];

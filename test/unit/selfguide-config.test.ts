@@ -4,7 +4,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, loadRunConfig } from '../../lib/config-file';
 import { roundsFor } from '../../core/selfguide-config';
+import { LocalArtifactStore } from '../../lib/artifacts';
+import { selfGuideMethod } from '../../lib/methods/selfguide';
 import { selfGuideCampaignMethod } from '../../lib/methods/selfguide-campaign';
+import type { SelfGuideRunInput } from '../../workflows/selfguide';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-config-'));
 const write = (name: string, text: string) => (fs.writeFileSync(path.join(dir, name), text), path.join(dir, name));
@@ -91,5 +94,39 @@ describe('SELF-GUIDE configs', () => {
     );
     expect(() => loadRunConfig(file)).toThrow(ConfigError);
     expect(() => loadRunConfig(file)).toThrow(/field "grid.epochs" must not repeat a value/);
+  });
+
+  describe("the validation split that chooses SELF-GUIDE's epoch", () => {
+    const demo = path.resolve(__dirname, '../../demo/selfguide');
+    const prepared = async (taskDir: string, fineTune = '{ backend: { kind: in-context } }') => {
+      const file = write(
+        'epoch.yaml',
+        `method: selfguide\n${common.replace(/^fineTune: .*$/m, `fineTune: ${fineTune}`)}` +
+          `data: { task: { format: selfguide-task, path: ${taskDir} } }\n`,
+      );
+      const config = loadRunConfig(file);
+      if (config.method !== 'selfguide') throw new Error('expected a selfguide config');
+      const store = new LocalArtifactStore(path.join(dir, 'artifacts'));
+      const { input, notes } = await selfGuideMethod.prepare(config, store);
+      return { input: input as unknown as SelfGuideRunInput, notes };
+    };
+
+    it("is stored from the task folder's validation.jsonl by default", async () => {
+      const { input, notes } = await prepared(path.join(demo, 'task190'));
+      expect(input.validationSplit?.count).toBe(5);
+      expect(notes).toContain("validation: 5 items score each epoch's checkpoint, where the backend keeps them");
+    });
+
+    it('is left out with epochChoice: last, and where the folder has none', async () => {
+      const last = await prepared(path.join(demo, 'task190'), '{ backend: { kind: in-context }, epochChoice: last }');
+      expect(last.input.validationSplit).toBeUndefined();
+      const bare = path.join(dir, 'bare-task');
+      fs.mkdirSync(bare, { recursive: true });
+      for (const name of ['task.json', 'test.jsonl'])
+        fs.copyFileSync(path.join(demo, 'task190', name), path.join(bare, name));
+      const none = await prepared(bare);
+      expect(none.input.validationSplit).toBeUndefined();
+      expect(none.notes).toContain('validation: none in the task folder, so SELF-GUIDE is the last epoch');
+    });
   });
 });

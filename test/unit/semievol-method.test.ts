@@ -6,6 +6,7 @@ import type { McqItem } from '../../core/types';
 import { LocalArtifactStore } from '../../lib/artifacts';
 import { ConfigError, loadRunConfig } from '../../lib/config-file';
 import { semievolMethod } from '../../lib/methods/semievol';
+import type { SemievolRunInput } from '../../workflows/semievol';
 
 const root = path.resolve(__dirname, '../..');
 const example = path.join(root, 'examples/semievol-fpb.yaml');
@@ -71,6 +72,69 @@ describe('the semievol method', () => {
     expect(input.fineTune).toMatchObject({
       hyperparameters: { epochs: 2, learningRate: 1e-4, lora: true },
       finalHyperparameters: { epochs: 2, learningRate: 1e-6, lora: true },
+    });
+  });
+
+  describe('evolution.preset: authors', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'flt-semievol-preset-'));
+    const csv = path.join(root, 'demo/fpb/test.csv');
+    const write = (backend: string, extra = '') => {
+      const file = path.join(dir, `${backend.replace(/\W+/g, '-')}.yaml`);
+      writeFileSync(
+        file,
+        'method: semievol\ntask: fpb\nproviders:\n' +
+          '  vllm: { kind: openai-compatible, baseURL: http://127.0.0.1:8000/v1 }\n' +
+          'model: { provider: vllm, model: llama }\n' +
+          `data:\n  labeled: { format: semievol-csv, path: ${csv} }\n` +
+          `  unlabeled: { format: semievol-csv, path: ${csv} }\n  test: { format: semievol-csv, path: ${csv} }\n` +
+          `fineTune:\n  backend: ${backend}\n${extra}` +
+          'semievol:\n  evolution: { preset: authors }\n',
+      );
+      return file;
+    };
+    const fineTuneOf = async (file: string) => {
+      const config = loadRunConfig(file);
+      if (config.method !== 'semievol') throw new Error('expected a semievol config');
+      const { input } = await semievolMethod.prepare(config, new LocalArtifactStore(path.join(dir, 'artifacts')));
+      return { fineTune: (input as unknown as SemievolRunInput).fineTune, evolution: config.semievol.evolution };
+    };
+
+    it("trains M_warm as the paper does and M_evol from M_warm's adapter at 1e-6 on the selected only", async () => {
+      const { fineTune, evolution } = await fineTuneOf(
+        write('{ kind: command, command: train.sh, provider: vllm, serve: vllm }'),
+      );
+      expect(evolution).toEqual({ preset: 'authors', from: 'warm', data: 'selected' });
+      expect(fineTune).toMatchObject({
+        hyperparameters: { epochs: 2, learningRate: 1e-4, lora: true },
+        finalHyperparameters: { epochs: 2, learningRate: 1e-6, lora: true },
+      });
+    });
+
+    it('keeps a final learning rate the config gives, and runs on Together and Fireworks', async () => {
+      const together = await fineTuneOf(
+        write('{ kind: together, provider: vllm }', '  finalHyperparameters: { learningRate: 2.0e-6 }\n'),
+      );
+      expect(together.fineTune.finalHyperparameters).toMatchObject({ learningRate: 2e-6 });
+      const fireworks = await fineTuneOf(write('{ kind: fireworks, provider: vllm, account: a }'));
+      expect(fireworks.fineTune.finalHyperparameters).toMatchObject({ learningRate: 1e-6 });
+    });
+
+    it('is refused, naming the field and the backends that can, where the backend cannot continue an adapter', () => {
+      for (const backend of [
+        '{ kind: openai, provider: vllm }',
+        '{ kind: in-context }',
+        '{ kind: command, command: train.sh, provider: vllm }',
+      ]) {
+        const file = write(backend);
+        const kind = /kind: ([a-z-]+)/.exec(backend)![1];
+        expect(() => loadRunConfig(file)).toThrow(
+          new ConfigError(
+            `${file} line 13: field "semievol.evolution.preset" is authors, which continues M_warm's adapter, ` +
+              `and fineTune.backend ${kind}${kind === 'command' ? ' without serve' : ''} cannot; ` +
+              'command (with serve), together and fireworks can.',
+          ),
+        );
+      }
     });
   });
 

@@ -43,6 +43,8 @@ export interface CreateJobArgs {
   hyperparameters: FineTuneHyperparameters;
   /** A local adapter to continue training from (the command backend's FLT_INIT_ADAPTER). */
   initAdapter?: string;
+  /** A fine-tuned model of the backend's own to continue training instead of `baseModel`. */
+  initModel?: string;
 }
 
 export interface FineTuneBackend {

@@ -60,6 +60,9 @@ const logTailBytes = 64 * 1024;
 /** Where a job's trainer runs, seen from this worker: among its processes, nowhere (host rebooted), or elsewhere. */
 type Whereabouts = { kind: 'here' } | { kind: 'gone' } | { kind: 'elsewhere'; host: string };
 
+/** Where a trainer may leave one adapter per epoch, as `epoch-<N>` folders (FLT_CHECKPOINT_DIR). */
+export const checkpointDirName = 'checkpoints';
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function readOrNull(file: string): string | null {
@@ -318,6 +321,7 @@ export class CommandFineTuneBackend implements FineTuneBackend {
       for (const marker of ['pid', 'exitcode', 'cancelled', 'host', 'heartbeat', 'boot-id'])
         fs.rmSync(path.join(dir, marker), { force: true });
       fs.rmSync(path.join(dir, 'adapter'), { recursive: true, force: true });
+      fs.rmSync(path.join(dir, checkpointDirName), { recursive: true, force: true });
       fs.appendFileSync(
         path.join(dir, 'train.log'),
         `--- new attempt after the previous one ended ${existing.status} ---\n`,
@@ -328,6 +332,7 @@ export class CommandFineTuneBackend implements FineTuneBackend {
     const vars: Record<string, string | undefined> = {
       FLT_TRAIN_FILE: args.trainingFileId,
       FLT_OUTPUT_DIR: path.join(dir, 'adapter'),
+      FLT_CHECKPOINT_DIR: path.join(dir, checkpointDirName),
       FLT_BASE_MODEL: args.baseModel,
       FLT_EPOCHS: h.epochs?.toString(),
       FLT_LEARNING_RATE: h.learningRate?.toString(),

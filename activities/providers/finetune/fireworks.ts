@@ -119,7 +119,8 @@ export class FireworksFineTuneBackend implements FineTuneBackend {
         `${this.path('supervisedFineTuningJobs')}?supervisedFineTuningJobId=${encodeURIComponent(id)}`,
         {
           dataset: args.trainingFileId,
-          baseModel: args.baseModel,
+          // A job starts from a base model or warm-starts from a fine-tuned one, never both.
+          ...(args.initModel ? { warmStartFrom: args.initModel } : { baseModel: args.baseModel }),
           displayName: id,
           ...(h.epochs !== undefined ? { epochs: h.epochs } : {}),
           ...(h.learningRate !== undefined ? { learningRate: h.learningRate } : {}),

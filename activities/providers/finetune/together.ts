@@ -119,7 +119,8 @@ export class TogetherFineTuneBackend implements FineTuneBackend {
     const lora = h.lora ?? true;
     const job = await this.rest.request<TogetherJob>('POST', '/fine-tunes', {
       training_file: args.trainingFileId,
-      model: args.baseModel,
+      // A job starts from a base model or continues a previous job's model, never both.
+      ...(args.initModel ? { from_checkpoint: args.initModel } : { model: args.baseModel }),
       n_epochs: h.epochs,
       learning_rate: h.learningRate,
       batch_size: h.batchSize,
