@@ -174,9 +174,30 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
       retryFailedJobs,
       /**
        * How the trained model is called. `serverless` (also when absent): by its name, as Together serves it;
-       * `endpoint`: through a dedicated endpoint this run starts (see `endpoint`) and stops when it ends.
+       * `endpoint`: through a dedicated endpoint this run starts (see `endpoint`) and stops when it ends; `download`:
+       * the checkpoint is downloaded and served by a server of your own (see `download`).
        */
-      serve: z.enum(['serverless', 'endpoint']).optional(),
+      serve: z.enum(['serverless', 'endpoint', 'download']).optional(),
+      /** The checkpoint `serve: download` fetches once the job completes, and the local server that loads it. */
+      download: z
+        .object({
+          /** `adapter`: the LoRA adapter (PEFT files); `merged`: full weights with the adapter merged in. */
+          checkpoint: z.enum(['adapter', 'merged']).default('adapter'),
+          /** An intermediate checkpoint by its training step instead of the final one. */
+          checkpointStep: z.number().int().positive().optional(),
+          /** The engine that loads the adapter at runtime. */
+          engine: z.enum(['vllm', 'sglang']),
+          /** The openai-compatible provider (its baseURL is your vLLM or SGLang server) that serves it. */
+          provider: name,
+        })
+        .strict()
+        .refine((d) => d.checkpoint === 'adapter', {
+          error:
+            'checkpoint: merged is full model weights, which a running vLLM or SGLang server cannot load; ' +
+            'use checkpoint: adapter',
+          path: ['checkpoint'],
+        })
+        .optional(),
       /** The dedicated endpoint of `serve: endpoint`; it bills by the minute while it runs. */
       endpoint: z
         .object({
@@ -196,6 +217,10 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
     .refine((b) => b.serve !== 'endpoint' || b.endpoint !== undefined, {
       error: 'serve: endpoint needs endpoint: {hardware} (the hardware the endpoint runs on)',
       path: ['endpoint'],
+    })
+    .refine((b) => b.serve !== 'download' || b.download !== undefined, {
+      error: 'serve: download needs download: {engine, provider} (the local server that loads the checkpoint)',
+      path: ['download'],
     }),
   z
     .object({

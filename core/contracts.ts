@@ -215,3 +215,16 @@ export interface StartedEndpoint {
   id: string;
   name: string;
 }
+
+/** Download the checkpoint of a completed Together job (`serve: download`) onto the worker, once. */
+export interface DownloadCheckpointInput {
+  backend: TogetherBackendConfig;
+  providers: ProvidersConfig;
+  jobId: string;
+}
+
+/** A checkpoint unpacked on the worker: `path`, the adapter's folder; `name`, what the local server serves it as. */
+export interface DownloadedCheckpoint {
+  name: string;
+  path: string;
+}

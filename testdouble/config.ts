@@ -46,6 +46,11 @@ export interface TogetherEndpointConfig {
   holdStarting: boolean;
 }
 
+export interface CheckpointDownloadConfig {
+  /** The next N checkpoint downloads stop halfway and drop the connection, as a download can break (default 0). */
+  cutMidway: number;
+}
+
 export interface RateLimitConfig {
   /** Chat and embeddings requests allowed in any 60 s window; 0 disables the limit. */
   requestsPerMinute: number;
@@ -69,6 +74,7 @@ export interface DoubleConfig {
   togetherStatusRenames: Record<string, string>;
   /** Together's dedicated endpoints: each state lasts `fineTune.stepMs`. */
   togetherEndpoints: TogetherEndpointConfig;
+  checkpointDownloads: CheckpointDownloadConfig;
   /** The next N fine-tune jobs (OpenAI or Together) fail with "simulated training failure". */
   failNextJobs: number;
   /**
@@ -126,6 +132,7 @@ export function defaultConfig(): DoubleConfig {
     },
     togetherStatusRenames: {},
     togetherEndpoints: { holdStarting: false },
+    checkpointDownloads: { cutMidway: 0 },
     failNextJobs: 0,
     openaiFineTuningClosed: false,
     deterministicIds: false,
@@ -176,6 +183,8 @@ export function configProblem(config: DoubleConfig): string | null {
     }
   }
   if (!(fineTune.stepMs >= 0)) return 'fineTune.stepMs must be a non-negative number';
+  if (!(config.checkpointDownloads.cutMidway >= 0))
+    return 'checkpointDownloads.cutMidway must be a non-negative number';
   if (typeof config.answerFormat !== 'string' || !config.answerFormat.includes('{choice}')) {
     return 'answerFormat must contain {choice}';
   }

@@ -1,4 +1,5 @@
 // Everything the provider test double remembers between requests, and how configuration changes apply.
+import { CheckpointArchives } from './checkpoint-archives';
 import { configProblem, deepMerge, type DoubleConfig, type DoubleConfigPatch } from './config';
 import { FaultInjector } from './faults';
 import { FileStore } from './file-store';
@@ -29,6 +30,9 @@ export class DoubleState {
   readonly fireworksJobs: FineTuningEngine<FireworksJobParams>;
   /** By resource name, `accounts/{account}/datasets/{id}`. */
   readonly fireworksDatasets = new Map<string, FireworksDataset>();
+  readonly checkpointArchives = new CheckpointArchives();
+  /** Holds checkpoint downloads halfway through (together-checkpoint-routes.ts). */
+  readonly downloadGate = new ModelCallGate();
   readonly togetherEndpoints = new TogetherEndpoints({ config: () => this.config, ids: this.ids, models: this.models });
 
   constructor(

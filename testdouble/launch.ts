@@ -9,6 +9,7 @@ import type { GoldItem } from './gold-index';
 import type { LoadedAdapter, LoraEvent } from './lora-adapters';
 import type { HeldRequests } from './model-call-gate';
 import type { RequestLogEntry } from './request-log';
+import type { ServedRange } from './checkpoint-archives';
 import type { EndpointState } from './together-endpoints';
 
 export type { DoubleConfig, DoubleConfigPatch, FaultConfig, FaultKind } from './config';
@@ -22,6 +23,17 @@ export interface TogetherEndpointView {
   displayName: string;
   model: string;
   state: EndpointState;
+}
+
+export interface CheckpointArchiveView {
+  jobId: string;
+  /** `adapter`, `merged` or `step-N`. */
+  key: string;
+  size: number;
+  /** sha256 of each file in the archive, by name. */
+  files: Record<string, string>;
+  /** Every response of the archive's storage route, in order. */
+  served: ServedRange[];
 }
 
 export interface StartProviderDoubleOptions {
@@ -68,6 +80,13 @@ export interface ProviderDouble {
   restartLoraServing(): Promise<number>;
   /** Together's dedicated endpoints, oldest first, with the state each is in now. */
   togetherEndpoints(): Promise<TogetherEndpointView[]>;
+  /** The Together checkpoint archives asked for so far, and every byte range served of each. */
+  togetherCheckpoints(): Promise<CheckpointArchiveView[]>;
+  /** From now on checkpoint downloads stop at their halfway point until `releaseDownloads`. */
+  holdDownloads(): Promise<void>;
+  releaseDownloads(): Promise<void>;
+  /** Resolves once at least `count` downloads wait at their halfway point. */
+  waitForHeldDownloads(count: number): Promise<void>;
   /** Stops the server and waits for the process to exit. */
   stop(): Promise<void>;
 }
@@ -182,6 +201,16 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     },
     restartLoraServing: async () => (await admin<{ forgotten: number }>(url, 'POST', 'lora/restart')).forgotten,
     togetherEndpoints: () => admin(url, 'GET', 'together/endpoints'),
+    togetherCheckpoints: () => admin(url, 'GET', 'together/checkpoints'),
+    holdDownloads: async () => {
+      await admin(url, 'POST', 'downloads/hold', { paths: '^/together-storage/' });
+    },
+    releaseDownloads: async () => {
+      await admin(url, 'POST', 'downloads/release');
+    },
+    waitForHeldDownloads: async (count) => {
+      await admin(url, 'GET', `downloads/held?count=${count}`);
+    },
     stop: async () => {
       stopping = true;
       if (child.exitCode === null && child.signalCode === null) {

@@ -17,6 +17,7 @@ import { LoraAdapters } from './lora-adapters';
 import { loraRoutes } from './lora-routes';
 import { openaiFineTuningRoutes } from './openai-fine-tuning-routes';
 import { requestListener } from './request-pipeline';
+import { togetherCheckpointRoutes } from './together-checkpoint-routes';
 import { togetherEndpointRoutes } from './together-endpoint-routes';
 import { togetherRoutes } from './together-routes';
 
@@ -46,6 +47,7 @@ function main(): void {
   openaiFineTuningRoutes(router, state);
   togetherRoutes(router, state);
   togetherEndpointRoutes(router, state);
+  togetherCheckpointRoutes(router, state);
   fireworksRoutes(router, state);
   adminRoutes(router, state);
 
