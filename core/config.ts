@@ -236,6 +236,34 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
       provider: name,
       pollIntervalSeconds,
       retryFailedJobs,
+      /**
+       * How the trained LoRA is called. `serverless` (also when absent): by its model name; `deployment`: loaded onto
+       * a deployment of its base model with addons enabled (see `deployment`), which bills by the minute.
+       */
+      serve: z.enum(['serverless', 'deployment']).optional(),
+      /** The deployment of `serve: deployment`; absent, the run creates one replica, default hardware. */
+      deployment: z
+        .object({
+          /**
+           * An existing deployment (created with addons enabled) to load the LoRA onto; the run unloads the LoRA at
+           * its end but never deletes the deployment. Unset: the run creates one and deletes it at its end.
+           */
+          id: z
+            .string()
+            .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and "-"')
+            .optional(),
+          /** Fireworks' accelerator type, e.g. `NVIDIA_H100_80GB`. */
+          acceleratorType: z.string().min(1).optional(),
+          acceleratorCount: z.number().int().positive().optional(),
+          minReplicas: z.number().int().nonnegative().default(1),
+          maxReplicas: z.number().int().positive().default(1),
+        })
+        .strict()
+        .refine((d) => d.maxReplicas >= d.minReplicas, {
+          error: 'maxReplicas must be at least minReplicas',
+          path: ['maxReplicas'],
+        })
+        .optional(),
     })
     .strict(),
   z

@@ -38,6 +38,7 @@ export function adminRoutes(router: Router, state: DoubleState): void {
           .map(({ id, name, displayName, model, state }) => ({ id, name, displayName, model, state })),
       ),
     )
+    .on('GET', '/_admin/fireworks/deployments', () => ok(state.fireworksDeployments.view()))
     .on('GET', '/_admin/together/checkpoints', () =>
       ok(
         state.checkpointArchives

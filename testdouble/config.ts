@@ -46,6 +46,11 @@ export interface TogetherEndpointConfig {
   holdStarting: boolean;
 }
 
+export interface FireworksDeploymentConfig {
+  /** Deployments stay CREATING until this is set back to false (default false): a test's gate on "starting". */
+  holdCreating: boolean;
+}
+
 export interface CheckpointDownloadConfig {
   /** The next N checkpoint downloads stop halfway and drop the connection, as a download can break (default 0). */
   cutMidway: number;
@@ -75,6 +80,8 @@ export interface DoubleConfig {
   /** Together's dedicated endpoints: each state lasts `fineTune.stepMs`. */
   togetherEndpoints: TogetherEndpointConfig;
   checkpointDownloads: CheckpointDownloadConfig;
+  /** Fireworks deployments: each state lasts `fineTune.stepMs`. */
+  fireworksDeployments: FireworksDeploymentConfig;
   /** The next N fine-tune jobs (OpenAI or Together) fail with "simulated training failure". */
   failNextJobs: number;
   /**
@@ -111,7 +118,7 @@ export type DeepPartial<T> = T extends unknown[] ? T : T extends object ? { [K i
 export type DoubleConfigPatch = DeepPartial<DoubleConfig>;
 
 /** Paths that latency, the rate limit and (by default) faults apply to: the model-calling endpoints. */
-export const modelCallPaths = '^/v1/(chat|embeddings)|^/together/v1/chat';
+export const modelCallPaths = '^/v1/(chat|embeddings)|^/together/v1/chat|^/fireworks/inference/v1/chat';
 
 export function defaultConfig(): DoubleConfig {
   return {
@@ -133,6 +140,7 @@ export function defaultConfig(): DoubleConfig {
     togetherStatusRenames: {},
     togetherEndpoints: { holdStarting: false },
     checkpointDownloads: { cutMidway: 0 },
+    fireworksDeployments: { holdCreating: false },
     failNextJobs: 0,
     openaiFineTuningClosed: false,
     deterministicIds: false,

@@ -3,6 +3,7 @@ import { CheckpointArchives } from './checkpoint-archives';
 import { configProblem, deepMerge, type DoubleConfig, type DoubleConfigPatch } from './config';
 import { FaultInjector } from './faults';
 import { FileStore } from './file-store';
+import { FireworksDeployments } from './fireworks-deployments';
 import { FineTuningEngine } from './fine-tuning';
 import { GoldIndex } from './gold-index';
 import { IdMinter } from './hashing';
@@ -33,6 +34,11 @@ export class DoubleState {
   readonly checkpointArchives = new CheckpointArchives();
   /** Holds checkpoint downloads halfway through (together-checkpoint-routes.ts). */
   readonly downloadGate = new ModelCallGate();
+  readonly fireworksDeployments = new FireworksDeployments({
+    config: () => this.config,
+    ids: this.ids,
+    models: this.models,
+  });
   readonly togetherEndpoints = new TogetherEndpoints({ config: () => this.config, ids: this.ids, models: this.models });
 
   constructor(
@@ -97,6 +103,7 @@ export class DoubleState {
     this.togetherJobs.stopAll();
     this.fireworksJobs.stopAll();
     this.togetherEndpoints.stopAll();
+    this.fireworksDeployments.stopAll();
     this.faults.stop();
   }
 

@@ -36,6 +36,13 @@ export interface CheckpointArchiveView {
   served: ServedRange[];
 }
 
+export interface FireworksDeploymentsView {
+  /** Every deployment created so far, oldest first, and its state now (`DELETED` once gone). */
+  deployments: { name: string; state: string }[];
+  /** The LoRAs loaded onto deployments now. */
+  deployedModels: { name: string; model: string; deployment: string; state: string }[];
+}
+
 export interface StartProviderDoubleOptions {
   /** When set, every provider request must send `Authorization: Bearer <apiKey>`, else 401. */
   apiKey?: string;
@@ -53,6 +60,8 @@ export interface ProviderDouble {
   togetherBaseURL: string;
   /** url + '/fireworks/v1': the Fireworks AI gateway API. */
   fireworksBaseURL: string;
+  /** url + '/fireworks/inference/v1': Fireworks' OpenAI-compatible inference API. */
+  fireworksInferenceURL: string;
   /** Deep-merges the patch into the running config; resolves to the whole config. */
   configure(patch: DoubleConfigPatch): Promise<DoubleConfig>;
   /** Replaces all gold items. */
@@ -80,6 +89,8 @@ export interface ProviderDouble {
   restartLoraServing(): Promise<number>;
   /** Together's dedicated endpoints, oldest first, with the state each is in now. */
   togetherEndpoints(): Promise<TogetherEndpointView[]>;
+  /** Fireworks deployments and the LoRAs loaded onto them. */
+  fireworksDeployments(): Promise<FireworksDeploymentsView>;
   /** The Together checkpoint archives asked for so far, and every byte range served of each. */
   togetherCheckpoints(): Promise<CheckpointArchiveView[]>;
   /** From now on checkpoint downloads stop at their halfway point until `releaseDownloads`. */
@@ -171,6 +182,7 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     baseURL: `${url}/v1`,
     togetherBaseURL: `${url}/together/v1`,
     fireworksBaseURL: `${url}/fireworks/v1`,
+    fireworksInferenceURL: `${url}/fireworks/inference/v1`,
     configure: (patch) => admin<DoubleConfig>(url, 'POST', 'config', patch),
     setGold: async (items) => {
       await admin(url, 'DELETE', 'gold');
@@ -202,6 +214,7 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     restartLoraServing: async () => (await admin<{ forgotten: number }>(url, 'POST', 'lora/restart')).forgotten,
     togetherEndpoints: () => admin(url, 'GET', 'together/endpoints'),
     togetherCheckpoints: () => admin(url, 'GET', 'together/checkpoints'),
+    fireworksDeployments: () => admin(url, 'GET', 'fireworks/deployments'),
     holdDownloads: async () => {
       await admin(url, 'POST', 'downloads/hold', { paths: '^/together-storage/' });
     },

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { adminRoutes } from './admin-routes';
 import { defaultConfig, type DoubleConfigPatch } from './config';
 import { DoubleState } from './double-state';
+import { fireworksDeploymentRoutes } from './fireworks-deployment-routes';
 import { fireworksRoutes } from './fireworks-routes';
 import { parseGoldJsonl } from './gold-index';
 import { Router } from './http';
@@ -49,6 +50,7 @@ function main(): void {
   togetherEndpointRoutes(router, state);
   togetherCheckpointRoutes(router, state);
   fireworksRoutes(router, state);
+  fireworksDeploymentRoutes(router, state);
   adminRoutes(router, state);
 
   const server = createServer(requestListener(state, router));

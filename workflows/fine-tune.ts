@@ -19,7 +19,7 @@ import { InvalidInput } from '../core/errors';
 import type { ArtifactRef, FineTuneHyperparameters, FineTuneJobState, ModelRef } from '../core/types';
 import { fineTuneJobCalls, fineTuneWait } from './activity-options';
 import { serveDownloadedCheckpoint } from './checkpoint-download';
-import { serveThroughEndpoint } from './endpoint';
+import { serveThroughDeployment, serveThroughEndpoint } from './endpoint';
 import { serveTrainedAdapter } from './serving';
 
 export interface FineTuneInput {
@@ -74,6 +74,8 @@ export async function fineTune(input: FineTuneInput): Promise<ModelRef> {
       const trained = { provider: backend.provider, model: final.resultModel };
       if (backend.kind === 'together' && backend.serve === 'endpoint')
         return serveThroughEndpoint(backend, input.providers, trained, { runId: input.runId, stage });
+      if (backend.kind === 'fireworks' && backend.serve === 'deployment')
+        return serveThroughDeployment(backend, input.providers, trained, input.baseModel.model, input.runId);
       if (backend.kind === 'together' && backend.serve === 'download')
         return serveDownloadedCheckpoint(backend, input.providers, input.stage, final.jobId);
       if (backend.kind !== 'command' || !backend.serve || backend.serve === 'none') return trained;

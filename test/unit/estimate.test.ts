@@ -400,6 +400,33 @@ describe('training, serving and endpoint time', () => {
     expect(kinds('evaluate')).toContainEqual(['serving', 'GPU-hour']);
   });
 
+  it('prices the minutes of a Fireworks deployment as it prices a dedicated endpoint', () => {
+    const backend = fineTuneBackendSchema.parse({
+      kind: 'fireworks',
+      account: 'acct',
+      provider: 'endpoint',
+      serve: 'deployment',
+      deployment: { minReplicas: 1, maxReplicas: 1 },
+    });
+    const stages = estimateSemievol({
+      providers: timed,
+      model: { provider: 'together', model: 'base' },
+      fineTune: { backend, hyperparameters: { epochs: 2 }, finalHyperparameters: { epochs: 2 } },
+      options: semievolOptionsSchema.parse({}),
+      sampling: { maxTokens: 100, seed: 0 },
+      labeled: [1, 2].map((i) => item(i)),
+      unlabeled: [3, 4].map((i) => item(i, null)),
+      test: [5].map((i) => item(i)),
+    });
+    const evaluate = stages.find((s) => s.stage === 'evaluate')!;
+    expect(evaluate.charges?.map((c) => [c.kind, c.unit, c.rate])).toContainEqual(['endpoint', 'minute', 0.05]);
+    const bad = { ...backend, deployment: { minReplicas: 2, maxReplicas: 1 } };
+    expect(fineTuneBackendSchema.safeParse(bad).error?.issues[0]).toMatchObject({
+      path: ['deployment', 'maxReplicas'],
+      message: 'maxReplicas must be at least minReplicas',
+    });
+  });
+
   it('refuses a downloaded checkpoint without its server, and a merged one, in one sentence naming the field', () => {
     const together = { kind: 'together', provider: 'together', serve: 'download' };
     expect(fineTuneBackendSchema.safeParse(together).error?.issues[0]).toMatchObject({
