@@ -49,7 +49,8 @@ describe('semievolRun with LoRAs served on a Fireworks deployment', () => {
   });
   afterAll(async () => double?.stop());
   afterEach(async () => {
-    await double.configure({ fireworksDeployments: { holdCreating: false }, faults: { rate: 0 } });
+    await double.releaseModelCalls();
+    await double.configure({ fireworksDeployments: { holdCreating: false }, faults: { rate: 0 }, failNextJobs: 0 });
   });
 
   /** Jobs are found by what they train on: another `epochs` makes jobs no earlier test created. */
@@ -141,6 +142,36 @@ describe('semievolRun with LoRAs served on a Fireworks deployment', () => {
       expect(chats.filter((r) => r.model === warm.model).length).toBeGreaterThan(test.length);
       expect(chats.filter((r) => r.model === evolved.model).length).toBeGreaterThanOrEqual(test.length);
       expect(chats.every((r) => r.status === 200)).toBe(true);
+    } finally {
+      await close();
+    }
+  });
+
+  it('deletes the deployment it created when the run fails afterwards', async () => {
+    await double.configure({ fireworksDeployments: { holdCreating: true } });
+    const { client, close } = await testClient();
+    const worker = await testWorker(deps);
+    const runId = `fdf-${Date.now() % 1e7}`;
+    try {
+      await worker.run(async () => {
+        const handle = await client.workflow.start('semievolRun', {
+          taskQueue: worker.taskQueue,
+          workflowId: runId,
+          args: [await input(runId, 3)],
+        });
+        // Once M_warm answers on the deployment and a stage calls it, the next fine-tune job (M_evol's) will fail.
+        while (!(await deploymentsOf(runId)).some((d) => d.state === 'CREATING')) await sleep(50);
+        await double.holdModelCalls();
+        await double.configure({ fireworksDeployments: { holdCreating: false } });
+        await double.waitForHeldModelCalls(1);
+        await double.configure({ failNextJobs: 1 });
+        await double.releaseModelCalls();
+        await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
+      });
+      expect((await allDeleted(runId)).map((d) => d.state)).toEqual(['DELETED']);
+      expect((await double.fireworksDeployments()).deployedModels).toEqual([]);
+      const history = await client.workflow.getHandle(runId).fetchHistory();
+      expect(JSON.stringify(history)).toMatch(/simulated training failure/);
     } finally {
       await close();
     }
