@@ -1,4 +1,5 @@
 // All activities the worker registers. Workflows import only the type.
+import { checkpointDownloadActivities } from './checkpoint-downloads';
 import type { ActivityDeps } from './context';
 import { datasetActivities } from './datasets';
 import { endpointActivities } from './endpoints';
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...servingActivities(deps),
     ...shardListActivities(deps),
     ...endpointActivities(deps),
+    ...checkpointDownloadActivities(deps),
   };
 }
 

@@ -3,12 +3,13 @@
 import * as path from 'node:path';
 import type { ProvidersConfig } from '../core/config';
 import type { ServeAdapterInput, UnloadAdaptersInput } from '../core/contracts';
-import type { ModelRef } from '../core/types';
+import type { DedicatedEndpointRef, ModelRef } from '../core/types';
 import type { ActivityDeps } from './context';
 import { toActivityFailure } from './providers/errors';
 import type { AdapterSelection, AdapterServing } from './providers/serving/adapter-serving';
 import { checkGgufLoraAdapter, ggufAdapterFile } from './providers/serving/embedded-llama-cpp';
 import { adapterServing } from './providers/serving';
+import { FireworksDeployments } from './providers/finetune/fireworks-deployments';
 import { TogetherEndpoints } from './providers/finetune/together-endpoints';
 
 const samePath = (a: string, b: string) => path.resolve(a) === path.resolve(b);
@@ -62,6 +63,20 @@ export async function serveForgottenAdapter(
   }
 }
 
+/** Stops a Together endpoint, or unloads a LoRA from a Fireworks deployment (deleted too if the run made it). */
+async function release(
+  endpoint: DedicatedEndpointRef,
+  providers: ProvidersConfig,
+  chatProvider: string,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const { fireworks } = endpoint;
+  if (!fireworks) return new TogetherEndpoints(endpoint, providers, chatProvider, env).stop(endpoint.id);
+  const account = endpoint.id.split('/')[1] ?? '';
+  const deployments = new FireworksDeployments(endpoint, account, providers, chatProvider, env);
+  await deployments.release(fireworks.model, endpoint.id, fireworks.ownsDeployment);
+}
+
 export function servingActivities({ env }: ActivityDeps) {
   return {
     async serveAdapter({ providers, adapter, serving }: ServeAdapterInput): Promise<ModelRef> {
@@ -101,10 +116,11 @@ export function servingActivities({ env }: ActivityDeps) {
         const { serving, adapter, endpoint } = model;
         if (endpoint) {
           try {
-            await new TogetherEndpoints(endpoint, providers, model.provider, env).stop(endpoint.id);
+            await release(endpoint, providers, model.provider, env);
             unloaded.push(endpoint.id);
           } catch (err) {
-            throw toActivityFailure(err, `stop dedicated endpoint ${endpoint.id} of ${model.model}`);
+            const what = endpoint.fireworks ? 'release Fireworks deployment' : 'stop dedicated endpoint';
+            throw toActivityFailure(err, `${what} ${endpoint.id} of ${model.model}`);
           }
         }
         if (!serving || !adapter || serving.engine === 'llama-cpp') continue;

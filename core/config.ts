@@ -174,9 +174,30 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
       retryFailedJobs,
       /**
        * How the trained model is called. `serverless` (also when absent): by its name, as Together serves it;
-       * `endpoint`: through a dedicated endpoint this run starts (see `endpoint`) and stops when it ends.
+       * `endpoint`: through a dedicated endpoint this run starts (see `endpoint`) and stops when it ends; `download`:
+       * the checkpoint is downloaded and served by a server of your own (see `download`).
        */
-      serve: z.enum(['serverless', 'endpoint']).optional(),
+      serve: z.enum(['serverless', 'endpoint', 'download']).optional(),
+      /** The checkpoint `serve: download` fetches once the job completes, and the local server that loads it. */
+      download: z
+        .object({
+          /** `adapter`: the LoRA adapter (PEFT files); `merged`: full weights with the adapter merged in. */
+          checkpoint: z.enum(['adapter', 'merged']).default('adapter'),
+          /** An intermediate checkpoint by its training step instead of the final one. */
+          checkpointStep: z.number().int().positive().optional(),
+          /** The engine that loads the adapter at runtime. */
+          engine: z.enum(['vllm', 'sglang']),
+          /** The openai-compatible provider (its baseURL is your vLLM or SGLang server) that serves it. */
+          provider: name,
+        })
+        .strict()
+        .refine((d) => d.checkpoint === 'adapter', {
+          error:
+            'checkpoint: merged is full model weights, which a running vLLM or SGLang server cannot load; ' +
+            'use checkpoint: adapter',
+          path: ['checkpoint'],
+        })
+        .optional(),
       /** The dedicated endpoint of `serve: endpoint`; it bills by the minute while it runs. */
       endpoint: z
         .object({
@@ -196,6 +217,10 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
     .refine((b) => b.serve !== 'endpoint' || b.endpoint !== undefined, {
       error: 'serve: endpoint needs endpoint: {hardware} (the hardware the endpoint runs on)',
       path: ['endpoint'],
+    })
+    .refine((b) => b.serve !== 'download' || b.download !== undefined, {
+      error: 'serve: download needs download: {engine, provider} (the local server that loads the checkpoint)',
+      path: ['download'],
     }),
   z
     .object({
@@ -211,6 +236,34 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
       provider: name,
       pollIntervalSeconds,
       retryFailedJobs,
+      /**
+       * How the trained LoRA is called. `serverless` (also when absent): by its model name; `deployment`: loaded onto
+       * a deployment of its base model with addons enabled (see `deployment`), which bills by the minute.
+       */
+      serve: z.enum(['serverless', 'deployment']).optional(),
+      /** The deployment of `serve: deployment`; absent, the run creates one replica, default hardware. */
+      deployment: z
+        .object({
+          /**
+           * An existing deployment (created with addons enabled) to load the LoRA onto; the run unloads the LoRA at
+           * its end but never deletes the deployment. Unset: the run creates one and deletes it at its end.
+           */
+          id: z
+            .string()
+            .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and "-"')
+            .optional(),
+          /** Fireworks' accelerator type, e.g. `NVIDIA_H100_80GB`. */
+          acceleratorType: z.string().min(1).optional(),
+          acceleratorCount: z.number().int().positive().optional(),
+          minReplicas: z.number().int().nonnegative().default(1),
+          maxReplicas: z.number().int().positive().default(1),
+        })
+        .strict()
+        .refine((d) => d.maxReplicas >= d.minReplicas, {
+          error: 'maxReplicas must be at least minReplicas',
+          path: ['maxReplicas'],
+        })
+        .optional(),
     })
     .strict(),
   z

@@ -225,8 +225,47 @@ export interface WaitForEndpointInput {
   endpointId: string;
 }
 
+export type FireworksBackendConfig = Extract<FineTuneBackendConfig, { kind: 'fireworks' }>;
+
+/** Create (or find, by an id derived from the run) a deployment of `model`'s base, or use the configured one. */
+export interface StartDeploymentInput {
+  backend: FireworksBackendConfig;
+  providers: ProvidersConfig;
+  /** The trained LoRA, `accounts/{account}/models/{id}`. */
+  model: string;
+  baseModel: string;
+  runId: string;
+}
+
+/** The deployment a LoRA goes onto: its name, and whether the run created it (and so deletes it at its end). */
+export interface StartedDeployment {
+  name: string;
+  owned: boolean;
+}
+
+/** Wait until the deployment is ready, load the LoRA onto it (once), and wait until the LoRA answers. */
+export interface WaitForDeploymentInput {
+  backend: FireworksBackendConfig;
+  providers: ProvidersConfig;
+  deployment: string;
+  model: string;
+}
+
 /** What a started endpoint is called by: requests name it as their model. */
 export interface StartedEndpoint {
   id: string;
   name: string;
+}
+
+/** Download the checkpoint of a completed Together job (`serve: download`) onto the worker, once. */
+export interface DownloadCheckpointInput {
+  backend: TogetherBackendConfig;
+  providers: ProvidersConfig;
+  jobId: string;
+}
+
+/** A checkpoint unpacked on the worker: `path`, the adapter's folder; `name`, what the local server serves it as. */
+export interface DownloadedCheckpoint {
+  name: string;
+  path: string;
 }

@@ -22,6 +22,16 @@ export function pricesOf(providers: ProvidersConfig, name: string): TokenPrices 
   return provider?.prices ? { ...free, ...provider.prices } : free;
 }
 
+/**
+ * The provider a fine-tuned model is called through: the local server a downloaded Together checkpoint is served
+ * on, else the backend's own.
+ */
+export function tunedModelProvider(backend: Exclude<FineTuneBackendConfig, { kind: 'in-context' }>): string {
+  return backend.kind === 'together' && backend.serve === 'download' && backend.download
+    ? backend.download.provider
+    : backend.provider;
+}
+
 /** About four characters per token for English BPE tokenizers: an estimate, not a count. */
 export const textTokens = (text: string) => Math.ceil(text.length / 4);
 

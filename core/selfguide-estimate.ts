@@ -10,6 +10,7 @@ import {
   fineTuneEstimate,
   messageTokens,
   pricesOf,
+  tunedModelProvider,
   type StageEstimate,
 } from './estimate';
 import { branchDataSets } from './selfguide-campaign';
@@ -78,7 +79,7 @@ function taskProfile(pipeline: SelfGuideEstimatePipeline, { task, test }: SelfGu
     goldTrainingTokens: sum(trainingTokens(task.examples)),
     fewShotTestTokens: sum(test.map((item) => messageTokens(taskChat(task, item.input)))),
     basePrices,
-    tunedPrices: backend.kind === 'in-context' ? basePrices : pricesOf(pipeline.providers, backend.provider),
+    tunedPrices: backend.kind === 'in-context' ? basePrices : pricesOf(pipeline.providers, tunedModelProvider(backend)),
     demonstrations: demonstrationTokens(backend, meanTrainingTokens),
   };
 }

@@ -11,6 +11,7 @@ import {
   messageTokens,
   pricesOf,
   textTokens,
+  tunedModelProvider,
   type StageEstimate,
   type TokenPrices,
 } from './estimate';
@@ -44,7 +45,7 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
   const { style } = options.collaboration;
   const basePrices = pricesOf(providers, input.model.provider);
   // Fine-tuned models are called through the backend's provider; in-context "fine-tuning" keeps the base model.
-  const tunedPrices = backend.kind === 'in-context' ? basePrices : pricesOf(providers, backend.provider);
+  const tunedPrices = backend.kind === 'in-context' ? basePrices : pricesOf(providers, tunedModelProvider(backend));
 
   // A pseudo-labeled training example has the same shape as a labeled one; "A" stands in for its label.
   const labeledTraining = labeled.map((item) => messageTokens(trainingExample(item, style).messages));

@@ -148,13 +148,24 @@ export interface ModelRef {
   endpoint?: DedicatedEndpointRef;
 }
 
-/** A Together dedicated endpoint and the API (base URL, key variable) that stops it. */
+/**
+ * Hardware billed by the minute that serves the model, and the API (base URL, key variable) that releases it: a
+ * Together dedicated endpoint (stopped), or a Fireworks deployment (`fireworks` set: the LoRA is unloaded from it, and
+ * the deployment deleted when the run created it).
+ */
 export interface DedicatedEndpointRef {
+  /** Together: the endpoint id; Fireworks: the deployment's name, `accounts/{account}/deployments/{id}`. */
   id: string;
   baseURL: string;
   apiKeyEnv: string;
   /** The fine-tuned model the endpoint serves, by Together's name for it (what a later job continues from). */
   trainedModel?: string;
+  fireworks?: {
+    /** The LoRA loaded onto the deployment: `accounts/{account}/models/{id}`. */
+    model: string;
+    /** Whether this run created the deployment, and so deletes it. */
+    ownsDeployment: boolean;
+  };
 }
 
 /** Which engine serves an adapter, so a later stage can make sure it is still loaded. */

@@ -88,6 +88,8 @@ export function loadRunConfig(file: string): RunConfig {
     const problem = configuredLoraProblem(config, base);
     if (problem) throw new ConfigError(`${where(problem.path)} ${problem.message}.`);
   }
+  const downloadProblem = downloadServerProblem(config);
+  if (downloadProblem) throw new ConfigError(`${where(downloadProblem.path)} ${downloadProblem.message}.`);
   return config;
 }
 
@@ -120,6 +122,22 @@ function configuredLoraProblem(
       };
   }
   return null;
+}
+
+/**
+ * A Together checkpoint downloaded for local serving (`serve: download`) is loaded by your own vLLM or SGLang: its
+ * provider must be an openai-compatible one with that server's baseURL, known before the job is paid for.
+ */
+function downloadServerProblem(config: RunConfig): { path: string[]; message: string } | null {
+  const backend = 'fineTune' in config ? config.fineTune.backend : undefined;
+  if (backend?.kind !== 'together' || backend.serve !== 'download' || !backend.download) return null;
+  const { provider: name, engine } = backend.download;
+  const provider = config.providers[name];
+  if (provider?.kind === 'openai-compatible' && provider.baseURL) return null;
+  return {
+    path: ['fineTune', 'backend', 'download', 'provider'],
+    message: `names "${name}", which must be an openai-compatible provider with the baseURL of your ${engine} server`,
+  };
 }
 
 /** Every `path` under `data` (datasets, task folders, lists of them) is relative to the config's folder. */

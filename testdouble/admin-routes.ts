@@ -38,10 +38,19 @@ export function adminRoutes(router: Router, state: DoubleState): void {
           .map(({ id, name, displayName, model, state }) => ({ id, name, displayName, model, state })),
       ),
     )
+    .on('GET', '/_admin/fireworks/deployments', () => ok(state.fireworksDeployments.view()))
+    .on('GET', '/_admin/together/checkpoints', () =>
+      ok(
+        state.checkpointArchives
+          .list()
+          .map(({ jobId, key, bytes, files, served }) => ({ jobId, key, size: bytes.length, files, served })),
+      ),
+    )
     .on('DELETE', '/_admin/gold', () => {
       const cleared = state.gold.size;
       state.gold.clear();
       return ok({ cleared });
     });
   gateRoutes(router, '/_admin', state.modelCallGate);
+  gateRoutes(router, '/_admin/downloads', state.downloadGate);
 }

@@ -46,6 +46,16 @@ export interface TogetherEndpointConfig {
   holdStarting: boolean;
 }
 
+export interface FireworksDeploymentConfig {
+  /** Deployments stay CREATING until this is set back to false (default false): a test's gate on "starting". */
+  holdCreating: boolean;
+}
+
+export interface CheckpointDownloadConfig {
+  /** The next N checkpoint downloads stop halfway and drop the connection, as a download can break (default 0). */
+  cutMidway: number;
+}
+
 export interface RateLimitConfig {
   /** Chat and embeddings requests allowed in any 60 s window; 0 disables the limit. */
   requestsPerMinute: number;
@@ -69,6 +79,9 @@ export interface DoubleConfig {
   togetherStatusRenames: Record<string, string>;
   /** Together's dedicated endpoints: each state lasts `fineTune.stepMs`. */
   togetherEndpoints: TogetherEndpointConfig;
+  checkpointDownloads: CheckpointDownloadConfig;
+  /** Fireworks deployments: each state lasts `fineTune.stepMs`. */
+  fireworksDeployments: FireworksDeploymentConfig;
   /** The next N fine-tune jobs (OpenAI or Together) fail with "simulated training failure". */
   failNextJobs: number;
   /**
@@ -105,7 +118,7 @@ export type DeepPartial<T> = T extends unknown[] ? T : T extends object ? { [K i
 export type DoubleConfigPatch = DeepPartial<DoubleConfig>;
 
 /** Paths that latency, the rate limit and (by default) faults apply to: the model-calling endpoints. */
-export const modelCallPaths = '^/v1/(chat|embeddings)|^/together/v1/chat';
+export const modelCallPaths = '^/v1/(chat|embeddings)|^/together/v1/chat|^/fireworks/inference/v1/chat';
 
 export function defaultConfig(): DoubleConfig {
   return {
@@ -126,6 +139,8 @@ export function defaultConfig(): DoubleConfig {
     },
     togetherStatusRenames: {},
     togetherEndpoints: { holdStarting: false },
+    checkpointDownloads: { cutMidway: 0 },
+    fireworksDeployments: { holdCreating: false },
     failNextJobs: 0,
     openaiFineTuningClosed: false,
     deterministicIds: false,
@@ -176,6 +191,8 @@ export function configProblem(config: DoubleConfig): string | null {
     }
   }
   if (!(fineTune.stepMs >= 0)) return 'fineTune.stepMs must be a non-negative number';
+  if (!(config.checkpointDownloads.cutMidway >= 0))
+    return 'checkpointDownloads.cutMidway must be a non-negative number';
   if (typeof config.answerFormat !== 'string' || !config.answerFormat.includes('{choice}')) {
     return 'answerFormat must contain {choice}';
   }

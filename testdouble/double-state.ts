@@ -1,7 +1,9 @@
 // Everything the provider test double remembers between requests, and how configuration changes apply.
+import { CheckpointArchives } from './checkpoint-archives';
 import { configProblem, deepMerge, type DoubleConfig, type DoubleConfigPatch } from './config';
 import { FaultInjector } from './faults';
 import { FileStore } from './file-store';
+import { FireworksDeployments } from './fireworks-deployments';
 import { FineTuningEngine } from './fine-tuning';
 import { GoldIndex } from './gold-index';
 import { IdMinter } from './hashing';
@@ -29,6 +31,14 @@ export class DoubleState {
   readonly fireworksJobs: FineTuningEngine<FireworksJobParams>;
   /** By resource name, `accounts/{account}/datasets/{id}`. */
   readonly fireworksDatasets = new Map<string, FireworksDataset>();
+  readonly checkpointArchives = new CheckpointArchives();
+  /** Holds checkpoint downloads halfway through (together-checkpoint-routes.ts). */
+  readonly downloadGate = new ModelCallGate();
+  readonly fireworksDeployments = new FireworksDeployments({
+    config: () => this.config,
+    ids: this.ids,
+    models: this.models,
+  });
   readonly togetherEndpoints = new TogetherEndpoints({ config: () => this.config, ids: this.ids, models: this.models });
 
   constructor(
@@ -93,6 +103,7 @@ export class DoubleState {
     this.togetherJobs.stopAll();
     this.fireworksJobs.stopAll();
     this.togetherEndpoints.stopAll();
+    this.fireworksDeployments.stopAll();
     this.faults.stop();
   }
 

@@ -9,10 +9,10 @@ import type { FireworksDataset, FireworksJobParams } from './provider-job-params
 type Job = FineTuneJob<FireworksJobParams>;
 
 /** gRPC status codes, which Fireworks returns in its error bodies next to the HTTP status. */
-const grpc = { invalidArgument: 3, notFound: 5, alreadyExists: 6, failedPrecondition: 9 } as const;
+export const grpc = { invalidArgument: 3, notFound: 5, alreadyExists: 6, failedPrecondition: 9 } as const;
 
 /** Fireworks answers errors as `{code, message, details}` rather than OpenAI's `{error: {...}}`. */
-class FireworksError extends HttpError {
+export class FireworksError extends HttpError {
   constructor(
     status: number,
     message: string,
@@ -26,11 +26,11 @@ class FireworksError extends HttpError {
   }
 }
 
-const invalid = (message: string) => new FireworksError(400, message, grpc.invalidArgument);
-const notFound = (what: string) => new FireworksError(404, `${what} not found`, grpc.notFound);
+export const invalid = (message: string) => new FireworksError(400, message, grpc.invalidArgument);
+export const notFound = (what: string) => new FireworksError(404, `${what} not found`, grpc.notFound);
 
 /** Fireworks resource ids: lowercase letters, digits and hyphens, at most 63 characters. */
-const resourceId = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const resourceId = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /** A job trains `baseModel` or warm-starts from a fine-tuned model (`warmStartFrom`); Fireworks refuses both. */
 function startingPoint(body: Record<string, unknown>): { baseModel: string; warmStartFrom: string | null } {

@@ -37,6 +37,8 @@ export interface Reply {
   headers?: Record<string, string>;
   /** Send `body` as this content type verbatim instead of as JSON. */
   rawContentType?: string;
+  /** Writes the body itself after the status and `headers` (a file served in parts); `body` is then unused. */
+  stream?: (response: ServerResponse) => Promise<void>;
 }
 
 export const ok = (body: unknown): Reply => ({ status: 200, body });
@@ -173,6 +175,11 @@ export function paginate<T extends { id: string }>(
 }
 
 export function sendReply(response: ServerResponse, reply: Reply): void {
+  if (reply.stream) {
+    response.writeHead(reply.status, reply.headers);
+    reply.stream(response).catch(() => response.destroy());
+    return;
+  }
   const raw = reply.rawContentType !== undefined;
   const payload = raw ? String(reply.body) : JSON.stringify(reply.body);
   response.writeHead(reply.status, {

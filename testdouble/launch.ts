@@ -9,6 +9,7 @@ import type { GoldItem } from './gold-index';
 import type { LoadedAdapter, LoraEvent } from './lora-adapters';
 import type { HeldRequests } from './model-call-gate';
 import type { RequestLogEntry } from './request-log';
+import type { ServedRange } from './checkpoint-archives';
 import type { EndpointState } from './together-endpoints';
 
 export type { DoubleConfig, DoubleConfigPatch, FaultConfig, FaultKind } from './config';
@@ -22,6 +23,24 @@ export interface TogetherEndpointView {
   displayName: string;
   model: string;
   state: EndpointState;
+}
+
+export interface CheckpointArchiveView {
+  jobId: string;
+  /** `adapter`, `merged` or `step-N`. */
+  key: string;
+  size: number;
+  /** sha256 of each file in the archive, by name. */
+  files: Record<string, string>;
+  /** Every response of the archive's storage route, in order. */
+  served: ServedRange[];
+}
+
+export interface FireworksDeploymentsView {
+  /** Every deployment created so far, oldest first, and its state now (`DELETED` once gone). */
+  deployments: { name: string; state: string }[];
+  /** The LoRAs loaded onto deployments now. */
+  deployedModels: { name: string; model: string; deployment: string; state: string }[];
 }
 
 export interface StartProviderDoubleOptions {
@@ -41,6 +60,8 @@ export interface ProviderDouble {
   togetherBaseURL: string;
   /** url + '/fireworks/v1': the Fireworks AI gateway API. */
   fireworksBaseURL: string;
+  /** url + '/fireworks/inference/v1': Fireworks' OpenAI-compatible inference API. */
+  fireworksInferenceURL: string;
   /** Deep-merges the patch into the running config; resolves to the whole config. */
   configure(patch: DoubleConfigPatch): Promise<DoubleConfig>;
   /** Replaces all gold items. */
@@ -68,6 +89,15 @@ export interface ProviderDouble {
   restartLoraServing(): Promise<number>;
   /** Together's dedicated endpoints, oldest first, with the state each is in now. */
   togetherEndpoints(): Promise<TogetherEndpointView[]>;
+  /** Fireworks deployments and the LoRAs loaded onto them. */
+  fireworksDeployments(): Promise<FireworksDeploymentsView>;
+  /** The Together checkpoint archives asked for so far, and every byte range served of each. */
+  togetherCheckpoints(): Promise<CheckpointArchiveView[]>;
+  /** From now on checkpoint downloads stop at their halfway point until `releaseDownloads`. */
+  holdDownloads(): Promise<void>;
+  releaseDownloads(): Promise<void>;
+  /** Resolves once at least `count` downloads wait at their halfway point. */
+  waitForHeldDownloads(count: number): Promise<void>;
   /** Stops the server and waits for the process to exit. */
   stop(): Promise<void>;
 }
@@ -152,6 +182,7 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     baseURL: `${url}/v1`,
     togetherBaseURL: `${url}/together/v1`,
     fireworksBaseURL: `${url}/fireworks/v1`,
+    fireworksInferenceURL: `${url}/fireworks/inference/v1`,
     configure: (patch) => admin<DoubleConfig>(url, 'POST', 'config', patch),
     setGold: async (items) => {
       await admin(url, 'DELETE', 'gold');
@@ -182,6 +213,17 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     },
     restartLoraServing: async () => (await admin<{ forgotten: number }>(url, 'POST', 'lora/restart')).forgotten,
     togetherEndpoints: () => admin(url, 'GET', 'together/endpoints'),
+    togetherCheckpoints: () => admin(url, 'GET', 'together/checkpoints'),
+    fireworksDeployments: () => admin(url, 'GET', 'fireworks/deployments'),
+    holdDownloads: async () => {
+      await admin(url, 'POST', 'downloads/hold', { paths: '^/together-storage/' });
+    },
+    releaseDownloads: async () => {
+      await admin(url, 'POST', 'downloads/release');
+    },
+    waitForHeldDownloads: async (count) => {
+      await admin(url, 'GET', `downloads/held?count=${count}`);
+    },
     stop: async () => {
       stopping = true;
       if (child.exitCode === null && child.signalCode === null) {

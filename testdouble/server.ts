@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { adminRoutes } from './admin-routes';
 import { defaultConfig, type DoubleConfigPatch } from './config';
 import { DoubleState } from './double-state';
+import { fireworksDeploymentRoutes } from './fireworks-deployment-routes';
 import { fireworksRoutes } from './fireworks-routes';
 import { parseGoldJsonl } from './gold-index';
 import { Router } from './http';
@@ -17,6 +18,7 @@ import { LoraAdapters } from './lora-adapters';
 import { loraRoutes } from './lora-routes';
 import { openaiFineTuningRoutes } from './openai-fine-tuning-routes';
 import { requestListener } from './request-pipeline';
+import { togetherCheckpointRoutes } from './together-checkpoint-routes';
 import { togetherEndpointRoutes } from './together-endpoint-routes';
 import { togetherRoutes } from './together-routes';
 
@@ -46,7 +48,9 @@ function main(): void {
   openaiFineTuningRoutes(router, state);
   togetherRoutes(router, state);
   togetherEndpointRoutes(router, state);
+  togetherCheckpointRoutes(router, state);
   fireworksRoutes(router, state);
+  fireworksDeploymentRoutes(router, state);
   adminRoutes(router, state);
 
   const server = createServer(requestListener(state, router));

@@ -55,6 +55,16 @@ export function fineTuneWait(pollIntervalSeconds: number): ActivityOptions {
   };
 }
 
+/**
+ * Downloading a checkpoint (a merged one is the size of the model): heartbeats carry the bytes on disk, and a retried
+ * attempt continues from them.
+ */
+export const checkpointDownload: ActivityOptions = {
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: retryPolicy('2 seconds', '1 minute'),
+};
+
 /** Loading an adapter into a serving engine and probing it, or unloading it: a cold load reads weights from disk. */
 export const adapterServingStep: ActivityOptions = {
   startToCloseTimeout: '10 minutes',

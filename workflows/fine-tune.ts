@@ -16,15 +16,11 @@ import type { Activities } from '../activities';
 import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from '../core/config';
 import type { FineTuneJobRequest, RemoteFineTuneBackendConfig } from '../core/contracts';
 import { InvalidInput } from '../core/errors';
-import type {
-  AdapterServingRef,
-  ArtifactRef,
-  FineTuneHyperparameters,
-  FineTuneJobState,
-  ModelRef,
-} from '../core/types';
-import { adapterServingStep, adapterUnloadStep, fineTuneJobCalls, fineTuneWait } from './activity-options';
-import { serveThroughEndpoint } from './endpoint';
+import type { ArtifactRef, FineTuneHyperparameters, FineTuneJobState, ModelRef } from '../core/types';
+import { fineTuneJobCalls, fineTuneWait } from './activity-options';
+import { serveDownloadedCheckpoint } from './checkpoint-download';
+import { serveThroughDeployment, serveThroughEndpoint } from './endpoint';
+import { serveTrainedAdapter } from './serving';
 
 export interface FineTuneInput {
   runId: string;
@@ -80,9 +76,19 @@ export async function fineTune(input: FineTuneInput): Promise<ModelRef> {
       const trained = { provider: backend.provider, model: final.resultModel };
       if (backend.kind === 'together' && backend.serve === 'endpoint')
         return serveThroughEndpoint(backend, input.providers, trained, { runId: input.runId, stage });
-      return backend.kind === 'command' && backend.serve && backend.serve !== 'none'
-        ? serve(input, { ...backend, serve: backend.serve }, trained, final)
-        : trained;
+      if (backend.kind === 'fireworks' && backend.serve === 'deployment')
+        return serveThroughDeployment(backend, input.providers, trained, input.baseModel.model, input.runId);
+      if (backend.kind === 'together' && backend.serve === 'download')
+        return serveDownloadedCheckpoint(backend, input.providers, input.stage, final.jobId);
+      if (backend.kind !== 'command' || !backend.serve || backend.serve === 'none') return trained;
+      if (!final.adapterPath)
+        throw ApplicationFailure.nonRetryable(`Fine-tune job ${final.jobId} left no adapter to serve.`, InvalidInput);
+      return serveTrainedAdapter(
+        input.providers,
+        input.stage,
+        { name: trained.model, path: final.adapterPath },
+        { engine: backend.serve, provider: backend.provider },
+      );
     }
     if (attempt >= (backend.retryFailedJobs ?? 0)) {
       throw ApplicationFailure.nonRetryable(
@@ -172,41 +178,3 @@ const sharesJobs = () => patched('fine-tune-job-shared-by-content');
  * recorded before it has none; `patched` records its marker the first time, so every later call agrees.
  */
 const cancelsCreatedJob = () => patched('cancel-job-created-by-cancelled-start');
-
-type ServedCommandBackend = Extract<FineTuneBackendConfig, { kind: 'command' }> & {
-  serve: NonNullable<AdapterServingRef['engine']>;
-};
-
-/** The adapter made callable and proven so, as its own step: loaded (or checked), listed, answering a probe. */
-async function serve(
-  input: FineTuneInput,
-  backend: ServedCommandBackend,
-  trained: ModelRef,
-  job: FineTuneJobState,
-): Promise<ModelRef> {
-  if (!job.adapterPath)
-    throw ApplicationFailure.nonRetryable(`Fine-tune job ${job.jobId} left no adapter to serve.`, InvalidInput);
-  const { serveAdapter } = proxyActivities<Activities>({
-    ...adapterServingStep,
-    summary: `serve the ${input.stage} adapter on ${backend.provider} (${backend.serve}) as ${trained.model}`,
-  });
-  const request = {
-    providers: input.providers,
-    adapter: { name: trained.model, path: job.adapterPath },
-    serving: { engine: backend.serve, provider: backend.provider },
-  };
-  try {
-    return await serveAdapter(request);
-  } catch (err) {
-    // Cancelled mid-load, the run never learns of this adapter, so its end-of-run unload cannot cover it.
-    if (isCancellation(err)) {
-      const { unloadAdapters } = proxyActivities<Activities>({
-        ...adapterUnloadStep,
-        summary: `unload ${trained.model}`,
-      });
-      const model = { ...trained, adapter: request.adapter, serving: request.serving };
-      await CancellationScope.nonCancellable(() => unloadAdapters({ providers: input.providers, models: [model] }));
-    }
-    throw err;
-  }
-}

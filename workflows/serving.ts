@@ -1,9 +1,9 @@
 // The serving steps around a fine-tuned adapter: serve it once trained, make sure it is still served before each
 // stage that calls it (a restarted vLLM or SGLang server has forgotten runtime adapters), unload it at the run's end.
-import { CancellationScope, log, proxyActivities } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ConfiguredLora, ProvidersConfig } from '../core/config';
-import type { ModelRef } from '../core/types';
+import type { AdapterServingRef, ModelRef } from '../core/types';
 import { adapterServingStep, adapterUnloadStep } from './activity-options';
 
 const serving = (summary: string) => proxyActivities<Activities>({ ...adapterServingStep, summary });
@@ -14,6 +14,35 @@ export const isServedAdapter = (model: ModelRef | null | undefined): model is Mo
 
 /** Whether the run must release `model` at its end: an adapter a server holds, or an endpoint billing by the minute. */
 const holdsResources = (model: ModelRef): boolean => model.endpoint !== undefined || isServedAdapter(model);
+
+/**
+ * A freshly trained adapter made callable and proven so, as its own step: loaded (or checked), listed, answering a
+ * probe. Cancelled mid-load, it unloads the adapter itself: the run never learned of it, so its end-of-run unload
+ * cannot cover it.
+ */
+export async function serveTrainedAdapter(
+  providers: ProvidersConfig,
+  stage: string,
+  adapter: NonNullable<ModelRef['adapter']>,
+  engine: AdapterServingRef,
+): Promise<ModelRef> {
+  const request = { providers, adapter, serving: engine };
+  try {
+    return await serving(
+      `serve the ${stage} adapter on ${engine.provider} (${engine.engine}) as ${adapter.name}`,
+    ).serveAdapter(request);
+  } catch (err) {
+    if (isCancellation(err)) {
+      const { unloadAdapters } = proxyActivities<Activities>({
+        ...adapterUnloadStep,
+        summary: `unload ${adapter.name}`,
+      });
+      const model = { provider: engine.provider, model: adapter.name, adapter, serving: engine };
+      await CancellationScope.nonCancellable(() => unloadAdapters({ providers, models: [model] }));
+    }
+    throw err;
+  }
+}
 
 /**
  * Before `stage` calls them: each served adapter among `models` is loaded again if its server forgot it (the load

@@ -38,6 +38,36 @@ function errorOf(file: string): string {
 }
 
 describe('loadRunConfig', () => {
+  it('refuses a Together checkpoint download whose serving provider is not a server with a baseURL', () => {
+    write('m2.gguf', '');
+    const semievol = (provider: string) => `method: semievol
+task: fpb
+providers:
+  together:
+    kind: openai-compatible
+    baseURL: http://127.0.0.1:9999/together/v1
+  local:
+    kind: llama-cpp
+    modelPath: m2.gguf
+model: { provider: together, model: base }
+data:
+  labeled: { format: semievol-csv, path: l.csv }
+  unlabeled: { format: semievol-csv, path: u.csv }
+  test: { format: semievol-csv, path: t.csv }
+fineTune:
+  backend:
+    kind: together
+    provider: together
+    serve: download
+    download: { engine: vllm, provider: ${provider} }
+`;
+    expect(errorOf(write('download-local.yaml', semievol('local')))).toBe(
+      `${path.join(dir, 'download-local.yaml')} line 20: field "fineTune.backend.download.provider" names "local", ` +
+        'which must be an openai-compatible provider with the baseURL of your vllm server.',
+    );
+    expect(loadRunConfig(write('download-ok.yaml', semievol('together'))).method).toBe('semievol');
+  });
+
   it('applies defaults and resolves data paths against the config folder', () => {
     const config = loadRunConfig(write('ok.yaml', valid));
     if (config.method !== 'evaluate') throw new Error(`expected an evaluate config, got ${config.method}`);

@@ -399,6 +399,70 @@ describe('training, serving and endpoint time', () => {
     }
   });
 
+  it('a Together run whose checkpoints are downloaded pays Together per token to train and your GPU to serve', () => {
+    const backend = fineTuneBackendSchema.parse({
+      kind: 'together',
+      provider: 'together',
+      serve: 'download',
+      download: { engine: 'vllm', provider: 'vllm' },
+    });
+    const stages = estimateSemievol({
+      providers: timed,
+      model: { provider: 'together', model: 'base' },
+      fineTune: { backend, hyperparameters: { epochs: 2 }, finalHyperparameters: { epochs: 2 } },
+      options: semievolOptionsSchema.parse({}),
+      sampling: { maxTokens: 100, seed: 0 },
+      labeled: [1, 2].map((i) => item(i)),
+      unlabeled: [3, 4].map((i) => item(i, null)),
+      test: [5].map((i) => item(i)),
+    });
+    const kinds = (stage: string) => stages.find((s) => s.stage === stage)!.charges?.map((c) => [c.kind, c.unit]);
+    expect(kinds('warm-up')).toEqual([['training', 'million tokens']]);
+    // The evaluations call M_warm and M_evol, served on the vLLM provider priced by the GPU-hour.
+    expect(kinds('evaluate')).toContainEqual(['serving', 'GPU-hour']);
+  });
+
+  it('prices the minutes of a Fireworks deployment as it prices a dedicated endpoint', () => {
+    const backend = fineTuneBackendSchema.parse({
+      kind: 'fireworks',
+      account: 'acct',
+      provider: 'endpoint',
+      serve: 'deployment',
+      deployment: { minReplicas: 1, maxReplicas: 1 },
+    });
+    const stages = estimateSemievol({
+      providers: timed,
+      model: { provider: 'together', model: 'base' },
+      fineTune: { backend, hyperparameters: { epochs: 2 }, finalHyperparameters: { epochs: 2 } },
+      options: semievolOptionsSchema.parse({}),
+      sampling: { maxTokens: 100, seed: 0 },
+      labeled: [1, 2].map((i) => item(i)),
+      unlabeled: [3, 4].map((i) => item(i, null)),
+      test: [5].map((i) => item(i)),
+    });
+    const evaluate = stages.find((s) => s.stage === 'evaluate')!;
+    expect(evaluate.charges?.map((c) => [c.kind, c.unit, c.rate])).toContainEqual(['endpoint', 'minute', 0.05]);
+    const bad = { ...backend, deployment: { minReplicas: 2, maxReplicas: 1 } };
+    expect(fineTuneBackendSchema.safeParse(bad).error?.issues[0]).toMatchObject({
+      path: ['deployment', 'maxReplicas'],
+      message: 'maxReplicas must be at least minReplicas',
+    });
+  });
+
+  it('refuses a downloaded checkpoint without its server, and a merged one, in one sentence naming the field', () => {
+    const together = { kind: 'together', provider: 'together', serve: 'download' };
+    expect(fineTuneBackendSchema.safeParse(together).error?.issues[0]).toMatchObject({
+      path: ['download'],
+      message: 'serve: download needs download: {engine, provider} (the local server that loads the checkpoint)',
+    });
+    const merged = fineTuneBackendSchema.safeParse({
+      ...together,
+      download: { checkpoint: 'merged', engine: 'vllm', provider: 'vllm' },
+    });
+    expect(merged.error?.issues[0]).toMatchObject({ path: ['download', 'checkpoint'] });
+    expect(merged.error?.issues[0]?.message).toMatch(/^checkpoint: merged is full model weights/);
+  });
+
   it('rescales time with the units, and refuses a time price that cannot be turned into minutes', () => {
     const stage = chatEstimate('evaluate', 10, {
       calls: 10,
