@@ -10,7 +10,8 @@ import type {
   Prompting,
   SyntheticDataResult,
 } from '../core/contracts';
-import type { ModelSpec, ProvidersConfig } from '../core/config';
+import type { FineTuneStart } from '../core/base-model';
+import type { ProvidersConfig } from '../core/config';
 import { roundsFor, type SelfGuideCampaignConfig } from '../core/selfguide-config';
 import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import { addUsage, emptyUsage, type ArtifactRef, type ModelRef, type StageUsage } from '../core/types';
@@ -24,7 +25,10 @@ import { checkItemFailures } from './shards';
 /** What every SELF-GUIDE step needs from the run's config. */
 export interface SelfGuidePipeline {
   providers: ProvidersConfig;
-  model: ModelSpec;
+  /** The model stages call: the configured one, or the adapter a run serves as its base model. */
+  model: ModelRef;
+  /** What fine-tunes start from when not `model` as it is: a served adapter's model, and the adapter if continued. */
+  fineTuneFrom?: FineTuneStart;
   fineTune: SelfGuideCampaignConfig['fineTune'];
   generation: SelfGuideCampaignConfig['generation'];
   annotation: SelfGuideCampaignConfig['annotation'];
@@ -188,7 +192,7 @@ export async function fineTuneOn(
         stage,
         backend: pipeline.fineTune.backend,
         providers: pipeline.providers,
-        baseModel: pipeline.model,
+        ...(pipeline.fineTuneFrom ?? { baseModel: pipeline.model }),
         training,
         hyperparameters: hyperparameters(pipeline, epochs),
       },
@@ -220,7 +224,7 @@ export async function fineTuneEpochs(
   const checkpoints = await fineTuneCheckpoints({
     stage,
     training,
-    baseModel: pipeline.model.model,
+    baseModel: (pipeline.fineTuneFrom?.baseModel ?? pipeline.model).model,
     hyperparameters: hyperparameters(pipeline, most),
     backend,
     providers: pipeline.providers,

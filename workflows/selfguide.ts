@@ -1,6 +1,8 @@
 // SELF-GUIDE (Zhao et al., 2024) on one task: the model writes inputs, filters clean them, it labels them itself,
 // is fine-tuned on its own data, and is compared with few-shot prompting, Self-ICL and few-shot fine-tuning.
 import { patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { fineTuneStart } from '../core/base-model';
+import type { BaseModelSpec } from '../core/config';
 import type { StageItemFailures, SyntheticDataResult } from '../core/contracts';
 import type { FilterCounts } from '../core/selfguide-filters';
 import type { SelfGuideSettings } from '../core/selfguide-config';
@@ -21,10 +23,12 @@ import {
   type SelfGuideTaskRun,
 } from './selfguide-stages';
 import type { SelfGuideEvaluation } from './selfguide-evaluate';
-import { unloadingAfter } from './serving';
+import { ensureServed, servedModel, unloadingAfter } from './serving';
 
-export interface SelfGuideRunInput extends SelfGuidePipeline, SelfGuideTaskRun {
+export interface SelfGuideRunInput extends Omit<SelfGuidePipeline, 'model' | 'fineTuneFrom'>, SelfGuideTaskRun {
   runId: string;
+  /** With `lora`, an adapter the run serves under its name before any stage calls it. */
+  model: BaseModelSpec;
   settings: SelfGuideSettings;
   /** Set by `flt run`: the budget and the estimate it is checked against. */
   budget?: BudgetPlan;
@@ -93,9 +97,14 @@ async function runSelfGuide(
     control.enter(stage, `stage ${index + 1} of ${stages.length}: ${details}`);
     if (guard.paid) await control.beforePaidStep(stage, guard.units);
   };
+  // A configured adapter is served before anything calls it; any other model issues no command here.
+  const model = loaded(await servedModel(input.model, input.providers));
+  const fineTuneFrom = model.adapter ? fineTuneStart(input.fineTune.backend.kind, input.model, model) : undefined;
   /** The pipeline as a stage sees it: salted providers from the stage `flt resume --from` named on. */
   const at = (stageName: string): SelfGuidePipeline => ({
     ...input,
+    model,
+    ...(fineTuneFrom ? { fineTuneFrom } : {}),
     providers: providersForStage(input.providers, 'selfGuideRun', stageName, input.rerun),
   });
   // The paper's output length rule compares with gold outputs; classification outputs are labels.
@@ -126,6 +135,7 @@ async function runSelfGuide(
     `${input.annotation.samples} answers for each of ${filtered.kept.count} kept inputs, then the majority vote`,
     { paid: true, units: filtered.kept.count },
   );
+  await ensureServed([model], input.providers, 'annotate-outputs');
   const samples = await drawAnnotationSamples(runId, 'annotate-outputs', task, filtered.kept, at('annotate-outputs'));
   control.spend(stage, samples.usage);
   const synthetic = await synthesize(
@@ -161,12 +171,12 @@ async function runSelfGuide(
     { paid: true },
   );
   const evaluations = await Promise.all([
-    evaluate(runId, 'evaluate-few-shot', input, input.model, { kind: 'few-shot' }, at('evaluate')),
+    evaluate(runId, 'evaluate-few-shot', input, model, { kind: 'few-shot' }, at('evaluate')),
     evaluate(
       runId,
       'evaluate-self-icl',
       input,
-      input.model,
+      model,
       { kind: 'self-icl', synthetic: synthetic.pairs, contextTokens: input.evaluation.contextTokens },
       at('evaluate'),
     ),

@@ -11,7 +11,8 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PseudoLabelAccuracy, SamplingParams, SelectionResult, StageItemFailures } from '../core/contracts';
-import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from '../core/config';
+import { fineTuneStart } from '../core/base-model';
+import type { BaseModelSpec, FineTuneBackendConfig, ProvidersConfig } from '../core/config';
 import { providersForStage, type Rerun } from '../core/rerun';
 import { searchAttributes } from '../core/search-attributes';
 import { semievolPlan, type SemievolPlan } from '../core/semievol';
@@ -33,15 +34,15 @@ import { evaluateModel, type ModelEvaluation } from './evaluate';
 import { fineTune, fineTuneChildOptions } from './fine-tune';
 import { shardListsPatch } from './shard-list-loop';
 import { collaborate, justify, propagateInContext, type Justification, type ShardOutputs } from './semievol-stages';
-import { ensureServed, unloadingAfter } from './serving';
+import { ensureServed, servedModel, unloadingAfter } from './serving';
 import { childId } from './shared';
 
 export interface SemievolRunInput {
   runId: string;
   task: string;
   providers: ProvidersConfig;
-  /** M_base. */
-  model: ModelSpec;
+  /** M_base; with `lora`, an adapter the run serves under its name before any stage calls it. */
+  model: BaseModelSpec;
   /** `unlabeled` carries no answers; `unlabeledGold` ({id, answer}) is read only by the pseudo-label diagnostic. */
   data: { labeled: ArtifactRef; unlabeled: ArtifactRef; unlabeledGold: ArtifactRef; test: ArtifactRef };
   fineTune: {
@@ -102,7 +103,8 @@ export function semievolRun(input: SemievolRunInput): Promise<SemievolRunResult>
 async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => ModelRef): Promise<SemievolRunResult> {
   const plan = semievolPlan(input.options, input.sampling.seed);
   const run = trackRun(input, plan);
-  const base: ModelRef = { ...input.model };
+  // A configured adapter is served before anything calls it; any other base model issues no command here.
+  const base = loaded(await servedModel(input.model, input.providers));
   const split = step(`split D_U (${input.data.unlabeled.count} questions) into shards of ${input.execution.shardSize}`);
   const sharding = {
     dataset: input.data.unlabeled,
@@ -117,7 +119,9 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
   const counts = `${labeled.count} labeled, ${input.data.unlabeled.count} unlabeled questions`;
   const warm = plan.warmUp
     ? loaded(
-        await run.stage('warm-up', `M_warm = fine-tune(M_base, D_L): ${labeled.count} examples`, () => warmUp(input)),
+        await run.stage('warm-up', `M_warm = fine-tune(M_base, D_L): ${labeled.count} examples`, () =>
+          warmUp(input, base),
+        ),
       )
     : null;
   const neighbours =
@@ -131,8 +135,8 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
     `${plan.collaborators.length} collaborators answer ${input.data.unlabeled.count} questions ` +
       `in ${shardCount} shards`,
     async () => {
-      if (plan.collaborators.some((c) => c.model === 'warm'))
-        await ensureServed([warm], input.providers, 'collaborate');
+      const calls = (model: 'base' | 'warm') => plan.collaborators.some((c) => c.model === model);
+      await ensureServed([calls('base') ? base : null, calls('warm') ? warm : null], input.providers, 'collaborate');
       return collaborateOn(input, plan, unlabeled, { base, warm }, neighbours?.neighbours ?? null);
     },
   );
@@ -140,7 +144,7 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
     'justify',
     `M_${warm ? 'warm' : 'base'} settles every question the collaborators disagree on`,
     async () => {
-      await ensureServed([warm], input.providers, 'justify');
+      await ensureServed([warm ?? base], input.providers, 'justify');
       return justifyDisagreements(input, unlabeled, answers.answers, warm ?? base);
     },
   );
@@ -164,7 +168,7 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
     'evaluate',
     `${warm ? 'vanilla, SFT, SemiEvol and RAG' : 'vanilla, SemiEvol and RAG'} on ${test.count} test questions`,
     async () => {
-      await ensureServed([warm, evolved], input.providers, 'evaluate');
+      await ensureServed([base, warm, evolved], input.providers, 'evaluate');
       return evaluate(input, { base, warm, evolved });
     },
   );
@@ -268,7 +272,7 @@ const collaboratorSampling = (input: SemievolRunInput) => ({
 });
 
 /** In-weight propagation: M_warm = fine-tune(M_base, D_L). */
-async function warmUp(input: SemievolRunInput): Promise<ModelRef> {
+async function warmUp(input: SemievolRunInput, base: ModelRef): Promise<ModelRef> {
   const training = await step(`training set for M_warm: D_L (${input.data.labeled.count} examples)`).buildTrainingSet({
     runId: input.runId,
     stage: 'warm-up',
@@ -285,7 +289,7 @@ async function warmUp(input: SemievolRunInput): Promise<ModelRef> {
         stage: 'warm-up',
         backend: input.fineTune.backend,
         providers: providersAt(input, 'warm-up'),
-        baseModel: input.model,
+        ...fineTuneStart(input.fineTune.backend.kind, input.model, base),
         training,
         hyperparameters: input.fineTune.hyperparameters,
       },
@@ -397,6 +401,7 @@ async function evolve(
     );
   }
   const start = plan.evolveFrom === 'warm' && models.warm ? models.warm : models.base;
+  const { baseModel, initAdapter } = fineTuneStart(input.fineTune.backend.kind, input.model, start);
   return executeChild(fineTune, {
     ...fineTuneChildOptions,
     workflowId: childId(input.runId, 'evolve'),
@@ -406,9 +411,8 @@ async function evolve(
         stage: 'evolve',
         backend: input.fineTune.backend,
         providers: providersAt(input, 'evolve'),
-        // An adapter is trained further from its file on the base model it adapts, not from its served name.
-        baseModel: start.adapter ? input.model : { provider: start.provider, model: start.model },
-        ...(start.adapter ? { initAdapter: start.adapter.path } : {}),
+        baseModel,
+        ...(initAdapter ? { initAdapter } : {}),
         training,
         hyperparameters: input.fineTune.finalHyperparameters,
       },

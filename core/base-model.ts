@@ -1,0 +1,31 @@
+// What a fine-tune starts from when a run's base model may be a served LoRA adapter: stages call the adapter by its
+// served name, but a trainer needs the model it adapts, and continues the adapter's file only where asked.
+import type { BaseModelSpec, FineTuneBackendConfig, ModelSpec } from './config';
+import type { ModelRef } from './types';
+
+export interface FineTuneStart {
+  /** What the job trains on; the in-context backend's is the model as called, which it gives demonstrations. */
+  baseModel: ModelSpec | ModelRef;
+  /** The adapter file the trainer continues (FLT_INIT_ADAPTER). */
+  initAdapter?: string;
+}
+
+/**
+ * A fine-tune of `from`: the run's served base model (`spec` as configured) or a model trained from it (M_warm).
+ * A trained adapter is always continued from its file; the configured one only with `lora.continue`.
+ */
+export function fineTuneStart(
+  backend: FineTuneBackendConfig['kind'],
+  spec: BaseModelSpec,
+  from: ModelRef,
+): FineTuneStart {
+  if (backend === 'in-context') {
+    // Its new demonstrations replace those `from` may carry; a served adapter stays what is called.
+    const { demonstrations: _replaced, ...model } = from;
+    return { baseModel: model };
+  }
+  if (!from.adapter) return { baseModel: { provider: from.provider, model: from.model } };
+  const baseModel = { provider: spec.provider, model: spec.lora?.baseModel ?? spec.model };
+  const configured = from.model === spec.model;
+  return configured && !spec.lora?.continue ? { baseModel } : { baseModel, initAdapter: from.adapter.path };
+}
