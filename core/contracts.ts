@@ -214,4 +214,6 @@ export interface WaitForEndpointInput {
 export interface StartedEndpoint {
   id: string;
   name: string;
+  /** Epoch milliseconds when the create (or the find) answered; absent in histories recorded before. */
+  startedAt?: number;
 }

@@ -26,7 +26,12 @@ export async function serveThroughEndpoint(
   const model: ModelRef = {
     provider: backend.provider,
     model: started.name,
-    endpoint: { id: started.id, baseURL: backend.baseURL, apiKeyEnv: backend.apiKeyEnv },
+    endpoint: {
+      id: started.id,
+      baseURL: backend.baseURL,
+      apiKeyEnv: backend.apiKeyEnv,
+      ...(started.startedAt !== undefined ? { startedAt: started.startedAt } : {}),
+    },
   };
   const { waitForDedicatedEndpoint } = proxyActivities<Activities>({
     ...fineTuneWait(backend.pollIntervalSeconds),

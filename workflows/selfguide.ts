@@ -8,7 +8,7 @@ import type { FilterCounts } from '../core/selfguide-filters';
 import type { SelfGuideSettings } from '../core/selfguide-config';
 import { providersForStage, type Rerun } from '../core/rerun';
 import { searchAttributes } from '../core/search-attributes';
-import type { ArtifactRef, ModelRef, StageUsage } from '../core/types';
+import { addUsage, type ArtifactRef, type ModelRef, type StageUsage } from '../core/types';
 import { progressQuery, type BudgetPlan, type StageCost, type StageProgress } from '../core/workflow-messages';
 import { runControl } from './control';
 import {
@@ -24,6 +24,7 @@ import {
 } from './selfguide-stages';
 import type { SelfGuideEvaluation } from './selfguide-evaluate';
 import { ensureServed, servedModel, unloadingAfter } from './serving';
+import { servingMeter } from './serving-time';
 
 export interface SelfGuideRunInput extends Omit<SelfGuidePipeline, 'model' | 'fineTuneFrom'>, SelfGuideTaskRun {
   runId: string;
@@ -109,8 +110,10 @@ async function runSelfGuide(
   });
   // The paper's output length rule compares with gold outputs; classification outputs are labels.
   const outputLengthFilter = settings.outputLengthFilter && task.kind === 'generation';
+  const meter = servingMeter(input.providers);
 
   await enter(0, `the model writes inputs at temperature ${settings.inputTemperature}`, { paid: true });
+  let from = await meter.start();
   const inputs = await generateInputs(
     runId,
     task,
@@ -119,7 +122,7 @@ async function runSelfGuide(
     (done, of) => Object.assign(stages[0], { done, total: of }),
     control.pausePoint,
   );
-  control.spend(stage, inputs.usage);
+  control.spend(stage, addUsage(inputs.usage, await meter.charge(from, [model])));
 
   await enter(
     1,
@@ -135,9 +138,10 @@ async function runSelfGuide(
     `${input.annotation.samples} answers for each of ${filtered.kept.count} kept inputs, then the majority vote`,
     { paid: true, units: filtered.kept.count },
   );
+  from = await meter.start();
   await ensureServed([model], input.providers, 'annotate-outputs');
   const samples = await drawAnnotationSamples(runId, 'annotate-outputs', task, filtered.kept, at('annotate-outputs'));
-  control.spend(stage, samples.usage);
+  control.spend(stage, addUsage(samples.usage, await meter.charge(from, [model])));
   const synthetic = await synthesize(
     runId,
     'annotate-outputs',
@@ -158,18 +162,23 @@ async function runSelfGuide(
       units: synthetic.training.count + task.examples.length,
     },
   );
+  from = await meter.start();
   const [selfGuide, fewShotFineTune] = await Promise.all([
     fineTuneOn(runId, 'fine-tune', synthetic.training, settings.epochs, at('fine-tune')).then(loaded),
     goldTraining(runId, task, input).then((gold) =>
       fineTuneOn(runId, 'fine-tune-few-shot', gold, settings.epochs, at('fine-tune')).then(loaded),
     ),
   ]);
+  // A dedicated endpoint bills from its start, in this stage, until the run stops it.
+  [selfGuide, fewShotFineTune].forEach(meter.held);
+  control.spend(stage, await meter.charge(from, []));
 
   await enter(
     4,
     `few-shot prompting, Self-ICL, few-shot fine-tuning and SELF-GUIDE on ${input.test.count} test items`,
     { paid: true },
   );
+  from = await meter.start();
   const evaluations = await Promise.all([
     evaluate(runId, 'evaluate-few-shot', input, model, { kind: 'few-shot' }, at('evaluate')),
     evaluate(
@@ -184,6 +193,7 @@ async function runSelfGuide(
     evaluate(runId, 'evaluate-self-guide', input, selfGuide, { kind: 'few-shot' }, at('evaluate')),
   ]);
   for (const e of evaluations) control.spend(stage, e.usage);
+  control.spend(stage, await meter.charge(from, [model, fewShotFineTune, selfGuide]));
   stages[4].done = 1;
   stage = 'done';
   control.enter(stage, `SELF-GUIDE ${evaluations[3].score.metric} ${evaluations[3].score.score.toFixed(3)}`);

@@ -35,6 +35,7 @@ import { fineTune, fineTuneChildOptions } from './fine-tune';
 import { shardListsPatch } from './shard-list-loop';
 import { collaborate, justify, propagateInContext, type Justification, type ShardOutputs } from './semievol-stages';
 import { ensureServed, servedModel, unloadingAfter } from './serving';
+import { servingMeter } from './serving-time';
 import { childId } from './shared';
 
 export interface SemievolRunInput {
@@ -119,8 +120,11 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
   const counts = `${labeled.count} labeled, ${input.data.unlabeled.count} unlabeled questions`;
   const warm = plan.warmUp
     ? loaded(
-        await run.stage('warm-up', `M_warm = fine-tune(M_base, D_L): ${labeled.count} examples`, () =>
-          warmUp(input, base),
+        await run.stage(
+          'warm-up',
+          `M_warm = fine-tune(M_base, D_L): ${labeled.count} examples`,
+          () => warmUp(input, base),
+          { serves: (model) => model },
         ),
       )
     : null;
@@ -139,6 +143,7 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
       await ensureServed([calls('base') ? base : null, calls('warm') ? warm : null], input.providers, 'collaborate');
       return collaborateOn(input, plan, unlabeled, { base, warm }, neighbours?.neighbours ?? null);
     },
+    { calls: [base, warm] },
   );
   const justification = await run.stage(
     'justify',
@@ -147,6 +152,7 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
       await ensureServed([warm ?? base], input.providers, 'justify');
       return justifyDisagreements(input, unlabeled, answers.answers, warm ?? base);
     },
+    { calls: [warm ?? base] },
   );
   const selection = await run.stage(
     'select',
@@ -161,7 +167,7 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
       'evolve',
       `M_evol = fine-tune(M_${plan.evolveFrom}): ${examples} examples`,
       () => evolve(input, plan, selection, { base, warm }),
-      { units: examples },
+      { units: examples, serves: (model) => model },
     )
     .then(loaded);
   const { usage: _evaluationUsage, ...evaluations } = await run.stage(
@@ -171,6 +177,7 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
       await ensureServed([base, warm, evolved], input.providers, 'evaluate');
       return evaluate(input, { base, warm, evolved });
     },
+    { calls: [base, warm, evolved] },
   );
   const accuracy = await run.stage(
     'diagnose',
@@ -221,6 +228,7 @@ function trackRun(input: SemievolRunInput, plan: SemievolPlan) {
   const stages: StageProgress[] = names.filter((s): s is string => !!s).map((stage) => ({ stage, done: 0, total: 1 }));
   let current = 'queued';
   const control = runControl(input.budget);
+  const meter = servingMeter(input.providers);
   setHandler(progressQuery, () => ({ stage: current, stages, usage: control.usage() }));
   upsertSearchAttributes([
     { key: searchAttributes.method, value: 'semievol' },
@@ -229,21 +237,27 @@ function trackRun(input: SemievolRunInput, plan: SemievolPlan) {
   ]);
   return {
     control,
-    /** `units` rescales the stage's estimate to what the run now knows; unpaid stages skip the guard. */
+    /**
+     * `units` rescales the stage's estimate to what the run now knows; unpaid stages skip the guard. `calls` (the
+     * models the stage calls) and `serves` (a model it makes callable) say what serving it bills by time.
+     */
     async stage<T>(
       name: string,
       details: string,
       work: () => Promise<T>,
-      opts: { paid?: boolean; units?: number } = {},
+      opts: { paid?: boolean; units?: number; calls?: (ModelRef | null)[]; serves?: (result: T) => ModelRef } = {},
     ): Promise<T> {
       current = name;
       upsertSearchAttributes([{ key: searchAttributes.stage, value: name }]);
       control.enter(name, `stage ${stages.findIndex((s) => s.stage === name) + 1} of ${stages.length}: ${details}`);
       if (opts.paid !== false) await control.beforePaidStep(name, opts.units);
+      const from = await meter.start();
       const result = await work();
-      const spent = (result as { usage?: StageUsage }).usage;
-      if (spent) {
-        control.spend(name, spent);
+      if (opts.serves) meter.held(opts.serves(result));
+      const measured = (result as { usage?: StageUsage }).usage;
+      const served = await meter.charge(from, opts.calls ?? []);
+      if (measured || served.costUsd > 0) {
+        control.spend(name, addUsage(measured ?? emptyUsage(), served));
         upsertSearchAttributes([{ key: searchAttributes.costUsd, value: control.usage().costUsd }]);
       }
       stages.find((s) => s.stage === name)!.done = 1;

@@ -71,7 +71,7 @@ describe('an evaluation through a GPU server priced by the hour', () => {
       const { events } = await handle.fetchHistory();
       const reads = (events ?? [])
         .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
-        .map((e) => e.markerRecordedEventAttributes?.details?.data?.payloads?.[0])
+        .map((e) => e.markerRecordedEventAttributes?.details?.result?.payloads?.[0])
         .filter((payload) => payload !== undefined)
         .map((payload) => defaultPayloadConverter.fromPayload<number>(payload!));
       expect(reads).toHaveLength(2);
