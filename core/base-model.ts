@@ -29,3 +29,7 @@ export function fineTuneStart(
   const configured = from.model === spec.model;
   return configured && !spec.lora?.continue ? { baseModel } : { baseModel, initAdapter: from.adapter.path };
 }
+
+/** How `flt run` describes a base model that is a served adapter; empty for any other. */
+export const adapterNote = ({ lora }: BaseModelSpec): string =>
+  lora ? `, the adapter ${lora.path} served by ${lora.serve}${lora.continue ? ', continued by fine-tunes' : ''}` : '';

@@ -5,6 +5,8 @@ import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { checkReferences, type EvaluatedModelSpec, type ProvidersConfig } from '../core/config';
 import { runConfigSchema, type RunConfig } from '../core/run-config';
+import type { SelfGuideRunConfig } from '../core/selfguide-config';
+import type { SemievolRunConfig } from '../core/semievol-config';
 import { DatasetError, readRegularFile } from './datasets';
 
 /** A config is a few kilobytes; a larger file is not one (and is never read whole into memory). */
@@ -109,6 +111,14 @@ function configuredLoraProblems(config: RunConfig, base: string): Problem[] {
           `but fineTune.backend is ${backend}`,
       },
     ];
+  const fullWeights = fullFineTuneField(config);
+  if (lora.continue && fullWeights)
+    return [
+      {
+        path: ['model', 'lora', 'continue'],
+        message: `continues a LoRA adapter, but ${fullWeights} is false (full fine-tuning); set it to true`,
+      },
+    ];
   if (!lora.baseModel && backend !== 'in-context')
     return [
       {
@@ -119,6 +129,13 @@ function configuredLoraProblems(config: RunConfig, base: string): Problem[] {
       },
     ];
   return [];
+}
+
+/** The field that asks a SemiEvol or SELF-GUIDE run's fine-tunes for full weights rather than LoRA, if one does. */
+function fullFineTuneField(config: SemievolRunConfig | SelfGuideRunConfig): string | null {
+  if (config.method === 'selfguide') return config.fineTune.lora ? null : 'fineTune.lora';
+  if (config.fineTune.hyperparameters?.lora === false) return 'fineTune.hyperparameters.lora';
+  return config.fineTune.finalHyperparameters?.lora === false ? 'fineTune.finalHyperparameters.lora' : null;
 }
 
 /**

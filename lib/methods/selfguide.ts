@@ -1,4 +1,5 @@
 // The `selfguide` method: SELF-GUIDE on one task folder.
+import { adapterNote } from '../../core/base-model';
 import { itemFailuresNote, stageItemFailuresLines } from '../../core/contracts';
 import { roundsFor, selfguideRunSchema, type SelfGuideRunConfig } from '../../core/selfguide-config';
 import { estimateSelfGuide } from '../../core/selfguide-estimate';
@@ -50,7 +51,7 @@ export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideTask> = {
       notes: [...notes, ...testDoubleNotes(config.providers)],
       baseModel: config.model.model,
       details: [
-        `model: ${config.model.provider}/${config.model.model}`,
+        `model: ${config.model.provider}/${config.model.model}${adapterNote(config.model)}`,
         `fine-tune backend: ${config.fineTune.backend.kind}`,
         `input generation: ${rounds} rounds of ${config.generation.promptsPerRound} prompts ` +
           `at temperature ${config.settings.inputTemperature}`,

@@ -246,6 +246,13 @@ describe('a run whose base model is a configured LoRA adapter, served by vLLM', 
     ).toThrow(
       /field "model\.lora\.continue" asks to continue the adapter, which only the command fine-tune backend can/,
     );
+    const fullWeights = {
+      ...semievolConfig(model({})),
+      fineTune: { backend: commandBackend, hyperparameters: { lora: false } },
+    };
+    expect(() => configOf(fullWeights)).toThrow(
+      /field "model\.lora\.continue" continues a LoRA adapter, but fineTune\.hyperparameters\.lora is false/,
+    );
     expect(() => configOf(semievolConfig(model({ baseModel: undefined })))).toThrow(
       /field "model\.lora\.baseModel" is required: .*fine-tune/,
     );
