@@ -59,7 +59,7 @@ export function endpointActivities({ env }: ActivityDeps) {
       if (!endpoint) throw ApplicationFailure.nonRetryable('serve: endpoint needs endpoint: {hardware}', InvalidInput);
       try {
         const { id, name } = await endpointsOf(input, env).findOrCreate(input.model, tagName(input.tag), endpoint);
-        return { id, name };
+        return { id, name, startedAt: Date.now() };
       } catch (err) {
         throw toActivityFailure(err, `start a dedicated endpoint for ${input.model}`);
       }

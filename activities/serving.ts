@@ -79,6 +79,11 @@ async function release(
 
 export function servingActivities({ env }: ActivityDeps) {
   return {
+    /** The worker's clock, for the serving time a stage bills (workflows may not read one). Run as a local activity. */
+    async readServingClock(): Promise<number> {
+      return Date.now();
+    },
+
     async serveAdapter({ providers, adapter, serving }: ServeAdapterInput): Promise<ModelRef> {
       const what = `serve adapter ${adapter.name} (${serving.engine} on ${serving.provider})`;
       try {

@@ -1,6 +1,18 @@
 // How the CLI prints a finished run's result: the method's summary lines and what the run spent, or the whole JSON.
 import type { StageUsage } from '../core/types';
+import type { StageCost } from '../core/workflow-messages';
 import { summarizeResult } from '../lib/methods';
+
+/** A run's cost, saying how much of it is estimated serving billed by time rather than measured calls. */
+export const costText = (u: StageUsage): string =>
+  `$${u.costUsd.toFixed(4)}` +
+  (u.timeBilledUsd ? ` (of which $${u.timeBilledUsd.toFixed(4)} estimated time-billed serving)` : '');
+
+/** One line per stage that billed serving by time: what `cost` above estimates rather than measures. */
+export const timeBilledLines = (costs: readonly StageCost[] | undefined): string[] =>
+  (costs ?? [])
+    .filter((c) => c.usage.timeBilledUsd)
+    .map((c) => `${c.stage}: estimated time-billed serving $${c.usage.timeBilledUsd!.toFixed(4)}`);
 
 export function printResult(runId: string, workflowType: string, result: unknown, json: boolean): void {
   if (json) {
@@ -9,10 +21,11 @@ export function printResult(runId: string, workflowType: string, result: unknown
   }
   console.log(`run ${runId}:`);
   for (const line of summarizeResult(workflowType, result)) console.log(`  ${line}`);
-  const u = (result as { usage?: StageUsage } | null)?.usage;
+  const { usage: u, costs } = (result as { usage?: StageUsage; costs?: StageCost[] } | null) ?? {};
   if (u)
     console.log(
       `  calls: ${u.calls} paid, ${u.cachedCalls} from cache; ` +
-        `tokens: ${u.promptTokens} in, ${u.completionTokens} out; cost: $${u.costUsd.toFixed(4)}`,
+        `tokens: ${u.promptTokens} in, ${u.completionTokens} out; cost: ${costText(u)}`,
     );
+  for (const line of timeBilledLines(costs)) console.log(`  ${line}`);
 }

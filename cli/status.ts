@@ -5,6 +5,7 @@ import { flatten, readRunTree } from '../lib/run-tree';
 import { closedRunSpendLine } from '../lib/run-spend';
 import { uiLink } from '../lib/temporal';
 import { retryNotes } from './watch-view';
+import { costText } from './result';
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -27,7 +28,7 @@ export async function statusLines(client: Client, runId: string): Promise<string
     lines.push(
       `calls: ${progress.usage.calls} paid, ${progress.usage.cachedCalls} cached; ` +
         `tokens: ${progress.usage.promptTokens + progress.usage.completionTokens}; ` +
-        `cost: $${progress.usage.costUsd.toFixed(4)}`,
+        `cost: ${costText(progress.usage)}`,
     );
   }
   // Activities in retry anywhere in the run, by stage, and why a run that ended without a result ended.

@@ -137,6 +137,26 @@ export type ConfiguredLora = z.infer<typeof configuredLoraSchema>;
 export const evaluatedModelSchema = modelRefSchema.extend({ lora: configuredLoraSchema.optional() }).strict();
 export type EvaluatedModelSpec = z.infer<typeof evaluatedModelSchema>;
 
+/**
+ * The model a SemiEvol or SELF-GUIDE run starts from, named as an `evaluate` config names a model. With `lora`, the
+ * run serves that adapter under the model's name before any stage calls it; since a fine-tune trains weights, not a
+ * served name, the adapter also says which model it adapts and whether fine-tunes continue it.
+ */
+export const baseModelSchema = modelRefSchema
+  .extend({
+    lora: configuredLoraSchema
+      .extend({
+        /** The model the adapter adapts, as the fine-tune backend names it (the trainer's FLT_BASE_MODEL). */
+        baseModel: z.string().min(1).optional(),
+        /** Fine-tunes continue this adapter (the `command` backend's FLT_INIT_ADAPTER) instead of starting anew. */
+        continue: z.boolean().default(false),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type BaseModelSpec = z.infer<typeof baseModelSchema>;
+
 export const retrieverSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('bm25') }).strict(),
   z.object({ kind: z.literal('embeddings'), provider: name, model: z.string().min(1) }).strict(),

@@ -255,6 +255,8 @@ export interface WaitForDeploymentInput {
 export interface StartedEndpoint {
   id: string;
   name: string;
+  /** Epoch milliseconds when the create (or the find) answered; absent in histories recorded before. */
+  startedAt?: number;
 }
 
 /** Download the checkpoint of a completed Together job (`serve: download`) onto the worker, once. */

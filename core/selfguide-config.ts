@@ -1,7 +1,14 @@
 // Run configs of SELF-GUIDE (one task) and of its "one parameter fits all" campaign. Defaults follow the paper and
 // the authors' scripts (vLLM sampling: 10 prompts a round, 500 tokens; annotation: 10 samples at 0.2, 30% majority).
 import { z } from 'zod';
-import { fineTuneBackendSchema, maxTokensSchema, modelRefSchema, readLimitFields, runCommon } from './config';
+import {
+  baseModelSchema,
+  fineTuneBackendSchema,
+  maxTokensSchema,
+  modelRefSchema,
+  readLimitFields,
+  runCommon,
+} from './config';
 
 export const selfGuideTaskDataSchema = z
   .object({
@@ -82,8 +89,6 @@ export const selfGuideFineTuneSchema = z
 
 const methodCommon = {
   ...runCommon,
-  /** The model that generates, annotates, is evaluated and is fine-tuned. */
-  model: modelRefSchema,
   fineTune: selfGuideFineTuneSchema,
   generation: selfGuideGenerationSchema.default({ promptsPerRound: 10, maxTokens: 500, maxPromptTokens: 3000 }),
   annotation: selfGuideAnnotationSchema.default({
@@ -101,6 +106,8 @@ export const selfguideRunSchema = z
   .object({
     method: z.literal('selfguide'),
     ...methodCommon,
+    /** The model that generates, annotates, is evaluated and is fine-tuned; with `lora`, a served adapter. */
+    model: baseModelSchema,
     data: z.object({ task: selfGuideTaskDataSchema }).strict(),
     settings: selfGuideSettingsSchema.default({
       inputTemperature: 0.7,
@@ -135,6 +142,8 @@ export const selfguideCampaignSchema = z
   .object({
     method: z.literal('selfguide-campaign'),
     ...methodCommon,
+    /** The model that generates, annotates, is evaluated and is fine-tuned. */
+    model: modelRefSchema,
     data: z
       .object({
         /** Tasks the setting is chosen on. */

@@ -1,10 +1,10 @@
 // The `semievol` run config: SemiEvol's options with the paper's defaults, and the authors' code variants as switches.
 import { z } from 'zod';
 import {
+  baseModelSchema,
   datasetSchema,
   executionSchema,
   fineTuneBackendSchema,
-  modelRefSchema,
   maxTokensSchema,
   retrieverSchema,
   runCommon,
@@ -175,8 +175,8 @@ export const semievolRunSchema = z
     execution: executionSchema
       .extend({ shardSize: z.number().int().positive().default(semievolShardSize) })
       .prefault({}),
-    /** M_base: the model every stage starts from. */
-    model: modelRefSchema,
+    /** M_base: the model every stage starts from; with `lora`, an adapter served under its name. */
+    model: baseModelSchema,
     /** D_L, D_U (its answers, if any, are read only for the pseudo-label accuracy diagnostic) and the test split. */
     data: z.object({ labeled: splitSchema, unlabeled: splitSchema, test: splitSchema }).strict(),
     fineTune: z

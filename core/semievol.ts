@@ -1,11 +1,9 @@
 // SemiEvol's decisions, pure so the workflow, its activities and `flt semievol select` share them exactly:
 // collaborator setups, consistency, pseudo-labels, entropy and adaptive selection.
 import { extractAnswer } from './answers';
-import type { FineTuneBackendConfig, ModelSpec } from './config';
 import { openAnswersAgree } from './metrics';
 import type { Ablation, SelectionOptions, SemievolOptions } from './semievol-config';
 import { meanNegativeLogprob, percentile, seededRandom } from './stats';
-import type { ModelRef } from './types';
 
 export type CollaboratorModel = 'warm' | 'base';
 
@@ -58,32 +56,6 @@ export function semievolPlan(options: SemievolOptions, seed: number): SemievolPl
     evolveOn: options.evolution.data,
     without: [...options.without],
   };
-}
-
-/** What M_evol's fine-tune is asked to start from. */
-export interface EvolutionStart {
-  baseModel: ModelSpec;
-  /** M_warm's adapter file, continued by a local trainer. */
-  initAdapter?: string;
-  /** M_warm by the provider's own name, continued by Together or Fireworks. */
-  initModel?: string;
-}
-
-/**
- * M_evol's starting point: M_base, or M_warm continued. An adapter is trained further from its file on the base model
- * it adapts, not from its served name; Together and Fireworks continue their own fine-tuned model by its name (an
- * endpoint's model by the trained model it serves). Other backends fine-tune the model they are handed.
- */
-export function evolutionStart(
-  start: { model: ModelRef; warm: boolean },
-  base: ModelSpec,
-  backend: FineTuneBackendConfig['kind'],
-): EvolutionStart {
-  const { model, warm } = start;
-  if (model.adapter) return { baseModel: base, initAdapter: model.adapter.path };
-  if (warm && (backend === 'together' || backend === 'fireworks'))
-    return { baseModel: base, initModel: model.endpoint?.trainedModel ?? model.model };
-  return { baseModel: { provider: model.provider, model: model.model } };
 }
 
 /** A response as recorded: its text and its tokens' log-probabilities (null when the backend gave none). */

@@ -68,7 +68,13 @@ export interface StageUsage {
   cachedCalls: number;
   promptTokens: number;
   completionTokens: number;
+  /** Measured calls, plus `timeBilledUsd`. */
   costUsd: number;
+  /**
+   * Estimated serving billed by time (a dedicated endpoint's minutes, your own GPU's hours: core/serving-spend.ts),
+   * part of `costUsd`; absent where none.
+   */
+  timeBilledUsd?: number;
 }
 
 export const emptyUsage = (): StageUsage => ({
@@ -86,6 +92,7 @@ export function addUsage(a: StageUsage, b: StageUsage): StageUsage {
     promptTokens: a.promptTokens + b.promptTokens,
     completionTokens: a.completionTokens + b.completionTokens,
     costUsd: a.costUsd + b.costUsd,
+    ...(a.timeBilledUsd || b.timeBilledUsd ? { timeBilledUsd: (a.timeBilledUsd ?? 0) + (b.timeBilledUsd ?? 0) } : {}),
   };
 }
 
@@ -166,6 +173,8 @@ export interface DedicatedEndpointRef {
     /** Whether this run created the deployment, and so deletes it. */
     ownsDeployment: boolean;
   };
+  /** When the run created it (or found it created), epoch milliseconds: its billed minutes count from here. */
+  startedAt?: number;
 }
 
 /** Which engine serves an adapter, so a later stage can make sure it is still loaded. */

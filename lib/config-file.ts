@@ -3,8 +3,10 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { checkReferences, type EvaluateRunConfig } from '../core/config';
+import { checkReferences, type EvaluatedModelSpec, type ProvidersConfig } from '../core/config';
 import { runConfigSchema, type RunConfig } from '../core/run-config';
+import type { SelfGuideRunConfig } from '../core/selfguide-config';
+import type { SemievolRunConfig } from '../core/semievol-config';
 import { DatasetError, readRegularFile } from './datasets';
 
 /** A config is a few kilobytes; a larger file is not one (and is never read whole into memory). */
@@ -84,44 +86,93 @@ export function loadRunConfig(file: string): RunConfig {
       throw new ConfigError(`${where(['providers', name, 'modelPath'])} names ${p.modelPath}, which does not exist.`);
     }
   }
-  if (config.method === 'evaluate') {
-    const problem = configuredLoraProblem(config, base);
-    if (problem) throw new ConfigError(`${where(problem.path)} ${problem.message}.`);
-  }
+  const adapterProblem = configuredLoraProblems(config, base)[0];
+  if (adapterProblem) throw new ConfigError(`${where(adapterProblem.path)} ${adapterProblem.message}.`);
   const downloadProblem = downloadServerProblem(config);
   if (downloadProblem) throw new ConfigError(`${where(downloadProblem.path)} ${downloadProblem.message}.`);
   return config;
+}
+
+type Problem = { path: (string | number)[]; message: string };
+
+/** Every model of the config that may name an adapter trained elsewhere (`lora`), checked as below. */
+function configuredLoraProblems(config: RunConfig, base: string): Problem[] {
+  if (config.method === 'evaluate')
+    return config.models.flatMap((model, i) => adapterProblems(config.providers, model, ['models', i], base));
+  if (config.method !== 'semievol' && config.method !== 'selfguide') return [];
+  const adapter = adapterProblems(config.providers, config.model, ['model'], base);
+  const lora = config.model.lora;
+  if (adapter.length || !lora) return adapter;
+  const backend = config.fineTune.backend.kind;
+  if (lora.continue && backend !== 'command')
+    return [
+      {
+        path: ['model', 'lora', 'continue'],
+        message:
+          'asks to continue the adapter, which only the command fine-tune backend can (FLT_INIT_ADAPTER), ' +
+          `but fineTune.backend is ${backend}`,
+      },
+    ];
+  const fullWeights = fullFineTuneField(config);
+  if (lora.continue && fullWeights)
+    return [
+      {
+        path: ['model', 'lora', 'continue'],
+        message: `continues a LoRA adapter, but ${fullWeights} is false (full fine-tuning); set it to true`,
+      },
+    ];
+  if (!lora.baseModel && backend !== 'in-context')
+    return [
+      {
+        path: ['model', 'lora', 'baseModel'],
+        message:
+          `is required: a ${backend} fine-tune trains the model the adapter adapts, ` +
+          `which its served name "${config.model.model}" does not say`,
+      },
+    ];
+  return [];
+}
+
+/** The field that asks a SemiEvol or SELF-GUIDE run's fine-tunes for full weights rather than LoRA, if one does. */
+function fullFineTuneField(config: SemievolRunConfig | SelfGuideRunConfig): string | null {
+  if (config.method === 'selfguide') return config.fineTune.lora ? null : 'fineTune.lora';
+  if (config.fineTune.hyperparameters?.lora === false) return 'fineTune.hyperparameters.lora';
+  return config.fineTune.finalHyperparameters?.lora === false ? 'fineTune.finalHyperparameters.lora' : null;
 }
 
 /**
  * A model's `lora` (resolved here against the config's folder) must exist, and be served by an engine its provider
  * can be: embedded llama.cpp by a llama-cpp provider, the servers by an openai-compatible one with their baseURL.
  */
-function configuredLoraProblem(
-  config: EvaluateRunConfig,
+function adapterProblems(
+  providers: ProvidersConfig,
+  model: EvaluatedModelSpec,
+  at: (string | number)[],
   base: string,
-): { path: (string | number)[]; message: string } | null {
-  for (const [i, model] of config.models.entries()) {
-    if (!model.lora) continue;
-    model.lora.path = path.resolve(base, model.lora.path);
-    if (!existsSync(model.lora.path))
-      return { path: ['models', i, 'lora', 'path'], message: `names ${model.lora.path}, which does not exist` };
-    const provider = config.providers[model.provider];
-    const embedded = model.lora.serve === 'llama-cpp';
-    if (embedded && provider.kind !== 'llama-cpp')
-      return {
-        path: ['models', i, 'lora', 'serve'],
+): Problem[] {
+  if (!model.lora) return [];
+  model.lora.path = path.resolve(base, model.lora.path);
+  if (!existsSync(model.lora.path))
+    return [{ path: [...at, 'lora', 'path'], message: `names ${model.lora.path}, which does not exist` }];
+  const provider = providers[model.provider];
+  const embedded = model.lora.serve === 'llama-cpp';
+  if (embedded && provider.kind !== 'llama-cpp')
+    return [
+      {
+        path: [...at, 'lora', 'serve'],
         message: `is llama-cpp, which needs a llama-cpp provider, but "${model.provider}" is ${provider.kind}`,
-      };
-    if (!embedded && (provider.kind !== 'openai-compatible' || !provider.baseURL))
-      return {
-        path: ['models', i, 'lora', 'serve'],
+      },
+    ];
+  if (!embedded && (provider.kind !== 'openai-compatible' || !provider.baseURL))
+    return [
+      {
+        path: [...at, 'lora', 'serve'],
         message:
           `is ${model.lora.serve}, which needs an openai-compatible provider with the server's baseURL, ` +
           `but "${model.provider}" has none`,
-      };
-  }
-  return null;
+      },
+    ];
+  return [];
 }
 
 /**

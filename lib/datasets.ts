@@ -327,11 +327,17 @@ export function loadSelfGuideTask(
   limits?: Partial<ReadLimits>,
   split: 'test' | 'validation' = 'test',
 ): SelfGuideTask {
+  return { ...loadSelfGuideTaskDefinition(dir, limits), test: loadSelfGuideSplit(dir, limits, split) };
+}
+
+/** One split of a task folder: its lines, at least one. */
+export function loadSelfGuideSplit(
+  dir: string,
+  limits: Partial<ReadLimits> | undefined,
+  split: 'test' | 'validation',
+): IoExample[] {
   const splitFile = path.join(dir, `${split}.jsonl`);
-  return {
-    ...loadSelfGuideTaskDefinition(dir, limits),
-    test: requireJsonlItems(loadIoJsonl(splitFile, limits), splitFile),
-  };
+  return requireJsonlItems(loadIoJsonl(splitFile, limits), splitFile);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 // attempt can fix fails at once: provider errors as activities/providers/errors.ts classifies them, and the
 // deterministic failures of core/errors.ts by type. A model call adds its `summary` for the Temporal UI.
 import type { Duration } from '@temporalio/common';
-import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import { nonRetryableErrorTypes } from '../core/errors';
 
 function retryPolicy(initialInterval: Duration, maximumInterval: Duration): RetryPolicy {
@@ -63,6 +63,12 @@ export const checkpointDownload: ActivityOptions = {
   startToCloseTimeout: '12 hours',
   heartbeatTimeout: '2 minutes',
   retry: retryPolicy('2 seconds', '1 minute'),
+};
+
+/** Reading the worker's clock around a stage, as a local activity: one marker event in the history, no task. */
+export const clockRead: LocalActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  retry: retryPolicy('1 second', '10 seconds'),
 };
 
 /** Loading an adapter into a serving engine and probing it, or unloading it: a cold load reads weights from disk. */

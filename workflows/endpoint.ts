@@ -47,7 +47,13 @@ export async function serveThroughEndpoint(
   const model: ModelRef = {
     provider: backend.provider,
     model: started.name,
-    endpoint: { id: started.id, baseURL: backend.baseURL, apiKeyEnv: backend.apiKeyEnv, trainedModel: trained.model },
+    endpoint: {
+      id: started.id,
+      baseURL: backend.baseURL,
+      apiKeyEnv: backend.apiKeyEnv,
+      trainedModel: trained.model,
+      ...(started.startedAt !== undefined ? { startedAt: started.startedAt } : {}),
+    },
   };
   return answeringOn(model, providers, () =>
     waiting(

@@ -8,6 +8,7 @@ import { progressQuery, type BudgetPlan, type StageCost, type StageProgress } fr
 import { runControl } from './control';
 import { evaluateModel, type ModelEvaluation } from './evaluate';
 import { servedModel, unloadingAfter } from './serving';
+import { servingMeter } from './serving-time';
 import { childId } from './shared';
 
 export interface EvaluationRunInput {
@@ -46,9 +47,19 @@ export async function evaluationRun(input: EvaluationRunInput): Promise<Evaluati
 
   control.enter(stage, `${input.models.length} model(s) answer ${input.test.count} test questions`);
   await control.beforePaidStep(stage);
+  const meter = servingMeter(input.providers);
+  const from = await meter.start();
   const evaluations = await unloadingAfter(input.providers, (loaded) =>
     Promise.all(input.models.map(async (spec, i) => evaluate(loaded(await servedModel(spec, input.providers)), i))),
   );
+  const served = await meter.charge(
+    from,
+    evaluations.map((e) => e.model),
+  );
+  if (served.costUsd > 0) {
+    control.spend(stage, served);
+    upsertSearchAttributes([{ key: searchAttributes.costUsd, value: control.usage().costUsd }]);
+  }
   async function evaluate(model: ModelRef, i: number): Promise<ModelEvaluation> {
     const evaluation = await executeChild(evaluateModel, {
       workflowId: childId(input.runId, stages[i].stage),

@@ -27,7 +27,8 @@ export interface FineTuneInput {
   stage: string;
   backend: FineTuneBackendConfig;
   providers: ProvidersConfig;
-  baseModel: ModelSpec;
+  /** What the job trains; for the in-context backend the model as called (a served adapter keeps its serving). */
+  baseModel: ModelSpec | ModelRef;
   /** Chat-format training examples: one `{messages}` per line. */
   training: ArtifactRef;
   hyperparameters: FineTuneHyperparameters;

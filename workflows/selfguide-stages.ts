@@ -11,7 +11,8 @@ import type {
   Prompting,
   SyntheticDataResult,
 } from '../core/contracts';
-import type { ModelSpec, ProvidersConfig } from '../core/config';
+import type { FineTuneStart } from '../core/base-model';
+import type { ProvidersConfig } from '../core/config';
 import { roundsFor, type SelfGuideCampaignConfig } from '../core/selfguide-config';
 import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import { addUsage, emptyUsage, type ArtifactRef, type ModelRef, type StageUsage } from '../core/types';
@@ -25,7 +26,10 @@ import { checkItemFailures } from './shards';
 /** What every SELF-GUIDE step needs from the run's config. */
 export interface SelfGuidePipeline {
   providers: ProvidersConfig;
-  model: ModelSpec;
+  /** The model stages call: the configured one, or the adapter a run serves as its base model. */
+  model: ModelRef;
+  /** What fine-tunes start from when not `model` as it is: a served adapter's model, and the adapter if continued. */
+  fineTuneFrom?: FineTuneStart;
   fineTune: SelfGuideCampaignConfig['fineTune'];
   generation: SelfGuideCampaignConfig['generation'];
   annotation: SelfGuideCampaignConfig['annotation'];
@@ -189,7 +193,7 @@ export async function fineTuneOn(
         stage,
         backend: pipeline.fineTune.backend,
         providers: pipeline.providers,
-        baseModel: pipeline.model,
+        ...(pipeline.fineTuneFrom ?? { baseModel: pipeline.model }),
         training,
         hyperparameters: hyperparameters(pipeline, epochs),
       },
@@ -223,7 +227,7 @@ export async function epochCheckpoints(
   const checkpoints = await fineTuneCheckpoints({
     stage,
     training,
-    baseModel: pipeline.model.model,
+    baseModel: (pipeline.fineTuneFrom?.baseModel ?? pipeline.model).model,
     hyperparameters: hyperparameters(pipeline, epochs),
     backend,
     providers: pipeline.providers,

@@ -1,12 +1,14 @@
 // SELF-GUIDE (Zhao et al., 2024) on one task: the model writes inputs, filters clean them, it labels them itself,
 // is fine-tuned on its own data, and is compared with few-shot prompting, Self-ICL and few-shot fine-tuning.
 import { patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { fineTuneStart } from '../core/base-model';
+import type { BaseModelSpec } from '../core/config';
 import { evaluationItemFailures, type StageItemFailures, type SyntheticDataResult } from '../core/contracts';
 import type { FilterCounts } from '../core/selfguide-filters';
 import type { SelfGuideSettings } from '../core/selfguide-config';
 import { providersForStage, type Rerun } from '../core/rerun';
 import { searchAttributes } from '../core/search-attributes';
-import type { ArtifactRef, ModelRef, StageUsage } from '../core/types';
+import { addUsage, type ArtifactRef, type ModelRef, type StageUsage } from '../core/types';
 import { progressQuery, type BudgetPlan, type StageCost, type StageProgress } from '../core/workflow-messages';
 import { runControl } from './control';
 import {
@@ -22,10 +24,13 @@ import {
 } from './selfguide-stages';
 import { chooseEpoch, type EpochChoice } from './selfguide-best-epoch';
 import type { SelfGuideEvaluation } from './selfguide-evaluate';
-import { unloadingAfter } from './serving';
+import { ensureServed, servedModel, unloadingAfter } from './serving';
+import { servingMeter } from './serving-time';
 
-export interface SelfGuideRunInput extends SelfGuidePipeline, SelfGuideTaskRun {
+export interface SelfGuideRunInput extends Omit<SelfGuidePipeline, 'model' | 'fineTuneFrom'>, SelfGuideTaskRun {
   runId: string;
+  /** With `lora`, an adapter the run serves under its name before any stage calls it. */
+  model: BaseModelSpec;
   settings: SelfGuideSettings;
   /** The task's validation split, on which each epoch's checkpoint is scored; absent where the folder has none. */
   validationSplit?: ArtifactRef;
@@ -98,15 +103,22 @@ async function runSelfGuide(
     control.enter(stage, `stage ${index + 1} of ${stages.length}: ${details}`);
     if (guard.paid) await control.beforePaidStep(stage, guard.units);
   };
+  // A configured adapter is served before anything calls it; any other model issues no command here.
+  const model = loaded(await servedModel(input.model, input.providers));
+  const fineTuneFrom = model.adapter ? fineTuneStart(input.fineTune.backend.kind, input.model, model) : undefined;
   /** The pipeline as a stage sees it: salted providers from the stage `flt resume --from` named on. */
   const at = (stageName: string): SelfGuidePipeline => ({
     ...input,
+    model,
+    ...(fineTuneFrom ? { fineTuneFrom } : {}),
     providers: providersForStage(input.providers, 'selfGuideRun', stageName, input.rerun),
   });
   // The paper's output length rule compares with gold outputs; classification outputs are labels.
   const outputLengthFilter = settings.outputLengthFilter && task.kind === 'generation';
+  const meter = servingMeter(input.providers);
 
   await enter(0, `the model writes inputs at temperature ${settings.inputTemperature}`, { paid: true });
+  let from = await meter.start();
   const inputs = await generateInputs(
     runId,
     task,
@@ -115,7 +127,7 @@ async function runSelfGuide(
     (done, of) => Object.assign(stages[0], { done, total: of }),
     control.pausePoint,
   );
-  control.spend(stage, inputs.usage);
+  control.spend(stage, addUsage(inputs.usage, await meter.charge(from, [model])));
   if (inputs.itemFailures) stages[0].itemFailures = { 'generate-inputs': inputs.itemFailures };
 
   await enter(
@@ -132,8 +144,10 @@ async function runSelfGuide(
     `${input.annotation.samples} answers for each of ${filtered.kept.count} kept inputs, then the majority vote`,
     { paid: true, units: filtered.kept.count },
   );
+  from = await meter.start();
+  await ensureServed([model], input.providers, 'annotate-outputs');
   const samples = await drawAnnotationSamples(runId, 'annotate-outputs', task, filtered.kept, at('annotate-outputs'));
-  control.spend(stage, samples.usage);
+  control.spend(stage, addUsage(samples.usage, await meter.charge(from, [model])));
   if (samples.itemFailures) stages[2].itemFailures = { 'annotate-outputs': samples.itemFailures };
   const synthetic = await synthesize(
     runId,
@@ -155,18 +169,24 @@ async function runSelfGuide(
       units: synthetic.training.count + task.examples.length,
     },
   );
+  from = await meter.start();
   const [trained, fewShotFineTune] = await Promise.all([
     fineTuneOn(runId, 'fine-tune', synthetic.training, settings.epochs, at('fine-tune')).then(loaded),
     goldTraining(runId, task, input).then((gold) =>
       fineTuneOn(runId, 'fine-tune-few-shot', gold, settings.epochs, at('fine-tune')).then(loaded),
     ),
   ]);
+  // A dedicated endpoint bills from its start, in this stage, until the run stops it.
+  [trained, fewShotFineTune].forEach(meter.held);
+  control.spend(stage, await meter.charge(from, []));
 
   await enter(
     4,
     `few-shot prompting, Self-ICL, few-shot fine-tuning and SELF-GUIDE on ${input.test.count} test items`,
     { paid: true },
   );
+  // Scoring the epochs on the validation split is serving time too.
+  from = await meter.start();
   // Patched: a run started before this choice evaluates the last epoch, as it did.
   const chosen = patched('selfguide-best-epoch')
     ? await chooseEpoch(
@@ -181,12 +201,12 @@ async function runSelfGuide(
   if (chosen) control.spend(stage, chosen.usage);
   const selfGuide = chosen?.model ?? trained;
   const evaluations = await Promise.all([
-    evaluate(runId, 'evaluate-few-shot', input, input.model, { kind: 'few-shot' }, at('evaluate')),
+    evaluate(runId, 'evaluate-few-shot', input, model, { kind: 'few-shot' }, at('evaluate')),
     evaluate(
       runId,
       'evaluate-self-icl',
       input,
-      input.model,
+      model,
       { kind: 'self-icl', synthetic: synthetic.pairs, contextTokens: input.evaluation.contextTokens },
       at('evaluate'),
     ),
@@ -194,6 +214,7 @@ async function runSelfGuide(
     evaluate(runId, 'evaluate-self-guide', input, selfGuide, { kind: 'few-shot' }, at('evaluate')),
   ]);
   for (const e of evaluations) control.spend(stage, e.usage);
+  control.spend(stage, await meter.charge(from, [model, fewShotFineTune, selfGuide]));
   stages[4].done = 1;
   const evaluationFailures = evaluationItemFailures(evaluations);
   if (Object.keys(evaluationFailures).length) stages[4].itemFailures = evaluationFailures;

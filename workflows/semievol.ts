@@ -10,6 +10,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { fineTuneStart } from '../core/base-model';
 import {
   evaluationItemFailures,
   type ItemFailures,
@@ -19,10 +20,10 @@ import {
   type SelectionResult,
   type StageItemFailures,
 } from '../core/contracts';
-import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from '../core/config';
+import type { BaseModelSpec, FineTuneBackendConfig, ProvidersConfig } from '../core/config';
 import { providersForStage, type Rerun } from '../core/rerun';
 import { searchAttributes } from '../core/search-attributes';
-import { evolutionStart, semievolPlan, type SemievolPlan } from '../core/semievol';
+import { semievolPlan, type SemievolPlan } from '../core/semievol';
 import type { SemievolOptions } from '../core/semievol-config';
 import {
   addUsage,
@@ -41,15 +42,16 @@ import { evaluateModel, type ModelEvaluation } from './evaluate';
 import { fineTune, fineTuneChildOptions } from './fine-tune';
 import { shardListsPatch } from './shard-list-loop';
 import { collaborate, justify, propagateInContext, type Justification, type ShardOutputs } from './semievol-stages';
-import { ensureServed, unloadingAfter } from './serving';
+import { ensureServed, servedModel, unloadingAfter } from './serving';
+import { servingMeter } from './serving-time';
 import { childId } from './shared';
 
 export interface SemievolRunInput {
   runId: string;
   task: string;
   providers: ProvidersConfig;
-  /** M_base. */
-  model: ModelSpec;
+  /** M_base; with `lora`, an adapter the run serves under its name before any stage calls it. */
+  model: BaseModelSpec;
   /** `unlabeled` carries no answers; `unlabeledGold` ({id, answer}) is read only by the pseudo-label diagnostic. */
   data: { labeled: ArtifactRef; unlabeled: ArtifactRef; unlabeledGold: ArtifactRef; test: ArtifactRef };
   fineTune: {
@@ -112,7 +114,8 @@ export function semievolRun(input: SemievolRunInput): Promise<SemievolRunResult>
 async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => ModelRef): Promise<SemievolRunResult> {
   const plan = semievolPlan(input.options, input.sampling.seed);
   const run = trackRun(input, plan);
-  const base: ModelRef = { ...input.model };
+  // A configured adapter is served before anything calls it; any other base model issues no command here.
+  const base = loaded(await servedModel(input.model, input.providers));
   const split = step(`split D_U (${input.data.unlabeled.count} questions) into shards of ${input.execution.shardSize}`);
   const sharding = {
     dataset: input.data.unlabeled,
@@ -127,7 +130,12 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
   const counts = `${labeled.count} labeled, ${input.data.unlabeled.count} unlabeled questions`;
   const warm = plan.warmUp
     ? loaded(
-        await run.stage('warm-up', `M_warm = fine-tune(M_base, D_L): ${labeled.count} examples`, () => warmUp(input)),
+        await run.stage(
+          'warm-up',
+          `M_warm = fine-tune(M_base, D_L): ${labeled.count} examples`,
+          () => warmUp(input, base),
+          { serves: (model) => model },
+        ),
       )
     : null;
   const neighbours =
@@ -141,18 +149,20 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
     `${plan.collaborators.length} collaborators answer ${input.data.unlabeled.count} questions ` +
       `in ${shardCount} shards`,
     async () => {
-      if (plan.collaborators.some((c) => c.model === 'warm'))
-        await ensureServed([warm], input.providers, 'collaborate');
+      const calls = (model: 'base' | 'warm') => plan.collaborators.some((c) => c.model === model);
+      await ensureServed([calls('base') ? base : null, calls('warm') ? warm : null], input.providers, 'collaborate');
       return collaborateOn(input, plan, unlabeled, { base, warm }, neighbours?.neighbours ?? null);
     },
+    { calls: [base, warm] },
   );
   const justification = await run.stage(
     'justify',
     `M_${warm ? 'warm' : 'base'} settles every question the collaborators disagree on`,
     async () => {
-      await ensureServed([warm], input.providers, 'justify');
+      await ensureServed([warm ?? base], input.providers, 'justify');
       return justifyDisagreements(input, unlabeled, answers.answers, warm ?? base);
     },
+    { calls: [warm ?? base] },
   );
   const selection = await run.stage(
     'select',
@@ -167,17 +177,20 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
       'evolve',
       `M_evol = fine-tune(M_${plan.evolveFrom}): ${examples} examples`,
       () => evolve(input, plan, selection, { base, warm }),
-      { units: examples },
+      { units: examples, serves: (model) => model },
     )
     .then(loaded);
   const { usage: _evaluationUsage, ...evaluations } = await run.stage(
     'evaluate',
     `${warm ? 'vanilla, SFT, SemiEvol and RAG' : 'vanilla, SemiEvol and RAG'} on ${test.count} test questions`,
     async () => {
-      await ensureServed([warm, evolved], input.providers, 'evaluate');
+      await ensureServed([base, warm, evolved], input.providers, 'evaluate');
       return evaluate(input, { base, warm, evolved });
     },
-    { itemFailures: (e) => evaluationItemFailures([e.vanilla, e.sft, e.semievol, e.rag]) },
+    {
+      calls: [base, warm, evolved],
+      itemFailures: (e) => evaluationItemFailures([e.vanilla, e.sft, e.semievol, e.rag]),
+    },
   );
   const accuracy = await run.stage(
     'diagnose',
@@ -228,6 +241,7 @@ function trackRun(input: SemievolRunInput, plan: SemievolPlan) {
   const stages: StageProgress[] = names.filter((s): s is string => !!s).map((stage) => ({ stage, done: 0, total: 1 }));
   let current = 'queued';
   const control = runControl(input.budget);
+  const meter = servingMeter(input.providers);
   setHandler(progressQuery, () => ({ stage: current, stages, usage: control.usage() }));
   upsertSearchAttributes([
     { key: searchAttributes.method, value: 'semievol' },
@@ -237,23 +251,33 @@ function trackRun(input: SemievolRunInput, plan: SemievolPlan) {
   return {
     control,
     /**
-     * `units` rescales the stage's estimate to what the run now knows; unpaid stages skip the guard; `itemFailures`
-     * picks the failures of a stage whose result does not carry its own.
+     * `units` rescales the stage's estimate to what the run now knows; unpaid stages skip the guard. `calls` (the
+     * models the stage calls) and `serves` (a model it makes callable) say what serving it bills by time;
+     * `itemFailures` picks the failures of a stage whose result does not carry its own.
      */
     async stage<T>(
       name: string,
       details: string,
       work: () => Promise<T>,
-      opts: { paid?: boolean; units?: number; itemFailures?: (result: T) => StageItemFailures } = {},
+      opts: {
+        paid?: boolean;
+        units?: number;
+        calls?: (ModelRef | null)[];
+        serves?: (result: T) => ModelRef;
+        itemFailures?: (result: T) => StageItemFailures;
+      } = {},
     ): Promise<T> {
       current = name;
       upsertSearchAttributes([{ key: searchAttributes.stage, value: name }]);
       control.enter(name, `stage ${stages.findIndex((s) => s.stage === name) + 1} of ${stages.length}: ${details}`);
       if (opts.paid !== false) await control.beforePaidStep(name, opts.units);
+      const from = await meter.start();
       const result = await work();
-      const spent = (result as { usage?: StageUsage }).usage;
-      if (spent) {
-        control.spend(name, spent);
+      if (opts.serves) meter.held(opts.serves(result));
+      const measured = (result as { usage?: StageUsage }).usage;
+      const served = await meter.charge(from, opts.calls ?? []);
+      if (measured || served.costUsd > 0) {
+        control.spend(name, addUsage(measured ?? emptyUsage(), served));
         upsertSearchAttributes([{ key: searchAttributes.costUsd, value: control.usage().costUsd }]);
       }
       const entry = stages.find((s) => s.stage === name)!;
@@ -287,7 +311,7 @@ const collaboratorSampling = (input: SemievolRunInput) => ({
 });
 
 /** In-weight propagation: M_warm = fine-tune(M_base, D_L). */
-async function warmUp(input: SemievolRunInput): Promise<ModelRef> {
+async function warmUp(input: SemievolRunInput, base: ModelRef): Promise<ModelRef> {
   const training = await step(`training set for M_warm: D_L (${input.data.labeled.count} examples)`).buildTrainingSet({
     runId: input.runId,
     stage: 'warm-up',
@@ -304,7 +328,7 @@ async function warmUp(input: SemievolRunInput): Promise<ModelRef> {
         stage: 'warm-up',
         backend: input.fineTune.backend,
         providers: providersAt(input, 'warm-up'),
-        baseModel: input.model,
+        ...fineTuneStart(input.fineTune.backend.kind, input.model, base),
         training,
         hyperparameters: input.fineTune.hyperparameters,
       },
@@ -415,12 +439,8 @@ async function evolve(
       'NothingToTrainOn',
     );
   }
-  const warm = plan.evolveFrom === 'warm' ? models.warm : null;
-  const start = evolutionStart(
-    { model: warm ?? models.base, warm: warm !== null },
-    input.model,
-    input.fineTune.backend.kind,
-  );
+  const from = plan.evolveFrom === 'warm' && models.warm ? models.warm : models.base;
+  const start = fineTuneStart(input.fineTune.backend.kind, input.model, from);
   return executeChild(fineTune, {
     ...fineTuneChildOptions,
     workflowId: childId(input.runId, 'evolve'),

@@ -8,7 +8,10 @@ import { loadSelfGuideTask, type SelfGuideTask } from '../datasets';
 
 /** Reads a configured task folder, with the split it scores, within the size limits its config sets. */
 export const loadConfiguredTask = (data: SelfGuideTaskData, split: 'test' | 'validation' = 'test'): SelfGuideTask =>
-  loadSelfGuideTask(data.path, { maxBytes: data.maxBytes, maxItemChars: data.maxItemChars }, split);
+  loadSelfGuideTask(data.path, limitsOf(data), split);
+
+/** The read limits a task folder's config sets. */
+export const limitsOf = (data: SelfGuideTaskData) => ({ maxBytes: data.maxBytes, maxItemChars: data.maxItemChars });
 
 /** A loaded task and the test lines that will be scored, for estimates. */
 export function scoredTask(loaded: SelfGuideTask, testLimit: number | undefined): SelfGuideEstimateTask {

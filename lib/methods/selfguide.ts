@@ -1,39 +1,45 @@
 // The `selfguide` method: SELF-GUIDE on one task folder.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { adapterNote } from '../../core/base-model';
 import { itemFailuresNote, stageItemFailuresLines } from '../../core/contracts';
 import { roundsFor, selfguideRunSchema, type SelfGuideRunConfig } from '../../core/selfguide-config';
 import { estimateSelfGuide } from '../../core/selfguide-estimate';
-import type { SelfGuideTask } from '../datasets';
+import { loadSelfGuideSplit, type SelfGuideTask } from '../datasets';
 import type { ArtifactRef, IoExample } from '../../core/types';
 import type { ArtifactStore } from '../artifacts';
 import type { SelfGuideRunInput, SelfGuideRunResult } from '../../workflows/selfguide';
 import type { EpochChoice } from '../../workflows/selfguide-best-epoch';
 import { testDoubleNotes } from './datasets';
-import { loadConfiguredTask, scoredTask, storeSelfGuideTask } from './selfguide-tasks';
+import { limitsOf, loadConfiguredTask, scoredTask, storeSelfGuideTask } from './selfguide-tasks';
 import type { Method } from './types';
 
 const percent = (score: number) => `${(100 * score).toFixed(1)}`;
 
-const loadTask = (config: SelfGuideRunConfig) => loadConfiguredTask(config.data.task);
+/** A task folder as `flt run` reads it: its task and test split, and the validation split that picks the epoch. */
+interface SelfGuideData {
+  task: SelfGuideTask;
+  /** Null when the config keeps the last epoch or the folder has no validation.jsonl. */
+  validation: IoExample[] | null;
+}
 
-/**
- * The task folder's validation split, which scores each epoch's checkpoint; null when the config keeps the last epoch
- * or the folder has no validation.jsonl.
- */
-function loadValidationSplit(config: SelfGuideRunConfig): IoExample[] | null {
-  if (config.fineTune.epochChoice === 'last') return null;
-  if (!existsSync(path.join(config.data.task.path, 'validation.jsonl'))) return null;
-  return loadConfiguredTask(config.data.task, 'validation').test;
+function loadData(config: SelfGuideRunConfig): SelfGuideData {
+  const task = loadConfiguredTask(config.data.task);
+  const wanted = config.fineTune.epochChoice !== 'last';
+  const validation =
+    wanted && existsSync(path.join(config.data.task.path, 'validation.jsonl'))
+      ? loadSelfGuideSplit(config.data.task.path, limitsOf(config.data.task), 'validation')
+      : null;
+  return { task, validation };
 }
 
 async function storeValidationSplit(
   config: SelfGuideRunConfig,
   store: ArtifactStore,
   notes: string[],
+  items: IoExample[] | null,
 ): Promise<ArtifactRef | undefined> {
   if (config.fineTune.epochChoice === 'last') return undefined;
-  const items = loadValidationSplit(config);
   if (!items) {
     notes.push('validation: none in the task folder, so SELF-GUIDE is the last epoch');
     return undefined;
@@ -49,7 +55,7 @@ function epochChoiceLine(choice: EpochChoice): string {
   return `SELF-GUIDE epoch: ${choice.epochs}, the best on the validation split (${scores})`;
 }
 
-export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideTask> = {
+export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideData> = {
   workflowType: 'selfGuideRun',
   schema: selfguideRunSchema,
   settable: {
@@ -64,12 +70,12 @@ export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideTask> = {
     settings: 'settings',
   },
 
-  load: loadTask,
+  load: loadData,
 
-  async prepare(config, store, loaded = loadTask(config)) {
+  async prepare(config, store, loaded = loadData(config)) {
     const notes: string[] = [];
-    const run = await storeSelfGuideTask(store, config.data.task, config.evaluation.testLimit, notes, loaded);
-    const validationSplit = await storeValidationSplit(config, store, notes);
+    const run = await storeSelfGuideTask(store, config.data.task, config.evaluation.testLimit, notes, loaded.task);
+    const validationSplit = await storeValidationSplit(config, store, notes, loaded.validation);
     const input: Omit<SelfGuideRunInput, 'runId'> = {
       ...run,
       ...(validationSplit ? { validationSplit } : {}),
@@ -89,7 +95,7 @@ export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideTask> = {
       notes: [...notes, ...testDoubleNotes(config.providers)],
       baseModel: config.model.model,
       details: [
-        `model: ${config.model.provider}/${config.model.model}`,
+        `model: ${config.model.provider}/${config.model.model}${adapterNote(config.model)}`,
         `fine-tune backend: ${config.fineTune.backend.kind}`,
         `input generation: ${rounds} rounds of ${config.generation.promptsPerRound} prompts ` +
           `at temperature ${config.settings.inputTemperature}`,
@@ -98,9 +104,9 @@ export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideTask> = {
     };
   },
 
-  estimate(config, loaded = loadTask(config)) {
-    const validation = loadValidationSplit(config) ?? undefined;
-    const run = { ...scoredTask(loaded, config.evaluation.testLimit), ...(validation ? { validation } : {}) };
+  estimate(config, loaded = loadData(config)) {
+    const { validation } = loaded;
+    const run = { ...scoredTask(loaded.task, config.evaluation.testLimit), ...(validation ? { validation } : {}) };
     return estimateSelfGuide(config, run, config.settings.epochs);
   },
 

@@ -1,5 +1,6 @@
 // The `semievol` method: D_L, D_U and the test split in, M_base vs M_warm vs M_evol vs RAG out.
 import { readNumber } from '../../core/answers';
+import { adapterNote } from '../../core/base-model';
 import { itemFailuresNote, stageItemFailuresLines, type Metric } from '../../core/contracts';
 import {
   evolutionPresets,
@@ -125,7 +126,7 @@ export const semievolMethod: Method<SemievolRunConfig, SemievolData> = {
       notes: [...notes, ...testDoubleNotes(config.providers)],
       baseModel: config.model.model,
       details: [
-        `base model: ${config.model.provider}/${config.model.model}`,
+        `base model: ${config.model.provider}/${config.model.model}${adapterNote(config.model)}`,
         `fine-tune backend: ${config.fineTune.backend.kind}`,
         `labeled ${labeled.count}, unlabeled ${unlabeled.count}, test ${test.count}, scored by ${data.metric}`,
         `n ${collaboration.n}, k ${propagation.k} (${propagation.retriever.kind}), theta ${selection.theta}`,

@@ -25,6 +25,8 @@ export interface CostLine {
   callsUsd: number;
   /** Estimated: providers do not report what a fine-tune job cost. */
   trainingUsd: number;
+  /** Estimated from measured wall time: serving billed by time (core/serving-spend.ts); absent where none. */
+  servingUsd?: number;
   /** The estimate the stage was let through on (an upper bound); null when the run was started without one. */
   estimateUsd: number | null;
 }
@@ -97,8 +99,9 @@ function costLines(costs: StageCost[] | undefined): CostLine[] | null {
   if (!costs?.length) return null;
   return costs.map((c) => ({
     stage: c.stage,
-    callsUsd: c.usage.costUsd,
+    callsUsd: c.usage.costUsd - (c.usage.timeBilledUsd ?? 0),
     trainingUsd: c.estimate?.trainingUsd ?? 0,
+    ...(c.usage.timeBilledUsd ? { servingUsd: c.usage.timeBilledUsd } : {}),
     estimateUsd: c.estimate?.costUsd ?? null,
   }));
 }

@@ -34,11 +34,12 @@ function scoresSection(data: ReportData): Section {
 }
 
 function costSection(lines: CostLine[]): Section {
-  const costs = lines.filter((c) => c.callsUsd || c.trainingUsd || c.estimateUsd);
+  const costs = lines.filter((c) => c.callsUsd || c.trainingUsd || c.servingUsd || c.estimateUsd);
+  const serving = costs.some((c) => c.servingUsd);
   const groups = costs.map((c) => ({
     label: c.stage,
     bars: [
-      { label: 'spent', value: c.callsUsd + c.trainingUsd },
+      { label: 'spent', value: c.callsUsd + c.trainingUsd + (c.servingUsd ?? 0) },
       ...(c.estimateUsd === null ? [] : [{ label: 'estimate (upper bound)', value: c.estimateUsd }]),
     ],
   }));
@@ -46,14 +47,23 @@ function costSection(lines: CostLine[]): Section {
     title: 'Cost per stage',
     lead:
       'Spent: model and embedding calls as measured, plus fine-tune jobs priced from their estimate ' +
-      "(providers do not report a job's cost). Estimate: what the stage was expected to cost at most when it started.",
+      "(providers do not report a job's cost)" +
+      (serving ? ', plus serving billed by time, estimated from the wall time measured around the stage' : '') +
+      '. Estimate: what the stage was expected to cost at most when it started.',
     chart: groupedBarChart({ title: 'cost per stage', groups, format: usd }),
     table: [
-      ['stage', 'calls (measured)', 'training (estimated)', 'estimate (upper bound)'],
+      [
+        'stage',
+        'calls (measured)',
+        'training (estimated)',
+        ...(serving ? ['serving by time (estimated)'] : []),
+        'estimate (upper bound)',
+      ],
       ...costs.map((c) => [
         c.stage,
         usd(c.callsUsd),
         usd(c.trainingUsd),
+        ...(serving ? [usd(c.servingUsd ?? 0)] : []),
         c.estimateUsd === null ? '' : usd(c.estimateUsd),
       ]),
     ],
@@ -177,7 +187,9 @@ function sectionsOf(data: ReportData): Section[] {
     ...(data.semievol ? semievolSections(data) : []),
     ...(data.campaign ? [campaignSection(data)] : []),
     ...(data.selfGuide ?? []).flatMap(selfGuideSections),
-    ...(data.costs?.some((c) => c.callsUsd || c.trainingUsd || c.estimateUsd) ? [costSection(data.costs)] : []),
+    ...(data.costs?.some((c) => c.callsUsd || c.trainingUsd || c.servingUsd || c.estimateUsd)
+      ? [costSection(data.costs)]
+      : []),
   ];
 }
 
@@ -198,7 +210,8 @@ function facts(data: ReportData): [string, string][] {
     ['finished', when(data.closedAt)],
     ['calls', `${u.calls} paid, ${u.cachedCalls} from the response cache`],
     ['tokens', `${u.promptTokens} prompt, ${u.completionTokens} completion`],
-    ['cost of calls', usd(u.costUsd)],
+    ['cost of calls', usd(u.costUsd - (u.timeBilledUsd ?? 0))],
+    ...(u.timeBilledUsd ? [['serving billed by time (estimated)', usd(u.timeBilledUsd)] as [string, string]] : []),
   ];
 }
 

@@ -244,6 +244,20 @@ describe('run reports', () => {
     expect(renderHtml(reports[1])).not.toContain('items failed');
   });
 
+  it('shows serving billed by time apart from measured calls, as estimated', () => {
+    const served: ReportData = {
+      ...reports[0]!,
+      usage: { ...usage, costUsd: 0.052, timeBilledUsd: 0.01 },
+      costs: [{ stage: 'evaluate', callsUsd: 0.042, trainingUsd: 0, servingUsd: 0.01, estimateUsd: 0.03 }],
+    };
+    const html = renderHtml(served);
+    expect(html).toContain('<tr><td>cost of calls</td><td>$0.0420</td></tr>');
+    expect(html).toContain('<tr><td>serving billed by time (estimated)</td><td>$0.0100</td></tr>');
+    const markdown = renderMarkdown(served, 'x.html');
+    expect(markdown).toContain('| evaluate | $0.0420 | $0.0000 | $0.0100 | $0.0300 |');
+    expect(renderMarkdown(reports[0]!, 'x.html')).not.toContain('serving by time');
+  });
+
   const chromium = findChromium();
   const inChromium = chromium ? it.each(reports) : it.skip.each(reports);
   inChromium(

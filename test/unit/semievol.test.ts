@@ -6,7 +6,6 @@ import {
   consensus,
   countPseudoLabels,
   drawCollaborators,
-  evolutionStart,
   isInconsistent,
   pseudoLabel,
   responseEntropy,
@@ -329,7 +328,7 @@ describe('semievolPlan and the Table 2 ablations', () => {
   });
 });
 
-describe('evolution presets and where M_evol starts', () => {
+describe('evolution presets', () => {
   const evolution = (given: object) => semievolOptionsSchema.parse({ evolution: given }).evolution;
 
   it('paper (the default) trains M_base on D_L and the selected; authors continues M_warm on the selected', () => {
@@ -344,45 +343,5 @@ describe('evolution presets and where M_evol starts', () => {
       evolveFrom: 'warm',
       evolveOn: 'selected',
     });
-  });
-
-  const base = { provider: 'p', model: 'base-model' };
-  const served = {
-    provider: 'vllm',
-    model: 'flt-warm',
-    adapter: { name: 'flt-warm', path: '/jobs/flt-warm/adapter' },
-  };
-
-  it("continues a served adapter from its file, on the base model's name", () => {
-    expect(evolutionStart({ model: served, warm: true }, base, 'command')).toEqual({
-      baseModel: base,
-      initAdapter: '/jobs/flt-warm/adapter',
-    });
-  });
-
-  it("continues Together's and Fireworks' own fine-tuned M_warm by name; an endpoint by the model it serves", () => {
-    const warm = { provider: 'p', model: 'acct/base-model-flt-warm' };
-    expect(evolutionStart({ model: warm, warm: true }, base, 'together')).toEqual({
-      baseModel: base,
-      initModel: 'acct/base-model-flt-warm',
-    });
-    expect(evolutionStart({ model: warm, warm: true }, base, 'fireworks')).toEqual({
-      baseModel: base,
-      initModel: 'acct/base-model-flt-warm',
-    });
-    const endpoint = {
-      provider: 'p',
-      model: 'endpoint-name',
-      endpoint: { id: 'e1', baseURL: 'https://x', apiKeyEnv: 'K', trainedModel: 'acct/base-model-flt-warm' },
-    };
-    expect(evolutionStart({ model: endpoint, warm: true }, base, 'together').initModel).toBe(
-      'acct/base-model-flt-warm',
-    );
-  });
-
-  it('starts from M_base as it is, and hands other backends the model itself', () => {
-    expect(evolutionStart({ model: base, warm: false }, base, 'together')).toEqual({ baseModel: base });
-    const warm = { provider: 'p', model: 'ft:base-model:flt-warm' };
-    expect(evolutionStart({ model: warm, warm: true }, base, 'openai')).toEqual({ baseModel: warm });
   });
 });

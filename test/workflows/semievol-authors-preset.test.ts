@@ -89,6 +89,7 @@ describe('semievolRun with evolution.preset: authors', () => {
       labeled: loaded(labeled),
       unlabeled: loaded(unlabeled),
       test: loaded(test),
+      metric: 'option-letter',
     });
     return input;
   }

@@ -3,6 +3,7 @@
 // through it, and the run stops every endpoint it started when it succeeds, is cancelled, or fails.
 import * as path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { ProvidersConfig } from '../../core/config';
 import { semievolOptionsSchema } from '../../core/semievol-config';
 import type { McqItem } from '../../core/types';
@@ -132,6 +133,51 @@ describe('semievolRun with models served on Together dedicated endpoints', () =>
       expect(chats.filter((r) => r.model === warm.model).length).toBeGreaterThan(test.length);
       expect(chats.filter((r) => r.model === evolved.model).length).toBeGreaterThanOrEqual(test.length);
       expect(chats.every((r) => r.status === 200)).toBe(true);
+    } finally {
+      await close();
+    }
+  });
+
+  it("counts each endpoint's minutes from its start as estimated time-billed spend, stage by stage", async () => {
+    const { client, close } = await testClient();
+    const worker = await testWorker(deps);
+    const runId = `tm-${Date.now() % 1e7}`;
+    const endpointPerMinute = 0.06;
+    const priced = {
+      together: {
+        ...providers.together!,
+        prices: { ...providers.together!.prices, endpointPerMinute, tokensPerSecond: 100 },
+      },
+    };
+    try {
+      const { result, handle } = await worker.run(async () => {
+        const handle = await client.workflow.start('semievolRun', {
+          taskQueue: worker.taskQueue,
+          workflowId: runId,
+          args: [{ ...(await input(runId)), providers: priced }],
+        });
+        return { result: (await handle.result()) as SemievolRunResult, handle };
+      });
+      // The worker's clock readings around each stage, in stage order: warm-up, collaborate, justify, select, ...
+      const { events } = await handle.fetchHistory();
+      const reads = (events ?? [])
+        .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
+        .map((e) =>
+          defaultPayloadConverter.fromPayload<number>(e.markerRecordedEventAttributes!.details!.result!.payloads![0]!),
+        );
+      const stages = ['warm-up', 'collaborate', 'justify', 'select', 'evolve', 'evaluate', 'diagnose'];
+      expect(reads).toHaveLength(2 * stages.length);
+      const billed = (stage: string) => result.costs.find((c) => c.stage === stage)?.usage.timeBilledUsd ?? 0;
+      const minutes = (from: number, to: number) => (to - from) / 60_000;
+      // Warm-up calls nothing: M_warm's endpoint bills from its start to the stage's end.
+      const startedAt = result.models.warm!.endpoint!.startedAt!;
+      expect(startedAt).toBeGreaterThanOrEqual(reads[0]!);
+      expect(billed('warm-up')).toBeCloseTo(minutes(startedAt, reads[1]!) * endpointPerMinute, 12);
+      // Selection calls nothing and is not paid for, but M_warm's endpoint is up all through it.
+      expect(billed('select')).toBeCloseTo(minutes(reads[6]!, reads[7]!) * endpointPerMinute, 12);
+      const total = result.costs.reduce((sum, c) => sum + (c.usage.timeBilledUsd ?? 0), 0);
+      expect(result.usage.timeBilledUsd).toBeCloseTo(total, 12);
+      expect(result.usage.costUsd).toBeCloseTo(total, 12); // the calls are free per token here
     } finally {
       await close();
     }
