@@ -23,11 +23,16 @@ import type { SemievolRunResult } from '../workflows/semievol';
 const responseSchema = z.object({
   response: z.string(),
   logprobs: z.array(z.number().nullable()).nullable().default(null),
+  /** The tokens' texts, for the answer-span entropy. */
+  tokens: z.array(z.string()).optional(),
+  /** "length" marks a response cut off by max tokens. */
+  finishReason: z.string().optional(),
 });
 
 /**
- * One input line: `{id, question, options, collaborators: [{response, logprobs}], reflection: {response, logprobs} |
- * null}`; `options: []` is an open question, whose answers are read from the "Answer:" line.
+ * One input line: `{id, question, options, collaborators: [{response, logprobs, tokens?, finishReason?}], reflection:
+ * {...} | null}`, as a run records it; `options: []` is an open question, whose answers are read from the "Answer:"
+ * line.
  */
 const recordSchema = z.object({
   id: z.union([z.string(), z.number()]).transform(String),

@@ -193,3 +193,29 @@ describe('flt semievol select on open numeric questions (options: [])', () => {
     ]);
   });
 });
+
+describe('flt semievol select on recorded token texts and finish reasons', () => {
+  // r1: the answer line's tokens have logprobs -0.1 and -0.3 (H 0.2 over the span, 1.8 over the response);
+  // r2: every response cut off by max tokens before an answer line, so it counts as cut off, not as unanswered.
+  const spelled = (tokens: string[], logprobs: number[], finishReason = 'stop') => ({
+    response: tokens.join(''),
+    logprobs,
+    tokens,
+    finishReason,
+  });
+  const reasoned = spelled(['Long reasoning. ', 'Answer: ', 'B'], [-5, -0.1, -0.3]);
+  const cutOff = spelled(['Long reasoning that never', ' ends'], [-0.2, -0.2], 'length');
+  const recorded = [question('r1', [reasoned, reasoned, reasoned]), question('r2', [cutOff, cutOff, cutOff], cutOff)];
+  const spelledInput = path.join(dir, 'spelled.jsonl');
+  writeFileSync(spelledInput, recorded.map((r) => JSON.stringify(r)).join('\n') + '\n');
+
+  it('reads tokens and finishReason: the answer-span entropy and the cut-off count use them', async () => {
+    const output = path.join(dir, 'spelled-out.jsonl');
+    const args = ['--input', spelledInput, '--output', output, '--theta', '100', '--entropy-over', 'answer-span'];
+    const { stdout } = await flt('semievol', 'select', ...args);
+    const text = readFileSync(output, 'utf8').trim();
+    const lines = text ? text.split('\n').map((l) => JSON.parse(l)) : [];
+    expect(lines).toEqual([line('r1', 'B', 0.2, true)]);
+    expect(stdout).toContain('0 without an answer, 1 cut off before an answer');
+  });
+});
