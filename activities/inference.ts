@@ -14,10 +14,10 @@ import {
   type StageUsage,
 } from '../core/types';
 import type { ActivityDeps } from './context';
-import { recordedFailures, recordFailures } from './item-failure-records';
+import { recordFailures } from './item-failure-records';
 import { nearest, poolItems } from './retrieval';
 import { ShardCalls } from './shard-calls';
-import { recordedUsage, recordUsage } from './shard-usage-records';
+import { finishedShardRecords, recordUsage } from './shard-usage-records';
 
 export interface AnswerQuestionsInput {
   runId: string;
@@ -84,8 +84,7 @@ export function inferenceActivities(deps: ActivityDeps) {
       if (finished)
         return {
           output: finished,
-          usage: await recordedUsage(store, name),
-          ...(await recordedFailures(store, name)),
+          ...(await finishedShardRecords(store, name)),
         };
 
       const items = await store.readAll<McqItem>(input.shard.items);

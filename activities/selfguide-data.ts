@@ -8,9 +8,9 @@ import { mixSeed, roundPrompts, taskChat, trainingSet, type SelfGuideTaskDefinit
 import type { ArtifactRef, ModelRef, StageUsage } from '../core/types';
 import type { ArtifactStore } from '../lib/artifacts';
 import type { ActivityDeps } from './context';
-import { recordedFailures, recordFailures } from './item-failure-records';
+import { recordFailures } from './item-failure-records';
 import { ShardCalls } from './shard-calls';
-import { recordedUsage, recordUsage } from './shard-usage-records';
+import { finishedShardRecords, recordUsage } from './shard-usage-records';
 
 export interface GeneratedInput {
   input: string;
@@ -105,8 +105,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
           generated: finished,
           library: libraryOf(input.task, generated).length,
           redrawnPrompts: redrawnPrompts(generated),
-          usage: await recordedUsage(store, name),
-          ...(await recordedFailures(store, name)),
+          ...(await finishedShardRecords(store, name)),
         };
       }
       const before = input.generated ? await store.readAll<GeneratedInput>(input.generated) : [];
@@ -187,8 +186,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
       if (finished)
         return {
           annotated: finished,
-          usage: await recordedUsage(store, name),
-          ...(await recordedFailures(store, name)),
+          ...(await finishedShardRecords(store, name)),
         };
       const inputs = await readInputs(store, input.inputs);
       const calls = new ShardCalls(deps, input.providers, input.stage, inputs.length);

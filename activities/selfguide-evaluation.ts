@@ -13,10 +13,10 @@ import {
   type StageUsage,
 } from '../core/types';
 import type { ActivityDeps } from './context';
-import { recordedFailures, recordFailures } from './item-failure-records';
+import { recordFailures } from './item-failure-records';
 import { shardOutputs } from './shard-lists';
 import { ShardCalls } from './shard-calls';
-import { recordedUsage, recordUsage } from './shard-usage-records';
+import { finishedShardRecords, recordUsage } from './shard-usage-records';
 import { porterStemmer } from './stemmer';
 
 export interface AnswerTestShardInput {
@@ -55,8 +55,7 @@ export function selfGuideEvaluationActivities(deps: ActivityDeps) {
       if (finished)
         return {
           output: finished,
-          usage: await recordedUsage(store, name),
-          ...(await recordedFailures(store, name)),
+          ...(await finishedShardRecords(store, name)),
         };
       const items = await store.readAll<IoExample>(input.shard.items);
       const { prompting, task } = input;

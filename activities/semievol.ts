@@ -28,10 +28,10 @@ import {
   type StageUsage,
 } from '../core/types';
 import type { ActivityDeps } from './context';
-import { recordedFailures, recordFailures } from './item-failure-records';
+import { recordFailures } from './item-failure-records';
 import { nearest, poolItems } from './retrieval';
 import { ShardCalls } from './shard-calls';
-import { recordedUsage, recordUsage } from './shard-usage-records';
+import { finishedShardRecords, recordedUsage, recordUsage } from './shard-usage-records';
 
 interface ShardInput {
   runId: string;
@@ -165,8 +165,7 @@ export function semievolActivities(deps: ActivityDeps) {
       if (finished)
         return {
           output: finished,
-          usage: await recordedUsage(store, name),
-          ...(await recordedFailures(store, name)),
+          ...(await finishedShardRecords(store, name)),
         };
       const items = await store.readAll<McqItem>(input.shard.items);
       const labeled = await poolItems(deps, input.labeled);
@@ -221,8 +220,7 @@ export function semievolActivities(deps: ActivityDeps) {
           records: finishedRecords,
           labels: finishedLabels,
           justified: records.filter((r) => r.reflection).length,
-          usage: await recordedUsage(store, recordsName),
-          ...(await recordedFailures(store, recordsName)),
+          ...(await finishedShardRecords(store, recordsName)),
         };
       }
       const items = await store.readAll<McqItem>(input.shard.items);

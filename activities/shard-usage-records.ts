@@ -2,8 +2,10 @@
 // attempt of that execution that finds the output finished (its worker died after writing it) reports the same spend,
 // and any other reader (a resumed run, a re-run of the stage) reports none, as it paid nothing.
 import { Context } from '@temporalio/activity';
+import type { ItemFailure } from '../core/contracts';
 import { emptyUsage, type StageUsage } from '../core/types';
 import type { ArtifactStore } from '../lib/artifacts';
+import { recordedFailures } from './item-failure-records';
 import { payerOf } from './shard-calls';
 
 interface UsageRecord {
@@ -26,4 +28,12 @@ export async function recordedUsage(store: ArtifactStore, output: string): Promi
 export async function recordUsage(store: ArtifactStore, usage: StageUsage, output: string): Promise<StageUsage> {
   await store.writeJsonl([{ payer: currentPayer(), usage } satisfies UsageRecord], usageName(output));
   return usage;
+}
+
+/** What a shard found finished reports: the spend recorded with its output (`recordedUsage`) and its failed items. */
+export async function finishedShardRecords(
+  store: ArtifactStore,
+  output: string,
+): Promise<{ usage: StageUsage; failures?: ItemFailure[] }> {
+  return { usage: await recordedUsage(store, output), ...(await recordedFailures(store, output)) };
 }
