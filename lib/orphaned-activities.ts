@@ -2,6 +2,8 @@
 // instead of leaving them until their heartbeat timeout (minutes) tells the server the worker is gone. Only attempts
 // whose worker identity (`<pid>@<host>`, see workerIdentity) names this host and a process that no longer runs are
 // failed; Temporal then retries them under their retry policy, and the retry finds every finished call in the cache.
+// The worker sweeps before it polls and again every few seconds for as long as a heartbeat timeout: one sweep can miss
+// an orphan (the visibility store lists a new workflow late, or a busy machine outlasts the sweep's deadline).
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -105,4 +107,60 @@ export async function failOrphanedActivities(
     }
   }
   return failed;
+}
+
+export interface OrphanSweepOptions {
+  /** Between sweeps. */
+  everyMs: number;
+  /** How long the worker keeps sweeping: past the activities' heartbeat timeout, the server has freed what is left. */
+  forMs: number;
+  /** Each sweep gives up after this long; the next one tries again. */
+  deadlineMs: number;
+  /** The identity this worker polls under: its attempts are never orphans once it polls. */
+  self: string;
+  isDead?: (identity: string) => boolean;
+  onFreed?: (count: number) => void;
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * Sweeps now (before this worker polls, so its own pid in an identity means a dead predecessor) and then every
+ * `everyMs` until `forMs` have passed or `stop` is called. `first` settles with the first sweep, whatever it found.
+ */
+export function sweepOrphanedActivities(
+  client: Client,
+  taskQueue: string,
+  options: OrphanSweepOptions,
+): { first: Promise<void>; stop: () => Promise<void> } {
+  const { everyMs, forMs, deadlineMs, self, isDead = deadLocalWorker, onFreed, onError } = options;
+  const stopped = new AbortController();
+  const sweep = async (dead: (identity: string) => boolean) => {
+    try {
+      const freed = await client.withDeadline(Date.now() + deadlineMs, () =>
+        failOrphanedActivities(client, taskQueue, dead),
+      );
+      if (freed) onFreed?.(freed);
+    } catch (err) {
+      if (!stopped.signal.aborted) onError?.(err);
+    }
+  };
+  const first = sweep(isDead);
+  const until = Date.now() + forMs;
+  const later = (async () => {
+    await first;
+    while (!stopped.signal.aborted && Date.now() + everyMs <= until) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, everyMs);
+        stopped.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
+      if (!stopped.signal.aborted) await sweep((identity) => identity !== self && isDead(identity));
+    }
+  })();
+  return {
+    first,
+    stop: async () => {
+      stopped.abort();
+      await later;
+    },
+  };
 }

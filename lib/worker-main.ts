@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { createActivities } from '../activities';
 import { defaultActivityDeps } from '../activities/context';
 import { defaultArtifactStore } from './artifacts';
-import { failOrphanedActivities, workerIdentity } from './orphaned-activities';
+import { sweepOrphanedActivities, workerIdentity } from './orphaned-activities';
 import { dataConverter } from './payload-codec';
 import { taskQueue, temporalConnectConfig } from './temporal';
 import { maxWorkerCrashes, workerCrashLimit } from './worker-crashes';
@@ -14,8 +14,6 @@ import { maxWorkerCrashes, workerCrashLimit } from './worker-crashes';
 export async function runWorker(activityInterceptors: ActivityInterceptorsFactory[] = []): Promise<void> {
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
-  // Looked for while the worker is created, done before it polls (see lib/orphaned-activities.ts).
-  const orphans = retryOrphanedActivities(connectionOptions, namespace);
   const deps = defaultActivityDeps();
   const worker = await Worker.create({
     connection,
@@ -44,7 +42,10 @@ export async function runWorker(activityInterceptors: ActivityInterceptorsFactor
     maxHeartbeatThrottleInterval: '3 seconds',
     defaultHeartbeatThrottleInterval: '3 seconds',
   });
-  await orphans;
+  // Swept for after the worker is created: bundling the workflows keeps the main thread busy for seconds, and a sweep
+  // beside it could outlast its deadline on a busy machine. The first sweep is done before the worker polls.
+  const orphans = await retryOrphanedActivities(connectionOptions, namespace);
+  await orphans.first;
   console.log(
     `worker: polling task queue "${taskQueue()}" in namespace "${namespace}" at ${connectionOptions.address}`,
   );
@@ -52,30 +53,48 @@ export async function runWorker(activityInterceptors: ActivityInterceptorsFactor
   try {
     await worker.run();
   } finally {
+    await orphans.stop();
     await deps.gateway.close();
     await connection.close();
   }
 }
 
-/** Activities that a crashed worker of this host left running are retried now, not after their heartbeat timeout. */
+/**
+ * Activities that a crashed worker of this host left running are retried within seconds, not after their heartbeat
+ * timeout: swept for before the worker polls and again every 15 s for 5 minutes (the shard heartbeat timeout).
+ */
 async function retryOrphanedActivities(
   connectionOptions: ReturnType<typeof temporalConnectConfig>['connectionOptions'],
   namespace: string,
-): Promise<void> {
-  try {
-    const connection = await Connection.connect(connectionOptions);
-    try {
-      const client = new Client({ connection, namespace, dataConverter: dataConverter() });
-      // Bounded, so a slow visibility store delays startup by seconds at most (the rest then waits for its timeout).
-      const freed = await client.withDeadline(Date.now() + 10_000, () => failOrphanedActivities(client, taskQueue()));
-      if (freed) console.log(`worker: retrying ${freed} activities left running by a worker of this host that is gone`);
-    } finally {
-      await connection.close();
-    }
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+): Promise<{ first: Promise<void>; stop: () => Promise<void> }> {
+  const warn = (err: unknown) =>
     console.warn(
-      `worker: could not look for activities of a dead worker (${reason}); they resume after their heartbeat timeout`,
+      `worker: could not look for activities of a dead worker (${err instanceof Error ? err.message : String(err)}); ` +
+        'the next sweep tries again',
     );
+  let connection: Connection;
+  try {
+    connection = await Connection.connect(connectionOptions);
+  } catch (err) {
+    warn(err);
+    return { first: Promise.resolve(), stop: async () => undefined };
   }
+  const client = new Client({ connection, namespace, dataConverter: dataConverter() });
+  const sweep = sweepOrphanedActivities(client, taskQueue(), {
+    everyMs: 15_000,
+    forMs: 5 * 60_000,
+    // Bounded, so a slow visibility store delays startup by seconds at most.
+    deadlineMs: 10_000,
+    self: workerIdentity(),
+    onFreed: (freed) =>
+      console.log(`worker: retrying ${freed} activities left running by a worker of this host that is gone`),
+    onError: warn,
+  });
+  return {
+    first: sweep.first,
+    stop: async () => {
+      await sweep.stop();
+      await connection.close();
+    },
+  };
 }

@@ -1,18 +1,21 @@
 // A worker process SIGKILLed mid-shard and a new one started on the same host: the new worker fails the dead one's
 // activity attempt at startup (lib/orphaned-activities.ts), so the shard is retried at once instead of after its
 // 5-minute heartbeat timeout, and the evaluation finishes with every question answered.
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createActivities } from '../../activities';
 import type { ProvidersConfig } from '../../core/config';
 import { LocalArtifactStore } from '../../lib/artifacts';
 import { loadSemiEvolCsv } from '../../lib/datasets';
+import { localHost, sweepOrphanedActivities, workerIdentity } from '../../lib/orphaned-activities';
 import { tsArgs } from '../../lib/ts-process';
 import type { EvaluateModelInput, ModelEvaluation } from '../../workflows/evaluate';
 import { repeatsOf } from '../support/repeats';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
-import { temporalAddress, testClient, workflowBundle } from '../support/temporal';
+import { tempDeps, temporalAddress, testClient, workflowBundle } from '../support/temporal';
 
 const root = path.resolve(__dirname, '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -110,6 +113,86 @@ describe('a worker restarted after a crash', () => {
       expect(repeatsOf(answered, [killedAt]).finishedRepeated).toEqual([]);
     } finally {
       await worker.stop('SIGTERM');
+      await close();
+    }
+  });
+
+  it('frees at a later sweep an orphan that the first sweep missed', async () => {
+    const { client, close } = await testClient();
+    // A worker in this process, polling under the identity of a process of this host that no longer runs: to the
+    // sweep its attempts are orphans, as a crashed predecessor's would be, while the test decides when they are.
+    const deadPid = 4_194_303;
+    const orphanIdentity = workerIdentity(localHost(), deadPid);
+    let orphanDead = true;
+    const freed: number[] = [];
+    const queue = `${taskQueue}-later`;
+    const sweep = sweepOrphanedActivities(client, queue, {
+      everyMs: 100,
+      forMs: 120_000,
+      deadlineMs: 10_000,
+      self: workerIdentity(),
+      isDead: (identity) => identity === orphanIdentity && orphanDead,
+      onFreed: (count) => freed.push(count),
+    });
+    // The first sweep finds nothing: the workflow whose attempt it should free does not exist yet (as when the
+    // visibility store lists it late).
+    await sweep.first;
+    expect(freed).toEqual([]);
+    const deps = tempDeps({ FLT_ORPHANS_KEY: 'k' });
+    const connection = await NativeConnection.connect({ address: temporalAddress() });
+    const worker = await Worker.create({
+      connection,
+      taskQueue: queue,
+      identity: orphanIdentity,
+      workflowBundle: await workflowBundle(),
+      activities: createActivities(deps),
+    });
+    const providers: ProvidersConfig = {
+      double: {
+        kind: 'openai-compatible',
+        baseURL: double.baseURL,
+        apiKeyEnv: 'FLT_ORPHANS_KEY',
+        testDouble: true,
+        requestTimeoutSeconds: 30,
+        prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 },
+        maxConcurrency: 1,
+      },
+    };
+    const input: EvaluateModelInput = {
+      runId: `orphans-later-${Date.now()}`,
+      stage: 'evaluate',
+      model: { provider: 'double', model: 'sim-model' },
+      test: await deps.store.writeJsonl(items.slice(0, 4)),
+      providers,
+      sampling: { temperature: 0, maxTokens: 32, seed: 1 },
+      metric: 'option-letter',
+      execution: { shardSize: 4, parallelShards: 1 },
+    };
+    await double.holdModelCalls();
+    try {
+      await worker.runUntil(async () => {
+        const handle = await client.workflow.start('evaluateModel', {
+          taskQueue: queue,
+          workflowId: input.runId,
+          args: [input],
+        });
+        // The shard's attempt is running (its first call is held) under the orphan's identity.
+        await double.waitForHeldModelCalls(1);
+        while (freed.length === 0) await sleep(50);
+        // Freed by a later sweep; from now on the identity is a live worker's again, so the retry runs to the end.
+        orphanDead = false;
+        await double.releaseModelCalls();
+        const result: ModelEvaluation = await handle.result();
+        expect(result.score.total).toBe(4);
+        const retried = (await handle.fetchHistory())
+          .events!.map((e) => e.activityTaskStartedEventAttributes)
+          .filter((a) => a && a.attempt! > 1);
+        expect(retried[0]?.lastFailure?.applicationFailureInfo?.type).toBe('WorkerGone');
+      });
+    } finally {
+      await double.releaseModelCalls();
+      await sweep.stop();
+      await connection.close();
       await close();
     }
   });
