@@ -32,6 +32,19 @@ describe('flt end to end', () => {
   let double: ProviderDouble;
   let worker: ChildProcess;
   let config: string;
+  /** `flt list --task fpb-e2e` split into cells, polled until `seen` holds (visibility is eventually consistent). */
+  const listedUntil = async (what: string, seen: (rows: string[][]) => boolean, ...filters: string[]) => {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const { stdout } = await flt('list', '--task', 'fpb-e2e', '--limit', '1000', ...filters);
+      const rows = stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split('\t'));
+      if (seen(rows)) return rows;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`gave up waiting for ${what}`);
+  };
 
   beforeAll(async () => {
     double = await startProviderDouble();
@@ -169,6 +182,26 @@ describe('flt end to end', () => {
       expect(status).toMatch(new RegExp(`run ${runId}: RUNNING`));
       expect(status).toMatch(/evaluate-1: \d+\/1/);
       expect(status).toMatch(/calls: 0 paid/);
+
+      // `flt list` takes a status in any letter case.
+      for (const spelled of ['RUNNING', 'running', 'Running'])
+        await listedUntil(`list --status ${spelled}`, (rows) => rows.some((r) => r[0] === runId), '--status', spelled);
+      // The first test's run again, answered from the response cache while the double holds every call: it starts
+      // after the held run and ends first, and is listed before it, newest first, with a header line.
+      const cached = `e2e-cached-${Date.now()}`;
+      await flt('run', config, '--id', cached, '--wait');
+      const rows = await listedUntil('the cached run to be listed as completed', (rows) =>
+        rows.some((r) => r[0] === cached && r[1] === 'COMPLETED'),
+      );
+      expect(rows[0]).toEqual(['run id', 'status', 'method', 'task', 'stage', 'score', 'started']);
+      const ids = rows.map((r) => r[0]);
+      expect(ids.indexOf(cached)).toBeGreaterThan(0);
+      expect(ids.indexOf(cached)).toBeLessThan(ids.indexOf(runId));
+      const started = rows.slice(1).map((r) => r[6]);
+      expect(started).toEqual([...started].sort().reverse());
+      expect(rows.find((r) => r[0] === cached)![5]).toMatch(/^accuracy 0\.\d{3}$/);
+      // A run with no score yet shows none.
+      expect(rows.find((r) => r[0] === runId)![5]).toBe('');
       expect((await flt('cancel', runId)).stdout).toContain(`cancellation requested for ${runId}`);
       expect((await outcome(flt('result', runId))).code).toBe(2);
       expect((await flt('status', runId)).stdout).toMatch(new RegExp(`run ${runId}: CANCELLED`));
