@@ -83,7 +83,9 @@ export function rerunFrom(workflowType: string, stage: string, salt: string): Re
         'SELF-GUIDE runs (resume without it reuses everything finished).',
     );
   if (!stages.includes(stage))
-    throw new UserError(`--from ${stage}: expected one of the run's paid stages: ${stages.join(', ')}.`);
+    throw new UserError(
+      `--from ${stage}: expected one of the stages \`flt watch\` shows for a ${workflowType}: ${stages.join(', ')}.`,
+    );
   return { from: stage, salt };
 }
 
