@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { searchAttributes } from '../../core/search-attributes';
 import { findTemporalCli } from '../../lib/dev-server';
 import { loadSemiEvolCsv } from '../../lib/datasets';
@@ -208,6 +208,47 @@ describe('flt end to end', () => {
     } finally {
       await double.releaseModelCalls();
     }
+  });
+
+  it('warns on stderr when the budget is under half the estimate, and starts the run all the same', async () => {
+    const runId = `e2e-tight-${Date.now()}`;
+    const tight = path.join(home, 'tight.yaml');
+    const priced = {
+      double: {
+        kind: 'openai-compatible',
+        baseURL: double.baseURL,
+        apiKeyEnv: 'FLT_E2E_KEY',
+        testDouble: true,
+        prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 1 },
+      },
+    };
+    writeFileSync(
+      tight,
+      stringify({ ...parse(readFileSync(config, 'utf8')), providers: priced, budget: { usd: 0.0001 } }),
+    );
+    const estimated = /^ {2}total .* (\$\d+\.\d{4})$/m.exec((await flt('estimate', tight)).stdout)![1];
+    const { stdout, stderr } = await flt('run', tight, '--id', runId);
+    expect(stderr.trim()).toBe(
+      `warning: the budget of $0.0001 is under half the estimate of up to ${estimated}; the run starts, and waits ` +
+        'for `flt budget` or `flt approve` before the first stage that would cross it.',
+    );
+    expect(stdout).toContain(`run id: ${runId}`);
+    // Started: it waits for budget before its only paid stage, as the warning says, and calls nothing.
+    const calls = (await double.requests()).length;
+    const { client, close } = await testClient();
+    try {
+      const handle = client.workflow.getHandle(runId);
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const described = await handle.describe();
+        if (described.typedSearchAttributes.get(searchAttributes.stage) === 'awaiting-approval') break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect((await handle.describe()).typedSearchAttributes.get(searchAttributes.stage)).toBe('awaiting-approval');
+      await handle.cancel();
+    } finally {
+      await close();
+    }
+    expect((await double.requests()).length).toBe(calls);
   });
 
   it('refuses a reused run id whose inputs changed, in one sentence and before any model call', async () => {
