@@ -3,7 +3,7 @@ import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { connect, runIdArgument, UserError } from './cli/connection';
-import { budgetDetails, budgetPlan, estimateLine, registerEstimateCommand } from './cli/estimate';
+import { budgetDetails, budgetPlan, budgetWarning, estimateLine, registerEstimateCommand } from './cli/estimate';
 import { registerListCommand } from './cli/list';
 import { registerOperatorCommands } from './cli/operate';
 import { registerReportCommand } from './cli/report';
@@ -55,6 +55,8 @@ program
     const prepared = await method.prepare(config, store, data);
     for (const note of prepared.notes) console.log(note);
     const estimate = method.estimate(config, data);
+    const warning = budgetWarning(config.budget, estimate);
+    if (warning) console.error(warning);
     const client = await connect();
     const runId = opts.id ?? newRunId(config.method, config.task, config.name);
     const input = { runId, ...prepared.input, budget: budgetPlan(config.budget, estimate) };
