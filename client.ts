@@ -3,7 +3,8 @@ import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { connect, runIdArgument, UserError } from './cli/connection';
-import { budgetDetails, budgetPlan, estimateLine, registerEstimateCommand } from './cli/estimate';
+import { budgetDetails, budgetPlan, budgetWarning, estimateLine, registerEstimateCommand } from './cli/estimate';
+import { registerListCommand } from './cli/list';
 import { registerOperatorCommands } from './cli/operate';
 import { registerReportCommand } from './cli/report';
 import { registerResumeCommand } from './cli/resume';
@@ -54,6 +55,8 @@ program
     const prepared = await method.prepare(config, store, data);
     for (const note of prepared.notes) console.log(note);
     const estimate = method.estimate(config, data);
+    const warning = budgetWarning(config.budget, estimate);
+    if (warning) console.error(warning);
     const client = await connect();
     const runId = opts.id ?? newRunId(config.method, config.task, config.name);
     const input = { runId, ...prepared.input, budget: budgetPlan(config.budget, estimate) };
@@ -116,42 +119,8 @@ program
     console.log(`cancellation requested for ${runId}`);
   });
 
-program
-  .command('list')
-  .description("list this project's runs, newest first")
-  .option('--method <method>', 'only this method')
-  .option('--task <task>', 'only this task')
-  .option('--stage <stage>', 'only runs at this stage')
-  .option('--status <status>', 'only this Temporal status (Running, Completed, Failed, ...)')
-  .option('--limit <n>', 'at most this many', (v) => Number(v), 20)
-  .action(async (opts: { method?: string; task?: string; stage?: string; status?: string; limit: number }) => {
-    const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
-    const clauses = [`${searchAttributes.method.name} IS NOT NULL`];
-    if (opts.method) clauses.push(`${searchAttributes.method.name} = ${quote(opts.method)}`);
-    if (opts.task) clauses.push(`${searchAttributes.task.name} = ${quote(opts.task)}`);
-    if (opts.stage) clauses.push(`${searchAttributes.stage.name} = ${quote(opts.stage)}`);
-    if (opts.status) clauses.push(`ExecutionStatus = ${quote(opts.status)}`);
-    let shown = 0;
-    for await (const run of (await connect()).workflow.list({ query: clauses.join(' AND ') })) {
-      const attrs = run.typedSearchAttributes;
-      const accuracy = attrs.get(searchAttributes.accuracy);
-      console.log(
-        [
-          run.workflowId,
-          run.status.name,
-          attrs.get(searchAttributes.method),
-          attrs.get(searchAttributes.task),
-          attrs.get(searchAttributes.stage),
-          accuracy === undefined ? '' : `accuracy ${accuracy.toFixed(3)}`,
-          run.startTime.toISOString(),
-        ].join('\t'),
-      );
-      if (++shown >= opts.limit) break;
-    }
-    if (!shown) console.log('no runs match');
-  });
-
 registerEstimateCommand(program);
+registerListCommand(program);
 registerWatchCommand(program);
 registerOperatorCommands(program);
 registerReportCommand(program);

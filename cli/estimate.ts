@@ -82,6 +82,28 @@ export function budgetDetails(budget: BudgetConfig | undefined, stages: readonly
   ].join('; ');
 }
 
+/**
+ * The line `flt run` writes to stderr before it starts a run whose budget is under half its estimate (in dollars or
+ * tokens): likely a typo, and the run would soon wait for an operator.
+ */
+export function budgetWarning(
+  budget: Partial<BudgetConfig> | undefined,
+  stages: readonly StageEstimate[],
+): string | undefined {
+  const t = totals(stages);
+  const tight = [
+    budget?.usd !== undefined && budget.usd < t.usd / 2 && { limit: formatUsd(budget.usd), estimate: formatUsd(t.usd) },
+    budget?.tokens !== undefined &&
+      budget.tokens < t.tokens / 2 && { limit: `${n(budget.tokens)} tokens`, estimate: `${n(t.tokens)} tokens` },
+  ].filter((c) => !!c);
+  if (!tight.length) return undefined;
+  return (
+    `warning: the budget of ${tight.map((c) => c.limit).join(' and ')} is under half the estimate of up to ` +
+    `${tight.map((c) => c.estimate).join(' and ')}; the run starts, and waits for \`flt budget\` or \`flt approve\` ` +
+    'before the first stage that would cross it.'
+  );
+}
+
 /** What the run's workflow checks before each paid stage: the config's limits and this estimate. */
 export function budgetPlan(budget: BudgetConfig | undefined, stages: StageEstimate[]): BudgetPlan {
   return {

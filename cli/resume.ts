@@ -1,7 +1,6 @@
 // `flt resume <runId>`: a new run with the old run's input (and any --set changes). Nothing finished is paid for
 // again: model calls are answered from the response cache (keyed by the full request), fine-tune jobs are found by
 // what they train on, and artifacts are content-addressed.
-import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
@@ -13,6 +12,7 @@ import { methodOfWorkflow } from '../lib/methods';
 import { uiLink } from '../lib/temporal';
 import { connect, runIdArgument, UserError } from './connection';
 import { claimRunId } from './run-id-claim';
+import { runInput } from './run-input';
 
 /** The value of `--set key=value`: JSON when it parses as JSON, else the string. */
 function settingValue(raw: string): unknown {
@@ -83,7 +83,9 @@ export function rerunFrom(workflowType: string, stage: string, salt: string): Re
         'SELF-GUIDE runs (resume without it reuses everything finished).',
     );
   if (!stages.includes(stage))
-    throw new UserError(`--from ${stage}: expected one of the run's paid stages: ${stages.join(', ')}.`);
+    throw new UserError(
+      `--from ${stage}: expected one of the stages \`flt watch\` shows for a ${workflowType}: ${stages.join(', ')}.`,
+    );
   return { from: stage, salt };
 }
 
@@ -105,13 +107,7 @@ export function registerResumeCommand(program: Command): void {
       const client = await connect();
       const old = client.workflow.getHandle(oldRunId);
       const description = await old.describe();
-      const history = await old.fetchHistory();
-      const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
-      if (!started) throw new UserError(`Run ${oldRunId} has no start event in its history; it cannot be resumed.`);
-      const [input] = (await decodeArrayFromPayloads(
-        client.options.loadedDataConverter,
-        started.input?.payloads,
-      )) as Record<string, unknown>[];
+      const input = await runInput(client, old);
       const runId =
         opts.id ?? `${oldRunId.replace(/-resumed-[0-9a-f]{4}$/, '')}-resumed-${randomBytes(2).toString('hex')}`;
       const changed = applySettings(description.type, input, opts.set);

@@ -1,6 +1,5 @@
 // `flt semievol select`: SemiEvol's stages 3 to 5 recomputed from recorded collaborator and self-justification
 // outputs with any theta, without a model call, from a file or from a finished run's artifact.
-import { Client, Connection } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import { createReadStream, writeFileSync } from 'node:fs';
 import * as readline from 'node:readline';
@@ -10,15 +9,16 @@ import {
   countPseudoLabels,
   pseudoLabel,
   selectedLine,
+  semievolPlan,
   type CollaborationRecord,
   type PseudoLabel,
 } from '../core/semievol';
 import type { SelectionOptions } from '../core/semievol-config';
 import type { ArtifactRef } from '../core/types';
 import { defaultArtifactStore } from '../lib/artifacts';
-import { dataConverter } from '../lib/payload-codec';
-import { temporalConnectConfig } from '../lib/temporal';
-import type { SemievolRunResult } from '../workflows/semievol';
+import type { SemievolRunInput, SemievolRunResult } from '../workflows/semievol';
+import { connect, UserError } from './connection';
+import { runInput } from './run-input';
 
 const responseSchema = z.object({
   response: z.string(),
@@ -70,19 +70,23 @@ async function* fileLines(file: string): AsyncIterable<{ text: string; where: st
   }
 }
 
-/** The records artifact of a finished run, from its result through the Temporal client. */
-async function runRecords(runId: string): Promise<ArtifactRef> {
-  const { connectionOptions, namespace } = temporalConnectConfig();
-  const connection = await Connection.connect({ ...connectionOptions, connectTimeout: '5 seconds' });
+/** A finished run's records artifact, from its result, and the selection it applied, from its input. */
+async function finishedRun(runId: string): Promise<{ records: ArtifactRef; selection: SelectionOptions }> {
+  const client = await connect();
   try {
-    const handle = new Client({ connection, namespace, dataConverter: dataConverter() }).workflow.getHandle(runId);
+    const handle = client.workflow.getHandle(runId);
     const { type, status } = await handle.describe();
     if (type !== 'semievolRun') throw new Error(`Run ${runId} is a ${type}, not a SemiEvol run.`);
     if (status.name !== 'COMPLETED')
       throw new Error(`Run ${runId} is ${status.name}; its records are read from its result, once it has completed.`);
-    return ((await handle.result()) as SemievolRunResult).pseudoLabels.records;
+    const input = (await runInput(client, handle)) as unknown as SemievolRunInput;
+    return {
+      records: ((await handle.result()) as SemievolRunResult).pseudoLabels.records,
+      // As the run applied it: an ablation of adaptive selection kept every pseudo-label.
+      selection: semievolPlan(input.options, input.sampling.seed).selection,
+    };
   } finally {
-    await connection.close();
+    await client.connection.close();
   }
 }
 
@@ -111,19 +115,32 @@ function parseEntropyOver(value: string): SelectionOptions['entropyOver'] {
   return value;
 }
 
-interface SelectOptions {
-  input?: string;
-  run?: string;
-  theta: number;
-  output: string;
-  among: SelectionOptions['among'];
-  strict?: boolean;
-  entropyOver: SelectionOptions['entropyOver'];
+type SelectionFlags = Partial<SelectionOptions>;
+
+/**
+ * The selection to apply: each setting a flag gives, the rest from the run's own selection (`--run`) or the paper's
+ * defaults (`--input`, which must give theta: a file says nothing about the run it came from).
+ */
+export function selectionFor(flags: SelectionFlags, run: SelectionOptions | undefined): SelectionOptions {
+  if (!run && flags.theta === undefined)
+    throw new UserError(
+      '--theta is required with --input (the percentile of entropies to keep, 0 to 100); ' +
+        "only --run takes the run's own.",
+    );
+  const base: Omit<SelectionOptions, 'theta'> = run ?? { among: 'all', strict: false, entropyOver: 'response' };
+  return {
+    theta: flags.theta ?? run!.theta,
+    among: flags.among ?? base.among,
+    strict: flags.strict ?? base.strict,
+    entropyOver: flags.entropyOver ?? base.entropyOver,
+  };
 }
 
-async function selectCommand(opts: SelectOptions): Promise<void> {
+async function selectCommand(opts: SelectionFlags & { input?: string; run?: string; output: string }): Promise<void> {
   if (!opts.input === !opts.run) throw new Error('Give exactly one of --input <file> and --run <runId>.');
-  const lines = opts.input ? fileLines(opts.input) : artifactLines(await runRecords(opts.run!), opts.run!);
+  const run = opts.run ? await finishedRun(opts.run) : undefined;
+  const selected = selectionFor(opts, run?.selection);
+  const lines = run ? artifactLines(run.records, opts.run!) : fileLines(opts.input!);
   // Only each question's verdict is kept, so a D_U of 100,000 recorded questions fits in memory.
   const labels: PseudoLabel[] = [];
   const seen = new Set<string>();
@@ -131,9 +148,9 @@ async function selectCommand(opts: SelectOptions): Promise<void> {
     const record = parseRecord(text, where);
     if (seen.has(record.id)) throw new Error(`${where}: id "${record.id}" appears twice.`);
     seen.add(record.id);
-    labels.push(pseudoLabel(record, opts.entropyOver));
+    labels.push(pseudoLabel(record, selected.entropyOver));
   }
-  const selection = adaptiveSelection(labels, { theta: opts.theta, among: opts.among, strict: !!opts.strict });
+  const selection = adaptiveSelection(labels, selected);
   writeFileSync(opts.output, selection.selected.map((q) => `${JSON.stringify(selectedLine(q))}\n`).join(''));
 
   const counts = countPseudoLabels(labels, selection);
@@ -145,8 +162,8 @@ async function selectCommand(opts: SelectOptions): Promise<void> {
   const thresholdText =
     selection.threshold === null
       ? 'none (no entropy to threshold)'
-      : `entropy ${opts.strict ? '<' : '<='} ${selection.threshold}`;
-  console.log(`threshold: ${thresholdText} (theta ${opts.theta}, among ${opts.among})`);
+      : `entropy ${selected.strict ? '<' : '<='} ${selection.threshold}`;
+  console.log(`threshold: ${thresholdText} (theta ${selected.theta}, among ${selected.among})`);
   console.log(`selected: ${counts.selected}, written to ${opts.output}`);
 }
 
@@ -159,23 +176,24 @@ export function registerSemievolCommands(program: Command): void {
     )
     .option('--input <file>', 'recorded outputs: one {id, question, options, collaborators, reflection} per line')
     .option('--run <runId>', 'a finished SemiEvol run: its recorded outputs, from the artifact store')
-    .requiredOption('--theta <theta>', 'keep entropies up to this percentile (0-100)', parseTheta)
+    .option('--theta <theta>', "keep entropies up to this percentile (0-100); with --run, the run's own", parseTheta)
     .requiredOption(
       '--output <file>',
       'where to write the selected questions, one {id, pseudo_label, entropy, consistent} per line',
     )
     .option(
       '--among <which>',
-      '"all" pseudo-labels are thresholded (paper), or only the "self-justified" ones (authors\' code)',
+      '"all" pseudo-labels are thresholded (paper, the default for --input), or only the "self-justified" ones ' +
+        "(authors' code); with --run, the run's own",
       parseAmong,
-      'all',
     )
     .option('--strict', "keep entropies strictly below the threshold (authors' code)")
+    .option('--no-strict', "keep entropies at or below the threshold (paper); with --run, the run's own is the default")
     .option(
       '--entropy-over <span>',
-      'entropy over the deciding "response" or its last "answer-span" line',
+      'entropy over the deciding "response" (the default for --input) or its last "answer-span" line; with --run, ' +
+        "the run's own",
       parseEntropyOver,
-      'response',
     )
     .action(selectCommand);
 }

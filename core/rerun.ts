@@ -9,10 +9,13 @@ export interface Rerun {
   salt: string;
 }
 
-/** The stages of each method in run order, as `--from` names them. */
+/**
+ * The stages of each method in run order, as `flt watch` shows them and `--from` names them. From a stage that pays
+ * nothing itself (select, diagnose, filter-inputs), the paid stages after it run again.
+ */
 export const rerunnableStages = {
-  semievolRun: ['warm-up', 'propagate', 'collaborate', 'justify', 'evolve', 'evaluate'],
-  selfGuideRun: ['generate-inputs', 'annotate-outputs', 'fine-tune', 'evaluate'],
+  semievolRun: ['warm-up', 'propagate', 'collaborate', 'justify', 'select', 'evolve', 'evaluate', 'diagnose'],
+  selfGuideRun: ['generate-inputs', 'filter-inputs', 'annotate-outputs', 'fine-tune', 'evaluate'],
 } as const;
 
 export type RerunnableWorkflow = keyof typeof rerunnableStages;

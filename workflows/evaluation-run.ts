@@ -2,7 +2,7 @@
 import { executeChild, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Metric, SamplingParams } from '../core/contracts';
 import type { EvaluatedModelSpec, ProvidersConfig } from '../core/config';
-import { searchAttributes } from '../core/search-attributes';
+import { costUsdAttribute, searchAttributes } from '../core/search-attributes';
 import type { ArtifactRef, ModelRef, StageUsage } from '../core/types';
 import { progressQuery, type BudgetPlan, type StageCost, type StageProgress } from '../core/workflow-messages';
 import { runControl } from './control';
@@ -58,7 +58,7 @@ export async function evaluationRun(input: EvaluationRunInput): Promise<Evaluati
   );
   if (served.costUsd > 0) {
     control.spend(stage, served);
-    upsertSearchAttributes([{ key: searchAttributes.costUsd, value: control.usage().costUsd }]);
+    upsertSearchAttributes([costUsdAttribute(control.usage().costUsd)]);
   }
   async function evaluate(model: ModelRef, i: number): Promise<ModelEvaluation> {
     const evaluation = await executeChild(evaluateModel, {
@@ -80,7 +80,7 @@ export async function evaluationRun(input: EvaluationRunInput): Promise<Evaluati
     stages[i].done = 1;
     if (evaluation.itemFailures) stages[i].itemFailures = { [stages[i].stage]: evaluation.itemFailures };
     control.spend(stage, evaluation.usage);
-    upsertSearchAttributes([{ key: searchAttributes.costUsd, value: control.usage().costUsd }]);
+    upsertSearchAttributes([costUsdAttribute(control.usage().costUsd)]);
     return evaluation;
   }
 

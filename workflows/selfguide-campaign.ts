@@ -16,7 +16,7 @@ import {
 } from '../core/selfguide-campaign';
 import { evaluationItemFailures, type StageItemFailures } from '../core/contracts';
 import type { SelfGuideGrid, SelfGuideSettings } from '../core/selfguide-config';
-import { searchAttributes } from '../core/search-attributes';
+import { costUsdAttribute, searchAttributes } from '../core/search-attributes';
 import type { ModelRef, StageUsage } from '../core/types';
 import { progressQuery, type BudgetPlan, type StageCost, type StageProgress } from '../core/workflow-messages';
 import { pausable, runControl } from './control';
@@ -184,10 +184,7 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
   /** Enters a stage; a paid one waits while the run is paused or needs approval. */
   const enter = async (name: string, details: string, paid: boolean) => {
     stage = name;
-    upsertSearchAttributes([
-      { key: searchAttributes.stage, value: name },
-      { key: searchAttributes.costUsd, value: control.usage().costUsd },
-    ]);
+    upsertSearchAttributes([{ key: searchAttributes.stage, value: name }, costUsdAttribute(control.usage().costUsd)]);
     control.enter(name, details);
     if (paid) await control.beforePaidStep(name);
   };

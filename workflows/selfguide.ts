@@ -7,7 +7,7 @@ import { evaluationItemFailures, type StageItemFailures, type SyntheticDataResul
 import type { FilterCounts } from '../core/selfguide-filters';
 import type { SelfGuideSettings } from '../core/selfguide-config';
 import { providersForStage, type Rerun } from '../core/rerun';
-import { searchAttributes } from '../core/search-attributes';
+import { costUsdAttribute, searchAttributes } from '../core/search-attributes';
 import { addUsage, type ArtifactRef, type ModelRef, type StageUsage } from '../core/types';
 import { progressQuery, type BudgetPlan, type StageCost, type StageProgress } from '../core/workflow-messages';
 import { runControl } from './control';
@@ -96,10 +96,7 @@ async function runSelfGuide(
   const enter = async (index: number, details: string, guard: { paid: boolean; units?: number }) => {
     if (index > 0) stages[index - 1].done = stages[index - 1].total;
     stage = stages[index].stage;
-    upsertSearchAttributes([
-      { key: searchAttributes.stage, value: stage },
-      { key: searchAttributes.costUsd, value: control.usage().costUsd },
-    ]);
+    upsertSearchAttributes([{ key: searchAttributes.stage, value: stage }, costUsdAttribute(control.usage().costUsd)]);
     control.enter(stage, `stage ${index + 1} of ${stages.length}: ${details}`);
     if (guard.paid) await control.beforePaidStep(stage, guard.units);
   };
@@ -222,7 +219,7 @@ async function runSelfGuide(
   control.enter(stage, `SELF-GUIDE ${evaluations[3].score.metric} ${evaluations[3].score.score.toFixed(3)}`);
   upsertSearchAttributes([
     { key: searchAttributes.stage, value: stage },
-    { key: searchAttributes.costUsd, value: control.usage().costUsd },
+    costUsdAttribute(control.usage().costUsd),
     { key: searchAttributes.accuracy, value: evaluations[3].score.score },
   ]);
 

@@ -22,7 +22,7 @@ import {
 } from '../core/contracts';
 import type { BaseModelSpec, FineTuneBackendConfig, ProvidersConfig } from '../core/config';
 import { providersForStage, type Rerun } from '../core/rerun';
-import { searchAttributes } from '../core/search-attributes';
+import { costUsdAttribute, searchAttributes } from '../core/search-attributes';
 import { semievolPlan, type SemievolPlan } from '../core/semievol';
 import type { SemievolOptions } from '../core/semievol-config';
 import {
@@ -278,7 +278,7 @@ function trackRun(input: SemievolRunInput, plan: SemievolPlan) {
       const served = await meter.charge(from, opts.calls ?? []);
       if (measured || served.costUsd > 0) {
         control.spend(name, addUsage(measured ?? emptyUsage(), served));
-        upsertSearchAttributes([{ key: searchAttributes.costUsd, value: control.usage().costUsd }]);
+        upsertSearchAttributes([costUsdAttribute(control.usage().costUsd)]);
       }
       const entry = stages.find((s) => s.stage === name)!;
       entry.done = 1;

@@ -13,7 +13,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ItemFailure, ItemFailures } from '../core/contracts';
-import { searchAttributes } from '../core/search-attributes';
+import { costUsdAttribute, searchAttributes } from '../core/search-attributes';
 import {
   addUsage,
   emptyUsage,
@@ -89,11 +89,12 @@ export async function overShardList<R extends { usage: StageUsage; failures?: It
 
   // The stage's spend so far, in its own FltCostUsd: each time a batch of results is recorded (not per shard, so the
   // history stays small) and when the stage fails, so a run that fails here still shows what this stage paid.
+  // Compared unrounded, as before the attribute was rounded, so a replayed history upserts exactly when it did.
   let shownCostUsd = workflowInfo().typedSearchAttributes.get(searchAttributes.costUsd) ?? 0;
   const showSpend = () => {
     if (progress.usage.costUsd === shownCostUsd || !patched(stageSpendPatch)) return;
     shownCostUsd = progress.usage.costUsd;
-    upsertSearchAttributes([{ key: searchAttributes.costUsd, value: shownCostUsd }]);
+    upsertSearchAttributes([costUsdAttribute(shownCostUsd)]);
   };
 
   // Pages are claimed in order, so once a lane asks for page p every lane has its entry of page p - 1 in hand.

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { searchAttributes } from '../../core/search-attributes';
 import { findTemporalCli } from '../../lib/dev-server';
 import { loadSemiEvolCsv } from '../../lib/datasets';
@@ -32,6 +32,19 @@ describe('flt end to end', () => {
   let double: ProviderDouble;
   let worker: ChildProcess;
   let config: string;
+  /** `flt list --task fpb-e2e` split into cells, polled until `seen` holds (visibility is eventually consistent). */
+  const listedUntil = async (what: string, seen: (rows: string[][]) => boolean, ...filters: string[]) => {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const { stdout } = await flt('list', '--task', 'fpb-e2e', '--limit', '1000', ...filters);
+      const rows = stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split('\t'));
+      if (seen(rows)) return rows;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`gave up waiting for ${what}`);
+  };
 
   beforeAll(async () => {
     double = await startProviderDouble();
@@ -169,12 +182,73 @@ describe('flt end to end', () => {
       expect(status).toMatch(new RegExp(`run ${runId}: RUNNING`));
       expect(status).toMatch(/evaluate-1: \d+\/1/);
       expect(status).toMatch(/calls: 0 paid/);
+
+      // `flt list` takes a status in any letter case.
+      for (const spelled of ['RUNNING', 'running', 'Running'])
+        await listedUntil(`list --status ${spelled}`, (rows) => rows.some((r) => r[0] === runId), '--status', spelled);
+      // The first test's run again, answered from the response cache while the double holds every call: it starts
+      // after the held run and ends first, and is listed before it, newest first, with a header line.
+      const cached = `e2e-cached-${Date.now()}`;
+      await flt('run', config, '--id', cached, '--wait');
+      const rows = await listedUntil('the cached run to be listed as completed', (rows) =>
+        rows.some((r) => r[0] === cached && r[1] === 'COMPLETED'),
+      );
+      expect(rows[0]).toEqual(['run id', 'status', 'method', 'task', 'stage', 'score', 'started']);
+      const ids = rows.map((r) => r[0]);
+      expect(ids.indexOf(cached)).toBeGreaterThan(0);
+      expect(ids.indexOf(cached)).toBeLessThan(ids.indexOf(runId));
+      const started = rows.slice(1).map((r) => r[6]);
+      expect(started).toEqual([...started].sort().reverse());
+      expect(rows.find((r) => r[0] === cached)![5]).toMatch(/^accuracy 0\.\d{3}$/);
+      // A run with no score yet shows none.
+      expect(rows.find((r) => r[0] === runId)![5]).toBe('');
       expect((await flt('cancel', runId)).stdout).toContain(`cancellation requested for ${runId}`);
       expect((await outcome(flt('result', runId))).code).toBe(2);
       expect((await flt('status', runId)).stdout).toMatch(new RegExp(`run ${runId}: CANCELLED`));
     } finally {
       await double.releaseModelCalls();
     }
+  });
+
+  it('warns on stderr when the budget is under half the estimate, and starts the run all the same', async () => {
+    const runId = `e2e-tight-${Date.now()}`;
+    const tight = path.join(home, 'tight.yaml');
+    const priced = {
+      double: {
+        kind: 'openai-compatible',
+        baseURL: double.baseURL,
+        apiKeyEnv: 'FLT_E2E_KEY',
+        testDouble: true,
+        prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 1 },
+      },
+    };
+    writeFileSync(
+      tight,
+      stringify({ ...parse(readFileSync(config, 'utf8')), providers: priced, budget: { usd: 0.0001 } }),
+    );
+    const estimated = /^ {2}total .* (\$\d+\.\d{4})$/m.exec((await flt('estimate', tight)).stdout)![1];
+    const { stdout, stderr } = await flt('run', tight, '--id', runId);
+    expect(stderr.trim()).toBe(
+      `warning: the budget of $0.0001 is under half the estimate of up to ${estimated}; the run starts, and waits ` +
+        'for `flt budget` or `flt approve` before the first stage that would cross it.',
+    );
+    expect(stdout).toContain(`run id: ${runId}`);
+    // Started: it waits for budget before its only paid stage, as the warning says, and calls nothing.
+    const calls = (await double.requests()).length;
+    const { client, close } = await testClient();
+    try {
+      const handle = client.workflow.getHandle(runId);
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const described = await handle.describe();
+        if (described.typedSearchAttributes.get(searchAttributes.stage) === 'awaiting-approval') break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect((await handle.describe()).typedSearchAttributes.get(searchAttributes.stage)).toBe('awaiting-approval');
+      await handle.cancel();
+    } finally {
+      await close();
+    }
+    expect((await double.requests()).length).toBe(calls);
   });
 
   it('refuses a reused run id whose inputs changed, in one sentence and before any model call', async () => {

@@ -140,10 +140,10 @@ describe('flt resume', () => {
     } finally {
       await closeClient();
     }
-    const wrongStage = await outcome(flt('resume', againId, '--from', 'select'));
+    const wrongStage = await outcome(flt('resume', againId, '--from', 'selection'));
     expect(wrongStage.stderr).toContain(
-      "--from select: expected one of the run's paid stages: " +
-        'warm-up, propagate, collaborate, justify, evolve, evaluate.',
+      '--from selection: expected one of the stages `flt watch` shows for a semievolRun: ' +
+        'warm-up, propagate, collaborate, justify, select, evolve, evaluate, diagnose.',
     );
     // A value the config schema refuses starts nothing (it used to start a run that hung on theta "abc").
     const badValue = (await flt('resume', againId, '--set', 'semievol.selection.theta=abc').catch((e) => e)) as {

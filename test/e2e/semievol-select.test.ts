@@ -1,6 +1,6 @@
 // `flt semievol select --input`: stages 3-5 recomputed from recorded outputs, checked against hand-computed selections.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -122,6 +122,17 @@ describe('flt semievol select', () => {
       path.join(dir, 'x.jsonl'),
     ).catch((e) => e);
     expect(theta.stderr).toMatch(/--theta.*expected a number from 0 to 100/);
+  });
+
+  it('asks for --theta with --input in one sentence, writing nothing', async () => {
+    const output = path.join(dir, 'no-theta.jsonl');
+    const err = await flt('semievol', 'select', '--input', input, '--output', output).catch((e) => e);
+    expect(err.code).toBe(2);
+    expect(err.stderr.trim()).toBe(
+      '--theta is required with --input (the percentile of entropies to keep, 0 to 100); ' +
+        "only --run takes the run's own.",
+    );
+    expect(existsSync(output)).toBe(false);
   });
 });
 

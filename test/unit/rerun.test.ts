@@ -49,12 +49,26 @@ describe('providersForStage', () => {
     );
   });
 
-  it('rejects a stage the run does not have, and runs without stages, in one sentence', () => {
-    expect(() => rerunFrom('semievolRun', 'select', 'x')).toThrow(
-      "--from select: expected one of the run's paid stages: " +
-        'warm-up, propagate, collaborate, justify, evolve, evaluate.',
+  it('takes every stage `flt watch` shows; an unpaid one reruns the paid stages after it', () => {
+    const watched = {
+      semievolRun: ['warm-up', 'propagate', 'collaborate', 'justify', 'select', 'evolve', 'evaluate', 'diagnose'],
+      selfGuideRun: ['generate-inputs', 'filter-inputs', 'annotate-outputs', 'fine-tune', 'evaluate'],
+    };
+    for (const [workflow, stages] of Object.entries(watched))
+      for (const stage of stages) expect(rerunFrom(workflow, stage, 'x')).toEqual({ from: stage, salt: 'x' });
+    const fromSelect = { from: 'select', salt: 's' };
+    expect(providersForStage(providers, 'semievolRun', 'justify', fromSelect)).toBe(providers);
+    expect(providersForStage(providers, 'semievolRun', 'evolve', fromSelect).api.cacheSalt).toBe('s');
+    const fromFilter = { from: 'filter-inputs', salt: 's' };
+    expect(providersForStage(providers, 'selfGuideRun', 'generate-inputs', fromFilter)).toBe(providers);
+    expect(providersForStage(providers, 'selfGuideRun', 'annotate-outputs', fromFilter).api.cacheSalt).toBe('s');
+  });
+
+  it('rejects a stage the run does not have, naming the ones it has, and runs without stages, in one sentence', () => {
+    expect(() => rerunFrom('semievolRun', 'selection', 'x')).toThrow(
+      '--from selection: expected one of the stages `flt watch` shows for a semievolRun: ' +
+        'warm-up, propagate, collaborate, justify, select, evolve, evaluate, diagnose.',
     );
     expect(() => rerunFrom('evaluationRun', 'evaluate', 'x')).toThrow(/evaluationRun runs have no stages to run again/);
-    expect(rerunFrom('selfGuideRun', 'fine-tune', 'x')).toEqual({ from: 'fine-tune', salt: 'x' });
   });
 });

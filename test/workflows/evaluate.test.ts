@@ -1,5 +1,6 @@
 // The evaluation workflow on the real dev server, against the provider test double's simulated model.
 import type { evaluationRun, EvaluationRunResult } from '../../workflows/evaluation-run';
+import { searchAttributes } from '../../core/search-attributes';
 import { loadSemiEvolCsv } from '../../lib/datasets';
 import type { EvaluationRunInput } from '../../workflows/evaluation-run';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
@@ -42,7 +43,8 @@ describe('evaluationRun', () => {
           apiKeyEnv: 'FLT_TEST_KEY',
           testDouble: true,
           requestTimeoutSeconds: 30,
-          prices: { inputPerMillionTokens: 1, outputPerMillionTokens: 2, trainingPerMillionTokens: 0 },
+          // A price of seven significant digits: the summed cost has digits below a millionth of a dollar.
+          prices: { inputPerMillionTokens: 0.1234567, outputPerMillionTokens: 2, trainingPerMillionTokens: 0 },
           maxConcurrency: 8,
         },
       },
@@ -57,9 +59,10 @@ describe('evaluationRun', () => {
     });
     try {
       await worker.run(async () => {
+        const firstId = `eval-${Date.now()}`;
         const first = await client.workflow.execute<typeof evaluationRun>('evaluationRun', {
           taskQueue: worker.taskQueue,
-          workflowId: `eval-${Date.now()}`,
+          workflowId: firstId,
           args: [input(`eval-a-${Date.now()}`)],
         });
         const [strong, weak] = first.evaluations;
@@ -69,6 +72,13 @@ describe('evaluationRun', () => {
         expect(weak.score.accuracy).toBeLessThan(strong.score.accuracy);
         expect(first.usage.calls).toBe(240);
         expect(first.usage.costUsd).toBeGreaterThan(0);
+        // FltCostUsd is the cost rounded to a millionth of a dollar, with no float noise for the Web UI to show.
+        const shown = (await client.workflow.getHandle(firstId).describe()).typedSearchAttributes.get(
+          searchAttributes.costUsd,
+        )!;
+        expect(shown).toBeCloseTo(first.usage.costUsd, 6);
+        expect(shown).not.toBe(first.usage.costUsd);
+        expect(String(shown)).toMatch(/^\d+(\.\d{1,6})?$/);
 
         // The same requests again under a new run id: every call comes from the response cache.
         const before = (await double.requests()).length;

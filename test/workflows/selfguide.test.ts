@@ -1,13 +1,16 @@
 // A SELF-GUIDE run end to end on the real dev server: a classification and a generation task against the provider
 // test double (OpenAI fine-tuning jobs), and both through the embedded llama.cpp path with the in-context backend.
+import { execFile } from 'node:child_process';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import type { ProvidersConfig } from '../../core/config';
 import { storeSelfGuideTask } from '../../lib/methods/selfguide-tasks';
 import type { SelfGuideRunInput, SelfGuideRunResult } from '../../workflows/selfguide';
 import type { SelfGuidePipeline } from '../../workflows/selfguide-stages';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
-import { tempDeps, testClient, testWorker } from '../support/temporal';
+import { tempDeps, temporalAddress, testClient, testWorker } from '../support/temporal';
 
+const root = path.resolve(__dirname, '../..');
 const taskDir = (name: string) => path.resolve(__dirname, '../../../shared/data/selfguide', name);
 const settings = { inputTemperature: 0.8, inputLengthFilter: true, outputLengthFilter: true, epochs: 2 };
 
@@ -118,6 +121,21 @@ describe('selfGuideRun against the provider test double', () => {
           cls.evaluations[3].score.score,
           10,
         );
+
+        // `flt list` names each run's score by its metric, read from its result.
+        const scores = new Map<string, string>();
+        for (let attempt = 0; attempt < 100 && scores.size < 2; attempt++) {
+          const { stdout } = await promisify(execFile)(
+            path.join(root, 'node_modules/.bin/tsx'),
+            [path.join(root, 'client.ts'), 'list', '--method', 'selfguide', '--stage', 'done', '--limit', '1000'],
+            { env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress() } },
+          );
+          for (const row of stdout.split('\n').map((line) => line.split('\t')))
+            if (row[0] === `sg-cls-${stamp}` || row[0] === `sg-gen-${stamp}`) scores.set(row[0], row[5]);
+          if (scores.size < 2) await new Promise((r) => setTimeout(r, 200));
+        }
+        expect(scores.get(`sg-cls-${stamp}`)).toBe(`exact-match ${cls.evaluations[3].score.score.toFixed(3)}`);
+        expect(scores.get(`sg-gen-${stamp}`)).toBe(`rouge-l ${gen.evaluations[3].score.score.toFixed(3)}`);
       });
     } finally {
       await close();

@@ -150,7 +150,8 @@ describe('semievolRun on the simulated model', () => {
         // `flt semievol select --run` recomputes the run's selection from its records, with no model call.
         const before = requests.length;
         const out = mkdtempSync(path.join(os.tmpdir(), 'flt-select-'));
-        const select = (theta: number) =>
+        // Without --theta, the run's own selection (theta 50 among all pseudo-labels) is applied.
+        const select = (theta?: number) =>
           promisify(execFile)(
             path.join(root, 'node_modules/.bin/tsx'),
             [
@@ -159,10 +160,9 @@ describe('semievolRun on the simulated model', () => {
               'select',
               '--run',
               runId,
-              '--theta',
-              String(theta),
+              ...(theta === undefined ? [] : ['--theta', String(theta)]),
               '--output',
-              path.join(out, `${theta}.jsonl`),
+              path.join(out, `${theta ?? 'own'}.jsonl`),
             ],
             {
               env: {
@@ -172,13 +172,15 @@ describe('semievolRun on the simulated model', () => {
               },
             },
           );
-        const lines = (theta: number) =>
+        const lines = (theta: number | 'own') =>
           readFileSync(path.join(out, `${theta}.jsonl`), 'utf8')
             .trim()
             .split('\n')
             .map((l) => JSON.parse(l));
         await select(50);
         expect(lines(50)).toEqual(await deps.store.readAll(p.selected));
+        expect((await select()).stdout).toContain('(theta 50, among all)');
+        expect(lines('own')).toEqual(await deps.store.readAll(p.selected));
         expect((await select(100)).stdout).toContain(`selected: ${p.counts.pseudoLabeled}`);
         expect(lines(100)).toHaveLength(p.counts.pseudoLabeled);
         expect((await double.requests()).length).toBe(before);
