@@ -98,6 +98,11 @@ export interface ProviderDouble {
   releaseDownloads(): Promise<void>;
   /** Resolves once at least `count` downloads wait at their halfway point. */
   waitForHeldDownloads(count: number): Promise<void>;
+  /**
+   * Moves a batch one status on (validating, in_progress, finalizing, then an end), as its clock would with
+   * `batches.stepMs`; resolves to its status after the step.
+   */
+  advanceBatch(id: string): Promise<string>;
   /** Stops the server and waits for the process to exit. */
   stop(): Promise<void>;
 }
@@ -224,6 +229,8 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     waitForHeldDownloads: async (count) => {
       await admin(url, 'GET', `downloads/held?count=${count}`);
     },
+    advanceBatch: async (id) =>
+      (await admin<{ status: string }>(url, 'POST', `batches/${encodeURIComponent(id)}/advance`)).status,
     stop: async () => {
       stopping = true;
       if (child.exitCode === null && child.signalCode === null) {

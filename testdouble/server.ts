@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { adminRoutes } from './admin-routes';
+import { batchRoutes } from './batch-routes';
 import { defaultConfig, type DoubleConfigPatch } from './config';
 import { DoubleState } from './double-state';
 import { fireworksDeploymentRoutes } from './fireworks-deployment-routes';
@@ -46,6 +47,7 @@ function main(): void {
   loraRoutes(router, state, new LoraAdapters());
   inferenceRoutes(router, state);
   openaiFineTuningRoutes(router, state);
+  batchRoutes(router, state);
   togetherRoutes(router, state);
   togetherEndpointRoutes(router, state);
   togetherCheckpointRoutes(router, state);
