@@ -4,6 +4,7 @@ import { BatchEngine, type Batch } from './batches';
 import type { DoubleState } from './double-state';
 import { DoubleRequest, HttpError, badRequest, ok, paginate, parseMetadata, requiredString, type Router } from './http';
 import { chatCompletion } from './inference-routes';
+import { requestHash } from './request-log';
 
 const seconds = (ms: number | undefined) => (ms === undefined ? null : Math.floor(ms / 1000));
 const completionWindowMs = 24 * 60 * 60 * 1000;
@@ -42,22 +43,35 @@ export function batchRoutes(router: Router, state: DoubleState): void {
     config: () => state.config.batches,
     ids: state.ids,
     files: state.openaiFiles,
-    // Each line is answered as a chat call to the double would be: a refusal becomes that line's 400.
-    answer: (body) => {
-      const request = new DoubleRequest(
-        'POST',
-        supportedEndpoint,
-        new URLSearchParams(),
-        {},
-        Buffer.from(JSON.stringify(body)),
-      );
+    // Each line is answered as a chat call to the double would be (a refusal becomes that line's 400) and logged as
+    // one, so a test can count what each item cost.
+    answer: (batchId, body) => {
+      const rawBody = Buffer.from(JSON.stringify(body));
+      const request = new DoubleRequest('POST', supportedEndpoint, new URLSearchParams(), {}, rawBody);
+      const started = Date.now();
+      let answer: { status: number; body: unknown };
       try {
-        const reply = chat(request);
-        return { status: reply.status, body: reply.body };
+        answer = chat(request);
       } catch (error) {
-        if (error instanceof HttpError) return { status: error.status, body: error.body() };
-        throw error;
+        if (!(error instanceof HttpError)) throw error;
+        answer = { status: error.status, body: error.body() };
       }
+      const usage = (answer.body as { usage?: { prompt_tokens: number; completion_tokens: number } }).usage;
+      state.log.add({
+        seq: state.log.nextSeq(),
+        time: started,
+        method: request.method,
+        path: request.path,
+        model: request.model(),
+        requestHash: requestHash(request.method, request.path, rawBody),
+        status: answer.status,
+        fault: null,
+        durationMs: Date.now() - started,
+        concurrent: 0,
+        usage: usage ? { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens } : null,
+        batchId,
+      });
+      return { status: answer.status, body: answer.body };
     },
   });
   const findBatch = (request: DoubleRequest) => {

@@ -56,8 +56,8 @@ export interface BatchEngineDeps {
   config: () => BatchConfig;
   ids: IdMinter;
   files: FileStore;
-  /** Answers one request body as the chat completions route would. */
-  answer: (body: Record<string, unknown>) => LineAnswer;
+  /** Answers one request body of a batch as the chat completions route would. */
+  answer: (batchId: string, body: Record<string, unknown>) => LineAnswer;
 }
 
 const terminal: readonly BatchStatus[] = ['failed', 'completed', 'expired', 'cancelled'];
@@ -230,7 +230,7 @@ export class BatchEngine {
             },
           },
         }
-      : this.deps.answer(line.body);
+      : this.deps.answer(batch.id, line.body);
     const text = JSON.stringify({
       id: `batch_req_${randomId()}`,
       custom_id: line.customId,

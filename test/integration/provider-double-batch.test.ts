@@ -97,6 +97,15 @@ test('a batch goes validating, in_progress, finalizing, completed, its lines ans
     (online as { choices: { message: { content: string } }[] }).choices[0].message.content,
   );
 
+  // Each line is logged once as a chat call of the batch, hashed as the same request sent online.
+  const log = await double.requests();
+  const lines = log.filter((entry) => entry.batchId === created.id);
+  expect(lines).toHaveLength(6);
+  for (const entry of lines)
+    expect(entry).toMatchObject({ path: '/v1/chat/completions', status: 200, usage: expect.any(Object) });
+  const onlineEntry = log.find((entry) => entry.path === '/v1/chat/completions' && entry.batchId === undefined)!;
+  expect(lines.map((entry) => entry.requestHash)).toContain(onlineEntry.requestHash);
+
   const outputs = await client.files.list({ purpose: 'batch_output' });
   expect(outputs.data.map((file) => file.id)).toContain(done.output_file_id);
   // A completed batch cannot be cancelled.
@@ -175,6 +184,9 @@ test('failed lines go to the error file with their status; a refused line is its
     ['item-1', 500],
     ['item-4', 400],
   ]);
+  // The injected 500 never reached the model; the refusal did, and is logged with its 400.
+  const logged = (await double.requests()).filter((entry) => entry.batchId === batch.id);
+  expect(logged.map((entry) => entry.status).sort()).toEqual([200, 200, 200, 200, 400]);
   expect(errors.find((line) => line.custom_id === 'item-4')!.response!.body).toMatchObject({
     error: { code: 'refused_by_rule' },
   });
