@@ -20,21 +20,15 @@ import type { OpenAiCompatibleProviderConfig } from '../../../core/config';
 import { InvalidInput, typedError } from '../../../core/errors';
 import type { ArtifactRef } from '../../../core/types';
 import type { ArtifactStore } from '../../../lib/artifacts';
-import { classify, ProviderHttpError, serverMessageOf, toActivityFailure } from '../errors';
+import { toActivityFailure } from '../errors';
 import { providerApiKey } from '../secrets';
 import { batchTagName, type BatchBackend } from './backend';
+import { BatchResultLines } from './result-lines';
 
 const tagMetadataKey = 'flt_tag';
 /** OpenAI's limits per batch: a stage larger than these is split into parts. */
 const maxRequests = 50_000;
 const maxBytes = 200 * 1024 * 1024;
-
-/** One line of an output or error file. */
-interface OutputLine {
-  custom_id?: unknown;
-  response?: { status_code?: unknown; body?: unknown } | null;
-  error?: { code?: unknown; message?: unknown } | null;
-}
 
 function stateOf(batch: Batch): BatchState {
   const counts = batch.request_counts ?? { total: 0, completed: 0, failed: 0 };
@@ -46,31 +40,6 @@ function stateOf(batch: Batch): BatchState {
       (e) => `${e.line ? `line ${e.line}: ` : ''}${e.message ?? e.code ?? 'invalid'}${e.code ? ` (${e.code})` : ''}`,
     ),
   };
-}
-
-/** The custom_id of an output line cut short, when the cut came after it: whose answer was lost. */
-function customIdOfBrokenLine(raw: string): string | null {
-  const quoted = /"custom_id"\s*:\s*("(?:[^"\\]|\\.)*")/.exec(raw)?.[1];
-  if (quoted === undefined) return null;
-  try {
-    return JSON.parse(quoted) as string;
-  } catch {
-    return null;
-  }
-}
-
-/** What an error file's line says about its item: a status the provider answered with, or why it never ran. */
-function failureOf(line: OutputLine): Omit<BatchMissingItem, 'customId'> {
-  if (line.response && typeof line.response.status_code === 'number') {
-    const status = line.response.status_code;
-    const message = serverMessageOf(line.response.body) ?? `answered with status ${status}`;
-    // Retryable or not as an online call with this status would be.
-    const { retryable } = classify(new ProviderHttpError(message, status));
-    return { retryable, reason: message, status };
-  }
-  const { code, message } = line.error ?? {};
-  // An item that never ran (the batch expired or was cancelled first) can be asked again.
-  return { retryable: true, reason: `${String(message ?? 'not run')} (${String(code ?? 'no code')})`, status: null };
 }
 
 export class OpenAiBatchBackend implements BatchBackend {
@@ -148,24 +117,22 @@ export class OpenAiBatchBackend implements BatchBackend {
     if (foundAnswers && foundMissing)
       return { batchId: batch.id, status: batch.status, answers: foundAnswers, missing: foundMissing };
 
-    const answered = new Map<string, Record<string, unknown>>();
-    const failed = new Map<string, Omit<BatchMissingItem, 'customId'>>();
+    const lines = new BatchResultLines();
     await this.call(context, async () => {
       for (const [kind, fileId] of [
         ['output', batch.output_file_id],
         ['error', batch.error_file_id],
       ] as const) {
-        if (fileId) await this.readLines(fileId, kind, answered, failed);
+        if (fileId) await this.readLines(fileId, kind, lines);
       }
     });
     const unanswered = this.unansweredReason(batch);
     const answers: BatchAnswer[] = [];
     const missing: BatchMissingItem[] = [];
     for await (const request of this.store.readJsonl<BatchRequestLine>(args.requests)) {
-      const customId = request.custom_id;
-      const body = answered.get(customId);
-      if (body) answers.push({ customId, body });
-      else missing.push({ customId, ...(failed.get(customId) ?? unanswered) });
+      const outcome = lines.outcome(request.custom_id, unanswered);
+      if ('answer' in outcome) answers.push(outcome.answer);
+      else missing.push(outcome.missing);
     }
     return {
       batchId: batch.id,
@@ -183,40 +150,12 @@ export class OpenAiBatchBackend implements BatchBackend {
   }
 
   /** Streams one output or error file, line by line: a batch's output can be hundreds of megabytes. */
-  private async readLines(
-    fileId: string,
-    kind: 'output' | 'error',
-    answered: Map<string, Record<string, unknown>>,
-    failed: Map<string, Omit<BatchMissingItem, 'customId'>>,
-  ): Promise<void> {
+  private async readLines(fileId: string, kind: 'output' | 'error', lines: BatchResultLines): Promise<void> {
     const response = await this.client.files.content(fileId);
-    const lines = createInterface({ input: Readable.fromWeb(response.body as ReadableStream), crlfDelay: Infinity });
+    if (!response.body) return;
+    const input = createInterface({ input: Readable.fromWeb(response.body as ReadableStream), crlfDelay: Infinity });
     let number = 0;
-    for await (const raw of lines) {
-      number++;
-      if (raw.trim() === '') continue;
-      let line: OutputLine;
-      try {
-        line = JSON.parse(raw) as OutputLine;
-      } catch {
-        const customId = customIdOfBrokenLine(raw);
-        if (customId !== null && !answered.has(customId))
-          failed.set(customId, {
-            retryable: true,
-            reason: `line ${number} of the ${kind} file ${fileId} is not valid JSON`,
-            status: null,
-          });
-        continue;
-      }
-      if (typeof line.custom_id !== 'string') continue;
-      const body = line.response?.body;
-      if (line.response?.status_code === 200 && typeof body === 'object' && body !== null) {
-        answered.set(line.custom_id, body as Record<string, unknown>);
-        failed.delete(line.custom_id);
-      } else if (!answered.has(line.custom_id)) {
-        failed.set(line.custom_id, failureOf(line));
-      }
-    }
+    for await (const raw of input) lines.read(raw, `line ${++number} of the ${kind} file ${fileId}`);
   }
 
   /** The newest batch carrying this tag: the list is newest first and has no metadata filter. */
