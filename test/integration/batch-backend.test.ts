@@ -114,6 +114,24 @@ test('a create whose answer is lost makes one batch, which the retry finds by ta
   expect((await double.requests()).filter((r) => r.method === 'POST' && r.path === '/v1/batches')).toHaveLength(1);
 });
 
+test('an upload and a create both answered too late leave one input file and one batch', async () => {
+  await double.configure({
+    faults: { rate: 1, kinds: ['lost-reply'], paths: '^/v1/(files|batches)$', methods: ['POST'], limit: 2 },
+  });
+  await double.clearRequests();
+  const requests = await writeRequests();
+  const tag = { runId: 'lost-twice', stage: 'justify', part: 3 };
+  for (let attempt = 0; attempt < 2; attempt++)
+    await expect(backend.findOrCreateBatch({ tag, requests })).rejects.toMatchObject({ nonRetryable: false });
+  const found = await backend.findOrCreateBatch({ tag, requests });
+  const posts = (await double.requests()).filter((r) => r.method === 'POST');
+  expect(posts.map((r) => [r.path, r.fault])).toEqual([
+    ['/v1/files', 'lost-reply'],
+    ['/v1/batches', 'lost-reply'],
+  ]);
+  expect((await backend.getBatch(found.batchId)).status).toBe('validating');
+});
+
 test('failed and refused lines are exactly the missing items, retryable as online calls would be', async () => {
   await double.configure({ batches: { failLines: '^q1$' }, refuse: [{ prompt: 'backend question 4:' }] });
   const { statuses, results } = await runBatch({ runId: 'partial', stage: 'justify', part: 0 }, await writeRequests());
