@@ -36,7 +36,8 @@ export const finishedBatchStatuses: readonly BatchStatus[] = ['completed', 'fail
 export interface BatchState {
   batchId: string;
   status: BatchStatus;
-  counts: { total: number; completed: number; failed: number };
+  /** Null where the provider reports none (Together gives a progress percentage only). */
+  counts: { total: number; completed: number; failed: number } | null;
   /** Why the provider refused the batch as a whole (its validation errors, each naming a line), or empty. */
   errors: string[];
 }

@@ -1,6 +1,6 @@
 // OpenAI's Batch API under /v1/batches (its input and output files live in the Files API of
 // openai-fine-tuning-routes.ts), and /_admin/batches/:id/advance, the clock a test moves.
-import { BatchEngine, type Batch } from './batches';
+import { BatchEngine, type Batch, type BatchEngineDeps } from './batches';
 import type { DoubleState } from './double-state';
 import { DoubleRequest, HttpError, badRequest, ok, paginate, parseMetadata, requiredString, type Router } from './http';
 import { chatCompletion } from './inference-routes';
@@ -8,7 +8,8 @@ import { requestHash } from './request-log';
 
 const seconds = (ms: number | undefined) => (ms === undefined ? null : Math.floor(ms / 1000));
 const completionWindowMs = 24 * 60 * 60 * 1000;
-const supportedEndpoint = '/v1/chat/completions';
+/** The one endpoint the double runs batches for, at OpenAI and Together alike. */
+export const supportedEndpoint = '/v1/chat/completions';
 
 function batchView(batch: Batch) {
   const { times } = batch;
@@ -37,42 +38,49 @@ function batchView(batch: Batch) {
   };
 }
 
-export function batchRoutes(router: Router, state: DoubleState): void {
+/**
+ * Answers each line of a batch as a chat call to the double would be (a refusal becomes that line's 400) and logs it
+ * as one, so a test can count what each item cost.
+ */
+export function batchLineAnswerer(state: DoubleState): BatchEngineDeps['answer'] {
   const chat = chatCompletion(state);
+  return (batchId, body) => {
+    const rawBody = Buffer.from(JSON.stringify(body));
+    const request = new DoubleRequest('POST', supportedEndpoint, new URLSearchParams(), {}, rawBody);
+    const started = Date.now();
+    let answer: { status: number; body: unknown };
+    try {
+      answer = chat(request);
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      answer = { status: error.status, body: error.body() };
+    }
+    const usage = (answer.body as { usage?: { prompt_tokens: number; completion_tokens: number } }).usage;
+    state.log.add({
+      seq: state.log.nextSeq(),
+      time: started,
+      method: request.method,
+      path: request.path,
+      model: request.model(),
+      requestHash: requestHash(request.method, request.path, rawBody),
+      status: answer.status,
+      fault: null,
+      durationMs: Date.now() - started,
+      concurrent: 0,
+      usage: usage ? { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens } : null,
+      batchId,
+    });
+    return { status: answer.status, body: answer.body };
+  };
+}
+
+export function batchRoutes(router: Router, state: DoubleState): void {
   const engine = new BatchEngine({
     config: () => state.config.batches,
     ids: state.ids,
     files: state.openaiFiles,
-    // Each line is answered as a chat call to the double would be (a refusal becomes that line's 400) and logged as
-    // one, so a test can count what each item cost.
-    answer: (batchId, body) => {
-      const rawBody = Buffer.from(JSON.stringify(body));
-      const request = new DoubleRequest('POST', supportedEndpoint, new URLSearchParams(), {}, rawBody);
-      const started = Date.now();
-      let answer: { status: number; body: unknown };
-      try {
-        answer = chat(request);
-      } catch (error) {
-        if (!(error instanceof HttpError)) throw error;
-        answer = { status: error.status, body: error.body() };
-      }
-      const usage = (answer.body as { usage?: { prompt_tokens: number; completion_tokens: number } }).usage;
-      state.log.add({
-        seq: state.log.nextSeq(),
-        time: started,
-        method: request.method,
-        path: request.path,
-        model: request.model(),
-        requestHash: requestHash(request.method, request.path, rawBody),
-        status: answer.status,
-        fault: null,
-        durationMs: Date.now() - started,
-        concurrent: 0,
-        usage: usage ? { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens } : null,
-        batchId,
-      });
-      return { status: answer.status, body: answer.body };
-    },
+    maxInputBytes: 200 * 1024 * 1024,
+    answer: batchLineAnswerer(state),
   });
   const findBatch = (request: DoubleRequest) => {
     const batch = engine.get(request.params.id);

@@ -7,9 +7,8 @@ import { randomId, type IdMinter } from './hashing';
 export type BatchStatus =
   'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
 
-/** OpenAI's limits per batch. */
-export const maxRequestsPerBatch = 50_000;
-export const maxInputBytes = 200 * 1024 * 1024;
+/** OpenAI's and Together's limit of requests per batch. */
+const maxRequestsPerBatch = 50_000;
 
 export interface BatchLineError {
   code: string;
@@ -55,7 +54,10 @@ interface BatchRuntime {
 export interface BatchEngineDeps {
   config: () => BatchConfig;
   ids: IdMinter;
+  /** Where the output and error files go: the provider's own file store. */
   files: FileStore;
+  /** The largest input file the provider takes (OpenAI 200 MB, Together 100 MB). */
+  maxInputBytes: number;
   /** Answers one request body of a batch as the chat completions route would. */
   answer: (batchId: string, body: Record<string, unknown>) => LineAnswer;
 }
@@ -63,7 +65,11 @@ export interface BatchEngineDeps {
 const terminal: readonly BatchStatus[] = ['failed', 'completed', 'expired', 'cancelled'];
 
 /** The validation errors of an input file, each naming its line, as OpenAI lists them on a failed batch. */
-function validateInput(file: StoredFile, endpoint: string): { lines: InputLine[]; errors: BatchLineError[] } {
+function validateInput(
+  file: StoredFile,
+  endpoint: string,
+  maxInputBytes: number,
+): { lines: InputLine[]; errors: BatchLineError[] } {
   const errors: BatchLineError[] = [];
   const error = (code: string, message: string, line: number | null, param: string | null = null) =>
     errors.push({ code, message, param, line });
@@ -188,7 +194,7 @@ export class BatchEngine {
   }
 
   private validate(batch: Batch): void {
-    const { lines, errors } = validateInput(batch.inputFile, batch.endpoint);
+    const { lines, errors } = validateInput(batch.inputFile, batch.endpoint, this.deps.maxInputBytes);
     if (errors.length > 0) {
       batch.errors = errors;
       return this.setStatus(batch, 'failed');

@@ -99,10 +99,10 @@ export interface ProviderDouble {
   /** Resolves once at least `count` downloads wait at their halfway point. */
   waitForHeldDownloads(count: number): Promise<void>;
   /**
-   * Moves a batch one status on (validating, in_progress, finalizing, then an end), as its clock would with
-   * `batches.stepMs`; resolves to its status after the step.
+   * Moves a batch (OpenAI's, or Together's) one status on (validating, in_progress, finalizing, then an end), as its
+   * clock would with `batches.stepMs`; resolves to its status after the step, in that provider's words.
    */
-  advanceBatch(id: string): Promise<string>;
+  advanceBatch(id: string, provider?: 'openai' | 'together'): Promise<string>;
   /** Stops the server and waits for the process to exit. */
   stop(): Promise<void>;
 }
@@ -229,8 +229,10 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     waitForHeldDownloads: async (count) => {
       await admin(url, 'GET', `downloads/held?count=${count}`);
     },
-    advanceBatch: async (id) =>
-      (await admin<{ status: string }>(url, 'POST', `batches/${encodeURIComponent(id)}/advance`)).status,
+    advanceBatch: async (id, provider = 'openai') => {
+      const route = `${provider === 'together' ? 'together/' : ''}batches/${encodeURIComponent(id)}/advance`;
+      return (await admin<{ status: string }>(url, 'POST', route)).status;
+    },
     stop: async () => {
       stopping = true;
       if (child.exitCode === null && child.signalCode === null) {

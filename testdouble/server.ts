@@ -19,6 +19,7 @@ import { LoraAdapters } from './lora-adapters';
 import { loraRoutes } from './lora-routes';
 import { openaiFineTuningRoutes } from './openai-fine-tuning-routes';
 import { requestListener } from './request-pipeline';
+import { togetherBatchRoutes } from './together-batch-routes';
 import { togetherCheckpointRoutes } from './together-checkpoint-routes';
 import { togetherEndpointRoutes } from './together-endpoint-routes';
 import { togetherRoutes } from './together-routes';
@@ -49,6 +50,7 @@ function main(): void {
   openaiFineTuningRoutes(router, state);
   batchRoutes(router, state);
   togetherRoutes(router, state);
+  togetherBatchRoutes(router, state);
   togetherEndpointRoutes(router, state);
   togetherCheckpointRoutes(router, state);
   fireworksRoutes(router, state);

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { OpenAiBatchBackend } from '../../activities/providers/batch/openai';
+import { TogetherBatchBackend } from '../../activities/providers/batch/together';
 import {
   batchRequestLine,
   type BatchAnswer,
@@ -28,6 +29,7 @@ let double: ProviderDouble;
 let store: LocalArtifactStore;
 let storeDir: string;
 let backend: OpenAiBatchBackend;
+let together: TogetherBatchBackend;
 
 beforeAll(async () => {
   double = await startProviderDouble({ gold });
@@ -43,6 +45,7 @@ beforeAll(async () => {
     maxConcurrency: 4,
   } as OpenAiCompatibleProviderConfig;
   backend = new OpenAiBatchBackend(provider, { FLT_TEST_KEY: 'k' }, store);
+  together = new TogetherBatchBackend({ ...provider, baseURL: double.togetherBaseURL }, { FLT_TEST_KEY: 'k' }, store);
 });
 afterAll(async () => {
   await double?.stop();
@@ -198,4 +201,52 @@ test('results of a batch still running are refused, and requests over the limit 
   await expect(refused).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
   await expect(refused).rejects.toThrow(/50001 requests .* at most 50000 requests/);
   expect(await double.requests()).toEqual([]);
+});
+
+describe("Together's batches (no metadata: found by their input file)", () => {
+  test('a create whose answer is lost makes one batch, which expires part done: exactly the rest missing', async () => {
+    await double.configure({
+      faults: { rate: 1, kinds: ['lost-reply'], paths: '^/together/v1/batches$', methods: ['POST'], limit: 1 },
+      batches: { expireAfterLines: 4 },
+    });
+    await double.clearRequests();
+    const requests = await writeRequests();
+    const tag = { runId: 'together', stage: 'collaborate', part: 0 };
+    await expect(together.findOrCreateBatch({ tag, requests })).rejects.toMatchObject({ type: 'ProviderConnection' });
+    const created = await together.findOrCreateBatch({ tag, requests });
+    expect(created).toMatchObject({ status: 'validating', counts: null });
+    const posts = (await double.requests()).filter((r) => r.method === 'POST');
+    expect(posts.map((r) => [r.path, r.fault])).toEqual([
+      ['/together/v1/files/upload', null],
+      ['/together/v1/batches', 'lost-reply'],
+    ]);
+
+    const statuses: string[] = [];
+    for (let status = created.status; !['completed', 'expired'].includes(status);) {
+      await double.advanceBatch(created.batchId, 'together');
+      status = (await together.getBatch(created.batchId)).status;
+      statuses.push(status);
+    }
+    expect(statuses).toEqual(['in_progress', 'expired']);
+    const results = await together.downloadResults({ tag, batchId: created.batchId, requests });
+    expect((await store.readAll<BatchAnswer>(results.answers)).map((a) => a.customId)).toEqual([
+      'q0',
+      'q1',
+      'q2',
+      'q3',
+    ]);
+    expect((await missingOf(results)).map((m) => [m.customId, m.retryable])).toEqual([
+      ['q4', true],
+      ['q5', true],
+    ]);
+  });
+
+  test('requests over 100 MB are refused before any call', async () => {
+    const requests = { ...(await writeRequests()), bytes: 100 * 1024 * 1024 + 1 };
+    await double.clearRequests();
+    await expect(
+      together.findOrCreateBatch({ tag: { runId: 'big', stage: 'annotate', part: 0 }, requests }),
+    ).rejects.toThrow(/Together takes at most 50000 requests and 104857600 bytes/);
+    expect(await double.requests()).toEqual([]);
+  });
 });

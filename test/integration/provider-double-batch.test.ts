@@ -252,3 +252,47 @@ test('with batches.stepMs set, a batch runs to completion on its own clock', asy
   }
   expect((await client.batches.retrieve(batch.id)).request_counts).toEqual({ total: 2, completed: 2, failed: 0 });
 });
+
+test("Together's batches: a `job` from the create, upper-case statuses, progress, purpose batch-api", async () => {
+  const call = async (method: string, route: string, body?: FormData | object) => {
+    const response = await fetch(`${double.togetherBaseURL}${route}`, {
+      method,
+      headers: body === undefined || body instanceof FormData ? {} : { 'content-type': 'application/json' },
+      body: body === undefined || body instanceof FormData ? body : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const upload = async (purpose: string) => {
+    const form = new FormData();
+    form.append(
+      'file',
+      new Blob([
+        goldLines()
+          .map((line) => JSON.stringify(line))
+          .join('\n'),
+      ]),
+      'in.jsonl',
+    );
+    form.append('purpose', purpose);
+    return (await call('POST', '/files/upload', form)).body.id as string;
+  };
+  const refused = await call('POST', '/batches', {
+    input_file_id: await upload('fine-tune'),
+    endpoint: '/v1/chat/completions',
+  });
+  expect(refused.status).toBe(400);
+
+  const inputFileId = await upload('batch-api');
+  const created = await call('POST', '/batches', { input_file_id: inputFileId, endpoint: '/v1/chat/completions' });
+  const job = created.body.job as { id: string; status: string; input_file_id: string };
+  expect(job).toMatchObject({ status: 'VALIDATING', input_file_id: inputFileId });
+  const statuses = [];
+  for (let i = 0; i < 3; i++) statuses.push(await double.advanceBatch(job.id, 'together'));
+  expect(statuses).toEqual(['IN_PROGRESS', 'IN_PROGRESS', 'COMPLETED']);
+  const done = (await call('GET', `/batches/${job.id}`)).body;
+  expect(done).toMatchObject({ status: 'COMPLETED', progress: 100, model_id: 'sim-model' });
+  const listed = (await call('GET', '/batches')).body as unknown as { id: string }[];
+  expect(listed.map((batch) => batch.id)).toContain(job.id);
+  const output = await fetch(`${double.togetherBaseURL}/files/${done.output_file_id as string}/content`);
+  expect((await output.text()).trim().split('\n')).toHaveLength(6);
+});

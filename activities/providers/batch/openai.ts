@@ -1,17 +1,12 @@
 // OpenAI's Batch API through the openai SDK (also any provider that speaks the same files + batches API).
 import { File } from 'node:buffer';
 import { openAsBlob } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import OpenAI from 'openai';
 import type { Batch } from 'openai/resources/batches';
 import {
   batchEndpoint,
   finishedBatchStatuses,
-  type BatchAnswer,
-  type BatchMissingItem,
-  type BatchRequestLine,
   type BatchResults,
   type BatchState,
   type BatchTag,
@@ -22,13 +17,11 @@ import type { ArtifactRef } from '../../../core/types';
 import type { ArtifactStore } from '../../../lib/artifacts';
 import { toActivityFailure } from '../errors';
 import { providerApiKey } from '../secrets';
-import { batchTagName, type BatchBackend } from './backend';
-import { BatchResultLines } from './result-lines';
+import { batchTagName, oversizedBatch, type BatchBackend, type BatchLimits } from './backend';
+import { collectBatchResults } from './results';
 
 const tagMetadataKey = 'flt_tag';
-/** OpenAI's limits per batch: a stage larger than these is split into parts. */
-const maxRequests = 50_000;
-const maxBytes = 200 * 1024 * 1024;
+const limits: BatchLimits = { provider: 'OpenAI', maxRequests: 50_000, maxBytes: 200 * 1024 * 1024 };
 
 function stateOf(batch: Batch): BatchState {
   const counts = batch.request_counts ?? { total: 0, completed: 0, failed: 0 };
@@ -61,16 +54,8 @@ export class OpenAiBatchBackend implements BatchBackend {
 
   async findOrCreateBatch(args: { tag: BatchTag; requests: ArtifactRef }): Promise<BatchState> {
     const name = batchTagName(args.tag);
-    const { count, bytes } = args.requests;
-    if (count > maxRequests || bytes > maxBytes)
-      throw toActivityFailure(
-        typedError(
-          InvalidInput,
-          `Batch ${name} has ${count} requests in ${bytes} bytes; OpenAI takes at most ${maxRequests} requests and ` +
-            `${maxBytes} bytes a batch, so the stage must be split into more parts.`,
-        ),
-        `create batch ${name}`,
-      );
+    const oversized = oversizedBatch(name, args.requests, limits);
+    if (oversized) throw oversized;
     return this.call(`create batch ${name}`, async () => {
       const found = await this.findBatch(name);
       if (found) return stateOf(found);
@@ -108,54 +93,21 @@ export class OpenAiBatchBackend implements BatchBackend {
         typedError(InvalidInput, `Batch ${args.batchId} is ${batch.status}: its results exist once it has finished.`),
         context,
       );
-    const answersName = `batches/${name}/answers`;
-    const missingName = `batches/${name}/missing`;
-    const [foundAnswers, foundMissing] = await Promise.all([
-      this.store.lookup(answersName),
-      this.store.lookup(missingName),
-    ]);
-    if (foundAnswers && foundMissing)
-      return { batchId: batch.id, status: batch.status, answers: foundAnswers, missing: foundMissing };
-
-    const lines = new BatchResultLines();
-    await this.call(context, async () => {
-      for (const [kind, fileId] of [
-        ['output', batch.output_file_id],
-        ['error', batch.error_file_id],
-      ] as const) {
-        if (fileId) await this.readLines(fileId, kind, lines);
-      }
-    });
-    const unanswered = this.unansweredReason(batch);
-    const answers: BatchAnswer[] = [];
-    const missing: BatchMissingItem[] = [];
-    for await (const request of this.store.readJsonl<BatchRequestLine>(args.requests)) {
-      const outcome = lines.outcome(request.custom_id, unanswered);
-      if ('answer' in outcome) answers.push(outcome.answer);
-      else missing.push(outcome.missing);
-    }
-    return {
-      batchId: batch.id,
-      status: batch.status,
-      answers: await this.store.writeJsonl(answers, answersName),
-      missing: await this.store.writeJsonl(missing, missingName),
-    };
-  }
-
-  /** Why an item with no line in either file has no answer. */
-  private unansweredReason(batch: Batch): Omit<BatchMissingItem, 'customId'> {
-    if (batch.status === 'failed')
-      return { retryable: false, reason: `the batch failed: ${stateOf(batch).errors.join('; ')}`, status: null };
-    return { retryable: true, reason: `the ${batch.status} batch has no line for it`, status: null };
-  }
-
-  /** Streams one output or error file, line by line: a batch's output can be hundreds of megabytes. */
-  private async readLines(fileId: string, kind: 'output' | 'error', lines: BatchResultLines): Promise<void> {
-    const response = await this.client.files.content(fileId);
-    if (!response.body) return;
-    const input = createInterface({ input: Readable.fromWeb(response.body as ReadableStream), crlfDelay: Infinity });
-    let number = 0;
-    for await (const raw of input) lines.read(raw, `line ${++number} of the ${kind} file ${fileId}`);
+    return this.call(context, () =>
+      collectBatchResults({
+        store: this.store,
+        batch: {
+          batchId: batch.id,
+          status: batch.status,
+          name,
+          outputFileId: batch.output_file_id ?? null,
+          errorFileId: batch.error_file_id ?? null,
+          errors: stateOf(batch).errors,
+        },
+        requests: args.requests,
+        openFile: async (fileId) => (await this.client.files.content(fileId)).body as ReadableStream | null,
+      }),
+    );
   }
 
   /** The newest batch carrying this tag: the list is newest first and has no metadata filter. */
