@@ -1,5 +1,6 @@
-// OpenAI's batches: input validation, the status lifecycle on a clock a test drives (or on timers), each line
-// answered by the simulated chat model, and the output and error files, with the faults a test asks for.
+// The batch engine behind OpenAI's and Together's batch routes: input validation, OpenAI's status lifecycle on a clock
+// a test drives (or on timers), each line answered by the simulated chat model, and the output and error files, with
+// the faults a test asks for.
 import type { BatchConfig } from './config';
 import type { FileStore, StoredFile } from './file-store';
 import { randomId, type IdMinter } from './hashing';

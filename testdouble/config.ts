@@ -93,7 +93,7 @@ export interface DoubleConfig {
   checkpointDownloads: CheckpointDownloadConfig;
   /** Fireworks deployments: each state lasts `fineTune.stepMs`. */
   fireworksDeployments: FireworksDeploymentConfig;
-  /** OpenAI's Batch API (batch-routes.ts): its clock and faults. */
+  /** OpenAI's and Together's batches (batch-routes.ts, together-batch-routes.ts): their clock and faults. */
   batches: BatchConfig;
   /** The next N fine-tune jobs (OpenAI or Together) fail with "simulated training failure". */
   failNextJobs: number;

@@ -1,5 +1,6 @@
 // The provider test double's Batch API through the real openai package: files in and out, every status, OpenAI's
-// validation, and the faults (failed lines, malformed output lines, expiry with part done, cancellation).
+// validation, and the faults (failed lines, malformed output lines, expiry with part done, cancellation); and
+// Together's batch routes, over fetch, on the same engine.
 import OpenAI, { BadRequestError, toFile } from 'openai';
 import { startProviderDouble, type GoldItem, type ProviderDouble } from '../support/provider-double';
 
