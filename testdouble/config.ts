@@ -56,6 +56,17 @@ export interface CheckpointDownloadConfig {
   cutMidway: number;
 }
 
+export interface BatchConfig {
+  /** How long each batch status lasts; 0 (the default): a batch moves only when a test advances it. */
+  stepMs: number;
+  /** A batch in progress expires once it has answered this many of its lines (default -1: never). */
+  expireAfterLines: number;
+  /** Lines whose custom_id matches this regular expression are answered with a 500 (default '': none). */
+  failLines: string;
+  /** Lines whose custom_id matches this regular expression are written cut short, as invalid JSON (default ''). */
+  malformedLines: string;
+}
+
 export interface RateLimitConfig {
   /** Chat and embeddings requests allowed in any 60 s window; 0 disables the limit. */
   requestsPerMinute: number;
@@ -82,6 +93,8 @@ export interface DoubleConfig {
   checkpointDownloads: CheckpointDownloadConfig;
   /** Fireworks deployments: each state lasts `fineTune.stepMs`. */
   fireworksDeployments: FireworksDeploymentConfig;
+  /** OpenAI's and Together's batches (batch-routes.ts, together-batch-routes.ts): their clock and faults. */
+  batches: BatchConfig;
   /** The next N fine-tune jobs (OpenAI or Together) fail with "simulated training failure". */
   failNextJobs: number;
   /**
@@ -141,6 +154,7 @@ export function defaultConfig(): DoubleConfig {
     togetherEndpoints: { holdStarting: false },
     checkpointDownloads: { cutMidway: 0 },
     fireworksDeployments: { holdCreating: false },
+    batches: { stepMs: 0, expireAfterLines: -1, failLines: '', malformedLines: '' },
     failNextJobs: 0,
     openaiFineTuningClosed: false,
     deterministicIds: false,
@@ -190,6 +204,15 @@ export function configProblem(config: DoubleConfig): string | null {
       return `refuse[${i}].prompt is not a valid regular expression: ${rule.prompt}`;
     }
   }
+  for (const field of ['failLines', 'malformedLines'] as const) {
+    try {
+      new RegExp(config.batches[field]);
+    } catch {
+      return `batches.${field} is not a valid regular expression: ${config.batches[field]}`;
+    }
+  }
+  if (!(config.batches.stepMs >= 0)) return 'batches.stepMs must be a non-negative number';
+  if (!Number.isInteger(config.batches.expireAfterLines)) return 'batches.expireAfterLines must be an integer';
   if (!(fineTune.stepMs >= 0)) return 'fineTune.stepMs must be a non-negative number';
   if (!(config.checkpointDownloads.cutMidway >= 0))
     return 'checkpointDownloads.cutMidway must be a non-negative number';

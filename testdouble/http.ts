@@ -160,6 +160,18 @@ export function requiredString(body: Record<string, unknown>, name: string): str
   return value;
 }
 
+/** OpenAI's `metadata`: at most 16 string values, or absent (null). */
+export function parseMetadata(value: unknown): Record<string, string> | null {
+  if (value === undefined || value === null) return null;
+  const valid =
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    Object.keys(value).length <= 16 &&
+    Object.values(value).every((v) => typeof v === 'string');
+  if (!valid) throw badRequest("'metadata' must be an object of at most 16 string values.", 'metadata');
+  return value as Record<string, string>;
+}
+
 /** Newest-first cursor pagination like OpenAI's: items after the one with id `after`, up to `limit`. */
 export function paginate<T extends { id: string }>(
   items: T[],

@@ -10,7 +10,9 @@ import {
   numberField,
   ok,
   requiredString,
+  type DoubleRequest,
   type Handler,
+  type Reply,
   type Router,
 } from './http';
 import type { ResolvedModel } from './model-registry';
@@ -46,7 +48,7 @@ function parseStop(value: unknown): string[] {
 export function chatCompletion(
   state: DoubleState,
   resolve: (name: string) => ResolvedModel | undefined = (name) => state.models.resolve(name),
-): Handler {
+): (request: DoubleRequest) => Reply {
   return (request) => {
     const body = request.json();
     const modelName = requiredString(body, 'model');

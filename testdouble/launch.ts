@@ -98,6 +98,11 @@ export interface ProviderDouble {
   releaseDownloads(): Promise<void>;
   /** Resolves once at least `count` downloads wait at their halfway point. */
   waitForHeldDownloads(count: number): Promise<void>;
+  /**
+   * Moves a batch (OpenAI's, or Together's) one status on (validating, in_progress, finalizing, then an end), as its
+   * clock would with `batches.stepMs`; resolves to its status after the step, in that provider's words.
+   */
+  advanceBatch(id: string, provider?: 'openai' | 'together'): Promise<string>;
   /** Stops the server and waits for the process to exit. */
   stop(): Promise<void>;
 }
@@ -223,6 +228,10 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     },
     waitForHeldDownloads: async (count) => {
       await admin(url, 'GET', `downloads/held?count=${count}`);
+    },
+    advanceBatch: async (id, provider = 'openai') => {
+      const route = `${provider === 'together' ? 'together/' : ''}batches/${encodeURIComponent(id)}/advance`;
+      return (await admin<{ status: string }>(url, 'POST', route)).status;
     },
     stop: async () => {
       stopping = true;

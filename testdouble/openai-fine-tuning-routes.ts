@@ -8,6 +8,7 @@ import {
   modelNotFound,
   numberField,
   ok,
+  parseMetadata,
   paginate,
   requiredString,
   type DoubleRequest,
@@ -104,17 +105,6 @@ function hyperparameter(
 ): number {
   if (hyper[name] === 'auto') return auto;
   return numberField(hyper, name, options) ?? auto;
-}
-
-function parseMetadata(value: unknown): Record<string, string> | null {
-  if (value === undefined || value === null) return null;
-  const valid =
-    typeof value === 'object' &&
-    !Array.isArray(value) &&
-    Object.keys(value).length <= 16 &&
-    Object.values(value).every((v) => typeof v === 'string');
-  if (!valid) throw badRequest("'metadata' must be an object of at most 16 string values.", 'metadata');
-  return value as Record<string, string>;
 }
 
 /** `?metadata[key]=value` filters; `?metadata=null` selects jobs without metadata. */

@@ -1,4 +1,10 @@
 // Every provider request the double answered (or deliberately didn't), for tests to inspect.
+import { createHash } from 'node:crypto';
+
+/** The `requestHash` of a request: equal requests hash equal, whether sent online or inside a batch. */
+export function requestHash(method: string, path: string, body: Buffer): string {
+  return createHash('sha256').update(method).update(path).update(body).digest('hex');
+}
 export interface RequestLogEntry {
   seq: number;
   /** Arrival, in milliseconds since the epoch. */
@@ -21,6 +27,8 @@ export interface RequestLogEntry {
   concurrent: number;
   /** The tokens an answered model call reported, as a provider bills them; null for anything else. */
   usage: { prompt_tokens: number; completion_tokens: number } | null;
+  /** Set for a line of a batch, answered as this chat call (`path` is the batch's endpoint): billed at batch price. */
+  batchId?: string;
 }
 
 export class RequestLog {

@@ -1,12 +1,11 @@
 // What happens to each request before and after its route: auth, fault injection, rate limiting,
 // latency, error replies and the request log.
-import { createHash } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { modelCallPaths } from './config';
 import type { DoubleState } from './double-state';
 import { DoubleRequest, HttpError, sendReply, type Reply, type Router } from './http';
-import type { RequestLogEntry } from './request-log';
+import { requestHash, type RequestLogEntry } from './request-log';
 
 const modelCallPattern = new RegExp(modelCallPaths);
 
@@ -95,7 +94,7 @@ async function handle(
       method: request.method,
       path: request.path,
       model: request.model(),
-      requestHash: createHash('sha256').update(request.method).update(request.path).update(rawBody).digest('hex'),
+      requestHash: requestHash(request.method, request.path, rawBody),
       status,
       fault,
       durationMs: Date.now() - started,
