@@ -126,9 +126,12 @@ describe('ModelGateway sharing', () => {
       gateway.chat(loose, 'p', ask('l1')),
       gateway.chat(strict, 'p', ask('s2')),
     ];
-    // All three have reached their limiters: the strict run's second call waits for its first.
+    // All three have reached their limiters: one strict call waits for the other (which of the two reaches the
+    // limiter first is not promised), while the loose run's call goes ahead.
     await until(() => gateway.callsUnderway === 3 && backends.startedCalls().length === 2);
-    expect(backends.startedCalls()).toEqual(['s1', 'l1']);
+    const started = backends.startedCalls();
+    expect(started).toContain('l1');
+    expect(started.filter((call) => call.startsWith('s'))).toHaveLength(1);
     backends.release();
     await Promise.all(calls);
     await gateway.close();
