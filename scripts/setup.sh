@@ -13,7 +13,8 @@ fi
 
 if [ -z "${TEMPORAL_CLI:-}" ] && [ ! -x .tools/bin/temporal ] && ! command -v temporal >/dev/null 2>&1; then
   if ! command -v go >/dev/null 2>&1; then
-    echo "setup: the Temporal CLI is missing and Go is not installed; install Go, or download the CLI (see README) and put it on PATH." >&2
+    echo "setup: the Temporal CLI is missing and Go is not installed;" \
+      "install Go, or download the CLI (see README) and put it on PATH." >&2
     exit 1
   fi
   # v1.6.0 and later carry a replace directive and cannot be go-installed.

@@ -17,7 +17,8 @@ if [ "$#" -gt 0 ]; then
   results=(.flt/jest-results.json)
 else
   node_modules/.bin/jest --json --outputFile=.flt/jest-results.json --selectProjects unit server || status=$?
-  node_modules/.bin/jest --json --outputFile=.flt/jest-durability.json --runInBand --selectProjects durability || status=$?
+  node_modules/.bin/jest --json --outputFile=.flt/jest-durability.json --runInBand --selectProjects durability ||
+    status=$?
   results=(.flt/jest-results.json .flt/jest-durability.json)
 fi
 # A plain closing line that any CI log reader understands.

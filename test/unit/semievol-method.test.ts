@@ -164,7 +164,8 @@ describe('the semievol method', () => {
       loadRunConfig(
         write(
           `open-${Math.random().toString(36).slice(2)}.yaml`,
-          'method: semievol\ntask: numeric\nproviders:\n  p: { kind: openai-compatible, baseURL: http://127.0.0.1:1/v1 }\n' +
+          'method: semievol\ntask: numeric\n' +
+            'providers:\n  p: { kind: openai-compatible, baseURL: http://127.0.0.1:1/v1 }\n' +
             `model: { provider: p, model: m }\nfineTune:\n  backend: { kind: in-context }\n${data}${extra}`,
         ),
       );
