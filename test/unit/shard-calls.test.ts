@@ -1,6 +1,7 @@
 // A shard whose one call fails lets the calls already started finish into the response cache (a retried attempt
-// then replays them for free) and drops only the calls still queued. The backend is the test's: its calls wait until
-// the test answers them, and fail when their signal aborts, as an HTTP client's do.
+// then replays them for free) and drops only the calls still queued. The backend is the test's: each call waits until
+// the test answers or refuses it, and fails when its signal aborts, as an HTTP client's does. Which two calls start
+// first is not promised (each reads the response cache before it queues), so the test fails whichever started first.
 import { mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,7 +9,7 @@ import type { ChatBackend } from '../../activities/providers/chat';
 import { ModelGateway } from '../../activities/providers/gateway';
 import { ShardCalls } from '../../activities/shard-calls';
 import type { ProvidersConfig } from '../../core/config';
-import type { ChatRequest, ChatResponse } from '../../core/types';
+import type { ChatResponse } from '../../core/types';
 import { LocalArtifactStore } from '../../lib/artifacts';
 import { ResponseCache } from '../../lib/response-cache';
 
@@ -31,24 +32,23 @@ const refused = Object.assign(new Error('400 this request is invalid'), { status
 
 describe('ShardCalls', () => {
   it('lets started calls finish into the cache when one call fails, and drops the queued ones', async () => {
-    const held: { request: ChatRequest; answer: () => void }[] = [];
+    const held = new Map<string, { answer: () => void; refuse: () => void }>();
     const started: string[] = [];
-    let released = false;
     const backend: ChatBackend = {
       complete: (request, signal) =>
         new Promise<ChatResponse>((resolve, reject) => {
           const text = request.messages[0].content;
           started.push(text);
-          if (text === 'bad') return reject(refused);
           signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
           const response = {
             model: 'm',
             choices: [{ text: `Answer: ${text}`, logprobs: null, finish_reason: 'stop' }],
+            usage: { prompt_tokens: 1, completion_tokens: 1 },
           };
-          const answer = () => resolve({ ...response, usage: { prompt_tokens: 1, completion_tokens: 1 } });
-          // Once released, calls are answered at once (a call paid again would otherwise wait for ever).
-          if (released) answer();
-          else held.push({ request, answer });
+          // Only the first two are held: a call that should never have started is answered, so the test fails on
+          // what started rather than waiting for ever.
+          if (held.size === 2) return resolve(response);
+          held.set(text, { answer: () => resolve(response), refuse: () => reject(refused) });
         }),
     };
     const home = mkdtempSync(path.join(os.tmpdir(), 'flt-shard-'));
@@ -61,23 +61,25 @@ describe('ShardCalls', () => {
     };
     const shard = new ShardCalls(deps, providers, 'test', 4, activity);
 
-    // Concurrency 2: 'ok' and 'bad' start, 'queued-1' and 'queued-2' wait behind them.
-    const work = shard.forEach(['ok', 'bad', 'queued-1', 'queued-2'], (text) => shard.chat(model, ask(text), text));
+    // Concurrency 2: two calls start and are held; the other two wait behind them.
+    const work = shard.forEach(['a', 'b', 'c', 'd'], (text) => shard.chat(model, ask(text), text));
     const outcome = work.then(
       () => 'resolved',
       (err: Error) => err.message,
     );
-    await until(() => held.length === 1 && started.includes('bad'));
-    // 'bad' failed; once its slot frees a queued call could start, but the shard must drop the queued ones.
-    released = true;
-    held.forEach((call) => call.answer());
+    await until(() => held.size === 2);
+    const [failing, finishing] = [...held.keys()];
+    held.get(failing)!.refuse();
+    // The failure frees a slot, but the shard must drop its queued calls rather than start one.
+    await until(() => shard.signal.aborted);
+    held.get(finishing)!.answer();
     expect(await outcome).toMatch(/400/);
-    expect(started.sort()).toEqual(['bad', 'ok']);
+    expect(started.sort()).toEqual([failing, finishing].sort());
 
     // The started call was paid and cached: asking again costs nothing.
-    const again = await gateway.chat(providers, 'p', { ...ask('ok'), model: 'm' });
+    const again = await gateway.chat(providers, 'p', { ...ask(finishing), model: 'm' });
     expect(again.usage).toMatchObject({ calls: 0, cachedCalls: 1 });
-    expect(started.filter((text) => text === 'ok')).toHaveLength(1);
+    expect(started.filter((text) => text === finishing)).toHaveLength(1);
     await gateway.close();
   });
 });
