@@ -34,11 +34,18 @@ export class ProviderLimiter {
       this.queue.push({ weight, signal, start, fail });
       this.drain();
     });
+    let failed = false;
     try {
       return await call();
+    } catch (err) {
+      failed = true;
+      throw err;
     } finally {
       this.active--;
-      this.drain();
+      // A failed call's slot is handed on in the next macrotask, after its caller has reacted in microtasks: a
+      // shard that stops on a failure has dropped its queued calls by then, instead of starting the next one.
+      if (failed) setImmediate(() => this.drain());
+      else this.drain();
     }
   }
 
