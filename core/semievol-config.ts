@@ -74,6 +74,13 @@ const maxTokens = z.number().int().positive().default(1024);
 export const semievolOptionsSchema = z
   .object({
     /**
+     * How answers are read from responses, compared for consistency and scored: this project's way, or the authors'
+     * code's exactly (`core/authors-answers.ts`).
+     */
+    answers: z.enum(['ours', 'authors']).default('ours'),
+    /** The prompts' layout: this project's, or the authors' (instruction in the user turn, `Example i:` blocks). */
+    promptLayout: z.enum(['ours', 'authors']).default('ours'),
+    /**
      * In-context propagation: the k labeled questions nearest to each unlabeled one; a collaborator is shown 0..k of
      * them.
      */

@@ -115,11 +115,12 @@ function fillerLogprob(confidence: number, ...noiseParts: (string | number)[]): 
 }
 
 /**
- * A prompt that asks for the answer line and "nothing else" gets that line alone, as a real model following the
- * instruction would; any other prompt gets a rationale first.
+ * A prompt that asks for the answer line and "nothing else", in its system message or (the SemiEvol authors' layout)
+ * its user turn, gets that line alone, as a real model following the instruction would; any other gets a rationale
+ * first.
  */
 export function asksForAnswerOnly(messages: readonly PromptMessage[]): boolean {
-  return messages.some((m) => m.role === 'system' && /\bnothing else\b/i.test(m.content));
+  return messages.some((m) => (m.role === 'system' || m.role === 'user') && /\bnothing else\b/i.test(m.content));
 }
 
 function answeredChoice(

@@ -154,6 +154,13 @@ describe('the semievol method', () => {
     expect(() =>
       loadRunConfig(write('ablation.yaml', base + data('semievol-csv') + 'semievol:\n  without: [selection]\n')),
     ).toThrow(/field "semievol\.without\[0\]"/);
+    for (const [key, value] of [
+      ['answers', 'theirs'],
+      ['promptLayout', 'paper'],
+    ])
+      expect(() =>
+        loadRunConfig(write(`${key}.yaml`, base + data('semievol-csv') + `semievol:\n  ${key}: ${value}\n`)),
+      ).toThrow(new RegExp(`line 13: field "semievol\\.${key}" .*"ours".*"authors"`));
   });
 
   describe('open questions', () => {
