@@ -231,6 +231,12 @@ function truncate(tokens: TokenLogprob[], stop: string[], maxTokens: number | un
   return { text: kept.map((t) => t.token).join(''), tokens: kept, finishReason };
 }
 
+/** A response that declines in words: `text` for every sample, with filler log-probabilities. */
+export function declinedCompletion(request: CompletionRequest, text: string): SimulatedChoice[] {
+  const { tokens } = plainChoice(text, request.topLogprobs);
+  return Array.from({ length: request.n }, () => truncate(tokens, request.stop, request.maxTokens));
+}
+
 export function simulateCompletion(
   request: CompletionRequest,
   gold: GoldIndex,
