@@ -32,7 +32,12 @@ export function answerAgreement(options: readonly string[], reading: AnswerReadi
  * Whether a read answer is right by the metric. `authors`, as their check functions: the same string for a letter;
  * any number in the answer within 1% of any in the gold (`check_answer_value`); text by `fuzzy_match`.
  */
-export function answerIsCorrect(prediction: string | null, gold: string, metric: Metric, reading: AnswerReading) {
+export function answerIsCorrect(
+  prediction: string | null,
+  gold: string,
+  metric: Metric,
+  reading: AnswerReading,
+): boolean {
   if (reading === 'ours' || prediction === null) return answerMatches(prediction, gold, metric);
   if (metric === 'option-letter') return prediction === gold;
   if (metric === 'number') return authorsNumbersMatch(authorsNumbers(prediction), authorsNumbers(gold));
