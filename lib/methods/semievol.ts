@@ -53,7 +53,7 @@ function scoringMetric(config: SemievolRunConfig, splits: Omit<SemievolData, 'me
   const answered = (['labeled', 'unlabeled', 'test'] as const).flatMap((split) =>
     splits[split].items.filter((item) => item.answer !== null).map((item) => ({ split, item })),
   );
-  const notNumber = answered.find(({ item }) => !goldIsNumeric(item.answer!, config.semievol.answers));
+  const notNumber = answered.find(({ item }) => !goldIsNumeric(item.answer!, config.semievol.answers ?? 'ours'));
   if (!config.metric) return notNumber ? 'text-match' : 'number';
   if (config.metric === 'number' && notNumber)
     throw new DatasetError(

@@ -22,6 +22,10 @@ describe('the semievol method', () => {
       selection: { theta: 50 },
       rag: { k: 1 },
     });
+    // Unset, the answer and layout options stay out of the run's inputs, as in runs recorded before they existed: a
+    // reused --id with the same config is not refused as changed.
+    expect(config.semievol).not.toHaveProperty('answers');
+    expect(config.semievol).not.toHaveProperty('promptLayout');
   });
 
   it("stores D_U's questions without answers for the run, and its answers apart for the diagnostic only", async () => {
