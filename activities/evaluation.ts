@@ -1,6 +1,6 @@
 // Scoring a model's answers against the gold answers of the test split.
+import { answerIsCorrect, type AnswerReading } from '../core/answer-reading';
 import type { Metric, Score } from '../core/contracts';
-import { answerMatches } from '../core/metrics';
 import type { ArtifactRef, McqItem, ShardResults } from '../core/types';
 import type { ActivityDeps } from './context';
 import { shardOutputs } from './shard-lists';
@@ -13,6 +13,8 @@ export interface ScoreAnswersInput {
   answers: ArtifactRef[] | ShardResults;
   gold: ArtifactRef;
   metric: Metric;
+  /** How predictions are scored (`semievol.answers`); `ours` when absent. */
+  answerReading?: AnswerReading;
 }
 
 export function evaluationActivities({ store }: ActivityDeps) {
@@ -25,12 +27,16 @@ export function evaluationActivities({ store }: ActivityDeps) {
       for await (const ref of shardOutputs(store, input.answers)) {
         for await (const answer of store.readJsonl<AnsweredQuestion>(ref)) {
           const expected = gold.get(answer.id) ?? null;
-          if (answer.prediction === null && answer.responses[0]?.finishReason === 'length') cutOff++;
+          // '' is the authors' reading of a response without an answer.
+          const unanswered = !answer.prediction;
+          if (unanswered && answer.responses[0]?.finishReason === 'length') cutOff++;
           verdicts.push({
             id: answer.id,
             prediction: answer.prediction,
             gold: expected,
-            correct: expected !== null && answerMatches(answer.prediction, expected, input.metric),
+            correct:
+              expected !== null &&
+              answerIsCorrect(answer.prediction, expected, input.metric, input.answerReading ?? 'ours'),
           });
         }
       }
@@ -39,7 +45,7 @@ export function evaluationActivities({ store }: ActivityDeps) {
       return {
         correct,
         total: verdicts.length,
-        unanswered: verdicts.filter((v) => v.prediction === null).length - cutOff,
+        unanswered: verdicts.filter((v) => !v.prediction).length - cutOff,
         cutOff,
         accuracy: verdicts.length ? correct / verdicts.length : 0,
         details,

@@ -1,7 +1,7 @@
 // Answering multiple-choice questions shard by shard: prompts from core/, calls through the gateway.
 import type { ProvidersConfig } from '../core/config';
 import type { ItemFailure, Retrieval, SamplingParams } from '../core/contracts';
-import { extractAnswer } from '../core/answers';
+import { readAnswer } from '../core/answer-reading';
 import { fewShotMessages, zeroShotMessages } from '../core/prompts';
 import {
   addUsage,
@@ -52,8 +52,8 @@ export async function promptsFor(
   signal: AbortSignal,
   payer?: string,
 ): Promise<{ prompts: ChatMessage[][]; usage: StageUsage }> {
-  const style = input.sampling.style ?? 'reasoning';
-  if (!input.retrieval) return { prompts: items.map((item) => zeroShotMessages(item, style)), usage: emptyUsage() };
+  const prompt = [input.sampling.style ?? 'reasoning', input.sampling.layout ?? 'ours'] as const;
+  if (!input.retrieval) return { prompts: items.map((item) => zeroShotMessages(item, ...prompt)), usage: emptyUsage() };
   const pool = await poolItems(deps, input.retrieval.pool);
   const { positions, usage } = await nearest(
     deps,
@@ -68,7 +68,7 @@ export async function promptsFor(
       fewShotMessages(
         item,
         positions[i].map((p) => pool[p]),
-        style,
+        ...prompt,
       ),
     ),
     usage,
@@ -111,7 +111,7 @@ export function inferenceActivities(deps: ActivityDeps) {
         return {
           id: item.id,
           responses,
-          prediction: extractAnswer(responses[0]?.text ?? '', item.options),
+          prediction: readAnswer(responses[0]?.text ?? '', item.options, input.sampling.answerReading ?? 'ours'),
         };
       };
       const answers = await calls.forEachItem(items, (item) => item.id, answerOne);

@@ -2,8 +2,15 @@
 // steps between stages (selection, training sets, the pseudo-label diagnostic). Decisions come from core/semievol.ts.
 import type { ProvidersConfig } from '../core/config';
 import type { ItemFailure, PseudoLabelAccuracy, ResponseSampling, Retrieval, SelectionResult } from '../core/contracts';
-import { answerMatches, summarizeAccuracy, type Metric } from '../core/metrics';
-import { fewShotMessages, justificationMessages, trainingExample, type PromptStyle } from '../core/prompts';
+import { answerIsCorrect, type AnswerReading } from '../core/answer-reading';
+import { summarizeAccuracy, type Metric } from '../core/metrics';
+import {
+  fewShotMessages,
+  justificationMessages,
+  trainingExample,
+  type PromptLayout,
+  type PromptStyle,
+} from '../core/prompts';
 import type { SelectionOptions } from '../core/semievol-config';
 import {
   adaptiveSelection,
@@ -59,6 +66,8 @@ export interface JustifyInput extends ShardInput {
   sampling: ResponseSampling;
   /** Which tokens each pseudo-label's entropy covers; `response` when absent. */
   entropyOver?: EntropyOver;
+  /** How answers are read and compared (`semievol.answers`); `ours` when absent (runs started before the option). */
+  answerReading?: AnswerReading;
 }
 
 export interface ShardOutput {
@@ -183,7 +192,7 @@ export function semievolActivities(deps: ActivityDeps) {
             return respond(
               calls,
               model,
-              fewShotMessages(item, examples, input.sampling.style ?? 'reasoning'),
+              fewShotMessages(item, examples, input.sampling.style ?? 'reasoning', input.sampling.layout ?? 'ours'),
               sampling,
               `collaborator ${j + 1}, question ${item.id}`,
             );
@@ -231,14 +240,17 @@ export function semievolActivities(deps: ActivityDeps) {
           ? [{ id: item.id, question: item.question, options: item.options, collaborators, reflection: null }]
           : [];
       });
-      const calls = new ShardCalls(deps, input.providers, 'justify', unjustified.filter(isInconsistent).length);
+      const reading = { answers: input.answerReading ?? 'ours', entropyOver: input.entropyOver ?? 'response' } as const;
+      const inconsistent = (record: CollaborationRecord) => isInconsistent(record, reading.answers);
+      const calls = new ShardCalls(deps, input.providers, 'justify', unjustified.filter(inconsistent).length);
 
       const justify = async (record: CollaborationRecord): Promise<CollaborationRecord> => {
-        if (!isInconsistent(record)) return record;
-        const given = collaboratorAnswers(record);
+        if (!inconsistent(record)) return record;
+        const given = collaboratorAnswers(record, reading.answers);
         const prompt = justificationMessages(
           record,
-          record.collaborators.map((c, j) => ({ answer: given[j], response: c.response })),
+          // The authors' reading gives '' for no answer, which the prompt shows as none.
+          record.collaborators.map((c, j) => ({ answer: given[j] || null, response: c.response })),
           input.sampling.style ?? 'reasoning',
         );
         return {
@@ -247,7 +259,7 @@ export function semievolActivities(deps: ActivityDeps) {
         };
       };
       const records = await calls.forEachItem(unjustified, (record) => record.id, justify);
-      const labels: PseudoLabel[] = records.map((record) => pseudoLabel(record, input.entropyOver ?? 'response'));
+      const labels: PseudoLabel[] = records.map((record) => pseudoLabel(record, reading));
       const failures = await recordFailures(store, calls.itemFailures, recordsName);
       const usage = await recordUsage(store, calls.usage, recordsName);
       return {
@@ -316,18 +328,21 @@ export function semievolActivities(deps: ActivityDeps) {
       pseudoLabeled: { selected: ArtifactRef; questions: ArtifactRef } | null;
       /** The prompt the examples are taught under; `reasoning` when absent (runs started before the option). */
       style?: PromptStyle;
+      /** The prompt's layout; `ours` when absent (runs started before the option). */
+      layout?: PromptLayout;
     }): Promise<ArtifactRef> {
       const { labeled, pseudoLabeled } = input;
-      const style = input.style ?? 'reasoning';
+      const prompt = [input.style ?? 'reasoning', input.layout ?? 'ours'] as const;
       async function* examples() {
-        if (labeled) for await (const item of store.readJsonl<McqItem>(labeled)) yield trainingExample(item, style);
+        if (labeled) for await (const item of store.readJsonl<McqItem>(labeled)) yield trainingExample(item, ...prompt);
         if (!pseudoLabeled) return;
         const labels = new Map<string, string>();
         for await (const line of store.readJsonl<SelectedLine>(pseudoLabeled.selected))
           labels.set(line.id, line.pseudo_label);
         for await (const item of store.readJsonl<McqItem>(pseudoLabeled.questions)) {
           const label = labels.get(item.id);
-          if (label) yield trainingExample({ ...item, answer: label }, style);
+          // '' is a pseudo-label under the authors' reading, as in their code.
+          if (label !== undefined) yield trainingExample({ ...item, answer: label }, ...prompt);
         }
       }
       return store.writeJsonl(examples(), `runs/${input.runId}/${input.stage}/training`);
@@ -343,6 +358,8 @@ export function semievolActivities(deps: ActivityDeps) {
       selected: ArtifactRef;
       /** How a pseudo-label is compared with gold; `option-letter` when absent (runs started before open questions). */
       metric?: Metric;
+      /** `semievol.answers`; `ours` when absent (runs started before the option). */
+      answerReading?: AnswerReading;
     }): Promise<PseudoLabelAccuracy> {
       const gold = new Map<string, string | null>();
       for await (const item of store.readJsonl<{ id: string; answer: string | null }>(input.gold))
@@ -351,7 +368,10 @@ export function semievolActivities(deps: ActivityDeps) {
         const correct: boolean[] = [];
         for await (const { id, label } of lines) {
           const answer = gold.get(id);
-          if (label !== null && answer) correct.push(answerMatches(label, answer, input.metric ?? 'option-letter'));
+          if (label !== null && answer)
+            correct.push(
+              answerIsCorrect(label, answer, input.metric ?? 'option-letter', input.answerReading ?? 'ours'),
+            );
         }
         return summarizeAccuracy(correct);
       };

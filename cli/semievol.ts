@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createReadStream, writeFileSync } from 'node:fs';
 import * as readline from 'node:readline';
 import { z } from 'zod';
+import type { AnswerReading } from '../core/answer-reading';
 import {
   adaptiveSelection,
   countPseudoLabels,
@@ -70,8 +71,10 @@ async function* fileLines(file: string): AsyncIterable<{ text: string; where: st
   }
 }
 
-/** A finished run's records artifact, from its result, and the selection it applied, from its input. */
-async function finishedRun(runId: string): Promise<{ records: ArtifactRef; selection: SelectionOptions }> {
+/** A finished run's records artifact, from its result, and the selection and answer reading it applied. */
+async function finishedRun(
+  runId: string,
+): Promise<{ records: ArtifactRef; selection: SelectionOptions; answers: AnswerReading }> {
   const client = await connect();
   try {
     const handle = client.workflow.getHandle(runId);
@@ -80,10 +83,12 @@ async function finishedRun(runId: string): Promise<{ records: ArtifactRef; selec
     if (status.name !== 'COMPLETED')
       throw new Error(`Run ${runId} is ${status.name}; its records are read from its result, once it has completed.`);
     const input = (await runInput(client, handle)) as unknown as SemievolRunInput;
+    const plan = semievolPlan(input.options, input.sampling.seed);
     return {
       records: ((await handle.result()) as SemievolRunResult).pseudoLabels.records,
       // As the run applied it: an ablation of adaptive selection kept every pseudo-label.
-      selection: semievolPlan(input.options, input.sampling.seed).selection,
+      selection: plan.selection,
+      answers: plan.answers ?? 'ours',
     };
   } finally {
     await client.connection.close();
@@ -106,6 +111,11 @@ function parseTheta(value: string): number {
 function parseAmong(value: string): SelectionOptions['among'] {
   if (value !== 'all' && value !== 'self-justified')
     throw new InvalidArgumentError('expected "all" or "self-justified".');
+  return value;
+}
+
+function parseAnswers(value: string): AnswerReading {
+  if (value !== 'ours' && value !== 'authors') throw new InvalidArgumentError('expected "ours" or "authors".');
   return value;
 }
 
@@ -136,10 +146,13 @@ export function selectionFor(flags: SelectionFlags, run: SelectionOptions | unde
   };
 }
 
-async function selectCommand(opts: SelectionFlags & { input?: string; run?: string; output: string }): Promise<void> {
+async function selectCommand(
+  opts: SelectionFlags & { input?: string; run?: string; output: string; answers?: AnswerReading },
+): Promise<void> {
   if (!opts.input === !opts.run) throw new Error('Give exactly one of --input <file> and --run <runId>.');
   const run = opts.run ? await finishedRun(opts.run) : undefined;
   const selected = selectionFor(opts, run?.selection);
+  const reading = { answers: opts.answers ?? run?.answers ?? 'ours', entropyOver: selected.entropyOver };
   const lines = run ? artifactLines(run.records, opts.run!) : fileLines(opts.input!);
   // Only each question's verdict is kept, so a D_U of 100,000 recorded questions fits in memory.
   const labels: PseudoLabel[] = [];
@@ -148,7 +161,7 @@ async function selectCommand(opts: SelectionFlags & { input?: string; run?: stri
     const record = parseRecord(text, where);
     if (seen.has(record.id)) throw new Error(`${where}: id "${record.id}" appears twice.`);
     seen.add(record.id);
-    labels.push(pseudoLabel(record, selected.entropyOver));
+    labels.push(pseudoLabel(record, reading));
   }
   const selection = adaptiveSelection(labels, selected);
   writeFileSync(opts.output, selection.selected.map((q) => `${JSON.stringify(selectedLine(q))}\n`).join(''));
@@ -194,6 +207,12 @@ export function registerSemievolCommands(program: Command): void {
       'entropy over the deciding "response" (the default for --input) or its last "answer-span" line; with --run, ' +
         "the run's own",
       parseEntropyOver,
+    )
+    .option(
+      '--answers <reading>',
+      'read and compare answers as "ours" (the default for --input) or as the "authors" code does; with --run, the ' +
+        "run's own",
+      parseAnswers,
     )
     .action(selectCommand);
 }

@@ -1,11 +1,12 @@
 // What crosses the workflow/activity boundary besides ArtifactRefs: the settings workflows pass to activities and
 // the results they get back. Workflows may not import activity modules, so both sides import these from here.
 import type { FineTuneBackendConfig, ProvidersConfig, RetrieverConfig } from './config';
+import type { AnswerReading } from './answer-reading';
 import type { Accuracy, Metric } from './metrics';
 import type { AnnotationDropReason } from './selfguide-annotation';
 import type { FilterCounts } from './selfguide-filters';
 import type { PseudoLabelCounts } from './semievol';
-import type { PromptStyle } from './prompts';
+import type { PromptLayout, PromptStyle } from './prompts';
 import type { AdapterServingRef, ArtifactRef, FineTuneHyperparameters, ModelRef, StageUsage } from './types';
 
 // Answering and scoring multiple-choice questions.
@@ -19,6 +20,10 @@ export interface SamplingParams {
   logprobs?: boolean;
   /** What the prompt asks for; `reasoning` when absent. */
   style?: PromptStyle;
+  /** How the prompt is laid out; `ours` when absent. */
+  layout?: PromptLayout;
+  /** How the answer is read from the response and scored; `ours` when absent. */
+  answerReading?: AnswerReading;
 }
 
 export type { Metric };
@@ -68,6 +73,8 @@ export interface ResponseSampling {
   seed: number;
   /** What the prompt asks for; `reasoning` when absent (runs started before the option). */
   style?: PromptStyle;
+  /** How the prompt is laid out; `ours` when absent (runs started before the option). */
+  layout?: PromptLayout;
 }
 
 export interface SelectionResult {

@@ -1,5 +1,6 @@
-// SemiEvol's prompts in the authors' layout: "Question:", lettered "Options:" (none for an open question), and a
-// final "Answer: <letter>" (or "Answer: <answer>") line, which is also the exact assistant turn fine-tuning teaches.
+// SemiEvol's prompts: "Question:", lettered "Options:" (none for an open question), and a final "Answer: <letter>"
+// (or "Answer: <answer>") line, which is also the exact assistant turn fine-tuning teaches. Two layouts: ours, with
+// the instruction as system message, and the authors' code's, with it in the user turn.
 import type { ChatMessage, McqItem } from './types';
 
 /**
@@ -7,6 +8,13 @@ import type { ChatMessage, McqItem } from './types';
  * teaches), or `reasoning`, a brief rationale first.
  */
 export type PromptStyle = 'answer' | 'reasoning';
+
+/**
+ * `semievol.promptLayout`: ours, or the authors' (one user turn: the instruction, then "Question: " with the question
+ * on its own line and the options after a blank line; few-shot examples as `Example i:` blocks in the system prompt;
+ * training examples without a system message). The instructions' wording is ours in both.
+ */
+export type PromptLayout = 'ours' | 'authors';
 
 type McqQuestion = Pick<McqItem, 'question' | 'options'>;
 
@@ -59,11 +67,25 @@ function formatQuestion(item: McqQuestion): string {
 const instructionFor = (item: McqQuestion, style: PromptStyle): string =>
   item.options.length ? mcqInstruction(style) : openQuestionInstruction(style);
 
+/** The options block of the authors' layout: "Options:", a line per option, and the line break after the last. */
+const authorsOptions = (item: McqQuestion): string =>
+  item.options.length ? `Options:\n${formatOptions(item.options)}\n` : '';
+
+/** The authors' user turn: the instruction, then "Question: " and the question on the next line, then the options. */
+function authorsUserTurn(item: McqQuestion, style: PromptStyle): string {
+  return `${instructionFor(item, style)}\n\nQuestion: \n${item.question}\n\n${authorsOptions(item)}`;
+}
+
 /**
  * The zero-shot prompt; an item without options (an open question, e.g. numeric) is asked as such. Methods other
  * than SemiEvol ask for reasoning.
  */
-export function zeroShotMessages(item: McqQuestion, style: PromptStyle = 'reasoning'): ChatMessage[] {
+export function zeroShotMessages(
+  item: McqQuestion,
+  style: PromptStyle = 'reasoning',
+  layout: PromptLayout = 'ours',
+): ChatMessage[] {
+  if (layout === 'authors') return [{ role: 'user', content: authorsUserTurn(item, style) }];
   return [
     { role: 'system', content: instructionFor(item, style) },
     { role: 'user', content: formatQuestion(item) },
@@ -83,8 +105,10 @@ export function fewShotMessages(
   item: McqQuestion,
   demonstrations: readonly McqItem[],
   style: PromptStyle = 'reasoning',
+  layout: PromptLayout = 'ours',
 ): ChatMessage[] {
-  if (demonstrations.length === 0) return zeroShotMessages(item, style);
+  if (demonstrations.length === 0) return zeroShotMessages(item, style, layout);
+  if (layout === 'authors') return authorsFewShotMessages(item, demonstrations, style);
   const examples = demonstrations.map(workedExample).join('\n\n');
   const intro = 'Here are some example questions with their correct answers:';
   const system = `${instructionFor(item, style)}\n\n${intro}\n\n${examples}`;
@@ -94,14 +118,42 @@ export function fewShotMessages(
   ];
 }
 
+const authorsFewShotIntro = (item: McqQuestion) =>
+  `You are skilled at ${item.options.length ? 'multiple-choice questions' : 'answering questions'}. ` +
+  'Some example questions follow, each with its correct answer.';
+
+/** One `Example i:` block as the authors' system prompt lists it, each followed by a blank line. */
+function authorsExample(demonstration: McqItem, index: number): string {
+  if (demonstration.answer === null) throw new Error(`demonstration ${demonstration.id} has no answer`);
+  const question = `Question: ${demonstration.question}\n${authorsOptions(demonstration)}`;
+  return `Example ${index + 1}:\n${question}${answerTurn(demonstration.answer)}\n\n`;
+}
+
+/** The authors' few-shot prompt: an introduction and the examples as system prompt, the question as user turn. */
+function authorsFewShotMessages(
+  item: McqQuestion,
+  demonstrations: readonly McqItem[],
+  style: PromptStyle,
+): ChatMessage[] {
+  return [
+    { role: 'system', content: `${authorsFewShotIntro(item)}\n\n${demonstrations.map(authorsExample).join('')}` },
+    { role: 'user', content: authorsUserTurn(item, style) },
+  ];
+}
+
 export interface TrainingExample {
   messages: ChatMessage[];
 }
 
 /** The zero-shot prompt followed by "Answer: <letter>", so the tuned model sees at inference what it was taught on. */
-export function trainingExample(item: McqItem, style: PromptStyle = 'reasoning'): TrainingExample {
+export function trainingExample(
+  item: McqItem,
+  style: PromptStyle = 'reasoning',
+  layout: PromptLayout = 'ours',
+): TrainingExample {
   if (item.answer === null) throw new Error(`item ${item.id} has no answer to train on`);
-  return { messages: [...zeroShotMessages(item, style), { role: 'assistant', content: answerTurn(item.answer) }] };
+  const prompt = zeroShotMessages(item, style, layout);
+  return { messages: [...prompt, { role: 'assistant', content: answerTurn(item.answer) }] };
 }
 
 /**

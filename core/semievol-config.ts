@@ -74,6 +74,14 @@ const maxTokens = z.number().int().positive().default(1024);
 export const semievolOptionsSchema = z
   .object({
     /**
+     * How answers are read from responses, compared for consistency and scored: this project's way, or the authors'
+     * code's exactly (`core/authors-answers.ts`). Absent means `ours`, as it did for runs recorded before the option
+     * existed, so their inputs still match when an id is reused.
+     */
+    answers: z.enum(['ours', 'authors']).optional(),
+    /** The prompts' layout: this project's (absent), or the authors' (instruction in the user turn, `Example i:`). */
+    promptLayout: z.enum(['ours', 'authors']).optional(),
+    /**
      * In-context propagation: the k labeled questions nearest to each unlabeled one; a collaborator is shown 0..k of
      * them.
      */

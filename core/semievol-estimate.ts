@@ -42,15 +42,17 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
   const { providers, options, fineTune, labeled, unlabeled, test } = input;
   const { backend } = fineTune;
   const plan = semievolPlan(options, input.sampling.seed);
+  // Every prompt as the run will build it: its style and layout.
+  const prompt = [options.collaboration.style, options.promptLayout] as const;
   const { style } = options.collaboration;
   const basePrices = pricesOf(providers, input.model.provider);
   // Fine-tuned models are called through the backend's provider; in-context "fine-tuning" keeps the base model.
   const tunedPrices = backend.kind === 'in-context' ? basePrices : pricesOf(providers, tunedModelProvider(backend));
 
   // A pseudo-labeled training example has the same shape as a labeled one; "A" stands in for its label.
-  const labeledTraining = labeled.map((item) => messageTokens(trainingExample(item, style).messages));
+  const labeledTraining = labeled.map((item) => messageTokens(trainingExample(item, ...prompt).messages));
   const unlabeledTraining = unlabeled.map((item) =>
-    messageTokens(trainingExample({ ...item, answer: 'A' }, style).messages),
+    messageTokens(trainingExample({ ...item, answer: 'A' }, ...prompt).messages),
   );
   const allTraining = [...labeledTraining, ...unlabeledTraining];
   // Calls of M_warm and M_evol carry the in-context backend's demonstrations.
@@ -59,7 +61,7 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
     which === 'warm' && plan.warmUp ? { prices: tunedPrices, extra: demonstrations } : { prices: basePrices, extra: 0 };
   // The first labeled questions stand in for each question's retrieved neighbours.
   const withExamples = (item: Pick<McqItem, 'question' | 'options'>, k: number) =>
-    messageTokens(fewShotMessages(item, labeled.slice(0, k), style));
+    messageTokens(fewShotMessages(item, labeled.slice(0, k), ...prompt));
 
   const stages: StageEstimate[] = [];
   if (plan.warmUp) {
@@ -126,7 +128,7 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
     }),
   );
 
-  const zeroShot = sum(test.map((item) => messageTokens(zeroShotMessages(item, style))));
+  const zeroShot = sum(test.map((item) => messageTokens(zeroShotMessages(item, ...prompt))));
   const evaluation = (prompts: number, prices: TokenPrices) =>
     chatEstimate('evaluate', test.length, {
       calls: test.length,

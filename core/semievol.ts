@@ -1,7 +1,6 @@
 // SemiEvol's decisions, pure so the workflow, its activities and `flt semievol select` share them exactly:
 // collaborator setups, consistency, pseudo-labels, entropy and adaptive selection.
-import { extractAnswer } from './answers';
-import { openAnswersAgree } from './metrics';
+import { answerAgreement, readAnswer, type AnswerAgreement, type AnswerReading } from './answer-reading';
 import type { Ablation, SelectionOptions, SemievolOptions } from './semievol-config';
 import { meanNegativeLogprob, percentile, seededRandom } from './stats';
 
@@ -38,6 +37,8 @@ export interface SemievolPlan {
   evolveFrom: CollaboratorModel;
   evolveOn: SemievolOptions['evolution']['data'];
   without: Ablation[];
+  /** How answers are read, compared and scored; absent in runs started before the option (`ours`). */
+  answers?: AnswerReading;
 }
 
 export function semievolPlan(options: SemievolOptions, seed: number): SemievolPlan {
@@ -55,6 +56,7 @@ export function semievolPlan(options: SemievolOptions, seed: number): SemievolPl
     evolveFrom: warmUp ? options.evolution.from : 'base',
     evolveOn: options.evolution.data,
     without: [...options.without],
+    answers: options.answers,
   };
 }
 
@@ -79,25 +81,23 @@ export interface CollaborationRecord {
   reflection: RecordedResponse | null;
 }
 
-/** Whether two answers to a question agree: equal option letters, or open answers that agree (`openAnswersAgree`). */
-export type AnswerAgreement = (a: string, b: string) => boolean;
-
-const sameLetter: AnswerAgreement = (a, b) => a === b;
-
-const agreementFor = (options: readonly string[]): AnswerAgreement => (options.length ? sameLetter : openAnswersAgree);
-
 /** Collaborator 1's answer when every answer agrees with it, or null when any disagrees or gives none. */
-export function consensus(answers: readonly (string | null)[], agree: AnswerAgreement = sameLetter): string | null {
+export function consensus(
+  answers: readonly (string | null)[],
+  agree: AnswerAgreement = (a, b) => a === b,
+): string | null {
   const [first] = answers;
   return first != null && answers.every((a) => a !== null && agree(first, a)) ? first : null;
 }
 
-export function collaboratorAnswers(record: Pick<CollaborationRecord, 'options' | 'collaborators'>): (string | null)[] {
-  return record.collaborators.map((c) => extractAnswer(c.response, record.options));
+type CollaboratorsOf = Pick<CollaborationRecord, 'options' | 'collaborators'>;
+
+export function collaboratorAnswers(record: CollaboratorsOf, reading: AnswerReading): (string | null)[] {
+  return record.collaborators.map((c) => readAnswer(c.response, record.options, reading));
 }
 
-const recordConsensus = (record: Pick<CollaborationRecord, 'options' | 'collaborators'>) =>
-  consensus(collaboratorAnswers(record), agreementFor(record.options));
+const recordConsensus = (record: CollaboratorsOf, reading: AnswerReading) =>
+  consensus(collaboratorAnswers(record, reading), answerAgreement(record.options, reading));
 
 /** H: the mean negative log-probability of a response's tokens; null without usable log-probabilities. */
 export function responseEntropy(logprobs: readonly (number | null)[] | null): number | null {
@@ -149,28 +149,36 @@ export type PseudoLabel =
   | { id: string; consistent: boolean; label: null; dropped: DropReason };
 export type LabeledQuestion = Extract<PseudoLabel, { label: string }>;
 
+/** How a run reads its records: the answers (`semievol.answers`) and the tokens H covers. */
+export interface RecordReading {
+  answers: AnswerReading;
+  entropyOver: EntropyOver;
+}
+
 /**
  * A consistent question's pseudo-label is collaborator 1's answer, which every other agrees with, its entropy that
  * of collaborator 1's response; an inconsistent one's is the self-justification's answer and entropy. No answer or
- * no usable log-probabilities drops the question.
+ * no usable log-probabilities drops the question (the authors' reading always has an answer, '' at worst).
  */
-export function pseudoLabel(record: CollaborationRecord, entropyOver: EntropyOver = 'response'): PseudoLabel {
-  const agreed = recordConsensus(record);
+export function pseudoLabel(record: CollaborationRecord, reading: RecordReading): PseudoLabel {
+  const agreed = recordConsensus(record, reading.answers);
   const consistent = agreed !== null;
   const source = consistent ? record.collaborators[0] : record.reflection;
-  const label = consistent ? agreed : record.reflection && extractAnswer(record.reflection.response, record.options);
-  if (!label || !source) {
+  const label = consistent
+    ? agreed
+    : record.reflection && readAnswer(record.reflection.response, record.options, reading.answers);
+  if (label === null || !source) {
     const dropped = source?.finishReason === 'length' ? 'cut-off' : 'no-answer';
     return { id: record.id, consistent, label: null, dropped };
   }
-  const entropy = entropyOf(source, entropyOver);
+  const entropy = entropyOf(source, reading.entropyOver);
   if (entropy === null) return { id: record.id, consistent, label: null, dropped: 'no-logprobs' };
   return { id: record.id, consistent, label, entropy };
 }
 
 /** Whether the question needs self-justification: its collaborators did not all give the same answer. */
-export function isInconsistent(record: Pick<CollaborationRecord, 'options' | 'collaborators'>): boolean {
-  return recordConsensus(record) === null;
+export function isInconsistent(record: CollaboratorsOf, reading: AnswerReading): boolean {
+  return recordConsensus(record, reading) === null;
 }
 
 /** How tau is set and applied; which tokens H covers is decided earlier, when each pseudo-label is made. */

@@ -114,6 +114,20 @@ export interface DoubleConfig {
   servingEngine: ServingEngine;
   /** Chat requests matching every field of one of these rules are refused with a 400, as a provider refuses an item. */
   refuse: RefusalRule[];
+  /**
+   * Chat requests whose prompt matches one of these rules are answered (200) with the rule's text instead of an
+   * answer, as a model that declines in words does ("I cannot tell from this."), to every sample and seed alike.
+   */
+  declines: DeclineRule[];
+  /** Chat calls' messages are kept in the request log (default false, so a large run's log stays small). */
+  logMessages: boolean;
+}
+
+export interface DeclineRule {
+  /** Regular expression tested against the request's message contents, joined by newlines. */
+  prompt: string;
+  /** The whole response. */
+  text: string;
 }
 
 /** Which chat requests to refuse: the fields given must all match. */
@@ -162,6 +176,8 @@ export function defaultConfig(): DoubleConfig {
     maxPromptChars: 0,
     servingEngine: 'openai',
     refuse: [],
+    declines: [],
+    logMessages: false,
   };
 }
 
@@ -202,6 +218,14 @@ export function configProblem(config: DoubleConfig): string | null {
       new RegExp(rule.prompt ?? '');
     } catch {
       return `refuse[${i}].prompt is not a valid regular expression: ${rule.prompt}`;
+    }
+  }
+  for (const [i, rule] of (config.declines ?? []).entries()) {
+    if (typeof rule?.text !== 'string') return `declines[${i}].text must be a string`;
+    try {
+      new RegExp(rule.prompt);
+    } catch {
+      return `declines[${i}].prompt is not a valid regular expression: ${rule.prompt}`;
     }
   }
   for (const field of ['failLines', 'malformedLines'] as const) {

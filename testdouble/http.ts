@@ -81,6 +81,16 @@ export class DoubleRequest {
     }
   }
 
+  /** The body's `messages` (a chat call's prompt), if the body is JSON with a list of them; for the request log. */
+  messages(): unknown[] | null {
+    try {
+      const messages = this.json().messages;
+      return Array.isArray(messages) ? messages : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Parses a multipart/form-data body with the platform's own parser. */
   async formData(): Promise<FormData> {
     const contentType = this.headers['content-type'] ?? '';

@@ -16,7 +16,7 @@ import {
   type Router,
 } from './http';
 import type { ResolvedModel } from './model-registry';
-import { simulateCompletion } from './simulated-model';
+import { declinedCompletion, simulateCompletion, type CompletionRequest } from './simulated-model';
 import { countTokens } from './tokenizer';
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
@@ -83,22 +83,22 @@ export function chatCompletion(
         'messages',
       );
     const wantLogprobs = body.logprobs === true;
-    const choices = simulateCompletion(
-      {
-        model,
-        messages,
-        temperature: numberField(body, 'temperature', { min: 0, max: 2 }) ?? 1,
-        n: numberField(body, 'n', { min: 1, max: 128, integer: true }) ?? 1,
-        seed,
-        maxTokens:
-          numberField(body, 'max_completion_tokens', { min: 1, integer: true }) ??
-          numberField(body, 'max_tokens', { min: 1, integer: true }),
-        stop: parseStop(body.stop),
-        topLogprobs: numberField(body, 'top_logprobs', { min: 0, max: 20, integer: true }) ?? 0,
-      },
-      state.gold,
-      state.config.answerFormat,
-    );
+    const completion: CompletionRequest = {
+      model,
+      messages,
+      temperature: numberField(body, 'temperature', { min: 0, max: 2 }) ?? 1,
+      n: numberField(body, 'n', { min: 1, max: 128, integer: true }) ?? 1,
+      seed,
+      maxTokens:
+        numberField(body, 'max_completion_tokens', { min: 1, integer: true }) ??
+        numberField(body, 'max_tokens', { min: 1, integer: true }),
+      stop: parseStop(body.stop),
+      topLogprobs: numberField(body, 'top_logprobs', { min: 0, max: 20, integer: true }) ?? 0,
+    };
+    const declined = state.config.declines.find((rule) => new RegExp(rule.prompt).test(prompt));
+    const choices = declined
+      ? declinedCompletion(completion, declined.text)
+      : simulateCompletion(completion, state.gold, state.config.answerFormat);
     const promptTokens = messages.reduce((sum, m) => sum + countTokens(m.content), 0);
     const completionTokens = choices.reduce((sum, c) => sum + c.tokens.length, 0);
     return ok({

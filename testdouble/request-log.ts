@@ -29,6 +29,8 @@ export interface RequestLogEntry {
   usage: { prompt_tokens: number; completion_tokens: number } | null;
   /** Set for a line of a batch, answered as this chat call (`path` is the batch's endpoint): billed at batch price. */
   batchId?: string;
+  /** A chat call's messages, kept only while the config's `logMessages` is on. */
+  messages?: unknown[];
 }
 
 export class RequestLog {

@@ -88,6 +88,7 @@ async function handle(
     if (logged) return;
     logged = true;
     if (isModelCall) state.modelCallsInFlight--;
+    const messages = state.config.logMessages ? request.messages() : null;
     state.log.add({
       seq,
       time: started,
@@ -100,6 +101,7 @@ async function handle(
       durationMs: Date.now() - started,
       concurrent,
       usage,
+      ...(messages ? { messages } : {}),
     });
   };
   const reply = (answer: Reply) => {

@@ -115,11 +115,12 @@ function fillerLogprob(confidence: number, ...noiseParts: (string | number)[]): 
 }
 
 /**
- * A prompt that asks for the answer line and "nothing else" gets that line alone, as a real model following the
- * instruction would; any other prompt gets a rationale first.
+ * A prompt that asks for the answer line and "nothing else", in its system message or (the SemiEvol authors' layout)
+ * its user turn, gets that line alone, as a real model following the instruction would; any other gets a rationale
+ * first.
  */
 export function asksForAnswerOnly(messages: readonly PromptMessage[]): boolean {
-  return messages.some((m) => m.role === 'system' && /\bnothing else\b/i.test(m.content));
+  return messages.some((m) => (m.role === 'system' || m.role === 'user') && /\bnothing else\b/i.test(m.content));
 }
 
 function answeredChoice(
@@ -228,6 +229,12 @@ function truncate(tokens: TokenLogprob[], stop: string[], maxTokens: number | un
     finishReason = 'length';
   }
   return { text: kept.map((t) => t.token).join(''), tokens: kept, finishReason };
+}
+
+/** A response that declines in words: `text` for every sample, with filler log-probabilities. */
+export function declinedCompletion(request: CompletionRequest, text: string): SimulatedChoice[] {
+  const { tokens } = plainChoice(text, request.topLogprobs);
+  return Array.from({ length: request.n }, () => truncate(tokens, request.stop, request.maxTokens));
 }
 
 export function simulateCompletion(

@@ -43,6 +43,7 @@ export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEva
         answers,
         gold: input.test,
         metric: input.metric,
+        answerReading: input.sampling.answerReading,
       }),
     continueAsNew: (next) => continueAsNew<typeof evaluateModel>(next),
   });

@@ -4,6 +4,7 @@
 // from before shard lists gets and returns lists of references, and runs the loop those runs replay.
 import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { AnswerReading } from '../core/answer-reading';
 import type { ItemFailure, ItemFailures, ResponseSampling, Retrieval } from '../core/contracts';
 import type { ProvidersConfig } from '../core/config';
 import type { CollaboratorSetup, EntropyOver } from '../core/semievol';
@@ -143,6 +144,8 @@ export interface JustifyStageInput extends ShardedStageInput {
   sampling: ResponseSampling;
   /** Which tokens each pseudo-label's entropy covers; `response` when absent (runs started before the option). */
   entropyOver?: EntropyOver;
+  /** How answers are read and compared; `ours` when absent (runs started before the option). */
+  answerReading?: AnswerReading;
 }
 
 export interface Justification {
@@ -167,6 +170,7 @@ export async function justify(input: JustifyStageInput): Promise<Justification> 
       justifier: input.justifier,
       sampling: input.sampling,
       entropyOver: input.entropyOver,
+      answerReading: input.answerReading,
     }),
   );
   const itemFailures = itemFailuresOf('justify', input, done);

@@ -308,6 +308,7 @@ const collaboratorSampling = (input: SemievolRunInput) => ({
   maxTokens: input.options.collaboration.maxTokens,
   seed: input.sampling.seed,
   style: input.options.collaboration.style,
+  layout: input.options.promptLayout,
 });
 
 /** In-weight propagation: M_warm = fine-tune(M_base, D_L). */
@@ -318,6 +319,7 @@ async function warmUp(input: SemievolRunInput, base: ModelRef): Promise<ModelRef
     labeled: input.data.labeled,
     pseudoLabeled: null,
     style: input.options.collaboration.style,
+    layout: input.options.promptLayout,
   });
   return executeChild(fineTune, {
     ...fineTuneChildOptions,
@@ -402,6 +404,7 @@ function justifyDisagreements(
         justifier,
         sampling: { temperature, maxTokens, seed: input.sampling.seed, style: input.options.collaboration.style },
         entropyOver: input.options.selection.entropyOver,
+        answerReading: input.options.answers,
       },
     ],
     staticSummary: 'justify: the final answer to every inconsistent question',
@@ -431,6 +434,7 @@ async function evolve(
     labeled,
     pseudoLabeled: { selected: selection.selected, questions: input.data.unlabeled },
     style: input.options.collaboration.style,
+    layout: input.options.promptLayout,
   });
   if (training.count === 0) {
     throw ApplicationFailure.nonRetryable(
@@ -480,7 +484,12 @@ async function evaluate(
           model,
           test: input.data.test,
           providers: providersAt(input, 'evaluate'),
-          sampling: { ...input.sampling, style: input.options.collaboration.style },
+          sampling: {
+            ...input.sampling,
+            style: input.options.collaboration.style,
+            layout: input.options.promptLayout,
+            answerReading: input.options.answers,
+          },
           metric: input.metric ?? 'option-letter',
           execution: input.execution,
           retrieval,
@@ -513,5 +522,6 @@ function diagnosePseudoLabels(
     labels: justification.labels,
     selected: selection.selected,
     metric: input.metric ?? 'option-letter',
+    answerReading: input.options.answers,
   });
 }

@@ -1,5 +1,5 @@
 // The `semievol` method: D_L, D_U and the test split in, M_base vs M_warm vs M_evol vs RAG out.
-import { readNumber } from '../../core/answers';
+import { goldIsNumeric } from '../../core/answer-reading';
 import { adapterNote } from '../../core/base-model';
 import { itemFailuresNote, stageItemFailuresLines, type Metric } from '../../core/contracts';
 import {
@@ -45,14 +45,15 @@ interface SemievolData {
 
 /**
  * The configured metric, or the data's: option letters for multiple-choice splits; for open ones `number` when every
- * gold answer reads as a number, else `text-match`. `number` refuses a gold answer that is no number, naming it.
+ * gold answer reads as a number (under `answers: authors`, holds one), else `text-match`. `number` refuses a gold
+ * answer that is no number, naming it.
  */
 function scoringMetric(config: SemievolRunConfig, splits: Omit<SemievolData, 'metric'>): Metric {
   if (config.data.labeled.format === 'semievol-csv') return 'option-letter';
   const answered = (['labeled', 'unlabeled', 'test'] as const).flatMap((split) =>
     splits[split].items.filter((item) => item.answer !== null).map((item) => ({ split, item })),
   );
-  const notNumber = answered.find(({ item }) => readNumber(item.answer!) === null);
+  const notNumber = answered.find(({ item }) => !goldIsNumeric(item.answer!, config.semievol.answers ?? 'ours'));
   if (!config.metric) return notNumber ? 'text-match' : 'number';
   if (config.metric === 'number' && notNumber)
     throw new DatasetError(

@@ -112,7 +112,7 @@ async function semievolReport(store: ArtifactStore, result: SemievolRunResult): 
   for await (const line of store.readJsonl<SelectedLine>(p.selected)) selected.add(line.id);
   const entropies: SemievolReport['entropies'] = [];
   for await (const record of store.readJsonl<CollaborationRecord>(p.records)) {
-    const label = pseudoLabel(record);
+    const label = pseudoLabel(record, { answers: result.plan.answers ?? 'ours', entropyOver: 'response' });
     if (label.label !== null) entropies.push({ value: label.entropy, selected: selected.has(label.id) });
   }
   return {

@@ -91,6 +91,14 @@ describe('flt semievol select', () => {
     expect((await select('--theta', '50', '--among', 'self-justified')).lines).toEqual([q1, q2, q3, q8]);
   });
 
+  it("--answers authors: identical unusable answers agree, and '' is a pseudo-label, as in their code", async () => {
+    const { stdout, lines } = await select('--theta', '100', '--answers', 'authors');
+    const q4 = line('q4', '', 0.9, true);
+    const q7 = line('q7', '', 0.1, false);
+    expect(lines).toEqual([q1, q2, q3, q4, { ...q4, id: 'q5' }, q7, q8]);
+    expect(stdout).toContain('8 questions: 6 consistent, 7 pseudo-labeled (dropped: 0 without an answer');
+  });
+
   it('rejects a bad line in one sentence naming the line and field, and a bad theta', async () => {
     const bad = path.join(dir, 'bad.jsonl');
     writeFileSync(

@@ -68,6 +68,26 @@ describe('chat, embeddings and errors through the openai package', () => {
   });
   afterAll(() => double?.stop());
 
+  test("a declines rule answers its prompts in its words; logMessages keeps each chat call's messages", async () => {
+    await double.configure({ declines: [{ prompt: 'question 5:', text: 'I cannot tell.' }], logMessages: true });
+    try {
+      const ask = (item: GoldItem) =>
+        client.chat.completions.create({
+          model: 'sim-model',
+          temperature: 1,
+          n: 2,
+          messages: [{ role: 'user', content: prompt(item) }],
+        });
+      const declined = await ask(gold[5]);
+      expect(declined.choices.map((c) => c.message.content)).toEqual(['I cannot tell.', 'I cannot tell.']);
+      expect(answerOf((await ask(gold[6])).choices[0].message.content)).toMatch(/^[A-D]$/);
+      const logged = (await double.requests()).filter((r) => r.path === '/v1/chat/completions').slice(-2);
+      expect(logged.map((r) => r.messages)).toEqual([5, 6].map((i) => [{ role: 'user', content: prompt(gold[i]) }]));
+    } finally {
+      await double.configure({ declines: [], logMessages: false });
+    }
+  });
+
   test('logprobs, n and seed: same seed gives the same samples; tokens concatenate to the content', async () => {
     const request = {
       model: 'sim-model',

@@ -202,6 +202,16 @@ describe('method estimates', () => {
     expect(s.evaluate).toMatchObject({ calls: 4 * 3, promptTokens: 3 * zeroShot + rag, completionTokens: 12 * 100 });
   });
 
+  it("semievol: prices the prompts of the authors' layout when the run asks in it", () => {
+    const s = byStage(estimateSemievol(semievolInput({ promptLayout: 'authors' })));
+    const labeledTraining = sum(labeled.map((q) => messageTokens(trainingExample(q, 'answer', 'authors').messages)));
+    expect(s['warm-up']).toMatchObject({ trainingTokens: 2 * labeledTraining });
+    const zeroShot = sum(test.map((q) => messageTokens(zeroShotMessages(q, 'answer', 'authors'))));
+    const rag = sum(test.map((q) => messageTokens(fewShotMessages(q, labeled.slice(0, 1), 'answer', 'authors'))));
+    expect(s.evaluate).toMatchObject({ promptTokens: 3 * zeroShot + rag });
+    expect(zeroShot).not.toBe(sum(test.map((q) => messageTokens(zeroShotMessages(q, 'answer')))));
+  });
+
   it('semievol: ablations remove the stages and calls they remove', () => {
     const noWarm = byStage(estimateSemievol(semievolInput({ without: ['in-weight-propagation'] })));
     expect(noWarm['warm-up']).toBeUndefined();

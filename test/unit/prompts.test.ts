@@ -188,3 +188,50 @@ describe('justificationMessages', () => {
     expect(messages[1].content.indexOf('Answer 1')).toBeGreaterThan(messages[1].content.indexOf('C. Rome'));
   });
 });
+
+describe("the authors' layout (promptLayout: authors)", () => {
+  const revenue: McqItem = { id: 'n1', question: 'What was the revenue?', options: [], answer: '1,234.5' };
+
+  it('asks in one user turn: the instruction, "Question: " and the question on its own line, then the options', () => {
+    expect(zeroShotMessages(capital, 'answer', 'authors')).toEqual([
+      {
+        role: 'user',
+        content:
+          `${mcqInstruction('answer')}\n\nQuestion: \nWhat is the capital of France?\n\n` +
+          'Options:\nA. Berlin\nB. Paris\nC. Rome\n',
+      },
+    ]);
+    expect(zeroShotMessages(revenue, 'reasoning', 'authors')).toEqual([
+      { role: 'user', content: `${openQuestionInstruction('reasoning')}\n\nQuestion: \nWhat was the revenue?\n\n` },
+    ]);
+  });
+
+  it('lists few-shot examples as `Example i:` blocks in the system prompt, the question as the user turn', () => {
+    const [system, user, ...rest] = fewShotMessages(
+      capital,
+      [planet, { ...revenue, answer: '7' }],
+      'answer',
+      'authors',
+    );
+    expect(rest).toEqual([]);
+    expect(system.role).toBe('system');
+    expect(system.content).toMatch(/^You are skilled at multiple-choice questions\. .*\n\nExample 1:\n/);
+    expect(system.content.slice(system.content.indexOf('Example 1:'))).toBe(
+      'Example 1:\nQuestion: Which planet is red?\nOptions:\nA. Mars\nB. Venus\nAnswer: A\n\n' +
+        'Example 2:\nQuestion: What was the revenue?\nAnswer: 7\n\n',
+    );
+    expect(user).toEqual(zeroShotMessages(capital, 'answer', 'authors')[0]);
+    expect(fewShotMessages(capital, [], 'answer', 'authors')).toEqual(zeroShotMessages(capital, 'answer', 'authors'));
+  });
+
+  it('trains on the user turn alone, with no system message', () => {
+    expect(trainingExample(capital, 'answer', 'authors').messages).toEqual([
+      ...zeroShotMessages(capital, 'answer', 'authors'),
+      { role: 'assistant', content: 'Answer: B' },
+    ]);
+  });
+
+  it('differs from ours, so no cached response of one layout answers the other', () => {
+    expect(zeroShotMessages(capital, 'answer', 'authors')).not.toEqual(zeroShotMessages(capital, 'answer'));
+  });
+});

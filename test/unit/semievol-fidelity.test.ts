@@ -71,17 +71,24 @@ describe('entropy over the response or the answer span', () => {
       collaborators: [0, 1].map(() => ({ ...reasoned, logprobs: [...Array(8).fill(-0.3), -0.01, -0.02, -0.05] })),
     };
     const pick = (over: 'response' | 'answer-span') =>
-      adaptiveSelection([pseudoLabel(unsureAnswer, over), pseudoLabel(sureAnswer, over)], {
-        theta: 0,
-        among: 'all',
-        strict: false,
-      }).selected.map((q) => q.id);
+      adaptiveSelection(
+        [
+          pseudoLabel(unsureAnswer, { answers: 'ours', entropyOver: over }),
+          pseudoLabel(sureAnswer, { answers: 'ours', entropyOver: over }),
+        ],
+        {
+          theta: 0,
+          among: 'all',
+          strict: false,
+        },
+      ).selected.map((q) => q.id);
     expect(pick('response')).toEqual(['unsure']);
     expect(pick('answer-span')).toEqual(['sure']);
   });
 });
 
 describe("'cut off before an answer' and 'no answer'", () => {
+  const ours = { answers: 'ours', entropyOver: 'response' } as const;
   const question = (id: string, response: RecordedResponse): CollaborationRecord => ({
     id,
     question: 'Profit rose.',
@@ -93,7 +100,7 @@ describe("'cut off before an answer' and 'no answer'", () => {
   it('counts a deciding response that max tokens ended without an answer apart from one that gave none', () => {
     const cutOff = { response: 'Profit rose, so', logprobs: [-0.1, -0.1, -0.1], finishReason: 'length' };
     const noAnswer = { response: 'I cannot tell.', logprobs: [-0.1, -0.1, -0.1], finishReason: 'stop' };
-    const labels = [pseudoLabel(question('cut', cutOff)), pseudoLabel(question('none', noAnswer))];
+    const labels = [pseudoLabel(question('cut', cutOff), ours), pseudoLabel(question('none', noAnswer), ours)];
     expect(labels.map((l) => l.label === null && l.dropped)).toEqual(['cut-off', 'no-answer']);
     const counts = countPseudoLabels(labels, adaptiveSelection(labels, { theta: 50, among: 'all', strict: false }));
     expect(counts).toMatchObject({ droppedCutOff: 1, droppedNoAnswer: 1, pseudoLabeled: 0 });
@@ -125,6 +132,29 @@ describe('evaluation scores', () => {
       metric: 'option-letter',
     });
     expect(score).toMatchObject({ correct: 1, total: 3, unanswered: 1, cutOff: 1 });
+  });
+
+  it("score by the authors' check under their reading, '' counted as no answer", async () => {
+    const store = new LocalArtifactStore(mkdtempSync(path.join(os.tmpdir(), 'flt-authors-score-')));
+    const answered = (id: string, prediction: string): AnsweredQuestion => ({
+      id,
+      responses: [{ text: `Answer: ${prediction}`, logprobs: null, finishReason: 'stop' }],
+      prediction,
+    });
+    const answers = await store.writeJsonl([answered('right', 'B'), answered('dotted', 'B.'), answered('none', '')]);
+    const gold = await store.writeJsonl(
+      ['right', 'dotted', 'none'].map((id) => ({ id, question: 'q', options: ['x', 'y'], answer: 'B' })),
+    );
+    const { scoreAnswers } = evaluationActivities({ store } as unknown as ActivityDeps);
+    const score = await scoreAnswers({
+      runId: 'r',
+      stage: 'evaluate',
+      answers: [answers],
+      gold,
+      metric: 'option-letter',
+      answerReading: 'authors',
+    });
+    expect(score).toMatchObject({ correct: 1, total: 3, unanswered: 1, cutOff: 0 });
   });
 });
 
@@ -161,6 +191,8 @@ describe('collaboration.style', () => {
   it("is answered in kind by the test double's simulated model", () => {
     expect(asksForAnswerOnly(zeroShotMessages({ question: 'q', options: ['x', 'y'] }, 'answer'))).toBe(true);
     expect(asksForAnswerOnly(zeroShotMessages({ question: 'q', options: ['x', 'y'] }, 'reasoning'))).toBe(false);
+    expect(asksForAnswerOnly(zeroShotMessages({ question: 'q', options: ['x', 'y'] }, 'answer', 'authors'))).toBe(true);
+    expect(asksForAnswerOnly(zeroShotMessages({ question: 'q', options: [] }, 'reasoning', 'authors'))).toBe(false);
     expect(mcqInstruction('answer')).not.toBe(mcqInstruction('reasoning'));
   });
 });

@@ -22,6 +22,10 @@ describe('the semievol method', () => {
       selection: { theta: 50 },
       rag: { k: 1 },
     });
+    // Unset, the answer and layout options stay out of the run's inputs, as in runs recorded before they existed: a
+    // reused --id with the same config is not refused as changed.
+    expect(config.semievol).not.toHaveProperty('answers');
+    expect(config.semievol).not.toHaveProperty('promptLayout');
   });
 
   it("stores D_U's questions without answers for the run, and its answers apart for the diagnostic only", async () => {
@@ -154,6 +158,13 @@ describe('the semievol method', () => {
     expect(() =>
       loadRunConfig(write('ablation.yaml', base + data('semievol-csv') + 'semievol:\n  without: [selection]\n')),
     ).toThrow(/field "semievol\.without\[0\]"/);
+    for (const [key, value] of [
+      ['answers', 'theirs'],
+      ['promptLayout', 'paper'],
+    ])
+      expect(() =>
+        loadRunConfig(write(`${key}.yaml`, base + data('semievol-csv') + `semievol:\n  ${key}: ${value}\n`)),
+      ).toThrow(new RegExp(`line 13: field "semievol\\.${key}" .*"ours".*"authors"`));
   });
 
   describe('open questions', () => {

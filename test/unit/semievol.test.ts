@@ -15,6 +15,7 @@ import {
 } from '../../core/semievol';
 
 const options = ['negative', 'neutral', 'positive'];
+const ours = { answers: 'ours', entropyOver: 'response' } as const;
 const say = (letter: string, logprobs: number[] | null = [-0.1]) => ({
   response: `It reads as such. Answer: ${letter}`,
   logprobs,
@@ -64,48 +65,53 @@ describe('responseEntropy', () => {
 describe('pseudoLabel', () => {
   it("labels a consistent question with the common answer and collaborator 1's entropy", () => {
     const r = record([say('B', [-0.2, -0.4]), say('B', [-3]), say('B', [-3]), say('B', [-3])]);
-    expect(isInconsistent(r)).toBe(false);
-    expect(pseudoLabel(r)).toEqual({ id: 'q', consistent: true, label: 'B', entropy: expect.closeTo(0.3, 12) });
+    expect(isInconsistent(r, 'ours')).toBe(false);
+    expect(pseudoLabel(r, ours)).toEqual({ id: 'q', consistent: true, label: 'B', entropy: expect.closeTo(0.3, 12) });
   });
 
   it("labels an inconsistent question with the self-justification's answer and entropy", () => {
     const r = record([say('A'), say('B'), say('B'), say('B')], say('C', [-1, -2]));
-    expect(isInconsistent(r)).toBe(true);
-    expect(pseudoLabel(r)).toEqual({ id: 'q', consistent: false, label: 'C', entropy: 1.5 });
+    expect(isInconsistent(r, 'ours')).toBe(true);
+    expect(pseudoLabel(r, ours)).toEqual({ id: 'q', consistent: false, label: 'C', entropy: 1.5 });
   });
 
   it('treats all-empty answers as inconsistent, never as an agreed empty label', () => {
     const silent = { response: 'I cannot tell.', logprobs: [-0.5] };
     const r = record([silent, silent, silent, silent], say('A', [-0.4]));
-    expect(isInconsistent(r)).toBe(true);
-    expect(pseudoLabel(r)).toEqual({ id: 'q', consistent: false, label: 'A', entropy: 0.4 });
+    expect(isInconsistent(r, 'ours')).toBe(true);
+    expect(pseudoLabel(r, ours)).toEqual({ id: 'q', consistent: false, label: 'A', entropy: 0.4 });
   });
 
   it('drops a question whose self-justification gives no letter or is missing', () => {
-    expect(pseudoLabel(record([say('A'), say('B')], { response: 'Both seem plausible.', logprobs: [-0.1] }))).toEqual({
+    expect(
+      pseudoLabel(record([say('A'), say('B')], { response: 'Both seem plausible.', logprobs: [-0.1] }), ours),
+    ).toEqual({
       id: 'q',
       consistent: false,
       label: null,
       dropped: 'no-answer',
     });
-    expect(pseudoLabel(record([say('A'), say('B')]))).toEqual({
+    expect(pseudoLabel(record([say('A'), say('B')]), ours)).toEqual({
       id: 'q',
       consistent: false,
       label: null,
       dropped: 'no-answer',
     });
     // A letter outside the options is no answer either.
-    expect(pseudoLabel(record([say('A'), say('B')], say('E')))).toMatchObject({ label: null, dropped: 'no-answer' });
+    expect(pseudoLabel(record([say('A'), say('B')], say('E')), ours)).toMatchObject({
+      label: null,
+      dropped: 'no-answer',
+    });
   });
 
   it('drops a question whose deciding response has no log-probabilities', () => {
-    expect(pseudoLabel(record([say('B', null), say('B'), say('B')]))).toEqual({
+    expect(pseudoLabel(record([say('B', null), say('B'), say('B')]), ours)).toEqual({
       id: 'q',
       consistent: true,
       label: null,
       dropped: 'no-logprobs',
     });
-    expect(pseudoLabel(record([say('A'), say('B')], say('C', [])))).toEqual({
+    expect(pseudoLabel(record([say('A'), say('B')], say('C', [])), ours)).toEqual({
       id: 'q',
       consistent: false,
       label: null,
@@ -114,7 +120,47 @@ describe('pseudoLabel', () => {
   });
 
   it('with one collaborator (no collaborative learning), any answer is consistent', () => {
-    expect(pseudoLabel(record([say('A', [-0.7])]))).toEqual({ id: 'q', consistent: true, label: 'A', entropy: 0.7 });
+    expect(pseudoLabel(record([say('A', [-0.7])]), ours)).toEqual({
+      id: 'q',
+      consistent: true,
+      label: 'A',
+      entropy: 0.7,
+    });
+  });
+});
+
+describe("pseudoLabel under the authors' reading (semievol.answers: authors)", () => {
+  const authors = { answers: 'authors', entropyOver: 'response' } as const;
+  const silent = (logprobs = [-0.5]) => ({ response: 'I cannot tell.', logprobs });
+
+  it("takes identical unusable answers as consistent, their '' the pseudo-label", () => {
+    const r = record([silent([-0.2, -0.4]), silent(), silent(), silent()], null);
+    expect(collaboratorAnswers(r, 'authors')).toEqual(['', '', '', '']);
+    expect(isInconsistent(r, 'authors')).toBe(false);
+    expect(pseudoLabel(r, authors)).toEqual({ id: 'q', consistent: true, label: '', entropy: expect.closeTo(0.3, 12) });
+    expect(isInconsistent(r, 'ours')).toBe(true);
+  });
+
+  it('compares the raw tokens, so "C." and "C" disagree, and keeps the justification\'s token verbatim', () => {
+    const r = record([say('C.'), say('C'), say('C'), say('C')], say('C.', [-0.4]));
+    expect(isInconsistent(r, 'authors')).toBe(true);
+    expect(isInconsistent(r, 'ours')).toBe(false);
+    expect(pseudoLabel(r, authors)).toEqual({ id: 'q', consistent: false, label: 'C.', entropy: 0.4 });
+  });
+
+  it("labels with '' a self-justification without an answer, where ours drops the question", () => {
+    const r = record([say('A'), say('B')], silent([-0.1]));
+    expect(pseudoLabel(r, authors)).toEqual({ id: 'q', consistent: false, label: '', entropy: 0.1 });
+    expect(pseudoLabel(r, ours)).toMatchObject({ label: null, dropped: 'no-answer' });
+  });
+
+  it('reads open answers as the first token, compared as strings', () => {
+    const open = (...answers: string[]): CollaborationRecord => ({
+      ...record(answers.map((a) => ({ response: `Answer: ${a}`, logprobs: [-0.1] }))),
+      options: [],
+    });
+    expect(isInconsistent(open('12%', '0.12'), 'authors')).toBe(true);
+    expect(pseudoLabel(open('42 dollars', '42 apples'), authors)).toMatchObject({ consistent: true, label: '42' });
   });
 });
 
@@ -128,50 +174,55 @@ describe('pseudoLabel on open questions (no options)', () => {
   it("is consistent when every number is within 1% of collaborator 1's, labeled with collaborator 1's answer", () => {
     // 1,240 is 0.45% from 1,234.5; "$1234.50" and "1234" are the same number written otherwise.
     const r = open([answer('1,234.5', [-0.2, -0.4]), answer('$1234.50'), answer('1240'), answer('1234')]);
-    expect(collaboratorAnswers(r)).toEqual(['1,234.5', '$1234.50', '1240', '1234']);
-    expect(isInconsistent(r)).toBe(false);
-    expect(pseudoLabel(r)).toEqual({ id: 'n', consistent: true, label: '1,234.5', entropy: expect.closeTo(0.3, 12) });
+    expect(collaboratorAnswers(r, 'ours')).toEqual(['1,234.5', '$1234.50', '1240', '1234']);
+    expect(isInconsistent(r, 'ours')).toBe(false);
+    expect(pseudoLabel(r, ours)).toEqual({
+      id: 'n',
+      consistent: true,
+      label: '1,234.5',
+      entropy: expect.closeTo(0.3, 12),
+    });
   });
 
   it("compares each answer with collaborator 1's, not with each other", () => {
     // 99 and 101 are 2 apart (more than 1% of 101), but each is within 1% of 100.
-    expect(pseudoLabel(open([answer('100'), answer('99'), answer('101')]))).toMatchObject({
+    expect(pseudoLabel(open([answer('100'), answer('99'), answer('101')]), ours)).toMatchObject({
       consistent: true,
       label: '100',
     });
     // 98.99 is just over 1% from 100.
-    expect(isInconsistent(open([answer('100'), answer('98.99')]))).toBe(true);
+    expect(isInconsistent(open([answer('100'), answer('98.99')]), 'ours')).toBe(true);
   });
 
   it('reads percent signs as hundredths, mixing integers and decimals', () => {
-    expect(pseudoLabel(open([answer('12%'), answer('0.12'), answer('0.1205')]))).toMatchObject({
+    expect(pseudoLabel(open([answer('12%'), answer('0.12'), answer('0.1205')]), ours)).toMatchObject({
       consistent: true,
       label: '12%',
     });
-    expect(isInconsistent(open([answer('12%'), answer('12')]))).toBe(true);
+    expect(isInconsistent(open([answer('12%'), answer('12')]), 'ours')).toBe(true);
   });
 
   it('is consistent on text answers equal after normalisation', () => {
     const r = open([answer('The Eiffel Tower.'), answer('eiffel tower'), answer('Eiffel  Tower!')]);
-    expect(pseudoLabel(r)).toMatchObject({ consistent: true, label: 'The Eiffel Tower.' });
-    expect(isInconsistent(open([answer('Paris'), answer('Lyon')]))).toBe(true);
+    expect(pseudoLabel(r, ours)).toMatchObject({ consistent: true, label: 'The Eiffel Tower.' });
+    expect(isInconsistent(open([answer('Paris'), answer('Lyon')]), 'ours')).toBe(true);
   });
 
   it('never lets an unparseable answer agree with a number, and needs the "Answer:" line', () => {
-    expect(isInconsistent(open([answer('12'), answer('about 12')]))).toBe(true);
-    expect(isInconsistent(open([answer('12'), { response: '12', logprobs: [-0.1] }]))).toBe(true);
-    expect(collaboratorAnswers(open([{ response: '12', logprobs: [-0.1] }]))).toEqual([null]);
+    expect(isInconsistent(open([answer('12'), answer('about 12')]), 'ours')).toBe(true);
+    expect(isInconsistent(open([answer('12'), { response: '12', logprobs: [-0.1] }]), 'ours')).toBe(true);
+    expect(collaboratorAnswers(open([{ response: '12', logprobs: [-0.1] }]), 'ours')).toEqual([null]);
   });
 
   it("labels an inconsistent question with the self-justification's answer, or drops it without one", () => {
     const split = [answer('100'), answer('150')];
-    expect(pseudoLabel(open(split, answer('$150', [-0.5, -1.5])))).toEqual({
+    expect(pseudoLabel(open(split, answer('$150', [-0.5, -1.5])), ours)).toEqual({
       id: 'n',
       consistent: false,
       label: '$150',
       entropy: 1,
     });
-    expect(pseudoLabel(open(split, { response: 'Hard to say.', logprobs: [-0.1] }))).toMatchObject({
+    expect(pseudoLabel(open(split, { response: 'Hard to say.', logprobs: [-0.1] }), ours)).toMatchObject({
       label: null,
       dropped: 'no-answer',
     });
