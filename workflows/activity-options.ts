@@ -71,7 +71,7 @@ export const checkpointDownload: ActivityOptions = {
  */
 export const checkpointServerStart: ActivityOptions = {
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '15 seconds',
   retry: retryPolicy('2 seconds', '1 minute'),
 };
 
