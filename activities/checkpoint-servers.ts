@@ -26,7 +26,7 @@ const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
 /** The port a base URL is reached on, written or implied by its scheme. */
 const portOf = (url: URL) => url.port || (url.protocol === 'https:' ? '443' : '80');
 
-/** The server's record and process group, by the checkpoint's name (its processes carry it as FLT_JOB_NAME). */
+/** The server's record and process group, by run and checkpoint (its processes carry both as FLT_JOB_NAME). */
 class RecordedServer {
   private readonly processes = new JobProcesses('/proc');
   private readonly host = localHost();
@@ -36,9 +36,10 @@ class RecordedServer {
     readonly name: string,
   ) {}
 
-  /** The record of the server of checkpoint `name` among the worker's jobs. */
-  static of(jobsDir: string, name: string): RecordedServer {
-    return new RecordedServer(path.join(jobsDir, 'checkpoint-servers', path.basename(name)), path.basename(name));
+  /** The record of run `runId`'s server of checkpoint `name` among the worker's jobs. */
+  static of(jobsDir: string, { runId, name }: { runId: string; name: string }): RecordedServer {
+    const [run, model] = [path.basename(runId), path.basename(name)];
+    return new RecordedServer(path.join(jobsDir, 'checkpoint-servers', run, model), `${run}/${model}`);
   }
 
   private get pid(): number | null {
@@ -98,7 +99,7 @@ class RecordedServer {
 
 /** Stops a server `startCheckpointServer` started (or may have); one already gone, or never started, is left be. */
 export async function stopCheckpointServer(jobsDir: string, ref: CheckpointServerRef): Promise<void> {
-  await RecordedServer.of(jobsDir, ref.name).stop(ref.stopGraceSeconds * 1000);
+  await RecordedServer.of(jobsDir, ref).stop(ref.stopGraceSeconds * 1000);
 }
 
 export function checkpointServerActivities({ jobsDir, env }: ActivityDeps) {
@@ -120,6 +121,7 @@ export function checkpointServerActivities({ jobsDir, env }: ActivityDeps) {
 
   return {
     async startCheckpointServer({
+      runId,
       server,
       providers,
       checkpoint,
@@ -130,8 +132,8 @@ export function checkpointServerActivities({ jobsDir, env }: ActivityDeps) {
         if (!provider.baseURL)
           throw ApplicationFailure.nonRetryable(`provider "${server.provider}" has no baseURL`, InvalidConfig);
         const apiKey = providerApiKey(provider, env);
-        const ref = { name: checkpoint.name, stopGraceSeconds: server.stopGraceSeconds };
-        const recorded = RecordedServer.of(jobsDir, checkpoint.name);
+        const ref = { runId, name: checkpoint.name, stopGraceSeconds: server.stopGraceSeconds };
+        const recorded = RecordedServer.of(jobsDir, ref);
         const ctx = Context.current();
         const where = await recorded.whereabouts();
         if (typeof where === 'object')

@@ -281,6 +281,7 @@ export interface DownloadedCheckpoint {
 
 /** Start (or find running) the server of a merged checkpoint and wait until it lists the checkpoint's model. */
 export interface StartCheckpointServerInput {
+  runId: string;
   server: NonNullable<TogetherDownload['server']>;
   providers: ProvidersConfig;
   checkpoint: DownloadedCheckpoint;

@@ -159,9 +159,11 @@ export interface ModelRef {
 
 /**
  * A model server started as a detached process group on the worker's host, recorded (pid, host, server.log) in the
- * jobs folder there under the checkpoint's name.
+ * jobs folder there under the run's id and the checkpoint's name.
  */
 export interface CheckpointServerRef {
+  /** The run that started it: runs sharing a fine-tune job (and its checkpoint) each start and stop their own. */
+  runId: string;
   /** The checkpoint's name: the model the server lists, and its record's folder. */
   name: string;
   /** How long a stopped server gets between SIGTERM and SIGKILL. */

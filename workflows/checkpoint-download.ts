@@ -16,6 +16,7 @@ export async function serveDownloadedCheckpoint(
   providers: ProvidersConfig,
   stage: string,
   jobId: string,
+  runId: string,
 ): Promise<ModelRef> {
   const { download } = backend;
   if (!download)
@@ -25,15 +26,16 @@ export async function serveDownloadedCheckpoint(
     summary: `download the ${stage} checkpoint (${download.checkpointStep ?? download.checkpoint}) of ${jobId}`,
   });
   const checkpoint = await downloadTogetherCheckpoint({ backend, providers, jobId });
-  if (download.server) return serveOnStartedServer(download.server, providers, checkpoint);
+  if (download.server) return serveOnStartedServer(runId, download.server, providers, checkpoint);
   return serveTrainedAdapter(providers, stage, checkpoint, { engine: download.engine!, provider: download.provider! });
 }
 
 /**
  * Starts the merged checkpoint's server and waits until it lists the model. The server's record is known before the
- * start (it is named by the checkpoint), so a start that fails or is cancelled stops whatever it started.
+ * start (it is named by the run and the checkpoint), so a start that fails or is cancelled stops whatever it started.
  */
 async function serveOnStartedServer(
+  runId: string,
   server: NonNullable<TogetherDownload['server']>,
   providers: ProvidersConfig,
   checkpoint: DownloadedCheckpoint,
@@ -46,7 +48,7 @@ async function serveOnStartedServer(
   });
   let started: CheckpointServerRef | undefined;
   try {
-    started = await startCheckpointServer({ server, providers, checkpoint });
+    started = await startCheckpointServer({ runId, server, providers, checkpoint });
     return { provider: server.provider, model: checkpoint.name, server: started };
   } finally {
     if (!started) {
@@ -57,7 +59,7 @@ async function serveOnStartedServer(
       const model = {
         provider: server.provider,
         model: checkpoint.name,
-        server: { name: checkpoint.name, stopGraceSeconds: server.stopGraceSeconds },
+        server: { runId, name: checkpoint.name, stopGraceSeconds: server.stopGraceSeconds },
       };
       await CancellationScope.nonCancellable(() => unloadAdapters({ providers, models: [model] }));
     }

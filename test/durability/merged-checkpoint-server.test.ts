@@ -41,7 +41,7 @@ function groupAlive(pgid: number): boolean {
 describe('durability of a merged checkpoint server', () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-merged-durability-'));
   const store = new LocalArtifactStore(path.join(home, 'artifacts'));
-  const servers = path.join(home, 'jobs', 'checkpoint-servers');
+  const serversRoot = path.join(home, 'jobs', 'checkpoint-servers');
   const gate = path.join(home, 'server-gate');
   const taskQueue = `merged-durability-${process.pid}`;
   const labeled = fpb('labeled').slice(0, 10);
@@ -152,6 +152,7 @@ describe('durability of a merged checkpoint server', () => {
         args: [input],
       });
       // The server is started once its pid is recorded; it cannot list the model while the gate stands.
+      const servers = path.join(serversRoot, input.runId);
       let record: string | undefined;
       while (!record) {
         const started = fs.existsSync(servers) ? fs.readdirSync(servers) : [];

@@ -130,8 +130,8 @@ describe('semievolRun with a merged Together checkpoint served by a server the r
     };
   };
 
-  /** The recorded server of a checkpoint: its process group's leader and its log. */
-  const recordOf = (name: string) => path.join(deps.jobsDir, 'checkpoint-servers', name);
+  /** The recorded server of a run's checkpoint: its process group's leader and its log. */
+  const recordOf = (runId: string, name: string) => path.join(deps.jobsDir, 'checkpoint-servers', runId, name);
 
   it('starts the server once, calls the merged model there, and stops it at the end', async () => {
     const { client, close } = await testClient();
@@ -146,13 +146,13 @@ describe('semievolRun with a merged Together checkpoint served by a server the r
         }),
       );
       const evolved = result.models.evolved;
-      expect(evolved).toMatchObject({ provider: 'merged', server: { name: evolved.model } });
+      expect(evolved).toMatchObject({ provider: 'merged', server: { runId, name: evolved.model } });
       expect(evolved.model).toMatch(/^ft-.*-merged$/);
       expect(result.models.warm).toBeNull();
       expect(result.evaluations.semievol.model.model).toBe(evolved.model);
 
       // Started once, on the unpacked merged model; stopped, its whole group gone.
-      const record = recordOf(evolved.model);
+      const record = recordOf(runId, evolved.model);
       const log = fs.readFileSync(path.join(record, 'server.log'), 'utf8');
       const jobId = evolved.model.replace(/-merged$/, '');
       const unpacked = path.join(deps.jobsDir, 'together-checkpoints', jobId, 'merged', 'checkpoint');
@@ -178,8 +178,7 @@ describe('semievolRun with a merged Together checkpoint served by a server the r
     const { client, close } = await testClient();
     const worker = await testWorker(deps);
     const runId = `tmc-${Date.now() % 1e7}`;
-    const servers = path.join(deps.jobsDir, 'checkpoint-servers');
-    const before = new Set(fs.existsSync(servers) ? fs.readdirSync(servers) : []);
+    const servers = path.join(deps.jobsDir, 'checkpoint-servers', runId);
     try {
       await worker.run(async () => {
         const handle = await client.workflow.start('semievolRun', {
@@ -190,7 +189,7 @@ describe('semievolRun with a merged Together checkpoint served by a server the r
         // The server is started once its pid is recorded; it cannot list the model while the gate stands.
         let pidFile: string | undefined;
         while (!pidFile) {
-          const started = (fs.existsSync(servers) ? fs.readdirSync(servers) : []).filter((n) => !before.has(n));
+          const started = fs.existsSync(servers) ? fs.readdirSync(servers) : [];
           pidFile = started.map((n) => path.join(servers, n, 'pid')).find((file) => fs.existsSync(file));
           if (!pidFile) await sleep(50);
         }
