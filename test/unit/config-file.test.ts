@@ -104,6 +104,27 @@ fineTune:
         'server alone holds the port of "merged", but SemiEvol calls M_warm and M_evol in one stage (leave out the ' +
         'warm-up: without: [in-weight-propagation]).',
     );
+    const selfguide = `method: selfguide
+task: task1385
+providers:
+  together: { kind: openai-compatible, baseURL: http://127.0.0.1:9999/together/v1 }
+  merged: { kind: openai-compatible, baseURL: http://127.0.0.1:8000/v1 }
+model: { provider: together, model: base }
+data:
+  task: { format: selfguide-task, path: task1385 }
+fineTune:
+  backend:
+    kind: together
+    provider: together
+    serve: download
+    download: { checkpoint: merged, server: { command: "vllm serve {dir} --port {port}", provider: merged } }
+`;
+    expect(errorOf(write('merged-selfguide.yaml', selfguide))).toMatch(
+      new RegExp(
+        'line 14: field "fineTune\\.backend\\.download\\.checkpoint" is merged, whose server alone holds the port ' +
+          'of "merged", but SELF-GUIDE evaluates its two fine-tuned models',
+      ),
+    );
     const ok = loadRunConfig(write('merged-ok.yaml', semievol('merged', 'in-weight-propagation')));
     expect(ok.method === 'semievol' && ok.fineTune.backend).toMatchObject({
       download: { checkpoint: 'merged', server: { provider: 'merged', startTimeoutSeconds: 1800 } },
