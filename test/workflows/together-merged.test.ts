@@ -86,11 +86,17 @@ describe('semievolRun with a merged Together checkpoint served by a server the r
   afterEach(() => fs.rmSync(gate, { force: true }));
 
   /** Jobs are found by what they train on: another `epochs` makes jobs no earlier test created. */
-  const input = async (runId: string, epochs: number, command = serverCommand): Promise<SemievolRunInput> => {
+  const input = async (
+    runId: string,
+    epochs: number,
+    { command = serverCommand, serverProvider = 'merged' } = {},
+  ): Promise<SemievolRunInput> => {
     const providers: ProvidersConfig = {
       together: provider(double.togetherBaseURL),
       'local-vllm': provider(double.baseURL),
       merged: provider(`http://127.0.0.1:${port}/v1`),
+      // A port something else already answers on.
+      busy: provider(double.baseURL),
     };
     return {
       runId,
@@ -113,7 +119,7 @@ describe('semievolRun with a merged Together checkpoint served by a server the r
           serve: 'download',
           download: {
             checkpoint: 'merged',
-            server: { command, provider: 'merged', startTimeoutSeconds: 120, stopGraceSeconds: 5 },
+            server: { command, provider: serverProvider, startTimeoutSeconds: 120, stopGraceSeconds: 5 },
           },
         },
         hyperparameters: { epochs },
@@ -213,12 +219,35 @@ describe('semievolRun with a merged Together checkpoint served by a server the r
         const handle = await client.workflow.start('semievolRun', {
           taskQueue: worker.taskQueue,
           workflowId: runId,
-          args: [await input(runId, 3, 'echo "loading {dir}"; echo "CUDA out of memory" >&2; exit 1')],
+          args: [await input(runId, 3, { command: 'echo "loading {dir}"; echo "CUDA out of memory" >&2; exit 1' })],
         });
         await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
       });
       const history = JSON.stringify(await client.workflow.getHandle(runId).fetchHistory());
       expect(history).toMatch(/the server exited before listing ft-[^"]*-merged:\\n[^"]*CUDA out of memory/);
+    } finally {
+      await close();
+    }
+  });
+
+  it('starts no server on a port that already answers, failing the run in one sentence', async () => {
+    const { client, close } = await testClient();
+    const worker = await testWorker(deps);
+    const runId = `tmb-${Date.now() % 1e7}`;
+    try {
+      await worker.run(async () => {
+        const handle = await client.workflow.start('semievolRun', {
+          taskQueue: worker.taskQueue,
+          workflowId: runId,
+          args: [await input(runId, 4, { serverProvider: 'busy' })],
+        });
+        await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
+      });
+      const history = JSON.stringify(await client.workflow.getHandle(runId).fetchHistory());
+      expect(history).toMatch(
+        /already answers \(listing [^)]*sim-model[^)]*\): the server of a merged checkpoint needs/,
+      );
+      expect(fs.existsSync(path.join(deps.jobsDir, 'checkpoint-servers', runId))).toBe(false);
     } finally {
       await close();
     }
