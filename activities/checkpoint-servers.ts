@@ -56,6 +56,11 @@ class RecordedServer {
     return (await this.processes.alive(pid, this.name)) ? 'here' : 'gone';
   }
 
+  /** When the recorded server was started (its pid written), epoch milliseconds. */
+  startedAt(): number {
+    return fs.statSync(path.join(this.dir, 'pid')).mtimeMs;
+  }
+
   logTail(): string {
     return tailLines(path.join(this.dir, 'server.log'), 10).join('\n');
   }
@@ -156,7 +161,8 @@ export function checkpointServerActivities({ jobsDir, env }: ActivityDeps) {
             .replaceAll('{port}', portOf(new URL(provider.baseURL)));
           recorded.start(command, env);
         }
-        const deadline = Date.now() + server.startTimeoutSeconds * 1000;
+        // From the server's start, not this attempt's: a worker that restarted does not give it a new timeout.
+        const deadline = recorded.startedAt() + server.startTimeoutSeconds * 1000;
         for (;;) {
           ctx.heartbeat();
           const listed = await listedModels(provider.baseURL, apiKey, ctx.cancellationSignal);
