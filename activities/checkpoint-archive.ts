@@ -14,7 +14,7 @@ const run = promisify(execFile);
 const manifestName = '.flt-unpacked.json';
 
 interface Manifest {
-  /** Relative to the checkpoint directory. */
+  /** The checkpoint's folder (an adapter's or a merged model's; named when only adapters were), relative to it. */
   adapterDir: string;
   files: { path: string; bytes: number }[];
 }
@@ -54,32 +54,39 @@ function listFiles(dir: string, under = ''): { path: string; bytes: number }[] {
   });
 }
 
-/** The shallowest folder holding a PEFT adapter (`adapter_config.json` beside its weights), relative to `dir`. */
-function adapterFolder(dir: string, files: { path: string }[]): string {
+/** What a checkpoint holds: a PEFT adapter, or a whole model with the adapter merged in. */
+export type CheckpointKind = 'adapter' | 'merged';
+
+/** Each kind's config file, the weights that must sit beside it, and what the config is. */
+const layouts: Record<CheckpointKind, { config: string; weights: RegExp; what: string }> = {
+  adapter: { config: 'adapter_config.json', weights: /^adapter_model\.(safetensors|bin)$/, what: 'a LoRA adapter' },
+  merged: { config: 'config.json', weights: /\.(safetensors|bin)$/, what: 'a merged model' },
+};
+
+/**
+ * The shallowest folder holding the checkpoint, relative to `dir`: a PEFT adapter (`adapter_config.json` beside
+ * `adapter_model.safetensors` or `.bin`) or a merged model (`config.json` beside `*.safetensors` or `*.bin` weights).
+ */
+function checkpointFolder(dir: string, files: { path: string }[], kind: CheckpointKind): string {
+  const { config, weights, what } = layouts[kind];
   const configs = files
-    .filter((f) => path.basename(f.path) === 'adapter_config.json')
+    .filter((f) => path.basename(f.path) === config)
     .map((f) => path.dirname(f.path))
     .sort((a, b) => a.split(path.sep).length - b.split(path.sep).length);
   const folder = configs[0];
   if (folder === undefined)
-    throw typedError(InvalidInput, 'the checkpoint archive holds no adapter_config.json: it is not a LoRA adapter');
-  const weights = ['adapter_model.safetensors', 'adapter_model.bin'].some((name) =>
-    fs.existsSync(path.join(dir, folder, name)),
-  );
-  if (!weights)
-    throw typedError(
-      InvalidInput,
-      `the checkpoint archive's ${folder}/ has adapter_config.json but no adapter weights`,
-    );
+    throw typedError(InvalidInput, `the checkpoint archive holds no ${config}: it is not ${what}`);
+  if (!files.some((f) => path.dirname(f.path) === folder && weights.test(path.basename(f.path))))
+    throw typedError(InvalidInput, `the checkpoint archive's ${folder}/ has ${config} but no weights beside it`);
   try {
-    JSON.parse(fs.readFileSync(path.join(dir, folder, 'adapter_config.json'), 'utf8'));
+    JSON.parse(fs.readFileSync(path.join(dir, folder, config), 'utf8'));
   } catch {
-    throw typedError(InvalidInput, "the checkpoint archive's adapter_config.json is not JSON");
+    throw typedError(InvalidInput, `the checkpoint archive's ${config} is not JSON`);
   }
   return folder;
 }
 
-/** The adapter folder of a checkpoint unpacked earlier whose files are all still there, else null. */
+/** The folder of a checkpoint (adapter or merged model) unpacked earlier, all its files still there; else null. */
 export function unpackedAdapter(checkpointDir: string): string | null {
   let manifest: Manifest;
   try {
@@ -94,10 +101,11 @@ export function unpackedAdapter(checkpointDir: string): string | null {
 const sizeOrNull = (file: string) => (fs.existsSync(file) ? fs.statSync(file).size : null);
 
 /**
- * Unpacks `archive` into `checkpointDir` and returns the adapter folder in it. A partly unpacked or tampered earlier
- * result is replaced. An archive the tools cannot read fails (the caller decides whether to fetch it again).
+ * Unpacks `archive` into `checkpointDir` and returns the folder of the `kind` checkpoint in it. A partly unpacked or
+ * tampered earlier result is replaced. An archive the tools cannot read fails (the caller decides whether to fetch it
+ * again).
  */
-export async function unpackCheckpoint(archive: string, checkpointDir: string): Promise<string> {
+export async function unpackCheckpoint(archive: string, checkpointDir: string, kind: CheckpointKind): Promise<string> {
   const staging = `${checkpointDir}.unpacking`;
   fs.rmSync(staging, { recursive: true, force: true });
   fs.mkdirSync(staging, { recursive: true });
@@ -105,7 +113,7 @@ export async function unpackCheckpoint(archive: string, checkpointDir: string): 
     const [command, args] = unpackCommand(archive, staging);
     await run(command, args);
     const files = listFiles(staging);
-    const manifest: Manifest = { adapterDir: adapterFolder(staging, files), files };
+    const manifest: Manifest = { adapterDir: checkpointFolder(staging, files, kind), files };
     fs.writeFileSync(path.join(staging, manifestName), JSON.stringify(manifest));
     fs.rmSync(checkpointDir, { recursive: true, force: true });
     fs.renameSync(staging, checkpointDir);

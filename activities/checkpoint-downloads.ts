@@ -48,7 +48,7 @@ export function checkpointDownloadActivities({ jobsDir, env }: ActivityDeps) {
           },
         });
         try {
-          const adapter = await unpackCheckpoint(archive, checkpointDir);
+          const adapter = await unpackCheckpoint(archive, checkpointDir, choice.checkpoint);
           // Unpacked and listed: the archive is no longer needed, and a merged one is as large as the model.
           fs.rmSync(archive, { force: true });
           return { name, path: adapter };

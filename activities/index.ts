@@ -1,5 +1,6 @@
 // All activities the worker registers. Workflows import only the type.
 import { checkpointDownloadActivities } from './checkpoint-downloads';
+import { checkpointServerActivities } from './checkpoint-servers';
 import type { ActivityDeps } from './context';
 import { datasetActivities } from './datasets';
 import { endpointActivities } from './endpoints';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...shardListActivities(deps),
     ...endpointActivities(deps),
     ...checkpointDownloadActivities(deps),
+    ...checkpointServerActivities(deps),
   };
 }
 

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { ProvidersConfig } from '../core/config';
 import type { ServeAdapterInput, UnloadAdaptersInput } from '../core/contracts';
 import type { DedicatedEndpointRef, ModelRef } from '../core/types';
+import { stopCheckpointServer } from './checkpoint-servers';
 import type { ActivityDeps } from './context';
 import { toActivityFailure } from './providers/errors';
 import type { AdapterSelection, AdapterServing } from './providers/serving/adapter-serving';
@@ -77,7 +78,7 @@ async function release(
   await deployments.release(fireworks.model, endpoint.id, fireworks.ownsDeployment);
 }
 
-export function servingActivities({ env }: ActivityDeps) {
+export function servingActivities({ env, jobsDir }: ActivityDeps) {
   return {
     /** The worker's clock, for the serving time a stage bills (workflows may not read one). Run as a local activity. */
     async readServingClock(): Promise<number> {
@@ -113,12 +114,20 @@ export function servingActivities({ env }: ActivityDeps) {
 
     /**
      * Unloads each served adapter (already gone counts as done), so a long-lived server does not fill up, and stops
-     * each dedicated endpoint, which bills by the minute until stopped.
+     * each dedicated endpoint, which bills by the minute until stopped, and each server started on a merged checkpoint.
      */
     async unloadAdapters({ providers, models }: UnloadAdaptersInput): Promise<string[]> {
       const unloaded: string[] = [];
       for (const model of models) {
-        const { serving, adapter, endpoint } = model;
+        const { serving, adapter, endpoint, server } = model;
+        if (server) {
+          try {
+            await stopCheckpointServer(jobsDir, server);
+            unloaded.push(server.name);
+          } catch (err) {
+            throw toActivityFailure(err, `stop the server of ${model.model}`);
+          }
+        }
         if (endpoint) {
           try {
             await release(endpoint, providers, model.provider, env);

@@ -198,23 +198,47 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
        * the checkpoint is downloaded and served by a server of your own (see `download`).
        */
       serve: z.enum(['serverless', 'endpoint', 'download']).optional(),
-      /** The checkpoint `serve: download` fetches once the job completes, and the local server that loads it. */
+      /**
+       * The checkpoint `serve: download` fetches once the job completes, and what serves it: your running vLLM or
+       * SGLang server loads an adapter; a merged checkpoint gets a server of its own, which the run starts and stops.
+       */
       download: z
         .object({
           /** `adapter`: the LoRA adapter (PEFT files); `merged`: full weights with the adapter merged in. */
           checkpoint: z.enum(['adapter', 'merged']).default('adapter'),
           /** An intermediate checkpoint by its training step instead of the final one. */
           checkpointStep: z.number().int().positive().optional(),
-          /** The engine that loads the adapter at runtime. */
-          engine: z.enum(['vllm', 'sglang']),
-          /** The openai-compatible provider (its baseURL is your vLLM or SGLang server) that serves it. */
-          provider: name,
+          /** An adapter's: the engine that loads it at runtime. */
+          engine: z.enum(['vllm', 'sglang']).optional(),
+          /** An adapter's: the openai-compatible provider (baseURL: your vLLM or SGLang server) that serves it. */
+          provider: name.optional(),
+          /** A merged checkpoint's: the server the run starts on it, and the provider it answers through. */
+          server: z
+            .object({
+              /** A shell command; {dir}, {model} and {port} are replaced by the checkpoint's folder, name and port. */
+              command: z.string().min(1),
+              /** The openai-compatible provider whose baseURL the started server answers on ({port} is its port). */
+              provider: name,
+              /** How long the server may take to list the model before the start fails. */
+              startTimeoutSeconds: z.number().positive().default(1800),
+              /** How long a stopped server gets between SIGTERM and SIGKILL. */
+              stopGraceSeconds: z.number().positive().default(30),
+            })
+            .strict()
+            .optional(),
         })
         .strict()
-        .refine((d) => d.checkpoint === 'adapter', {
+        .refine((d) => d.checkpoint !== 'merged' || d.server !== undefined, {
           error:
-            'checkpoint: merged is full model weights, which a running vLLM or SGLang server cannot load; ' +
-            'use checkpoint: adapter',
+            'is required with checkpoint: merged: {command, provider}, the server the run starts on the full weights',
+          path: ['server'],
+        })
+        .refine((d) => d.checkpoint === 'merged' || d.server === undefined, {
+          error: 'is only for checkpoint: merged; an adapter is loaded by your running engine (engine, provider)',
+          path: ['server'],
+        })
+        .refine((d) => d.checkpoint === 'merged' || (d.engine !== undefined && d.provider !== undefined), {
+          error: 'needs engine and provider with checkpoint: adapter (the running vLLM or SGLang server that loads it)',
           path: ['checkpoint'],
         })
         .optional(),
@@ -239,7 +263,7 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
       path: ['endpoint'],
     })
     .refine((b) => b.serve !== 'download' || b.download !== undefined, {
-      error: 'serve: download needs download: {engine, provider} (the local server that loads the checkpoint)',
+      error: 'serve: download needs download: {engine, provider} or {checkpoint: merged, server} (what serves it)',
       path: ['download'],
     }),
   z

@@ -215,6 +215,10 @@ export function evaluationItemFailures(
 }
 
 export type TogetherBackendConfig = Extract<FineTuneBackendConfig, { kind: 'together' }>;
+export type TogetherDownload = NonNullable<TogetherBackendConfig['download']>;
+
+/** The provider a downloaded Together checkpoint is called through: the server started on it, or your engine's. */
+export const downloadProvider = (download: TogetherDownload): string => download.server?.provider ?? download.provider!;
 
 /** Create (or find, by its display name) the dedicated endpoint serving `model`. */
 export interface StartEndpointInput {
@@ -273,8 +277,19 @@ export interface DownloadCheckpointInput {
   jobId: string;
 }
 
-/** A checkpoint unpacked on the worker: `path`, the adapter's folder; `name`, what the local server serves it as. */
+/**
+ * A checkpoint unpacked on the worker: `path`, the adapter's (or the merged model's) folder; `name`, what the local
+ * server serves it as.
+ */
 export interface DownloadedCheckpoint {
   name: string;
   path: string;
+}
+
+/** Start (or find running) the server of a merged checkpoint and wait until it lists the checkpoint's model. */
+export interface StartCheckpointServerInput {
+  runId: string;
+  server: NonNullable<TogetherDownload['server']>;
+  providers: ProvidersConfig;
+  checkpoint: DownloadedCheckpoint;
 }

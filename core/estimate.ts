@@ -1,6 +1,7 @@
 // What a run's stages are expected to call, read, write and cost before anything is paid for. Pure: the CLI estimates
 // a config from its data, and workflows rescale a stage's estimate to the counts they know when the stage starts.
 import type { FineTuneBackendConfig, ProvidersConfig } from './config';
+import { downloadProvider } from './contracts';
 import type { ChatMessage, StageUsage } from './types';
 
 export interface TokenPrices {
@@ -28,7 +29,7 @@ export function pricesOf(providers: ProvidersConfig, name: string): TokenPrices 
  */
 export function tunedModelProvider(backend: Exclude<FineTuneBackendConfig, { kind: 'in-context' }>): string {
   return backend.kind === 'together' && backend.serve === 'download' && backend.download
-    ? backend.download.provider
+    ? downloadProvider(backend.download)
     : backend.provider;
 }
 

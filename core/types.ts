@@ -153,6 +153,21 @@ export interface ModelRef {
   serving?: AdapterServingRef;
   /** Set when the model is called through a dedicated endpoint this run started: the run stops it at its end. */
   endpoint?: DedicatedEndpointRef;
+  /** Set when a server this run started on a merged checkpoint serves the model: the run stops it at its end. */
+  server?: CheckpointServerRef;
+}
+
+/**
+ * A model server started as a detached process group on the worker's host, recorded (pid, host, server.log) in the
+ * jobs folder there under the run's id and the checkpoint's name.
+ */
+export interface CheckpointServerRef {
+  /** The run that started it: runs sharing a fine-tune job (and its checkpoint) each start and stop their own. */
+  runId: string;
+  /** The checkpoint's name: the model the server lists, and its record's folder. */
+  name: string;
+  /** How long a stopped server gets between SIGTERM and SIGKILL. */
+  stopGraceSeconds: number;
 }
 
 /**

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { checkReferences, type EvaluatedModelSpec, type ProvidersConfig } from '../core/config';
+import { downloadProvider } from '../core/contracts';
 import { runConfigSchema, type RunConfig } from '../core/run-config';
 import type { SelfGuideRunConfig } from '../core/selfguide-config';
 import type { SemievolRunConfig } from '../core/semievol-config';
@@ -176,19 +177,37 @@ function adapterProblems(
 }
 
 /**
- * A Together checkpoint downloaded for local serving (`serve: download`) is loaded by your own vLLM or SGLang: its
- * provider must be an openai-compatible one with that server's baseURL, known before the job is paid for.
+ * A Together checkpoint downloaded for local serving (`serve: download`) is called through an openai-compatible
+ * provider with a baseURL, known before the job is paid for: your own vLLM or SGLang's for an adapter, or that of the
+ * server the run starts on a merged checkpoint. Such a server serves one model on its provider's port, so a run that
+ * would call two merged checkpoints at once is refused.
  */
 function downloadServerProblem(config: RunConfig): { path: string[]; message: string } | null {
   const backend = 'fineTune' in config ? config.fineTune.backend : undefined;
   if (backend?.kind !== 'together' || backend.serve !== 'download' || !backend.download) return null;
-  const { provider: name, engine } = backend.download;
+  const { download } = backend;
+  const at = ['fineTune', 'backend', 'download'];
+  const name = downloadProvider(download);
   const provider = config.providers[name];
-  if (provider?.kind === 'openai-compatible' && provider.baseURL) return null;
-  return {
-    path: ['fineTune', 'backend', 'download', 'provider'],
-    message: `names "${name}", which must be an openai-compatible provider with the baseURL of your ${engine} server`,
-  };
+  if (provider?.kind !== 'openai-compatible' || !provider.baseURL)
+    return {
+      path: download.server ? [...at, 'server', 'provider'] : [...at, 'provider'],
+      message:
+        `names "${name}", which must be an openai-compatible provider with the baseURL of ` +
+        (download.server ? 'the server the run starts' : `your ${download.engine} server`),
+    };
+  const twoAtOnce =
+    config.method === 'semievol' && !config.semievol.without.includes('in-weight-propagation')
+      ? 'SemiEvol calls M_warm and M_evol in one stage (leave out the warm-up: without: [in-weight-propagation])'
+      : config.method === 'selfguide' || config.method === 'selfguide-campaign'
+        ? "SELF-GUIDE evaluates its two fine-tuned models (SELF-GUIDE's and few-shot fine-tuning's) at once"
+        : null;
+  if (download.server && twoAtOnce)
+    return {
+      path: [...at, 'checkpoint'],
+      message: `is merged, whose server alone holds the port of "${name}", but ${twoAtOnce}`,
+    };
+  return null;
 }
 
 /** Every `path` under `data` (datasets, task folders, lists of them) is relative to the config's folder. */

@@ -1,5 +1,6 @@
 // Every provider request the double answered (or deliberately didn't), for tests to inspect.
 import { createHash } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 
 /** The `requestHash` of a request: equal requests hash equal, whether sent online or inside a batch. */
 export function requestHash(method: string, path: string, body: Buffer): string {
@@ -36,6 +37,12 @@ export interface RequestLogEntry {
 export class RequestLog {
   private lastSeq = 0;
   private entries: RequestLogEntry[] = [];
+  /** A file each entry is also appended to as one JSON line: it outlives a double that a run started and stopped. */
+  private mirror: string | null = null;
+
+  mirrorTo(file: string): void {
+    this.mirror = file;
+  }
 
   nextSeq(): number {
     return ++this.lastSeq;
@@ -43,6 +50,7 @@ export class RequestLog {
 
   add(entry: RequestLogEntry): void {
     this.entries.push(entry);
+    if (this.mirror) appendFileSync(this.mirror, `${JSON.stringify(entry)}\n`);
   }
 
   /** In arrival order (entries are added as requests finish, which can be out of order). */

@@ -1,6 +1,7 @@
 // The provider test double: an OpenAI-, Together- and Fireworks-compatible HTTP server with a simulated model,
 // for tests that cannot reach paid providers.
 //   tsx testdouble/server.ts --port 0 [--host 127.0.0.1] [--api-key KEY] [--config cfg.json] [--gold gold.jsonl]
+//     [--request-log requests.jsonl]
 // Prints one JSON line {"listening":"http://HOST:PORT"} to stdout once it accepts connections.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -32,6 +33,7 @@ function main(): void {
       'api-key': { type: 'string' },
       config: { type: 'string' },
       gold: { type: 'string' },
+      'request-log': { type: 'string' },
     },
   });
   const port = Number(values.port);
@@ -41,6 +43,7 @@ function main(): void {
 
   const state = new DoubleState(defaultConfig(), values['api-key']);
   if (values.config) state.configure(JSON.parse(readFileSync(values.config, 'utf8')) as DoubleConfigPatch);
+  if (values['request-log']) state.log.mirrorTo(values['request-log']);
   if (values.gold) state.gold.add(parseGoldJsonl(readFileSync(values.gold, 'utf8'), values.gold));
 
   const router = new Router();

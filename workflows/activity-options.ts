@@ -65,6 +65,16 @@ export const checkpointDownload: ActivityOptions = {
   retry: retryPolicy('2 seconds', '1 minute'),
 };
 
+/**
+ * Starting a merged checkpoint's server and waiting until it lists the model: loading full weights takes minutes;
+ * heartbeats show the wait alive, and a retried attempt follows the server its predecessor started.
+ */
+export const checkpointServerStart: ActivityOptions = {
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '15 seconds',
+  retry: retryPolicy('2 seconds', '1 minute'),
+};
+
 /** Reading the worker's clock around a stage, as a local activity: one marker event in the history, no task. */
 export const clockRead: LocalActivityOptions = {
   startToCloseTimeout: '10 seconds',

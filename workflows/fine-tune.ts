@@ -80,7 +80,7 @@ export async function fineTune(input: FineTuneInput): Promise<ModelRef> {
       if (backend.kind === 'fireworks' && backend.serve === 'deployment')
         return serveThroughDeployment(backend, input.providers, trained, input.baseModel.model, input.runId);
       if (backend.kind === 'together' && backend.serve === 'download')
-        return serveDownloadedCheckpoint(backend, input.providers, input.stage, final.jobId);
+        return serveDownloadedCheckpoint(backend, input.providers, input.stage, final.jobId, input.runId);
       if (backend.kind !== 'command' || !backend.serve || backend.serve === 'none') return trained;
       if (!final.adapterPath)
         throw ApplicationFailure.nonRetryable(`Fine-tune job ${final.jobId} left no adapter to serve.`, InvalidInput);

@@ -12,8 +12,12 @@ const serving = (summary: string) => proxyActivities<Activities>({ ...adapterSer
 export const isServedAdapter = (model: ModelRef | null | undefined): model is ModelRef =>
   !!model?.serving && !!model.adapter;
 
-/** Whether the run must release `model` at its end: an adapter a server holds, or an endpoint billing by the minute. */
-const holdsResources = (model: ModelRef): boolean => model.endpoint !== undefined || isServedAdapter(model);
+/**
+ * Whether the run must release `model` at its end: an adapter a server holds, an endpoint billing by the minute, or a
+ * server the run started.
+ */
+const holdsResources = (model: ModelRef): boolean =>
+  model.endpoint !== undefined || model.server !== undefined || isServedAdapter(model);
 
 /**
  * A freshly trained adapter made callable and proven so, as its own step: loaded (or checked), listed, answering a

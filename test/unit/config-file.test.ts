@@ -68,6 +68,69 @@ fineTune:
     expect(loadRunConfig(write('download-ok.yaml', semievol('together'))).method).toBe('semievol');
   });
 
+  it('refuses a merged Together checkpoint whose server has no baseURL or would serve two models at once', () => {
+    const semievol = (provider: string, without: string) => `method: semievol
+task: fpb
+providers:
+  together:
+    kind: openai-compatible
+    baseURL: http://127.0.0.1:9999/together/v1
+  merged:
+    kind: openai-compatible
+    baseURL: http://127.0.0.1:8000/v1
+  nowhere:
+    kind: openai-compatible
+model: { provider: together, model: base }
+data:
+  labeled: { format: semievol-csv, path: l.csv }
+  unlabeled: { format: semievol-csv, path: u.csv }
+  test: { format: semievol-csv, path: t.csv }
+semievol: { without: [${without}] }
+fineTune:
+  backend:
+    kind: together
+    provider: together
+    serve: download
+    download:
+      checkpoint: merged
+      server: { command: "vllm serve {dir} --served-model-name {model} --port {port}", provider: ${provider} }
+`;
+    expect(errorOf(write('merged-nowhere.yaml', semievol('nowhere', 'in-weight-propagation')))).toBe(
+      `${path.join(dir, 'merged-nowhere.yaml')} line 25: field "fineTune.backend.download.server.provider" names ` +
+        '"nowhere", which must be an openai-compatible provider with the baseURL of the server the run starts.',
+    );
+    expect(errorOf(write('merged-warm.yaml', semievol('merged', '')))).toBe(
+      `${path.join(dir, 'merged-warm.yaml')} line 24: field "fineTune.backend.download.checkpoint" is merged, whose ` +
+        'server alone holds the port of "merged", but SemiEvol calls M_warm and M_evol in one stage (leave out the ' +
+        'warm-up: without: [in-weight-propagation]).',
+    );
+    const selfguide = `method: selfguide
+task: task1385
+providers:
+  together: { kind: openai-compatible, baseURL: http://127.0.0.1:9999/together/v1 }
+  merged: { kind: openai-compatible, baseURL: http://127.0.0.1:8000/v1 }
+model: { provider: together, model: base }
+data:
+  task: { format: selfguide-task, path: task1385 }
+fineTune:
+  backend:
+    kind: together
+    provider: together
+    serve: download
+    download: { checkpoint: merged, server: { command: "vllm serve {dir} --port {port}", provider: merged } }
+`;
+    expect(errorOf(write('merged-selfguide.yaml', selfguide))).toMatch(
+      new RegExp(
+        'line 14: field "fineTune\\.backend\\.download\\.checkpoint" is merged, whose server alone holds the port ' +
+          'of "merged", but SELF-GUIDE evaluates its two fine-tuned models',
+      ),
+    );
+    const ok = loadRunConfig(write('merged-ok.yaml', semievol('merged', 'in-weight-propagation')));
+    expect(ok.method === 'semievol' && ok.fineTune.backend).toMatchObject({
+      download: { checkpoint: 'merged', server: { provider: 'merged', startTimeoutSeconds: 1800 } },
+    });
+  });
+
   it('applies defaults and resolves data paths against the config folder', () => {
     const config = loadRunConfig(write('ok.yaml', valid));
     if (config.method !== 'evaluate') throw new Error(`expected an evaluate config, got ${config.method}`);

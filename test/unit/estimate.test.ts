@@ -459,18 +459,50 @@ describe('training, serving and endpoint time', () => {
     });
   });
 
-  it('refuses a downloaded checkpoint without its server, and a merged one, in one sentence naming the field', () => {
+  it('refuses a downloaded checkpoint without what serves it, in one sentence naming the field', () => {
     const together = { kind: 'together', provider: 'together', serve: 'download' };
-    expect(fineTuneBackendSchema.safeParse(together).error?.issues[0]).toMatchObject({
+    const issue = (download?: object) =>
+      fineTuneBackendSchema.safeParse(download ? { ...together, download } : together).error?.issues[0];
+    expect(issue()).toMatchObject({
       path: ['download'],
-      message: 'serve: download needs download: {engine, provider} (the local server that loads the checkpoint)',
+      message: 'serve: download needs download: {engine, provider} or {checkpoint: merged, server} (what serves it)',
     });
-    const merged = fineTuneBackendSchema.safeParse({
-      ...together,
-      download: { checkpoint: 'merged', engine: 'vllm', provider: 'vllm' },
+    // A merged checkpoint is full weights: no running engine loads it, a server started on it serves it.
+    expect(issue({ checkpoint: 'merged', engine: 'vllm', provider: 'vllm' })).toMatchObject({
+      path: ['download', 'server'],
+      message: expect.stringMatching(/^is required with checkpoint: merged: \{command, provider\}/),
     });
-    expect(merged.error?.issues[0]).toMatchObject({ path: ['download', 'checkpoint'] });
-    expect(merged.error?.issues[0]?.message).toMatch(/^checkpoint: merged is full model weights/);
+    expect(
+      issue({ engine: 'vllm', provider: 'vllm', server: { command: 'vllm serve {dir}', provider: 'vllm' } }),
+    ).toMatchObject({
+      path: ['download', 'server'],
+      message: expect.stringMatching(/^is only for checkpoint: merged/),
+    });
+    expect(issue({ checkpoint: 'adapter', provider: 'vllm' })).toMatchObject({
+      path: ['download', 'checkpoint'],
+      message: expect.stringMatching(/^needs engine and provider with checkpoint: adapter/),
+    });
+  });
+
+  it("prices a merged checkpoint served on a server of its own by that provider's GPU-hour", () => {
+    const backend = fineTuneBackendSchema.parse({
+      kind: 'together',
+      provider: 'together',
+      serve: 'download',
+      download: { checkpoint: 'merged', server: { command: 'vllm serve {dir} --port {port}', provider: 'vllm' } },
+    });
+    const stages = estimateSemievol({
+      providers: timed,
+      model: { provider: 'together', model: 'base' },
+      fineTune: { backend, hyperparameters: { epochs: 2 }, finalHyperparameters: { epochs: 2 } },
+      options: semievolOptionsSchema.parse({ without: ['in-weight-propagation'] }),
+      sampling: { maxTokens: 100, seed: 0 },
+      labeled: [1, 2].map((i) => item(i)),
+      unlabeled: [3, 4].map((i) => item(i, null)),
+      test: [5].map((i) => item(i)),
+    });
+    const evaluate = stages.find((s) => s.stage === 'evaluate')!;
+    expect(evaluate.charges?.map((c) => [c.kind, c.unit])).toContainEqual(['serving', 'GPU-hour']);
   });
 
   it('rescales time with the units, and refuses a time price that cannot be turned into minutes', () => {
