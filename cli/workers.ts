@@ -1,6 +1,6 @@
 // `flt workers` and `flt rollout`: the versions of a Worker Deployment (README, "Changing a workflow safely") and
 // moving new runs to one of them. Pinned runs stay on the version they started on whatever is current.
-import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { taskQueue } from '../lib/temporal';
 import { describeDeployment, openRunsOn, pollersByBuildId, setCurrentVersion } from '../lib/worker-deployment';
@@ -42,7 +42,15 @@ export async function rollout(client: Client, deploymentName: string, buildId: s
         '); start its workers first.',
     );
   if (state?.current === buildId) return `deployment "${deploymentName}": build ${buildId} is already current`;
-  const previous = await setCurrentVersion(client, { deploymentName, buildId }, state?.conflictToken);
+  const previous = await setCurrentVersion(client, { deploymentName, buildId }, state?.conflictToken).catch((err) => {
+    // The server refuses a version that has not yet polled every task queue the current one serves.
+    if (isGrpcServiceError(err) && /missing active task queues/.test(err.details))
+      throw new UserError(
+        `Build ${buildId} has not polled every task queue that build ${state?.current} serves yet (${err.details}); ` +
+          'wait until its workers are all up, then run `flt rollout` again.',
+      );
+    throw err;
+  });
   // The change reaches the task queues' partitions shortly after; once it has, every new run starts on the new build.
   const deadline = Date.now() + 30_000;
   const propagated = async () => (await describeDeployment(client, deploymentName))?.propagated ?? false;

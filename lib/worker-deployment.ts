@@ -97,6 +97,15 @@ export async function becomeCurrentIfNone(
   return { promoted: false };
 }
 
+/** The task queues (`name/type`) whose pollers the server has seen from this version. */
+export async function versionTaskQueues(client: Client, version: WorkerDeploymentVersion): Promise<string[]> {
+  const { versionTaskQueues } = await client.workflowService.describeWorkerDeploymentVersion({
+    namespace: client.options.namespace,
+    deploymentVersion: version,
+  });
+  return (versionTaskQueues ?? []).map((q) => `${q.name}/${q.type}`);
+}
+
 /** Workflow-task pollers on `taskQueue` per build id of the deployment, as the server last saw them. */
 export async function pollersByBuildId(
   client: Client,

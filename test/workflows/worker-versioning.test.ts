@@ -19,7 +19,7 @@ import type { ActivityDeps } from '../../activities/context';
 import type { ProvidersConfig } from '../../core/config';
 import { rollout, workersLines } from '../../cli/workers';
 import { loadSemiEvolCsv } from '../../lib/datasets';
-import { becomeCurrentIfNone, describeDeployment } from '../../lib/worker-deployment';
+import { becomeCurrentIfNone, describeDeployment, versionTaskQueues } from '../../lib/worker-deployment';
 import { buildIdOf, versionedWorker, workerDeploymentName, workerVersion } from '../../lib/worker-version';
 import type { EvaluationRunInput, EvaluationRunResult } from '../../workflows/evaluation-run';
 import { childId } from '../../workflows/shared';
@@ -144,10 +144,15 @@ describe('worker versioning', () => {
         return withWorker(v2, after, async () => {
           // A later worker never promotes itself over a current version; the operator does, once it is listed.
           expect(await becomeCurrentIfNone(client, v2)).toEqual({ promoted: false, current: v1.buildId });
-          await until(
-            async () =>
-              !!(await describeDeployment(client, deploymentName))?.versions.some((v) => v.buildId === v2.buildId),
-          );
+          // The server promotes a version only once it has polled every task queue (workflows and activities) that
+          // the current one serves.
+          const served = await versionTaskQueues(client, v1);
+          await until(async () => {
+            const listed = await describeDeployment(client, deploymentName);
+            if (!listed?.versions.some((v) => v.buildId === v2.buildId)) return false;
+            const polled = await versionTaskQueues(client, v2);
+            return served.every((q) => polled.includes(q));
+          });
           expect(await rollout(client, deploymentName, v2.buildId)).toBe(
             `deployment "${deploymentName}": new runs start on build ${v2.buildId}; runs pinned to ${v1.buildId} ` +
               'finish there: stop its workers once `flt workers` shows it drained and no open runs',
