@@ -14,6 +14,7 @@ import { statusLines } from './cli/status';
 import { registerSelfguideCommands } from './cli/selfguide';
 import { registerSemievolCommands } from './cli/semievol';
 import { printOutcome, registerWatchCommand, watchRun } from './cli/watch';
+import { registerWorkerCommands } from './cli/workers';
 import { searchAttributes } from './core/search-attributes';
 import { defaultArtifactStore, DryRunArtifactStore } from './lib/artifacts';
 import { ConfigError, loadRunConfig } from './lib/config-file';
@@ -127,6 +128,7 @@ registerReportCommand(program);
 registerResumeCommand(program);
 registerSelfguideCommands(program);
 registerSemievolCommands(program);
+registerWorkerCommands(program);
 
 program.parseAsync(process.argv).then(
   () => process.exit(0),

@@ -1,6 +1,14 @@
 // The worker process: hosts every workflow and activity. Configuration comes from its environment (see README).
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
+import {
+  bundleWorkflowCode,
+  NativeConnection,
+  Worker,
+  type ActivityInterceptorsFactory,
+  type WorkerOptions,
+} from '@temporalio/worker';
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createActivities } from '../activities';
 import { defaultActivityDeps } from '../activities/context';
@@ -9,22 +17,23 @@ import { sweepOrphanedActivities, workerIdentity } from './orphaned-activities';
 import { dataConverter } from './payload-codec';
 import { taskQueue, temporalConnectConfig } from './temporal';
 import { maxWorkerCrashes, workerCrashLimit } from './worker-crashes';
+import { becomeCurrentIfNone } from './worker-deployment';
+import { versionedWorker, workerDeploymentName, workerVersion } from './worker-version';
 
 /** Runs the worker until SIGINT/SIGTERM; `activityInterceptors` run inside the project's own (tests add theirs). */
 export async function runWorker(activityInterceptors: ActivityInterceptorsFactory[] = []): Promise<void> {
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
   const deps = defaultActivityDeps();
+  const { workflows, version } = await workflowCode();
   const worker = await Worker.create({
     connection,
     namespace,
     taskQueue: taskQueue(),
     // Names the host by boot and pid namespace too, so a restarted worker frees only its own host's orphans.
     identity: workerIdentity(),
-    // A prebuilt bundle (bundleWorkflowCode's code in a file) spares a restarted worker seconds of bundling.
-    ...(process.env.FLT_WORKFLOW_BUNDLE
-      ? { workflowBundle: { codePath: process.env.FLT_WORKFLOW_BUNDLE } }
-      : { workflowsPath: require.resolve('../workflows') }),
+    ...workflows,
+    ...(version && { workerDeploymentOptions: versionedWorker(version) }),
     activities: createActivities(deps),
     // The crash ledger lives next to the artifacts, which every worker of a deployment shares.
     interceptors: {
@@ -47,15 +56,69 @@ export async function runWorker(activityInterceptors: ActivityInterceptorsFactor
   const orphans = await retryOrphanedActivities(connectionOptions, namespace);
   await orphans.first;
   console.log(
-    `worker: polling task queue "${taskQueue()}" in namespace "${namespace}" at ${connectionOptions.address}`,
+    `worker: polling task queue "${taskQueue()}" in namespace "${namespace}" at ${connectionOptions.address}` +
+      (version ? ` as build ${version.buildId} of deployment "${version.deploymentName}"` : ''),
   );
+  // The server lists this worker's version only once it polls, so the first deploy is settled beside the run.
+  const stopped = new AbortController();
+  const deployed = version && firstDeploy(connectionOptions, namespace, version, stopped.signal);
   // worker.run() returns after SIGINT/SIGTERM once in-flight tasks have drained (or the grace time has passed).
   try {
     await worker.run();
   } finally {
+    stopped.abort();
+    await deployed;
     await orphans.stop();
     await deps.gateway.close();
     await connection.close();
+  }
+}
+
+/**
+ * The workflow code to run and, when FLT_WORKER_DEPLOYMENT names a deployment, this worker's version in it. A versioned
+ * worker bundles the code itself, since its default build id is the bundle's hash.
+ */
+async function workflowCode(): Promise<{
+  workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>;
+  version?: WorkerDeploymentVersion;
+}> {
+  // A prebuilt bundle (bundleWorkflowCode's code in a file) spares a restarted worker seconds of bundling.
+  const prebuilt = process.env.FLT_WORKFLOW_BUNDLE;
+  const workflowsPath = require.resolve('../workflows');
+  const deploymentName = workerDeploymentName();
+  if (!deploymentName) return { workflows: prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath } };
+  const { code } = prebuilt ? { code: await readFile(prebuilt, 'utf8') } : await bundleWorkflowCode({ workflowsPath });
+  return { workflows: { workflowBundle: { code } }, version: workerVersion(deploymentName, code) };
+}
+
+/** Makes this worker's version current when its deployment has none yet, and says in the log what it found. */
+async function firstDeploy(
+  connectionOptions: ReturnType<typeof temporalConnectConfig>['connectionOptions'],
+  namespace: string,
+  version: WorkerDeploymentVersion,
+  signal: AbortSignal,
+): Promise<void> {
+  const { buildId, deploymentName } = version;
+  try {
+    const connection = await Connection.connect(connectionOptions);
+    try {
+      const outcome = await becomeCurrentIfNone(new Client({ connection, namespace }), version, { signal });
+      if (outcome.promoted)
+        console.log(`worker: deployment "${deploymentName}" had no current version; build ${buildId} is now current`);
+      else if (outcome.current === buildId)
+        console.log(`worker: build ${buildId} is the current version of deployment "${deploymentName}"`);
+      else if (outcome.current)
+        console.log(
+          `worker: deployment "${deploymentName}" runs new work on build ${outcome.current}; this build ` +
+            `(${buildId}) takes new runs after \`flt rollout ${buildId}\``,
+        );
+      else if (!signal.aborted)
+        console.warn(`worker: the server did not list build ${buildId} within a minute; see \`flt workers\``);
+    } finally {
+      await connection.close();
+    }
+  } catch (err) {
+    console.warn(`worker: could not check deployment "${deploymentName}": ${err instanceof Error ? err.message : err}`);
   }
 }
 
