@@ -140,6 +140,9 @@ describe('worker versioning', () => {
           args: [input(firstId)],
         });
         await double.waitForHeldModelCalls(1); // certainly mid-run on version 1
+        // A version the server has not seen yet (the deployment may list it before the version itself can be
+        // described) has polled no task queue.
+        expect(await versionTaskQueues(client, v2)).toEqual([]);
 
         return withWorker(v2, after, async () => {
           // A later worker never promotes itself over a current version; the operator does, once it is listed.
