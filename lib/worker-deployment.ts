@@ -97,13 +97,21 @@ export async function becomeCurrentIfNone(
   return { promoted: false };
 }
 
-/** The task queues (`name/type`) whose pollers the server has seen from this version. */
+/**
+ * The task queues (`name/type`) whose pollers the server has seen from this version; none for a version it cannot
+ * describe yet (a deployment may list a new version before the version itself is recorded).
+ */
 export async function versionTaskQueues(client: Client, version: WorkerDeploymentVersion): Promise<string[]> {
-  const { versionTaskQueues } = await client.workflowService.describeWorkerDeploymentVersion({
-    namespace: client.options.namespace,
-    deploymentVersion: version,
-  });
-  return (versionTaskQueues ?? []).map((q) => `${q.name}/${q.type}`);
+  try {
+    const { versionTaskQueues } = await client.workflowService.describeWorkerDeploymentVersion({
+      namespace: client.options.namespace,
+      deploymentVersion: version,
+    });
+    return (versionTaskQueues ?? []).map((q) => `${q.name}/${q.type}`);
+  } catch (err) {
+    if (isGrpcServiceError(err) && err.code === notFound) return [];
+    throw err;
+  }
 }
 
 /** Workflow-task pollers on `taskQueue` per build id of the deployment, as the server last saw them. */
