@@ -252,6 +252,7 @@ export function semievolActivities(deps: ActivityDeps) {
           // The authors' reading gives '' for no answer, which the prompt shows as none.
           record.collaborators.map((c, j) => ({ answer: given[j] || null, response: c.response })),
           input.sampling.style ?? 'reasoning',
+          input.sampling.layout ?? 'ours',
         );
         return {
           ...record,

@@ -44,7 +44,6 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
   const plan = semievolPlan(options, input.sampling.seed);
   // Every prompt as the run will build it: its style and layout.
   const prompt = [options.collaboration.style, options.promptLayout] as const;
-  const { style } = options.collaboration;
   const basePrices = pricesOf(providers, input.model.provider);
   // Fine-tuned models are called through the backend's provider; in-context "fine-tuning" keeps the base model.
   const tunedPrices = backend.kind === 'in-context' ? basePrices : pricesOf(providers, tunedModelProvider(backend));
@@ -105,7 +104,7 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
   const justifyPrompts = sum(
     justified.map(
       (item) =>
-        messageTokens(justificationMessages(item, listed, style)) +
+        messageTokens(justificationMessages(item, listed, ...prompt)) +
         n * options.collaboration.maxTokens +
         justifier.extra,
     ),

@@ -18,6 +18,7 @@ const unlabeled = fpb('unlabeled').slice(0, 20);
 const test = fpb('test').slice(0, 8);
 const declined = unlabeled.slice(0, 2);
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const isJustification = (messages: ChatMessage[]) => messages.at(-1)!.content.includes('\n\nMultiple Answers:\n');
 
 /** The authors' user turn: the instruction, "Question: " alone on its line, the question, then the options. */
 const authorsUserTurn =
@@ -74,8 +75,7 @@ describe('semievolRun with answers: authors and promptLayout: authors', () => {
   afterAll(async () => double?.stop());
 
   it("asks every question in the authors' layout, few-shot examples as `Example i:` blocks", () => {
-    // The self-justification prompt keeps this project's layout (its own divergence row).
-    const asked = prompts.filter((messages) => !messages.at(-1)!.content.includes('Several attempts'));
+    const asked = prompts.filter((messages) => !isJustification(messages));
     expect(asked.length).toBeGreaterThan(unlabeled.length);
     for (const messages of asked) {
       expect(messages.at(-1)!.content).toMatch(authorsUserTurn);
@@ -84,6 +84,29 @@ describe('semievolRun with answers: authors and promptLayout: authors', () => {
         expect(system.content).toMatch(/^You are skilled at multiple-choice questions\..*\n\nExample 1:\nQuestion: /s);
     }
     expect(asked.some((messages) => messages[0].role === 'system')).toBe(true);
+  });
+
+  it("justifies in the authors' shape: their raw options list, then the collaborators' raw responses", async () => {
+    const records = await deps.store.readAll<CollaborationRecord>(result.pseudoLabels.records);
+    const justified = records.filter((r) => r.reflection);
+    const justifications = prompts.filter(isJustification);
+    expect(justified.length).toBeGreaterThan(0);
+    expect(justifications.length).toBe(justified.length);
+    for (const record of justified) {
+      const messages = justifications.find((m) => m.at(-1)!.content.includes(`Question: \n${record.question}\n`))!;
+      // No system message: the in-context backend's demonstrations are user and assistant turns.
+      expect(messages.filter((m) => m.role === 'system')).toEqual([]);
+      const responses = record.collaborators.map((c) => c.response).join('\n');
+      expect(messages.at(-1)!.content).toMatch(/^Below are several answers to one multiple-choice question\. /);
+      expect(
+        messages
+          .at(-1)!
+          .content.endsWith(
+            `Options:\n${JSON.stringify(record.options).replaceAll('","', '", "')}\n\n` +
+              `Multiple Answers:\n${responses}\n\nGive the final correct answer now:\n`,
+          ),
+      ).toBe(true);
+    }
   });
 
   it("pseudo-labels with '' a question all collaborators decline in the same words, as only theirs does", async () => {
