@@ -320,6 +320,7 @@ async function warmUp(input: SemievolRunInput, base: ModelRef): Promise<ModelRef
     pseudoLabeled: null,
     style: input.options.collaboration.style,
     layout: input.options.promptLayout,
+    answerReading: input.options.answers,
   });
   return executeChild(fineTune, {
     ...fineTuneChildOptions,
@@ -441,6 +442,7 @@ async function evolve(
     pseudoLabeled: { selected: selection.selected, questions: input.data.unlabeled },
     style: input.options.collaboration.style,
     layout: input.options.promptLayout,
+    answerReading: input.options.answers,
   });
   if (training.count === 0) {
     throw ApplicationFailure.nonRetryable(

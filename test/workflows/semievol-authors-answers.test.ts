@@ -17,6 +17,8 @@ const labeled = fpb('labeled').slice(0, 12);
 const unlabeled = fpb('unlabeled').slice(0, 20);
 const test = fpb('test').slice(0, 8);
 const declined = unlabeled.slice(0, 2);
+/** Answered by every collaborator with a quoted letter and a period, which only `pack_answer` takes off. */
+const quoted = unlabeled[2];
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const isJustification = (messages: ChatMessage[]) => messages.at(-1)!.content.includes('\n\nMultiple Answers:\n');
 
@@ -35,7 +37,10 @@ describe('semievolRun with answers: authors and promptLayout: authors', () => {
     double = await startProviderDouble({
       config: {
         models: { 'sim-model': { accuracy: 0.5 } },
-        declines: [{ prompt: declined.map((i) => escaped(i.question)).join('|'), text: 'I cannot tell from this.' }],
+        declines: [
+          { prompt: declined.map((i) => escaped(i.question)).join('|'), text: 'I cannot tell from this.' },
+          { prompt: escaped(quoted.question), text: 'Answer: "C".' },
+        ],
         logMessages: true,
       },
       gold: [...labeled, ...unlabeled, ...test].map((i) => ({ question: i.question, answer: i.answer! })),
@@ -128,5 +133,14 @@ describe('semievolRun with answers: authors and promptLayout: authors', () => {
     expect(declinedExample.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
     expect(declinedExample.messages[0].content).toMatch(authorsUserTurn);
     expect(declinedExample.messages[1].content).toBe('Answer: ');
+  });
+
+  it('trains on a pseudo-label packed as their pack_answer packs it: its quotes and period gone', async () => {
+    const selected = await deps.store.readAll<SelectedLine>(result.pseudoLabels.selected);
+    expect(selected.find((line) => line.id === quoted.id)).toMatchObject({ pseudo_label: '"C".', consistent: true });
+    const training = await deps.store.lookup(`runs/${runId}/evolve/training`);
+    const examples = await deps.store.readAll<{ messages: ChatMessage[] }>(training!);
+    const example = examples.find((e) => e.messages[0].content.includes(quoted.question))!;
+    expect(example.messages[1].content).toBe('Answer: C');
   });
 });
