@@ -2,7 +2,7 @@
 // steps between stages (selection, training sets, the pseudo-label diagnostic). Decisions come from core/semievol.ts.
 import type { ProvidersConfig } from '../core/config';
 import type { ItemFailure, PseudoLabelAccuracy, ResponseSampling, Retrieval, SelectionResult } from '../core/contracts';
-import { answerIsCorrect, type AnswerReading } from '../core/answer-reading';
+import { answerIsCorrect, withTrainingAnswer, type AnswerReading } from '../core/answer-reading';
 import { summarizeAccuracy, type Metric } from '../core/metrics';
 import {
   fewShotMessages,
@@ -252,6 +252,7 @@ export function semievolActivities(deps: ActivityDeps) {
           // The authors' reading gives '' for no answer, which the prompt shows as none.
           record.collaborators.map((c, j) => ({ answer: given[j] || null, response: c.response })),
           input.sampling.style ?? 'reasoning',
+          input.sampling.layout ?? 'ours',
         );
         return {
           ...record,
@@ -330,11 +331,15 @@ export function semievolActivities(deps: ActivityDeps) {
       style?: PromptStyle;
       /** The prompt's layout; `ours` when absent (runs started before the option). */
       layout?: PromptLayout;
+      /** `authors` packs every answer as their `pack_answer`; `ours` when absent (runs started before the option). */
+      answerReading?: AnswerReading;
     }): Promise<ArtifactRef> {
       const { labeled, pseudoLabeled } = input;
       const prompt = [input.style ?? 'reasoning', input.layout ?? 'ours'] as const;
+      const example = (item: McqItem) =>
+        trainingExample(withTrainingAnswer(item, input.answerReading ?? 'ours'), ...prompt);
       async function* examples() {
-        if (labeled) for await (const item of store.readJsonl<McqItem>(labeled)) yield trainingExample(item, ...prompt);
+        if (labeled) for await (const item of store.readJsonl<McqItem>(labeled)) yield example(item);
         if (!pseudoLabeled) return;
         const labels = new Map<string, string>();
         for await (const line of store.readJsonl<SelectedLine>(pseudoLabeled.selected))
@@ -342,7 +347,7 @@ export function semievolActivities(deps: ActivityDeps) {
         for await (const item of store.readJsonl<McqItem>(pseudoLabeled.questions)) {
           const label = labels.get(item.id);
           // '' is a pseudo-label under the authors' reading, as in their code.
-          if (label !== undefined) yield trainingExample({ ...item, answer: label }, ...prompt);
+          if (label !== undefined) yield example({ ...item, answer: label });
         }
       }
       return store.writeJsonl(examples(), `runs/${input.runId}/${input.stage}/training`);

@@ -1,7 +1,13 @@
 // How a SemiEvol run reads answers out of responses, decides two agree and scores them against gold: this project's
 // way (`ours`) or the authors' code's (`authors`). Every stage goes through these, so none can mix the two.
 import { extractAnswer, readNumber } from './answers';
-import { authorsAnswer, authorsFuzzyMatch, authorsNumbers, authorsNumbersMatch } from './authors-answers';
+import {
+  authorsAnswer,
+  authorsFuzzyMatch,
+  authorsNumbers,
+  authorsNumbersMatch,
+  authorsPackedAnswer,
+} from './authors-answers';
 import { answerMatches, openAnswersAgree, type Metric } from './metrics';
 
 /** `semievol.answers`: this project's answer handling, or the authors' exactly. */
@@ -47,4 +53,9 @@ export function answerIsCorrect(
 /** Whether a gold answer can be scored by `number`: one number (`ours`), or holding any (`authors`). */
 export function goldIsNumeric(gold: string, reading: AnswerReading): boolean {
   return reading === 'authors' ? authorsNumbers(gold).length > 0 : readNumber(gold) !== null;
+}
+
+/** The item with its training answer: as given (`ours`), or as the authors' `pack_answer` packs it. */
+export function withTrainingAnswer<T extends { answer: string | null }>(item: T, reading: AnswerReading): T {
+  return reading === 'authors' && item.answer !== null ? { ...item, answer: authorsPackedAnswer(item.answer) } : item;
 }

@@ -1,6 +1,8 @@
 // The SemiEvol authors' answer handling (common.py of their latest revision), for `semievol.answers: authors`:
-// `extract_result`, the numbers `normoalize_num` reads, `check_value_equal` and `fuzzy_match`.
+// `extract_result`, the numbers `normoalize_num` reads, `check_value_equal`, `fuzzy_match`, and the training answers
+// `pack_answer` writes.
 import { evaluatePythonArithmetic } from './python-arithmetic';
+import { parsePythonStringList, pythonStrip, pythonStripChars } from './python-string-list';
 import { normalizeAnswer } from './text-metrics';
 
 /**
@@ -49,4 +51,29 @@ export function authorsFuzzyMatch(a: string, b: string): boolean {
   const [x, y] = [normalizeAnswer(a), normalizeAnswer(b)];
   if (x === '' || y === '') return x === y;
   return x.includes(y) || y.includes(x);
+}
+
+/** Python's `min(items, key=len)`: the first of the shortest, by code points. */
+const shortest = (items: readonly string[]): string =>
+  items.reduce((best, item) => ([...item].length < [...best].length ? item : best));
+
+/**
+ * `clean_string`, which `pack_answer` applies to every training answer (gold or pseudo-label): a text holding `' '`
+ * or `" "` is cut at each `' '` into items; one that starts with `[` is read as a Python list (after their removal of
+ * numpy's `array(` and `, dtype=object)`); of a list the shortest item stays. Then quotes, `[]` and every period go,
+ * and surrounding whitespace: "C." gives "C", "1,234.5" gives "1,2345", "['4 mm', '4mm']" gives "4mm". Where their
+ * `literal_eval` or `min` would raise (`[C]`, `[]`, a list of numbers), the text is cleaned as it stands.
+ */
+export function authorsPackedAnswer(label: string): string {
+  let text = label;
+  if (text.includes("' '") || text.includes('" "')) {
+    const items = pythonStripChars(text, '[]')
+      .split("' '")
+      .map((item) => pythonStripChars(item, "' "));
+    text = shortest(items);
+  } else if (text.startsWith('[')) {
+    const items = parsePythonStringList(text.replaceAll('array(', '').replaceAll(', dtype=object)', ''));
+    if (items?.length) text = shortest(items);
+  }
+  return pythonStrip(text.replaceAll('"', '').replaceAll("'", '').replaceAll('[]', '').replaceAll('.', ''));
 }

@@ -167,13 +167,16 @@ export interface CollaboratorAnswer {
 
 /**
  * SemiEvol's self-justification: the question and its lettered options (if any) come first, exactly as in the
- * zero-shot prompt, then every collaborator's answer with its reasoning; the model gives the final answer.
+ * zero-shot prompt, then every collaborator's answer with its reasoning; the model gives the final answer. The
+ * authors' layout builds their prompt instead (`authorsJustificationMessages`).
  */
 export function justificationMessages(
   item: McqQuestion,
   answers: readonly CollaboratorAnswer[],
   style: PromptStyle = 'reasoning',
+  layout: PromptLayout = 'ours',
 ): ChatMessage[] {
+  if (layout === 'authors') return authorsJustificationMessages(item, answers, style);
   const none = item.options.length ? '(no option letter)' : '(no answer)';
   const listed = answers
     .map((a, i) => `Answer ${i + 1}: ${a.answer ?? none}\nReasoning: ${a.response.trim()}`)
@@ -185,4 +188,42 @@ export function justificationMessages(
     { role: 'system', content: instructionFor(item, style) },
     { role: 'user', content: user },
   ];
+}
+
+/**
+ * A list of strings as Python's `json.dumps` writes it (", " between items, everything outside printable ASCII
+ * escaped): the form of the options column in the authors' CSV files, which their justification prompt shows as is.
+ */
+export function pythonJsonList(values: readonly string[]): string {
+  const escaped = values.map((value) =>
+    JSON.stringify(value).replace(
+      /[\u007f-\uffff]/g,
+      (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    ),
+  );
+  return `[${escaped.join(', ')}]`;
+}
+
+/**
+ * The authors' self-justification prompt (`format_reflection`), one user turn: an opening that asks to weigh the
+ * answers, then "Question: " with the question on its own line, the options as the raw list their CSV holds, the
+ * collaborators' whole responses one after another under "Multiple Answers:", and a closing request for the final
+ * answer. The opening and closing are in our words, with our instruction for the answer's form; an open question has
+ * no options block (theirs would show the missing column).
+ */
+function authorsJustificationMessages(
+  item: McqQuestion,
+  answers: readonly CollaboratorAnswer[],
+  style: PromptStyle,
+): ChatMessage[] {
+  const kind = item.options.length ? 'multiple-choice question' : 'question';
+  const opening =
+    `Below are several answers to one ${kind}. Weigh them carefully and work out the correct answer. ` +
+    instructionFor(item, style);
+  const options = item.options.length ? `Options:\n${pythonJsonList(item.options)}\n\n` : '';
+  const responses = answers.map((a) => a.response).join('\n');
+  const content =
+    `${opening}\n\nQuestion: \n${item.question}\n\n${options}Multiple Answers:\n${responses}\n\n` +
+    'Give the final correct answer now:\n';
+  return [{ role: 'user', content }];
 }

@@ -28,8 +28,29 @@ export const hyperparametersSchema = z
     learningRate: z.number().positive().optional(),
     batchSize: z.number().int().positive().optional(),
     lora: z.boolean().optional(),
+    // The rest set what the authors' LLaMA-Factory config fixes; absent, each backend keeps its own default.
+    loraRank: z.number().int().positive().optional(),
+    loraAlpha: z.number().int().positive().optional(),
+    gradientAccumulation: z.number().int().positive().optional(),
+    cutoffTokens: z.number().int().positive().optional(),
+    validationShare: z.number().gt(0).lt(1).optional(),
   })
   .strict();
+
+type TrainerSetting = 'loraRank' | 'loraAlpha' | 'gradientAccumulation' | 'cutoffTokens' | 'validationShare';
+
+/**
+ * The trainer settings each backend passes on: all to a `command` trainer (FLT_* variables), the LoRA rank and alpha
+ * to Together, the rank to Fireworks; OpenAI's API and the in-context backend take none.
+ */
+const trainerSettingsPassed: Record<FineTuneBackendConfig['kind'], readonly TrainerSetting[]> = {
+  command: ['loraRank', 'loraAlpha', 'gradientAccumulation', 'cutoffTokens', 'validationShare'],
+  together: ['loraRank', 'loraAlpha'],
+  fireworks: ['loraRank'],
+  openai: [],
+  'in-context': [],
+};
+const trainerSettings = trainerSettingsPassed.command;
 
 /** The paper's fine-tuning setup: LoRA, 2 epochs, lr 1e-4 for open models; 2 epochs for API models. */
 export function paperHyperparameters(backend: FineTuneBackendConfig['kind']): FineTuneHyperparameters {
@@ -234,6 +255,20 @@ export const semievolRunSchema = z
           : 'must be "option-letter" for multiple-choice questions',
       });
     const { backend } = config.fineTune;
+    for (const which of ['hyperparameters', 'finalHyperparameters'] as const) {
+      const passed = trainerSettingsPassed[backend.kind];
+      for (const setting of trainerSettings) {
+        if (config.fineTune[which]?.[setting] === undefined || passed.includes(setting)) continue;
+        context.addIssue({
+          code: 'custom',
+          path: ['fineTune', which, setting],
+          message:
+            `is not passed on by the ${backend.kind} fine-tune backend, which passes ` +
+            `${passed.length ? passed.join(' and ') : 'none'} of ${trainerSettings.join(', ')} ` +
+            '(a command trainer gets them all)',
+        });
+      }
+    }
     if (config.semievol.evolution.preset === 'authors' && !continuesAdapters(backend))
       context.addIssue({
         code: 'custom',

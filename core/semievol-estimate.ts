@@ -1,6 +1,7 @@
 // SemiEvol's expected spend per stage, from the splits and the prompts core/prompts.ts builds for them. Where a count
 // is only known mid-run, the estimate takes its upper bound: every unlabeled question self-justified (with n > 1) and
 // selected for M_evol; the workflow rescales the final fine-tune to the pseudo-labels actually selected.
+import { withTrainingAnswer } from './answer-reading';
 import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from './config';
 import {
   chatEstimate,
@@ -44,16 +45,16 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
   const plan = semievolPlan(options, input.sampling.seed);
   // Every prompt as the run will build it: its style and layout.
   const prompt = [options.collaboration.style, options.promptLayout] as const;
-  const { style } = options.collaboration;
   const basePrices = pricesOf(providers, input.model.provider);
   // Fine-tuned models are called through the backend's provider; in-context "fine-tuning" keeps the base model.
   const tunedPrices = backend.kind === 'in-context' ? basePrices : pricesOf(providers, tunedModelProvider(backend));
 
   // A pseudo-labeled training example has the same shape as a labeled one; "A" stands in for its label.
-  const labeledTraining = labeled.map((item) => messageTokens(trainingExample(item, ...prompt).messages));
-  const unlabeledTraining = unlabeled.map((item) =>
-    messageTokens(trainingExample({ ...item, answer: 'A' }, ...prompt).messages),
-  );
+  const reading = options.answers ?? 'ours';
+  const training = (item: McqItem) =>
+    messageTokens(trainingExample(withTrainingAnswer(item, reading), ...prompt).messages);
+  const labeledTraining = labeled.map(training);
+  const unlabeledTraining = unlabeled.map((item) => training({ ...item, answer: 'A' }));
   const allTraining = [...labeledTraining, ...unlabeledTraining];
   // Calls of M_warm and M_evol carry the in-context backend's demonstrations.
   const demonstrations = demonstrationTokens(backend, allTraining.length ? sum(allTraining) / allTraining.length : 0);
@@ -105,7 +106,7 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
   const justifyPrompts = sum(
     justified.map(
       (item) =>
-        messageTokens(justificationMessages(item, listed, style)) +
+        messageTokens(justificationMessages(item, listed, ...prompt)) +
         n * options.collaboration.maxTokens +
         justifier.extra,
     ),

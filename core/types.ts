@@ -118,6 +118,13 @@ export interface FineTuneHyperparameters {
   learningRate?: number;
   batchSize?: number;
   lora?: boolean;
+  loraRank?: number;
+  loraAlpha?: number;
+  gradientAccumulation?: number;
+  /** Tokens an example is cut to. */
+  cutoffTokens?: number;
+  /** The share of the training set held out for evaluation during training. */
+  validationShare?: number;
 }
 
 /** What a fine-tune backend reports about a job. */

@@ -320,6 +320,7 @@ async function warmUp(input: SemievolRunInput, base: ModelRef): Promise<ModelRef
     pseudoLabeled: null,
     style: input.options.collaboration.style,
     layout: input.options.promptLayout,
+    answerReading: input.options.answers,
   });
   return executeChild(fineTune, {
     ...fineTuneChildOptions,
@@ -402,7 +403,13 @@ function justifyDisagreements(
         execution: input.execution,
         answers,
         justifier,
-        sampling: { temperature, maxTokens, seed: input.sampling.seed, style: input.options.collaboration.style },
+        sampling: {
+          temperature,
+          maxTokens,
+          seed: input.sampling.seed,
+          style: input.options.collaboration.style,
+          layout: input.options.promptLayout,
+        },
         entropyOver: input.options.selection.entropyOver,
         answerReading: input.options.answers,
       },
@@ -435,6 +442,7 @@ async function evolve(
     pseudoLabeled: { selected: selection.selected, questions: input.data.unlabeled },
     style: input.options.collaboration.style,
     layout: input.options.promptLayout,
+    answerReading: input.options.answers,
   });
   if (training.count === 0) {
     throw ApplicationFailure.nonRetryable(

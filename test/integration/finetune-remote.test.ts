@@ -470,3 +470,35 @@ describe.each(flavours.filter((f) => f.name !== 'openai'))('$name continuing a f
     expect(done.resultModel).not.toBe(warm.resultModel);
   });
 });
+
+describe.each(flavours.filter((f) => f.name !== 'openai'))("$name with the authors' LoRA settings", (flavour) => {
+  const providerView = async (jobId: string) => {
+    const url = `${new URL(dbl.baseURL).origin}${flavour.createPath}/${jobId}`;
+    const response = await fetch(url, { headers: { authorization: `Bearer ${apiKey}` } });
+    return (await response.json()) as Record<string, unknown>;
+  };
+  const create = async (stage: string, extra: object) => {
+    const backend = backendFor(flavour);
+    const tag = { runId: `lora-settings-${flavour.name}`, stage };
+    const trainingFileId = await backend.uploadTrainingFile({ tag, localPath: trainingPath, sha256: trainingSha });
+    const job = await backend.createJob({
+      tag,
+      trainingFileId,
+      baseModel: 'sim-model',
+      hyperparameters: { ...hyperparameters, ...extra },
+    });
+    return providerView(job.jobId);
+  };
+
+  test('passes the rank (on Together the alpha too) it is given; without them the provider keeps its own', async () => {
+    const given = await create('given', { loraRank: 16, loraAlpha: 32 });
+    const absent = await create('absent', {});
+    if (flavour.name === 'together') {
+      expect(given.training_type).toMatchObject({ type: 'Lora', lora_r: 16, lora_alpha: 32 });
+      expect(absent.training_type).toMatchObject({ type: 'Lora', lora_r: 8, lora_alpha: 16 });
+    } else {
+      expect(given).toMatchObject({ loraRank: 16 });
+      expect(absent).toMatchObject({ loraRank: 8 });
+    }
+  });
+});

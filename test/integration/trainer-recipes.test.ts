@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { createFineTuneBackend } from '../../activities/providers/finetune/backend';
-import { terminalFineTuneStatuses, type FineTuneJobState } from '../../core/types';
+import { terminalFineTuneStatuses, type FineTuneHyperparameters, type FineTuneJobState } from '../../core/types';
 
 const trainers = path.resolve(__dirname, '../../trainers');
 const llamaFactoryLauncher = path.join(trainers, 'llamafactory', 'train.sh');
@@ -42,6 +42,44 @@ function llamaFactoryConfig(stdout: string): Record<string, unknown> {
   const entry = [...dryRunSections(stdout)].find(([name]) => name.endsWith('lora-sft.yaml'));
   return YAML.parse(entry![1], { version: '1.1' }) as Record<string, unknown>;
 }
+
+/**
+ * A recipe's dry run as the `command` backend starts it: the job and its log (the dry run's output) once it succeeded.
+ * Only PATH and `workerEnv` come from the worker.
+ */
+async function dryRunThroughBackend(
+  command: string,
+  stage: string,
+  hyperparameters: FineTuneHyperparameters,
+  workerEnv: Record<string, string> = {},
+): Promise<{ jobId: string; log: string }> {
+  const backend = createFineTuneBackend(
+    { kind: 'command', command, provider: 'served', servedModel: '{job}', pollIntervalSeconds: 1 },
+    {},
+    { workDir: path.join(dir, 'jobs'), env: { PATH: process.env.PATH, FLT_DRY_RUN: '1', ...workerEnv } },
+  );
+  const tag = { runId: 'recipe', stage };
+  const sha256 = createHash('sha256').update(fs.readFileSync(trainFile)).digest('hex');
+  const trainingFileId = await backend.uploadTrainingFile({ tag, localPath: trainFile, sha256 });
+  const { jobId } = await backend.createJob({ tag, trainingFileId, baseModel: 'Qwen/Qwen2.5-7B', hyperparameters });
+  let state: FineTuneJobState;
+  do {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    state = await backend.getJob(jobId);
+  } while (!terminalFineTuneStatuses.includes(state.status));
+  const log = fs.readFileSync(path.join(dir, 'jobs', jobId, 'train.log'), 'utf8');
+  expect({ status: state.status, log }).toMatchObject({ status: 'succeeded' });
+  return { jobId, log };
+}
+
+/** The authors' settings other than LoRA's defaults, as `fineTune.hyperparameters` gives them. */
+const trainerSettings = {
+  loraRank: 8,
+  loraAlpha: 16,
+  gradientAccumulation: 4,
+  cutoffTokens: 2048,
+  validationShare: 0.1,
+} satisfies FineTuneHyperparameters;
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-recipes-'));
@@ -129,37 +167,55 @@ describe('LLaMA-Factory launcher', () => {
   });
 
   test('gets its environment from the command backend', async () => {
-    const backend = createFineTuneBackend(
-      {
-        kind: 'command',
-        command: `bash '${llamaFactoryLauncher}'`,
-        provider: 'served',
-        servedModel: '{job}',
-        pollIntervalSeconds: 1,
-      },
-      {},
-      { workDir: path.join(dir, 'jobs'), env: { PATH: process.env.PATH, FLT_LF_TEMPLATE: 'qwen', FLT_DRY_RUN: '1' } },
-    );
-    const tag = { runId: 'recipe', stage: 'sft' };
-    const sha256 = createHash('sha256').update(fs.readFileSync(trainFile)).digest('hex');
-    const trainingFileId = await backend.uploadTrainingFile({ tag, localPath: trainFile, sha256 });
     const hyperparameters = { epochs: 3, learningRate: 0.0002, lora: true };
-    const { jobId } = await backend.createJob({ tag, trainingFileId, baseModel: 'Qwen/Qwen2.5-7B', hyperparameters });
-    let state: FineTuneJobState;
-    do {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      state = await backend.getJob(jobId);
-    } while (!terminalFineTuneStatuses.includes(state.status));
-
-    expect(state.status).toBe('succeeded');
-    const config = llamaFactoryConfig(fs.readFileSync(path.join(dir, 'jobs', jobId, 'train.log'), 'utf8'));
-    expect(config).toMatchObject({
+    const { jobId, log } = await dryRunThroughBackend(`bash '${llamaFactoryLauncher}'`, 'sft', hyperparameters, {
+      FLT_LF_TEMPLATE: 'qwen',
+    });
+    expect(llamaFactoryConfig(log)).toMatchObject({
       model_name_or_path: 'Qwen/Qwen2.5-7B',
       template: 'qwen',
       num_train_epochs: 3,
       learning_rate: 2e-4,
       output_dir: path.join(dir, 'jobs', jobId, 'adapter'),
       run_name: jobId,
+    });
+  });
+
+  test("gets the config's trainer settings from the backend; without them, the worker's or its defaults", async () => {
+    const given = llamaFactoryConfig(
+      (
+        await dryRunThroughBackend(`bash '${llamaFactoryLauncher}'`, 'given', trainerSettings, {
+          FLT_LF_TEMPLATE: 'qwen',
+          FLT_LORA_RANK: '64',
+        })
+      ).log,
+    );
+    expect(given).toMatchObject({
+      lora_rank: 8,
+      lora_alpha: 16,
+      gradient_accumulation_steps: 4,
+      cutoff_len: 2048,
+      val_size: 0.1,
+    });
+    const absent = llamaFactoryConfig(
+      (
+        await dryRunThroughBackend(
+          `bash '${llamaFactoryLauncher}'`,
+          'absent',
+          {},
+          {
+            FLT_LF_TEMPLATE: 'qwen',
+            FLT_LORA_RANK: '64',
+          },
+        )
+      ).log,
+    );
+    expect(absent).toMatchObject({
+      lora_rank: 64,
+      lora_alpha: 32,
+      gradient_accumulation_steps: 8,
+      cutoff_len: 1024,
+      val_size: 0.05,
     });
   });
 });
@@ -196,6 +252,17 @@ describe('TRL + PEFT script', () => {
     });
     const continuing = run('python3', [trlScript], { ...baseEnv, FLT_INIT_ADAPTER: dir, FLT_LEARNING_RATE: '' });
     expect(JSON.parse(continuing.stdout)).toMatchObject({ init_adapter: dir, learning_rate: 1e-6 });
+  });
+
+  python("gets the config's trainer settings from the command backend", async () => {
+    const { log } = await dryRunThroughBackend(`python3 '${trlScript}'`, 'trl', trainerSettings);
+    expect(JSON.parse(log)).toMatchObject({
+      lora_rank: 8,
+      lora_alpha: 16,
+      gradient_accumulation: 4,
+      cutoff_len: 2048,
+      val_size: 0.1,
+    });
   });
 
   python('refuses an incomplete environment with exit code 2', () => {

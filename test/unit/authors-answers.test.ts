@@ -1,13 +1,21 @@
 // The authors' answer handling, case by case as their common.py behaves (each expectation checked against Python).
-import { answerAgreement, answerIsCorrect, goldIsNumeric, readAnswer } from '../../core/answer-reading';
+import {
+  answerAgreement,
+  answerIsCorrect,
+  goldIsNumeric,
+  readAnswer,
+  withTrainingAnswer,
+} from '../../core/answer-reading';
 import {
   authorsAnswer,
   authorsFuzzyMatch,
   authorsNumbers,
   authorsNumbersMatch,
+  authorsPackedAnswer,
   pythonIsClose,
 } from '../../core/authors-answers';
 import { evaluatePythonArithmetic } from '../../core/python-arithmetic';
+import { parsePythonStringList, pythonStrip } from '../../core/python-string-list';
 
 describe('authorsAnswer (extract_result)', () => {
   it.each([
@@ -101,6 +109,56 @@ describe('authorsFuzzyMatch (fuzzy_match)', () => {
     expect(authorsFuzzyMatch('Paris', 'Lyon')).toBe(false);
     expect(authorsFuzzyMatch('', 'Paris')).toBe(false);
     expect(authorsFuzzyMatch('the', '.')).toBe(true);
+  });
+});
+
+describe('authorsPackedAnswer (clean_string, which pack_answer applies to every training answer)', () => {
+  it.each([
+    ['C', 'C'],
+    ['C.', 'C'],
+    [' B. ', 'B'],
+    ['"C"', 'C'],
+    ["'A'", 'A'],
+    ['1,234.5', '1,2345'],
+    ['3.14%', '314%'],
+    ['', ''],
+    // Cut at ' ' (single quotes, one space), the shortest item kept.
+    ["['4.5 mm' '4.5mm']", '45mm'],
+    ['["ab" "c"]', 'ab c'],
+    // Read as a Python list, the shortest string kept (the first of equals; length in code points).
+    ["['4 mm', '4mm']", '4mm'],
+    ["['x\\u00e9', 'longer']", 'x\u00e9'],
+    ["['a',]", 'a'],
+    ["['a\\n', 'bc']", 'a'],
+    ["['A'  'B', 'xyz']", 'AB'],
+    ["['\u00e9', 'ab']", '\u00e9'],
+    ["['\u{1f600}\u{1f600}', 'abc']", '\u{1f600}\u{1f600}'],
+    // Python's strip() takes U+001F off, and leaves U+FEFF.
+    ['C. \x1f', 'C'],
+    ['Answer\ufeff', 'Answer\ufeff'],
+  ])('packs %j as %j', (label, packed) => {
+    expect(authorsPackedAnswer(label)).toBe(packed);
+  });
+
+  it.each([
+    ['[]', ''],
+    ['[C]', '[C]'],
+    ['[1, 2]', '[1, 2]'],
+  ])('cleans %j as it stands where their literal_eval or min raises', (label, packed) => {
+    expect(authorsPackedAnswer(label)).toBe(packed);
+  });
+
+  it('reads only flat lists of plain or u-prefixed string literals', () => {
+    expect(parsePythonStringList(`[u'a', "b\\x41\\101\\q"]`)).toEqual(['a', 'bAA\\q']);
+    for (const other of ["['a'] + ['b']", "[r'a']", "[b'a']", "['''a''']", "['a' 1]", "['a\nb']", "['\\N{DASH}']"])
+      expect(parsePythonStringList(other)).toBeNull();
+    expect(pythonStrip('\x85\u3000 a b\t')).toBe('a b');
+  });
+
+  it("packs training answers under the authors' reading only", () => {
+    const item = { id: 'q', question: 'How much?', options: [], answer: '12.5' };
+    expect(withTrainingAnswer(item, 'authors')).toEqual({ ...item, answer: '125' });
+    expect(withTrainingAnswer(item, 'ours')).toBe(item);
   });
 });
 

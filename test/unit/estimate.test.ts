@@ -17,7 +17,7 @@ import {
   textTokens,
 } from '../../core/estimate';
 import { estimateEvaluation } from '../../core/evaluate-estimate';
-import { fewShotMessages, trainingExample, zeroShotMessages } from '../../core/prompts';
+import { fewShotMessages, justificationMessages, trainingExample, zeroShotMessages } from '../../core/prompts';
 import { branchDataSets } from '../../core/selfguide-campaign';
 import {
   selfGuideAnnotationSchema,
@@ -210,6 +210,12 @@ describe('method estimates', () => {
     const rag = sum(test.map((q) => messageTokens(fewShotMessages(q, labeled.slice(0, 1), 'answer', 'authors'))));
     expect(s.evaluate).toMatchObject({ promptTokens: 3 * zeroShot + rag });
     expect(zeroShot).not.toBe(sum(test.map((q) => messageTokens(zeroShotMessages(q, 'answer')))));
+    // Each of the 4 collaborators' responses counts at its max tokens beside the prompt around them.
+    const listed = Array.from({ length: 4 }, () => ({ answer: 'A', response: '' }));
+    const justifyPrompts = (layout: 'ours' | 'authors') =>
+      sum(unlabeled.map((q) => messageTokens(justificationMessages(q, listed, 'answer', layout)) + 4 * 1024));
+    expect(s.justify).toMatchObject({ calls: 6, promptTokens: justifyPrompts('authors') });
+    expect(justifyPrompts('authors')).not.toBe(justifyPrompts('ours'));
   });
 
   it('semievol: ablations remove the stages and calls they remove', () => {

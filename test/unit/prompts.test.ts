@@ -8,6 +8,7 @@ import {
   mcqInstruction,
   openQuestionInstruction,
   optionLetter,
+  pythonJsonList,
   trainingExample,
   zeroShotMessages,
 } from '../../core/prompts';
@@ -229,6 +230,44 @@ describe("the authors' layout (promptLayout: authors)", () => {
       ...zeroShotMessages(capital, 'answer', 'authors'),
       { role: 'assistant', content: 'Answer: B' },
     ]);
+  });
+
+  it("justifies in their shape: one user turn, the options as their CSV's raw list, the responses as given", () => {
+    const responses = ['Answer: B\nParis is the capital.', ' Answer: C. ', 'Rome, surely.'];
+    const messages = justificationMessages(
+      capital,
+      [
+        { answer: 'B', response: responses[0] },
+        { answer: 'C.', response: responses[1] },
+        { answer: null, response: responses[2] },
+      ],
+      'answer',
+      'authors',
+    );
+    expect(messages).toHaveLength(1);
+    expect(messages[0].role).toBe('user');
+    const [opening, rest] = messages[0].content.split('\n\nQuestion: \n');
+    expect(opening).toMatch(/^Below are several answers to one multiple-choice question\. .+/);
+    expect(opening.endsWith(mcqInstruction('answer'))).toBe(true);
+    expect(rest).toBe(
+      'What is the capital of France?\n\nOptions:\n["Berlin", "Paris", "Rome"]\n\n' +
+        'Multiple Answers:\nAnswer: B\nParis is the capital.\n Answer: C. \nRome, surely.\n\n' +
+        'Give the final correct answer now:\n',
+    );
+  });
+
+  it('shows an open question without an options block, and asks for an open answer', () => {
+    const [message] = justificationMessages(revenue, [{ answer: '7', response: 'Answer: 7' }], 'reasoning', 'authors');
+    expect(message.content).toContain(openQuestionInstruction('reasoning'));
+    expect(message.content).toContain('What was the revenue?\n\nMultiple Answers:\nAnswer: 7\n\n');
+    expect(message.content).not.toContain('Options');
+  });
+
+  it("writes the options as Python's json.dumps does: non-ASCII and DEL escaped, quotes and backslashes too", () => {
+    expect(pythonJsonList(['café', 'a "b" \\ c', '\u007f', '😀', 'tab\t'])).toBe(
+      '["caf\\u00e9", "a \\"b\\" \\\\ c", "\\u007f", "\\ud83d\\ude00", "tab\\t"]',
+    );
+    expect(pythonJsonList([])).toBe('[]');
   });
 
   it('differs from ours, so no cached response of one layout answers the other', () => {

@@ -142,6 +142,67 @@ describe('the semievol method', () => {
     });
   });
 
+  describe("the authors' trainer settings in fineTune.hyperparameters", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'flt-semievol-trainer-'));
+    const csv = path.join(root, 'demo/fpb/test.csv');
+    const settings =
+      '{ loraRank: 16, loraAlpha: 32, gradientAccumulation: 8, cutoffTokens: 1024, validationShare: 0.05 }';
+    const write = (backend: string, hyperparameters: string) => {
+      const file = path.join(dir, `${backend.replace(/\W+/g, '-')}.yaml`);
+      writeFileSync(
+        file,
+        'method: semievol\ntask: fpb\nproviders:\n' +
+          '  vllm: { kind: openai-compatible, baseURL: http://127.0.0.1:8000/v1 }\n' +
+          'model: { provider: vllm, model: llama }\n' +
+          `data:\n  labeled: { format: semievol-csv, path: ${csv} }\n` +
+          `  unlabeled: { format: semievol-csv, path: ${csv} }\n  test: { format: semievol-csv, path: ${csv} }\n` +
+          `fineTune:\n  backend: ${backend}\n  hyperparameters: ${hyperparameters}\n`,
+      );
+      return file;
+    };
+
+    it('reach both fine-tunes beside the paper defaults, and stay out of the inputs when unset', async () => {
+      const config = loadRunConfig(write('{ kind: command, command: train.sh, provider: vllm }', settings));
+      if (config.method !== 'semievol') throw new Error('expected a semievol config');
+      const { input } = await semievolMethod.prepare(config, new LocalArtifactStore(path.join(dir, 'artifacts')));
+      const { fineTune } = input as unknown as SemievolRunInput;
+      const authors = {
+        loraRank: 16,
+        loraAlpha: 32,
+        gradientAccumulation: 8,
+        cutoffTokens: 1024,
+        validationShare: 0.05,
+      };
+      expect(fineTune.hyperparameters).toEqual({ epochs: 2, learningRate: 1e-4, lora: true, ...authors });
+      expect(fineTune.finalHyperparameters).toEqual({ epochs: 2, learningRate: 1e-4, lora: true, ...authors });
+      const unset = loadRunConfig(write('{ kind: together, provider: vllm }', '{ epochs: 1 }'));
+      if (unset.method !== 'semievol') throw new Error('expected a semievol config');
+      expect(unset.fineTune.hyperparameters).toEqual({ epochs: 1 });
+    });
+
+    it('are refused, naming the field, where the backend does not pass them on', () => {
+      const together = write('{ kind: together, provider: vllm }', '{ loraRank: 16, validationShare: 0.05 }');
+      expect(() => loadRunConfig(together)).toThrow(
+        new ConfigError(
+          `${together} line 12: field "fineTune.hyperparameters.validationShare" is not passed on by the together ` +
+            'fine-tune backend, which passes loraRank and loraAlpha of loraRank, loraAlpha, gradientAccumulation, ' +
+            'cutoffTokens, validationShare (a command trainer gets them all).',
+        ),
+      );
+      const openai = write('{ kind: openai, provider: vllm }', '{ loraRank: 16 }');
+      expect(() => loadRunConfig(openai)).toThrow(
+        /"fineTune\.hyperparameters\.loraRank" is not passed on by the openai fine-tune backend, which passes none/,
+      );
+      const fireworks = write('{ kind: fireworks, provider: vllm, account: a }', '{ loraRank: 16 }');
+      expect(loadRunConfig(fireworks).method).toBe('semievol');
+    });
+
+    it('are checked for range: the share held out lies strictly between 0 and 1', () => {
+      const file = write('{ kind: command, command: train.sh, provider: vllm }', '{ validationShare: 1 }');
+      expect(() => loadRunConfig(file)).toThrow(/line 12: field "fineTune\.hyperparameters\.validationShare"/);
+    });
+  });
+
   it('rejects a split that is not multiple choice and an unknown ablation, naming the line', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'flt-semievol-bad-'));
     const base =

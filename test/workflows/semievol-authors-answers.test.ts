@@ -17,7 +17,10 @@ const labeled = fpb('labeled').slice(0, 12);
 const unlabeled = fpb('unlabeled').slice(0, 20);
 const test = fpb('test').slice(0, 8);
 const declined = unlabeled.slice(0, 2);
+/** Answered by every collaborator with a quoted letter and a period, which only `pack_answer` takes off. */
+const quoted = unlabeled[2];
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const isJustification = (messages: ChatMessage[]) => messages.at(-1)!.content.includes('\n\nMultiple Answers:\n');
 
 /** The authors' user turn: the instruction, "Question: " alone on its line, the question, then the options. */
 const authorsUserTurn =
@@ -34,7 +37,10 @@ describe('semievolRun with answers: authors and promptLayout: authors', () => {
     double = await startProviderDouble({
       config: {
         models: { 'sim-model': { accuracy: 0.5 } },
-        declines: [{ prompt: declined.map((i) => escaped(i.question)).join('|'), text: 'I cannot tell from this.' }],
+        declines: [
+          { prompt: declined.map((i) => escaped(i.question)).join('|'), text: 'I cannot tell from this.' },
+          { prompt: escaped(quoted.question), text: 'Answer: "C".' },
+        ],
         logMessages: true,
       },
       gold: [...labeled, ...unlabeled, ...test].map((i) => ({ question: i.question, answer: i.answer! })),
@@ -74,8 +80,7 @@ describe('semievolRun with answers: authors and promptLayout: authors', () => {
   afterAll(async () => double?.stop());
 
   it("asks every question in the authors' layout, few-shot examples as `Example i:` blocks", () => {
-    // The self-justification prompt keeps this project's layout (its own divergence row).
-    const asked = prompts.filter((messages) => !messages.at(-1)!.content.includes('Several attempts'));
+    const asked = prompts.filter((messages) => !isJustification(messages));
     expect(asked.length).toBeGreaterThan(unlabeled.length);
     for (const messages of asked) {
       expect(messages.at(-1)!.content).toMatch(authorsUserTurn);
@@ -84,6 +89,29 @@ describe('semievolRun with answers: authors and promptLayout: authors', () => {
         expect(system.content).toMatch(/^You are skilled at multiple-choice questions\..*\n\nExample 1:\nQuestion: /s);
     }
     expect(asked.some((messages) => messages[0].role === 'system')).toBe(true);
+  });
+
+  it("justifies in the authors' shape: their raw options list, then the collaborators' raw responses", async () => {
+    const records = await deps.store.readAll<CollaborationRecord>(result.pseudoLabels.records);
+    const justified = records.filter((r) => r.reflection);
+    const justifications = prompts.filter(isJustification);
+    expect(justified.length).toBeGreaterThan(0);
+    expect(justifications.length).toBe(justified.length);
+    for (const record of justified) {
+      const messages = justifications.find((m) => m.at(-1)!.content.includes(`Question: \n${record.question}\n`))!;
+      // No system message: the in-context backend's demonstrations are user and assistant turns.
+      expect(messages.filter((m) => m.role === 'system')).toEqual([]);
+      const responses = record.collaborators.map((c) => c.response).join('\n');
+      expect(messages.at(-1)!.content).toMatch(/^Below are several answers to one multiple-choice question\. /);
+      expect(
+        messages
+          .at(-1)!
+          .content.endsWith(
+            `Options:\n${JSON.stringify(record.options).replaceAll('","', '", "')}\n\n` +
+              `Multiple Answers:\n${responses}\n\nGive the final correct answer now:\n`,
+          ),
+      ).toBe(true);
+    }
   });
 
   it("pseudo-labels with '' a question all collaborators decline in the same words, as only theirs does", async () => {
@@ -105,5 +133,14 @@ describe('semievolRun with answers: authors and promptLayout: authors', () => {
     expect(declinedExample.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
     expect(declinedExample.messages[0].content).toMatch(authorsUserTurn);
     expect(declinedExample.messages[1].content).toBe('Answer: ');
+  });
+
+  it('trains on a pseudo-label packed as their pack_answer packs it: its quotes and period gone', async () => {
+    const selected = await deps.store.readAll<SelectedLine>(result.pseudoLabels.selected);
+    expect(selected.find((line) => line.id === quoted.id)).toMatchObject({ pseudo_label: '"C".', consistent: true });
+    const training = await deps.store.lookup(`runs/${runId}/evolve/training`);
+    const examples = await deps.store.readAll<{ messages: ChatMessage[] }>(training!);
+    const example = examples.find((e) => e.messages[0].content.includes(quoted.question))!;
+    expect(example.messages[1].content).toBe('Answer: C');
   });
 });

@@ -189,12 +189,21 @@ export class CommandFineTuneBackend implements FineTuneBackend {
       FLT_BATCH_SIZE: h.batchSize?.toString(),
       FLT_INIT_ADAPTER: args.initAdapter,
     };
+    // The trainer settings the config gives; one it leaves out keeps the worker's variable (or the recipe's default).
+    const settings: Record<string, number | undefined> = {
+      FLT_LORA_RANK: h.loraRank,
+      FLT_LORA_ALPHA: h.loraAlpha,
+      FLT_GRADIENT_ACCUMULATION: h.gradientAccumulation,
+      FLT_CUTOFF_LEN: h.cutoffTokens,
+      FLT_VAL_SIZE: h.validationShare,
+    };
     const env: NodeJS.ProcessEnv = { ...this.env };
     // Unset hyperparameters are removed rather than inherited from the worker, so the trainer's defaults apply.
     for (const [key, value] of Object.entries(vars)) {
       if (value === undefined) delete env[key];
       else env[key] = value;
     }
+    for (const [key, value] of Object.entries(settings)) if (value !== undefined) env[key] = String(value);
     const log = fs.openSync(path.join(dir, 'train.log'), 'a');
     try {
       const seconds = (ms: number) => String(ms / 1000);

@@ -125,6 +125,7 @@ export class FireworksFineTuneBackend implements FineTuneBackend {
           ...(h.epochs !== undefined ? { epochs: h.epochs } : {}),
           ...(h.learningRate !== undefined ? { learningRate: h.learningRate } : {}),
           ...(h.batchSize !== undefined ? { batchSize: h.batchSize } : {}),
+          ...(h.loraRank !== undefined ? { loraRank: h.loraRank } : {}),
         },
       );
       return this.stateOf(job);

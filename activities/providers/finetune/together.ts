@@ -127,6 +127,8 @@ export class TogetherFineTuneBackend implements FineTuneBackend {
       // findJob recognises the job by this suffix.
       suffix: tagName(args.tag),
       lora,
+      lora_r: lora ? h.loraRank : undefined,
+      lora_alpha: lora ? h.loraAlpha : undefined,
       // Current API revisions choose LoRA vs full through training_type and default to LoRA when it is absent.
       ...(lora ? {} : { training_type: { type: 'Full' } }),
     });
