@@ -26,6 +26,18 @@ it.each(cases)('a %s starter config for %s passes flt validate as written', asyn
   expect(lines[0]).toBe(`${out}: valid ${method} config for task "${method === 'semievol' ? 'fpb' : 'task190'}"`);
 });
 
+// The runnable examples of README "First run without a paid key" (the last one validated only: no server here).
+it.each(['test-double', 'llama-cpp', 'openai-compatible'] as const)(
+  'examples/semievol-%s.yaml is what flt init writes, and passes flt validate',
+  async (provider) => {
+    const example = path.join(root, 'examples', `semievol-${provider}.yaml`);
+    expect(fs.readFileSync(example, 'utf8')).toBe(
+      starterConfig('semievol', provider, starterPaths(example, modelPath, root)),
+    );
+    expect((await validateConfigFile(example))[0]).toContain('valid semievol config');
+  },
+);
+
 it('writes through the CLI and refuses, in one sentence, to overwrite what it wrote', () => {
   const cli = (...args: string[]) =>
     spawnSync(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'client.ts'), ...args], {
