@@ -26,6 +26,16 @@ it.each(cases)('a %s starter config for %s passes flt validate as written', asyn
   expect(lines[0]).toBe(`${out}: valid ${method} config for task "${method === 'semievol' ? 'fpb' : 'task190'}"`);
 });
 
+it('a llama-cpp starter whose model file is missing is refused by flt validate, naming the field', async () => {
+  const out = path.join(dir, 'no-model', 'config.yaml');
+  fs.mkdirSync(path.dirname(out));
+  const missing = path.join(dir, 'no-model', 'models', 'model.gguf');
+  fs.writeFileSync(out, starterConfig('selfguide', 'llama-cpp', starterPaths(out, missing, root)));
+  await expect(validateConfigFile(out)).rejects.toThrow(
+    `${out} line 9: field "providers.local.modelPath" names ${missing}, which does not exist.`,
+  );
+});
+
 // The runnable examples of README "First run without a paid key" (the last one validated only: no server here).
 it.each(['test-double', 'llama-cpp', 'openai-compatible'] as const)(
   'examples/semievol-%s.yaml is what flt init writes, and passes flt validate',
