@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { connect, runIdArgument, UserError } from './cli/connection';
 import { budgetDetails, budgetPlan, budgetWarning, estimateLine, registerEstimateCommand } from './cli/estimate';
+import { registerInitCommand } from './cli/init';
 import { registerListCommand } from './cli/list';
 import { registerOperatorCommands } from './cli/operate';
 import { registerReportCommand } from './cli/report';
@@ -13,10 +14,11 @@ import { printResult } from './cli/result';
 import { statusLines } from './cli/status';
 import { registerSelfguideCommands } from './cli/selfguide';
 import { registerSemievolCommands } from './cli/semievol';
+import { validateConfigFile } from './cli/validate';
 import { printOutcome, registerWatchCommand, watchRun } from './cli/watch';
 import { registerWorkerCommands } from './cli/workers';
 import { searchAttributes } from './core/search-attributes';
-import { defaultArtifactStore, DryRunArtifactStore } from './lib/artifacts';
+import { defaultArtifactStore } from './lib/artifacts';
 import { ConfigError, loadRunConfig } from './lib/config-file';
 import { DatasetError } from './lib/datasets';
 import { methodOf } from './lib/methods';
@@ -36,11 +38,7 @@ program
   .command('validate <config>')
   .description('check a run config and its datasets without starting anything')
   .action(async (file: string) => {
-    const config = loadRunConfig(file);
-    // Everything a run would store is checked and hashed, and nothing is written.
-    const prepared = await methodOf(config).prepare(config, new DryRunArtifactStore());
-    console.log(`${file}: valid ${config.method} config for task "${config.task}"`);
-    for (const note of prepared.notes) console.log(`  ${note}`);
+    for (const line of await validateConfigFile(file)) console.log(line);
   });
 
 program
@@ -120,6 +118,7 @@ program
     console.log(`cancellation requested for ${runId}`);
   });
 
+registerInitCommand(program);
 registerEstimateCommand(program);
 registerListCommand(program);
 registerWatchCommand(program);

@@ -1,5 +1,5 @@
 // Reads a run config (YAML or JSON) and reports the first problem as one sentence with file, line and field.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -83,9 +83,8 @@ export function loadRunConfig(file: string): RunConfig {
     if (p.kind !== 'llama-cpp') continue;
     p.modelPath = path.resolve(base, p.modelPath);
     // Checked here, where the datasets are read too, rather than when the first model call fails on the worker.
-    if (!existsSync(p.modelPath)) {
-      throw new ConfigError(`${where(['providers', name, 'modelPath'])} names ${p.modelPath}, which does not exist.`);
-    }
+    const problem = modelFileProblem(p.modelPath);
+    if (problem) throw new ConfigError(`${where(['providers', name, 'modelPath'])} names ${p.modelPath}, ${problem}.`);
   }
   const adapterProblem = configuredLoraProblems(config, base)[0];
   if (adapterProblem) throw new ConfigError(`${where(adapterProblem.path)} ${adapterProblem.message}.`);
@@ -95,6 +94,12 @@ export function loadRunConfig(file: string): RunConfig {
 }
 
 type Problem = { path: (string | number)[]; message: string };
+
+/** Why a llama.cpp model path cannot be loaded, if it plainly cannot: nothing there, or a folder. */
+function modelFileProblem(file: string): string | null {
+  if (!existsSync(file)) return 'which does not exist';
+  return statSync(file).isDirectory() ? 'which is a folder, not a GGUF model file' : null;
+}
 
 /** Every model of the config that may name an adapter trained elsewhere (`lora`), checked as below. */
 function configuredLoraProblems(config: RunConfig, base: string): Problem[] {

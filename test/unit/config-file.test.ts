@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, loadRunConfig } from '../../lib/config-file';
@@ -164,6 +164,19 @@ fineTune:
     const [file, model] = [path.join(dir, 'no-model.yaml'), path.join(dir, 'gone.gguf')];
     expect(errorOf(write('no-model.yaml', llama))).toBe(
       `${file} line 6: field "providers.double.modelPath" names ${model}, which does not exist.`,
+    );
+  });
+
+  it('refuses a llama.cpp modelPath that names a folder, not a model file', () => {
+    mkdirSync(path.join(dir, 'models'), { recursive: true });
+    const llama = valid.replace(
+      / {4}kind: openai-compatible\n.*\n.*testDouble: true\n/,
+      '    kind: llama-cpp\n    modelPath: models\n',
+    );
+    const file = path.join(dir, 'folder-model.yaml');
+    expect(errorOf(write('folder-model.yaml', llama))).toBe(
+      `${file} line 6: field "providers.double.modelPath" names ${path.join(dir, 'models')}, which is a folder, ` +
+        'not a GGUF model file.',
     );
   });
 
