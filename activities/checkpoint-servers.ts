@@ -1,13 +1,14 @@
 // The server a merged Together checkpoint is served by (`download.checkpoint: merged`): the configured command,
 // started once as a detached process group whose pid is recorded in the job directory, as the `command` fine-tune
 // backend records its trainer, so a retried attempt (a restarted worker) follows the running server instead of
-// starting a second one; stopped by the run's end-of-run step, on failure and on cancel too.
+// starting a second one; stopped by the run's end-of-run step, on failure and on cancel too. Each merged model of a
+// run gets its own server, on the port its place in the run picks from `server.ports`.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { StartCheckpointServerInput } from '../core/contracts';
+import type { StartCheckpointServerInput, TogetherDownload } from '../core/contracts';
 import { InvalidConfig, InvalidInput } from '../core/errors';
 import type { CheckpointServerRef } from '../core/types';
 import { localHost } from '../lib/orphaned-activities';
@@ -25,6 +26,30 @@ const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
 
 /** The port a base URL is reached on, written or implied by its scheme. */
 const portOf = (url: URL) => url.port || (url.protocol === 'https:' ? '443' : '80');
+
+/**
+ * Where the server of the run's merged model at `position` answers: the provider's baseURL on `server.ports[position]`,
+ * or as it is when no ports are listed (one model). Derived from the recorded input alone, so every attempt of the
+ * start, a restarted worker's too, picks the same port.
+ */
+function serverBaseURL(
+  providerBaseURL: string,
+  server: NonNullable<TogetherDownload['server']>,
+  position: number,
+): string {
+  if (!server.ports && position === 0) return providerBaseURL;
+  const port = server.ports?.[position];
+  if (port === undefined)
+    throw ApplicationFailure.nonRetryable(
+      `server.ports lists ${server.ports?.length ?? 0} port(s), one per merged model the run serves, but this is ` +
+        `its merged model number ${position + 1}`,
+      InvalidConfig,
+    );
+  const url = new URL(providerBaseURL);
+  url.port = String(port);
+  // URL adds a slash to a bare host; the provider's spelling is kept.
+  return providerBaseURL.endsWith('/') ? url.href : url.href.replace(/\/$/, '');
+}
 
 /** The server's record and process group, by run and checkpoint (its processes carry both as FLT_JOB_NAME). */
 class RecordedServer {
@@ -130,6 +155,7 @@ export function checkpointServerActivities({ jobsDir, env }: ActivityDeps) {
       server,
       providers,
       checkpoint,
+      position = 0,
     }: StartCheckpointServerInput): Promise<CheckpointServerRef> {
       const what = `start the server of ${checkpoint.name}`;
       try {
@@ -137,7 +163,9 @@ export function checkpointServerActivities({ jobsDir, env }: ActivityDeps) {
         if (!provider.baseURL)
           throw ApplicationFailure.nonRetryable(`provider "${server.provider}" has no baseURL`, InvalidConfig);
         const apiKey = providerApiKey(provider, env);
-        const ref = { runId, name: checkpoint.name, stopGraceSeconds: server.stopGraceSeconds };
+        const baseURL = serverBaseURL(provider.baseURL, server, position);
+        const port = portOf(new URL(baseURL));
+        const ref = { runId, name: checkpoint.name, stopGraceSeconds: server.stopGraceSeconds, baseURL };
         const recorded = RecordedServer.of(jobsDir, ref);
         const ctx = Context.current();
         const where = await recorded.whereabouts();
@@ -148,24 +176,25 @@ export function checkpointServerActivities({ jobsDir, env }: ActivityDeps) {
           );
         if (where === 'gone') {
           // Nothing of this run's holds the port: whatever answers there is another server, never to be shadowed.
-          const answering = await listedModels(provider.baseURL, apiKey, ctx.cancellationSignal);
+          const answering = await listedModels(baseURL, apiKey, ctx.cancellationSignal);
           if (answering !== null)
             throw ApplicationFailure.nonRetryable(
-              `${provider.baseURL} already answers (listing ${answering.join(', ') || 'no model'}): the server ` +
-                `of a merged checkpoint needs the port of "${server.provider}" to itself`,
+              `${baseURL} already answers (listing ${answering.join(', ') || 'no model'}): the server ` +
+                `of a merged checkpoint needs port ${port} ` +
+                `(${server.ports ? 'server.ports' : `the port of "${server.provider}"`}) to itself`,
               InvalidConfig,
             );
           const command = server.command
             .replaceAll('{dir}', shellQuote(checkpoint.path))
             .replaceAll('{model}', shellQuote(checkpoint.name))
-            .replaceAll('{port}', portOf(new URL(provider.baseURL)));
+            .replaceAll('{port}', port);
           recorded.start(command, env);
         }
         // From the server's start, not this attempt's: a worker that restarted does not give it a new timeout.
         const deadline = recorded.startedAt() + server.startTimeoutSeconds * 1000;
         for (;;) {
           ctx.heartbeat();
-          const listed = await listedModels(provider.baseURL, apiKey, ctx.cancellationSignal);
+          const listed = await listedModels(baseURL, apiKey, ctx.cancellationSignal);
           if (listed?.includes(checkpoint.name)) return ref;
           if ((await recorded.whereabouts()) === 'gone') {
             const tail = recorded.logTail();

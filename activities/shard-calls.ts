@@ -39,6 +39,17 @@ export type ShardActivity = Pick<Context, 'cancellationSignal' | 'heartbeat'> & 
 export const payerOf = ({ workflowExecution, activityId }: ShardActivity['info']): string | undefined =>
   workflowExecution ? `${workflowExecution.runId}/${activityId}` : undefined;
 
+/**
+ * The providers as `model` is reached: a merged checkpoint's server answers on its own port of its provider's baseURL
+ * (the key variable, timeout and prices stay the provider's), which the response cache's keys then name.
+ */
+function providersReaching(providers: ProvidersConfig, model: ModelRef): ProvidersConfig {
+  const baseURL = model.server?.baseURL;
+  const provider = providers[model.provider];
+  if (baseURL === undefined || provider?.kind !== 'openai-compatible' || provider.baseURL === baseURL) return providers;
+  return { ...providers, [model.provider]: { ...provider, baseURL } };
+}
+
 export class ShardCalls {
   /** Aborted when the activity is cancelled: cuts off calls in flight. */
   private readonly cancel = new AbortController();
@@ -108,9 +119,10 @@ export class ShardCalls {
       queueSignal: this.stopStarting.signal,
       payer: this.payer,
     };
+    const providers = providersReaching(this.providers, model);
     const attempt = () =>
       retryTransient(
-        () => this.deps.gateway.chat(this.providers, model.provider, full, options),
+        () => this.deps.gateway.chat(providers, model.provider, full, options),
         `${this.stage}: ${what} on ${model.provider}/${model.model}`,
         { signal: this.stopStarting.signal },
       );

@@ -219,6 +219,16 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
               command: z.string().min(1),
               /** The openai-compatible provider whose baseURL the started server answers on ({port} is its port). */
               provider: name,
+              /**
+               * One port per merged model the run serves, each its own server, in the order the run trains them
+               * (SemiEvol: M_warm, M_evol; SELF-GUIDE: its own model, few-shot fine-tuning's); the provider's baseURL
+               * with that port is where the model is called. Absent: the provider's port, for one model.
+               */
+              ports: z
+                .array(z.number().int().min(1).max(65535))
+                .min(1)
+                .refine((ports) => new Set(ports).size === ports.length, { error: 'must not list a port twice' })
+                .optional(),
               /** How long the server may take to list the model before the start fails. */
               startTimeoutSeconds: z.number().positive().default(1800),
               /** How long a stopped server gets between SIGTERM and SIGKILL. */

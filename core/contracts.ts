@@ -292,4 +292,9 @@ export interface StartCheckpointServerInput {
   server: NonNullable<TogetherDownload['server']>;
   providers: ProvidersConfig;
   checkpoint: DownloadedCheckpoint;
+  /**
+   * The model's place among the merged models the run serves, 0 for the first it trains: its port is
+   * `server.ports[position]`. Absent in runs recorded before: 0.
+   */
+  position?: number;
 }

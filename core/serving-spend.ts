@@ -27,8 +27,9 @@ function charge(providers: ProvidersConfig, provider: string, milliseconds: numb
 
 /**
  * The time-billed serving of a stage that ran from `from` to `to` (epoch milliseconds): the stage's wall time for
- * each time-priced provider among the models it `called` (one server bills once, however many adapters it serves),
- * and each dedicated endpoint the run `held` meanwhile, from the later of the stage's start and the endpoint's.
+ * each time-priced server among the models it `called` (one server bills once, however many adapters it serves; each
+ * merged checkpoint's server is one of its own), and each dedicated endpoint the run `held` meanwhile, from the later
+ * of the stage's start and the endpoint's.
  */
 export function stageServingCharges(
   providers: ProvidersConfig,
@@ -36,9 +37,14 @@ export function stageServingCharges(
   called: readonly (ModelRef | null)[],
   held: readonly ModelRef[],
 ): ComputeCharge[] {
-  const servers = [...new Set(called.filter((m): m is ModelRef => !!m && !m.endpoint).map((m) => m.provider))];
+  // A server is its provider's, unless the run started it on a merged checkpoint: each of those is a GPU of its own.
+  const servers = new Map(
+    called
+      .filter((m): m is ModelRef => !!m && !m.endpoint)
+      .map((m) => [m.server?.baseURL ?? m.provider, m.provider] as const),
+  );
   const charges = [
-    ...servers.map((provider) => charge(providers, provider, span.to - span.from)),
+    ...[...servers.values()].map((provider) => charge(providers, provider, span.to - span.from)),
     ...held
       .filter((m) => m.endpoint)
       .map((m) => charge(providers, m.provider, span.to - Math.max(span.from, m.endpoint!.startedAt ?? span.from))),

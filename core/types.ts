@@ -175,6 +175,11 @@ export interface CheckpointServerRef {
   name: string;
   /** How long a stopped server gets between SIGTERM and SIGKILL. */
   stopGraceSeconds: number;
+  /**
+   * Where it answers: its provider's baseURL on the model's own port, which calls go to (and so cache keys name).
+   * Absent in runs recorded before each merged model had its own port: the provider's baseURL.
+   */
+  baseURL?: string;
 }
 
 /**

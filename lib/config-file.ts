@@ -184,8 +184,8 @@ function adapterProblems(
 /**
  * A Together checkpoint downloaded for local serving (`serve: download`) is called through an openai-compatible
  * provider with a baseURL, known before the job is paid for: your own vLLM or SGLang's for an adapter, or that of the
- * server the run starts on a merged checkpoint. Such a server serves one model on its provider's port, so a run that
- * would call two merged checkpoints at once is refused.
+ * servers the run starts on merged checkpoints. Each merged model gets a server on a port of its own, so a run that
+ * serves more of them than `server.ports` lists (the provider's one port when absent) is refused.
  */
 function downloadServerProblem(config: RunConfig): { path: string[]; message: string } | null {
   const backend = 'fineTune' in config ? config.fineTune.backend : undefined;
@@ -201,16 +201,27 @@ function downloadServerProblem(config: RunConfig): { path: string[]; message: st
         `names "${name}", which must be an openai-compatible provider with the baseURL of ` +
         (download.server ? 'the server the run starts' : `your ${download.engine} server`),
     };
-  const twoAtOnce =
-    config.method === 'semievol' && !config.semievol.without.includes('in-weight-propagation')
-      ? 'SemiEvol calls M_warm and M_evol in one stage (leave out the warm-up: without: [in-weight-propagation])'
-      : config.method === 'selfguide' || config.method === 'selfguide-campaign'
-        ? "SELF-GUIDE evaluates its two fine-tuned models (SELF-GUIDE's and few-shot fine-tuning's) at once"
-        : null;
-  if (download.server && twoAtOnce)
+  if (!download.server) return null;
+  if (config.method === 'selfguide-campaign')
     return {
       path: [...at, 'checkpoint'],
-      message: `is merged, whose server alone holds the port of "${name}", but ${twoAtOnce}`,
+      message:
+        'is merged, but a SELF-GUIDE campaign serves a model per branch at once, and only SemiEvol and SELF-GUIDE ' +
+        'runs assign merged models their ports (server.ports)',
+    };
+  const twoModels =
+    config.method === 'semievol' && !config.semievol.without.includes('in-weight-propagation')
+      ? 'SemiEvol with its warm-up serves M_warm and M_evol, evaluated together'
+      : config.method === 'selfguide'
+        ? "SELF-GUIDE serves its two fine-tuned models (SELF-GUIDE's and few-shot fine-tuning's), evaluated together"
+        : null;
+  const { ports } = download.server;
+  if (twoModels && (ports?.length ?? 1) < 2)
+    return {
+      path: [...at, 'server', 'ports'],
+      message:
+        `${ports ? `lists ${ports.length} port` : `is not set, leaving only the port of "${name}"`}, but ` +
+        `${twoModels}, each on a server of its own: list two ports`,
     };
   return null;
 }

@@ -17,6 +17,7 @@ export async function serveDownloadedCheckpoint(
   stage: string,
   jobId: string,
   runId: string,
+  serverPosition: number,
 ): Promise<ModelRef> {
   const { download } = backend;
   if (!download)
@@ -26,19 +27,21 @@ export async function serveDownloadedCheckpoint(
     summary: `download the ${stage} checkpoint (${download.checkpointStep ?? download.checkpoint}) of ${jobId}`,
   });
   const checkpoint = await downloadTogetherCheckpoint({ backend, providers, jobId });
-  if (download.server) return serveOnStartedServer(runId, download.server, providers, checkpoint);
+  if (download.server) return serveOnStartedServer(runId, download.server, providers, checkpoint, serverPosition);
   return serveTrainedAdapter(providers, stage, checkpoint, { engine: download.engine!, provider: download.provider! });
 }
 
 /**
  * Starts the merged checkpoint's server and waits until it lists the model. The server's record is known before the
  * start (it is named by the run and the checkpoint), so a start that fails or is cancelled stops whatever it started.
+ * `position`, the model's place among the run's merged models, picks its port.
  */
 async function serveOnStartedServer(
   runId: string,
   server: NonNullable<TogetherDownload['server']>,
   providers: ProvidersConfig,
   checkpoint: DownloadedCheckpoint,
+  position: number,
 ): Promise<ModelRef> {
   // Cancelled, the start ends (its heartbeat learns of the cancel) before the stop below runs, not racing it.
   const { startCheckpointServer } = proxyActivities<Activities>({
@@ -48,7 +51,8 @@ async function serveOnStartedServer(
   });
   let started: CheckpointServerRef | undefined;
   try {
-    started = await startCheckpointServer({ runId, server, providers, checkpoint });
+    // Left out for the first model, so its start's input is as runs recorded before positions existed.
+    started = await startCheckpointServer({ runId, server, providers, checkpoint, ...(position ? { position } : {}) });
     return { provider: server.provider, model: checkpoint.name, server: started };
   } finally {
     if (!started) {

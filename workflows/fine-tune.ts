@@ -36,6 +36,11 @@ export interface FineTuneInput {
   initAdapter?: string;
   /** Continue training this fine-tuned model of the backend's own (Together, Fireworks) instead of `baseModel`. */
   initModel?: string;
+  /**
+   * A merged checkpoint's (`download.checkpoint: merged`): the model's place among the run's merged models, 0 for the
+   * first, which picks its server's port from `server.ports`. Absent: 0.
+   */
+  serverPosition?: number;
 }
 
 /**
@@ -80,7 +85,14 @@ export async function fineTune(input: FineTuneInput): Promise<ModelRef> {
       if (backend.kind === 'fireworks' && backend.serve === 'deployment')
         return serveThroughDeployment(backend, input.providers, trained, input.baseModel.model, input.runId);
       if (backend.kind === 'together' && backend.serve === 'download')
-        return serveDownloadedCheckpoint(backend, input.providers, input.stage, final.jobId, input.runId);
+        return serveDownloadedCheckpoint(
+          backend,
+          input.providers,
+          input.stage,
+          final.jobId,
+          input.runId,
+          input.serverPosition ?? 0,
+        );
       if (backend.kind !== 'command' || !backend.serve || backend.serve === 'none') return trained;
       if (!final.adapterPath)
         throw ApplicationFailure.nonRetryable(`Fine-tune job ${final.jobId} left no adapter to serve.`, InvalidInput);

@@ -175,13 +175,17 @@ const hyperparameters = ({ fineTune: { learningRate, batchSize, lora } }: SelfGu
   lora,
 });
 
-/** Stage 4 through the fineTune child workflow; with nothing to train on, the base model stands as it is. */
+/**
+ * Stage 4 through the fineTune child workflow; with nothing to train on, the base model stands as it is.
+ * `serverPosition`: the model's place among the run's merged models (its server's port in `server.ports`).
+ */
 export async function fineTuneOn(
   runId: string,
   stage: string,
   training: ArtifactRef,
   epochs: number,
   pipeline: SelfGuidePipeline,
+  serverPosition = 0,
 ): Promise<ModelRef> {
   if (training.count === 0) return pipeline.model;
   return executeChild(fineTune, {
@@ -196,6 +200,7 @@ export async function fineTuneOn(
         ...(pipeline.fineTuneFrom ?? { baseModel: pipeline.model }),
         training,
         hyperparameters: hyperparameters(pipeline, epochs),
+        ...(serverPosition ? { serverPosition } : {}),
       },
     ],
     staticSummary: `fine-tune ${pipeline.model.model} on ${training.count} examples for ${epochs} epoch(s)`,

@@ -170,7 +170,8 @@ async function runSelfGuide(
   const [trained, fewShotFineTune] = await Promise.all([
     fineTuneOn(runId, 'fine-tune', synthetic.training, settings.epochs, at('fine-tune')).then(loaded),
     goldTraining(runId, task, input).then((gold) =>
-      fineTuneOn(runId, 'fine-tune-few-shot', gold, settings.epochs, at('fine-tune')).then(loaded),
+      // Served beside SELF-GUIDE's model, both evaluated at once: a merged checkpoint's server takes the next port.
+      fineTuneOn(runId, 'fine-tune-few-shot', gold, settings.epochs, at('fine-tune'), 1).then(loaded),
     ),
   ]);
   // A dedicated endpoint bills from its start, in this stage, until the run stops it.

@@ -465,6 +465,8 @@ async function evolve(
         ...start,
         training,
         hyperparameters: input.fineTune.finalHyperparameters,
+        // M_warm's server holds the first port until the run ends (both are evaluated): M_evol's gets the next.
+        ...(models.warm?.server ? { serverPosition: 1 } : {}),
       },
     ],
     staticSummary:

@@ -68,8 +68,8 @@ fineTune:
     expect(loadRunConfig(write('download-ok.yaml', semievol('together'))).method).toBe('semievol');
   });
 
-  it('refuses a merged Together checkpoint whose server has no baseURL or would serve two models at once', () => {
-    const semievol = (provider: string, without: string) => `method: semievol
+  it('refuses a merged Together checkpoint whose server has no baseURL, or too few ports for its models', () => {
+    const semievol = (provider: string, without: string, ports = '') => `method: semievol
 task: fpb
 providers:
   together:
@@ -93,17 +93,29 @@ fineTune:
     serve: download
     download:
       checkpoint: merged
-      server: { command: "vllm serve {dir} --served-model-name {model} --port {port}", provider: ${provider} }
+      server: { command: "vllm serve {dir} --served-model-name {model} --port {port}", provider: ${provider}${ports} }
 `;
     expect(errorOf(write('merged-nowhere.yaml', semievol('nowhere', 'in-weight-propagation')))).toBe(
       `${path.join(dir, 'merged-nowhere.yaml')} line 25: field "fineTune.backend.download.server.provider" names ` +
         '"nowhere", which must be an openai-compatible provider with the baseURL of the server the run starts.',
     );
     expect(errorOf(write('merged-warm.yaml', semievol('merged', '')))).toBe(
-      `${path.join(dir, 'merged-warm.yaml')} line 24: field "fineTune.backend.download.checkpoint" is merged, whose ` +
-        'server alone holds the port of "merged", but SemiEvol calls M_warm and M_evol in one stage (leave out the ' +
-        'warm-up: without: [in-weight-propagation]).',
+      `${path.join(dir, 'merged-warm.yaml')} line 25: field "fineTune.backend.download.server.ports" is not set, ` +
+        'leaving only the port of "merged", but SemiEvol with its warm-up serves M_warm and M_evol, evaluated ' +
+        'together, each on a server of its own: list two ports.',
     );
+    expect(errorOf(write('merged-warm-1.yaml', semievol('merged', '', ', ports: [8001]')))).toBe(
+      `${path.join(dir, 'merged-warm-1.yaml')} line 25: field "fineTune.backend.download.server.ports" lists 1 ` +
+        'port, but SemiEvol with its warm-up serves M_warm and M_evol, evaluated together, each on a server of its ' +
+        'own: list two ports.',
+    );
+    expect(errorOf(write('merged-warm-twice.yaml', semievol('merged', '', ', ports: [8001, 8001]')))).toMatch(
+      /line 25: field "fineTune\.backend\.download\.server\.ports" must not list a port twice\.$/,
+    );
+    const warm = loadRunConfig(write('merged-warm-ok.yaml', semievol('merged', '', ', ports: [8001, 8002]')));
+    expect(warm.method === 'semievol' && warm.fineTune.backend).toMatchObject({
+      download: { server: { ports: [8001, 8002] } },
+    });
     const selfguide = `method: selfguide
 task: task1385
 providers:
@@ -121,9 +133,20 @@ fineTune:
 `;
     expect(errorOf(write('merged-selfguide.yaml', selfguide))).toMatch(
       new RegExp(
-        'line 14: field "fineTune\\.backend\\.download\\.checkpoint" is merged, whose server alone holds the port ' +
-          'of "merged", but SELF-GUIDE evaluates its two fine-tuned models',
+        'line 14: field "fineTune\\.backend\\.download\\.server\\.ports" is not set, leaving only the port of ' +
+          '"merged", but SELF-GUIDE serves its two fine-tuned models',
       ),
+    );
+    const withPorts = selfguide.replace('provider: merged }', 'provider: merged, ports: [8001, 8002] }');
+    expect(loadRunConfig(write('merged-selfguide-ok.yaml', withPorts)).method).toBe('selfguide');
+    const campaign = withPorts
+      .replace('method: selfguide', 'method: selfguide-campaign')
+      .replace(
+        '  task: { format: selfguide-task, path: task1385 }',
+        '  validation: [{ format: selfguide-task, path: a }]\n  test: [{ format: selfguide-task, path: b }]',
+      );
+    expect(errorOf(write('merged-campaign.yaml', campaign))).toMatch(
+      /line 15: field "fineTune\.backend\.download\.checkpoint" is merged, but a SELF-GUIDE campaign serves a model /,
     );
     const ok = loadRunConfig(write('merged-ok.yaml', semievol('merged', 'in-weight-propagation')));
     expect(ok.method === 'semievol' && ok.fineTune.backend).toMatchObject({

@@ -37,6 +37,24 @@ describe('stageServingCharges', () => {
     expect(charges).toEqual([{ kind: 'serving', unit: 'GPU-hour', amount: 0.5, rate: 2.4, usd: 0.5 * 2.4 }]);
   });
 
+  it("bills each merged checkpoint's server, one GPU each, though they answer through one provider", () => {
+    const merged = (name: string, port: number): ModelRef => ({
+      provider: 'local-vllm',
+      model: name,
+      server: { runId: 'r', name, stopGraceSeconds: 30, baseURL: `http://gpu.internal:${port}/v1` },
+    });
+    const charges = stageServingCharges(
+      providers,
+      span,
+      [merged('ft-1-merged', 8001), merged('ft-2-merged', 8002)],
+      [],
+    );
+    expect(charges.map((c) => [c.kind, c.unit, c.amount, c.rate])).toEqual([
+      ['serving', 'GPU-hour', 0.5, 2.4],
+      ['serving', 'GPU-hour', 0.5, 2.4],
+    ]);
+  });
+
   it('bills each dedicated endpoint the run holds from the later of its start and the stage start', () => {
     const endpoint = (id: string, startedAt?: number): ModelRef => ({
       provider: 'together',

@@ -1,10 +1,15 @@
-// SELF-GUIDE with its two fine-tunes served the ways SemiEvol is tested with (together-download, fireworks-deployment),
-// on the real dev server against the provider double: Together checkpoints downloaded and loaded on the run's vLLM
-// (`serve: download`), and Fireworks LoRAs loaded onto one deployment the run creates (`serve: deployment`). The
-// fine-tuned evaluations call the served models, and everything is unloaded or deleted at the end.
+// SELF-GUIDE with its two fine-tunes served the ways SemiEvol is tested with (together-download, together-merged,
+// fireworks-deployment), on the real dev server against the provider double: Together checkpoints downloaded and
+// loaded on the run's vLLM (`serve: download`), or merged and each served by a server the run starts on its own port,
+// and Fireworks LoRAs loaded onto one deployment the run creates (`serve: deployment`). The fine-tuned evaluations
+// call the served models, and everything is unloaded, stopped or deleted at the end.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FineTuneBackendConfig, ProvidersConfig } from '../../core/config';
+import { freePort } from '../../lib/dev-server';
 import { storeSelfGuideTask } from '../../lib/methods/selfguide-tasks';
+import { tsArgs } from '../../lib/ts-process';
+import type { RequestLogEntry } from '../../testdouble/request-log';
 import type { SelfGuideRunInput, SelfGuideRunResult } from '../../workflows/selfguide';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { tempDeps, testClient, testWorker } from '../support/temporal';
@@ -12,6 +17,7 @@ import { tempDeps, testClient, testWorker } from '../support/temporal';
 const taskDir = path.resolve(__dirname, '../../../shared/data/selfguide/task1385');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const account = 'flt-sg-deploy';
+const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
 
 describe('selfGuideRun with fine-tuned models served by download and by deployment', () => {
   let double: ProviderDouble;
@@ -35,6 +41,7 @@ describe('selfGuideRun with fine-tuned models served by download and by deployme
       together: provider(double.togetherBaseURL),
       'local-vllm': provider(double.baseURL),
       fireworks: provider(double.fireworksInferenceURL),
+      merged: provider(`http://127.0.0.1:${await freePort()}/v1`),
     };
   });
   afterAll(async () => double?.stop());
@@ -100,6 +107,48 @@ describe('selfGuideRun with fine-tuned models served by download and by deployme
     const chats = (await double.requests()).filter((r) => r.path === '/v1/chat/completions');
     for (const model of trained) expect(chats.filter((r) => r.model === model).length).toBeGreaterThanOrEqual(8);
     expect(chats.every((r) => r.status === 200)).toBe(true);
+  });
+
+  it('serves both merged Together checkpoints, each on its own port of server.ports, and stops both', async () => {
+    const ports = [await freePort(), await freePort()];
+    const requestLogOf = (port: number | string) => path.join(deps.jobsDir, '..', `sg-merged-requests-${port}.jsonl`);
+    const command = [
+      process.execPath,
+      ...tsArgs(path.resolve(__dirname, '../support/merged-checkpoint-server.ts')),
+      '{dir}',
+      '{model}',
+      '{port}',
+      requestLogOf('{port}'),
+    ]
+      .map((word) => (word.startsWith('{') ? word : shellQuote(word)))
+      .join(' ');
+    const result = await runSelfGuide(`sgtm-${Date.now() % 1e7}`, 'local-vllm', {
+      kind: 'together',
+      baseURL: double.togetherBaseURL,
+      apiKeyEnv: 'FLT_TEST_KEY',
+      provider: 'together',
+      pollIntervalSeconds: 0.1,
+      serve: 'download',
+      download: {
+        checkpoint: 'merged',
+        server: { command, provider: 'merged', ports, startTimeoutSeconds: 120, stopGraceSeconds: 5 },
+      },
+    });
+    // SELF-GUIDE's model is the run's first merged model, few-shot fine-tuning's the second.
+    const { selfGuide, fewShotFineTune } = result.models;
+    for (const [i, model] of [selfGuide, fewShotFineTune].entries()) {
+      expect(model).toMatchObject({ provider: 'merged', server: { baseURL: `http://127.0.0.1:${ports[i]}/v1` } });
+      expect(model.model).toMatch(/^ft-.*-merged$/);
+      const served: RequestLogEntry[] = fs
+        .readFileSync(requestLogOf(ports[i]), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      const chats = served.filter((r) => r.path === '/v1/chat/completions');
+      expect(chats.length).toBeGreaterThanOrEqual(8);
+      expect(chats.every((r) => r.model === model.model && r.status === 200)).toBe(true);
+      await expect(fetch(`http://127.0.0.1:${ports[i]}/v1/models`)).rejects.toThrow();
+    }
   });
 
   it('loads both Fireworks LoRAs onto one deployment, evaluates them there and deletes it', async () => {

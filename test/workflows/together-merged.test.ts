@@ -1,8 +1,8 @@
-// A SemiEvol run (without warm-up: one fine-tune) whose Together job's merged checkpoint is downloaded and served by a
-// server the run starts on it (`download.checkpoint: merged`), on the real dev server against the provider double:
-// the "server" is a second provider double started by the configured command on the serving provider's port. It is
-// started once, the evaluation's calls reach it naming the checkpoint, and it is gone after the run, and after a
-// cancel that lands while it starts.
+// A SemiEvol run whose Together jobs' merged checkpoints are downloaded and served by servers the run starts on them
+// (`download.checkpoint: merged`), on the real dev server against the provider double: each "server" is another
+// provider double started by the configured command on its port. Without warm-up, one server on the serving
+// provider's port; with it, M_warm's and M_evol's each on its own port of `server.ports`. Each is started once, the
+// evaluation's calls reach it naming its checkpoint, and it is gone after the run, and after a cancel.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -51,9 +51,12 @@ function groupAlive(pgid: number): boolean {
 describe('semievolRun with a merged Together checkpoint served by a server the run starts', () => {
   let double: ProviderDouble;
   let port: number;
+  /** The ports of `server.ports` in the runs with warm-up: M_warm's server, then M_evol's. */
+  let ports: number[];
   const deps = tempDeps({ FLT_TEST_KEY: 'k' });
-  const requestLog = path.join(deps.jobsDir, '..', 'merged-server-requests.jsonl');
-  const gate = path.join(deps.jobsDir, '..', 'merged-server-gate');
+  // Each server's own, by its port: `{port}` in the command's words is replaced too.
+  const requestLogOf = (port: number | string) => path.join(deps.jobsDir, '..', `merged-server-requests-${port}.jsonl`);
+  const gateOf = (port: number | string) => path.join(deps.jobsDir, '..', `merged-server-gate-${port}`);
   const provider = (baseURL: string) => ({
     kind: 'openai-compatible' as const,
     baseURL,
@@ -69,8 +72,8 @@ describe('semievolRun with a merged Together checkpoint served by a server the r
     '{dir}',
     '{model}',
     '{port}',
-    requestLog,
-    gate,
+    requestLogOf('{port}'),
+    gateOf('{port}'),
   ]
     .map((word) => (word.startsWith('{') ? word : shellQuote(word)))
     .join(' ');
@@ -81,15 +84,16 @@ describe('semievolRun with a merged Together checkpoint served by a server the r
       gold: gold([...labeled, ...unlabeled, ...test]),
     });
     port = await freePort();
+    ports = [await freePort(), await freePort()];
   });
   afterAll(async () => double?.stop());
-  afterEach(() => fs.rmSync(gate, { force: true }));
+  afterEach(() => [port, ...ports].forEach((p) => fs.rmSync(gateOf(p), { force: true })));
 
   /** Jobs are found by what they train on: another `epochs` makes jobs no earlier test created. */
   const input = async (
     runId: string,
     epochs: number,
-    { command = serverCommand, serverProvider = 'merged' } = {},
+    { command = serverCommand, serverProvider = 'merged', warmUp = false } = {},
   ): Promise<SemievolRunInput> => {
     const providers: ProvidersConfig = {
       together: provider(double.togetherBaseURL),
@@ -119,7 +123,13 @@ describe('semievolRun with a merged Together checkpoint served by a server the r
           serve: 'download',
           download: {
             checkpoint: 'merged',
-            server: { command, provider: serverProvider, startTimeoutSeconds: 120, stopGraceSeconds: 5 },
+            server: {
+              command,
+              provider: serverProvider,
+              ...(warmUp ? { ports } : {}),
+              startTimeoutSeconds: 120,
+              stopGraceSeconds: 5,
+            },
           },
         },
         hyperparameters: { epochs },
@@ -129,7 +139,7 @@ describe('semievolRun with a merged Together checkpoint served by a server the r
         propagation: { k: 0 },
         collaboration: { maxTokens: 32 },
         justification: { maxTokens: 32 },
-        without: ['in-weight-propagation'],
+        without: warmUp ? [] : ['in-weight-propagation'],
       }),
       sampling: { temperature: 0, maxTokens: 32, seed: 5 },
       execution: { shardSize: 10, parallelShards: 2 },
@@ -138,6 +148,22 @@ describe('semievolRun with a merged Together checkpoint served by a server the r
 
   /** The recorded server of a run's checkpoint: its process group's leader and its log. */
   const recordOf = (runId: string, name: string) => path.join(deps.jobsDir, 'checkpoint-servers', runId, name);
+  const pgidOf = (runId: string, name: string) =>
+    Number(fs.readFileSync(path.join(recordOf(runId, name), 'pid'), 'utf8'));
+  const requestsServedOn = (port: number): RequestLogEntry[] =>
+    fs
+      .readFileSync(requestLogOf(port), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+  /** The pids recorded so far under a run's servers, by checkpoint. */
+  const startedServers = (runId: string): Map<string, number> => {
+    const servers = path.join(deps.jobsDir, 'checkpoint-servers', runId);
+    const names = fs.existsSync(servers) ? fs.readdirSync(servers) : [];
+    return new Map(
+      names.filter((name) => fs.existsSync(path.join(servers, name, 'pid'))).map((name) => [name, pgidOf(runId, name)]),
+    );
+  };
 
   it('starts the server once, calls the merged model there, and stops it at the end', async () => {
     const { client, close } = await testClient();
@@ -163,15 +189,10 @@ describe('semievolRun with a merged Together checkpoint served by a server the r
       const jobId = evolved.model.replace(/-merged$/, '');
       const unpacked = path.join(deps.jobsDir, 'together-checkpoints', jobId, 'merged', 'checkpoint');
       expect(log.match(/^loading .* as .*$/gm)).toEqual([`loading ${unpacked} as ${evolved.model}`]);
-      expect(groupAlive(Number(fs.readFileSync(path.join(record, 'pid'), 'utf8')))).toBe(false);
+      expect(groupAlive(pgidOf(runId, evolved.model))).toBe(false);
       await expect(fetch(`http://127.0.0.1:${port}/v1/models`)).rejects.toThrow();
 
-      const served: RequestLogEntry[] = fs
-        .readFileSync(requestLog, 'utf8')
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line));
-      const chats = served.filter((r) => r.path === '/v1/chat/completions');
+      const chats = requestsServedOn(port).filter((r) => r.path === '/v1/chat/completions');
       expect(chats.length).toBeGreaterThanOrEqual(test.length);
       expect(chats.every((r) => r.model === evolved.model && r.status === 200)).toBe(true);
     } finally {
@@ -180,7 +201,7 @@ describe('semievolRun with a merged Together checkpoint served by a server the r
   });
 
   it('stops the server when the run is cancelled while the server starts', async () => {
-    fs.writeFileSync(gate, 'held until the test removes it');
+    fs.writeFileSync(gateOf(port), 'held until the test removes it');
     const { client, close } = await testClient();
     const worker = await testWorker(deps);
     const runId = `tmc-${Date.now() % 1e7}`;
@@ -248,6 +269,74 @@ describe('semievolRun with a merged Together checkpoint served by a server the r
         /already answers \(listing [^)]*sim-model[^)]*\): the server of a merged checkpoint needs/,
       );
       expect(fs.existsSync(path.join(deps.jobsDir, 'checkpoint-servers', runId))).toBe(false);
+    } finally {
+      await close();
+    }
+  });
+
+  it('serves M_warm and M_evol each on its own port of server.ports, and stops both at the end', async () => {
+    const { client, close } = await testClient();
+    const worker = await testWorker(deps);
+    const runId = `tmw-${Date.now() % 1e7}`;
+    try {
+      const result: SemievolRunResult = await worker.run(async () =>
+        client.workflow.execute('semievolRun', {
+          taskQueue: worker.taskQueue,
+          workflowId: runId,
+          args: [await input(runId, 5, { warmUp: true })],
+        }),
+      );
+      const { warm, evolved } = result.models;
+      const baseURLs = ports.map((p) => `http://127.0.0.1:${p}/v1`);
+      expect(warm).toMatchObject({ provider: 'merged', server: { runId, name: warm!.model, baseURL: baseURLs[0] } });
+      expect(evolved).toMatchObject({
+        provider: 'merged',
+        server: { runId, name: evolved.model, baseURL: baseURLs[1] },
+      });
+      expect(warm!.model).not.toBe(evolved.model);
+
+      // Each server was started once, on its own checkpoint, and its whole group is gone.
+      for (const model of [warm!, evolved]) {
+        const log = fs.readFileSync(path.join(recordOf(runId, model.model), 'server.log'), 'utf8');
+        expect(log.match(/^loading .* as .*$/gm)).toHaveLength(1);
+        expect(log).toContain(` as ${model.model}`);
+        expect(groupAlive(pgidOf(runId, model.model))).toBe(false);
+      }
+      for (const baseURL of baseURLs) await expect(fetch(`${baseURL}/models`)).rejects.toThrow();
+
+      // M_warm's evaluation reached the first server only, M_evol's the second only.
+      for (const [i, model] of [warm!, evolved].entries()) {
+        const chats = requestsServedOn(ports[i]).filter((r) => r.path === '/v1/chat/completions');
+        expect(chats.length).toBeGreaterThanOrEqual(test.length);
+        expect(chats.every((r) => r.model === model.model && r.status === 200)).toBe(true);
+      }
+    } finally {
+      await close();
+    }
+  });
+
+  it("stops both servers when the run is cancelled while M_evol's starts", async () => {
+    fs.writeFileSync(gateOf(ports[1]), 'held until the test removes it');
+    const { client, close } = await testClient();
+    const worker = await testWorker(deps);
+    const runId = `tmwc-${Date.now() % 1e7}`;
+    try {
+      await worker.run(async () => {
+        const handle = await client.workflow.start('semievolRun', {
+          taskQueue: worker.taskQueue,
+          workflowId: runId,
+          args: [await input(runId, 6, { warmUp: true })],
+        });
+        // M_warm's server answers; M_evol's is started (its pid recorded) and held at its gate, unable to list.
+        // (Or the run ended first, failing this test rather than waiting on.)
+        while (startedServers(runId).size < 2 && (await handle.describe()).status.name === 'RUNNING') await sleep(50);
+        const groups = [...startedServers(runId).values()];
+        expect(groups).toHaveLength(2);
+        expect(groups.every(groupAlive)).toBe(true);
+        await handle.cancel();
+        await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
+        expect(groups.filter(groupAlive)).toEqual([]);
+      });
     } finally {
       await close();
     }
