@@ -8,7 +8,7 @@ import type { DownloadCheckpointInput, DownloadedCheckpoint } from '../core/cont
 import { InvalidConfig, InvalidInput } from '../core/errors';
 import { unpackCheckpoint, unpackedAdapter } from './checkpoint-archive';
 import type { ActivityDeps } from './context';
-import { toActivityFailure } from './providers/errors';
+import { toActivityFailureIn } from './providers/errors';
 import { checkpointKey, TogetherCheckpoints } from './providers/finetune/together-checkpoints';
 import { downloadResumably } from './resumable-download';
 
@@ -59,14 +59,7 @@ export function checkpointDownloadActivities({ jobsDir, env }: ActivityDeps) {
           throw ApplicationFailure.retryable(`could not unpack it: ${String(err)}`, 'CheckpointArchiveUnreadable');
         }
       } catch (err) {
-        if (err instanceof ApplicationFailure)
-          throw ApplicationFailure.create({
-            message: `${what}: ${err.message}`,
-            type: err.type ?? undefined,
-            nonRetryable: err.nonRetryable ?? undefined,
-            cause: err,
-          });
-        throw toActivityFailure(err, what);
+        throw toActivityFailureIn(err, what);
       }
     },
   };

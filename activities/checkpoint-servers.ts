@@ -13,7 +13,7 @@ import { InvalidConfig, InvalidInput } from '../core/errors';
 import type { CheckpointServerRef } from '../core/types';
 import { localHost } from '../lib/orphaned-activities';
 import type { ActivityDeps } from './context';
-import { toActivityFailure } from './providers/errors';
+import { toActivityFailureIn } from './providers/errors';
 import { openAiCompatibleProvider } from './providers/finetune/backend-common';
 import { providerApiKey } from './providers/secrets';
 import { JobProcesses, readOrNull, signalGroup, tailLines } from './process-groups';
@@ -216,14 +216,7 @@ export function checkpointServerActivities({ jobsDir, env }: ActivityDeps) {
       } catch (err) {
         // A cancelled wait ends as a cancellation: the workflow then stops the server.
         if (Context.current().cancellationSignal.aborted) throw err;
-        if (err instanceof ApplicationFailure)
-          throw ApplicationFailure.create({
-            message: `${what}: ${err.message}`,
-            type: err.type ?? undefined,
-            nonRetryable: err.nonRetryable ?? undefined,
-            cause: err,
-          });
-        throw toActivityFailure(err, what);
+        throw toActivityFailureIn(err, what);
       }
     },
   };

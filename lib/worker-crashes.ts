@@ -8,7 +8,7 @@ import type { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 
 /** The failure type of an activity whose worker kept dying: not retried. */
@@ -42,6 +42,31 @@ function describeWork(activityType: string, input: unknown): string {
   return parts.length ? `${activityType} (${parts.join(', ')})` : activityType;
 }
 
+async function readEntry(file: string): Promise<LedgerEntry> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return { crashes: 0, running: null };
+  }
+  try {
+    return JSON.parse(text) as LedgerEntry;
+  } catch {
+    // Written in place by an older worker that was killed mid-write: that kill is the one crash it can still count.
+    return { crashes: 1, running: null };
+  }
+}
+
+/**
+ * Replaced whole (a renamed temporary file), so a worker killed while writing leaves the previous entry intact. Attempts
+ * of one activity rarely overlap, so the temporary name is fixed and a killed writer's leftover is overwritten.
+ */
+async function writeEntry(file: string, entry: LedgerEntry): Promise<void> {
+  const temporary = `${file}.tmp`;
+  await writeFile(temporary, JSON.stringify(entry));
+  await rename(temporary, file);
+}
+
 /** Counts attempts that died with their worker in `dir`, one small file per activity that has one running. */
 export function workerCrashLimit(dir: string, limit: number): ActivityInterceptorsFactory {
   return (ctx: Context) => ({
@@ -55,10 +80,7 @@ export function workerCrashLimit(dir: string, limit: number): ActivityIntercepto
           info.activityId,
         ];
         const file = path.join(dir, `${createHash('sha256').update(key.join('\n')).digest('hex')}.json`);
-        const noted: LedgerEntry = await readFile(file, 'utf8').then(
-          (text) => JSON.parse(text) as LedgerEntry,
-          () => ({ crashes: 0, running: null }),
-        );
+        const noted = await readEntry(file);
         const crashes = noted.crashes + (noted.running !== null ? 1 : 0);
         if (crashes >= limit) {
           await rm(file, { force: true });
@@ -70,14 +92,14 @@ export function workerCrashLimit(dir: string, limit: number): ActivityIntercepto
           );
         }
         await mkdir(dir, { recursive: true });
-        await writeFile(file, JSON.stringify({ crashes, running: info.attempt } satisfies LedgerEntry));
+        await writeEntry(file, { crashes, running: info.attempt });
         try {
           const result = await next(input);
           await rm(file, { force: true });
           return result;
         } catch (err) {
           // Ended here, so not a crash; only past crashes are worth remembering for a retry.
-          if (crashes) await writeFile(file, JSON.stringify({ crashes, running: null } satisfies LedgerEntry));
+          if (crashes) await writeEntry(file, { crashes, running: null });
           else await rm(file, { force: true });
           throw err;
         }

@@ -173,6 +173,17 @@ export function toActivityFailure(err: unknown, context: string): ApplicationFai
   });
 }
 
+/** `toActivityFailure`, with an ApplicationFailure's own message also prefixed by `context` (type and retry kept). */
+export function toActivityFailureIn(err: unknown, context: string): ApplicationFailure {
+  if (!(err instanceof ApplicationFailure)) return toActivityFailure(err, context);
+  return ApplicationFailure.create({
+    message: `${context}: ${err.message}`,
+    type: err.type ?? undefined,
+    nonRetryable: err.nonRetryable ?? undefined,
+    cause: err,
+  });
+}
+
 export interface InlineRetryOptions {
   /** Tries per call inside one activity attempt before the failure goes to Temporal's retry policy. */
   attempts?: number;

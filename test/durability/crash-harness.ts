@@ -6,7 +6,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import type { ChildProcess } from 'node:child_process';
 import { spawnTs } from '../../lib/ts-process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { searchAttributes } from '../../core/search-attributes';
@@ -23,6 +23,7 @@ import {
 } from '../support/provider-double';
 import { temporalAddress } from '../support/temporal';
 import { repeatsOf } from '../support/repeats';
+import { describeStuckRun, tailOf } from '../support/stuck-run';
 
 const root = path.resolve(__dirname, '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -83,18 +84,26 @@ const answered = (log: RequestLogEntry[]) => log.filter((r) => isChat(r) && r.st
 const count = (log: RequestLogEntry[], method: string, pattern: RegExp) =>
   log.filter((r) => r.method === method && pattern.test(r.path)).length;
 
+/** A killed run that makes no progress (no provider request, no history event) for this long is stuck. */
+const stuckAfterMs = 150_000;
+
 class Lane {
   worker!: ChildProcess;
+  /** Every worker of the lane writes here, so a stuck run can say what its workers said. */
+  readonly workerLog: string;
   constructor(
     readonly home: string,
     readonly taskQueue: string,
     readonly double: ProviderDouble,
-  ) {}
+  ) {
+    this.workerLog = path.join(home, 'workers.log');
+  }
 
   async start(): Promise<void> {
+    const log = openSync(this.workerLog, 'a');
     this.worker = spawnTs(path.join(root, 'worker.ts'), [], {
       cwd: root,
-      stdio: 'ignore',
+      stdio: ['ignore', log, log],
       env: {
         ...process.env,
         TEMPORAL_ADDRESS: temporalAddress(),
@@ -104,6 +113,7 @@ class Lane {
         FLT_WORKFLOW_BUNDLE: await prebuiltBundle(),
       },
     });
+    closeSync(log);
   }
 
   async stop(signal: NodeJS.Signals): Promise<void> {
@@ -179,10 +189,20 @@ export async function crashRun(options: CrashRunOptions): Promise<CrashReport> {
       await killed.start();
     };
 
+    let progress = '';
+    let progressAt = Date.now();
     for (;;) {
       const description = await handle.describe();
       if (description.status.name !== 'RUNNING') break;
       const log = await killed.double.requests();
+      const seen = `${log.length} ${description.historyLength}`;
+      if (seen !== progress) [progress, progressAt] = [seen, Date.now()];
+      else if (Date.now() - progressAt > stuckAfterMs)
+        throw new Error(
+          `the killed run made no progress for ${stuckAfterMs / 1000} s after kills ` +
+            `${JSON.stringify(kills)}:\n${await describeStuckRun(client, options.runId)}\n` +
+            `its workers said:\n${tailOf(killed.workerLog, 60)}`,
+        );
       const now = description.typedSearchAttributes.get(searchAttributes.stage) ?? '';
       if (now !== stage) {
         stage = now;

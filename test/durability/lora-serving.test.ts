@@ -17,6 +17,7 @@ import { spawnTs, tsArgs } from '../../lib/ts-process';
 import type { SemievolRunResult } from '../../workflows/semievol';
 import { startProviderDouble, type LoraEvent, type ProviderDouble } from '../support/provider-double';
 import { semievolTestInput } from '../support/semievol-input';
+import { describeStuckRun, failStuckWith, tailOf } from '../support/stuck-run';
 import { temporalAddress } from '../support/temporal';
 import { prebuiltBundle } from './crash-harness';
 
@@ -51,10 +52,12 @@ describe('durability of a SemiEvol run whose adapters are served on vLLM', () =>
   let double: ProviderDouble;
   let providers: ProvidersConfig;
 
-  const startWorker = async (): Promise<ChildProcess> =>
-    spawnTs(path.join(root, 'worker.ts'), [], {
+  const workerLog = path.join(home, 'workers.log');
+  const startWorker = async (): Promise<ChildProcess> => {
+    const log = fs.openSync(workerLog, 'a');
+    const worker = spawnTs(path.join(root, 'worker.ts'), [], {
       cwd: root,
-      stdio: 'ignore',
+      stdio: ['ignore', log, log],
       env: {
         ...process.env,
         TEMPORAL_ADDRESS: temporalAddress(),
@@ -66,6 +69,9 @@ describe('durability of a SemiEvol run whose adapters are served on vLLM', () =>
         FLT_BASE_GGUF: baseGguf,
       },
     });
+    fs.closeSync(log);
+    return worker;
+  };
   const stopWorker = async (worker: ChildProcess, signal: NodeJS.Signals) => {
     if (worker.exitCode === null && worker.signalCode === null) {
       worker.kill(signal);
@@ -95,9 +101,18 @@ describe('durability of a SemiEvol run whose adapters are served on vLLM', () =>
   afterAll(async () => double?.stop());
 
   it('completes after kills during a load and a stage and a serving restart, loading what is missing', async () => {
+    const runId = `lora-killed-${Date.now()}`;
+    const connection = await Connection.connect({ address: temporalAddress() });
+    const diagnose = async () =>
+      `${await describeStuckRun(new Client({ connection }), runId)}\n` +
+      `the double's adapters: ${JSON.stringify(await double.loraAdapters())}\nits workers said:\n${tailOf(workerLog, 60)}`;
+    await failStuckWith(270_000, diagnose, () => killedRun(runId, connection));
+  });
+
+  async function killedRun(runId: string, connection: Connection): Promise<void> {
     const input = await semievolTestInput(
       store,
-      `lora-killed-${Date.now()}`,
+      runId,
       providers,
       { labeled, unlabeled, test },
       {
@@ -124,7 +139,6 @@ describe('durability of a SemiEvol run whose adapters are served on vLLM', () =>
         execution: { shardSize: 12, parallelShards: 2 },
       },
     );
-    const connection = await Connection.connect({ address: temporalAddress() });
     await double.holdLoraLoads();
     let worker = await startWorker();
     try {
@@ -198,5 +212,5 @@ describe('durability of a SemiEvol run whose adapters are served on vLLM', () =>
       await stopWorker(worker, 'SIGTERM');
       await connection.close();
     }
-  });
+  }
 });

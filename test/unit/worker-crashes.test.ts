@@ -2,13 +2,13 @@
 // does not, and once the limit is reached the next attempt fails for good instead of running.
 import type { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { WorkerCrashLoop, workerCrashLimit } from '../../lib/worker-crashes';
 
 describe('worker crash limit', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'flt-attempts-'));
+  let dir = mkdtempSync(path.join(os.tmpdir(), 'flt-attempts-'));
   const ctx = (attempt: number) =>
     ({
       info: {
@@ -19,9 +19,8 @@ describe('worker crash limit', () => {
         attempt,
       },
     }) as unknown as Context;
-  const limit = workerCrashLimit(dir, 2);
   const attempt = (n: number, work: () => Promise<unknown>) =>
-    limit(ctx(n)).inbound!.execute!({ args: [{ shard: { index: 2, of: 6 } }], headers: {} }, work);
+    workerCrashLimit(dir, 2)(ctx(n)).inbound!.execute!({ args: [{ shard: { index: 2, of: 6 } }], headers: {} }, work);
   /** An attempt whose worker dies once it runs: the work starts (the ledger is written first) and never ends. */
   const dies = (n: number) =>
     new Promise<void>((started) => {
@@ -44,5 +43,19 @@ describe('worker crash limit', () => {
     expect((failed as Error).message).toMatch(
       /^collaborateOnShard \(shard 3 of 6\): its worker died 2 times running it .*maxItemChars.*FLT_WORKER_HEAP_MB/,
     );
+  });
+
+  it('counts an entry torn by a kill while it was written as that crash, and runs the next attempt', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'flt-attempts-'));
+    await dies(1);
+    // A worker SIGKILLed while writing its entry left the file empty (a run once retried for ever on the parse error).
+    const [entry] = readdirSync(dir);
+    writeFileSync(path.join(dir, entry), '');
+    await expect(attempt(2, () => Promise.resolve('ran'))).resolves.toBe('ran');
+    // The torn entry's crash counts toward the limit of 2.
+    await dies(3);
+    writeFileSync(path.join(dir, entry), '{"crashes": 0, "run');
+    await dies(4);
+    await expect(attempt(5, () => Promise.resolve('ran'))).rejects.toMatchObject({ type: WorkerCrashLoop });
   });
 });
