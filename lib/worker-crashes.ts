@@ -58,8 +58,8 @@ async function readEntry(file: string): Promise<LedgerEntry> {
 }
 
 /**
- * Replaced whole (a renamed temporary file), so a worker killed while writing leaves the previous entry intact. Attempts
- * of one activity rarely overlap, so the temporary name is fixed and a killed writer's leftover is overwritten.
+ * Replaced whole (a renamed temporary file), so a worker killed while writing leaves the previous entry intact.
+ * Attempts of one activity rarely overlap, so the temporary name is fixed: a killed writer's leftover is overwritten.
  */
 async function writeEntry(file: string, entry: LedgerEntry): Promise<void> {
   const temporary = `${file}.tmp`;

@@ -105,7 +105,8 @@ describe('durability of a SemiEvol run whose adapters are served on vLLM', () =>
     const connection = await Connection.connect({ address: temporalAddress() });
     const diagnose = async () =>
       `${await describeStuckRun(new Client({ connection }), runId)}\n` +
-      `the double's adapters: ${JSON.stringify(await double.loraAdapters())}\nits workers said:\n${tailOf(workerLog, 60)}`;
+      `the double's adapters: ${JSON.stringify(await double.loraAdapters())}\n` +
+      `its workers said:\n${tailOf(workerLog, 60)}`;
     await failStuckWith(270_000, diagnose, () => killedRun(runId, connection));
   });
 

@@ -46,8 +46,8 @@ export function tailOf(file: string, lines = 40): string {
 }
 
 /**
- * Runs a test's body, failing it `afterMs` in with what `diagnose` says instead of leaving it to the test timeout (which
- * abandons the body without a word). Give it a margin under the test's timeout.
+ * Runs a test's body, failing it `afterMs` in with what `diagnose` says instead of leaving it to the test timeout
+ * (which abandons the body without a word). Give it a margin under the test's timeout.
  */
 export async function failStuckWith<T>(afterMs: number, diagnose: () => Promise<string>, body: () => Promise<T>) {
   let timer: NodeJS.Timeout | undefined;
