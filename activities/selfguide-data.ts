@@ -3,7 +3,7 @@
 import type { ProvidersConfig } from '../core/config';
 import type { FilterStageResult, GenerateInputRoundResult, ItemFailure, SyntheticDataResult } from '../core/contracts';
 import { synthesizePairs, type AnnotatedInput } from '../core/selfguide-annotation';
-import { applyInputFilters, countReasons } from '../core/selfguide-filters';
+import { countReasons, filterInputsBy, type FilterRules } from '../core/selfguide-filters';
 import { mixSeed, roundPrompts, taskChat, trainingSet, type SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import type { ArtifactRef, ModelRef, StageUsage } from '../core/types';
 import type { ArtifactStore } from '../lib/artifacts';
@@ -37,6 +37,8 @@ export interface GenerateInputRoundInput extends StageInput {
   maxTokens: number;
   promptsPerRound: number;
   maxPromptTokens: number;
+  /** Whose filters build the library; absent: ours. */
+  filters?: FilterRules;
   seed: number;
 }
 
@@ -44,6 +46,8 @@ export interface FilterStageInput extends StageInput {
   generated: ArtifactRef;
   task: SelfGuideTaskDefinition;
   lengthFilter: boolean;
+  /** Absent: ours. */
+  filters?: FilterRules;
 }
 
 export interface SampleAnnotationsInput extends StageInput {
@@ -54,6 +58,8 @@ export interface SampleAnnotationsInput extends StageInput {
   samples: number;
   temperature: number;
   maxTokens: number;
+  /** Whose filters chose the inputs; absent: ours. */
+  filters?: FilterRules;
   seed: number;
 }
 
@@ -65,19 +71,36 @@ export interface BuildSyntheticDataInput extends StageInput {
   outputLengthFilter: boolean;
   minShare: number;
   shareOf: 'kept' | 'all';
+  /** Whose output-sample filters apply; absent: ours. */
+  filters?: FilterRules;
   maxExampleTokens: number;
   seed: number;
 }
 
 const padded = (n: number) => String(n).padStart(5, '0');
 
-/** The library a round shows: what the always-on filters (empty, noise, duplicate) accept, in generation order. */
-function libraryOf(task: SelfGuideTaskDefinition, generated: readonly GeneratedInput[]): string[] {
+/**
+ * Where a stage's artifacts live: under the authors' filters apart from ours, so the two never share a library or
+ * what is built from it; ours keep the names runs recorded before the option used.
+ */
+const stageFolder = (input: StageInput & { filters?: FilterRules }) =>
+  `runs/${input.runId}/${input.stage}${input.filters === 'authors' ? '/authors-filters' : ''}`;
+
+/**
+ * The library a round shows: what the filters that do not depend on a setting (empty, noise, duplicate) accept, in
+ * generation order, stripped. Without the switchable length rule, one generation serves both length settings.
+ */
+function libraryOf(
+  task: SelfGuideTaskDefinition,
+  generated: readonly GeneratedInput[],
+  filters: FilterRules | undefined,
+): string[] {
   const exampleInputs = task.examples.map((e) => e.input);
-  return applyInputFilters(
-    generated.map((g) => g.input),
-    { exampleInputs, noiseTerms: task.noise_terms, lengthFilter: false },
-  )
+  return filterInputsBy(filters ?? 'ours', generated, {
+    exampleInputs,
+    noiseTerms: task.noise_terms,
+    lengthFilter: false,
+  })
     .filter((f) => f.kept)
     .map((f) => f.input.trim());
 }
@@ -97,13 +120,13 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
      * refuses is recorded and adds no input.
      */
     async generateInputRound(input: GenerateInputRoundInput): Promise<GenerateInputRoundResult> {
-      const name = `runs/${input.runId}/${input.stage}/generated-${padded(input.round)}`;
+      const name = `${stageFolder(input)}/generated-${padded(input.round)}`;
       const finished = await store.lookup(name);
       if (finished) {
         const generated = await store.readAll<GeneratedInput>(finished);
         return {
           generated: finished,
-          library: libraryOf(input.task, generated).length,
+          library: libraryOf(input.task, generated, input.filters).length,
           redrawnPrompts: redrawnPrompts(generated),
           ...(await finishedShardRecords(store, name)),
         };
@@ -112,7 +135,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
 
       const prompts = roundPrompts({
         task: input.task,
-        library: libraryOf(input.task, before),
+        library: libraryOf(input.task, before, input.filters),
         round: input.round,
         prompts: input.promptsPerRound,
         seed: input.seed,
@@ -144,7 +167,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
       const usage = await recordUsage(store, calls.usage, name);
       return {
         generated: await store.writeJsonl(all, name),
-        library: libraryOf(input.task, all).length,
+        library: libraryOf(input.task, all, input.filters).length,
         redrawnPrompts: redrawnPrompts(all),
         usage,
         ...failures,
@@ -153,16 +176,13 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
 
     /** Stage 2 over every generated input, in generation order. */
     async filterGeneratedInputs(input: FilterStageInput): Promise<FilterStageResult> {
-      const base = `runs/${input.runId}/${input.stage}`;
+      const base = stageFolder(input);
       const generated = await store.readAll<GeneratedInput>(input.generated);
-      const filtered = applyInputFilters(
-        generated.map((g) => g.input),
-        {
-          exampleInputs: input.task.examples.map((e) => e.input),
-          noiseTerms: input.task.noise_terms,
-          lengthFilter: input.lengthFilter,
-        },
-      );
+      const filtered = filterInputsBy(input.filters ?? 'ours', generated, {
+        exampleInputs: input.task.examples.map((e) => e.input),
+        noiseTerms: input.task.noise_terms,
+        lengthFilter: input.lengthFilter,
+      });
       const counts = countReasons(filtered);
       const report = (await store.lookup(`${base}/report`)) ?? (await store.writeJsonl(filtered, `${base}/report`));
       const kept =
@@ -181,7 +201,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
     async sampleAnnotations(
       input: SampleAnnotationsInput,
     ): Promise<{ annotated: ArtifactRef; usage: StageUsage; failures?: ItemFailure[] }> {
-      const name = `runs/${input.runId}/${input.stage}/samples`;
+      const name = `${stageFolder(input)}/samples`;
       const finished = await store.lookup(name);
       if (finished)
         return {
@@ -212,7 +232,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
 
     /** Stage 3's rules: per-sample filters, the majority vote, labels, class balance; then the training file. */
     async buildSyntheticData(input: BuildSyntheticDataInput): Promise<SyntheticDataResult> {
-      const base = `runs/${input.runId}/${input.stage}`;
+      const base = stageFolder(input);
       const kept = new Set(await readInputs(store, input.kept));
       const annotated = (await store.readAll<AnnotatedInput>(input.annotated)).filter((a) => kept.has(a.input));
       const { task } = input;
@@ -224,6 +244,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
         lengthFilter: input.outputLengthFilter && task.kind === 'generation',
         minShare: input.minShare,
         shareOf: input.shareOf,
+        ...(input.filters ? { filters: input.filters } : {}),
         seed: input.seed,
       });
       const pairsRef = (await store.lookup(`${base}/pairs`)) ?? (await store.writeJsonl(pairs, `${base}/pairs`));

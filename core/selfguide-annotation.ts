@@ -1,6 +1,6 @@
 // SELF-GUIDE stage 3 after sampling: each input's samples are filtered and voted on, classification answers must
 // be labels, and classes are balanced. Pure and seeded.
-import { keepOutputSample, lengthBounds, type OutputFilterSpec } from './selfguide-filters';
+import { outputSampleFilter, type FilterRules, type OutputFilterSpec } from './selfguide-filters';
 import { seededSample } from './stats';
 import type { IoExample } from './types';
 
@@ -50,6 +50,8 @@ export interface AnnotationSpec extends OutputFilterSpec {
   minShare: number;
   /** What the share counts: the samples left after the filters (the authors' code) or all samples drawn. */
   shareOf: 'kept' | 'all';
+  /** Whose sample filters apply; absent: ours. */
+  filters?: FilterRules;
   seed: number;
 }
 
@@ -60,13 +62,14 @@ export interface SyntheticData {
 
 /** Votes each input's samples into one answer, keeps classification answers that are labels, then balances classes. */
 export function synthesizePairs(annotated: readonly AnnotatedInput[], spec: AnnotationSpec): SyntheticData {
-  const bounds = lengthBounds(spec.exampleOutputs);
+  const keptOf = outputSampleFilter(spec, spec.filters ?? 'ours');
   const dropped: Record<AnnotationDropReason, number> = { 'no-majority': 0, 'not-a-label': 0, balancing: 0 };
   const voted: IoExample[] = [];
   for (const { input, samples } of annotated) {
-    const kept = samples.filter((s) => keepOutputSample(s, spec, bounds));
+    const kept = keptOf(samples);
     const answer = majorityAnswer(kept, spec.shareOf === 'kept' ? kept.length : samples.length, spec.minShare);
-    if (answer === null) dropped['no-majority']++;
+    // Only the authors' filters let a blank sample vote; when it wins, their annotator keeps no pair.
+    if (answer === null || answer === '') dropped['no-majority']++;
     else if (spec.kind === 'classification' && !spec.labels.includes(answer)) dropped['not-a-label']++;
     else voted.push({ input: input.trim(), output: answer });
   }

@@ -43,6 +43,12 @@ export const selfGuideGenerationSchema = z
     maxTokens: maxTokensSchema.default(500),
     /** A prompt of this many estimated tokens or more draws its examples again (the authors' context cutoff). */
     maxPromptTokens: z.number().int().positive().default(3000),
+    /**
+     * Whose filters clean generated inputs and annotation samples: this project's, or the authors' code's exactly
+     * (`core/selfguide-filters.ts`). Absent means `ours`, as it did for runs recorded before the option, so their
+     * inputs still match when an id is reused.
+     */
+    filters: z.enum(['ours', 'authors']).optional(),
   })
   .strict();
 

@@ -37,6 +37,33 @@ export function populationStd(values: readonly number[]): number {
   return Math.sqrt(mean(values.map((v) => (v - m) ** 2)));
 }
 
+/**
+ * numpy's float64 sum of a contiguous 1-D array (its pairwise summation): under 8 values one after another, up to
+ * 128 in 8 interleaved accumulators combined pairwise, longer halves recursively. The order changes the rounding.
+ */
+export function numpySum(values: readonly number[]): number {
+  const n = values.length;
+  if (n < 8) return values.reduce((sum, v) => sum + v, 0);
+  if (n <= 128) {
+    const r = values.slice(0, 8);
+    let i = 8;
+    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] += values[i + j];
+    let sum = r[0] + r[1] + (r[2] + r[3]) + (r[4] + r[5] + (r[6] + r[7]));
+    for (; i < n; i++) sum += values[i];
+    return sum;
+  }
+  let half = Math.floor(n / 2);
+  half -= half % 8;
+  return numpySum(values.slice(0, half)) + numpySum(values.slice(half));
+}
+
+/** numpy.std with its defaults (divisor n), summed in numpy's order, so its rounding matches numpy's. */
+export function numpyStd(values: readonly number[]): number {
+  requireValues(values, 'a standard deviation');
+  const m = numpySum(values) / values.length;
+  return Math.sqrt(numpySum(values.map((v) => (v - m) * (v - m))) / values.length);
+}
+
 /** SemiEvol's entropy H of a response: the mean negative log-probability of its tokens; null without tokens. */
 export function meanNegativeLogprob(logprobs: readonly number[]): number | null {
   return logprobs.length === 0 ? null : -logprobs.reduce((sum, v) => sum + v, 0) / logprobs.length;

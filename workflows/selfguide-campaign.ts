@@ -119,7 +119,7 @@ async function runBranch(input: CampaignBranchInput, loaded: (model: ModelRef) =
   );
   usages.push(inputs.usage);
   // The library (inputs passing every filter but the switchable length rule) is annotated once for all settings.
-  const library = await filterInputs(runId, 'filter-in-off', task, inputs.generated, false);
+  const library = await filterInputs(runId, 'filter-in-off', task, inputs.generated, false, input);
   await pausePoint();
   const samples = await drawAnnotationSamples(runId, 'annotate-outputs', task, library.kept, input);
   usages.push(samples.usage);
@@ -135,7 +135,7 @@ async function runBranch(input: CampaignBranchInput, loaded: (model: ModelRef) =
   }
 
   const keptWithLengthFilter = dataSets.some((d) => d.data.inputLengthFilter)
-    ? filterInputs(runId, 'filter-in-on', task, inputs.generated, true)
+    ? filterInputs(runId, 'filter-in-on', task, inputs.generated, true, input)
     : null;
   const perDataSet = await mapBounded(dataSets, input.cells, async ({ data, epochs }) => {
     await pausePoint();

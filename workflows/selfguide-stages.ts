@@ -85,6 +85,7 @@ export async function generateInputs(
       maxTokens: pipeline.generation.maxTokens,
       promptsPerRound: pipeline.generation.promptsPerRound,
       maxPromptTokens: pipeline.generation.maxPromptTokens,
+      filters: pipeline.generation.filters,
       seed: pipeline.seed,
     });
     generated = result.generated;
@@ -103,15 +104,16 @@ export async function generateInputs(
   return { generated: generated!, library, redrawnPrompts, usage, ...(itemFailures ? { itemFailures } : {}) };
 }
 
-/** Stage 2. */
+/** Stage 2 under the run's `generation.filters`. */
 export function filterInputs(
   runId: string,
   stage: string,
   task: SelfGuideTaskDefinition,
   generated: ArtifactRef,
   lengthFilter: boolean,
+  pipeline: SelfGuidePipeline,
 ): Promise<FilterStageResult> {
-  return filterGeneratedInputs({ runId, stage, generated, task, lengthFilter });
+  return filterGeneratedInputs({ runId, stage, generated, task, lengthFilter, filters: pipeline.generation.filters });
 }
 
 /**
@@ -138,6 +140,7 @@ export async function drawAnnotationSamples(
     samples,
     temperature,
     maxTokens,
+    filters: pipeline.generation.filters,
     seed: pipeline.seed,
   });
   const itemFailures = checkItemFailures(stage, inputs.count, failures ?? [], pipeline.execution.maxItemFailureShare);
@@ -163,6 +166,7 @@ export function synthesize(
     outputLengthFilter,
     minShare: pipeline.annotation.minShare,
     shareOf: pipeline.annotation.shareOf,
+    filters: pipeline.generation.filters,
     maxExampleTokens: pipeline.fineTune.maxExampleTokens,
     seed: pipeline.seed,
   });

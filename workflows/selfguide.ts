@@ -134,7 +134,14 @@ async function runSelfGuide(
       `${settings.inputLengthFilter ? 'length, ' : ''}duplicate filters`,
     { paid: false },
   );
-  const filtered = await filterInputs(runId, 'filter-inputs', task, inputs.generated, settings.inputLengthFilter);
+  const filtered = await filterInputs(
+    runId,
+    'filter-inputs',
+    task,
+    inputs.generated,
+    settings.inputLengthFilter,
+    at('filter-inputs'),
+  );
 
   await enter(
     2,

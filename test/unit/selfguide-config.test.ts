@@ -96,6 +96,20 @@ describe('SELF-GUIDE configs', () => {
     expect(() => loadRunConfig(file)).toThrow(/field "grid.epochs" must not repeat a value/);
   });
 
+  it("takes generation.filters (absent: ours, so earlier runs' inputs match), naming the field when refused", () => {
+    const run = (generation: string) =>
+      write(
+        'filters.yaml',
+        `method: selfguide\n${common}data: { task: { format: selfguide-task, path: a } }\ngeneration: ${generation}\n`,
+      );
+    const config = loadRunConfig(run('{ filters: authors }'));
+    if (config.method !== 'selfguide') throw new Error('expected a selfguide config');
+    expect(config.generation.filters).toBe('authors');
+    expect(loadRunConfig(run('{ rounds: 2 }'))).toMatchObject({ generation: { rounds: 2 } });
+    expect(loadRunConfig(run('{ rounds: 2 }'))).not.toHaveProperty('generation.filters');
+    expect(() => loadRunConfig(run('{ filters: theirs }'))).toThrow(/field "generation.filters"/);
+  });
+
   describe("the validation split that chooses SELF-GUIDE's epoch", () => {
     const demo = path.resolve(__dirname, '../../demo/selfguide');
     const prepared = async (taskDir: string, fineTune = '{ backend: { kind: in-context } }') => {
