@@ -3,7 +3,7 @@
 import type { ProvidersConfig } from '../core/config';
 import type { ItemFailure, Prompting, TestScore } from '../core/contracts';
 import { selfIclChat, taskChat, type SelfGuideTaskDefinition } from '../core/selfguide-prompts';
-import { labelExactMatch, rougeLChars, rougeLWords } from '../core/text-metrics';
+import { authorsExactMatches, labelExactMatch, rougeLChars, rougeLWords } from '../core/text-metrics';
 import {
   type ArtifactRef,
   type IoExample,
@@ -42,6 +42,8 @@ export interface ScoreTestAnswersInput {
   answers: ArtifactRef[] | ShardResults;
   task: SelfGuideTaskDefinition;
   rouge: 'words' | 'chars';
+  /** Whose exact match scores classification answers; absent: ours. */
+  exactMatch?: 'ours' | 'authors';
 }
 
 export function selfGuideEvaluationActivities(deps: ActivityDeps) {
@@ -92,9 +94,15 @@ export function selfGuideEvaluationActivities(deps: ActivityDeps) {
           ? rougeLWords(answer.response, answer.output, stem)
           : rougeLChars(answer.response.trim(), answer.output);
       };
-      const details: (TestAnswer & { score: number })[] = [];
+      const answers: TestAnswer[] = [];
       for await (const ref of shardOutputs(store, input.answers))
-        for (const answer of await store.readAll<TestAnswer>(ref)) details.push({ ...answer, score: scoreOf(answer) });
+        answers.push(...(await store.readAll<TestAnswer>(ref)));
+      // The authors' labels come from the whole split's gold outputs, so their scores need every answer first.
+      const scores =
+        task.metric === 'exact_match' && input.exactMatch === 'authors'
+          ? authorsExactMatches(answers)
+          : answers.map(scoreOf);
+      const details = answers.map((answer, i) => ({ ...answer, score: scores[i] }));
       const metric =
         task.metric === 'exact_match' ? 'exact-match' : input.rouge === 'words' ? 'rouge-l' : 'rouge-l-chars';
       return {

@@ -73,6 +73,12 @@ export const selfGuideEvaluationSchema = z
     testLimit: z.number().int().positive().optional(),
     /** Generation tasks: Super-NaturalInstructions' word-level ROUGE-L, or the authors' character-level one. */
     rouge: z.enum(['words', 'chars']).default('words'),
+    /**
+     * Classification tasks: our exact match (the task's labels, Super-NaturalInstructions' normalization), or the
+     * authors' code's (labels from the split's gold outputs, articles kept). Absent means `ours`, as it did for runs
+     * recorded before the option, so their inputs still match when an id is reused.
+     */
+    exactMatch: z.enum(['ours', 'authors']).optional(),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 // SELF-GUIDE's evaluation metrics: Super-NaturalInstructions' exact match over labels and its ROUGE-L, plus the
-// SELF-GUIDE authors' character-level ROUGE-L. Pure; the Porter stemmer is injected because it loads asynchronously.
+// SELF-GUIDE authors' exact match and character-level ROUGE-L. Pure; the Porter stemmer is injected because it loads
+// asynchronously.
 
 export type Stemmer = (word: string) => string;
 
@@ -35,6 +36,27 @@ export function lastLabelOccurrence(output: string, labels: readonly string[]): 
 export function labelExactMatch(output: string, gold: string, labels: readonly string[]): boolean {
   const predicted = lastLabelOccurrence(output, labels);
   return predicted !== null && normalizeAnswer(predicted) === normalizeAnswer(gold);
+}
+
+/** The SELF-GUIDE authors' normalization: Super-NaturalInstructions' without removing articles. */
+export function normalizeKeepingArticles(text: string): string {
+  return text.toLowerCase().replace(asciiPunctuation, '').split(/\s+/).filter(Boolean).join(' ');
+}
+
+/**
+ * The SELF-GUIDE authors' exact match over a whole split: the labels are the split's gold outputs, stripped, in the
+ * order first seen (their `Counter(GROUND_TRUTH).keys()`), tried in that order at each position of one regex (so a
+ * label that is a prefix of a later one wins where both start), the last match compared with the stripped gold
+ * output, both normalized keeping articles. One 0 or 1 per item.
+ */
+export function authorsExactMatches(items: readonly { response: string; output: string }[]): number[] {
+  const golds = items.map((item) => item.output.trim());
+  const pattern = new RegExp([...new Set(golds)].map(escapeRegExp).join('|'), 'g');
+  return items.map(({ response }, i) => {
+    let last: string | null = null;
+    for (const match of response.matchAll(pattern)) last = match[0];
+    return Number(last !== null && normalizeKeepingArticles(last) === normalizeKeepingArticles(golds[i]));
+  });
 }
 
 /**

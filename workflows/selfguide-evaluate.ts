@@ -13,6 +13,8 @@ export interface SelfGuideEvaluateInput extends ShardedEvaluationInput {
   prompting: Prompting;
   maxTokens: number;
   rouge: 'words' | 'chars';
+  /** Absent: ours. */
+  exactMatch?: 'ours' | 'authors';
   seed: number;
 }
 
@@ -47,6 +49,7 @@ export async function selfGuideEvaluate(input: SelfGuideEvaluateInput): Promise<
         answers,
         task: input.task,
         rouge: input.rouge,
+        exactMatch: input.exactMatch,
       }),
     continueAsNew: (next) => continueAsNew<typeof selfGuideEvaluate>(next),
   });

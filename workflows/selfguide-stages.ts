@@ -308,6 +308,7 @@ export async function evaluate(
         prompting,
         maxTokens: pipeline.evaluation.maxTokens,
         rouge: pipeline.evaluation.rouge,
+        exactMatch: pipeline.evaluation.exactMatch,
         seed: pipeline.seed,
         execution: pipeline.execution,
       },

@@ -110,6 +110,17 @@ describe('SELF-GUIDE configs', () => {
     expect(() => loadRunConfig(run('{ filters: theirs }'))).toThrow(/field "generation.filters"/);
   });
 
+  it('takes evaluation.exactMatch (absent: ours), naming the field when refused', () => {
+    const run = (evaluation: string) =>
+      write(
+        'exact.yaml',
+        `method: selfguide\n${common}data: { task: { format: selfguide-task, path: a } }\nevaluation: ${evaluation}\n`,
+      );
+    expect(loadRunConfig(run('{ exactMatch: authors }'))).toMatchObject({ evaluation: { exactMatch: 'authors' } });
+    expect(loadRunConfig(run('{ testLimit: 5 }'))).not.toHaveProperty('evaluation.exactMatch');
+    expect(() => loadRunConfig(run('{ exactMatch: theirs }'))).toThrow(/field "evaluation.exactMatch"/);
+  });
+
   describe("the validation split that chooses SELF-GUIDE's epoch", () => {
     const demo = path.resolve(__dirname, '../../demo/selfguide');
     const prepared = async (taskDir: string, fineTune = '{ backend: { kind: in-context } }') => {

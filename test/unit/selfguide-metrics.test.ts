@@ -2,10 +2,12 @@
 // character variant.
 import { porterStemmer } from '../../activities/stemmer';
 import {
+  authorsExactMatches,
   labelExactMatch,
   lastLabelOccurrence,
   lcsLength,
   normalizeAnswer,
+  normalizeKeepingArticles,
   rougeLChars,
   rougeLWords,
   rougeTokens,
@@ -30,6 +32,43 @@ describe('exact match over labels', () => {
     expect(labelExactMatch('I think the answer is weakener.', 'weakener', ['strengthener', 'weakener'])).toBe(true);
     expect(labelExactMatch('strengthener', 'weakener', ['strengthener', 'weakener'])).toBe(false);
     expect(labelExactMatch('no label here', 'weakener', ['strengthener', 'weakener'])).toBe(false);
+  });
+});
+
+describe("the authors' exact match (evaluation.exactMatch: authors)", () => {
+  it('normalizes keeping articles', () => {
+    expect(normalizeKeepingArticles('  The  Entailment!  ')).toBe('the entailment');
+    expect(normalizeKeepingArticles('An apple, a day.')).toBe('an apple a day');
+  });
+
+  it("takes the labels from the split's gold outputs, stripped: a task label no gold output has is not read", () => {
+    // Their labels are Counter([entailment, contradiction]).keys(): "neutral" is not among them, so the last label
+    // in the first answer is "entailment"; the stripped gold " contradiction " is a label as "contradiction".
+    const split = [
+      { response: 'entailment, not neutral', output: 'entailment' },
+      { response: 'so: contradiction', output: ' contradiction ' },
+    ];
+    expect(authorsExactMatches(split)).toEqual([1, 1]);
+    const taskLabels = ['entailment', 'neutral', 'contradiction'];
+    expect(split.map((item) => Number(labelExactMatch(item.response, item.output, taskLabels)))).toEqual([0, 1]);
+  });
+
+  it('tries labels in the order first seen, so a label that starts a later one wins, and keeps articles', () => {
+    // Pattern "yes|yes and no": at position 0 "yes" matches first, and " and no" holds no label: "yes" is read,
+    // which is not "yes and no". Ours tries the longer label first.
+    const order = [
+      { response: 'yes', output: 'yes' },
+      { response: 'yes and no', output: 'yes and no' },
+    ];
+    expect(authorsExactMatches(order)).toEqual([1, 0]);
+    expect(labelExactMatch('yes and no', 'yes and no', ['yes', 'yes and no'])).toBe(true);
+    // "an apple" is read and normalized to "an apple", not the gold "apple"; ours drop the article: a match.
+    const articles = [
+      { response: 'an apple', output: 'an apple' },
+      { response: 'an apple', output: 'apple' },
+    ];
+    expect(authorsExactMatches(articles)).toEqual([1, 0]);
+    expect(labelExactMatch('an apple', 'apple', ['an apple', 'apple'])).toBe(true);
   });
 });
 
