@@ -79,6 +79,12 @@ export const selfGuideEvaluationSchema = z
      * recorded before the option, so their inputs still match when an id is reused.
      */
     exactMatch: z.enum(['ours', 'authors']).optional(),
+    /**
+     * Evaluation items whose prompt is over 3,000 or whose gold output is over 500 estimated tokens: scored, or
+     * dropped as the authors' code drops them (counting Vicuna tokens). Absent means `score`, as it did for runs
+     * recorded before the option, so their inputs still match when an id is reused.
+     */
+    longItems: z.enum(['score', 'drop']).optional(),
   })
   .strict();
 

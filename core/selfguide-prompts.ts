@@ -153,13 +153,15 @@ export function trainingSet(
   return { examples, tooLong: all.length - examples.length };
 }
 
+/** A deliberately high token estimate of a text: one token per 3 UTF-8 bytes (English BPE averages about 4). */
+export const overestimateTokens = (text: string) => Math.ceil(new TextEncoder().encode(text).length / 3);
+
 /**
- * A deliberately high token estimate: one token per 3 UTF-8 bytes (English BPE averages about 4) plus 4 per message
- * for the chat template, so a prompt under budget by this count fits the real context.
+ * `overestimateTokens` of each message plus 4 per message for the chat template, so a prompt under budget by this
+ * count fits the real context.
  */
 export function overestimateMessageTokens(messages: readonly ChatMessage[]): number {
-  const encoder = new TextEncoder();
-  return messages.reduce((sum, m) => sum + Math.ceil(encoder.encode(m.content).length / 3) + 4, 0);
+  return messages.reduce((sum, m) => sum + overestimateTokens(m.content) + 4, 0);
 }
 
 /**

@@ -42,6 +42,8 @@ export interface SelfGuidePipeline {
 export interface SelfGuideTaskRun {
   task: SelfGuideTaskDefinition;
   test: ArtifactRef;
+  /** Items of the split left out as over the authors' token limits (`evaluation.longItems: drop`). */
+  longItemsDropped?: number;
 }
 
 const { filterGeneratedInputs, buildSyntheticData, goldTrainingSet, fineTuneCheckpoints } =

@@ -58,6 +58,8 @@ export interface SelfGuideRunResult {
   epochChoice?: EpochChoice;
   /** Few-shot prompting, Self-ICL, few-shot fine-tuning and SELF-GUIDE, in that order. */
   evaluations: SelfGuideEvaluation[];
+  /** Test items left out as over the authors' token limits (`evaluation.longItems: drop`); absent otherwise. */
+  longTestItemsDropped?: number;
   /** Generation prompts and inputs to annotate that the provider refused: they added nothing. */
   itemFailures?: StageItemFailures;
   usage: StageUsage;
@@ -249,6 +251,7 @@ async function runSelfGuide(
     models: { selfGuide, fewShotFineTune },
     ...(chosen ? { epochChoice: chosen.choice } : {}),
     evaluations,
+    ...(input.longItemsDropped === undefined ? {} : { longTestItemsDropped: input.longItemsDropped }),
     ...(Object.keys(itemFailures).length ? { itemFailures } : {}),
     usage: control.usage(),
     costs: control.costs(),

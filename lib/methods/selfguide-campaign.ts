@@ -8,7 +8,7 @@ import { estimateCampaign } from '../../core/selfguide-estimate';
 import type { SelfGuideTask } from '../datasets';
 import type { SelfGuideCampaignInput, SelfGuideCampaignResult } from '../../workflows/selfguide-campaign';
 import { testDoubleNotes } from './datasets';
-import { loadConfiguredTask, scoredTask, storeSelfGuideTask } from './selfguide-tasks';
+import { cutLongItems, loadConfiguredTask, scoredTask, storeSelfGuideTask } from './selfguide-tasks';
 import type { Method } from './types';
 
 const points = (score: number) => `${score >= 0 ? '+' : ''}${(100 * score).toFixed(1)}`;
@@ -57,7 +57,17 @@ export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig, CampaignTa
     const notes: string[] = [];
     const tasks = (list: typeof config.data.validation, read: SelfGuideTask[], split: 'test' | 'validation') =>
       Promise.all(
-        list.map((data, i) => storeSelfGuideTask(store, data, config.evaluation.testLimit, notes, read[i], split)),
+        list.map((data, i) =>
+          storeSelfGuideTask(
+            store,
+            data,
+            config.evaluation.testLimit,
+            notes,
+            read[i],
+            split,
+            config.evaluation.longItems,
+          ),
+        ),
       );
     const validation = await tasks(config.data.validation, loaded.validation, 'validation');
     const test = await tasks(config.data.test, loaded.test, 'test');
@@ -92,7 +102,9 @@ export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig, CampaignTa
   },
 
   estimate(config, loaded = loadCampaignTasks(config)) {
-    const scored = (read: SelfGuideTask[]) => read.map((task) => scoredTask(task, config.evaluation.testLimit));
+    const { testLimit, longItems } = config.evaluation;
+    const scored = (read: SelfGuideTask[]) =>
+      read.map((task) => scoredTask(cutLongItems(task, longItems).loaded, testLimit));
     return estimateCampaign(config, scored(loaded.validation), scored(loaded.test), config.grid);
   },
 

@@ -11,7 +11,8 @@ import type { ArtifactStore } from '../artifacts';
 import type { SelfGuideRunInput, SelfGuideRunResult } from '../../workflows/selfguide';
 import type { EpochChoice } from '../../workflows/selfguide-best-epoch';
 import { testDoubleNotes } from './datasets';
-import { limitsOf, loadConfiguredTask, scoredTask, storeSelfGuideTask } from './selfguide-tasks';
+import { withinAuthorsLimits } from '../../core/selfguide-test-items';
+import { cutLongItems, limitsOf, loadConfiguredTask, scoredTask, storeSelfGuideTask } from './selfguide-tasks';
 import type { Method } from './types';
 
 const percent = (score: number) => `${(100 * score).toFixed(1)}`;
@@ -23,13 +24,15 @@ interface SelfGuideData {
   validation: IoExample[] | null;
 }
 
+/** The validation split as the run scores it: with `evaluation.longItems: drop`, cut as the authors cut it. */
 function loadData(config: SelfGuideRunConfig): SelfGuideData {
   const task = loadConfiguredTask(config.data.task);
   const wanted = config.fineTune.epochChoice !== 'last';
-  const validation =
+  const read =
     wanted && existsSync(path.join(config.data.task.path, 'validation.jsonl'))
       ? loadSelfGuideSplit(config.data.task.path, limitsOf(config.data.task), 'validation')
       : null;
+  const validation = read && config.evaluation.longItems === 'drop' ? withinAuthorsLimits(task, read).kept : read;
   return { task, validation };
 }
 
@@ -74,7 +77,8 @@ export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideData> = {
 
   async prepare(config, store, loaded = loadData(config)) {
     const notes: string[] = [];
-    const run = await storeSelfGuideTask(store, config.data.task, config.evaluation.testLimit, notes, loaded.task);
+    const { testLimit, longItems } = config.evaluation;
+    const run = await storeSelfGuideTask(store, config.data.task, testLimit, notes, loaded.task, 'test', longItems);
     const validationSplit = await storeValidationSplit(config, store, notes, loaded.validation);
     const input: Omit<SelfGuideRunInput, 'runId'> = {
       ...run,
@@ -106,7 +110,8 @@ export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideData> = {
 
   estimate(config, loaded = loadData(config)) {
     const { validation } = loaded;
-    const run = { ...scoredTask(loaded.task, config.evaluation.testLimit), ...(validation ? { validation } : {}) };
+    const task = cutLongItems(loaded.task, config.evaluation.longItems).loaded;
+    const run = { ...scoredTask(task, config.evaluation.testLimit), ...(validation ? { validation } : {}) };
     return estimateSelfGuide(config, run, config.settings.epochs);
   },
 
@@ -125,6 +130,9 @@ export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideData> = {
           `(${e.model.provider}/${e.model.model})` +
           itemFailuresNote(e.itemFailures),
       ),
+      ...(result.longTestItemsDropped === undefined
+        ? []
+        : [`test items over the authors' token limits (estimated), left out: ${result.longTestItemsDropped}`]),
       ...(result.epochChoice ? [epochChoiceLine(result.epochChoice)] : []),
       ...stageItemFailuresLines(result.itemFailures),
     ];

@@ -119,6 +119,9 @@ describe('SELF-GUIDE configs', () => {
     expect(loadRunConfig(run('{ exactMatch: authors }'))).toMatchObject({ evaluation: { exactMatch: 'authors' } });
     expect(loadRunConfig(run('{ testLimit: 5 }'))).not.toHaveProperty('evaluation.exactMatch');
     expect(() => loadRunConfig(run('{ exactMatch: theirs }'))).toThrow(/field "evaluation.exactMatch"/);
+    expect(loadRunConfig(run('{ longItems: drop }'))).toMatchObject({ evaluation: { longItems: 'drop' } });
+    expect(loadRunConfig(run('{ testLimit: 5 }'))).not.toHaveProperty('evaluation.longItems');
+    expect(() => loadRunConfig(run('{ longItems: all }'))).toThrow(/field "evaluation.longItems"/);
   });
 
   describe("the validation split that chooses SELF-GUIDE's epoch", () => {
