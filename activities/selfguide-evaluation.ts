@@ -1,6 +1,7 @@
 // SELF-GUIDE stage 5 as activities: a model answers a shard of the test split greedily in the task chat (few-shot,
 // or Self-ICL with synthetic demonstrations), and the answers are scored by exact match or ROUGE-L.
 import type { ProvidersConfig } from '../core/config';
+import { nltkPorterStem } from '../core/nltk-porter-stemmer';
 import type { ItemFailure, Prompting, TestScore } from '../core/contracts';
 import { selfIclChat, taskChat, type SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import { authorsExactMatches, labelExactMatch, rougeLChars, rougeLWords } from '../core/text-metrics';
@@ -44,6 +45,8 @@ export interface ScoreTestAnswersInput {
   rouge: 'words' | 'chars';
   /** Whose exact match scores classification answers; absent: ours. */
   exactMatch?: 'ours' | 'authors';
+  /** Word-level ROUGE-L's stemmer; absent: porter. */
+  stemmer?: 'porter' | 'nltk';
 }
 
 export function selfGuideEvaluationActivities(deps: ActivityDeps) {
@@ -87,7 +90,7 @@ export function selfGuideEvaluationActivities(deps: ActivityDeps) {
 
     async scoreTestAnswers(input: ScoreTestAnswersInput): Promise<TestScore> {
       const { task } = input;
-      const stem = await porterStemmer();
+      const stem = input.stemmer === 'nltk' ? nltkPorterStem : await porterStemmer();
       const scoreOf = (answer: TestAnswer): number => {
         if (task.metric === 'exact_match') return Number(labelExactMatch(answer.response, answer.output, task.labels));
         return input.rouge === 'words'

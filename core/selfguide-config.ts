@@ -85,6 +85,12 @@ export const selfGuideEvaluationSchema = z
      * recorded before the option, so their inputs still match when an id is reused.
      */
     longItems: z.enum(['score', 'drop']).optional(),
+    /**
+     * Word-level ROUGE-L's stemmer: Porter's original algorithm, or NLTK's `PorterStemmer()`, which rouge_score uses.
+     * Absent means `porter`, as it did for runs recorded before the option, so their inputs still match when an id
+     * is reused.
+     */
+    stemmer: z.enum(['porter', 'nltk']).optional(),
   })
   .strict();
 

@@ -15,6 +15,8 @@ export interface SelfGuideEvaluateInput extends ShardedEvaluationInput {
   rouge: 'words' | 'chars';
   /** Absent: ours. */
   exactMatch?: 'ours' | 'authors';
+  /** Absent: porter. */
+  stemmer?: 'porter' | 'nltk';
   seed: number;
 }
 
@@ -50,6 +52,7 @@ export async function selfGuideEvaluate(input: SelfGuideEvaluateInput): Promise<
         task: input.task,
         rouge: input.rouge,
         exactMatch: input.exactMatch,
+        stemmer: input.stemmer,
       }),
     continueAsNew: (next) => continueAsNew<typeof selfGuideEvaluate>(next),
   });

@@ -311,6 +311,7 @@ export async function evaluate(
         maxTokens: pipeline.evaluation.maxTokens,
         rouge: pipeline.evaluation.rouge,
         exactMatch: pipeline.evaluation.exactMatch,
+        stemmer: pipeline.evaluation.stemmer,
         seed: pipeline.seed,
         execution: pipeline.execution,
       },

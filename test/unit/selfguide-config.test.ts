@@ -110,7 +110,7 @@ describe('SELF-GUIDE configs', () => {
     expect(() => loadRunConfig(run('{ filters: theirs }'))).toThrow(/field "generation.filters"/);
   });
 
-  it('takes evaluation.exactMatch (absent: ours), naming the field when refused', () => {
+  it('takes evaluation.exactMatch, longItems and stemmer (absent: ours), naming the field when refused', () => {
     const run = (evaluation: string) =>
       write(
         'exact.yaml',
@@ -122,6 +122,9 @@ describe('SELF-GUIDE configs', () => {
     expect(loadRunConfig(run('{ longItems: drop }'))).toMatchObject({ evaluation: { longItems: 'drop' } });
     expect(loadRunConfig(run('{ testLimit: 5 }'))).not.toHaveProperty('evaluation.longItems');
     expect(() => loadRunConfig(run('{ longItems: all }'))).toThrow(/field "evaluation.longItems"/);
+    expect(loadRunConfig(run('{ stemmer: nltk }'))).toMatchObject({ evaluation: { stemmer: 'nltk' } });
+    expect(loadRunConfig(run('{ testLimit: 5 }'))).not.toHaveProperty('evaluation.stemmer');
+    expect(() => loadRunConfig(run('{ stemmer: snowball }'))).toThrow(/field "evaluation.stemmer"/);
   });
 
   describe("the validation split that chooses SELF-GUIDE's epoch", () => {

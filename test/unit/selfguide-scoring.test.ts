@@ -1,5 +1,6 @@
 // SELF-GUIDE stage 5's scoring activity over the artifact store: `evaluation.exactMatch: authors` reads labels from
-// every shard's gold outputs together, as the authors' code reads them from the whole split.
+// every shard's gold outputs together, as the authors' code reads them from the whole split; `evaluation.stemmer`
+// picks word-level ROUGE-L's stemmer.
 import { mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -37,5 +38,17 @@ describe('SELF-GUIDE scoring under evaluation.exactMatch', () => {
     expect([ours.score, ours.total]).toEqual([1 / 3, 3]);
     expect([theirs.score, theirs.total]).toEqual([2 / 3, 3]);
     expect((await store.readAll<{ score: number }>(theirs.details)).map((d) => d.score)).toEqual([1, 0, 1]);
+  });
+
+  it('stems with NLTK under stemmer: nltk', async () => {
+    const store = new LocalArtifactStore(mkdtempSync(path.join(os.tmpdir(), 'flt-sg-stem-')));
+    const { scoreTestAnswers } = selfGuideEvaluationActivities({ store } as unknown as ActivityDeps);
+    // Tokens of 3 characters or fewer are not stemmed: "sky" stays. Porter's original stems "skies" to "ski" (F 0.5
+    // over [blue, ski] and [blue, sky]); NLTK to "sky" (F 1).
+    const answers = [await store.writeJsonl([{ input: 'a', output: 'blue sky', response: 'blue skies' }])];
+    const generation = { ...task, kind: 'generation' as const, metric: 'rouge' as const, labels: [] };
+    const input = { runId: 'r', stage: 's', answers, task: generation, rouge: 'words' as const };
+    expect((await scoreTestAnswers(input)).score).toBe(0.5);
+    expect((await scoreTestAnswers({ ...input, stage: 's-nltk', stemmer: 'nltk' })).score).toBe(1);
   });
 });
