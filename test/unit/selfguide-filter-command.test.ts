@@ -1,4 +1,5 @@
-// `flt selfguide filter` reads task.json only: the folder's splits are not needed to filter recorded inputs.
+// `flt selfguide filter` reads task.json only: the folder's splits are not needed to filter recorded inputs; with
+// `--filters authors` it applies the authors' rules round by round.
 import { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -46,4 +47,55 @@ it('filters recorded inputs with a task folder that holds task.json alone', asyn
     .split('\n')
     .map((line) => JSON.parse(line).kept);
   expect(kept).toEqual([true, false, false]);
+});
+
+it("applies the authors' rules with --filters authors, by each line's round", async () => {
+  const taskPath = path.join(dir, 'task-authors');
+  fs.mkdirSync(taskPath);
+  const task = { name: 't', kind: 'classification', metric: 'exact_match', instruction: 'Say yes or no.' };
+  const examples = [{ input: 'Is the sky blue?', output: 'yes' }];
+  fs.writeFileSync(
+    path.join(taskPath, 'task.json'),
+    JSON.stringify({ ...task, examples, labels: ['yes', 'no'], noise_terms: [] }),
+  );
+  const inputs = path.join(dir, 'rounds.jsonl');
+  // The gold copy is kept by theirs; " x " is kept (stored "x"); round 2's raw "x" repeats the stored "x".
+  const lines = [
+    { input: 'Is the sky blue?', round: 1 },
+    { input: ' x ', round: 1 },
+    { input: 'x', round: 2 },
+  ];
+  fs.writeFileSync(inputs, lines.map((line) => JSON.stringify(line)).join('\n'));
+  const run = async (filters: string) => {
+    const output = path.join(dir, `rounds-${filters}.jsonl`);
+    const program = new Command('flt').exitOverride();
+    registerSelfguideCommands(program);
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      await program.parseAsync(
+        [
+          'selfguide',
+          'filter',
+          '--task',
+          taskPath,
+          '--inputs',
+          inputs,
+          '--length-filter',
+          'off',
+          '--output',
+          output,
+        ].concat(['--filters', filters]),
+        { from: 'user' },
+      );
+    } finally {
+      log.mockRestore();
+    }
+    return fs
+      .readFileSync(output, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).reason);
+  };
+  expect(await run('authors')).toEqual([null, null, 'duplicate']);
+  expect(await run('ours')).toEqual(['duplicate', null, 'duplicate']);
 });
