@@ -98,6 +98,18 @@ export class ProviderLimiter {
   }
 }
 
+/** A provider's configured limits as its limiter's. */
+export function limiterLimits(
+  config: Pick<ProviderConfig, 'maxConcurrency' | 'requestsPerMinute' | 'tokensPerMinute'>,
+): ConstructorParameters<typeof ProviderLimiter>[0] {
+  return {
+    maxConcurrent: config.maxConcurrency,
+    // Starts just over 60000/R ms apart keep every sliding minute at or under R requests.
+    minTimeMs: config.requestsPerMinute ? Math.floor(60000 / config.requestsPerMinute) + 1 : 0,
+    tokensPerMinute: config.tokensPerMinute,
+  };
+}
+
 export interface ChatCall {
   response: ChatResponse;
   usage: StageUsage;
@@ -361,12 +373,7 @@ export class ModelGateway {
     call: () => Promise<T>,
     signal?: AbortSignal,
   ): Promise<T> {
-    const limits = {
-      maxConcurrent: config.maxConcurrency,
-      // Starts just over 60000/R ms apart keep every sliding minute at or under R requests.
-      minTimeMs: config.requestsPerMinute ? Math.floor(60000 / config.requestsPerMinute) + 1 : 0,
-      tokensPerMinute: config.tokensPerMinute,
-    };
+    const limits = limiterLimits(config);
     const key = canonicalJson([endpointIdentity({ ...config, cacheSalt: undefined }), limits]);
     let limiter = this.limiters.get(key);
     if (!limiter) {

@@ -613,7 +613,7 @@ describe('fault injection and rate limiting', () => {
     double = await startProviderDouble({ gold });
     client = new OpenAI({ baseURL: double.baseURL, apiKey: 'any', maxRetries: 0, timeout: 2_000 });
   });
-  afterEach(() => double.configure({ faults: { rate: 0 }, rateLimit: { requestsPerMinute: 0 } }));
+  afterEach(() => double.configure({ faults: { rate: 0 }, rateLimit: { requestsPerMinute: 0, tokensPerMinute: 0 } }));
   afterAll(() => double?.stop());
 
   test('429 carries Retry-After; 500 is a server error', async () => {
@@ -688,6 +688,48 @@ describe('fault injection and rate limiting', () => {
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
     expect((await double.requests()).map((entry) => entry.fault)).toEqual([null, null, null, 'rate_limit']);
+  });
+
+  test('a limited model call carries the x-ratelimit headers: what is left in the window and when it frees', async () => {
+    await double.configure({ rateLimit: { requestsPerMinute: 2 } });
+    await double.clearRequests();
+    const limits = async () => {
+      const { response } = await client.chat.completions.create({ model: 'sim-model', messages }).withResponse();
+      return [response.headers.get('x-ratelimit-remaining-requests'), response.headers.get('x-ratelimit-reset-requests')];
+    };
+    const [remaining, reset] = await limits();
+    expect(remaining).toBe('1');
+    expect(reset).toMatch(/^(\d+m)?\d+(\.\d+)?s$|^\d+ms$/);
+    expect((await limits())[0]).toBe('0');
+    // A rejection carries them too, and is logged as sent.
+    const limited = (await thrown(chat)) as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(limited.headers?.get('x-ratelimit-remaining-requests')).toBe('0');
+    expect(limited.headers?.get('x-ratelimit-reset-requests')).toBeTruthy();
+    expect((await double.requests()).map((r) => r.fault)).toEqual([null, null, 'rate_limit']);
+  });
+
+  test('tokensPerMinute rejects a call whose tokens would overflow the window, counting prompt and max_tokens', async () => {
+    await double.configure({ rateLimit: { tokensPerMinute: 250 } });
+    await double.clearRequests();
+    // 40 characters: 10 tokens, and 90 for max_tokens.
+    const ask = (content: string) =>
+      client.chat.completions
+        .create({ model: 'sim-model', messages: [{ role: 'user', content }], max_tokens: 90 })
+        .withResponse();
+    const first = await ask('a'.repeat(40));
+    expect(first.response.headers.get('x-ratelimit-remaining-tokens')).toBe('150');
+    expect(first.response.headers.get('x-ratelimit-remaining-requests')).toBeNull();
+    expect((await ask('b'.repeat(40))).response.headers.get('x-ratelimit-remaining-tokens')).toBe('50');
+    const limited = (await thrown(() => ask('c'.repeat(40)))) as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(limited.message).toContain('250 tokens per minute');
+    expect(limited.headers?.get('x-ratelimit-remaining-tokens')).toBe('50');
+    expect(Number(limited.headers?.get('retry-after'))).toBeGreaterThan(0);
+    expect((await double.requests()).map((r) => [r.status, r.limitTokens])).toEqual([
+      [200, 100],
+      [200, 100],
+      [429, 100],
+    ]);
   });
 
   test('latencyMs delays model calls', async () => {

@@ -1,6 +1,7 @@
 // The gateway's per-provider limiter: concurrency, start spacing (requests per minute), a tokens-per-minute budget,
-// and queued calls of an aborted shard leaving without spending a start. Fake timers: the clock is the test's.
-import { ProviderLimiter } from '../../activities/providers/gateway';
+// a worker's share of them, pauses the provider's rate-limit headers ask for, and queued calls of an aborted shard
+// leaving without spending a start. Fake timers: the clock is the test's.
+import { limiterLimits, providerShare, ProviderLimiter } from '../../activities/providers/gateway';
 
 describe('ProviderLimiter', () => {
   beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
@@ -84,6 +85,90 @@ describe('ProviderLimiter', () => {
       );
     }
     expect(most).toBeLessThanOrEqual(100);
+  });
+
+  /** Most of `weight` (per start) in any window [t, t + 60 s) over the start times. */
+  function mostInAMinute(starts: { at: number; weight: number }[]): number {
+    let most = 0;
+    for (const from of starts) {
+      const inWindow = starts.filter((s) => s.at >= from.at && s.at < from.at + 60_000);
+      most = Math.max(
+        most,
+        inWindow.reduce((sum, s) => sum + s.weight, 0),
+      );
+    }
+    return most;
+  }
+
+  it("keeps two workers with a share of 0.5 each within the account's requests in any sliding minute", async () => {
+    const account = { maxConcurrency: 10, requestsPerMinute: 10 };
+    const workers = [new ProviderLimiter(limiterLimits(account, 0.5)), new ProviderLimiter(limiterLimits(account, 0.5))];
+    const starts: { worker: number; at: number; weight: number }[] = [];
+    workers.forEach((limiter, worker) => {
+      for (let i = 0; i < 40; i++) void limiter.run(0, async () => void starts.push({ worker, at: Date.now(), weight: 1 }));
+    });
+    await jest.advanceTimersByTimeAsync(5 * 60_000);
+    expect(mostInAMinute(starts.filter((s) => s.worker === 0))).toBeLessThanOrEqual(5);
+    expect(mostInAMinute(starts)).toBeLessThanOrEqual(10);
+    // The share is used, not starved: 5 minutes at 10 per minute.
+    expect(starts.length).toBeGreaterThanOrEqual(50);
+    workers.forEach((limiter) => limiter.stop());
+  });
+
+  it("keeps a worker with a share of 0.5 within half the account's tokens per minute", async () => {
+    const limiter = new ProviderLimiter(limiterLimits({ maxConcurrency: 10, tokensPerMinute: 1000 }, 0.5));
+    const starts: { at: number; weight: number }[] = [];
+    for (let i = 0; i < 30; i++) void limiter.run(100, async () => void starts.push({ at: Date.now(), weight: 100 }));
+    await jest.advanceTimersByTimeAsync(3 * 60_000);
+    expect(mostInAMinute(starts)).toBeLessThanOrEqual(500);
+    expect(starts.length).toBeGreaterThanOrEqual(15);
+    limiter.stop();
+  });
+
+  it('reads FLT_PROVIDER_SHARE: default 1, a number in (0, 1], else one sentence naming it', () => {
+    expect(providerShare({})).toBe(1);
+    expect(providerShare({ FLT_PROVIDER_SHARE: '0.25' })).toBe(0.25);
+    expect(providerShare({ FLT_PROVIDER_SHARE: '1' })).toBe(1);
+    for (const bad of ['0', '-0.5', '1.5', 'half', '', 'NaN'])
+      expect(() => providerShare({ FLT_PROVIDER_SHARE: bad })).toThrow(
+        `FLT_PROVIDER_SHARE is "${bad}": expected a number greater than 0 and at most 1`,
+      );
+  });
+
+  it('holds new starts until the requests reset once the provider reports none remaining', async () => {
+    const limiter = new ProviderLimiter({ maxConcurrent: 10, minTimeMs: 0 });
+    const { started, call, finish } = calls();
+    void limiter.run(0, call('a'));
+    await flush();
+    limiter.observe({ remainingRequests: 0, resetRequestsMs: 5_000 });
+    finish('a');
+    ['b', 'c'].forEach((n) => void limiter.run(0, call(n)));
+    await jest.advanceTimersByTimeAsync(4_999);
+    expect(started.map((s) => s.name)).toEqual(['a']);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(started.map((s) => s.name)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('counts its own starts against the remaining requests the provider reported', async () => {
+    const limiter = new ProviderLimiter({ maxConcurrent: 10, minTimeMs: 0 });
+    const { started, call } = calls();
+    limiter.observe({ remainingRequests: 2, resetRequestsMs: 1_000 });
+    ['a', 'b', 'c'].forEach((n) => void limiter.run(0, call(n)));
+    await flush();
+    expect(started.map((s) => s.name)).toEqual(['a', 'b']);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(started.map((s) => s.name)).toEqual(['a', 'b', 'c']);
+  });
+
+  it("holds a call whose estimated tokens exceed the provider's remaining tokens until the tokens reset", async () => {
+    const limiter = new ProviderLimiter({ maxConcurrent: 10, minTimeMs: 0 });
+    const { started, call } = calls();
+    limiter.observe({ remainingTokens: 50, resetTokensMs: 2_000, remainingRequests: 100, resetRequestsMs: 10 });
+    ['a', 'b'].forEach((n) => void limiter.run(40, call(n)));
+    await jest.advanceTimersByTimeAsync(1_999);
+    expect(started.map((s) => s.name)).toEqual(['a']);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(started.map((s) => s.name)).toEqual(['a', 'b']);
   });
 
   it('drops the queued calls of an aborted signal without spending a start on them', async () => {
