@@ -8,12 +8,14 @@ import { ResponseCache } from '../../lib/response-cache';
 import type { ChatBackend } from './chat';
 import { LlamaCppChat } from './llama-cpp-chat';
 import { OpenAiCompatibleChat, OpenAiCompatibleEmbeddings } from './openai-compatible';
+import type { ProviderRateLimit } from './rate-limit-headers';
 
 /**
  * A provider's worker-wide limits as one FIFO queue: at most `maxConcurrent` calls in flight, starts at least
  * `minTimeMs` apart (requests per minute), and at most `tokensPerMinute` estimated tokens started in any sliding
- * 60 s window (a window refilled in full every minute let twice the budget start around its edge). A call
- * whose signal has aborted by its turn leaves the queue without using a start, so a failed shard's queued calls do not
+ * 60 s window (a window refilled in full every minute let twice the budget start around its edge). What the provider
+ * last reported left (`observe`) also holds starts: none while no requests are left, nor a call whose estimated
+ * tokens exceed the tokens left, until that count resets. A call whose signal has aborted by its turn leaves the queue without using a start, so a failed shard's queued calls do not
  * spend the provider's rate. (It replaces bottleneck, whose hand-off from one job to the next cost about 0.5 ms of CPU
  * per call and left slots idle between calls; see BENCHMARKS.md.)
  */
@@ -23,6 +25,9 @@ export class ProviderLimiter {
   /** Calls started in the last minute with their estimated tokens, oldest first. */
   private recentStarts: { at: number; weight: number }[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** The provider's last count of what is left, less this limiter's starts since, until it resets. */
+  private requestsLeft: { count: number; until: number } | undefined;
+  private tokensLeft: { count: number; until: number } | undefined;
   private readonly queue: { weight: number; signal?: AbortSignal; start: () => void; fail: (err: unknown) => void }[] =
     [];
 
@@ -60,7 +65,11 @@ export class ProviderLimiter {
         continue;
       }
       const now = Date.now();
-      const wait = Math.max(this.lastStart + minTimeMs - now, this.tokenWait(head.weight, now));
+      const wait = Math.max(
+        this.lastStart + minTimeMs - now,
+        this.tokenWait(head.weight, now),
+        this.providerWait(head.weight, now),
+      );
       if (wait > 0) {
         this.timer ??= setTimeout(() => {
           this.timer = undefined;
@@ -72,6 +81,8 @@ export class ProviderLimiter {
       this.active++;
       this.lastStart = now;
       if (tokensPerMinute) this.recentStarts.push({ at: now, weight: head.weight });
+      if (this.requestsLeft) this.requestsLeft.count--;
+      if (this.tokensLeft) this.tokensLeft.count -= head.weight;
       head.start();
     }
   }
@@ -90,6 +101,29 @@ export class ProviderLimiter {
     return 0;
   }
 
+  /**
+   * Takes the provider's own count from a response's rate-limit headers (any response, a 429 included); a count
+   * without its reset is ignored, since nothing would say when a hold on it ends.
+   */
+  observe(limit: ProviderRateLimit, now = Date.now()): void {
+    if (limit.remainingRequests !== undefined && limit.resetRequestsMs !== undefined)
+      this.requestsLeft = { count: limit.remainingRequests, until: now + limit.resetRequestsMs };
+    if (limit.remainingTokens !== undefined && limit.resetTokensMs !== undefined)
+      this.tokensLeft = { count: limit.remainingTokens, until: now + limit.resetTokensMs };
+    // A newer count may free calls an older one held.
+    this.drain();
+  }
+
+  /** Milliseconds until the provider's count lets a call of `weight` estimated tokens start. */
+  private providerWait(weight: number, now: number): number {
+    if (this.requestsLeft && now >= this.requestsLeft.until) this.requestsLeft = undefined;
+    if (this.tokensLeft && now >= this.tokensLeft.until) this.tokensLeft = undefined;
+    return Math.max(
+      this.requestsLeft && this.requestsLeft.count <= 0 ? this.requestsLeft.until - now : 0,
+      this.tokensLeft && weight > this.tokensLeft.count ? this.tokensLeft.until - now : 0,
+    );
+  }
+
   /** Fails every queued call; calls in flight finish. */
   stop(): void {
     clearTimeout(this.timer);
@@ -98,15 +132,33 @@ export class ProviderLimiter {
   }
 }
 
-/** A provider's configured limits as its limiter's. */
+/**
+ * `FLT_PROVIDER_SHARE`: the share of every provider's configured requests and tokens per minute this worker may use
+ * (default 1). Those limits are the provider account's: workers whose shares sum to at most 1 keep to them together.
+ */
+export function providerShare(env: NodeJS.ProcessEnv): number {
+  const value = env.FLT_PROVIDER_SHARE;
+  if (value === undefined) return 1;
+  const share = Number(value);
+  if (share > 0 && share <= 1) return share;
+  throw typedError(
+    InvalidConfig,
+    `FLT_PROVIDER_SHARE is "${value}": expected a number greater than 0 and at most 1, this worker's share of ` +
+      "each provider's requestsPerMinute and tokensPerMinute.",
+  );
+}
+
+/** A provider's configured limits as one worker's limiter's, with the worker's `share` of the rates. */
 export function limiterLimits(
   config: Pick<ProviderConfig, 'maxConcurrency' | 'requestsPerMinute' | 'tokensPerMinute'>,
+  share = 1,
 ): ConstructorParameters<typeof ProviderLimiter>[0] {
+  const requestsPerMinute = config.requestsPerMinute && config.requestsPerMinute * share;
   return {
     maxConcurrent: config.maxConcurrency,
     // Starts just over 60000/R ms apart keep every sliding minute at or under R requests.
-    minTimeMs: config.requestsPerMinute ? Math.floor(60000 / config.requestsPerMinute) + 1 : 0,
-    tokensPerMinute: config.tokensPerMinute,
+    minTimeMs: requestsPerMinute ? Math.floor(60000 / requestsPerMinute) + 1 : 0,
+    tokensPerMinute: config.tokensPerMinute && config.tokensPerMinute * share,
   };
 }
 
@@ -225,12 +277,16 @@ export class ModelGateway {
   /** Calls being paid right now by response-cache key: an identical request joins the call instead of paying. */
   private readonly inFlight = new Map<string, { response: Promise<ChatResponse>; payer?: string }>();
   private limitedCalls = 0;
+  /** FLT_PROVIDER_SHARE, read when the worker starts: a bad value stops it there. */
+  private readonly share: number;
 
   constructor(
     private readonly cache: ResponseCache,
     private readonly env: NodeJS.ProcessEnv = process.env,
     private readonly openBackend: ChatBackendOpener = openChatBackend,
-  ) {}
+  ) {
+    this.share = providerShare(env);
+  }
 
   /** Model calls queued behind a provider limit or in flight. */
   get callsUnderway(): number {
@@ -289,7 +345,7 @@ export class ModelGateway {
           };
         }
         const tokens = texts.reduce((sum, t) => sum + Math.ceil(t.length / 4), 0);
-        const result = await this.limited(config, tokens, () => backend.embed(texts, signal), signal);
+        const result = await this.limited(config, tokens, (observe) => backend.embed(texts, signal, observe), signal);
         await this.cache.set(key, { ...result, paidBy: payer } satisfies CachedEmbeddings);
         return result;
       },
@@ -327,7 +383,7 @@ export class ModelGateway {
       const response = await this.limited(
         config,
         worstCaseRequestTokens(request),
-        () => shared.backend.complete(request, signal),
+        (observe) => shared.backend.complete(request, signal, observe),
         queueSignal,
       );
       // Who paid is written with the answer, in one file: no attempt can die between paying and recording it.
@@ -366,24 +422,29 @@ export class ModelGateway {
     if (shared.retired && shared.calls === 0) await shared.backend.close?.();
   }
 
-  /** Runs `call` under the provider's worker-wide limits: concurrency, requests per minute, tokens per minute. */
+  /**
+   * Runs `call` under the provider's worker-wide limits (concurrency, this worker's share of the requests and tokens
+   * per minute) and the provider's rate-limit headers, which `call` hands to `observe`.
+   */
   private async limited<T>(
     config: ProviderConfig,
     estimatedTokens: number,
-    call: () => Promise<T>,
+    call: (observe: (limit: ProviderRateLimit) => void) => Promise<T>,
     signal?: AbortSignal,
   ): Promise<T> {
-    const limits = limiterLimits(config);
+    const limits = limiterLimits(config, this.share);
     const key = canonicalJson([endpointIdentity({ ...config, cacheSalt: undefined }), limits]);
     let limiter = this.limiters.get(key);
     if (!limiter) {
       limiter = new ProviderLimiter(limits);
       this.limiters.set(key, limiter);
     }
-    const weight = config.tokensPerMinute ? Math.min(estimatedTokens, config.tokensPerMinute) : 0;
+    // A call larger than the whole budget waits for an empty window instead of for ever.
+    const weight = limits.tokensPerMinute ? Math.min(estimatedTokens, limits.tokensPerMinute) : estimatedTokens;
+    const observed = limiter;
     this.limitedCalls++;
     try {
-      return await limiter.run(weight, call, signal);
+      return await limiter.run(weight, () => call((limit) => observed.observe(limit)), signal);
     } finally {
       this.limitedCalls--;
     }

@@ -1,10 +1,12 @@
 // Chat and embeddings over any OpenAI-compatible endpoint (OpenAI, Azure OpenAI, vLLM, SGLang, Ollama, llama.cpp
 // server, Together).
 import OpenAI from 'openai';
+import type { APIPromise } from 'openai/core/api-promise';
 import type { OpenAiCompatibleProviderConfig } from '../../core/config';
 import type { ChatRequest, ChatResponse, Usage } from '../../core/types';
-import type { ChatBackend } from './chat';
+import type { ChatBackend, RateLimitObserver } from './chat';
 import { serverMessageOf } from './errors';
+import { providerRateLimit } from './rate-limit-headers';
 import { providerApiKey } from './secrets';
 
 /**
@@ -31,28 +33,46 @@ export function openAiClient(config: OpenAiCompatibleProviderConfig, env: NodeJS
   });
 }
 
+/**
+ * Awaits an SDK call with its response (`withResponse()`), handing the rate-limit headers to `observe`: from the
+ * answer, or from the error of a failed reply (a 429 above all). Errors pass on as thrown, classified in errors.ts.
+ */
+async function observed<T>(call: APIPromise<T>, observe: RateLimitObserver | undefined): Promise<T> {
+  try {
+    const { data, response } = await call.withResponse();
+    observe?.(providerRateLimit(response.headers));
+    return data;
+  } catch (err) {
+    if (err instanceof OpenAI.APIError && err.headers) observe?.(providerRateLimit(err.headers));
+    throw err;
+  }
+}
+
 export class OpenAiCompatibleChat implements ChatBackend {
   private readonly client: OpenAI;
   constructor(config: OpenAiCompatibleProviderConfig, env: NodeJS.ProcessEnv) {
     this.client = openAiClient(config, env);
   }
 
-  async complete(request: ChatRequest, signal?: AbortSignal): Promise<ChatResponse> {
-    const completion = await this.client.chat.completions.create(
-      {
-        model: request.model,
-        messages: request.messages,
-        temperature: request.temperature,
-        max_tokens: request.max_tokens,
-        n: request.n,
-        seed: request.seed,
-        logprobs: request.logprobs,
-        top_logprobs: request.logprobs ? request.top_logprobs : undefined,
-        stop: request.stop,
-        // llama.cpp server's own field (per-request LoRA selection); the SDK sends unknown fields as they are.
-        ...(request.lora ? { lora: request.lora } : {}),
-      },
-      { signal },
+  async complete(request: ChatRequest, signal?: AbortSignal, observe?: RateLimitObserver): Promise<ChatResponse> {
+    const completion = await observed(
+      this.client.chat.completions.create(
+        {
+          model: request.model,
+          messages: request.messages,
+          temperature: request.temperature,
+          max_tokens: request.max_tokens,
+          n: request.n,
+          seed: request.seed,
+          logprobs: request.logprobs,
+          top_logprobs: request.logprobs ? request.top_logprobs : undefined,
+          stop: request.stop,
+          // llama.cpp server's own field (per-request LoRA selection); the SDK sends unknown fields as they are.
+          ...(request.lora ? { lora: request.lora } : {}),
+        },
+        { signal },
+      ),
+      observe,
     );
     if (!Array.isArray(completion?.choices)) throw new SyntaxError('Malformed chat completion: no choices array');
     return {
@@ -73,7 +93,11 @@ export class OpenAiCompatibleChat implements ChatBackend {
 }
 
 export interface EmbeddingBackend {
-  embed(texts: string[], signal?: AbortSignal): Promise<{ vectors: number[][]; usage: Usage }>;
+  embed(
+    texts: string[],
+    signal?: AbortSignal,
+    observe?: RateLimitObserver,
+  ): Promise<{ vectors: number[][]; usage: Usage }>;
 }
 
 export class OpenAiCompatibleEmbeddings implements EmbeddingBackend {
@@ -86,8 +110,15 @@ export class OpenAiCompatibleEmbeddings implements EmbeddingBackend {
     this.client = openAiClient(config, env);
   }
 
-  async embed(texts: string[], signal?: AbortSignal): Promise<{ vectors: number[][]; usage: Usage }> {
-    const result = await this.client.embeddings.create({ model: this.model, input: texts }, { signal });
+  async embed(
+    texts: string[],
+    signal?: AbortSignal,
+    observe?: RateLimitObserver,
+  ): Promise<{ vectors: number[][]; usage: Usage }> {
+    const result = await observed(
+      this.client.embeddings.create({ model: this.model, input: texts }, { signal }),
+      observe,
+    );
     if (!Array.isArray(result?.data) || result.data.length !== texts.length)
       throw new SyntaxError('Malformed embeddings response');
     const vectors = [...result.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);

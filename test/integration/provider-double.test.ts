@@ -695,7 +695,10 @@ describe('fault injection and rate limiting', () => {
     await double.clearRequests();
     const limits = async () => {
       const { response } = await client.chat.completions.create({ model: 'sim-model', messages }).withResponse();
-      return [response.headers.get('x-ratelimit-remaining-requests'), response.headers.get('x-ratelimit-reset-requests')];
+      return [
+        response.headers.get('x-ratelimit-remaining-requests'),
+        response.headers.get('x-ratelimit-reset-requests'),
+      ];
     };
     const [remaining, reset] = await limits();
     expect(remaining).toBe('1');

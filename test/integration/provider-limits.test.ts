@@ -76,9 +76,7 @@ describe('provider limits across workers', () => {
     let settled = 0;
     const outcomes = workers.flatMap((worker, w) =>
       Array.from({ length: 8 }, (_, i) =>
-        outcome(worker.chat(providers({ tokensPerMinute: 1000 }), 'double', ask(100 * w + i))).finally(
-          () => settled++,
-        ),
+        outcome(worker.chat(providers({ tokensPerMinute: 1000 }), 'double', ask(100 * w + i))).finally(() => settled++),
       ),
     );
     await until(() => settled >= 10);

@@ -11,6 +11,8 @@ describe('resetMs', () => {
     ['0s', 0],
     ['2', 2_000],
     ['0.25', 250],
+    ['0.29', 290],
+    ['0.1s', 100],
     // Rounded up: a hold that ends early meets the limit again.
     ['1.2ms', 2],
     ['300us', 1],
