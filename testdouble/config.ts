@@ -67,9 +67,14 @@ export interface BatchConfig {
   malformedLines: string;
 }
 
+/**
+ * An account's limits on chat and embeddings calls in any sliding 60 s window (0 disables one); every model call then
+ * carries the x-ratelimit headers of the limits set (testdouble/rate-limit.ts).
+ */
 export interface RateLimitConfig {
-  /** Chat and embeddings requests allowed in any 60 s window; 0 disables the limit. */
   requestsPerMinute: number;
+  /** Counted as OpenAI estimates a call before answering it: prompt characters / 4 plus max_tokens per choice. */
+  tokensPerMinute: number;
 }
 
 export interface DoubleConfig {
@@ -172,7 +177,7 @@ export function defaultConfig(): DoubleConfig {
     failNextJobs: 0,
     openaiFineTuningClosed: false,
     deterministicIds: false,
-    rateLimit: { requestsPerMinute: 0 },
+    rateLimit: { requestsPerMinute: 0, tokensPerMinute: 0 },
     maxPromptChars: 0,
     servingEngine: 'openai',
     refuse: [],
@@ -238,6 +243,8 @@ export function configProblem(config: DoubleConfig): string | null {
   if (!(config.batches.stepMs >= 0)) return 'batches.stepMs must be a non-negative number';
   if (!Number.isInteger(config.batches.expireAfterLines)) return 'batches.expireAfterLines must be an integer';
   if (!(fineTune.stepMs >= 0)) return 'fineTune.stepMs must be a non-negative number';
+  for (const limit of ['requestsPerMinute', 'tokensPerMinute'] as const)
+    if (!(config.rateLimit[limit] >= 0)) return `rateLimit.${limit} must be a non-negative number`;
   if (!(config.checkpointDownloads.cutMidway >= 0))
     return 'checkpointDownloads.cutMidway must be a non-negative number';
   if (typeof config.answerFormat !== 'string' || !config.answerFormat.includes('{choice}')) {

@@ -91,6 +91,7 @@ export class DoubleState {
     if (problem) throw new Error(problem);
     this.config = merged;
     if (patch.faults) this.faults.reset();
+    if (patch.rateLimit) this.rateLimiter.reset();
     if (patch.fineTune?.stepMs !== undefined) {
       this.openaiJobs.rescheduleSteps();
       this.togetherJobs.rescheduleSteps();

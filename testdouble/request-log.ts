@@ -6,6 +6,10 @@ import { appendFileSync } from 'node:fs';
 export function requestHash(method: string, path: string, body: Buffer): string {
   return createHash('sha256').update(method).update(path).update(body).digest('hex');
 }
+/**
+ * One request, answered or not: a call the rate limit rejected is logged too (`fault: 'rate_limit'`), so the requests
+ * and tokens a client sent in any window can be counted by `time`.
+ */
 export interface RequestLogEntry {
   seq: number;
   /** Arrival, in milliseconds since the epoch. */
@@ -26,6 +30,8 @@ export interface RequestLogEntry {
   durationMs: number;
   /** Model calls in flight at the double when this one arrived, itself included (0 for other requests). */
   concurrent: number;
+  /** The tokens a model call counts against `rateLimit.tokensPerMinute` (rate-limit.ts), sent or rejected. */
+  limitTokens?: number;
   /** The tokens an answered model call reported, as a provider bills them; null for anything else. */
   usage: { prompt_tokens: number; completion_tokens: number } | null;
   /** Set for a line of a batch, answered as this chat call (`path` is the batch's endpoint): billed at batch price. */

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { modelCallPaths } from './config';
 import type { DoubleState } from './double-state';
 import { DoubleRequest, HttpError, sendReply, type Reply, type Router } from './http';
+import { rateLimitTokens } from './rate-limit';
 import { requestHash, type RequestLogEntry } from './request-log';
 
 const modelCallPattern = new RegExp(modelCallPaths);
@@ -25,6 +26,15 @@ function billedUsage(answer: Reply): RequestLogEntry['usage'] {
   const usage = (answer.body as { usage?: { prompt_tokens?: number; completion_tokens?: number } } | null)?.usage;
   if (answer.status !== 200 || typeof usage?.prompt_tokens !== 'number') return null;
   return { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens ?? 0 };
+}
+
+/** A model call's tokens for the rate limit; 0 for a body that is not JSON (the route refuses it). */
+function callTokens(request: DoubleRequest): number {
+  try {
+    return rateLimitTokens(request.json());
+  } catch {
+    return 0;
+  }
 }
 
 function authError(state: DoubleState, request: IncomingMessage): HttpError | null {
@@ -82,6 +92,7 @@ async function handle(
   const isModelCall = modelCallPattern.test(request.path);
   // Counted from arrival until just before the reply is written, so this count never exceeds the client's own.
   const concurrent = isModelCall ? ++state.modelCallsInFlight : 0;
+  const limitTokens = isModelCall ? callTokens(request) : undefined;
   let fault: string | null = null;
   let logged = false;
   const finish = (status: number, usage: RequestLogEntry['usage'] = null) => {
@@ -100,6 +111,7 @@ async function handle(
       fault,
       durationMs: Date.now() - started,
       concurrent,
+      ...(limitTokens !== undefined ? { limitTokens } : {}),
       usage,
       ...(messages ? { messages } : {}),
     });
@@ -118,26 +130,29 @@ async function handle(
     if (injected === 'lost-reply') await route(router, request);
     return state.faults.apply(injected, incoming, response, finish);
   }
+  const limits = state.config.rateLimit;
+  // What is left of the account's limits, as the provider says it with every model call's answer.
+  const limitHeaders = () => (isModelCall ? state.rateLimiter.headers(limits, limitTokens ?? 0) : {});
   if (isModelCall) {
-    const retryAfter = state.rateLimiter.admit(state.config.rateLimit.requestsPerMinute);
-    if (retryAfter > 0) {
+    const admission = state.rateLimiter.admit(limits, limitTokens ?? 0);
+    if (!admission.admitted) {
       fault = 'rate_limit';
+      const perMinute = admission.limitedBy === 'requests' ? limits.requestsPerMinute : limits.tokensPerMinute;
       const limited = new HttpError(
         429,
-        `Rate limit reached: ${state.config.rateLimit.requestsPerMinute} requests per minute.`,
-        'requests',
+        `Rate limit reached: ${perMinute} ${admission.limitedBy} per minute.`,
+        admission.limitedBy,
         'rate_limit_exceeded',
         null,
-        {
-          'retry-after': String(retryAfter),
-        },
+        { 'retry-after': String(admission.retryAfter), ...limitHeaders() },
       );
       return reply(errorReply(limited));
     }
   }
   if (state.modelCallGate.holds(request.method, request.path, () => request.model())) await state.modelCallGate.pass();
   if (isModelCall && state.config.latencyMs > 0) await sleep(state.config.latencyMs);
-  reply(await route(router, request));
+  const answer = await route(router, request);
+  reply({ ...answer, headers: { ...answer.headers, ...limitHeaders() } });
 }
 
 export function requestListener(state: DoubleState, router: Router): RequestListener {

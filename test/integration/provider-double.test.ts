@@ -254,6 +254,8 @@ describe('chat, embeddings and errors through the openai package', () => {
       fault: null,
       durationMs: expect.any(Number),
       concurrent: 1,
+      // Prompt characters / 4 and 256 for the absent max_tokens, as the rate limit counts it.
+      limitTokens: Math.ceil(body.messages[0].content.length / 4) + 256,
       usage: { prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number) },
     });
     expect(log[1].seq).toBeGreaterThan(log[0].seq);
