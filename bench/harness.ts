@@ -94,7 +94,7 @@ export function startDouble(config: DoubleConfigPatch, gold?: GoldItem[]): Promi
 
 export function providersFor(
   double: ProviderDouble,
-  limits: { maxConcurrency: number; requestsPerMinute?: number },
+  limits: { maxConcurrency: number; requestsPerMinute?: number; tokensPerMinute?: number; cacheSalt?: string },
 ): ProvidersConfig {
   return {
     double: {

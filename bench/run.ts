@@ -26,9 +26,10 @@ import { resume, resumeReport, resumeVerdict } from './resume';
 import { saturation, saturationReport, saturationVerdict } from './saturation';
 import { workerHeapMb } from '../lib/ts-process';
 import { scale, scaleReport, scaleVerdict } from './scale';
+import { scaleOut, scaleOutReport, scaleOutVerdict } from './scale-out';
 import { semievolShardSize as shardSize } from '../core/semievol-config';
 
-const names = ['overhead', 'saturation', 'history', 'cost', 'resume', 'scale'] as const;
+const names = ['overhead', 'saturation', 'history', 'cost', 'resume', 'scale', 'scaleout'] as const;
 type Name = (typeof names)[number];
 
 const program = new Command()
@@ -144,6 +145,20 @@ async function main(): Promise<void> {
         );
       record(opts.full ? 'scale-full' : 'scale', results, scaleReport, scaleVerdict);
     }
+    if (want('scaleout'))
+      record(
+        'scaleout',
+        await scaleOut(env, {
+          requestsPerMinute: 300,
+          calls: 330,
+          latencyMs: 250,
+          workers: [1, 2, 4],
+          shardSize: 4,
+          parallelShards: 8,
+        }),
+        scaleOutReport,
+        scaleOutVerdict,
+      );
   } finally {
     await env.close();
   }
