@@ -58,9 +58,9 @@ export const pricesSchema = z
   });
 
 const limits = {
-  /** Requests per minute across the whole worker, for this provider. */
+  /** The provider account's requests per minute; each worker keeps to its FLT_PROVIDER_SHARE of them. */
   requestsPerMinute: z.number().positive().optional(),
-  /** Prompt + completion tokens per minute across the whole worker, for this provider. */
+  /** The account's prompt + completion tokens per minute (estimated before a call); shared as requests are. */
   tokensPerMinute: z.number().positive().optional(),
   /** Calls in flight at once across the worker. */
   maxConcurrency: z.number().int().positive().default(8),

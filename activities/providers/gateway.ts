@@ -15,9 +15,10 @@ import type { ProviderRateLimit } from './rate-limit-headers';
  * `minTimeMs` apart (requests per minute), and at most `tokensPerMinute` estimated tokens started in any sliding
  * 60 s window (a window refilled in full every minute let twice the budget start around its edge). What the provider
  * last reported left (`observe`) also holds starts: none while no requests are left, nor a call whose estimated
- * tokens exceed the tokens left, until that count resets. A call whose signal has aborted by its turn leaves the queue without using a start, so a failed shard's queued calls do not
- * spend the provider's rate. (It replaces bottleneck, whose hand-off from one job to the next cost about 0.5 ms of CPU
- * per call and left slots idle between calls; see BENCHMARKS.md.)
+ * tokens exceed the tokens left, until that count resets. A call whose signal has aborted by its turn leaves the
+ * queue without using a start, so a failed shard's queued calls do not spend the provider's rate. (It replaces
+ * bottleneck, whose hand-off from one job to the next cost about 0.5 ms of CPU per call and left slots idle between
+ * calls; see BENCHMARKS.md.)
  */
 export class ProviderLimiter {
   private active = 0;

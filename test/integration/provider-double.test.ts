@@ -692,7 +692,7 @@ describe('fault injection and rate limiting', () => {
     expect((await double.requests()).map((entry) => entry.fault)).toEqual([null, null, null, 'rate_limit']);
   });
 
-  test('a limited model call carries the x-ratelimit headers: what is left in the window and when it frees', async () => {
+  test('a limited model call carries the x-ratelimit headers: what is left and when it frees', async () => {
     await double.configure({ rateLimit: { requestsPerMinute: 2 } });
     await double.clearRequests();
     const limits = async () => {
@@ -713,7 +713,7 @@ describe('fault injection and rate limiting', () => {
     expect((await double.requests()).map((r) => r.fault)).toEqual([null, null, 'rate_limit']);
   });
 
-  test('tokensPerMinute rejects a call whose tokens would overflow the window, counting prompt and max_tokens', async () => {
+  test('tokensPerMinute rejects a call that would overflow the window, counting prompt and max_tokens', async () => {
     await double.configure({ rateLimit: { tokensPerMinute: 250 } });
     await double.clearRequests();
     // 40 characters: 10 tokens, and 90 for max_tokens.
