@@ -22,9 +22,10 @@ import { versionedWorker, workerDeploymentName, workerVersion } from './worker-v
 
 /** Runs the worker until SIGINT/SIGTERM; `activityInterceptors` run inside the project's own (tests add theirs). */
 export async function runWorker(activityInterceptors: ActivityInterceptorsFactory[] = []): Promise<void> {
+  // First: a bad setting of the worker's environment (FLT_PROVIDER_SHARE) stops it before it connects.
+  const deps = defaultActivityDeps();
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
-  const deps = defaultActivityDeps();
   const { workflows, version } = await workflowCode();
   const worker = await Worker.create({
     connection,
