@@ -48,6 +48,8 @@ export interface ScaleOutRun {
   firstMinuteShare: number;
   sent: number;
   rejected: number;
+  /** Shard activities each worker ran, most first. */
+  shardsPerWorker: number[];
 }
 
 export interface ScaleOutResult {
@@ -67,6 +69,23 @@ function mostInAMinute(log: RequestLogEntry[], weight: (r: RequestLogEntry) => n
     most = Math.max(most, sum);
   }
   return most;
+}
+
+/** How many collaborate shard activities each worker identity started, most first (from the stage's history). */
+async function shardsPerWorker(env: BenchEnv, workflowId: string): Promise<number[]> {
+  const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const shardEvents = new Set(
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'collaborateOnShard')
+      .map((e) => String(e.eventId)),
+  );
+  const counts = new Map<string, number>();
+  for (const e of events) {
+    const started = e.activityTaskStartedEventAttributes;
+    if (!started || !shardEvents.has(String(started.scheduledEventId))) continue;
+    counts.set(started.identity ?? '', (counts.get(started.identity ?? '') ?? 0) + 1);
+  }
+  return [...counts.values()].sort((a, b) => b - a);
 }
 
 export async function scaleOut(env: BenchEnv, options: ScaleOutOptions): Promise<ScaleOutResult> {
@@ -89,7 +108,13 @@ export async function scaleOut(env: BenchEnv, options: ScaleOutOptions): Promise
         spawnWorker(env, {
           home: dataHome(env, `scaleout-${n}-${i}`).home,
           taskQueue,
-          extraEnv: { FLT_ARTIFACT_ROOT: artifactRoot, FLT_PROVIDER_SHARE: String(1 / n) },
+          extraEnv: {
+            FLT_ARTIFACT_ROOT: artifactRoot,
+            FLT_PROVIDER_SHARE: String(1 / n),
+            // A task goes to whichever worker polls: with slots for more shards than its share serves, one worker
+            // could queue shards while another idles. parallelShards / N slots spread them.
+            FLT_MAX_CONCURRENT_ACTIVITIES: String(Math.ceil(options.parallelShards / n)),
+          },
         }),
       );
       try {
@@ -117,12 +142,13 @@ export async function scaleOut(env: BenchEnv, options: ScaleOutOptions): Promise
           });
           await double.clearRequests();
           const started = Date.now();
+          const workflowId = `${runId}--collaborate`;
           await execute(
             env,
             'collaborate',
             {
               taskQueue,
-              workflowId: `${runId}--collaborate`,
+              workflowId,
               args: [
                 {
                   ...base,
@@ -155,6 +181,7 @@ export async function scaleOut(env: BenchEnv, options: ScaleOutOptions): Promise
             firstMinuteShare: firstMinute.reduce((sum, r) => sum + weight(r), 0) / perMinute,
             sent: log.length,
             rejected: log.filter((r) => r.status === 429).length,
+            shardsPerWorker: await shardsPerWorker(env, workflowId),
           };
           env.log(
             `scale-out: ${n} worker(s), ${limit}: ${seconds(ms).toFixed(1)} s, most ${fmt(run.mostInAMinute)} ` +
@@ -179,7 +206,7 @@ export function scaleOutReport(r: ScaleOutResult): string[] {
     return (
       `| ${run.limit} | ${run.workers} | ${fmt(run.perMinute)} | **${fmt(run.mostInAMinute)}** ` +
       `(${within ? 'within' : '**OVER**'}) | ${(run.firstMinuteShare * 100).toFixed(1)}% | ` +
-      `${seconds(run.ms).toFixed(1)} s | ${fmt(run.sent)} | ${fmt(run.rejected)} |`
+      `${seconds(run.ms).toFixed(1)} s | ${fmt(run.sent)} | ${fmt(run.rejected)} | ${run.shardsPerWorker.join(' / ')} |`
     );
   };
   return [
@@ -188,11 +215,12 @@ export function scaleOutReport(r: ScaleOutResult): string[] {
       `FLT_PROVIDER_SHARE = 1/N; the double answers in ${o.latencyMs} ms and enforces the account's limit, ` +
       `R = ${fmt(o.requestsPerMinute)} requests per minute, then T = ${fmt(r.tokensPerMinute)} tokens per minute ` +
       '(R times the tokens a call counts on average); the provider config names the same limit, and each worker ' +
-      'keeps one call in flight, so one worker alone stays under it.',
+      'keeps one call in flight, so one worker alone stays under it. Each worker has parallelShards / N activity ' +
+      'slots (FLT_MAX_CONCURRENT_ACTIVITIES), so the shards spread over the workers.',
     '',
     '| limit | workers | limit per minute | most sent in any sliding 60 s window | answered in the first minute / ' +
-      'limit | wall time | sent | rejected (429) |',
-    '|---|---|---|---|---|---|---|---|',
+      'limit | wall time | sent | rejected (429) | shards per worker |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...r.runs.map(row),
   ];
 }
