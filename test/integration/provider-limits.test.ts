@@ -110,6 +110,27 @@ describe('provider limits across workers', () => {
     expect((await chats()).map((r) => r.status)).toEqual([200, 200, 200]);
   });
 
+  it("holds its starts on a 429's headers: another client spent the account's requests", async () => {
+    await double.configure({ rateLimit: { requestsPerMinute: 1 } });
+    const other = gateway();
+    await other.chat(providers(), 'double', ask(400));
+    const worker = gateway();
+    const calls = Array.from({ length: 3 }, (_, i) =>
+      worker.chat(providers({ maxConcurrency: 1 }), 'double', ask(500 + i)),
+    );
+    const outcomes = calls.map(outcome);
+    await outcomes[0];
+    // The limiter hands a failed call's slot on in a check-phase callback queued before this one.
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all([worker.close(), other.close()]);
+    expect(await Promise.all(outcomes)).toEqual([
+      '429 Rate limit reached: 1 requests per minute.',
+      'The model gateway was closed.',
+      'The model gateway was closed.',
+    ]);
+    expect((await chats()).map((r) => r.status)).toEqual([200, 429]);
+  });
+
   it("holds a call when the provider's remaining tokens are fewer than the call's estimate", async () => {
     await double.configure({ rateLimit: { tokensPerMinute: 250 } });
     const worker = gateway();
