@@ -11,14 +11,21 @@ import { OpenAiCompatibleChat, OpenAiCompatibleEmbeddings } from './openai-compa
 import type { ProviderRateLimit } from './rate-limit-headers';
 
 /**
+ * The window the limits are kept over: the provider's minute and a second. The provider counts calls when they
+ * arrive, and two calls a minute apart at the worker can arrive less than a minute apart when the first was delayed
+ * longer on its way (4 workers sharing one account went 0.7% over its tokens per minute in a bare minute).
+ */
+const limitWindowMs = 61_000;
+
+/**
  * A provider's worker-wide limits as one FIFO queue: at most `maxConcurrent` calls in flight, starts at least
  * `minTimeMs` apart (requests per minute), and at most `tokensPerMinute` estimated tokens started in any sliding
- * 60 s window (a window refilled in full every minute let twice the budget start around its edge). What the provider
- * last reported left (`observe`) also holds starts: none while no requests are left, nor a call whose estimated
- * tokens exceed the tokens left, until that count resets. A call whose signal has aborted by its turn leaves the
- * queue without using a start, so a failed shard's queued calls do not spend the provider's rate. (It replaces
- * bottleneck, whose hand-off from one job to the next cost about 0.5 ms of CPU per call and left slots idle between
- * calls; see BENCHMARKS.md.)
+ * window of `limitWindowMs` (a window refilled in full every minute let twice the budget start around its edge).
+ * What the provider last reported left (`observe`) also holds starts: none while no requests are left, nor a call
+ * whose estimated tokens exceed the tokens left, until that count resets. A call whose signal has aborted by its turn
+ * leaves the queue without using a start, so a failed shard's queued calls do not spend the provider's rate. (It
+ * replaces bottleneck, whose hand-off from one job to the next cost about 0.5 ms of CPU per call and left slots idle
+ * between calls; see BENCHMARKS.md.)
  */
 export class ProviderLimiter {
   private active = 0;
@@ -88,16 +95,16 @@ export class ProviderLimiter {
     }
   }
 
-  /** Milliseconds until `weight` more tokens fit in the sliding minute: when enough of the oldest starts expire. */
+  /** Milliseconds until `weight` more tokens fit in the sliding window: when enough of the oldest starts expire. */
   private tokenWait(weight: number, now: number): number {
     const { tokensPerMinute } = this.limits;
     if (!tokensPerMinute) return 0;
-    this.recentStarts = this.recentStarts.filter((s) => s.at > now - 60_000);
+    this.recentStarts = this.recentStarts.filter((s) => s.at > now - limitWindowMs);
     let used = this.recentStarts.reduce((sum, s) => sum + s.weight, 0);
     for (const start of this.recentStarts) {
       if (used + weight <= tokensPerMinute) break;
       used -= start.weight;
-      if (used + weight <= tokensPerMinute) return start.at + 60_000 - now;
+      if (used + weight <= tokensPerMinute) return start.at + limitWindowMs - now;
     }
     return 0;
   }
@@ -157,8 +164,8 @@ export function limiterLimits(
   const requestsPerMinute = config.requestsPerMinute && config.requestsPerMinute * share;
   return {
     maxConcurrent: config.maxConcurrency,
-    // Starts just over 60000/R ms apart keep every sliding minute at or under R requests.
-    minTimeMs: requestsPerMinute ? Math.floor(60000 / requestsPerMinute) + 1 : 0,
+    // Starts just over 1/R of the window apart keep every sliding window at or under R requests.
+    minTimeMs: requestsPerMinute ? Math.floor(limitWindowMs / requestsPerMinute) + 1 : 0,
     tokensPerMinute: config.tokensPerMinute && config.tokensPerMinute * share,
   };
 }
