@@ -18,11 +18,37 @@ const ask = (i: number) => ({
   messages: [{ role: 'user' as const, content: `Say something about item ${String(i).padStart(6, '0')}` }],
   max_tokens: 92,
 });
-const outcome = (call: Promise<unknown>) =>
-  call.then(
-    () => 'answered',
-    (err: Error) => err.message,
+const closed = 'The model gateway was closed.';
+
+/**
+ * Each call's outcome, and a promise that resolves once `n` of them have settled, whichever they are: calls enter the
+ * limiter in the order their cache lookups finish, not in the order they were made. A limiter decides on its next
+ * start (or a hold) before the call that freed the slot returns, or, after a failure, in a check-phase callback.
+ */
+function outcomes(calls: Promise<unknown>[]): { all: Promise<string[]>; settled(n: number): Promise<void> } {
+  let settled = 0;
+  const waiting: { n: number; resolve: () => void }[] = [];
+  const each = calls.map((call) =>
+    call
+      .then(
+        () => 'answered',
+        (err: Error) => err.message,
+      )
+      .finally(() => {
+        settled++;
+        for (const w of waiting) if (settled >= w.n) w.resolve();
+      }),
   );
+  return {
+    all: Promise.all(each),
+    settled: (n) =>
+      new Promise<void>((resolve) => {
+        if (settled >= n) resolve();
+        else waiting.push({ n, resolve });
+      }).then(() => new Promise((resolve) => setImmediate(resolve))),
+  };
+}
+const sorted = (values: string[]) => [...values].sort();
 
 /** The most of `tokens` sent to the double in any window [t, t + 60 s), rejected requests included. */
 function mostTokensInAMinute(log: RequestLogEntry[]): number {
@@ -35,10 +61,6 @@ function mostTokensInAMinute(log: RequestLogEntry[]): number {
     );
   }
   return most;
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 describe('provider limits across workers', () => {
@@ -73,18 +95,19 @@ describe('provider limits across workers', () => {
     // request the double saw lies in one window.
     await double.configure({ rateLimit: { tokensPerMinute: 1000 } });
     const workers = [gateway({ FLT_PROVIDER_SHARE: '0.5' }), gateway({ FLT_PROVIDER_SHARE: '0.5' })];
-    let settled = 0;
-    const outcomes = workers.flatMap((worker, w) =>
-      Array.from({ length: 8 }, (_, i) =>
-        outcome(worker.chat(providers({ tokensPerMinute: 1000 }), 'double', ask(100 * w + i))).finally(() => settled++),
+    const perWorker = workers.map((worker, w) =>
+      outcomes(
+        Array.from({ length: 8 }, (_, i) =>
+          worker.chat(providers({ tokensPerMinute: 1000 }), 'double', ask(100 * w + i)),
+        ),
       ),
     );
-    await until(() => settled >= 10);
+    await Promise.all(perWorker.map((calls) => calls.settled(5)));
     await Promise.all(workers.map((worker) => worker.close()));
-    const closed = 'The model gateway was closed.';
-    expect(await Promise.all(outcomes)).toEqual(
-      [0, 1].flatMap(() => [...Array<string>(5).fill('answered'), ...Array<string>(3).fill(closed)]),
-    );
+    for (const calls of perWorker)
+      expect(sorted(await calls.all)).toEqual(
+        sorted([...Array<string>(5).fill('answered'), ...Array<string>(3).fill(closed)]),
+      );
     const log = await chats();
     expect(log.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect(mostTokensInAMinute(log)).toBeLessThanOrEqual(1000);
@@ -93,20 +116,13 @@ describe('provider limits across workers', () => {
   it('holds its starts when the provider reports no requests left, though it was told no limit', async () => {
     await double.configure({ rateLimit: { requestsPerMinute: 3 } });
     const worker = gateway();
-    const calls = Array.from({ length: 5 }, (_, i) =>
-      worker.chat(providers({ maxConcurrency: 1 }), 'double', ask(200 + i)),
+    const calls = outcomes(
+      Array.from({ length: 5 }, (_, i) => worker.chat(providers({ maxConcurrency: 1 }), 'double', ask(200 + i))),
     );
-    const outcomes = calls.map(outcome);
-    // One at a time: the hold (or the next start) is decided before the third call's answer reaches its caller.
-    await calls[2];
+    // One at a time: the hold (or the next start) is decided before the third answer reaches its caller.
+    await calls.settled(3);
     await worker.close();
-    expect(await Promise.all(outcomes)).toEqual([
-      'answered',
-      'answered',
-      'answered',
-      'The model gateway was closed.',
-      'The model gateway was closed.',
-    ]);
+    expect(sorted(await calls.all)).toEqual(sorted(['answered', 'answered', 'answered', closed, closed]));
     expect((await chats()).map((r) => r.status)).toEqual([200, 200, 200]);
   });
 
@@ -115,37 +131,24 @@ describe('provider limits across workers', () => {
     const other = gateway();
     await other.chat(providers(), 'double', ask(400));
     const worker = gateway();
-    const calls = Array.from({ length: 3 }, (_, i) =>
-      worker.chat(providers({ maxConcurrency: 1 }), 'double', ask(500 + i)),
+    const calls = outcomes(
+      Array.from({ length: 3 }, (_, i) => worker.chat(providers({ maxConcurrency: 1 }), 'double', ask(500 + i))),
     );
-    const outcomes = calls.map(outcome);
-    await outcomes[0];
-    // The limiter hands a failed call's slot on in a check-phase callback queued before this one.
-    await new Promise((resolve) => setImmediate(resolve));
+    await calls.settled(1);
     await Promise.all([worker.close(), other.close()]);
-    expect(await Promise.all(outcomes)).toEqual([
-      '429 Rate limit reached: 1 requests per minute.',
-      'The model gateway was closed.',
-      'The model gateway was closed.',
-    ]);
+    expect(sorted(await calls.all)).toEqual(sorted(['429 Rate limit reached: 1 requests per minute.', closed, closed]));
     expect((await chats()).map((r) => r.status)).toEqual([200, 429]);
   });
 
   it("holds a call when the provider's remaining tokens are fewer than the call's estimate", async () => {
     await double.configure({ rateLimit: { tokensPerMinute: 250 } });
     const worker = gateway();
-    const calls = Array.from({ length: 4 }, (_, i) =>
-      worker.chat(providers({ maxConcurrency: 1 }), 'double', ask(300 + i)),
+    const calls = outcomes(
+      Array.from({ length: 4 }, (_, i) => worker.chat(providers({ maxConcurrency: 1 }), 'double', ask(300 + i))),
     );
-    const outcomes = calls.map(outcome);
-    await calls[1];
+    await calls.settled(2);
     await worker.close();
-    expect(await Promise.all(outcomes)).toEqual([
-      'answered',
-      'answered',
-      'The model gateway was closed.',
-      'The model gateway was closed.',
-    ]);
+    expect(sorted(await calls.all)).toEqual(sorted(['answered', 'answered', closed, closed]));
     const log = await chats();
     expect(log.map((r) => [r.status, r.limitTokens])).toEqual([
       [200, 100],
