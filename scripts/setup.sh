@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the project needs on a fresh machine: npm packages and the Temporal CLI.
+# Installs what the project needs on a fresh machine: npm packages, the Temporal CLI and SeaweedFS (the tests' S3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +20,21 @@ if [ -z "${TEMPORAL_CLI:-}" ] && [ ! -x .tools/bin/temporal ] && ! command -v te
   # v1.6.0 and later carry a replace directive and cannot be go-installed.
   echo "setup: building the Temporal CLI v1.5.1 into .tools/bin (the first build takes minutes)"
   GOBIN="$PWD/.tools/bin" GOFLAGS=-mod=mod go install github.com/temporalio/cli/cmd/temporal@v1.5.1
+fi
+
+# SeaweedFS (Apache-2.0) is the S3-compatible server the tests run the S3 artifact store against. Its go.mod carries
+# replace directives, so `go install <module>@<version>` refuses it: the same version's source is fetched from the Go
+# module proxy and built as the main module.
+seaweedfs_version=v0.0.0-20261109003541-7506e5f91cd6
+if [ ! -x .tools/bin/weed ] && ! command -v weed >/dev/null 2>&1; then
+  if ! command -v go >/dev/null 2>&1; then
+    echo "setup: SeaweedFS (weed) is missing and Go is not installed; install Go, or put weed on PATH (see README)." >&2
+    exit 1
+  fi
+  echo "setup: building SeaweedFS $seaweedfs_version into .tools/bin (the first build takes minutes)"
+  source_dir=$(GOFLAGS=-mod=mod go mod download -json "github.com/seaweedfs/seaweedfs@$seaweedfs_version" |
+    node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).Dir))')
+  (cd "$source_dir" && GOBIN="$OLDPWD/.tools/bin" go install ./weed)
 fi
 
 # Headless Chromium draws the run reports in the tests (test/integration/report.test.ts, test/e2e/operator.test.ts).
