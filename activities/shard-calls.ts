@@ -63,6 +63,8 @@ export class ShardCalls {
   readonly itemFailures: ItemFailure[] = [];
   /** Adapters being served again after a 404, by name: the shard's calls that met it wait on one load. */
   private readonly reserving = new Map<string, Promise<boolean>>();
+  /** This shard's answers in the shared store, when the worker has one: its retry on any host replays them. */
+  private readonly cache: ReturnType<NonNullable<ActivityDeps['shardCache']>> | undefined;
 
   constructor(
     private readonly deps: ActivityDeps,
@@ -83,6 +85,8 @@ export class ShardCalls {
     );
     // Every call of the shard listens to both: bounded by the shard size.
     setMaxListeners(0, this.cancel.signal, this.stopStarting.signal);
+    const payer = this.payer;
+    this.cache = payer === undefined ? undefined : deps.shardCache?.(payer);
   }
 
   /** Who pays for this shard's calls and embeddings (see payerOf). */
@@ -118,6 +122,7 @@ export class ShardCalls {
       signal: this.cancel.signal,
       queueSignal: this.stopStarting.signal,
       payer: this.payer,
+      cache: this.cache,
     };
     const providers = providersReaching(this.providers, model);
     const attempt = () =>
@@ -164,15 +169,20 @@ export class ShardCalls {
    */
   async all<T>(work: Promise<T>[]): Promise<T[]> {
     const keepAlive = setInterval(() => this.ctx.heartbeat(this.progress()), keepAliveMs);
+    let results: T[];
     try {
-      return await Promise.all(work);
+      results = await Promise.all(work);
     } catch (err) {
       this.stopStarting.abort(err);
       await Promise.allSettled(work);
+      // The calls that finished are kept for the retry; the attempt fails with the call's error, not a save's.
+      await this.cache?.save().catch(() => undefined);
       throw err;
     } finally {
       clearInterval(keepAlive);
     }
+    await this.cache?.save();
+    return results;
   }
 
   forEach<T, R>(items: readonly T[], task: (item: T, index: number) => Promise<R>): Promise<R[]> {

@@ -5,7 +5,14 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { canonicalJson } from './canonical-json';
 
-export class ResponseCache {
+/** Finished calls by request key: `ResponseCache` on this host, `ShardResponseCache` for one shard in the store. */
+export interface CallCache {
+  get<T>(key: string): Promise<T | undefined>;
+  set(key: string, value: unknown): Promise<void>;
+}
+
+/** One small file per call in a folder. */
+export class ResponseCache implements CallCache {
   constructor(readonly root: string) {}
 
   static key(parts: unknown): string {

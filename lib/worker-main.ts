@@ -12,13 +12,22 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createActivities } from '../activities';
 import { defaultActivityDeps } from '../activities/context';
-import { defaultArtifactStore } from './artifacts';
+import { dataHome, defaultArtifactStore, LocalArtifactStore } from './artifacts';
 import { sweepOrphanedActivities, workerIdentity } from './orphaned-activities';
 import { dataConverter } from './payload-codec';
 import { taskQueue, temporalConnectConfig } from './temporal';
 import { maxWorkerCrashes, workerCrashLimit } from './worker-crashes';
 import { becomeCurrentIfNone } from './worker-deployment';
 import { versionedWorker, workerDeploymentName, workerVersion } from './worker-version';
+
+/**
+ * The crash ledger lives next to a local artifact store, which every worker of a deployment then shares; with an S3
+ * store it is this host's own (`$FLT_HOME/attempts`), so each host counts the crashes it saw.
+ */
+function crashLedgerDir(): string {
+  const store = defaultArtifactStore();
+  return path.join(store instanceof LocalArtifactStore ? store.root : dataHome(), 'attempts');
+}
 
 /** Runs the worker until SIGINT/SIGTERM; `activityInterceptors` run inside the project's own (tests add theirs). */
 export async function runWorker(activityInterceptors: ActivityInterceptorsFactory[] = []): Promise<void> {
@@ -35,12 +44,8 @@ export async function runWorker(activityInterceptors: ActivityInterceptorsFactor
     ...workflows,
     ...(version && { workerDeploymentOptions: versionedWorker(version) }),
     activities: createActivities(deps),
-    // The crash ledger lives next to the artifacts, which every worker of a deployment shares.
     interceptors: {
-      activity: [
-        workerCrashLimit(path.join(defaultArtifactStore().root, 'attempts'), maxWorkerCrashes()),
-        ...activityInterceptors,
-      ],
+      activity: [workerCrashLimit(crashLedgerDir(), maxWorkerCrashes()), ...activityInterceptors],
     },
     dataConverter: dataConverter(),
     // Model calls are throttled per provider by the gateway; this caps activity slots (shards, polls) per worker.
