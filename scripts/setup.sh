@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the project needs on a fresh machine: npm packages, the Temporal CLI and SeaweedFS (the tests' S3).
+# Installs what the project needs on a fresh machine: npm packages, the Temporal CLI and versitygw (the tests' S3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,19 +22,15 @@ if [ -z "${TEMPORAL_CLI:-}" ] && [ ! -x .tools/bin/temporal ] && ! command -v te
   GOBIN="$PWD/.tools/bin" GOFLAGS=-mod=mod go install github.com/temporalio/cli/cmd/temporal@v1.5.1
 fi
 
-# SeaweedFS (Apache-2.0) is the S3-compatible server the tests run the S3 artifact store against. Its go.mod carries
-# replace directives, so `go install <module>@<version>` refuses it: the same version's source is fetched from the Go
-# module proxy and built as the main module.
-seaweedfs_version=v0.0.0-20261109003541-7506e5f91cd6
-if [ ! -x .tools/bin/weed ] && ! command -v weed >/dev/null 2>&1; then
+# Versity Gateway (versitygw, Apache-2.0) is the S3-compatible server the tests run the S3 artifact store against: a
+# production S3 gateway over a plain folder, with conditional writes, that builds from the Go module proxy in minutes.
+if [ ! -x .tools/bin/versitygw ] && ! command -v versitygw >/dev/null 2>&1; then
   if ! command -v go >/dev/null 2>&1; then
-    echo "setup: SeaweedFS (weed) is missing and Go is not installed; install Go, or put weed on PATH (see README)." >&2
+    echo "setup: versitygw (the tests' S3 server) is missing and Go is not installed: install Go, or put it on PATH" >&2
     exit 1
   fi
-  echo "setup: building SeaweedFS $seaweedfs_version into .tools/bin (the first build takes minutes)"
-  source_dir=$(GOFLAGS=-mod=mod go mod download -json "github.com/seaweedfs/seaweedfs@$seaweedfs_version" |
-    node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).Dir))')
-  (cd "$source_dir" && GOBIN="$OLDPWD/.tools/bin" go install ./weed)
+  echo "setup: building Versity Gateway v1.8.0 into .tools/bin (the first build takes minutes)"
+  GOBIN="$PWD/.tools/bin" GOFLAGS=-mod=mod go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 fi
 
 # Headless Chromium draws the run reports in the tests (test/integration/report.test.ts, test/e2e/operator.test.ts).

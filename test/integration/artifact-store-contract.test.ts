@@ -1,4 +1,4 @@
-// The artifact store's contract, run against both backends: the local folder and S3 on a real SeaweedFS server.
+// The artifact store's contract, run against both backends: the local folder and S3 on a real Versity Gateway server.
 // Corruption is made the way it would happen to each: a file edited in place, an object overwritten in the bucket.
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,7 +65,7 @@ afterAll(async () => s3?.stop());
 
 describe.each([
   ['a local folder', localBackend],
-  ['S3 (SeaweedFS)', s3Backend(() => s3)],
+  ['S3 (Versity Gateway)', s3Backend(() => s3)],
 ])('the artifact store in %s', (_where, backend) => {
   const threeHundred = Array.from({ length: 300 }, (_, i) => ({ id: `q${i}`, text: 'x'.repeat(20) }));
   const jsonl = (records: unknown[]) => records.map((r) => `${JSON.stringify(r)}\n`).join('');

@@ -1,8 +1,8 @@
-// A real S3-compatible server for tests: SeaweedFS (`weed server -filer -s3`, installed by scripts/setup.sh into
-// .tools/bin) on free ports, a temporary data folder and one access key, with one bucket; stopped by `stop()`.
+// A real S3-compatible server for tests: Versity Gateway (`versitygw posix`, installed by scripts/setup.sh into
+// .tools/bin) on a free port over a temporary folder, with one access key and one bucket; stopped by `stop()`.
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort } from '../../lib/dev-server';
@@ -20,61 +20,35 @@ export interface S3Server {
   stop(): Promise<void>;
 }
 
-function findWeed(): string {
-  const candidates = [path.join(projectRoot, '.tools', 'bin', 'weed')];
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) if (dir) candidates.push(path.join(dir, 'weed'));
-  const weed = candidates.find((c) => existsSync(c));
-  if (!weed)
-    throw new Error('SeaweedFS (`weed`) is not installed: run `npm run setup` (needs Go) or put `weed` on PATH.');
-  return weed;
+function findVersityGateway(): string {
+  const candidates = [path.join(projectRoot, '.tools', 'bin', 'versitygw')];
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter))
+    if (dir) candidates.push(path.join(dir, 'versitygw'));
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new Error('versitygw is not installed: run `npm run setup` (needs Go) or put versitygw on PATH.');
+  return found;
 }
 
 export async function startS3Server(bucket = 'flt-test'): Promise<S3Server> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flt-test-s3-'));
   const credentials = { accessKeyId: 'flt-test-access', secretAccessKey: 'flt-test-secret' };
-  const config = path.join(dir, 's3.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      identities: [
-        {
-          name: 'flt-test',
-          credentials: [{ accessKey: credentials.accessKeyId, secretKey: credentials.secretAccessKey }],
-          actions: ['Admin', 'Read', 'Write', 'List', 'Tagging'],
-        },
-      ],
-    }),
-  );
-  // A port freed by one freePort() can come back from the next: draw until eight differ.
-  const drawn = new Set<number>();
-  while (drawn.size < 8) drawn.add(await freePort());
-  const [master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, s3, s3Grpc] = drawn;
-  const ports = { master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, s3, s3Grpc };
+  const root = path.join(dir, 'root');
+  const sidecar = path.join(dir, 'meta');
+  mkdirSync(root);
+  mkdirSync(sidecar);
+  const port = await freePort();
   const child = spawn(
-    findWeed(),
+    findVersityGateway(),
     [
-      'server',
-      `-dir=${dir}`,
-      '-ip=127.0.0.1',
-      '-ip.bind=127.0.0.1',
-      '-filer',
-      '-s3',
-      `-s3.config=${config}`,
-      '-s3.autoCreateBucket=false', // a missing bucket is an error, as on AWS
-      `-master.port=${ports.master}`,
-      `-master.port.grpc=${ports.masterGrpc}`,
-      '-master.volumeSizeLimitMB=64',
-      '-master.telemetry=false',
-      `-volume.port=${ports.volume}`,
-      `-volume.port.grpc=${ports.volumeGrpc}`,
-      `-filer.port=${ports.filer}`,
-      `-filer.port.grpc=${ports.filerGrpc}`,
-      `-s3.port=${ports.s3}`,
-      `-s3.port.grpc=${ports.s3Grpc}`,
-      '-s3.port.iceberg=0',
-      '-s3.port.lance=0',
+      `--access=${credentials.accessKeyId}`,
+      `--secret=${credentials.secretAccessKey}`,
+      `--port=127.0.0.1:${port}`,
+      'posix',
+      // Object metadata beside the data rather than in extended attributes, which not every temporary folder has.
+      `--sidecar=${sidecar}`,
+      root,
     ],
-    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
+    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, VGW_QUIET: 'true' } },
   );
   let log = '';
   child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
@@ -87,10 +61,10 @@ export async function startS3Server(bucket = 'flt-test'): Promise<S3Server> {
     rmSync(dir, { recursive: true, force: true });
   };
 
-  const endpoint = `http://127.0.0.1:${ports.s3}`;
+  const endpoint = `http://127.0.0.1:${port}`;
   const region = 'us-east-1';
   const client = new S3Client({ endpoint, region, credentials, forcePathStyle: true });
-  // Ready once a bucket exists and an object can be written to it (the volume server has joined the master).
+  // Ready once a bucket exists and an object can be written to it.
   const deadline = Date.now() + startTimeoutMs;
   for (let created = false; ;) {
     try {
@@ -104,7 +78,7 @@ export async function startS3Server(bucket = 'flt-test'): Promise<S3Server> {
     } catch (err) {
       if (child.exitCode !== null || Date.now() > deadline) {
         await stop();
-        throw new Error(`SeaweedFS did not start: ${(err as Error).message}\n${log}`, { cause: err });
+        throw new Error(`versitygw did not start: ${(err as Error).message}\n${log}`, { cause: err });
       }
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
