@@ -21,6 +21,8 @@ export class ShardResponseCache implements CallCache {
   private lastSave = Date.now();
   /** Saves run one after another, so segments are numbered in order. */
   private saving: Promise<void> = Promise.resolve();
+  /** The save due when calls stop finishing: without it, the calls after the last save waited for the shard's end. */
+  private trailingSave: NodeJS.Timeout | undefined;
   private readonly loaded: Promise<void>;
 
   constructor(
@@ -58,7 +60,10 @@ export class ShardResponseCache implements CallCache {
     this.unsaved.push({ key, value });
     await this.hostCache.set(key, value);
     // A periodic save that fails keeps its calls for the next one; the shard's final save reports the failure.
-    if (Date.now() - this.lastSave >= this.saveEveryMs) await this.save().catch(() => undefined);
+    const due = this.lastSave + this.saveEveryMs - Date.now();
+    if (due <= 0) await this.save().catch(() => undefined);
+    else if (this.trailingSave === undefined && Number.isFinite(due))
+      this.trailingSave = setTimeout(() => void this.save().catch(() => undefined), due).unref();
   }
 
   /** Writes the calls finished since the last save as one segment. */
@@ -68,6 +73,8 @@ export class ShardResponseCache implements CallCache {
   }
 
   private async writeSegment(): Promise<void> {
+    clearTimeout(this.trailingSave);
+    this.trailingSave = undefined;
     this.lastSave = Date.now();
     const batch = this.unsaved.splice(0);
     if (batch.length === 0) return;
