@@ -203,6 +203,29 @@ describe('trainers on their own hosts', () => {
     expect(fs.existsSync(path.join(homeOf('inference'), 'jobs'))).toBe(false);
   });
 
+  it('cancels the trainer through its host’s queue when the run is cancelled', async () => {
+    startWorker('inference', 'inference');
+    const trainer = startWorker('trainer', 'trainer', { FLT_FAKE_TRAINER_DELAY_MS: '600000' });
+    const input = await fineTuneInput('cancelled', {});
+    const handle = await start(input);
+    const diagnose = async () => describeStuckRun(client, handle.workflowId);
+    const job = path.join(homeOf('trainer'), 'jobs', jobName(input, 'cancelled'));
+    await until('the trainer start the job', () => fs.existsSync(path.join(job, 'pid')), diagnose);
+    const pgid = Number(fs.readFileSync(path.join(job, 'pid'), 'utf8'));
+    trainerGroups.push(pgid);
+
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow();
+    // The owner ends once its one waiter has left, after the cancel it made for it.
+    const owner = ownerOf(input, 'cancelled');
+    await owner.result();
+    const [, started, cancelled] = await activityRuns(owner);
+    expect(cancelled).toMatchObject({ type: 'cancelFineTuneJob', taskQueue: started.taskQueue });
+    expect(cancelled.identity).toMatch(new RegExp(`^${trainer.pid}@`));
+    expect(runningMembers(pgid)).toEqual([]);
+    expect(fs.existsSync(path.join(job, 'cancelled'))).toBe(true);
+  });
+
   it('fails a job whose trainer host is gone past the grace and trains a new one on another trainer', async () => {
     const inference = startWorker('inference', 'inference');
     // Trainer A trains slowly enough to be killed mid-job; B, started only once A has the job, trains at once.
