@@ -4,8 +4,8 @@
 // owner stops the job only when the last run waiting on it left because that run was cancelled.
 import { allHandlersFinished, condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { attachToJobUpdate, detachFromJobUpdate, jobWaitersQuery } from '../core/workflow-messages';
 import type { FineTuneJobState } from '../core/types';
+import { attachToJobUpdate, detachFromJobUpdate, jobWaitersQuery } from '../core/workflow-messages';
 import { fineTuneJobCalls } from './activity-options';
 import { hostGone, hostMissed, onHost, onTrainerHosts, startOnTrainerHost } from './trainer-hosts';
 
