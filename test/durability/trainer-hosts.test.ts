@@ -6,6 +6,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -201,6 +202,10 @@ describe('trainers on their own hosts', () => {
     expect(new Set(workflowTasks)).toEqual(new Set([`${inference.pid}@${workflowTasks[0]!.split('@')[1]}`]));
     expect(fs.existsSync(path.join(homeOf('trainer'), 'jobs', job, 'adapter', 'adapter.gguf'))).toBe(true);
     expect(fs.existsSync(path.join(homeOf('inference'), 'jobs'))).toBe(false);
+    // The trainer read the training file from the shared store, its own FLT_HOME holding no artifacts.
+    const trained = fs.readFileSync(path.join(homeOf('trainer'), 'jobs', job, 'train.jsonl'));
+    expect(createHash('sha256').update(trained).digest('hex')).toBe(input.training.sha256);
+    expect(fs.readdirSync(homeOf('trainer'))).toEqual(['jobs']);
   });
 
   it('cancels the trainer through its host’s queue when the run is cancelled', async () => {
