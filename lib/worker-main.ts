@@ -33,7 +33,7 @@ export async function runWorker(activityInterceptors: ActivityInterceptorsFactor
   const connection = await NativeConnection.connect(connectionOptions);
   const deps = defaultActivityDeps();
   const queues = polledQueues(role, deps.jobsDir);
-  // A trainer hosts no workflows, so it neither bundles them nor joins a deployment (whose build id is their hash).
+  // A trainer hosts no workflows, so it bundles none.
   const { workflows, version } = role === 'trainer' ? { workflows: {}, version: undefined } : await workflowCode();
   const options: WorkerOptions = {
     connection,
@@ -41,7 +41,6 @@ export async function runWorker(activityInterceptors: ActivityInterceptorsFactor
     taskQueue: taskQueue(),
     // Names the host by boot and pid namespace too, so a restarted worker frees only its own host's orphans.
     identity: workerIdentity(),
-    ...(version && { workerDeploymentOptions: versionedWorker(version) }),
     activities: createActivities(deps),
     // The crash ledger lives next to the artifacts, which every worker of a deployment shares.
     interceptors: {
@@ -59,8 +58,13 @@ export async function runWorker(activityInterceptors: ActivityInterceptorsFactor
     maxHeartbeatThrottleInterval: '3 seconds',
     defaultHeartbeatThrottleInterval: '3 seconds',
   };
+  // Only the run's queue joins the deployment: the server promotes a version once it polls every queue the current
+  // one does, and a host's own queue is polled from that host alone. Trainer queues stay unversioned.
+  const versioned = version && { workerDeploymentOptions: versionedWorker(version) };
   const workers = await Promise.all(
-    queues.map((queue) => Worker.create({ ...options, taskQueue: queue.taskQueue, ...(queue.workflows && workflows) })),
+    queues.map((queue) =>
+      Worker.create({ ...options, taskQueue: queue.taskQueue, ...(queue.workflows && { ...workflows, ...versioned }) }),
+    ),
   );
   // Swept for after the workers are created: bundling the workflows keeps the main thread busy for seconds, and a
   // sweep beside it could outlast its deadline on a busy machine. The first sweep is done before the workers poll.
