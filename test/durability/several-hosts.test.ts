@@ -15,12 +15,12 @@ import * as path from 'node:path';
 import type { ProvidersConfig } from '../../core/config';
 import { defaultArtifactStore, type ArtifactStore } from '../../lib/artifacts';
 import { loadSemiEvolCsv } from '../../lib/datasets';
-import { spawnTs, tsArgs } from '../../lib/ts-process';
+import { spawnTs } from '../../lib/ts-process';
 import type { SemievolRunInput, SemievolRunResult } from '../../workflows/semievol';
 import { startProviderDouble, type ProviderDouble, type RequestLogEntry } from '../support/provider-double';
 import { repeatsOf } from '../support/repeats';
 import { startS3Server, type S3Server } from '../support/s3-server';
-import { semievolTestInput } from '../support/semievol-input';
+import { semievolTestInput, vllmLoopOverrides } from '../support/semievol-input';
 import { describeStuckRun, failStuckWith, tailOf } from '../support/stuck-run';
 import { temporalAddress } from '../support/temporal';
 import { prebuiltBundle, withoutUsage } from './crash-harness';
@@ -28,10 +28,6 @@ import { prebuiltBundle, withoutUsage } from './crash-harness';
 const root = path.resolve(__dirname, '../..');
 const baseGguf = path.resolve(root, '../shared/models/llama-2-tiny-random.gguf');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
-const trainerCommand = [process.execPath, ...tsArgs(path.resolve(root, 'test/support/fake-lora-trainer.ts'))]
-  .map(shellQuote)
-  .join(' ');
 const fpb = (split: string) => loadSemiEvolCsv(path.resolve(root, `../shared/data/semievol/fpb/${split}.csv`)).items;
 const { PendingActivityState } = temporal.api.enums.v1;
 jest.setTimeout(420_000);
@@ -189,35 +185,7 @@ describe('SemiEvol on three hosts sharing an S3 store: two inference workers and
     return created;
   };
   const input = (d: Deployment, runId: string): Promise<SemievolRunInput> =>
-    semievolTestInput(
-      d.store,
-      runId,
-      d.providers,
-      { labeled, unlabeled, test },
-      {
-        model: { provider: 'local-vllm', model: 'sim-model' },
-        fineTune: {
-          backend: {
-            kind: 'command',
-            command: trainerCommand,
-            provider: 'local-vllm',
-            servedModel: '{job}',
-            pollIntervalSeconds: 0.2,
-            serve: 'vllm',
-          },
-          hyperparameters: { epochs: 1 },
-          finalHyperparameters: { epochs: 1 },
-        },
-        options: {
-          propagation: { k: 0 },
-          collaboration: { maxTokens: 32 },
-          justification: { maxTokens: 32 },
-          evolution: { from: 'warm' },
-        },
-        sampling: { temperature: 0, maxTokens: 32, seed: 5 },
-        execution: { shardSize: 12, parallelShards: 2 },
-      },
-    );
+    semievolTestInput(d.store, runId, d.providers, { labeled, unlabeled, test }, vllmLoopOverrides('local-vllm'));
 
   beforeAll(async () => {
     s3 = await startS3Server();

@@ -1,4 +1,4 @@
-// SemiEvol end to end with the artifact store and the response cache in S3 (a real Versity Gateway server): the CLI and two
+// SemiEvol end to end with the artifact store and the response cache in S3 (a real versitygw server): the CLI and two
 // worker processes, each with its own FLT_HOME as separate machines would have, share nothing on disk.
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { execFile, type ChildProcess } from 'node:child_process';

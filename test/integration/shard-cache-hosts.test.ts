@@ -1,4 +1,4 @@
-// A shard's response cache in S3 (a real Versity Gateway server) against the provider test double: an attempt that fails
+// A shard's response cache in S3 (a real versitygw server) against the provider test double: an attempt that fails
 // after some of its calls finished is retried on another host, with its own empty FLT_HOME, and pays none of them
 // again; two attempts of one shard saving at the same time keep both their segments.
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';

@@ -11,8 +11,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultLoraSpec, writeLoraAdapter } from '../../lib/gguf/lora-adapter';
+import { tsArgs } from '../../lib/ts-process';
 
 export const adapterFileName = 'adapter.gguf';
+
+const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+/** The shell command that runs this trainer: a `command` fine-tune backend's `command`. */
+export const fakeTrainerCommand = [process.execPath, ...tsArgs(__filename)].map(shellQuote).join(' ');
 export const manifestFileName = 'fake-trainer.json';
 
 class UsageError extends Error {}
