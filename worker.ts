@@ -1,4 +1,5 @@
-// The worker: hosts every workflow and activity. Configuration comes from its environment (see README).
+// The worker: hosts the workflows and activities of its role (`--role inference|trainer|all`, default all).
+// Configuration comes from its environment (see README).
 import { runWorker } from './lib/worker-main';
 
 runWorker().catch((err) => {

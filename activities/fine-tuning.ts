@@ -1,4 +1,4 @@
-// Fine-tune jobs as activities: upload, find-or-create (never twice), wait (heartbeating), cancel.
+// Fine-tune jobs as activities: a trainer host, upload, find-or-create (never twice), wait (heartbeating), cancel.
 import { Context, sleep } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import type { ProvidersConfig } from '../core/config';
@@ -10,6 +10,7 @@ import {
   type FineTuneJobState,
 } from '../core/types';
 import { canonicalJson } from '../lib/canonical-json';
+import { hostTaskQueue } from '../lib/worker-roles';
 import type { ActivityDeps } from './context';
 import { createFineTuneBackend } from './providers/finetune/backend';
 import { endedWithoutModel, type JobTag } from './providers/finetune/backend-common';
@@ -24,6 +25,11 @@ export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
   const describe = (ctx: JobContext) => `fine-tune ${ctx.tag.stage} (${ctx.backend.kind})`;
 
   return {
+    /** Taken from the trainer task queue: the queue of this worker's host, where a job it starts lives. */
+    async trainerHostQueue(): Promise<string> {
+      return hostTaskQueue(Context.current().info.taskQueue, jobsDir);
+    },
+
     /**
      * Returns the job already trained or training on exactly these inputs, or creates exactly one. Jobs are tagged by
      * content (training data, base model, hyperparameters, stage), so a retried attempt, a re-run or a resumed run

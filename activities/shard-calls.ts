@@ -26,6 +26,11 @@ import { serveForgottenAdapter } from './serving';
  * worker.
  */
 const keepAliveMs = 10_000;
+/**
+ * Progress is sent at most this often: each heartbeat is encoded and handed to the SDK's native side (which throttles
+ * it to 3 s anyway), and one per call cost a busy worker about 5% of its CPU (BENCHMARKS.md, overhead).
+ */
+const progressEveryMs = 1_000;
 
 /**
  * What a shard needs of its activity: its cancellation, its heartbeat and which execution it is (tests pass their
@@ -51,18 +56,24 @@ function providersReaching(providers: ProvidersConfig, model: ModelRef): Provide
 }
 
 export class ShardCalls {
-  /** Aborted when the activity is cancelled: cuts off calls in flight. */
-  private readonly cancel = new AbortController();
+  /**
+   * One controller per call in flight, aborted when the activity is cancelled. (The HTTP client never removes the
+   * listener it adds to a call's signal: calls sharing one signal piled up a shard's worth, each new one scanning all.)
+   */
+  private readonly callsInFlight = new Set<AbortController>();
   /** Aborted when a call failed or the activity is cancelled: drops queued calls and inline retries. */
   private readonly stopStarting = new AbortController();
   private done = 0;
   /** Cache keys of the calls this attempt has counted as paid: a second read of one counts as cached. */
   private readonly paidKeys = new Set<string>();
   usage: StageUsage = emptyUsage();
+  private lastBeat = { at: -Infinity, done: 0 };
   /** Items whose own request the provider refused: recorded by `forEachItem`, dropped from its results. */
   readonly itemFailures: ItemFailure[] = [];
   /** Adapters being served again after a 404, by name: the shard's calls that met it wait on one load. */
   private readonly reserving = new Map<string, Promise<boolean>>();
+  /** This shard's answers in the shared store, when the worker has one: its retry on any host replays them. */
+  private readonly cache: ReturnType<NonNullable<ActivityDeps['shardCache']>> | undefined;
 
   constructor(
     private readonly deps: ActivityDeps,
@@ -76,13 +87,15 @@ export class ShardCalls {
     cancellationSignal.addEventListener(
       'abort',
       () => {
-        this.cancel.abort(cancellationSignal.reason);
+        for (const call of this.callsInFlight) call.abort(cancellationSignal.reason);
         this.stopStarting.abort(cancellationSignal.reason);
       },
       { once: true },
     );
-    // Every call of the shard listens to both: bounded by the shard size.
-    setMaxListeners(0, this.cancel.signal, this.stopStarting.signal);
+    // Every call of the shard may listen to it (its inline retries): bounded by the shard size.
+    setMaxListeners(0, this.stopStarting.signal);
+    const payer = this.payer;
+    this.cache = payer === undefined ? undefined : deps.shardCache?.(payer);
   }
 
   /** Who pays for this shard's calls and embeddings (see payerOf). */
@@ -114,10 +127,14 @@ export class ShardCalls {
         ? { lora: [{ id: model.serving.loraId, scale: model.adapter?.scale ?? 1 }] }
         : {}),
     };
+    const controller = new AbortController();
+    const { cancellationSignal } = this.ctx;
+    if (cancellationSignal.aborted) controller.abort(cancellationSignal.reason);
     const options = {
-      signal: this.cancel.signal,
+      signal: controller.signal,
       queueSignal: this.stopStarting.signal,
       payer: this.payer,
+      cache: this.cache,
     };
     const providers = providersReaching(this.providers, model);
     const attempt = () =>
@@ -126,6 +143,7 @@ export class ShardCalls {
         `${this.stage}: ${what} on ${model.provider}/${model.model}`,
         { signal: this.stopStarting.signal },
       );
+    this.callsInFlight.add(controller);
     const call = await attempt()
       .catch(async (err) => {
         // A serving server restarted mid-stage has forgotten the adapter: load it again and try once more.
@@ -137,12 +155,13 @@ export class ShardCalls {
         // A call cut off by cancellation or the worker shutting down is not the provider's failure: report the
         // interruption, which Temporal retries (or honours, when the workflow asked to cancel).
         throw this.ctx.cancellationSignal.aborted ? this.ctx.cancellationSignal.reason : err;
-      });
+      })
+      .finally(() => this.callsInFlight.delete(controller));
     const countedBefore = call.usage.calls > 0 && this.paidKeys.has(call.cacheKey);
     if (call.usage.calls > 0) this.paidKeys.add(call.cacheKey);
     this.usage = addUsage(this.usage, countedBefore ? cachedUsage() : call.usage);
     this.done++;
-    this.ctx.heartbeat(this.progress());
+    if (Date.now() - this.lastBeat.at >= progressEveryMs) this.beat();
     return call.response;
   }
 
@@ -163,16 +182,24 @@ export class ShardCalls {
    * replays them for free.
    */
   async all<T>(work: Promise<T>[]): Promise<T[]> {
-    const keepAlive = setInterval(() => this.ctx.heartbeat(this.progress()), keepAliveMs);
+    // Sends the progress made since the last heartbeat, or a keep-alive while none is made.
+    const keepAlive = setInterval(() => {
+      if (this.lastBeat.done !== this.done || Date.now() - this.lastBeat.at >= keepAliveMs) this.beat();
+    }, progressEveryMs);
+    let results: T[];
     try {
-      return await Promise.all(work);
+      results = await Promise.all(work);
     } catch (err) {
       this.stopStarting.abort(err);
       await Promise.allSettled(work);
+      // The calls that finished are kept for the retry; the attempt fails with the call's error, not a save's.
+      await this.cache?.save().catch(() => undefined);
       throw err;
     } finally {
       clearInterval(keepAlive);
     }
+    await this.cache?.save();
+    return results;
   }
 
   forEach<T, R>(items: readonly T[], task: (item: T, index: number) => Promise<R>): Promise<R[]> {
@@ -201,7 +228,8 @@ export class ShardCalls {
     return settled.flatMap((r) => (r.ok ? [r.value] : []));
   }
 
-  private progress() {
-    return { done: this.done, of: this.total };
+  private beat(): void {
+    this.lastBeat = { at: Date.now(), done: this.done };
+    this.ctx.heartbeat({ done: this.done, of: this.total });
   }
 }

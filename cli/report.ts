@@ -20,7 +20,7 @@ export function registerReportCommand(program: Command): void {
           // A missing artifact means this machine's store is not the workers'.
           if (err.code === 'ENOENT')
             throw new UserError(
-              `Run ${runId}'s artifacts are not in ${defaultArtifactStore().root}; ` +
+              `Run ${runId}'s artifacts are not in ${defaultArtifactStore().location}; ` +
                 "point FLT_ARTIFACT_ROOT at the workers' artifact store.",
             );
           throw err instanceof ReportError ? new UserError(err.message) : err;

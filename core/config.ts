@@ -340,6 +340,17 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
        * runs in another container or on another host sharing the job directory) takes the trainer for dead.
        */
       heartbeatGraceSeconds: z.number().positive().optional(),
+      /**
+       * The task queue trainer workers (`worker.ts --role trainer`) take new jobs from; they must poll the same one
+       * (FLT_TRAINER_TASK_QUEUE). Default: the run's task queue with `-trainer` appended, as the worker's default.
+       */
+      trainerTaskQueue: z.string().min(1).max(200).optional(),
+      /**
+       * Seconds (default 600) the trainer host that started a job gets to take each later activity of it (a poll, a
+       * cancel): past them the host is taken for gone and the job for failed (`retryFailedJobs` then starts a new
+       * one on any trainer host); a trainer that no worker polls for this long stops itself.
+       */
+      trainerHostGraceSeconds: z.number().positive().optional(),
       retryFailedJobs,
       /**
        * How the adapter becomes callable after training. `vllm`/`sglang`: loaded at runtime into `provider`'s

@@ -7,11 +7,11 @@ export type Stemmer = (word: string) => string;
 /** Python's string.punctuation: the ASCII punctuation Super-NaturalInstructions strips. */
 const asciiPunctuation = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g;
 
+const collapseWhitespace = (text: string) => text.split(/\s+/).filter(Boolean).join(' ');
+
 /** Super-NaturalInstructions' normalize_answer: lowercase, drop punctuation, drop articles, collapse whitespace. */
 export function normalizeAnswer(text: string): string {
-  const noPunctuation = text.toLowerCase().replace(asciiPunctuation, '');
-  const noArticles = noPunctuation.replace(/\b(a|an|the)\b/g, ' ');
-  return noArticles.split(/\s+/).filter(Boolean).join(' ');
+  return collapseWhitespace(normalizeKeepingArticles(text).replace(/\b(a|an|the)\b/g, ' '));
 }
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -40,7 +40,7 @@ export function labelExactMatch(output: string, gold: string, labels: readonly s
 
 /** The SELF-GUIDE authors' normalization: Super-NaturalInstructions' without removing articles. */
 export function normalizeKeepingArticles(text: string): string {
-  return text.toLowerCase().replace(asciiPunctuation, '').split(/\s+/).filter(Boolean).join(' ');
+  return collapseWhitespace(text.toLowerCase().replace(asciiPunctuation, ''));
 }
 
 /**

@@ -140,6 +140,8 @@ export interface FineTuneJobState {
   events: string[];
   /** Share of the training done, in percent, where the provider reports one (Fireworks' `jobProgress.percent`). */
   progress?: number | null;
+  /** A `command` job's trainer host: the task queue every later activity of the job is scheduled on. */
+  hostQueue?: string;
 }
 
 /**

@@ -1,65 +1,31 @@
 // Content-addressed JSONL artifact store. Workflows only ever see ArtifactRefs; the bytes live here.
 // Blobs are immutable and named by sha256; a "name" (run/stage/shard) is a small pointer to a blob, so a
 // retried activity that finds its name already written returns the finished work instead of redoing it.
+// This file holds the local-folder backend and the choice of backend; S3 is in s3-artifact-store.ts.
 import { ApplicationFailure } from '@temporalio/common';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
-import { ArtifactStoreIntegrity, InvalidInput, MissingArtifact } from '../core/errors';
+import { MissingArtifact } from '../core/errors';
 import type { ArtifactRef } from '../core/types';
+import {
+  checkName,
+  integrityFailure,
+  JsonlEncoder,
+  parseRef,
+  verifiedRecords,
+  type ArtifactStore,
+} from './artifact-contract';
+import { parseS3Root, S3ArtifactStore } from './s3-artifact-store';
 
-export interface ArtifactStore {
-  /** Writes records as JSONL (one JSON value per line); `name` additionally points that name at the blob. */
-  writeJsonl(records: Iterable<unknown> | AsyncIterable<unknown>, name?: string): Promise<ArtifactRef>;
-  /** Streams the records of an artifact, in order. */
-  readJsonl<T>(ref: ArtifactRef): AsyncIterable<T>;
-  readAll<T>(ref: ArtifactRef): Promise<T[]>;
-  /** The artifact a name points to, or null when that work has not finished. */
-  lookup(name: string): Promise<ArtifactRef | null>;
-  /** A local file holding the artifact's bytes (for uploads to providers). */
-  localPath(ref: ArtifactRef): Promise<string>;
-}
-
-const uriPattern = /^artifact:sha256\/([0-9a-f]{64})$/;
-const namePattern = /^[A-Za-z0-9_.=-]+(\/[A-Za-z0-9_.=-]+)*$/;
-
-/**
- * A store that holds a corrupt blob or a symbolic link cannot be mended by trying again: the activity that reads it
- * fails at once (not retried for ever), and the run's failure carries this message.
- */
-function integrityFailure(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ message, type: ArtifactStoreIntegrity, nonRetryable: true });
-}
-
-export function refUri(sha256: string): string {
-  return `artifact:sha256/${sha256}`;
-}
-
-/** Validates a reference before any path is built from it, so no reference can point outside the store. */
-export function parseRef(ref: ArtifactRef): string {
-  const match = uriPattern.exec(ref?.uri ?? '');
-  if (!match || match[1] !== ref.sha256)
-    throw ApplicationFailure.nonRetryable(
-      `Invalid artifact reference ${JSON.stringify(ref?.uri)}: ` +
-        'expected artifact:sha256/<64 hex digits> matching its sha256.',
-      InvalidInput,
-    );
-  return match[1];
-}
-
-function checkName(name: string): void {
-  if (!namePattern.test(name) || name.split('/').some((part) => part === '..' || part === '.')) {
-    throw ApplicationFailure.nonRetryable(
-      `Invalid artifact name ${JSON.stringify(name)}: ` +
-        'expected slash-separated parts of letters, digits, "_", ".", "=" or "-".',
-      InvalidInput,
-    );
-  }
-}
+export { parseRef, refUri, type ArtifactStore } from './artifact-contract';
 
 export class LocalArtifactStore implements ArtifactStore {
   constructor(readonly root: string) {}
+
+  get location(): string {
+    return this.root;
+  }
 
   private blobPath(sha256: string): string {
     return path.join(this.root, 'blobs', sha256.slice(0, 2), `${sha256}.jsonl`);
@@ -71,29 +37,22 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   async writeJsonl(records: Iterable<unknown> | AsyncIterable<unknown>, name?: string): Promise<ArtifactRef> {
+    if (name) checkName(name);
     const tmpDir = path.join(this.root, 'tmp');
     await fs.mkdir(tmpDir, { recursive: true });
     const tmp = path.join(tmpDir, `${process.pid}-${randomBytes(6).toString('hex')}.jsonl`);
-    const hash = createHash('sha256');
+    const encoder = new JsonlEncoder();
     const out = createWriteStream(tmp);
-    let count = 0;
-    let bytes = 0;
     try {
-      for await (const record of records as AsyncIterable<unknown>) {
-        const line = `${JSON.stringify(record)}\n`;
-        hash.update(line);
-        bytes += Buffer.byteLength(line);
-        count++;
+      for await (const line of encoder.lines(records)) {
         if (!out.write(line)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
       }
       await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-      const sha256 = hash.digest('hex');
-      const blob = this.blobPath(sha256);
+      const ref = encoder.ref();
+      const blob = this.blobPath(ref.sha256);
       await fs.mkdir(path.dirname(blob), { recursive: true });
       await fs.rename(tmp, blob);
-      const ref: ArtifactRef = { uri: refUri(sha256), sha256, count, bytes };
-      if (name) await this.writePointer(name, ref);
-      return ref;
+      return name ? await this.writePointer(name, ref) : ref;
     } catch (err) {
       out.destroy();
       await fs.rm(tmp, { force: true });
@@ -101,12 +60,24 @@ export class LocalArtifactStore implements ArtifactStore {
     }
   }
 
-  private async writePointer(name: string, ref: ArtifactRef): Promise<void> {
+  /** Points `name` at `ref` unless it already points at a blob in the store: the first writer keeps the name. */
+  private async writePointer(name: string, ref: ArtifactRef): Promise<ArtifactRef> {
     const file = this.namePath(name);
     await fs.mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     await fs.writeFile(tmp, JSON.stringify(ref));
-    await fs.rename(tmp, file); // atomic: a reader sees the old pointer or the new one, never half
+    try {
+      await fs.link(tmp, file); // atomic create-if-absent: a reader sees no pointer or a whole one
+      return ref;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const existing = await this.lookup(name);
+      if (existing) return existing;
+      await fs.rename(tmp, file); // the name points at a blob that is gone: nothing to keep
+      return ref;
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
   }
 
   /**
@@ -157,67 +128,21 @@ export class LocalArtifactStore implements ArtifactStore {
   /** The blob's path, once its whole content has been checked against the reference. */
   async localPath(ref: ArtifactRef): Promise<string> {
     const file = await this.plainBlobPath(ref);
-    for await (const record of this.verifiedRecords(ref, file, false)) void record;
+    for await (const record of this.verified(ref, file, false)) void record;
     return file;
   }
 
-  /**
-   * Streams the records while hashing the bytes; at the end, the sha256 (and the record count, where the reference
-   * records one) must match the reference, or the read fails. A consumer may therefore see records of a corrupt blob
-   * before the error, but never finishes reading one: readAll never returns one.
-   */
   async *readJsonl<T>(ref: ArtifactRef): AsyncIterable<T> {
-    yield* this.verifiedRecords<T>(ref, await this.plainBlobPath(ref), true);
+    yield* this.verified<T>(ref, await this.plainBlobPath(ref), true);
   }
 
-  private async *verifiedRecords<T>(ref: ArtifactRef, file: string, parse: boolean): AsyncIterable<T> {
-    const hash = createHash('sha256');
-    const decoder = new StringDecoder('utf8');
+  private async *verified<T>(ref: ArtifactRef, file: string, parse: boolean): AsyncIterable<T> {
     const input = createReadStream(file);
-    let count = 0;
-    let unparsable = false;
-    let rest = '';
-    const linesOf = function* (text: string, final: boolean) {
-      const lines = (rest + text).split('\n');
-      rest = final ? '' : lines.pop()!;
-      for (const line of lines) if (line) yield line;
-    };
-    const recordOf = (line: string): { value: T } | null => {
-      count++;
-      if (!parse || unparsable) return null;
-      try {
-        return { value: JSON.parse(line) as T };
-      } catch {
-        unparsable = true; // a corrupt blob: reported below, once the whole file is hashed
-        return null;
-      }
-    };
     try {
-      for await (const chunk of input) {
-        hash.update(chunk as Buffer);
-        for (const line of linesOf(decoder.write(chunk as Buffer), false)) {
-          const record = recordOf(line);
-          if (record) yield record.value;
-        }
-      }
-      for (const line of linesOf(decoder.end(), true)) {
-        const record = recordOf(line);
-        if (record) yield record.value;
-      }
+      yield* verifiedRecords<T>(ref, input, file, parse);
     } finally {
       input.destroy();
     }
-    const problems = [
-      ...(typeof ref.count === 'number' && count !== ref.count
-        ? [`holds ${count} records where its reference records ${ref.count}`]
-        : []),
-      ...(hash.digest('hex') !== ref.sha256 || unparsable ? ['does not hash to its sha256'] : []),
-    ];
-    if (problems.length)
-      throw integrityFailure(
-        `Artifact ${ref.uri} is corrupt: its blob ${file} ${problems.join(' and ')}; ` +
-          'it was cut short or changed after it was written.',
-      );
   }
 
   async readAll<T>(ref: ArtifactRef): Promise<T[]> {
@@ -232,18 +157,12 @@ export class LocalArtifactStore implements ArtifactStore {
  * sha256, count and bytes as LocalArtifactStore's) and writes no file; anything that would read is refused.
  */
 export class DryRunArtifactStore implements ArtifactStore {
+  readonly location = 'nowhere (a dry run)';
+
   async writeJsonl(records: Iterable<unknown> | AsyncIterable<unknown>): Promise<ArtifactRef> {
-    const hash = createHash('sha256');
-    let count = 0;
-    let bytes = 0;
-    for await (const record of records as AsyncIterable<unknown>) {
-      const line = `${JSON.stringify(record)}\n`;
-      hash.update(line);
-      bytes += Buffer.byteLength(line);
-      count++;
-    }
-    const sha256 = hash.digest('hex');
-    return { uri: refUri(sha256), sha256, count, bytes };
+    const encoder = new JsonlEncoder();
+    for await (const line of encoder.lines(records)) void line;
+    return encoder.ref();
   }
 
   private nothingStored(): never {
@@ -275,6 +194,10 @@ export function dataHome(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.FLT_HOME ?? '.flt');
 }
 
-export function defaultArtifactStore(env: NodeJS.ProcessEnv = process.env): LocalArtifactStore {
-  return new LocalArtifactStore(path.resolve(env.FLT_ARTIFACT_ROOT ?? path.join(dataHome(env), 'artifacts')));
+/** `FLT_ARTIFACT_ROOT`: a folder (by default `$FLT_HOME/artifacts`) or `s3://bucket/prefix`. */
+export function defaultArtifactStore(env: NodeJS.ProcessEnv = process.env): ArtifactStore {
+  const root = env.FLT_ARTIFACT_ROOT;
+  const s3 = parseS3Root(root);
+  if (s3) return S3ArtifactStore.fromEnv(s3, env, path.join(dataHome(env), 's3-artifacts'));
+  return new LocalArtifactStore(path.resolve(root ?? path.join(dataHome(env), 'artifacts')));
 }

@@ -48,7 +48,8 @@ export function rebootedSince(recorded: string, current: string): boolean {
 }
 
 let thisHost: string | undefined;
-const cachedLocalHost = () => (thisHost ??= localHost());
+/** This process's localHost(), read once. */
+export const cachedLocalHost = () => (thisHost ??= localHost());
 
 /** The identity the worker polls under; an attempt it leaves behind when it dies names it. */
 export const workerIdentity = (host = cachedLocalHost(), pid = process.pid) => `${pid}@${host}`;

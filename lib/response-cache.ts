@@ -5,7 +5,24 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { canonicalJson } from './canonical-json';
 
-export class ResponseCache {
+/** Finished calls by request key: `ResponseCache` on this host, `ShardResponseCache` for one shard in the store. */
+export interface CallCache {
+  get<T>(key: string): Promise<T | undefined>;
+  set(key: string, value: unknown): Promise<void>;
+}
+
+/** Names this process's temporary files apart from any other writer's, on this host or another sharing the folder. */
+const writerTag = `${process.pid}-${randomBytes(6).toString('hex')}`;
+
+/**
+ * One small file per call in a folder. Each write is a temporary file renamed into place, so a reader never sees half
+ * an answer. The folders are made once per process, not at every write: at hundreds of calls a second, a `mkdir` and
+ * random bytes per call were a tenth of a busy worker's CPU (BENCHMARKS.md, overhead).
+ */
+export class ResponseCache implements CallCache {
+  private readonly madeFolders = new Set<string>();
+  private written = 0;
+
   constructor(readonly root: string) {}
 
   static key(parts: unknown): string {
@@ -28,9 +45,22 @@ export class ResponseCache {
 
   async set(key: string, value: unknown): Promise<void> {
     const file = this.file(key);
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-    await fs.writeFile(tmp, JSON.stringify(value));
+    const folder = path.dirname(file);
+    const tmp = `${file}.${writerTag}-${++this.written}.tmp`;
+    if (!this.madeFolders.has(folder)) await this.makeFolder(folder);
+    try {
+      await fs.writeFile(tmp, JSON.stringify(value));
+    } catch (err) {
+      // The folder was removed since (a cache cleared by hand): made again, once.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await this.makeFolder(folder);
+      await fs.writeFile(tmp, JSON.stringify(value));
+    }
     await fs.rename(tmp, file);
+  }
+
+  private async makeFolder(folder: string): Promise<void> {
+    await fs.mkdir(folder, { recursive: true });
+    this.madeFolders.add(folder);
   }
 }

@@ -1,4 +1,5 @@
-// The worker process: hosts every workflow and activity. Configuration comes from its environment (see README).
+// The worker process: hosts the workflows and activities of its role. Configuration comes from its environment and
+// `--role` (see README).
 import { Client, Connection } from '@temporalio/client';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
 import {
@@ -12,36 +13,47 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createActivities } from '../activities';
 import { defaultActivityDeps } from '../activities/context';
-import { defaultArtifactStore } from './artifacts';
+import { dataHome, defaultArtifactStore, LocalArtifactStore } from './artifacts';
 import { sweepOrphanedActivities, workerIdentity } from './orphaned-activities';
 import { dataConverter } from './payload-codec';
 import { taskQueue, temporalConnectConfig } from './temporal';
 import { maxWorkerCrashes, workerCrashLimit } from './worker-crashes';
 import { becomeCurrentIfNone } from './worker-deployment';
+import { polledQueues, workerRole } from './worker-roles';
 import { versionedWorker, workerDeploymentName, workerVersion } from './worker-version';
 
-/** Runs the worker until SIGINT/SIGTERM; `activityInterceptors` run inside the project's own (tests add theirs). */
+/**
+ * The crash ledger lives next to a local artifact store, which every worker of a deployment then shares; with an S3
+ * store it is this host's own (`$FLT_HOME/attempts`), so each host counts the crashes it saw.
+ */
+function crashLedgerDir(): string {
+  const store = defaultArtifactStore();
+  return path.join(store instanceof LocalArtifactStore ? store.root : dataHome(), 'attempts');
+}
+
+/**
+ * Runs the worker until SIGINT/SIGTERM: one Worker per task queue its role polls (`--role`, FLT_WORKER_ROLE; see
+ * lib/worker-roles.ts), run and shut down together. `activityInterceptors` run inside the project's own (tests add
+ * theirs).
+ */
 export async function runWorker(activityInterceptors: ActivityInterceptorsFactory[] = []): Promise<void> {
   // First: a bad setting of the worker's environment (FLT_PROVIDER_SHARE) stops it before it connects.
   const deps = defaultActivityDeps();
   const { connectionOptions, namespace } = temporalConnectConfig();
+  const role = workerRole();
   const connection = await NativeConnection.connect(connectionOptions);
-  const { workflows, version } = await workflowCode();
-  const worker = await Worker.create({
+  const queues = polledQueues(role, deps.jobsDir);
+  // A trainer hosts no workflows, so it bundles none.
+  const { workflows, version } = role === 'trainer' ? { workflows: {}, version: undefined } : await workflowCode();
+  const options: WorkerOptions = {
     connection,
     namespace,
     taskQueue: taskQueue(),
     // Names the host by boot and pid namespace too, so a restarted worker frees only its own host's orphans.
     identity: workerIdentity(),
-    ...workflows,
-    ...(version && { workerDeploymentOptions: versionedWorker(version) }),
     activities: createActivities(deps),
-    // The crash ledger lives next to the artifacts, which every worker of a deployment shares.
     interceptors: {
-      activity: [
-        workerCrashLimit(path.join(defaultArtifactStore().root, 'attempts'), maxWorkerCrashes()),
-        ...activityInterceptors,
-      ],
+      activity: [workerCrashLimit(crashLedgerDir(), maxWorkerCrashes()), ...activityInterceptors],
     },
     dataConverter: dataConverter(),
     // Model calls are throttled per provider by the gateway; this caps activity slots (shards, polls) per worker.
@@ -51,27 +63,49 @@ export async function runWorker(activityInterceptors: ActivityInterceptorsFactor
     // every few seconds (not the default 30-60 s) costs the server little.
     maxHeartbeatThrottleInterval: '3 seconds',
     defaultHeartbeatThrottleInterval: '3 seconds',
-  });
-  // Swept for after the worker is created: bundling the workflows keeps the main thread busy for seconds, and a sweep
-  // beside it could outlast its deadline on a busy machine. The first sweep is done before the worker polls.
+  };
+  // Only the run's queue joins the deployment: the server promotes a version once it polls every queue the current
+  // one does, and a host's own queue is polled from that host alone. Trainer queues stay unversioned.
+  const versioned = version && { workerDeploymentOptions: versionedWorker(version) };
+  const workers = await Promise.all(
+    queues.map((queue) =>
+      Worker.create({ ...options, taskQueue: queue.taskQueue, ...(queue.workflows && { ...workflows, ...versioned }) }),
+    ),
+  );
+  // Swept for after the workers are created: bundling the workflows keeps the main thread busy for seconds, and a
+  // sweep beside it could outlast its deadline on a busy machine. The first sweep is done before the workers poll.
+  // Every activity, a trainer's too, belongs to a workflow on the run's task queue, which is where the sweep looks.
   const orphans = await retryOrphanedActivities(connectionOptions, namespace);
   await orphans.first;
   console.log(
-    `worker: polling task queue "${taskQueue()}" in namespace "${namespace}" at ${connectionOptions.address}` +
+    `worker (${role}): polling task queues ${queues.map((q) => `"${q.taskQueue}"`).join(', ')} in namespace ` +
+      `"${namespace}" at ${connectionOptions.address}` +
       (version ? ` as build ${version.buildId} of deployment "${version.deploymentName}"` : ''),
   );
   // The server lists this worker's version only once it polls, so the first deploy is settled beside the run.
   const stopped = new AbortController();
   const deployed = version && firstDeploy(connectionOptions, namespace, version, stopped.signal);
-  // worker.run() returns after SIGINT/SIGTERM once in-flight tasks have drained (or the grace time has passed).
+  // Each run() returns after SIGINT/SIGTERM once in-flight tasks have drained (or the grace time has passed).
   try {
-    await worker.run();
+    await runTogether(workers);
   } finally {
     stopped.abort();
     await deployed;
     await orphans.stop();
     await deps.gateway.close();
     await connection.close();
+  }
+}
+
+/** Runs the workers until all have stopped; one that fails shuts the others down, and its error is thrown. */
+async function runTogether(workers: Worker[]): Promise<void> {
+  const runs = workers.map((worker) => worker.run());
+  try {
+    await Promise.all(runs);
+  } catch (err) {
+    for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+    await Promise.allSettled(runs);
+    throw err;
   }
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the project needs on a fresh machine: npm packages and the Temporal CLI.
+# Installs what the project needs on a fresh machine: npm packages, the Temporal CLI and versitygw (the tests' S3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +20,17 @@ if [ -z "${TEMPORAL_CLI:-}" ] && [ ! -x .tools/bin/temporal ] && ! command -v te
   # v1.6.0 and later carry a replace directive and cannot be go-installed.
   echo "setup: building the Temporal CLI v1.5.1 into .tools/bin (the first build takes minutes)"
   GOBIN="$PWD/.tools/bin" GOFLAGS=-mod=mod go install github.com/temporalio/cli/cmd/temporal@v1.5.1
+fi
+
+# Versity Gateway (versitygw, Apache-2.0) is the S3-compatible server the tests run the S3 artifact store against: a
+# production S3 gateway over a plain folder, with conditional writes, that builds from the Go module proxy in minutes.
+if [ ! -x .tools/bin/versitygw ] && ! command -v versitygw >/dev/null 2>&1; then
+  if ! command -v go >/dev/null 2>&1; then
+    echo "setup: versitygw (the tests' S3 server) is missing and Go is not installed: install Go, or put it on PATH" >&2
+    exit 1
+  fi
+  echo "setup: building Versity Gateway v1.8.0 into .tools/bin (the first build takes minutes)"
+  GOBIN="$PWD/.tools/bin" GOFLAGS=-mod=mod go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 fi
 
 # Headless Chromium draws the run reports in the tests (test/integration/report.test.ts, test/e2e/operator.test.ts).

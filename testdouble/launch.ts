@@ -77,6 +77,8 @@ export interface ProviderDouble {
   releaseModelCalls(): Promise<void>;
   /** Resolves once at least `count` model calls are held. */
   waitForHeldModelCalls(count: number): Promise<void>;
+  /** How many model calls are held now. */
+  heldModelCalls(): Promise<number>;
   /** The LoRA adapters loaded through the vLLM or SGLang routes, and every load, unload and restart so far. */
   loraAdapters(): Promise<{ loaded: LoadedAdapter[]; events: LoraEvent[] }>;
   /** From now on LoRA loads (vLLM's and SGLang's) wait in the double until `releaseLoraLoads`. */
@@ -206,6 +208,7 @@ export async function startProviderDouble(options: StartProviderDoubleOptions = 
     waitForHeldModelCalls: async (count) => {
       await admin(url, 'GET', `held?count=${count}`);
     },
+    heldModelCalls: async () => (await admin<{ held: number }>(url, 'GET', 'held?count=0')).held,
     loraAdapters: () => admin(url, 'GET', 'lora'),
     holdLoraLoads: async () => {
       await admin(url, 'POST', 'lora/hold');

@@ -21,6 +21,7 @@ import { fineTuneJobCalls, fineTuneWait } from './activity-options';
 import { serveDownloadedCheckpoint } from './checkpoint-download';
 import { serveThroughDeployment, serveThroughEndpoint } from './endpoint';
 import { serveTrainedAdapter } from './serving';
+import { failedOnGoneHost, hostMissed, onHost } from './trainer-hosts';
 
 export interface FineTuneInput {
   runId: string;
@@ -169,12 +170,22 @@ async function waitOnSharedJob(request: FineTuneJobRequest, backend: RemoteFineT
   let cancelled = false;
   try {
     const started = await attachToFineTuneJob(waiter);
-    const { waitForFineTuneJob } = proxyActivities<Activities>({
+    const options = {
       ...fineTuneWait(backend.pollIntervalSeconds),
       summary: `waiting for fine-tune job ${started.jobId}`,
-    });
+    };
+    // A trainer is polled on its host's queue, where its processes and files are.
+    const { hostQueue } = started;
+    const { waitForFineTuneJob } = hostQueue
+      ? onHost(hostQueue, backend, options)
+      : proxyActivities<Activities>(options);
     const { tag, providers } = request;
-    return await waitForFineTuneJob({ tag, backend, providers, jobId: started.jobId });
+    try {
+      return await waitForFineTuneJob({ tag, backend, providers, jobId: started.jobId });
+    } catch (err) {
+      if (hostQueue && hostMissed(err)) return failedOnGoneHost(started, backend);
+      throw err;
+    }
   } catch (err) {
     cancelled = isCancellation(err) || CancellationScope.current().consideredCancelled;
     throw err;

@@ -4,7 +4,7 @@ import type { ProviderConfig, ProvidersConfig } from '../../core/config';
 import { InvalidConfig, typedError } from '../../core/errors';
 import type { ChatRequest, ChatResponse, StageUsage, Usage } from '../../core/types';
 import { canonicalJson } from '../../lib/canonical-json';
-import { ResponseCache } from '../../lib/response-cache';
+import { ResponseCache, type CallCache } from '../../lib/response-cache';
 import type { ChatBackend } from './chat';
 import { LlamaCppChat } from './llama-cpp-chat';
 import { OpenAiCompatibleChat, OpenAiCompatibleEmbeddings } from './openai-compatible';
@@ -187,6 +187,8 @@ export interface ChatOptions {
    * of its attempts reads it (the attempt that paid may have died before reporting), and as cached for anyone else.
    */
   payer?: string;
+  /** Where this call's answer is looked up and kept: its shard's cache, or by default the worker's. */
+  cache?: CallCache;
 }
 
 /** Embeddings through the gateway: cached, limited, and counted as paid once per payer (as chat calls are). */
@@ -283,13 +285,13 @@ export class ModelGateway {
   /** Keyed by endpoint and limits: two runs that configure one provider differently each keep their own limits. */
   private readonly limiters = new Map<string, ProviderLimiter>();
   /** Calls being paid right now by response-cache key: an identical request joins the call instead of paying. */
-  private readonly inFlight = new Map<string, { response: Promise<ChatResponse>; payer?: string }>();
+  private readonly inFlight = new Map<string, { response: Promise<ChatResponse>; payer?: string; cache?: CallCache }>();
   private limitedCalls = 0;
   /** FLT_PROVIDER_SHARE, read when the worker starts: a bad value stops it there. */
   private readonly share: number;
 
   constructor(
-    private readonly cache: ResponseCache,
+    private readonly cache: CallCache,
     private readonly env: NodeJS.ProcessEnv = process.env,
     private readonly openBackend: ChatBackendOpener = openChatBackend,
   ) {
@@ -319,13 +321,16 @@ export class ModelGateway {
       // The call this one joined failed (or was cut off with its caller): make this call on its own.
       if (!response) return this.chat(providers, providerName, request, options);
       const ownCall = options.payer !== undefined && joined.payer === options.payer;
+      // Another shard's call answered this one: this shard's cache keeps it too, for its own retry elsewhere.
+      if (options.cache && options.cache !== joined.cache)
+        await options.cache.set(key, { response, paidBy: joined.payer } satisfies CachedCall);
       return { response, usage: ownCall ? callUsage(config, response) : cachedUsage(), cacheKey: key };
     }
     const paid = this.payOnce(key, providerName, config, request, options);
     const shared = paid.then((r) => r.response);
     // Joiners handle a failure; with none, the failure must not surface as an unhandled rejection.
     shared.catch(() => undefined);
-    this.inFlight.set(key, { response: shared, payer: options.payer });
+    this.inFlight.set(key, { response: shared, payer: options.payer, cache: options.cache });
     try {
       return await paid;
     } finally {
@@ -374,9 +379,9 @@ export class ModelGateway {
     providerName: string,
     config: ProviderConfig,
     request: ChatRequest,
-    { signal, queueSignal = signal, payer }: ChatOptions,
+    { signal, queueSignal = signal, payer, cache = this.cache }: ChatOptions,
   ): Promise<ChatCall> {
-    const entry = await this.cache.get<CachedCall | ChatResponse>(key);
+    const entry = await cache.get<CachedCall | ChatResponse>(key);
     if (entry) {
       const cached = 'choices' in entry ? { response: entry } : entry;
       const ownCall = payer !== undefined && cached.paidBy === payer;
@@ -395,7 +400,7 @@ export class ModelGateway {
         queueSignal,
       );
       // Who paid is written with the answer, in one file: no attempt can die between paying and recording it.
-      await this.cache.set(key, { response, paidBy: payer } satisfies CachedCall);
+      await cache.set(key, { response, paidBy: payer } satisfies CachedCall);
       return { response, usage: callUsage(config, response), cacheKey: key };
     } finally {
       await this.releaseBackend(shared);

@@ -13,10 +13,10 @@ import type { ProvidersConfig } from '../../core/config';
 import { controlQuery, pauseSignal, unpauseSignal } from '../../core/workflow-messages';
 import { LocalArtifactStore } from '../../lib/artifacts';
 import { loadSemiEvolCsv } from '../../lib/datasets';
-import { spawnTs, tsArgs } from '../../lib/ts-process';
+import { spawnTs } from '../../lib/ts-process';
 import type { SemievolRunResult } from '../../workflows/semievol';
 import { startProviderDouble, type LoraEvent, type ProviderDouble } from '../support/provider-double';
-import { semievolTestInput } from '../support/semievol-input';
+import { semievolTestInput, vllmLoopOverrides } from '../support/semievol-input';
 import { describeStuckRun, failStuckWith, tailOf } from '../support/stuck-run';
 import { temporalAddress } from '../support/temporal';
 import { prebuiltBundle } from './crash-harness';
@@ -24,10 +24,6 @@ import { prebuiltBundle } from './crash-harness';
 const root = path.resolve(__dirname, '../..');
 const baseGguf = path.resolve(root, '../shared/models/llama-2-tiny-random.gguf');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
-const trainerCommand = [process.execPath, ...tsArgs(path.resolve(root, 'test/support/fake-lora-trainer.ts'))]
-  .map(shellQuote)
-  .join(' ');
 const fpb = (split: string) => loadSemiEvolCsv(path.resolve(root, `../shared/data/semievol/fpb/${split}.csv`)).items;
 jest.setTimeout(300_000);
 
@@ -116,29 +112,7 @@ describe('durability of a SemiEvol run whose adapters are served on vLLM', () =>
       runId,
       providers,
       { labeled, unlabeled, test },
-      {
-        model: { provider: 'local-vllm', model: 'sim-model' },
-        fineTune: {
-          backend: {
-            kind: 'command',
-            command: trainerCommand,
-            provider: 'local-vllm',
-            servedModel: '{job}',
-            pollIntervalSeconds: 0.2,
-            serve: 'vllm',
-          },
-          hyperparameters: { epochs: 1 },
-          finalHyperparameters: { epochs: 1 },
-        },
-        options: {
-          propagation: { k: 0 },
-          collaboration: { maxTokens: 32 },
-          justification: { maxTokens: 32 },
-          evolution: { from: 'warm' },
-        },
-        sampling: { temperature: 0, maxTokens: 32, seed: 5 },
-        execution: { shardSize: 12, parallelShards: 2 },
-      },
+      vllmLoopOverrides('local-vllm'),
     );
     await double.holdLoraLoads();
     let worker = await startWorker();

@@ -1,5 +1,6 @@
 // A local trainer judged by a worker that shares its job directory but not its process table: a container in another
-// pid namespace on the same kernel, or another host. Its heartbeat, not that worker's /proc, says whether it runs.
+// pid namespace on the same kernel, or another host. Its heartbeat, not that worker's /proc, says whether it runs. And
+// a trainer that no worker polls any more stops itself.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -146,4 +147,32 @@ describe.each(judges)('a trainer judged from %s', (_where, slug, judgeAt) => {
     expect((await judge.getJob(jobId)).status).toBe('cancelled');
     expect(fs.existsSync(path.join(jobDir, 'cancelled'))).toBe(true);
   });
+});
+
+test('a trainer no worker polls for the trainer host grace stops itself, and reads as failed saying so', async () => {
+  // Its host's worker gone for good (or its run terminated): nobody would ever cancel it.
+  const backend = new CommandFineTuneBackend(
+    {
+      kind: 'command',
+      command: 'echo started; sleep 60',
+      provider: 'served',
+      servedModel: '{job}',
+      pollIntervalSeconds: 0.5,
+      trainerHostGraceSeconds: 1,
+    },
+    { workDir, env: process.env, killGraceMs: 300 },
+  );
+  const tag = { runId: 'run-unpolled', stage: 'sft' };
+  const fileId = await backend.uploadTrainingFile({ tag, localPath: trainingPath, sha256: trainingSha });
+  const { jobId } = await backend.createJob({ tag, trainingFileId: fileId, baseModel: 'base', hyperparameters: {} });
+  const pgid = Number(fs.readFileSync(path.join(workDir, jobId, 'pid'), 'utf8'));
+  startedGroups.push(pgid);
+
+  await until(() => runningMembers(pgid).length === 0);
+  const state = await backend.getJob(jobId);
+  expect(state).toMatchObject({
+    status: 'failed',
+    error: 'trainer stopped itself: no worker polled this job for 2 s: stopping the trainer',
+  });
+  expect(state.events).toContain('no worker polled this job for 2 s: stopping the trainer');
 });

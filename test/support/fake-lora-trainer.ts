@@ -3,14 +3,21 @@
 // adapters and different data different ones. Nothing is learned; llama.cpp can load and apply the result.
 //   node --import <tsx loader> test/support/fake-lora-trainer.ts     (environment as command.ts sets it)
 // Besides the documented variables it reads FLT_BASE_GGUF (the llama.cpp base model, when FLT_BASE_MODEL is a
-// Hugging Face id rather than a GGUF path) and FLT_FAKE_TRAINER_DELAY_MS (a pause per epoch, to test cancellation).
+// Hugging Face id rather than a GGUF path), FLT_FAKE_TRAINER_DELAY_MS (a pause per epoch, to test cancellation) and
+// FLT_FAKE_TRAINER_HOLD (a folder: once started, the trainer writes `<job>.held` there and trains only after a file
+// `<job>.release` appears, so a test can act while it certainly runs).
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultLoraSpec, writeLoraAdapter } from '../../lib/gguf/lora-adapter';
+import { tsArgs } from '../../lib/ts-process';
 
 export const adapterFileName = 'adapter.gguf';
+
+const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+/** The shell command that runs this trainer: a `command` fine-tune backend's `command`. */
+export const fakeTrainerCommand = [process.execPath, ...tsArgs(__filename)].map(shellQuote).join(' ');
 export const manifestFileName = 'fake-trainer.json';
 
 class UsageError extends Error {}
@@ -49,6 +56,11 @@ export interface FakeTrainingResult {
   examples: number;
 }
 
+async function heldUntilReleased(folder: string, job: string): Promise<void> {
+  fs.writeFileSync(path.join(folder, `${job}.held`), `${process.pid}\n`);
+  while (!fs.existsSync(path.join(folder, `${job}.release`))) await sleep(50);
+}
+
 export async function fakeTrain(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<FakeTrainingResult> {
   const trainFile = existingFile('FLT_TRAIN_FILE', required(env, 'FLT_TRAIN_FILE'));
   const outputDir = required(env, 'FLT_OUTPUT_DIR');
@@ -69,6 +81,7 @@ export async function fakeTrain(env: NodeJS.ProcessEnv, log: (line: string) => v
   const seed = [trainSha256, epochs, learningRate, initAdapter ? initAdapterHash(initAdapter) : 'fresh'].join(':');
   log(`fake LoRA training of ${baseModel} on ${examples} examples (${env.FLT_JOB_NAME ?? 'unnamed job'})`);
   if (initAdapter) log(`continuing from ${initAdapter}`);
+  if (env.FLT_FAKE_TRAINER_HOLD) await heldUntilReleased(env.FLT_FAKE_TRAINER_HOLD, env.FLT_JOB_NAME ?? 'unnamed');
   const checkpointDir = env.FLT_CHECKPOINT_DIR || null;
   for (let epoch = 1; epoch <= epochs; epoch++) {
     await sleep(delayMs);

@@ -6,6 +6,7 @@ import { semievolOptionsSchema } from '../../core/semievol-config';
 import type { McqItem } from '../../core/types';
 import type { ArtifactStore } from '../../lib/artifacts';
 import type { SemievolRunInput } from '../../workflows/semievol';
+import { fakeTrainerCommand } from './fake-lora-trainer';
 
 export interface SemievolSplits {
   labeled: McqItem[];
@@ -45,5 +46,35 @@ export async function semievolTestInput(
     sampling: { temperature: 0, maxTokens: 64, seed: 1 },
     execution: { shardSize: 10, parallelShards: 2 },
     ...rest,
+  };
+}
+
+/**
+ * The open-model loop, small: the fake LoRA trainer as a `command` backend, its adapters served by vLLM (the double
+ * under `provider`), M_evol trained from M_warm, short answers.
+ */
+export function vllmLoopOverrides(provider: string) {
+  return {
+    model: { provider, model: 'sim-model' },
+    fineTune: {
+      backend: {
+        kind: 'command' as const,
+        command: fakeTrainerCommand,
+        provider,
+        servedModel: '{job}',
+        pollIntervalSeconds: 0.2,
+        serve: 'vllm' as const,
+      },
+      hyperparameters: { epochs: 1 },
+      finalHyperparameters: { epochs: 1 },
+    },
+    options: {
+      propagation: { k: 0 },
+      collaboration: { maxTokens: 32 },
+      justification: { maxTokens: 32 },
+      evolution: { from: 'warm' },
+    },
+    sampling: { temperature: 0, maxTokens: 32, seed: 5 },
+    execution: { shardSize: 12, parallelShards: 2 },
   };
 }

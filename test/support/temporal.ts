@@ -17,6 +17,7 @@ import type { ActivityDeps } from '../../activities/context';
 import { LocalArtifactStore } from '../../lib/artifacts';
 import { ResponseCache } from '../../lib/response-cache';
 import { ModelGateway } from '../../activities/providers/gateway';
+import { polledQueues } from '../../lib/worker-roles';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -59,23 +60,35 @@ export function tempDeps(env: NodeJS.ProcessEnv = {}): ActivityDeps & { home: st
   };
 }
 
-/** An in-process worker on a unique task queue; `run(fn)` runs fn while the worker polls. */
+/**
+ * An in-process worker on a unique task queue, polling it and its trainer queues as a worker of role `all` does;
+ * `run(fn)` runs fn while the worker polls.
+ */
 export async function testWorker(deps: ActivityDeps, options: { dataConverter?: DataConverter } = {}) {
   const connection = await NativeConnection.connect({ address: temporalAddress() });
   const taskQueue = `test-${Math.random().toString(36).slice(2, 10)}`;
-  const worker = await Worker.create({
-    connection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: createActivities(deps),
-    dataConverter: options.dataConverter,
-  });
+  const bundle = await workflowBundle();
+  const workers = await Promise.all(
+    polledQueues('all', deps.jobsDir, { FLT_TASK_QUEUE: taskQueue }).map((queue) =>
+      Worker.create({
+        connection,
+        taskQueue: queue.taskQueue,
+        ...(queue.workflows && { workflowBundle: bundle }),
+        activities: createActivities(deps),
+        dataConverter: options.dataConverter,
+      }),
+    ),
+  );
   return {
     taskQueue,
-    worker,
     async run<T>(fn: () => Promise<T>): Promise<T> {
       try {
-        return await worker.runUntil(fn);
+        // Every worker runs until fn settles, each then shutting down.
+        const work = fn();
+        const [first, ...others] = await Promise.allSettled(workers.map((worker) => worker.runUntil(work)));
+        const failed = [first, ...others].find((outcome) => outcome.status === 'rejected');
+        if (failed) throw failed.reason;
+        return (first as PromiseFulfilledResult<T>).value;
       } finally {
         await connection.close();
       }

@@ -72,9 +72,11 @@ describe('LocalArtifactStore', () => {
       const ref = await store.writeJsonl(threeHundred);
       const blob = await store.localPath(ref);
       // Cut at a line end, after 200 records: every line left is valid JSON.
-      truncateSync(blob, readFileSync(blob, 'utf8').split('\n').slice(0, 200).join('\n').length + 1);
+      const kept = readFileSync(blob, 'utf8').split('\n').slice(0, 200).join('\n').length + 1;
+      truncateSync(blob, kept);
       await expect(store.readAll(ref)).rejects.toThrow(
         `Artifact ${ref.uri} is corrupt: its blob ${blob} holds 200 records where its reference records 300 ` +
+          `and holds ${kept} bytes where its reference records ${ref.bytes} ` +
           'and does not hash to its sha256; it was cut short or changed after it was written.',
       );
       await expect(store.localPath(ref)).rejects.toThrow(/is corrupt: its blob .* does not hash to its sha256/);

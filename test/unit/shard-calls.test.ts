@@ -82,4 +82,53 @@ describe('ShardCalls', () => {
     expect(started.filter((text) => text === finishing)).toHaveLength(1);
     await gateway.close();
   });
+
+  it('sends its progress at most once a second, not once per call', async () => {
+    // Date.now stands still: the calls finish in one instant. Each heartbeat is encoded and handed to the SDK's native
+    // side, which throttles it anyway, so one per call was measurable CPU on a busy worker.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      let releaseLast = () => undefined as void;
+      const answer = {
+        model: 'm',
+        choices: [{ text: 'Answer: A', logprobs: null, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 1, completion_tokens: 1 },
+      };
+      const backend: ChatBackend = {
+        complete: (request) =>
+          request.messages[0].content === 'last'
+            ? new Promise((resolve) => (releaseLast = () => resolve(answer)))
+            : Promise.resolve(answer),
+      };
+      const home = mkdtempSync(path.join(os.tmpdir(), 'flt-shard-'));
+      const gateway = new ModelGateway(new ResponseCache(path.join(home, 'cache')), {}, async () => backend);
+      const deps = { store: new LocalArtifactStore(path.join(home, 'store')), gateway, jobsDir: home, env: {} };
+      const beats: unknown[] = [];
+      const activity = {
+        cancellationSignal: new AbortController().signal,
+        heartbeat: (details: unknown) => void beats.push(details),
+        info: { activityId: '1', workflowExecution: { workflowId: 'w', runId: 'r' } },
+      };
+      const texts = [...Array.from({ length: 49 }, (_, i) => `q${i}`), 'last'];
+      const shard = new ShardCalls(deps, { p: { ...providers.p, maxConcurrency: 50 } }, 'test', 50, activity);
+      let finished = 0;
+      const done = shard.forEach(texts, async (text) => {
+        await shard.chat(model, ask(text), text);
+        finished++;
+      });
+      await until(() => finished === 49);
+      expect(beats).toEqual([{ done: 1, of: 50 }]);
+      // A second later the progress made since is sent, once.
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(beats).toEqual([
+        { done: 1, of: 50 },
+        { done: 49, of: 50 },
+      ]);
+      releaseLast();
+      await done;
+      await gateway.close();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });

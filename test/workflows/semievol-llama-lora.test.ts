@@ -9,18 +9,13 @@ import { zeroShotMessages } from '../../core/prompts';
 import { semievolOptionsSchema } from '../../core/semievol-config';
 import type { ModelRef } from '../../core/types';
 import { loadSemiEvolCsv } from '../../lib/datasets';
-import { tsArgs } from '../../lib/ts-process';
 import type { SemievolRunInput, SemievolRunResult } from '../../workflows/semievol';
-import { adapterFileName } from '../support/fake-lora-trainer';
+import { adapterFileName, fakeTrainerCommand } from '../support/fake-lora-trainer';
 import { tempDeps, testClient, testWorker } from '../support/temporal';
 
 const root = path.resolve(__dirname, '../..');
 const modelPath = path.resolve(root, '../shared/models/llama-2-tiny-random.gguf');
 const fpb = (split: string) => loadSemiEvolCsv(path.resolve(root, `../shared/data/semievol/fpb/${split}.csv`)).items;
-const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
-const trainerCommand = [process.execPath, ...tsArgs(path.resolve(root, 'test/support/fake-lora-trainer.ts'))]
-  .map(shellQuote)
-  .join(' ');
 // One thread: oversubscribed threads slow this tiny model down many times over.
 const local: LlamaCppProviderConfig = {
   kind: 'llama-cpp',
@@ -56,7 +51,7 @@ describe('semievolRun with LoRA adapters trained by a command and applied by emb
       fineTune: {
         backend: {
           kind: 'command',
-          command: trainerCommand,
+          command: fakeTrainerCommand,
           provider: 'local',
           servedModel: '{job}',
           pollIntervalSeconds: 0.2,

@@ -9,18 +9,13 @@ import { semievolOptionsSchema } from '../../core/semievol-config';
 import type { McqItem } from '../../core/types';
 import { controlQuery, pauseSignal, progressQuery, unpauseSignal } from '../../core/workflow-messages';
 import { loadSemiEvolCsv } from '../../lib/datasets';
-import { tsArgs } from '../../lib/ts-process';
 import type { SemievolRunInput, SemievolRunResult } from '../../workflows/semievol';
-import { manifestFileName } from '../support/fake-lora-trainer';
+import { fakeTrainerCommand, manifestFileName } from '../support/fake-lora-trainer';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { tempDeps, testClient, testWorker } from '../support/temporal';
 
 const root = path.resolve(__dirname, '../..');
 const baseGguf = path.resolve(root, '../shared/models/llama-2-tiny-random.gguf');
-const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
-const trainerCommand = [process.execPath, ...tsArgs(path.resolve(root, 'test/support/fake-lora-trainer.ts'))]
-  .map(shellQuote)
-  .join(' ');
 const fpb = (split: string) =>
   loadSemiEvolCsv(path.resolve(root, `../shared/data/semievol/fpb/${split}.csv`), {
     requireAnswer: split !== 'unlabeled',
@@ -84,7 +79,7 @@ describe('semievolRun with adapters served on vLLM', () => {
     fineTune: {
       backend: {
         kind: 'command',
-        command: trainerCommand,
+        command: fakeTrainerCommand,
         provider: 'local-vllm',
         servedModel: '{job}',
         pollIntervalSeconds: 0.2,

@@ -25,15 +25,25 @@ import {
 type CommandConfig = Extract<FineTuneBackendConfig, { kind: 'command' }>;
 
 // Wrapper run by `sh -c` in the job directory, leading the trainer's process group: $1 is the user's command, $2 the
-// exit code file, $3 the seconds between heartbeats, $4 the seconds a cancelled trainer gets between TERM and KILL.
-// Passing them as arguments rather than splicing them into the script avoids any quoting. While the trainer runs, a
-// background loop touches `heartbeat` and, once a `cancelled` marker appears (from any worker sharing the directory),
-// signals the whole group, ignoring the TERM itself so as to follow up with the KILL. The rename makes the exit code
-// appear atomically.
+// exit code file, $3 the seconds between heartbeats, $4 the seconds a cancelled trainer gets between TERM and KILL, $5
+// the seconds the trainer runs on without a poll. Passing them as arguments rather than splicing them into the script
+// avoids any quoting. While the trainer runs, a background loop touches `heartbeat` and, once a `cancelled` marker
+// appears (from any worker sharing the directory) or no worker has polled the job (rewritten `polled`) for $5 s,
+// signals the whole group, ignoring the TERM itself so as to follow up with the KILL: a trainer whose worker is gone
+// for good (its host's queue is not served, its run was terminated) stops rather than train for nobody. The renames
+// make the exit code and the `abandoned` reason appear atomically.
 const wrapper = [
-  '(while :; do',
+  '(seen=; since=$(date +%s); while :; do',
   '  touch heartbeat',
-  '  if [ -e cancelled ]; then trap "" TERM; kill -s TERM -- -$$; sleep "$4"; kill -s KILL -- -$$; fi',
+  '  now=$(date +%s); polled=$(cat polled 2>/dev/null)',
+  '  if [ "$polled" != "$seen" ]; then seen=$polled; since=$now; fi',
+  '  if [ $((now - since)) -gt "$5" ] && [ ! -e abandoned ]; then',
+  '    echo "no worker polled this job for $5 s: stopping the trainer" > abandoned.tmp && mv abandoned.tmp abandoned',
+  '    cat abandoned',
+  '  fi',
+  '  if [ -e cancelled ] || [ -e abandoned ]; then',
+  '    trap "" TERM; kill -s TERM -- -$$; sleep "$4"; kill -s KILL -- -$$',
+  '  fi',
   '  sleep "$3"',
   'done) &',
   'watcher=$!',
@@ -44,6 +54,9 @@ const wrapper = [
 
 // Without a heartbeat for this long, a trainer started where this worker cannot see its processes is taken for dead.
 const defaultHeartbeatGraceSeconds = 60;
+
+// How long a trainer host may leave a job's next activity untaken (workflows/trainer-hosts.ts has the same default).
+const defaultTrainerHostGraceSeconds = 600;
 
 // A launch lock older than this was left by a start that crashed: a start holds it for the milliseconds of a spawn.
 const staleLaunchMs = 60_000;
@@ -69,6 +82,8 @@ export class CommandFineTuneBackend implements FineTuneBackend {
   /** This worker's host identity (hostname, boot id, pid namespace): who can see a trainer's processes. */
   private readonly host: string;
   private readonly heartbeatGraceMs: number;
+  /** Seconds without a poll after which the trainer stops itself: the trainer host's grace and two poll intervals. */
+  private readonly unpolledSeconds: number;
 
   constructor(
     private readonly config: CommandConfig,
@@ -81,6 +96,8 @@ export class CommandFineTuneBackend implements FineTuneBackend {
     this.processes = new JobProcesses(procRoot);
     this.host = localHost(procRoot, options.hostname);
     this.heartbeatGraceMs = (config.heartbeatGraceSeconds ?? defaultHeartbeatGraceSeconds) * 1000;
+    const graceSeconds = config.trainerHostGraceSeconds ?? defaultTrainerHostGraceSeconds;
+    this.unpolledSeconds = Math.ceil(graceSeconds + 2 * config.pollIntervalSeconds);
   }
 
   /** A few heartbeats per grace, so that one late beat is no silence; at most every 5 s. */
@@ -166,7 +183,7 @@ export class CommandFineTuneBackend implements FineTuneBackend {
     if (existing && !endedWithoutModel(existing)) return existing;
     if (existing) {
       // A new attempt after a failed or cancelled one: its markers go, its log and training file stay.
-      for (const marker of ['pid', 'exitcode', 'cancelled', 'host', 'heartbeat', 'boot-id'])
+      for (const marker of ['pid', 'exitcode', 'cancelled', 'abandoned', 'polled', 'host', 'heartbeat', 'boot-id'])
         fs.rmSync(path.join(dir, marker), { force: true });
       fs.rmSync(path.join(dir, 'adapter'), { recursive: true, force: true });
       fs.rmSync(path.join(dir, checkpointDirName), { recursive: true, force: true });
@@ -207,8 +224,14 @@ export class CommandFineTuneBackend implements FineTuneBackend {
     const log = fs.openSync(path.join(dir, 'train.log'), 'a');
     try {
       const seconds = (ms: number) => String(ms / 1000);
-      const wrapperArgs = [this.config.command, path.join(dir, 'exitcode'), seconds(this.heartbeatEveryMs)];
-      const child = spawn('sh', ['-c', wrapper, 'flt-trainer', ...wrapperArgs, seconds(this.killGraceMs)], {
+      const wrapperArgs = [
+        this.config.command,
+        path.join(dir, 'exitcode'),
+        seconds(this.heartbeatEveryMs),
+        seconds(this.killGraceMs),
+        String(this.unpolledSeconds),
+      ];
+      const child = spawn('sh', ['-c', wrapper, 'flt-trainer', ...wrapperArgs], {
         cwd: dir,
         env,
         detached: true,
@@ -282,6 +305,7 @@ export class CommandFineTuneBackend implements FineTuneBackend {
       events: tailLines(logFile, eventTail),
     });
     if (fs.existsSync(path.join(dir, 'cancelled'))) return state('cancelled');
+    this.markPolled(dir);
     // Liveness before the exit code: the wrapper writes the exit code before it exits, so a group found dead
     // here has already left its exit code if it ever will.
     const notRunning = await this.whyNotRunning(dir, jobId);
@@ -291,11 +315,22 @@ export class CommandFineTuneBackend implements FineTuneBackend {
       const resultModel = this.config.servedModel.replaceAll('{job}', jobId).replaceAll('{adapter}', adapterPath);
       return { ...state('succeeded'), resultModel, adapterPath };
     }
+    const abandoned = readOrNull(path.join(dir, 'abandoned'));
+    if (abandoned !== null) return state('failed', `trainer stopped itself: ${abandoned}`);
     if (exitCode !== null) {
       const tail = tailLines(logFile, 5).join('\n');
       return state('failed', `trainer exited with code ${exitCode}${tail ? `:\n${tail}` : ''}`);
     }
     return notRunning === null ? state('running') : state('failed', notRunning);
+  }
+
+  /** Tells the trainer's wrapper that a worker still follows the job (any new content counts). */
+  private markPolled(dir: string): void {
+    try {
+      fs.writeFileSync(path.join(dir, 'polled'), String(Date.now()));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // no such job: getJob says so below
+    }
   }
 
   async cancelJob(jobId: string): Promise<void> {
