@@ -161,7 +161,7 @@ export function spawnWorker(
   const ready = new Promise<number>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       keep(chunk);
-      if (output.includes('worker: polling')) resolve(Date.now() - started);
+      if (/worker( \(\w+\))?: polling/.test(output)) resolve(Date.now() - started);
     });
     child.once('exit', (code, signal) =>
       reject(new Error(`worker exited (${code ?? signal}) before polling:\n${output}`)),
