@@ -9,6 +9,7 @@ import {
   type FineTuneHyperparameters,
   type FineTuneJobState,
 } from '../core/types';
+import { archiveAdapter } from '../lib/adapter-archive';
 import { canonicalJson } from '../lib/canonical-json';
 import { hostTaskQueue } from '../lib/worker-roles';
 import type { ActivityDeps } from './context';
@@ -20,9 +21,24 @@ type JobContext = FineTuneJobContext;
 
 export type StartFineTuneInput = FineTuneJobRequest;
 
-export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
+export function fineTuneActivities({ store, jobsDir, adapters, env }: ActivityDeps) {
   const backendFor = (ctx: JobContext) => createFineTuneBackend(ctx.backend, ctx.providers, { workDir: jobsDir, env });
   const describe = (ctx: JobContext) => `fine-tune ${ctx.tag.stage} (${ctx.backend.kind})`;
+  /**
+   * A `command` job's adapter, trained on this host, stored for the machines that cannot see this host's disk;
+   * `onBytes` hears how much of it has been read.
+   */
+  const archived = async (
+    ctx: JobContext,
+    state: FineTuneJobState,
+    onBytes?: (bytes: number) => void,
+  ): Promise<FineTuneJobState> =>
+    ctx.backend.kind === 'command' && state.status === 'succeeded' && state.adapterPath
+      ? {
+          ...state,
+          adapterArchive: await archiveAdapter(store, state.adapterPath, `adapters/${state.jobId}`, onBytes),
+        }
+      : state;
 
   return {
     /** Taken from the trainer task queue: the queue of this worker's host, where a job it starts lives. */
@@ -42,7 +58,7 @@ export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
         // Inside the try: a backend that cannot be built (a missing key) fails as its type says, not as a retry.
         const backend = backendFor(input);
         const existing = reusable(await backend.findJob(tag));
-        if (existing) return existing;
+        if (existing) return await archived(input, existing);
         const trainingFileId = await backend.uploadTrainingFile({
           tag,
           localPath: await store.localPath(input.training),
@@ -56,7 +72,12 @@ export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
             trainingFileId,
             baseModel: input.baseModel,
             hyperparameters: input.hyperparameters,
-            ...(input.initAdapter ? { initAdapter: input.initAdapter } : {}),
+            // The adapter as recorded names the job; the trainer reads it where this host has it.
+            ...(input.initAdapter
+              ? {
+                  initAdapter: await adapters.localPath({ path: input.initAdapter, archive: input.initAdapterArchive }),
+                }
+              : {}),
             ...(input.initModel ? { initModel: input.initModel } : {}),
           }))
         );
@@ -94,7 +115,21 @@ export function fineTuneActivities({ store, jobsDir, env }: ActivityDeps) {
           lastEvent: state.events.at(-1) ?? null,
           progress: state.progress ?? null,
         });
-        if (terminalFineTuneStatuses.includes(state.status)) return state;
+        if (terminalFineTuneStatuses.includes(state.status)) {
+          let stored = 0;
+          // A large adapter takes a while to store: the heartbeats say how far it got, and keep the poll alive.
+          const storing = (bytes: number) =>
+            ctx.heartbeat({
+              status: state.status,
+              lastEvent: `storing the adapter in the artifact store: ${((stored += bytes) / 2 ** 20).toFixed(0)} MiB`,
+              progress: state.progress ?? null,
+            });
+          try {
+            return await archived(input, state, storing);
+          } catch (err) {
+            throw toActivityFailure(err, `${describe(input)}: store its adapter`);
+          }
+        }
         await sleep(input.backend.pollIntervalSeconds * 1000); // throws CancelledFailure when the workflow cancels us
       }
     },

@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import type { ProvidersConfig } from '../core/config';
 import type { ServeAdapterInput, UnloadAdaptersInput } from '../core/contracts';
-import type { DedicatedEndpointRef, ModelRef } from '../core/types';
+import type { AdapterServingRef, DedicatedEndpointRef, ModelRef } from '../core/types';
 import { stopCheckpointServer } from './checkpoint-servers';
 import type { ActivityDeps } from './context';
 import { toActivityFailure } from './providers/errors';
@@ -43,6 +43,16 @@ async function loadOnce(serving: AdapterServing, name: string, file: string): Pr
 }
 
 /**
+ * What a serving engine is asked to load, which it reads on its own machine: the path the trainer wrote, or, where
+ * configured, this worker's copy of the stored adapter.
+ */
+const pathToLoad = (
+  adapter: NonNullable<ModelRef['adapter']>,
+  serving: AdapterServingRef,
+  adapters: ActivityDeps['adapters'],
+): Promise<string> => (serving.adapterFrom === 'worker' ? adapters.localPath(adapter) : Promise.resolve(adapter.path));
+
+/**
  * For a call through `model` that its server answered 404: loads the model's adapter again when a runtime-loading
  * server (vLLM, SGLang) no longer serves it, as after a restart in the middle of a stage. True when the adapter is
  * served now, so the call is worth one more try; false for any other model.
@@ -50,14 +60,14 @@ async function loadOnce(serving: AdapterServing, name: string, file: string): Pr
 export async function serveForgottenAdapter(
   providers: ProvidersConfig,
   model: ModelRef,
-  env: NodeJS.ProcessEnv,
+  { env, adapters }: Pick<ActivityDeps, 'env' | 'adapters'>,
 ): Promise<boolean> {
   const { serving, adapter } = model;
   if (!serving || !adapter || serving.engine === 'llama-cpp') return false;
   const server = adapterServing(serving.engine, serving.provider, providers, env);
   if (!server.loadsAtRuntime) return false;
   try {
-    await loadOnce(server, adapter.name, adapter.path);
+    await loadOnce(server, adapter.name, await pathToLoad(adapter, serving, adapters));
     return true;
   } catch (err) {
     throw toActivityFailure(err, `serve adapter ${adapter.name} again (${serving.engine} on ${serving.provider})`);
@@ -78,7 +88,7 @@ async function release(
   await deployments.release(fireworks.model, endpoint.id, fireworks.ownsDeployment);
 }
 
-export function servingActivities({ env, jobsDir }: ActivityDeps) {
+export function servingActivities({ env, jobsDir, adapters }: ActivityDeps) {
   return {
     /** The worker's clock, for the serving time a stage bills (workflows may not read one). Run as a local activity. */
     async readServingClock(): Promise<number> {
@@ -89,14 +99,23 @@ export function servingActivities({ env, jobsDir }: ActivityDeps) {
       const what = `serve adapter ${adapter.name} (${serving.engine} on ${serving.provider})`;
       try {
         if (serving.engine === 'llama-cpp') {
-          // The embedded backend opens the file itself for each model it loads: check it is one it can apply.
-          const file = ggufAdapterFile(adapter.path);
+          // The embedded backend opens the file itself for each model it loads: check it is one it can apply, here
+          // (the trainer's folder or this host's copy of it). The model keeps the path the run recorded, so its
+          // calls' cache keys are the same on every host.
+          const local = await adapters.localPath(adapter);
+          const file = ggufAdapterFile(local);
           checkGgufLoraAdapter(file);
-          return { provider: serving.provider, model: adapter.name, adapter: { ...adapter, path: file }, serving };
+          return {
+            provider: serving.provider,
+            model: adapter.name,
+            adapter: { ...adapter, path: path.join(adapter.path, path.relative(local, file)) },
+            serving,
+          };
         }
         const server = adapterServing(serving.engine, serving.provider, providers, env);
+        const loaded = await pathToLoad(adapter, serving, adapters);
         // vLLM and SGLang take a PEFT directory (or whatever their loader accepts) as is; llama.cpp a GGUF file.
-        const file = serving.engine === 'llama-cpp-server' ? ggufAdapterFile(adapter.path) : adapter.path;
+        const file = serving.engine === 'llama-cpp-server' ? ggufAdapterFile(loaded) : loaded;
         const selection = await loadOnce(server, adapter.name, file);
         if (server.loadsAtRuntime && !(await server.listServed()).some((served) => served.name === adapter.name))
           throw new Error(`the server answered the load but does not list ${adapter.name} among its models`);
@@ -104,7 +123,7 @@ export function servingActivities({ env, jobsDir }: ActivityDeps) {
         return {
           provider: serving.provider,
           model: adapter.name,
-          adapter: { ...adapter, path: file },
+          adapter: { ...adapter, path: path.join(adapter.path, path.relative(loaded, file)) },
           serving: { ...serving, ...(selection.loraId !== undefined ? { loraId: selection.loraId } : {}) },
         };
       } catch (err) {

@@ -170,7 +170,7 @@ export class ShardCalls {
     if (name === undefined) return Promise.resolve(false);
     let pending = this.reserving.get(name);
     if (!pending) {
-      pending = serveForgottenAdapter(this.providers, model, this.deps.env).finally(() => this.reserving.delete(name));
+      pending = serveForgottenAdapter(this.providers, model, this.deps).finally(() => this.reserving.delete(name));
       this.reserving.set(name, pending);
     }
     return pending;

@@ -1,13 +1,15 @@
 // What a fine-tune starts from when a run's base model may be a served LoRA adapter: stages call the adapter by its
 // served name, but a trainer needs the model it adapts, and continues the adapter's file only where asked.
 import type { BaseModelSpec, FineTuneBackendConfig, ModelSpec } from './config';
-import type { ModelRef } from './types';
+import type { AdapterArchive, ModelRef } from './types';
 
 export interface FineTuneStart {
   /** What the job trains on; the in-context backend's is the model as called, which it gives demonstrations. */
   baseModel: ModelSpec | ModelRef;
   /** The adapter file the trainer continues (FLT_INIT_ADAPTER). */
   initAdapter?: string;
+  /** That adapter in the artifact store, for a trainer on another host. */
+  initAdapterArchive?: AdapterArchive;
   /** A model Together or Fireworks trained, by their own name for it, which the job continues. */
   initModel?: string;
 }
@@ -32,8 +34,11 @@ export function fineTuneStart(
   }
   const baseModel = { provider: spec.provider, model: spec.lora?.baseModel ?? spec.model };
   const configured = from.model === spec.model;
-  if (from.adapter)
-    return configured && !spec.lora?.continue ? { baseModel } : { baseModel, initAdapter: from.adapter.path };
+  if (from.adapter) {
+    if (configured && !spec.lora?.continue) return { baseModel };
+    const { path, archive } = from.adapter;
+    return { baseModel, initAdapter: path, ...(archive ? { initAdapterArchive: archive } : {}) };
+  }
   if (!configured && continuesByName(backend))
     // An endpoint or deployment is called by its own name; the job continues the model it serves.
     return { baseModel, initModel: from.endpoint?.trainedModel ?? from.endpoint?.fireworks?.model ?? from.model };

@@ -359,6 +359,14 @@ export const fineTuneBackendSchema = z.discriminatedUnion('kind', [
        * runs recorded before this option): serving is the trainer's or the operator's job.
        */
       serve: z.enum(['vllm', 'sglang', 'llama-cpp', 'llama-cpp-server', 'none']).optional(),
+      /**
+       * Which path a serving engine (vLLM, SGLang, llama.cpp's server) is asked to load, since it reads it on its own
+       * machine. `trainer` (default): the path the trainer wrote, for an engine on the trainer's machine or one that
+       * sees its job directory at the same path; `worker`: the copy of the stored adapter on the inference worker that
+       * asks, for an engine with inference workers beside it. Embedded llama.cpp and continued training always read
+       * their own machine's copy.
+       */
+      serveAdapterFrom: z.enum(['trainer', 'worker']).optional(),
       /** USD per GPU-hour of the training machine (all its GPUs); without it `flt estimate` says "not priced". */
       gpuHour: z.number().nonnegative().optional(),
       /** Training tokens (over all epochs) the machine trains per second: turns a job's tokens into GPU-hours. */

@@ -7,7 +7,14 @@ import type { AnnotationDropReason } from './selfguide-annotation';
 import type { FilterCounts } from './selfguide-filters';
 import type { PseudoLabelCounts } from './semievol';
 import type { PromptLayout, PromptStyle } from './prompts';
-import type { AdapterServingRef, ArtifactRef, FineTuneHyperparameters, ModelRef, StageUsage } from './types';
+import type {
+  AdapterArchive,
+  AdapterServingRef,
+  ArtifactRef,
+  FineTuneHyperparameters,
+  ModelRef,
+  StageUsage,
+} from './types';
 
 // Answering and scoring multiple-choice questions.
 
@@ -155,6 +162,8 @@ export interface FineTuneJobRequest extends FineTuneJobContext {
   hyperparameters: FineTuneHyperparameters;
   /** Continue from this adapter (command backend); part of the job's identity when set. */
   initAdapter?: string;
+  /** That adapter in the artifact store, for a trainer on another host; not part of the job's identity. */
+  initAdapterArchive?: AdapterArchive;
   /**
    * Continue from this fine-tuned model of the backend's own (Together's `from_checkpoint`, Fireworks'
    * `warmStartFrom`) instead of `baseModel`; part of the job's identity when set.

@@ -127,6 +127,12 @@ export interface FineTuneHyperparameters {
   validationShare?: number;
 }
 
+/** A trained adapter's folder in the artifact store (lib/adapter-archive.ts), and where it was on its trainer. */
+export interface AdapterArchive {
+  ref: ArtifactRef;
+  root: string;
+}
+
 /** What a fine-tune backend reports about a job. */
 export interface FineTuneJobState {
   jobId: string;
@@ -135,6 +141,8 @@ export interface FineTuneJobState {
   resultModel: string | null;
   /** Local adapter directory, for the command backend. */
   adapterPath?: string | null;
+  /** That directory as stored in the artifact store by the trainer's host, for machines that cannot see it. */
+  adapterArchive?: AdapterArchive;
   error: string | null;
   /** The most recent events, newest last. */
   events: string[];
@@ -157,7 +165,7 @@ export interface ModelRef {
    * A LoRA adapter the model is called through. Engines that load adapters at runtime (vLLM, SGLang) serve it under
    * `name`, which is then also `model`; the embedded llama.cpp backend applies the GGUF file at `path` itself.
    */
-  adapter?: { name: string; path: string; scale?: number };
+  adapter?: { name: string; path: string; scale?: number; archive?: AdapterArchive };
   /** Set when a serving engine holds the adapter: stages re-load it before calling (a restarted server forgot it). */
   serving?: AdapterServingRef;
   /** Set when the model is called through a dedicated endpoint this run started: the run stops it at its end. */
@@ -213,6 +221,8 @@ export interface AdapterServingRef {
   provider: string;
   /** llama.cpp server: the id under which it preloaded the adapter, selected per request. */
   loraId?: number;
+  /** Set when the engine loads the asking worker's copy of the stored adapter, not the trainer's path. */
+  adapterFrom?: 'worker';
 }
 
 /** A contiguous slice of a dataset, stored as its own artifact so a shard activity reads only its items. */

@@ -11,6 +11,7 @@ import { createActivities } from '../activities';
 import { ModelGateway } from '../activities/providers/gateway';
 import type { ProvidersConfig } from '../core/config';
 import { LocalArtifactStore } from '../lib/artifacts';
+import { AdapterCopies } from '../lib/adapter-archive';
 import { loadSemiEvolCsv } from '../lib/datasets';
 import { freePort, requireTemporalCli, startDevServer } from '../lib/dev-server';
 import { storeSelfGuideTask } from '../lib/methods/selfguide-tasks';
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
     store,
     gateway: new ModelGateway(new ResponseCache(path.join(home, 'cache')), env),
     jobsDir: path.join(home, 'jobs'),
+    adapters: new AdapterCopies(store, path.join(home, 'adapters')),
     env,
   };
   const connection = await NativeConnection.connect({ address: server.address });

@@ -16,7 +16,7 @@ import type { Activities } from '../activities';
 import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from '../core/config';
 import type { FineTuneJobRequest, RemoteFineTuneBackendConfig } from '../core/contracts';
 import { InvalidInput } from '../core/errors';
-import type { ArtifactRef, FineTuneHyperparameters, FineTuneJobState, ModelRef } from '../core/types';
+import type { AdapterArchive, ArtifactRef, FineTuneHyperparameters, FineTuneJobState, ModelRef } from '../core/types';
 import { fineTuneJobCalls, fineTuneWait } from './activity-options';
 import { serveDownloadedCheckpoint } from './checkpoint-download';
 import { serveThroughDeployment, serveThroughEndpoint } from './endpoint';
@@ -35,6 +35,8 @@ export interface FineTuneInput {
   hyperparameters: FineTuneHyperparameters;
   /** Continue training from this served adapter (its path); `baseModel` is then the model it adapts. */
   initAdapter?: string;
+  /** That adapter in the artifact store, for a trainer on another host. */
+  initAdapterArchive?: AdapterArchive;
   /** Continue training this fine-tuned model of the backend's own (Together, Fireworks) instead of `baseModel`. */
   initModel?: string;
   /**
@@ -100,8 +102,16 @@ export async function fineTune(input: FineTuneInput): Promise<ModelRef> {
       return serveTrainedAdapter(
         input.providers,
         input.stage,
-        { name: trained.model, path: final.adapterPath },
-        { engine: backend.serve, provider: backend.provider },
+        {
+          name: trained.model,
+          path: final.adapterPath,
+          ...(final.adapterArchive ? { archive: final.adapterArchive } : {}),
+        },
+        {
+          engine: backend.serve,
+          provider: backend.provider,
+          ...(backend.serveAdapterFrom === 'worker' ? { adapterFrom: 'worker' as const } : {}),
+        },
       );
     }
     if (attempt >= (backend.retryFailedJobs ?? 0)) {
@@ -131,6 +141,7 @@ async function runJob(
     baseModel: input.baseModel.model,
     hyperparameters: input.hyperparameters,
     ...(input.initAdapter ? { initAdapter: input.initAdapter } : {}),
+    ...(input.initAdapterArchive ? { initAdapterArchive: input.initAdapterArchive } : {}),
     ...(input.initModel ? { initModel: input.initModel } : {}),
   };
   if (sharesJobs()) return waitOnSharedJob(request, backend);

@@ -4,6 +4,7 @@ import type { ProviderConfig, ProvidersConfig } from '../../core/config';
 import { InvalidConfig, typedError } from '../../core/errors';
 import type { ChatRequest, ChatResponse, StageUsage, Usage } from '../../core/types';
 import { canonicalJson } from '../../lib/canonical-json';
+import type { AdapterCopies } from '../../lib/adapter-archive';
 import { ResponseCache, type CallCache } from '../../lib/response-cache';
 import type { ChatBackend } from './chat';
 import { LlamaCppChat } from './llama-cpp-chat';
@@ -251,8 +252,13 @@ function worstCaseRequestTokens(request: ChatRequest): number {
 /** Opens the chat backend of a provider; tests pass their own. */
 export type ChatBackendOpener = (config: ProviderConfig, env: NodeJS.ProcessEnv) => Promise<ChatBackend>;
 
-const openChatBackend: ChatBackendOpener = async (config, env) =>
-  config.kind === 'llama-cpp' ? new LlamaCppChat(config) : new OpenAiCompatibleChat(config, env);
+/** Opens backends whose embedded llama.cpp applies adapters as `adapters` reach them on this host. */
+export const chatBackendOpener =
+  (adapters?: AdapterCopies): ChatBackendOpener =>
+  async (config, env) =>
+    config.kind === 'llama-cpp'
+      ? new LlamaCppChat(config, adapters && ((adapter) => adapters.localPath(adapter)))
+      : new OpenAiCompatibleChat(config, env);
 
 /** A backend shared by every run whose provider config differs at most by cache salt; closed when unused. */
 interface SharedBackend {
@@ -293,7 +299,7 @@ export class ModelGateway {
   constructor(
     private readonly cache: CallCache,
     private readonly env: NodeJS.ProcessEnv = process.env,
-    private readonly openBackend: ChatBackendOpener = openChatBackend,
+    private readonly openBackend: ChatBackendOpener = chatBackendOpener(),
   ) {
     this.share = providerShare(env);
   }

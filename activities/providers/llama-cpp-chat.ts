@@ -337,7 +337,11 @@ export class LlamaCppChat implements ChatBackend {
   private entry: Promise<ModelEntry> | undefined;
   private closed = false;
 
-  constructor(private readonly config: LlamaCppProviderConfig) {}
+  /** `localAdapter`: where an adapter's recorded path is on this host (another host's adapter comes from the store). */
+  constructor(
+    private readonly config: LlamaCppProviderConfig,
+    private readonly localAdapter: (adapter: LoraAdapter) => Promise<string> = async (adapter) => adapter.path,
+  ) {}
 
   async complete(request: ChatRequest, signal?: AbortSignal): Promise<ChatResponse> {
     if (this.closed) throw new Error('llama-cpp provider: complete() called after close()');
@@ -345,7 +349,7 @@ export class LlamaCppChat implements ChatBackend {
     if (request.choices && request.choices.length === 0)
       throw new Error('llama-cpp provider: `choices` must not be empty');
 
-    const { adapter } = request;
+    const adapter = request.adapter && { ...request.adapter, path: await this.localAdapter(request.adapter) };
     if (adapter) {
       await access(adapter.path).catch(() => {
         throw new Error(`llama-cpp provider: LoRA adapter "${adapter.name}" not found at ${adapter.path}`);

@@ -267,10 +267,10 @@ describe('SemiEvol on three hosts sharing an S3 store: two inference workers and
     await spread.stopAll('SIGTERM');
 
     // The same run, but for where each deployment's trainer keeps its adapters and the evolution job's name, which
-    // names the warm-up adapter it starts from by that path.
+    // names the warm-up adapter it starts from by that path (as do the stored adapter folders, in their manifests).
     const hostFree = (r: SemievolRunResult, jobs: string) =>
       JSON.parse(
-        JSON.stringify(withoutUsage(r))
+        JSON.stringify(withoutUsage(r), (key, value: unknown) => (key === 'archive' ? undefined : value))
           .replaceAll(`${jobs}/`, '<jobs>/')
           .replaceAll(r.models.evolved.model, '<evolved>'),
       );
@@ -285,6 +285,9 @@ describe('SemiEvol on three hosts sharing an S3 store: two inference workers and
       expect([job, log.match(/^fake LoRA training of /gm)?.length]).toEqual([job, 1]);
     }
     for (const worker of inference) expect(fs.existsSync(path.join(worker.home, 'jobs'))).toBe(false);
+    // Each adapter is in the bucket, stored once by the trainer host, for hosts that cannot see its disk.
+    for (const model of [result.models.warm!, result.models.evolved])
+      expect(await spread.store.lookup(`adapters/${model.model}`)).toEqual(model.adapter!.archive!.ref);
     // Each adapter loaded once, and unloaded at the end.
     const { loaded, events } = await spread.double.loraAdapters();
     const loads = events.filter((e) => e.action === 'load' && e.error === null).map((e) => e.name);

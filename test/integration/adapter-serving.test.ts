@@ -10,6 +10,8 @@ import type { ActivityDeps } from '../../activities/context';
 import { servingActivities } from '../../activities/serving';
 import type { ProvidersConfig } from '../../core/config';
 import type { AdapterServingRef } from '../../core/types';
+import { AdapterCopies } from '../../lib/adapter-archive';
+import { LocalArtifactStore } from '../../lib/artifacts';
 import { defaultLoraSpec, writeLoraAdapter } from '../../lib/gguf/lora-adapter';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 
@@ -19,7 +21,7 @@ let double: ProviderDouble;
 let dir: string;
 let mathDir: string;
 let otherDir: string;
-const activities = servingActivities({ env: {} } as unknown as ActivityDeps);
+let activities: ReturnType<typeof servingActivities>;
 
 function provider(baseURL: string): ProvidersConfig[string] {
   return {
@@ -55,6 +57,8 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-adapter-serving-'));
   mathDir = adapterDir('math');
   otherDir = adapterDir('other');
+  const store = new LocalArtifactStore(path.join(dir, 'store'));
+  activities = servingActivities({ env: {}, adapters: new AdapterCopies(store, dir) } as unknown as ActivityDeps);
   double = await startProviderDouble();
 });
 

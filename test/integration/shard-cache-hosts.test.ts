@@ -10,6 +10,7 @@ import { ModelGateway } from '../../activities/providers/gateway';
 import { ShardCalls } from '../../activities/shard-calls';
 import type { ProvidersConfig } from '../../core/config';
 import { defaultArtifactStore } from '../../lib/artifacts';
+import { AdapterCopies } from '../../lib/adapter-archive';
 import { ResponseCache } from '../../lib/response-cache';
 import { ShardResponseCache } from '../../lib/shard-response-cache';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
@@ -45,6 +46,7 @@ function host(): ActivityDeps {
     store,
     gateway: new ModelGateway(hostCache, { FLT_TEST_KEY: 'k' }),
     jobsDir: env.FLT_HOME,
+    adapters: new AdapterCopies(store, path.join(env.FLT_HOME, 'adapters')),
     env,
     shardCache: (shard) => new ShardResponseCache(store, shard, hostCache, Infinity),
   };

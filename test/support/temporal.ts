@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { createActivities } from '../../activities';
 import type { ActivityDeps } from '../../activities/context';
 import { LocalArtifactStore } from '../../lib/artifacts';
+import { AdapterCopies } from '../../lib/adapter-archive';
 import { ResponseCache } from '../../lib/response-cache';
 import { ModelGateway } from '../../activities/providers/gateway';
 import { polledQueues } from '../../lib/worker-roles';
@@ -56,6 +57,7 @@ export function tempDeps(env: NodeJS.ProcessEnv = {}): ActivityDeps & { home: st
     store,
     gateway: new ModelGateway(new ResponseCache(path.join(home, 'artifacts', 'response-cache')), env),
     jobsDir: path.join(home, 'jobs'),
+    adapters: new AdapterCopies(store, path.join(home, 'adapters')),
     env,
   };
 }

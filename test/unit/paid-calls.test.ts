@@ -8,6 +8,7 @@ import { ModelGateway } from '../../activities/providers/gateway';
 import { ShardCalls } from '../../activities/shard-calls';
 import type { ProvidersConfig } from '../../core/config';
 import { LocalArtifactStore } from '../../lib/artifacts';
+import { AdapterCopies } from '../../lib/adapter-archive';
 import { ResponseCache } from '../../lib/response-cache';
 
 const providers = (cacheSalt?: string): ProvidersConfig => ({
@@ -37,7 +38,8 @@ function setUp() {
   };
   const home = mkdtempSync(path.join(os.tmpdir(), 'flt-paid-'));
   const gateway = new ModelGateway(new ResponseCache(path.join(home, 'cache')), {}, async () => backend);
-  const deps = { store: new LocalArtifactStore(path.join(home, 'store')), gateway, jobsDir: home, env: {} };
+  const store = new LocalArtifactStore(path.join(home, 'store'));
+  const deps = { store, gateway, jobsDir: home, adapters: new AdapterCopies(store, home), env: {} };
   /** An attempt of a shard activity: `activityId` within the workflow run `run` (every attempt alike). */
   const attempt = (run: string, activityId: string, config = providers()) => {
     const activity = {

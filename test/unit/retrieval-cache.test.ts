@@ -8,15 +8,18 @@ import { ModelGateway } from '../../activities/providers/gateway';
 import { nearest, retrievalCacheBytes } from '../../activities/retrieval';
 import { Bm25Index } from '../../core/bm25';
 import type { McqItem } from '../../core/types';
+import { AdapterCopies } from '../../lib/adapter-archive';
 import { LocalArtifactStore } from '../../lib/artifacts';
 import { ResponseCache } from '../../lib/response-cache';
 
 function depsWith(env: NodeJS.ProcessEnv): ActivityDeps {
   const home = mkdtempSync(path.join(os.tmpdir(), 'flt-retrieval-cache-'));
+  const store = new LocalArtifactStore(path.join(home, 'artifacts'));
   return {
-    store: new LocalArtifactStore(path.join(home, 'artifacts')),
+    store,
     gateway: new ModelGateway(new ResponseCache(path.join(home, 'response-cache')), env),
     jobsDir: path.join(home, 'jobs'),
+    adapters: new AdapterCopies(store, path.join(home, 'adapters')),
     env,
   };
 }

@@ -11,6 +11,7 @@ import { ShardCalls } from '../../activities/shard-calls';
 import type { ProvidersConfig } from '../../core/config';
 import type { ChatResponse } from '../../core/types';
 import { LocalArtifactStore } from '../../lib/artifacts';
+import { AdapterCopies } from '../../lib/adapter-archive';
 import { ResponseCache } from '../../lib/response-cache';
 
 async function until(ready: () => boolean): Promise<void> {
@@ -53,7 +54,8 @@ describe('ShardCalls', () => {
     };
     const home = mkdtempSync(path.join(os.tmpdir(), 'flt-shard-'));
     const gateway = new ModelGateway(new ResponseCache(path.join(home, 'cache')), {}, async () => backend);
-    const deps = { store: new LocalArtifactStore(path.join(home, 'store')), gateway, jobsDir: home, env: {} };
+    const store = new LocalArtifactStore(path.join(home, 'store'));
+    const deps = { store, gateway, jobsDir: home, adapters: new AdapterCopies(store, home), env: {} };
     const activity = {
       cancellationSignal: new AbortController().signal,
       heartbeat: () => undefined,
@@ -102,7 +104,8 @@ describe('ShardCalls', () => {
       };
       const home = mkdtempSync(path.join(os.tmpdir(), 'flt-shard-'));
       const gateway = new ModelGateway(new ResponseCache(path.join(home, 'cache')), {}, async () => backend);
-      const deps = { store: new LocalArtifactStore(path.join(home, 'store')), gateway, jobsDir: home, env: {} };
+      const store = new LocalArtifactStore(path.join(home, 'store'));
+      const deps = { store, gateway, jobsDir: home, adapters: new AdapterCopies(store, home), env: {} };
       const beats: unknown[] = [];
       const activity = {
         cancellationSignal: new AbortController().signal,
