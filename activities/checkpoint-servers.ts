@@ -16,7 +16,7 @@ import type { ActivityDeps } from './context';
 import { toActivityFailureIn } from './providers/errors';
 import { openAiCompatibleProvider } from './providers/finetune/backend-common';
 import { providerApiKey } from './providers/secrets';
-import { JobProcesses, readOrNull, signalGroup, tailLines } from './process-groups';
+import { JobProcesses, readOrNull, readPid, signalGroup, tailLines, writeWhole } from './process-groups';
 
 const pollMs = 1000;
 /** What a `GET /models` may take before the poll counts it as not answering yet. */
@@ -53,23 +53,26 @@ function serverBaseURL(
 
 /** The server's record and process group, by run and checkpoint (its processes carry both as FLT_JOB_NAME). */
 class RecordedServer {
-  private readonly processes = new JobProcesses('/proc');
-  private readonly host = localHost();
+  private readonly processes: JobProcesses;
+  private readonly host: string;
 
   constructor(
     readonly dir: string,
     readonly name: string,
-  ) {}
+    procRoot = '/proc',
+  ) {
+    this.processes = new JobProcesses(procRoot);
+    this.host = localHost(procRoot);
+  }
 
-  /** The record of run `runId`'s server of checkpoint `name` among the worker's jobs. */
-  static of(jobsDir: string, { runId, name }: { runId: string; name: string }): RecordedServer {
+  /** The record of run `runId`'s server of checkpoint `name` among the worker's jobs (`procRoot`: for tests). */
+  static of(jobsDir: string, { runId, name }: { runId: string; name: string }, procRoot?: string): RecordedServer {
     const [run, model] = [path.basename(runId), path.basename(name)];
-    return new RecordedServer(path.join(jobsDir, 'checkpoint-servers', run, model), `${run}/${model}`);
+    return new RecordedServer(path.join(jobsDir, 'checkpoint-servers', run, model), `${run}/${model}`, procRoot);
   }
 
   private get pid(): number | null {
-    const pid = readOrNull(path.join(this.dir, 'pid'));
-    return pid === null ? null : Number(pid);
+    return readPid(path.join(this.dir, 'pid'));
   }
 
   /** Where the recorded server runs: here (alive), gone, or on another host this worker cannot see. */
@@ -105,9 +108,9 @@ class RecordedServer {
       child.on('error', () => undefined);
       if (child.pid === undefined) throw new Error(`could not start the server of ${this.name}: ${command}`);
       child.unref();
-      fs.writeFileSync(path.join(this.dir, 'host'), this.host);
+      writeWhole(path.join(this.dir, 'host'), this.host);
       // Written last: its presence is what a retried attempt takes as "the server was started".
-      fs.writeFileSync(path.join(this.dir, 'pid'), String(child.pid));
+      writeWhole(path.join(this.dir, 'pid'), String(child.pid));
     } finally {
       fs.closeSync(log);
     }
@@ -128,8 +131,12 @@ class RecordedServer {
 }
 
 /** Stops a server `startCheckpointServer` started (or may have); one already gone, or never started, is left be. */
-export async function stopCheckpointServer(jobsDir: string, ref: CheckpointServerRef): Promise<void> {
-  await RecordedServer.of(jobsDir, ref).stop(ref.stopGraceSeconds * 1000);
+export async function stopCheckpointServer(
+  jobsDir: string,
+  ref: CheckpointServerRef,
+  procRoot?: string,
+): Promise<void> {
+  await RecordedServer.of(jobsDir, ref, procRoot).stop(ref.stopGraceSeconds * 1000);
 }
 
 export function checkpointServerActivities({ jobsDir, env }: ActivityDeps) {

@@ -32,6 +32,22 @@ async function readQuietly(file: string, encoding: BufferEncoding): Promise<stri
   }
 }
 
+/**
+ * A recorded pid, or null when there is none or it is not a positive number: a worker killed while it wrote the file
+ * left it empty, and an empty pid read as 0 names the reader's own process group.
+ */
+export function readPid(file: string): number | null {
+  const text = readOrNull(file);
+  return text !== null && /^[1-9]\d*$/.test(text) ? Number(text) : null;
+}
+
+/** Writes `file` whole or not at all (beside it, then renamed over it), so no reader finds it half written. */
+export function writeWhole(file: string, content: string): void {
+  const partial = `${file}.${process.pid}.partial`;
+  fs.writeFileSync(partial, content);
+  fs.renameSync(partial, file);
+}
+
 /** Signals a whole process group; false when the group is already gone. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   try {

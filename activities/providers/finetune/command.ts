@@ -12,7 +12,15 @@ import * as path from 'node:path';
 import type { FineTuneBackendConfig } from '../../../core/config';
 import type { FineTuneJobState } from '../../../core/types';
 import { localHost, rebootedSince } from '../../../lib/orphaned-activities';
-import { JobProcesses, processRuns, readOrNull, signalGroup, tailLines } from '../../process-groups';
+import {
+  JobProcesses,
+  processRuns,
+  readOrNull,
+  readPid,
+  signalGroup,
+  tailLines,
+  writeWhole,
+} from '../../process-groups';
 import {
   endedWithoutModel,
   eventTail,
@@ -242,9 +250,9 @@ export class CommandFineTuneBackend implements FineTuneBackend {
       if (child.pid === undefined)
         throw new Error(`Command fine-tune backend: could not start the trainer for ${jobId}.`);
       child.unref();
-      fs.writeFileSync(path.join(dir, 'host'), this.host);
+      writeWhole(path.join(dir, 'host'), this.host);
       // Written last: its presence is what findJob takes as "this job exists".
-      fs.writeFileSync(path.join(dir, 'pid'), String(child.pid));
+      writeWhole(path.join(dir, 'pid'), String(child.pid));
     } finally {
       fs.closeSync(log);
     }
@@ -264,10 +272,9 @@ export class CommandFineTuneBackend implements FineTuneBackend {
 
   /** The trainer's process group when it runs among this worker's processes; null otherwise. */
   private async liveGroup(dir: string, jobId: string): Promise<number | null> {
-    const pid = readOrNull(path.join(dir, 'pid'));
-    if (pid === null) throw new Error(`Command fine-tune backend: no job in ${dir}.`);
-    if (this.whereabouts(dir).kind !== 'here') return null;
-    const pgid = Number(pid);
+    if (!fs.existsSync(path.join(dir, 'pid'))) throw new Error(`Command fine-tune backend: no job in ${dir}.`);
+    const pgid = readPid(path.join(dir, 'pid'));
+    if (pgid === null || this.whereabouts(dir).kind !== 'here') return null;
     return (await this.processes.alive(pgid, jobId)) ? pgid : null;
   }
 
