@@ -9,11 +9,12 @@ import {
   type FineTuneHyperparameters,
   type FineTuneJobState,
 } from '../core/types';
-import { archiveAdapter } from '../lib/adapter-archive';
+import { archiveAdapter, storedAdapterName } from '../lib/adapter-archive';
 import { canonicalJson } from '../lib/canonical-json';
 import { hostTaskQueue } from '../lib/worker-roles';
 import type { ActivityDeps } from './context';
 import { createFineTuneBackend } from './providers/finetune/backend';
+import { epochAdapterPath, epochsWithAdapters } from './providers/finetune/command';
 import { endedWithoutModel, type JobTag } from './providers/finetune/backend-common';
 import { toActivityFailure } from './providers/errors';
 
@@ -32,13 +33,14 @@ export function fineTuneActivities({ store, jobsDir, adapters, env }: ActivityDe
     ctx: JobContext,
     state: FineTuneJobState,
     onBytes?: (bytes: number) => void,
-  ): Promise<FineTuneJobState> =>
-    ctx.backend.kind === 'command' && state.status === 'succeeded' && state.adapterPath
-      ? {
-          ...state,
-          adapterArchive: await archiveAdapter(store, state.adapterPath, `adapters/${state.jobId}`, onBytes),
-        }
-      : state;
+  ): Promise<FineTuneJobState> => {
+    const { adapterPath, jobId } = state;
+    if (ctx.backend.kind !== 'command' || state.status !== 'succeeded' || !adapterPath) return state;
+    // Each epoch's adapter too, for SELF-GUIDE's choice among them on whichever host makes it.
+    for (const epoch of epochsWithAdapters(adapterPath))
+      await archiveAdapter(store, epochAdapterPath(adapterPath, epoch), storedAdapterName(jobId, epoch), onBytes);
+    return { ...state, adapterArchive: await archiveAdapter(store, adapterPath, storedAdapterName(jobId), onBytes) };
+  };
 
   return {
     /** Taken from the trainer task queue: the queue of this worker's host, where a job it starts lives. */

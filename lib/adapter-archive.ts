@@ -38,6 +38,10 @@ async function* folderRecords(root: string, onBytes: (bytes: number) => void): A
   }
 }
 
+/** The store's name for a job's adapter folder, or for the folder of one of its epochs. */
+export const storedAdapterName = (jobId: string, epoch?: number): string =>
+  epoch === undefined ? `adapters/${jobId}` : `adapters/${jobId}-epoch-${epoch}`;
+
 /**
  * Stores the folder `root` (every file below it) under `name`, once: a second archive of the same job (a retried
  * poll) finds the name taken and gets the first archive's reference. `onBytes` hears of each file chunk read.

@@ -242,6 +242,9 @@ export async function epochCheckpoints(
     hyperparameters: hyperparameters(pipeline, epochs),
     backend,
     providers: pipeline.providers,
+    // A continued adapter is part of the job's identity.
+    ...(pipeline.fineTuneFrom?.initAdapter ? { initAdapter: pipeline.fineTuneFrom.initAdapter } : {}),
+    ...(final.adapter ? { trainedAdapter: final.adapter } : {}),
   });
   // The newest checkpoint is the last epoch's.
   return Array.from({ length: epochs }, (_, i) =>

@@ -5,10 +5,12 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fineTuneCheckpointActivities } from '../../activities/fine-tune-checkpoints';
 import { chatBackendOpener } from '../../activities/providers/gateway';
 import { LlamaCppChat } from '../../activities/providers/llama-cpp-chat';
 import { servingActivities } from '../../activities/serving';
 import type { LlamaCppProviderConfig, ProvidersConfig } from '../../core/config';
+import type { CheckpointingBackendConfig } from '../../core/contracts';
 import type { AdapterArchive, ChatRequest, ModelRef } from '../../core/types';
 import { AdapterCopies, archiveAdapter } from '../../lib/adapter-archive';
 import { LocalArtifactStore } from '../../lib/artifacts';
@@ -171,28 +173,29 @@ describe('embedded llama.cpp on a host without the trainer’s disk', () => {
   });
 });
 
-test('a trainer on another host continues the adapter from its copy of the archive', async () => {
+test('a trainer on another host continues the adapter from its copy; its epochs are listed on any host', async () => {
   const trainerHost = tempDeps({ ...process.env, FLT_BASE_GGUF: baseGguf });
   const deps = { ...trainerHost, store, adapters: new AdapterCopies(store, path.join(trainerHost.home, 'adapters')) };
   const client = await testClient();
   const worker = await testWorker(deps);
   try {
     await worker.run(async () => {
+      const backend: CheckpointingBackendConfig = {
+        kind: 'command',
+        command: fakeTrainerCommand,
+        provider: 'local',
+        servedModel: 'adapter-{job}',
+        pollIntervalSeconds: 0.1,
+        serve: 'llama-cpp',
+      };
       const input: FineTuneInput = {
         runId: `continue-${Date.now()}`,
         stage: 'evolve',
-        backend: {
-          kind: 'command',
-          command: fakeTrainerCommand,
-          provider: 'local',
-          servedModel: 'adapter-{job}',
-          pollIntervalSeconds: 0.1,
-          serve: 'llama-cpp',
-        },
+        backend,
         providers: {},
         baseModel: { provider: 'local', model: baseGguf },
         training: await deps.store.writeJsonl([{ messages: [{ role: 'user', content: 'hi' }] }]),
-        hyperparameters: { epochs: 1 },
+        hyperparameters: { epochs: 2 },
         initAdapter: path.join(recorded, adapterFileName),
         initAdapterArchive: archive,
       };
@@ -215,6 +218,26 @@ test('a trainer on another host continues the adapter from its copy of the archi
       const stored = await store.readAll<{ file: string; size?: number }>(model.adapter!.archive!.ref);
       const listed = stored.filter((record) => record.size !== undefined).map((record) => record.file);
       expect(listed).toEqual(Object.keys(filesOf(folder)).sort());
+
+      // SELF-GUIDE's list of the job's epoch adapters, made on the trainer's host and on a host without its disk.
+      const { providers, stage, training, baseModel, hyperparameters, initAdapter } = input;
+      const job = { providers, stage, training, baseModel: baseModel.model, hyperparameters, initAdapter };
+      const listing = { ...job, backend, trainedAdapter: model.adapter };
+      const onTrainer = await fineTuneCheckpointActivities(deps).fineTuneCheckpoints(listing);
+      expect(onTrainer.map((m) => m.model)).toEqual([`${jobs[0]}-epoch-1`, `${jobs[0]}-epoch-2`]);
+      const trainerEpochs = path.join(deps.jobsDir, jobs[0]!, 'checkpoints');
+      const keptEpochs = path.join(dir, 'kept-epochs');
+      fs.cpSync(trainerEpochs, keptEpochs, { recursive: true });
+      fs.rmSync(trainerEpochs, { recursive: true });
+      const elsewhere = { ...host(), store, jobsDir: path.join(dir, 'no-jobs-here') };
+      const offTrainer = await fineTuneCheckpointActivities(elsewhere as never).fineTuneCheckpoints(listing);
+      expect(offTrainer).toEqual(onTrainer);
+      for (const [i, epoch] of offTrainer.entries()) {
+        const trained = path.join(trainerEpochs, `epoch-${i + 1}`);
+        expect(epoch.adapter).toMatchObject({ path: trained, archive: { root: trained } });
+        const copy = await elsewhere.adapters.localPath(epoch.adapter!);
+        expect(filesOf(copy)).toEqual(filesOf(path.join(keptEpochs, `epoch-${i + 1}`)));
+      }
     });
   } finally {
     await client.close();

@@ -4,9 +4,12 @@
 // The double's checkpoints move from the base model's accuracy towards the final model's in equal steps, each knowing
 // the inputs of the less accurate ones; with a negative fine-tuning gain on data that is mostly right, every epoch
 // knows less than the one before, so the first epoch scores best (and wins any tie, being the fewest).
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ProvidersConfig } from '../../core/config';
 import { bestEpoch } from '../../core/selfguide-campaign';
+import { defaultLoraSpec, writeLoraAdapter } from '../../lib/gguf/lora-adapter';
 import { tsArgs } from '../../lib/ts-process';
 import { selfGuideMethod } from '../../lib/methods/selfguide';
 import { loadConfiguredTask, storeSelfGuideTask } from '../../lib/methods/selfguide-tasks';
@@ -110,7 +113,8 @@ describe('selfGuideRun choosing the best epoch on the validation split', () => {
     }
   });
 
-  it("serves a command trainer's per-epoch adapters for validation, keeps the best and unloads them", async () => {
+  /** A run whose model is `model` (default the double's `sim-model`), trained by the fake LoRA trainer. */
+  async function commandTrainerRun(model: SelfGuideRunInput['model'] = { provider: 'vllm', model: 'sim-model' }) {
     const root = path.resolve(__dirname, '../..');
     const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
     const trainerCommand = [process.execPath, ...tsArgs(path.resolve(root, 'test/support/fake-lora-trainer.ts'))]
@@ -156,11 +160,20 @@ describe('selfGuideRun choosing the best epoch on the validation split', () => {
     const { client, close } = await testClient();
     const worker = await testWorker(deps);
     const runId = `sg-best-epoch-cmd-${Date.now()}`;
-    const args = [{ runId, ...pipeline, ...run, validationSplit, settings: { ...settings, epochs: 2 } }];
+    const args = [{ runId, ...pipeline, model, ...run, validationSplit, settings: { ...settings, epochs: 2 } }];
     try {
       const result: SelfGuideRunResult = await worker.run(() =>
         client.workflow.execute('selfGuideRun', { taskQueue: worker.taskQueue, workflowId: runId, args }),
       );
+      return { result, loraBefore };
+    } finally {
+      await close();
+    }
+  }
+
+  it("serves a command trainer's per-epoch adapters for validation, keeps the best and unloads them", async () => {
+    const { result, loraBefore } = await commandTrainerRun();
+    {
       const choice = result.epochChoice!;
       expect(choice.scores.map((s) => s.epochs)).toEqual([1, 2]);
       expect(choice.epochs).toBe(bestEpoch(choice.scores));
@@ -178,8 +191,24 @@ describe('selfGuideRun choosing the best epoch on the validation split', () => {
       expect(lora.filter((e) => e.action === 'load').map((e) => e.name)).toContain(first.model);
       expect(lora.filter((e) => e.action === 'unload').map((e) => e.name)).toContain(first.model);
       expect(loaded).toEqual([]);
+    }
+  });
+
+  it('chooses among the epochs of a trainer that continued a configured adapter', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-best-epoch-lora-'));
+    const adapterFile = path.join(dir, 'finance.gguf');
+    writeLoraAdapter(path.resolve(__dirname, '../../../shared/models/llama-2-tiny-random.gguf'), adapterFile, {
+      ...defaultLoraSpec,
+      seed: 'configured',
+    });
+    try {
+      const lora = { path: adapterFile, serve: 'vllm' as const, baseModel: 'sim-model', continue: true };
+      const { result } = await commandTrainerRun({ provider: 'vllm', model: 'finance', lora });
+      const choice = result.epochChoice!;
+      expect(choice.scores.map((s) => s.epochs)).toEqual([1, 2]);
+      expect(choice.scores[0]!.model.adapter!.path).toMatch(/checkpoints\/epoch-1$/);
     } finally {
-      await close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -75,6 +75,22 @@ type Whereabouts = { kind: 'here' } | { kind: 'gone' } | { kind: 'elsewhere'; ho
 /** Where a trainer may leave one adapter per epoch, as `epoch-<N>` folders (FLT_CHECKPOINT_DIR). */
 export const checkpointDirName = 'checkpoints';
 
+/** The trainer's folder of epoch `epoch`'s adapter, beside its final adapter folder `adapterPath`. */
+export const epochAdapterPath = (adapterPath: string, epoch: number): string =>
+  path.join(path.dirname(adapterPath), checkpointDirName, `epoch-${epoch}`);
+
+/** The epochs a finished job left an adapter for, in order, read from the folder beside its final adapter. */
+export function epochsWithAdapters(adapterPath: string): number[] {
+  const dir = path.join(path.dirname(adapterPath), checkpointDirName);
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .map((entry) => /^epoch-(\d+)$/.exec(entry)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function fileSha256(file: string): string {
