@@ -8,12 +8,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ActivityDeps } from '../../activities/context';
 import { servingActivities } from '../../activities/serving';
-import type { ProvidersConfig } from '../../core/config';
 import type { AdapterServingRef } from '../../core/types';
 import { AdapterCopies } from '../../lib/adapter-archive';
 import { LocalArtifactStore } from '../../lib/artifacts';
 import { defaultLoraSpec, writeLoraAdapter } from '../../lib/gguf/lora-adapter';
-import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
+import { doubleProvider, startProviderDouble, type ProviderDouble } from '../support/provider-double';
 
 const baseModel = path.resolve(__dirname, '../../../shared/models/llama-2-tiny-random.gguf');
 
@@ -22,18 +21,6 @@ let dir: string;
 let mathDir: string;
 let otherDir: string;
 let activities: ReturnType<typeof servingActivities>;
-
-function provider(baseURL: string): ProvidersConfig[string] {
-  return {
-    kind: 'openai-compatible',
-    baseURL,
-    apiKeyEnv: 'UNUSED_KEY',
-    testDouble: true,
-    requestTimeoutSeconds: 10,
-    prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 },
-    maxConcurrency: 4,
-  };
-}
 
 /** An adapter directory as the command backend leaves it: the trainer's output with one adapter.gguf inside. */
 function adapterDir(name: string): string {
@@ -45,7 +32,7 @@ function adapterDir(name: string): string {
 
 const serve = (engine: AdapterServingRef['engine'], name: string, adapterPath: string) =>
   activities.serveAdapter({
-    providers: { served: provider(double.baseURL) },
+    providers: { served: doubleProvider(double.baseURL) },
     adapter: { name, path: adapterPath },
     serving: { engine, provider: 'served' },
   });
@@ -132,7 +119,7 @@ describe('vllm', () => {
     await double.restartLoraServing();
     await serve('vllm', 'flt-math', mathDir);
     const unloaded = await activities.unloadAdapters({
-      providers: { served: provider(double.baseURL) },
+      providers: { served: doubleProvider(double.baseURL) },
       models: [math, other, { provider: 'served', model: 'sim-model' }],
     });
     expect(unloaded).toEqual(['flt-math', 'flt-other']);
@@ -148,7 +135,7 @@ describe('sglang', () => {
     const model = await serve('sglang', 'flt-math', mathDir);
     expect(model.serving).toEqual({ engine: 'sglang', provider: 'served' });
     await serve('sglang', 'flt-math', mathDir);
-    await activities.unloadAdapters({ providers: { served: provider(double.baseURL) }, models: [model] });
+    await activities.unloadAdapters({ providers: { served: doubleProvider(double.baseURL) }, models: [model] });
     expect(await adminRequests()).toEqual([
       '/load_lora_adapter',
       '/v1/chat/completions',
@@ -190,7 +177,7 @@ describe('llama-cpp-server', () => {
 
   const serveThere = (adapterPath: string) =>
     activities.serveAdapter({
-      providers: { llama: provider(url) },
+      providers: { llama: doubleProvider(url) },
       adapter: { name: 'flt-math', path: adapterPath },
       serving: { engine: 'llama-cpp-server', provider: 'llama' },
     });

@@ -9,7 +9,7 @@ import { fineTuneCheckpointActivities } from '../../activities/fine-tune-checkpo
 import { chatBackendOpener } from '../../activities/providers/gateway';
 import { LlamaCppChat } from '../../activities/providers/llama-cpp-chat';
 import { servingActivities } from '../../activities/serving';
-import type { LlamaCppProviderConfig, ProvidersConfig } from '../../core/config';
+import type { LlamaCppProviderConfig } from '../../core/config';
 import type { CheckpointingBackendConfig } from '../../core/contracts';
 import type { AdapterArchive, ChatRequest, ModelRef } from '../../core/types';
 import { AdapterCopies, archiveAdapter } from '../../lib/adapter-archive';
@@ -17,7 +17,7 @@ import { LocalArtifactStore } from '../../lib/artifacts';
 import { defaultLoraSpec, writeLoraAdapter } from '../../lib/gguf/lora-adapter';
 import type { FineTuneInput } from '../../workflows/fine-tune';
 import { adapterFileName, fakeTrainerCommand, manifestFileName } from '../support/fake-lora-trainer';
-import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
+import { doubleProvider, startProviderDouble, type ProviderDouble } from '../support/provider-double';
 import { tempDeps, testClient, testWorker } from '../support/temporal';
 
 const baseGguf = path.resolve(__dirname, '../../../shared/models/llama-2-tiny-random.gguf');
@@ -48,16 +48,6 @@ function host() {
   const adapters = new AdapterCopies(store, path.join(home, 'adapters'));
   return { home, adapters, serving: servingActivities({ env: {}, adapters } as never) };
 }
-
-const provider = (baseURL: string): ProvidersConfig[string] => ({
-  kind: 'openai-compatible',
-  baseURL,
-  apiKeyEnv: 'UNUSED_KEY',
-  testDouble: true,
-  requestTimeoutSeconds: 10,
-  prices: { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 },
-  maxConcurrency: 4,
-});
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-adapter-host-'));
@@ -118,7 +108,7 @@ test('a stored folder that is cut short or names a file outside itself is refuse
 
 test('vLLM beside this worker is given its copy when so configured; the model keeps the recorded path', async () => {
   const { home, serving } = host();
-  const providers = { served: provider(double.baseURL) };
+  const providers = { served: doubleProvider(double.baseURL) };
   const adapter = { name: 'flt-remote', path: recorded, archive };
   // By default the engine is given the trainer's path, for an engine on the trainer's machine: not this one's.
   const onTrainer = { engine: 'vllm' as const, provider: 'served' };
