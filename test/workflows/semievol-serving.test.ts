@@ -114,7 +114,12 @@ describe('semievolRun with adapters served on vLLM', () => {
       const evolved = result.models.evolved;
       expect(warm).toMatchObject({ provider: 'local-vllm', serving: { engine: 'vllm', provider: 'local-vllm' } });
       expect(warm.model).toMatch(/^flt-/);
-      expect(warm.adapter).toEqual({ name: warm.model, path: expect.stringContaining(warm.model) });
+      expect(warm.adapter).toEqual({
+        name: warm.model,
+        path: expect.stringContaining(warm.model),
+        // Stored by its trainer's host, for hosts that cannot see the job's folder.
+        archive: { ref: expect.objectContaining({ count: expect.any(Number) }), root: warm.adapter!.path },
+      });
       expect(evolved.model).not.toBe(warm.model);
       // M_evol was trained on from M_warm's adapter file, on the base model's name rather than the adapter's.
       const manifest = JSON.parse(fs.readFileSync(path.join(evolved.adapter!.path, manifestFileName), 'utf8'));
