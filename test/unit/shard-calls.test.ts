@@ -134,4 +134,28 @@ describe('ShardCalls', () => {
       jest.useRealTimers();
     }
   });
+
+  it('starts its items a few per turn of the event loop, so answers in flight are handled in between', async () => {
+    const home = mkdtempSync(path.join(os.tmpdir(), 'flt-shard-'));
+    const gateway = new ModelGateway(new ResponseCache(path.join(home, 'cache')), {});
+    const deps = { store: new LocalArtifactStore(path.join(home, 'store')), gateway, jobsDir: home, env: {} };
+    const activity = {
+      cancellationSignal: new AbortController().signal,
+      heartbeat: () => undefined,
+      info: { activityId: '1', workflowExecution: { workflowId: 'w', runId: 'r' } },
+    };
+    const items = Array.from({ length: 100 }, (_, i) => i);
+    const shard = new ShardCalls(deps, providers, 'test', items.length, activity);
+    let started = 0;
+    // Queued before the items: it runs in the next turn of the event loop, as an answer that had arrived would.
+    const startedByNextTurn = new Promise<number>((resolve) => setImmediate(() => resolve(started)));
+    const done = shard.forEach(items, async (item) => {
+      started++;
+      return item * 2;
+    });
+    expect(await startedByNextTurn).toBeGreaterThan(0);
+    expect(await startedByNextTurn).toBeLessThan(items.length);
+    expect(await done).toEqual(items.map((i) => i * 2));
+    await gateway.close();
+  });
 });
