@@ -138,7 +138,8 @@ describe('ShardCalls', () => {
   it('starts its items a few per turn of the event loop, so answers in flight are handled in between', async () => {
     const home = mkdtempSync(path.join(os.tmpdir(), 'flt-shard-'));
     const gateway = new ModelGateway(new ResponseCache(path.join(home, 'cache')), {});
-    const deps = { store: new LocalArtifactStore(path.join(home, 'store')), gateway, jobsDir: home, env: {} };
+    const store = new LocalArtifactStore(path.join(home, 'store'));
+    const deps = { store, gateway, jobsDir: home, adapters: new AdapterCopies(store, home), env: {} };
     const activity = {
       cancellationSignal: new AbortController().signal,
       heartbeat: () => undefined,
