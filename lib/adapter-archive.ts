@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AdapterArchive, ArtifactRef } from '../core/types';
-import type { ArtifactStore } from './artifact-contract';
+import { integrityFailure, type ArtifactStore } from './artifact-contract';
 
 /** Bytes of a file per record: records stay small enough to stream. */
 const chunkBytes = 1 << 20;
@@ -70,19 +70,20 @@ async function unpacked(store: ArtifactStore, ref: ArtifactRef, dir: string): Pr
     if (!current) return;
     await current.handle.close();
     if (current.left !== 0)
-      throw new Error(`adapter archive ${ref.uri} holds ${current.file} short by ${current.left} bytes`);
+      throw integrityFailure(`adapter archive ${ref.uri} holds ${current.file} short by ${current.left} bytes`);
     current = null;
   };
   try {
     for await (const record of store.readJsonl<ArchiveRecord>(ref)) {
       const file = path.join(partial, record.file);
-      if (!file.startsWith(`${partial}${path.sep}`)) throw new Error(`adapter archive ${ref.uri} names ${record.file}`);
+      if (!file.startsWith(`${partial}${path.sep}`))
+        throw integrityFailure(`adapter archive ${ref.uri} names ${record.file}, outside its folder`);
       if ('size' in record) {
         await finish();
         await fs.promises.mkdir(path.dirname(file), { recursive: true });
         current = { file: record.file, handle: await fs.promises.open(file, 'w'), left: record.size };
       } else {
-        if (current?.file !== record.file) throw new Error(`adapter archive ${ref.uri} is out of order`);
+        if (current?.file !== record.file) throw integrityFailure(`adapter archive ${ref.uri} is out of order`);
         const data = Buffer.from(record.data, 'base64');
         await current.handle.write(data);
         current.left -= data.length;
@@ -94,7 +95,8 @@ async function unpacked(store: ArtifactStore, ref: ArtifactRef, dir: string): Pr
       if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
     });
   } catch (err) {
-    if (err instanceof ApplicationFailure) throw err; // the store's own verdict (a corrupt blob), as it worded it
+    // An archive that is not what it should be stays so: failed at once, as the store fails a corrupt blob.
+    if (err instanceof ApplicationFailure) throw err;
     throw new Error(`could not unpack adapter ${ref.uri}: ${err instanceof Error ? err.message : err}`, { cause: err });
   } finally {
     await (current as { handle: fs.promises.FileHandle } | null)?.handle.close().catch(() => undefined);

@@ -100,7 +100,10 @@ test('a stored folder that is cut short or names a file outside itself is refuse
   ]);
   const at = (ref: typeof cut) =>
     adapters.localPath({ path: path.join(recorded, 'adapter.gguf'), archive: { ref, root: recorded } });
-  await expect(at(cut)).rejects.toThrow(/holds adapter.gguf short by 6 bytes/);
+  await expect(at(cut)).rejects.toMatchObject({
+    nonRetryable: true,
+    message: expect.stringMatching(/holds adapter.gguf short by 6 bytes/),
+  });
   await expect(at(escaping)).rejects.toThrow(/names \.\.\/outside/);
   expect(fs.readdirSync(path.join(home, 'adapters'))).toEqual([]);
   expect(fs.existsSync(path.join(home, 'outside'))).toBe(false);
