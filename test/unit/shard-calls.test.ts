@@ -31,6 +31,28 @@ const model = { provider: 'p', model: 'm' };
 const ask = (text: string) => ({ messages: [{ role: 'user' as const, content: text }], max_tokens: 4 });
 const refused = Object.assign(new Error('400 this request is invalid'), { status: 400 });
 
+/** A shard of `size` calls to `backend` (or the configured provider), in a fresh data directory. */
+function shardOf(
+  size: number,
+  {
+    backend,
+    heartbeat = () => undefined,
+    config = providers,
+  }: { backend?: ChatBackend; heartbeat?: (details: unknown) => void; config?: ProvidersConfig } = {},
+) {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'flt-shard-'));
+  const cache = new ResponseCache(path.join(home, 'cache'));
+  const gateway = backend ? new ModelGateway(cache, {}, async () => backend) : new ModelGateway(cache, {});
+  const store = new LocalArtifactStore(path.join(home, 'store'));
+  const deps = { store, gateway, jobsDir: home, adapters: new AdapterCopies(store, home), env: {} };
+  const activity = {
+    cancellationSignal: new AbortController().signal,
+    heartbeat,
+    info: { activityId: '1', workflowExecution: { workflowId: 'w', runId: 'r' } },
+  };
+  return { gateway, shard: new ShardCalls(deps, config, 'test', size, activity) };
+}
+
 describe('ShardCalls', () => {
   it('lets started calls finish into the cache when one call fails, and drops the queued ones', async () => {
     const held = new Map<string, { answer: () => void; refuse: () => void }>();
@@ -52,16 +74,7 @@ describe('ShardCalls', () => {
           held.set(text, { answer: () => resolve(response), refuse: () => reject(refused) });
         }),
     };
-    const home = mkdtempSync(path.join(os.tmpdir(), 'flt-shard-'));
-    const gateway = new ModelGateway(new ResponseCache(path.join(home, 'cache')), {}, async () => backend);
-    const store = new LocalArtifactStore(path.join(home, 'store'));
-    const deps = { store, gateway, jobsDir: home, adapters: new AdapterCopies(store, home), env: {} };
-    const activity = {
-      cancellationSignal: new AbortController().signal,
-      heartbeat: () => undefined,
-      info: { activityId: '1', workflowExecution: { workflowId: 'w', runId: 'r' } },
-    };
-    const shard = new ShardCalls(deps, providers, 'test', 4, activity);
+    const { gateway, shard } = shardOf(4, { backend });
 
     // Concurrency 2: two calls start and are held; the other two wait behind them.
     const work = shard.forEach(['a', 'b', 'c', 'd'], (text) => shard.chat(model, ask(text), text));
@@ -102,18 +115,13 @@ describe('ShardCalls', () => {
             ? new Promise((resolve) => (releaseLast = () => resolve(answer)))
             : Promise.resolve(answer),
       };
-      const home = mkdtempSync(path.join(os.tmpdir(), 'flt-shard-'));
-      const gateway = new ModelGateway(new ResponseCache(path.join(home, 'cache')), {}, async () => backend);
-      const store = new LocalArtifactStore(path.join(home, 'store'));
-      const deps = { store, gateway, jobsDir: home, adapters: new AdapterCopies(store, home), env: {} };
       const beats: unknown[] = [];
-      const activity = {
-        cancellationSignal: new AbortController().signal,
-        heartbeat: (details: unknown) => void beats.push(details),
-        info: { activityId: '1', workflowExecution: { workflowId: 'w', runId: 'r' } },
-      };
       const texts = [...Array.from({ length: 49 }, (_, i) => `q${i}`), 'last'];
-      const shard = new ShardCalls(deps, { p: { ...providers.p, maxConcurrency: 50 } }, 'test', 50, activity);
+      const { gateway, shard } = shardOf(50, {
+        backend,
+        heartbeat: (details) => void beats.push(details),
+        config: { p: { ...providers.p, maxConcurrency: 50 } },
+      });
       let finished = 0;
       const done = shard.forEach(texts, async (text) => {
         await shard.chat(model, ask(text), text);
@@ -136,17 +144,8 @@ describe('ShardCalls', () => {
   });
 
   it('starts its items a few per turn of the event loop, so answers in flight are handled in between', async () => {
-    const home = mkdtempSync(path.join(os.tmpdir(), 'flt-shard-'));
-    const gateway = new ModelGateway(new ResponseCache(path.join(home, 'cache')), {});
-    const store = new LocalArtifactStore(path.join(home, 'store'));
-    const deps = { store, gateway, jobsDir: home, adapters: new AdapterCopies(store, home), env: {} };
-    const activity = {
-      cancellationSignal: new AbortController().signal,
-      heartbeat: () => undefined,
-      info: { activityId: '1', workflowExecution: { workflowId: 'w', runId: 'r' } },
-    };
     const items = Array.from({ length: 100 }, (_, i) => i);
-    const shard = new ShardCalls(deps, providers, 'test', items.length, activity);
+    const { gateway, shard } = shardOf(items.length);
     let started = 0;
     // Queued before the items: it runs in the next turn of the event loop, as an answer that had arrived would.
     const startedByNextTurn = new Promise<number>((resolve) => setImmediate(() => resolve(started)));
