@@ -2,9 +2,8 @@
 import { mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { OpenAiCompatibleProviderConfig, ProvidersConfig } from '../../core/config';
-import { ModelGateway } from '../../activities/providers/gateway';
-import { OpenAiCompatibleChat } from '../../activities/providers/openai-compatible';
+import type { ProvidersConfig } from '../../core/config';
+import { limiterLimits, ModelGateway } from '../../activities/providers/gateway';
 import { ResponseCache } from '../../lib/response-cache';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
 
@@ -55,22 +54,38 @@ describe('ModelGateway', () => {
   });
 
   it('spaces requests to stay within requestsPerMinute', async () => {
-    // Start times taken where the gateway hands each call to its backend: arrival times at the double would add the
-    // network's jitter, which the limiter does not control.
-    const starts: number[] = [];
-    const recording = new ModelGateway(newCache(), { FLT_TEST_KEY: 'k' }, async (config, env) => {
-      const backend = new OpenAiCompatibleChat(config as OpenAiCompatibleProviderConfig, env);
-      return { complete: (request, signal) => (starts.push(Date.now()), backend.complete(request, signal)) };
-    });
-    await Promise.all(
-      Array.from({ length: 6 }, (_, i) =>
-        recording.chat(providers({ requestsPerMinute: 300 }), 'double', ask(100 + i)),
-      ),
-    );
-    // 60000/300 = 200 ms between starts.
-    expect(starts).toHaveLength(6);
-    for (let i = 1; i < starts.length; i++) expect(starts[i] - starts[i - 1]).toBeGreaterThanOrEqual(200);
-    await recording.close();
+    // The test's clock, read where the gateway hands each call to its backend: on the real one, the hop from the
+    // limiter's start to that point could cross a millisecond and show 199 ms between starts spaced by 200.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'], now: 1_000_000 });
+    try {
+      const starts: number[] = [];
+      const answer = {
+        model: 'sim-model',
+        choices: [{ text: 'ok', finish_reason: 'stop', logprobs: null }],
+        usage: { prompt_tokens: 1, completion_tokens: 1 },
+      };
+      const recording = new ModelGateway(newCache(), { FLT_TEST_KEY: 'k' }, async () => ({
+        complete: async () => (starts.push(Date.now()), answer),
+      }));
+      const calls = Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          recording.chat(providers({ requestsPerMinute: 300 }), 'double', ask(100 + i)),
+        ),
+      );
+      let settled = false;
+      void calls.finally(() => (settled = true));
+      // Bounded: calls that never finish fail the test below instead of waiting for ever on a fake clock.
+      for (let step = 0; step < 50 && !settled; step++) await jest.advanceTimersByTimeAsync(100);
+      expect(settled).toBe(true);
+      await calls;
+      // Just over a 61 s limit window over 300: 204 ms between starts, so no sliding minute holds more than 300.
+      const { minTimeMs } = limiterLimits({ maxConcurrency: 8, requestsPerMinute: 300 });
+      expect(minTimeMs).toBe(204);
+      expect(starts.map((at) => at - starts[0]!)).toEqual([0, 1, 2, 3, 4, 5].map((i) => i * minTimeMs));
+      await recording.close();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('pays once for a request and serves repeats from the cache, with usage and cost counted', async () => {
