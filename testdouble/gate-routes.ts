@@ -3,7 +3,8 @@ import { badRequest, ok, type Router } from './http';
 import type { HeldRequests, ModelCallGate } from './model-call-gate';
 
 /**
- * `POST <prefix>/hold` (body `{method?, paths?, model?}`: hold only those requests; model calls by default),
+ * `POST <prefix>/hold` (body `{method?, paths?, model?, after?}`: hold only those requests, model calls by default,
+ * after letting `after` of them through),
  * `POST <prefix>/release`, and `GET <prefix>/held?count=N`, which answers once at least N requests are held (a long
  * poll: the caller's own timeout bounds it).
  */
@@ -16,6 +17,8 @@ export function gateRoutes(router: Router, prefix: string, gate: ModelCallGate):
         if (value !== undefined && (typeof value !== 'string' || value === ''))
           throw badRequest(`${field} must be a non-empty string.`, field);
       }
+      if (which.after !== undefined && !(Number.isInteger(which.after) && which.after >= 0))
+        throw badRequest('after must be a non-negative integer.', 'after');
       gate.hold(which);
       return ok({ holding: true });
     })

@@ -10,6 +10,11 @@ export interface HeldRequests {
   paths?: string;
   /** Only the requests naming this model (so a run's calls through other models, probes, go on). */
   model?: string;
+  /**
+   * How many of those requests go through before the hold starts (none when unset): the double, not a test polling
+   * its log, decides where a run stops, so the run cannot finish between the test's look and its hold.
+   */
+  after?: number;
 }
 
 export class ModelCallGate {
@@ -17,22 +22,30 @@ export class ModelCallGate {
   private waiting: Array<() => void> | null = null;
   private watchers: Array<{ count: number; notify: () => void }> = [];
   private held: { method?: string; pattern: RegExp; model?: string } | null = null;
+  /** Requests of the held kind still to let through before holding. */
+  private passFirst = 0;
 
   /** Holds the requests `which` names from now on (model calls unless told otherwise); one kind at a time. */
   hold(which: HeldRequests = {}): void {
     this.held = { method: which.method, pattern: new RegExp(which.paths ?? modelCallPaths), model: which.model };
+    this.passFirst = which.after ?? 0;
     this.waiting ??= [];
   }
 
-  /** Whether a request must pass the gate: only those of the kind held, and only while holding. */
+  /**
+   * Whether a request must pass the gate: only those of the kind held, and only while holding. Asked once per
+   * request, since each request of the held kind counts towards the ones let through first.
+   */
   holds(method: string, path: string, model: () => string | null): boolean {
     if (!this.held || this.waiting === null) return false;
     const { method: heldMethod, pattern, model: heldModel } = this.held;
-    return (
+    const matches =
       (heldMethod === undefined || heldMethod === method) &&
       pattern.test(path) &&
-      (heldModel === undefined || heldModel === model())
-    );
+      (heldModel === undefined || heldModel === model());
+    if (!matches || this.passFirst === 0) return matches;
+    this.passFirst--;
+    return false;
   }
 
   /** Opens the gate and lets every held call proceed; returns how many were held. */

@@ -85,21 +85,21 @@ describe('spend across worker kills', () => {
         metric: 'option-letter',
         execution: { shardSize: 20, parallelShards: 1 },
       };
+      // One kill in each shard, a few calls into it. The double lets that many calls through and holds the next ones,
+      // so where the run stops is certain: 5 into the first shard; then its retry's 15 (those not stored) and 3 more.
+      const passedBeforeKills = [5, 15 + 3];
+      await double.holdModelCalls({ after: passedBeforeKills[0] });
       const handle = await client.workflow.start('evaluationRun', { taskQueue, workflowId: runId, args: [input] });
       /** Calls held at the double when a worker was killed: answered later to a dead socket, never to a worker. */
       const lostAtKills = new Set<number>();
-      // One kill in each shard, a few calls into it.
-      for (const threshold of [5, 25]) {
-        while ((await double.requests()).filter(isAnswered).length < threshold) await sleep(50);
+      for (const kill of passedBeforeKills.keys()) {
         // Both of the worker's calls held, and every answer before them stored: nothing is on its way to the worker.
-        await double.holdModelCalls();
         await double.waitForHeldModelCalls(2);
         const answeredBefore = (await double.requests()).filter(isAnswered);
         while (cachedResponses(home) < new Set(answeredBefore.map((r) => r.requestHash)).size) await sleep(50);
         await stopWorker(worker, 'SIGKILL');
         const killedAt = Date.now();
         const logged = new Set((await double.requests()).map((r) => r.seq));
-        worker = startWorker();
         await double.releaseModelCalls();
         // The two held calls are answered now, to the dead worker's closed sockets.
         let lost: RequestLogEntry[] = [];
@@ -108,6 +108,9 @@ describe('spend across worker kills', () => {
           lost = (await double.requests()).filter((r) => r.time < killedAt && !logged.has(r.seq));
         }
         lost.forEach((r) => lostAtKills.add(r.seq));
+        // Held again before the next worker exists, so none of its calls can slip past the count.
+        if (kill + 1 < passedBeforeKills.length) await double.holdModelCalls({ after: passedBeforeKills[kill + 1] });
+        worker = startWorker();
       }
       const result: EvaluationRunResult = await handle.result();
       expect(result.evaluations[0].score.total).toBe(items.length);

@@ -48,4 +48,19 @@ describe('ModelCallGate', () => {
     gate.release();
     expect(gate.holds('POST', '/v1/fine_tuning/jobs', () => null)).toBe(false);
   });
+
+  it('lets the given number of requests of the held kind through first, then holds the rest', () => {
+    const gate = new ModelCallGate();
+    const chat = '/v1/chat/completions';
+    gate.hold({ model: 'base', after: 2 });
+    expect(gate.holds('POST', chat, () => 'adapter')).toBe(false); // not of the held kind: does not count
+    expect(gate.holds('POST', chat, () => 'base')).toBe(false);
+    expect(gate.holds('POST', chat, () => 'base')).toBe(false);
+    expect(gate.holds('POST', chat, () => 'base')).toBe(true);
+    expect(gate.holds('POST', chat, () => 'base')).toBe(true);
+    gate.release();
+    gate.hold();
+    expect(gate.holds('POST', chat, () => 'base')).toBe(true); // a new hold starts its own count
+    gate.release();
+  });
 });
