@@ -10,6 +10,7 @@ import { temporal } from '@temporalio/proto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 function running(pid: number): boolean {
   try {
@@ -127,9 +128,10 @@ export interface OrphanSweepOptions {
 /**
  * Sweeps now (before this worker polls, so its own pid in an identity means a dead predecessor) and then every
  * `everyMs` until `forMs` have passed or `stop` is called. `first` settles with the first sweep, whatever it found.
+ * Each sweep asks `connect` for its client, so a server out of reach at one sweep is tried again at the next.
  */
 export function sweepOrphanedActivities(
-  client: Client,
+  connect: () => Promise<Client>,
   taskQueue: string,
   options: OrphanSweepOptions,
 ): { first: Promise<void>; stop: () => Promise<void> } {
@@ -137,6 +139,7 @@ export function sweepOrphanedActivities(
   const stopped = new AbortController();
   const sweep = async (dead: (identity: string) => boolean) => {
     try {
+      const client = await connect();
       const freed = await client.withDeadline(Date.now() + deadlineMs, () =>
         failOrphanedActivities(client, taskQueue, dead),
       );
@@ -150,10 +153,8 @@ export function sweepOrphanedActivities(
   const later = (async () => {
     await first;
     while (!stopped.signal.aborted && Date.now() + everyMs <= until) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, everyMs);
-        stopped.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-      });
+      // Cut short by stop(); the timer's own abort listener goes with each wait, so none pile up over minutes.
+      await sleep(everyMs, undefined, { signal: stopped.signal }).catch(() => undefined);
       if (!stopped.signal.aborted) await sweep((identity) => identity !== self && isDead(identity));
     }
   })();

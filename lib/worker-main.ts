@@ -75,7 +75,7 @@ export async function runWorker(activityInterceptors: ActivityInterceptorsFactor
   // Swept for after the workers are created: bundling the workflows keeps the main thread busy for seconds, and a
   // sweep beside it could outlast its deadline on a busy machine. The first sweep is done before the workers poll.
   // Every activity, a trainer's too, belongs to a workflow on the run's task queue, which is where the sweep looks.
-  const orphans = await retryOrphanedActivities(connectionOptions, namespace);
+  const orphans = retryOrphanedActivities(connectionOptions, namespace);
   await orphans.first;
   console.log(
     `worker (${role}): polling task queues ${queues.map((q) => `"${q.taskQueue}"`).join(', ')} in namespace ` +
@@ -161,24 +161,24 @@ async function firstDeploy(
  * Activities that a crashed worker of this host left running are retried within seconds, not after their heartbeat
  * timeout: swept for before the worker polls and again every 15 s for 5 minutes (the shard heartbeat timeout).
  */
-async function retryOrphanedActivities(
+function retryOrphanedActivities(
   connectionOptions: ReturnType<typeof temporalConnectConfig>['connectionOptions'],
   namespace: string,
-): Promise<{ first: Promise<void>; stop: () => Promise<void> }> {
+): { first: Promise<void>; stop: () => Promise<void> } {
   const warn = (err: unknown) =>
     console.warn(
       `worker: could not look for activities of a dead worker (${err instanceof Error ? err.message : String(err)}); ` +
         'the next sweep tries again',
     );
-  let connection: Connection;
-  try {
-    connection = await Connection.connect(connectionOptions);
-  } catch (err) {
-    warn(err);
-    return { first: Promise.resolve(), stop: async () => undefined };
-  }
-  const client = new Client({ connection, namespace, dataConverter: dataConverter() });
-  const sweep = sweepOrphanedActivities(client, taskQueue(), {
+  let client: Client | undefined;
+  // Kept once made; until then each sweep tries again.
+  const connect = async () =>
+    (client ??= new Client({
+      connection: await Connection.connect(connectionOptions),
+      namespace,
+      dataConverter: dataConverter(),
+    }));
+  const sweep = sweepOrphanedActivities(connect, taskQueue(), {
     everyMs: 15_000,
     forMs: 5 * 60_000,
     // Bounded, so a slow visibility store delays startup by seconds at most.
@@ -192,7 +192,7 @@ async function retryOrphanedActivities(
     first: sweep.first,
     stop: async () => {
       await sweep.stop();
-      await connection.close();
+      await client?.connection.close();
     },
   };
 }

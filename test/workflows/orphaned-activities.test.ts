@@ -126,7 +126,7 @@ describe('a worker restarted after a crash', () => {
     let orphanDead = true;
     const freed: number[] = [];
     const queue = `${taskQueue}-later`;
-    const sweep = sweepOrphanedActivities(client, queue, {
+    const sweep = sweepOrphanedActivities(async () => client, queue, {
       everyMs: 100,
       forMs: 120_000,
       deadlineMs: 10_000,
