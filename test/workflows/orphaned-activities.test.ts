@@ -85,14 +85,17 @@ describe('a worker restarted after a crash', () => {
     const { client, close } = await testClient();
     let worker = startWorker();
     try {
+      // Five calls answered, the sixth held: the worker dies certainly mid-shard.
+      await double.holdModelCalls({ after: 5 });
       const handle = await client.workflow.start('evaluateModel', {
         taskQueue,
         workflowId: input.runId,
         args: [input],
       });
-      while ((await double.requests()).filter((r) => r.status === 200).length < 5) await sleep(50);
+      await double.waitForHeldModelCalls(1);
       await worker.stop('SIGKILL');
       const killedAt = Date.now();
+      await double.releaseModelCalls();
       worker = startWorker();
       const result: ModelEvaluation = await handle.result();
 
