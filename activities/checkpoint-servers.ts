@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { StartCheckpointServerInput, TogetherDownload } from '../core/contracts';
 import { InvalidConfig, InvalidInput } from '../core/errors';
 import type { CheckpointServerRef } from '../core/types';
-import { localHost } from '../lib/orphaned-activities';
+import { localHost } from '../lib/host-identity';
 import type { ActivityDeps } from './context';
 import { toActivityFailureIn } from './providers/errors';
 import { openAiCompatibleProvider } from './providers/finetune/backend-common';

@@ -2,7 +2,7 @@
 // queue; `trainer` hosts the `command` backend's trainers: it takes new jobs from the trainer task queue and, on a
 // queue of its own host, every later activity of the jobs it started (workflows/trainer-hosts.ts routes them).
 import * as path from 'node:path';
-import { cachedLocalHost } from './orphaned-activities';
+import { cachedLocalHost } from './host-identity';
 import { taskQueue } from './temporal';
 
 export const workerRoles = ['inference', 'trainer', 'all'] as const;

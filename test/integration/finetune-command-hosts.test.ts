@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { tagName, type FineTuneBackend } from '../../activities/providers/finetune/backend-common';
 import { CommandFineTuneBackend } from '../../activities/providers/finetune/command';
 import { terminalFineTuneStatuses, type FineTuneJobState } from '../../core/types';
-import { localHost } from '../../lib/orphaned-activities';
+import { localHost } from '../../lib/host-identity';
 
 let workDir: string;
 let trainingPath: string;

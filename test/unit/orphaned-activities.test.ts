@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { deadLocalWorker, localHost, rebootedSince, workerIdentity } from '../../lib/orphaned-activities';
+import { deadLocalWorker, localHost, rebootedSince, workerIdentity } from '../../lib/host-identity';
 
 /** A process table as a container with this boot id and pid namespace sees it. */
 function fakeProcRoot(bootId: string, pidNamespace: string): string {

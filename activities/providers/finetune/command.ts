@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FineTuneBackendConfig } from '../../../core/config';
 import type { FineTuneJobState } from '../../../core/types';
-import { localHost, rebootedSince } from '../../../lib/orphaned-activities';
+import { localHost, rebootedSince } from '../../../lib/host-identity';
 import {
   JobProcesses,
   processRuns,
