@@ -1,9 +1,9 @@
 // Benchmark 4, resume: the worker process SIGKILLed mid-stage and a new one started at once. Measured: the time from
 // the new worker's start to the first new call completed by the provider, and the calls paid twice (only the calls
 // in flight at the kill may be repeated; every finished one comes back from the response cache).
-import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { semievolShardSize } from '../core/semievol-config';
+import { ResponseCache } from '../lib/response-cache';
 import {
   answeredChats,
   collaborateInput,
@@ -79,7 +79,7 @@ export async function resume(env: BenchEnv, options: ResumeOptions): Promise<Res
     const killedAt = Date.now();
     await worker.stop('SIGKILL');
     // What the dead worker had made durable: its response cache (this stage's calls only) as the kill left it.
-    const cachedAtKill = countFiles(path.join(home, 'artifacts', 'response-cache'), '.json');
+    const cachedAtKill = ResponseCache.count(path.join(home, 'artifacts', 'response-cache'));
     const restartedAt = Date.now();
     worker = spawnWorker(env, { home, taskQueue });
     const workerReadyMs = await worker.ready;
@@ -117,11 +117,6 @@ export async function resume(env: BenchEnv, options: ResumeOptions): Promise<Res
     await worker.stop();
     await double.stop();
   }
-}
-
-function countFiles(dir: string, suffix: string): number {
-  if (!existsSync(dir)) return 0;
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith(suffix)).length;
 }
 
 export function resumeReport(r: ResumeResult): string[] {

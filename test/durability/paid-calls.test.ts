@@ -2,12 +2,13 @@
 // once in the run's usage, though the attempt that paid it was killed before it could report.
 import { Client, Connection } from '@temporalio/client';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ProvidersConfig } from '../../core/config';
 import type { McqItem } from '../../core/types';
 import { LocalArtifactStore } from '../../lib/artifacts';
+import { ResponseCache } from '../../lib/response-cache';
 import { spawnTs } from '../../lib/ts-process';
 import type { EvaluationRunInput, EvaluationRunResult } from '../../workflows/evaluation-run';
 import { startProviderDouble, type RequestLogEntry } from '../support/provider-double';
@@ -27,14 +28,7 @@ const prices = { inputPerMillionTokens: 2, outputPerMillionTokens: 8, trainingPe
 const isAnswered = (r: RequestLogEntry) => r.path === '/v1/chat/completions' && r.status === 200 && r.fault === null;
 
 /** Response-cache entries written so far: one per call whose answer reached the worker. */
-function cachedResponses(home: string): number {
-  const cache = path.join(home, 'artifacts', 'response-cache');
-  try {
-    return readdirSync(cache, { recursive: true }).filter((f) => String(f).endsWith('.json')).length;
-  } catch {
-    return 0;
-  }
-}
+const cachedResponses = (home: string) => ResponseCache.count(path.join(home, 'artifacts', 'response-cache'));
 
 describe('spend across worker kills', () => {
   it('counts every call answered to a worker once, though the shard attempts that paid them were killed', async () => {
