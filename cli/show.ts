@@ -20,6 +20,7 @@ import {
   type ItemFilters,
   type ShownItem,
   type ShownMethod,
+  wrap,
 } from '../lib/show-items';
 import type { SelfGuideRunInput } from '../workflows/selfguide';
 import type { SemievolRunInput } from '../workflows/semievol';
@@ -226,7 +227,7 @@ async function showCommand(runId: string, stage: string | undefined, opts: ShowO
     return;
   }
   const width = process.stdout.columns || 100;
-  for (const note of notes) console.log(note);
+  for (const note of notes) console.log(wrap(note, width, '', '').join('\n'));
   for (const item of page) console.log(['', ...itemBlock(item, items.length, width)].join('\n'));
   const next = offset + page.length;
   if (process.stdout.isTTY && page.length && next < matching.length)

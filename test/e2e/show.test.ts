@@ -15,7 +15,7 @@ import { temporalAddress } from '../support/temporal';
 
 const exec = promisify(execFile);
 const root = path.resolve(__dirname, '../..');
-const splits = { labeled: 12, unlabeled: 30, test: 15 };
+const splits = { labeled: 8, unlabeled: 24, test: 6 };
 
 describe('flt show', () => {
   const home = mkdtempSync(path.join(os.tmpdir(), 'flt-show-'));
@@ -74,12 +74,12 @@ describe('flt show', () => {
         task: 'task190',
         providers: provider(),
         model: { provider: 'double', model: 'sim-model' },
-        fineTune: { backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 } },
+        fineTune: { backend: { kind: 'openai', provider: 'double', pollIntervalSeconds: 0.2 }, epochChoice: 'last' },
         data: { task: { format: 'selfguide-task', path: path.join(root, 'demo/selfguide/task190') } },
         settings: { epochs: 1 },
-        generation: { rounds: 3, promptsPerRound: 10 },
+        generation: { rounds: 2, promptsPerRound: 10 },
         annotation: { samples: 5 },
-        evaluation: { testLimit: 5 },
+        evaluation: { testLimit: 3 },
         execution: { shardSize: 10, parallelShards: 3 },
       }),
     );
@@ -88,7 +88,8 @@ describe('flt show', () => {
       flt('run', semievol, '--id', semievolRun, '--wait'),
       flt('run', selfguide, '--id', selfGuideRun, '--wait'),
     ]);
-  });
+    // Both runs end to end on a busy machine: longer than a test's own limit.
+  }, 900_000);
 
   afterAll(async () => {
     worker?.kill('SIGTERM');
@@ -106,8 +107,8 @@ describe('flt show', () => {
   it("shows a SemiEvol run's questions through collaborate, justify and select, with the withheld gold", async () => {
     const result = JSON.parse(await flt('result', semievolRun, '--json'));
     const text = await flt('show', semievolRun);
-    expect(text).toContain(`SemiEvol run ${semievolRun}: 30 items; shown: 1 to 20.`);
-    expect(text.match(/^item \d+ of 30 · /gm)).toHaveLength(20);
+    expect(text).toContain(`SemiEvol run ${semievolRun}: 24 items; shown: 1 to 20.`);
+    expect(text.match(/^item \d+ of 24 · /gm)).toHaveLength(20);
     expect(text).toMatch(/^ {2}collaborator 4: /m);
     expect(text).toMatch(/^ {2}consistency: (consistent|inconsistent)/m);
     expect(text).toMatch(/^ {2}pseudo-label: [ABC], entropy \d\.\d{3}$/m);
@@ -115,14 +116,14 @@ describe('flt show', () => {
     expect(text).not.toContain('next page'); // not a terminal
 
     const items = jsonLines(await flt('show', semievolRun, '--json'));
-    expect(items).toHaveLength(30);
+    expect(items).toHaveLength(24);
     const selected = items.filter((i) => i.selected);
     expect(selected).toHaveLength(result.pseudoLabels.counts.selected);
     expect(items.filter((i) => !i.consistent).length).toBe(result.pseudoLabels.justified);
     expect(items.every((i) => i.gold && i.collaborators.length === 4)).toBe(true);
 
     const shownSelected = await flt('show', semievolRun, '--selected', '--limit', '100');
-    expect(shownSelected.match(/^item \d+ of 30 · \S+ · selected$/gm)).toHaveLength(selected.length);
+    expect(shownSelected.match(/^item \d+ of 24 · \S+ · selected$/gm)).toHaveLength(selected.length);
     expect(shownSelected).not.toMatch(/not selected$/m);
     const rejected = jsonLines(await flt('show', semievolRun, '--rejected', '--json'));
     expect(rejected.map((i) => i.id)).toEqual(items.filter((i) => !i.selected).map((i) => i.id));
@@ -158,7 +159,7 @@ describe('flt show', () => {
     expect(kept).not.toContain('kept answer'); // annotation comes after filter-inputs
 
     const text = await flt('show', selfGuideRun, '--selected', '--limit', '3');
-    expect(text.match(/^item \d+ of \d+ · round [1-3]$/gm)).toHaveLength(3);
+    expect(text.match(/^item \d+ of \d+ · round [12]$/gm)).toHaveLength(3);
     expect(text).toMatch(/^ {2}kept answer: /m);
     expect(text).toMatch(/^ {4}\d ×: [ECN]$/m);
   });
@@ -170,7 +171,9 @@ describe('flt show', () => {
     const shown = spawnSync('script', ['-qec', `stty cols 60; ${quoted}`, '/dev/null'], { env, cwd: root });
     const text = shown.stdout.toString().replace(/\r/g, '');
     expect(text).toContain(`next page: flt show ${semievolRun} --grep ''\\''s|A' --limit 2 --offset 2`);
-    expect(text.split('\n').every((line) => line.length <= 60 || !line.includes(' '))).toBe(true);
+    // Every line but that command (copied whole) fits the terminal's 60 columns.
+    const lines = text.split('\n').filter((line) => !line.startsWith('next page: '));
+    expect(lines.filter((line) => line.length > 60)).toEqual([]);
   });
 
   it('rejects a stage without items, a bad regex and an unknown run in one sentence each', async () => {
