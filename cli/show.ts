@@ -135,20 +135,23 @@ const selfGuideLoader: Loader = async (store, runInput, through) => {
 
 const loaders: Record<ShownMethod, Loader> = { semievol: semievolLoader, selfguide: selfGuideLoader };
 
-function itemFilters(method: ShownMethod, opts: ShowOptions): ItemFilters {
+/** The filters that need no run to check, checked before anything is read. */
+function runlessFilters(opts: ShowOptions): ItemFilters {
   if (opts.selected && opts.rejected) throw new UserError('--selected and --rejected exclude each other; give one.');
-  const reasons = recordedReasons[method];
-  if (opts.reason !== undefined && !reasons.includes(opts.reason))
-    throw new UserError(`--reason takes what a ${methodName[method]} run records: ${listed(reasons)}.`);
-  let grep: RegExp | undefined;
-  if (opts.grep !== undefined) {
-    try {
-      grep = new RegExp(opts.grep, 'i');
-    } catch (err) {
-      throw new UserError(`--grep ${shellWord(opts.grep)} is not a regular expression: ${(err as Error).message}.`);
-    }
+  if (opts.grep === undefined) return { selected: opts.selected, rejected: opts.rejected };
+  try {
+    return { selected: opts.selected, rejected: opts.rejected, grep: new RegExp(opts.grep, 'i') };
+  } catch (err) {
+    throw new UserError(`--grep ${shellWord(opts.grep)} is not a regular expression: ${(err as Error).message}.`);
   }
-  return { selected: opts.selected, rejected: opts.rejected, reason: opts.reason, grep };
+}
+
+/** `--reason`, which names what the run's method records. */
+function reasonFilter(method: ShownMethod, reason: string | undefined): ItemFilters {
+  const reasons = recordedReasons[method];
+  if (reason !== undefined && !reasons.includes(reason))
+    throw new UserError(`--reason takes what a ${methodName[method]} run records: ${listed(reasons)}.`);
+  return { reason };
 }
 
 /** The stage `[stage]` names, as an index into the method's item stages; the last when none is named. */
@@ -177,6 +180,7 @@ function nextPageCommand(runId: string, stage: string | undefined, opts: ShowOpt
 }
 
 async function showCommand(runId: string, stage: string | undefined, opts: ShowOptions): Promise<void> {
+  const checked = runlessFilters(opts);
   const client: Client = await connect();
   const handle = client.workflow.getHandle(runId);
   const description = await handle.describe();
@@ -186,30 +190,32 @@ async function showCommand(runId: string, stage: string | undefined, opts: ShowO
       `Run ${runId} is a ${description.type}, which has no items to show; ` +
         '`flt show` reads SemiEvol and SELF-GUIDE runs.',
     );
-  const filters = itemFilters(method, opts);
+  const filters = { ...checked, ...reasonFilter(method, opts.reason) };
   const through = throughStage(method, stage);
   const stages: readonly string[] = itemStages[method];
   const store = defaultArtifactStore();
   const { finished, items } = await loaders[method](store, await runInput(client, handle), through);
   const status = description.status.name;
   const at = description.typedSearchAttributes.get(searchAttributes.stage);
+  // The stage attribute also tells a waiting run: `awaiting-approval`, `paused`.
+  const where = at ? ` (stage: ${at})` : '';
   if (finished === 0) {
     throw new UserError(
       status === 'COMPLETED'
         ? `Run ${runId}'s artifacts are not in ${store.location}; ` +
             "point FLT_ARTIFACT_ROOT at the workers' artifact store."
-        : `Run ${runId} is ${status}${at ? ` at stage ${at}` : ''}, and ${stages[0]} has not finished: ` +
-            'no items to show yet.',
+        : `Run ${runId} is ${status}${where}, and ${stages[0]} has not finished: no items to show yet.`,
     );
   }
   const shown = Math.min(through, finished - 1);
   const notes: string[] = [];
-  if (status !== 'COMPLETED' || shown < through)
+  if (finished < stages.length) {
+    const unfinished = `${listed(stages.slice(finished))} ${status === 'RUNNING' ? 'not yet' : 'never'} finished`;
     notes.push(
-      `run ${runId} is ${status}${at ? ` at stage ${at}` : ''}: ${listed(stages.slice(0, finished))} finished, ` +
-        `${listed(stages.slice(finished))} ${status === 'RUNNING' ? 'still running or to come' : 'did not finish'}; ` +
+      `run ${runId} is ${status}${where}: ${listed(stages.slice(0, finished))} finished, ${unfinished}; ` +
         `shown: the items after ${stages[shown]}.`,
     );
+  } else if (status !== 'COMPLETED') notes.push(`run ${runId} is ${status}${where}; ${listed(stages)} have finished.`);
   const selectionStage = method === 'semievol' ? 'select' : 'filter-inputs';
   if ((opts.selected || opts.rejected) && shown < stages.indexOf(selectionStage))
     throw new UserError(`--${opts.selected ? 'selected' : 'rejected'} needs ${selectionStage}, which is not shown.`);

@@ -249,7 +249,7 @@ const dropText: Record<DropReason | AnnotationDropReason | InputDropReason | 're
 
 function semievolBlock(item: SemievolItem, field: (label: string, text: string) => string[]): string[] {
   const lines = field('question', item.question);
-  item.options.forEach((option, i) => lines.push(...field(`  ${letter(i)}`, option)));
+  item.options.forEach((option, i) => lines.push(...field(`option ${letter(i)}`, option)));
   if (item.collaborators) {
     item.collaborators.forEach((c, j) =>
       lines.push(

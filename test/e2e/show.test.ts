@@ -7,11 +7,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
+import type { Client } from '@temporalio/client';
+import { controlQuery } from '../../core/workflow-messages';
 import { loadSemiEvolCsv } from '../../lib/datasets';
 import { spawnTs, tsArgs } from '../../lib/ts-process';
 import { outcome } from '../support/exec-outcome';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
-import { temporalAddress } from '../support/temporal';
+import { temporalAddress, testClient } from '../support/temporal';
 
 const exec = promisify(execFile);
 const root = path.resolve(__dirname, '../..');
@@ -31,8 +33,11 @@ describe('flt show', () => {
   const flt = (...args: string[]) => run(...args).then((r) => r.stdout);
   const semievolRun = `show-semievol-${process.pid}`;
   const selfGuideRun = `show-selfguide-${process.pid}`;
+  const heldRun = `show-held-${process.pid}`;
   let double: ProviderDouble;
   let worker: ChildProcess;
+  let client: Client;
+  let closeClient: () => Promise<void>;
 
   const provider = () => ({
     double: { kind: 'openai-compatible', baseURL: double.baseURL, apiKeyEnv: 'FLT_SHOW_KEY', testDouble: true },
@@ -66,6 +71,11 @@ describe('flt show', () => {
         execution: { shardSize: 10, parallelShards: 3 },
       }),
     );
+    // The same run, held before each fine-tune until approved: before warm-up, and after select.
+    const held = path.join(home, 'held.yaml');
+    writeFileSync(held, readFileSync(semievol, 'utf8') + 'budget: { usd: 100, approveFineTunes: true }\n');
+    await flt('run', held, '--id', heldRun);
+    ({ client, close: closeClient } = await testClient());
     const selfguide = path.join(home, 'selfguide.yaml');
     writeFileSync(
       selfguide,
@@ -95,6 +105,7 @@ describe('flt show', () => {
     worker?.kill('SIGTERM');
     await new Promise((resolve) => (worker?.exitCode !== null ? resolve(null) : worker.once('exit', resolve)));
     await double?.stop();
+    await closeClient?.();
   });
 
   const jsonLines = (text: string) =>
@@ -174,6 +185,31 @@ describe('flt show', () => {
     // Every line but that command (copied whole) fits the terminal's 60 columns.
     const lines = text.split('\n').filter((line) => !line.startsWith('next page: '));
     expect(lines.filter((line) => line.length > 60)).toEqual([]);
+  });
+
+  it('shows a running run as far as its stages have finished, and says which have not', async () => {
+    const awaiting = async (stage: string) => {
+      for (;;) {
+        const state = await client.workflow.getHandle(heldRun).query(controlQuery);
+        if (state.awaiting?.stage === stage) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    await awaiting('warm-up');
+    const early = await outcome(run('show', heldRun));
+    expect(early.stderr.trim()).toBe(
+      `Run ${heldRun} is RUNNING (stage: awaiting-approval), and collaborate has not finished: no items to show yet.`,
+    );
+    await flt('approve', heldRun);
+    await awaiting('evolve');
+    const text = await flt('show', heldRun, 'justify', '--limit', '1');
+    // The note is wrapped to the width like the items.
+    expect(text.replace(/\s+/g, ' ')).toContain(
+      `run ${heldRun} is RUNNING (stage: awaiting-approval); collaborate, justify and select have finished.`,
+    );
+    expect(text.match(/^item 1 of 24 · \S+$/gm)).toHaveLength(1); // through justify: no selection
+    await flt('cancel', heldRun);
+    await expect(client.workflow.getHandle(heldRun).result()).rejects.toThrow();
   });
 
   it('rejects a stage without items, a bad regex and an unknown run in one sentence each', async () => {

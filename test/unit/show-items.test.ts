@@ -94,8 +94,8 @@ describe('SemiEvol items', () => {
     expect(itemBlock(q1, 3, 100)).toEqual([
       'item 1 of 3 · q1 · selected',
       '  question: Is q1 good news?',
-      '    A: positive',
-      '    B: negative',
+      '  option A: positive',
+      '  option B: negative',
       '  collaborator 1: A (M_warm, 1 example)',
       '  collaborator 2: A (M_base, 0 examples)',
       '  consistency: consistent: every collaborator agrees',
