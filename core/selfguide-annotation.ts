@@ -60,18 +60,34 @@ export interface SyntheticData {
   dropped: Record<AnnotationDropReason, number>;
 }
 
+/** One input's vote: the samples the filters let vote, and the answer they elect or why the input gets none. */
+export type AnnotationVote = { voters: string[] } & (
+  { answer: string; dropped: null } | { answer: string | null; dropped: Exclude<AnnotationDropReason, 'balancing'> }
+);
+
+/** The vote on one input's samples as `synthesizePairs` takes it, before classes are balanced. */
+export function annotationVoter(spec: AnnotationSpec): (samples: readonly string[]) => AnnotationVote {
+  const keptOf = outputSampleFilter(spec, spec.filters ?? 'ours');
+  return (samples) => {
+    const voters = keptOf(samples);
+    const answer = majorityAnswer(voters, spec.shareOf === 'kept' ? voters.length : samples.length, spec.minShare);
+    // Only the authors' filters let a blank sample vote; when it wins, their annotator keeps no pair.
+    if (answer === null || answer === '') return { voters, answer: null, dropped: 'no-majority' };
+    if (spec.kind === 'classification' && !spec.labels.includes(answer))
+      return { voters, answer, dropped: 'not-a-label' };
+    return { voters, answer, dropped: null };
+  };
+}
+
 /** Votes each input's samples into one answer, keeps classification answers that are labels, then balances classes. */
 export function synthesizePairs(annotated: readonly AnnotatedInput[], spec: AnnotationSpec): SyntheticData {
-  const keptOf = outputSampleFilter(spec, spec.filters ?? 'ours');
+  const vote = annotationVoter(spec);
   const dropped: Record<AnnotationDropReason, number> = { 'no-majority': 0, 'not-a-label': 0, balancing: 0 };
   const voted: IoExample[] = [];
   for (const { input, samples } of annotated) {
-    const kept = keptOf(samples);
-    const answer = majorityAnswer(kept, spec.shareOf === 'kept' ? kept.length : samples.length, spec.minShare);
-    // Only the authors' filters let a blank sample vote; when it wins, their annotator keeps no pair.
-    if (answer === null || answer === '') dropped['no-majority']++;
-    else if (spec.kind === 'classification' && !spec.labels.includes(answer)) dropped['not-a-label']++;
-    else voted.push({ input: input.trim(), output: answer });
+    const result = vote(samples);
+    if (result.dropped) dropped[result.dropped]++;
+    else voted.push({ input: input.trim(), output: result.answer });
   }
   if (spec.kind === 'generation') return { pairs: voted, dropped };
   const pairs = balanceLabels(voted, spec.seed);

@@ -1,0 +1,258 @@
+// `flt show <runId> [stage]`: a run's items in the terminal, a page at a time, from what its stages recorded in the
+// artifact store (under the names its activities gave them), so a running or failed run shows what has finished.
+import type { Client } from '@temporalio/client';
+import { InvalidArgumentError, type Command } from 'commander';
+import { searchAttributes } from '../core/search-attributes';
+import { semievolPlan, type CollaborationRecord, type RecordedResponse, type SelectedLine } from '../core/semievol';
+import type { AnnotatedInput } from '../core/selfguide-annotation';
+import { roundsFor } from '../core/selfguide-config';
+import type { FilteredInput } from '../core/selfguide-filters';
+import type { IoExample, McqItem } from '../core/types';
+import { defaultArtifactStore, type ArtifactStore } from '../lib/artifacts';
+import {
+  filterItems,
+  itemBlock,
+  itemStages,
+  recordedReasons,
+  selfGuideItems,
+  semievolItems,
+  shellWord,
+  type ItemFilters,
+  type ShownItem,
+  type ShownMethod,
+  wrap,
+} from '../lib/show-items';
+import type { SelfGuideRunInput } from '../workflows/selfguide';
+import type { SemievolRunInput } from '../workflows/semievol';
+import { connect, UserError } from './connection';
+import { runInput } from './run-input';
+
+interface ShowOptions {
+  selected?: boolean;
+  rejected?: boolean;
+  reason?: string;
+  grep?: string;
+  limit?: number;
+  offset?: number;
+  json?: boolean;
+}
+
+const methodOfType: Record<string, ShownMethod> = { semievolRun: 'semievol', selfGuideRun: 'selfguide' };
+const methodName: Record<ShownMethod, string> = { semievol: 'SemiEvol', selfguide: 'SELF-GUIDE' };
+const defaultLimit = 20;
+
+const count = (min: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number from ${min} up.`);
+  return n;
+};
+
+const padded = (n: number) => String(n).padStart(5, '0');
+const listed = (names: readonly string[]) =>
+  names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : (names[0] ?? 'none');
+
+/** How many stages have finished, given whether each in order has: a stage counts once those before it have. */
+const finishedStages = (done: boolean[]) => (done.includes(false) ? done.indexOf(false) : done.length);
+
+/** The items as they stood after each finished stage, up to `through`: one loader per method. */
+type Loader = (
+  store: ArtifactStore,
+  input: Record<string, unknown>,
+  through: number,
+) => Promise<{ finished: number; items: ShownItem[] }>;
+
+/** SemiEvol: D_U's questions, each shard's collaborator answers, the justified records, the selection. */
+const semievolLoader: Loader = async (store, runInput, through) => {
+  const input = runInput as unknown as SemievolRunInput;
+  const run = `runs/${input.runId}`;
+  const plan = semievolPlan(input.options, input.sampling.seed);
+  const questions = await store.readAll<McqItem>(input.data.unlabeled);
+  const shards = Math.max(1, Math.ceil(questions.length / input.execution.shardSize));
+  const answerRefs = await Promise.all(
+    Array.from({ length: shards }, (_, i) => store.lookup(`${run}/collaborate/answers-${padded(i)}`)),
+  );
+  const recordsRef = await store.lookup(`${run}/justify/records`);
+  const selectedRef = await store.lookup(`${run}/select/selected`);
+  const finished = finishedStages([answerRefs.every(Boolean), !!recordsRef, !!selectedRef]);
+  const reads = (stage: number) => stage <= through && stage < finished;
+  const answers = new Map<string, RecordedResponse[]>();
+  if (reads(0))
+    for (const ref of answerRefs)
+      for (const line of await store.readAll<{ id: string; collaborators: RecordedResponse[] }>(ref!))
+        answers.set(line.id, line.collaborators);
+  const records = reads(1) ? await store.readAll<CollaborationRecord>(recordsRef!) : null;
+  const selected = reads(2) ? await store.readAll<SelectedLine>(selectedRef!) : null;
+  const gold = await store.readAll<{ id: string; answer: string | null }>(input.data.unlabeledGold);
+  const items = semievolItems({
+    questions,
+    collaborators: plan.collaborators,
+    reading: { answers: plan.answers ?? 'ours', entropyOver: plan.selection.entropyOver ?? 'response' },
+    answers: reads(0) ? answers : null,
+    records: records && new Map(records.map((r) => [r.id, r])),
+    selected: selected && new Set(selected.map((line) => line.id)),
+    gold: new Map(gold.map((g) => [g.id, g.answer])),
+  });
+  return { finished, items };
+};
+
+/** SELF-GUIDE: the last round's generated inputs, the filter report, the annotation samples, the synthetic pairs. */
+const selfGuideLoader: Loader = async (store, runInput, through) => {
+  const input = runInput as unknown as SelfGuideRunInput;
+  const { task } = input;
+  // The authors' filters keep their artifacts apart (activities/selfguide-data.ts).
+  const folder = (stage: string) =>
+    `runs/${input.runId}/${stage}${input.generation.filters === 'authors' ? '/authors-filters' : ''}`;
+  const rounds = roundsFor(input.generation.rounds, task.kind);
+  const generatedRef = await store.lookup(`${folder('generate-inputs')}/generated-${padded(rounds)}`);
+  const filterRef = await store.lookup(`${folder('filter-inputs')}/report`);
+  const samplesRef = await store.lookup(`${folder('annotate-outputs')}/samples`);
+  const pairsRef = await store.lookup(`${folder('annotate-outputs')}/pairs`);
+  // Annotation has finished once its vote wrote the pairs.
+  const finished = finishedStages([!!generatedRef, !!filterRef, !!samplesRef && !!pairsRef]);
+  const reads = (stage: number) => stage <= through && stage < finished;
+  if (!reads(0)) return { finished, items: [] };
+  const samples = reads(2) ? await store.readAll<AnnotatedInput>(samplesRef!) : null;
+  const pairs = reads(2) ? await store.readAll<IoExample>(pairsRef!) : null;
+  const items = selfGuideItems({
+    generated: await store.readAll<{ input: string; round: number }>(generatedRef!),
+    filtered: reads(1) ? await store.readAll<FilteredInput>(filterRef!) : null,
+    samples: samples && new Map(samples.map((a) => [a.input, a.samples])),
+    pairs: pairs && new Map(pairs.map((p) => [p.input, p.output])),
+    annotation: {
+      kind: task.kind,
+      labels: task.labels,
+      exampleOutputs: task.examples.map((e) => e.output),
+      noiseTerms: task.noise_terms,
+      lengthFilter: input.settings.outputLengthFilter && task.kind === 'generation',
+      minShare: input.annotation.minShare,
+      shareOf: input.annotation.shareOf,
+      ...(input.generation.filters ? { filters: input.generation.filters } : {}),
+      seed: input.seed,
+    },
+  });
+  return { finished, items };
+};
+
+const loaders: Record<ShownMethod, Loader> = { semievol: semievolLoader, selfguide: selfGuideLoader };
+
+/** The filters that need no run to check, checked before anything is read. */
+function runlessFilters(opts: ShowOptions): ItemFilters {
+  if (opts.selected && opts.rejected) throw new UserError('--selected and --rejected exclude each other; give one.');
+  if (opts.grep === undefined) return { selected: opts.selected, rejected: opts.rejected };
+  try {
+    return { selected: opts.selected, rejected: opts.rejected, grep: new RegExp(opts.grep, 'i') };
+  } catch (err) {
+    throw new UserError(`--grep ${shellWord(opts.grep)} is not a regular expression: ${(err as Error).message}.`);
+  }
+}
+
+/** `--reason`, which names what the run's method records. */
+function reasonFilter(method: ShownMethod, reason: string | undefined): ItemFilters {
+  const reasons = recordedReasons[method];
+  if (reason !== undefined && !reasons.includes(reason))
+    throw new UserError(`--reason takes what a ${methodName[method]} run records: ${listed(reasons)}.`);
+  return { reason };
+}
+
+/** The stage `[stage]` names, as an index into the method's item stages; the last when none is named. */
+function throughStage(method: ShownMethod, stage: string | undefined): number {
+  const stages: readonly string[] = itemStages[method];
+  if (stage === undefined) return stages.length - 1;
+  const index = stages.indexOf(stage);
+  if (index < 0)
+    throw new UserError(
+      `Stage "${stage}" has no item view; in a ${methodName[method]} run, ${listed(stages)} do ` +
+        '(without a stage, the items through all of them).',
+    );
+  return index;
+}
+
+/** The command that shows the next page, as typed. */
+function nextPageCommand(runId: string, stage: string | undefined, opts: ShowOptions, offset: number): string {
+  const words = ['flt', 'show', runId, ...(stage ? [stage] : [])];
+  if (opts.selected) words.push('--selected');
+  if (opts.rejected) words.push('--rejected');
+  if (opts.reason !== undefined) words.push('--reason', opts.reason);
+  if (opts.grep !== undefined) words.push('--grep', opts.grep);
+  if (opts.limit !== undefined) words.push('--limit', String(opts.limit));
+  words.push('--offset', String(offset));
+  return words.map(shellWord).join(' ');
+}
+
+async function showCommand(runId: string, stage: string | undefined, opts: ShowOptions): Promise<void> {
+  const checked = runlessFilters(opts);
+  const client: Client = await connect();
+  const handle = client.workflow.getHandle(runId);
+  const description = await handle.describe();
+  const method = methodOfType[description.type];
+  if (!method)
+    throw new UserError(
+      `Run ${runId} is a ${description.type}, which has no items to show; ` +
+        '`flt show` reads SemiEvol and SELF-GUIDE runs.',
+    );
+  const filters = { ...checked, ...reasonFilter(method, opts.reason) };
+  const through = throughStage(method, stage);
+  const stages: readonly string[] = itemStages[method];
+  const store = defaultArtifactStore();
+  const { finished, items } = await loaders[method](store, await runInput(client, handle), through);
+  const status = description.status.name;
+  const at = description.typedSearchAttributes.get(searchAttributes.stage);
+  // The stage attribute also tells a waiting run: `awaiting-approval`, `paused`.
+  const where = at ? ` (stage: ${at})` : '';
+  if (finished === 0) {
+    throw new UserError(
+      status === 'COMPLETED'
+        ? `Run ${runId}'s artifacts are not in ${store.location}; ` +
+            "point FLT_ARTIFACT_ROOT at the workers' artifact store."
+        : `Run ${runId} is ${status}${where}, and ${stages[0]} has not finished: no items to show yet.`,
+    );
+  }
+  const shown = Math.min(through, finished - 1);
+  const notes: string[] = [];
+  if (finished < stages.length) {
+    const unfinished = `${listed(stages.slice(finished))} ${status === 'RUNNING' ? 'not yet' : 'never'} finished`;
+    notes.push(
+      `run ${runId} is ${status}${where}: ${listed(stages.slice(0, finished))} finished, ${unfinished}; ` +
+        `shown: the items after ${stages[shown]}.`,
+    );
+  } else if (status !== 'COMPLETED') notes.push(`run ${runId} is ${status}${where}; ${listed(stages)} have finished.`);
+  const selectionStage = method === 'semievol' ? 'select' : 'filter-inputs';
+  if ((opts.selected || opts.rejected) && shown < stages.indexOf(selectionStage))
+    throw new UserError(`--${opts.selected ? 'selected' : 'rejected'} needs ${selectionStage}, which is not shown.`);
+
+  const matching = filterItems(items, filters);
+  const paging = !opts.json || opts.limit !== undefined || opts.offset !== undefined;
+  const offset = opts.offset ?? 0;
+  const page = paging ? matching.slice(offset, offset + (opts.limit ?? defaultLimit)) : matching;
+  const filtered = matching.length === items.length ? '' : `${matching.length} of `;
+  const range = page.length ? `; shown: ${offset + 1} to ${offset + page.length}` : '; none on this page';
+  notes.push(`${methodName[method]} run ${runId}: ${filtered}${items.length} items${range}.`);
+  if (opts.json) {
+    for (const note of notes) process.stderr.write(`${note}\n`);
+    for (const item of page) console.log(JSON.stringify(item));
+    return;
+  }
+  const width = process.stdout.columns || 100;
+  for (const note of notes) console.log(wrap(note, width, '', '').join('\n'));
+  for (const item of page) console.log(['', ...itemBlock(item, items.length, width)].join('\n'));
+  const next = offset + page.length;
+  if (process.stdout.isTTY && page.length && next < matching.length)
+    console.log(`\nnext page: ${nextPageCommand(runId, stage, opts, next)}`);
+}
+
+export function registerShowCommand(program: Command): void {
+  program
+    .command('show <runId> [stage]')
+    .description(
+      "a run's items, paged: SemiEvol's questions through collaborate, justify and select; " +
+        "SELF-GUIDE's generated inputs through generate-inputs, filter-inputs and annotate-outputs",
+    )
+    .option('--selected', "only the items SemiEvol selected, or SELF-GUIDE's filters kept")
+    .option('--rejected', "only the items SemiEvol did not select, or SELF-GUIDE's filters removed")
+    .option('--reason <reason>', 'only the items left out for this recorded reason (noise, duplicate, no-answer, ...)')
+    .option('--grep <regex>', 'only the items whose text or answers match (any letter case)')
+    .option('--limit <n>', `items per page (default ${defaultLimit})`, count(1))
+    .option('--offset <n>', 'matching items to skip', count(0))
+    .option('--json', 'the matching items as JSON lines (every one, unless --limit or --offset is given)')
+    .action(showCommand);
+}
