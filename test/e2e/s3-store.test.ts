@@ -2,15 +2,15 @@
 // worker processes, each with its own FLT_HOME as separate machines would have, share nothing on disk.
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { defaultArtifactStore } from '../../lib/artifacts';
-import { loadSemiEvolCsv } from '../../lib/datasets';
 import { spawnTs, tsArgs } from '../../lib/ts-process';
-import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
+import { fpbSampleRun } from '../support/fpb-sample';
+import type { ProviderDouble } from '../support/provider-double';
 import { startS3Server, type S3Server } from '../support/s3-server';
 import { temporalAddress } from '../support/temporal';
 
@@ -39,18 +39,8 @@ describe('SemiEvol with FLT_ARTIFACT_ROOT=s3://', () => {
 
   beforeAll(async () => {
     s3 = await startS3Server();
-    const data: Record<string, { format: string; path: string }> = {};
-    for (const [split, rows] of Object.entries(splits)) {
-      const file = path.join(dir, `${split}.csv`);
-      const lines = readFileSync(path.join(root, `demo/fpb/${split}.csv`), 'utf8').split('\n');
-      writeFileSync(file, lines.slice(0, 1 + 2 * rows).join('\n') + '\n');
-      data[split] = { format: 'semievol-csv', path: file };
-    }
-    const gold = Object.values(data).flatMap((d) => loadSemiEvolCsv(d.path).items);
-    double = await startProviderDouble({
-      config: { fineTune: { stepMs: 50 } },
-      gold: gold.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] })),
-    });
+    let data: Record<string, { format: string; path: string }>;
+    ({ data, double } = await fpbSampleRun(dir, splits));
     env = {
       ...process.env,
       ...s3.env,

@@ -9,10 +9,10 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import type { Client } from '@temporalio/client';
 import { controlQuery } from '../../core/workflow-messages';
-import { loadSemiEvolCsv } from '../../lib/datasets';
 import { spawnTs, tsArgs } from '../../lib/ts-process';
 import { outcome } from '../support/exec-outcome';
-import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
+import { fpbSampleRun } from '../support/fpb-sample';
+import type { ProviderDouble } from '../support/provider-double';
 import { temporalAddress, testClient } from '../support/temporal';
 
 const exec = promisify(execFile);
@@ -44,19 +44,8 @@ describe('flt show', () => {
   });
 
   beforeAll(async () => {
-    // The first rows of the bundled sample (two lines per row in these files), their answers known to the double.
-    const data: Record<string, { format: string; path: string }> = {};
-    for (const [split, rows] of Object.entries(splits)) {
-      const file = path.join(home, `${split}.csv`);
-      const lines = readFileSync(path.join(root, `demo/fpb/${split}.csv`), 'utf8').split('\n');
-      writeFileSync(file, lines.slice(0, 1 + 2 * rows).join('\n') + '\n');
-      data[split] = { format: 'semievol-csv', path: file };
-    }
-    const gold = Object.values(data).flatMap((d) => loadSemiEvolCsv(d.path).items);
-    double = await startProviderDouble({
-      config: { fineTune: { stepMs: 50 } },
-      gold: gold.map((i) => ({ question: i.question, answer: i.answer!, choices: ['A', 'B', 'C'] })),
-    });
+    let data: Record<string, { format: string; path: string }>;
+    ({ data, double } = await fpbSampleRun(home, splits));
     worker = spawnTs(path.join(root, 'worker.ts'), [], { env, cwd: root, stdio: 'ignore' });
     const semievol = path.join(home, 'semievol.yaml');
     writeFileSync(
