@@ -1,4 +1,5 @@
 // All activities the worker registers. Workflows import only the type.
+import { batchStageActivities } from './batch-stage';
 import { checkpointDownloadActivities } from './checkpoint-downloads';
 import { checkpointServerActivities } from './checkpoint-servers';
 import type { ActivityDeps } from './context';
@@ -14,14 +15,22 @@ import { servingActivities } from './serving';
 import { shardListActivities } from './shard-lists';
 
 export function createActivities(deps: ActivityDeps) {
+  const semievol = semievolActivities(deps);
+  const selfGuide = selfGuideActivities(deps);
   return {
     ...datasetActivities(deps),
     ...inferenceActivities(deps),
     ...evaluationActivities(deps),
     ...fineTuneActivities(deps),
     ...fineTuneJobOwnerActivities(),
-    ...selfGuideActivities(deps),
-    ...semievolActivities(deps),
+    ...selfGuide,
+    ...semievol,
+    ...batchStageActivities(deps, {
+      collaborateOnShard: semievol.collaborateOnShard,
+      justifyShard: semievol.justifyShard,
+      generateInputRound: selfGuide.generateInputRound,
+      sampleAnnotations: selfGuide.sampleAnnotations,
+    }),
     ...servingActivities(deps),
     ...shardListActivities(deps),
     ...endpointActivities(deps),

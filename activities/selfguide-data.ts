@@ -1,5 +1,6 @@
 // SELF-GUIDE stages 1-3 as activities: a round of input generation, the input filters, sampling annotations, and
 // voting them into synthetic pairs and training files. Every result has a deterministic artifact name, looked up first.
+import { selfGuideBatchStage } from '../core/batch';
 import type { ProvidersConfig } from '../core/config';
 import type { FilterStageResult, GenerateInputRoundResult, ItemFailure, SyntheticDataResult } from '../core/contracts';
 import { synthesizePairs, type AnnotatedInput } from '../core/selfguide-annotation';
@@ -23,7 +24,12 @@ export interface GeneratedInput {
 interface StageInput {
   runId: string;
   stage: string;
+  /** Set when the stage's calls went through its provider's Batch API: it reads their answers first. */
+  viaBatch?: boolean;
 }
+
+const batchOf = (input: StageInput, round?: number) =>
+  input.viaBatch ? { runId: input.runId, stage: selfGuideBatchStage(input.stage, round), shard: 0 } : undefined;
 
 export interface GenerateInputRoundInput extends StageInput {
   /** 1-based. */
@@ -141,7 +147,9 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
         seed: input.seed,
         maxPromptTokens: input.maxPromptTokens,
       });
-      const calls = new ShardCalls(deps, input.providers, input.stage, prompts.length);
+      const calls = new ShardCalls(deps, input.providers, input.stage, prompts.length).withBatchAnswers(
+        batchOf(input, input.round),
+      );
       const promptName = (i: number) => `round ${input.round} prompt ${i + 1}`;
       const generated = await calls.forEachItem(
         prompts.map((prompt, i) => ({ prompt, i })),
@@ -209,7 +217,7 @@ export function selfGuideDataActivities(deps: ActivityDeps) {
           ...(await finishedShardRecords(store, name)),
         };
       const inputs = await readInputs(store, input.inputs);
-      const calls = new ShardCalls(deps, input.providers, input.stage, inputs.length);
+      const calls = new ShardCalls(deps, input.providers, input.stage, inputs.length).withBatchAnswers(batchOf(input));
       const annotated = await calls.forEachItem(
         inputs.map((text, i) => ({ text, i })),
         ({ i }) => `input ${i + 1}`,

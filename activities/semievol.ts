@@ -44,6 +44,8 @@ interface ShardInput {
   runId: string;
   shard: Shard;
   providers: ProvidersConfig;
+  /** Set when the stage's calls went through its provider's Batch API: the shard reads their answers first. */
+  viaBatch?: boolean;
 }
 
 export interface RetrieveNeighboursInput extends ShardInput {
@@ -137,6 +139,10 @@ async function* concatenated<T>(store: ActivityDeps['store'], parts: ArtifactRef
   for (const part of parts) yield* store.readJsonl<T>(part);
 }
 
+/** Where a shard finds its stage's batch answers, when the stage went through a Batch API. */
+const batchOf = (input: ShardInput, stage: string) =>
+  input.viaBatch ? { runId: input.runId, stage, shard: input.shard.index } : undefined;
+
 export function semievolActivities(deps: ActivityDeps) {
   const { store } = deps;
 
@@ -179,7 +185,12 @@ export function semievolActivities(deps: ActivityDeps) {
       const items = await store.readAll<McqItem>(input.shard.items);
       const labeled = await poolItems(deps, input.labeled);
       const neighbours = input.neighbours ? await store.readAll<NeighboursLine>(input.neighbours) : null;
-      const calls = new ShardCalls(deps, input.providers, 'collaborate', items.length * input.collaborators.length);
+      const calls = new ShardCalls(
+        deps,
+        input.providers,
+        'collaborate',
+        items.length * input.collaborators.length,
+      ).withBatchAnswers(batchOf(input, 'collaborate'));
 
       const answer = async (item: McqItem, index: number): Promise<AnswersLine> => {
         // Settled, not raced: a refused collaborator lets its question's other calls finish into the response cache.
@@ -242,7 +253,12 @@ export function semievolActivities(deps: ActivityDeps) {
       });
       const reading = { answers: input.answerReading ?? 'ours', entropyOver: input.entropyOver ?? 'response' } as const;
       const inconsistent = (record: CollaborationRecord) => isInconsistent(record, reading.answers);
-      const calls = new ShardCalls(deps, input.providers, 'justify', unjustified.filter(inconsistent).length);
+      const calls = new ShardCalls(
+        deps,
+        input.providers,
+        'justify',
+        unjustified.filter(inconsistent).length,
+      ).withBatchAnswers(batchOf(input, 'justify'));
 
       const justify = async (record: CollaborationRecord): Promise<CollaborationRecord> => {
         if (!inconsistent(record)) return record;

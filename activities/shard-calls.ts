@@ -4,6 +4,7 @@
 // response cache; when the activity is cancelled, those are cut off too.
 import { Context, type Info } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { setMaxListeners } from 'node:events';
 import type { ProvidersConfig } from '../core/config';
 import {
@@ -18,7 +19,9 @@ import type { ActivityDeps } from './context';
 import { withDemonstrations } from './demonstrations';
 import type { ItemFailure } from '../core/contracts';
 import { itemRefusal, retryTransient } from './providers/errors';
-import { cachedUsage } from './providers/gateway';
+import { BatchAnswers } from './batch-answers';
+import { CallDeferred, cachedUsage, type BatchPlanner } from './providers/gateway';
+import type { CallCache } from '../lib/response-cache';
 import { serveForgottenAdapter } from './serving';
 
 /**
@@ -63,6 +66,20 @@ function providersReaching(providers: ProvidersConfig, model: ModelRef): Provide
   return { ...providers, [model.provider]: { ...provider, baseURL } };
 }
 
+/**
+ * Set while a stage plans its batch (activities/batch-stage.ts), around each shard's own activity code: the shard's
+ * calls without an answer are noted for the batch instead of paid, and the shard stops before writing any output.
+ */
+export const batchPlanning = new AsyncLocalStorage<BatchPlanner>();
+
+/** Ends a shard's work while its stage plans a batch: some of its calls wait for the batch's answers. */
+export class ShardDeferred extends Error {
+  constructor(readonly calls: number) {
+    super(`${calls} calls of the shard are left to its stage's batch`);
+    this.name = 'ShardDeferred';
+  }
+}
+
 export class ShardCalls {
   /**
    * One controller per call in flight, aborted when the activity is cancelled. (The HTTP client never removes the
@@ -82,6 +99,10 @@ export class ShardCalls {
   private readonly reserving = new Map<string, Promise<boolean>>();
   /** This shard's answers in the shared store, when the worker has one: its retry on any host replays them. */
   private readonly cache: ReturnType<NonNullable<ActivityDeps['shardCache']>> | undefined;
+  /** Where calls look for answers first: the shard's batch answers when it has any, else its own cache. */
+  private lookup: CallCache | undefined;
+  /** Set while the stage plans its batch. */
+  private readonly planner = batchPlanning.getStore();
 
   constructor(
     private readonly deps: ActivityDeps,
@@ -104,6 +125,13 @@ export class ShardCalls {
     setMaxListeners(0, this.stopStarting.signal);
     const payer = this.payer;
     this.cache = payer === undefined ? undefined : deps.shardCache?.(payer);
+    this.lookup = this.cache;
+  }
+
+  /** Reads the answers the stage's batches gave this shard before paying any call (`batch` names the batches). */
+  withBatchAnswers(batch: { runId: string; stage: string; shard: number } | undefined): this {
+    if (batch) this.lookup = new BatchAnswers(this.deps.store, batch, this.cache ?? this.deps.gateway.workerCache);
+    return this;
   }
 
   /** Who pays for this shard's calls and embeddings (see payerOf). */
@@ -142,17 +170,20 @@ export class ShardCalls {
       signal: controller.signal,
       queueSignal: this.stopStarting.signal,
       payer: this.payer,
-      cache: this.cache,
+      cache: this.lookup,
+      planner: this.planner,
     };
     const providers = providersReaching(this.providers, model);
+    const call = () => this.deps.gateway.chat(providers, model.provider, full, options);
+    // Planning calls no provider: a call deferred to the batch is not a fault to retry.
     const attempt = () =>
-      retryTransient(
-        () => this.deps.gateway.chat(providers, model.provider, full, options),
-        `${this.stage}: ${what} on ${model.provider}/${model.model}`,
-        { signal: this.stopStarting.signal },
-      );
+      this.planner
+        ? call()
+        : retryTransient(call, `${this.stage}: ${what} on ${model.provider}/${model.model}`, {
+            signal: this.stopStarting.signal,
+          });
     this.callsInFlight.add(controller);
-    const call = await attempt()
+    const answered = await attempt()
       .catch(async (err) => {
         // A serving server restarted mid-stage has forgotten the adapter: load it again and try once more.
         const notFound = err instanceof ApplicationFailure && err.type === 'ProviderHttp404';
@@ -165,12 +196,12 @@ export class ShardCalls {
         throw this.ctx.cancellationSignal.aborted ? this.ctx.cancellationSignal.reason : err;
       })
       .finally(() => this.callsInFlight.delete(controller));
-    const countedBefore = call.usage.calls > 0 && this.paidKeys.has(call.cacheKey);
-    if (call.usage.calls > 0) this.paidKeys.add(call.cacheKey);
-    this.usage = addUsage(this.usage, countedBefore ? cachedUsage() : call.usage);
+    const countedBefore = answered.usage.calls > 0 && this.paidKeys.has(answered.cacheKey);
+    if (answered.usage.calls > 0) this.paidKeys.add(answered.cacheKey);
+    this.usage = addUsage(this.usage, countedBefore ? cachedUsage() : answered.usage);
     this.done++;
     if (Date.now() - this.lastBeat.at >= progressEveryMs) this.beat();
-    return call.response;
+    return answered.response;
   }
 
   private serveAgain(model: ModelRef): Promise<boolean> {
@@ -190,6 +221,7 @@ export class ShardCalls {
    * replays them for free.
    */
   async all<T>(work: Promise<T>[]): Promise<T[]> {
+    if (this.planner) return this.planned(work);
     // Sends the progress made since the last heartbeat, or a keep-alive while none is made.
     const keepAlive = setInterval(() => {
       if (this.lastBeat.done !== this.done || Date.now() - this.lastBeat.at >= keepAliveMs) this.beat();
@@ -208,6 +240,19 @@ export class ShardCalls {
     }
     await this.cache?.save();
     return results;
+  }
+
+  /**
+   * Planning a batch, every item runs as far as the answers at hand take it (a call deferred to the batch does not
+   * stop the others); the shard then stops if any waits for the batch, and otherwise goes on as it would online.
+   */
+  private async planned<T>(work: Promise<T>[]): Promise<T[]> {
+    const settled = await Promise.allSettled(work);
+    const failed = settled.find((r) => r.status === 'rejected' && !(r.reason instanceof CallDeferred));
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const deferred = settled.filter((r) => r.status === 'rejected').length;
+    if (deferred > 0) throw new ShardDeferred(deferred);
+    return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
   }
 
   /** Runs `task` on every item, starting `itemsPerTurn` of them per turn of the event loop, in order. */

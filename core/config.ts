@@ -1,5 +1,6 @@
 // Zod schemas for everything a user writes in a run config. Pure: workflows import the inferred types.
 import { z } from 'zod';
+import { batchableStages } from './batch';
 
 /**
  * Run ids, task names and run names become workflow ids and parts of artifact names (`runs/<runId>/...`): ASCII
@@ -41,6 +42,9 @@ export const pricesSchema = z
     inputPerMillionTokens: z.number().nonnegative().default(0),
     outputPerMillionTokens: z.number().nonnegative().default(0),
     trainingPerMillionTokens: z.number().nonnegative().default(0),
+    /** Through the provider's Batch API; half the online price when absent. */
+    batchInputPerMillionTokens: z.number().nonnegative().optional(),
+    batchOutputPerMillionTokens: z.number().nonnegative().optional(),
     /** USD per minute of a dedicated endpoint (Together, Fireworks), which bills the minutes it is up. */
     endpointPerMinute: z.number().nonnegative().optional(),
     /** USD per GPU-hour of your own machine serving this provider (vLLM, SGLang, llama.cpp server). */
@@ -83,6 +87,11 @@ export const openAiCompatibleProviderSchema = z
     apiKeyEnv: z.string().min(1).optional(),
     /** Marks the project's provider test double so every report says the numbers are simulated. */
     testDouble: z.boolean().default(false),
+    /**
+     * The provider's Batch API, which `execution.batch` sends stages through: OpenAI's (also vLLM's and others that
+     * copy it) or Together's. Omitted: OpenAI's for api.openai.com (no baseURL), none elsewhere.
+     */
+    batchApi: z.enum(['openai', 'together']).optional(),
     requestTimeoutSeconds: z.number().positive().default(120),
     prices: pricesSchema.default({ inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 }),
     ...limits,
@@ -418,6 +427,23 @@ export const samplingSchema = z
   })
   .strict();
 
+const batchModeSchema = z.union([z.boolean(), z.literal('auto')]);
+
+export const batchSchema = z
+  .object({
+    /** Every batchable stage (collaborate, justify, generate-inputs, annotate-outputs), unless `stages` names it. */
+    mode: batchModeSchema.default(false),
+    stages: z.partialRecord(z.enum(batchableStages), batchModeSchema).default({}),
+    /** `auto` batches a stage that has at least this many calls to pay. */
+    autoMinCalls: z.number().int().positive().default(1000),
+    /** Items a finished batch left unanswered (expired, cancelled, failed lines): into a new batch, or online. */
+    missing: z.enum(['batch', 'online']).default('batch'),
+    /** New batches a stage may send for its unanswered items; what is still unanswered then is called online. */
+    resubmissions: z.number().int().min(0).default(1),
+    pollIntervalSeconds: z.number().positive().default(60),
+  })
+  .strict();
+
 export const executionSchema = z
   .object({
     /** Items per shard activity. */
@@ -429,6 +455,8 @@ export const executionSchema = z
      * prompt over the context window) before the stage stops; each such item is recorded, counted and dropped.
      */
     maxItemFailureShare: z.number().min(0).max(1).default(0.05),
+    /** Stages sent through the provider's Batch API (half price, answers within a day) instead of online calls. */
+    batch: batchSchema.optional(),
   })
   .strict();
 
@@ -491,5 +519,27 @@ export function checkReferences(
     }
   };
   for (const [key, value] of Object.entries(config)) if (key !== 'providers') visit(value, [key]);
-  return problems;
+  return [...problems, ...batchProblems(config)];
+}
+
+/** Stages that `execution.batch` always batches, while the model's provider has no Batch API to send them to. */
+function batchProblems(config: { providers: ProvidersConfig } & Record<string, unknown>) {
+  const batch = (config.execution as { batch?: z.infer<typeof batchSchema> } | undefined)?.batch;
+  const name = (config.model as { provider?: unknown } | undefined)?.provider;
+  const provider = typeof name === 'string' ? config.providers[name] : undefined;
+  if (!batch || !provider || providerBatchApi(provider) !== null) return [];
+  return batchableStages
+    .filter((stage) => (batch.stages[stage] ?? batch.mode) === true)
+    .map((stage) => ({
+      path: ['execution', 'batch', ...(batch.stages[stage] === true ? ['stages', stage] : ['mode'])],
+      message:
+        `sends ${stage} through a Batch API, but provider "${name}" has none: set providers.${name}.batchApi ` +
+        '(openai or together), or use "auto", which calls online where no Batch API is',
+    }));
+}
+
+/** The Batch API a provider offers, or null when it has none. */
+export function providerBatchApi(config: ProviderConfig): 'openai' | 'together' | null {
+  if (config.kind !== 'openai-compatible') return null;
+  return config.batchApi ?? (config.baseURL === undefined ? 'openai' : null);
 }

@@ -1,5 +1,6 @@
 // What crosses the workflow/activity boundary besides ArtifactRefs: the settings workflows pass to activities and
 // the results they get back. Workflows may not import activity modules, so both sides import these from here.
+import type { BatchOptions } from './batch';
 import type { FineTuneBackendConfig, ProvidersConfig, RetrieverConfig } from './config';
 import type { AnswerReading } from './answer-reading';
 import type { Accuracy, Metric } from './metrics';
@@ -306,4 +307,12 @@ export interface StartCheckpointServerInput {
    * `server.ports[position]`. Absent in runs recorded before: 0.
    */
   position?: number;
+}
+
+/** `execution` as the workflows carry it: runs started before an option lack it. */
+export interface ExecutionOptions {
+  shardSize: number;
+  parallelShards: number;
+  maxItemFailureShare?: number;
+  batch?: BatchOptions;
 }

@@ -40,6 +40,31 @@ export const stageModelCalls: ActivityOptions = {
   startToCloseTimeout: '4 hours',
 };
 
+/**
+ * Planning a stage's batch: its shards' code run without calls, over every shard at once; heartbeats count the
+ * shards planned.
+ */
+export const batchPlanning: ActivityOptions = {
+  startToCloseTimeout: '4 hours',
+  heartbeatTimeout: '5 minutes',
+  retry: retryPolicy('1 second', '1 minute'),
+};
+
+/** Creating, finding, downloading or cancelling a provider batch, or storing its answers. */
+export const batchCalls: ActivityOptions = {
+  startToCloseTimeout: '1 hour',
+  retry: retryPolicy('2 seconds', '2 minutes'),
+};
+
+/** One long heartbeating activity polls a batch (up to the provider's day and a margin), not one per poll. */
+export function batchWait(pollIntervalSeconds: number): ActivityOptions {
+  return {
+    startToCloseTimeout: '30 hours',
+    heartbeatTimeout: `${Math.max(60, 3 * pollIntervalSeconds)} seconds`,
+    retry: retryPolicy('5 seconds', '5 minutes'),
+  };
+}
+
 /** Starting, finding or cancelling a fine-tune job at its provider. */
 export const fineTuneJobCalls: ActivityOptions = {
   startToCloseTimeout: '10 minutes',

@@ -4,6 +4,7 @@ import { executeChild, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type {
   CheckpointingBackendConfig,
+  ExecutionOptions,
   FilterStageResult,
   GenerateInputRoundResult,
   ItemFailure,
@@ -12,11 +13,13 @@ import type {
   SyntheticDataResult,
 } from '../core/contracts';
 import type { FineTuneStart } from '../core/base-model';
+import { selfGuideBatchStage } from '../core/batch';
 import type { ProvidersConfig } from '../core/config';
 import { roundsFor, type SelfGuideCampaignConfig } from '../core/selfguide-config';
 import type { SelfGuideTaskDefinition } from '../core/selfguide-prompts';
 import { addUsage, emptyUsage, type ArtifactRef, type ModelRef, type StageUsage } from '../core/types';
 import { dataStep, stageModelCalls } from './activity-options';
+import { answerByBatch } from './batch-stage';
 import { fineTune, fineTuneChildOptions } from './fine-tune';
 import { ensureServed, isServedAdapter } from './serving';
 import { selfGuideEvaluate, type SelfGuideEvaluation } from './selfguide-evaluate';
@@ -34,7 +37,7 @@ export interface SelfGuidePipeline {
   generation: SelfGuideCampaignConfig['generation'];
   annotation: SelfGuideCampaignConfig['annotation'];
   evaluation: SelfGuideCampaignConfig['evaluation'];
-  execution: { shardSize: number; parallelShards: number; maxItemFailureShare?: number };
+  execution: ExecutionOptions;
   seed: number;
 }
 
@@ -50,6 +53,28 @@ const { filterGeneratedInputs, buildSyntheticData, goldTrainingSet, fineTuneChec
   proxyActivities<Activities>(dataStep);
 
 const modelCalls = (summary: string) => proxyActivities<Activities>({ ...stageModelCalls, summary });
+
+/**
+ * Sends a stage's calls (a generation round's, or annotation's) through the provider's Batch API first when
+ * `execution.batch` says so; true when its activity is to read the answers.
+ */
+function viaBatchFirst(
+  pipeline: SelfGuidePipeline,
+  stage: 'generate-inputs' | 'annotate-outputs',
+  activity: 'generateInputRound' | 'sampleAnnotations',
+  input: { runId: string; stage: string },
+  round?: number,
+): Promise<boolean> {
+  if (!pipeline.execution.batch) return Promise.resolve(false);
+  return answerByBatch({
+    runId: input.runId,
+    stage,
+    name: selfGuideBatchStage(input.stage, round),
+    providers: pipeline.providers,
+    options: pipeline.execution.batch,
+    work: { activity, input },
+  });
+}
 
 /**
  * Stage 1: one activity per round, the inputs so far travelling as an artifact, so history grows by round only.
@@ -73,9 +98,7 @@ export async function generateInputs(
   let itemFailures: ItemFailures | undefined;
   for (let round = 1; round <= rounds; round++) {
     await pausePoint();
-    const result: GenerateInputRoundResult = await modelCalls(
-      `generate inputs: round ${round} of ${rounds}`,
-    ).generateInputRound({
+    const roundInput = {
       runId,
       stage: 'generate-inputs',
       round,
@@ -89,7 +112,11 @@ export async function generateInputs(
       maxPromptTokens: pipeline.generation.maxPromptTokens,
       filters: pipeline.generation.filters,
       seed: pipeline.seed,
-    });
+    };
+    const viaBatch = await viaBatchFirst(pipeline, 'generate-inputs', 'generateInputRound', roundInput, round);
+    const result: GenerateInputRoundResult = await modelCalls(
+      `generate inputs: round ${round} of ${rounds}`,
+    ).generateInputRound({ ...roundInput, ...(viaBatch ? { viaBatch } : {}) });
     generated = result.generated;
     library = result.library;
     redrawnPrompts = result.redrawnPrompts;
@@ -130,9 +157,7 @@ export async function drawAnnotationSamples(
   pipeline: SelfGuidePipeline,
 ) {
   const { samples, temperature, maxTokens } = pipeline.annotation;
-  const { failures, ...drawn } = await modelCalls(
-    `annotate ${inputs.count} inputs, ${samples} samples each`,
-  ).sampleAnnotations({
+  const annotationInput = {
     runId,
     stage,
     inputs,
@@ -144,7 +169,11 @@ export async function drawAnnotationSamples(
     maxTokens,
     filters: pipeline.generation.filters,
     seed: pipeline.seed,
-  });
+  };
+  const viaBatch = await viaBatchFirst(pipeline, 'annotate-outputs', 'sampleAnnotations', annotationInput);
+  const { failures, ...drawn } = await modelCalls(
+    `annotate ${inputs.count} inputs, ${samples} samples each`,
+  ).sampleAnnotations({ ...annotationInput, ...(viaBatch ? { viaBatch } : {}) });
   const itemFailures = checkItemFailures(stage, inputs.count, failures ?? [], pipeline.execution.maxItemFailureShare);
   return { ...drawn, ...(itemFailures ? { itemFailures } : {}) };
 }

@@ -5,11 +5,13 @@
 import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { AnswerReading } from '../core/answer-reading';
-import type { ItemFailure, ItemFailures, ResponseSampling, Retrieval } from '../core/contracts';
+import type { ExecutionOptions, ItemFailure, ItemFailures, ResponseSampling, Retrieval } from '../core/contracts';
 import type { ProvidersConfig } from '../core/config';
 import type { CollaboratorSetup, EntropyOver } from '../core/semievol';
 import type { ArtifactRef, ModelRef, Shard, ShardList, ShardResults, StageUsage } from '../core/types';
+import type { BatchableStage } from '../core/batch';
 import { shardModelCalls, stageStep } from './activity-options';
+import { answerByBatch } from './batch-stage';
 import { checkFailureCount, failureExamples, overShardList, type ShardProgress } from './shard-list-loop';
 import { defaultMaxItemFailureShare, itemCount, overShards, type ShardsDone } from './shards';
 
@@ -21,9 +23,11 @@ export interface ShardedStageInput {
   /** D_U, already split; shard i of every stage covers the same questions. */
   shards: ShardList | Shard[];
   providers: ProvidersConfig;
-  execution: { shardSize: number; parallelShards: number; maxItemFailureShare?: number };
+  execution: ExecutionOptions;
   /** Set when the stage continued as new: where it stood (the shards it had finished, before shard lists). */
   done?: ShardProgress | ShardsDone<unknown>;
+  /** Set once the stage's batches have answered: its shards read their answers, and a new execution sends none. */
+  viaBatch?: boolean;
 }
 
 const shardActivities = (summary: string) => proxyActivities<Activities>({ ...shardModelCalls, summary });
@@ -91,6 +95,35 @@ function itemFailuresOf(stage: string, input: ShardedStageInput, done: StageDone
   return itemFailures ? { itemFailures } : {};
 }
 
+/**
+ * Sends the stage's calls through its provider's Batch API first when `execution.batch` says so (a stage started
+ * before shard lists never does); returns the input its shards then run with.
+ */
+async function batchedFirst<I extends ShardedStageInput>(
+  stage: BatchableStage,
+  input: I,
+  activity: 'collaborateOnShard' | 'justifyShard',
+  shardInput: Record<string, unknown>,
+  alongside: { field: string; outputs: ShardOutputs | null }[],
+): Promise<I> {
+  if (Array.isArray(input.shards) || input.done || input.viaBatch || !input.execution.batch) return input;
+  const viaBatch = await answerByBatch({
+    runId: input.runId,
+    stage,
+    providers: input.providers,
+    options: input.execution.batch,
+    work: {
+      activity,
+      input: { runId: input.runId, providers: input.providers, ...shardInput },
+      shards: input.shards,
+      alongside: alongside.flatMap(({ field, outputs }) =>
+        outputs ? [{ field, results: (outputs as ShardResults).shardResults }] : [],
+      ),
+    },
+  });
+  return viaBatch ? { ...input, viaBatch } : input;
+}
+
 /** Each shard's `output`, as the stage hands them on. */
 const outputsOf = (done: StageDone<{ output: ArtifactRef }>): ShardOutputs =>
   'shardResults' in done ? { shardResults: done.shardResults } : done.results.map((r) => r.output);
@@ -116,8 +149,18 @@ export interface CollaborateStageInput extends ShardedStageInput {
 
 /** Collaborative inference: every collaborator answers every unlabeled question the provider does not refuse. */
 export async function collaborate(
-  input: CollaborateStageInput,
+  stageInput: CollaborateStageInput,
 ): Promise<{ answers: ShardOutputs; usage: StageUsage; itemFailures?: ItemFailures }> {
+  const shardInput = {
+    collaborators: stageInput.collaborators,
+    models: stageInput.models,
+    labeled: stageInput.labeled,
+    neighbours: null,
+    sampling: stageInput.sampling,
+  };
+  const input = await batchedFirst('collaborate', stageInput, 'collaborateOnShard', shardInput, [
+    { field: 'neighbours', outputs: stageInput.neighbours },
+  ]);
   const done = await eachShard(
     'collaborate',
     input,
@@ -127,11 +170,9 @@ export async function collaborate(
         runId: input.runId,
         shard,
         providers: input.providers,
-        collaborators: input.collaborators,
-        models: input.models,
-        labeled: input.labeled,
+        ...shardInput,
         neighbours: neighbours ?? null,
-        sampling: input.sampling,
+        ...(input.viaBatch ? { viaBatch: true } : {}),
       }),
   );
   return { answers: outputsOf(done), usage: done.usage, ...itemFailuresOf('collaborate', input, done) };
@@ -160,17 +201,24 @@ export interface Justification {
 }
 
 /** Self-justification: the justifier settles every inconsistent question; every question gets its pseudo-label. */
-export async function justify(input: JustifyStageInput): Promise<Justification> {
+export async function justify(stageInput: JustifyStageInput): Promise<Justification> {
+  const shardInput = {
+    justifier: stageInput.justifier,
+    sampling: stageInput.sampling,
+    entropyOver: stageInput.entropyOver,
+    answerReading: stageInput.answerReading,
+  };
+  const input = await batchedFirst('justify', stageInput, 'justifyShard', shardInput, [
+    { field: 'answers', outputs: stageInput.answers },
+  ]);
   const done = await eachShard('justify', input, [input.answers], (a, shard, [answers]) =>
     a.justifyShard({
       runId: input.runId,
       shard,
       providers: input.providers,
       answers,
-      justifier: input.justifier,
-      sampling: input.sampling,
-      entropyOver: input.entropyOver,
-      answerReading: input.answerReading,
+      ...shardInput,
+      ...(input.viaBatch ? { viaBatch: true } : {}),
     }),
   );
   const itemFailures = itemFailuresOf('justify', input, done);

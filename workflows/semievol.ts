@@ -13,6 +13,7 @@ import type { Activities } from '../activities';
 import { fineTuneStart } from '../core/base-model';
 import {
   evaluationItemFailures,
+  type ExecutionOptions,
   type ItemFailures,
   type Metric,
   type PseudoLabelAccuracy,
@@ -64,7 +65,7 @@ export interface SemievolRunInput {
   sampling: SamplingParams;
   /** How evaluations and the pseudo-label diagnostic score answers; `option-letter` when absent (older runs). */
   metric?: Metric;
-  execution: { shardSize: number; parallelShards: number; maxItemFailureShare?: number };
+  execution: ExecutionOptions;
   /** Set by `flt run`: the budget and the estimate it is checked against. */
   budget?: BudgetPlan;
   /** Set by `flt resume --from`: the stages to run again, paying anew. */

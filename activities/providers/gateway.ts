@@ -190,6 +190,22 @@ export interface ChatOptions {
   payer?: string;
   /** Where this call's answer is looked up and kept: its shard's cache, or by default the worker's. */
   cache?: CallCache;
+  /** Set while a stage plans its batch: a call without an answer is noted for the batch instead of paid. */
+  planner?: BatchPlanner;
+}
+
+/** Collects the requests a stage's batch will send. */
+export interface BatchPlanner {
+  /** Notes a call that has no answer yet; the call then fails with CallDeferred. */
+  defer(call: { key: string; provider: string; config: ProviderConfig; request: ChatRequest }): void;
+}
+
+/** Thrown by a call a batch is to answer: the item it belongs to waits for the batch. */
+export class CallDeferred extends Error {
+  constructor(readonly key: string) {
+    super(`call ${key} is left to the stage's batch`);
+    this.name = 'CallDeferred';
+  }
 }
 
 /** Embeddings through the gateway: cached, limited, and counted as paid once per payer (as chat calls are). */
@@ -208,9 +224,11 @@ interface CachedEmbeddings {
 }
 
 /** A finished call in the response cache; entries written before payers were recorded are bare responses. */
-interface CachedCall {
+export interface CachedCall {
   response: ChatResponse;
   paidBy?: string;
+  /** Set on answers a stage's batch paid (at the batch price), which only the shard that asked reads. */
+  batchId?: string;
 }
 
 function provider(providers: ProvidersConfig, name: string): ProviderConfig {
@@ -235,13 +253,18 @@ function endpointIdentity(config: ProviderConfig): string {
   return config.cacheSalt ? `${endpoint}#${config.cacheSalt}` : endpoint;
 }
 
-export function costOf(config: ProviderConfig, usage: Usage): number {
+/** What `usage` costs at the provider's prices: online, or through its Batch API. */
+export function costOf(config: ProviderConfig, usage: Usage, via: 'online' | 'batch' = 'online'): number {
   if (config.kind !== 'openai-compatible') return 0;
-  return (
-    (usage.prompt_tokens * config.prices.inputPerMillionTokens +
-      usage.completion_tokens * config.prices.outputPerMillionTokens) /
-    1e6
-  );
+  const { prices } = config;
+  const [input, output] =
+    via === 'batch'
+      ? [
+          prices.batchInputPerMillionTokens ?? prices.inputPerMillionTokens / 2,
+          prices.batchOutputPerMillionTokens ?? prices.outputPerMillionTokens / 2,
+        ]
+      : [prices.inputPerMillionTokens, prices.outputPerMillionTokens];
+  return (usage.prompt_tokens * input + usage.completion_tokens * output) / 1e6;
 }
 
 function worstCaseRequestTokens(request: ChatRequest): number {
@@ -268,12 +291,12 @@ interface SharedBackend {
   retired: boolean;
 }
 
-const callUsage = (config: ProviderConfig, response: ChatResponse): StageUsage => ({
+const callUsage = (config: ProviderConfig, response: ChatResponse, via: 'online' | 'batch' = 'online'): StageUsage => ({
   calls: 1,
   cachedCalls: 0,
   promptTokens: response.usage.prompt_tokens,
   completionTokens: response.usage.completion_tokens,
-  costUsd: costOf(config, response.usage),
+  costUsd: costOf(config, response.usage, via),
 });
 export const cachedUsage = (): StageUsage => ({
   calls: 0,
@@ -282,6 +305,21 @@ export const cachedUsage = (): StageUsage => ({
   completionTokens: 0,
   costUsd: 0,
 });
+
+/**
+ * A call answered from the cache: paid by `payer` when one of its attempts paid it, or when its shard's batch did
+ * (at the batch price); otherwise cached.
+ */
+function cachedCall(config: ProviderConfig, entry: CachedCall | ChatResponse, key: string, payer?: string): ChatCall {
+  const cached: CachedCall = 'choices' in entry ? { response: entry } : entry;
+  const usage =
+    cached.batchId !== undefined
+      ? callUsage(config, cached.response, 'batch')
+      : payer !== undefined && cached.paidBy === payer
+        ? callUsage(config, cached.response)
+        : cachedUsage();
+  return { response: cached.response, usage, cacheKey: key };
+}
 
 export class ModelGateway {
   /** Keyed by the provider config without its cache salt: a salted re-run shares the loaded model. */
@@ -304,6 +342,11 @@ export class ModelGateway {
     this.share = providerShare(env);
   }
 
+  /** The worker's own response cache, where calls without a cache of their own look and keep answers. */
+  get workerCache(): CallCache {
+    return this.cache;
+  }
+
   /** Model calls queued behind a provider limit or in flight. */
   get callsUnderway(): number {
     return this.limitedCalls;
@@ -321,6 +364,12 @@ export class ModelGateway {
   ): Promise<ChatCall> {
     const config = provider(providers, providerName);
     const key = ResponseCache.key({ endpoint: endpointIdentity(config), request });
+    if (options.planner) {
+      const entry = await (options.cache ?? this.cache).get<CachedCall | ChatResponse>(key);
+      if (entry) return cachedCall(config, entry, key, options.payer);
+      options.planner.defer({ key, provider: providerName, config, request });
+      throw new CallDeferred(key);
+    }
     const joined = this.inFlight.get(key);
     if (joined) {
       const response = await joined.response.catch(() => undefined);
@@ -388,15 +437,7 @@ export class ModelGateway {
     { signal, queueSignal = signal, payer, cache = this.cache }: ChatOptions,
   ): Promise<ChatCall> {
     const entry = await cache.get<CachedCall | ChatResponse>(key);
-    if (entry) {
-      const cached = 'choices' in entry ? { response: entry } : entry;
-      const ownCall = payer !== undefined && cached.paidBy === payer;
-      return {
-        response: cached.response,
-        usage: ownCall ? callUsage(config, cached.response) : cachedUsage(),
-        cacheKey: key,
-      };
-    }
+    if (entry) return cachedCall(config, entry, key, payer);
     const shared = await this.acquireBackend(providerName, config);
     try {
       const response = await this.limited(

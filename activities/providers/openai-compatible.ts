@@ -56,40 +56,47 @@ export class OpenAiCompatibleChat implements ChatBackend {
 
   async complete(request: ChatRequest, signal?: AbortSignal, observe?: RateLimitObserver): Promise<ChatResponse> {
     const completion = await observed(
-      this.client.chat.completions.create(
-        {
-          model: request.model,
-          messages: request.messages,
-          temperature: request.temperature,
-          max_tokens: request.max_tokens,
-          n: request.n,
-          seed: request.seed,
-          logprobs: request.logprobs,
-          top_logprobs: request.logprobs ? request.top_logprobs : undefined,
-          stop: request.stop,
-          // llama.cpp server's own field (per-request LoRA selection); the SDK sends unknown fields as they are.
-          ...(request.lora ? { lora: request.lora } : {}),
-        },
-        { signal },
-      ),
+      this.client.chat.completions.create(chatCompletionBody(request), { signal }),
       observe,
     );
-    if (!Array.isArray(completion?.choices)) throw new SyntaxError('Malformed chat completion: no choices array');
-    return {
-      model: completion.model,
-      choices: completion.choices.map((choice) => ({
-        text: choice.message?.content ?? '',
-        finish_reason: choice.finish_reason ?? 'stop',
-        logprobs:
-          choice.logprobs?.content?.map((t) => ({
-            token: t.token,
-            logprob: t.logprob,
-            top: t.top_logprobs?.map((alt) => ({ token: alt.token, logprob: alt.logprob })),
-          })) ?? null,
-      })),
-      usage: usageOf(completion.usage),
-    };
+    return chatResponseOf(completion);
   }
+}
+
+/** The body of a chat completion request, online or as a line of a batch. */
+export function chatCompletionBody(request: ChatRequest): OpenAI.ChatCompletionCreateParamsNonStreaming {
+  return {
+    model: request.model,
+    messages: request.messages,
+    temperature: request.temperature,
+    max_tokens: request.max_tokens,
+    n: request.n,
+    seed: request.seed,
+    logprobs: request.logprobs,
+    top_logprobs: request.logprobs ? request.top_logprobs : undefined,
+    stop: request.stop,
+    // llama.cpp server's own field (per-request LoRA selection); the SDK sends unknown fields as they are.
+    ...(request.lora ? { lora: request.lora } : {}),
+  };
+}
+
+/** A chat completion's answer, online or from a batch's output line; throws on a body that is none. */
+export function chatResponseOf(completion: OpenAI.ChatCompletion): ChatResponse {
+  if (!Array.isArray(completion?.choices)) throw new SyntaxError('Malformed chat completion: no choices array');
+  return {
+    model: completion.model,
+    choices: completion.choices.map((choice) => ({
+      text: choice.message?.content ?? '',
+      finish_reason: choice.finish_reason ?? 'stop',
+      logprobs:
+        choice.logprobs?.content?.map((t) => ({
+          token: t.token,
+          logprob: t.logprob,
+          top: t.top_logprobs?.map((alt) => ({ token: alt.token, logprob: alt.logprob })),
+        })) ?? null,
+    })),
+    usage: usageOf(completion.usage),
+  };
 }
 
 export interface EmbeddingBackend {

@@ -215,6 +215,32 @@ fineTune:
     ).toMatch(/typo\.yaml line 11: field "models\[0\]" has unknown field\(s\) "temprature"\./);
   });
 
+  it('refuses a stage always batched on a provider without a Batch API, before any call', () => {
+    const semievol = (providerLines: string, batch: string) => `method: semievol
+task: fpb
+providers:
+  double:
+    kind: openai-compatible
+    baseURL: http://127.0.0.1:9999/v1
+${providerLines}model: { provider: double, model: sim-model }
+data:
+  labeled: { format: semievol-csv, path: l.csv }
+  unlabeled: { format: semievol-csv, path: u.csv }
+  test: { format: semievol-csv, path: t.csv }
+fineTune: { backend: { kind: in-context } }
+execution:
+  batch: ${batch}
+`;
+    expect(errorOf(write('batch-none.yaml', semievol('', '{ stages: { justify: true } }')))).toBe(
+      `${path.join(dir, 'batch-none.yaml')} line 14: field "execution.batch.stages.justify" sends justify through a ` +
+        'Batch API, but provider "double" has none: set providers.double.batchApi (openai or together), or use ' +
+        '"auto", which calls online where no Batch API is.',
+    );
+    expect(loadRunConfig(write('batch-auto.yaml', semievol('', '{ mode: auto }'))).method).toBe('semievol');
+    const withApi = semievol('    batchApi: together\n', '{ mode: true }');
+    expect(loadRunConfig(write('batch-api.yaml', withApi)).execution.batch?.mode).toBe(true);
+  });
+
   it('reports a model that names no configured provider', () => {
     expect(errorOf(write('ref.yaml', valid.replace('  - provider: double', '  - provider: dubble')))).toMatch(
       new RegExp(

@@ -21,7 +21,7 @@ import { batchTagName, oversizedBatch, type BatchBackend, type BatchLimits } fro
 import { collectBatchResults } from './results';
 
 const tagMetadataKey = 'flt_tag';
-const limits: BatchLimits = { provider: 'OpenAI', maxRequests: 50_000, maxBytes: 200 * 1024 * 1024 };
+export const openAiBatchLimits: BatchLimits = { provider: 'OpenAI', maxRequests: 50_000, maxBytes: 200 * 1024 * 1024 };
 
 function stateOf(batch: Batch): BatchState {
   const counts = batch.request_counts ?? { total: 0, completed: 0, failed: 0 };
@@ -54,7 +54,7 @@ export class OpenAiBatchBackend implements BatchBackend {
 
   async findOrCreateBatch(args: { tag: BatchTag; requests: ArtifactRef }): Promise<BatchState> {
     const name = batchTagName(args.tag);
-    const oversized = oversizedBatch(name, args.requests, limits);
+    const oversized = oversizedBatch(name, args.requests, openAiBatchLimits);
     if (oversized) throw oversized;
     return this.call(`create batch ${name}`, async () => {
       const found = await this.findBatch(name);

@@ -21,7 +21,11 @@ import { providerApiKey } from '../secrets';
 import { batchTagName, oversizedBatch, type BatchBackend, type BatchLimits } from './backend';
 import { collectBatchResults } from './results';
 
-const limits: BatchLimits = { provider: 'Together', maxRequests: 50_000, maxBytes: 100 * 1024 * 1024 };
+export const togetherBatchLimits: BatchLimits = {
+  provider: 'Together',
+  maxRequests: 50_000,
+  maxBytes: 100 * 1024 * 1024,
+};
 
 interface TogetherBatch {
   id: string;
@@ -74,7 +78,7 @@ export class TogetherBatchBackend implements BatchBackend {
 
   async findOrCreateBatch(args: { tag: BatchTag; requests: ArtifactRef }): Promise<BatchState> {
     const name = batchTagName(args.tag);
-    const oversized = oversizedBatch(name, args.requests, limits);
+    const oversized = oversizedBatch(name, args.requests, togetherBatchLimits);
     if (oversized) throw oversized;
     return this.call(`create batch ${name}`, async () => {
       const filename = `${name}-${args.requests.sha256.slice(0, 12)}.jsonl`;

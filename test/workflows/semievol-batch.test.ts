@@ -1,0 +1,134 @@
+// SemiEvol with collaborate and justify sent through the provider's Batch API, on the test double's OpenAI batches:
+// each batch is created once, every item is answered once (in a batch, or online when the batches left it
+// unanswered), and the run's cost counts batch answers at the batch price.
+import * as path from 'node:path';
+import { batchSchema, type ProvidersConfig } from '../../core/config';
+import type { McqItem } from '../../core/types';
+import { loadSemiEvolCsv } from '../../lib/datasets';
+import type { SemievolRunResult } from '../../workflows/semievol';
+import { startProviderDouble, type ProviderDouble, type RequestLogEntry } from '../support/provider-double';
+import { semievolTestInput } from '../support/semievol-input';
+import { tempDeps, testClient, testWorker } from '../support/temporal';
+
+const fpb = (split: string) =>
+  loadSemiEvolCsv(path.resolve(__dirname, `../../../shared/data/semievol/fpb/${split}.csv`)).items;
+const labeled = fpb('labeled').slice(0, 10);
+const unlabeled = fpb('unlabeled').slice(0, 20);
+const test = fpb('test').slice(0, 5);
+
+/** USD per million tokens online; the batch price is half (the config leaves it to the default). */
+const prices = { inputPerMillionTokens: 2, outputPerMillionTokens: 8, trainingPerMillionTokens: 0 };
+
+const chatCalls = (log: RequestLogEntry[]) => log.filter((r) => r.path === '/v1/chat/completions' && r.status === 200);
+const batchCreates = (log: RequestLogEntry[]) => log.filter((r) => r.method === 'POST' && r.path === '/v1/batches');
+
+/** What the double's log says the run paid: batch lines at half price. */
+const loggedCost = (log: RequestLogEntry[]) =>
+  chatCalls(log).reduce((sum, r) => {
+    const share = r.batchId ? 0.5 : 1;
+    const { prompt_tokens, completion_tokens } = r.usage!;
+    return (
+      sum +
+      (share * (prompt_tokens * prices.inputPerMillionTokens + completion_tokens * prices.outputPerMillionTokens)) / 1e6
+    );
+  }, 0);
+
+describe('SemiEvol through the Batch API', () => {
+  let double: ProviderDouble;
+  let providers: ProvidersConfig;
+  const deps = tempDeps({ FLT_TEST_KEY: 'k' });
+
+  beforeAll(async () => {
+    double = await startProviderDouble({
+      config: { models: { 'sim-model': { accuracy: 0.5 } }, fineTune: { stepMs: 40 }, batches: { stepMs: 50 } },
+      gold: [...labeled, ...unlabeled, ...test].map((i: McqItem) => ({
+        question: i.question,
+        answer: i.answer!,
+        choices: ['A', 'B', 'C'],
+      })),
+    });
+    providers = {
+      double: {
+        kind: 'openai-compatible',
+        baseURL: double.baseURL,
+        apiKeyEnv: 'FLT_TEST_KEY',
+        testDouble: true,
+        batchApi: 'openai',
+        requestTimeoutSeconds: 30,
+        prices,
+        maxConcurrency: 8,
+      },
+    };
+  });
+  afterAll(async () => double?.stop());
+
+  const run = async (runId: string, batch: Record<string, unknown>): Promise<SemievolRunResult> => {
+    const input = await semievolTestInput(
+      deps.store,
+      runId,
+      providers,
+      { labeled, unlabeled, test },
+      {
+        execution: {
+          shardSize: 10,
+          parallelShards: 2,
+          batch: batchSchema.parse({ pollIntervalSeconds: 0.1, ...batch }),
+        },
+      },
+    );
+    const { client, close } = await testClient();
+    const worker = await testWorker(deps);
+    try {
+      return await worker.run(() =>
+        client.workflow.execute('semievolRun', { taskQueue: worker.taskQueue, workflowId: runId, args: [input] }),
+      );
+    } finally {
+      await close();
+    }
+  };
+
+  it('answers collaborate and justify by batches created once, pays each item once, at the batch price', async () => {
+    await double.clearRequests();
+    const result = await run(`semievol-batch-${Date.now()}`, { stages: { collaborate: true, justify: true } });
+    const log = await double.requests();
+
+    // Collaborate: 4 collaborators on 20 questions in one batch; justify: the inconsistent ones in another.
+    const creates = batchCreates(log);
+    expect(creates).toHaveLength(2);
+    const lines = chatCalls(log).filter((r) => r.batchId);
+    const byBatch = new Map<string, number>();
+    for (const line of lines) byBatch.set(line.batchId!, (byBatch.get(line.batchId!) ?? 0) + 1);
+    expect([...byBatch.values()][0]).toBe(80);
+    expect([...byBatch.values()][1]).toBe(result.pseudoLabels.justified);
+    // Every answer was paid once: no request answered twice, online or in a batch.
+    const hashes = chatCalls(log).map((r) => r.requestHash);
+    expect(new Set(hashes).size).toBe(hashes.length);
+    // Only the evaluations went online.
+    expect(chatCalls(log).filter((r) => !r.batchId).length).toBeGreaterThan(0);
+
+    expect(result.pseudoLabels.counts.questions).toBe(20);
+    expect(result.usage.costUsd).toBeCloseTo(loggedCost(log), 9);
+  });
+
+  it('sends what an expired batch left unanswered to a new batch, then online, paying each item once', async () => {
+    await double.configure({ batches: { expireAfterLines: 30 } });
+    await double.clearRequests();
+    try {
+      const result = await run(`semievol-batch-expired-${Date.now()}`, {
+        stages: { collaborate: true },
+        resubmissions: 1,
+      });
+      const log = await double.requests();
+      // Collaborate's 80 calls: 30 in the first batch, 30 in the second, the last 20 online.
+      const lines = chatCalls(log).filter((r) => r.batchId);
+      expect(batchCreates(log)).toHaveLength(2);
+      expect(lines).toHaveLength(60);
+      const hashes = chatCalls(log).map((r) => r.requestHash);
+      expect(new Set(hashes).size).toBe(hashes.length);
+      expect(result.pseudoLabels.counts.questions).toBe(20);
+      expect(result.usage.costUsd).toBeCloseTo(loggedCost(log), 9);
+    } finally {
+      await double.configure({ batches: { expireAfterLines: -1 } });
+    }
+  });
+});
