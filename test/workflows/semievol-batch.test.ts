@@ -62,11 +62,14 @@ describe('SemiEvol through the Batch API', () => {
   });
   afterAll(async () => double?.stop());
 
+  /** Each run pays for its own answers: none finds an earlier test's in the worker's response cache. */
+  const salted = (runId: string): ProvidersConfig => ({ double: { ...providers.double, cacheSalt: runId } });
+
   const run = async (runId: string, batch: Record<string, unknown>): Promise<SemievolRunResult> => {
     const input = await semievolTestInput(
       deps.store,
       runId,
-      providers,
+      salted(runId),
       { labeled, unlabeled, test },
       {
         execution: {
@@ -108,6 +111,80 @@ describe('SemiEvol through the Batch API', () => {
 
     expect(result.pseudoLabels.counts.questions).toBe(20);
     expect(result.usage.costUsd).toBeCloseTo(loggedCost(log), 9);
+  });
+
+  it('records a question the provider refuses in the batch as failed, without asking it again online', async () => {
+    const refused = unlabeled[3];
+    const marker = refused.question.slice(-40).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    await double.configure({ refuse: [{ prompt: marker }] });
+    await double.clearRequests();
+    try {
+      const result = await run(`semievol-batch-refused-${Date.now()}`, { stages: { collaborate: true } });
+      expect(result.itemFailures?.collaborate).toMatchObject({ count: 1, of: 20, examples: [{ id: refused.id }] });
+      const log = await double.requests();
+      const refusals = log.filter((r) => r.path === '/v1/chat/completions' && r.status === 400);
+      // The collaborators' four lines were refused in the batch; none was sent again.
+      expect(refusals.length).toBeGreaterThan(0);
+      expect(refusals.every((r) => r.batchId)).toBe(true);
+      expect(result.pseudoLabels.counts.questions).toBe(19);
+    } finally {
+      await double.configure({ refuse: [] });
+    }
+  });
+
+  it('calls a stage online under auto when it has fewer calls than autoMinCalls', async () => {
+    await double.clearRequests();
+    const result = await run(`semievol-batch-auto-${Date.now()}`, { mode: 'auto', autoMinCalls: 81 });
+    const log = await double.requests();
+    // Collaborate's 80 calls and justify's fewer stay online; nothing is sent as a batch.
+    expect(batchCreates(log)).toHaveLength(0);
+    expect(chatCalls(log).some((r) => r.batchId)).toBe(false);
+    expect(result.pseudoLabels.counts.questions).toBe(20);
+  });
+
+  it('cancels its batch at the provider when the run is cancelled while the batch runs', async () => {
+    await double.configure({ batches: { stepMs: 0 } });
+    await double.clearRequests();
+    const runId = `semievol-batch-cancel-${Date.now()}`;
+    const input = await semievolTestInput(
+      deps.store,
+      runId,
+      salted(runId),
+      { labeled, unlabeled, test },
+      {
+        execution: {
+          shardSize: 10,
+          parallelShards: 2,
+          batch: batchSchema.parse({ stages: { collaborate: true }, pollIntervalSeconds: 0.1 }),
+        },
+      },
+    );
+    const { client, close } = await testClient();
+    const worker = await testWorker(deps);
+    try {
+      await worker.run(async () => {
+        const handle = await client.workflow.start('semievolRun', {
+          taskQueue: worker.taskQueue,
+          workflowId: runId,
+          args: [input],
+        });
+        // The batch stays validating (its clock is stopped) while the stage polls it.
+        const polled = () =>
+          double.requests().then((log) => log.find((r) => r.method === 'GET' && /^\/v1\/batches\/[^/]+$/.test(r.path)));
+        while (!(await polled())) await new Promise((r) => setTimeout(r, 100));
+        await handle.cancel();
+        await expect(handle.result()).rejects.toThrow();
+        const batchId = (await polled())!.path.split('/').at(-1);
+        const cancelled = () =>
+          double
+            .requests()
+            .then((log) => log.some((r) => r.path === `/v1/batches/${batchId}/cancel` && r.status === 200));
+        while (!(await cancelled())) await new Promise((r) => setTimeout(r, 100));
+      });
+    } finally {
+      await close();
+      await double.configure({ batches: { stepMs: 50 } });
+    }
   });
 
   it('sends what an expired batch left unanswered to a new batch, then online, paying each item once', async () => {
