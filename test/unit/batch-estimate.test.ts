@@ -1,9 +1,19 @@
 // Estimates of stages sent through a provider's Batch API (`execution.batch`): each batchable stage priced online and
-// at the batch price, and the budget at the price the run will pay.
+// at the batch price, the budget at the price the run will pay, and what `flt estimate` and `flt run` print of it.
 import * as path from 'node:path';
+import { estimateLine, estimateTable } from '../../cli/estimate';
 import type { BatchOptions } from '../../core/batch';
 import { batchTokenPrices, batchSchema, providersSchema, type FineTuneBackendConfig } from '../../core/config';
-import { batchPriced, chatEstimate, combine, crossedLimit, pricesOf, rescale } from '../../core/estimate';
+import {
+  batchPriced,
+  chatEstimate,
+  combine,
+  crossedLimit,
+  fineTuneEstimate,
+  pricesOf,
+  rescale,
+  type StageEstimate,
+} from '../../core/estimate';
 import {
   selfGuideAnnotationSchema,
   selfGuideEvaluationSchema,
@@ -201,5 +211,50 @@ describe('method estimates with execution.batch', () => {
       expect(stage.costUsd).toBeLessThan(online[i].costUsd);
       expect(stage.costUsd).toBeGreaterThan(online[i].costUsd / 2); // fine-tunes and evaluations pay in full
     }
+  });
+});
+
+describe('flt estimate and flt run with batched stages', () => {
+  const stage = (name: string, provider: string, mode: boolean): StageEstimate =>
+    batchPriced(chatEstimate(name, 10, work(provider)), batchOptions({ mode }), 'collaborate');
+  const warmUp = fineTuneEstimate('warm-up', openai, providers, { examples: 10, exampleTokens: 1000, epochs: 1 });
+
+  it('shows each stage online and at the batch price, with the saving where it is batched', () => {
+    const stages = [warmUp, stage('collaborate', 'openai', true), stage('justify', 'openai', false)];
+    const rows = estimateTable(stages);
+    expect(rows.map((row) => row.split(/ {2,}/))).toEqual([
+      [
+        ...['stage', 'calls', 'prompt tokens', 'completion tokens (max)', 'training tokens'],
+        ...['online (up to)', 'batch (up to)', 'saving', 'cost (up to)'],
+      ],
+      ['warm-up', '0', '0', '0', '1,000', '$0.0100', '-', '-', '$0.0100'],
+      ['collaborate', '10', '10,000', '1,000', '0', '$0.0280', '$0.0140', '$0.0140', '$0.0140'],
+      // Not batched: it pays the online price, and the batch price shows what batching it would cost.
+      ['justify', '10', '10,000', '1,000', '0', '$0.0280', '$0.0140', '-', '$0.0280'],
+      ['total', '20', '20,000', '2,000', '1,000', '$0.0660', '-', '$0.0140', '$0.0520'],
+    ]);
+    expect(new Set(rows.map((row) => row.length)).size).toBe(1); // aligned columns
+  });
+
+  it('keeps one cost column where no stage can batch', () => {
+    expect(estimateTable([warmUp, stage('collaborate', 'vllm', true)])).toEqual([
+      'stage        calls  prompt tokens  completion tokens (max)  training tokens  cost (up to)',
+      'warm-up          0              0                        0            1,000       $0.0100',
+      'collaborate     10         10,000                    1,000                0       $0.0280',
+      'total           10         10,000                    1,000            1,000       $0.0380',
+    ]);
+  });
+
+  it("says in flt run's line what the batched stages save", () => {
+    const stages = [warmUp, stage('collaborate', 'openai', true), stage('justify', 'openai', true)];
+    expect(estimateLine(stages, 'run.yaml')).toBe(
+      'estimate: up to $0.0380 (20 calls, 23,000 tokens, completions at their max tokens), ' +
+        'with collaborate and justify at batch prices: $0.0280 less than online; ' +
+        '`flt estimate run.yaml` shows each stage',
+    );
+    expect(estimateLine([warmUp, stage('collaborate', 'openai', false)], 'run.yaml')).toBe(
+      'estimate: up to $0.0380 (10 calls, 12,000 tokens, completions at their max tokens); ' +
+        '`flt estimate run.yaml` shows each stage',
+    );
   });
 });
