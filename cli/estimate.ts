@@ -10,24 +10,45 @@ import { formatUsd } from './watch-view';
 
 const n = (value: number) => Math.round(value).toLocaleString('en-US');
 
+/** What the run saves on a stage by sending its calls through a Batch API: nothing where it calls online. */
+const batchSaving = (e: StageEstimate) => (e.batch?.batched ? e.batch.onlineUsd - e.costUsd : 0);
+
 const totals = (stages: readonly StageEstimate[]) => ({
   calls: stages.reduce((s, e) => s + e.calls, 0),
   tokens: stages.reduce((s, e) => s + estimateTokens(e), 0),
   usd: stages.reduce((s, e) => s + e.costUsd, 0),
+  saving: stages.reduce((s, e) => s + batchSaving(e), 0),
 });
 
+/**
+ * One row per stage and their total. Where a stage can go through a Batch API, its cost online and batched come
+ * before the cost the run pays, and the saving where `execution.batch` sends it there; a dash marks what cannot be.
+ */
 export function estimateTable(stages: readonly StageEstimate[]): string[] {
-  const header = ['stage', 'calls', 'prompt tokens', 'completion tokens (max)', 'training tokens', 'cost (up to)'];
+  const canBatch = stages.some((e) => e.batch);
+  const header = [
+    'stage',
+    'calls',
+    'prompt tokens',
+    'completion tokens (max)',
+    'training tokens',
+    ...(canBatch ? ['online (up to)', 'batch (up to)', 'saving'] : []),
+    'cost (up to)',
+  ];
   const total = stages.reduce(
     (sum, e) => ({
       calls: sum.calls + e.calls,
       prompt: sum.prompt + e.promptTokens,
       completion: sum.completion + e.completionTokens,
       training: sum.training + e.trainingTokens,
+      online: sum.online + (e.batch?.onlineUsd ?? e.costUsd),
+      saving: sum.saving + batchSaving(e),
       usd: sum.usd + e.costUsd,
     }),
-    { calls: 0, prompt: 0, completion: 0, training: 0, usd: 0 },
+    { calls: 0, prompt: 0, completion: 0, training: 0, online: 0, saving: 0, usd: 0 },
   );
+  const prices = (online: number, batch: number | undefined, saving: number) =>
+    canBatch ? [formatUsd(online), batch === undefined ? '-' : formatUsd(batch), saving ? formatUsd(saving) : '-'] : [];
   const rows = [
     header,
     ...stages.map((e) => [
@@ -36,9 +57,18 @@ export function estimateTable(stages: readonly StageEstimate[]): string[] {
       n(e.promptTokens),
       n(e.completionTokens),
       n(e.trainingTokens),
+      ...prices(e.batch?.onlineUsd ?? e.costUsd, e.batch?.batchUsd, batchSaving(e)),
       formatUsd(e.costUsd),
     ]),
-    ['total', n(total.calls), n(total.prompt), n(total.completion), n(total.training), formatUsd(total.usd)],
+    [
+      'total',
+      n(total.calls),
+      n(total.prompt),
+      n(total.completion),
+      n(total.training),
+      ...prices(total.online, undefined, total.saving),
+      formatUsd(total.usd),
+    ],
   ];
   const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '));
@@ -59,12 +89,18 @@ export function chargeLines(stages: readonly StageEstimate[]): string[] {
   return stages.flatMap((e) => (e.charges ?? []).map((c) => chargeLine(e.stage, c)));
 }
 
-/** The line `flt run` prints. */
+const listed = new Intl.ListFormat('en', { type: 'conjunction' });
+
+/** The line `flt run` prints; it names the stages sent through a Batch API and what that saves. */
 export function estimateLine(stages: readonly StageEstimate[], file: string): string {
   const t = totals(stages);
+  const batched = stages.filter((e) => e.batch?.batched).map((e) => e.stage);
+  const saving = batched.length
+    ? `, with ${listed.format(batched)} at batch prices: ${formatUsd(t.saving)} less than online`
+    : '';
   return (
     `estimate: up to ${formatUsd(t.usd)} (${n(t.calls)} calls, ${n(t.tokens)} tokens, ` +
-    `completions at their max tokens); \`flt estimate ${file}\` shows each stage`
+    `completions at their max tokens)${saving}; \`flt estimate ${file}\` shows each stage`
   );
 }
 
@@ -137,6 +173,16 @@ export function registerEstimateCommand(program: Command): void {
         "each provider's `prices` (per million tokens; a dedicated endpoint's minutes and your GPU's hours at its " +
           'tokensPerSecond); training from the fine-tune backend, at the configured epochs.',
       );
+      if (stages.some((e) => e.batch)) {
+        console.log(
+          "Batch: the stage's calls through their provider's Batch API, at its batchInputPerMillionTokens and " +
+            'batchOutputPerMillionTokens (else half the online price).',
+        );
+        console.log(
+          'Saving: on the stages `execution.batch` sends there (under auto: those with at least autoMinCalls calls); ' +
+            'the cost, which the budget is checked against, is what the run pays.',
+        );
+      }
       if (config.budget?.usd !== undefined || config.budget?.tokens !== undefined) {
         const t = totals(stages);
         const over =

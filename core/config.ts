@@ -538,6 +538,19 @@ function batchProblems(config: { providers: ProvidersConfig } & Record<string, u
     }));
 }
 
+/** What a provider charges per million tokens through its Batch API: its batch prices, else half its online ones. */
+export function batchTokenPrices(
+  prices: Pick<
+    z.infer<typeof pricesSchema>,
+    'inputPerMillionTokens' | 'outputPerMillionTokens' | 'batchInputPerMillionTokens' | 'batchOutputPerMillionTokens'
+  >,
+): { inputPerMillionTokens: number; outputPerMillionTokens: number } {
+  return {
+    inputPerMillionTokens: prices.batchInputPerMillionTokens ?? prices.inputPerMillionTokens / 2,
+    outputPerMillionTokens: prices.batchOutputPerMillionTokens ?? prices.outputPerMillionTokens / 2,
+  };
+}
+
 /** The Batch API a provider offers, or null when it has none. */
 export function providerBatchApi(config: ProviderConfig): 'openai' | 'together' | null {
   if (config.kind !== 'openai-compatible') return null;

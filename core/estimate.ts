@@ -1,6 +1,7 @@
 // What a run's stages are expected to call, read, write and cost before anything is paid for. Pure: the CLI estimates
 // a config from its data, and workflows rescale a stage's estimate to the counts they know when the stage starts.
-import type { FineTuneBackendConfig, ProvidersConfig } from './config';
+import { stageBatchMode, type BatchableStage, type BatchOptions } from './batch';
+import { batchTokenPrices, providerBatchApi, type FineTuneBackendConfig, type ProvidersConfig } from './config';
 import { downloadProvider } from './contracts';
 import type { ChatMessage, StageUsage } from './types';
 
@@ -12,6 +13,8 @@ export interface TokenPrices {
   endpointPerMinute?: number;
   gpuHour?: number;
   tokensPerSecond?: number;
+  /** Per million tokens through the provider's Batch API; absent where it has none. */
+  batch?: { inputPerMillionTokens: number; outputPerMillionTokens: number };
 }
 
 const free: TokenPrices = { inputPerMillionTokens: 0, outputPerMillionTokens: 0, trainingPerMillionTokens: 0 };
@@ -19,7 +22,10 @@ const free: TokenPrices = { inputPerMillionTokens: 0, outputPerMillionTokens: 0,
 /** A provider's price table; local models (llama.cpp) cost nothing per token, only their GPU's time if priced. */
 export function pricesOf(providers: ProvidersConfig, name: string): TokenPrices {
   const provider = providers[name];
-  if (provider?.kind === 'openai-compatible') return provider.prices;
+  if (provider?.kind === 'openai-compatible')
+    return providerBatchApi(provider)
+      ? { ...provider.prices, batch: batchTokenPrices(provider.prices) }
+      : provider.prices;
   return provider?.prices ? { ...free, ...provider.prices } : free;
 }
 
@@ -59,6 +65,23 @@ export interface StageEstimate {
    * is none, and in estimates recorded before these were priced.
    */
   charges?: ComputeCharge[];
+  /** Where some of the stage's calls can go through a Batch API: the stage priced online and batched. */
+  batch?: StageBatchPricing;
+}
+
+/**
+ * A stage whose calls `execution.batch` can send through their provider's Batch API, priced both ways; each figure is
+ * the whole stage's (training and calls that cannot batch included), so the saving is `onlineUsd - costUsd`.
+ */
+export interface StageBatchPricing {
+  /** The calls whose provider has a Batch API. */
+  calls: number;
+  /** Every call online. */
+  onlineUsd: number;
+  /** Every call that can go through a Batch API at its batch price. */
+  batchUsd: number;
+  /** The run sends them there: its `costUsd` is at the batch price. */
+  batched: boolean;
 }
 
 /**
@@ -95,6 +118,8 @@ export interface ChatWork {
   /** Choices per call (annotation samples several answers in one call). */
   choices?: number;
   prices: TokenPrices;
+  /** A stage `execution.batch` can send through the provider's Batch API, if it has one: priced both ways. */
+  batchable?: boolean;
 }
 
 const charge = (
@@ -121,10 +146,12 @@ const chargesField = (charges: ComputeCharge[]): Pick<StageEstimate, 'charges'> 
 export function chatEstimate(stage: string, units: number, work: ChatWork): StageEstimate {
   const completionTokens = work.calls * work.maxTokens * (work.choices ?? 1);
   const serving = servingTime(work.promptTokens + completionTokens, work.prices);
-  const costUsd =
-    (work.promptTokens * work.prices.inputPerMillionTokens + completionTokens * work.prices.outputPerMillionTokens) /
-      1e6 +
+  // A Batch API discounts the tokens, not the time a server takes to answer them.
+  const at = (prices: Pick<TokenPrices, 'inputPerMillionTokens' | 'outputPerMillionTokens'>) =>
+    (work.promptTokens * prices.inputPerMillionTokens + completionTokens * prices.outputPerMillionTokens) / 1e6 +
     chargedUsd(serving);
+  const costUsd = at(work.prices);
+  const batch = work.batchable && work.prices.batch;
   return {
     ...emptyStage(stage, units),
     ...chargesField(serving),
@@ -132,7 +159,27 @@ export function chatEstimate(stage: string, units: number, work: ChatWork): Stag
     promptTokens: work.promptTokens,
     completionTokens,
     costUsd,
+    ...(batch ? { batch: { calls: work.calls, onlineUsd: costUsd, batchUsd: at(batch), batched: false } } : {}),
   };
+}
+
+/**
+ * The stage at the price the run will pay: the batch price where `execution.batch` sends it through a Batch API,
+ * always or, under `auto`, when a batch of it would hold at least autoMinCalls calls. `callsPerBatch` is the stage's
+ * calls unless it sends several batches that `auto` weighs one by one (SELF-GUIDE's generation rounds). For one
+ * workflow stage's estimate, before it is combined with others: each may batch or not on its own.
+ */
+export function batchPriced(
+  estimate: StageEstimate,
+  options: BatchOptions | undefined,
+  stage: BatchableStage,
+  callsPerBatch = estimate.batch?.calls ?? 0,
+): StageEstimate {
+  if (!estimate.batch || !options) return estimate;
+  const mode = stageBatchMode(options, stage);
+  const batched = mode === true || (mode === 'auto' && callsPerBatch >= options.autoMinCalls);
+  const { onlineUsd, batchUsd } = estimate.batch;
+  return { ...estimate, costUsd: batched ? batchUsd : onlineUsd, batch: { ...estimate.batch, batched } };
 }
 
 export function embeddingEstimate(stage: string, units: number, tokens: number, prices: TokenPrices): StageEstimate {
@@ -197,9 +244,26 @@ export function combine(stage: string, parts: readonly StageEstimate[]): StageEs
       trainingUsd: sum.trainingUsd + p.trainingUsd,
       fineTune: sum.fineTune || p.fineTune,
       ...chargesField([...(sum.charges ?? []), ...(p.charges ?? [])]),
+      ...batchField(sum, p),
     }),
     emptyStage(stage),
   );
+}
+
+/** Two parts' batch pricing as one: a part that cannot batch costs the same both ways. */
+function batchField(a: StageEstimate, b: StageEstimate): Pick<StageEstimate, 'batch'> {
+  if (!a.batch && !b.batch) return {};
+  const pricing = (e: StageEstimate): StageBatchPricing =>
+    e.batch ?? { calls: 0, onlineUsd: e.costUsd, batchUsd: e.costUsd, batched: false };
+  const [x, y] = [pricing(a), pricing(b)];
+  return {
+    batch: {
+      calls: x.calls + y.calls,
+      onlineUsd: x.onlineUsd + y.onlineUsd,
+      batchUsd: x.batchUsd + y.batchUsd,
+      batched: x.batched || y.batched,
+    },
+  };
 }
 
 /**
@@ -220,6 +284,14 @@ export function rescale(estimate: StageEstimate, units: number): StageEstimate {
     ...chargesField(
       (estimate.charges ?? []).map((c) => ({ ...c, amount: c.amount === null ? null : c.amount * f, usd: c.usd * f })),
     ),
+    ...(estimate.batch && {
+      batch: {
+        ...estimate.batch,
+        calls: Math.ceil(estimate.batch.calls * f),
+        onlineUsd: estimate.batch.onlineUsd * f,
+        batchUsd: estimate.batch.batchUsd * f,
+      },
+    }),
   };
 }
 

@@ -3,7 +3,9 @@
 // kept, annotated and turned into a training pair (the workflow rescales annotation and fine-tuning to the real
 // counts); Self-ICL prompts fill the context window.
 import type { SelfGuidePipeline } from '../workflows/selfguide-stages';
+import type { ExecutionOptions } from './contracts';
 import {
+  batchPriced,
   chatEstimate,
   combine,
   demonstrationTokens,
@@ -20,9 +22,12 @@ import type { IoExample } from './types';
 
 /**
  * What an estimate needs from a SELF-GUIDE run's config: everything its workflow steps take except how activities
- * are sharded, which changes no spend. Derived from the workflow's type so the two cannot drift apart.
+ * are sharded, which changes no spend; of `execution`, the stages sent through a Batch API. Derived from the
+ * workflow's type so the two cannot drift apart.
  */
-export type SelfGuideEstimatePipeline = Omit<SelfGuidePipeline, 'execution'>;
+export type SelfGuideEstimatePipeline = Omit<SelfGuidePipeline, 'execution'> & {
+  execution?: Pick<ExecutionOptions, 'batch'>;
+};
 
 /** A task and the test items that will be scored (and the validation items that score each epoch, if any). */
 export interface SelfGuideEstimateTask {
@@ -87,23 +92,29 @@ function taskProfile(pipeline: SelfGuideEstimatePipeline, { task, test }: SelfGu
 type Profile = ReturnType<typeof taskProfile>;
 
 function generation(stage: string, pipeline: SelfGuideEstimatePipeline, p: Profile): StageEstimate {
-  return chatEstimate(stage, p.generated, {
+  const rounds = chatEstimate(stage, p.generated, {
     calls: p.generated,
     promptTokens: p.generationPromptTokens,
     maxTokens: pipeline.generation.maxTokens,
     prices: p.basePrices,
+    batchable: true,
   });
+  // Each round is a batch of its own, which `auto` weighs alone.
+  const perRound = pipeline.generation.promptsPerRound;
+  return batchPriced(rounds, pipeline.execution?.batch, 'generate-inputs', perRound);
 }
 
 function annotation(stage: string, pipeline: SelfGuideEstimatePipeline, p: Profile): StageEstimate {
   const { samples, maxTokens } = pipeline.annotation;
-  return chatEstimate(stage, p.generated, {
+  const annotations = chatEstimate(stage, p.generated, {
     calls: p.generated,
     promptTokens: p.generated * p.annotationPromptTokens,
     maxTokens,
     choices: samples,
     prices: p.basePrices,
+    batchable: true,
   });
+  return batchPriced(annotations, pipeline.execution?.batch, 'annotate-outputs');
 }
 
 /** One fine-tune on the synthetic pairs (at most one per generated input). */

@@ -2,8 +2,10 @@
 // is only known mid-run, the estimate takes its upper bound: every unlabeled question self-justified (with n > 1) and
 // selected for M_evol; the workflow rescales the final fine-tune to the pseudo-labels actually selected.
 import { withTrainingAnswer } from './answer-reading';
+import type { BatchOptions } from './batch';
 import type { FineTuneBackendConfig, ModelSpec, ProvidersConfig } from './config';
 import {
+  batchPriced,
   chatEstimate,
   combine,
   demonstrationTokens,
@@ -35,6 +37,8 @@ export interface SemievolEstimateInput {
   /** D_U's questions; their answers are not read. */
   unlabeled: readonly Pick<McqItem, 'id' | 'question' | 'options'>[];
   test: readonly Pick<McqItem, 'question' | 'options'>[];
+  /** `execution.batch`: which of collaborate and justify go through a Batch API, at its price. */
+  batch?: BatchOptions;
 }
 
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
@@ -83,21 +87,19 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
         : combine('propagate', []),
     );
   }
-  stages.push(
-    combine(
-      'collaborate',
-      plan.collaborators.map((setup) => {
-        const { prices, extra } = model(setup.model);
-        const promptTokens = sum(unlabeled.map((item) => withExamples(item, setup.examples) + extra));
-        return chatEstimate('collaborate', unlabeled.length, {
-          calls: unlabeled.length,
-          promptTokens,
-          maxTokens: options.collaboration.maxTokens,
-          prices,
-        });
-      }),
-    ),
-  );
+  const collaborators = plan.collaborators.map((setup) => {
+    const { prices, extra } = model(setup.model);
+    const promptTokens = sum(unlabeled.map((item) => withExamples(item, setup.examples) + extra));
+    return chatEstimate('collaborate', unlabeled.length, {
+      calls: unlabeled.length,
+      promptTokens,
+      maxTokens: options.collaboration.maxTokens,
+      prices,
+      batchable: true,
+    });
+  });
+  // One batch plan covers every collaborator's calls: `auto` weighs them together.
+  stages.push(batchPriced(combine('collaborate', collaborators), input.batch, 'collaborate'));
   // With one collaborator every answered question is consistent, so nothing is justified.
   const n = plan.collaborators.length;
   const justifier = model('warm');
@@ -111,14 +113,14 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
         justifier.extra,
     ),
   );
-  stages.push(
-    chatEstimate('justify', unlabeled.length, {
-      calls: justified.length,
-      promptTokens: justifyPrompts,
-      maxTokens: options.justification.maxTokens,
-      prices: justifier.prices,
-    }),
-  );
+  const justify = chatEstimate('justify', unlabeled.length, {
+    calls: justified.length,
+    promptTokens: justifyPrompts,
+    maxTokens: options.justification.maxTokens,
+    prices: justifier.prices,
+    batchable: true,
+  });
+  stages.push(batchPriced(justify, input.batch, 'justify'));
 
   const evolveOnLabeled = plan.evolveOn === 'labeled-and-selected';
   stages.push(

@@ -1,6 +1,6 @@
 // Every model call of the worker passes through here: the response cache, the per-provider rate and
 // concurrency limits shared by all activities of this worker, and token/cost accounting.
-import type { ProviderConfig, ProvidersConfig } from '../../core/config';
+import { batchTokenPrices, type ProviderConfig, type ProvidersConfig } from '../../core/config';
 import { InvalidConfig, typedError } from '../../core/errors';
 import type { ChatRequest, ChatResponse, StageUsage, Usage } from '../../core/types';
 import { canonicalJson } from '../../lib/canonical-json';
@@ -256,15 +256,10 @@ function endpointIdentity(config: ProviderConfig): string {
 /** What `usage` costs at the provider's prices: online, or through its Batch API. */
 export function costOf(config: ProviderConfig, usage: Usage, via: 'online' | 'batch' = 'online'): number {
   if (config.kind !== 'openai-compatible') return 0;
-  const { prices } = config;
-  const [input, output] =
-    via === 'batch'
-      ? [
-          prices.batchInputPerMillionTokens ?? prices.inputPerMillionTokens / 2,
-          prices.batchOutputPerMillionTokens ?? prices.outputPerMillionTokens / 2,
-        ]
-      : [prices.inputPerMillionTokens, prices.outputPerMillionTokens];
-  return (usage.prompt_tokens * input + usage.completion_tokens * output) / 1e6;
+  const prices = via === 'batch' ? batchTokenPrices(config.prices) : config.prices;
+  return (
+    (usage.prompt_tokens * prices.inputPerMillionTokens + usage.completion_tokens * prices.outputPerMillionTokens) / 1e6
+  );
 }
 
 function worstCaseRequestTokens(request: ChatRequest): number {

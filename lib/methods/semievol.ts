@@ -146,6 +146,7 @@ export const semievolMethod: Method<SemievolRunConfig, SemievolData> = {
       labeled: data.labeled.items,
       unlabeled: data.unlabeled.items,
       test: data.test.items,
+      batch: config.execution.batch,
     });
   },
 
