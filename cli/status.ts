@@ -4,7 +4,7 @@ import { approvalHint, controlQuery, progressQuery } from '../core/workflow-mess
 import { flatten, readRunTree } from '../lib/run-tree';
 import { closedRunSpendLine } from '../lib/run-spend';
 import { uiLink } from '../lib/temporal';
-import { retryNotes } from './watch-view';
+import { batchLines, batchPhase, retryNotes } from './watch-view';
 import { costText } from './result';
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -31,13 +31,16 @@ export async function statusLines(client: Client, runId: string): Promise<string
         `cost: ${costText(progress.usage)}`,
     );
   }
-  // Activities in retry anywhere in the run, by stage, and why a run that ended without a result ended.
+  // Activities in retry and batches in flight anywhere in the run, by stage; why a run that ended without a result
+  // ended.
   const tree = await readRunTree(client, runId, { queries: false });
   const now = Date.now();
   for (const node of flatten(tree)) {
     const stage = node === tree ? currentStage : node.workflowId.replace(new RegExp(`^${escapeRegExp(runId)}--`), '');
     for (const note of retryNotes(node, now))
       lines.push(`retrying: ${stage ? `${stage}: ` : ''}${note.replace(/^retrying /, '')}`);
+    const batch = batchPhase(node);
+    if (batch) lines.push(`batch: ${stage ? `${stage}: ` : ''}${batch}`, ...batchLines(node).map((l) => `  ${l}`));
   }
   if (!['RUNNING', 'COMPLETED'].includes(description.status.name))
     lines.push(await closedRunSpendLine(client, runId, description.status.name));

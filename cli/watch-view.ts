@@ -1,7 +1,7 @@
 // What `flt watch` draws, as plain lines: a run's stages with progress bars (items done of total, rate, time left),
-// its running stage workflows nested under their stage, the items each finished stage's provider refused, fine-tune
-// jobs with their last events, and what it has spent against its budget. Pure: the frame depends only on the run
-// tree, the clock and the rates seen so far.
+// its running stage workflows nested under their stage, the provider batches a stage waits for, the items each
+// finished stage's provider refused, fine-tune jobs with their last events, and what it has spent against its budget.
+// Pure: the frame depends only on the run tree, the clock and the rates seen so far.
 import { stageItemFailuresLines } from '../core/contracts';
 import { approvalHint, type ControlState, type StageProgress } from '../core/workflow-messages';
 import type { RunNode } from '../lib/run-tree';
@@ -38,6 +38,8 @@ interface Row {
   total: number;
   unit: string;
   note: string;
+  /** Lines under the row: the batches its stage waits for. */
+  details?: string[];
 }
 
 export function formatDuration(seconds: number): string {
@@ -61,9 +63,66 @@ const nameOf = (node: RunNode, parent: RunNode) =>
     ? node.workflowId.slice(parent.workflowId.length + 2)
     : node.workflowId;
 
+/**
+ * What a stage sent through a Batch API does before its shards run, by activity. Their heartbeats count shards planned
+ * and a batch's lines, not a step's share: they add nothing to the stage's progress.
+ */
+const batchPhases: Record<string, (n: number) => string> = {
+  planStageBatch: () => 'planning a batch',
+  startStageBatch: (n) => (n > 1 ? `sending ${n} batches` : 'sending a batch'),
+  waitForStageBatch: (n) => (n > 1 ? `waiting for ${n} batches` : 'waiting for a batch'),
+  collectStageBatch: (n) => (n > 1 ? `downloading ${n} batches' results` : "downloading a batch's results"),
+  storeStageBatchAnswers: () => 'storing batch answers',
+};
+
+/** Where a node's stage is in its batches, e.g. `waiting for 2 batches`; empty when it has none in flight. */
+export function batchPhase(node: RunNode): string {
+  return Object.entries(batchPhases)
+    .map(([type, phase]) => {
+      const activities = node.activities.filter((a) => a.type === type);
+      if (!activities.length) return '';
+      const planned = type === 'planStageBatch' ? (activities[0].heartbeat as { done?: unknown; of?: unknown }) : null;
+      return typeof planned?.done === 'number' && typeof planned.of === 'number'
+        ? `${phase(1)}: ${planned.done}/${planned.of} shards planned`
+        : phase(activities.length);
+    })
+    .filter(Boolean)
+    .join(', ');
+}
+
+interface BatchHeartbeat {
+  batchId?: string;
+  status?: string;
+  done?: number | null;
+  of?: number | null;
+  failed?: number | null;
+  pollError?: string;
+}
+
+/** One line per batch the node waits for: which, its status, lines answered and failed of all, id, poll error. */
+export function batchLines(node: RunNode): string[] {
+  return node.activities
+    .filter((a) => a.type === 'waitForStageBatch')
+    .map((a) => {
+      const h = (a.heartbeat ?? {}) as BatchHeartbeat;
+      const which = a.batch ? `${a.batch.stage} part ${a.batch.part} (${a.batch.provider})` : (h.batchId ?? '?');
+      const parts = [h.status ?? 'not polled yet'];
+      // A batch still validating reports a total of 0: its lines are not counted yet.
+      if (typeof h.done === 'number' && h.of !== 0) {
+        const failed = h.failed ?? 0;
+        const of = typeof h.of === 'number' ? ` of ${h.of}` : '';
+        parts.push(`${h.done - failed} answered${failed ? `, ${failed} failed` : ''}${of}`);
+      }
+      if (a.batch && h.batchId) parts.push(`id ${h.batchId}`);
+      if (h.pollError) parts.push(`last poll failed: ${clip(h.pollError)}`);
+      return `batch ${which}: ${parts.join(', ')}`;
+    });
+}
+
 /** Shares of in-flight activities done, from their `{done, of}` heartbeats: fractions of a step each. */
 function inFlight(node: RunNode): number {
   return node.activities.reduce((sum, a) => {
+    if (a.type in batchPhases) return sum;
     const h = a.heartbeat as { done?: unknown; of?: unknown } | null;
     return typeof h?.done === 'number' && typeof h.of === 'number' && h.of > 0 ? sum + Math.min(1, h.done / h.of) : sum;
   }, 0);
@@ -80,7 +139,11 @@ function fineTuneNote(node: RunNode): string {
   return `job ${job.jobId} ${job.status}${percentOf(job)}${last ? `: ${last}` : ''}`;
 }
 
-const clip = (text: string, max = 200) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+/** A provider's message on one line (a line break would defeat cutting the view to the terminal's width), shortened. */
+function clip(text: string, max = 200): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
 
 /** Activities of a node in retry: each one's attempt, last failure and when it tries again. */
 export function retryNotes(node: RunNode, now: number): string[] {
@@ -115,6 +178,8 @@ function progressRow(
   const key = `${node.workflowId}/${stage.stage}`;
   const hold = state === 'running' ? holdOf(node, stage.stage) : '';
   const failures = stageItemFailuresLines(stage.itemFailures);
+  const batch = current ? batchPhase(node) : '';
+  const details = current ? batchLines(node) : [];
   if (stage.items && stage.total > 0) {
     // In-flight shards count by their heartbeats' share, at the stage's mean shard size.
     const value = Math.min(stage.items.total, stage.items.done + flight * (stage.items.total / stage.total));
@@ -126,7 +191,8 @@ function progressRow(
       value,
       total: stage.items.total,
       unit: 'items',
-      note: [`${stage.done}/${stage.total} shards`, hold, ...retries, ...failures].filter(Boolean).join(', '),
+      note: [`${stage.done}/${stage.total} shards`, batch, hold, ...retries, ...failures].filter(Boolean).join(', '),
+      details,
     };
   }
   return {
@@ -137,7 +203,8 @@ function progressRow(
     value: steps,
     total: stage.total,
     unit: '',
-    note: [hold, ...retries, ...failures].filter(Boolean).join(', '),
+    note: [batch, hold, ...retries, ...failures].filter(Boolean).join(', '),
+    details,
   };
 }
 
@@ -179,10 +246,13 @@ function rowsFor(node: RunNode, depth: number, label: string, now: number): Row[
   const matched = new Set<RunNode>();
   for (const stage of stages) {
     const child = node.children.find((c) => nameOf(c, node) === stage.stage);
-    if (child && child.type !== 'fineTune' && child.progress?.stages.length === 1) {
+    // A stage's workflow answers progress once its shards start; before that (its batches, hours of them) the
+    // parent's count of the stage stands for it.
+    const own = child?.progress?.stages ?? (child && batchPhase(child) ? [stage] : []);
+    if (child && child.type !== 'fineTune' && own.length === 1) {
       matched.add(child);
       rows.push({
-        ...progressRow(child, child.progress.stages[0], inner, stage.stage, true, now),
+        ...progressRow(child, own[0], inner, stage.stage, true, now),
         key: `${node.workflowId}/${stage.stage}`,
       });
     } else if (child) {
@@ -304,9 +374,20 @@ export function renderFrame({ root, startedAt, link, now, rates }: FrameInput): 
     lines.push('No worker answered the progress query: start one with `npm run worker`; showing what Temporal knows.');
   const rows = rowsFor(root, 0, root.workflowId, now);
   const labelWidth = Math.min(56, Math.max(24, ...rows.map((r) => 2 * (r.depth + 1) + r.label.length + 1)));
-  lines.push('', ...rows.map((row) => rowLine(row, labelWidth, rates, now)));
+  lines.push(
+    '',
+    ...rows.flatMap((row) => [
+      rowLine(row, labelWidth, rates, now),
+      ...(row.details ?? []).map((d) => `${'  '.repeat(row.depth + 2)}${d}`),
+    ]),
+  );
   const jobs = jobLines(root);
   if (jobs.length) lines.push('', ...jobs);
   lines.push('', spendLine(root));
   return lines;
+}
+
+/** The frame cut to the terminal's width, one column short of it (where some terminals wrap), so nothing wraps. */
+export function fitToWidth(lines: string[], width: number): string[] {
+  return lines.map((l) => (l.length < width ? l : `${l.slice(0, width - 2)}…`));
 }

@@ -8,7 +8,7 @@ import { readRunTree, flatten, type RunNode } from '../lib/run-tree';
 import { uiLink } from '../lib/temporal';
 import { connect, UserError } from './connection';
 import { printResult } from './result';
-import { formatDuration, ProgressRates, renderFrame } from './watch-view';
+import { fitToWidth, formatDuration, ProgressRates, renderFrame } from './watch-view';
 
 export interface WatchOptions {
   intervalMs: number;
@@ -49,9 +49,8 @@ export async function watchRun(client: Client, runId: string, opts: WatchOptions
     }
     const lines = renderFrame({ root, startedAt: startTime, link: uiLink(runId), now: Date.now(), rates });
     if (out.isTTY) {
-      // Home and clear, then the frame cut to the terminal's width so nothing wraps.
-      const width = out.columns ?? 160;
-      out.write(`\x1b[H\x1b[2J${lines.map((l) => (l.length > width ? l.slice(0, width - 1) : l)).join('\n')}\n`);
+      // Home and clear, then the frame.
+      out.write(`\x1b[H\x1b[2J${fitToWidth(lines, out.columns ?? 160).join('\n')}\n`);
     } else {
       const frame = lines.join('\n');
       if (frame !== previous) out.write(`${frame}\n\n`);

@@ -1,11 +1,12 @@
 // The live state of a run: its workflow and every running child workflow under it, from Temporal's describe (which
 // lists pending children, and pending activities with their last heartbeat), each with its progress and control
-// queries, and the fine-tune job a fineTune child waits on (from its short history). Read-only: works on any run
-// the client can reach, wherever it was started.
+// queries, the fine-tune job a fineTune child waits on and the provider batch each batch wait polls (both from the
+// workflow's history). Read-only: works on any run the client can reach, wherever it was started.
 import type { Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
+import type { BatchPart } from '../core/batch';
 import type { FineTuneJobState } from '../core/types';
 import { controlQuery, progressQuery, type ControlState, type RunProgress } from '../core/workflow-messages';
 
@@ -13,12 +14,23 @@ export interface PendingActivity {
   type: string;
   attempt: number;
   /**
-   * The last heartbeat's details: `{done, of}` for model calls, `{status, lastEvent, progress}` for a fine-tune wait.
+   * The last heartbeat's details: `{done, of}` for model calls and a batch's planning (shards planned),
+   * `{status, lastEvent, progress}` for a fine-tune wait, `{batchId, status, done, of, failed, pollError?}` for a
+   * batch wait.
    */
   heartbeat: unknown;
+  /** Which batch a `waitForStageBatch` polls; absent for other activities, or when the history could not be read. */
+  batch?: BatchOfWait;
   lastFailure: string | null;
   /** When the next attempt starts while the activity waits out its retry backoff; null while an attempt runs. */
   nextAttemptAt: Date | null;
+}
+
+/** A batch as its stage names it: the stage's batch name (with the round and the provider group), part, provider. */
+export interface BatchOfWait {
+  stage: string;
+  part: number;
+  provider: string;
 }
 
 export interface FineTuneJobView {
@@ -85,6 +97,26 @@ async function fineTuneJob(
   return { jobId: started.jobId, status: waiting?.status ?? started.status, events, progress: progress ?? null };
 }
 
+/**
+ * The batch each pending `waitForStageBatch` polls, by activity id: its heartbeat carries the batch's id only, the
+ * input its scheduling recorded says which part of which stage it is.
+ */
+async function batchesWaitedFor(
+  client: Client,
+  workflowId: string,
+  activityIds: string[],
+): Promise<Map<string, BatchOfWait>> {
+  const batches = new Map<string, BatchOfWait>();
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  for (const event of history.events ?? []) {
+    const schedule = event.activityTaskScheduledEventAttributes;
+    if (!schedule?.activityId || !activityIds.includes(schedule.activityId)) continue;
+    const { part } = await decode<{ part: BatchPart }>(client, schedule.input);
+    batches.set(schedule.activityId, { stage: part.tag.stage, part: part.tag.part, provider: part.provider });
+  }
+  return batches;
+}
+
 /** A failure and its causes as one line: which stage or activity failed, then the error that ended it. */
 export function failureChain(failure: temporal.api.failure.v1.IFailure | null | undefined): string {
   const parts: string[] = [];
@@ -141,16 +173,25 @@ export async function readRunTree(
   const handle = client.workflow.getHandle(workflowId);
   const description = await handle.describe();
   const running = description.status.name === 'RUNNING';
+  const pending = description.raw.pendingActivities ?? [];
+  const batchWaits = pending.filter((a) => a.activityType?.name === 'waitForStageBatch').map((a) => a.activityId!);
+  const batches = batchWaits.length
+    ? await batchesWaitedFor(client, workflowId, batchWaits).catch(() => new Map<string, BatchOfWait>())
+    : new Map<string, BatchOfWait>();
   const activities = await Promise.all(
-    (description.raw.pendingActivities ?? []).map(async (a): Promise<PendingActivity> => ({
-      type: a.activityType?.name ?? '',
-      attempt: a.attempt ?? 1,
-      heartbeat: a.heartbeatDetails?.payloads?.length
-        ? await decode(client, a.heartbeatDetails).catch(() => null)
-        : null,
-      lastFailure: a.lastFailure ? failureChain(a.lastFailure) : null,
-      nextAttemptAt: optionalTsToDate(a.nextAttemptScheduleTime) ?? null,
-    })),
+    pending.map(async (a): Promise<PendingActivity> => {
+      const batch = batches.get(a.activityId!);
+      return {
+        type: a.activityType?.name ?? '',
+        attempt: a.attempt ?? 1,
+        heartbeat: a.heartbeatDetails?.payloads?.length
+          ? await decode(client, a.heartbeatDetails).catch(() => null)
+          : null,
+        lastFailure: a.lastFailure ? failureChain(a.lastFailure) : null,
+        nextAttemptAt: optionalTsToDate(a.nextAttemptScheduleTime) ?? null,
+        ...(batch ? { batch } : {}),
+      };
+    }),
   );
   const queries = running && opts.queries;
   const [progress, control, fineTune, children, failure] = await Promise.all([

@@ -1,8 +1,8 @@
 // What `flt watch` draws from a run tree: stage rows merged with their child workflows' shard progress and in-flight
 // heartbeats, other children nested under the current stage, fine-tune jobs, control state, spend, rates.
-import { bar, formatDuration, ProgressRates, renderFrame } from '../../cli/watch-view';
+import { bar, fitToWidth, formatDuration, ProgressRates, renderFrame } from '../../cli/watch-view';
 import { emptyUsage } from '../../core/types';
-import type { RunNode } from '../../lib/run-tree';
+import type { PendingActivity, RunNode } from '../../lib/run-tree';
 import type { ControlState } from '../../core/workflow-messages';
 
 const usage = (calls: number, costUsd: number) => ({ ...emptyUsage(), calls, promptTokens: 10 * calls, costUsd });
@@ -197,5 +197,91 @@ describe('flt watch frames', () => {
     frame(run('collaborate', [at(10)]), rates, 10_000);
     const later = frame(run('collaborate', [at(30)]), rates, 20_000);
     expect(later).toMatch(/30\/100 items {2}0\/4 shards {2}2\.0\/s {2}~35s left/);
+  });
+});
+
+describe('flt watch frames of a stage sent through a Batch API', () => {
+  const activity = (type: string, heartbeat: unknown, batch?: PendingActivity['batch']): PendingActivity => ({
+    type,
+    attempt: 1,
+    heartbeat,
+    lastFailure: null,
+    nextAttemptAt: null,
+    ...(batch ? { batch } : {}),
+  });
+  // A stage's workflow answers no progress query before its shards start: while its batches run it has none.
+  const collaborate = (activities: PendingActivity[]) =>
+    node({ workflowId: 'r1--collaborate', type: 'collaborate', activities });
+  const part = (p: number) => ({ stage: 'collaborate-round-0-0', part: p, provider: 'openai' });
+
+  it('shows each batch: its stage and part, status, answered and failed of total, id and poll error', () => {
+    const waiting = collaborate([
+      activity(
+        'waitForStageBatch',
+        { batchId: 'batch_abc', status: 'in_progress', done: 40, of: 80, failed: 2 },
+        part(0),
+      ),
+      activity(
+        'waitForStageBatch',
+        { batchId: 'batch_def', status: 'unknown', done: null, of: null, failed: null, pollError: '503 busy\nretry' },
+        part(1),
+      ),
+      // Validating: the provider has not counted the lines yet.
+      activity('waitForStageBatch', { batchId: 'batch_ghi', status: 'validating', done: 0, of: 0, failed: 0 }, part(2)),
+      // The history that names the batch could not be read.
+      activity('waitForStageBatch', { batchId: 'b-9', status: 'completed', done: 5, of: 5, failed: 0 }),
+    ]);
+    const rates = new ProgressRates();
+    frame(run('collaborate', [waiting]), rates, 10_000);
+    const lines = frame(run('collaborate', [waiting]), rates, 20_000).split('\n');
+    const row = lines.findIndex((l) => /^ {2}collaborate /.test(l));
+    // No bar, rate or time left from the batches' counts: they are no share of the stage's shards.
+    expect(lines[row]).toMatch(/^ {2}collaborate +▸ running {2}waiting for 4 batches$/);
+    expect(lines.slice(row + 1, row + 5)).toEqual([
+      '    batch collaborate-round-0-0 part 0 (openai): in_progress, 38 answered, 2 failed of 80, id batch_abc',
+      '    batch collaborate-round-0-0 part 1 (openai): unknown, id batch_def, last poll failed: 503 busy retry',
+      '    batch collaborate-round-0-0 part 2 (openai): validating, id batch_ghi',
+      '    batch b-9: completed, 5 answered of 5',
+    ]);
+    expect(lines[row + 5]).toMatch(/^ {2}justify +· pending/);
+  });
+
+  it('shows the planning of a batch in shards planned', () => {
+    const planning = collaborate([activity('planStageBatch', { done: 3, of: 6 })]);
+    expect(frame(run('collaborate', [planning]))).toMatch(
+      /\n {2}collaborate +▸ running {2}planning a batch: 3\/6 shards planned\n {2}justify /,
+    );
+  });
+
+  it("adds no batch's counts to a SELF-GUIDE generation round's progress", () => {
+    const selfGuide = node({
+      workflowId: 'sg1',
+      type: 'selfGuideRun',
+      progress: {
+        stage: 'generate-inputs',
+        stages: [
+          { stage: 'generate-inputs', done: 1, total: 4 },
+          { stage: 'annotate-outputs', done: 0, total: 1 },
+        ],
+        usage: usage(10, 0),
+      },
+      activities: [
+        activity(
+          'waitForStageBatch',
+          { batchId: 'batch_1', status: 'finalizing', done: 30, of: 30, failed: 0 },
+          { stage: 'generate-inputs-round-1-0', part: 0, provider: 'openai' },
+        ),
+      ],
+    });
+    const lines = frame(selfGuide).split('\n');
+    const row = lines.findIndex((l) => l.startsWith('  generate-inputs '));
+    expect(lines[row]).toMatch(/generate-inputs +█{6}░{18} 1\/4 {2}waiting for a batch$/);
+    expect(lines[row + 1]).toBe(
+      '    batch generate-inputs-round-1-0 part 0 (openai): finalizing, 30 answered of 30, id batch_1',
+    );
+  });
+
+  it('cuts lines to the terminal width instead of wrapping them', () => {
+    expect(fitToWidth(['short', 'x'.repeat(100)], 80)).toEqual(['short', `${'x'.repeat(78)}…`]);
   });
 });
