@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { batch, batchReport, batchVerdict } from './batch';
 import { cost, costReport, costVerdict } from './cost';
 import {
   dataHome,
@@ -29,7 +30,7 @@ import { scale, scaleReport, scaleVerdict } from './scale';
 import { scaleOut, scaleOutReport, scaleOutVerdict } from './scale-out';
 import { semievolShardSize as shardSize } from '../core/semievol-config';
 
-const names = ['overhead', 'saturation', 'history', 'cost', 'resume', 'scale', 'scaleout'] as const;
+const names = ['overhead', 'saturation', 'history', 'cost', 'resume', 'scale', 'scaleout', 'batch'] as const;
 type Name = (typeof names)[number];
 
 const program = new Command()
@@ -158,6 +159,20 @@ async function main(): Promise<void> {
         }),
         scaleOutReport,
         scaleOutVerdict,
+      );
+    if (want('batch'))
+      record(
+        'batch',
+        await batch(env, {
+          questions: 10_000,
+          concurrency: 32,
+          shardSize,
+          parallelShards: 4,
+          pollIntervalSeconds: 5,
+          stepMs: 3000,
+        }),
+        batchReport,
+        batchVerdict,
       );
   } finally {
     await env.close();
