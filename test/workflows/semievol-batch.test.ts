@@ -2,7 +2,7 @@
 // each batch is created once, every item is answered once (in a batch, or online when the batches left it
 // unanswered), and the run's cost counts batch answers at the batch price.
 import * as path from 'node:path';
-import { batchSchema, type ProvidersConfig } from '../../core/config';
+import { batchSchema, type OpenAiCompatibleProviderConfig, type ProvidersConfig } from '../../core/config';
 import type { McqItem } from '../../core/types';
 import { loadSemiEvolCsv } from '../../lib/datasets';
 import type { SemievolRunResult } from '../../workflows/semievol';
@@ -111,6 +111,55 @@ describe('SemiEvol through the Batch API', () => {
 
     expect(result.pseudoLabels.counts.questions).toBe(20);
     expect(result.usage.costUsd).toBeCloseTo(loggedCost(log), 9);
+  });
+
+  it("runs the stages through Together's Batch API too", async () => {
+    await double.clearRequests();
+    const runId = `semievol-batch-together-${Date.now()}`;
+    const together: ProvidersConfig = {
+      together: {
+        ...(providers.double as OpenAiCompatibleProviderConfig),
+        baseURL: double.togetherBaseURL,
+        batchApi: 'together',
+        cacheSalt: runId,
+      },
+    };
+    const input = await semievolTestInput(
+      deps.store,
+      runId,
+      together,
+      { labeled, unlabeled, test },
+      {
+        model: { provider: 'together', model: 'sim-model' },
+        // No fine-tune job: M_warm is M_base with the labeled set as retrieved demonstrations.
+        fineTune: { backend: { kind: 'in-context', k: 3 }, hyperparameters: {}, finalHyperparameters: {} },
+        execution: {
+          shardSize: 10,
+          parallelShards: 2,
+          batch: batchSchema.parse({ stages: { collaborate: true, justify: true }, pollIntervalSeconds: 0.1 }),
+        },
+      },
+    );
+    const { client, close } = await testClient();
+    const worker = await testWorker(deps);
+    let result: SemievolRunResult;
+    try {
+      result = await worker.run(() =>
+        client.workflow.execute('semievolRun', { taskQueue: worker.taskQueue, workflowId: runId, args: [input] }),
+      );
+    } finally {
+      await close();
+    }
+    const log = await double.requests();
+    expect(log.filter((r) => r.method === 'POST' && r.path === '/together/v1/batches')).toHaveLength(2);
+    const lines = log.filter((r) => r.status === 200 && r.batchId);
+    expect(lines).toHaveLength(80 + result.pseudoLabels.justified);
+    expect(new Set(lines.map((r) => r.requestHash)).size).toBe(lines.length);
+    // Online, only the evaluations: none of collaborate's or justify's requests.
+    const online = log.filter((r) => r.path === '/together/v1/chat/completions' && r.status === 200);
+    const evaluations = Object.values(result.evaluations).filter((e) => e !== null);
+    expect(online.length).toBe(evaluations.reduce((sum, e) => sum + e.usage.calls, 0));
+    expect(result.pseudoLabels.counts.questions).toBe(20);
   });
 
   it('records a question the provider refuses in the batch as failed, without asking it again online', async () => {
