@@ -17,9 +17,10 @@ import { shardListActivities } from './shard-lists';
 export function createActivities(deps: ActivityDeps) {
   const semievol = semievolActivities(deps);
   const selfGuide = selfGuideActivities(deps);
+  const inference = inferenceActivities(deps);
   return {
     ...datasetActivities(deps),
-    ...inferenceActivities(deps),
+    ...inference,
     ...evaluationActivities(deps),
     ...fineTuneActivities(deps),
     ...fineTuneJobOwnerActivities(),
@@ -30,6 +31,8 @@ export function createActivities(deps: ActivityDeps) {
       justifyShard: semievol.justifyShard,
       generateInputRound: selfGuide.generateInputRound,
       sampleAnnotations: selfGuide.sampleAnnotations,
+      answerQuestions: inference.answerQuestions,
+      answerTestShard: selfGuide.answerTestShard,
     }),
     ...servingActivities(deps),
     ...shardListActivities(deps),

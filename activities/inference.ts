@@ -28,6 +28,8 @@ export interface AnswerQuestionsInput {
   sampling: SamplingParams;
   /** Few-shot prompts with each question's nearest pool examples (the RAG baseline); zero-shot prompts without. */
   retrieval?: Retrieval;
+  /** Set when the evaluation's calls went through its provider's Batch API: the shard reads their answers first. */
+  viaBatch?: boolean;
 }
 
 export interface AnsweredQuestion {
@@ -88,7 +90,9 @@ export function inferenceActivities(deps: ActivityDeps) {
         };
 
       const items = await store.readAll<McqItem>(input.shard.items);
-      const calls = new ShardCalls(deps, input.providers, input.stage, items.length);
+      const calls = new ShardCalls(deps, input.providers, input.stage, items.length).withBatchAnswers(
+        input.viaBatch ? { runId: input.runId, stage: input.stage, shard: input.shard.index } : undefined,
+      );
       // Under the shard's keep-alive too: embeddings for retrieval can wait behind a busy provider like any call.
       const [{ prompts, usage: retrievalUsage }] = await calls.all([
         promptsFor(deps, input, items, calls.signal, calls.payer),

@@ -30,6 +30,8 @@ export interface AnswerTestShardInput {
   prompting: Prompting;
   maxTokens: number;
   seed: number;
+  /** Set when the evaluation's calls went through its provider's Batch API: the shard reads their answers first. */
+  viaBatch?: boolean;
 }
 
 export interface TestAnswer extends IoExample {
@@ -65,7 +67,9 @@ export function selfGuideEvaluationActivities(deps: ActivityDeps) {
       const items = await store.readAll<IoExample>(input.shard.items);
       const { prompting, task } = input;
       const synthetic = prompting.kind === 'self-icl' ? await store.readAll<IoExample>(prompting.synthetic) : [];
-      const calls = new ShardCalls(deps, input.providers, input.stage, items.length);
+      const calls = new ShardCalls(deps, input.providers, input.stage, items.length).withBatchAnswers(
+        input.viaBatch ? { runId: input.runId, stage: input.stage, shard: input.shard.index } : undefined,
+      );
       const idOf = (i: number) => `shard ${input.shard.index + 1} item ${i + 1}`;
       const answers = await calls.forEachItem(
         items.map((item, i) => ({ item, i })),

@@ -76,7 +76,7 @@ export interface BatchResults {
 export type BatchMode = boolean | 'auto';
 
 /** The stages whose model calls can go through a Batch API: each item's calls are independent of the others'. */
-export const batchableStages = ['collaborate', 'justify', 'generate-inputs', 'annotate-outputs'] as const;
+export const batchableStages = ['collaborate', 'justify', 'generate-inputs', 'annotate-outputs', 'evaluate'] as const;
 export type BatchableStage = (typeof batchableStages)[number];
 
 /** `execution.batch`, as the workflows carry it. */
@@ -148,7 +148,13 @@ export type BatchAnswerEntry =
   | { key: string; batchId: string; refused: string; status: number | null };
 
 /** The activities whose calls a stage can batch: run as they are, in planning mode. */
-export type BatchedActivity = 'collaborateOnShard' | 'justifyShard' | 'generateInputRound' | 'sampleAnnotations';
+export type BatchedActivity =
+  | 'collaborateOnShard'
+  | 'justifyShard'
+  | 'generateInputRound'
+  | 'sampleAnnotations'
+  | 'answerQuestions'
+  | 'answerTestShard';
 
 /** What a batch's stage runs: a sharded stage's shard activity over its shard list, or one activity of its own. */
 export type BatchedWork =

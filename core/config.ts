@@ -431,7 +431,7 @@ const batchModeSchema = z.union([z.boolean(), z.literal('auto')]);
 
 export const batchSchema = z
   .object({
-    /** Every batchable stage (collaborate, justify, generate-inputs, annotate-outputs), unless `stages` names it. */
+    /** Each batchable stage (collaborate, justify, generate-inputs, annotate-outputs, evaluate) not in `stages`. */
     mode: batchModeSchema.default(false),
     stages: z.partialRecord(z.enum(batchableStages), batchModeSchema).default({}),
     /** `auto` batches a stage that has at least this many calls to pay. */

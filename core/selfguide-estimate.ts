@@ -141,12 +141,15 @@ function testChats(
 ): StageEstimate {
   const n = run.test.length;
   const promptTokens = p.fewShotTestTokens + (tuned ? n * p.demonstrations : 0);
-  return chatEstimate(stage, n, {
+  // Each evaluation is a batch of its own under `execution.batch`.
+  const estimate = chatEstimate(stage, n, {
     calls: n,
     promptTokens,
     maxTokens: pipeline.evaluation.maxTokens,
     prices: tuned ? p.tunedPrices : p.basePrices,
+    batchable: true,
   });
+  return batchPriced(estimate, pipeline.execution?.batch, 'evaluate');
 }
 
 /** A single SELF-GUIDE run's stages, as `selfGuideRun` guards them. */
@@ -158,12 +161,17 @@ export function estimateSelfGuide(
   const p = taskProfile(pipeline, run);
   const { contextTokens, maxTokens } = pipeline.evaluation;
   const n = run.test.length;
-  const selfIcl = chatEstimate('evaluate', n, {
-    calls: n,
-    promptTokens: n * Math.max(0, contextTokens - maxTokens),
-    maxTokens,
-    prices: p.basePrices,
-  });
+  const selfIcl = batchPriced(
+    chatEstimate('evaluate', n, {
+      calls: n,
+      promptTokens: n * Math.max(0, contextTokens - maxTokens),
+      maxTokens,
+      prices: p.basePrices,
+      batchable: true,
+    }),
+    pipeline.execution?.batch,
+    'evaluate',
+  );
   const fewShotJob = fineTuneEstimate('fine-tune', pipeline.fineTune.backend, pipeline.providers, {
     examples: run.task.examples.length,
     exampleTokens: p.goldTrainingTokens,

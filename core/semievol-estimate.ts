@@ -132,13 +132,19 @@ export function estimateSemievol(input: SemievolEstimateInput): StageEstimate[] 
   );
 
   const zeroShot = sum(test.map((item) => messageTokens(zeroShotMessages(item, ...prompt))));
+  // Each evaluation is a batch of its own under `execution.batch`.
   const evaluation = (prompts: number, prices: TokenPrices) =>
-    chatEstimate('evaluate', test.length, {
-      calls: test.length,
-      promptTokens: prompts,
-      maxTokens: input.sampling.maxTokens,
-      prices,
-    });
+    batchPriced(
+      chatEstimate('evaluate', test.length, {
+        calls: test.length,
+        promptTokens: prompts,
+        maxTokens: input.sampling.maxTokens,
+        prices,
+        batchable: true,
+      }),
+      input.batch,
+      'evaluate',
+    );
   const tuned = evaluation(zeroShot + test.length * demonstrations, tunedPrices);
   stages.push(
     combine('evaluate', [

@@ -24,18 +24,19 @@ export interface ModelEvaluation {
 }
 
 export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEvaluation> {
+  const shardInput = {
+    runId: input.runId,
+    stage: input.stage,
+    model: input.model,
+    providers: input.providers,
+    sampling: input.sampling,
+    retrieval: input.retrieval,
+  };
   const { score, usage, itemFailures } = await evaluateInShards(input, {
     summary: (shard) => `${input.model.model}: shard ${shard.index + 1} of ${shard.of}`,
-    answer: (activities, shard) =>
-      activities.answerQuestions({
-        runId: input.runId,
-        stage: input.stage,
-        shard,
-        model: input.model,
-        providers: input.providers,
-        sampling: input.sampling,
-        retrieval: input.retrieval,
-      }),
+    answer: (activities, shard, viaBatch) =>
+      activities.answerQuestions({ ...shardInput, shard, ...(viaBatch ? { viaBatch } : {}) }),
+    batch: { activity: 'answerQuestions', input: shardInput, providers: input.providers },
     score: (activities, answers) =>
       activities.scoreAnswers({
         runId: input.runId,

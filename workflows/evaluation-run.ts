@@ -1,6 +1,6 @@
 // The `evaluate` method: every configured model on the test split, each as a child workflow.
 import { executeChild, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import type { Metric, SamplingParams } from '../core/contracts';
+import type { ExecutionOptions, Metric, SamplingParams } from '../core/contracts';
 import type { EvaluatedModelSpec, ProvidersConfig } from '../core/config';
 import { costUsdAttribute, searchAttributes } from '../core/search-attributes';
 import type { ArtifactRef, ModelRef, StageUsage } from '../core/types';
@@ -20,7 +20,7 @@ export interface EvaluationRunInput {
   test: ArtifactRef;
   sampling: SamplingParams;
   metric: Metric;
-  execution: { shardSize: number; parallelShards: number };
+  execution: ExecutionOptions;
   /** Set by `flt run`: the budget and the estimate it is checked against. */
   budget?: BudgetPlan;
 }

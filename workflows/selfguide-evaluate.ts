@@ -30,20 +30,21 @@ export interface SelfGuideEvaluation {
 }
 
 export async function selfGuideEvaluate(input: SelfGuideEvaluateInput): Promise<SelfGuideEvaluation> {
+  const shardInput = {
+    runId: input.runId,
+    stage: input.stage,
+    task: input.task,
+    model: input.model,
+    providers: input.providers,
+    prompting: input.prompting,
+    maxTokens: input.maxTokens,
+    seed: input.seed,
+  };
   const { score, usage, itemFailures } = await evaluateInShards(input, {
     summary: (shard) => `${input.stage}: shard ${shard.index + 1} of ${shard.of}`,
-    answer: (activities, shard) =>
-      activities.answerTestShard({
-        runId: input.runId,
-        stage: input.stage,
-        shard,
-        task: input.task,
-        model: input.model,
-        providers: input.providers,
-        prompting: input.prompting,
-        maxTokens: input.maxTokens,
-        seed: input.seed,
-      }),
+    answer: (activities, shard, viaBatch) =>
+      activities.answerTestShard({ ...shardInput, shard, ...(viaBatch ? { viaBatch } : {}) }),
+    batch: { activity: 'answerTestShard', input: shardInput, providers: input.providers },
     score: (activities, answers) =>
       activities.scoreTestAnswers({
         runId: input.runId,

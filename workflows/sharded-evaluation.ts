@@ -1,10 +1,13 @@
 // The evaluation loop both methods use: the test split in shards, each answered by one model-calling activity, then
 // every answer scored at once. Each method's workflow says which activities answer and score, and what they return.
 import { patched, proxyActivities } from '@temporalio/workflow';
-import type { ItemFailure, ItemFailures } from '../core/contracts';
+import type { BatchedActivity } from '../core/batch';
+import type { ProvidersConfig } from '../core/config';
+import type { ExecutionOptions, ItemFailure, ItemFailures } from '../core/contracts';
 import type { Activities } from '../activities';
 import type { ArtifactRef, Shard, ShardList, ShardResults, StageUsage } from '../core/types';
 import { dataStep, shardModelCalls } from './activity-options';
+import { answerByBatch } from './batch-stage';
 import { checkFailureCount, overShardList, shardListsPatch, type ShardProgress } from './shard-list-loop';
 import { checkItemFailures, defaultMaxItemFailureShare, itemCount, overShards, type ShardsDone } from './shards';
 
@@ -19,10 +22,12 @@ export interface ShardedEvaluationInput {
   runId: string;
   stage: string;
   test: ArtifactRef;
-  execution: { shardSize: number; parallelShards: number; maxItemFailureShare?: number };
+  execution: ExecutionOptions;
   /** Set when the stage continued as new: its shard list and where it stood. */
   list?: ShardList;
   progress?: ShardProgress;
+  /** Set once the evaluation's batches have answered: its shards read their answers, and no new execution sends any. */
+  viaBatch?: boolean;
   /** Set when a stage started before shard lists continued as new: its shards and the ones it had finished. */
   shards?: Shard[];
   done?: ShardsDone<AnsweredShard>;
@@ -31,7 +36,10 @@ export interface ShardedEvaluationInput {
 export interface ShardedEvaluationSteps<I, S> {
   /** What the Temporal UI shows for a shard's activity. */
   summary: (shard: Shard) => string;
-  answer: (activities: Activities, shard: Shard) => Promise<AnsweredShard>;
+  /** `viaBatch`: the stage's batches answered its calls, which the shard reads first. */
+  answer: (activities: Activities, shard: Shard, viaBatch: boolean) => Promise<AnsweredShard>;
+  /** The shard activity and its input less the shard: what the stage's batch plans with, under `execution.batch`. */
+  batch: { activity: BatchedActivity; input: Record<string, unknown>; providers: ProvidersConfig };
   score: (activities: Activities, answers: ArtifactRef[] | ShardResults) => Promise<S>;
   /** Continues the workflow as new with this input (never returns). */
   continueAsNew: (input: I) => Promise<never>;
@@ -53,15 +61,27 @@ export async function evaluateInShards<I extends ShardedEvaluationInput, S>(
       shardSize: input.execution.shardSize,
       name: `runs/${input.runId}/${input.stage}/items`,
     }));
+  // A new execution of the stage (continued as new) has sent its batches already.
+  const viaBatch =
+    input.viaBatch ??
+    (!input.progress &&
+      (await answerByBatch({
+        runId: input.runId,
+        stage: 'evaluate',
+        name: input.stage,
+        providers: steps.batch.providers,
+        options: input.execution.batch,
+        work: { activity: steps.batch.activity, input: steps.batch.input, shards: list, alongside: [] },
+      })));
   const done = await overShardList(
     {
       stage: input.stage,
       list,
       parallelShards: input.execution.parallelShards,
       done: input.progress,
-      continueAsNew: (progress) => steps.continueAsNew({ ...input, list, progress }),
+      continueAsNew: (progress) => steps.continueAsNew({ ...input, list, progress, ...(viaBatch ? { viaBatch } : {}) }),
     },
-    (shard) => answerShard(steps, shard),
+    (shard) => answerShard(steps, shard, viaBatch),
   );
   const maxShare = input.execution.maxItemFailureShare ?? defaultMaxItemFailureShare;
   const itemFailures = checkFailureCount(input.stage, done.failures, list.items, maxShare);
@@ -69,8 +89,8 @@ export async function evaluateInShards<I extends ShardedEvaluationInput, S>(
   return { score, usage: done.usage, ...(itemFailures ? { itemFailures } : {}) };
 }
 
-const answerShard = <I, S>(steps: ShardedEvaluationSteps<I, S>, shard: Shard) =>
-  steps.answer(proxyActivities<Activities>({ ...shardModelCalls, summary: steps.summary(shard) }), shard);
+const answerShard = <I, S>(steps: ShardedEvaluationSteps<I, S>, shard: Shard, viaBatch = false) =>
+  steps.answer(proxyActivities<Activities>({ ...shardModelCalls, summary: steps.summary(shard) }), shard, viaBatch);
 
 /** Stages started before shard lists: every shard reference and result in the workflow's input and history. */
 async function evaluateShardsInInput<I extends ShardedEvaluationInput, S>(

@@ -154,10 +154,24 @@ describe('method estimates with execution.batch', () => {
       expect(batched[stage].batch).toMatchObject({ batched: true });
       expect(batched[stage].costUsd).toBeCloseTo(online[stage].costUsd / 2, 12);
     }
-    for (const stage of ['warm-up', 'propagate', 'evolve', 'evaluate']) {
+    for (const stage of ['warm-up', 'propagate', 'evolve']) {
       expect(batched[stage].batch).toBeUndefined();
       expect(batched[stage].costUsd).toBe(online[stage].costUsd);
     }
+    expect(batched.evaluate.batch).toMatchObject({ batched: false });
+    expect(batched.evaluate.costUsd).toBe(online.evaluate.costUsd);
+  });
+
+  it('semievol: each evaluation at half price when evaluate is batched; auto weighs each evaluation alone', () => {
+    const online = semievol();
+    const batched = semievol(batchOptions({ stages: { evaluate: true } }));
+    expect(batched.evaluate.batch).toMatchObject({ batched: true });
+    expect(batched.evaluate.costUsd).toBeCloseTo(online.evaluate.costUsd / 2, 12);
+    expect(batched.collaborate.costUsd).toBe(online.collaborate.costUsd);
+    // Four evaluations of the 3 test questions: 12 calls in all, 3 in each batch.
+    expect(semievol(batchOptions({ mode: 'auto', autoMinCalls: 4 })).evaluate.costUsd).toBe(online.evaluate.costUsd);
+    const auto = semievol(batchOptions({ mode: 'auto', autoMinCalls: 3 })).evaluate;
+    expect(auto.costUsd).toBeCloseTo(online.evaluate.costUsd / 2, 12);
   });
 
   it("semievol: auto batches collaborate's 24 calls at autoMinCalls 24, not justify's 6", () => {

@@ -1,6 +1,6 @@
-// SELF-GUIDE with input generation and annotation sent through the provider's Batch API, on the test double's OpenAI
-// batches: each generation round is one batch and annotation another, each created once; no item is paid twice; only
-// the evaluations go online; the run's cost counts batch answers at the batch price.
+// SELF-GUIDE with every stage that calls the model sent through the provider's Batch API (`mode: true`), on the test
+// double's OpenAI batches: each generation round is one batch, annotation another, each evaluation one more, each
+// created once; nothing goes online; no item is paid twice; the run's cost counts the answers at the batch price.
 import * as path from 'node:path';
 import { batchSchema, type ProvidersConfig } from '../../core/config';
 import { storeSelfGuideTask } from '../../lib/methods/selfguide-tasks';
@@ -23,7 +23,7 @@ describe('SELF-GUIDE through the Batch API', () => {
   });
   afterAll(async () => double?.stop());
 
-  it('sends each generation round and the annotation as one batch each, paying every item once', async () => {
+  it('sends each generation round, the annotation and each evaluation as a batch, paying each item once', async () => {
     const deps = tempDeps({ FLT_TEST_KEY: 'k' });
     const providers: ProvidersConfig = {
       double: {
@@ -75,20 +75,20 @@ describe('SELF-GUIDE through the Batch API', () => {
     const log = await double.requests();
 
     const creates = log.filter((r) => r.method === 'POST' && r.path === '/v1/batches');
-    expect(creates).toHaveLength(3 + 1);
+    expect(creates).toHaveLength(3 + 1 + result.evaluations.length);
     const lines = chatCalls(log).filter((r) => r.batchId);
     const perBatch = [...new Set(lines.map((r) => r.batchId))].map(
       (id) => lines.filter((r) => r.batchId === id).length,
     );
     expect(perBatch.slice(0, 3)).toEqual([10, 10, 10]);
     expect(perBatch[3]).toBe(result.inputs.filters.kept);
+    expect(perBatch.slice(4).sort()).toEqual(result.evaluations.map((e) => e.score.total).sort());
     expect(result.inputs.generated).toBe(30);
 
-    // Every answer was paid once; what went online was evaluation, none of it generation or annotation.
+    // Every answer was paid once, and none online.
     const hashes = chatCalls(log).map((r) => r.requestHash);
     expect(new Set(hashes).size).toBe(hashes.length);
-    const online = chatCalls(log).filter((r) => !r.batchId);
-    expect(online.length).toBe(result.evaluations.reduce((sum, e) => sum + e.score.total, 0));
+    expect(chatCalls(log).filter((r) => !r.batchId)).toHaveLength(0);
 
     const paid = chatCalls(log).reduce((sum, r) => {
       const share = r.batchId ? 0.5 : 1;

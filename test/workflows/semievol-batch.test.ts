@@ -113,6 +113,20 @@ describe('SemiEvol through the Batch API', () => {
     expect(result.usage.costUsd).toBeCloseTo(loggedCost(log), 9);
   });
 
+  it('answers each evaluation by a batch of its own', async () => {
+    await double.clearRequests();
+    const result = await run(`semievol-batch-evaluate-${Date.now()}`, { stages: { evaluate: true } });
+    const log = await double.requests();
+    const evaluations = Object.values(result.evaluations).filter((e) => e !== null);
+    expect(batchCreates(log)).toHaveLength(evaluations.length);
+    const lines = chatCalls(log).filter((r) => r.batchId);
+    expect(lines).toHaveLength(evaluations.reduce((sum, e) => sum + e.usage.calls, 0));
+    expect(evaluations.every((e) => e.score.total === test.length)).toBe(true);
+    const hashes = chatCalls(log).map((r) => r.requestHash);
+    expect(new Set(hashes).size).toBe(hashes.length);
+    expect(result.usage.costUsd).toBeCloseTo(loggedCost(log), 9);
+  });
+
   it("runs the stages through Together's Batch API too", async () => {
     await double.clearRequests();
     const runId = `semievol-batch-together-${Date.now()}`;
