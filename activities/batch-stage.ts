@@ -21,10 +21,10 @@ import {
   type BatchRequestLine,
   type BatchResults,
   type BatchState,
-  type PlanStageBatchInput,
   type StoredBatchRound,
 } from '../core/batch';
 import type { ProvidersConfig } from '../core/config';
+import type { PlanStageBatchInput } from '../core/contracts';
 import type { ArtifactRef, Shard } from '../core/types';
 import type { ActivityDeps } from './context';
 import { toActivityFailure } from './providers/errors';

@@ -1,6 +1,5 @@
 // What crosses the workflow/activity boundary for a provider batch: its request lines, its state while it runs, and
 // its results (the answers and the items still to ask for), each list an artifact so no payload grows with a batch.
-import type { ProvidersConfig } from './config';
 import type { ArtifactRef, ChatResponse, ShardList } from './types';
 
 /** Identifies one batch of one stage of one run; the same tag always names the same provider batch. */
@@ -167,15 +166,6 @@ export type BatchedWork =
       alongside: { field: string; results: ArtifactRef }[];
     }
   | { activity: BatchedActivity; input: Record<string, unknown> };
-
-export interface PlanStageBatchInput {
-  runId: string;
-  /** Names the stage's batches and answers: the stage, with the round of SELF-GUIDE's generation. */
-  stage: string;
-  round: number;
-  providers: ProvidersConfig;
-  work: BatchedWork;
-}
 
 /** What a stored round of batch answers did: items answered, refused for good, and left unanswered. */
 export interface StoredBatchRound {

@@ -1,6 +1,6 @@
 // What crosses the workflow/activity boundary besides ArtifactRefs: the settings workflows pass to activities and
 // the results they get back. Workflows may not import activity modules, so both sides import these from here.
-import type { BatchOptions } from './batch';
+import type { BatchedWork, BatchOptions } from './batch';
 import type { FineTuneBackendConfig, ProvidersConfig, RetrieverConfig } from './config';
 import type { AnswerReading } from './answer-reading';
 import type { Accuracy, Metric } from './metrics';
@@ -315,4 +315,14 @@ export interface ExecutionOptions {
   parallelShards: number;
   maxItemFailureShare?: number;
   batch?: BatchOptions;
+}
+
+/** Planning one round of a stage's batch (activities/batch-stage.ts). */
+export interface PlanStageBatchInput {
+  runId: string;
+  /** Names the stage's batches and answers: the stage, with the round of SELF-GUIDE's generation. */
+  stage: string;
+  round: number;
+  providers: ProvidersConfig;
+  work: BatchedWork;
 }
