@@ -43,7 +43,11 @@ export class BatchAnswers implements CallCache {
         type: `ProviderHttp${entry.status ?? 400}`,
         nonRetryable: true,
       });
-    return { response: entry.response, batchId: entry.batchId } satisfies CachedCall as T;
+    // Another shard's line paid for a shared answer.
+    const answer: CachedCall = entry.shared
+      ? { response: entry.response }
+      : { response: entry.response, batchId: entry.batchId };
+    return answer as T;
   }
 
   set(key: string, value: unknown): Promise<void> {

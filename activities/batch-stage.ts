@@ -19,6 +19,7 @@ import {
   type BatchPart,
   type BatchPlan,
   type BatchRequestLine,
+  type BatchSharedAnswer,
   type BatchResults,
   type BatchState,
   type StoredBatchRound,
@@ -43,8 +44,10 @@ export class BatchRequests implements BatchPlanner {
     string,
     { index: number; lines: BatchRequestLine[]; bytes: number; parts: number }
   >();
-  /** Keys noted for the current shard: a shard asking one thing twice sends it once. */
-  private shardKeys = new Set<string>();
+  /** The shard that first asked each request: a request is sent once, however many shards ask it. */
+  private readonly firstAsked = new Map<string, number>();
+  /** Requests a later shard asks that an earlier shard's line answers, as `shard:key`. */
+  private readonly shared = new Set<string>();
   private shard = 0;
   readonly parts: BatchPart[] = [];
   requests = 0;
@@ -52,19 +55,24 @@ export class BatchRequests implements BatchPlanner {
   constructor(
     private readonly name: { runId: string; stage: string; round: number },
     private readonly limitsOf: (provider: string) => BatchLimits | null,
-    private readonly write: (lines: BatchRequestLine[], name: string) => Promise<ArtifactRef>,
+    private readonly write: (lines: unknown[], name: string) => Promise<ArtifactRef>,
   ) {}
 
   startShard(index: number): void {
     this.shard = index;
-    this.shardKeys = new Set();
   }
 
   defer({ key, provider, request }: Parameters<BatchPlanner['defer']>[0]): void {
     // A provider without a Batch API is left to the online calls that follow.
     const limits = this.limitsOf(provider);
-    if (!limits || this.shardKeys.has(key)) return;
-    this.shardKeys.add(key);
+    if (!limits) return;
+    const first = this.firstAsked.get(key);
+    if (first !== undefined) {
+      // Asked before (a duplicate question): that line's answer is stored for this shard too, paid once.
+      if (first !== this.shard) this.shared.add(batchCustomId(this.shard, key));
+      return;
+    }
+    this.firstAsked.set(key, this.shard);
     const groupKey = JSON.stringify([provider, request.model]);
     let group = this.groups.get(groupKey);
     if (!group) {
@@ -105,15 +113,25 @@ export class BatchRequests implements BatchPlanner {
     };
   }
 
-  /** Writes what every group holds; the parts then list every request once. */
-  async finish(): Promise<BatchPart[]> {
+  /**
+   * Writes what every group holds; the parts then list every request once, and `shared` the requests of a shard that
+   * an earlier shard's line answers (`BatchSharedAnswer`s), null when there are none.
+   */
+  async finish(): Promise<{ parts: BatchPart[]; shared: ArtifactRef | null }> {
     for (const [groupKey, group] of this.groups) {
       if (group.lines.length === 0) continue;
       const [provider, model] = JSON.parse(groupKey) as [string, string];
       this.pending.push(this.flush(groupKey, provider, model));
     }
     await Promise.all(this.pending);
-    return this.parts;
+    const { runId, stage, round } = this.name;
+    const shared: BatchSharedAnswer[] = [...this.shared].map((id) => parseBatchCustomId(id)!);
+    return {
+      parts: this.parts,
+      shared: shared.length
+        ? await this.write(shared, `${batchRoundName(batchStageFolder(runId, stage), round)}/shared`)
+        : null,
+    };
   }
 }
 
@@ -172,7 +190,7 @@ export function batchStageActivities(
       const { work: stage } = input;
       if (!('shards' in stage)) {
         await plan(planner, stage.activity, stage.input);
-        return { requests: planner.requests, shards: 1, parts: await planner.finish() };
+        return { requests: planner.requests, shards: 1, ...(await planner.finish()) };
       }
       const shards = new Cursor(store.readJsonl<Shard>(stage.shards.shards)[Symbol.asyncIterator]());
       const alongside = stage.alongside.map(({ field, results }) => ({
@@ -191,7 +209,7 @@ export function batchStageActivities(
         await plan(planner, stage.activity, { ...stage.input, ...fields, shard });
         ctx.heartbeat({ done: ++count, of: stage.shards.shards.count });
       }
-      return { requests: planner.requests, shards: count, parts: await planner.finish() };
+      return { requests: planner.requests, shards: count, ...(await planner.finish()) };
     },
 
     /** The part's batch: the one already created under its tag, or a new one. */
@@ -264,12 +282,19 @@ export function batchStageActivities(
       round: number;
       shards: number;
       results: BatchResults[];
+      /** From the plan: requests of a shard that an earlier shard's line answers. */
+      shared: ArtifactRef | null;
     }): Promise<StoredBatchRound> {
       const stageFolder = batchStageFolder(input.runId, input.stage);
       const marker = batchRoundName(stageFolder, input.round);
       const done = await store.lookup(marker);
       if (done) return (await store.readAll<StoredBatchRound>(done))[0];
       const counts: StoredBatchRound = { answered: 0, refused: 0, unanswered: 0 };
+      // Duplicates are few: the shards that share each such request, and its entry once its own shard has it.
+      const sharedBy = new Map<string, number[]>();
+      for await (const { shard, key } of input.shared ? store.readJsonl<BatchSharedAnswer>(input.shared) : [])
+        sharedBy.set(key, [...(sharedBy.get(key) ?? []), shard]);
+      const sharedEntries = new Map<number, BatchAnswerEntry[]>();
       // Each part's answers and missing items are in request order, which is shard order.
       const streams = input.results.flatMap((r) =>
         [r.answers, r.missing].map((ref) => ({
@@ -278,7 +303,8 @@ export function batchStageActivities(
         })),
       );
       for (let shard = 0; shard < input.shards; shard++) {
-        const entries: BatchAnswerEntry[] = [];
+        const entries: BatchAnswerEntry[] = sharedEntries.get(shard) ?? [];
+        sharedEntries.delete(shard);
         for (const { batchId, cursor } of streams) {
           for (let next = await cursor.peek(); next; next = await cursor.peek()) {
             const id = parseBatchCustomId(next.customId);
@@ -289,7 +315,10 @@ export function batchStageActivities(
             if (entry === null) counts.unanswered++;
             else if ('refused' in entry) counts.refused++;
             else counts.answered++;
-            if (entry) entries.push(entry);
+            if (!entry) continue;
+            entries.push(entry);
+            for (const other of sharedBy.get(id.key) ?? [])
+              sharedEntries.set(other, [...(sharedEntries.get(other) ?? []), { ...entry, shared: true }]);
           }
         }
         if (entries.length > 0)

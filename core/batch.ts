@@ -128,6 +128,8 @@ export function parseBatchCustomId(customId: string): { shard: number; key: stri
 export interface BatchPlan {
   /** Requests in all parts. */
   requests: number;
+  /** `BatchSharedAnswer`s: requests asked again by a later shard, sent once; null when there are none. */
+  shared: ArtifactRef | null;
   /** Shards the stage has: every shard's answers of a round are stored, if only as none. */
   shards: number;
   parts: BatchPart[];
@@ -141,10 +143,19 @@ export interface BatchPart {
   requests: ArtifactRef;
 }
 
-/** One entry of a shard's batch answers: the answer to a request, or why the provider refused it for good. */
-export type BatchAnswerEntry =
-  | { key: string; batchId: string; response: ChatResponse }
-  | { key: string; batchId: string; refused: string; status: number | null };
+/**
+ * One entry of a shard's batch answers: the answer to a request, or why the provider refused it for good; `shared`
+ * when another shard's line was paid for it (a duplicate question): then it counts as cached here.
+ */
+export type BatchAnswerEntry = { key: string; batchId: string; shared?: true } & (
+  { response: ChatResponse } | { refused: string; status: number | null }
+);
+
+/** A request of `shard` that an earlier shard's line of the same batch round answers. */
+export interface BatchSharedAnswer {
+  shard: number;
+  key: string;
+}
 
 /** The activities whose calls a stage can batch: run as they are, in planning mode. */
 export type BatchedActivity =

@@ -53,6 +53,7 @@ export async function answerByBatch(stage: BatchStage): Promise<boolean> {
       round,
       shards: plan.shards,
       results,
+      shared: plan.shared,
     });
     if (stored.unanswered === 0 || options.missing === 'online' || round >= options.resubmissions) return true;
   }
