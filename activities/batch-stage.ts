@@ -317,6 +317,10 @@ export function batchStageActivities(
             else counts.answered++;
             if (!entry) continue;
             entries.push(entry);
+            // In the worker's response cache too, as any paid answer is: a resumed or re-run stage reads it there
+            // (as cached: the batch paid for it) instead of sending it again.
+            if ('response' in entry)
+              await deps.gateway.workerCache.set(id.key, { response: entry.response, paidBy: `batch ${batchId}` });
             for (const other of sharedBy.get(id.key) ?? [])
               sharedEntries.set(other, [...(sharedEntries.get(other) ?? []), { ...entry, shared: true }]);
           }

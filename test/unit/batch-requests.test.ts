@@ -76,7 +76,13 @@ describe('BatchRequests', () => {
 describe('storeStageBatchAnswers', () => {
   it('stores each answer with its shard and its sharers, keeps refusals, counts what goes to a new batch', async () => {
     const store = newStore();
-    const { storeStageBatchAnswers } = batchStageActivities({ store, env: {} } as unknown as ActivityDeps, {} as never);
+    const cached = new Map<string, unknown>();
+    const workerCache: CallCache = {
+      get: async <T>(k: string) => cached.get(k) as T | undefined,
+      set: async (k, v) => void cached.set(k, v),
+    };
+    const deps = { store, env: {}, gateway: { workerCache } } as unknown as ActivityDeps;
+    const { storeStageBatchAnswers } = batchStageActivities(deps, {} as never);
     const completion = (text: string) => ({
       model: 'm',
       choices: [{ message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
@@ -114,5 +120,8 @@ describe('storeStageBatchAnswers', () => {
     const sharedAnswer = await shard(2).get<CachedCall>(key(1));
     expect(sharedAnswer).toEqual({ response: own!.response });
     expect(await shard(2).get<CachedCall>(key(5))).toMatchObject({ batchId: 'batch_1' });
+    // The worker's response cache has every answer too, paid by the batch: a resumed run reads it as cached.
+    expect(cached.get(key(1))).toEqual({ response: own!.response, paidBy: 'batch batch_1' });
+    expect([...cached.keys()].sort()).toEqual([key(1), key(5)]);
   });
 });

@@ -65,11 +65,11 @@ describe('SemiEvol through the Batch API', () => {
   /** Each run pays for its own answers: none finds an earlier test's in the worker's response cache. */
   const salted = (runId: string): ProvidersConfig => ({ double: { ...providers.double, cacheSalt: runId } });
 
-  const run = async (runId: string, batch: Record<string, unknown>): Promise<SemievolRunResult> => {
+  const run = async (runId: string, batch: Record<string, unknown>, salt = runId): Promise<SemievolRunResult> => {
     const input = await semievolTestInput(
       deps.store,
       runId,
-      salted(runId),
+      salted(salt),
       { labeled, unlabeled, test },
       {
         execution: {
@@ -111,6 +111,22 @@ describe('SemiEvol through the Batch API', () => {
 
     expect(result.pseudoLabels.counts.questions).toBe(20);
     expect(result.usage.costUsd).toBeCloseTo(loggedCost(log), 9);
+  });
+
+  it('lets a run with the same inputs read the answers a batch paid for, paying nothing again', async () => {
+    const salt = `semievol-batch-again-${Date.now()}`;
+    const stages = { stages: { collaborate: true, justify: true } };
+    const first = await run(`${salt}-first`, stages, salt);
+    await double.clearRequests();
+    const again = await run(`${salt}-second`, stages, salt);
+    const log = await double.requests();
+    // Planning each batch found every answer in the response cache: no batch, no call, nothing paid.
+    expect(batchCreates(log)).toHaveLength(0);
+    expect(chatCalls(log)).toHaveLength(0);
+    expect(again.usage).toMatchObject({ calls: 0, costUsd: 0 });
+    const { records: _first, ...firstLabels } = first.pseudoLabels;
+    const { records: _again, ...againLabels } = again.pseudoLabels;
+    expect(againLabels).toEqual(firstLabels);
   });
 
   it('answers each evaluation by a batch of its own', async () => {
