@@ -1,5 +1,5 @@
 // How the CLI prints a finished run's result: the method's summary lines and what the run spent, or the whole JSON.
-import type { StageUsage } from '../core/types';
+import { promptCacheShare, type StageUsage } from '../core/types';
 import type { StageCost } from '../core/workflow-messages';
 import { summarizeResult } from '../lib/methods';
 
@@ -14,6 +14,19 @@ export const timeBilledLines = (costs: readonly StageCost[] | undefined): string
     .filter((c) => c.usage.timeBilledUsd)
     .map((c) => `${c.stage}: estimated time-billed serving $${c.usage.timeBilledUsd!.toFixed(4)}`);
 
+const percent = (share: number) => `${Math.round(share * 100)}%`;
+
+/** The share of the run's prompt tokens the provider's prompt cache served, and each stage's; null where none. */
+export function promptCacheLine(u: StageUsage, costs: readonly StageCost[] | undefined): string | null {
+  const share = promptCacheShare(u);
+  if (share === null) return null;
+  const stages = (costs ?? []).flatMap((c) => {
+    const stageShare = promptCacheShare(c.usage);
+    return stageShare === null ? [] : [`${c.stage} ${percent(stageShare)}`];
+  });
+  return `prompt cache: ${percent(share)} of prompt tokens${stages.length ? ` (${stages.join(', ')})` : ''}`;
+}
+
 export function printResult(runId: string, workflowType: string, result: unknown, json: boolean): void {
   if (json) {
     console.log(JSON.stringify(result, null, 2));
@@ -27,5 +40,7 @@ export function printResult(runId: string, workflowType: string, result: unknown
       `  calls: ${u.calls} paid, ${u.cachedCalls} from cache; ` +
         `tokens: ${u.promptTokens} in, ${u.completionTokens} out; cost: ${costText(u)}`,
     );
+  const cache = u && promptCacheLine(u, costs);
+  if (cache) console.log(`  ${cache}`);
   for (const line of timeBilledLines(costs)) console.log(`  ${line}`);
 }

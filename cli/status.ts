@@ -5,7 +5,7 @@ import { flatten, readRunTree } from '../lib/run-tree';
 import { closedRunSpendLine } from '../lib/run-spend';
 import { uiLink } from '../lib/temporal';
 import { batchLines, batchPhase, retryNotes } from './watch-view';
-import { costText } from './result';
+import { costText, promptCacheLine } from './result';
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -25,9 +25,10 @@ export async function statusLines(client: Client, runId: string): Promise<string
     currentStage = progress.stage;
     lines.push(`stage: ${progress.stage}`);
     for (const s of progress.stages) lines.push(`  ${s.stage}: ${s.done}/${s.total}`);
+    const cache = promptCacheLine(progress.usage, progress.costs);
     lines.push(
       `calls: ${progress.usage.calls} paid, ${progress.usage.cachedCalls} cached; ` +
-        `tokens: ${progress.usage.promptTokens + progress.usage.completionTokens}; ` +
+        `tokens: ${progress.usage.promptTokens + progress.usage.completionTokens}${cache ? ` (${cache})` : ''}; ` +
         `cost: ${costText(progress.usage)}`,
     );
   }

@@ -3,6 +3,7 @@
 // finished stage's provider refused, fine-tune jobs with their last events, and what it has spent against its budget.
 // Pure: the frame depends only on the run tree, the clock and the rates seen so far.
 import { stageItemFailuresLines } from '../core/contracts';
+import { promptCacheShare, type StageUsage } from '../core/types';
 import { approvalHint, type ControlState, type StageProgress } from '../core/workflow-messages';
 import type { RunNode } from '../lib/run-tree';
 import { flatten } from '../lib/run-tree';
@@ -163,6 +164,19 @@ function holdOf(node: RunNode, stage: string): string {
   return node.control?.paused ? 'paused' : '';
 }
 
+/** A stage's usage so far: its line in the run's ledger, or a one-stage workflow's own. */
+function stageUsageOf(node: RunNode, stage: string): StageUsage | undefined {
+  const progress = node.progress;
+  if (progress?.costs) return progress.costs.find((c) => c.stage === stage)?.usage;
+  return progress?.stages.length === 1 ? progress.usage : undefined;
+}
+
+/** How much of a stage's prompt the provider's prompt cache served, where it served any. */
+function promptCacheNote(usage: StageUsage | undefined): string {
+  const share = usage ? promptCacheShare(usage) : null;
+  return share === null ? '' : `prompt cache ${Math.round(share * 100)}%`;
+}
+
 function progressRow(
   node: RunNode,
   stage: StageProgress,
@@ -180,6 +194,7 @@ function progressRow(
   const failures = stageItemFailuresLines(stage.itemFailures);
   const batch = current ? batchPhase(node) : '';
   const details = current ? batchLines(node) : [];
+  const cache = promptCacheNote(stageUsageOf(node, stage.stage));
   if (stage.items && stage.total > 0) {
     // In-flight shards count by their heartbeats' share, at the stage's mean shard size.
     const value = Math.min(stage.items.total, stage.items.done + flight * (stage.items.total / stage.total));
@@ -191,7 +206,9 @@ function progressRow(
       value,
       total: stage.items.total,
       unit: 'items',
-      note: [`${stage.done}/${stage.total} shards`, batch, hold, ...retries, ...failures].filter(Boolean).join(', '),
+      note: [`${stage.done}/${stage.total} shards`, batch, hold, cache, ...retries, ...failures]
+        .filter(Boolean)
+        .join(', '),
       details,
     };
   }
@@ -203,7 +220,7 @@ function progressRow(
     value: steps,
     total: stage.total,
     unit: '',
-    note: [batch, hold, ...retries, ...failures].filter(Boolean).join(', '),
+    note: [batch, hold, cache, ...retries, ...failures].filter(Boolean).join(', '),
     details,
   };
 }
@@ -318,16 +335,20 @@ function spendLine(root: RunNode): string {
             calls: sum.calls + u.calls,
             cached: sum.cached + u.cachedCalls,
             tokens: sum.tokens + u.promptTokens + u.completionTokens,
+            promptTokens: sum.promptTokens + u.promptTokens,
+            cachedPromptTokens: sum.cachedPromptTokens + (u.cachedPromptTokens ?? 0),
             usd: sum.usd + u.costUsd,
           }
         : sum;
     },
-    { calls: 0, cached: 0, tokens: 0, usd: 0 },
+    { calls: 0, cached: 0, tokens: 0, promptTokens: 0, cachedPromptTokens: 0, usd: 0 },
   );
+  const cacheShare = promptCacheShare(usage);
   const control = root.control;
   const parts = [
     `spent: ${thousands(usage.calls)} calls (${thousands(usage.cached)} from cache)`,
-    `${thousands(usage.tokens)} tokens`,
+    `${thousands(usage.tokens)} tokens` +
+      (cacheShare === null ? '' : ` (prompt cache ${Math.round(cacheShare * 100)}% of prompt)`),
     `${formatUsd(usage.usd)} in calls`,
   ];
   if (control?.training.usd) parts[2] += ` + ${formatUsd(control.training.usd)} training (estimated)`;

@@ -42,6 +42,11 @@ export const pricesSchema = z
     inputPerMillionTokens: z.number().nonnegative().default(0),
     outputPerMillionTokens: z.number().nonnegative().default(0),
     trainingPerMillionTokens: z.number().nonnegative().default(0),
+    /**
+     * Prompt tokens the provider's prompt cache served (a repeated prefix: `prompt_tokens_details.cached_tokens`); the
+     * full input price when absent (no discount assumed: OpenAI's is half or more; check your provider's table).
+     */
+    cachedInputPerMillionTokens: z.number().nonnegative().optional(),
     /** Through the provider's Batch API; half the online price when absent. */
     batchInputPerMillionTokens: z.number().nonnegative().optional(),
     batchOutputPerMillionTokens: z.number().nonnegative().optional(),
@@ -549,6 +554,14 @@ export function batchTokenPrices(
     inputPerMillionTokens: prices.batchInputPerMillionTokens ?? prices.inputPerMillionTokens / 2,
     outputPerMillionTokens: prices.batchOutputPerMillionTokens ?? prices.outputPerMillionTokens / 2,
   };
+}
+
+/** The share of the input price a prompt-cache hit costs: 1 (no discount) unless `cachedInputPerMillionTokens` says. */
+export function cachedInputShare(
+  prices: Pick<z.infer<typeof pricesSchema>, 'inputPerMillionTokens' | 'cachedInputPerMillionTokens'>,
+): number {
+  const { inputPerMillionTokens: input, cachedInputPerMillionTokens: cached } = prices;
+  return cached === undefined || input === 0 ? 1 : Math.min(1, cached / input);
 }
 
 /** The Batch API a provider offers, or null when it has none. */

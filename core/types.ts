@@ -54,6 +54,8 @@ export interface ChatChoice {
 export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
+  /** Of `prompt_tokens`, those the provider read from its prompt cache (a repeated prefix), billed at a discount. */
+  prompt_tokens_details?: { cached_tokens?: number };
 }
 
 export interface ChatResponse {
@@ -68,6 +70,8 @@ export interface StageUsage {
   cachedCalls: number;
   promptTokens: number;
   completionTokens: number;
+  /** Of `promptTokens`, those the provider's prompt cache served; absent where none. */
+  cachedPromptTokens?: number;
   /** Measured calls, plus `timeBilledUsd`. */
   costUsd: number;
   /**
@@ -91,9 +95,17 @@ export function addUsage(a: StageUsage, b: StageUsage): StageUsage {
     cachedCalls: a.cachedCalls + b.cachedCalls,
     promptTokens: a.promptTokens + b.promptTokens,
     completionTokens: a.completionTokens + b.completionTokens,
+    ...(a.cachedPromptTokens || b.cachedPromptTokens
+      ? { cachedPromptTokens: (a.cachedPromptTokens ?? 0) + (b.cachedPromptTokens ?? 0) }
+      : {}),
     costUsd: a.costUsd + b.costUsd,
     ...(a.timeBilledUsd || b.timeBilledUsd ? { timeBilledUsd: (a.timeBilledUsd ?? 0) + (b.timeBilledUsd ?? 0) } : {}),
   };
+}
+
+/** The share of a usage's prompt tokens that the provider's prompt cache served; null when it served none. */
+export function promptCacheShare(u: Pick<StageUsage, 'promptTokens' | 'cachedPromptTokens'>): number | null {
+  return u.cachedPromptTokens && u.promptTokens > 0 ? u.cachedPromptTokens / u.promptTokens : null;
 }
 
 /** One multiple-choice item, as every loader produces it. `answer` is the gold letter, or null where unknown. */

@@ -20,6 +20,8 @@ export interface RunProgress {
   stage: string;
   stages: StageProgress[];
   usage: StageUsage;
+  /** Each finished stage's usage, where the workflow keeps a ledger (`flt watch` shows their prompt-cache shares). */
+  costs?: StageCost[];
 }
 
 export const progressQuery = defineQuery<RunProgress>('progress');

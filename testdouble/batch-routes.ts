@@ -4,7 +4,7 @@ import { BatchEngine, type Batch, type BatchEngineDeps } from './batches';
 import type { DoubleState } from './double-state';
 import { DoubleRequest, HttpError, badRequest, ok, paginate, parseMetadata, requiredString, type Router } from './http';
 import { chatCompletion } from './inference-routes';
-import { requestHash } from './request-log';
+import { billedUsage, requestHash } from './request-log';
 
 const seconds = (ms: number | undefined) => (ms === undefined ? null : Math.floor(ms / 1000));
 const completionWindowMs = 24 * 60 * 60 * 1000;
@@ -55,7 +55,6 @@ export function batchLineAnswerer(state: DoubleState): BatchEngineDeps['answer']
       if (!(error instanceof HttpError)) throw error;
       answer = { status: error.status, body: error.body() };
     }
-    const usage = (answer.body as { usage?: { prompt_tokens: number; completion_tokens: number } }).usage;
     state.log.add({
       seq: state.log.nextSeq(),
       time: started,
@@ -67,7 +66,7 @@ export function batchLineAnswerer(state: DoubleState): BatchEngineDeps['answer']
       fault: null,
       durationMs: Date.now() - started,
       concurrent: 0,
-      usage: usage ? { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens } : null,
+      usage: billedUsage(answer),
       batchId,
     });
     return { status: answer.status, body: answer.body };

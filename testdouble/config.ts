@@ -77,6 +77,14 @@ export interface RateLimitConfig {
   tokensPerMinute: number;
 }
 
+/** The prompt cache (prompt-cache.ts); OpenAI's thresholds by default. */
+export interface PromptCacheConfig {
+  /** Prompts shorter than this many tokens are never cached; 0 turns the cache off. */
+  minTokens: number;
+  /** Beyond `minTokens`, prefixes are cached in steps of this many tokens. */
+  increment: number;
+}
+
 export interface DoubleConfig {
   /** Chat models (any of them can also embed). */
   models: Record<string, SimulatedModelConfig>;
@@ -126,6 +134,7 @@ export interface DoubleConfig {
   declines: DeclineRule[];
   /** Chat calls' messages are kept in the request log (default false, so a large run's log stays small). */
   logMessages: boolean;
+  promptCache: PromptCacheConfig;
 }
 
 export interface DeclineRule {
@@ -183,6 +192,7 @@ export function defaultConfig(): DoubleConfig {
     refuse: [],
     declines: [],
     logMessages: false,
+    promptCache: { minTokens: 1024, increment: 128 },
   };
 }
 
@@ -242,6 +252,9 @@ export function configProblem(config: DoubleConfig): string | null {
   }
   if (!(config.batches.stepMs >= 0)) return 'batches.stepMs must be a non-negative number';
   if (!Number.isInteger(config.batches.expireAfterLines)) return 'batches.expireAfterLines must be an integer';
+  const { minTokens, increment } = config.promptCache;
+  if (!(Number.isInteger(minTokens) && minTokens >= 0)) return 'promptCache.minTokens must be a non-negative integer';
+  if (!(Number.isInteger(increment) && increment > 0)) return 'promptCache.increment must be a positive integer';
   if (!(fineTune.stepMs >= 0)) return 'fineTune.stepMs must be a non-negative number';
   for (const limit of ['requestsPerMinute', 'tokensPerMinute'] as const)
     if (!(config.rateLimit[limit] >= 0)) return `rateLimit.${limit} must be a non-negative number`;

@@ -9,6 +9,7 @@ import { GoldIndex } from './gold-index';
 import { IdMinter } from './hashing';
 import { ModelCallGate } from './model-call-gate';
 import { ModelRegistry } from './model-registry';
+import { PromptCache } from './prompt-cache';
 import type { FireworksDataset, FireworksJobParams, OpenAIJobParams, TogetherJobParams } from './provider-job-params';
 import { RateLimiter } from './rate-limit';
 import { RequestLog } from './request-log';
@@ -23,6 +24,7 @@ export class DoubleState {
   readonly log = new RequestLog();
   readonly rateLimiter = new RateLimiter();
   readonly modelCallGate = new ModelCallGate();
+  readonly promptCache = new PromptCache();
   /** Model calls received and not yet answered. */
   modelCallsInFlight = 0;
   readonly faults: FaultInjector;

@@ -101,6 +101,8 @@ export function chatCompletion(
       : simulateCompletion(completion, state.gold, state.config.answerFormat);
     const promptTokens = messages.reduce((sum, m) => sum + countTokens(m.content), 0);
     const completionTokens = choices.reduce((sum, c) => sum + c.tokens.length, 0);
+    // Never more than the prompt: the cache counts role markers as tokens, the bill does not.
+    const cachedTokens = Math.min(promptTokens, state.promptCache.read(model.name, messages, state.config.promptCache));
     return ok({
       id: `chatcmpl-${randomId()}`,
       object: 'chat.completion',
@@ -127,6 +129,7 @@ export function chatCompletion(
         prompt_tokens: promptTokens,
         completion_tokens: completionTokens,
         total_tokens: promptTokens + completionTokens,
+        prompt_tokens_details: { cached_tokens: cachedTokens },
       },
     });
   };

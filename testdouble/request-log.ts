@@ -32,8 +32,11 @@ export interface RequestLogEntry {
   concurrent: number;
   /** The tokens a model call counts against `rateLimit.tokensPerMinute` (rate-limit.ts), sent or rejected. */
   limitTokens?: number;
-  /** The tokens an answered model call reported, as a provider bills them; null for anything else. */
-  usage: { prompt_tokens: number; completion_tokens: number } | null;
+  /**
+   * The tokens an answered model call reported, as a provider bills them (`cached_tokens`: of the prompt's, those its
+   * prompt cache served, where any); null for anything else.
+   */
+  usage: { prompt_tokens: number; completion_tokens: number; cached_tokens?: number } | null;
   /** Set for a line of a batch, answered as this chat call (`path` is the batch's endpoint): billed at batch price. */
   batchId?: string;
   /** A chat call's messages, kept only while the config's `logMessages` is on. */
@@ -69,4 +72,22 @@ export class RequestLog {
     this.entries = [];
     return cleared;
   }
+}
+
+interface ReportedUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number };
+}
+
+/** The tokens a successful model call's reply reports: what a provider bills for it. */
+export function billedUsage(answer: { status: number; body: unknown }): RequestLogEntry['usage'] {
+  const usage = (answer.body as { usage?: ReportedUsage } | null)?.usage;
+  if (answer.status !== 200 || typeof usage?.prompt_tokens !== 'number') return null;
+  const cached = usage.prompt_tokens_details?.cached_tokens;
+  return {
+    prompt_tokens: usage.prompt_tokens,
+    completion_tokens: usage.completion_tokens ?? 0,
+    ...(cached ? { cached_tokens: cached } : {}),
+  };
 }

@@ -6,7 +6,7 @@ import { modelCallPaths } from './config';
 import type { DoubleState } from './double-state';
 import { DoubleRequest, HttpError, sendReply, type Reply, type Router } from './http';
 import { rateLimitTokens } from './rate-limit';
-import { requestHash, type RequestLogEntry } from './request-log';
+import { billedUsage, requestHash, type RequestLogEntry } from './request-log';
 
 const modelCallPattern = new RegExp(modelCallPaths);
 
@@ -19,13 +19,6 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
     request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', reject);
   });
-}
-
-/** The tokens a successful model call's reply reports: what a provider bills for it. */
-function billedUsage(answer: Reply): RequestLogEntry['usage'] {
-  const usage = (answer.body as { usage?: { prompt_tokens?: number; completion_tokens?: number } } | null)?.usage;
-  if (answer.status !== 200 || typeof usage?.prompt_tokens !== 'number') return null;
-  return { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens ?? 0 };
 }
 
 /** A model call's tokens for the rate limit; 0 for a body that is not JSON (the route refuses it). */

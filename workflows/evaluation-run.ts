@@ -37,7 +37,7 @@ export async function evaluationRun(input: EvaluationRunInput): Promise<Evaluati
   const stages: StageProgress[] = input.models.map((_, i) => ({ stage: `evaluate-${i + 1}`, done: 0, total: 1 }));
   let stage = 'evaluate';
   const control = runControl(input.budget);
-  setHandler(progressQuery, () => ({ stage, stages, usage: control.usage() }));
+  setHandler(progressQuery, () => ({ stage, stages, usage: control.usage(), costs: control.costs() }));
   upsertSearchAttributes([
     { key: searchAttributes.method, value: 'evaluate' },
     { key: searchAttributes.task, value: input.task },

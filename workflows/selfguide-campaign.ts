@@ -180,7 +180,7 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
   ];
   let stage = 'validation';
   const control = runControl(input.budget);
-  setHandler(progressQuery, () => ({ stage, stages, usage: control.usage() }));
+  setHandler(progressQuery, () => ({ stage, stages, usage: control.usage(), costs: control.costs() }));
   /** Enters a stage; a paid one waits while the run is paused or needs approval. */
   const enter = async (name: string, details: string, paid: boolean) => {
     stage = name;

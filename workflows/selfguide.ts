@@ -81,7 +81,7 @@ async function runSelfGuide(
   );
   let stage = stages[0].stage;
   const control = runControl(input.budget);
-  setHandler(progressQuery, () => ({ stage, stages, usage: control.usage() }));
+  setHandler(progressQuery, () => ({ stage, stages, usage: control.usage(), costs: control.costs() }));
   // A campaign's test runs are runs of their own: they carry the attributes `flt run` gives a run it starts.
   // Patched: a run started before this upsert existed replays without it.
   if (patched('selfguide-run-search-attributes')) {

@@ -243,7 +243,7 @@ function trackRun(input: SemievolRunInput, plan: SemievolPlan) {
   let current = 'queued';
   const control = runControl(input.budget);
   const meter = servingMeter(input.providers);
-  setHandler(progressQuery, () => ({ stage: current, stages, usage: control.usage() }));
+  setHandler(progressQuery, () => ({ stage: current, stages, usage: control.usage(), costs: control.costs() }));
   upsertSearchAttributes([
     { key: searchAttributes.method, value: 'semievol' },
     { key: searchAttributes.task, value: input.task },

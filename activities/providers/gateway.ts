@@ -1,6 +1,6 @@
 // Every model call of the worker passes through here: the response cache, the per-provider rate and
 // concurrency limits shared by all activities of this worker, and token/cost accounting.
-import { batchTokenPrices, type ProviderConfig, type ProvidersConfig } from '../../core/config';
+import { batchTokenPrices, cachedInputShare, type ProviderConfig, type ProvidersConfig } from '../../core/config';
 import { InvalidConfig, typedError } from '../../core/errors';
 import type { ChatRequest, ChatResponse, StageUsage, Usage } from '../../core/types';
 import { canonicalJson } from '../../lib/canonical-json';
@@ -254,13 +254,22 @@ function endpointIdentity(config: ProviderConfig): string {
 }
 
 /** What `usage` costs at the provider's prices: online, or through its Batch API. */
+/**
+ * What a call cost: its prompt tokens at the input price, less the prompt-cache discount on those the provider read
+ * from its cache (the same share online and in a batch), and its completion tokens at the output price.
+ */
 export function costOf(config: ProviderConfig, usage: Usage, via: 'online' | 'batch' = 'online'): number {
   if (config.kind !== 'openai-compatible') return 0;
   const prices = via === 'batch' ? batchTokenPrices(config.prices) : config.prices;
-  return (
-    (usage.prompt_tokens * prices.inputPerMillionTokens + usage.completion_tokens * prices.outputPerMillionTokens) / 1e6
-  );
+  const cached = cachedPromptTokens(usage);
+  const promptCost =
+    (usage.prompt_tokens - cached + cached * cachedInputShare(config.prices)) * prices.inputPerMillionTokens;
+  return (promptCost + usage.completion_tokens * prices.outputPerMillionTokens) / 1e6;
 }
+
+/** The prompt tokens a call read from the provider's prompt cache (never more than its prompt). */
+const cachedPromptTokens = (usage: Usage) =>
+  Math.min(usage.prompt_tokens, Math.max(0, usage.prompt_tokens_details?.cached_tokens ?? 0));
 
 function worstCaseRequestTokens(request: ChatRequest): number {
   const promptChars = request.messages.reduce((sum, m) => sum + m.content.length, 0);
@@ -286,13 +295,17 @@ interface SharedBackend {
   retired: boolean;
 }
 
-const callUsage = (config: ProviderConfig, response: ChatResponse, via: 'online' | 'batch' = 'online'): StageUsage => ({
-  calls: 1,
-  cachedCalls: 0,
-  promptTokens: response.usage.prompt_tokens,
-  completionTokens: response.usage.completion_tokens,
-  costUsd: costOf(config, response.usage, via),
-});
+function callUsage(config: ProviderConfig, response: ChatResponse, via: 'online' | 'batch' = 'online'): StageUsage {
+  const cached = cachedPromptTokens(response.usage);
+  return {
+    calls: 1,
+    cachedCalls: 0,
+    promptTokens: response.usage.prompt_tokens,
+    completionTokens: response.usage.completion_tokens,
+    ...(cached > 0 ? { cachedPromptTokens: cached } : {}),
+    costUsd: costOf(config, response.usage, via),
+  };
+}
 export const cachedUsage = (): StageUsage => ({
   calls: 0,
   cachedCalls: 1,

@@ -134,5 +134,11 @@ export class OpenAiCompatibleEmbeddings implements EmbeddingBackend {
 }
 
 function usageOf(usage: OpenAI.CompletionUsage | undefined): Usage {
-  return { prompt_tokens: usage?.prompt_tokens ?? 0, completion_tokens: usage?.completion_tokens ?? 0 };
+  const cached = usage?.prompt_tokens_details?.cached_tokens;
+  return {
+    prompt_tokens: usage?.prompt_tokens ?? 0,
+    completion_tokens: usage?.completion_tokens ?? 0,
+    // Only where the provider reports a prompt-cache hit, so answers without one are stored as before.
+    ...(cached ? { prompt_tokens_details: { cached_tokens: cached } } : {}),
+  };
 }

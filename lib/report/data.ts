@@ -7,7 +7,7 @@ import type { ProvidersConfig } from '../../core/config';
 import { searchAttributes } from '../../core/search-attributes';
 import { effectiveSetting, gridSettings, settingKey } from '../../core/selfguide-campaign';
 import { pseudoLabel, type CollaborationRecord, type PseudoLabelCounts, type SelectedLine } from '../../core/semievol';
-import type { IoExample, StageUsage } from '../../core/types';
+import { promptCacheShare, type IoExample, type StageUsage } from '../../core/types';
 import { evaluationItemFailures, type PseudoLabelAccuracy, type StageItemFailures } from '../../core/contracts';
 import type { StageCost } from '../../core/workflow-messages';
 import type { EvaluationRunResult } from '../../workflows/evaluation-run';
@@ -27,6 +27,8 @@ export interface CostLine {
   trainingUsd: number;
   /** Estimated from measured wall time: serving billed by time (core/serving-spend.ts); absent where none. */
   servingUsd?: number;
+  /** The share of the stage's prompt tokens the provider's prompt cache served; absent where none. */
+  promptCacheShare?: number;
   /** The estimate the stage was let through on (an upper bound); null when the run was started without one. */
   estimateUsd: number | null;
 }
@@ -97,13 +99,17 @@ const methods: Record<ReportedWorkflow, string> = {
 
 function costLines(costs: StageCost[] | undefined): CostLine[] | null {
   if (!costs?.length) return null;
-  return costs.map((c) => ({
-    stage: c.stage,
-    callsUsd: c.usage.costUsd - (c.usage.timeBilledUsd ?? 0),
-    trainingUsd: c.estimate?.trainingUsd ?? 0,
-    ...(c.usage.timeBilledUsd ? { servingUsd: c.usage.timeBilledUsd } : {}),
-    estimateUsd: c.estimate?.costUsd ?? null,
-  }));
+  return costs.map((c) => {
+    const cacheShare = promptCacheShare(c.usage);
+    return {
+      stage: c.stage,
+      callsUsd: c.usage.costUsd - (c.usage.timeBilledUsd ?? 0),
+      trainingUsd: c.estimate?.trainingUsd ?? 0,
+      ...(c.usage.timeBilledUsd ? { servingUsd: c.usage.timeBilledUsd } : {}),
+      ...(cacheShare === null ? {} : { promptCacheShare: cacheShare }),
+      estimateUsd: c.estimate?.costUsd ?? null,
+    };
+  });
 }
 
 async function semievolReport(store: ArtifactStore, result: SemievolRunResult): Promise<SemievolReport> {

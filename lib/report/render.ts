@@ -2,6 +2,7 @@
 // summary with the same numbers in tables.
 import { escapeXml, funnelChart, groupedBarChart, heatMap, histogramBins, histogramChart } from './charts';
 import { stageItemFailuresLines } from '../../core/contracts';
+import { promptCacheShare } from '../../core/types';
 import type { CostLine, ReportData, SelfGuideReport } from './data';
 
 const percent = (v: number) => `${(100 * v).toFixed(1)}%`;
@@ -36,6 +37,7 @@ function scoresSection(data: ReportData): Section {
 function costSection(lines: CostLine[]): Section {
   const costs = lines.filter((c) => c.callsUsd || c.trainingUsd || c.servingUsd || c.estimateUsd);
   const serving = costs.some((c) => c.servingUsd);
+  const promptCache = costs.some((c) => c.promptCacheShare !== undefined);
   const groups = costs.map((c) => ({
     label: c.stage,
     bars: [
@@ -49,7 +51,11 @@ function costSection(lines: CostLine[]): Section {
       'Spent: model and embedding calls as measured, plus fine-tune jobs priced from their estimate ' +
       "(providers do not report a job's cost)" +
       (serving ? ', plus serving billed by time, estimated from the wall time measured around the stage' : '') +
-      '. Estimate: what the stage was expected to cost at most when it started.',
+      '. Estimate: what the stage was expected to cost at most when it started.' +
+      (promptCache
+        ? " Prompt cache: the share of the stage's prompt tokens the provider read from its prompt cache, billed at " +
+          'its cached-input price.'
+        : ''),
     chart: groupedBarChart({ title: 'cost per stage', groups, format: usd }),
     table: [
       [
@@ -58,6 +64,7 @@ function costSection(lines: CostLine[]): Section {
         'training (estimated)',
         ...(serving ? ['serving by time (estimated)'] : []),
         'estimate (upper bound)',
+        ...(promptCache ? ['prompt cache'] : []),
       ],
       ...costs.map((c) => [
         c.stage,
@@ -65,6 +72,7 @@ function costSection(lines: CostLine[]): Section {
         usd(c.trainingUsd),
         ...(serving ? [usd(c.servingUsd ?? 0)] : []),
         c.estimateUsd === null ? '' : usd(c.estimateUsd),
+        ...(promptCache ? [c.promptCacheShare === undefined ? '' : percent(c.promptCacheShare)] : []),
       ]),
     ],
     itemFailures: [],
@@ -203,13 +211,18 @@ const when = (d: Date | null) =>
 
 function facts(data: ReportData): [string, string][] {
   const u = data.usage;
+  const cacheShare = promptCacheShare(u);
   return [
     ['method', data.method],
     ['task', data.task],
     ['started', when(data.startedAt)],
     ['finished', when(data.closedAt)],
     ['calls', `${u.calls} paid, ${u.cachedCalls} from the response cache`],
-    ['tokens', `${u.promptTokens} prompt, ${u.completionTokens} completion`],
+    [
+      'tokens',
+      `${u.promptTokens} prompt, ${u.completionTokens} completion` +
+        (cacheShare === null ? '' : ` (${percent(cacheShare)} of prompt from the prompt cache)`),
+    ],
     ['cost of calls', usd(u.costUsd - (u.timeBilledUsd ?? 0))],
     ...(u.timeBilledUsd ? [['serving billed by time (estimated)', usd(u.timeBilledUsd)] as [string, string]] : []),
   ];

@@ -104,6 +104,31 @@ describe('ModelGateway', () => {
     await gateway.close();
   });
 
+  it("counts the prompt tokens the provider's prompt cache served and charges them at the cached price", async () => {
+    await double.configure({ promptCache: { minTokens: 16, increment: 8 } });
+    try {
+      const gateway = newGateway();
+      const prices = { inputPerMillionTokens: 2, cachedInputPerMillionTokens: 0.5, outputPerMillionTokens: 4 };
+      const config = providers({ prices: { ...prices, trainingPerMillionTokens: 0 } });
+      const instruction = Array.from({ length: 30 }, (_, i) => `step${i}`).join(' ');
+      const askWithInstruction = (i: number) => ({
+        ...ask(i),
+        messages: [{ role: 'system' as const, content: instruction }, ...ask(i).messages],
+      });
+      const first = await gateway.chat(config, 'double', askWithInstruction(1));
+      const second = await gateway.chat(config, 'double', askWithInstruction(2));
+      expect(first.usage.cachedPromptTokens).toBeUndefined();
+      // Role markers count in the double's cache: its marker, 30 instruction words and the user's marker are 32 tokens,
+      // one of its steps (16, 24, 32), shared by both prompts.
+      expect(second.usage.cachedPromptTokens).toBe(32);
+      const { promptTokens, completionTokens } = second.usage;
+      expect(second.usage.costUsd).toBeCloseTo(((promptTokens - 32) * 2 + 32 * 0.5 + completionTokens * 4) / 1e6, 12);
+      await gateway.close();
+    } finally {
+      await double.configure({ promptCache: { minTokens: 1024, increment: 128 } });
+    }
+  });
+
   it('embeds through an OpenAI-compatible endpoint, nearer for texts that share words, cached', async () => {
     const gateway = newGateway();
     const embeddings = gateway.embeddings(providers(), 'double', 'sim-embedding');

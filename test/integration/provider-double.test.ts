@@ -88,6 +88,45 @@ describe('chat, embeddings and errors through the openai package', () => {
     }
   });
 
+  test("a prompt cache: a request that repeats an earlier prompt's prefix reports those tokens as cached", async () => {
+    await double.configure({ promptCache: { minTokens: 20, increment: 10 } });
+    try {
+      // 40 words of shared instruction, then the item: the prefix repeats, the item does not.
+      const instruction = Array.from({ length: 40 }, (_, i) => `rule${i}`).join(' ');
+      const ask = (item: string) =>
+        client.chat.completions.create({
+          model: 'sim-model',
+          messages: [
+            { role: 'system', content: instruction },
+            { role: 'user', content: item },
+          ],
+        });
+      const first = await ask('Is the first item good?');
+      const second = await ask('Is the second item good?');
+      const short = await client.chat.completions.create({
+        model: 'sim-model',
+        messages: [{ role: 'user', content: 'Hi' }],
+      });
+      expect(first.usage!.prompt_tokens_details!.cached_tokens).toBe(0);
+      // Role markers count in the double's cache: the system marker and 39 instruction words are its last full step.
+      expect(second.usage!.prompt_tokens_details!.cached_tokens).toBe(40);
+      expect(short.usage!.prompt_tokens_details!.cached_tokens).toBe(0);
+      const logged = (await double.requests()).filter((r) => r.path === '/v1/chat/completions').slice(-3);
+      expect(logged.map((r) => r.usage?.cached_tokens)).toEqual([undefined, 40, undefined]);
+      // Another model has a cache of its own.
+      const other = await client.chat.completions.create({
+        model: 'sim-model-2',
+        messages: [
+          { role: 'system', content: instruction },
+          { role: 'user', content: 'Is the first item good?' },
+        ],
+      });
+      expect(other.usage!.prompt_tokens_details!.cached_tokens).toBe(0);
+    } finally {
+      await double.configure({ promptCache: { minTokens: 1024, increment: 128 } });
+    }
+  });
+
   test('logprobs, n and seed: same seed gives the same samples; tokens concatenate to the content', async () => {
     const request = {
       model: 'sim-model',
@@ -118,6 +157,8 @@ describe('chat, embeddings and errors through the openai package', () => {
       prompt_tokens: expect.any(Number),
       completion_tokens: first.choices.reduce((sum, c) => sum + c.logprobs!.content!.length, 0),
       total_tokens: first.usage!.prompt_tokens + first.usage!.completion_tokens,
+      // As OpenAI reports it on every call; a prompt this short is never cached.
+      prompt_tokens_details: { cached_tokens: 0 },
     });
     const plain = await client.chat.completions.create({ ...request, logprobs: false, top_logprobs: undefined, n: 1 });
     expect(plain.choices[0].logprobs).toBeNull();

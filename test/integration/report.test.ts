@@ -258,6 +258,22 @@ describe('run reports', () => {
     expect(renderMarkdown(reports[0]!, 'x.html')).not.toContain('serving by time');
   });
 
+  it("shows the share of each stage's prompt tokens the provider's prompt cache served, and the run's", () => {
+    const cached: ReportData = {
+      ...reports[0]!,
+      usage: { ...usage, promptTokens: 1000, cachedPromptTokens: 250 },
+      costs: [
+        { stage: 'collaborate', callsUsd: 0.01, trainingUsd: 0, promptCacheShare: 0.4, estimateUsd: 0.03 },
+        { stage: 'evaluate', callsUsd: 0.004, trainingUsd: 0, estimateUsd: null },
+      ],
+    };
+    expect(renderHtml(cached)).toContain('(25.0% of prompt from the prompt cache)');
+    const markdown = renderMarkdown(cached, 'x.html');
+    expect(markdown).toContain('| collaborate | $0.0100 | $0.0000 | $0.0300 | 40.0% |');
+    expect(markdown).toContain('| evaluate | $0.0040 | $0.0000 |  |  |');
+    expect(renderMarkdown(reports[0]!, 'x.html')).not.toContain('prompt cache');
+  });
+
   const chromium = findChromium();
   const inChromium = chromium ? it.each(reports) : it.skip.each(reports);
   inChromium(

@@ -125,6 +125,38 @@ describe('flt watch frames', () => {
     expect(withProgress).toContain('fine-tune jobs\n  evolve: sftj-1 running 42%');
   });
 
+  it("shows the share of each stage's prompt tokens the provider's prompt cache served, and the run's", () => {
+    const cachedUsage = (promptTokens: number, cachedPromptTokens: number) => ({
+      ...emptyUsage(),
+      calls: 10,
+      promptTokens,
+      cachedPromptTokens,
+    });
+    const collaborate = node({
+      workflowId: 'r1--collaborate',
+      type: 'collaborate',
+      progress: {
+        stage: 'collaborate',
+        stages: [{ stage: 'collaborate', done: 1, total: 2, items: { done: 10, total: 20 } }],
+        usage: cachedUsage(1000, 600),
+      },
+    });
+    const root = run('collaborate', [collaborate], {
+      progress: {
+        stage: 'collaborate',
+        stages: stages('collaborate', names),
+        usage: cachedUsage(400, 100),
+        costs: [{ stage: 'propagate', usage: cachedUsage(400, 100), estimate: null }],
+      },
+    });
+    const text = frame(root);
+    expect(text).toMatch(/propagate +✓ done {2}prompt cache 25%/);
+    expect(text).toMatch(/collaborate +█+░+ 10\/20 items {2}1\/2 shards, prompt cache 60%/);
+    expect(text).not.toMatch(/justify .*prompt cache/);
+    // 700 of the 1,400 prompt tokens counted so far.
+    expect(text).toContain('tokens (prompt cache 50% of prompt)');
+  });
+
   it("shows each finished stage's item failures in its row, in the words `flt result` uses", () => {
     const refused = { count: 1, of: 20, examples: [{ id: 'q7', message: '400 prompt too long' }] };
     const root = run('evolve', []);

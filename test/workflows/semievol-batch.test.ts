@@ -16,21 +16,29 @@ const labeled = fpb('labeled').slice(0, 10);
 const unlabeled = fpb('unlabeled').slice(0, 20);
 const test = fpb('test').slice(0, 5);
 
-/** USD per million tokens online; the batch price is half (the config leaves it to the default). */
-const prices = { inputPerMillionTokens: 2, outputPerMillionTokens: 8, trainingPerMillionTokens: 0 };
+/**
+ * USD per million tokens online; the batch price is half (the config leaves it to the default). Prompt tokens the
+ * provider's prompt cache served cost a quarter of the input price.
+ */
+const prices = {
+  inputPerMillionTokens: 2,
+  cachedInputPerMillionTokens: 0.5,
+  outputPerMillionTokens: 8,
+  trainingPerMillionTokens: 0,
+};
 
 const chatCalls = (log: RequestLogEntry[]) => log.filter((r) => r.path === '/v1/chat/completions' && r.status === 200);
 const batchCreates = (log: RequestLogEntry[]) => log.filter((r) => r.method === 'POST' && r.path === '/v1/batches');
 
-/** What the double's log says the run paid: batch lines at half price. */
+/** What the double's log says the run paid: batch lines at half price, prompt-cache hits at the cached price. */
 const loggedCost = (log: RequestLogEntry[]) =>
   chatCalls(log).reduce((sum, r) => {
     const share = r.batchId ? 0.5 : 1;
-    const { prompt_tokens, completion_tokens } = r.usage!;
-    return (
-      sum +
-      (share * (prompt_tokens * prices.inputPerMillionTokens + completion_tokens * prices.outputPerMillionTokens)) / 1e6
-    );
+    const { prompt_tokens, completion_tokens, cached_tokens = 0 } = r.usage!;
+    const prompt =
+      (prompt_tokens - cached_tokens) * prices.inputPerMillionTokens +
+      cached_tokens * prices.cachedInputPerMillionTokens;
+    return sum + (share * (prompt + completion_tokens * prices.outputPerMillionTokens)) / 1e6;
   }, 0);
 
 describe('SemiEvol through the Batch API', () => {
@@ -127,6 +135,26 @@ describe('SemiEvol through the Batch API', () => {
     const { records: _first, ...firstLabels } = first.pseudoLabels;
     const { records: _again, ...againLabels } = again.pseudoLabels;
     expect(againLabels).toEqual(firstLabels);
+  });
+
+  it("counts the prompt tokens the provider's prompt cache served, online and in batches, at its price", async () => {
+    // The demonstrations lead each collaborator's system prompt: questions sharing neighbours share a prefix.
+    await double.configure({ promptCache: { minTokens: 16, increment: 8 } });
+    try {
+      await double.clearRequests();
+      const result = await run(`semievol-batch-prompt-cache-${Date.now()}`, { stages: { collaborate: true } });
+      const log = await double.requests();
+      const hits = chatCalls(log).filter((r) => r.usage?.cached_tokens);
+      expect(hits.some((r) => r.batchId)).toBe(true);
+      expect(hits.some((r) => !r.batchId)).toBe(true);
+      const cachedTokens = hits.reduce((sum, r) => sum + r.usage!.cached_tokens!, 0);
+      expect(result.usage.cachedPromptTokens).toBe(cachedTokens);
+      const collaborate = result.costs.find((c) => c.stage === 'collaborate')!.usage;
+      expect(collaborate.cachedPromptTokens).toBeGreaterThan(0);
+      expect(result.usage.costUsd).toBeCloseTo(loggedCost(log), 9);
+    } finally {
+      await double.configure({ promptCache: { minTokens: 1024, increment: 128 } });
+    }
   });
 
   it('answers each evaluation by a batch of its own', async () => {
