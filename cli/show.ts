@@ -3,29 +3,20 @@
 import type { Client } from '@temporalio/client';
 import { InvalidArgumentError, type Command } from 'commander';
 import { searchAttributes } from '../core/search-attributes';
-import { semievolPlan, type CollaborationRecord, type RecordedResponse, type SelectedLine } from '../core/semievol';
-import type { AnnotatedInput } from '../core/selfguide-annotation';
-import { roundsFor } from '../core/selfguide-config';
-import type { FilteredInput } from '../core/selfguide-filters';
-import type { IoExample, McqItem } from '../core/types';
-import { defaultArtifactStore, type ArtifactStore } from '../lib/artifacts';
+import { defaultArtifactStore } from '../lib/artifacts';
 import {
   filterItems,
   itemBlock,
   itemStages,
   recordedReasons,
-  selfGuideItems,
-  semievolItems,
   shellWord,
   type ItemFilters,
-  type ShownItem,
   type ShownMethod,
   wrap,
 } from '../lib/show-items';
-import type { SelfGuideRunInput } from '../workflows/selfguide';
-import type { SemievolRunInput } from '../workflows/semievol';
 import { connect, UserError } from './connection';
 import { runInput } from './run-input';
+import { loaders, methodName, methodOfType } from './run-items';
 
 interface ShowOptions {
   selected?: boolean;
@@ -37,8 +28,6 @@ interface ShowOptions {
   json?: boolean;
 }
 
-const methodOfType: Record<string, ShownMethod> = { semievolRun: 'semievol', selfGuideRun: 'selfguide' };
-const methodName: Record<ShownMethod, string> = { semievol: 'SemiEvol', selfguide: 'SELF-GUIDE' };
 const defaultLimit = 20;
 
 const count = (min: number) => (value: string) => {
@@ -47,93 +36,8 @@ const count = (min: number) => (value: string) => {
   return n;
 };
 
-const padded = (n: number) => String(n).padStart(5, '0');
 const listed = (names: readonly string[]) =>
   names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : (names[0] ?? 'none');
-
-/** How many stages have finished, given whether each in order has: a stage counts once those before it have. */
-const finishedStages = (done: boolean[]) => (done.includes(false) ? done.indexOf(false) : done.length);
-
-/** The items as they stood after each finished stage, up to `through`: one loader per method. */
-type Loader = (
-  store: ArtifactStore,
-  input: Record<string, unknown>,
-  through: number,
-) => Promise<{ finished: number; items: ShownItem[] }>;
-
-/** SemiEvol: D_U's questions, each shard's collaborator answers, the justified records, the selection. */
-const semievolLoader: Loader = async (store, runInput, through) => {
-  const input = runInput as unknown as SemievolRunInput;
-  const run = `runs/${input.runId}`;
-  const plan = semievolPlan(input.options, input.sampling.seed);
-  const questions = await store.readAll<McqItem>(input.data.unlabeled);
-  const shards = Math.max(1, Math.ceil(questions.length / input.execution.shardSize));
-  const answerRefs = await Promise.all(
-    Array.from({ length: shards }, (_, i) => store.lookup(`${run}/collaborate/answers-${padded(i)}`)),
-  );
-  const recordsRef = await store.lookup(`${run}/justify/records`);
-  const selectedRef = await store.lookup(`${run}/select/selected`);
-  const finished = finishedStages([answerRefs.every(Boolean), !!recordsRef, !!selectedRef]);
-  const reads = (stage: number) => stage <= through && stage < finished;
-  const answers = new Map<string, RecordedResponse[]>();
-  if (reads(0))
-    for (const ref of answerRefs)
-      for (const line of await store.readAll<{ id: string; collaborators: RecordedResponse[] }>(ref!))
-        answers.set(line.id, line.collaborators);
-  const records = reads(1) ? await store.readAll<CollaborationRecord>(recordsRef!) : null;
-  const selected = reads(2) ? await store.readAll<SelectedLine>(selectedRef!) : null;
-  const gold = await store.readAll<{ id: string; answer: string | null }>(input.data.unlabeledGold);
-  const items = semievolItems({
-    questions,
-    collaborators: plan.collaborators,
-    reading: { answers: plan.answers ?? 'ours', entropyOver: plan.selection.entropyOver ?? 'response' },
-    answers: reads(0) ? answers : null,
-    records: records && new Map(records.map((r) => [r.id, r])),
-    selected: selected && new Set(selected.map((line) => line.id)),
-    gold: new Map(gold.map((g) => [g.id, g.answer])),
-  });
-  return { finished, items };
-};
-
-/** SELF-GUIDE: the last round's generated inputs, the filter report, the annotation samples, the synthetic pairs. */
-const selfGuideLoader: Loader = async (store, runInput, through) => {
-  const input = runInput as unknown as SelfGuideRunInput;
-  const { task } = input;
-  // The authors' filters keep their artifacts apart (activities/selfguide-data.ts).
-  const folder = (stage: string) =>
-    `runs/${input.runId}/${stage}${input.generation.filters === 'authors' ? '/authors-filters' : ''}`;
-  const rounds = roundsFor(input.generation.rounds, task.kind);
-  const generatedRef = await store.lookup(`${folder('generate-inputs')}/generated-${padded(rounds)}`);
-  const filterRef = await store.lookup(`${folder('filter-inputs')}/report`);
-  const samplesRef = await store.lookup(`${folder('annotate-outputs')}/samples`);
-  const pairsRef = await store.lookup(`${folder('annotate-outputs')}/pairs`);
-  // Annotation has finished once its vote wrote the pairs.
-  const finished = finishedStages([!!generatedRef, !!filterRef, !!samplesRef && !!pairsRef]);
-  const reads = (stage: number) => stage <= through && stage < finished;
-  if (!reads(0)) return { finished, items: [] };
-  const samples = reads(2) ? await store.readAll<AnnotatedInput>(samplesRef!) : null;
-  const pairs = reads(2) ? await store.readAll<IoExample>(pairsRef!) : null;
-  const items = selfGuideItems({
-    generated: await store.readAll<{ input: string; round: number }>(generatedRef!),
-    filtered: reads(1) ? await store.readAll<FilteredInput>(filterRef!) : null,
-    samples: samples && new Map(samples.map((a) => [a.input, a.samples])),
-    pairs: pairs && new Map(pairs.map((p) => [p.input, p.output])),
-    annotation: {
-      kind: task.kind,
-      labels: task.labels,
-      exampleOutputs: task.examples.map((e) => e.output),
-      noiseTerms: task.noise_terms,
-      lengthFilter: input.settings.outputLengthFilter && task.kind === 'generation',
-      minShare: input.annotation.minShare,
-      shareOf: input.annotation.shareOf,
-      ...(input.generation.filters ? { filters: input.generation.filters } : {}),
-      seed: input.seed,
-    },
-  });
-  return { finished, items };
-};
-
-const loaders: Record<ShownMethod, Loader> = { semievol: semievolLoader, selfguide: selfGuideLoader };
 
 /** The filters that need no run to check, checked before anything is read. */
 function runlessFilters(opts: ShowOptions): ItemFilters {

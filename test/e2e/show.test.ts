@@ -1,8 +1,9 @@
-// `flt show`: a small SemiEvol run and a small SELF-GUIDE run, each run to its end on the provider test double by a
-// worker process against the real dev server, then their items read back through the CLI: counts, filters, --grep,
-// --json, the next-page line in a terminal, and the sentence for a stage without items.
+// `flt show` and `flt export`: a small SemiEvol run and a small SELF-GUIDE run, each run to its end on the provider
+// test double by a worker process against the real dev server, then their items read back through the CLI: counts,
+// filters, --grep, --json, the next-page line in a terminal, the sentence for a stage without items; and exported as
+// datasets (JSON lines and Parquet, read back by another Parquet reader) with their cards.
 import { execFile, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -162,6 +163,81 @@ describe('flt show', () => {
     expect(text.match(/^item \d+ of \d+ · round [12]$/gm)).toHaveLength(3);
     expect(text).toMatch(/^ {2}kept answer: /m);
     expect(text).toMatch(/^ {4}\d ×: [ECN]$/m);
+  });
+
+  /** A Parquet file's rows, read by hyparquet in a Node process of its own (an ES module, which Jest cannot load). */
+  const parquetRows = async (file: string) => {
+    const read =
+      "const b = require('node:fs').readFileSync(process.argv[1]);" +
+      "require('hyparquet').parquetReadObjects({ file: b.buffer.slice(b.byteOffset, b.byteOffset + b.length) })" +
+      '.then((rows) => console.log(JSON.stringify(rows)));';
+    const { stdout } = await exec(process.execPath, ['-e', read, file], { cwd: root, maxBuffer: 1 << 24 });
+    return JSON.parse(stdout);
+  };
+
+  it("exports a SemiEvol run's selected questions and pseudo-labels as datasets with their cards", async () => {
+    const items = jsonLines(await flt('show', semievolRun, '--json'));
+    const selected = items.filter((i) => i.selected);
+    const asJsonl = path.join(home, 'export-selected');
+    await flt('export', semievolRun, '--what', 'selected', '--out', asJsonl);
+    expect(readdirSync(asJsonl).sort()).toEqual(['README.md', 'data']);
+    const rows = jsonLines(readFileSync(path.join(asJsonl, 'data/train.jsonl'), 'utf8'));
+    expect(rows).toEqual(
+      selected.map((i) => ({ id: i.id, question: i.question, options: i.options, answer: i.pseudoLabel.label })),
+    );
+    const card = readFileSync(path.join(asJsonl, 'README.md'), 'utf8');
+    expect(card).toContain('        path: data/train.jsonl\n');
+    expect(card).toContain(`${rows.length} rows in \`data/train.jsonl\` (jsonl)`);
+    expect(card).toContain(`run: \`${semievolRun}\``);
+    expect(card).toContain('**Simulated data.**');
+
+    const asParquet = path.join(home, 'export-pseudo-labels');
+    await flt('export', semievolRun, '--what', 'pseudo-labels', '--format', 'parquet', '--out', asParquet);
+    const labeled = items.filter((i) => i.pseudoLabel?.label);
+    const parquet = await parquetRows(path.join(asParquet, 'data/train-00000-of-00001.parquet'));
+    expect(parquet.map((r: Record<string, unknown>) => [r.id, r.pseudo_label, r.selected])).toEqual(
+      labeled.map((i) => [i.id, i.pseudoLabel.label, i.selected]),
+    );
+    expect(parquet[0].options).toEqual(labeled[0].options);
+    expect(parquet[0].entropy).toBeCloseTo(labeled[0].pseudoLabel.entropy, 12);
+
+    // M_evol's training set: D_L and the selected questions (the run's plan, `labeled-and-selected`), as chats.
+    const training = path.join(home, 'export-semievol-training');
+    const { plan } = JSON.parse(await flt('result', semievolRun, '--json'));
+    await flt('export', semievolRun, '--what', 'training-set', '--out', training);
+    const examples = jsonLines(readFileSync(path.join(training, 'data/train.jsonl'), 'utf8'));
+    const labeledCount = plan.evolveOn === 'labeled-and-selected' ? splits.labeled : 0;
+    expect(examples).toHaveLength(labeledCount + selected.length);
+    expect(examples.at(-1).messages.at(-1)).toEqual({
+      role: 'assistant',
+      content: `Answer: ${selected.at(-1).pseudoLabel.label}`,
+    });
+  });
+
+  it("exports a SELF-GUIDE run's synthetic pairs and training set; refuses what the run does not make", async () => {
+    const result = JSON.parse(await flt('result', selfGuideRun, '--json'));
+    const synthetic = path.join(home, 'export-synthetic');
+    await flt('export', selfGuideRun, '--what', 'synthetic', '--format', 'parquet', '--out', synthetic);
+    const pairs = await parquetRows(path.join(synthetic, 'data/train-00000-of-00001.parquet'));
+    expect(pairs).toHaveLength(result.synthetic.pairs);
+    expect(Object.keys(pairs[0]).sort()).toEqual(['input', 'output']);
+
+    const training = path.join(home, 'export-training');
+    await flt('export', selfGuideRun, '--what', 'training-set', '--out', training);
+    const examples = jsonLines(readFileSync(path.join(training, 'data/train.jsonl'), 'utf8'));
+    expect(examples).toHaveLength(result.synthetic.pairs - result.synthetic.tooLongToTrain);
+    expect(examples[0].messages.at(-1)).toMatchObject({ role: 'assistant', weight: 1 });
+
+    const wrong = await outcome(run('export', selfGuideRun, '--what', 'pseudo-labels'));
+    expect(wrong.stderr.trim()).toBe(
+      '--what pseudo-labels is not what a SELF-GUIDE run makes; it exports "synthetic", "selected", "training-set".',
+    );
+    const full = path.join(home, 'export-full');
+    mkdirSync(full);
+    writeFileSync(path.join(full, 'kept.txt'), 'mine');
+    const notEmpty = await outcome(run('export', selfGuideRun, '--what', 'synthetic', '--out', full));
+    expect(notEmpty.stderr.trim()).toBe(`--out ${full} is not empty: name a new folder, or empty this one.`);
+    expect(readdirSync(full)).toEqual(['kept.txt']);
   });
 
   it('says in a terminal how to see the next page, as a command that shows it', () => {
