@@ -27,6 +27,37 @@ export class ProgressRates {
   }
 }
 
+/** The spend line's figures, summed over the run tree. */
+interface SpentFigures {
+  calls: number;
+  cached: number;
+  tokens: number;
+  promptTokens: number;
+  cachedPromptTokens: number;
+  usd: number;
+}
+
+/**
+ * Keeps the spend line from going back between frames: a child workflow's usage leaves the tree when it closes,
+ * while its parent's ledger counts it only once the whole stage has finished (SemiEvol's four evaluations).
+ */
+export class SpentHighWater {
+  private shown: SpentFigures | null = null;
+
+  hold(current: SpentFigures): SpentFigures {
+    const max = (figure: keyof SpentFigures) => Math.max(current[figure], this.shown?.[figure] ?? 0);
+    this.shown = {
+      calls: max('calls'),
+      cached: max('cached'),
+      tokens: max('tokens'),
+      promptTokens: max('promptTokens'),
+      cachedPromptTokens: max('cachedPromptTokens'),
+      usd: max('usd'),
+    };
+    return this.shown;
+  }
+}
+
 type RowState = 'done' | 'running' | 'pending';
 
 interface Row {
@@ -325,9 +356,9 @@ function controlLines(runId: string, control: ControlState | null): string[] {
   return lines;
 }
 
-function spendLine(root: RunNode): string {
+function spendLine(root: RunNode, highWater?: SpentHighWater): string {
   const nodes = flatten(root);
-  const usage = nodes.reduce(
+  const summed = nodes.reduce(
     (sum, n) => {
       const u = n.progress?.usage;
       return u
@@ -341,8 +372,9 @@ function spendLine(root: RunNode): string {
           }
         : sum;
     },
-    { calls: 0, cached: 0, tokens: 0, promptTokens: 0, cachedPromptTokens: 0, usd: 0 },
+    { calls: 0, cached: 0, tokens: 0, promptTokens: 0, cachedPromptTokens: 0, usd: 0 } as SpentFigures,
   );
+  const usage = highWater ? highWater.hold(summed) : summed;
   const cacheShare = promptCacheShare(usage);
   const control = root.control;
   const parts = [
@@ -381,9 +413,11 @@ export interface FrameInput {
   link: string;
   now: number;
   rates: ProgressRates;
+  /** What earlier frames' spend lines showed; none: each frame on its own. */
+  spent?: SpentHighWater;
 }
 
-export function renderFrame({ root, startedAt, link, now, rates }: FrameInput): string[] {
+export function renderFrame({ root, startedAt, link, now, rates, spent }: FrameInput): string[] {
   const elapsed = formatDuration((now - startedAt.getTime()) / 1000);
   const lines = [
     `run ${root.workflowId} · ${root.type} · ${root.status} · ${elapsed}`,
@@ -404,7 +438,7 @@ export function renderFrame({ root, startedAt, link, now, rates }: FrameInput): 
   );
   const jobs = jobLines(root);
   if (jobs.length) lines.push('', ...jobs);
-  lines.push('', spendLine(root));
+  lines.push('', spendLine(root, spent));
   return lines;
 }
 

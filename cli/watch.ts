@@ -8,7 +8,7 @@ import { readRunTree, flatten, type RunNode } from '../lib/run-tree';
 import { uiLink } from '../lib/temporal';
 import { connect, UserError } from './connection';
 import { printResult } from './result';
-import { fitToWidth, formatDuration, ProgressRates, renderFrame } from './watch-view';
+import { fitToWidth, formatDuration, ProgressRates, renderFrame, SpentHighWater } from './watch-view';
 
 export interface WatchOptions {
   intervalMs: number;
@@ -34,6 +34,7 @@ export async function watchRun(client: Client, runId: string, opts: WatchOptions
   const out = opts.out ?? process.stdout;
   const { startTime } = await client.workflow.getHandle(runId).describe();
   const rates = new ProgressRates();
+  const spent = new SpentHighWater();
   const jobEvents = new Map<string, string[]>();
   let previous = '';
   for (;;) {
@@ -47,7 +48,7 @@ export async function watchRun(client: Client, runId: string, opts: WatchOptions
       if (root.failure) out.write(`reason: ${root.failure}\n`);
       return root.status;
     }
-    const lines = renderFrame({ root, startedAt: startTime, link: uiLink(runId), now: Date.now(), rates });
+    const lines = renderFrame({ root, startedAt: startTime, link: uiLink(runId), now: Date.now(), rates, spent });
     if (out.isTTY) {
       // Home and clear, then the frame.
       out.write(`\x1b[H\x1b[2J${fitToWidth(lines, out.columns ?? 160).join('\n')}\n`);

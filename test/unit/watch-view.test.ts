@@ -1,6 +1,6 @@
 // What `flt watch` draws from a run tree: stage rows merged with their child workflows' shard progress and in-flight
 // heartbeats, other children nested under the current stage, fine-tune jobs, control state, spend, rates.
-import { bar, fitToWidth, formatDuration, ProgressRates, renderFrame } from '../../cli/watch-view';
+import { bar, fitToWidth, formatDuration, ProgressRates, renderFrame, SpentHighWater } from '../../cli/watch-view';
 import { emptyUsage } from '../../core/types';
 import type { PendingActivity, RunNode } from '../../lib/run-tree';
 import type { ControlState } from '../../core/workflow-messages';
@@ -182,6 +182,25 @@ describe('flt watch frames', () => {
     });
     const generated = 'generate-inputs: 1 of 10 items failed and were dropped: q7: 400 prompt too long';
     expect(frame(selfGuide)).toMatch(new RegExp(`generate-inputs +█+ 2/2 {2}${generated} {2}done`));
+  });
+
+  it("never shows less spent than an earlier frame, while a closed child's usage waits for its parent's ledger", () => {
+    const evaluation = (name: string, calls: number) =>
+      node({
+        workflowId: `r1--${name}`,
+        type: 'evaluateModel',
+        progress: { stage: name, stages: [{ stage: name, done: 1, total: 1 }], usage: usage(calls, calls / 1000) },
+      });
+    const spent = new SpentHighWater();
+    const spendOf = (root: RunNode) =>
+      renderFrame({ root, startedAt: new Date(0), link: 'l', now: 1, rates: new ProgressRates(), spent })
+        .join('\n')
+        .match(/spent: .*/)![0];
+    // The root's ledger: 100 calls; two evaluations running with 30 and 20 of their own.
+    expect(spendOf(run('evaluate', [evaluation('vanilla', 30), evaluation('sft', 20)]))).toContain('spent: 150 calls');
+    // vanilla closed: the tree has lost its 30 calls until the stage ends and the root's ledger adds them.
+    expect(spendOf(run('evaluate', [evaluation('sft', 25)]))).toContain('spent: 150 calls');
+    expect(spendOf(run('evaluate', [evaluation('sft', 60)]))).toContain('spent: 160 calls');
   });
 
   it('says when the run is paused or waits for approval, and what to run', () => {
