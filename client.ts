@@ -20,6 +20,7 @@ import { validateConfigFile } from './cli/validate';
 import { printOutcome, registerWatchCommand, watchRun } from './cli/watch';
 import { registerWorkerCommands } from './cli/workers';
 import { searchAttributes } from './core/search-attributes';
+import { markdownList } from './core/ui-text';
 import { defaultArtifactStore } from './lib/artifacts';
 import { ConfigError, loadRunConfig } from './lib/config-file';
 import { DatasetError } from './lib/datasets';
@@ -73,12 +74,12 @@ program
         { key: searchAttributes.stage, value: 'queued' },
       ],
       staticSummary: `${config.method} on ${config.task}`,
-      staticDetails: [
+      staticDetails: markdownList([
         `method: ${config.method}`,
         `task: ${config.task}`,
         ...prepared.details,
-        budgetDetails(config.budget, estimate),
-      ].join('\n'),
+        ...budgetDetails(config.budget, estimate),
+      ]),
     });
     console.log(`run id: ${runId}`);
     console.log(`web UI: ${uiLink(runId)}`);

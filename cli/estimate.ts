@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import type { BudgetConfig } from '../core/config';
 import { estimateTokens, type ComputeCharge, type StageEstimate } from '../core/estimate';
 import type { BudgetPlan } from '../core/workflow-messages';
+import { usdText } from '../core/ui-text';
 import { loadRunConfig } from '../lib/config-file';
 import { methodOf } from '../lib/methods';
 import { formatUsd } from './watch-view';
@@ -104,18 +105,18 @@ export function estimateLine(stages: readonly StageEstimate[], file: string): st
   );
 }
 
-/** The run's static details line on money: the estimate, and the budget the run stops at. */
-export function budgetDetails(budget: BudgetConfig | undefined, stages: readonly StageEstimate[]): string {
+/** The run's static details on money, for the Temporal UI: the estimate, and the budget the run stops at. */
+export function budgetDetails(budget: BudgetConfig | undefined, stages: readonly StageEstimate[]): string[] {
   const t = totals(stages);
   const limits = [
-    budget?.usd !== undefined && formatUsd(budget.usd),
+    budget?.usd !== undefined && usdText(budget.usd),
     budget?.tokens !== undefined && `${n(budget.tokens)} tokens`,
   ].filter(Boolean);
   return [
-    `estimate: up to ${formatUsd(t.usd)}, ${n(t.tokens)} tokens`,
+    `estimate: up to ${usdText(t.usd)}, ${n(t.tokens)} tokens`,
     limits.length ? `budget: ${limits.join(' and ')}` : 'budget: none',
     ...(budget?.approveFineTunes ? ['every fine-tune waits for approval'] : []),
-  ].join('; ');
+  ];
 }
 
 /**

@@ -24,8 +24,7 @@ import {
   type ControlState,
   type StageCost,
 } from '../core/workflow-messages';
-
-const usd = (value: number) => `$${value.toFixed(value < 1 ? 4 : 2)}`;
+import { usdText } from '../core/ui-text';
 
 /**
  * Pause and unpause for a stage's child workflow: its shard loop calls `pausePoint()` before each paid step.
@@ -99,9 +98,9 @@ export function runControl(budget: BudgetPlan | undefined) {
     if (paused) lines.unshift(`**Paused**: no new paid step starts until \`flt unpause ${runId}\`.`);
     if (awaiting) lines.unshift(`**Awaiting approval**: ${awaiting.reason}. ${approvalHint(runId, awaiting)}`);
     const s = spent();
-    const usdBudget = limits.usd !== undefined ? ` of a ${usd(limits.usd)} budget` : '';
+    const usdBudget = limits.usd !== undefined ? ` of a ${usdText(limits.usd)} budget` : '';
     const tokenBudget = limits.tokens !== undefined ? ` (token budget ${limits.tokens})` : '';
-    lines.push(`**Spent**: ${usd(s.usd)}, ${s.tokens} tokens${usdBudget}${tokenBudget}`);
+    lines.push(`**Spent**: ${usdText(s.usd)}, ${s.tokens} tokens${usdBudget}${tokenBudget}`);
     setCurrentDetails(lines.join('\n\n'));
   };
   // Only these transitions upsert: a run that is never paused or stopped for approval adds no command.
@@ -151,7 +150,7 @@ export function runControl(budget: BudgetPlan | undefined) {
         kind: 'fine-tune',
         reason:
           `stage "${estimate.stage}" fine-tunes (about ${estimate.trainingTokens} training tokens, ` +
-          `${usd(estimate.trainingUsd)}), and this run asks before every fine-tune`,
+          `${usdText(estimate.trainingUsd)}), and this run asks before every fine-tune`,
       };
     }
     const crossed = crossedLimit(limits, spent(), estimate);
@@ -159,8 +158,8 @@ export function runControl(budget: BudgetPlan | undefined) {
       return {
         kind: 'budget',
         reason:
-          `stage "${estimate.stage}" is estimated at up to ${usd(estimate.costUsd)}, which would bring the run to ` +
-          `${usd(spent().usd + estimate.costUsd)}, over its ${usd(limits.usd!)} budget`,
+          `stage "${estimate.stage}" is estimated at up to ${usdText(estimate.costUsd)}, which would bring the run ` +
+          `to ${usdText(spent().usd + estimate.costUsd)}, over its ${usdText(limits.usd!)} budget`,
       };
     }
     if (crossed === 'tokens') {

@@ -95,8 +95,10 @@ export const selfGuideCampaignMethod: Method<SelfGuideCampaignConfig, CampaignTa
         `model: ${config.model.provider}/${config.model.model}`,
         `validation tasks: ${validation.map((v) => v.task.name).join(', ')}; ` +
           `test tasks: ${test.map((t) => t.task.name).join(', ')}`,
-        `grid: temperature ${g.inputTemperature.join('/')} x input length filter ${g.inputLengthFilter.join('/')} ` +
-          `x output length filter ${g.outputLengthFilter.join('/')} x epochs ${g.epochs.join('/')}`,
+        // "or", not "/": the Temporal UI's Markdown turns "1/2" into a fraction glyph.
+        `grid: temperature ${g.inputTemperature.join(' or ')}; ` +
+          `input length filter ${g.inputLengthFilter.join(' or ')}; ` +
+          `output length filter ${g.outputLengthFilter.join(' or ')}; epochs ${g.epochs.join(' or ')}`,
       ],
     };
   },

@@ -154,9 +154,14 @@ describe('operating a run from the CLI', () => {
         new RegExp(
           String.raw`^\*\*Awaiting approval\*\*: stage "warm-up" fine-tunes .*\n\n` +
             String.raw`\*\*Stage\*\*: warm-up: stage 1 of 8: M_warm = fine-tune\(M_base, D_L\): 12 examples\n\n` +
-            String.raw`\*\*Spent\*\*: \$0\.0000, 0 tokens of a \$0\.0100 budget$`,
+            String.raw`\*\*Spent\*\*: USD 0\.0000, 0 tokens of a USD 0\.0100 budget$`,
         ),
       );
+      // The Web UI renders details as Markdown: no "$" for it to pair into LaTeX, one list item per line.
+      const details = await (await client.workflow.getHandle(runId).describe()).staticDetails();
+      expect(details).toMatch(/^- method: semievol\n- task: /);
+      expect(details).toMatch(/\n- budget: USD 0\.0100\n/);
+      expect(`${details}${metadata.currentDetails}`).not.toContain('$');
       await until('list --stage awaiting-approval', async () =>
         (await flt('list', '--stage', 'awaiting-approval', '--task', task)).stdout.includes(runId),
       );
@@ -187,7 +192,7 @@ describe('operating a run from the CLI', () => {
         async () => (await control()).awaiting?.stage === 'collaborate' && (await control()),
       );
       expect(atCollaborate.awaiting).toMatchObject({ kind: 'budget' });
-      expect(atCollaborate.awaiting!.reason).toMatch(/over its \$0\.0100 budget/);
+      expect(atCollaborate.awaiting!.reason).toMatch(/over its USD 0\.0100 budget/);
       expect((await double.requests()).filter((r) => r.path === '/v1/chat/completions')).toHaveLength(0);
       await until('watch to show the wait for budget', async () =>
         watched.includes('AWAITING APPROVAL: stage "collaborate" is estimated at up to'),

@@ -1,5 +1,6 @@
 // The line `flt run` writes to stderr when a config's budget is far below the run's estimate.
-import { budgetWarning } from '../../cli/estimate';
+import { budgetDetails, budgetWarning } from '../../cli/estimate';
+import { markdownList, usdText } from '../../core/ui-text';
 import type { StageEstimate } from '../../core/estimate';
 
 const stage = (name: string, costUsd: number, tokens: number): StageEstimate => ({
@@ -37,5 +38,20 @@ describe('budgetWarning', () => {
     expect(budgetWarning({ usd: 0.001, approveFineTunes: true }, [])).toBeUndefined();
     expect(budgetWarning(undefined, stages)).toBeUndefined();
     expect(budgetWarning({ approveFineTunes: true }, stages)).toBeUndefined();
+  });
+});
+
+describe("the run's static details on money", () => {
+  it('are list items for the Markdown the Temporal UI renders, in USD: it would read "$" pairs as LaTeX', () => {
+    const lines = budgetDetails({ usd: 0.5, approveFineTunes: true }, stages);
+    expect(lines).toEqual([
+      'estimate: up to USD 0.0400, 40,000 tokens',
+      'budget: USD 0.5000',
+      'every fine-tune waits for approval',
+    ]);
+    expect(markdownList(['method: semievol', ...budgetDetails(undefined, stages)])).toBe(
+      '- method: semievol\n- estimate: up to USD 0.0400, 40,000 tokens\n- budget: none',
+    );
+    expect(usdText(12.5)).toBe('USD 12.50');
   });
 });
