@@ -253,10 +253,10 @@ function endpointIdentity(config: ProviderConfig): string {
   return config.cacheSalt ? `${endpoint}#${config.cacheSalt}` : endpoint;
 }
 
-/** What `usage` costs at the provider's prices: online, or through its Batch API. */
 /**
- * What a call cost: its prompt tokens at the input price, less the prompt-cache discount on those the provider read
- * from its cache (the same share online and in a batch), and its completion tokens at the output price.
+ * What a call cost, online or through the provider's Batch API: its prompt tokens at the input price, less the
+ * prompt-cache discount on those the provider read from its cache (the same share online and in a batch), and its
+ * completion tokens at the output price.
  */
 export function costOf(config: ProviderConfig, usage: Usage, via: 'online' | 'batch' = 'online'): number {
   if (config.kind !== 'openai-compatible') return 0;
