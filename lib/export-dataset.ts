@@ -73,19 +73,20 @@ export const exportKinds: Record<ShownMethod, Partial<Record<ExportWhat, ExportK
 /** The rows of an export made from the run's items (every kind but the training set, read from its file). */
 export function itemRows(method: ShownMethod, what: ExportWhat, items: ShownItem[]): Record<string, unknown>[] {
   if (method === 'semievol') {
-    const labeled = (items as SemievolItem[]).flatMap((i) =>
-      i.pseudoLabel && i.pseudoLabel.label !== null ? [{ item: i, label: i.pseudoLabel.label, H: i.pseudoLabel }] : [],
-    );
+    const labeled = (items as SemievolItem[]).flatMap((item) => {
+      const pseudo = item.pseudoLabel;
+      return pseudo && pseudo.label !== null ? [{ item, label: pseudo.label, entropy: pseudo.entropy }] : [];
+    });
     if (what === 'selected')
       return labeled
         .filter(({ item }) => item.selected)
         .map(({ item, label }) => ({ id: item.id, question: item.question, options: item.options, answer: label }));
-    return labeled.map(({ item, label, H }) => ({
+    return labeled.map(({ item, label, entropy }) => ({
       id: item.id,
       question: item.question,
       options: item.options,
       pseudo_label: label,
-      entropy: 'entropy' in H ? H.entropy : null,
+      entropy,
       consistent: item.consistent ?? null,
       selected: item.selected ?? false,
     }));
@@ -94,9 +95,7 @@ export function itemRows(method: ShownMethod, what: ExportWhat, items: ShownItem
   if (what === 'selected')
     return generated.filter((i) => i.filter?.kept).map((i) => ({ input: i.input, round: i.round ?? null }));
   return generated.flatMap((i) =>
-    i.annotation?.kept !== undefined && i.annotation.kept !== null
-      ? [{ input: i.input, output: i.annotation.kept }]
-      : [],
+    typeof i.annotation?.kept === 'string' ? [{ input: i.input, output: i.annotation.kept }] : [],
   );
 }
 
