@@ -63,12 +63,20 @@ export function tempDeps(env: NodeJS.ProcessEnv = {}): ActivityDeps & { home: st
 }
 
 /**
- * An in-process worker on a unique task queue, polling it and its trainer queues as a worker of role `all` does;
+ * An in-process worker on a unique task queue (or a given one), polling it and its trainer queues as a worker of role `all` does;
  * `run(fn)` runs fn while the worker polls.
  */
-export async function testWorker(deps: ActivityDeps, options: { dataConverter?: DataConverter } = {}) {
+export async function testWorker(
+  deps: ActivityDeps,
+  options: {
+    dataConverter?: DataConverter;
+    activities?: ReturnType<typeof createActivities>;
+    /** Another worker's queue, for a worker that takes over from it; a new one by default. */
+    taskQueue?: string;
+  } = {},
+) {
   const connection = await NativeConnection.connect({ address: temporalAddress() });
-  const taskQueue = `test-${Math.random().toString(36).slice(2, 10)}`;
+  const taskQueue = options.taskQueue ?? `test-${Math.random().toString(36).slice(2, 10)}`;
   const bundle = await workflowBundle();
   const workers = await Promise.all(
     polledQueues('all', deps.jobsDir, { FLT_TASK_QUEUE: taskQueue }).map((queue) =>
@@ -76,7 +84,7 @@ export async function testWorker(deps: ActivityDeps, options: { dataConverter?: 
         connection,
         taskQueue: queue.taskQueue,
         ...(queue.workflows && { workflowBundle: bundle }),
-        activities: createActivities(deps),
+        activities: options.activities ?? createActivities(deps),
         dataConverter: options.dataConverter,
       }),
     ),

@@ -1,13 +1,13 @@
 // The "one parameter fits all" campaign on a reduced grid, with its worker stopped midway and a new one started:
 // it completes with every cell, its chosen setting and its test run, and never creates a fine-tune job twice.
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Context } from '@temporalio/activity';
 import * as path from 'node:path';
 import { createActivities } from '../../activities';
 import { storeSelfGuideTask } from '../../lib/methods/selfguide-tasks';
 import type { SelfGuideCampaignInput, SelfGuideCampaignResult } from '../../workflows/selfguide-campaign';
 import { progressQuery } from '../../core/workflow-messages';
 import { startProviderDouble, type ProviderDouble } from '../support/provider-double';
-import { tempDeps, temporalAddress, testClient, testWorker, workflowBundle } from '../support/temporal';
+import { tempDeps, testClient, testWorker } from '../support/temporal';
 
 const taskDir = (name: string) => path.resolve(__dirname, '../../../shared/data/selfguide', name);
 
@@ -59,31 +59,46 @@ describe('selfGuideCampaign', () => {
       seed: 0,
     };
     const { client, close } = await testClient();
-    const first = await testWorker(deps);
+    // The first worker holds every activity of task036's branches (children `<run>--task036-t<temperature>`) until
+    // its shutdown cancels them. It stops once both are held and the rest of validation has finished, so nothing is
+    // in flight but the held attempts: the restart lands at a known point, and no task reaches a stopping worker.
+    const heldBranches = `${runId}--task036-t`;
+    let held = 0;
+    let bothHeld: () => void;
+    const bothHeldNow = new Promise<void>((resolve) => (bothHeld = resolve));
+    const activities = createActivities(deps);
+    const holding = Object.fromEntries(
+      Object.entries(activities).map(([name, activity]) => [
+        name,
+        async (...args: unknown[]) => {
+          const { info, cancelled } = Context.current();
+          if (!info.isLocal && info.workflowExecution.workflowId.startsWith(heldBranches)) {
+            if (++held === 2) bothHeld();
+            await cancelled;
+          }
+          return (activity as (...a: unknown[]) => unknown)(...args);
+        },
+      ]),
+    ) as typeof activities;
+    const first = await testWorker(deps, { activities: holding });
     try {
       const handle = await client.workflow.start('selfGuideCampaign', {
         taskQueue: first.taskQueue,
         workflowId: runId,
         args: [input],
       });
-      // Stop the first worker once a validation branch has finished and others are still going.
       const midway = await first.run(async () => {
+        await bothHeldNow;
         for (;;) {
-          const progress = await handle.query(progressQuery).catch(() => null);
-          if (progress && progress.stages[1].done >= 1) return progress.stages[1];
+          const progress = await handle.query(progressQuery);
+          if (progress.stages[0].done === 2 && progress.stages[1].done === 2) return progress.stages[1];
           await new Promise((r) => setTimeout(r, 100));
         }
       });
-      expect(midway.done).toBeLessThan(midway.total);
+      expect(midway).toMatchObject({ done: 2, total: 4 });
 
-      const connection = await NativeConnection.connect({ address: temporalAddress() });
-      const second = await Worker.create({
-        connection,
-        taskQueue: first.taskQueue,
-        workflowBundle: await workflowBundle(),
-        activities: createActivities(deps),
-      });
-      const result: SelfGuideCampaignResult = await second.runUntil(handle.result()).finally(() => connection.close());
+      const second = await testWorker(deps, { taskQueue: first.taskQueue });
+      const result: SelfGuideCampaignResult = await second.run(() => handle.result());
 
       expect(result.cells).toHaveLength(8);
       expect(result.baselines.map((b) => b.task)).toEqual(['task1385', 'task036']);
