@@ -63,8 +63,8 @@ export function tempDeps(env: NodeJS.ProcessEnv = {}): ActivityDeps & { home: st
 }
 
 /**
- * An in-process worker on a unique task queue (or a given one), polling it and its trainer queues as a worker of role `all` does;
- * `run(fn)` runs fn while the worker polls.
+ * An in-process worker on a unique task queue (or a given one), polling it and its trainer queues as a worker of role
+ * `all` does; `run(fn)` runs fn while the worker polls.
  */
 export async function testWorker(
   deps: ActivityDeps,
