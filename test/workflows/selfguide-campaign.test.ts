@@ -72,7 +72,7 @@ describe('selfGuideCampaign', () => {
         name,
         async (...args: unknown[]) => {
           const { info, cancelled } = Context.current();
-          if (!info.isLocal && info.workflowExecution.workflowId.startsWith(heldBranches)) {
+          if (!info.isLocal && info.workflowExecution?.workflowId.startsWith(heldBranches)) {
             if (++held === 2) bothHeld();
             await cancelled;
           }
