@@ -28,9 +28,10 @@ import { saturation, saturationReport, saturationVerdict } from './saturation';
 import { workerHeapMb } from '../lib/ts-process';
 import { scale, scaleReport, scaleVerdict } from './scale';
 import { scaleOut, scaleOutReport, scaleOutVerdict } from './scale-out';
+import { startup, startupReport, startupVerdict } from './startup';
 import { semievolShardSize as shardSize } from '../core/semievol-config';
 
-const names = ['overhead', 'saturation', 'history', 'cost', 'resume', 'scale', 'scaleout', 'batch'] as const;
+const names = ['overhead', 'saturation', 'history', 'cost', 'resume', 'scale', 'scaleout', 'batch', 'startup'] as const;
 type Name = (typeof names)[number];
 
 const program = new Command()
@@ -174,6 +175,7 @@ async function main(): Promise<void> {
         batchReport,
         batchVerdict,
       );
+    if (want('startup')) record('startup', await startup(env, { repetitions: 15 }), startupReport, startupVerdict);
   } finally {
     await env.close();
   }

@@ -1,20 +1,24 @@
 // The CLI's Temporal client, and the error type whose message is shown to the user as it is.
-import { Client, Connection } from '@temporalio/client';
-import { InvalidArgumentError } from 'commander';
-import { identifierRule, isIdentifier } from '../core/config';
-import { dataConverter } from '../lib/payload-codec';
+import type * as TemporalClient from '@temporalio/client';
+import type * as PayloadCodec from '../lib/payload-codec';
 import { temporalConnectConfig } from '../lib/temporal';
 
 /** An error meant for the person at the terminal: one sentence saying what is wrong and what to do. */
 export class UserError extends Error {}
 
-/** `--id <runId>`: checked as the command line is read, before anything is loaded, called or started. */
-export function runIdArgument(value: string): string {
-  if (!isIdentifier(value, 200)) throw new InvalidArgumentError(`A run id ${identifierRule(200)}.`);
-  return value;
+/**
+ * The Temporal client library, loaded on first use: it and the protobuf types of the payload codec are most of a
+ * second of the CLI's start-up, which commands that never reach the server (help, validate, estimate, init) skip.
+ */
+export function temporalClient(): typeof TemporalClient {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@temporalio/client');
 }
 
-export async function connect(): Promise<Client> {
+export async function connect(): Promise<TemporalClient.Client> {
+  const { Client, Connection } = temporalClient();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { dataConverter } = require('../lib/payload-codec') as typeof PayloadCodec;
   const { connectionOptions, namespace } = temporalConnectConfig();
   try {
     const connection = await Connection.connect({ ...connectionOptions, connectTimeout: '5 seconds' });

@@ -1,6 +1,5 @@
 // `flt estimate <config>`: the expected calls, tokens and cost of each paid stage before anything is paid for, and
 // the one-line version `flt run` prints. The numbers come from the methods' estimates (core/*-estimate.ts).
-import { Command } from 'commander';
 import type { BudgetConfig } from '../core/config';
 import { estimateTokens, type ComputeCharge, type StageEstimate } from '../core/estimate';
 import type { BudgetPlan } from '../core/workflow-messages';
@@ -150,51 +149,47 @@ export function budgetPlan(budget: BudgetConfig | undefined, stages: StageEstima
   };
 }
 
-export function registerEstimateCommand(program: Command): void {
-  program
-    .command('estimate <config>')
-    .description("expected calls, tokens and cost per stage, from the config's data and prices; starts nothing")
-    .action((file: string) => {
-      const config = loadRunConfig(file);
-      const stages = methodOf(config).estimate(config);
-      console.log(`${file}: ${config.method} on "${config.task}"`);
-      for (const line of estimateTable(stages)) console.log(`  ${line}`);
-      const charges = chargeLines(stages);
-      if (charges.length) console.log('Training, serving and endpoint time in these costs:');
-      for (const line of charges) console.log(`  ${line}`);
-      console.log(
-        'Tokens are estimated at 4 characters each from the prompts this run would send. ' +
-          'Upper bounds: every completion at its max tokens,',
-      );
-      console.log(
-        'and counts known only mid-run at their most (every question self-justified, every input kept and labelled). ' +
-          'Prices come from',
-      );
-      console.log(
-        "each provider's `prices` (per million tokens; a dedicated endpoint's minutes and your GPU's hours at its " +
-          'tokensPerSecond); training from the fine-tune backend, at the configured epochs.',
-      );
-      if (stages.some((e) => e.batch)) {
-        console.log(
-          "Batch: the stage's calls through their provider's Batch API, at its batchInputPerMillionTokens and " +
-            'batchOutputPerMillionTokens (else half the online price).',
-        );
-        console.log(
-          'Saving: on the stages `execution.batch` sends there (under auto: those with at least autoMinCalls calls); ' +
-            'the cost, which the budget is checked against, is what the run pays.',
-        );
-      }
-      if (config.budget?.usd !== undefined || config.budget?.tokens !== undefined) {
-        const t = totals(stages);
-        const over =
-          (config.budget.usd !== undefined && t.usd > config.budget.usd) ||
-          (config.budget.tokens !== undefined && t.tokens > config.budget.tokens);
-        console.log(
-          over
-            ? 'This estimate is over the budget: ' +
-                'the run will wait for `flt approve` (or `flt budget`) before the stage that would cross it.'
-            : 'This estimate is within the budget.',
-        );
-      }
-    });
+/** `flt estimate <config>`. */
+export function estimateCommand(file: string): void {
+  const config = loadRunConfig(file);
+  const stages = methodOf(config).estimate(config);
+  console.log(`${file}: ${config.method} on "${config.task}"`);
+  for (const line of estimateTable(stages)) console.log(`  ${line}`);
+  const charges = chargeLines(stages);
+  if (charges.length) console.log('Training, serving and endpoint time in these costs:');
+  for (const line of charges) console.log(`  ${line}`);
+  console.log(
+    'Tokens are estimated at 4 characters each from the prompts this run would send. ' +
+      'Upper bounds: every completion at its max tokens,',
+  );
+  console.log(
+    'and counts known only mid-run at their most (every question self-justified, every input kept and labelled). ' +
+      'Prices come from',
+  );
+  console.log(
+    "each provider's `prices` (per million tokens; a dedicated endpoint's minutes and your GPU's hours at its " +
+      'tokensPerSecond); training from the fine-tune backend, at the configured epochs.',
+  );
+  if (stages.some((e) => e.batch)) {
+    console.log(
+      "Batch: the stage's calls through their provider's Batch API, at its batchInputPerMillionTokens and " +
+        'batchOutputPerMillionTokens (else half the online price).',
+    );
+    console.log(
+      'Saving: on the stages `execution.batch` sends there (under auto: those with at least autoMinCalls calls); ' +
+        'the cost, which the budget is checked against, is what the run pays.',
+    );
+  }
+  if (config.budget?.usd !== undefined || config.budget?.tokens !== undefined) {
+    const t = totals(stages);
+    const over =
+      (config.budget.usd !== undefined && t.usd > config.budget.usd) ||
+      (config.budget.tokens !== undefined && t.tokens > config.budget.tokens);
+    console.log(
+      over
+        ? 'This estimate is over the budget: ' +
+            'the run will wait for `flt approve` (or `flt budget`) before the stage that would cross it.'
+        : 'This estimate is within the budget.',
+    );
+  }
 }

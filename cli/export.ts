@@ -3,13 +3,11 @@
 // Face `datasets` loads: `data/train.jsonl` or `data/train-00000-of-00001.parquet` and a dataset card, README.md.
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Option, type Command } from 'commander';
 import type { ProvidersConfig } from '../core/config';
 import { semievolPlan } from '../core/semievol';
 import { defaultArtifactStore, type ArtifactStore } from '../lib/artifacts';
 import {
   datasetCard,
-  exportFormats,
   exportKinds,
   itemRows,
   type CardFacts,
@@ -24,7 +22,7 @@ import { connect, UserError } from './connection';
 import { runInput } from './run-input';
 import { loaders, methodName, methodOfType, selfGuideStageFolder } from './run-items';
 
-interface ExportOptions {
+export interface ExportOptions {
   what: ExportWhat;
   format: ExportFormat;
   out?: string;
@@ -121,7 +119,7 @@ async function parquetFile(rows: Record<string, unknown>[], columns: ExportColum
   return new Uint8Array(buffer);
 }
 
-async function exportCommand(runId: string, opts: ExportOptions): Promise<void> {
+export async function exportCommand(runId: string, opts: ExportOptions): Promise<void> {
   const out = path.resolve(opts.out ?? `${runId}-${opts.what}`);
   if (existsSync(out) && readdirSync(out).length)
     throw new UserError(`--out ${out} is not empty: name a new folder, or empty this one.`);
@@ -166,18 +164,4 @@ async function exportCommand(runId: string, opts: ExportOptions): Promise<void> 
   });
   writeFileSync(path.join(out, 'README.md'), card);
   console.log(`${rows.length} rows of ${opts.what} from run ${runId} in ${out} (${dataFile} and README.md).`);
-}
-
-export function registerExportCommand(program: Command): void {
-  const whats = [...new Set(Object.values(exportKinds).flatMap((kinds) => Object.keys(kinds)))];
-  program
-    .command('export <runId>')
-    .description(
-      "a run's data as a dataset Hugging Face `datasets` loads, with a dataset card: SemiEvol's selected " +
-        "questions or pseudo-labels, SELF-GUIDE's synthetic pairs or filtered inputs, or either's training set",
-    )
-    .addOption(new Option('--what <what>', 'which data').choices(whats).makeOptionMandatory())
-    .addOption(new Option('--format <format>', 'the data file').choices(exportFormats).default('jsonl'))
-    .option('--out <dir>', 'a new or empty folder (default: <runId>-<what>)')
-    .action(exportCommand);
 }

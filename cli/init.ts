@@ -1,13 +1,10 @@
 // `flt init <method>`: writes a commented starter config for one provider, on the bundled demo data.
-import { Command, InvalidArgumentError } from 'commander';
 import { existsSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { configJsonSchemaPath } from '../core/config-json-schema';
 import { UserError } from './connection';
 import {
   starterConfig,
-  starterMethods,
-  starterProviders,
   testDoublePort,
   type StarterMethod,
   type StarterPaths,
@@ -37,14 +34,6 @@ export function starterPaths(out: string, modelPath: string, root = projectRoot(
   };
 }
 
-function oneOf<T extends string>(allowed: readonly T[]) {
-  return (value: string): T => {
-    if (!(allowed as readonly string[]).includes(value))
-      throw new InvalidArgumentError(`expected one of ${allowed.join(', ')}.`);
-    return value as T;
-  };
-}
-
 /** What to do next, by provider. */
 function nextSteps(out: string, method: StarterMethod, provider: StarterProvider, modelPath: string): string[] {
   const steps = [`check it: flt validate ${out}`];
@@ -60,30 +49,20 @@ function nextSteps(out: string, method: StarterMethod, provider: StarterProvider
   return steps;
 }
 
-export function registerInitCommand(program: Command): void {
-  program
-    .command('init')
-    .description('write a commented starter config on the bundled demo data')
-    .argument('<method>', starterMethods.join(' or '), oneOf(starterMethods))
-    .option(
-      '--provider <kind>',
-      `where the model runs: ${starterProviders.join(', ')}`,
-      oneOf(starterProviders),
-      'test-double' as StarterProvider,
-    )
-    .option('--out <file>', 'the file to write, never overwritten (default: <method>-<provider>.yaml)')
-    .option('--model-path <file>', 'llama-cpp: the GGUF model (default: $FLT_MODEL_PATH, else models/model.gguf)')
-    .action((method: StarterMethod, opts: { provider: StarterProvider; out?: string; modelPath?: string }) => {
-      const out = opts.out ?? `${method}-${opts.provider}.yaml`;
-      const modelPath = opts.modelPath ?? process.env.FLT_MODEL_PATH ?? 'models/model.gguf';
-      const text = starterConfig(method, opts.provider, starterPaths(out, modelPath));
-      try {
-        writeFileSync(out, text, { flag: 'wx' });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        throw new UserError(`${out} already exists, and flt init never overwrites a file: choose another --out.`);
-      }
-      console.log(`wrote ${out}: a ${method} starter config for ${opts.provider}`);
-      for (const step of nextSteps(out, method, opts.provider, path.resolve(modelPath))) console.log(`  next: ${step}`);
-    });
+/** `flt init <method>`: never overwrites a file. */
+export function initCommand(
+  method: StarterMethod,
+  opts: { provider: StarterProvider; out?: string; modelPath?: string },
+): void {
+  const out = opts.out ?? `${method}-${opts.provider}.yaml`;
+  const modelPath = opts.modelPath ?? process.env.FLT_MODEL_PATH ?? 'models/model.gguf';
+  const text = starterConfig(method, opts.provider, starterPaths(out, modelPath));
+  try {
+    writeFileSync(out, text, { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    throw new UserError(`${out} already exists, and flt init never overwrites a file: choose another --out.`);
+  }
+  console.log(`wrote ${out}: a ${method} starter config for ${opts.provider}`);
+  for (const step of nextSteps(out, method, opts.provider, path.resolve(modelPath))) console.log(`  next: ${step}`);
 }

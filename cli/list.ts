@@ -1,21 +1,9 @@
 // `flt list`: the project's runs found through visibility queries on their search attributes, newest first, each
 // with its score under the name its method measures it by.
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { InvalidArgumentError, type Command } from 'commander';
 import { searchAttributes } from '../core/search-attributes';
 import type { SelfGuideRunResult } from '../workflows/selfguide';
 import { connect } from './connection';
-
-/** ExecutionStatus as visibility queries spell it. */
-const executionStatuses = ['Running', 'Completed', 'Failed', 'Canceled', 'Terminated', 'ContinuedAsNew', 'TimedOut'];
-
-/** `--status`: any letter case, and the client's spelling too (`CANCELLED`, `TIMED_OUT`), as `flt status` prints it. */
-export function executionStatus(value: string): string {
-  const key = value.toLowerCase().replace(/[-_ ]/g, '').replace('cancelled', 'canceled');
-  const found = executionStatuses.find((status) => status.toLowerCase() === key);
-  if (!found) throw new InvalidArgumentError(`expected one of ${executionStatuses.join(', ')} (any letter case).`);
-  return found;
-}
 
 /**
  * FltAccuracy under its own name: a SemiEvol or evaluation run's test accuracy, a SELF-GUIDE run's score by its metric
@@ -38,7 +26,7 @@ async function scoreMetric(client: Client, run: WorkflowExecutionInfo): Promise<
   return result.evaluations.at(-1)?.score.metric;
 }
 
-interface ListOptions {
+export interface ListOptions {
   method?: string;
   task?: string;
   stage?: string;
@@ -46,7 +34,7 @@ interface ListOptions {
   limit: number;
 }
 
-async function listCommand(opts: ListOptions): Promise<void> {
+export async function listCommand(opts: ListOptions): Promise<void> {
   const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
   const clauses = [`${searchAttributes.method.name} IS NOT NULL`];
   if (opts.method) clauses.push(`${searchAttributes.method.name} = ${quote(opts.method)}`);
@@ -75,20 +63,4 @@ async function listCommand(opts: ListOptions): Promise<void> {
       ].join('\t'),
     );
   }
-}
-
-export function registerListCommand(program: Command): void {
-  program
-    .command('list')
-    .description("list this project's runs, newest first")
-    .option('--method <method>', 'only this method')
-    .option('--task <task>', 'only this task')
-    .option('--stage <stage>', 'only runs at this stage')
-    .option(
-      '--status <status>',
-      'only this Temporal status, in any letter case (running, completed, failed, ...)',
-      executionStatus,
-    )
-    .option('--limit <n>', 'at most this many', (v) => Number(v), 20)
-    .action(listCommand);
 }

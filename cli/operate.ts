@@ -2,7 +2,6 @@
 // to every stage workflow running under it, so a paused run starts no new shard, round or stage until unpaused
 // (steps already in flight finish); approve is a signal to the run; budget is an update, answered with the new state.
 import type { Client } from '@temporalio/client';
-import { Command, InvalidArgumentError } from 'commander';
 import { readRunTree } from '../lib/run-tree';
 import {
   approveSignal,
@@ -60,104 +59,91 @@ async function setPaused(
   return { workflows, confirmed };
 }
 
-function positive(value: string): number {
-  const n = Number(value);
-  if (!(n > 0)) throw new InvalidArgumentError('expected a positive number.');
-  return n;
-}
-
 const noWorker = (runId: string) =>
   'no worker has taken it yet; it takes effect when one runs (`npm run worker`), ' +
   `and \`flt watch ${runId}\` shows when.`;
 
-export function registerOperatorCommands(program: Command): void {
-  program
-    .command('pause <runId>')
-    .description('start no new paid step (shard, round, stage) until unpaused; steps in flight finish')
-    .action(async (runId: string) => {
-      const client = await connect();
-      await requireRunning(client, runId);
-      const { workflows, confirmed } = await setPaused(client, runId, true);
-      console.log(
-        `paused ${runId} and ${workflows - 1} running stage workflow(s): ` +
-          `no new paid step starts until \`flt unpause ${runId}\`; steps in flight finish.`,
-      );
-      if (!confirmed) console.log(`The pause is recorded, but ${noWorker(runId)}`);
-    });
+/** `flt pause <runId>`. */
+export async function pauseCommand(runId: string): Promise<void> {
+  const client = await connect();
+  await requireRunning(client, runId);
+  const { workflows, confirmed } = await setPaused(client, runId, true);
+  console.log(
+    `paused ${runId} and ${workflows - 1} running stage workflow(s): ` +
+      `no new paid step starts until \`flt unpause ${runId}\`; steps in flight finish.`,
+  );
+  if (!confirmed) console.log(`The pause is recorded, but ${noWorker(runId)}`);
+}
 
-  program
-    .command('unpause <runId>')
-    .description('let a paused run go on')
-    .action(async (runId: string) => {
-      const client = await connect();
-      await requireRunning(client, runId);
-      const { workflows, confirmed } = await setPaused(client, runId, false);
-      console.log(`unpaused ${runId} and ${workflows - 1} running stage workflow(s).`);
-      if (!confirmed) console.log(`The unpause is recorded, but ${noWorker(runId)}`);
-    });
+/** `flt unpause <runId>`. */
+export async function unpauseCommand(runId: string): Promise<void> {
+  const client = await connect();
+  await requireRunning(client, runId);
+  const { workflows, confirmed } = await setPaused(client, runId, false);
+  console.log(`unpaused ${runId} and ${workflows - 1} running stage workflow(s).`);
+  if (!confirmed) console.log(`The unpause is recorded, but ${noWorker(runId)}`);
+}
 
-  program
-    .command('approve <runId>')
-    .description('let the stage waiting for approval (over budget, or a fine-tune that needs approval) start')
-    .option('--stage <stage>', 'approve this stage in advance, before it asks')
-    .action(async (runId: string, opts: { stage?: string }) => {
-      const client = await connect();
-      await requireRunning(client, runId);
-      const handle = client.workflow.getHandle(runId);
-      const state = await client
-        .withDeadline(Date.now() + workerWaitMs, () => handle.query(controlQuery))
-        .catch(() => null);
-      const stage = opts.stage ?? state?.awaiting?.stage;
-      if (!stage) {
-        throw new UserError(
-          state
-            ? `Run ${runId} is not waiting for approval; name a stage with --stage to approve it before it asks.`
-            : `No worker answered for run ${runId}, so which stage waits is unknown; ` +
-                'name it with --stage, or start a worker (`npm run worker`).',
-        );
-      }
-      await handle.signal(approveSignal, stage);
-      const started = await confirm(client, runId, (s) => s.awaiting?.stage !== stage);
-      console.log(
-        started || opts.stage
-          ? `approved stage "${stage}" of ${runId}.`
-          : `approved stage "${stage}" of ${runId}; ${noWorker(runId)}`,
+/** `flt approve <runId>`. */
+export async function approveCommand(runId: string, opts: { stage?: string }): Promise<void> {
+  const client = await connect();
+  await requireRunning(client, runId);
+  const handle = client.workflow.getHandle(runId);
+  const state = await client
+    .withDeadline(Date.now() + workerWaitMs, () => handle.query(controlQuery))
+    .catch(() => null);
+  const stage = opts.stage ?? state?.awaiting?.stage;
+  if (!stage) {
+    throw new UserError(
+      state
+        ? `Run ${runId} is not waiting for approval; name a stage with --stage to approve it before it asks.`
+        : `No worker answered for run ${runId}, so which stage waits is unknown; ` +
+            'name it with --stage, or start a worker (`npm run worker`).',
+    );
+  }
+  await handle.signal(approveSignal, stage);
+  const started = await confirm(client, runId, (s) => s.awaiting?.stage !== stage);
+  console.log(
+    started || opts.stage
+      ? `approved stage "${stage}" of ${runId}.`
+      : `approved stage "${stage}" of ${runId}; ${noWorker(runId)}`,
+  );
+}
+
+/** `flt budget <runId>`. */
+export async function budgetCommand(runId: string, opts: { usd?: number; tokens?: number }): Promise<void> {
+  if (opts.usd === undefined && opts.tokens === undefined)
+    throw new UserError('Give --usd and/or --tokens: the new budget.');
+  const client = await connect();
+  await requireRunning(client, runId);
+  const limits = {
+    ...(opts.usd !== undefined && { usd: opts.usd }),
+    ...(opts.tokens !== undefined && { tokens: Math.round(opts.tokens) }),
+  };
+  const state = await client
+    .withDeadline(Date.now() + workerWaitMs, () =>
+      client.workflow.getHandle(runId).executeUpdate(raiseBudgetUpdate, { args: [limits] }),
+    )
+    .catch((err) => {
+      throw new UserError(
+        `Run ${runId} did not take the new budget (${err?.message ?? err}); ` +
+          'is a worker running (`npm run worker`)?',
       );
     });
+  const budget = [
+    state.limits.usd !== undefined && formatUsd(state.limits.usd),
+    state.limits.tokens !== undefined && `${state.limits.tokens} tokens`,
+  ]
+    .filter(Boolean)
+    .join(' and ');
+  console.log(
+    `budget of ${runId}: ${budget}; spent ${formatUsd(state.spent.usd)} and ${state.spent.tokens} tokens so far.`,
+  );
+  if (state.awaiting) console.log(`stage "${state.awaiting.stage}" still waits: ${state.awaiting.reason}.`);
+}
 
-  program
-    .command('budget <runId>')
-    .description("change a running run's budget; a stage waiting only for budget goes on once it fits")
-    .option('--usd <dollars>', 'the new budget in dollars', positive)
-    .option('--tokens <tokens>', 'the new budget in tokens (prompt, completion and training)', positive)
-    .action(async (runId: string, opts: { usd?: number; tokens?: number }) => {
-      if (opts.usd === undefined && opts.tokens === undefined)
-        throw new UserError('Give --usd and/or --tokens: the new budget.');
-      const client = await connect();
-      await requireRunning(client, runId);
-      const limits = {
-        ...(opts.usd !== undefined && { usd: opts.usd }),
-        ...(opts.tokens !== undefined && { tokens: Math.round(opts.tokens) }),
-      };
-      const state = await client
-        .withDeadline(Date.now() + workerWaitMs, () =>
-          client.workflow.getHandle(runId).executeUpdate(raiseBudgetUpdate, { args: [limits] }),
-        )
-        .catch((err) => {
-          throw new UserError(
-            `Run ${runId} did not take the new budget (${err?.message ?? err}); ` +
-              'is a worker running (`npm run worker`)?',
-          );
-        });
-      const budget = [
-        state.limits.usd !== undefined && formatUsd(state.limits.usd),
-        state.limits.tokens !== undefined && `${state.limits.tokens} tokens`,
-      ]
-        .filter(Boolean)
-        .join(' and ');
-      console.log(
-        `budget of ${runId}: ${budget}; spent ${formatUsd(state.spent.usd)} and ${state.spent.tokens} tokens so far.`,
-      );
-      if (state.awaiting) console.log(`stage "${state.awaiting.stage}" still waits: ${state.awaiting.reason}.`);
-    });
+/** `flt cancel <runId>`: the run's cancellation handlers cancel its remote fine-tune jobs. */
+export async function cancelCommand(runId: string): Promise<void> {
+  await (await connect()).workflow.getHandle(runId).cancel();
+  console.log(`cancellation requested for ${runId}`);
 }

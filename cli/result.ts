@@ -1,7 +1,11 @@
-// How the CLI prints a finished run's result: the method's summary lines and what the run spent, or the whole JSON.
+// `flt result`, and how the CLI prints a finished run's result: the method's summary lines and what the run spent, or
+// the whole JSON.
 import { promptCacheShare, type StageUsage } from '../core/types';
 import type { StageCost } from '../core/workflow-messages';
+import { WorkflowFailedError } from '@temporalio/client';
 import { summarizeResult } from '../lib/methods';
+import { closedRunSpendLine } from '../lib/run-spend';
+import { connect } from './connection';
 
 /** A run's cost, saying how much of it is estimated serving billed by time rather than measured calls. */
 export const costText = (u: StageUsage): string =>
@@ -43,4 +47,18 @@ export function printResult(runId: string, workflowType: string, result: unknown
   const cache = u && promptCacheLine(u, costs);
   if (cache) console.log(`  ${cache}`);
   for (const line of timeBilledLines(costs)) console.log(`  ${line}`);
+}
+
+/** `flt result <runId>`: waits for the run's end. */
+export async function resultCommand(runId: string, opts: { json?: boolean }): Promise<void> {
+  const client = await connect();
+  const handle = client.workflow.getHandle(runId);
+  const { type } = await handle.describe();
+  const result = await handle.result().catch(async (err: unknown) => {
+    // The reason follows on stderr; what the run paid for is known only to its search attributes now.
+    if (err instanceof WorkflowFailedError)
+      console.log(`run ${runId} ${await closedRunSpendLine(client, runId, 'FAILED')}`);
+    throw err;
+  });
+  printResult(runId, type, result, !!opts.json);
 }

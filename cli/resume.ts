@@ -1,7 +1,6 @@
 // `flt resume <runId>`: a new run with the old run's input (and any --set changes). Nothing finished is paid for
 // again: model calls are answered from the response cache (keyed by the full request), fine-tune jobs are found by
 // what they train on, and artifacts are content-addressed.
-import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { rerunnableStages, type Rerun } from '../core/rerun';
@@ -10,7 +9,7 @@ import { defaultArtifactStore } from '../lib/artifacts';
 import { fieldName, issueMessage } from '../lib/config-file';
 import { methodOfWorkflow } from '../lib/methods';
 import { uiLink } from '../lib/temporal';
-import { connect, runIdArgument, UserError } from './connection';
+import { connect, UserError } from './connection';
 import { claimRunId } from './run-id-claim';
 import { runInput } from './run-input';
 
@@ -89,52 +88,40 @@ export function rerunFrom(workflowType: string, stage: string, salt: string): Re
   return { from: stage, salt };
 }
 
-export function registerResumeCommand(program: Command): void {
-  program
-    .command('resume <runId>')
-    .description(
-      'start a new run from an earlier one, reusing everything it finished; --set changes a setting of its input',
-    )
-    .option(
-      '--set <key=value>',
-      'change a setting, by its key in the config file (repeatable), e.g. semievol.selection.theta=60',
-      (v: string, all: string[]) => [...all, v],
-      [] as string[],
-    )
-    .option('--from <stage>', 'run this stage and every later one again, paying anew (stages before it are reused)')
-    .option('--id <runId>', 'id of the new run (default: the old id with a -resumed suffix)', runIdArgument)
-    .action(async (oldRunId: string, opts: { set: string[]; from?: string; id?: string }) => {
-      const client = await connect();
-      const old = client.workflow.getHandle(oldRunId);
-      const description = await old.describe();
-      const input = await runInput(client, old);
-      const runId =
-        opts.id ?? `${oldRunId.replace(/-resumed-[0-9a-f]{4}$/, '')}-resumed-${randomBytes(2).toString('hex')}`;
-      const changed = applySettings(description.type, input, opts.set);
-      // Without --from, a run resumed from a rerun stays one: its rerun stages still pay under their own salt.
-      const rerun = opts.from ? rerunFrom(description.type, opts.from, runId) : changed.rerun;
-      const resumed = { ...changed, runId, rerun };
-      await claimRunId(defaultArtifactStore(), runId, resumed);
-      await client.workflow.start(description.type, {
-        taskQueue: description.taskQueue,
-        workflowId: runId,
-        args: [resumed],
-        // What identifies the run carries over; stage, cost and accuracy are the new run's own.
-        typedSearchAttributes: [searchAttributes.method, searchAttributes.task, searchAttributes.baseModel].flatMap(
-          (key) => {
-            const value = description.typedSearchAttributes.get(key);
-            return value === undefined ? [] : [{ key, value }];
-          },
-        ),
-        memo: { resumedFrom: oldRunId, settingsChanged: opts.set, ...(opts.from ? { rerunFrom: opts.from } : {}) },
-        staticSummary:
-          `resume of ${oldRunId}${opts.from ? ` from ${opts.from}` : ''}` +
-          (opts.set.length ? ` with ${opts.set.join(', ')}` : ''),
-      });
-      const reused = opts.from
-        ? `stages before ${opts.from} are reused; ${opts.from} and later stages pay anew`
-        : 'finished calls, fine-tune jobs and artifacts are reused';
-      console.log(`run id: ${runId} (resumes ${oldRunId}; ${reused})`);
-      console.log(`web UI: ${uiLink(runId)}`);
-    });
+/** `flt resume <runId>`. */
+export async function resumeCommand(
+  oldRunId: string,
+  opts: { set: string[]; from?: string; id?: string },
+): Promise<void> {
+  const client = await connect();
+  const old = client.workflow.getHandle(oldRunId);
+  const description = await old.describe();
+  const input = await runInput(client, old);
+  const runId = opts.id ?? `${oldRunId.replace(/-resumed-[0-9a-f]{4}$/, '')}-resumed-${randomBytes(2).toString('hex')}`;
+  const changed = applySettings(description.type, input, opts.set);
+  // Without --from, a run resumed from a rerun stays one: its rerun stages still pay under their own salt.
+  const rerun = opts.from ? rerunFrom(description.type, opts.from, runId) : changed.rerun;
+  const resumed = { ...changed, runId, rerun };
+  await claimRunId(defaultArtifactStore(), runId, resumed);
+  await client.workflow.start(description.type, {
+    taskQueue: description.taskQueue,
+    workflowId: runId,
+    args: [resumed],
+    // What identifies the run carries over; stage, cost and accuracy are the new run's own.
+    typedSearchAttributes: [searchAttributes.method, searchAttributes.task, searchAttributes.baseModel].flatMap(
+      (key) => {
+        const value = description.typedSearchAttributes.get(key);
+        return value === undefined ? [] : [{ key, value }];
+      },
+    ),
+    memo: { resumedFrom: oldRunId, settingsChanged: opts.set, ...(opts.from ? { rerunFrom: opts.from } : {}) },
+    staticSummary:
+      `resume of ${oldRunId}${opts.from ? ` from ${opts.from}` : ''}` +
+      (opts.set.length ? ` with ${opts.set.join(', ')}` : ''),
+  });
+  const reused = opts.from
+    ? `stages before ${opts.from} are reused; ${opts.from} and later stages pay anew`
+    : 'finished calls, fine-tune jobs and artifacts are reused';
+  console.log(`run id: ${runId} (resumes ${oldRunId}; ${reused})`);
+  console.log(`web UI: ${uiLink(runId)}`);
 }

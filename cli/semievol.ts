@@ -1,6 +1,5 @@
 // `flt semievol select`: SemiEvol's stages 3 to 5 recomputed from recorded collaborator and self-justification
 // outputs with any theta, without a model call, from a file or from a finished run's artifact.
-import { Command, InvalidArgumentError } from 'commander';
 import { createReadStream, writeFileSync } from 'node:fs';
 import * as readline from 'node:readline';
 import { z } from 'zod';
@@ -101,30 +100,6 @@ async function* artifactLines(ref: ArtifactRef, runId: string): AsyncIterable<{ 
     yield { text: JSON.stringify(record), where: `run ${runId} record ${++number}` };
 }
 
-function parseTheta(value: string): number {
-  const theta = Number(value);
-  if (value.trim() === '' || !(theta >= 0 && theta <= 100))
-    throw new InvalidArgumentError('expected a number from 0 to 100.');
-  return theta;
-}
-
-function parseAmong(value: string): SelectionOptions['among'] {
-  if (value !== 'all' && value !== 'self-justified')
-    throw new InvalidArgumentError('expected "all" or "self-justified".');
-  return value;
-}
-
-function parseAnswers(value: string): AnswerReading {
-  if (value !== 'ours' && value !== 'authors') throw new InvalidArgumentError('expected "ours" or "authors".');
-  return value;
-}
-
-function parseEntropyOver(value: string): SelectionOptions['entropyOver'] {
-  if (value !== 'response' && value !== 'answer-span')
-    throw new InvalidArgumentError('expected "response" or "answer-span".');
-  return value;
-}
-
 type SelectionFlags = Partial<SelectionOptions>;
 
 /**
@@ -146,7 +121,7 @@ export function selectionFor(flags: SelectionFlags, run: SelectionOptions | unde
   };
 }
 
-async function selectCommand(
+export async function selectCommand(
   opts: SelectionFlags & { input?: string; run?: string; output: string; answers?: AnswerReading },
 ): Promise<void> {
   if (!opts.input === !opts.run) throw new Error('Give exactly one of --input <file> and --run <runId>.');
@@ -178,41 +153,4 @@ async function selectCommand(
       : `entropy ${selected.strict ? '<' : '<='} ${selection.threshold}`;
   console.log(`threshold: ${thresholdText} (theta ${selected.theta}, among ${selected.among})`);
   console.log(`selected: ${counts.selected}, written to ${opts.output}`);
-}
-
-export function registerSemievolCommands(program: Command): void {
-  const semievol = program.command('semievol').description("SemiEvol's own commands");
-  semievol
-    .command('select')
-    .description(
-      'recompute consistency, pseudo-labels, entropies and the selection from recorded outputs, calling no model',
-    )
-    .option('--input <file>', 'recorded outputs: one {id, question, options, collaborators, reflection} per line')
-    .option('--run <runId>', 'a finished SemiEvol run: its recorded outputs, from the artifact store')
-    .option('--theta <theta>', "keep entropies up to this percentile (0-100); with --run, the run's own", parseTheta)
-    .requiredOption(
-      '--output <file>',
-      'where to write the selected questions, one {id, pseudo_label, entropy, consistent} per line',
-    )
-    .option(
-      '--among <which>',
-      '"all" pseudo-labels are thresholded (paper, the default for --input), or only the "self-justified" ones ' +
-        "(authors' code); with --run, the run's own",
-      parseAmong,
-    )
-    .option('--strict', "keep entropies strictly below the threshold (authors' code)")
-    .option('--no-strict', "keep entropies at or below the threshold (paper); with --run, the run's own is the default")
-    .option(
-      '--entropy-over <span>',
-      'entropy over the deciding "response" (the default for --input) or its last "answer-span" line; with --run, ' +
-        "the run's own",
-      parseEntropyOver,
-    )
-    .option(
-      '--answers <reading>',
-      'read and compare answers as "ours" (the default for --input) or as the "authors" code does; with --run, the ' +
-        "run's own",
-      parseAnswers,
-    )
-    .action(selectCommand);
 }

@@ -1,7 +1,6 @@
 // `flt show <runId> [stage]`: a run's items in the terminal, a page at a time, from what its stages recorded in the
 // artifact store (under the names its activities gave them), so a running or failed run shows what has finished.
 import type { Client } from '@temporalio/client';
-import { InvalidArgumentError, type Command } from 'commander';
 import { searchAttributes } from '../core/search-attributes';
 import { defaultArtifactStore } from '../lib/artifacts';
 import {
@@ -14,6 +13,7 @@ import {
   type ShownMethod,
   wrap,
 } from '../lib/show-items';
+import { defaultPageSize } from './arguments';
 import { connect, UserError } from './connection';
 import { runInput } from './run-input';
 import { loaders, methodName, methodOfType } from './run-items';
@@ -27,14 +27,6 @@ interface ShowOptions {
   offset?: number;
   json?: boolean;
 }
-
-const defaultLimit = 20;
-
-const count = (min: number) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number from ${min} up.`);
-  return n;
-};
 
 const listed = (names: readonly string[]) =>
   names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : (names[0] ?? 'none');
@@ -83,7 +75,7 @@ function nextPageCommand(runId: string, stage: string | undefined, opts: ShowOpt
   return words.map(shellWord).join(' ');
 }
 
-async function showCommand(runId: string, stage: string | undefined, opts: ShowOptions): Promise<void> {
+export async function showCommand(runId: string, stage: string | undefined, opts: ShowOptions): Promise<void> {
   const checked = runlessFilters(opts);
   const client: Client = await connect();
   const handle = client.workflow.getHandle(runId);
@@ -127,7 +119,7 @@ async function showCommand(runId: string, stage: string | undefined, opts: ShowO
   const matching = filterItems(items, filters);
   const paging = !opts.json || opts.limit !== undefined || opts.offset !== undefined;
   const offset = opts.offset ?? 0;
-  const page = paging ? matching.slice(offset, offset + (opts.limit ?? defaultLimit)) : matching;
+  const page = paging ? matching.slice(offset, offset + (opts.limit ?? defaultPageSize)) : matching;
   const filtered = matching.length === items.length ? '' : `${matching.length} of `;
   const range = page.length ? `; shown: ${offset + 1} to ${offset + page.length}` : '; none on this page';
   notes.push(`${methodName[method]} run ${runId}: ${filtered}${items.length} items${range}.`);
@@ -142,21 +134,4 @@ async function showCommand(runId: string, stage: string | undefined, opts: ShowO
   const next = offset + page.length;
   if (process.stdout.isTTY && page.length && next < matching.length)
     console.log(`\nnext page: ${nextPageCommand(runId, stage, opts, next)}`);
-}
-
-export function registerShowCommand(program: Command): void {
-  program
-    .command('show <runId> [stage]')
-    .description(
-      "a run's items, paged: SemiEvol's questions through collaborate, justify and select; " +
-        "SELF-GUIDE's generated inputs through generate-inputs, filter-inputs and annotate-outputs",
-    )
-    .option('--selected', "only the items SemiEvol selected, or SELF-GUIDE's filters kept")
-    .option('--rejected', "only the items SemiEvol did not select, or SELF-GUIDE's filters removed")
-    .option('--reason <reason>', 'only the items left out for this recorded reason (noise, duplicate, no-answer, ...)')
-    .option('--grep <regex>', 'only the items whose text or answers match (any letter case)')
-    .option('--limit <n>', `items per page (default ${defaultLimit})`, count(1))
-    .option('--offset <n>', 'matching items to skip', count(0))
-    .option('--json', 'the matching items as JSON lines (every one, unless --limit or --offset is given)')
-    .action(showCommand);
 }

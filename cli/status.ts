@@ -4,6 +4,7 @@ import { approvalHint, controlQuery, progressQuery } from '../core/workflow-mess
 import { flatten, readRunTree } from '../lib/run-tree';
 import { closedRunSpendLine } from '../lib/run-spend';
 import { uiLink } from '../lib/temporal';
+import { connect } from './connection';
 import { batchLines, batchPhase, retryNotes } from './watch-view';
 import { costText, promptCacheLine } from './result';
 
@@ -48,4 +49,9 @@ export async function statusLines(client: Client, runId: string): Promise<string
   if (tree.failure) lines.push(`reason: ${tree.failure}`);
   lines.push(`web UI: ${uiLink(runId)}`);
   return lines;
+}
+
+/** `flt status <runId>`. */
+export async function statusCommand(runId: string): Promise<void> {
+  for (const line of await statusLines(await connect(), runId)) console.log(line);
 }

@@ -10,3 +10,8 @@ export async function validateConfigFile(file: string): Promise<string[]> {
   const prepared = await methodOf(config).prepare(config, new DryRunArtifactStore());
   return [`${file}: valid ${config.method} config for task "${config.task}"`, ...prepared.notes.map((n) => `  ${n}`)];
 }
+
+/** `flt validate <config>`. */
+export async function validateCommand(file: string): Promise<void> {
+  for (const line of await validateConfigFile(file)) console.log(line);
+}

@@ -2,7 +2,6 @@
 // the run through Temporal only (describe, queries, the fine-tune children's short histories), so it works on a run
 // started anywhere.
 import type { Client } from '@temporalio/client';
-import { Command, InvalidArgumentError } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readRunTree, flatten, type RunNode } from '../lib/run-tree';
 import { uiLink } from '../lib/temporal';
@@ -75,23 +74,9 @@ export async function printOutcome(client: Client, runId: string, status: string
   }
 }
 
-function seconds(value: string): number {
-  const n = Number(value);
-  if (!(n >= 0.2)) throw new InvalidArgumentError('expected a number of seconds, at least 0.2.');
-  return n;
-}
-
-export function registerWatchCommand(program: Command): void {
-  program
-    .command('watch <runId>')
-    .description(
-      'a live view of a run: stages with progress bars, rate and time left, fine-tune jobs, spend and budget',
-    )
-    .option('--interval <seconds>', 'seconds between redraws', seconds, 2)
-    .option('--once', 'draw one frame and exit')
-    .action(async (runId: string, opts: { interval: number; once?: boolean }) => {
-      const client = await connect();
-      const status = await watchRun(client, runId, { intervalMs: opts.interval * 1000, once: opts.once });
-      if (!opts.once) await printOutcome(client, runId, status);
-    });
+/** `flt watch <runId>`. */
+export async function watchCommand(runId: string, opts: { interval: number; once?: boolean }): Promise<void> {
+  const client = await connect();
+  const status = await watchRun(client, runId, { intervalMs: opts.interval * 1000, once: opts.once });
+  if (!opts.once) await printOutcome(client, runId, status);
 }

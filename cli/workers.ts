@@ -1,7 +1,6 @@
 // `flt workers` and `flt rollout`: the versions of a Worker Deployment (README, "Changing a workflow safely") and
 // moving new runs to one of them. Pinned runs stay on the version they started on whatever is current.
 import { isGrpcServiceError, type Client } from '@temporalio/client';
-import type { Command } from 'commander';
 import { taskQueue } from '../lib/temporal';
 import { describeDeployment, openRunsOn, pollersByBuildId, setCurrentVersion } from '../lib/worker-deployment';
 import { workerDeploymentName } from '../lib/worker-version';
@@ -69,20 +68,13 @@ export async function rollout(client: Client, deploymentName: string, buildId: s
   );
 }
 
-export function registerWorkerCommands(program: Command): void {
-  program
-    .command('workers')
-    .description("the worker deployment's versions: status, drainage, pollers and open runs of each")
-    .option('--deployment <name>', 'the worker deployment (default: $FLT_WORKER_DEPLOYMENT)')
-    .action(async (opts: { deployment?: string }) => {
-      const lines = await workersLines(await connect(), deploymentOption(opts.deployment), taskQueue());
-      for (const line of lines) console.log(line);
-    });
-  program
-    .command('rollout <buildId>')
-    .description('send new runs to this version of the worker deployment (pinned runs stay where they are)')
-    .option('--deployment <name>', 'the worker deployment (default: $FLT_WORKER_DEPLOYMENT)')
-    .action(async (buildId: string, opts: { deployment?: string }) => {
-      console.log(await rollout(await connect(), deploymentOption(opts.deployment), buildId));
-    });
+/** `flt workers`. */
+export async function workersCommand(opts: { deployment?: string }): Promise<void> {
+  const lines = await workersLines(await connect(), deploymentOption(opts.deployment), taskQueue());
+  for (const line of lines) console.log(line);
+}
+
+/** `flt rollout <buildId>`. */
+export async function rolloutCommand(buildId: string, opts: { deployment?: string }): Promise<void> {
+  console.log(await rollout(await connect(), deploymentOption(opts.deployment), buildId));
 }

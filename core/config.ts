@@ -1,18 +1,7 @@
 // Zod schemas for everything a user writes in a run config. Pure: workflows import the inferred types.
 import { z } from 'zod';
 import { batchableStages } from './batch';
-
-/**
- * Run ids, task names and run names become workflow ids and parts of artifact names (`runs/<runId>/...`): ASCII
- * letters, digits, "_", "." and "-" only, and neither "." nor "..", which would name a folder, not a part.
- */
-export function isIdentifier(value: string, maxLength: number): boolean {
-  return value.length <= maxLength && /^[A-Za-z0-9_.-]+$/.test(value) && value !== '.' && value !== '..';
-}
-
-/** The end of a sentence stating the rule `isIdentifier` checks. */
-export const identifierRule = (maxLength: number) =>
-  `must be 1 to ${maxLength} ASCII letters, digits, "_", "." or "-", and not "." or ".."`;
+import { identifierRule, isIdentifier } from './identifiers';
 
 /** An endpoint the worker calls: http:// or https:// only (a file:// URL would have it read local files). */
 const httpUrl = z

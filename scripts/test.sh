@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# The README's test command: installs what is missing; type-checks, checks formatting, lints and looks for import
-# cycles; then runs every jest suite (unit, workflows on a real Temporal dev server, the provider test double,
-# llama.cpp, end to end), and the durability suites one at a time: they kill and restart workers and servers, and
-# timing races with other suites on two cores would only blur them.
+# The README's test command: installs what is missing and builds (which type-checks); checks formatting, lints and
+# looks for import cycles; then runs every jest suite (unit, workflows on a real Temporal dev server, the provider
+# test double, llama.cpp, end to end), and the durability suites one at a time: they kill and restart workers and
+# servers, and timing races with other suites on two cores would only blur them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-node_modules/.bin/tsc --noEmit -p tsconfig.json
+bash scripts/setup.sh # its build type-checks the whole tree
 bash scripts/format.sh --check
 node_modules/.bin/eslint --max-warnings 0 .
 bash scripts/cycles.sh

@@ -1,5 +1,6 @@
 // `flt list`: each method's score under its own name, and a status filter in any letter case.
-import { executionStatus, scoreCell } from '../../cli/list';
+import { executionStatus } from '../../cli/arguments';
+import { scoreCell } from '../../cli/list';
 
 describe('scoreCell', () => {
   it("names each method's score as the method measures it", () => {

@@ -1,10 +1,9 @@
 // `flt selfguide filter` reads task.json only: the folder's splits are not needed to filter recorded inputs; with
 // `--filters authors` it applies the authors' rules round by round.
-import { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { registerSelfguideCommands } from '../../cli/selfguide';
+import { fltProgram } from '../../cli/commands';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-selfguide-filter-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -30,8 +29,7 @@ it('filters recorded inputs with a task folder that holds task.json alone', asyn
     ['Is grass green?', '', 'Is grass green?'].map((input) => JSON.stringify({ input })).join('\n'),
   );
   const output = path.join(dir, 'filtered.jsonl');
-  const program = new Command('flt').exitOverride();
-  registerSelfguideCommands(program);
+  const program = fltProgram().exitOverride();
   const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
   try {
     await program.parseAsync(
@@ -68,8 +66,7 @@ it("applies the authors' rules with --filters authors, by each line's round", as
   fs.writeFileSync(inputs, lines.map((line) => JSON.stringify(line)).join('\n'));
   const run = async (filters: string) => {
     const output = path.join(dir, `rounds-${filters}.jsonl`);
-    const program = new Command('flt').exitOverride();
-    registerSelfguideCommands(program);
+    const program = fltProgram().exitOverride();
     const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
       await program.parseAsync(
