@@ -36,7 +36,8 @@ export interface ListOptions {
 
 export async function listCommand(opts: ListOptions): Promise<void> {
   const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
-  const clauses = [`${searchAttributes.method.name} IS NOT NULL`];
+  // Child workflows carry their run's attributes too (workflows/shared.ts): only runs are listed.
+  const clauses = [`${searchAttributes.method.name} IS NOT NULL`, 'ParentWorkflowId IS NULL'];
   if (opts.method) clauses.push(`${searchAttributes.method.name} = ${quote(opts.method)}`);
   if (opts.task) clauses.push(`${searchAttributes.task.name} = ${quote(opts.task)}`);
   if (opts.stage) clauses.push(`${searchAttributes.stage.name} = ${quote(opts.stage)}`);

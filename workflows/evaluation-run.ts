@@ -9,7 +9,7 @@ import { runControl } from './control';
 import { evaluateModel, type ModelEvaluation } from './evaluate';
 import { servedModel, unloadingAfter } from './serving';
 import { servingMeter } from './serving-time';
-import { childId } from './shared';
+import { childOptions } from './shared';
 
 export interface EvaluationRunInput {
   runId: string;
@@ -62,7 +62,7 @@ export async function evaluationRun(input: EvaluationRunInput): Promise<Evaluati
   }
   async function evaluate(model: ModelRef, i: number): Promise<ModelEvaluation> {
     const evaluation = await executeChild(evaluateModel, {
-      workflowId: childId(input.runId, stages[i].stage),
+      ...childOptions(input.runId, stages[i].stage),
       args: [
         {
           runId: input.runId,

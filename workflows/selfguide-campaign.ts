@@ -34,7 +34,7 @@ import {
   type SelfGuideTaskRun,
 } from './selfguide-stages';
 import { unloadingAfter } from './serving';
-import { childId, mapBounded } from './shared';
+import { childId, childOptions, mapBounded } from './shared';
 
 export interface SelfGuideCampaignInput extends SelfGuidePipeline {
   runId: string;
@@ -221,7 +221,7 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
     mapBounded(branches, input.concurrency.branches, async ({ run, t }) => {
       await control.pausePoint();
       const branch = await executeChild(selfGuideCampaignBranch, {
-        workflowId: childId(runId, `${run.task.name}-t${t}`),
+        ...childOptions(runId, `${run.task.name}-t${t}`),
         args: [
           {
             ...pipeline,
@@ -264,9 +264,10 @@ export async function selfGuideCampaign(input: SelfGuideCampaignInput): Promise<
     input.concurrency.branches,
     async (run): Promise<SelfGuideRunResult> => {
       await control.pausePoint();
-      const testRunId = childId(runId, `test-${run.task.name}`);
+      const child = childOptions(runId, `test-${run.task.name}`);
+      const testRunId = child.workflowId;
       const result = await executeChild(selfGuideRun, {
-        workflowId: testRunId,
+        ...child,
         args: [{ ...pipeline, ...run, runId: testRunId, settings: settingFor(run) }],
         staticSummary: `SELF-GUIDE with the chosen setting ${settingKey(settingFor(run))} on ${run.task.name}`,
       });

@@ -23,7 +23,7 @@ import { answerByBatch } from './batch-stage';
 import { fineTune, fineTuneChildOptions } from './fine-tune';
 import { ensureServed, isServedAdapter } from './serving';
 import { selfGuideEvaluate, type SelfGuideEvaluation } from './selfguide-evaluate';
-import { childId } from './shared';
+import { childOptions } from './shared';
 import { checkItemFailures } from './shards';
 
 /** What every SELF-GUIDE step needs from the run's config. */
@@ -225,7 +225,7 @@ export async function fineTuneOn(
   if (training.count === 0) return pipeline.model;
   return executeChild(fineTune, {
     ...fineTuneChildOptions,
-    workflowId: childId(runId, stage),
+    ...childOptions(runId, stage),
     args: [
       {
         runId,
@@ -330,7 +330,7 @@ export async function evaluate(
   // Only a served adapter waits here: other models start their evaluation in the same activation as before.
   if (isServedAdapter(model)) await ensureServed([model], pipeline.providers, stage);
   return executeChild(selfGuideEvaluate, {
-    workflowId: childId(runId, stage),
+    ...childOptions(runId, stage),
     args: [
       {
         runId,

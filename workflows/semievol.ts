@@ -45,7 +45,7 @@ import { shardListsPatch } from './shard-list-loop';
 import { collaborate, justify, propagateInContext, type Justification, type ShardOutputs } from './semievol-stages';
 import { ensureServed, servedModel, unloadingAfter } from './serving';
 import { servingMeter } from './serving-time';
-import { childId } from './shared';
+import { childOptions } from './shared';
 
 export interface SemievolRunInput {
   runId: string;
@@ -325,7 +325,7 @@ async function warmUp(input: SemievolRunInput, base: ModelRef): Promise<ModelRef
   });
   return executeChild(fineTune, {
     ...fineTuneChildOptions,
-    workflowId: childId(input.runId, 'warm-up'),
+    ...childOptions(input.runId, 'warm-up'),
     args: [
       {
         runId: input.runId,
@@ -344,7 +344,7 @@ async function warmUp(input: SemievolRunInput, base: ModelRef): Promise<ModelRef
 /** In-context propagation: each unlabeled question's k nearest labeled questions. */
 function propagate(input: SemievolRunInput, plan: SemievolPlan, shards: ShardList | Shard[]) {
   return executeChild(propagateInContext, {
-    workflowId: childId(input.runId, 'propagate'),
+    ...childOptions(input.runId, 'propagate'),
     args: [
       {
         runId: input.runId,
@@ -368,7 +368,7 @@ function collaborateOn(
 ) {
   const collaborators = plan.collaborators.map((c) => `M_${c.model} with ${c.examples} examples`).join('; ');
   return executeChild(collaborate, {
-    workflowId: childId(input.runId, 'collaborate'),
+    ...childOptions(input.runId, 'collaborate'),
     args: [
       {
         runId: input.runId,
@@ -395,7 +395,7 @@ function justifyDisagreements(
 ) {
   const { temperature, maxTokens } = input.options.justification;
   return executeChild(justify, {
-    workflowId: childId(input.runId, 'justify'),
+    ...childOptions(input.runId, 'justify'),
     args: [
       {
         runId: input.runId,
@@ -456,7 +456,7 @@ async function evolve(
   const start = fineTuneStart(input.fineTune.backend.kind, input.model, from);
   return executeChild(fineTune, {
     ...fineTuneChildOptions,
-    workflowId: childId(input.runId, 'evolve'),
+    ...childOptions(input.runId, 'evolve'),
     args: [
       {
         runId: input.runId,
@@ -487,7 +487,7 @@ async function evaluate(
     retrieval?: { pool: ArtifactRef; k: number; retriever: SemievolOptions['propagation']['retriever'] },
   ) =>
     executeChild(evaluateModel, {
-      workflowId: childId(input.runId, stage),
+      ...childOptions(input.runId, stage),
       args: [
         {
           runId: input.runId,

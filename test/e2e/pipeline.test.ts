@@ -135,6 +135,15 @@ describe('flt end to end', () => {
         'appendShardResults',
         'scoreAnswers',
       ]);
+      // A child carries its run's method, task and base model, and its own stage.
+      const childAttributes = (await client.workflow.getHandle(`${runId}--evaluate-1`).describe())
+        .typedSearchAttributes;
+      expect(childAttributes.get(searchAttributes.method)).toBe('evaluate');
+      expect(childAttributes.get(searchAttributes.task)).toBe('fpb-e2e');
+      expect(childAttributes.get(searchAttributes.baseModel)).toBe(
+        description.typedSearchAttributes.get(searchAttributes.baseModel),
+      );
+      expect(childAttributes.get(searchAttributes.stage)).toBe('evaluate-1');
     } finally {
       await close();
     }
@@ -156,7 +165,25 @@ describe('flt end to end', () => {
       if (!listed.includes(runId)) await new Promise((r) => setTimeout(r, 200));
     }
     expect(listed).toContain(runId);
-    expect((await flt('list', '--task', 'fpb-e2e', '--status', 'Completed')).stdout).toContain(runId);
+    // The run's children are found by their root and stage; `flt list` lists runs, not their children.
+    let children = '';
+    for (let attempt = 0; attempt < 50 && !children.includes(`${runId}--evaluate-1`); attempt++) {
+      children = (
+        await run(cli, [
+          'workflow',
+          'list',
+          '--address',
+          temporalAddress(),
+          '--query',
+          `RootWorkflowId = '${runId}' AND FltStage = 'evaluate-1' AND FltTask = 'fpb-e2e'`,
+        ])
+      ).stdout;
+      if (!children.includes(`${runId}--evaluate-1`)) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(children).toContain(`${runId}--evaluate-1`);
+    const runs = (await flt('list', '--task', 'fpb-e2e', '--status', 'Completed', '--limit', '1000')).stdout;
+    expect(runs).toContain(runId);
+    expect(runs).not.toContain(`${runId}--`);
 
     // The Web UI's own API (what its pages render) has the run with its search attributes.
     const ui = process.env.FLT_TEST_TEMPORAL_UI!;
