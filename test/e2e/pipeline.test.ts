@@ -46,6 +46,17 @@ describe('flt end to end', () => {
     throw new Error(`gave up waiting for ${what}`);
   };
 
+  /** `temporal workflow list --query`'s output, polled until it names `id` (or 50 tries have passed). */
+  const listedByQuery = async (query: string, id: string) => {
+    let listed = '';
+    for (let attempt = 0; attempt < 50 && !listed.includes(id); attempt++) {
+      if (attempt) await new Promise((r) => setTimeout(r, 200));
+      const args = ['workflow', 'list', '--address', temporalAddress(), '--query', query];
+      listed = (await run(findTemporalCli()!, args)).stdout;
+    }
+    return listed;
+  };
+
   beforeAll(async () => {
     double = await startProviderDouble();
     const { items } = loadSemiEvolCsv(testSplit);
@@ -149,38 +160,14 @@ describe('flt end to end', () => {
     }
 
     // Visibility is eventually consistent: wait until the run is listed by its search attributes.
-    const cli = findTemporalCli()!;
-    let listed = '';
-    for (let attempt = 0; attempt < 50 && !listed.includes(runId); attempt++) {
-      listed = (
-        await run(cli, [
-          'workflow',
-          'list',
-          '--address',
-          temporalAddress(),
-          '--query',
-          `FltTask = 'fpb-e2e' AND FltMethod = 'evaluate' AND FltStage = 'done'`,
-        ])
-      ).stdout;
-      if (!listed.includes(runId)) await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(listed).toContain(runId);
+    expect(
+      await listedByQuery(`FltTask = 'fpb-e2e' AND FltMethod = 'evaluate' AND FltStage = 'done'`, runId),
+    ).toContain(runId);
     // The run's children are found by their root and stage; `flt list` lists runs, not their children.
-    let children = '';
-    for (let attempt = 0; attempt < 50 && !children.includes(`${runId}--evaluate-1`); attempt++) {
-      children = (
-        await run(cli, [
-          'workflow',
-          'list',
-          '--address',
-          temporalAddress(),
-          '--query',
-          `RootWorkflowId = '${runId}' AND FltStage = 'evaluate-1' AND FltTask = 'fpb-e2e'`,
-        ])
-      ).stdout;
-      if (!children.includes(`${runId}--evaluate-1`)) await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(children).toContain(`${runId}--evaluate-1`);
+    const child = `${runId}--evaluate-1`;
+    expect(
+      await listedByQuery(`RootWorkflowId = '${runId}' AND FltStage = 'evaluate-1' AND FltTask = 'fpb-e2e'`, child),
+    ).toContain(child);
     const runs = (await flt('list', '--task', 'fpb-e2e', '--status', 'Completed', '--limit', '1000')).stdout;
     expect(runs).toContain(runId);
     expect(runs).not.toContain(`${runId}--`);
