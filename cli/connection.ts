@@ -7,8 +7,8 @@ import { temporalConnectConfig } from '../lib/temporal';
 export class UserError extends Error {}
 
 /**
- * The Temporal client library, loaded on first use: it and the protobuf types of the payload codec are most of a
- * second of the CLI's start-up, which commands that never reach the server (help, validate, estimate, init) skip.
+ * The Temporal client library, loaded on first use: it and the payload codec's protobuf types are most of a second of
+ * start-up, which a command that imports this file only for UserError (init) never needs.
  */
 export function temporalClient(): typeof TemporalClient {
   // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,8 +1,8 @@
 // `flt result`, and how the CLI prints a finished run's result: the method's summary lines and what the run spent, or
 // the whole JSON.
+import { WorkflowFailedError } from '@temporalio/client';
 import { promptCacheShare, type StageUsage } from '../core/types';
 import type { StageCost } from '../core/workflow-messages';
-import { WorkflowFailedError } from '@temporalio/client';
 import { summarizeResult } from '../lib/methods';
 import { closedRunSpendLine } from '../lib/run-spend';
 import { connect } from './connection';
