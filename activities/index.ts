@@ -9,6 +9,7 @@ import { evaluationActivities } from './evaluation';
 import { fineTuneJobOwnerActivities } from './fine-tune-job-owner';
 import { fineTuneActivities } from './fine-tuning';
 import { inferenceActivities } from './inference';
+import { reviewActivities } from './review';
 import { selfGuideActivities } from './selfguide';
 import { semievolActivities } from './semievol';
 import { servingActivities } from './serving';
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...fineTuneJobOwnerActivities(),
     ...selfGuide,
     ...semievol,
+    ...reviewActivities(deps),
     ...batchStageActivities(deps, {
       collaborateOnShard: semievol.collaborateOnShard,
       justifyShard: semievol.justifyShard,

@@ -34,6 +34,7 @@ const watch = () => load<typeof import('./watch')>('./watch');
 const report = () => load<typeof import('./report')>('./report');
 const resume = () => load<typeof import('./resume')>('./resume');
 const show = () => load<typeof import('./show')>('./show');
+const review = () => load<typeof import('./review')>('./review');
 const exportData = () => load<typeof import('./export')>('./export');
 const selfguide = () => load<typeof import('./selfguide')>('./selfguide');
 const semievol = () => load<typeof import('./semievol')>('./semievol');
@@ -129,6 +130,17 @@ function operatorCommands(program: Command): void {
     .description('let the stage waiting for approval (over budget, or a fine-tune that needs approval) start')
     .option('--stage <stage>', 'approve this stage in advance, before it asks')
     .action((runId: string, opts: { stage?: string }) => operate().approveCommand(runId, opts));
+
+  program
+    .command('review <runId>')
+    .description('accept or reject, item by item, what a run waiting for review would fine-tune on')
+    .addOption(
+      new Option('--export <file>', 'write the items under review to a new file, one JSON object a line').conflicts(
+        'apply',
+      ),
+    )
+    .option('--apply <file>', 'send the decisions in an exported file ("decision": "accept" or "reject")')
+    .action((runId: string, opts: { export?: string; apply?: string }) => review().reviewCommand(runId, opts));
 
   program
     .command('budget <runId>')

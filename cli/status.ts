@@ -1,6 +1,6 @@
 // `flt status <runId>`: where a run is, as lines: its Temporal status, stage, progress and spend.
 import type { Client } from '@temporalio/client';
-import { approvalHint, controlQuery, progressQuery } from '../core/workflow-messages';
+import { approvalHint, controlQuery, progressQuery, reviewHint } from '../core/workflow-messages';
 import { flatten, readRunTree } from '../lib/run-tree';
 import { closedRunSpendLine } from '../lib/run-spend';
 import { uiLink } from '../lib/temporal';
@@ -23,6 +23,10 @@ export async function statusLines(client: Client, runId: string): Promise<string
     if (control?.paused) lines.push(`paused: \`flt unpause ${runId}\` resumes`);
     if (control?.awaiting)
       lines.push(`awaiting approval: ${control.awaiting.reason}. ${approvalHint(runId, control.awaiting)}`);
+    if (control?.review) {
+      const { items, what, stage } = control.review;
+      lines.push(`awaiting review: ${items} ${what} before stage "${stage}". ${reviewHint(runId)}`);
+    }
     currentStage = progress.stage;
     lines.push(`stage: ${progress.stage}`);
     for (const s of progress.stages) lines.push(`  ${s.stage}: ${s.done}/${s.total}`);

@@ -61,6 +61,11 @@ export const selfGuideAnnotationSchema = z
     /** The share counts the samples left after the filters (`kept`, the authors' code) or all samples drawn. */
     shareOf: z.enum(['kept', 'all']).default('kept'),
     maxTokens: maxTokensSchema.default(500),
+    /**
+     * The operator accepts or rejects each synthetic pair (`flt review`) before the model is fine-tuned on them.
+     * Absent means no review, as in runs recorded before the option, so their inputs still match.
+     */
+    review: z.boolean().optional(),
   })
   .strict();
 
@@ -199,7 +204,11 @@ export const selfguideCampaignSchema = z
       .strict()
       .default({ branches: 2, cells: 2 }),
   })
-  .strict();
+  .strict()
+  .refine((config) => !config.annotation.review, {
+    path: ['annotation', 'review'],
+    error: 'is for a single selfguide run: a campaign has many runs, and none should wait for a person',
+  });
 export type SelfGuideCampaignConfig = z.infer<typeof selfguideCampaignSchema>;
 
 /** The paper's rounds of input generation when the config names none: 40 for classification, 20 for generation. */

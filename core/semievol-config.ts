@@ -157,6 +157,11 @@ export const semievolOptionsSchema = z
         strict: z.boolean().default(false),
         /** H over the deciding response's tokens, or over its last "Answer:" line only. */
         entropyOver: z.enum(['response', 'answer-span']).default('response'),
+        /**
+         * The operator accepts or rejects each selected pseudo-label (`flt review`) before M_evol trains on them.
+         * Absent means no review, as in runs recorded before the option, so their inputs still match.
+         */
+        review: z.boolean().optional(),
       })
       .strict()
       .prefault({}),

@@ -3,7 +3,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BudgetLimits, Spent, StageEstimate } from './estimate';
 import type { FineTuneJobDeparture, FineTuneJobWaiter, StageItemFailures } from './contracts';
-import type { FineTuneJobState, StageUsage } from './types';
+import type { ArtifactRef, FineTuneJobState, StageUsage } from './types';
 
 export interface StageProgress {
   stage: string;
@@ -42,10 +42,33 @@ export interface AwaitingApproval {
   estimate: StageEstimate;
 }
 
+/** A fine-tune stage waiting for the operator's accept/reject decisions on the items it would train on. */
+export interface AwaitingReview {
+  /** The fine-tune stage that waits: SemiEvol's `evolve`, SELF-GUIDE's `fine-tune`. */
+  stage: string;
+  /** What the items are: `pseudo-labels` (SemiEvol's selected) or `synthetic pairs` (SELF-GUIDE's). */
+  what: string;
+  /** Items awaiting a decision. */
+  items: number;
+  /** The items as `flt review --export` writes them (core/review.ts). */
+  artifact: ArtifactRef;
+}
+
+/** The operator's decisions, as `flt review --apply` sends them once it has checked the file. */
+export interface AppliedReview {
+  stage: string;
+  /** One `{id, decision}` line per item under review. */
+  decisions: ArtifactRef;
+  accepted: number;
+  rejected: number;
+}
+
 export interface ControlState {
   paused: boolean;
   /** The stage waiting for `flt approve` or a raised budget; null when none is. */
   awaiting: AwaitingApproval | null;
+  /** The stage waiting for `flt review --apply`; absent or null when none is (absent in runs from before review). */
+  review?: AwaitingReview | null;
   limits: BudgetLimits;
   /** Measured calls plus `training`. */
   spent: Spent;
@@ -68,6 +91,8 @@ export const unpauseSignal = defineSignal('unpause');
 /** Approves the named stage, or the one waiting when no name is given. */
 export const approveSignal = defineSignal<[stage?: string]>('approve');
 export const raiseBudgetUpdate = defineUpdate<ControlState, [BudgetLimits]>('raiseBudget');
+/** Ends the review the run waits on: it trains on the accepted items. */
+export const applyReviewUpdate = defineUpdate<void, [AppliedReview]>('applyReview');
 export const controlQuery = defineQuery<ControlState>('control');
 
 /** Workflow types that take no operator signals: a fine-tune child only waits on its job, which pausing won't stop. */
@@ -78,6 +103,14 @@ export function approvalHint(runId: string, awaiting: Pick<AwaitingApproval, 'ki
   return awaiting.kind === 'budget'
     ? `Run \`flt approve ${runId}\` for this stage, or raise the budget with \`flt budget ${runId} --usd <dollars>\`.`
     : `Run \`flt approve ${runId}\`.`;
+}
+
+/** What the operator does about a review the run waits on. */
+export function reviewHint(runId: string): string {
+  return (
+    `Run \`flt review ${runId} --export FILE\`, mark each item "accept" or "reject", ` +
+    `then \`flt review ${runId} --apply FILE\`.`
+  );
 }
 
 // A fine-tune job's owner workflow (workflows/fine-tune-job.ts) and the runs waiting on its job.

@@ -13,13 +13,17 @@ import {
 import { searchAttributes } from '../core/search-attributes';
 import { addUsage, emptyUsage, type StageUsage } from '../core/types';
 import {
+  applyReviewUpdate,
   approvalHint,
   approveSignal,
   controlQuery,
   pauseSignal,
   raiseBudgetUpdate,
+  reviewHint,
   unpauseSignal,
+  type AppliedReview,
   type AwaitingApproval,
+  type AwaitingReview,
   type BudgetPlan,
   type ControlState,
   type StageCost,
@@ -68,6 +72,8 @@ export function pausable(pausedAtStart = false) {
 export function runControl(budget: BudgetPlan | undefined) {
   let paused = false;
   let awaiting: AwaitingApproval | null = null;
+  let review: AwaitingReview | null = null;
+  let applied: AppliedReview | null = null;
   let limits: BudgetLimits = { ...budget?.limits };
   let stage = 'queued';
   let details = '';
@@ -80,6 +86,7 @@ export function runControl(budget: BudgetPlan | undefined) {
   const state = (): ControlState => ({
     paused,
     awaiting,
+    review,
     limits,
     spent: spent(),
     training,
@@ -96,6 +103,10 @@ export function runControl(budget: BudgetPlan | undefined) {
   const showDetails = () => {
     const lines = [`**Stage**: ${stage}${details ? `: ${details}` : ''}`];
     if (paused) lines.unshift(`**Paused**: no new paid step starts until \`flt unpause ${runId}\`.`);
+    if (review)
+      lines.unshift(
+        `**Awaiting review**: ${review.items} ${review.what} before stage "${review.stage}". ${reviewHint(runId)}`,
+      );
     if (awaiting) lines.unshift(`**Awaiting approval**: ${awaiting.reason}. ${approvalHint(runId, awaiting)}`);
     const s = spent();
     const usdBudget = limits.usd !== undefined ? ` of a ${usdText(limits.usd)} budget` : '';
@@ -106,7 +117,10 @@ export function runControl(budget: BudgetPlan | undefined) {
   // Only these transitions upsert: a run that is never paused or stopped for approval adds no command.
   const showStage = () => {
     upsertSearchAttributes([
-      { key: searchAttributes.stage, value: paused ? 'paused' : awaiting ? 'awaiting-approval' : stage },
+      {
+        key: searchAttributes.stage,
+        value: paused ? 'paused' : awaiting ? 'awaiting-approval' : review ? 'awaiting-review' : stage,
+      },
     ]);
     showDetails();
   };
@@ -138,6 +152,21 @@ export function runControl(budget: BudgetPlan | undefined) {
           if (!(typeof value === 'number' && value > 0))
             throw new Error(`budget.${key} must be a positive number, got ${JSON.stringify(value)}`);
         }
+      },
+    },
+  );
+  setHandler(
+    applyReviewUpdate,
+    (decisions: AppliedReview) => {
+      applied = decisions;
+    },
+    {
+      validator: (decisions: AppliedReview) => {
+        if (!review || applied) throw new Error('The run is not waiting for a review.');
+        if (decisions.stage !== review.stage)
+          throw new Error(`The run waits for a review before stage "${review.stage}", not "${decisions.stage}".`);
+        if (decisions.accepted + decisions.rejected !== review.items || decisions.decisions.count !== review.items)
+          throw new Error(`The review needs a decision on each of its ${review.items} items.`);
       },
     },
   );
@@ -210,6 +239,17 @@ export function runControl(budget: BudgetPlan | undefined) {
       if (estimate?.fineTune)
         training = { usd: training.usd + estimate.trainingUsd, tokens: training.tokens + estimate.trainingTokens };
       if (estimate) ledger.push({ stage: name, usage: emptyUsage(), estimate });
+    },
+
+    /** Waits for the operator's decisions on the items `request.stage` would train on (`flt review`). */
+    async review(request: AwaitingReview): Promise<AppliedReview> {
+      review = request;
+      applied = null;
+      showStage();
+      await condition(() => applied !== null);
+      review = null;
+      showStage();
+      return applied!;
     },
 
     /** A stage's measured usage, added to its ledger line. */

@@ -7,6 +7,7 @@ import { evaluationItemFailures, type StageItemFailures, type SyntheticDataResul
 import type { FilterCounts } from '../core/selfguide-filters';
 import type { SelfGuideSettings } from '../core/selfguide-config';
 import { providersForStage, type Rerun } from '../core/rerun';
+import type { ReviewOutcome } from '../core/review';
 import { costUsdAttribute, searchAttributes } from '../core/search-attributes';
 import { addUsage, type ArtifactRef, type ModelRef, type StageUsage } from '../core/types';
 import { progressQuery, type BudgetPlan, type StageCost, type StageProgress } from '../core/workflow-messages';
@@ -24,6 +25,7 @@ import {
 } from './selfguide-stages';
 import { chooseEpoch, type EpochChoice } from './selfguide-best-epoch';
 import type { SelfGuideEvaluation } from './selfguide-evaluate';
+import { reviewSyntheticPairs } from './review';
 import { ensureServed, servedModel, unloadingAfter } from './serving';
 import { servingMeter } from './serving-time';
 
@@ -52,6 +54,8 @@ export interface SelfGuideRunResult {
     dropped: SyntheticDataResult['dropped'];
     tooLongToTrain: number;
     data: ArtifactRef;
+    /** With `annotation.review`: the operator's decisions; `pairs` and `data` are then the accepted ones. */
+    review?: ReviewOutcome;
   };
   models: { selfGuide: ModelRef; fewShotFineTune: ModelRef };
   /** Which epoch's model is SELF-GUIDE's, and each epoch's validation score (absent in runs started before). */
@@ -155,7 +159,7 @@ async function runSelfGuide(
   const samples = await drawAnnotationSamples(runId, 'annotate-outputs', task, filtered.kept, at('annotate-outputs'));
   control.spend(stage, addUsage(samples.usage, await meter.charge(from, [model])));
   if (samples.itemFailures) stages[2].itemFailures = { 'annotate-outputs': samples.itemFailures };
-  const synthetic = await synthesize(
+  const annotated = await synthesize(
     runId,
     'annotate-outputs',
     task,
@@ -164,6 +168,16 @@ async function runSelfGuide(
     outputLengthFilter,
     at('annotate-outputs'),
   );
+
+  // With `annotation.review`, the operator accepts or rejects each pair before the model trains on its own data.
+  const synthetic: SyntheticDataResult & { review?: ReviewOutcome } =
+    input.annotation.review && annotated.pairs.count > 0
+      ? await reviewSyntheticPairs(
+          control,
+          { runId, task, maxExampleTokens: input.fineTune.maxExampleTokens },
+          annotated,
+        )
+      : annotated;
 
   await enter(
     3,
@@ -247,6 +261,7 @@ async function runSelfGuide(
       dropped: synthetic.dropped,
       tooLongToTrain: synthetic.tooLongToTrain,
       data: synthetic.pairs,
+      ...(synthetic.review ? { review: synthetic.review } : {}),
     },
     models: { selfGuide, fewShotFineTune },
     ...(chosen ? { epochChoice: chosen.choice } : {}),

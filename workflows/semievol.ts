@@ -23,6 +23,7 @@ import {
 } from '../core/contracts';
 import type { BaseModelSpec, FineTuneBackendConfig, ProvidersConfig } from '../core/config';
 import { providersForStage, type Rerun } from '../core/rerun';
+import type { ReviewOutcome } from '../core/review';
 import { costUsdAttribute, searchAttributes } from '../core/search-attributes';
 import { semievolPlan, type SemievolPlan } from '../core/semievol';
 import type { SemievolOptions } from '../core/semievol-config';
@@ -43,6 +44,7 @@ import { evaluateModel, type ModelEvaluation } from './evaluate';
 import { fineTune, fineTuneChildOptions } from './fine-tune';
 import { shardListsPatch } from './shard-list-loop';
 import { collaborate, justify, propagateInContext, type Justification, type ShardOutputs } from './semievol-stages';
+import { reviewPseudoLabels } from './review';
 import { ensureServed, servedModel, unloadingAfter } from './serving';
 import { servingMeter } from './serving-time';
 import { childOptions } from './shared';
@@ -96,6 +98,8 @@ export interface SemievolRunResult {
     records: ArtifactRef;
     /** Against D_U's withheld gold answers: a diagnostic that no stage reads. */
     accuracy: PseudoLabelAccuracy;
+    /** With `selection.review`: the operator's decisions; `selected` and its count are then the accepted ones. */
+    review?: ReviewOutcome;
   };
   evaluations: Evaluations;
   /** Questions of D_U the provider refused in collaborate or justify: without a pseudo-label. */
@@ -171,13 +175,18 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
     () => select(input, plan, justification),
     { paid: false },
   );
+  // With `selection.review`, the operator accepts or rejects each pseudo-label before M_evol trains on it.
+  const reviewed =
+    input.options.selection.review && selection.counts.selected > 0
+      ? await reviewPseudoLabels(run.control, { runId: input.runId, unlabeled: input.data.unlabeled }, selection)
+      : selection;
   // M_evol's training set is D_L (unless left out) and exactly the selected pseudo-labels.
-  const examples = (plan.evolveOn === 'labeled-and-selected' ? labeled.count : 0) + selection.counts.selected;
+  const examples = (plan.evolveOn === 'labeled-and-selected' ? labeled.count : 0) + reviewed.counts.selected;
   const evolved = await run
     .stage(
       'evolve',
       `M_evol = fine-tune(M_${plan.evolveFrom}): ${examples} examples`,
-      () => evolve(input, plan, selection, { base, warm }),
+      () => evolve(input, plan, reviewed, { base, warm }),
       { units: examples, serves: (model) => model },
     )
     .then(loaded);
@@ -196,7 +205,7 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
   const accuracy = await run.stage(
     'diagnose',
     "pseudo-label accuracy against D_U's withheld answers",
-    () => diagnosePseudoLabels(input, justification, selection),
+    () => diagnosePseudoLabels(input, justification, reviewed),
     { paid: false },
   );
 
@@ -211,7 +220,7 @@ async function runStages(input: SemievolRunInput, loaded: (model: ModelRef) => M
     plan,
     models: { base, warm, evolved },
     pseudoLabels: {
-      ...selection,
+      ...reviewed,
       consistencyRate: selection.counts.questions ? selection.counts.consistent / selection.counts.questions : 0,
       justified: justification.justified,
       records: justification.records,

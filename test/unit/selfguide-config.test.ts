@@ -96,6 +96,22 @@ describe('SELF-GUIDE configs', () => {
     expect(() => loadRunConfig(file)).toThrow(/field "grid.epochs" must not repeat a value/);
   });
 
+  it('takes annotation.review in a run (absent: no review), and refuses it in a campaign, naming the field', () => {
+    const run = write(
+      'review.yaml',
+      `method: selfguide\n${common}data: { task: { format: selfguide-task, path: a } }\nannotation: { review: true }\n`,
+    );
+    expect(loadRunConfig(run)).toMatchObject({ annotation: { review: true } });
+    const campaign = write(
+      'campaign-review.yaml',
+      `method: selfguide-campaign\n${common}data: { validation: [{ format: selfguide-task, path: a }], ` +
+        'test: [{ format: selfguide-task, path: b }] }\nannotation: { review: true }\n',
+    );
+    expect(() => loadRunConfig(campaign)).toThrow(
+      /field "annotation.review" is for a single selfguide run: a campaign has many runs/,
+    );
+  });
+
   it("takes generation.filters (absent: ours, so earlier runs' inputs match), naming the field when refused", () => {
     const run = (generation: string) =>
       write(
