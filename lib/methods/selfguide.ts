@@ -123,7 +123,11 @@ export const selfGuideMethod: Method<SelfGuideRunConfig, SelfGuideData> = {
       `${result.task}: ${result.inputs.generated} inputs generated; kept ${f.kept} ` +
         `(removed: ${f.empty} empty, ${f.noise} noise, ${f.length} length, ${f.duplicate} duplicate)`,
       `synthetic pairs: ${result.synthetic.pairs} (dropped: ${dropped['no-majority']} without a 30% majority, ` +
-        `${dropped['not-a-label']} not a label, ${dropped.balancing} by class balancing)`,
+        `${dropped['not-a-label']} not a label, ${dropped.balancing} by class balancing)` +
+        (result.synthetic.review
+          ? `; in review the operator accepted ${result.synthetic.review.accepted} ` +
+            `and rejected ${result.synthetic.review.rejected}`
+          : ''),
       ...result.evaluations.map(
         (e, i) =>
           `${labels[i]}: ${e.score.metric} ${percent(e.score.score)} on ${e.score.total} test items ` +

@@ -161,6 +161,8 @@ export const semievolMethod: Method<SemievolRunConfig, SemievolData> = {
     const share = ({ accuracy, correct, total }: { accuracy: number; correct: number; total: number }) =>
       `${accuracy.toFixed(3)} (${correct}/${total})`;
     const { counts } = p;
+    // After a review, `counts.selected` is what the operator accepted.
+    const selectedBeforeReview = p.review ? p.review.accepted + p.review.rejected : counts.selected;
     return [
       accuracy('vanilla', e.vanilla),
       accuracy('SFT', e.sft),
@@ -171,8 +173,9 @@ export const semievolMethod: Method<SemievolRunConfig, SemievolData> = {
         `(dropped: ${counts.droppedNoAnswer} without an answer, ` +
         `${counts.droppedCutOff ?? 0} cut off before an answer, ` +
         `${counts.droppedNoLogprobs} without log-probabilities)`,
-      `selected: ${counts.selected} with entropy ${result.plan.selection.strict ? '<' : '<='} ` +
-        `${p.threshold === null ? 'n/a' : p.threshold.toFixed(4)} (theta ${result.plan.selection.theta})`,
+      `selected: ${selectedBeforeReview} with entropy ${result.plan.selection.strict ? '<' : '<='} ` +
+        `${p.threshold === null ? 'n/a' : p.threshold.toFixed(4)} (theta ${result.plan.selection.theta})` +
+        (p.review ? `; in review the operator accepted ${p.review.accepted} and rejected ${p.review.rejected}` : ''),
       p.accuracy.all.total
         ? `pseudo-label accuracy against withheld gold (diagnostic): all ${share(p.accuracy.all)}, ` +
           `selected ${share(p.accuracy.selected)}`

@@ -174,6 +174,13 @@ describe('flt review', () => {
     const result = await handle.result();
     expect(result.pseudoLabels.review).toMatchObject({ accepted: items.length - 2, rejected: 2 });
     expect(result.pseudoLabels.counts.selected).toBe(items.length - 2);
+    expect(await flt('result', semievolRun)).toMatch(
+      new RegExp(
+        `^ *selected: ${items.length} with entropy .*; in review the operator accepted ${items.length - 2} ` +
+          'and rejected 2$',
+        'm',
+      ),
+    );
     // The paper's preset trains M_evol on D_L and the accepted pseudo-labels, none of the rejected.
     const training = (await store.lookup(`runs/${semievolRun}/evolve/training`))!;
     expect(training.count).toBe(splits.labeled + items.length - 2);
