@@ -164,7 +164,7 @@ export interface ItemFilters {
 }
 
 /** The reason an item was left out, under the names `recordedReasons` lists; null when it was not. */
-function reasonOf(item: ShownItem): string | null {
+export function reasonOf(item: ShownItem): string | null {
   if ('question' in item) return item.pseudoLabel?.label === null ? item.pseudoLabel.dropped : null;
   return item.filter?.reason ?? (item.annotation?.dropped !== 'refused' ? (item.annotation?.dropped ?? null) : null);
 }
@@ -175,7 +175,7 @@ export function isSelected(item: ShownItem): boolean | undefined {
 }
 
 /** The text `--grep` searches: the question or input, its options, and every answer recorded for it. */
-function searchedText(item: ShownItem): string {
+export function searchedText(item: ShownItem): string {
   if ('question' in item)
     return [
       item.question,

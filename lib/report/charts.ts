@@ -1,6 +1,7 @@
 // Inline SVG charts for the run report: grouped bars, a histogram with a threshold line, a funnel and a heat map.
 // Pure string building, no script and no dependency, so a report is one self-contained file. Every drawn mark has a
-// class (`bar`, `cell`, `threshold`) and a <title>, which browsers show on hover and tests count.
+// class (`bar`, `cell`, `threshold`) and a <title>, which browsers show on hover and tests count. Every axis has a
+// title and round ticks labelled by what the axis measures (its `Unit`), never by a value formatter of the marks.
 
 const palette = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#9c755f'];
 
@@ -25,6 +26,82 @@ function minOf(values: Iterable<number>): number {
   for (const v of values) if (v < min) min = v;
   return min;
 }
+
+/** What an axis measures, which alone decides how its ticks read: a count never gets a currency sign. */
+export type Unit = 'count' | 'usd' | 'share' | 'number';
+
+export interface Axis {
+  title: string;
+  unit: Unit;
+}
+
+/** Decimals that tell ticks `step` apart: 2 for 0.02, 0 for 5. */
+const decimalsOf = (step: number) => Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+
+const grouped = new Intl.NumberFormat('en-US');
+
+/** A tick's label: the value in the axis' unit, with no more decimals than the step between ticks needs. */
+export function tickLabel(unit: Unit, value: number, step: number): string {
+  if (unit === 'count') return grouped.format(Math.round(value));
+  if (unit === 'usd') return `$${value.toFixed(decimalsOf(step))}`;
+  if (unit === 'share') return `${(100 * value).toFixed(decimalsOf(100 * step))}%`;
+  return value.toFixed(decimalsOf(step));
+}
+
+/**
+ * About `count` round ticks (steps of 1, 2 or 5 times a power of ten; whole steps for counts) that cover [lo, hi]:
+ * `outward` extends the range to the ticks around it (a value axis from 0), else only ticks inside it are kept (a
+ * histogram's bins span exactly their range).
+ */
+export function niceTicks(lo: number, hi: number, count: number, unit: Unit, outward: boolean): number[] {
+  const span = hi - lo || Math.abs(hi) || 1;
+  const raw = span / count;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const step = Math.max(unit === 'count' ? 1 : 0, [1, 2, 5, 10].find((m) => m * magnitude >= raw)! * magnitude);
+  const decimals = decimalsOf(step);
+  const first = outward ? Math.floor(lo / step + 1e-9) : Math.ceil(lo / step - 1e-9);
+  // An outward axis spans at least one step, so a chart of zeros still has a scale.
+  const last = outward ? Math.max(first + 1, Math.ceil(hi / step - 1e-9)) : Math.floor(hi / step + 1e-9);
+  return Array.from({ length: Math.max(1, last - first + 1) }, (_, i) =>
+    Number(((first + i) * step).toFixed(decimals)),
+  );
+}
+
+const stepOf = (ticks: number[]) => (ticks.length > 1 ? ticks[1] - ticks[0] : 1);
+
+/** The widest tick label's width in pixels at font size 10. */
+const labelWidth = (labels: string[]) => 6 * maxOf(labels.map((l) => l.length));
+
+/** A vertical value axis at `left`: ticks, light grid lines across the plot, and the title turned upright. */
+function verticalAxis(axis: Axis, ticks: number[], y: (v: number) => number, left: number, plotWidth: number) {
+  const step = stepOf(ticks);
+  const labels = ticks.map((t) => tickLabel(axis.unit, t, step));
+  const middle = (y(ticks[0]) + y(ticks.at(-1)!)) / 2;
+  return [
+    ...ticks.flatMap((t, i) => [
+      `<line class="grid" x1="${left}" y1="${fixed(y(t))}" x2="${left + plotWidth}" y2="${fixed(y(t))}"` +
+        ` stroke="${i ? '#e6e6e6' : '#555'}"/>`,
+      text(left - 6, y(t) + 3.5, labels[i], 'font-size="10" text-anchor="end"'),
+    ]),
+    text(12, middle, axis.title, `font-size="11" text-anchor="middle" transform="rotate(-90 12 ${fixed(middle)})"`),
+  ];
+}
+
+/** A horizontal value axis under the plot at `bottom`: ticks, grid lines up to `top`, and the title below. */
+function horizontalAxis(axis: Axis, ticks: number[], x: (v: number) => number, top: number, bottom: number) {
+  const step = stepOf(ticks);
+  return [
+    ...ticks.flatMap((t) => [
+      `<line class="grid" x1="${fixed(x(t))}" y1="${top}" x2="${fixed(x(t))}" y2="${bottom + 4}" stroke="#e6e6e6"/>`,
+      text(x(t), bottom + 15, tickLabel(axis.unit, t, step), 'font-size="10" text-anchor="middle"'),
+    ]),
+    text((x(ticks[0]) + x(ticks.at(-1)!)) / 2, bottom + 31, axis.title, 'font-size="11" text-anchor="middle"'),
+  ];
+}
+
+/** Room left of a vertical axis for its tick labels and its upright title. */
+const axisRoom = (axis: Axis, ticks: number[]) =>
+  26 + labelWidth(ticks.map((t) => tickLabel(axis.unit, t, stepOf(ticks))));
 
 function svg(kind: string, width: number, height: number, title: string, body: string[]): string {
   return [
@@ -57,8 +134,12 @@ export interface BarGroup {
 export interface BarChartSpec {
   title: string;
   groups: BarGroup[];
-  /** The value axis' top; the largest value when omitted. */
+  /** What the groups are: the horizontal axis' title. */
+  groupAxis: string;
+  valueAxis: Axis;
+  /** The value axis' top; the round tick at or above the largest value when omitted. */
   max?: number;
+  /** Each bar's value label (finer than the axis' ticks: the number the table shows). */
   format: (value: number) => string;
 }
 
@@ -73,20 +154,16 @@ export function groupedBarChart(spec: BarChartSpec): string {
   const gap = 18;
   const groupWidths = spec.groups.map((g) => Math.max(g.bars.length * barWidth, 6.5 * g.label.length));
   const plotWidth = groupWidths.reduce((a, b) => a + b + gap, gap);
-  const left = 56;
+  const largest = maxOf(spec.groups.flatMap((g) => g.bars.map((b) => b.value)));
+  const ticks = niceTicks(0, spec.max ?? Math.max(0, largest), 5, spec.valueAxis.unit, true);
+  const left = axisRoom(spec.valueAxis, ticks);
   const width = Math.max(360, left + plotWidth + 30 + legendWidth(series));
-  const height = 240;
+  const height = 250;
   const top = 16;
   const plotHeight = 170;
-  const max = spec.max ?? Math.max(1e-9, maxOf(spec.groups.flatMap((g) => g.bars.map((b) => b.value))));
+  const max = ticks.at(-1)!;
   const y = (v: number) => top + plotHeight - (Math.max(0, v) / max) * plotHeight;
-  const body: string[] = [
-    `<line x1="${left}" y1="${top + plotHeight}" x2="${left + plotWidth}" y2="${top + plotHeight}" stroke="#555"/>`,
-    // Axis labels at 0, half and the top, each once (a count axis of 1 would label its middle "1" too).
-    ...[...new Map([0, 0.5, 1].map((f) => [spec.format(f * max), f] as const))].map(([label, f]) =>
-      text(left - 6, y(f * max) + 4, label, 'font-size="10" text-anchor="end"'),
-    ),
-  ];
+  const body: string[] = verticalAxis(spec.valueAxis, ticks, y, left, plotWidth);
   let x = left + gap;
   spec.groups.forEach((group, g) => {
     const offset = (groupWidths[g] - group.bars.length * barWidth) / 2;
@@ -94,7 +171,7 @@ export function groupedBarChart(spec: BarChartSpec): string {
       const color = palette[series.indexOf(b.label) % palette.length];
       const bx = x + offset + i * barWidth;
       body.push(
-        `<rect class="bar" x="${bx}" y="${fixed(y(b.value))}" width="${barWidth - 3}"` +
+        `<rect class="bar" x="${fixed(bx)}" y="${fixed(y(b.value))}" width="${barWidth - 3}"` +
           ` height="${fixed(top + plotHeight - y(b.value))}" fill="${color}"><title>` +
           `${escapeXml(`${group.label}: ${b.label} ${spec.format(b.value)}`)}</title></rect>`,
         text(bx + (barWidth - 3) / 2, y(b.value) - 3, spec.format(b.value), 'font-size="9" text-anchor="middle"'),
@@ -103,7 +180,10 @@ export function groupedBarChart(spec: BarChartSpec): string {
     body.push(text(x + groupWidths[g] / 2, top + plotHeight + 16, group.label, 'font-size="11" text-anchor="middle"'));
     x += groupWidths[g] + gap;
   });
-  body.push(...legend(series, left + plotWidth + 16, top));
+  body.push(
+    text(left + plotWidth / 2, top + plotHeight + 36, spec.groupAxis, 'font-size="11" text-anchor="middle"'),
+    ...legend(series, left + plotWidth + 16, top),
+  );
   return svg('bars', width, height, spec.title, body);
 }
 
@@ -141,26 +221,27 @@ export function histogramChart(spec: {
   bins: HistogramBin[];
   threshold: number | null;
   labels: [string, string];
-  axis: string;
+  /** The binned values' title (horizontal) and what a bin counts (vertical). */
+  axes: { x: string; y: string };
 }): string {
-  const left = 40;
+  const { bins } = spec;
+  const xAxis: Axis = { title: spec.axes.x, unit: 'number' };
+  const yAxis: Axis = { title: spec.axes.y, unit: 'count' };
+  const counts = niceTicks(0, Math.max(0, maxOf(bins.map((b) => b.selected + b.rest))), 5, 'count', true);
+  const left = axisRoom(yAxis, counts);
   const top = 16;
   const plotWidth = 480;
   const plotHeight = 170;
   const width = left + plotWidth + 30 + legendWidth(spec.labels);
-  const height = 240;
-  const { bins } = spec;
+  const height = 256;
   const lo = bins[0]?.from ?? 0;
   const hi = bins.at(-1)?.to ?? 1;
   const x = (v: number) => left + ((v - lo) / (hi - lo || 1)) * plotWidth;
-  const max = Math.max(1, maxOf(bins.map((b) => b.selected + b.rest)));
+  const max = counts.at(-1)!;
   const h = (n: number) => (n / max) * plotHeight;
   const body: string[] = [
-    `<line x1="${left}" y1="${top + plotHeight}" x2="${left + plotWidth}" y2="${top + plotHeight}" stroke="#555"/>`,
-    text(left - 6, top + 8, String(max), 'font-size="10" text-anchor="end"'),
-    text(left, top + plotHeight + 14, fixed(lo), 'font-size="10"'),
-    text(left + plotWidth, top + plotHeight + 14, fixed(hi), 'font-size="10" text-anchor="end"'),
-    text(left + plotWidth / 2, top + plotHeight + 28, spec.axis, 'font-size="11" text-anchor="middle"'),
+    ...verticalAxis(yAxis, counts, (n) => top + plotHeight - h(n), left, plotWidth),
+    ...horizontalAxis(xAxis, niceTicks(lo, hi, 8, 'number', false), x, top, top + plotHeight),
   ];
   for (const b of bins) {
     const bx = x(b.from) + 1;
@@ -198,25 +279,34 @@ export interface FunnelStep {
   kind: 'stage' | 'removed';
 }
 
-/** Horizontal bars from the first step's count down, e.g. generated inputs → filters → kept → labelled pairs. */
-export function funnelChart(spec: { title: string; steps: FunnelStep[] }): string {
+/**
+ * Horizontal bars from the first step's count down, e.g. generated inputs → filters → kept → labelled pairs; `axis`
+ * names what the steps count.
+ */
+export function funnelChart(spec: { title: string; steps: FunnelStep[]; axis: string }): string {
   const left = 170;
   const rowHeight = 22;
   const plotWidth = 380;
   const width = left + plotWidth + 70;
-  const height = spec.steps.length * rowHeight + 16;
-  const max = Math.max(1, maxOf(spec.steps.map((s) => s.count)));
-  const body = spec.steps.flatMap((step, i) => {
-    const y = 8 + i * rowHeight;
-    const w = Math.max(step.count ? 2 : 0, (step.count / max) * plotWidth);
-    const color = step.kind === 'stage' ? palette[0] : palette[3];
-    return [
-      text(left - 8, y + 14, step.label, 'font-size="11" text-anchor="end"'),
-      `<rect class="bar ${step.kind}" x="${left}" y="${y}" width="${fixed(w)}" height="${rowHeight - 6}"` +
-        ` fill="${color}"><title>${escapeXml(`${step.label}: ${step.count}`)}</title></rect>`,
-      text(left + w + 6, y + 13, String(step.count), 'font-size="11"'),
-    ];
-  });
+  const plotHeight = spec.steps.length * rowHeight + 4;
+  const height = plotHeight + 44;
+  const ticks = niceTicks(0, Math.max(0, maxOf(spec.steps.map((s) => s.count))), 5, 'count', true);
+  const max = ticks.at(-1)!;
+  const x = (n: number) => left + (n / max) * plotWidth;
+  const body = [
+    ...horizontalAxis({ title: spec.axis, unit: 'count' }, ticks, x, 4, plotHeight),
+    ...spec.steps.flatMap((step, i) => {
+      const y = 8 + i * rowHeight;
+      const w = Math.max(step.count ? 2 : 0, x(step.count) - left);
+      const color = step.kind === 'stage' ? palette[0] : palette[3];
+      return [
+        text(left - 8, y + 14, step.label, 'font-size="11" text-anchor="end"'),
+        `<rect class="bar ${step.kind}" x="${left}" y="${y}" width="${fixed(w)}" height="${rowHeight - 6}"` +
+          ` fill="${color}"><title>${escapeXml(`${step.label}: ${step.count}`)}</title></rect>`,
+        text(left + w + 6, y + 13, String(step.count), 'font-size="11"'),
+      ];
+    }),
+  ];
   return svg('funnel', width, height, spec.title, body);
 }
 
@@ -224,6 +314,8 @@ export interface HeatMapSpec {
   title: string;
   rows: string[];
   columns: string[];
+  /** What the rows and the columns are: each label column's and the header row's title. */
+  axes: { rows: string; columns: string };
   /** values[row][column]; null for a cell with no value. */
   values: (number | null)[][];
   /** A row to outline (the chosen setting). */
@@ -231,14 +323,16 @@ export interface HeatMapSpec {
   format: (value: number) => string;
 }
 
-/** Cells colored from red (lowest) through white (zero) to blue (highest). */
+/** Cells colored from red (lowest) through white (zero) to blue (highest), with a key of the scale below them. */
 export function heatMap(spec: HeatMapSpec): string {
   const left = 230;
-  const top = 40;
+  const top = 44;
   const cellWidth = 86;
   const cellHeight = 20;
-  const width = left + spec.columns.length * cellWidth + 20;
-  const height = top + spec.rows.length * cellHeight + 10;
+  const gridBottom = top + spec.rows.length * cellHeight;
+  const keyShares = [-1, -0.5, 0, 0.5, 1];
+  const width = Math.max(left + spec.columns.length * cellWidth + 20, left + keyShares.length * 56 + 20);
+  const height = gridBottom + 50;
   const all = spec.values.flat().filter((v): v is number => v !== null);
   const extent = Math.max(1e-9, maxOf(all.map(Math.abs)));
   const strength = (v: number) => Math.min(1, Math.abs(v) / extent);
@@ -246,9 +340,18 @@ export function heatMap(spec: HeatMapSpec): string {
     const fade = (c: number) => Math.round(255 - strength(v) * (255 - c));
     return v >= 0 ? `rgb(${fade(33)},${fade(102)},${fade(172)})` : `rgb(${fade(202)},${fade(0)},${fade(32)})`;
   };
-  const body: string[] = spec.columns.map((c, j) =>
-    text(left + j * cellWidth + cellWidth / 2, top - 8, c, 'font-size="11" text-anchor="middle"'),
-  );
+  const body: string[] = [
+    text(
+      left + (spec.columns.length * cellWidth) / 2,
+      top - 26,
+      spec.axes.columns,
+      'font-size="11" text-anchor="middle"',
+    ),
+    text(left - 8, top - 8, spec.axes.rows, 'font-size="11" text-anchor="end"'),
+    ...spec.columns.map((c, j) =>
+      text(left + j * cellWidth + cellWidth / 2, top - 8, c, 'font-size="11" text-anchor="middle"'),
+    ),
+  ];
   spec.rows.forEach((row, i) => {
     const y = top + i * cellHeight;
     body.push(
@@ -279,6 +382,22 @@ export function heatMap(spec: HeatMapSpec): string {
         `<rect class="highlight" x="${left - 2}" y="${y - 1}" width="${spec.columns.length * cellWidth + 2}"` +
           ` height="${cellHeight}" fill="none" stroke="#000" stroke-width="2"/>`,
       );
+  });
+  // The key: the colors of the largest loss, half of it, none, and half and all of the largest gain.
+  const keyTop = gridBottom + 16;
+  body.push(text(left - 8, keyTop + 13, 'color scale', 'font-size="11" text-anchor="end"'));
+  keyShares.forEach((share, k) => {
+    const x = left + k * 56;
+    const v = share * extent;
+    body.push(
+      `<rect class="key" x="${x}" y="${keyTop}" width="54" height="18" fill="${color(v)}" stroke="#ccc"/>`,
+      text(
+        x + 27,
+        keyTop + 13,
+        spec.format(v),
+        `font-size="10" text-anchor="middle"${strength(v) > 0.5 ? ' fill="#fff"' : ''}`,
+      ),
+    );
   });
   return svg('heatmap', width, height, spec.title, body);
 }

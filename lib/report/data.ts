@@ -18,6 +18,7 @@ import type { ArtifactStore } from '../artifacts';
 import { summarizeResult } from '../methods';
 import { checkRunPart, isReportedWorkflow, type ReportedWorkflow } from './run-shapes';
 import type { BarGroup, FunnelStep } from './charts';
+import type { RunItems } from './items';
 
 export interface CostLine {
   stage: string;
@@ -62,8 +63,11 @@ export interface CampaignReport {
   tasks: string[];
   /** gains[setting][task]: SELF-GUIDE's score minus few-shot prompting's; the last column is the worst task's. */
   gains: (number | null)[][];
-  chosen: string;
-  worstGain: number;
+  /**
+   * The chosen setting of each group of task kinds (all of them, or one kind each under `campaign.choose: per-kind`)
+   * with its worst gain on those kinds' tasks; the heat map outlines the first.
+   */
+  choices: { kinds: string[]; setting: string; worstGain: number }[];
   /** Every task run's refused items, keyed `<task> <stage>`; absent when none. */
   itemFailures?: StageItemFailures;
 }
@@ -85,6 +89,8 @@ export interface ReportData {
   semievol?: SemievolReport;
   selfGuide?: SelfGuideReport[];
   campaign?: CampaignReport;
+  /** Each SemiEvol or SELF-GUIDE run's items for the page's item browser (a campaign's: its test runs'). */
+  items?: RunItems[];
 }
 
 /** A run that has no report (yet): the message says why and what to do. */
@@ -183,9 +189,7 @@ function campaignReport(input: SelfGuideCampaignInput, result: SelfGuideCampaign
     settings: settings.map(settingKey),
     tasks: [...tasks.map((t) => t.name), 'worst task'],
     gains,
-    // The heatmap spans every validation task; it outlines the first kind's choice.
-    chosen: settingKey(result.choices[0].setting),
-    worstGain: result.choices[0].worstGain,
+    choices: result.choices.map((c) => ({ kinds: c.kinds, setting: settingKey(c.setting), worstGain: c.worstGain })),
     ...withFailures(result.itemFailures),
   };
 }

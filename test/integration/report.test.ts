@@ -1,12 +1,24 @@
-// The run report of every method: a self-contained HTML page whose charts Chromium really draws (skipped, saying
-// so, where Chromium is missing), and a Markdown summary with the same numbers.
+// The run report of every method: a self-contained HTML page whose charts Chromium really draws and whose item
+// browser it really searches, filters and pages (skipped, saying so, where Chromium is missing), and a Markdown
+// summary with the same numbers.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { histogramBins } from '../../lib/report/charts';
 import type { ReportData } from '../../lib/report/data';
+import type { RunItems } from '../../lib/report/items';
 import { renderHtml, renderMarkdown } from '../../lib/report/render';
-import { drawnProbe, findChromium, headless, readProbe } from '../support/chromium';
+import { filterItems, itemBlock, type ItemFilters } from '../../lib/show-items';
+import {
+  browseProbe,
+  drawnProbe,
+  findChromium,
+  headless,
+  readBrowseProbe,
+  readProbe,
+  type BrowseStep,
+} from '../support/chromium';
+import { selfGuideReportItems, semievolReportItems } from '../support/report-items';
 
 const usage = { calls: 840, cachedCalls: 12, promptTokens: 90_000, completionTokens: 8_000, costUsd: 0.042 };
 const base = {
@@ -41,6 +53,19 @@ const funnel = (task: string) => ({
     { label: 'E', count: 8 },
     { label: 'N', count: 8 },
   ],
+});
+
+const semievolItems: RunItems = {
+  method: 'semievol',
+  runId: 'semievol-run',
+  task: 'fpb',
+  items: semievolReportItems(60),
+};
+const selfGuideItems = (task: string, runId: string): RunItems => ({
+  method: 'selfguide',
+  runId,
+  task,
+  items: selfGuideReportItems(120),
 });
 
 const reports: ReportData[] = [
@@ -78,6 +103,7 @@ const reports: ReportData[] = [
       ],
     },
     costs,
+    items: [semievolItems],
     semievol: {
       entropies,
       threshold: 0.64,
@@ -119,6 +145,7 @@ const reports: ReportData[] = [
     },
     costs,
     selfGuide: [funnel('task190')],
+    items: [selfGuideItems('task190', 'selfguide-run')],
   },
   {
     ...base,
@@ -147,6 +174,7 @@ const reports: ReportData[] = [
     },
     costs: [{ stage: 'validation', callsUsd: 0.3, trainingUsd: 0.1, estimateUsd: 0.5 }],
     selfGuide: [funnel('task1386')],
+    items: [selfGuideItems('task1386', 'run--test-task1386')],
     campaign: {
       settings: ['t0.7-in-on-out-on-e1', 't0.7-in-on-out-on-e2', 't1-in-on-out-on-e1', 't1-in-on-out-on-e2'],
       tasks: ['task190', 'task036', 'worst task'],
@@ -156,8 +184,7 @@ const reports: ReportData[] = [
         [-0.2, 0.05, -0.2],
         [0.05, null, null],
       ],
-      chosen: 't0.7-in-on-out-on-e2',
-      worstGain: 0.02,
+      choices: [{ kinds: ['classification', 'generation'], setting: 't0.7-in-on-out-on-e2', worstGain: 0.02 }],
     },
   },
 ];
@@ -197,7 +224,8 @@ describe('run reports', () => {
 
   it.each(reports)('$runId: a self-contained page with its charts, and the same numbers in Markdown', (data) => {
     const html = renderHtml(data);
-    expect(html).not.toMatch(/<script|<link|\s(src|href)=/); // nothing fetched, nothing run
+    expect(html).not.toMatch(/<link|\s(src|href)=/); // nothing fetched
+    expect(html.match(/<script>/g) ?? []).toHaveLength(data.items ? 1 : 0); // only the item browser's script runs
     expect([...html.matchAll(/<svg class="chart" data-chart="(\w+)"/g)].map((m) => m[1])).toEqual(
       expected[data.runId].map((c) => c.chart),
     );
@@ -290,6 +318,72 @@ describe('run reports', () => {
         expect(c.width).toBeGreaterThan(200);
         expect(c.drawn).toBe(c.marks);
       }
+    },
+  );
+
+  /** What `flt show` lists for a step's filters: the page the browser should show, its first head and its status. */
+  function expectedView(run: RunItems, filters: ItemFilters, offset: number) {
+    const matching = filterItems(run.items, filters);
+    const shown = Math.max(0, Math.min(50, matching.length - offset));
+    const of = matching.length === run.items.length ? '' : `${matching.length} of `;
+    const range = shown ? `; shown: ${offset + 1} to ${offset + shown}` : '; none on this page';
+    return {
+      shown,
+      first: shown ? itemBlock(matching[offset], run.items.length, 100)[0] : null,
+      status: `${of}${run.items.length} items${range}`,
+    };
+  }
+
+  const browsing: [string, ReportData, [BrowseStep, ItemFilters, number][]][] = [
+    [
+      'SemiEvol',
+      reports[1],
+      [
+        [{}, {}, 0],
+        [{ page: 1 }, {}, 50],
+        [{ verdict: 'selected' }, { selected: true }, 0],
+        [{ verdict: 'rejected', reason: 'cut-off' }, { rejected: true, reason: 'cut-off' }, 0],
+        [{ grep: 'KONE' }, { grep: /KONE/i }, 0],
+        [{ grep: 'answer: b', verdict: 'rejected' }, { grep: /answer: b/i, rejected: true }, 0],
+        [{ grep: '</script><script>' }, { grep: /<\/script><script>/i }, 0],
+      ],
+    ],
+    [
+      'SELF-GUIDE',
+      reports[2],
+      [
+        [{ verdict: 'selected' }, { selected: true }, 0],
+        [{ page: 1 }, { selected: true }, 50],
+        [{ page: 1 }, { selected: true }, 100],
+        [{ page: -1 }, { selected: true }, 50],
+        [{ reason: 'balancing' }, { reason: 'balancing' }, 0],
+        [{ grep: '^sentence 1\\d on' }, { grep: /^sentence 1\d on/i }, 0],
+      ],
+    ],
+  ];
+  const browse = chromium ? it.each(browsing) : it.skip.each(browsing);
+  browse(
+    chromium
+      ? '%s items: Chromium searches, filters and pages them as `flt show` does'
+      : '%s items: Chromium searches, filters and pages them (skipped: no chromium on PATH)',
+    async (_method, data, steps) => {
+      const file = path.join(dir, `${data.runId}-browse.html`);
+      const probe = browseProbe([...steps.map(([step]) => step), { grep: '(' }]);
+      writeFileSync(file, renderHtml(data).replace('</body>', `${probe}</body>`));
+      const views = readBrowseProbe(await headless(chromium!, file, { dumpDom: true }));
+      const run = data.items![0];
+      expect(views.slice(0, -1)).toEqual(
+        steps.map(([, filters, offset]) => ({
+          ...expectedView(run, filters, offset),
+          title: `flt report: ${data.runId}`,
+        })),
+      );
+      expect(views.filter((v) => v.shown > 0 && v.shown < 50).length).toBeGreaterThan(0); // filters that narrow
+      expect(views.at(-1)).toMatchObject({
+        shown: 0,
+        first: null,
+        status: expect.stringMatching(/^\( is not a regular expression: /),
+      });
     },
   );
 });
