@@ -7,7 +7,7 @@ import { readRunTree, flatten, type RunNode } from '../lib/run-tree';
 import { uiLink } from '../lib/temporal';
 import { connect, UserError } from './connection';
 import { printResult } from './result';
-import { fitToWidth, formatDuration, ProgressRates, renderFrame, SpentHighWater } from './watch-view';
+import { fitToWidth, formatDuration, ProgressRates, renderFrame, SeenChildren, SpentHighWater } from './watch-view';
 
 export interface WatchOptions {
   intervalMs: number;
@@ -35,28 +35,46 @@ export async function watchRun(client: Client, runId: string, opts: WatchOptions
   const rates = new ProgressRates();
   const spent = new SpentHighWater();
   const jobEvents = new Map<string, string[]>();
+  const children = new SeenChildren();
   let previous = '';
   for (;;) {
-    const root = await readRunTree(client, runId);
-    rememberJobEvents(root, jobEvents);
-    if (root.status !== 'RUNNING') {
+    const live = await readRunTree(client, runId);
+    rememberJobEvents(live, jobEvents);
+    if (live.status !== 'RUNNING') {
       // A closed run answers no progress query: the last frame stays, and a line says how it ended.
       const { closeTime } = await client.workflow.getHandle(runId).describe();
       const elapsedSeconds = ((closeTime ?? new Date()).getTime() - startTime.getTime()) / 1000;
-      out.write(`run ${runId} · ${root.type} · ${root.status} after ${formatDuration(elapsedSeconds)}\n`);
-      if (root.failure) out.write(`reason: ${root.failure}\n`);
-      return root.status;
+      out.write(`run ${runId} · ${live.type} · ${live.status} after ${formatDuration(elapsedSeconds)}\n`);
+      if (live.failure) out.write(`reason: ${live.failure}\n`);
+      return live.status;
     }
-    const lines = renderFrame({ root, startedAt: startTime, link: uiLink(runId), now: Date.now(), rates, spent });
-    if (out.isTTY) {
+    // How each child that left the tree ended, read once; one that could not be read is tried again next frame.
+    await Promise.all(
+      children.gone(live).map(async (id) => {
+        const closed = await readRunTree(client, id, { queries: false }).catch(() => null);
+        if (closed) children.ended(id, closed);
+      }),
+    );
+    const root = children.restore(live);
+    const width = out.isTTY ? (out.columns ?? 160) : undefined;
+    const lines = renderFrame({
+      root,
+      startedAt: startTime,
+      link: uiLink(runId),
+      now: Date.now(),
+      rates,
+      spent,
+      width,
+    });
+    if (width !== undefined) {
       // Home and clear, then the frame.
-      out.write(`\x1b[H\x1b[2J${fitToWidth(lines, out.columns ?? 160).join('\n')}\n`);
+      out.write(`\x1b[H\x1b[2J${fitToWidth(lines, width).join('\n')}\n`);
     } else {
       const frame = lines.join('\n');
       if (frame !== previous) out.write(`${frame}\n\n`);
       previous = frame;
     }
-    if (opts.once) return root.status;
+    if (opts.once) return live.status;
     await sleep(opts.intervalMs);
   }
 }

@@ -54,6 +54,11 @@ export interface RunNode {
   children: RunNode[];
   /** Why a run that failed, timed out or was terminated ended; null while it runs or when it completed. */
   failure: string | null;
+  /**
+   * The parent's stage when `flt watch` first saw this child, where it keeps the child once it has closed; absent from
+   * what `readRunTree` reads.
+   */
+  stageOfParent?: string;
 }
 
 /** How long a query may wait for a worker: a run whose workers are down still shows what describe knows. */
@@ -197,7 +202,8 @@ export async function readRunTree(
   const [progress, control, fineTune, children, failure] = await Promise.all([
     queries && description.type !== 'fineTune' ? queryOrNull(client, () => handle.query(progressQuery)) : null,
     queries && description.type !== 'fineTune' ? queryOrNull(client, () => handle.query(controlQuery)) : null,
-    running && description.type === 'fineTune' ? fineTuneJob(client, workflowId, activities) : null,
+    // A closed one's job too: `flt watch` keeps a fine-tune stage in view after it ends.
+    description.type === 'fineTune' ? fineTuneJob(client, workflowId, activities) : null,
     Promise.all(
       (description.raw.pendingChildren ?? []).map((child) =>
         readRunTree(client, child.workflowId!, opts).catch(() => null),

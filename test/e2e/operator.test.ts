@@ -1,8 +1,9 @@
 // Operating a SemiEvol run from the CLI against the real dev server, a worker process and the provider test double:
 // estimate, run with a budget that stops it before a fine-tune and before an over-budget stage, approve, budget,
-// pause and unpause, watch (as a process and in a tmux terminal), report (drawn by Chromium), list and the search
-// attributes in `temporal workflow list`. Every state the watcher is checked for is held until it has been seen: by
-// the run itself (waiting, paused) or by provider faults (calls failing and retried, fine-tune polls failing).
+// pause and unpause, watch (as a process, and in tmux terminals 160 and 80 columns wide), report (drawn by Chromium),
+// list and the search attributes in `temporal workflow list`. Every state the watcher is checked for is held until it
+// has been seen: by the run itself (waiting, paused) or by provider faults (calls failing and retried, fine-tune polls
+// failing).
 import type { Client } from '@temporalio/client';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -54,6 +55,60 @@ describe('operating a run from the CLI', () => {
   let config: string;
   const control = () => client.workflow.getHandle(runId).query(controlQuery);
 
+  /** The counters a watch screen shows, which must never go back from one screen to the next. */
+  type Counters = Record<'calls' | 'cached' | 'tokens' | 'usd' | 'stagesDone', number>;
+  function countersOf(words: string): Counters {
+    const spent = /spent: ([\d,]+) calls \(([\d,]+) from cache\) · ([\d,]+) tokens.*? \$([\d.]+) in calls/.exec(words);
+    const stages = /whole run: (\d+)\/\d+ stages done/.exec(words);
+    expect(spent && stages).toBeTruthy();
+    const n = (figure: string) => Number(figure.replace(/,/g, ''));
+    return {
+      calls: n(spent![1]),
+      cached: n(spent![2]),
+      tokens: n(spent![3]),
+      usd: n(spent![4]),
+      stagesDone: n(stages![1]),
+    };
+  }
+  /** `flt watch` in tmux terminals of two widths, from the first wait for approval on; none without tmux. */
+  const terminals =
+    spawnSync('tmux', ['-V']).status === 0
+      ? [160, 80].map((width) => ({
+          width,
+          session: `flt-operator-${process.pid}-${width}`,
+          last: null as Counters | null,
+        }))
+      : [];
+  /**
+   * Each terminal's screen once it shows `shows` (matched in words, so a wrapped line reads as one) and the whole
+   * frame, down to the spend line's last figure. A frame's progress and control are read a moment apart, so one drawn
+   * as the run moves on may mix two stages: `shows` names the stage with what holds it. Checks that the terminal
+   * wrapped no line (`-J` joins what it wrapped), that no line cuts a command, that the Web UI link is whole, and that
+   * no counter went back since the terminal's last screen.
+   */
+  async function screens(what: string, shows: RegExp): Promise<Record<number, string>> {
+    const seen: Record<number, string> = {};
+    for (const terminal of terminals) {
+      const screen = await until(`watch at ${terminal.width} columns to show ${what}`, async () => {
+        const pane = spawnSync('tmux', ['capture-pane', '-p', '-J', '-t', terminal.session], { encoding: 'utf8' });
+        const words = pane.stdout.replace(/\s+/g, ' ');
+        return shows.test(words) && /estimate up to \$[\d.]+ $/.test(words) && pane.stdout;
+      });
+      for (const line of screen.split('\n').map((l) => l.trimEnd())) {
+        expect(line.length).toBeLessThan(terminal.width);
+        expect(line).not.toMatch(/`flt [^`]*$/);
+      }
+      const words = screen.replace(/\s+/g, ' ');
+      expect(words).toContain(`/workflows/${runId} `);
+      const counters = countersOf(words);
+      for (const [counter, value] of Object.entries(terminal.last ?? {}))
+        expect(counters[counter as keyof Counters]).toBeGreaterThanOrEqual(value);
+      terminal.last = counters;
+      seen[terminal.width] = screen;
+    }
+    return seen;
+  }
+
   beforeAll(async () => {
     // Small splits: the first rows of the bundled sample (two lines per row in these files).
     const data: Record<string, { format: string; path: string }> = {};
@@ -101,6 +156,7 @@ describe('operating a run from the CLI', () => {
   });
 
   afterAll(async () => {
+    for (const { session } of terminals) spawnSync('tmux', ['kill-session', '-t', session]);
     if (watcher?.exitCode === null) watcher.kill('SIGTERM');
     worker?.kill('SIGTERM');
     await new Promise((resolve) => (worker?.exitCode !== null ? resolve(null) : worker.once('exit', resolve)));
@@ -165,23 +221,23 @@ describe('operating a run from the CLI', () => {
       await until('list --stage awaiting-approval', async () =>
         (await flt('list', '--stage', 'awaiting-approval', '--task', task)).stdout.includes(runId),
       );
-      if (spawnSync('tmux', ['-V']).status === 0) {
-        // The live view in a real terminal.
-        const session = `flt-operator-${process.pid}`;
-        const command =
-          `cd ${root} && TEMPORAL_ADDRESS=${temporalAddress()} FLT_HOME=${home} ` +
-          `${tsx} client.ts watch ${runId} --interval 0.3`;
-        spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '40', command]);
-        try {
-          const screen = await until('watch to draw in tmux', async () => {
-            const pane = spawnSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' }).stdout;
-            return pane.includes('AWAITING APPROVAL') && pane;
-          });
-          expect(screen).toMatch(new RegExp(`^run ${runId} · semievolRun · RUNNING`, 'm'));
-          expect(screen).toMatch(/^ {2}warm-up +▸ running {2}awaiting approval$/m);
-        } finally {
-          spawnSync('tmux', ['kill-session', '-t', session]);
-        }
+      // The live view in real terminals, kept open until the run's last wait for approval.
+      const command =
+        `cd ${root} && TEMPORAL_ADDRESS=${temporalAddress()} FLT_HOME=${home} ` +
+        `${tsx} client.ts watch ${runId} --interval 0.5`;
+      for (const { session, width } of terminals)
+        spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', String(width), '-y', '40', command]);
+      const atWarmUpScreens = await screens(
+        'the warm-up waiting',
+        /now warm-up · .* AWAITING APPROVAL: stage "warm-up"/,
+      );
+      if (terminals.length) {
+        expect(atWarmUpScreens[160]).toMatch(new RegExp(`^run ${runId} · semievolRun · RUNNING$`, 'm'));
+        expect(atWarmUpScreens[160]).toMatch(/^ {2}warm-up +▸ running {2}awaiting approval$/m);
+        expect(atWarmUpScreens[160]).toMatch(
+          /^whole run: 0\/8 stages done · now warm-up · \d.* elapsed · time left: unknown while awaiting approval$/m,
+        );
+        expect(atWarmUpScreens[80]).toMatch(new RegExp(`\`flt approve ${runId}\`\\.$`, 'm'));
       }
       expect((await double.requests()).filter((r) => r.method === 'POST')).toHaveLength(0);
       expect((await flt('approve', runId)).stdout).toContain(`approved stage "warm-up" of ${runId}.`);
@@ -197,18 +253,32 @@ describe('operating a run from the CLI', () => {
       await until('watch to show the wait for budget', async () =>
         watched.includes('AWAITING APPROVAL: stage "collaborate" is estimated at up to'),
       );
+      const atBudgetScreens = await screens(
+        'the wait for budget',
+        /now collaborate · .* AWAITING APPROVAL: stage "collaborate"/,
+      );
+      if (terminals.length)
+        expect(atBudgetScreens[80]).toMatch(new RegExp(`\`flt budget ${runId} --usd <dollars>\`\\.$`, 'm'));
       // Every model call fails for now (and is retried), which holds collaboration mid-stage for the pause below.
       await double.configure({ faults: { rate: 1, kinds: ['500'], paths: '^/v1/chat' } });
       expect((await flt('budget', runId, '--usd', '100')).stdout).toMatch(
         new RegExp(`^budget of ${runId}: \\$100\\.00; spent \\$0\\.\\d{4}`),
       );
       const collaborate = client.workflow.getHandle(`${runId}--collaborate`);
-      await until('collaboration to start', async () => (await collaborate.describe()).status.name === 'RUNNING');
+      await until('collaboration to have shards in flight', async () => {
+        const { status, raw } = await collaborate.describe();
+        return status.name === 'RUNNING' && !!raw.pendingActivities?.length;
+      });
 
-      // 3. Paused: the run and its running stage workflow start nothing new; the shards in flight finish.
+      // 3. Paused: the run and its running stage workflow start nothing new; the shards in flight (their calls
+      // failing, so held in flight) finish, and the view counts them until none is left.
       expect((await flt('pause', runId)).stdout).toMatch(
         new RegExp(`^paused ${runId} and 1 running stage workflow\\(s\\)`),
       );
+      await until('watch to count the steps still finishing', async () =>
+        /PAUSED: [1-9]\d* steps? still finishing; no new paid step starts/.test(watched),
+      );
+      await screens('the steps still finishing', /PAUSED: [1-9]\d* steps? still finishing/);
       await double.configure({ faults: { rate: 0 } });
       const quiet = await until('the paused run to have nothing in flight', async () => {
         const tree = await readRunTree(client, runId);
@@ -226,9 +296,14 @@ describe('operating a run from the CLI', () => {
       await until(
         'watch to show the paused stage',
         async () =>
-          watched.includes('PAUSED: no new paid step starts') &&
+          watched.includes('PAUSED: nothing in flight; no new paid step starts') &&
           /collaborate +[█░]{24} \d+\/30 items {2}\d\/6 shards, paused/.test(watched),
       );
+      const pausedScreens = await screens('nothing in flight', /PAUSED: nothing in flight/);
+      if (terminals.length) {
+        expect(pausedScreens[160]).toMatch(/time left: unknown while paused$/m);
+        expect(pausedScreens[80]).toMatch(new RegExp(`\`flt unpause ${runId}\` resumes\\.$`, 'm'));
+      }
       expect((await flt('unpause', runId)).stdout).toMatch(
         new RegExp(`^unpaused ${runId} and 1 running stage workflow\\(s\\)`),
       );
@@ -236,10 +311,22 @@ describe('operating a run from the CLI', () => {
       // 4. M_evol's fine-tune asks too. Approved, its job is watched (its polls fail for a while, which holds it
       // running).
       await until('evolve to wait for approval', async () => (await control()).awaiting?.stage === 'evolve');
+      // Earlier stages' workflows have closed: each stays in view as done, with its final figures.
+      const atEvolveScreens = await screens(
+        'evolve waiting',
+        /5\/8 stages done · now evolve · .* AWAITING APPROVAL: stage "evolve"/,
+      );
+      if (terminals.length) {
+        expect(atEvolveScreens[160]).toMatch(/^ {2}collaborate +█{24} 30\/30 items {2}done {2}6\/6 shards/m);
+        expect(atEvolveScreens[160]).toMatch(/^whole run: 5\/8 stages done · now evolve · /m);
+      }
       await double.configure({ faults: { rate: 1, kinds: ['500'], paths: '^/v1/fine_tuning/jobs/[^/]+$' } });
       expect((await flt('approve', runId)).stdout).toContain(`approved stage "evolve" of ${runId}.`);
+      // Within one frame's list of jobs (no blank line), after the warm-up's where the view saw it run.
       await until('watch to show the fine-tune job', async () =>
-        /fine-tune jobs\n {2}evolve: ftjob-\S+ running\n(?: {6}.*\n)*? {6}poll failed, will poll again/.test(watched),
+        /fine-tune jobs\n(?:.+\n)*? {2}evolve: ftjob-\S+ running\n(?: {6}.*\n)*? {6}poll failed, will poll again/.test(
+          watched,
+        ),
       );
       await double.configure({ faults: { rate: 0 } });
       expect((await control()).approved).toEqual(['warm-up', 'evolve']);
