@@ -14,6 +14,19 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): string | nul
   return null;
 }
 
+/** Headless, with a new empty profile and none of Chromium's own network traffic (updates, sync, QUIC). */
+const quietHeadless = (profile: string) => [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  `--user-data-dir=${profile}`,
+];
+
 /** Loads a local file headless and returns the DOM after load (`--dump-dom`), or writes a screenshot. */
 export async function headless(
   chromium: string,
@@ -21,17 +34,7 @@ export async function headless(
   output: { dumpDom: true } | { screenshot: string; size: [number, number] },
 ): Promise<string> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'flt-chromium-'));
-  const flags = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    `--user-data-dir=${profile}`,
-  ];
+  const flags = quietHeadless(profile);
   const mode =
     'dumpDom' in output
       ? ['--dump-dom']
@@ -179,15 +182,7 @@ export async function renderedPage(
   const child = spawn(
     chromium,
     [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--user-data-dir=${profile}`,
+      ...quietHeadless(profile),
       `--window-size=${size.join(',')}`,
       '--hide-scrollbars',
       '--remote-debugging-pipe',
