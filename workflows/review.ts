@@ -1,7 +1,7 @@
 // Human review before a fine-tune (`review: true` in the config): the run writes the items it would train on, waits
 // until `flt review --apply` sends the operator's decisions (unless decisions on the very same items are recorded),
 // and trains on the accepted items only. The wait is one condition on the run's update handler: a run may wait for
-// days and its history grows by the update alone.
+// days, and the wait itself adds only the update and the two FltStage upserts around it.
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { SelectionResult, SyntheticDataResult } from '../core/contracts';
